@@ -1,0 +1,141 @@
+"""Keys and cryptography: AES-GCM for personal data, HMAC for keyed hashes, Ed25519 for tree heads.
+
+Keys come from settings. In demo mode missing keys are generated once into `keys_file` (mode 0600); in
+production a missing key is a ConfigError: there are no built-in default secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from chengxin.exc import ConfigError, IntegrityFailure
+from chengxin.settings import Settings
+
+_ENC_PREFIX = "cx-enc:v1:"
+KEY_NAMES = ("pii_key", "index_key", "signing_key")
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The node's secrets, each for one purpose."""
+
+    pii: bytes
+    index: bytes
+    signing: Ed25519PrivateKey
+
+    @property
+    def verify_key(self) -> Ed25519PublicKey:
+        return self.signing.public_key()
+
+    @property
+    def key_id(self) -> str:
+        """Short id of the signing key, stored with each tree head (keys can rotate)."""
+        raw = self.verify_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+        return hashlib.sha256(raw).hexdigest()[:16]
+
+    def public_key_b64(self) -> str:
+        return base64.b64encode(self.verify_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def load_keys(settings: Settings) -> Keys:
+    """Keys from settings; in demo mode, fill the gaps from (or into) the demo key file."""
+    values = {name: getattr(settings, name) for name in KEY_NAMES}
+    missing = [name for name, v in values.items() if not v]
+    if missing and settings.env == "production":
+        names = ", ".join(f"CHENGXIN_{n.upper()}" for n in missing)
+        raise ConfigError(f"production mode needs {names}; generate with `chengxin keys generate`")
+    if missing:
+        stored = _demo_keys(settings.keys_file)
+        values.update({n: stored[n] for n in missing})
+    return _decode(values)
+
+
+def generate_key_material() -> dict[str, str]:
+    """Fresh random keys, base64-encoded, for a key file or environment."""
+    return {name: base64.b64encode(os.urandom(32)).decode() for name in KEY_NAMES}
+
+
+def _demo_keys(path: Path) -> dict[str, str]:
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    material = generate_key_material()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(material, f)
+    return material
+
+
+def _decode(values: dict[str, str | None]) -> Keys:
+    try:
+        raw = {n: base64.b64decode(str(values[n]), validate=True) for n in KEY_NAMES}
+    except ValueError as e:
+        raise ConfigError(f"a key is not valid base64: {e}") from None
+    for name in KEY_NAMES:
+        if len(raw[name]) != 32:
+            raise ConfigError(f"CHENGXIN_{name.upper()} must be 32 bytes, base64-encoded")
+    return Keys(pii=raw["pii_key"], index=raw["index_key"],
+                signing=Ed25519PrivateKey.from_private_bytes(raw["signing_key"]))
+
+
+def keyed_hash(keys: Keys, purpose: str, value: str) -> str:
+    """HMAC-SHA256 pseudonym of `value` for one purpose (a subkey per purpose keeps uses unlinkable)."""
+    subkey = hmac.new(keys.index, purpose.encode(), hashlib.sha256).digest()
+    return hmac.new(subkey, value.encode(), hashlib.sha256).hexdigest()
+
+
+def content_hash(keys: Keys, canonical_bytes: bytes) -> str:
+    """Keyed hash of an event's canonical content: detects conflicts without letting anyone brute-force
+    a low-entropy identifier back out of an unkeyed hash (reliability.md §6)."""
+    subkey = hmac.new(keys.index, b"event-content", hashlib.sha256).digest()
+    return hmac.new(subkey, canonical_bytes, hashlib.sha256).hexdigest()
+
+
+def encrypt(keys: Keys, plaintext: str, aad: str) -> bytes:
+    """AES-256-GCM with a random nonce; `aad` binds the ciphertext to its table, column and row."""
+    nonce = os.urandom(12)
+    return nonce + AESGCM(keys.pii).encrypt(nonce, plaintext.encode(), aad.encode())
+
+
+def decrypt(keys: Keys, blob: bytes, aad: str) -> str:
+    try:
+        return AESGCM(keys.pii).decrypt(blob[:12], blob[12:], aad.encode()).decode()
+    except InvalidTag:
+        raise IntegrityFailure(f"ciphertext for {aad.split('|')[0]} does not decrypt") from None
+
+
+def encrypt_text(keys: Keys, plaintext: str, aad: str) -> str:
+    """`encrypt` as a text token, for encrypting a field inside a stored JSON body."""
+    return _ENC_PREFIX + base64.b64encode(encrypt(keys, plaintext, aad)).decode()
+
+
+def decrypt_text(keys: Keys, token: str, aad: str) -> str:
+    return decrypt(keys, base64.b64decode(token.removeprefix(_ENC_PREFIX)), aad)
+
+
+def checkpoint_note(origin: str, size: int, root: bytes, signed_at: str) -> bytes:
+    """The signed text of a tree head (after C2SP's checkpoint format, plus the signing time)."""
+    return f"{origin}\n{size}\n{base64.b64encode(root).decode()}\n{signed_at}\n".encode()
+
+
+def sign(keys: Keys, message: bytes) -> bytes:
+    return keys.signing.sign(message)
+
+
+def verify_signature(public_key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    try:
+        public_key.verify(signature, message)
+    except InvalidSignature:
+        return False
+    return True

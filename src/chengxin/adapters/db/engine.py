@@ -1,0 +1,85 @@
+"""Engines for SQLite and PostgreSQL, write transactions, and migrations.
+
+Writers are serialised: on SQLite a write transaction starts with `BEGIN IMMEDIATE`, on PostgreSQL it locks
+the one `log_state` row. The credit log needs one sequencer anyway (indices contiguous, no gaps), and with
+writers serialised the duplicate check and the insert of an event cannot race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, select
+
+from chengxin.adapters.db.tables import log_state
+from chengxin.exc import ConfigError
+
+_WRITE = "cx_write"
+
+
+def make_engine(url: str, *, pool_size: int = 8) -> Engine:
+    """An engine with durable settings; creates the SQLite file's folder if needed. Connects lazily."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    raise ConfigError(f"CHENGXIN_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+        cur = dbapi_conn.cursor()
+        # WAL: readers never block the writer; FULL: a commit survives power loss (reliability.md §3).
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000"):
+            cur.execute(f"PRAGMA {pragma}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A serialised write transaction: commits on success, rolls back on any exception."""
+    with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(log_state.c.size).where(log_state.c.id == 1).with_for_update())
+        yield conn
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A read-only unit: one consistent snapshot for a page or an API answer."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    """Alembic configuration pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("chengxin.adapters.db") / "migrations"))
+    if conn is not None:
+        cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")

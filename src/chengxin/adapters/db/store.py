@@ -1,0 +1,65 @@
+"""Writing projected facts and reading back existing events: the storage side of ingestion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+
+from chengxin.adapters.db import tables as t
+from chengxin.domain.projection import Fact
+
+_CHUNK = 400  # keys per IN (...) query: well under SQLite's variable limit
+
+
+def existing_hashes(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Content hashes of events already stored, by (source, id)."""
+    found: dict[tuple[str, str], str] = {}
+    cols = tuple_(t.events.c.source, t.events.c.event_id)
+    for i in range(0, len(keys), _CHUNK):
+        q = select(t.events.c.source, t.events.c.event_id, t.events.c.content_hash).where(
+            cols.in_(keys[i:i + _CHUNK]))
+        found.update({(s, e): h for s, e, h in conn.execute(q)})
+    return found
+
+
+def write_facts(conn: Connection, facts: Iterable[Fact]) -> None:
+    """Upsert state facts (the later event wins) and insert append facts, table by table."""
+    state: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    append: dict[str, list[dict[str, Any]]] = {}
+    for fact in facts:
+        if fact.lww:
+            _merge(state, fact)
+        else:
+            append.setdefault(fact.table, []).append(fact.values)
+    for name, rows in state.items():
+        _upsert_latest(conn, t.STATE_TABLES[name], list(rows.values()))
+    for name, rows in append.items():
+        conn.execute(t.APPEND_TABLES[name].insert(), rows)
+
+
+def _merge(state: dict[str, dict[tuple[Any, ...], dict[str, Any]]], fact: Fact) -> None:
+    # Within one batch keep only the latest fact per key: PostgreSQL refuses to touch a row twice
+    # in one INSERT ... ON CONFLICT, and it saves work.
+    table = t.STATE_TABLES[fact.table]
+    key = tuple(fact.values[c.name] for c in table.primary_key.columns)
+    rows = state.setdefault(fact.table, {})
+    old = rows.get(key)
+    if old is None or fact.values["ord"] > old["ord"]:
+        rows[key] = _full_row(table, fact.values)
+
+
+def _full_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    return {c.name: values.get(c.name) for c in table.columns}
+
+
+def _upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=update,
+                                      where=stmt.excluded.ord > table.c.ord)
+    conn.execute(stmt, rows)

@@ -1,0 +1,152 @@
+"""The credit file's tamper-evident log: append records, sign tree heads, prove inclusion and consistency.
+
+Storage keeps every completed perfect subtree (`merkle_nodes`), so a proof for any signed tree size needs a
+few point lookups, never a scan of all leaves. Appends run inside the ingestion transaction that accepted
+the events, so a record and the event behind it land together or not at all.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select, tuple_, update
+
+from chengxin.adapters import crypto
+from chengxin.adapters.db import tables as t
+from chengxin.domain import merkle
+from chengxin.domain.credit import CreditRecord, leaf_bytes
+from chengxin.exc import IntegrityFailure, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A signed tree head (checkpoint)."""
+
+    size: int
+    root: bytes
+    signed_at: str
+    key_id: str
+    signature: bytes
+
+    def as_dict(self, origin: str) -> dict[str, Any]:
+        return {
+            "origin": origin, "size": self.size, "root": base64.b64encode(self.root).decode(),
+            "signed_at": self.signed_at, "key_id": self.key_id,
+            "signature": base64.b64encode(self.signature).decode(),
+            "note": crypto.checkpoint_note(origin, self.size, self.root, self.signed_at).decode(),
+        }
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append(conn: Connection, keys: crypto.Keys, origin: str,
+           records: Sequence[tuple[CreditRecord, str]]) -> TreeHead | None:
+    """Append (record, event_hash) pairs, store the new perfect nodes, sign the new head.
+
+    Must run in a write transaction (the caller holds the log lock)."""
+    if not records:
+        return None
+    size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
+    frontier = _lookup(conn, merkle.range_nodes(0, size))
+    rows, leaves = [], []
+    for offset, (record, event_hash) in enumerate(records):
+        leaf = merkle.leaf_hash(leaf_bytes(size + offset, record, event_hash))
+        leaves.append(leaf)
+        rows.append(_record_row(size + offset, record, event_hash, leaf))
+    nodes, new_frontier = merkle.append_leaves(size, [frontier[n] for n in merkle.range_nodes(0, size)], leaves)
+    conn.execute(t.credit_records.insert(), rows)
+    conn.execute(t.merkle_nodes.insert(), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
+    new_size = size + len(records)
+    conn.execute(update(t.log_state).where(t.log_state.c.id == 1).values(size=new_size))
+    head = sign_head(keys, origin, new_size, merkle.frontier_root(new_frontier))
+    conn.execute(t.tree_heads.insert().values(
+        size=head.size, root=head.root, signed_at=head.signed_at, key_id=head.key_id, signature=head.signature))
+    return head
+
+
+def _record_row(idx: int, r: CreditRecord, event_hash: str, leaf: bytes) -> dict[str, Any]:
+    return {
+        "idx": idx, "kind": r.kind, "subject_kind": r.subject_kind, "subject_source": r.subject[0],
+        "subject_id": r.subject[1], "event_source": r.event[0], "event_id": r.event[1],
+        "event_hash": event_hash, "at": r.at, "payload": orjson.dumps(dict(r.payload), option=orjson.OPT_SORT_KEYS).decode(),
+        "leaf_hash": leaf,
+    }
+
+
+def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHead:
+    signed_at = now_utc()
+    note = crypto.checkpoint_note(origin, size, root, signed_at)
+    return TreeHead(size, root, signed_at, keys.key_id, crypto.sign(keys, note))
+
+
+def _lookup(conn: Connection, nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+    found: dict[merkle.Node, bytes] = {}
+    wanted = list(dict.fromkeys(nodes))
+    cols = tuple_(t.merkle_nodes.c.level, t.merkle_nodes.c.idx)
+    for i in range(0, len(wanted), 400):
+        q = select(t.merkle_nodes.c.level, t.merkle_nodes.c.idx, t.merkle_nodes.c.hash).where(
+            cols.in_(wanted[i:i + 400]))
+        found.update({(lv, ix): h for lv, ix, h in conn.execute(q)})
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise IntegrityFailure(f"merkle node {missing[0]} missing from storage; run `chengxin audit verify`")
+    return found
+
+
+def latest_head(conn: Connection) -> TreeHead | None:
+    row = conn.execute(select(t.tree_heads).order_by(t.tree_heads.c.size.desc()).limit(1)).first()
+    return _head(row) if row else None
+
+
+def head_at(conn: Connection, size: int) -> TreeHead:
+    row = conn.execute(select(t.tree_heads).where(t.tree_heads.c.size == size)).first()
+    if row is None:
+        raise NotFound(f"no signed tree head of size {size}")
+    return _head(row)
+
+
+def _head(row: Any) -> TreeHead:
+    return TreeHead(row.size, row.root, row.signed_at, row.key_id, row.signature)
+
+
+def inclusion(conn: Connection, keys: crypto.Keys, index: int, size: int | None = None) -> dict[str, Any]:
+    """Inclusion proof of record `index` in the signed tree of `size` (default: the latest), checked
+    against the signed root before it is handed out."""
+    head = latest_head(conn) if size is None else head_at(conn, size)
+    if head is None or not 0 <= index < head.size:
+        raise NotFound(f"record {index} is not in the signed log")
+    plan = merkle.inclusion_proof_plan(index, head.size)
+    proof = merkle.proof_from_plan(plan, _lookup(conn, [n for step in plan for n in step]))
+    leaf = _lookup(conn, [(0, index)])[(0, index)]
+    try:
+        merkle.verify_inclusion(leaf, index, head.size, proof, head.root)
+    except merkle.ProofError as e:
+        raise IntegrityFailure(f"stored nodes do not prove record {index}: {e}") from None
+    return {"index": index, "tree_size": head.size, "leaf_hash": _b64(leaf),
+            "proof": [_b64(p) for p in proof], "root": _b64(head.root)}
+
+
+def consistency(conn: Connection, size1: int, size2: int) -> dict[str, Any]:
+    """Consistency proof between two signed tree heads."""
+    if not 0 < size1 <= size2:
+        raise InvalidInput("need 0 < first <= second")
+    h1, h2 = head_at(conn, size1), head_at(conn, size2)
+    plan = merkle.consistency_proof_plan(size1, size2) if size1 < size2 else []
+    proof = merkle.proof_from_plan(plan, _lookup(conn, [n for step in plan for n in step]))
+    try:
+        merkle.verify_consistency(size1, size2, h1.root, h2.root, proof)
+    except merkle.ProofError as e:
+        raise IntegrityFailure(f"signed heads {size1} and {size2} are not consistent: {e}") from None
+    return {"first": size1, "second": size2, "first_root": _b64(h1.root), "second_root": _b64(h2.root),
+            "proof": [_b64(p) for p in proof]}
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()

@@ -1,0 +1,48 @@
+"""Typed settings, read from `CHENGXIN_*` environment variables (and nothing at import time).
+
+`Settings()` is built by `bootstrap.py`; nothing else reads the environment. Every setting has a comment
+saying what it is for; `docs/settings.md` lists them and a test checks that it does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a Chengxin node."""
+
+    model_config = SettingsConfigDict(env_prefix="CHENGXIN_", extra="ignore")
+
+    # Where the store lives: SQLite (embedded default) or `postgresql+psycopg://...`.
+    database_url: str = "sqlite:///./var/chengxin.db"
+    # `demo` generates missing keys into `keys_file`; `production` refuses to start without every key set.
+    env: Literal["demo", "production"] = "demo"
+    # Demo-mode key file (created with mode 0600 on first use). Ignored in production.
+    keys_file: Path = Path("./var/demo-keys.json")
+    # AES-256-GCM key (base64, 32 bytes) that encrypts resident ID numbers at rest.
+    pii_key: str | None = None
+    # HMAC-SHA256 key (base64, >= 32 bytes) for keyed hashes: identity linking and event content hashes.
+    index_key: str | None = None
+    # Ed25519 private key (base64 of the 32-byte seed) that signs credit-log tree heads.
+    signing_key: str | None = None
+    # Name of this log in signed checkpoints (the first line of the signed note).
+    log_origin: str = "chengxin.local/credit-log"
+    # Run Alembic migrations to head when a command opens the store.
+    auto_migrate: bool = True
+    # Lines per transaction in bulk ingestion: the unit that lands whole or not at all.
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+    # Most event lines one `POST /v1/events` may carry (documented API limit).
+    api_max_lines: int = Field(default=10_000, ge=1)
+    # Largest `POST /v1/events` body in bytes.
+    api_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Address `chengxin serve` binds to.
+    host: str = "127.0.0.1"
+    # Port `chengxin serve` listens on.
+    port: int = 8000
+    # Connection pool size for PostgreSQL.
+    pool_size: int = Field(default=8, ge=1)

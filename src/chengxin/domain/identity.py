@@ -237,15 +237,19 @@ def mask_name(name: str) -> str:
     return n[:keep] + "*" * (len(n) - keep)
 
 
+def _is_mobile(s: str) -> bool:
+    return len(s) == 11 and s[0] == "1" and all(ch in _DIGITS for ch in s)
+
+
 def mask_phone(value: str) -> str:
-    """Mask a phone number: "138****1234" for an 11-digit mainland mobile number (a leading +86 / 0086 / 86
-    is dropped); anything else: all but the last 4 characters masked."""
+    """Mask a phone number: "138****1234" for an 11-digit mainland mobile number (starts with 1; a leading
+    +86 / 0086 / 86 is dropped); anything else: all but the last 4 characters masked."""
     n = normalise(value).replace("-", "").replace("(", "").replace(")", "")
     for prefix in ("+86", "0086", "86"):
         rest = n[len(prefix) :]
-        if n.startswith(prefix) and len(rest) == 11 and all(ch in _DIGITS for ch in rest):
+        if n.startswith(prefix) and _is_mobile(rest):
             n = rest
             break
-    if len(n) == 11 and all(ch in _DIGITS for ch in n):
+    if _is_mobile(n):
         return n[:3] + "****" + n[-4:]
     return _mask_all_but_last4(n)

@@ -75,7 +75,8 @@ def _record_row(idx: int, r: CreditRecord, event_hash: str, leaf: bytes) -> dict
     return {
         "idx": idx, "kind": r.kind, "subject_kind": r.subject_kind, "subject_source": r.subject[0],
         "subject_id": r.subject[1], "event_source": r.event[0], "event_id": r.event[1],
-        "event_hash": event_hash, "at": r.at, "payload": orjson.dumps(dict(r.payload), option=orjson.OPT_SORT_KEYS).decode(),
+        "event_hash": event_hash, "at": r.at,
+        "payload": orjson.dumps(dict(r.payload), option=orjson.OPT_SORT_KEYS).decode(),
         "leaf_hash": leaf,
     }
 

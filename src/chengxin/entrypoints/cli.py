@@ -1,0 +1,212 @@
+"""`chengxin` command line. Thin: each command parses arguments, calls one service, prints the result.
+
+Exit codes come from the exception hierarchy in `exc.py` (one mapping for CLI and HTTP).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from chengxin.bootstrap import Chengxin, bootstrap
+from chengxin.exc import ChengxinError
+from chengxin.services import audit, ingest, keys, parties
+from chengxin.services.viewer import REGULATOR, Viewer
+
+app = typer.Typer(help="Chengxin (诚信): e-commerce integrity and credit platform.", no_args_is_help=True)
+party_app = typer.Typer(help="Look up parties and shops.", no_args_is_help=True)
+audit_app = typer.Typer(help="Prove the credit log was not altered.", no_args_is_help=True)
+keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(party_app, name="party")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _app() -> Chengxin:
+    return bootstrap()
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command("ingest")
+def ingest_cmd(
+    files: Annotated[list[Path], typer.Argument(help="events-v1 JSON Lines files ('-' for stdin).")],
+    rejects: Annotated[Path | None, typer.Option(help="Write rejected lines' numbers and reasons here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest events; bad lines are reported and skipped, the rest land. Re-sending is a no-op."""
+    cx = _app()
+    report = ingest.IngestReport()
+    with _progress(as_json) as progress:
+        for path in files:
+            report.add(_ingest_file(cx, path, progress))
+    if rejects:
+        rejects.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in report.rejects))
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        err.print(f"accepted {report.accepted}, duplicates {report.duplicates}, conflicts {report.conflicts}, "
+                  f"rejected {report.rejected}")
+        for r in report.rejects[:20]:
+            err.print(f"  {r['file']}:{r['line']}: {r['reason']}")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} lines"),
+                    TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal)
+
+
+def _ingest_file(cx: Chengxin, path: Path, progress: Progress) -> ingest.IngestReport:
+    name = "<stdin>" if str(path) == "-" else str(path)
+    size = None if name == "<stdin>" else path.stat().st_size
+    task = progress.add_task(f"ingest {path.name}", total=None if size is None else size // 300 or None)
+    stream = sys.stdin.buffer if name == "<stdin>" else path.open("rb")
+    with stream:
+        return ingest.ingest(cx, ingest.read_lines(name, stream), origin=name,
+                             on_batch=lambda n: progress.advance(task, n))
+
+
+@party_app.command("show")
+def party_show(
+    entity_id: Annotated[str, typer.Argument(help="The party's or shop's id as its source reported it.")],
+    source: Annotated[str, typer.Option(help="The reporting source, e.g. urn:cx:platform:P1.")],
+    public: Annotated[bool, typer.Option(help="Show the masked public view instead of the operator's.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a party or shop: identity, licences, credit records. The CLI runs as the node's operator
+    (regulator view); ID numbers stay masked (use the API's reveal, which is journaled)."""
+    view = parties.show(_app(), source, entity_id, Viewer() if public else Viewer(role=REGULATOR, key_id="cli"))
+    if as_json:
+        _print_json(view)
+        return
+    _print_party(view)
+
+
+def _print_party(view: dict[str, Any]) -> None:
+    who = view.get("operator", view)
+    err.print(f"[bold]{view.get('name') or who.get('name')}[/] ({view['entity']} {view['source']} {view['id']})")
+    ident = who.get("identity", {})
+    err.print(f"identity: {ident.get('scheme')} valid={ident.get('valid')} verified={ident.get('verified')}"
+              f" {ident.get('reason') or ''}")
+    for gap in view.get("licence_gaps", []):
+        err.print(f"[red]licence gap[/]: {gap['reason']}")
+    err.print(f"credit records: {view['credit_records_total']} (log size {view.get('tree_size')})")
+    for r in view["credit_records"][:20]:
+        err.print(f"  #{r['index']} {r['at'][:10]} {r['kind']} {json.dumps(r['payload'], ensure_ascii=False)}")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the whole credit log from storage; exit 1 and name the first bad record if altered."""
+    report = audit.verify(_app())
+    if as_json:
+        _print_json(report.as_dict())
+    elif report.ok:
+        err.print(f"[green]ok[/]: {report.records} records, {report.tree_heads} signed tree heads, "
+                  f"{report.nodes} nodes verified")
+    else:
+        err.print(f"[red]FAILED[/]: first bad record {report.first_bad}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="platform or regulator")],
+    label: Annotated[str, typer.Option(help="Who the key is for.")],
+    source: Annotated[str | None, typer.Option(help="For platform keys: the source its events carry.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue an API key; the secret is printed once."""
+    key_id, secret = keys.create_key(_app(), role, label, source)
+    if as_json:
+        _print_json({"key_id": key_id, "secret": secret, "role": role, "source": source})
+    else:
+        err.print(f"key {key_id} ({role}); secret, shown once:")
+        sys.stdout.write(secret + "\n")
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """List API keys (never their secrets)."""
+    _print_json(keys.list_keys(_app()))
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke an API key at once."""
+    keys.revoke_key(_app(), key_id)
+    err.print(f"revoked {key_id}")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print fresh node secrets as environment lines, for production deployments."""
+    from chengxin.adapters.crypto import generate_key_material
+
+    for name, value in generate_key_material().items():
+        sys.stdout.write(f"CHENGXIN_{name.upper()}={value}\n")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (also done automatically unless CHENGXIN_AUTO_MIGRATE=false)."""
+    from chengxin.adapters.db.engine import make_engine, migrate
+
+    cx = _app()
+    migrate(make_engine(cx.settings.database_url))
+    err.print("schema up to date")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default CHENGXIN_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CHENGXIN_PORT).")] = None,
+) -> None:
+    """Serve the HTTP API (/v1, /docs) and the public portal (/)."""
+    import uvicorn
+
+    from chengxin.entrypoints.api.app import create_app
+
+    cx = _app()
+    cx.engine  # noqa: B018 - migrate before the first request, not during it
+    uvicorn.run(create_app(cx), host=host or cx.settings.host, port=port or cx.settings.port,
+                log_level="info", access_log=False)
+
+
+@app.command("demo")
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data and exit.")] = False,
+) -> None:
+    """Load the demo marketplace into the configured store, print demo API keys, and serve."""
+    from chengxin.services.demo import load_demo
+
+    cx = _app()
+    summary = load_demo(cx)
+    err.print(f"demo marketplace loaded: {summary['accepted']} new events ({summary['duplicates']} already there)")
+    for role, secret in summary["keys"].items():
+        err.print(f"  {role} API key: {secret}")
+    if not no_serve:
+        serve(host=None, port=port)
+
+
+def main() -> None:
+    """Console entry point: map Chengxin errors to exit codes (exc.py) with a one-line message."""
+    try:
+        app()
+    except ChengxinError as e:
+        err.print(f"[red]error[/]: {e.detail}")
+        sys.exit(e.exit_code)

@@ -1,0 +1,58 @@
+"""API keys: issue, authenticate, revoke. Only a SHA-256 of each secret is stored (secrets are random
+256-bit tokens, so an unkeyed hash is safe here, unlike for ID numbers)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.bootstrap import Chengxin
+from chengxin.exc import InvalidInput, NotAuthenticated, NotFound
+from chengxin.services.credit_log import now_utc
+from chengxin.services.viewer import PLATFORM, REGULATOR, Viewer
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(app: Chengxin, role: str, label: str, source: str | None = None) -> tuple[str, str]:
+    """Issue a key; returns (key_id, secret). The secret is shown once and never stored."""
+    if role not in (PLATFORM, REGULATOR):
+        raise InvalidInput(f"role must be {PLATFORM!r} or {REGULATOR!r}")
+    if role == PLATFORM and not source:
+        raise InvalidInput("a platform key needs the `source` its events carry, e.g. urn:cx:platform:P1")
+    key_id = secrets.token_hex(6)
+    secret = f"cx_{key_id}_{secrets.token_urlsafe(32)}"
+    with write_transaction(app.engine) as conn:
+        conn.execute(t.api_keys.insert().values(
+            key_id=key_id, secret_hash=_digest(secret), role=role, source=source if role == PLATFORM else None,
+            label=label, created_at=now_utc()))
+    return key_id, secret
+
+
+def authenticate(app: Chengxin, secret: str) -> Viewer:
+    """The viewer a secret stands for; NotAuthenticated for unknown or revoked keys."""
+    with read_connection(app.engine) as conn:
+        row = conn.execute(select(t.api_keys).where(t.api_keys.c.secret_hash == _digest(secret))).first()
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("unknown or revoked API key")
+    return Viewer(role=row.role, source=row.source, key_id=row.key_id)
+
+
+def revoke_key(app: Chengxin, key_id: str) -> None:
+    with write_transaction(app.engine) as conn:
+        done = conn.execute(update(t.api_keys).where(t.api_keys.c.key_id == key_id).values(revoked_at=now_utc()))
+    if done.rowcount == 0:
+        raise NotFound(f"no API key {key_id!r}")
+
+
+def list_keys(app: Chengxin) -> list[dict[str, str | None]]:
+    with read_connection(app.engine) as conn:
+        rows = conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at))
+        return [{"key_id": r.key_id, "role": r.role, "source": r.source, "label": r.label,
+                 "created_at": r.created_at, "revoked_at": r.revoked_at} for r in rows]

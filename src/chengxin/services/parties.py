@@ -1,0 +1,254 @@
+"""Read models of parties and shops: the credit file, licences, identity, masked by who is asking."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, or_, select, tuple_
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.resources import vocab_text
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import identity, licensing
+from chengxin.exc import NotFound
+from chengxin.services import credit_log
+from chengxin.services.viewer import Viewer
+
+NATURAL_PERSONS = frozenset({"person", "courier"})
+# Record kinds the public sees for businesses; complaint *filings* are allegations and stay internal
+# until resolved (the outcome is public).
+PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
+                          "sanction_lifted", "inspection"})
+Ref = tuple[str, str]
+
+
+@cache
+def key_categories() -> licensing.KeyCategories:
+    return licensing.load_key_categories(vocab_text("key_categories.yaml"), "vocab/key_categories.yaml")
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def show(app: Chengxin, source: str, entity_id: str, viewer: Viewer, *, limit: int = 100) -> dict[str, Any]:
+    """A party or shop by (source, id), as `viewer` may see it."""
+    with read_connection(app.engine) as conn:
+        shop = conn.execute(select(t.shops).where(t.shops.c.source == source,
+                                                  t.shops.c.shop_id == entity_id)).first()
+        if shop is not None:
+            return _shop_view(conn, shop, viewer, limit)
+        subject = _subject(conn, source, entity_id)
+        if subject is None:
+            raise NotFound(f"no party or shop {entity_id!r} reported by {source!r}")
+        return _party_view(conn, subject, viewer, limit)
+
+
+def _subject(conn: Connection, source: str, subject_id: str) -> Any:
+    return conn.execute(select(t.subjects).where(t.subjects.c.source == source,
+                                                 t.subjects.c.subject_id == subject_id)).first()
+
+
+def linked_subjects(conn: Connection, party_key: str) -> list[Any]:
+    """All reports of one party (same legal identifier), oldest registration first."""
+    q = select(t.subjects).where(t.subjects.c.party_key == party_key).order_by(t.subjects.c.registered_at)
+    return list(conn.execute(q))
+
+
+def _party_view(conn: Connection, subject: Any, viewer: Viewer, limit: int) -> dict[str, Any]:
+    subjects = linked_subjects(conn, subject.party_key)
+    refs = [(s.source, s.subject_id) for s in subjects]
+    shops = _shops_of(conn, refs)
+    full = any(viewer.sees_full(s.source) for s in subjects)
+    view: dict[str, Any] = {
+        "entity": "party", "source": subject.source, "id": subject.subject_id,
+        **identity_view(subject, full),
+        "reports": [{"source": s.source, "id": s.subject_id} for s in subjects],
+        "shops": [_shop_summary(s) for s in shops],
+        "licences": licences_view(conn, refs),
+    }
+    if subject.kind in NATURAL_PERSONS and not full:
+        view["credit_records"] = []  # a natural person's credit file is not public (PIPL art. 13, 25)
+        view["credit_records_total"] = 0
+        return view
+    refs += [(s.source, s.shop_id) for s in shops]
+    view.update(credit_records_view(conn, refs, full, limit))
+    return view
+
+
+def identity_view(subject: Any, full: bool) -> dict[str, Any]:
+    """Identity and real-name verification of one subject; natural persons masked unless `full`."""
+    person = subject.kind in NATURAL_PERSONS
+    return {
+        "kind": subject.kind,
+        "name": subject.name if (full or not person) else identity.mask_name(subject.name),
+        "uscc": subject.uscc,
+        "id_number": subject.id_masked,
+        "region": subject.region if (full or not person) else subject.region[:2] + "0000",
+        "region_name": identity.region_name(subject.region if (full or not person) else subject.region[:2] + "0000"),
+        "party_key": subject.party_key if (full or not person) else None,
+        "identity": {"scheme": subject.identity_scheme, "valid": bool(subject.identity_valid),
+                     "reason": subject.identity_reason, "verified": subject.verified_at is not None,
+                     "verified_at": subject.verified_at},
+        "flags": ["identity_invalid"] if not subject.identity_valid else [],
+    }
+
+
+def _shops_of(conn: Connection, operators: list[Ref]) -> list[Any]:
+    if not operators:
+        return []
+    q = select(t.shops, t.shop_closures.c.closed_at, t.shop_closures.c.reason.label("close_reason")).outerjoin(
+        t.shop_closures, (t.shop_closures.c.source == t.shops.c.source)
+        & (t.shop_closures.c.shop_id == t.shops.c.shop_id),
+    ).where(tuple_(t.shops.c.operator_source, t.shops.c.operator_id).in_(operators))
+    return list(conn.execute(q))
+
+
+def _shop_summary(s: Any) -> dict[str, Any]:
+    return {"source": s.source, "id": s.shop_id, "name": s.name, "url": s.url,
+            "categories": orjson.loads(s.categories), "opened_at": s.opened_at,
+            "closed_at": getattr(s, "closed_at", None)}
+
+
+def licences_view(conn: Connection, refs: list[Ref]) -> list[dict[str, Any]]:
+    if not refs:
+        return []
+    q = select(t.licences).where(tuple_(t.licences.c.subject_source, t.licences.c.subject_id).in_(refs)) \
+        .order_by(t.licences.c.valid_from)
+    rules = key_categories()
+    out = []
+    for lic in conn.execute(q):
+        label = rules.licence_types.get(lic.licence_type)
+        held = _licence(lic)
+        out.append({"type": lic.licence_type, "label_zh": label.zh if label else lic.licence_type,
+                    "label_en": label.en if label else lic.licence_type, "number": lic.number,
+                    "issuer": lic.issuer, "valid_from": lic.valid_from, "valid_until": lic.valid_until,
+                    "valid_now": held.valid_at(today()), "reported_by": lic.source})
+    return out
+
+
+def _licence(lic: Any) -> licensing.Licence:
+    until = date.fromisoformat(lic.valid_until) if lic.valid_until else None
+    return licensing.Licence(lic.licence_type, lic.number, date.fromisoformat(lic.valid_from), until)
+
+
+def licence_gaps(conn: Connection, categories: list[str], operator_refs: list[Ref]) -> list[dict[str, Any]]:
+    """Key categories the shop sells in without a valid matching licence (R3)."""
+    lics = []
+    if operator_refs:
+        q = select(t.licences).where(tuple_(t.licences.c.subject_source, t.licences.c.subject_id).in_(operator_refs))
+        lics = [_licence(row) for row in conn.execute(q)]
+    gaps = licensing.licence_gaps(key_categories(), categories, lics, today())
+    return [{"category": g.category, "needed": list(g.needed), "status": g.status, "reason": g.reason,
+             "reason_zh": g.reason_zh} for g in gaps]
+
+
+def _shop_view(conn: Connection, shop: Any, viewer: Viewer, limit: int) -> dict[str, Any]:
+    closure = conn.execute(select(t.shop_closures).where(
+        t.shop_closures.c.source == shop.source, t.shop_closures.c.shop_id == shop.shop_id)).first()
+    operator = _subject(conn, shop.operator_source, shop.operator_id)
+    subjects = linked_subjects(conn, operator.party_key) if operator is not None else []
+    op_refs = [(s.source, s.subject_id) for s in subjects] or [(shop.operator_source, shop.operator_id)]
+    full = viewer.sees_full(shop.source)
+    categories = orjson.loads(shop.categories)
+    view: dict[str, Any] = {
+        "entity": "shop", "source": shop.source, "id": shop.shop_id, "name": shop.name, "url": shop.url,
+        "categories": categories, "opened_at": shop.opened_at,
+        "closed": {"at": closure.closed_at, "reason": closure.reason} if closure else None,
+        "operator": ({"source": operator.source, "id": operator.subject_id, **identity_view(operator, full)}
+                     if operator is not None else {"source": shop.operator_source, "id": shop.operator_id,
+                                                   "unknown": True}),
+        "licences": licences_view(conn, op_refs),
+        "licence_gaps": licence_gaps(conn, categories, op_refs),
+        "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
+    }
+    view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
+        ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
+    view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, limit))
+    return view
+
+
+def rating_summary(conn: Connection, shop: Ref) -> dict[str, Any]:
+    """Plain counts of buyer ratings (the weighted credit score is computed elsewhere)."""
+    r = t.reviews
+    q = select(func.count(), func.avg(r.c.score), func.sum((r.c.score >= 4).cast(t.Integer))).where(
+        r.c.target_source == shop[0], r.c.target_id == shop[1], r.c.direction == "buyer_to_seller",
+        r.c.follows_id.is_(None))
+    n, avg, positive = conn.execute(q).one()
+    return {"count": n, "average": round(float(avg), 2) if avg is not None else None,
+            "positive_rate": round(positive / n, 4) if n else None}
+
+
+def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: int) -> dict[str, Any]:
+    """The credit records about these entities, newest first, public kinds only unless `full`."""
+    cr = t.credit_records
+    cond = _records_condition(conn, refs)
+    if not full:
+        cond = cond & cr.c.kind.in_(PUBLIC_KINDS)
+    total = conn.execute(select(func.count()).select_from(cr).where(cond)).scalar_one()
+    rows = conn.execute(select(cr).where(cond).order_by(cr.c.idx.desc()).limit(limit))
+    head = credit_log.latest_head(conn)
+    return {"credit_records": [_record_view(r, full) for r in rows], "credit_records_total": total,
+            "tree_size": head.size if head else 0}
+
+
+def _records_condition(conn: Connection, refs: list[Ref]) -> Any:
+    cr = t.credit_records
+    pair = tuple_(cr.c.subject_source, cr.c.subject_id)
+    c, s = t.complaints, t.sanctions
+    complaint_ids = [tuple(x) for x in conn.execute(select(c.c.source, c.c.complaint_id).where(
+        tuple_(c.c.target_source, c.c.target_id).in_(refs)))]
+    sanction_ids = [tuple(x) for x in conn.execute(select(s.c.source, s.c.sanction_id).where(
+        tuple_(s.c.subject_source, s.c.subject_id).in_(refs)))]
+    cond = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair.in_(refs)
+    if complaint_ids:
+        cond = or_(cond, (cr.c.subject_kind == "complaint") & pair.in_(complaint_ids))
+    if sanction_ids:
+        cond = or_(cond, (cr.c.subject_kind == "sanction") & pair.in_(sanction_ids))
+    return cond
+
+
+def _record_view(r: Any, full: bool) -> dict[str, Any]:
+    return {"index": r.idx, "kind": r.kind, "at": r.at, "payload": orjson.loads(r.payload),
+            "subject": {"kind": r.subject_kind, "source": r.subject_source, "id": r.subject_id},
+            "event": {"source": r.event_source, "id": r.event_id}}
+
+
+def reveal_id_number(app: Chengxin, source: str, subject_id: str, viewer: Viewer, purpose: str) -> str | None:
+    """The unmasked ID number, for an authorised regulator only; every reveal is journaled."""
+    from chengxin.adapters.db.engine import write_transaction
+    from chengxin.exc import Forbidden
+    from chengxin.services.identity import reveal_id_number as decrypt_id
+
+    if not viewer.may_reveal_pii:
+        raise Forbidden("only a regulator may see an unmasked ID number")
+    if not purpose.strip():
+        raise Forbidden("say why: revealing an ID number needs a purpose, which is journaled")
+    with write_transaction(app.engine) as conn:
+        row = _subject(conn, source, subject_id)
+        if row is None:
+            raise NotFound(f"no party {subject_id!r} reported by {source!r}")
+        conn.execute(t.access_journal.insert().values(
+            at=credit_log.now_utc(), key_id=viewer.key_id or "?", action="reveal_id_number",
+            object=f"{source}|{subject_id}|{purpose[:200]}"))
+        return decrypt_id(app.keys, row._asdict())
+
+
+def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Public credit query: a shop by name (substring), URL, or its operator's USCC."""
+    q = query.strip()
+    if not q:
+        return []
+    with read_connection(app.engine) as conn:
+        check = identity.check_uscc(q)
+        if len(check.normalised) == 18 and check.valid:
+            ops = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.uscc == check.normalised)).scalars()
+            refs = [(s.source, s.subject_id) for key in set(ops) for s in linked_subjects(conn, key)]
+            return [_shop_summary(s) for s in _shops_of(conn, refs)][:limit]
+        cond = (t.shops.c.url == q) | (t.shops.c.url == q.rstrip("/")) | t.shops.c.name.contains(q, autoescape=True)
+        rows = conn.execute(select(t.shops).where(cond).order_by(t.shops.c.name).limit(limit))
+        return [_shop_summary(s) for s in rows]

@@ -1,0 +1,36 @@
+"""Who is asking: the role behind a request, and what each role may see (one rule, one place).
+
+Roles: `public` (no key: the masked public view), `platform` (reads its own parties in full, others as the
+public does, submits only events of its own source), `regulator` (reads all; may reveal an ID number,
+which is journaled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PUBLIC, PLATFORM, REGULATOR = "public", "platform", "regulator"
+ROLES = (PUBLIC, PLATFORM, REGULATOR)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller of a use case."""
+
+    role: str = PUBLIC
+    source: str | None = None  # a platform's own `source`
+    key_id: str | None = None
+
+    def owns(self, source: str) -> bool:
+        """Whether this viewer reported the entity (platforms see their own data in full)."""
+        return self.role == PLATFORM and self.source == source
+
+    def sees_full(self, source: str) -> bool:
+        return self.role == REGULATOR or self.owns(source)
+
+    @property
+    def may_reveal_pii(self) -> bool:
+        return self.role == REGULATOR
+
+
+ANONYMOUS = Viewer()

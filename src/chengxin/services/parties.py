@@ -252,3 +252,27 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
         cond = (t.shops.c.url == q) | (t.shops.c.url == q.rstrip("/")) | t.shops.c.name.contains(q, autoescape=True)
         rows = conn.execute(select(t.shops).where(cond).order_by(t.shops.c.name).limit(limit))
         return [_shop_summary(s) for s in rows]
+
+
+def find_by_uscc(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:
+    """Every report of the enterprise with this USCC, each as `viewer` may see it."""
+    code = identity.normalise(uscc)
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(select(t.subjects).where(t.subjects.c.uscc == code)))
+    if not rows:
+        raise NotFound("no party with that unified social credit code")
+    return [show(app, r.source, r.subject_id, viewer, limit=20) for r in rows]
+
+
+def find_by_id_number(app: Chengxin, id_number: str, viewer: Viewer) -> list[dict[str, Any]]:
+    """Reports of the person with this ID number, found by keyed hash (the number is never stored plain).
+    Platforms see only their own reports."""
+    from chengxin.adapters.crypto import keyed_hash
+
+    digest = keyed_hash(app.keys, "ric", identity.normalise(id_number))
+    with read_connection(app.engine) as conn:
+        rows = [r for r in conn.execute(select(t.subjects).where(t.subjects.c.id_hmac == digest))
+                if viewer.sees_full(r.source)]
+    if not rows:
+        raise NotFound("no party with that ID number visible to you")
+    return [show(app, r.source, r.subject_id, viewer, limit=20) for r in rows]

@@ -1,0 +1,45 @@
+"""`create_app()`: the FastAPI application (API under /v1, portal at /), errors mapped in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from chengxin.bootstrap import Chengxin, bootstrap
+from chengxin.exc import ChengxinError
+
+log = logging.getLogger("chengxin.api")
+
+
+def create_app(cx: Chengxin | None = None) -> FastAPI:
+    """Build the ASGI app around one `Chengxin` (from the environment when none is given)."""
+    from chengxin.entrypoints.api.routes import router as api_router
+
+    app = FastAPI(
+        title="Chengxin credit service", version="1",
+        description="Ingest events-v1, read credit files, verify the tamper-evident credit log.",
+        responses={400: {"description": "Malformed request"}},
+    )
+    app.state.chengxin = cx or bootstrap()
+    app.include_router(api_router)
+    _mount_portal(app)
+    app.add_exception_handler(ChengxinError, _chengxin_error)
+    return app
+
+
+def _mount_portal(app: FastAPI) -> None:
+    try:
+        from chengxin.entrypoints.web.routes import mount
+    except ImportError:  # the portal is optional for API-only deployments
+        return
+    mount(app)
+
+
+async def _chengxin_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChengxinError)
+    if exc.status >= 500:
+        log.error("request failed", extra={"path": request.url.path, "code": exc.code})
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=headers)

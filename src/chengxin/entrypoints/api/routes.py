@@ -1,0 +1,144 @@
+"""The `/v1` HTTP API. Thin: parse, authorise (per object, in the services), call one service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from chengxin.adapters.db.engine import read_connection
+from chengxin.entrypoints.api.deps import AppDep, ViewerDep
+from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
+from chengxin.services import credit_log, ingest, parties, records
+from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR
+
+router = APIRouter(prefix="/v1")
+SourceQ = Query(description="The reporting source, e.g. `urn:cx:platform:P1`.", min_length=1)
+
+
+class IngestResult(BaseModel):
+    accepted: int
+    duplicates: int
+    conflicts: int
+    rejected: int
+    rejects: list[dict[str, Any]]
+    conflict_details: list[dict[str, Any]]
+    tree_size: int | None
+
+
+class RevealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    purpose: str = Field(min_length=3, max_length=200, description="Why the unmasked ID is needed (journaled).")
+
+
+class LookupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(min_length=15, max_length=18, description="Resident ID number (in the body, never the URL).")
+
+
+@router.post("/events", response_model=IngestResult, tags=["ingestion"], openapi_extra={
+    "requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}})
+async def post_events(request: Request, cx: AppDep, viewer: ViewerDep) -> dict[str, Any]:
+    """Submit events-v1 JSON Lines (at most `CHENGXIN_API_MAX_LINES` lines and `CHENGXIN_API_MAX_BYTES`).
+
+    The accepted lines of one request land in one transaction; bad lines are reported by line number.
+    A platform key may only submit events whose `source` is its own."""
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated("submitting events needs a platform or regulator API key")
+    body = await _read_body(request, cx.settings.api_max_bytes)
+    lines = list(ingest.read_lines("request", body.splitlines()))
+    if len(lines) > cx.settings.api_max_lines:
+        raise PayloadTooLarge(f"{len(lines)} lines; at most {cx.settings.api_max_lines} per request")
+    own = viewer.source if viewer.role == PLATFORM else None
+    from starlette.concurrency import run_in_threadpool
+
+    report = await run_in_threadpool(ingest.ingest_batch, cx, lines, origin=f"api:{viewer.key_id}",
+                                     actor=viewer.key_id or "?", own_source=own)
+    return report.as_dict()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.get("/parties/{entity_id}", tags=["parties"])
+def get_party(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ,
+              limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    """A party or shop by its reporter's id: identity, licences, credit records (masked per viewer)."""
+    return parties.show(cx, source, entity_id, viewer, limit=limit)
+
+
+@router.get("/parties", tags=["parties"])
+def find_by_uscc(cx: AppDep, viewer: ViewerDep,
+                 uscc: str = Query(min_length=18, max_length=18, description="Unified social credit code.")) -> \
+        dict[str, Any]:
+    """Every report of the party with this unified social credit code."""
+    return {"parties": parties.find_by_uscc(cx, uscc, viewer)}
+
+
+@router.post("/parties/lookup", tags=["parties"])
+def find_by_id_number(body: LookupRequest, cx: AppDep, viewer: ViewerDep) -> dict[str, Any]:
+    """Find a natural person by resident ID number (regulators; platforms see only their own reports)."""
+    if viewer.role not in (PLATFORM, REGULATOR):
+        raise NotAuthenticated("looking up by ID number needs an API key")
+    return {"parties": parties.find_by_id_number(cx, body.id_number, viewer)}
+
+
+@router.post("/parties/{entity_id}/reveal", tags=["parties"])
+def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, source: str = SourceQ) -> \
+        dict[str, Any]:
+    """The unmasked ID number of a natural person: regulators only, journaled with the purpose."""
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated("needs a regulator API key")
+    if viewer.role != REGULATOR:
+        raise Forbidden("only a regulator may see an unmasked ID number")
+    return {"id_number": parties.reveal_id_number(cx, source, entity_id, viewer, body.purpose)}
+
+
+@router.get("/shops", tags=["parties"])
+def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description="Name, URL or USCC."),
+           limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+    """Public credit query: shops by name, shop URL or the operator's USCC."""
+    return {"shops": parties.search_shops(cx, q, limit=limit)}
+
+
+@router.get("/log/head", tags=["credit log"])
+def log_head(cx: AppDep) -> dict[str, Any]:
+    """The latest signed tree head of the credit log, with the public key that verifies it."""
+    with read_connection(cx.engine) as conn:
+        head = credit_log.latest_head(conn)
+    if head is None:
+        return {"size": 0, "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+    return {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+
+
+@router.get("/log/records/{index}", tags=["credit log"])
+def log_record(index: int, cx: AppDep, viewer: ViewerDep,
+               size: int | None = Query(None, ge=1, description="Tree size to prove against (default latest).")) -> \
+        dict[str, Any]:
+    """One credit record with its inclusion proof against a signed tree head (if the viewer may see it)."""
+    return records.record_with_proof(cx, index, viewer, size)
+
+
+@router.get("/log/consistency", tags=["credit log"])
+def log_consistency(cx: AppDep, first: int = Query(ge=1), second: int = Query(ge=1)) -> dict[str, Any]:
+    """Proof that the signed tree of size `first` is a prefix of the one of size `second`."""
+    if first > second:
+        raise InvalidInput("first must not exceed second")
+    with read_connection(cx.engine) as conn:
+        return credit_log.consistency(conn, first, second)
+
+
+@router.get("/health", tags=["operations"])
+def health(cx: AppDep) -> dict[str, Any]:
+    """Liveness and the log size (cheap; for load balancers)."""
+    with read_connection(cx.engine) as conn:
+        head = credit_log.latest_head(conn)
+    return {"status": "ok", "tree_size": head.size if head else 0}

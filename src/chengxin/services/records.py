@@ -1,0 +1,41 @@
+"""One credit record with its inclusion proof, shown only to viewers who may see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.bootstrap import Chengxin
+from chengxin.exc import NotFound
+from chengxin.services import credit_log
+from chengxin.services.parties import NATURAL_PERSONS, PUBLIC_KINDS, _record_view
+from chengxin.services.viewer import Viewer
+
+
+def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None = None) -> dict[str, Any]:
+    """The record, the signed tree head it is proven against, and the proof (verified before it is served)."""
+    with read_connection(cx.engine) as conn:
+        row = conn.execute(select(t.credit_records).where(t.credit_records.c.idx == index)).first()
+        if row is None or not _visible(conn, row, viewer):
+            raise NotFound(f"no credit record {index} visible to you")
+        proof = credit_log.inclusion(conn, cx.keys, index, size)
+        head = credit_log.head_at(conn, proof["tree_size"])
+    return {"record": _record_view(row, True), "proof": proof,
+            "tree_head": {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64()},
+            "how_to_verify": "leaf = SHA-256(0x00 || leaf bytes); fold the proof per RFC 9162 §2.1.3.2 and compare "
+                             "with the signed root; check the Ed25519 signature over the note."}
+
+
+def _visible(conn: Connection, row: Any, viewer: Viewer) -> bool:
+    if viewer.sees_full(row.subject_source) or viewer.role == "regulator":
+        return True
+    if row.kind not in PUBLIC_KINDS:
+        return False
+    if row.subject_kind not in ("subject", "party"):
+        return True
+    kind = conn.execute(select(t.subjects.c.kind).where(
+        t.subjects.c.source == row.subject_source, t.subjects.c.subject_id == row.subject_id)).scalar()
+    return kind not in NATURAL_PERSONS

@@ -2,18 +2,16 @@
 
     python bench/gen_events.py --events N [--seed S] [--platforms P] --out FILE   (FILE "-" = stdout)
 
-The stream first sets up a population (parties, licences, shops, products, commitments, buyers:
-about one shop per 100 events and one buyer per 20), then trades: orders with their lifecycle
-(payment, shipment, scans, delivery, completion, reviews, cancellations, returns, complaints),
-plus traffic reports, price changes and supervision. Several sources report: the platforms
-P1..Pn; the logistics firm L1, which reports scans of platform shipments by cross-source
-reference; the 12315 hotline, complaining about platform shops; and the Shanghai regulator,
-which registers merchants itself (same USCC as on the platform) and inspects and sanctions them.
+First a population (parties, licences, shops, products, commitments, buyers: about one shop per
+100 events and one buyer per 20), then trade: orders through their lifecycle (payment, shipment,
+scans, delivery, completion, reviews, cancellations, returns, complaints), traffic, price changes
+and supervision. Sources: platforms P1..Pn; logistics firm L1, reporting scans of platform
+shipments by cross-source reference; the 12315 hotline, complaining about platform shops; the
+Shanghai regulator, which registers merchants itself (same USCC) and inspects and sanctions them.
 
-Memory does not grow with the event count: entity ids are counters, the only per-entity state
-is a few bytes per shop, product and buyer (region, category, price), and the lifecycle steps
-still to come wait in a heap of in-flight orders. Times never go backwards: a step is emitted
-only once the clock has reached it.
+Memory does not grow with the event count: ids are counters, the only per-entity state is a few
+bytes per shop, product and buyer (region, categories, price), and the steps still to come wait
+in a heap of in-flight orders. Times never go backwards: a step is emitted once the clock reaches it.
 """
 
 from __future__ import annotations
@@ -33,31 +31,23 @@ from datetime import date, timedelta
 import orjson
 
 MIN, HOUR, DAY = 60, 3600, 86400
-SETUP_DAYS, TRADE_DAYS = 7, 180   # population onboarding, then about half a year of trade
-EVENTS_PER_TICK = 9.3             # mean events caused by one spontaneous event (measured)
-START = date(2026, 1, 1)          # t = 0 is 2026-01-01T00:00:00+08:00; t counts seconds
+SETUP_DAYS, TRADE_DAYS = 7, 180  # population onboarding, then about half a year of trade
+EVENTS_PER_TICK = 7.8            # events a spontaneous event brings on average (measured): paces the clock
+START = date(2026, 1, 1)         # t = 0 is 2026-01-01T00:00:00+08:00; t counts seconds
 
-# (code, city, district, first birth year that stdnum's cn/loc table accepts for the code)
-REGIONS = (
-    ("310101", "上海市", "黄浦区", 1950), ("310104", "上海市", "徐汇区", 1950),
-    ("310105", "上海市", "长宁区", 1950), ("310106", "上海市", "静安区", 1950),
-    ("310107", "上海市", "普陀区", 1950), ("310109", "上海市", "虹口区", 1950),
-    ("310110", "上海市", "杨浦区", 1950), ("310112", "上海市", "闵行区", 1981),
-    ("310115", "上海市", "浦东新区", 1992), ("110101", "北京市", "东城区", 1950),
-    ("110102", "北京市", "西城区", 1950), ("110105", "北京市", "朝阳区", 1950),
-    ("110108", "北京市", "海淀区", 1950), ("120101", "天津市", "和平区", 1950),
-    ("330102", "杭州市", "上城区", 1983), ("330106", "杭州市", "西湖区", 1983),
-    ("330108", "杭州市", "滨江区", 1996), ("440304", "深圳市", "福田区", 1983),
-    ("440305", "深圳市", "南山区", 1983), ("440104", "广州市", "越秀区", 1983),
-    ("440106", "广州市", "天河区", 1985), ("320102", "南京市", "玄武区", 1983),
-    ("320106", "南京市", "鼓楼区", 1983), ("510104", "成都市", "锦江区", 1990),
-    ("510107", "成都市", "武侯区", 1990), ("420106", "武汉市", "武昌区", 1983),
-    ("610113", "西安市", "雁塔区", 1983), ("500103", "重庆市", "渝中区", 1997),
-    ("370102", "济南市", "历下区", 1983), ("350203", "厦门市", "思明区", 1983),
-    ("410105", "郑州市", "金水区", 1983),
-)
-SHANGHAI = 0  # REGIONS[0:9] lie in 310000, the regulator's province
-# (category, trade word for names, weight, price range in fen, product nouns, licence it needs)
+# Real county codes "code city district since": `since` is the first birth year for which
+# stdnum's cn/loc table accepts the code in a resident ID. The first nine are in Shanghai (310000).
+REGIONS = tuple((c, city, district, int(since)) for c, city, district, since in (r.split() for r in """
+310101 上海市 黄浦区 1950, 310104 上海市 徐汇区 1950, 310105 上海市 长宁区 1950, 310106 上海市 静安区 1950,
+310107 上海市 普陀区 1950, 310109 上海市 虹口区 1950, 310110 上海市 杨浦区 1950, 310112 上海市 闵行区 1981,
+310115 上海市 浦东新区 1992, 110101 北京市 东城区 1950, 110102 北京市 西城区 1950, 110105 北京市 朝阳区 1950,
+110108 北京市 海淀区 1950, 120101 天津市 和平区 1950, 330102 杭州市 上城区 1983, 330106 杭州市 西湖区 1983,
+330108 杭州市 滨江区 1996, 440304 深圳市 福田区 1983, 440305 深圳市 南山区 1983, 440104 广州市 越秀区 1983,
+440106 广州市 天河区 1985, 320102 南京市 玄武区 1983, 320106 南京市 鼓楼区 1983, 510104 成都市 锦江区 1990,
+510107 成都市 武侯区 1990, 420106 武汉市 武昌区 1983, 610113 西安市 雁塔区 1983, 500103 重庆市 渝中区 1997,
+370102 济南市 历下区 1983, 350203 厦门市 思明区 1983, 410105 郑州市 金水区 1983""".split(",")))
+SHANGHAI_REGIONS = 9
+# (category, trade word for names, weight, price range in fen, product nouns, licence it requires)
 CATEGORIES = (
     ("food", "食品", 20, (990, 19900), ("坚果礼盒", "挂耳咖啡", "牛肉干", "蜂蜜", "月饼"), "food_business"),
     ("daily_goods", "日用品", 24, (590, 9900), ("毛巾 三条装", "洗衣液", "抽纸 12包", "保温杯"), None),
@@ -65,12 +55,11 @@ CATEGORIES = (
     ("electronics", "数码", 12, (1990, 299900), ("蓝牙耳机", "充电宝", "数据线", "键盘"), None),
     ("farm_produce", "农产品", 8, (1990, 15900), ("赣南脐橙 5kg", "五常大米", "土鸡蛋 30枚"), None),
     ("cosmetics", "美妆", 8, (2990, 39900), ("保湿面霜", "口红", "防晒霜"), None),
-    ("medical_device", "医疗器械", 4, (1590, 49900), ("电子体温计", "血压计", "医用口罩"),
-     "medical_device_business"),
+    ("medical_device", "医疗器械", 4, (1590, 49900), ("电子体温计", "血压计", "医用口罩"), "medical_device_business"),
     ("drug", "医药", 3, (990, 9900), ("维生素C片", "布洛芬缓释胶囊"), "drug_business"),
     ("farm_input", "农资", 1, (4990, 29900), ("复合肥 50kg", "蔬菜种子"), None),
 )
-CAT_TABLE = tuple(i for i, c in enumerate(CATEGORIES) for _ in range(c[2]))
+CAT_TABLE = tuple(i for i, c in enumerate(CATEGORIES) for _ in range(c[2]))  # weighted draw by index
 LICENCE_PREFIX = {"food_business": "JY1", "drug_business": "YPJY", "medical_device_business": "YLQX"}
 SURNAMES, GIVEN = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚英华玉兰"
 BRANDS = ("鑫源", "恒信", "佳禾", "优品", "百味", "康泰", "锦程", "禾丰", "悦家", "云创", "盛达", "良田")
@@ -80,10 +69,10 @@ COMPLAINT_CATS = ("not_as_described", "service_breach", "delivery", "counterfeit
 SANCTION_CATS = (*COMPLAINT_CATS, "fake_order", "empty_parcel", "fake_traffic", "fake_review")
 LEGAL_BASES = ("《中华人民共和国价格法》第十四条", "《中华人民共和国电子商务法》第十七条",
                "《中华人民共和国反不正当竞争法》第八条", "《中华人民共和国食品安全法》第三十五条")
-SCORES = (5,) * 12 + (4,) * 4 + (3,) * 2 + (2,) + (1,)
+SCORES = (5,) * 12 + (4,) * 4 + (3,) * 2 + (2, 1)
 REVIEW_TEXT = {5: "很好，推荐", 4: "不错，物流快", 3: "一般", 2: "和描述有差距", 1: "质量差，不推荐"}
 SIGNED_BY = ("recipient",) * 6 + ("locker",) * 2 + ("station", "proxy")
-CARRIERS = ((0,) * 5 + (1,) * 3 + (2,) * 2)  # LG1 (= source L1) carries half the parcels
+CARRIERS = (0,) * 5 + (1,) * 3 + (2,) * 2  # LG1, the firm that is source L1, carries half the parcels
 SCAN_PLANS = (("picked_up", "in_transit"), ("picked_up", "in_transit", "out_for_delivery"),
               ("picked_up", "in_transit", "arrived", "out_for_delivery"))
 SCAN_AT = {"picked_up": 0, "in_transit": 1, "exception": 1, "arrived": 2, "out_for_delivery": 3}
@@ -99,18 +88,18 @@ def ts(t: int) -> str:
     return _DATES[t // DAY] + _CLOCK[t % DAY]
 
 
-def day_of(t: int, plus_days: int = 0) -> str:
-    return _DATES[t // DAY + plus_days]
+def day_of(t: float, plus_days: int = 0) -> str:
+    return _DATES[int(t) // DAY + plus_days]
 
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-BIG_PRIME = 2_147_483_647  # > every modulus below, so k -> k * BIG_PRIME % m is a bijection
+BIG_PRIME = 2_147_483_647  # a prime above every modulus below: k -> k * BIG_PRIME % m is one-to-one
 
 
 def uscc(kind: str, region: str, n: int, salt: int) -> str:
-    """GB 32100 code; the party number n fills the organisation code, so codes never collide."""
+    """GB 32100 code; the party's serial n fills the organisation code, so codes never collide."""
     x, org = (n * BIG_PRIME + salt) % 31**7, ""
     for _ in range(7):
         x, c = divmod(x, 31)
@@ -121,17 +110,16 @@ def uscc(kind: str, region: str, n: int, salt: int) -> str:
 
 
 def ric(region: int, k: int, salt: int) -> str:
-    """Resident ID of the k-th person of a region: a unique (birth date, sequence), MOD 11-2."""
+    """Resident ID of a region's k-th person: a distinct (birth date, sequence); MOD 11-2 check."""
     code, _, _, since = REGIONS[region]
     first = date(max(1950, since), 1, 1).toordinal()
-    days = date(2005, 12, 31).toordinal() - first + 1
-    x = (k * BIG_PRIME + salt) % (days * 999)
+    x = (k * BIG_PRIME + salt) % ((date(2005, 12, 31).toordinal() - first + 1) * 999)
     body = code + date.fromordinal(first + x // 999).strftime("%Y%m%d") + f"{x % 999 + 1:03d}"
     return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, RIC_WEIGHTS, strict=True)) % 11]
 
 
 def gtin13(n: int, salt: int) -> str:
-    body = f"69{(n * 7_654_321 + salt) % 10**10:010d}"  # odd, not a multiple of 5: unique
+    body = f"69{(n * 7_654_321 + salt) % 10**10:010d}"  # multiplier prime to 10: distinct for distinct n
     s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
     return body + str((10 - s % 10) % 10)
 
@@ -144,15 +132,14 @@ class Source:
 
 
 class Platform:
-    """One platform's id counters and the few bytes per entity that later events need."""
+    """One platform's id counters, and the few bytes per entity that later events need."""
 
     def __init__(self, key: str) -> None:
-        self.key, self.src = key, Source(f"urn:cx:platform:{key}")
-        self.ids = dict.fromkeys(("M", "U", "S", "G", "O", "SH", "R", "RT", "CP", "K", "X"), 0)
-        self.shop_region, self.shop_cats = bytearray(1), [b""]   # index 0 unused: ids start at 1
-        self.prod_first, self.prod_count = array("I", [0]), bytearray(1)
+        self.key, self.src, self.closed = key, Source(f"urn:cx:platform:{key}"), set()
+        self.ids = dict.fromkeys(("M", "U", "S", "G", "O", "SH", "R", "RT", "CP", "K", "PX"), 0)
+        self.shop_region, self.person_region = bytearray(1), bytearray(1)  # [0] unused: ids start at 1
+        self.prod_first, self.prod_count = array("I", [0]), bytearray(1)   # a shop's products: a range
         self.price, self.list_price = array("I", [0]), array("I", [0])
-        self.person_region, self.closed = bytearray(1), set()
 
     def new(self, prefix: str) -> str:
         self.ids[prefix] += 1
@@ -160,35 +147,32 @@ class Platform:
 
 
 class Order:
-    __slots__ = ("buyer", "carrier", "cp", "from_region", "n", "oid", "p", "plan", "region",
-                 "rep", "rt", "rv", "sh", "shop", "step", "total")
+    __slots__ = ("buyer", "carrier", "n", "oid", "p", "plan", "region", "rep", "rt", "sh", "shop", "step", "total")
 
 
 class Generator:
     def __init__(self, n_events: int, seed: int, platforms: int) -> None:
         self.rng = random.Random(seed)
-        self.r = self.rng.random
-        self.salt = self.rng.getrandbits(30)
+        self.r, self.salt = self.rng.random, self.rng.getrandbits(30)
         self.n_events = n_events
         self.plats = [Platform(f"P{i + 1}") for i in range(platforms)]
         self.l1, self.hotline = Source("urn:cx:logistics:L1"), Source("urn:cx:hotline:12315")
         self.reg = Source("urn:cx:regulator:310000")
-        self.shops = max(2, n_events // 100 // platforms)        # per platform
-        self.persons = max(5, n_events // 20 // platforms)       # per platform
+        self.shops = max(2, n_events // 100 // platforms)   # per platform
+        self.persons = max(5, n_events // 20 // platforms)  # per platform
         self.couriers = max(2, n_events // 5000)
-        self.parties = 0                       # USCC serial, across all sources
-        self.region_k = [0] * len(REGIONS)     # resident-ID serial per region
-        self.reg_regions = bytearray(1)        # region of each subject the regulator registered
+        self.parties, self.region_k = 0, [0] * len(REGIONS)  # serials behind USCCs and resident IDs
+        self.reg_regions = bytearray(1)  # region of each subject the regulator registered (E1, E2, ...)
         self.heap: list = []
         self.seq = itertools.count()
-        self.orders = self.inspections = self.sanctions = self.complaints = 0
+        self.orders = self.complaints = self.inspections = self.sanctions = 0
         self.clock = 0.0
 
     # -- plumbing ----------------------------------------------------------------------------
     def ev(self, src: Source, typ: str, t: int, data: dict) -> dict:
         src.n += 1
         return {"specversion": "1.0", "id": f"e-{src.n}", "source": src.name, "type": typ,
-                "time": _DATES[t // DAY] + _CLOCK[t % DAY], "data": data}  # = ts(t), inlined: hot
+                "time": _DATES[t // DAY] + _CLOCK[t % DAY], "data": data}  # ts(t), inlined: hot
 
     def at(self, t: int, step, ctx) -> None:
         # The sequence number breaks ties: equal times keep scheduling order, deterministically.
@@ -210,12 +194,12 @@ class Generator:
             yield ev
         # Mean gap between spontaneous events such that the trade spans about TRADE_DAYS.
         gap = 2 * TRADE_DAYS * DAY * EVENTS_PER_TICK / max(1, self.n_events - n)
-        heap, now, opening = self.heap, self.tick(HOUR), self.OPENING
+        heap, now = self.heap, self.tick(HOUR)
         for k in itertools.count():
             while heap and heap[0][0] <= now:
                 t, _, step, ctx = heapq.heappop(heap)
                 yield step(ctx, t)
-            yield opening[k](self, now) if k < len(opening) else self.spontaneous(now)
+            yield self.OPENING[k](self, now) if k < len(self.OPENING) else self.spontaneous(now)
             now = self.tick(gap * self.r())
 
     def spontaneous(self, t: int) -> dict:
@@ -227,26 +211,28 @@ class Generator:
         if x < 0.98:
             return self.price_change(t)
         if x < 0.992:
-            return self.hotline_complaint(t)
+            return self.hotline_complaint(None, t)
         if x < 0.997:
             return self.inspect(t)
         return self.platform_sanction(t) if x < 0.999 else self.close_shop(t)
 
     # -- population --------------------------------------------------------------------------
     def setup(self) -> Iterator[dict]:
-        per_shop = 10.5 + len(self.plats)  # rough events per merchant, to spread the setup evenly
-        step = SETUP_DAYS * DAY / (len(self.plats) * (self.shops * per_shop + self.persons) + 20)
+        step = SETUP_DAYS * DAY / (len(self.plats) * (self.shops * 10.5 + self.persons) + self.couriers + 20)
         yield from self.fixed_parties(step)
         for i in range(self.shops):
             for p in self.plats:
                 yield from self.merchant(p, i == 0, step)
         for _ in range(self.persons):
             for p in self.plats:
-                yield self.person(p, self.tick(step))
+                region = self.rand(0, len(REGIONS))
+                p.person_region.append(region)
+                yield self.subject(p.src, self.tick(step), p.new("U"), "person", self.person_name(), region,
+                                   verified=self.r() < 0.85, id_number=self.new_ric(region))
 
     def subject(self, src: Source, t: int, sid: str, kind: str, name: str, region: int,
-                verified: bool = True, **extra) -> dict:
-        data = {"subject_id": sid, "kind": kind, "name": name, "region": REGIONS[region][0], **extra}
+                verified: bool = True, **ids: str) -> dict:
+        data = {"subject_id": sid, "kind": kind, "name": name, "region": REGIONS[region][0], **ids}
         if verified:
             data["verified_at"] = ts(t + self.rand(0, HOUR))
         return self.ev(src, "cx.subject.registered", t, data)
@@ -263,43 +249,40 @@ class Generator:
         return self.pick(SURNAMES) + "".join(self.pick(GIVEN) for _ in range(1 + (self.r() < 0.6)))
 
     def fixed_parties(self, step: float) -> Iterator[dict]:
-        firms = [(self.new_uscc("91", r), n) for r, n in ((0, "示例速递"), (11, "迅达物流"), (18, "南方快运"))]
+        """Each platform and its three carriers; L1 (carrier LG1) and its couriers; the hotline."""
+        firms = [(self.new_uscc("91", r), n, r) for r, n in ((0, "示例速递"), (11, "迅达物流"), (18, "南方快运"))]
         for p in self.plats:
-            yield self.subject(p.src, self.tick(step), "PLAT", "platform", f"示例电商平台{p.key}有限公司",
-                               15, uscc=self.new_uscc("91", 15))
-            for i, (code, name) in enumerate(firms):
-                yield self.subject(p.src, self.tick(step), f"LG{i + 1}", "logistics", f"{name}有限公司",
-                                   (0, 11, 18)[i], uscc=code)
+            yield self.subject(p.src, self.tick(step), "PLAT", "platform", f"示例电商平台{p.key}有限公司", 15,
+                               uscc=self.new_uscc("91", 15))
+            for i, (code, name, region) in enumerate(firms, 1):
+                yield self.subject(p.src, self.tick(step), f"LG{i}", "logistics", f"{name}有限公司", region, uscc=code)
         yield self.subject(self.l1, self.tick(step), "LG", "logistics", "示例速递有限公司", 0, uscc=firms[0][0])
         for c in range(1, self.couriers + 1):
             region = self.rand(0, len(REGIONS))
             yield self.subject(self.l1, self.tick(step), f"C{c}", "courier", self.person_name(), region,
                                id_number=self.new_ric(region), employer_id="LG")
-        yield self.subject(self.hotline, self.tick(step), "HL", "service_agency", "12315消费者投诉举报中心",
-                           1, uscc=self.new_uscc("12", 1))
+        yield self.subject(self.hotline, self.tick(step), "HL", "service_agency", "12315消费者投诉举报中心", 1,
+                           uscc=self.new_uscc("12", 1))
 
     def merchant(self, p: Platform, first: bool, step: float) -> Iterator[dict]:
         # The first merchant is in Shanghai and known to the regulator, so supervision always happens.
         region = 1 if first else self.rand(0, len(REGIONS))
-        code, city, district, _ = REGIONS[region]
+        _, city, district, _ = REGIONS[region]
         cats = [self.pick(CAT_TABLE)]
-        if self.r() < 0.25 and (c2 := self.pick(CAT_TABLE)) != cats[0]:
-            cats.append(c2)
-        brand, trade = self.pick(BRANDS), CATEGORIES[cats[0]][1]
-        company = self.r() < 0.6
+        if self.r() < 0.25 and (second := self.pick(CAT_TABLE)) != cats[0]:
+            cats.append(second)
+        brand, trade, company = self.pick(BRANDS), CATEGORIES[cats[0]][1], self.r() < 0.6
         kind, name = (("enterprise", f"{city[:-1]}{brand}{trade}有限公司") if company
                       else ("individual_business", f"{city[:-1]}{district}{brand}{trade}店"))
-        mid, number = p.new("M"), self.new_uscc("91" if company else "92", region)
-        t = self.tick(step)
+        mid, number, t = p.new("M"), self.new_uscc("91" if company else "92", region), self.tick(step)
         yield self.subject(p.src, t, mid, kind, name, region, uscc=number)
         yield from self.licences(p, mid, number, region, cats, step)
-        if region < 9 and (first or self.r() < 0.5):  # a Shanghai merchant: the regulator knows it
+        if region < SHANGHAI_REGIONS and (first or self.r() < 0.5):  # the regulator registers it too
             self.reg_regions.append(region)
             yield self.subject(self.reg, t, f"E{len(self.reg_regions) - 1}", kind, name, region,
                                verified=False, uscc=number)
         sid = p.new("S")
         p.shop_region.append(region)
-        p.shop_cats.append(bytes(cats))
         yield self.ev(p.src, "cx.shop.opened", self.tick(step), {
             "shop_id": sid, "operator_id": mid, "name": f"{brand}{trade}{self.pick(('旗舰店', '专营店', '小店'))}",
             "url": f"https://{sid.lower()}.{p.key.lower()}.shop.example",
@@ -308,7 +291,7 @@ class Generator:
         if self.r() < 0.5:
             yield self.ev(p.src, "cx.commitment.published", self.tick(step), {
                 "commitment_id": p.new("K"), "subject_id": mid, "template": "merchant-standard-v1",
-                "clauses": CLAUSES, "valid_until": day_of(int(self.clock), 365)})
+                "clauses": CLAUSES, "valid_until": day_of(self.clock, 365)})
 
     def licences(self, p: Platform, mid: str, number: str, region: int, cats: list, step: float):
         issuer = f"{REGIONS[region][1]}{REGIONS[region][2]}市场监督管理局"
@@ -318,10 +301,9 @@ class Generator:
         if self.r() < 0.8:
             data["valid_until"] = start.replace(year=start.year + 30).isoformat()
         yield self.ev(p.src, "cx.licence.published", self.tick(step), data)
-        for c in cats:
-            kind = CATEGORIES[c][5]
-            if kind and self.r() < 0.9:  # key categories need a licence; some merchants lack it
-                start = START - timedelta(self.rand(30, 2000))  # 5-year licences: a few have expired
+        for kind in (CATEGORIES[c][5] for c in cats):
+            if kind and self.r() < 0.9:  # key categories need a licence: some merchants lack it
+                start = START - timedelta(self.rand(30, 2000))  # valid five years: a few have expired
                 yield self.ev(p.src, "cx.licence.published", self.tick(step), {
                     "subject_id": mid, "licence_type": kind, "issuer": issuer,
                     "number": f"{LICENCE_PREFIX[kind]}{REGIONS[region][0]}{p.ids['M']:07d}",
@@ -334,45 +316,35 @@ class Generator:
         for _ in range(count):
             cat = CATEGORIES[self.pick(cats)]
             price = self.rand(*cat[3]) // 100 * 100 + 90
-            listed = price * self.rand(100, 160) // 1000 * 10
             p.price.append(price)
-            p.list_price.append(max(listed, price))
-            gid = p.new("G")
-            data = {"product_id": gid, "shop_id": sid, "title": f"{self.pick(BRANDS)}{self.pick(cat[4])}",
+            p.list_price.append(max(price, price * self.rand(100, 160) // 1000 * 10))
+            data = {"product_id": p.new("G"), "shop_id": sid, "title": f"{self.pick(BRANDS)}{self.pick(cat[4])}",
                     "category": cat[0], "list_price": p.list_price[-1], "price": price}
-            if self.r() < 0.6:
+            if self.r() < 0.6:  # interleave the platforms' serials: GTINs stay distinct
                 data["gtin"] = gtin13(p.ids["G"] * len(self.plats) + int(p.key[1:]), self.salt)
             yield self.ev(p.src, "cx.product.listed", self.tick(step), data)
 
-    def person(self, p: Platform, t: int) -> dict:
-        region = self.rand(0, len(REGIONS))
-        p.person_region.append(region)
-        return self.subject(p.src, t, p.new("U"), "person", self.person_name(), region,
-                            verified=self.r() < 0.85, id_number=self.new_ric(region))
-
     # -- trade: an order's lifecycle, one scheduled step per event ----------------------------
     def open_shop(self, p: Platform) -> int:
-        while True:  # popular shops first (squared uniform); closed shops take no orders
+        while True:  # popular shops first (a squared uniform draw); closed shops take no orders
             shop = 1 + int(self.shops * self.r() ** 2)
             if shop not in p.closed:
                 return shop
 
     def place(self, t: int) -> dict:
-        p = self.pick(self.plats)
-        o, r = Order(), self.r
+        p, r, o = self.pick(self.plats), self.r, Order()
         o.p, o.shop, o.buyer, o.oid = p, self.open_shop(p), 1 + int(self.persons * r()), p.new("O")
         self.orders += 1
         o.n, o.region = self.orders, REGIONS[p.person_region[o.buyer]][0]
-        o.from_region = REGIONS[p.shop_region[o.shop]][0]
         first, count = p.prod_first[o.shop], p.prod_count[o.shop]
         items = [{"product_id": f"G{g}", "quantity": 1 + int(r() * r() * 3), "unit_price": p.price[g]}
                  for g in {first + int(r() * count) for _ in range(1 + (r() < 0.15))}]
         o.total = sum(i["quantity"] * i["unit_price"] for i in items)
-        h = (o.buyer * 2654435761 + self.salt) & 0xFFFFF  # opaque keyed hashes: stable per buyer
         if o.n == FORCE_CANCEL or r() < 0.03:
             self.at(t + self.rand(5 * MIN, HOUR), self.cancel, (o, "buyer", "拍错了"))
         else:
             self.at(t + self.rand(MIN, 15 * MIN), self.pay, o)
+        h = (o.buyer * 2654435761 + self.salt) & 0xFFFFF  # the platform's opaque hashes: stable per buyer
         return self.ev(p.src, "cx.order.placed", t, {
             "order_id": o.oid, "shop_id": f"S{o.shop}", "buyer_id": f"U{o.buyer}", "items": items,
             "total": o.total, "ship_to_region": o.region, "device": f"d:{h & 0xFFFF:04x}",
@@ -394,10 +366,12 @@ class Generator:
     def ship(self, o: Order, t: int) -> dict:
         p, carrier = o.p, self.pick(CARRIERS)
         o.sh, o.carrier, o.step = p.new("SH"), f"LG{carrier + 1}", 0
-        o.rep = self.l1 if carrier == 0 and self.r() < 0.7 else p.src  # L1 reports most of its own
-        o.plan = self.pick(SCAN_PLANS)
-        if self.r() < 0.01:
-            o.plan = (o.plan[0], "exception", *o.plan[1:])
+        o.rep = self.l1 if carrier == 0 and self.r() < 0.7 else p.src  # L1 reports most of its parcels
+        # Picked up at the shop, in transit in its province, arrived in the buyer's, out to the buyer.
+        origin = REGIONS[p.shop_region[o.shop]][0]
+        route = (origin, origin[:2] + "0000", o.region[:2] + "0000", o.region)
+        plan = self.pick(SCAN_PLANS) if self.r() >= 0.01 else ("picked_up", "exception", "in_transit")
+        o.plan = [(status, route[SCAN_AT[status]]) for status in plan]
         data = {"shipment_id": o.sh, "order_id": o.oid, "carrier_id": o.carrier,
                 "tracking_no": f"{'SYZ'[carrier]}{p.key[1:]}{p.ids['SH']:010d}", "weight_g": self.rand(100, 5000)}
         if carrier == 0 and self.r() < 0.6:
@@ -409,14 +383,12 @@ class Generator:
         return o.sh if o.rep is o.p.src else {"source": o.p.src.name, "id": o.sh}
 
     def scan(self, o: Order, t: int) -> dict:
-        status = o.plan[o.step]
+        status, region = o.plan[o.step]
         o.step += 1
         if o.step < len(o.plan):
             self.at(t + self.rand(2 * HOUR, 20 * HOUR), self.scan, o)
         else:
             self.at(t + self.rand(HOUR, 10 * HOUR), self.deliver, o)
-        # picked up at the shop, in transit through its province, arrived in the buyer's, out to the buyer
-        region = (o.from_region, o.from_region[:2] + "0000", o.region[:2] + "0000", o.region)[SCAN_AT[status]]
         return self.ev(o.rep, "cx.shipment.scanned", t,
                        {"shipment_id": self.shipment_ref(o), "status": status, "region": region})
 
@@ -428,26 +400,25 @@ class Generator:
         if o.n == FORCE_COMPLAINT or self.r() < 0.02:
             self.at(t + self.rand(12 * HOUR, 5 * DAY), self.complain, o)
         elif self.r() < 0.005:
-            self.at(t + self.rand(DAY, 10 * DAY), self.hotline_order_complaint, o)
+            self.at(t + self.rand(DAY, 10 * DAY), self.hotline_complaint, o)
         return self.ev(o.rep, "cx.shipment.delivered", t, {
             "shipment_id": self.shipment_ref(o), "signed_by": self.pick(SIGNED_BY), "region": o.region})
 
     def complete(self, o: Order, t: int) -> dict:
         forced, r = o.n == FORCE_REVIEWS, self.r
-        if forced or r() < 0.6:
-            self.at(t + self.rand(HOUR, 5 * DAY), self.review, (o, "buyer_to_seller"))
-        if forced or r() < 0.15:
-            self.at(t + self.rand(HOUR, 3 * DAY), self.review, (o, "seller_to_buyer"))
-        if forced or r() < 0.1:
-            self.at(t + self.rand(HOUR, 5 * DAY), self.review, (o, "buyer_to_carrier"))
+        for direction, share, days in (("buyer_to_seller", 0.6, 5), ("seller_to_buyer", 0.15, 3),
+                                       ("buyer_to_carrier", 0.1, 5)):
+            if forced or r() < share:
+                self.at(t + self.rand(HOUR, days * DAY), self.review, (o, direction, None))
         return self.ev(o.p.src, "cx.order.completed", t, {"order_id": o.oid})
 
     def review(self, ctx: tuple, t: int) -> dict:
-        o, direction = ctx[:2]
+        o, direction, follows = ctx
         score, buyer, shop = self.pick(SCORES), f"U{o.buyer}", f"S{o.shop}"
         author, target = {"buyer_to_seller": (buyer, shop), "seller_to_buyer": (shop, buyer),
                           "buyer_to_carrier": (buyer, o.carrier)}[direction]
-        data = {"review_id": o.p.new("R"), "order_id": o.oid, "author_id": author, "target_id": target,
+        rid = o.p.new("R")
+        data = {"review_id": rid, "order_id": o.oid, "author_id": author, "target_id": target,
                 "direction": direction, "score": score}
         if direction == "buyer_to_seller":
             if self.r() < 0.5:
@@ -455,10 +426,10 @@ class Generator:
                                       for k in ("as_described", "service", "logistics")}
             if self.r() < 0.3:
                 data["images"] = self.rand(1, 5)
-            if len(ctx) == 3:
-                data["follows"] = ctx[2]
-            elif o.n == FORCE_REVIEWS or self.r() < 0.03:
-                self.at(t + self.rand(10 * DAY, 40 * DAY), self.review, (o, direction, data["review_id"]))
+            if follows:
+                data["follows"] = follows
+            elif o.n == FORCE_REVIEWS or self.r() < 0.03:  # a follow-up review weeks later
+                self.at(t + self.rand(10 * DAY, 40 * DAY), self.review, (o, direction, rid))
         if self.r() < 0.4:
             data["text"] = REVIEW_TEXT[score]
         return self.ev(o.p.src, "cx.review.posted", t, data)
@@ -473,12 +444,13 @@ class Generator:
         data = {"return_id": o.rt, "outcome": self.pick(("refunded",) * 7 + ("exchanged", "rejected", "rejected"))}
         if data["outcome"] == "refunded":
             data["amount"] = o.total
-        else:  # the buyer keeps the goods (or an exchange): the order still completes
+        else:  # the buyer keeps the goods (or gets an exchange): the order still completes
             self.at(t + self.rand(HOUR, 2 * DAY), self.complete, o)
         return self.ev(o.p.src, "cx.return.resolved", t, data)
 
-    # -- complaints -------------------------------------------------------------------------
+    # -- complaints ---------------------------------------------------------------------------
     def complain(self, o: Order, t: int) -> dict:
+        """The buyer complains to the platform, which resolves it."""
         cid = o.p.new("CP")
         self.at(t + self.rand(DAY, 10 * DAY), self.resolve_complaint, (o.p.src, cid, "PLAT", o.total))
         return self.ev(o.p.src, "cx.complaint.filed", t, {
@@ -486,25 +458,22 @@ class Generator:
             "order_id": o.oid, "category": self.pick(COMPLAINT_CATS), "text": "与描述不符，要求处理",
             "amount_claimed": o.total})
 
-    def hotline_complaint(self, t: int, target: dict | None = None, order: dict | None = None) -> dict:
+    def hotline_complaint(self, o: Order | None, t: int) -> dict:
+        """A 12315 call about a platform's shop (about order o, if given) or about carrier L1."""
         self.complaints += 1
-        cid = f"H{self.complaints}"
-        if target is None and self.r() < 0.15:  # about the carrier rather than a shop
+        cid, data = f"H{self.complaints}", {}
+        if o is None and self.r() < 0.15:
             target, category = {"source": self.l1.name, "id": "LG"}, "delivery"
         else:
-            p = self.pick(self.plats)
-            target = target or {"source": p.src.name, "id": f"S{self.open_shop(p)}"}
+            p = o.p if o else self.pick(self.plats)
+            target = {"source": p.src.name, "id": f"S{o.shop if o else self.open_shop(p)}"}
             category = self.pick(("price_fraud", "false_advertising", "counterfeit", "not_as_described"))
+            if o:
+                data["order_id"] = {"source": p.src.name, "id": o.oid}
         self.at(t + self.rand(3 * DAY, 20 * DAY), self.resolve_complaint, (self.hotline, cid, "HL", 5000))
-        data = {"complaint_id": cid, "channel": "12315", "target_id": target, "category": category,
-                "text": "消费者来电投诉"}
-        if order:
-            data["order_id"] = order
-        return self.ev(self.hotline, "cx.complaint.filed", t, data)
-
-    def hotline_order_complaint(self, o: Order, t: int) -> dict:
-        name = o.p.src.name
-        return self.hotline_complaint(t, {"source": name, "id": f"S{o.shop}"}, {"source": name, "id": o.oid})
+        return self.ev(self.hotline, "cx.complaint.filed", t, {
+            "complaint_id": cid, "channel": "12315", "target_id": target, "category": category,
+            "text": "消费者来电投诉", **data})
 
     def resolve_complaint(self, ctx: tuple, t: int) -> dict:
         src, cid, resolver, claimed = ctx
@@ -517,8 +486,7 @@ class Generator:
     # -- other spontaneous events -------------------------------------------------------------
     def traffic(self, t: int) -> dict:
         p = self.pick(self.plats)
-        shop = self.open_shop(p)
-        uv = self.rand(10, 2000)
+        shop, uv = self.open_shop(p), self.rand(10, 2000)
         data = {"shop_id": f"S{shop}", "date": day_of(t, -1 if t >= DAY else 0), "visits": uv + self.rand(0, uv),
                 "unique_visitors": uv, "orders": self.rand(0, 1 + uv // 50)}
         if self.r() < 0.6:
@@ -538,12 +506,13 @@ class Generator:
 
     def close_shop(self, t: int) -> dict:
         p = self.pick(self.plats)
-        shop = self.open_shop(p)
-        if len(p.closed) < self.shops // 2:  # keep most shops open so open_shop() stays quick
-            p.closed.add(shop)
+        if len(p.closed) >= self.shops // 2:  # keep most shops open, so that open_shop() stays quick
+            return self.traffic(t)
+        p.closed.add(shop := self.open_shop(p))
         reason = self.pick(("operator request", "platform: violation", "licence expired"))
         return self.ev(p.src, "cx.shop.closed", t, {"shop_id": f"S{shop}", "reason": reason})
 
+    # -- supervision ---------------------------------------------------------------------------
     def inspect(self, t: int) -> dict:
         self.inspections += 1
         e = self.rand(1, len(self.reg_regions))
@@ -556,7 +525,8 @@ class Generator:
             "authority": f"上海市{REGIONS[self.reg_regions[e]][2]}市场监督管理局", "result": result})
 
     def impose(self, e: int, t: int) -> dict:
-        sid = self.lift_maybe(self.reg, "X", t)
+        """The regulator sanctions a subject it registered (E<n>, linked to a merchant by USCC)."""
+        sid = self.new_sanction(self.reg, "X", t)
         kind = self.pick(("administrative_penalty",) * 15 + ("abnormal_operation",) * 4 + ("serious_dishonesty",))
         return self.ev(self.reg, "cx.sanction.imposed", t, {
             "sanction_id": sid, "subject_id": f"E{e}", "kind": kind,
@@ -566,14 +536,14 @@ class Generator:
 
     def platform_sanction(self, t: int) -> dict:
         p = self.pick(self.plats)
-        sid = self.lift_maybe(p.src, "PX", t)
+        sid = self.new_sanction(p.src, "PX", t)
         return self.ev(p.src, "cx.sanction.imposed", t, {
             "sanction_id": sid, "subject_id": f"M{self.rand(1, p.ids['M'] + 1)}", "kind": "platform_measure",
             "authority": f"示例电商平台{p.key}有限公司", "decision_no": f"{p.key}-PM-{self.sanctions}",
             "legal_basis": "《平台服务协议》第八条", "disclose_until": day_of(t, 180),
             "category": self.pick(("fake_order", "fake_traffic", "fake_review", "counterfeit"))})
 
-    def lift_maybe(self, src: Source, prefix: str, t: int) -> str:
+    def new_sanction(self, src: Source, prefix: str, t: int) -> str:
         """A new sanction id; most sanctions are lifted later (the first one always, and soon)."""
         self.sanctions += 1
         sid = f"{prefix}{self.sanctions}"
@@ -587,8 +557,9 @@ class Generator:
         reason = self.pick(("repaired", "repaired", "expired", "revoked"))
         return self.ev(src, "cx.sanction.lifted", t, {"sanction_id": sid, "reason": reason})
 
-    # Trade opens with each rare kind of event once, so every type appears even in short streams.
-    OPENING = (inspect, platform_sanction, close_shop, hotline_complaint, price_change, traffic)
+    # Trade opens with each rare kind of event once, so that every type appears in short streams too.
+    OPENING = (inspect, platform_sanction, close_shop, lambda g, t: g.hotline_complaint(None, t),
+               price_change, traffic)
 
 
 def generate(n_events: int, seed: int = 1, platforms: int = 1) -> Iterator[dict]:

@@ -1,0 +1,232 @@
+"""Single-event durable API ingestion: `POST /v1/events` with one event per request against `chengxin serve`.
+
+    .venv/bin/python bench/bench_api.py [--db sqlite,postgresql] [--requests 5000] [--concurrency 8]
+                                        [--rate 1000] [--py-spy]
+
+Per database: a fresh store (SQLite file in a temp dir / a `cx_bench_<random>` PostgreSQL database), a
+platform key made with the real CLI (`chengxin keys create --role platform --source urn:cx:platform:B1`),
+`chengxin serve` on a free loopback port, a small marketplace seeded through the API (merchants, shops,
+products, buyers: the setup part of bench/gen_events.py, re-sourced to B1), then:
+
+1. closed loop: `--requests` single-event requests (`cx.order.placed` / `cx.review.posted`, unique ids),
+   `--concurrency` in flight: the most the server sustains;
+2. open loop at `--rate` requests/s (the target rate) for `--requests` requests: p50/p95/p99 latency from
+   the scheduled send time.
+
+Every answer must be 200 with `accepted == 1` (the event was committed: SQLite synchronous=FULL, PostgreSQL
+default fsync). Target (issue): >= 1,000 events/s with p99 <= 20 ms. Writes bench/results/api.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    CHENGXIN,
+    RESULTS,
+    cx_env,
+    describe,
+    free_port,
+    log,
+    machine,
+    now_iso,
+    pg_database,
+    proc_cpu_s,
+    proc_rss_mib,
+    run_child,
+    serve,
+    write_result,
+)
+from _load import closed_loop, open_loop, pyspy_start, top_frames  # noqa: E402
+from gen_events import generate  # noqa: E402
+
+SOURCE = "urn:cx:platform:B1"
+TARGET_EPS, TARGET_P99_MS = 1000, 20.0
+MEASURED_TYPES = ("cx.order.placed", "cx.review.posted")
+
+
+def build_events(needed: int, seed: int = 7) -> tuple[list[bytes], list[bytes]]:
+    """(seed lines, measured lines): P1's events from gen_events re-sourced to B1. Seed = everything P1
+    reports before trade starts; measured = later order placements and reviews, one line each."""
+    n = max(20_000, needed * 16)
+    setup, measured, trading = [], [], False
+    for ev in generate(n, seed=seed, platforms=1):
+        if ev["source"] != "urn:cx:platform:P1":
+            continue
+        ev["source"] = SOURCE
+        if ev["type"] == "cx.order.placed":
+            trading = True
+        if not trading:
+            setup.append(orjson.dumps(ev))
+        elif ev["type"] in MEASURED_TYPES:
+            measured.append(orjson.dumps(ev))
+            if len(measured) >= needed:
+                break
+    if len(measured) < needed:
+        raise SystemExit(f"generator gave {len(measured)} measured events, {needed} needed")
+    return setup, measured
+
+
+def accepted_one(status: int, body: bytes) -> str | None:
+    if status != 200:
+        return f"HTTP {status}"
+    try:
+        rep = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return "bad JSON"
+    if rep.get("accepted") != 1:
+        return "not accepted" if not rep.get("rejected") else "rejected: " + str(rep.get("rejects"))[:120]
+    return None
+
+
+def seed_store(port: int, secret: str, lines: list[bytes]) -> dict[str, int]:
+    import http.client
+
+    totals = {"accepted": 0, "rejected": 0, "duplicates": 0, "conflicts": 0}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    try:
+        for i in range(0, len(lines), 2000):
+            conn.request("POST", "/v1/events", body=b"\n".join(lines[i:i + 2000]),
+                         headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/x-ndjson"})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"seeding failed: HTTP {resp.status} {body[:300]!r}")
+            rep = orjson.loads(body)
+            for k in totals:
+                totals[k] += rep[k]
+    finally:
+        conn.close()
+    return totals
+
+
+def bench_db(db: str, url: str, tmp: Path, args: argparse.Namespace, setup: list[bytes],
+             measured: list[bytes]) -> dict[str, Any]:
+    env = cx_env(url, tmp / "keys.json")
+    kc = run_child([CHENGXIN, "keys", "create", "--role", "platform", "--source", SOURCE, "--label", "bench",
+                    "--json"], env, timeout=120)
+    if kc.returncode != 0:
+        raise RuntimeError(f"keys create failed: {kc.stderr[-500:]}")
+    secret = kc.json()["secret"]
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/x-ndjson"}
+    port = free_port()
+    out: dict[str, Any] = {"db": db, "port": port}
+    with serve(env, port, tmp / "serve.log") as proc:
+        t0 = time.perf_counter()
+        out["seed"] = {**seed_store(port, secret, setup), "lines": len(setup),
+                       "seconds": round(time.perf_counter() - t0, 2)}
+        log(f"{db}: seeded {out['seed']}")
+
+        def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
+            return "POST", "/v1/events", measured[i], headers
+
+        warm = min(args.warmup, len(measured) // 10)
+        closed_loop(port, make, warm, concurrency=args.concurrency, max_seconds=60, check=accepted_one)
+        n = args.requests
+        phases: dict[str, Any] = {}
+        for name, run in (
+            ("closed", lambda first: closed_loop(port, make, n, concurrency=args.concurrency,
+                                                 max_seconds=args.max_seconds, check=accepted_one, first=first)),
+            ("open", lambda first: open_loop(port, make, rate=args.rate, seconds=n / args.rate,
+                                             workers=args.workers, check=accepted_one, first=first,
+                                             grace_s=args.max_seconds)),
+        ):
+            first = warm + (n if name == "open" else 0)
+            spy = None
+            if args.py_spy:
+                spy_out = RESULTS / f"api-{db}-{name}.pyspy.txt"
+                spy = pyspy_start(proc.pid, max(5, n / args.rate), spy_out)
+            cpu0 = proc_cpu_s(proc.pid)
+            res = run(first)
+            cpu = proc_cpu_s(proc.pid) - cpu0
+            extra = {"concurrency": args.concurrency} if name == "closed" else {"rate": args.rate,
+                                                                               "workers": args.workers}
+            s = res.summary(**extra, server_cpu_s=round(cpu, 2),
+                            server_cpu_ms_per_request=round(1000 * cpu / max(1, len(res.latencies)), 3))
+            if spy is not None:
+                spy.wait(timeout=n / args.rate + 60)
+                if spy_out.exists():
+                    s["profile"] = {"file": str(spy_out.relative_to(RESULTS.parent.parent)),
+                                    **top_frames(spy_out, 20)}
+            phases[name] = s
+            lat = s["latency"]
+            log(f"{db} {name}: {s['ok']}/{s['planned']} ok, {s['errors']} errors, {s['throughput_per_s']}/s, "
+                f"p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "
+                f"server CPU {s['server_cpu_ms_per_request']} ms/request")
+        out["server_rss_mib"] = round(proc_rss_mib(proc.pid)[1], 1)
+    out.update(phases)
+    closed, opened = phases["closed"], phases["open"]
+    out["pass"] = {
+        "throughput": (closed["throughput_per_s"] or 0) >= TARGET_EPS and closed["errors"] == 0,
+        "p99_at_target_rate": opened["latency"]["p99_ms"] <= TARGET_P99_MS and opened["errors"] == 0
+        and not opened["stopped_by_time"] and opened["ok"] == opened["planned"],
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--requests", type=int, default=5000, help="requests per phase (default 5000)")
+    ap.add_argument("--concurrency", type=int, default=8, help="closed loop: requests in flight")
+    ap.add_argument("--rate", type=float, default=TARGET_EPS, help="open loop: requests/s (default 1000)")
+    ap.add_argument("--workers", type=int, default=64, help="open loop: client threads")
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--max-seconds", type=float, default=120, help="time bound of each phase")
+    ap.add_argument("--py-spy", action="store_true", help="profile the server (py-spy) during each phase")
+    ap.add_argument("--out", default="api")
+    args = ap.parse_args(argv)
+
+    m = machine()
+    log(describe(m))
+    setup, measured = build_events(args.warmup + 2 * args.requests)
+    log(f"{len(setup)} seed lines, {len(measured)} single-event requests prepared")
+    result: dict[str, Any] = {
+        "bench": "api", "date": now_iso(), "machine": m,
+        "command": "POST /v1/events, one cx.order.placed / cx.review.posted event per request, platform key",
+        "target": {"events_per_s": TARGET_EPS, "p99_ms": TARGET_P99_MS}, "runs": []}
+    for db in [d.strip() for d in args.db.split(",") if d.strip()]:
+        tmp = Path(tempfile.mkdtemp(prefix=f"cx-bench-api-{db}-"))
+        try:
+            if db == "sqlite":
+                result["runs"].append(bench_db(db, f"sqlite:///{tmp / 'api.db'}", tmp, args, setup, measured))
+            elif db == "postgresql":
+                with pg_database() as url:
+                    result["runs"].append(bench_db(db, url, tmp, args, setup, measured))
+            else:
+                raise SystemExit(f"unknown --db {db!r}")
+        except (RuntimeError, subprocess.SubprocessError) as e:
+            log(f"{db}: FAILED: {e}")
+            result["runs"].append({"db": db, "error": str(e)})
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        write_result(args.out, result)
+    path = write_result(args.out, result)
+    for r in result["runs"]:
+        if "error" in r:
+            print(f"{r['db']:<10} FAILED: {r['error']}")
+            continue
+        for name in ("closed", "open"):
+            s, lat = r[name], r[name]["latency"]
+            label = f"closed c={s['concurrency']}" if name == "closed" else f"open {s['rate']:.0f}/s"
+            print(f"{r['db']:<10} {label:<15} {s['ok']:>5}/{s['planned']} ok {s['errors']:>4} err "
+                  f"{s['throughput_per_s']:>8}/s  p50 {lat['p50_ms']:>7} ms  p95 {lat['p95_ms']:>7} ms  "
+                  f"p99 {lat['p99_ms']:>7} ms")
+    print(json.dumps({r["db"]: r.get("pass") for r in result["runs"]}))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

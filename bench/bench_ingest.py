@@ -1,0 +1,128 @@
+"""Bulk ingestion, end to end: `chengxin ingest FILE --json` (the real CLI, a child process) on a generated
+events-v1 file, into a fresh SQLite file and a fresh PostgreSQL database; then `chengxin audit verify --json`.
+
+    .venv/bin/python bench/bench_ingest.py [--events 1000000] [--db sqlite,postgresql] [--file F]
+
+Reports wall time (process start to exit: imports, migrations, parse, validate, store, project, credit log),
+events/s, CPU time and peak RSS of the child (wait4 rusage), store size, and the audit's time.
+Target (issue): >= 50,000 events/s on each database, peak RSS <= 1 GiB whatever the file size.
+Writes bench/results/ingest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (  # noqa: E402
+    CHENGXIN,
+    cx_env,
+    describe,
+    events_file,
+    log,
+    machine,
+    now_iso,
+    pg_database,
+    pg_database_size,
+    run_child,
+    write_result,
+)
+
+TARGET_EPS = 50_000
+TARGET_RSS_MIB = 1024
+
+
+def count_lines(path: Path) -> int:
+    n = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            n += chunk.count(b"\n")
+    return n
+
+
+def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: float, audit: bool,
+              size_of: Any) -> dict[str, Any]:
+    env = cx_env(url, keys)
+    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines)")
+    run = run_child([CHENGXIN, "ingest", str(path), "--json"], env, timeout=timeout)
+    out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary()}
+    if run.returncode != 0:
+        out["error"] = run.stderr[-2000:]
+        log(f"{db}: ingest failed ({run.returncode}): {run.stderr[-500:]}")
+        return out
+    report = run.json()
+    out["report"] = {k: report[k] for k in ("accepted", "duplicates", "conflicts", "rejected", "tree_size")}
+    out["events_per_s"] = round(lines / run.wall_s)
+    out["cpu_s"] = round(run.user_s + run.sys_s, 1)
+    out["store_mib"] = round(size_of() / 2**20, 1)
+    log(f"{db}: {run.wall_s:.1f}s, {out['events_per_s']:,} events/s, peak RSS {run.peak_rss_mib:.0f} MiB, "
+        f"accepted {report['accepted']:,}, rejected {report['rejected']}, tree size {report['tree_size']}")
+    if audit:
+        log(f"{db}: chengxin audit verify")
+        av = run_child([CHENGXIN, "audit", "verify", "--json"], env, timeout=timeout)
+        out["audit"] = av.summary()
+        if av.stdout.strip().startswith("{"):
+            rep = av.json()
+            out["audit"].update(ok=rep["ok"], records=rep["records"], tree_heads=rep["tree_heads"], nodes=rep["nodes"])
+        log(f"{db}: audit {av.wall_s:.1f}s, ok={out['audit'].get('ok')}, peak RSS {av.peak_rss_mib:.0f} MiB")
+    out["pass"] = {"throughput": out["events_per_s"] >= TARGET_EPS,
+                   "memory": run.peak_rss_mib <= TARGET_RSS_MIB}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000, help="lines to generate (default 1,000,000)")
+    ap.add_argument("--file", type=Path, help="ingest this events-v1 file instead of a generated one")
+    ap.add_argument("--db", default="sqlite,postgresql", help="comma list: sqlite, postgresql")
+    ap.add_argument("--no-audit", action="store_true", help="skip `chengxin audit verify`")
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
+    ap.add_argument("--out", default="ingest", help="result name under bench/results/ (default ingest)")
+    args = ap.parse_args(argv)
+
+    path = args.file or events_file(args.events)
+    lines = count_lines(path)
+    m = machine()
+    log(describe(m))
+    result: dict[str, Any] = {"bench": "ingest", "date": now_iso(), "machine": m, "file": str(path),
+                              "lines": lines, "file_mib": round(path.stat().st_size / 2**20, 1),
+                              "command": f"chengxin ingest {path.name} --json",
+                              "target": {"events_per_s": TARGET_EPS, "peak_rss_mib": TARGET_RSS_MIB},
+                              "runs": []}
+    for db in [d.strip() for d in args.db.split(",") if d.strip()]:
+        tmp = Path(tempfile.mkdtemp(prefix=f"cx-bench-{db}-"))
+        try:
+            keys = tmp / "keys.json"
+            if db == "sqlite":
+                dbfile = tmp / "bench.db"
+                size = lambda f=dbfile: sum(p.stat().st_size for p in f.parent.glob(f.name + "*"))  # noqa: E731
+                result["runs"].append(bench_one(db, f"sqlite:///{dbfile}", keys, path, lines, args.timeout,
+                                                not args.no_audit, size))
+            elif db == "postgresql":
+                with pg_database() as url:
+                    result["runs"].append(bench_one(db, url, keys, path, lines, args.timeout, not args.no_audit,
+                                                    lambda u=url: pg_database_size(u)))
+            else:
+                raise SystemExit(f"unknown --db {db!r}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        write_result(args.out, result)  # after each database, so a later failure keeps the earlier figures
+    out = write_result(args.out, result)
+    for r in result["runs"]:
+        if "events_per_s" in r:
+            print(f"{r['db']:<10} {r['lines']:>9,} lines  {r['ingest']['wall_s']:>8.1f} s  "
+                  f"{r['events_per_s']:>7,} events/s  peak RSS {r['ingest']['peak_rss_mib']:>6.0f} MiB  "
+                  f"audit {r.get('audit', {}).get('wall_s', float('nan')):.1f} s")
+        else:
+            print(f"{r['db']:<10} FAILED: {r.get('error', '')[-300:]}")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

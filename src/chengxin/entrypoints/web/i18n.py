@@ -1,0 +1,248 @@
+"""The portal's message catalogue: every UI string in zh-CN (default) and English.
+
+`Translator(lang)("key", name=...)` looks a message up and formats it; a key missing from the catalogue
+shows as itself (so a gap is visible, never a crash). Enumerations (party kinds, record kinds, outcomes ...)
+use dotted keys: `kind.enterprise`, `record.rating`, `outcome.upheld`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Formatter
+from typing import Any
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+COOKIE = "cx_lang"
+
+# (zh, en) per key; split into the two catalogues below.
+_PAIRS: dict[str, tuple[str, str]] = {
+    "site.name": ("诚信 · 电子商务信用公示", "Chengxin · e-commerce credit registry"),
+    "site.tagline": ("查询网店的营业执照、许可证、实名核验与信用记录",
+                     "Look up a shop's licences, identity checks and credit records"),
+    "nav.home": ("首页", "Home"),
+    "nav.lang_switch": ("English", "中文"),
+    "footer.api": ("开放接口文档", "API documentation"),
+    "footer.head": ("信用日志签名树头", "Signed head of the credit log"),
+    "footer.privacy": ("个人信息依法保护：自然人姓名脱敏显示，身份证号不公开。",
+                       "Personal information is protected: natural persons' names are masked, ID numbers never shown."),
+    "search.label": ("查询网店", "Search shops"),
+    "search.placeholder": ("店铺名称、店铺网址或统一社会信用代码", "Shop name, shop URL or unified social credit code"),
+    "search.button": ("查询", "Search"),
+    "search.hint": ("输入时自动显示结果。", "Results appear as you type."),
+    "search.none": ("没有找到与“{q}”相符的网店。", "No shop matches “{q}”."),
+    "search.count": ("找到 {n} 家网店", "{n} shop(s) found"),
+    "search.parties": ("持有该统一社会信用代码的经营主体", "Parties with this unified social credit code"),
+    "search.results_for": ("“{q}”的查询结果", "Results for “{q}”"),
+    "shop.open": ("营业中", "Open"),
+    "shop.closed": ("已关闭", "Closed"),
+    "shop.closed_on": ("{date} 关闭：{reason}", "Closed on {date}: {reason}"),
+    "shop.url": ("店铺网址", "Shop URL"),
+    "shop.categories": ("经营类目", "Categories"),
+    "shop.opened_at": ("开店时间", "Opened"),
+    "shop.operator": ("经营者身份信息", "Operator's business identity"),
+    "shop.view_operator": ("查看经营者信用档案", "View the operator's credit file"),
+    "party.name": ("名称", "Name"),
+    "party.kind": ("主体类型", "Type"),
+    "party.uscc": ("统一社会信用代码", "Unified social credit code"),
+    "party.region": ("所在地区", "Region"),
+    "party.reports": ("报送来源", "Reported by"),
+    "party.shops": ("经营的网店", "Shops operated"),
+    "party.person_notice": ("该主体为自然人。依据《个人信息保护法》，仅公示脱敏姓名与实名核验状态，不公示其信用记录。",
+                            "This is a natural person. Under the Personal Information Protection Law only the masked "
+                            "name and the identity-verification status are public; credit records are not."),
+    "verify.label": ("实名核验", "Identity check"),
+    "verify.verified": ("已实名核验", "Identity verified"),
+    "verify.unverified": ("未实名核验", "Identity not verified"),
+    "verify.invalid": ("身份信息无效", "Identity invalid"),
+    "verify.verified_at": ("核验时间 {at}", "verified {at}"),
+    "flag.licence_missing": ("缺少经营所需许可证", "Required licence missing"),
+    "flag.operator_identity_invalid": ("经营者身份信息无效", "Operator identity invalid"),
+    "flag.identity_invalid": ("身份信息无效", "Identity invalid"),
+    "lic.title": ("营业执照与许可证", "Business licence and permits"),
+    "lic.none": ("未公示任何证照。", "No licence published."),
+    "lic.type": ("证照类型", "Type"),
+    "lic.number": ("编号", "Number"),
+    "lic.issuer": ("发证机关", "Issuer"),
+    "lic.validity": ("有效期", "Validity"),
+    "lic.valid_now": ("当前是否有效", "Valid now"),
+    "lic.open_ended": ("长期", "open-ended"),
+    "lic.yes": ("有效", "valid"),
+    "lic.no": ("无效", "not valid"),
+    "req.title": ("类目所需证照", "Licences its categories require"),
+    "req.all_shops": ("所有网店", "every shop"),
+    "req.category": ("类目", "Category"),
+    "req.needed": ("需持有其一", "Needs one of"),
+    "req.status": ("状态", "Status"),
+    "req.ok": ("已持有", "held"),
+    "req.status.missing": ("缺失", "missing"),
+    "req.status.expired": ("已过期", "expired"),
+    "req.status.not_yet_valid": ("尚未生效", "not yet valid"),
+    "req.gap_banner": ("注意：该网店缺少 {n} 项经营所需证照。", "Warning: this shop lacks {n} required licence(s)."),
+    "req.all_held": ("经营所需证照齐全。", "All required licences are held."),
+    "rating.title": ("买家评价", "Buyer ratings"),
+    "rating.count": ("评价数", "Ratings"),
+    "rating.average": ("平均分", "Average score"),
+    "rating.positive": ("好评率（4 星及以上）", "Positive (4 stars or more)"),
+    "rating.none": ("暂无评价。", "No ratings yet."),
+    "rec.title": ("公开信用记录", "Public credit records"),
+    "rec.none": ("暂无公开信用记录。", "No public credit records."),
+    "rec.shown": ("显示 {shown} 条，共 {total} 条", "{shown} of {total} shown"),
+    "rec.kind": ("类型", "Kind"),
+    "rec.date": ("日期", "Date"),
+    "rec.description": ("内容", "Description"),
+    "rec.reporter": ("报送方", "Reported by"),
+    "rec.verify_link": ("验证收录", "verify inclusion"),
+    "rec.page_title": ("信用记录 #{index}", "Credit record #{index}"),
+    "rec.index": ("日志序号", "Log index"),
+    "rec.at": ("时间", "Time"),
+    "rec.subject": ("记录对象", "About"),
+    "rec.event": ("来源事件", "Source event"),
+    "rec.payload": ("记录内容", "Recorded fields"),
+    "head.title": ("签名树头", "Signed tree head"),
+    "head.origin": ("日志名称", "Log origin"),
+    "head.size": ("日志规模（记录数）", "Tree size (records)"),
+    "head.root": ("根哈希", "Root hash"),
+    "head.signed_at": ("签名时间", "Signed at"),
+    "head.key_id": ("签名密钥编号", "Key id"),
+    "head.signature": ("签名（Ed25519）", "Signature (Ed25519)"),
+    "head.public_key": ("公钥", "Public key"),
+    "head.note": ("被签名的文本", "Signed note"),
+    "proof.title": ("收录证明", "Inclusion proof"),
+    "proof.leaf": ("叶子哈希", "Leaf hash"),
+    "proof.hashes": ("证明路径哈希（{n} 个）", "Proof hashes ({n})"),
+    "proof.explain": ("浏览器用 SHA-256 从叶子哈希按 RFC 9162 §2.1.3.2 逐级计算到根，并与签名树头中的根哈希比对。",
+                      "Your browser recomputes the path from the leaf hash to the root with SHA-256 "
+                      "(RFC 9162 §2.1.3.2) and compares it with the root in the signed tree head."),
+    "proof.browser": ("浏览器验证", "Checked in your browser"),
+    "proof.server": ("服务器验证", "Checked by the server"),
+    "proof.server_ok": ("已通过 ✓（服务器在返回前已用签名根核对收录证明）",
+                        "passed ✓ (the server checked the proof against the signed root before serving it)"),
+    "proof.pending": ("正在验证…", "Verifying…"),
+    "proof.nojs": ("需要启用 JavaScript 才能在浏览器中验证。", "Enable JavaScript to verify in your browser."),
+    "proof.ok": ("已验证 ✓", "verified ✓"),
+    "proof.fail": ("验证失败 ✗", "failed ✗"),
+    "proof.sig": ("签名验证（浏览器）", "Signature (in your browser)"),
+    "proof.sig_unsupported": ("浏览器不支持 Ed25519，未验证签名", "not checked: this browser lacks Ed25519"),
+    "error.title": ("出错了", "Something went wrong"),
+    "error.404": ("没有找到您要的内容", "Not found"),
+    "error.422": ("请求有误", "Invalid request"),
+    "error.back": ("返回首页", "Back to the home page"),
+    "error.generic": ("请求未能完成（{status}）。", "The request could not be completed ({status})."),
+    "error.missing_source": ("缺少参数 source（报送来源）。", "The source parameter is missing."),
+    "error.no_page": ("该页面不存在。", "There is no such page."),
+    "yuan": ("¥{amount}", "¥{amount}"),
+    "follow_up": ("（追评）", " (follow-up)"),
+    # party kinds
+    "kind.enterprise": ("企业", "enterprise"),
+    "kind.individual_business": ("个体工商户", "individual business"),
+    "kind.person": ("自然人", "natural person"),
+    "kind.platform": ("电子商务平台", "e-commerce platform"),
+    "kind.logistics": ("物流企业", "logistics firm"),
+    "kind.courier": ("快递员（自然人）", "courier (natural person)"),
+    "kind.service_agency": ("服务机构", "service agency"),
+    # record kinds
+    "record.identity": ("身份登记", "identity"),
+    "record.licence": ("证照公示", "licence"),
+    "record.rating": ("评价", "rating"),
+    "record.complaint": ("投诉", "complaint"),
+    "record.complaint_outcome": ("投诉处理结果", "complaint outcome"),
+    "record.commitment": ("信用承诺", "commitment"),
+    "record.sanction": ("行政处罚/惩戒", "sanction"),
+    "record.sanction_lifted": ("惩戒解除", "sanction lifted"),
+    "record.inspection": ("监督检查", "inspection"),
+    # record descriptions
+    "desc.identity.verified": ("登记身份（{scheme}），实名核验通过", "Identity registered ({scheme}) and verified"),
+    "desc.identity.unverified": ("登记身份（{scheme}），未实名核验", "Identity registered ({scheme}), not verified"),
+    "desc.identity.invalid": ("登记身份（{scheme}）无效：{reason}",
+                              "Identity registered ({scheme}) is invalid: {reason}"),
+    "desc.licence": ("公示{label}，编号 {number}，有效期 {valid_from} 至 {valid_until}",
+                     "Published {label}, number {number}, valid {valid_from} to {valid_until}"),
+    "desc.rating.buyer_to_seller": ("买家给网店评分 {score}/5", "A buyer rated the shop {score}/5"),
+    "desc.rating.seller_to_buyer": ("卖家给买家评分 {score}/5", "The seller rated a buyer {score}/5"),
+    "desc.rating.buyer_to_carrier": ("买家给物流服务评分 {score}/5", "A buyer rated the delivery {score}/5"),
+    "desc.complaint": ("经{channel}渠道投诉：{category}", "Complaint via {channel}: {category}"),
+    "desc.complaint_outcome": ("投诉处理结果：{outcome}，赔偿 {compensation}",
+                               "Complaint outcome: {outcome}, compensation {compensation}"),
+    "desc.commitment": ("作出信用承诺（{template}，共 {clauses} 条），有效期至 {valid_until}",
+                        "Published a credit commitment ({template}, {clauses} clauses), valid until {valid_until}"),
+    "desc.sanction": ("{authority}作出{sanction_kind}（{category}），决定书 {decision_no}，"
+                      "依据{legal_basis}，公示至 {disclose_until}",
+                      "{authority} imposed a {sanction_kind} ({category}), decision {decision_no}, under "
+                      "{legal_basis}; disclosed until {disclose_until}"),
+    "desc.sanction_lifted": ("惩戒已解除：{reason}", "Sanction lifted: {reason}"),
+    "desc.inspection": ("{authority}检查结论：{result}", "{authority} inspected: {result}"),
+    "desc.other": ("{kind}：{payload}", "{kind}: {payload}"),
+    "outcome.upheld": ("投诉成立", "upheld"),
+    "outcome.partly_upheld": ("部分成立", "partly upheld"),
+    "outcome.rejected": ("不成立", "rejected"),
+    "outcome.withdrawn": ("已撤回", "withdrawn"),
+    "sanction_kind.administrative_penalty": ("行政处罚", "administrative penalty"),
+    "sanction_kind.abnormal_operation": ("列入经营异常名录", "abnormal-operation listing"),
+    "sanction_kind.serious_dishonesty": ("列入严重失信主体名单", "serious-dishonesty listing"),
+    "sanction_kind.platform_measure": ("平台处置措施", "platform measure"),
+    "lifted.repaired": ("已完成信用修复", "credit repaired"),
+    "lifted.expired": ("公示期满", "disclosure period ended"),
+    "lifted.revoked": ("原决定被撤销", "decision revoked"),
+    "result.pass": ("合格", "passed"),
+    "result.issues_found": ("发现问题", "issues found"),
+    "result.violation": ("存在违法行为", "violation found"),
+    "category.counterfeit": ("假冒伪劣", "counterfeit goods"),
+    "category.not_as_described": ("货不对板", "not as described"),
+    "category.price_fraud": ("价格欺诈", "price fraud"),
+    "category.false_advertising": ("虚假宣传", "false advertising"),
+    "category.service_breach": ("违反服务承诺", "service breach"),
+    "category.delivery": ("物流配送", "delivery"),
+    "category.privacy": ("侵犯个人信息", "privacy breach"),
+    "category.intimidation": ("威胁恐吓", "intimidation"),
+    "category.fake_review": ("虚假评价", "fake reviews"),
+    "category.other": ("其他", "other"),
+    "category.fake_order": ("虚假交易（刷单）", "fake orders"),
+    "category.empty_parcel": ("空包", "empty parcels"),
+    "category.fake_traffic": ("虚假流量", "fake traffic"),
+    "channel.platform": ("平台", "the platform"),
+    "channel.portal": ("本网站", "this portal"),
+}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "zh": {k: v[0] for k, v in _PAIRS.items()},
+    "en": {k: v[1] for k, v in _PAIRS.items()},
+}
+
+
+class _Lenient(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "–"
+
+
+@dataclass(frozen=True)
+class Translator:
+    """Messages of one language, callable from templates as `t("key", **fields)`."""
+
+    lang: str
+
+    def __call__(self, key: str, **fields: Any) -> str:
+        text = MESSAGES[self.lang].get(key, key)
+        return Formatter().vformat(text, (), _Lenient(fields)) if fields else text
+
+    def label(self, prefix: str, value: Any) -> str:
+        """The label of an enumeration value, or the raw value when the catalogue has none."""
+        key = f"{prefix}.{value}"
+        return MESSAGES[self.lang].get(key, str(value))
+
+    @property
+    def html_lang(self) -> str:
+        return HTML_LANG[self.lang]
+
+    @property
+    def other(self) -> str:
+        return "en" if self.lang == "zh" else "zh"
+
+
+def pick_lang(query_value: str | None, cookie_value: str | None) -> str:
+    """`?lang=` wins, then the cookie, then zh-CN."""
+    for value in (query_value, cookie_value):
+        if value in LANGS:
+            return value
+    return DEFAULT_LANG

@@ -1,0 +1,144 @@
+"""The public credit-query portal (R17): search, shop and party pages, records with in-browser proof checks.
+
+Thin like the API: every page is one call to the same services the `/v1` API uses, always as the
+anonymous public viewer (masked personal data). Errors on portal paths become friendly HTML pages;
+`/v1` keeps its JSON errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path as FsPath
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chengxin.entrypoints.api.deps import AppDep
+from chengxin.entrypoints.web import i18n
+from chengxin.entrypoints.web.present import party_href, shop_href
+from chengxin.entrypoints.web.render import render, translator
+from chengxin.exc import ChengxinError, InvalidInput, NotFound
+from chengxin.services import parties, records
+from chengxin.services.viewer import ANONYMOUS
+
+STATIC_DIR = FsPath(__file__).parent / "static"
+JSON_PREFIXES = ("/v1", "/static", "/openapi.json", "/docs", "/redoc")
+MAX_INDEX = 2**62
+
+
+class PortalRoute(APIRoute):
+    """A route whose errors (ChengxinError, bad parameters) render as the friendly HTML error page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ChengxinError as e:
+                return error_page(request, e.status, e.detail)
+            except RequestValidationError:
+                return error_page(request, 422, None)
+
+        return guarded
+
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
+T = Annotated[i18n.Translator, Depends(translator)]
+
+
+def mount(app: FastAPI) -> None:
+    """Register the portal pages, its static files and HTML 404s for paths outside the API."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def error_page(request: Request, status: int, detail: str | None) -> Response:
+    t = translator(request)
+    title = t(f"error.{status}") if f"error.{status}" in i18n.MESSAGES[t.lang] else t("error.title")
+    return render(request, t, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith(JSON_PREFIXES):
+        return await http_exception_handler(request, exc)
+    t = translator(request)
+    return error_page(request, exc.status_code, t("error.no_page") if exc.status_code == 404 else None)
+
+
+# --- pages --------------------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, t: T) -> Response:
+    return render(request, t, "home.html", {"q": "", "shops": [], "found_parties": []})
+
+
+@router.get("/search")
+def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200)) -> Response:
+    """Shops by name, URL or USCC; an htmx request gets the results fragment, a browser the whole page."""
+    q = q.strip()
+    context = {"q": q, "shops": parties.search_shops(cx, q) if q else [], "found_parties": _parties_by_uscc(cx, q)}
+    fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
+    response = render(request, t, "_results.html" if fragment else "home.html", context)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _parties_by_uscc(cx: Any, q: str) -> list[dict[str, Any]]:
+    """Parties other than shops (a logistics firm, a platform) with this USCC, so the query finds them too."""
+    if len(q) != 18:
+        return []
+    try:
+        return parties.find_by_uscc(cx, q, ANONYMOUS)
+    except (NotFound, InvalidInput):
+        return []
+
+
+@router.get("/shops/{shop_id:path}")
+def shop_page(request: Request, cx: AppDep, t: T, shop_id: str, source: str = Query("")) -> Response:
+    view = _show(cx, t, source, shop_id)
+    if view["entity"] != "shop":
+        return _redirect(request, party_href(source, shop_id))
+    return render(request, t, "shop.html", {"view": view})
+
+
+@router.get("/parties/{party_id:path}")
+def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = Query("")) -> Response:
+    view = _show(cx, t, source, party_id)
+    if view["entity"] == "shop":
+        return _redirect(request, shop_href(source, party_id))
+    person = view.get("kind") in parties.NATURAL_PERSONS
+    return render(request, t, "party.html", {"view": view, "person": person})
+
+
+@router.get("/records/{index}")
+def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=MAX_INDEX)) -> Response:
+    data = records.record_with_proof(cx, index, ANONYMOUS)
+    head, proof = data["tree_head"], data["proof"]
+    check = {"index": proof["index"], "size": proof["tree_size"], "leaf": proof["leaf_hash"], "proof": proof["proof"],
+             "root": head["root"], "note": head["note"], "signature": head["signature"],
+             "public_key": head["public_key"]}
+    return render(request, t, "record.html", {"data": data, "check": check})
+
+
+def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str) -> dict[str, Any]:
+    if not source:
+        raise InvalidInput(t("error.missing_source"))
+    return parties.show(cx, source, entity_id, ANONYMOUS)
+
+
+def _redirect(request: Request, target: str) -> Response:
+    lang = request.query_params.get("lang")
+    if lang in i18n.LANGS:
+        target += "&" + urlencode({"lang": lang})
+    return RedirectResponse(target, status_code=303)

@@ -1,0 +1,668 @@
+"""Authorization matrix of the `/v1` API: every route x viewer x object, with exact status and body rules.
+
+Deny by default: the routes are enumerated from the application, so a new `/v1` route without a row in
+`MATRIX` fails `test_every_v1_route_is_in_the_matrix`; a row must name all four real viewers, and bad
+keys (revoked, garbage) get 401 on every route unless the row says otherwise.
+
+Viewers: `anonymous` (no key), `p1` (platform key of urn:cx:platform:P1, which reported the sample's
+objects), `p2` (platform key of another platform), `regulator`, `revoked` (a revoked key), `garbage` (a
+well-formed key that was never issued). Objects: P1's own shop S1 / S2, person U1 and credit records, and
+others' (the regulator's report E-M2 of the party P1 knows as M2, the logistics firm's courier C1).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.bootstrap import Chengxin, bootstrap
+from chengxin.domain import merkle
+from chengxin.entrypoints.api.app import create_app
+from chengxin.services import keys
+from chengxin.settings import Settings
+from tests.conftest import BACKENDS, SAMPLE, ingest_file, ingest_text, make_database
+
+P1, P2 = "urn:cx:platform:P1", "urn:cx:platform:P2"
+L1, REG_SOURCE = "urn:cx:logistics:L1", "urn:cx:regulator:310000"
+U1_ID, U2_ID, C1_ID = "31010419900307123X", "110105198511224567", "440305199208157893"
+PLAIN_IDS = (U1_ID, U2_ID, C1_ID)
+VIEWERS = ("anonymous", "p1", "p2", "regulator", "revoked", "garbage")
+BAD_KEYS = ("revoked", "garbage")
+ERROR_CODES = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
+               422: "invalid_input"}
+SAMPLE_TREE_SIZE = 23
+
+
+# --- viewers -----------------------------------------------------------------------------------------
+
+@dataclass
+class Env:
+    """A sample-loaded node, its API client, and one set of credentials per viewer."""
+
+    cx: Chengxin
+    client: TestClient
+    headers: dict[str, dict[str, str]]
+    key_ids: dict[str, str]
+
+    def call(self, viewer: str, request: Call) -> Any:
+        return self.client.request(request.method, request.url, json=request.json, content=request.content,
+                                   headers={**request.headers, **self.headers[viewer]})
+
+    def journal(self) -> list[Any]:
+        with read_connection(self.cx.engine) as conn:
+            return list(conn.execute(select(t.access_journal)))
+
+
+def make_env(cx: Chengxin, client: TestClient) -> Env:
+    """Keys for every viewer; both header styles are exercised (Bearer and X-API-Key)."""
+    p1_id, p1 = keys.create_key(cx, "platform", "matrix p1", P1)
+    p2_id, p2 = keys.create_key(cx, "platform", "matrix p2", P2)
+    reg_id, reg = keys.create_key(cx, "regulator", "matrix regulator")
+    old_id, old = keys.create_key(cx, "regulator", "matrix revoked")
+    keys.revoke_key(cx, old_id)
+    garbage = "cx_0123456789ab_" + "A" * 43  # shaped like a real secret, never issued
+    headers = {
+        "anonymous": {},
+        "p1": {"Authorization": f"Bearer {p1}"},
+        "p2": {"X-API-Key": p2},
+        "regulator": {"Authorization": f"Bearer {reg}"},
+        "revoked": {"X-API-Key": old},
+        "garbage": {"Authorization": f"Bearer {garbage}"},
+    }
+    return Env(cx, client, headers, {"p1": p1_id, "p2": p2_id, "regulator": reg_id, "revoked": old_id})
+
+
+@pytest.fixture
+def env(sample_app: Chengxin) -> Iterator[Env]:
+    """A fresh sample node per test: for cells that write (events, reveals) and the other tests."""
+    with TestClient(create_app(sample_app)) as client:
+        yield make_env(sample_app, client)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
+               pg_template: str | None) -> Iterator[Env]:
+    """One sample node per backend shared by the read-only cells (built like conftest's `sample_app`), which
+    keeps the matrix fast; `test_read_only_cells_leave_no_trace` checks that those cells write nothing."""
+    tmp = tmp_path_factory.mktemp("matrix")
+    url, cleanup = make_database(str(request.param), tmp, sqlite_template, pg_template)
+    cx = bootstrap(Settings(database_url=url, keys_file=tmp / "keys.json", batch_size=1000))
+    try:
+        assert ingest_file(cx, SAMPLE).accepted == 48
+        with TestClient(create_app(cx)) as client:
+            yield make_env(cx, client)
+    finally:
+        cx.engine.dispose()
+        cleanup()  # type: ignore[operator]
+
+
+# --- requests and expectations ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    url: str
+    json: Any = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def get(url: str) -> Call:
+    return Call("GET", url)
+
+
+def post_json(url: str, body: Any) -> Call:
+    return Call("POST", url, json=body)
+
+
+def post_lines(*lines: dict[str, Any]) -> Call:
+    body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    return Call("POST", "/v1/events", content=body, headers={"Content-Type": "application/x-ndjson"})
+
+
+Check = Callable[[Any, Env, Call], None]
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    check: Check | None = None
+    journal: int = 0  # access_journal rows the call must leave behind (only a reveal writes one)
+    reveals: str | None = None  # the one plain ID number this response may carry
+    xfail: str | None = None
+
+
+def ok(*checks: Check, journal: int = 0, reveals: str | None = None) -> Expect:
+    def run(body: Any, env: Env, call: Call) -> None:
+        for check in checks:
+            check(body, env, call)
+    return Expect(200, run, journal, reveals)
+
+
+UNAUTHENTICATED = Expect(401)
+FORBIDDEN = Expect(403)
+HIDDEN = Expect(404)
+BAD_KEY_IGNORED = (
+    "route takes no ViewerDep, so a revoked or unknown key is silently treated as anonymous (200) "
+    "instead of 401")
+BAD_KEY_ON_PUBLIC_ROUTE = Expect(401, xfail=BAD_KEY_IGNORED)
+
+
+def row(*, anonymous: Expect, p1: Expect, p2: Expect, regulator: Expect,
+        bad_key: Expect = UNAUTHENTICATED) -> dict[str, Expect]:
+    """One matrix row: all four real viewers are required; bad keys default to 401."""
+    return {"anonymous": anonymous, "p1": p1, "p2": p2, "regulator": regulator,
+            "revoked": bad_key, "garbage": bad_key}
+
+
+# --- body checks ------------------------------------------------------------------------------------
+
+def event_ids(records: list[dict[str, Any]]) -> set[str]:
+    return {r["event"]["id"] for r in records}
+
+
+def masked_person(name: str, id_masked: str, region: str) -> Check:
+    """The public view of a natural person: masked name, ID and region; no credit records, no party key."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert (body["entity"], body["name"], body["id_number"]) == ("party", name, id_masked)
+        assert body["region"] == region and body["party_key"] is None
+        assert body["credit_records"] == [] and body["credit_records_total"] == 0
+    return check
+
+
+def full_person(name: str, id_masked: str, region: str, events: set[str]) -> Check:
+    """A natural person in full: real name and region, still a masked ID, the credit records."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert (body["entity"], body["name"], body["id_number"]) == ("party", name, id_masked)
+        assert body["region"] == region and body["party_key"].startswith("ric:")
+        assert event_ids(body["credit_records"]) == events
+        assert body["credit_records_total"] == len(events)
+    return check
+
+
+def credit_file(entity: str, events: set[str]) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body["entity"] == entity
+        assert event_ids(body["credit_records"]) == events
+        assert body["credit_records_total"] == len(events)
+    return check
+
+
+def same_as_public(body: Any, env: Env, call: Call) -> None:
+    """Another platform sees exactly what the public sees."""
+    public = env.call("anonymous", call)
+    assert public.status_code == 200
+    assert body == public.json()
+
+
+U1_PUBLIC = masked_person("张*", "3101**********123X", "310000")
+U1_FULL = full_person("张三", "3101**********123X", "310104", {"s-004", "s-026"})
+C1_PUBLIC = masked_person("王*", "4403**********7893", "440000")
+C1_FULL = full_person("王五", "4403**********7893", "440305", {"s-008"})
+S1_FILE = credit_file("shop", {"s-002", "s-009", "s-010", "s-016", "s-025", "s-028"})
+# Party M2 (P1) = E-M2 (regulator): the public never sees complaint *filings* (s-039, s-043), only outcomes.
+M2_PUBLIC_EVENTS = {"s-003", "s-038", "s-040", "s-044", "s-045", "s-046", "s-047"}
+M2_FULL_EVENTS = M2_PUBLIC_EVENTS | {"s-039", "s-043"}
+S2_PUBLIC, S2_FULL = credit_file("shop", M2_PUBLIC_EVENTS), credit_file("shop", M2_FULL_EVENTS)
+EM2_PUBLIC, EM2_FULL = credit_file("party", M2_PUBLIC_EVENTS), credit_file("party", M2_FULL_EVENTS)
+
+
+def operator_named(name: str) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body["operator"]["name"] == name  # a business operator is never masked
+    return check
+
+
+def record_proven(index: int) -> Check:
+    """The record at `index`, with an inclusion proof that verifies against a correctly signed head."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body["record"]["index"] == index
+        proof, head = body["proof"], body["tree_head"]
+        assert proof["index"] == index and proof["tree_size"] == head["size"] == SAMPLE_TREE_SIZE
+        root = base64.b64decode(head["root"])
+        merkle.verify_inclusion(base64.b64decode(proof["leaf_hash"]), index, head["size"],
+                                [base64.b64decode(p) for p in proof["proof"]], root)
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(head["public_key"])).verify(
+            base64.b64decode(head["signature"]), head["note"].encode())
+    return check
+
+
+def parties_are(*refs: tuple[str, str]) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert [(p["source"], p["id"]) for p in body["parties"]] == list(refs)
+    return check
+
+
+def each_party(inner: Check) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        for party in body["parties"]:
+            inner(party, env, call)
+    return check
+
+
+def no_complaint_filings(body: Any, env: Env, call: Call) -> None:
+    for party in body["parties"]:
+        assert not {r["kind"] for r in party["credit_records"]} & {"complaint"}
+
+
+def revealed(plain: str, subject: str, source: str) -> Check:
+    """The plain number, and exactly one journal row naming the regulator's key, the subject and purpose."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body == {"id_number": plain}
+        (entry,) = env.journal()
+        assert (entry.key_id, entry.action) == (env.key_ids["regulator"], "reveal_id_number")
+        assert entry.object == f"{source}|{subject}|{call.json['purpose']}"
+    return check
+
+
+def shops_are(*ids: str) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert sorted(s["id"] for s in body["shops"]) == sorted(ids)
+    return check
+
+
+def signed_head(body: Any, env: Env, call: Call) -> None:
+    assert body["size"] == SAMPLE_TREE_SIZE and body["algorithm"] == "Ed25519"
+    Ed25519PublicKey.from_public_bytes(base64.b64decode(body["public_key"])).verify(
+        base64.b64decode(body["signature"]), body["note"].encode())
+
+
+def consistent_with_itself(body: Any, env: Env, call: Call) -> None:
+    assert (body["first"], body["second"], body["proof"]) == (SAMPLE_TREE_SIZE, SAMPLE_TREE_SIZE, [])
+    assert body["first_root"] == body["second_root"]
+
+
+def healthy(body: Any, env: Env, call: Call) -> None:
+    assert body == {"status": "ok", "tree_size": SAMPLE_TREE_SIZE}
+
+
+def ingested(accepted: int) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert (body["accepted"], body["rejected"], body["rejects"]) == (accepted, 0, [])
+        assert body["tree_size"] is None  # order.completed adds no credit record, so no new head
+        with read_connection(env.cx.engine) as conn:
+            assert conn.execute(select(func.count()).select_from(t.events)).scalar_one() == 48 + accepted
+    return check
+
+
+def source_rejected(body: Any, env: Env, call: Call) -> None:
+    """A platform key submitting another source's event: a per-line reject naming `source`, nothing stored."""
+    assert (body["accepted"], body["rejected"]) == (0, 1)
+    (reject,) = body["rejects"]
+    assert reject["line"] == 1 and "source" in reject["reason"]
+    with read_connection(env.cx.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(t.events)).scalar_one() == 48
+
+
+# --- the matrix -------------------------------------------------------------------------------------
+
+def event(source: str, event_id: str) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": event_id, "source": source, "type": "cx.order.completed",
+            "time": "2026-04-01T09:00:00+08:00", "data": {"order_id": "O9"}}
+
+
+PURPOSE = {"purpose": "case 2026-17: price fraud investigation"}
+PARTY = "/v1/parties/{entity_id}"
+Objects = dict[str, tuple[Call, dict[str, Expect]]]
+
+MATRIX: dict[tuple[str, str], Objects] = {
+    ("POST", "/v1/events"): {
+        "own source P1": (post_lines(event(P1, "m-1")), row(
+            anonymous=UNAUTHENTICATED, p1=ok(ingested(1)), p2=ok(source_rejected),
+            # A regulator key is bound to no source, so it may submit for any source (see the report).
+            regulator=ok(ingested(1)))),
+        "other source L1": (post_lines(event(L1, "m-2")), row(
+            anonymous=UNAUTHENTICATED, p1=ok(source_rejected), p2=ok(source_rejected),
+            regulator=ok(ingested(1)))),
+    },
+    ("GET", PARTY): {
+        "own shop S1": (get(f"/v1/parties/S1?source={P1}"), row(
+            anonymous=ok(S1_FILE, operator_named("上海示例食品有限公司")), p1=ok(S1_FILE),
+            p2=ok(S1_FILE, same_as_public), regulator=ok(S1_FILE))),
+        "own shop S2": (get(f"/v1/parties/S2?source={P1}"), row(
+            anonymous=ok(S2_PUBLIC), p1=ok(S2_FULL), p2=ok(S2_PUBLIC, same_as_public), regulator=ok(S2_FULL))),
+        "own person U1": (get(f"/v1/parties/U1?source={P1}"), row(
+            anonymous=ok(U1_PUBLIC), p1=ok(U1_FULL), p2=ok(U1_PUBLIC, same_as_public), regulator=ok(U1_FULL))),
+        "other party E-M2": (get(f"/v1/parties/E-M2?source={REG_SOURCE}"), row(
+            # P1 reported the same party (M2, same USCC), so it sees the linked file in full.
+            anonymous=ok(EM2_PUBLIC), p1=ok(EM2_FULL), p2=ok(EM2_PUBLIC, same_as_public),
+            regulator=ok(EM2_FULL))),
+        "other courier C1": (get(f"/v1/parties/C1?source={L1}"), row(
+            anonymous=ok(C1_PUBLIC), p1=ok(C1_PUBLIC, same_as_public), p2=ok(C1_PUBLIC, same_as_public),
+            regulator=ok(C1_FULL))),
+        "unknown party": (get(f"/v1/parties/NOPE?source={P1}"), row(
+            anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=HIDDEN)),
+    },
+    ("GET", "/v1/parties"): {
+        "own M1 by USCC": (get("/v1/parties?uscc=91310104MA1FL8XQ36"), row(
+            anonymous=ok(parties_are((P1, "M1"))), p1=ok(parties_are((P1, "M1"))),
+            p2=ok(parties_are((P1, "M1"))), regulator=ok(parties_are((P1, "M1"))))),
+        "other E-M2 by USCC": (get("/v1/parties?uscc=92330106MA2B7C4D1W"), row(
+            anonymous=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), no_complaint_filings),
+            p1=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), each_party(EM2_FULL)),
+            p2=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), no_complaint_filings),
+            regulator=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), each_party(EM2_FULL)))),
+    },
+    ("POST", "/v1/parties/lookup"): {
+        "own person U1 by ID number": (post_json("/v1/parties/lookup", {"id_number": U1_ID}), row(
+            anonymous=UNAUTHENTICATED, p1=ok(parties_are((P1, "U1")), each_party(U1_FULL)), p2=HIDDEN,
+            regulator=ok(parties_are((P1, "U1")), each_party(U1_FULL)))),
+        "other courier C1 by ID number": (post_json("/v1/parties/lookup", {"id_number": C1_ID}), row(
+            anonymous=UNAUTHENTICATED, p1=HIDDEN, p2=HIDDEN,
+            regulator=ok(parties_are((L1, "C1")), each_party(C1_FULL)))),
+    },
+    ("POST", "/v1/parties/{entity_id}/reveal"): {
+        "own person U1": (post_json(f"/v1/parties/U1/reveal?source={P1}", PURPOSE), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN,
+            regulator=ok(revealed(U1_ID, "U1", P1), journal=1, reveals=U1_ID))),
+        "other courier C1": (post_json(f"/v1/parties/C1/reveal?source={L1}", PURPOSE), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN,
+            regulator=ok(revealed(C1_ID, "C1", L1), journal=1, reveals=C1_ID))),
+        "unknown party": (post_json(f"/v1/parties/NOPE/reveal?source={P1}", PURPOSE), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=HIDDEN)),
+    },
+    ("GET", "/v1/shops"): {
+        "own shop S1 by name": (get("/v1/shops?q=示例食品旗舰店"), row(
+            anonymous=ok(shops_are("S1")), p1=ok(shops_are("S1")), p2=ok(shops_are("S1")),
+            regulator=ok(shops_are("S1")), bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+        "other E-M2's shop by USCC": (get("/v1/shops?q=92330106MA2B7C4D1W"), row(
+            anonymous=ok(shops_are("S2")), p1=ok(shops_are("S2")), p2=ok(shops_are("S2")),
+            regulator=ok(shops_are("S2")), bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+    },
+    ("GET", "/v1/log/head"): {
+        "-": (get("/v1/log/head"), row(
+            anonymous=ok(signed_head), p1=ok(signed_head), p2=ok(signed_head), regulator=ok(signed_head),
+            bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+    },
+    ("GET", "/v1/log/records/{index}"): {
+        "own: seller_to_buyer rating of person U1 (#12)": (get("/v1/log/records/12"), row(
+            anonymous=HIDDEN, p1=ok(record_proven(12)), p2=HIDDEN, regulator=ok(record_proven(12)))),
+        "own: identity of person U1 (#3)": (get("/v1/log/records/3"), row(
+            anonymous=HIDDEN, p1=ok(record_proven(3)), p2=HIDDEN, regulator=ok(record_proven(3)))),
+        "own: buyer rating of shop S1 (#11)": (get("/v1/log/records/11"), row(
+            anonymous=ok(record_proven(11)), p1=ok(record_proven(11)), p2=ok(record_proven(11)),
+            regulator=ok(record_proven(11)))),
+        "own: complaint filing against S2 (#16)": (get("/v1/log/records/16"), row(
+            anonymous=HIDDEN, p1=ok(record_proven(16)), p2=HIDDEN, regulator=ok(record_proven(16)))),
+        "other: sanction of E-M2 (#21)": (get("/v1/log/records/21"), row(
+            anonymous=ok(record_proven(21)), p1=ok(record_proven(21)), p2=ok(record_proven(21)),
+            regulator=ok(record_proven(21)))),
+        "other: identity of courier C1 (#7)": (get("/v1/log/records/7"), row(
+            anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=ok(record_proven(7)))),
+        "beyond the log (#23)": (get("/v1/log/records/23"), row(
+            anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=HIDDEN)),
+    },
+    ("GET", "/v1/log/consistency"): {
+        "23..23": (get(f"/v1/log/consistency?first={SAMPLE_TREE_SIZE}&second={SAMPLE_TREE_SIZE}"), row(
+            anonymous=ok(consistent_with_itself), p1=ok(consistent_with_itself), p2=ok(consistent_with_itself),
+            regulator=ok(consistent_with_itself), bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+    },
+    ("GET", "/v1/health"): {
+        "-": (get("/v1/health"), row(
+            anonymous=ok(healthy), p1=ok(healthy), p2=ok(healthy), regulator=ok(healthy),
+            bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+    },
+}
+
+
+WRITING_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/parties/{entity_id}/reveal")}
+
+
+def cells(*, writing: bool) -> Iterator[Any]:
+    for (method, path), objects in MATRIX.items():
+        if ((method, path) in WRITING_ROUTES) != writing:
+            continue
+        for obj, (request, expectations) in objects.items():
+            for viewer in VIEWERS:
+                expect = expectations[viewer]
+                marks = [pytest.mark.xfail(strict=True, reason=expect.xfail)] if expect.xfail else []
+                yield pytest.param(request, viewer, expect, id=f"{method} {path} [{obj}] {viewer}", marks=marks)
+
+
+# --- the tests --------------------------------------------------------------------------------------
+
+def v1_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route under /v1, read from the app itself (nested routers included)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before 0.137 flattened included routers into app.routes
+        contexts: Any = app.routes
+    else:
+        contexts = iter_route_contexts(app.routes)
+    found = set()
+    for route in contexts:
+        path = getattr(route, "path", None)
+        if not path or not (path == "/v1" or path.startswith("/v1/")):
+            continue
+        methods = getattr(route, "methods", None) or {"*"}  # a mount or websocket under /v1 counts too
+        found |= {(m, path) for m in methods - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def test_every_v1_route_is_in_the_matrix(app: Chengxin) -> None:
+    routes = v1_routes(create_app(app))
+    assert ("GET", PARTY) in routes and ("POST", "/v1/events") in routes  # the enumeration itself works
+    missing = routes - MATRIX.keys()
+    assert not missing, f"routes without an authorization matrix row (add them to MATRIX): {sorted(missing)}"
+    stale = MATRIX.keys() - routes
+    assert not stale, f"matrix rows for routes that no longer exist: {sorted(stale)}"
+    for objects in MATRIX.values():
+        for _, expectations in objects.values():
+            assert set(expectations) == set(VIEWERS)
+
+
+@pytest.mark.parametrize(("request_", "viewer", "expect"), list(cells(writing=False)))
+def test_matrix(shared_env: Env, request_: Call, viewer: str, expect: Expect) -> None:
+    check_cell(shared_env, request_, viewer, expect)
+
+
+@pytest.mark.parametrize(("request_", "viewer", "expect"), list(cells(writing=True)))
+def test_matrix_writes(env: Env, request_: Call, viewer: str, expect: Expect) -> None:
+    check_cell(env, request_, viewer, expect)
+
+
+def test_read_only_cells_leave_no_trace(shared_env: Env) -> None:
+    """Runs after the read-only cells of its backend (same module fixture): they stored and journaled nothing."""
+    with read_connection(shared_env.cx.engine) as conn:
+        counts = [conn.execute(select(func.count()).select_from(table)).scalar_one()
+                  for table in (t.events, t.credit_records, t.tree_heads, t.access_journal)]
+    assert counts == [48, SAMPLE_TREE_SIZE, 1, 0]
+
+
+def check_cell(env: Env, request_: Call, viewer: str, expect: Expect) -> None:
+    response = env.call(viewer, request_)
+    assert response.status_code == expect.status, response.text
+    body = response.json()
+    if expect.status >= 400:
+        assert body == {"error": ERROR_CODES[expect.status], "detail": body["detail"]}
+        assert isinstance(body["detail"], str) and body["detail"]
+    if expect.status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    for number in PLAIN_IDS:  # a resident ID number leaves the server only through a regulator's reveal
+        if number != expect.reveals:
+            assert number not in response.text
+    if expect.check:
+        expect.check(body, env, request_)
+    assert len(env.journal()) == expect.journal
+
+
+# --- the line limit -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def small_env(settings: Settings) -> Iterator[Env]:
+    """An empty node whose API takes at most 3 lines per request."""
+    cx = bootstrap(settings.model_copy(update={"api_max_lines": 3}))
+    try:
+        with TestClient(create_app(cx)) as client:
+            yield make_env(cx, client)
+    finally:
+        cx.engine.dispose()
+
+
+@pytest.mark.parametrize(("viewer", "status"), [
+    ("anonymous", 401), ("p1", 413), ("p2", 413), ("regulator", 413), ("revoked", 401), ("garbage", 401)])
+def test_events_over_the_line_limit(small_env: Env, viewer: str, status: int) -> None:
+    """Authentication comes first; then a body over `api_max_lines` is refused whole (413), nothing stored."""
+    too_many = post_lines(*(event(P1, f"big-{i}") for i in range(4)))
+    response = small_env.call(viewer, too_many)
+    assert response.status_code == status
+    assert response.json()["error"] == ERROR_CODES[status]
+    at_limit = post_lines(*(event(P1, f"ok-{i}") for i in range(3)))
+    if viewer in ("p1", "regulator"):
+        assert small_env.call(viewer, at_limit).json()["accepted"] == 3
+    with read_connection(small_env.cx.engine) as conn:
+        stored = conn.execute(select(func.count()).select_from(t.events)).scalar_one()
+    assert stored == (3 if viewer in ("p1", "regulator") else 0)
+
+
+def test_blank_lines_do_not_count_against_the_line_limit(small_env: Env) -> None:
+    call = Call("POST", "/v1/events", content=b"\n\n".join(
+        json.dumps(event(P1, f"b-{i}")).encode() for i in range(3)) + b"\n\n\n")
+    response = small_env.call("p1", call)
+    assert response.status_code == 200 and response.json()["accepted"] == 3
+
+
+# --- credentials: a bad key is never treated as anonymous --------------------------------------------
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, id="basic-auth"),
+    pytest.param({"Authorization": "Bearer"}, id="bearer-without-key"),
+    pytest.param({"Authorization": "Token abc"}, id="other-scheme"),
+    pytest.param({"X-API-Key": "not-a-key"}, id="x-api-key-garbage"),
+])
+def test_malformed_credentials_are_401(env: Env, headers: dict[str, str]) -> None:
+    response = env.client.get(f"/v1/parties/U1?source={P1}", headers=headers)
+    assert response.status_code == 401 and response.json()["error"] == "not_authenticated"
+
+
+@pytest.mark.xfail(strict=True, reason="deps.get_viewer: an empty `X-API-Key:` header is falsy, so the request is "
+                                       "served as anonymous (200) instead of 401")
+def test_empty_x_api_key_header_is_401(env: Env) -> None:
+    response = env.client.get(f"/v1/parties/U1?source={P1}", headers={"X-API-Key": ""})
+    assert response.status_code == 401
+
+
+@pytest.mark.xfail(strict=True, reason="deps.get_viewer: with both headers present, X-API-Key wins and a garbage "
+                                       "`Authorization: Bearer` is ignored silently instead of 401")
+def test_a_garbage_bearer_next_to_a_valid_x_api_key_is_401(env: Env) -> None:
+    valid = env.headers["p2"]["X-API-Key"]
+    response = env.client.get(f"/v1/parties/U1?source={P1}",
+                              headers={"X-API-Key": valid, "Authorization": "Bearer cx_garbage"})
+    assert response.status_code == 401
+
+
+def test_scheme_is_case_insensitive_and_headers_are_equivalent(env: Env) -> None:
+    secret = env.headers["p1"]["Authorization"].removeprefix("Bearer ")
+    views = [env.client.get(f"/v1/parties/U1?source={P1}", headers=h).json() for h in (
+        {"Authorization": f"Bearer {secret}"}, {"Authorization": f"bearer {secret}"}, {"X-API-Key": secret})]
+    assert views[0] == views[1] == views[2] and views[0]["name"] == "张三"
+
+
+def test_a_key_revoked_after_use_stops_working(env: Env) -> None:
+    url = f"/v1/parties/U1?source={P1}"
+    assert env.call("p1", get(url)).json()["name"] == "张三"
+    keys.revoke_key(env.cx, env.key_ids["p1"])
+    assert env.call("p1", get(url)).status_code == 401
+
+
+# --- beyond the sample: cross-source linking and derived records ---------------------------------------
+
+def registered_u1_at_p2() -> dict[str, Any]:
+    """P2 reports a person with U1's resident ID number (any platform can do this)."""
+    return {"specversion": "1.0", "id": "p2-1", "source": P2, "type": "cx.subject.registered",
+            "time": "2026-04-01T09:00:00+08:00",
+            "data": {"subject_id": "V9", "kind": "person", "name": "张三", "id_number": U1_ID, "region": "310104"}}
+
+
+@pytest.mark.xfail(strict=True, reason="parties._party_view: full = any(viewer.sees_full(s.source) for s in linked "
+                                       "subjects), so P2 registering U1's ID number sees P1's U1 in full (name, "
+                                       "region, party key, P1's credit records)")
+def test_registering_the_same_id_number_does_not_open_another_platforms_person(env: Env) -> None:
+    assert env.call("p2", post_lines(registered_u1_at_p2())).json()["accepted"] == 1
+    body = env.call("p2", get(f"/v1/parties/U1?source={P1}")).json()
+    U1_PUBLIC(body, env, get(""))
+
+
+@pytest.mark.xfail(strict=True, reason="parties._party_view: a platform's own report of a person pulls in the credit "
+                                       "records every other source filed about the linked person (P1's rating s-026)")
+def test_a_platforms_own_person_does_not_carry_other_platforms_records(env: Env) -> None:
+    env.call("p2", post_lines(registered_u1_at_p2()))
+    body = env.call("p2", get(f"/v1/parties/V9?source={P2}")).json()
+    assert body["name"] == "张三"
+    assert all(r["event"]["source"] == P2 for r in body["credit_records"]), event_ids(body["credit_records"])
+
+
+@pytest.mark.xfail(strict=True, reason="parties._party_view: the public view of a natural person lists `reports` of "
+                                       "every linked source, disclosing that the person also has an account at P2")
+def test_public_view_of_a_person_does_not_link_accounts_across_platforms(env: Env) -> None:
+    env.call("p2", post_lines(registered_u1_at_p2()))
+    body = env.call("anonymous", get(f"/v1/parties/U1?source={P1}")).json()
+    assert body["reports"] == [{"source": P1, "id": "U1"}]
+
+
+def courier_case() -> str:
+    """A sanction on courier C1 (lifted) and a complaint against C1 (resolved): records #23..#26."""
+    def ev(i: str, source: str, type_: str, data: dict[str, Any], time: str) -> str:
+        return json.dumps({"specversion": "1.0", "id": i, "source": source, "type": type_, "time": time,
+                           "data": data}, ensure_ascii=False)
+    return "\n".join([
+        ev("z-1", L1, "cx.sanction.imposed", {
+            "sanction_id": "X9", "subject_id": "C1", "kind": "platform_measure", "authority": "示例速递有限公司",
+            "decision_no": "L1-2026-9", "legal_basis": "服务协议", "category": "delivery"}, "2026-04-01T09:00:00+08:00"),
+        ev("z-2", L1, "cx.sanction.lifted", {"sanction_id": "X9", "reason": "expired"}, "2026-05-01T09:00:00+08:00"),
+        ev("z-3", P1, "cx.complaint.filed", {"complaint_id": "CP9", "channel": "platform",
+                                             "target_id": {"source": L1, "id": "C1"}, "category": "delivery"},
+           "2026-04-02T09:00:00+08:00"),
+        ev("z-4", P1, "cx.complaint.resolved", {"complaint_id": "CP9", "outcome": "upheld", "resolved_by": "PLAT"},
+           "2026-05-02T09:00:00+08:00"),
+    ])
+
+
+@pytest.mark.parametrize(("index", "kind"), [
+    pytest.param(23, "sanction", id="sanction-of-courier"),
+    pytest.param(24, "sanction_lifted", id="sanction-lifted-of-courier", marks=pytest.mark.xfail(
+        strict=True, reason="records._visible: a record whose subject_kind is `sanction` is public without "
+                            "checking that the sanctioned subject is a natural person")),
+    pytest.param(25, "complaint", id="complaint-against-courier"),
+    pytest.param(26, "complaint_outcome", id="complaint-outcome-about-courier", marks=pytest.mark.xfail(
+        strict=True, reason="records._visible: a record whose subject_kind is `complaint` is public without "
+                            "checking that the complaint's target is a natural person")),
+])
+def test_records_about_a_natural_person_are_not_public_in_the_log(env: Env, index: int, kind: str) -> None:
+    """The party view hides a courier's whole credit file from the public; the log must agree."""
+    report = ingest_text(env.cx, courier_case())
+    assert report.accepted == 4 and report.tree_size == 27
+    regulator_view = env.call("regulator", get(f"/v1/parties/C1?source={L1}")).json()
+    assert {"z-1", "z-2", "z-3", "z-4"} <= event_ids(regulator_view["credit_records"])
+    assert env.call("regulator", get(f"/v1/log/records/{index}")).json()["record"]["kind"] == kind
+    assert env.call("anonymous", get(f"/v1/parties/C1?source={L1}")).json()["credit_records"] == []
+    for viewer in ("anonymous", "p2"):
+        assert env.call(viewer, get(f"/v1/log/records/{index}")).status_code == 404, (viewer, kind)
+
+
+@pytest.mark.xfail(strict=True, reason="parties._shop_view: a shop run by a natural person shows the public the "
+                                       "operator's own credit records (a rating of them as a buyer, their identity "
+                                       "record with the `ric:` party pseudonym) that the person's party view hides")
+def test_a_shop_run_by_a_person_does_not_publish_the_persons_credit_file(env: Env) -> None:
+    opened = {"specversion": "1.0", "id": "z-5", "source": P1, "type": "cx.shop.opened",
+              "time": "2026-04-01T09:00:00+08:00",
+              "data": {"shop_id": "S9", "operator_id": "U1", "name": "张三的小店", "url": "https://s9.shop.example",
+                       "categories": ["daily_goods"]}}
+    assert env.call("p1", post_lines(opened)).json()["accepted"] == 1
+    response = env.call("anonymous", get(f"/v1/parties/S9?source={P1}"))
+    body = response.json()
+    assert body["operator"]["name"] == "张*"
+    assert not [r for r in body["credit_records"] if (r["subject"]["source"], r["subject"]["id"]) == (P1, "U1")]
+    assert "ric:" not in response.text

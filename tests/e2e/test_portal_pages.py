@@ -1,0 +1,224 @@
+"""The portal without JavaScript (FastAPI TestClient): pages, fragments, languages, errors, and a PII leak scan."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from stdnum.cn import ric
+
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import merkle
+from chengxin.entrypoints.api.app import create_app
+from chengxin.entrypoints.web import i18n, render
+from chengxin.entrypoints.web.present import party_href, shop_href
+
+SAMPLE = Path(__file__).resolve().parents[2].parent / "shared/spec/sample-v1.jsonl"
+P1 = "urn:cx:platform:P1"
+WEB = Path(render.__file__).parent
+S1, S2 = shop_href(P1, "S1"), shop_href(P1, "S2")
+PERSONS = {"31010419900307123X": "张三", "110105198511224567": "李四", "440305199208157893": "王五"}
+
+
+def test_home_has_a_search_form_that_works_without_js(portal_client: TestClient) -> None:
+    html = portal_client.get("/").text
+    assert '<html lang="zh-CN">' in html
+    assert 'action="/search"' in html and 'name="q"' in html
+    assert 'hx-get="/search"' in html and 'hx-target="#results"' in html
+    assert 'href="/docs"' in html and 'href="/v1/log/head"' in html
+    assert "https://" not in html.split("<body>")[0]  # no CDN: every asset is served from here
+
+
+def test_vendored_htmx_matches_its_sri_hash(portal_client: TestClient) -> None:
+    body = portal_client.get("/static/htmx.min.js").content
+    digest = base64.b64encode(hashlib.sha384(body).digest()).decode()
+    assert f"sha384-{digest}" == render.HTMX_SRI
+    assert f'integrity="{render.HTMX_SRI}"' in portal_client.get("/").text
+    assert b"version:\"2.0.11\"" in body or b'"2.0.11"' in body
+
+
+def test_search_without_htmx_returns_the_whole_page(portal_client: TestClient) -> None:
+    r = portal_client.get("/search", params={"q": "示例"})
+    assert r.status_code == 200 and r.text.lstrip().startswith("<!doctype html>")
+    assert "示例食品旗舰店" in r.text and "示例日用小店" in r.text
+    assert f'href="{S1}"'.replace("&", "&amp;") in r.text
+
+
+def test_search_with_htmx_returns_only_the_fragment(portal_client: TestClient) -> None:
+    r = portal_client.get("/search", params={"q": "示例"}, headers={"HX-Request": "true"})
+    assert r.status_code == 200 and "<html" not in r.text and "<footer" not in r.text
+    assert "示例食品旗舰店" in r.text and 'data-testid="result-link"' in r.text
+    assert r.headers["vary"] == "HX-Request"
+
+
+@pytest.mark.parametrize("query", ["91310104MA1FL8XQ36", "https://s1.shop.example", "https://s1.shop.example/", "旗舰"])
+def test_search_finds_the_shop_by_uscc_url_or_name(portal_client: TestClient, query: str) -> None:
+    html = portal_client.get("/search", params={"q": query}, headers={"HX-Request": "true"}).text
+    assert "示例食品旗舰店" in html and "示例日用小店" not in html
+
+
+def test_search_by_uscc_finds_a_party_without_shops(portal_client: TestClient) -> None:
+    html = portal_client.get("/search", params={"q": "91310000MA1K3R5T2F"}).text
+    assert "示例速递有限公司" in html
+    assert party_href(P1, "LG").replace("&", "&amp;") in html
+
+
+def test_search_by_resident_id_finds_nobody(portal_client: TestClient) -> None:
+    html = portal_client.get("/search", params={"q": "31010419900307123X"}, headers={"HX-Request": "true"}).text
+    assert 'data-testid="no-results"' in html and "张" not in html and "result-link" not in html
+
+
+def test_search_without_match_says_so(portal_client: TestClient) -> None:
+    html = portal_client.get("/search", params={"q": "不存在的店"}, headers={"HX-Request": "true"}).text
+    assert 'data-testid="no-results"' in html and "不存在的店" in html
+
+
+def test_shop_page_shows_identity_licences_and_records(portal_client: TestClient) -> None:
+    html = portal_client.get(S1).text
+    for text in ("示例食品旗舰店", "https://s1.shop.example", "上海示例食品有限公司", "91310104MA1FL8XQ36",
+                 "上海市徐汇区", "已实名核验", "食品经营许可证", "JY13101040000001", "营业执照", "经营所需证照齐全",
+                 "营业中", 'href="/records/9"', "验证收录"):
+        assert text in html, text
+    assert 'data-licence-type="food_business"' in html
+    assert 'data-testid="licence-gap"' not in html
+
+
+def test_shop_with_missing_licences_is_flagged(portal_client: TestClient) -> None:
+    html = portal_client.get(S2).text
+    assert 'data-testid="gap-banner"' in html
+    assert 'data-category="farm_produce"' in html and "食用农产品" in html
+    assert "已关闭" in html and "operator request" in html
+    assert "行政处罚" in html and "杭西市监罚〔2026〕12号" in html  # the regulator's sanction on the operator
+
+
+def test_english_is_chosen_by_query_and_kept_by_cookie(portal_app: object) -> None:
+    with TestClient(portal_app) as client:  # type: ignore[arg-type]
+        first = client.get(S1 + "&lang=en")
+        assert '<html lang="en">' in first.text and "Business licence and permits" in first.text
+        assert "food business permit" in first.text and "Identity verified" in first.text
+        assert first.cookies.get(i18n.COOKIE) == "en"
+        later = client.get("/")
+        assert '<html lang="en">' in later.text and "Search shops" in later.text
+        back = client.get("/?lang=zh")
+        assert '<html lang="zh-CN">' in back.text and "查询网店" in back.text
+
+
+def test_person_page_shows_only_masked_name_and_mark(portal_client: TestClient) -> None:
+    html = portal_client.get(party_href(P1, "U1")).text
+    assert "张*" in html and 'data-state="verified"' in html and 'data-testid="person-notice"' in html
+    assert "张三" not in html and "31010419900307123X" not in html and "123X" not in html
+    assert "3101" not in html.split("<main")[1]  # not even the masked ID number or the region code
+
+
+def test_logistics_firm_page_uses_the_public_view(portal_client: TestClient) -> None:
+    html = portal_client.get(party_href(P1, "LG")).text
+    assert "示例速递有限公司" in html and "91310000MA1K3R5T2F" in html
+    assert "urn:cx:logistics:L1" in html  # both reports of the firm
+    assert "买家给物流服务评分 4/5" in html
+
+
+def test_record_page_carries_a_proof_that_verifies(portal_client: TestClient) -> None:
+    html = portal_client.get("/records/9").text
+    data = json.loads(re.search(r'<script type="application/json" id="proof-data">(.*?)</script>', html, re.S)[1])
+    assert data["index"] == 9 and data["size"] == 23
+    merkle.verify_inclusion(base64.b64decode(data["leaf"]), data["index"], data["size"],
+                            [base64.b64decode(p) for p in data["proof"]], base64.b64decode(data["root"]))
+    assert data["note"].split("\n")[1:3] == [str(data["size"]), data["root"]]
+    for text in ('data-testid="verify-result"', "/static/verify.js", data["root"], data["signature"], "签名树头",
+                 "食品经营许可证", "JY13101040000001"):
+        assert text in html, text
+
+
+@pytest.mark.parametrize("url", ["/shops/NOPE?source=" + quote(P1, safe=""), "/parties/NOPE?source=x",
+                                 "/records/3", "/records/999", "/no/such/page"])
+def test_missing_things_get_the_friendly_404_page(portal_client: TestClient, url: str) -> None:
+    r = portal_client.get(url)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert 'data-testid="error-page"' in r.text and "没有找到您要的内容" in r.text and 'href="/docs"' in r.text
+
+
+def test_bad_parameters_get_a_friendly_page(portal_client: TestClient) -> None:
+    for url in ("/shops/S1", "/records/abc", "/records/-1"):
+        r = portal_client.get(url)
+        assert r.status_code == 422 and 'data-testid="error-page"' in r.text, url
+
+
+def test_api_errors_stay_json(portal_client: TestClient) -> None:
+    r = portal_client.get("/v1/parties/NOPE", params={"source": P1})
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    assert portal_client.get("/v1/no-such-endpoint").json() == {"detail": "Not Found"}
+
+
+def test_shop_and_party_urls_redirect_to_each_other(portal_client: TestClient) -> None:
+    r = portal_client.get(party_href(P1, "S1"), follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == S1
+    r = portal_client.get(shop_href(P1, "M1"), follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == party_href(P1, "M1")
+
+
+def test_untrusted_text_is_escaped_and_bad_links_are_not_linked(
+        tmp_path: Path, portal_factory: Callable[..., Chengxin]) -> None:
+    line = {"specversion": "1.0", "id": "x-1", "source": P1, "type": "cx.shop.opened",
+            "time": "2026-03-01T09:00:00+08:00",
+            "data": {"shop_id": "S<9>", "operator_id": "M1", "name": "<script>alert(1)</script>店",
+                     "url": "javascript:alert(1)", "categories": ["food"]}}
+    cx = portal_factory(tmp_path, json.dumps(line, ensure_ascii=False).encode())
+    with TestClient(create_app(cx)) as client:
+        html = client.get(shop_href(P1, "S<9>")).text
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;店" in html
+        assert 'href="javascript:' not in html
+        found = client.get("/search", params={"q": "alert"}).text
+        assert "<script>alert" not in found and "/shops/S%3C9%3E?source=" in found
+    cx.engine.dispose()
+
+
+def test_every_template_message_is_in_both_catalogues() -> None:
+    assert set(i18n.MESSAGES["zh"]) == set(i18n.MESSAGES["en"])
+    used = set()
+    for path in (WEB / "templates").glob("*.html"):
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']\s*[,)]""", path.read_text()))
+    assert used and not used - set(i18n.MESSAGES["zh"])
+
+
+# --- leak scan ------------------------------------------------------------------------------------------
+
+
+def _portal_urls(client: TestClient) -> list[str]:
+    events = [json.loads(line) for line in SAMPLE.read_text().splitlines() if line.strip()]
+    urls = ["/", "/search?q=" + quote("示例"), "/search?q=" + quote("有限公司")]
+    for e in events:
+        d = e["data"]
+        if e["type"] == "cx.subject.registered":
+            urls.append(party_href(e["source"], d["subject_id"]))
+            urls += [f"/search?q={d['uscc']}"] if d.get("uscc") else []
+        elif e["type"] == "cx.shop.opened":
+            urls += [shop_href(e["source"], d["shop_id"]), "/search?q=" + quote(d["url"], safe="")]
+    size = client.get("/v1/log/head").json()["size"]
+    urls += [f"/records/{i}" for i in range(size)]
+    return urls + [u + ("&" if "?" in u else "?") + "lang=en" for u in urls]
+
+
+def _valid_ids(html: str) -> set[str]:
+    candidates = re.findall(r"(?=(\d{17}[\dXx]))", html)
+    return {c for c in candidates if ric.is_valid(c)}
+
+
+def test_no_page_of_the_sample_shows_a_resident_id_or_a_full_name(portal_client: TestClient) -> None:
+    urls = _portal_urls(portal_client)
+    assert len(urls) > 60
+    statuses = set()
+    for url in urls:
+        r = portal_client.get(url, follow_redirects=True)
+        statuses.add(r.status_code)
+        assert not _valid_ids(r.text), url
+        for id_number, name in PERSONS.items():
+            assert id_number not in r.text and name not in r.text, url
+    assert statuses <= {200, 404}
+    assert _valid_ids("x 31010419900307123X y")  # the scanner does find one

@@ -4,6 +4,7 @@ dependency) only; every script runs with the project's venv (`.venv/bin/python b
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -256,10 +257,14 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 def events_file(n: int, seed: int = 1) -> Path:
     """The deterministic events-v1 file of n lines (generated once into bench/.cache/)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"events-{n}-s{seed}.jsonl"
+    gen = BENCH / "gen_events.py"
+    version = hashlib.sha256(gen.read_bytes()).hexdigest()[:8]  # a changed generator means a new file
+    path = CACHE / f"events-{n}-s{seed}-{version}.jsonl"
     if not path.exists():
+        for old in CACHE.glob(f"events-{n}-s{seed}-*.jsonl"):
+            old.unlink()
         tmp = path.with_suffix(".tmp")
-        subprocess.run([PYTHON, str(BENCH / "gen_events.py"), "--events", str(n), "--seed", str(seed),
+        subprocess.run([PYTHON, str(gen), "--events", str(n), "--seed", str(seed),
                         "--out", str(tmp)], check=True)
         tmp.replace(path)
     return path

@@ -69,6 +69,13 @@ COMPLAINT_CATS = ("not_as_described", "service_breach", "delivery", "counterfeit
 SANCTION_CATS = (*COMPLAINT_CATS, "fake_order", "empty_parcel", "fake_traffic", "fake_review")
 LEGAL_BASES = ("《中华人民共和国价格法》第十四条", "《中华人民共和国电子商务法》第十七条",
                "《中华人民共和国反不正当竞争法》第八条", "《中华人民共和国食品安全法》第三十五条")
+PAY_METHODS = ("wallet", "card", "bank_transfer")
+RETURN_REASONS = ("no_reason", "quality", "not_as_described", "damaged", "counterfeit", "other")
+REVIEW_DIMENSIONS = ("as_described", "service", "logistics")
+CLOSE_REASONS = ("operator request", "platform: violation", "licence expired")
+INSPECTION_RESULTS = ("pass",) * 7 + ("issues_found",) * 2 + ("violation",)
+SANCTION_KINDS = ("administrative_penalty",) * 15 + ("abnormal_operation",) * 4 + ("serious_dishonesty",)
+LIFT_REASONS = ("repaired", "repaired", "expired", "revoked")
 SCORES = (5,) * 12 + (4,) * 4 + (3,) * 2 + (2, 1)
 REVIEW_TEXT = {5: "很好，推荐", 4: "不错，物流快", 3: "一般", 2: "和描述有差距", 1: "质量差，不推荐"}
 SIGNED_BY = ("recipient",) * 6 + ("locker",) * 2 + ("station", "proxy")
@@ -136,7 +143,7 @@ class Platform:
 
     def __init__(self, key: str) -> None:
         self.key, self.src, self.closed = key, Source(f"urn:cx:platform:{key}"), set()
-        self.ids = dict.fromkeys(("M", "U", "S", "G", "O", "SH", "R", "RT", "CP", "K", "PX"), 0)
+        self.ids = dict.fromkeys(("M", "U", "S", "G", "O", "SH", "R", "CP", "K"), 0)
         self.shop_region, self.person_region = bytearray(1), bytearray(1)  # [0] unused: ids start at 1
         self.prod_first, self.prod_count = array("I", [0]), bytearray(1)   # a shop's products: a range
         self.price, self.list_price = array("I", [0]), array("I", [0])
@@ -146,11 +153,12 @@ class Platform:
         return f"{prefix}{self.ids[prefix]}"
 
 
-class Order:
-    __slots__ = ("buyer", "carrier", "n", "oid", "p", "plan", "region", "rep", "rt", "sh", "shop", "step", "total")
-
-
 class Generator:
+    """Population first, then a clock-driven trade. Everything after the setup is a story: a
+    generator yielding (time, source, type, data) in time order (an order's lifecycle, a complaint
+    and its resolution, an inspection and its sanction). A heap holds each running story's next
+    event; an event is emitted once the clock reaches it, and only then is its story resumed."""
+
     def __init__(self, n_events: int, seed: int, platforms: int) -> None:
         self.rng = random.Random(seed)
         self.r, self.salt = self.rng.random, self.rng.getrandbits(30)
@@ -164,7 +172,7 @@ class Generator:
         self.parties, self.region_k = 0, [0] * len(REGIONS)  # serials behind USCCs and resident IDs
         self.reg_regions = bytearray(1)  # region of each subject the regulator registered (E1, E2, ...)
         self.heap: list = []
-        self.seq = itertools.count()
+        self.seq = itertools.count()  # breaks ties in the heap: equal times keep spawn order
         self.orders = self.complaints = self.inspections = self.sanctions = 0
         self.clock = 0.0
 
@@ -173,10 +181,6 @@ class Generator:
         src.n += 1
         return {"specversion": "1.0", "id": f"e-{src.n}", "source": src.name, "type": typ,
                 "time": _DATES[t // DAY] + _CLOCK[t % DAY], "data": data}  # ts(t), inlined: hot
-
-    def at(self, t: int, step, ctx) -> None:
-        # The sequence number breaks ties: equal times keep scheduling order, deterministically.
-        heapq.heappush(self.heap, (t, next(self.seq), step, ctx))
 
     def rand(self, lo: int, hi: int) -> int:
         return lo + int(self.r() * (hi - lo))
@@ -188,32 +192,39 @@ class Generator:
         self.clock += step
         return int(self.clock)
 
+    def spawn(self, story: Iterator[tuple]) -> None:
+        """Queue the story's next event, if it has one."""
+        nxt = next(story, None)
+        if nxt:
+            heapq.heappush(self.heap, (nxt[0], next(self.seq), nxt, story))
+
     def stream(self) -> Iterator[dict]:
         n = 0
         for n, ev in enumerate(self.setup(), 1):  # noqa: B007 - n counts the setup events
             yield ev
-        # Mean gap between spontaneous events such that the trade spans about TRADE_DAYS.
+        # Mean gap between spontaneous stories such that the trade spans about TRADE_DAYS.
         gap = 2 * TRADE_DAYS * DAY * EVENTS_PER_TICK / max(1, self.n_events - n)
-        heap, now = self.heap, self.tick(HOUR)
+        heap, ev, spawn, now = self.heap, self.ev, self.spawn, self.tick(HOUR)
         for k in itertools.count():
+            spawn(self.OPENING[k](self, now) if k < len(self.OPENING) else self.spontaneous(now))
             while heap and heap[0][0] <= now:
-                t, _, step, ctx = heapq.heappop(heap)
-                yield step(ctx, t)
-            yield self.OPENING[k](self, now) if k < len(self.OPENING) else self.spontaneous(now)
+                _, _, (t, src, typ, data), story = heapq.heappop(heap)
+                yield ev(src, typ, t, data)
+                spawn(story)
             now = self.tick(gap * self.r())
 
-    def spontaneous(self, t: int) -> dict:
+    def spontaneous(self, t: int) -> Iterator[tuple]:
         x = self.r()
         if x < 0.90:
-            return self.place(t)
+            return self.order(t)
         if x < 0.95:
             return self.traffic(t)
         if x < 0.98:
             return self.price_change(t)
         if x < 0.992:
-            return self.hotline_complaint(None, t)
+            return self.hotline_complaint(t)
         if x < 0.997:
-            return self.inspect(t)
+            return self.inspection(t)
         return self.platform_sanction(t) if x < 0.999 else self.close_shop(t)
 
     # -- population --------------------------------------------------------------------------
@@ -324,176 +335,154 @@ class Generator:
                 data["gtin"] = gtin13(p.ids["G"] * len(self.plats) + int(p.key[1:]), self.salt)
             yield self.ev(p.src, "cx.product.listed", self.tick(step), data)
 
-    # -- trade: an order's lifecycle, one scheduled step per event ----------------------------
+    # -- trade: the story of an order --------------------------------------------------------
     def open_shop(self, p: Platform) -> int:
         while True:  # popular shops first (a squared uniform draw); closed shops take no orders
             shop = 1 + int(self.shops * self.r() ** 2)
             if shop not in p.closed:
                 return shop
 
-    def place(self, t: int) -> dict:
-        p, r, o = self.pick(self.plats), self.r, Order()
-        o.p, o.shop, o.buyer, o.oid = p, self.open_shop(p), 1 + int(self.persons * r()), p.new("O")
+    def order(self, t: int) -> Iterator[tuple]:
+        p, r, rand = self.pick(self.plats), self.r, self.rand
+        src, shop, buyer, oid = p.src, self.open_shop(p), 1 + int(self.persons * r()), p.new("O")
         self.orders += 1
-        o.n, o.region = self.orders, REGIONS[p.person_region[o.buyer]][0]
-        first, count = p.prod_first[o.shop], p.prod_count[o.shop]
+        n, region = self.orders, REGIONS[p.person_region[buyer]][0]
+        first, count = p.prod_first[shop], p.prod_count[shop]
         items = [{"product_id": f"G{g}", "quantity": 1 + int(r() * r() * 3), "unit_price": p.price[g]}
                  for g in {first + int(r() * count) for _ in range(1 + (r() < 0.15))}]
-        o.total = sum(i["quantity"] * i["unit_price"] for i in items)
-        if o.n == FORCE_CANCEL or r() < 0.03:
-            self.at(t + self.rand(5 * MIN, HOUR), self.cancel, (o, "buyer", "拍错了"))
-        else:
-            self.at(t + self.rand(MIN, 15 * MIN), self.pay, o)
-        h = (o.buyer * 2654435761 + self.salt) & 0xFFFFF  # the platform's opaque hashes: stable per buyer
-        return self.ev(p.src, "cx.order.placed", t, {
-            "order_id": o.oid, "shop_id": f"S{o.shop}", "buyer_id": f"U{o.buyer}", "items": items,
-            "total": o.total, "ship_to_region": o.region, "device": f"d:{h & 0xFFFF:04x}",
-            "ip": f"i:{h >> 4:04x}", "address": f"a:{h ^ 0x5A5A5:05x}"})
+        total = sum(i["quantity"] * i["unit_price"] for i in items)
+        h = (buyer * 2654435761 + self.salt) & 0xFFFFF  # the platform's opaque hashes: stable per buyer
+        yield t, src, "cx.order.placed", {
+            "order_id": oid, "shop_id": f"S{shop}", "buyer_id": f"U{buyer}", "items": items, "total": total,
+            "ship_to_region": region, "device": f"d:{h & 0xFFFF:04x}", "ip": f"i:{h >> 4:04x}",
+            "address": f"a:{h ^ 0x5A5A5:05x}"}
+        if n == FORCE_CANCEL or r() < 0.03:
+            yield t + rand(5 * MIN, HOUR), src, "cx.order.cancelled", {"order_id": oid, "by": "buyer", "reason": "拍错了"}
+            return
+        t += rand(MIN, 15 * MIN)
+        yield t, src, "cx.order.paid", {"order_id": oid, "amount": total, "method": self.pick(PAY_METHODS),
+                                        "payer_account": f"p:{(buyer * 40503 + self.salt) & 0xFFFF:04x}"}
+        if r() < 0.015:
+            yield t + rand(HOUR, DAY), src, "cx.order.cancelled", {
+                "order_id": oid, "by": self.pick(("seller", "platform")), "reason": "缺货"}
+            return
+        t, carrier = yield from self.delivery(p, t + rand(2 * HOUR, 36 * HOUR), oid, shop, region)
+        if n == FORCE_COMPLAINT or r() < 0.02:
+            self.spawn(self.complaint(p, t + rand(12 * HOUR, 5 * DAY), oid, shop, buyer, total))
+        elif r() < 0.005:
+            self.spawn(self.hotline_complaint(t + rand(DAY, 10 * DAY), (p, oid, shop)))
+        if n == FORCE_RETURN or r() < 0.04:
+            t = yield from self.after_sale(src, t, oid, total)
+            if t is None:
+                return  # refunded: never completed
+        t += rand(DAY, 7 * DAY)
+        yield t, src, "cx.order.completed", {"order_id": oid}
+        yield from self.reviews(p, t, oid, f"U{buyer}", f"S{shop}", carrier, n == FORCE_REVIEWS)
 
-    def cancel(self, ctx: tuple, t: int) -> dict:
-        o, by, reason = ctx
-        return self.ev(o.p.src, "cx.order.cancelled", t, {"order_id": o.oid, "by": by, "reason": reason})
-
-    def pay(self, o: Order, t: int) -> dict:
-        if self.r() < 0.015:
-            self.at(t + self.rand(HOUR, DAY), self.cancel, (o, self.pick(("seller", "platform")), "缺货"))
-        else:
-            self.at(t + self.rand(2 * HOUR, 36 * HOUR), self.ship, o)
-        return self.ev(o.p.src, "cx.order.paid", t, {
-            "order_id": o.oid, "amount": o.total, "method": self.pick(("wallet", "card", "bank_transfer")),
-            "payer_account": f"p:{(o.buyer * 40503 + self.salt) & 0xFFFF:04x}"})
-
-    def ship(self, o: Order, t: int) -> dict:
-        p, carrier = o.p, self.pick(CARRIERS)
-        o.sh, o.carrier, o.step = p.new("SH"), f"LG{carrier + 1}", 0
-        o.rep = self.l1 if carrier == 0 and self.r() < 0.7 else p.src  # L1 reports most of its parcels
+    def delivery(self, p: Platform, t: int, oid: str, shop: int, region: str):
+        """Shipment, two to four scans, delivery; returns (delivery time, carrier)."""
+        r, rand, ci = self.r, self.rand, self.pick(CARRIERS)
+        sh, carrier = p.new("SH"), f"LG{ci + 1}"
+        data = {"shipment_id": sh, "order_id": oid, "carrier_id": carrier,
+                "tracking_no": f"{'SYZ'[ci]}{p.key[1:]}{p.ids['SH']:010d}", "weight_g": rand(100, 5000)}
+        if ci == 0 and r() < 0.6:
+            data["courier_id"] = {"source": self.l1.name, "id": f"C{rand(1, self.couriers + 1)}"}
+        yield t, p.src, "cx.shipment.created", data
         # Picked up at the shop, in transit in its province, arrived in the buyer's, out to the buyer.
-        origin = REGIONS[p.shop_region[o.shop]][0]
-        route = (origin, origin[:2] + "0000", o.region[:2] + "0000", o.region)
-        plan = self.pick(SCAN_PLANS) if self.r() >= 0.01 else ("picked_up", "exception", "in_transit")
-        o.plan = [(status, route[SCAN_AT[status]]) for status in plan]
-        data = {"shipment_id": o.sh, "order_id": o.oid, "carrier_id": o.carrier,
-                "tracking_no": f"{'SYZ'[carrier]}{p.key[1:]}{p.ids['SH']:010d}", "weight_g": self.rand(100, 5000)}
-        if carrier == 0 and self.r() < 0.6:
-            data["courier_id"] = {"source": self.l1.name, "id": f"C{self.rand(1, self.couriers + 1)}"}
-        self.at(t + self.rand(HOUR, 6 * HOUR), self.scan, o)
-        return self.ev(p.src, "cx.shipment.created", t, data)
+        origin = REGIONS[p.shop_region[shop]][0]
+        route = (origin, origin[:2] + "0000", region[:2] + "0000", region)
+        by_l1 = ci == 0 and r() < 0.7  # L1 reports most of its parcels itself, by cross-source ref
+        rep, name = (self.l1, p.src.name) if by_l1 else (p.src, None)
+        plan = self.pick(SCAN_PLANS) if r() >= 0.01 else ("picked_up", "exception", "in_transit")
+        for status in plan:
+            t += rand(HOUR, 20 * HOUR)
+            yield t, rep, "cx.shipment.scanned", {"shipment_id": {"source": name, "id": sh} if by_l1 else sh,
+                                                  "status": status, "region": route[SCAN_AT[status]]}
+        t += rand(HOUR, 10 * HOUR)
+        yield t, rep, "cx.shipment.delivered", {"shipment_id": {"source": name, "id": sh} if by_l1 else sh,
+                                                "signed_by": self.pick(SIGNED_BY), "region": region}
+        return t, carrier
 
-    def shipment_ref(self, o: Order) -> str | dict:
-        return o.sh if o.rep is o.p.src else {"source": o.p.src.name, "id": o.sh}
+    def after_sale(self, src: Source, t: int, oid: str, total: int):
+        """A return and its resolution; returns the time, or None when refunded."""
+        rt, t = f"RT{oid[1:]}", t + self.rand(12 * HOUR, 3 * DAY)  # at most one return per order
+        yield t, src, "cx.return.requested", {"return_id": rt, "order_id": oid, "reason": self.pick(RETURN_REASONS)}
+        t += self.rand(DAY, 5 * DAY)
+        outcome = self.pick(("refunded",) * 7 + ("exchanged", "rejected", "rejected"))
+        data = {"return_id": rt, "outcome": outcome, **({"amount": total} if outcome == "refunded" else {})}
+        yield t, src, "cx.return.resolved", data
+        return None if outcome == "refunded" else t
 
-    def scan(self, o: Order, t: int) -> dict:
-        status, region = o.plan[o.step]
-        o.step += 1
-        if o.step < len(o.plan):
-            self.at(t + self.rand(2 * HOUR, 20 * HOUR), self.scan, o)
-        else:
-            self.at(t + self.rand(HOUR, 10 * HOUR), self.deliver, o)
-        return self.ev(o.rep, "cx.shipment.scanned", t,
-                       {"shipment_id": self.shipment_ref(o), "status": status, "region": region})
-
-    def deliver(self, o: Order, t: int) -> dict:
-        if o.n == FORCE_RETURN or self.r() < 0.04:
-            self.at(t + self.rand(12 * HOUR, 3 * DAY), self.request_return, o)
-        else:
-            self.at(t + self.rand(DAY, 7 * DAY), self.complete, o)
-        if o.n == FORCE_COMPLAINT or self.r() < 0.02:
-            self.at(t + self.rand(12 * HOUR, 5 * DAY), self.complain, o)
-        elif self.r() < 0.005:
-            self.at(t + self.rand(DAY, 10 * DAY), self.hotline_complaint, o)
-        return self.ev(o.rep, "cx.shipment.delivered", t, {
-            "shipment_id": self.shipment_ref(o), "signed_by": self.pick(SIGNED_BY), "region": o.region})
-
-    def complete(self, o: Order, t: int) -> dict:
-        forced, r = o.n == FORCE_REVIEWS, self.r
-        for direction, share, days in (("buyer_to_seller", 0.6, 5), ("seller_to_buyer", 0.15, 3),
-                                       ("buyer_to_carrier", 0.1, 5)):
-            if forced or r() < share:
-                self.at(t + self.rand(HOUR, days * DAY), self.review, (o, direction, None))
-        return self.ev(o.p.src, "cx.order.completed", t, {"order_id": o.oid})
-
-    def review(self, ctx: tuple, t: int) -> dict:
-        o, direction, follows = ctx
-        score, buyer, shop = self.pick(SCORES), f"U{o.buyer}", f"S{o.shop}"
-        author, target = {"buyer_to_seller": (buyer, shop), "seller_to_buyer": (shop, buyer),
-                          "buyer_to_carrier": (buyer, o.carrier)}[direction]
-        rid = o.p.new("R")
-        data = {"review_id": rid, "order_id": o.oid, "author_id": author, "target_id": target,
-                "direction": direction, "score": score}
-        if direction == "buyer_to_seller":
-            if self.r() < 0.5:
-                data["dimensions"] = {k: max(1, min(5, score + self.rand(-1, 2)))
-                                      for k in ("as_described", "service", "logistics")}
-            if self.r() < 0.3:
-                data["images"] = self.rand(1, 5)
-            if follows:
-                data["follows"] = follows
-            elif o.n == FORCE_REVIEWS or self.r() < 0.03:  # a follow-up review weeks later
-                self.at(t + self.rand(10 * DAY, 40 * DAY), self.review, (o, direction, rid))
-        if self.r() < 0.4:
-            data["text"] = REVIEW_TEXT[score]
-        return self.ev(o.p.src, "cx.review.posted", t, data)
-
-    def request_return(self, o: Order, t: int) -> dict:
-        o.rt = o.p.new("RT")
-        self.at(t + self.rand(DAY, 5 * DAY), self.resolve_return, o)
-        reason = self.pick(("no_reason", "quality", "not_as_described", "damaged", "counterfeit", "other"))
-        return self.ev(o.p.src, "cx.return.requested", t, {"return_id": o.rt, "order_id": o.oid, "reason": reason})
-
-    def resolve_return(self, o: Order, t: int) -> dict:
-        data = {"return_id": o.rt, "outcome": self.pick(("refunded",) * 7 + ("exchanged", "rejected", "rejected"))}
-        if data["outcome"] == "refunded":
-            data["amount"] = o.total
-        else:  # the buyer keeps the goods (or gets an exchange): the order still completes
-            self.at(t + self.rand(HOUR, 2 * DAY), self.complete, o)
-        return self.ev(o.p.src, "cx.return.resolved", t, data)
+    def reviews(self, p: Platform, t: int, oid: str, buyer: str, shop: str, carrier: str, forced: bool):
+        r, rand = self.r, self.rand
+        plan = sorted((t + rand(HOUR, days * DAY), d, a, b) for d, share, days, a, b in (
+            ("buyer_to_seller", 0.6, 5, buyer, shop), ("seller_to_buyer", 0.15, 3, shop, buyer),
+            ("buyer_to_carrier", 0.1, 5, buyer, carrier)) if forced or r() < share)
+        follow_up = None
+        for t, direction, author, target in plan:
+            rid, score = p.new("R"), self.pick(SCORES)
+            data = {"review_id": rid, "order_id": oid, "author_id": author, "target_id": target,
+                    "direction": direction, "score": score}
+            if direction == "buyer_to_seller":
+                if r() < 0.5:
+                    data["dimensions"] = {k: max(1, min(5, score + rand(-1, 2))) for k in REVIEW_DIMENSIONS}
+                if r() < 0.3:
+                    data["images"] = rand(1, 5)
+                if forced or r() < 0.03:  # a follow-up weeks later: after every other review
+                    follow_up = (t + rand(10 * DAY, 40 * DAY), rid)
+            if r() < 0.4:
+                data["text"] = REVIEW_TEXT[score]
+            yield t, p.src, "cx.review.posted", data
+        if follow_up:
+            yield follow_up[0], p.src, "cx.review.posted", {
+                "review_id": p.new("R"), "order_id": oid, "author_id": buyer, "target_id": shop,
+                "direction": "buyer_to_seller", "score": self.pick(SCORES), "text": "追评", "follows": follow_up[1]}
 
     # -- complaints ---------------------------------------------------------------------------
-    def complain(self, o: Order, t: int) -> dict:
+    def complaint(self, p: Platform, t: int, oid: str, shop: int, buyer: int, total: int):
         """The buyer complains to the platform, which resolves it."""
-        cid = o.p.new("CP")
-        self.at(t + self.rand(DAY, 10 * DAY), self.resolve_complaint, (o.p.src, cid, "PLAT", o.total))
-        return self.ev(o.p.src, "cx.complaint.filed", t, {
-            "complaint_id": cid, "channel": "platform", "complainant_id": f"U{o.buyer}", "target_id": f"S{o.shop}",
-            "order_id": o.oid, "category": self.pick(COMPLAINT_CATS), "text": "与描述不符，要求处理",
-            "amount_claimed": o.total})
+        cid = p.new("CP")
+        yield t, p.src, "cx.complaint.filed", {
+            "complaint_id": cid, "channel": "platform", "complainant_id": f"U{buyer}", "target_id": f"S{shop}",
+            "order_id": oid, "category": self.pick(COMPLAINT_CATS), "text": "与描述不符，要求处理",
+            "amount_claimed": total}
+        yield self.resolution(p.src, t, cid, "PLAT", total)
 
-    def hotline_complaint(self, o: Order | None, t: int) -> dict:
-        """A 12315 call about a platform's shop (about order o, if given) or about carrier L1."""
+    def hotline_complaint(self, t: int, about: tuple | None = None):
+        """A 12315 call about a platform's shop (about order `about`, if given) or about carrier L1."""
         self.complaints += 1
         cid, data = f"H{self.complaints}", {}
-        if o is None and self.r() < 0.15:
+        if about is None and self.r() < 0.15:
             target, category = {"source": self.l1.name, "id": "LG"}, "delivery"
         else:
-            p = o.p if o else self.pick(self.plats)
-            target = {"source": p.src.name, "id": f"S{o.shop if o else self.open_shop(p)}"}
+            p, oid, shop = about or (self.pick(self.plats), None, None)
+            target = {"source": p.src.name, "id": f"S{shop or self.open_shop(p)}"}
             category = self.pick(("price_fraud", "false_advertising", "counterfeit", "not_as_described"))
-            if o:
-                data["order_id"] = {"source": p.src.name, "id": o.oid}
-        self.at(t + self.rand(3 * DAY, 20 * DAY), self.resolve_complaint, (self.hotline, cid, "HL", 5000))
-        return self.ev(self.hotline, "cx.complaint.filed", t, {
+            if oid:
+                data["order_id"] = {"source": p.src.name, "id": oid}
+        yield t, self.hotline, "cx.complaint.filed", {
             "complaint_id": cid, "channel": "12315", "target_id": target, "category": category,
-            "text": "消费者来电投诉", **data})
+            "text": "消费者来电投诉", **data}
+        yield self.resolution(self.hotline, t, cid, "HL", 5000)
 
-    def resolve_complaint(self, ctx: tuple, t: int) -> dict:
-        src, cid, resolver, claimed = ctx
+    def resolution(self, src: Source, t: int, cid: str, resolver: str, claimed: int) -> tuple:
         data = {"complaint_id": cid, "outcome": self.pick(("upheld", "partly_upheld", "rejected", "withdrawn")),
                 "resolved_by": resolver}
         if data["outcome"] in ("upheld", "partly_upheld"):
             data["compensation"] = self.rand(0, claimed + 1)
-        return self.ev(src, "cx.complaint.resolved", t, data)
+        return t + self.rand(DAY, 20 * DAY), src, "cx.complaint.resolved", data
 
-    # -- other spontaneous events -------------------------------------------------------------
-    def traffic(self, t: int) -> dict:
+    # -- other spontaneous stories ------------------------------------------------------------
+    def traffic(self, t: int):
         p = self.pick(self.plats)
         shop, uv = self.open_shop(p), self.rand(10, 2000)
         data = {"shop_id": f"S{shop}", "date": day_of(t, -1 if t >= DAY else 0), "visits": uv + self.rand(0, uv),
                 "unique_visitors": uv, "orders": self.rand(0, 1 + uv // 50)}
         if self.r() < 0.6:
             data["product_id"] = f"G{p.prod_first[shop] + self.rand(0, p.prod_count[shop])}"
-        return self.ev(p.src, "cx.traffic.reported", t, data)
+        yield t, p.src, "cx.traffic.reported", data
 
-    def price_change(self, t: int) -> dict:
+    def price_change(self, t: int):
         p = self.pick(self.plats)
         g = self.rand(1, p.ids["G"] + 1)
         if self.r() < 0.3:  # "raise the crossed-out price, then discount": the price-fraud pattern
@@ -501,65 +490,52 @@ class Generator:
         else:
             p.price[g] = max(90, p.price[g] * self.rand(70, 111) // 1000 * 10)
             p.list_price[g] = max(p.list_price[g], p.price[g])
-        return self.ev(p.src, "cx.product.price_changed", t,
-                       {"product_id": f"G{g}", "list_price": p.list_price[g], "price": p.price[g]})
+        yield t, p.src, "cx.product.price_changed", {
+            "product_id": f"G{g}", "list_price": p.list_price[g], "price": p.price[g]}
 
-    def close_shop(self, t: int) -> dict:
+    def close_shop(self, t: int):
         p = self.pick(self.plats)
         if len(p.closed) >= self.shops // 2:  # keep most shops open, so that open_shop() stays quick
-            return self.traffic(t)
+            yield from self.traffic(t)
+            return
         p.closed.add(shop := self.open_shop(p))
-        reason = self.pick(("operator request", "platform: violation", "licence expired"))
-        return self.ev(p.src, "cx.shop.closed", t, {"shop_id": f"S{shop}", "reason": reason})
+        yield t, p.src, "cx.shop.closed", {"shop_id": f"S{shop}", "reason": self.pick(CLOSE_REASONS)}
 
     # -- supervision ---------------------------------------------------------------------------
-    def inspect(self, t: int) -> dict:
+    def inspection(self, t: int):
+        """The regulator inspects a subject it registered (E<n>, the merchant's USCC); a violation
+        leads to a sanction. The first inspection always finds one, so that sanctions appear early."""
         self.inspections += 1
         e = self.rand(1, len(self.reg_regions))
-        result = "violation" if self.inspections == 1 else self.pick(("pass",) * 7 + ("issues_found",) * 2
-                                                                      + ("violation",))
+        authority = f"上海市{REGIONS[self.reg_regions[e]][2]}市场监督管理局"
+        result = "violation" if self.inspections == 1 else self.pick(INSPECTION_RESULTS)
+        yield t, self.reg, "cx.inspection.recorded", {
+            "inspection_id": f"IN{self.inspections}", "subject_id": f"E{e}", "authority": authority, "result": result}
         if result == "violation":
-            self.at(t + self.rand(DAY, 30 * DAY), self.impose, e)
-        return self.ev(self.reg, "cx.inspection.recorded", t, {
-            "inspection_id": f"IN{self.inspections}", "subject_id": f"E{e}",
-            "authority": f"上海市{REGIONS[self.reg_regions[e]][2]}市场监督管理局", "result": result})
+            yield from self.sanction(self.reg, "X", t + self.rand(DAY, 30 * DAY), {
+                "subject_id": f"E{e}", "kind": self.pick(SANCTION_KINDS), "authority": authority,
+                "decision_no": f"沪市监罚〔2026〕{self.sanctions + 1}号", "legal_basis": self.pick(LEGAL_BASES),
+                "category": self.pick(SANCTION_CATS), "disclose_until": day_of(t, 3 * 365)})
 
-    def impose(self, e: int, t: int) -> dict:
-        """The regulator sanctions a subject it registered (E<n>, linked to a merchant by USCC)."""
-        sid = self.new_sanction(self.reg, "X", t)
-        kind = self.pick(("administrative_penalty",) * 15 + ("abnormal_operation",) * 4 + ("serious_dishonesty",))
-        return self.ev(self.reg, "cx.sanction.imposed", t, {
-            "sanction_id": sid, "subject_id": f"E{e}", "kind": kind,
-            "authority": f"上海市{REGIONS[self.reg_regions[e]][2]}市场监督管理局",
-            "decision_no": f"沪市监罚〔2026〕{self.sanctions}号", "legal_basis": self.pick(LEGAL_BASES),
-            "category": self.pick(SANCTION_CATS), "disclose_until": day_of(t, 3 * 365)})
-
-    def platform_sanction(self, t: int) -> dict:
+    def platform_sanction(self, t: int):
         p = self.pick(self.plats)
-        sid = self.new_sanction(p.src, "PX", t)
-        return self.ev(p.src, "cx.sanction.imposed", t, {
-            "sanction_id": sid, "subject_id": f"M{self.rand(1, p.ids['M'] + 1)}", "kind": "platform_measure",
-            "authority": f"示例电商平台{p.key}有限公司", "decision_no": f"{p.key}-PM-{self.sanctions}",
+        yield from self.sanction(p.src, "PX", t, {
+            "subject_id": f"M{self.rand(1, p.ids['M'] + 1)}", "kind": "platform_measure",
+            "authority": f"示例电商平台{p.key}有限公司", "decision_no": f"{p.key}-PM-{self.sanctions + 1}",
             "legal_basis": "《平台服务协议》第八条", "disclose_until": day_of(t, 180),
             "category": self.pick(("fake_order", "fake_traffic", "fake_review", "counterfeit"))})
 
-    def new_sanction(self, src: Source, prefix: str, t: int) -> str:
-        """A new sanction id; most sanctions are lifted later (the first one always, and soon)."""
+    def sanction(self, src: Source, prefix: str, t: int, data: dict):
+        """Impose; most sanctions are lifted later (the first one always, and soon)."""
         self.sanctions += 1
-        sid = f"{prefix}{self.sanctions}"
-        if self.sanctions == 1 or self.r() < 0.6:
-            delay = self.rand(20 * DAY, 40 * DAY) if self.sanctions == 1 else self.rand(30 * DAY, 120 * DAY)
-            self.at(t + delay, self.lift, (src, sid))
-        return sid
+        sid, first = f"{prefix}{self.sanctions}", self.sanctions == 1
+        yield t, src, "cx.sanction.imposed", {"sanction_id": sid, **data}
+        if first or self.r() < 0.6:
+            t += self.rand(20 * DAY, 40 * DAY) if first else self.rand(30 * DAY, 120 * DAY)
+            yield t, src, "cx.sanction.lifted", {"sanction_id": sid, "reason": self.pick(LIFT_REASONS)}
 
-    def lift(self, ctx: tuple, t: int) -> dict:
-        src, sid = ctx
-        reason = self.pick(("repaired", "repaired", "expired", "revoked"))
-        return self.ev(src, "cx.sanction.lifted", t, {"sanction_id": sid, "reason": reason})
-
-    # Trade opens with each rare kind of event once, so that every type appears in short streams too.
-    OPENING = (inspect, platform_sanction, close_shop, lambda g, t: g.hotline_complaint(None, t),
-               price_change, traffic)
+    # Trade opens with each rare kind of story once, so that every type appears in short streams too.
+    OPENING = (inspection, platform_sanction, close_shop, hotline_complaint, price_change, traffic)
 
 
 def generate(n_events: int, seed: int = 1, platforms: int = 1) -> Iterator[dict]:

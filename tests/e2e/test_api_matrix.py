@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from tests.conftest import BACKENDS, SAMPLE, ingest_file, ingest_text, make_database
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
@@ -32,7 +33,6 @@ from chengxin.domain import merkle
 from chengxin.entrypoints.api.app import create_app
 from chengxin.services import keys
 from chengxin.settings import Settings
-from tests.conftest import BACKENDS, SAMPLE, ingest_file, ingest_text, make_database
 
 P1, P2 = "urn:cx:platform:P1", "urn:cx:platform:P2"
 L1, REG_SOURCE = "urn:cx:logistics:L1", "urn:cx:regulator:310000"
@@ -620,7 +620,8 @@ def courier_case() -> str:
     return "\n".join([
         ev("z-1", L1, "cx.sanction.imposed", {
             "sanction_id": "X9", "subject_id": "C1", "kind": "platform_measure", "authority": "示例速递有限公司",
-            "decision_no": "L1-2026-9", "legal_basis": "服务协议", "category": "delivery"}, "2026-04-01T09:00:00+08:00"),
+            "decision_no": "L1-2026-9", "legal_basis": "服务协议", "category": "delivery"},
+           "2026-04-01T09:00:00+08:00"),
         ev("z-2", L1, "cx.sanction.lifted", {"sanction_id": "X9", "reason": "expired"}, "2026-05-01T09:00:00+08:00"),
         ev("z-3", P1, "cx.complaint.filed", {"complaint_id": "CP9", "channel": "platform",
                                              "target_id": {"source": L1, "id": "C1"}, "category": "delivery"},

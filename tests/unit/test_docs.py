@@ -1,0 +1,36 @@
+"""The documentation keeps up with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chengxin.adapters.resources import event_vocabulary
+from chengxin.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_setting_is_documented():
+    doc = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    missing = [n for n in Settings.model_fields if f"`CHENGXIN_{n.upper()}`" not in doc]
+    assert not missing
+
+
+def test_every_setting_has_a_comment():
+    src = (ROOT / "src" / "chengxin" / "settings.py").read_text(encoding="utf-8").splitlines()
+    for name in Settings.model_fields:
+        i = next(i for i, line in enumerate(src) if line.startswith(f"    {name}:"))
+        assert src[i - 1].strip().startswith("#"), name
+
+
+def test_every_spec_type_is_in_the_vocabulary():
+    spec = (ROOT.parent / "shared" / "spec" / "events-v1.md").read_text(encoding="utf-8")
+    import re
+
+    types = set(re.findall(r"`(cx\.[a-z_]+\.[a-z_]+)`", spec))
+    assert types and types <= set(event_vocabulary().types)
+
+
+def test_readme_gives_the_two_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make demo" in readme and "make test" in readme

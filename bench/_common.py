@@ -61,7 +61,7 @@ def machine(pg_url: str | None = PG_ADMIN_URL) -> dict[str, Any]:
         try:
             with pg_admin(pg_url) as conn:
                 info["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
-        except Exception as e:  # noqa: BLE001 - PostgreSQL is optional for the description
+        except Exception as e:
             info["postgresql"] = f"unavailable ({type(e).__name__})"
     return info
 

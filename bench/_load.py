@@ -131,7 +131,7 @@ def closed_loop(port: int, make: RequestFn, count: int, *, concurrency: int, max
             status, payload, exc = None, b"", None
             try:
                 status, payload = w.send(method, path, data, headers)
-            except Exception as e:  # noqa: BLE001 - counted as an error
+            except Exception as e:
                 exc = e
             _record(res, lock, check, status, payload, exc, time.perf_counter() - t0)
 
@@ -169,7 +169,7 @@ def open_loop(port: int, make: RequestFn, *, rate: float, seconds: float, worker
             status, payload, exc = None, b"", None
             try:
                 status, payload = w.send(method, path, data, headers)
-            except Exception as e:  # noqa: BLE001 - counted as an error
+            except Exception as e:
                 exc = e
             _record(res, lock, check, status, payload, exc, time.perf_counter() - scheduled)
 

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
+from _common import (
     CHENGXIN,
     RESULTS,
     cx_env,
@@ -48,8 +48,8 @@ from _common import (  # noqa: E402
     serve,
     write_result,
 )
-from _load import closed_loop, open_loop, pyspy_start, top_frames  # noqa: E402
-from gen_events import generate  # noqa: E402
+from _load import closed_loop, open_loop, pyspy_start, top_frames
+from gen_events import generate
 
 SOURCE = "urn:cx:platform:B1"
 TARGET_EPS, TARGET_P99_MS = 1000, 20.0

@@ -61,6 +61,8 @@ def test_english_switch_persists_across_navigation(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Search shops")
 
     _search(page, "旗舰")
+    expect(page.get_by_test_id("result-link")).to_have_count(1)
+    expect(page.get_by_test_id("lang-switch")).to_have_attribute("href", re.compile(r"q=%E6%97%97%E8%88%B0"))
     page.get_by_test_id("result-link").filter(has_text=S1_NAME).click()
     expect(page.get_by_test_id("shop-name")).to_have_text(S1_NAME)
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -148,3 +150,17 @@ def test_missing_shop_gives_the_404_page(page: Page) -> None:
     expect(page.get_by_test_id("error-page")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("没有找到您要的内容")
     expect(page.get_by_role("link", name="返回首页")).to_be_visible()
+
+
+def test_pages_run_without_console_errors(page: Page) -> None:
+    """No CSP violation, failed subresource-integrity check, missing asset or script error on the way."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto("/")
+    _search(page, "示例")
+    expect(page.get_by_test_id("result-link")).to_have_count(2)
+    for url in (f"/shops/S1?source={P1}", f"/parties/LG?source={P1}", "/records/9"):
+        page.goto(url)
+    expect(page.get_by_test_id("verify-result")).to_have_attribute("data-state", "verified")
+    assert problems == []

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from tests.conftest import SAMPLE, ingest_file, ingest_text
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
@@ -15,7 +16,6 @@ from chengxin.domain import merkle
 from chengxin.domain.credit import leaf_bytes
 from chengxin.services import audit, credit_log
 from chengxin.services.audit import _record
-from tests.conftest import SAMPLE, ingest_file, ingest_text
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from tests.conftest import ingest_file
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import bootstrap
 from chengxin.services import audit
 from chengxin.settings import Settings
-from tests.conftest import ingest_file
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

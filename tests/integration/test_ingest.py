@@ -6,10 +6,10 @@ import hashlib
 import json
 
 from sqlalchemy import func, select
+from tests.conftest import SAMPLE, SAMPLE_BAD, ingest_file, ingest_text
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
-from tests.conftest import SAMPLE, SAMPLE_BAD, ingest_file, ingest_text
 
 EVENT = {"specversion": "1.0", "id": "x-1", "source": "urn:cx:platform:PX", "type": "cx.order.completed",
          "time": "2026-02-13T09:00:00+08:00", "data": {"order_id": "O1"}}

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
+from tests.conftest import SAMPLE, make_database
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import bootstrap
 from chengxin.services.ingest import ingest, read_lines
 from chengxin.settings import Settings
-from tests.conftest import SAMPLE, make_database
 
 LINES = [x for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
 # a second version of one product's price, and a re-registration that adds a verification time, so
@@ -59,7 +61,7 @@ def shuffled_splits(draw):
     order = draw(st.permutations(ALL))
     cuts = sorted(draw(st.lists(st.integers(0, len(order)), max_size=5)))
     bounds = [0, *cuts, len(order)]
-    return [list(order[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [list(order[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def test_any_order_and_split_gives_the_same_state(backend, tmp_path, sqlite_template, pg_template):

@@ -22,7 +22,7 @@ from chengxin.adapters.db import store
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.credit import records_for
+from chengxin.domain.credit import CreditRecord, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
 from chengxin.services import credit_log
@@ -145,8 +145,8 @@ def _store(app: Chengxin, conn: Connection, new: list[_Candidate]) -> credit_log
     batch_id = uuid.uuid4().hex
     today = datetime.now(UTC).date()
     facts: list[Fact] = []
-    records = []
-    event_rows = []
+    records: list[tuple[CreditRecord, str]] = []
+    event_rows: list[dict[str, Any]] = []
     for c in new:
         event_facts = [_protect(app, f, today) for f in project(c.event)]
         facts.extend(event_facts)

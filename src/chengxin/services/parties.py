@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, or_, select, tuple_
+from sqlalchemy import Connection, Integer, func, or_, select, tuple_
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
@@ -175,7 +175,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, limit: int) -> dict[
 def rating_summary(conn: Connection, shop: Ref) -> dict[str, Any]:
     """Plain counts of buyer ratings (the weighted credit score is computed elsewhere)."""
     r = t.reviews
-    q = select(func.count(), func.avg(r.c.score), func.sum((r.c.score >= 4).cast(t.Integer))).where(
+    q = select(func.count(), func.avg(r.c.score), func.sum((r.c.score >= 4).cast(Integer))).where(
         r.c.target_source == shop[0], r.c.target_id == shop[1], r.c.direction == "buyer_to_seller",
         r.c.follows_id.is_(None))
     n, avg, positive = conn.execute(q).one()
@@ -204,7 +204,7 @@ def _records_condition(conn: Connection, refs: list[Ref]) -> Any:
         tuple_(c.c.target_source, c.c.target_id).in_(refs)))]
     sanction_ids = [tuple(x) for x in conn.execute(select(s.c.source, s.c.sanction_id).where(
         tuple_(s.c.subject_source, s.c.subject_id).in_(refs)))]
-    cond = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair.in_(refs)
+    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair.in_(refs)
     if complaint_ids:
         cond = or_(cond, (cr.c.subject_kind == "complaint") & pair.in_(complaint_ids))
     if sanction_ids:

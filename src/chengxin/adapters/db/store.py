@@ -36,8 +36,8 @@ def write_facts(conn: Connection, facts: Iterable[Fact]) -> None:
             append.setdefault(fact.table, []).append(fact.values)
     for name, rows in state.items():
         _upsert_latest(conn, t.STATE_TABLES[name], list(rows.values()))
-    for name, rows in append.items():
-        conn.execute(t.APPEND_TABLES[name].insert(), rows)
+    for name, appended in append.items():
+        conn.execute(t.APPEND_TABLES[name].insert(), appended)
 
 
 def _merge(state: dict[str, dict[tuple[Any, ...], dict[str, Any]]], fact: Fact) -> None:

@@ -7,6 +7,8 @@ sortable as text. References are stored as written, `<name>_source` + `<name>_id
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -30,11 +32,11 @@ metadata = MetaData(naming_convention={
 T = String  # text of any length on both databases
 
 
-def _ref(name: str) -> list[Column]:
+def _ref(name: str) -> list[Column[Any]]:
     return [Column(f"{name}_source", T), Column(f"{name}_id", T)]
 
 
-def _state_table(name: str, key: str, *cols: Column, refs: tuple[str, ...] = ()) -> Table:
+def _state_table(name: str, key: str, *cols: Column[Any], refs: tuple[str, ...] = ()) -> Table:
     """An entity's current state, keyed by (source, key), last writer (by event order) wins."""
     ref_cols = [c for r in refs for c in _ref(r)]
     return Table(
@@ -44,7 +46,7 @@ def _state_table(name: str, key: str, *cols: Column, refs: tuple[str, ...] = ())
     )
 
 
-def _append_table(name: str, *cols: Column, refs: tuple[str, ...] = ()) -> Table:
+def _append_table(name: str, *cols: Column[Any], refs: tuple[str, ...] = ()) -> Table:
     """One row per event (scans, payments, price points), keyed by the event's identity."""
     ref_cols = [c for r in refs for c in _ref(r)]
     return Table(
@@ -156,7 +158,7 @@ returns = _state_table(
 )
 
 
-def _resolution_table(name: str, key: str, *cols: Column) -> Table:
+def _resolution_table(name: str, key: str, *cols: Column[Any]) -> Table:
     """The resolution of an entity (possibly reported by another source than the entity's)."""
     return _state_table(name, key, Column("at", T, nullable=False), *cols, refs=("event",))
 

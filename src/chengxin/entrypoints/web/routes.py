@@ -7,6 +7,7 @@ anonymous public viewer (masked personal data). Errors on portal paths become fr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -28,6 +29,7 @@ from chengxin.exc import ChengxinError, InvalidInput, NotFound
 from chengxin.services import parties, records
 from chengxin.services.viewer import ANONYMOUS
 
+log = logging.getLogger("chengxin.portal")
 STATIC_DIR = FsPath(__file__).parent / "static"
 JSON_PREFIXES = ("/v1", "/static", "/openapi.json", "/docs", "/redoc")
 MAX_INDEX = 2**62
@@ -43,7 +45,9 @@ class PortalRoute(APIRoute):
             try:
                 return await handler(request)
             except ChengxinError as e:
-                return error_page(request, e.status, e.detail)
+                if e.status >= 500:
+                    log.error("portal request failed", extra={"path": request.url.path, "code": e.code})
+                return error_page(request, e.status, e.detail if e.status < 500 else None)
             except RequestValidationError:
                 return error_page(request, 422, None)
 
@@ -89,7 +93,7 @@ def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200
     q = q.strip()
     context = {"q": q, "shops": parties.search_shops(cx, q) if q else [], "found_parties": _parties_by_uscc(cx, q)}
     fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
-    response = render(request, t, "_results.html" if fragment else "home.html", context)
+    response = render(request, t, "_results.html" if fragment else "home.html", {**context, "fragment": fragment})
     response.headers["Vary"] = "HX-Request"
     return response
 

@@ -1,0 +1,339 @@
+"""End-to-end behaviour of the `/v1` API over HTTP: ingestion, credit files, the verifiable credit log, errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from tests.conftest import SAMPLE, SAMPLE_BAD
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.bootstrap import Chengxin, bootstrap
+from chengxin.domain import merkle
+from chengxin.entrypoints.api.app import create_app
+from chengxin.services import keys
+from chengxin.settings import Settings
+
+P1, L1 = "urn:cx:platform:P1", "urn:cx:logistics:L1"
+REG_SOURCE = "urn:cx:regulator:310000"
+U1_ID = "31010419900307123X"
+SAMPLE_LINES = SAMPLE.read_bytes().splitlines()
+S1_EVENTS = {"s-002", "s-009", "s-010", "s-016", "s-025", "s-028"}
+
+
+@dataclass
+class Api:
+    """An API client with one key per role; `as_(who)` gives the headers."""
+
+    cx: Chengxin
+    client: TestClient
+    secrets: dict[str, str]
+
+    def as_(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secrets[who]}"} if who != "anonymous" else {}
+
+    def post_events(self, who: str, lines: list[bytes]) -> Any:
+        response = self.client.post("/v1/events", content=b"\n".join(lines) + b"\n", headers={
+            **self.as_(who), "Content-Type": "application/x-ndjson"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def get(self, url: str, who: str = "anonymous", status: int = 200) -> Any:
+        response = self.client.get(url, headers=self.as_(who))
+        assert response.status_code == status, response.text
+        return response.json()
+
+
+def make_api(cx: Chengxin, client: TestClient) -> Api:
+    secrets = {
+        "p1": keys.create_key(cx, "platform", "e2e p1", P1)[1],
+        "p2": keys.create_key(cx, "platform", "e2e p2", "urn:cx:platform:P2")[1],
+        "l1": keys.create_key(cx, "platform", "e2e logistics", L1)[1],
+        "regulator": keys.create_key(cx, "regulator", "e2e regulator")[1],
+    }
+    return Api(cx, client, secrets)
+
+
+@pytest.fixture
+def api(app: Chengxin) -> Iterator[Api]:
+    """An empty node."""
+    with TestClient(create_app(app)) as client:
+        yield make_api(app, client)
+
+
+@pytest.fixture
+def sample_api(sample_app: Chengxin) -> Iterator[Api]:
+    """A node holding the sample (23 credit records, one signed head)."""
+    with TestClient(create_app(sample_app)) as client:
+        yield make_api(sample_app, client)
+
+
+@pytest.fixture
+def small_api(settings: Settings) -> Iterator[Api]:
+    """An empty node with the smallest request-body limit (1 KiB)."""
+    cx = bootstrap(settings.model_copy(update={"api_max_bytes": 1024}))
+    try:
+        with TestClient(create_app(cx)) as client:
+            yield make_api(cx, client)
+    finally:
+        cx.engine.dispose()
+
+
+def v1_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route under /v1, from the app (as in test_api_matrix.py)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before 0.137 flattened included routers into app.routes
+        contexts: Any = app.routes
+    else:
+        contexts = iter_route_contexts(app.routes)
+    found = set()
+    for route in contexts:
+        path = getattr(route, "path", None)
+        if path and (path == "/v1" or path.startswith("/v1/")):
+            found |= {(m, path) for m in (getattr(route, "methods", None) or {"*"}) - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def b64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def verify_head(head: dict[str, Any]) -> None:
+    """The Ed25519 signature over `note`, and `note` states exactly the head's origin, size, root and time."""
+    Ed25519PublicKey.from_public_bytes(b64(head["public_key"])).verify(b64(head["signature"]), head["note"].encode())
+    assert head["note"] == f"{head['origin']}\n{head['size']}\n{head['root']}\n{head['signed_at']}\n"
+
+
+# --- ingestion over HTTP --------------------------------------------------------------------------------
+
+def test_sample_in_two_requests_out_of_order_then_resent(api: Api) -> None:
+    first, second = SAMPLE_LINES[:24], SAMPLE_LINES[24:]
+    late = api.post_events("regulator", second)  # the later half arrives first
+    early = api.post_events("regulator", first)
+    assert (late["accepted"], late["rejected"], early["accepted"], early["rejected"]) == (24, 0, 24, 0)
+    assert early["tree_size"] == 23
+
+    shop = api.get(f"/v1/parties/S1?source={P1}", "p1")
+    assert {r["event"]["id"] for r in shop["credit_records"]} == S1_EVENTS
+    assert shop["operator"]["name"] == "上海示例食品有限公司" and len(shop["licences"]) == 2
+    assert shop["ratings"] == {"count": 1, "average": 5.0, "positive_rate": 1.0}  # R4 follows R1: not a 2nd rating
+    assert api.get(f"/v1/parties/S2?source={P1}")["closed"]["reason"] == "operator request"
+
+    for half in (second, first):
+        again = api.post_events("regulator", half)
+        assert (again["accepted"], again["duplicates"], again["conflicts"], again["rejected"]) == (0, 24, 0, 0)
+        assert again["tree_size"] is None
+    assert api.get("/v1/log/head")["size"] == 23
+
+
+def test_each_reporter_posts_its_own_lines(api: Api) -> None:
+    """A platform key keeps its own source's lines and rejects the rest by line number, naming `source`."""
+    report = api.post_events("p1", SAMPLE_LINES)
+    foreign = [n for n, line in enumerate(SAMPLE_LINES, 1) if json.loads(line)["source"] != P1]
+    assert report["accepted"] == 48 - len(foreign) == 37
+    assert [r["line"] for r in report["rejects"]] == foreign
+    assert all("source" in r["reason"] and r["file"] == "request" for r in report["rejects"])
+
+    logistics = api.post_events("l1", SAMPLE_LINES)
+    assert logistics["accepted"] == 6 and logistics["duplicates"] == 0 and logistics["rejected"] == 42
+    rest = api.post_events("regulator", SAMPLE_LINES)
+    assert (rest["accepted"], rest["duplicates"]) == (5, 43)
+    assert api.get("/v1/health") == {"status": "ok", "tree_size": 23}
+
+
+def test_bad_lines_are_reported_with_line_numbers(api: Api) -> None:
+    expected = json.loads((SAMPLE_BAD.parent / "sample-v1-bad.expected.json").read_text())
+    response = api.client.post("/v1/events", content=SAMPLE_BAD.read_bytes(), headers=api.as_("regulator"))
+    assert response.status_code == 200
+    report = response.json()
+    assert [r["line"] for r in report["rejects"]] == [r["line"] for r in expected["rejects"]]
+    assert report["accepted"] == expected["valid"] and report["rejected"] == len(expected["rejects"])
+    reasons = {r["line"]: r["reason"] for r in report["rejects"]}
+    assert "data.amount" in reasons[4] and "data.weight_g" in reasons[21]
+    with read_connection(api.cx.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(t.events)).scalar_one() == expected["valid"]
+
+
+def test_body_over_the_byte_limit_is_413_and_nothing_lands(small_api: Api) -> None:
+    response = small_api.client.post("/v1/events", content=b"\n".join(SAMPLE_LINES[:10]),
+                                     headers=small_api.as_("regulator"))
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+    assert small_api.get("/v1/health")["tree_size"] == 0
+    assert small_api.post_events("regulator", SAMPLE_LINES[:1])["accepted"] == 1  # under the limit
+
+
+# --- the verifiable credit log ------------------------------------------------------------------------------
+
+def test_log_head_is_signed_over_its_note(sample_api: Api) -> None:
+    head = sample_api.get("/v1/log/head")
+    assert head["algorithm"] == "Ed25519" and head["size"] == 23
+    verify_head(head)
+    public_key = Ed25519PublicKey.from_public_bytes(b64(head["public_key"]))
+    forged = head["note"].replace("\n23\n", "\n24\n")
+    with pytest.raises(InvalidSignature):
+        public_key.verify(b64(head["signature"]), forged.encode())
+
+
+def test_empty_log_head(api: Api) -> None:
+    head = api.get("/v1/log/head")
+    assert head["size"] == 0 and head["algorithm"] == "Ed25519"
+    assert len(b64(head["public_key"])) == 32
+
+
+def test_every_record_is_proven_against_the_signed_head(sample_api: Api) -> None:
+    head = sample_api.get("/v1/log/head")
+    verify_head(head)
+    root = b64(head["root"])
+    for index in range(head["size"]):
+        body = sample_api.get(f"/v1/log/records/{index}", "regulator")
+        proof = body["proof"]
+        assert body["record"]["index"] == proof["index"] == index and proof["tree_size"] == 23
+        assert body["tree_head"]["root"] == head["root"] and body["tree_head"]["signature"] == head["signature"]
+        path = [b64(p) for p in proof["proof"]]
+        merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 23, path, root)
+        if path:  # a proof for another leaf, or a bent path, does not verify
+            with pytest.raises(merkle.ProofError):
+                merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 23, [path[0][::-1], *path[1:]], root)
+    sample_api.get("/v1/log/records/23", "regulator", status=404)
+    sample_api.get("/v1/log/records/0?size=5", "regulator", status=404)  # no signed head of that size
+
+
+def test_consistency_between_two_signed_heads(api: Api) -> None:
+    api.post_events("regulator", SAMPLE_LINES[:24])
+    old = api.get("/v1/log/head")
+    api.post_events("regulator", SAMPLE_LINES[24:])
+    new = api.get("/v1/log/head")
+    verify_head(old)
+    verify_head(new)
+    assert 0 < old["size"] < new["size"] == 23
+
+    body = api.get(f"/v1/log/consistency?first={old['size']}&second={new['size']}")
+    assert (body["first"], body["second"]) == (old["size"], new["size"])
+    assert (body["first_root"], body["second_root"]) == (old["root"], new["root"])
+    proof = [b64(p) for p in body["proof"]]
+    merkle.verify_consistency(old["size"], new["size"], b64(old["root"]), b64(new["root"]), proof)
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_consistency(old["size"], new["size"], b64(new["root"]), b64(new["root"]), proof)
+
+    earlier = api.get(f"/v1/log/records/0?size={old['size']}", "regulator")  # inclusion in the older head
+    assert earlier["tree_head"]["root"] == old["root"]
+    merkle.verify_inclusion(b64(earlier["proof"]["leaf_hash"]), 0, old["size"],
+                            [b64(p) for p in earlier["proof"]["proof"]], b64(old["root"]))
+
+    assert api.get(f"/v1/log/consistency?first={new['size']}&second={old['size']}", status=422)["error"] == \
+        "invalid_input"
+    assert api.get(f"/v1/log/consistency?first=1&second={new['size']}", status=404)["error"] == "not_found"
+
+
+# --- parties ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("uscc", ["92330106MA2B7C4D1W", "92330106ma2b7c4d1w"])
+def test_find_by_uscc_returns_every_report_of_the_linked_party(sample_api: Api, uscc: str) -> None:
+    parties = sample_api.get(f"/v1/parties?uscc={uscc}")["parties"]
+    assert [(p["source"], p["id"]) for p in parties] == [(P1, "M2"), (REG_SOURCE, "E-M2")]
+    for party in parties:
+        assert party["uscc"] == "92330106MA2B7C4D1W" and party["party_key"] == "uscc:92330106MA2B7C4D1W"
+        assert party["reports"] == [{"source": P1, "id": "M2"}, {"source": REG_SOURCE, "id": "E-M2"}]
+        assert [s["id"] for s in party["shops"]] == ["S2"]
+        assert "sanction" in {r["kind"] for r in party["credit_records"]}
+    assert sample_api.get("/v1/parties?uscc=91110000100000000X", status=404)["error"] == "not_found"
+
+
+FULL_WIDTH_U1_ID = "".join(chr(ord(c) + 0xFEE0) for c in U1_ID)  # ３１０１…Ｘ, as typed with a Chinese IME
+
+
+@pytest.mark.parametrize("number", [U1_ID, U1_ID.lower(), FULL_WIDTH_U1_ID])
+def test_lookup_by_id_number(sample_api: Api, number: str) -> None:
+    found = sample_api.client.post("/v1/parties/lookup", json={"id_number": number},
+                                   headers=sample_api.as_("regulator"))
+    assert found.status_code == 200
+    (party,) = found.json()["parties"]
+    assert (party["source"], party["id"], party["name"]) == (P1, "U1", "张三")
+    assert party["id_number"] == "3101**********123X" and U1_ID not in found.text
+    other = sample_api.client.post("/v1/parties/lookup", json={"id_number": number}, headers=sample_api.as_("p2"))
+    assert other.status_code == 404 and other.json()["error"] == "not_found"
+    anonymous = sample_api.client.post("/v1/parties/lookup", json={"id_number": number})
+    assert anonymous.status_code == 401
+
+
+def test_reveal_is_journaled_once_per_call(sample_api: Api) -> None:
+    url = f"/v1/parties/U1/reveal?source={P1}"
+    for purpose in ("case 1", "case 2"):
+        response = sample_api.client.post(url, json={"purpose": purpose}, headers=sample_api.as_("regulator"))
+        assert response.json() == {"id_number": U1_ID}
+    with read_connection(sample_api.cx.engine) as conn:
+        journal = [row.object for row in conn.execute(select(t.access_journal).order_by(t.access_journal.c.id))]
+    assert journal == [f"{P1}|U1|case 1", f"{P1}|U1|case 2"]
+
+
+def test_unknown_party_is_404(sample_api: Api) -> None:
+    for entity, source in (("NOPE", P1), ("S1", "urn:cx:platform:P2")):  # S1 exists, but not at P2
+        body = sample_api.get(f"/v1/parties/{entity}?source={source}", "regulator", status=404)
+        assert body["error"] == "not_found" and entity in body["detail"]
+
+
+# --- the contract: OpenAPI and error bodies ------------------------------------------------------------------
+
+def test_openapi_lists_every_route(sample_api: Api) -> None:
+    spec = sample_api.get("/openapi.json")
+    documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops
+                  if path.startswith("/v1")}
+    routes = v1_routes(sample_api.client.app)  # type: ignore[arg-type]
+    assert routes and documented == routes
+    events = spec["paths"]["/v1/events"]["post"]
+    assert "application/x-ndjson" in events["requestBody"]["content"]
+    for path, ops in spec["paths"].items():
+        for op in ops.values() if path.startswith("/v1") else ():
+            assert op.get("summary") and op.get("description"), path  # every operation is documented
+
+
+ERRORS = [
+    # (viewer, method, url, json body, status, error code)
+    pytest.param("regulator", "GET", f"/v1/parties/NOPE?source={P1}", None, 404, "not_found", id="unknown-party"),
+    pytest.param("anonymous", "POST", "/v1/events", None, 401, "not_authenticated", id="anonymous-ingest"),
+    pytest.param("p1", "POST", f"/v1/parties/U1/reveal?source={P1}", {"purpose": "curious"}, 403, "forbidden",
+                 id="platform-reveal"),
+    pytest.param("anonymous", "GET", "/v1/log/consistency?first=9&second=3", None, 422, "invalid_input",
+                 id="first-after-second"),
+    pytest.param("regulator", "GET", "/v1/log/records/99", None, 404, "not_found", id="record-beyond-log"),
+    pytest.param("anonymous", "GET", "/v1/parties/S1", None, 422, "invalid_input", id="missing-source-query",
+                 marks=pytest.mark.xfail(strict=True, reason="app.py maps only ChengxinError: FastAPI's request "
+                                         "validation errors keep the default {\"detail\": [...]} body, no `error`")),
+    pytest.param("regulator", "POST", f"/v1/parties/U1/reveal?source={P1}", {}, 422, "invalid_input",
+                 id="missing-purpose", marks=pytest.mark.xfail(strict=True, reason="request validation error "
+                                                              "body is FastAPI's default, no `error`")),
+    pytest.param("anonymous", "GET", "/v1/nope", None, 404, "not_found", id="unknown-path",
+                 marks=pytest.mark.xfail(strict=True, reason="Starlette's HTTPException (404 for an unknown "
+                                         "path) is not mapped: body is {\"detail\": \"Not Found\"}, no `error`")),
+    pytest.param("anonymous", "DELETE", "/v1/health", None, 405, "method_not_allowed", id="wrong-method",
+                 marks=pytest.mark.xfail(strict=True, reason="Starlette's 405 is not mapped: body is "
+                                         "{\"detail\": \"Method Not Allowed\"}, no `error`")),
+    pytest.param("regulator", "POST", f"/v1/parties/U1/reveal?source={P1}", {"purpose": "   "}, 422,
+                 "invalid_input", id="blank-purpose", marks=pytest.mark.xfail(strict=True, reason=(
+                     "parties.reveal_id_number raises Forbidden (403) for a whitespace-only purpose; it is a "
+                     "request the caller can fix (InvalidInput, 422), and the regulator is allowed to reveal"))),
+]
+
+
+@pytest.mark.parametrize(("viewer", "method", "url", "body", "status", "error"), ERRORS)
+def test_error_bodies(sample_api: Api, viewer: str, method: str, url: str, body: Any, status: int,
+                      error: str) -> None:
+    response = sample_api.client.request(method, url, json=body, headers=sample_api.as_(viewer))
+    assert response.status_code == status
+    payload = response.json()
+    assert set(payload) == {"error", "detail"}, payload
+    assert payload["error"] == error and isinstance(payload["detail"], str) and payload["detail"]
+    with read_connection(sample_api.cx.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(t.access_journal)).scalar_one() == 0

@@ -9,35 +9,50 @@ and supervision. Sources: platforms P1..Pn; logistics firm L1, reporting scans o
 shipments by cross-source reference; the 12315 hotline, complaining about platform shops; the
 Shanghai regulator, which registers merchants itself (same USCC) and inspects and sanctions them.
 
-Memory does not grow with the event count: ids are counters, the only per-entity state is a few
-bytes per shop, product and buyer (region, categories, price), and the steps still to come wait
-in a heap of in-flight orders. Times never go backwards: a step is emitted once the clock reaches it.
+How: a clock advances by random gaps; at each tick one story starts (mostly an order) and is
+planned whole at once: every later event of it (payment, scans, reviews ...) goes into a heap,
+released once the clock reaches its time, so times never go backwards and every reference points
+to an event already emitted. Memory does not grow with the event count: ids are counters, the
+only per-entity state is a few bytes per shop, product and buyer, plus the heap of planned events.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import heapq
 import itertools
 import random
 import sys
 import time
 from array import array
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import nullcontext
 from datetime import date, timedelta
+from operator import itemgetter
 
 import orjson
 
 MIN, HOUR, DAY = 60, 3600, 86400
+SLOT = 600                       # planned events wait in 10-minute slots, each sorted when released
 SETUP_DAYS, TRADE_DAYS = 7, 180  # population onboarding, then about half a year of trade
-EVENTS_PER_TICK = 7.8            # events a spontaneous event brings on average (measured): paces the clock
+EVENTS_PER_TICK = 7.8            # events one tick's story brings on average (measured): paces the clock
 START = date(2026, 1, 1)         # t = 0 is 2026-01-01T00:00:00+08:00; t counts seconds
 
-# Real county codes "code city district since": `since` is the first birth year for which
-# stdnum's cn/loc table accepts the code in a resident ID. The first nine are in Shanghai (310000).
-REGIONS = tuple((c, city, district, int(since)) for c, city, district, since in (r.split() for r in ["\n310101 上海市 黄浦区 1950", " 310104 上海市 徐汇区 1950", " 310105 上海市 长宁区 1950", " 310106 上海市 静安区 1950", "\n310107 上海市 普陀区 1950", " 310109 上海市 虹口区 1950", " 310110 上海市 杨浦区 1950", " 310112 上海市 闵行区 1981", "\n310115 上海市 浦东新区 1992", " 110101 北京市 东城区 1950", " 110102 北京市 西城区 1950", " 110105 北京市 朝阳区 1950", "\n110108 北京市 海淀区 1950", " 120101 天津市 和平区 1950", " 330102 杭州市 上城区 1983", " 330106 杭州市 西湖区 1983", "\n330108 杭州市 滨江区 1996", " 440304 深圳市 福田区 1983", " 440305 深圳市 南山区 1983", " 440104 广州市 越秀区 1983", "\n440106 广州市 天河区 1985", " 320102 南京市 玄武区 1983", " 320106 南京市 鼓楼区 1983", " 510104 成都市 锦江区 1990", "\n510107 成都市 武侯区 1990", " 420106 武汉市 武昌区 1983", " 610113 西安市 雁塔区 1983", " 500103 重庆市 渝中区 1997", "\n370102 济南市 历下区 1983", " 350203 厦门市 思明区 1983", " 410105 郑州市 金水区 1983"]))
+# Real county codes (code, city, district, since): `since` is the first birth year for which stdnum's
+# cn/loc table accepts the code in a resident ID. The first nine are in Shanghai, the regulator's 310000.
+REGIONS = (
+    ("310101", "上海市", "黄浦区", 1950), ("310104", "上海市", "徐汇区", 1950), ("310105", "上海市", "长宁区", 1950),
+    ("310106", "上海市", "静安区", 1950), ("310107", "上海市", "普陀区", 1950), ("310109", "上海市", "虹口区", 1950),
+    ("310110", "上海市", "杨浦区", 1950), ("310112", "上海市", "闵行区", 1981), ("310115", "上海市", "浦东新区", 1992),
+    ("110101", "北京市", "东城区", 1950), ("110102", "北京市", "西城区", 1950), ("110105", "北京市", "朝阳区", 1950),
+    ("110108", "北京市", "海淀区", 1950), ("120101", "天津市", "和平区", 1950), ("330102", "杭州市", "上城区", 1983),
+    ("330106", "杭州市", "西湖区", 1983), ("330108", "杭州市", "滨江区", 1996), ("440304", "深圳市", "福田区", 1983),
+    ("440305", "深圳市", "南山区", 1983), ("440104", "广州市", "越秀区", 1983), ("440106", "广州市", "天河区", 1985),
+    ("320102", "南京市", "玄武区", 1983), ("320106", "南京市", "鼓楼区", 1983), ("510104", "成都市", "锦江区", 1990),
+    ("510107", "成都市", "武侯区", 1990), ("420106", "武汉市", "武昌区", 1983), ("610113", "西安市", "雁塔区", 1983),
+    ("500103", "重庆市", "渝中区", 1997), ("370102", "济南市", "历下区", 1983), ("350203", "厦门市", "思明区", 1983),
+    ("410105", "郑州市", "金水区", 1983))
 SHANGHAI_REGIONS = 9
 # (category, trade word for names, weight, price range in fen, product nouns, licence it requires)
 CATEGORIES = (
@@ -49,8 +64,7 @@ CATEGORIES = (
     ("cosmetics", "美妆", 8, (2990, 39900), ("保湿面霜", "口红", "防晒霜"), None),
     ("medical_device", "医疗器械", 4, (1590, 49900), ("电子体温计", "血压计", "医用口罩"), "medical_device_business"),
     ("drug", "医药", 3, (990, 9900), ("维生素C片", "布洛芬缓释胶囊"), "drug_business"),
-    ("farm_input", "农资", 1, (4990, 29900), ("复合肥 50kg", "蔬菜种子"), None),
-)
+    ("farm_input", "农资", 1, (4990, 29900), ("复合肥 50kg", "蔬菜种子"), None))
 CAT_TABLE = tuple(i for i, c in enumerate(CATEGORIES) for _ in range(c[2]))  # weighted draw by index
 LICENCE_PREFIX = {"food_business": "JY1", "drug_business": "YPJY", "medical_device_business": "YLQX"}
 SURNAMES, GIVEN = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚英华玉兰"
@@ -61,19 +75,17 @@ COMPLAINT_CATS = ("not_as_described", "service_breach", "delivery", "counterfeit
 SANCTION_CATS = (*COMPLAINT_CATS, "fake_order", "empty_parcel", "fake_traffic", "fake_review")
 LEGAL_BASES = ("《中华人民共和国价格法》第十四条", "《中华人民共和国电子商务法》第十七条",
                "《中华人民共和国反不正当竞争法》第八条", "《中华人民共和国食品安全法》第三十五条")
-PAY_METHODS = ("wallet", "card", "bank_transfer")
 RETURN_REASONS = ("no_reason", "quality", "not_as_described", "damaged", "counterfeit", "other")
-REVIEW_DIMENSIONS = ("as_described", "service", "logistics")
-CLOSE_REASONS = ("operator request", "platform: violation", "licence expired")
+RETURN_OUTCOMES = ("refunded",) * 7 + ("exchanged", "rejected", "rejected")
+COMPLAINT_OUTCOMES = ("upheld", "partly_upheld", "rejected", "withdrawn")
 INSPECTION_RESULTS = ("pass",) * 7 + ("issues_found",) * 2 + ("violation",)
 SANCTION_KINDS = ("administrative_penalty",) * 15 + ("abnormal_operation",) * 4 + ("serious_dishonesty",)
-LIFT_REASONS = ("repaired", "repaired", "expired", "revoked")
 SCORES = (5,) * 12 + (4,) * 4 + (3,) * 2 + (2, 1)
 REVIEW_TEXT = {5: "很好，推荐", 4: "不错，物流快", 3: "一般", 2: "和描述有差距", 1: "质量差，不推荐"}
 SIGNED_BY = ("recipient",) * 6 + ("locker",) * 2 + ("station", "proxy")
 CARRIERS = (0,) * 5 + (1,) * 3 + (2,) * 2  # LG1, the firm that is source L1, carries half the parcels
 SCAN_PLANS = (("picked_up", "in_transit"), ("picked_up", "in_transit", "out_for_delivery"),
-              ("picked_up", "in_transit", "arrived", "out_for_delivery"))
+              ("picked_up", "in_transit", "arrived", "out_for_delivery"), ("picked_up", "exception", "in_transit"))
 SCAN_AT = {"picked_up": 0, "in_transit": 1, "exception": 1, "arrived": 2, "out_for_delivery": 3}
 # The first orders take every rare path, so that every event type appears for N >= 1000.
 FORCE_CANCEL, FORCE_RETURN, FORCE_COMPLAINT, FORCE_REVIEWS = 2, 3, 4, 5
@@ -81,6 +93,9 @@ FORCE_CANCEL, FORCE_RETURN, FORCE_COMPLAINT, FORCE_REVIEWS = 2, 3, 4, 5
 # RFC 3339 times from two tables (dates, times of day): far cheaper than datetime.isoformat().
 _DATES = [(START + timedelta(d)).isoformat() for d in range(3700)]
 _CLOCK = [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+08:00" for s in range(DAY)]
+
+
+_time = itemgetter(0)
 
 
 def ts(t: int) -> str:
@@ -93,7 +108,6 @@ def day_of(t: float, plus_days: int = 0) -> str:
 
 USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 BIG_PRIME = 2_147_483_647  # a prime above every modulus below: k -> k * BIG_PRIME % m is one-to-one
 
 
@@ -109,18 +123,20 @@ def uscc(kind: str, region: str, n: int, salt: int) -> str:
 
 
 def ric(region: int, k: int, salt: int) -> str:
-    """Resident ID of a region's k-th person: a distinct (birth date, sequence); MOD 11-2 check."""
+    """Resident ID of a region's k-th person: a distinct (birth date 1950-2005, sequence) pair."""
     code, _, _, since = REGIONS[region]
     first = date(max(1950, since), 1, 1).toordinal()
     x = (k * BIG_PRIME + salt) % ((date(2005, 12, 31).toordinal() - first + 1) * 999)
-    body = code + date.fromordinal(first + x // 999).strftime("%Y%m%d") + f"{x % 999 + 1:03d}"
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, RIC_WEIGHTS, strict=True)) % 11]
+    body = code + date.fromordinal(first + x // 999).isoformat().replace("-", "") + f"{x % 999 + 1:03d}"
+    # MOD 11-2: the weights are 2**(17-i) mod 11, and 13 = 2 (mod 11), so the weighted sum of the
+    # 17 digits is int(body, 13) * 2 (mod 11); the check c makes sum + c = 1 (mod 11).
+    return body + "0123456789X"[(1 - 2 * int(body, 13)) % 11]
 
 
 def gtin13(n: int, salt: int) -> str:
     body = f"69{(n * 7_654_321 + salt) % 10**10:010d}"  # multiplier prime to 10: distinct for distinct n
-    s = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(body))
-    return body + str((10 - s % 10) % 10)
+    s = sum(map(int, body[::2])) + 3 * sum(map(int, body[1::2]))
+    return body + str(-s % 10)
 
 
 class Source:
@@ -135,7 +151,7 @@ class Platform:
 
     def __init__(self, key: str) -> None:
         self.key, self.src, self.closed = key, Source(f"urn:cx:platform:{key}"), set()
-        self.ids = dict.fromkeys(("M", "U", "S", "G", "O", "SH", "R", "CP", "K"), 0)
+        self.ids = dict.fromkeys(("M", "U", "S", "G", "O", "SH", "R", "CP", "K", "PX"), 0)
         self.shop_region, self.person_region = bytearray(1), bytearray(1)  # [0] unused: ids start at 1
         self.prod_first, self.prod_count = array("I", [0]), bytearray(1)   # a shop's products: a range
         self.price, self.list_price = array("I", [0]), array("I", [0])
@@ -146,11 +162,6 @@ class Platform:
 
 
 class Generator:
-    """Population first, then a clock-driven trade. Everything after the setup is a story: a
-    generator yielding (time, source, type, data) in time order (an order's lifecycle, a complaint
-    and its resolution, an inspection and its sanction). A heap holds each running story's next
-    event; an event is emitted once the clock reaches it, and only then is its story resumed."""
-
     def __init__(self, n_events: int, seed: int, platforms: int) -> None:
         self.rng = random.Random(seed)
         self.r, self.salt = self.rng.random, self.rng.getrandbits(30)
@@ -163,8 +174,7 @@ class Generator:
         self.couriers = max(2, n_events // 5000)
         self.parties, self.region_k = 0, [0] * len(REGIONS)  # serials behind USCCs and resident IDs
         self.reg_regions = bytearray(1)  # region of each subject the regulator registered (E1, E2, ...)
-        self.heap: list = []
-        self.seq = itertools.count()  # breaks ties in the heap: equal times keep spawn order
+        self.slots: defaultdict = defaultdict(list)  # planned events by time slot: (time, source, type, data)
         self.orders = self.complaints = self.inspections = self.sanctions = 0
         self.clock = 0.0
 
@@ -173,6 +183,9 @@ class Generator:
         src.n += 1
         return {"specversion": "1.0", "id": f"e-{src.n}", "source": src.name, "type": typ,
                 "time": _DATES[t // DAY] + _CLOCK[t % DAY], "data": data}  # ts(t), inlined: hot
+
+    def later(self, t: int, src: Source, typ: str, data: dict) -> None:
+        self.slots[t // SLOT].append((t, src, typ, data))
 
     def rand(self, lo: int, hi: int) -> int:
         return lo + int(self.r() * (hi - lo))
@@ -184,40 +197,30 @@ class Generator:
         self.clock += step
         return int(self.clock)
 
-    def spawn(self, story: Iterator[tuple]) -> None:
-        """Queue the story's next event, if it has one."""
-        nxt = next(story, None)
-        if nxt:
-            heapq.heappush(self.heap, (nxt[0], next(self.seq), nxt, story))
-
     def stream(self) -> Iterator[dict]:
         n = 0
         for n, ev in enumerate(self.setup(), 1):  # noqa: B007 - n counts the setup events
             yield ev
-        # Mean gap between spontaneous stories such that the trade spans about TRADE_DAYS.
+        # Mean gap between ticks such that the trade spans about TRADE_DAYS.
         gap = 2 * TRADE_DAYS * DAY * EVENTS_PER_TICK / max(1, self.n_events - n)
-        heap, ev, spawn, now = self.heap, self.ev, self.spawn, self.tick(HOUR)
+        slots, ev, now = self.slots, self.ev, self.tick(HOUR)
+        slot = now // SLOT
         for k in itertools.count():
-            spawn(self.OPENING[k](self, now) if k < len(self.OPENING) else self.spontaneous(now))
-            while heap and heap[0][0] <= now:
-                _, _, (t, src, typ, data), story = heapq.heappop(heap)
-                yield ev(src, typ, t, data)
-                spawn(story)
+            (self.OPENING[k] if k < len(self.OPENING) else self.spontaneous())(self, now)
+            # Every story plans at or after its start, so the slots before now's are complete: release
+            # them in time order (a stable sort keeps the planning order of equal times).
+            for s in range(slot, now // SLOT):
+                for t, src, typ, data in sorted(slots.pop(s, ()), key=_time):
+                    yield ev(src, typ, t, data)
+            slot = now // SLOT
             now = self.tick(gap * self.r())
 
-    def spontaneous(self, t: int) -> Iterator[tuple]:
+    def spontaneous(self):
         x = self.r()
-        if x < 0.90:
-            return self.order(t)
-        if x < 0.95:
-            return self.traffic(t)
-        if x < 0.98:
-            return self.price_change(t)
-        if x < 0.992:
-            return self.hotline_complaint(t)
-        if x < 0.997:
-            return self.inspection(t)
-        return self.platform_sanction(t) if x < 0.999 else self.close_shop(t)
+        for bound, story in self.STORIES:  # cumulative shares
+            if x < bound:
+                return story
+        return Generator.order
 
     # -- population --------------------------------------------------------------------------
     def setup(self) -> Iterator[dict]:
@@ -249,7 +252,7 @@ class Generator:
         return ric(region, self.region_k[region], self.salt)
 
     def person_name(self) -> str:
-        return self.pick(SURNAMES) + "".join(self.pick(GIVEN) for _ in range(1 + (self.r() < 0.6)))
+        return self.pick(SURNAMES) + self.pick(GIVEN) + (self.pick(GIVEN) if self.r() < 0.6 else "")
 
     def fixed_parties(self, step: float) -> Iterator[dict]:
         """Each platform and its three carriers; L1 (carrier LG1) and its couriers; the hotline."""
@@ -327,154 +330,151 @@ class Generator:
                 data["gtin"] = gtin13(p.ids["G"] * len(self.plats) + int(p.key[1:]), self.salt)
             yield self.ev(p.src, "cx.product.listed", self.tick(step), data)
 
-    # -- trade: the story of an order --------------------------------------------------------
+
+    # -- trade: an order, planned whole when it is placed --------------------------------------
     def open_shop(self, p: Platform) -> int:
         while True:  # popular shops first (a squared uniform draw); closed shops take no orders
             shop = 1 + int(self.shops * self.r() ** 2)
             if shop not in p.closed:
                 return shop
 
-    def order(self, t: int) -> Iterator[tuple]:
+    def order(self, t: int) -> None:
         p, r, rand = self.pick(self.plats), self.r, self.rand
-        src, shop, buyer, oid = p.src, self.open_shop(p), 1 + int(self.persons * r()), p.new("O")
+        shop, buyer, oid = self.open_shop(p), 1 + int(self.persons * r()), p.new("O")
         self.orders += 1
-        n, region = self.orders, REGIONS[p.person_region[buyer]][0]
         first, count = p.prod_first[shop], p.prod_count[shop]
         items = [{"product_id": f"G{g}", "quantity": 1 + int(r() * r() * 3), "unit_price": p.price[g]}
                  for g in {first + int(r() * count) for _ in range(1 + (r() < 0.15))}]
-        total = sum(i["quantity"] * i["unit_price"] for i in items)
+        o = (p, oid, shop, buyer, REGIONS[p.person_region[buyer]][0],
+             sum(i["quantity"] * i["unit_price"] for i in items), self.orders)
         h = (buyer * 2654435761 + self.salt) & 0xFFFFF  # the platform's opaque hashes: stable per buyer
-        yield t, src, "cx.order.placed", {
-            "order_id": oid, "shop_id": f"S{shop}", "buyer_id": f"U{buyer}", "items": items, "total": total,
-            "ship_to_region": region, "device": f"d:{h & 0xFFFF:04x}", "ip": f"i:{h >> 4:04x}",
-            "address": f"a:{h ^ 0x5A5A5:05x}"}
-        if n == FORCE_CANCEL or r() < 0.03:
-            yield t + rand(5 * MIN, HOUR), src, "cx.order.cancelled", {"order_id": oid, "by": "buyer", "reason": "拍错了"}
+        self.later(t, p.src, "cx.order.placed", {
+            "order_id": oid, "shop_id": f"S{shop}", "buyer_id": f"U{buyer}", "items": items, "total": o[5],
+            "ship_to_region": o[4], "device": f"d:{h & 0xFFFF:04x}", "ip": f"i:{h >> 4:04x}",
+            "address": f"a:{h ^ 0x5A5A5:05x}"})
+        if o[6] == FORCE_CANCEL or r() < 0.03:
+            self.later(t + rand(5 * MIN, HOUR), p.src, "cx.order.cancelled", {"order_id": oid, "by": "buyer",
+                                                                                "reason": "拍错了"})
             return
         t += rand(MIN, 15 * MIN)
-        yield t, src, "cx.order.paid", {"order_id": oid, "amount": total, "method": self.pick(PAY_METHODS),
-                                        "payer_account": f"p:{(buyer * 40503 + self.salt) & 0xFFFF:04x}"}
+        self.later(t, p.src, "cx.order.paid", {"order_id": oid, "amount": o[5], "method": "wallet" if r() < 0.6
+                                               else "card", "payer_account": f"p:{h >> 2 & 0xFFFF:04x}"})
         if r() < 0.015:
-            yield t + rand(HOUR, DAY), src, "cx.order.cancelled", {
-                "order_id": oid, "by": self.pick(("seller", "platform")), "reason": "缺货"}
+            self.later(t + rand(HOUR, DAY), p.src, "cx.order.cancelled", {
+                "order_id": oid, "by": "seller" if r() < 0.7 else "platform", "reason": "缺货"})
             return
-        t, carrier = yield from self.delivery(p, t + rand(2 * HOUR, 36 * HOUR), oid, shop, region)
-        if n == FORCE_COMPLAINT or r() < 0.02:
-            self.spawn(self.complaint(p, t + rand(12 * HOUR, 5 * DAY), oid, shop, buyer, total))
-        elif r() < 0.005:
-            self.spawn(self.hotline_complaint(t + rand(DAY, 10 * DAY), (p, oid, shop)))
-        if n == FORCE_RETURN or r() < 0.04:
-            t = yield from self.after_sale(src, t, oid, total)
-            if t is None:
-                return  # refunded: never completed
-        t += rand(DAY, 7 * DAY)
-        yield t, src, "cx.order.completed", {"order_id": oid}
-        yield from self.reviews(p, t, oid, f"U{buyer}", f"S{shop}", carrier, n == FORCE_REVIEWS)
+        t, carrier = self.delivery(o, t + rand(2 * HOUR, 36 * HOUR))
+        self.after_delivery(o, t, carrier)
 
-    def delivery(self, p: Platform, t: int, oid: str, shop: int, region: str):
+    def delivery(self, o: tuple, t: int) -> tuple[int, str]:
         """Shipment, two to four scans, delivery; returns (delivery time, carrier)."""
-        r, rand, ci = self.r, self.rand, self.pick(CARRIERS)
+        p, oid, shop, _, region, _, _ = o
+        r, rand, later, ci = self.r, self.rand, self.later, self.pick(CARRIERS)
         sh, carrier = p.new("SH"), f"LG{ci + 1}"
         data = {"shipment_id": sh, "order_id": oid, "carrier_id": carrier,
                 "tracking_no": f"{'SYZ'[ci]}{p.key[1:]}{p.ids['SH']:010d}", "weight_g": rand(100, 5000)}
         if ci == 0 and r() < 0.6:
             data["courier_id"] = {"source": self.l1.name, "id": f"C{rand(1, self.couriers + 1)}"}
-        yield t, p.src, "cx.shipment.created", data
+        later(t, p.src, "cx.shipment.created", data)
         # Picked up at the shop, in transit in its province, arrived in the buyer's, out to the buyer.
         origin = REGIONS[p.shop_region[shop]][0]
         route = (origin, origin[:2] + "0000", region[:2] + "0000", region)
-        by_l1 = ci == 0 and r() < 0.7  # L1 reports most of its parcels itself, by cross-source ref
-        rep, name = (self.l1, p.src.name) if by_l1 else (p.src, None)
-        plan = self.pick(SCAN_PLANS) if r() >= 0.01 else ("picked_up", "exception", "in_transit")
-        for status in plan:
+        by_l1 = ci == 0 and r() < 0.7  # L1 reports most of its parcels itself, by cross-source reference
+        rep, name = (self.l1, p.src.name) if by_l1 else (p.src, "")
+        for status in SCAN_PLANS[int(r() * 3) if r() >= 0.01 else 3]:
             t += rand(HOUR, 20 * HOUR)
-            yield t, rep, "cx.shipment.scanned", {"shipment_id": {"source": name, "id": sh} if by_l1 else sh,
-                                                  "status": status, "region": route[SCAN_AT[status]]}
+            later(t, rep, "cx.shipment.scanned", {"shipment_id": {"source": name, "id": sh} if by_l1 else sh,
+                                                  "status": status, "region": route[SCAN_AT[status]]})
         t += rand(HOUR, 10 * HOUR)
-        yield t, rep, "cx.shipment.delivered", {"shipment_id": {"source": name, "id": sh} if by_l1 else sh,
-                                                "signed_by": self.pick(SIGNED_BY), "region": region}
+        later(t, rep, "cx.shipment.delivered", {"shipment_id": {"source": name, "id": sh} if by_l1 else sh,
+                                                "signed_by": self.pick(SIGNED_BY), "region": region})
         return t, carrier
 
-    def after_sale(self, src: Source, t: int, oid: str, total: int):
-        """A return and its resolution; returns the time, or None when refunded."""
-        rt, t = f"RT{oid[1:]}", t + self.rand(12 * HOUR, 3 * DAY)  # at most one return per order
-        yield t, src, "cx.return.requested", {"return_id": rt, "order_id": oid, "reason": self.pick(RETURN_REASONS)}
-        t += self.rand(DAY, 5 * DAY)
-        outcome = self.pick(("refunded",) * 7 + ("exchanged", "rejected", "rejected"))
-        data = {"return_id": rt, "outcome": outcome, **({"amount": total} if outcome == "refunded" else {})}
-        yield t, src, "cx.return.resolved", data
-        return None if outcome == "refunded" else t
-
-    def reviews(self, p: Platform, t: int, oid: str, buyer: str, shop: str, carrier: str, forced: bool):
+    def after_delivery(self, o: tuple, t: int, carrier: str) -> None:
+        """Maybe a complaint; maybe a return (a refund ends the order); else completion, reviews."""
+        p, oid, shop, buyer, _, total, n = o
         r, rand = self.r, self.rand
-        plan = sorted((t + rand(HOUR, days * DAY), d, a, b) for d, share, days, a, b in (
-            ("buyer_to_seller", 0.6, 5, buyer, shop), ("seller_to_buyer", 0.15, 3, shop, buyer),
-            ("buyer_to_carrier", 0.1, 5, buyer, carrier)) if forced or r() < share)
-        follow_up = None
-        for t, direction, author, target in plan:
-            rid, score = p.new("R"), self.pick(SCORES)
+        if n == FORCE_COMPLAINT or r() < 0.02:
+            cid = p.new("CP")
+            self.complaint(p.src, t + rand(12 * HOUR, 5 * DAY), "PLAT", total, {
+                "complaint_id": cid, "channel": "platform", "complainant_id": f"U{buyer}", "target_id": f"S{shop}",
+                "order_id": oid, "category": self.pick(COMPLAINT_CATS), "text": "与描述不符，要求处理",
+                "amount_claimed": total})
+        elif r() < 0.005:
+            self.hotline_complaint(t + rand(DAY, 10 * DAY), (p, oid, shop))
+        if n == FORCE_RETURN or r() < 0.04:
+            rt, outcome = f"RT{oid[1:]}", self.pick(RETURN_OUTCOMES)  # at most one return per order
+            t += rand(12 * HOUR, 3 * DAY)
+            self.later(t, p.src, "cx.return.requested",
+                       {"return_id": rt, "order_id": oid, "reason": self.pick(RETURN_REASONS)})
+            t += rand(DAY, 5 * DAY)
+            self.later(t, p.src, "cx.return.resolved", {"return_id": rt, "outcome": outcome, **(
+                {"amount": total} if outcome == "refunded" else {})})
+            if outcome == "refunded":
+                return
+        t += rand(DAY, 7 * DAY)
+        self.later(t, p.src, "cx.order.completed", {"order_id": oid})
+        self.reviews(p, t, oid, f"U{buyer}", f"S{shop}", carrier, n == FORCE_REVIEWS)
+
+    def reviews(self, p: Platform, t: int, oid: str, buyer: str, shop: str, carrier: str, forced: bool) -> None:
+        r, rand = self.r, self.rand
+        for direction, share, author, target in (("buyer_to_seller", 0.6, buyer, shop),
+                                                 ("seller_to_buyer", 0.15, shop, buyer),
+                                                 ("buyer_to_carrier", 0.1, buyer, carrier)):
+            if not (forced or r() < share):
+                continue
+            rid, score, when = p.new("R"), self.pick(SCORES), t + rand(HOUR, 5 * DAY)
             data = {"review_id": rid, "order_id": oid, "author_id": author, "target_id": target,
                     "direction": direction, "score": score}
             if direction == "buyer_to_seller":
                 if r() < 0.5:
-                    data["dimensions"] = {k: max(1, min(5, score + rand(-1, 2))) for k in REVIEW_DIMENSIONS}
+                    data["dimensions"] = {"as_described": score, "service": max(1, score - (r() < 0.3)),
+                                          "logistics": max(1, score - (r() < 0.3))}
                 if r() < 0.3:
                     data["images"] = rand(1, 5)
-                if forced or r() < 0.03:  # a follow-up weeks later: after every other review
-                    follow_up = (t + rand(10 * DAY, 40 * DAY), rid)
+                if forced or r() < 0.03:  # a follow-up weeks later
+                    self.later(when + rand(10 * DAY, 40 * DAY), p.src, "cx.review.posted", {
+                        "review_id": p.new("R"), "order_id": oid, "author_id": buyer, "target_id": shop,
+                        "direction": direction, "score": self.pick(SCORES), "text": "追评", "follows": rid})
             if r() < 0.4:
                 data["text"] = REVIEW_TEXT[score]
-            yield t, p.src, "cx.review.posted", data
-        if follow_up:
-            yield follow_up[0], p.src, "cx.review.posted", {
-                "review_id": p.new("R"), "order_id": oid, "author_id": buyer, "target_id": shop,
-                "direction": "buyer_to_seller", "score": self.pick(SCORES), "text": "追评", "follows": follow_up[1]}
+            self.later(when, p.src, "cx.review.posted", data)
 
     # -- complaints ---------------------------------------------------------------------------
-    def complaint(self, p: Platform, t: int, oid: str, shop: int, buyer: int, total: int):
-        """The buyer complains to the platform, which resolves it."""
-        cid = p.new("CP")
-        yield t, p.src, "cx.complaint.filed", {
-            "complaint_id": cid, "channel": "platform", "complainant_id": f"U{buyer}", "target_id": f"S{shop}",
-            "order_id": oid, "category": self.pick(COMPLAINT_CATS), "text": "与描述不符，要求处理",
-            "amount_claimed": total}
-        yield self.resolution(p.src, t, cid, "PLAT", total)
+    def complaint(self, src: Source, t: int, resolver: str, claimed: int, data: dict) -> None:
+        """File it; resolve it days later."""
+        self.later(t, src, "cx.complaint.filed", data)
+        outcome = self.pick(COMPLAINT_OUTCOMES)
+        resolution = {"complaint_id": data["complaint_id"], "outcome": outcome, "resolved_by": resolver}
+        if outcome in ("upheld", "partly_upheld"):
+            resolution["compensation"] = self.rand(0, claimed + 1)
+        self.later(t + self.rand(DAY, 20 * DAY), src, "cx.complaint.resolved", resolution)
 
-    def hotline_complaint(self, t: int, about: tuple | None = None):
-        """A 12315 call about a platform's shop (about order `about`, if given) or about carrier L1."""
+    def hotline_complaint(self, t: int, about: tuple | None = None) -> None:
+        """A 12315 call about a platform's shop (about an order, if given) or about carrier L1."""
         self.complaints += 1
-        cid, data = f"H{self.complaints}", {}
+        data = {"complaint_id": f"H{self.complaints}", "channel": "12315", "text": "消费者来电投诉"}
         if about is None and self.r() < 0.15:
-            target, category = {"source": self.l1.name, "id": "LG"}, "delivery"
+            data["target_id"], data["category"] = {"source": self.l1.name, "id": "LG"}, "delivery"
         else:
             p, oid, shop = about or (self.pick(self.plats), None, None)
-            target = {"source": p.src.name, "id": f"S{shop or self.open_shop(p)}"}
-            category = self.pick(("price_fraud", "false_advertising", "counterfeit", "not_as_described"))
+            data["target_id"] = {"source": p.src.name, "id": f"S{shop or self.open_shop(p)}"}
+            data["category"] = self.pick(("price_fraud", "false_advertising", "counterfeit", "not_as_described"))
             if oid:
                 data["order_id"] = {"source": p.src.name, "id": oid}
-        yield t, self.hotline, "cx.complaint.filed", {
-            "complaint_id": cid, "channel": "12315", "target_id": target, "category": category,
-            "text": "消费者来电投诉", **data}
-        yield self.resolution(self.hotline, t, cid, "HL", 5000)
+        self.complaint(self.hotline, t, "HL", 5000, data)
 
-    def resolution(self, src: Source, t: int, cid: str, resolver: str, claimed: int) -> tuple:
-        data = {"complaint_id": cid, "outcome": self.pick(("upheld", "partly_upheld", "rejected", "withdrawn")),
-                "resolved_by": resolver}
-        if data["outcome"] in ("upheld", "partly_upheld"):
-            data["compensation"] = self.rand(0, claimed + 1)
-        return t + self.rand(DAY, 20 * DAY), src, "cx.complaint.resolved", data
-
-    # -- other spontaneous stories ------------------------------------------------------------
-    def traffic(self, t: int):
+    # -- other stories ------------------------------------------------------------------------
+    def traffic(self, t: int) -> None:
         p = self.pick(self.plats)
         shop, uv = self.open_shop(p), self.rand(10, 2000)
         data = {"shop_id": f"S{shop}", "date": day_of(t, -1 if t >= DAY else 0), "visits": uv + self.rand(0, uv),
                 "unique_visitors": uv, "orders": self.rand(0, 1 + uv // 50)}
         if self.r() < 0.6:
             data["product_id"] = f"G{p.prod_first[shop] + self.rand(0, p.prod_count[shop])}"
-        yield t, p.src, "cx.traffic.reported", data
+        self.later(t, p.src, "cx.traffic.reported", data)
 
-    def price_change(self, t: int):
+    def price_change(self, t: int) -> None:
         p = self.pick(self.plats)
         g = self.rand(1, p.ids["G"] + 1)
         if self.r() < 0.3:  # "raise the crossed-out price, then discount": the price-fraud pattern
@@ -482,52 +482,55 @@ class Generator:
         else:
             p.price[g] = max(90, p.price[g] * self.rand(70, 111) // 1000 * 10)
             p.list_price[g] = max(p.list_price[g], p.price[g])
-        yield t, p.src, "cx.product.price_changed", {
-            "product_id": f"G{g}", "list_price": p.list_price[g], "price": p.price[g]}
+        self.later(t, p.src, "cx.product.price_changed",
+                   {"product_id": f"G{g}", "list_price": p.list_price[g], "price": p.price[g]})
 
-    def close_shop(self, t: int):
+    def close_shop(self, t: int) -> None:
         p = self.pick(self.plats)
         if len(p.closed) >= self.shops // 2:  # keep most shops open, so that open_shop() stays quick
-            yield from self.traffic(t)
-            return
+            return self.traffic(t)
         p.closed.add(shop := self.open_shop(p))
-        yield t, p.src, "cx.shop.closed", {"shop_id": f"S{shop}", "reason": self.pick(CLOSE_REASONS)}
+        reason = self.pick(("operator request", "platform: violation", "licence expired"))
+        self.later(t, p.src, "cx.shop.closed", {"shop_id": f"S{shop}", "reason": reason})
 
     # -- supervision ---------------------------------------------------------------------------
-    def inspection(self, t: int):
-        """The regulator inspects a subject it registered (E<n>, the merchant's USCC); a violation
-        leads to a sanction. The first inspection always finds one, so that sanctions appear early."""
+    def inspection(self, t: int) -> None:
+        """The regulator inspects a subject it registered (E<n>: a merchant's USCC); a violation brings
+        a sanction. The first inspection always finds one, so that sanctions appear early."""
         self.inspections += 1
         e = self.rand(1, len(self.reg_regions))
         authority = f"上海市{REGIONS[self.reg_regions[e]][2]}市场监督管理局"
         result = "violation" if self.inspections == 1 else self.pick(INSPECTION_RESULTS)
-        yield t, self.reg, "cx.inspection.recorded", {
-            "inspection_id": f"IN{self.inspections}", "subject_id": f"E{e}", "authority": authority, "result": result}
+        self.later(t, self.reg, "cx.inspection.recorded", {
+            "inspection_id": f"IN{self.inspections}", "subject_id": f"E{e}", "authority": authority, "result": result})
         if result == "violation":
-            yield from self.sanction(self.reg, "X", t + self.rand(DAY, 30 * DAY), {
+            self.sanction(self.reg, "X", t + self.rand(DAY, 30 * DAY), {
                 "subject_id": f"E{e}", "kind": self.pick(SANCTION_KINDS), "authority": authority,
                 "decision_no": f"沪市监罚〔2026〕{self.sanctions + 1}号", "legal_basis": self.pick(LEGAL_BASES),
                 "category": self.pick(SANCTION_CATS), "disclose_until": day_of(t, 3 * 365)})
 
-    def platform_sanction(self, t: int):
+    def platform_sanction(self, t: int) -> None:
         p = self.pick(self.plats)
-        yield from self.sanction(p.src, "PX", t, {
+        self.sanction(p.src, "PX", t, {
             "subject_id": f"M{self.rand(1, p.ids['M'] + 1)}", "kind": "platform_measure",
             "authority": f"示例电商平台{p.key}有限公司", "decision_no": f"{p.key}-PM-{self.sanctions + 1}",
             "legal_basis": "《平台服务协议》第八条", "disclose_until": day_of(t, 180),
             "category": self.pick(("fake_order", "fake_traffic", "fake_review", "counterfeit"))})
 
-    def sanction(self, src: Source, prefix: str, t: int, data: dict):
+    def sanction(self, src: Source, prefix: str, t: int, data: dict) -> None:
         """Impose; most sanctions are lifted later (the first one always, and soon)."""
         self.sanctions += 1
         sid, first = f"{prefix}{self.sanctions}", self.sanctions == 1
-        yield t, src, "cx.sanction.imposed", {"sanction_id": sid, **data}
+        self.later(t, src, "cx.sanction.imposed", {"sanction_id": sid, **data})
         if first or self.r() < 0.6:
             t += self.rand(20 * DAY, 40 * DAY) if first else self.rand(30 * DAY, 120 * DAY)
-            yield t, src, "cx.sanction.lifted", {"sanction_id": sid, "reason": self.pick(LIFT_REASONS)}
+            reason = self.pick(("repaired", "repaired", "expired", "revoked"))
+            self.later(t, src, "cx.sanction.lifted", {"sanction_id": sid, "reason": reason})
 
-    # Trade opens with each rare kind of story once, so that every type appears in short streams too.
+    # Trade opens with one story of each rare kind, so that every type appears in short streams too.
     OPENING = (inspection, platform_sanction, close_shop, hotline_complaint, price_change, traffic)
+    STORIES = ((0.90, order), (0.95, traffic), (0.98, price_change), (0.992, hotline_complaint),
+               (0.997, inspection), (0.999, platform_sanction), (1.0, close_shop))
 
 
 def generate(n_events: int, seed: int = 1, platforms: int = 1) -> Iterator[dict]:

@@ -77,8 +77,6 @@ def test_search_marks_a_closed_shop_and_never_guesses_open(portal_client: TestCl
     assert "营业中" not in by_name
 
 
-@pytest.mark.xfail(strict=True, reason="services.parties.search_shops: the name/URL branch does not join "
-                                       "shop_closures, so closed_at is always None there")
 def test_search_by_name_marks_a_closed_shop(portal_client: TestClient) -> None:
     html = portal_client.get("/search", params={"q": "日用小店"}, headers={"HX-Request": "true"}).text
     assert "已关闭" in html
@@ -167,7 +165,7 @@ def test_bad_parameters_get_a_friendly_page(portal_client: TestClient) -> None:
 def test_api_errors_stay_json(portal_client: TestClient) -> None:
     r = portal_client.get("/v1/parties/NOPE", params={"source": P1})
     assert r.status_code == 404 and r.json()["error"] == "not_found"
-    assert portal_client.get("/v1/no-such-endpoint").json() == {"detail": "Not Found"}
+    assert portal_client.get("/v1/no-such-endpoint").json() == {"error": "not_found", "detail": "Not Found"}
 
 
 def test_shop_and_party_urls_redirect_to_each_other(portal_client: TestClient) -> None:

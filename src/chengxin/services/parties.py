@@ -60,10 +60,10 @@ def linked_subjects(conn: Connection, party_key: str) -> list[Any]:
 
 
 def _party_view(conn: Connection, subject: Any, viewer: Viewer, limit: int) -> dict[str, Any]:
-    subjects = linked_subjects(conn, subject.party_key)
+    full = viewer.sees_full(subject.source)
+    subjects = _visible_reports(linked_subjects(conn, subject.party_key), subject, viewer)
     refs = [(s.source, s.subject_id) for s in subjects]
     shops = _shops_of(conn, refs)
-    full = any(viewer.sees_full(s.source) for s in subjects)
     view: dict[str, Any] = {
         "entity": "party", "source": subject.source, "id": subject.subject_id,
         **identity_view(subject, full),
@@ -78,6 +78,15 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, limit: int) -> d
     refs += [(s.source, s.shop_id) for s in shops]
     view.update(credit_records_view(conn, refs, full, limit))
     return view
+
+
+def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[Any]:
+    """Which reports of one party the viewer may join: all of a business's (its file is public), but of a
+    natural person only those the viewer itself made (a platform must not learn what another platform
+    knows about a person), and all of them for a regulator."""
+    if asked.kind not in NATURAL_PERSONS or viewer.may_reveal_pii:
+        return subjects
+    return [s for s in subjects if viewer.owns(s.source)] or [asked]
 
 
 def identity_view(subject: Any, full: bool) -> dict[str, Any]:
@@ -154,6 +163,9 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, limit: int) -> dict[
     subjects = linked_subjects(conn, operator.party_key) if operator is not None else []
     op_refs = [(s.source, s.subject_id) for s in subjects] or [(shop.operator_source, shop.operator_id)]
     full = viewer.sees_full(shop.source)
+    if operator is not None and operator.kind in NATURAL_PERSONS:
+        subjects = _visible_reports(subjects, operator, viewer)
+        op_refs = [(s.source, s.subject_id) for s in subjects if full] or []
     categories = orjson.loads(shop.categories)
     view: dict[str, Any] = {
         "entity": "shop", "source": shop.source, "id": shop.shop_id, "name": shop.name, "url": shop.url,
@@ -169,6 +181,8 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, limit: int) -> dict[
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, limit))
+    if not op_refs:  # the licences of a person operator are looked up by the shop's reported operator
+        view["licences"] = licences_view(conn, [(shop.operator_source, shop.operator_id)])
     return view
 
 
@@ -221,17 +235,19 @@ def _record_view(r: Any, full: bool) -> dict[str, Any]:
 def reveal_id_number(app: Chengxin, source: str, subject_id: str, viewer: Viewer, purpose: str) -> str | None:
     """The unmasked ID number, for an authorised regulator only; every reveal is journaled."""
     from chengxin.adapters.db.engine import write_transaction
-    from chengxin.exc import Forbidden
+    from chengxin.exc import Forbidden, InvalidInput
     from chengxin.services.identity import reveal_id_number as decrypt_id
 
     if not viewer.may_reveal_pii:
         raise Forbidden("only a regulator may see an unmasked ID number")
     if not purpose.strip():
-        raise Forbidden("say why: revealing an ID number needs a purpose, which is journaled")
+        raise InvalidInput("purpose: say why; revealing an ID number needs a purpose, which is journaled")
     with write_transaction(app.engine) as conn:
         row = _subject(conn, source, subject_id)
         if row is None:
             raise NotFound(f"no party {subject_id!r} reported by {source!r}")
+        if row.id_cipher is None:
+            raise NotFound("this party has no resident ID number on file")
         conn.execute(t.access_journal.insert().values(
             at=credit_log.now_utc(), key_id=viewer.key_id or "?", action="reveal_id_number",
             object=f"{source}|{subject_id}|{purpose[:200]}"))
@@ -250,7 +266,9 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
             refs = [(s.source, s.subject_id) for key in set(ops) for s in linked_subjects(conn, key)]
             return [_shop_summary(s) for s in _shops_of(conn, refs)][:limit]
         cond = (t.shops.c.url == q) | (t.shops.c.url == q.rstrip("/")) | t.shops.c.name.contains(q, autoescape=True)
-        rows = conn.execute(select(t.shops).where(cond).order_by(t.shops.c.name).limit(limit))
+        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, (
+            t.shop_closures.c.source == t.shops.c.source) & (t.shop_closures.c.shop_id == t.shops.c.shop_id))
+        rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
         return [_shop_summary(s) for s in rows]
 
 

@@ -30,12 +30,29 @@ def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None
 
 
 def _visible(conn: Connection, row: Any, viewer: Viewer) -> bool:
-    if viewer.sees_full(row.subject_source) or viewer.role == "regulator":
+    if viewer.may_reveal_pii or viewer.sees_full(row.subject_source):
         return True
     if row.kind not in PUBLIC_KINDS:
         return False
-    if row.subject_kind not in ("subject", "party"):
-        return True
-    kind = conn.execute(select(t.subjects.c.kind).where(
-        t.subjects.c.source == row.subject_source, t.subjects.c.subject_id == row.subject_id)).scalar()
-    return kind not in NATURAL_PERSONS
+    return not _about_natural_person(conn, row.subject_kind, row.subject_source, row.subject_id)
+
+
+def _about_natural_person(conn: Connection, kind: str, source: str, entity_id: str) -> bool:
+    """Follow a record's subject to the party it is about (complaint → target, sanction → subject,
+    shop → operator) and say whether that party is a natural person."""
+    if kind == "complaint":
+        target = conn.execute(select(t.complaints.c.target_source, t.complaints.c.target_id).where(
+            t.complaints.c.source == source, t.complaints.c.complaint_id == entity_id)).first()
+        return target is None or _about_natural_person(conn, "party", *target)
+    if kind == "sanction":
+        target = conn.execute(select(t.sanctions.c.subject_source, t.sanctions.c.subject_id).where(
+            t.sanctions.c.source == source, t.sanctions.c.sanction_id == entity_id)).first()
+        return target is None or _about_natural_person(conn, "subject", *target)
+    if kind in ("shop", "party"):
+        shop = conn.execute(select(t.shops.c.operator_source, t.shops.c.operator_id).where(
+            t.shops.c.source == source, t.shops.c.shop_id == entity_id)).first()
+        if shop is not None:
+            return _about_natural_person(conn, "subject", *shop)
+    subject_kind = conn.execute(select(t.subjects.c.kind).where(
+        t.subjects.c.source == source, t.subjects.c.subject_id == entity_id)).scalar()
+    return subject_kind is None or subject_kind in NATURAL_PERSONS

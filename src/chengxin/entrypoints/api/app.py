@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chengxin.bootstrap import Chengxin, bootstrap
 from chengxin.exc import ChengxinError
@@ -24,8 +26,10 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     )
     app.state.chengxin = cx or bootstrap()
     app.include_router(api_router)
-    _mount_portal(app)
     app.add_exception_handler(ChengxinError, _chengxin_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    _mount_portal(app)  # may replace the HTTP error handler with one that renders HTML outside /v1
     return app
 
 
@@ -43,3 +47,18 @@ async def _chengxin_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("request failed", extra={"path": request.url.path, "code": exc.code})
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": ".".join(str(p) for p in e["loc"]), "reason": e["msg"]} for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+    return JSONResponse({"error": "invalid_input", "detail": detail, "errors": errors}, status_code=422)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """JSON for HTTP errors raised by the framework (unknown path, wrong method)."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse({"error": code, "detail": str(exc.detail)}, status_code=exc.status_code,
+                        headers=getattr(exc, "headers", None))

@@ -17,11 +17,20 @@ def get_app(request: Request) -> Chengxin:
 
 
 def get_viewer(request: Request, cx: Annotated[Chengxin, Depends(get_app)]) -> Viewer:
-    """No credentials: the public. A key in `Authorization: Bearer` or `X-API-Key`: its role. A bad key: 401."""
-    auth = request.headers.get("authorization", "")
-    secret = request.headers.get("x-api-key") or (auth[7:].strip() if auth.lower().startswith("bearer ") else "")
-    if auth and not secret:
-        raise NotAuthenticated("Authorization header must be `Bearer <key>`")
+    """No credentials: the public. A key in `Authorization: Bearer` or `X-API-Key`: its role.
+    A bad, empty or contradictory key is 401, never silently treated as anonymous."""
+    auth = request.headers.get("authorization")
+    header_key = request.headers.get("x-api-key")
+    bearer = None
+    if auth is not None:
+        if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+            raise NotAuthenticated("Authorization header must be `Bearer <key>`")
+        bearer = auth[7:].strip()
+    if header_key is not None and not header_key.strip():
+        raise NotAuthenticated("X-API-Key header is empty")
+    if bearer and header_key and bearer != header_key.strip():
+        raise NotAuthenticated("Authorization and X-API-Key name different keys")
+    secret = bearer or (header_key.strip() if header_key else None)
     return keys.authenticate(cx, secret) if secret else ANONYMOUS
 
 

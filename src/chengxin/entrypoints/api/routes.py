@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin.adapters.db.engine import read_connection
-from chengxin.entrypoints.api.deps import AppDep, ViewerDep
+from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_viewer
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
 from chengxin.services import credit_log, ingest, parties, records
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR
 
-router = APIRouter(prefix="/v1")
+# Every /v1 route resolves the viewer, so a bad key is refused even on public routes.
+router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)])
 SourceQ = Query(description="The reporting source, e.g. `urn:cx:platform:P1`.", min_length=1)
 
 

@@ -14,12 +14,13 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chengxin.entrypoints.api.app import http_error
 
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n
@@ -74,7 +75,7 @@ def error_page(request: Request, status: int, detail: str | None) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if request.url.path.startswith(JSON_PREFIXES):
-        return await http_exception_handler(request, exc)
+        return await http_error(request, exc)
     t = translator(request)
     return error_page(request, exc.status_code, t("error.no_page") if exc.status_code == 404 else None)
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 CACHE = BENCH / ".cache"
-VENV_BIN = Path(sys.executable).parent if (Path(sys.executable).parent / "chengxin").exists() else ROOT / ".venv" / "bin"
+VENV_BIN = Path(sys.executable).parent if (Path(sys.executable).parent / "chengxin").exists() else ROOT / ".venv" / "bin"  # noqa: E501
 CHENGXIN = str(VENV_BIN / "chengxin")
 PYTHON = str(VENV_BIN / "python")
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -229,7 +229,7 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile of already sorted values (p in 0..100)."""
     if not sorted_values:
         return float("nan")
-    k = max(0, min(len(sorted_values) - 1, int(round(p / 100 * len(sorted_values) + 0.5)) - 1))
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
 
 

@@ -88,7 +88,7 @@ def populate(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     run_child([PYTHON, str(BENCH / "gen_parties.py"), "--merchants", str(merchants), "--subjects", str(subjects),
                "--out", str(extra)], cx_env("sqlite://", keys), timeout=600)
     gen_s = time.perf_counter() - t0
-    lines = sum(1 for _ in open(base, "rb")) + sum(1 for _ in open(extra, "rb"))
+    lines = sum(1 for _ in open(base, "rb")) + sum(1 for _ in open(extra, "rb"))  # noqa: SIM115 - counted and closed at once
     log(f"populating {db}: {base.name} + {extra.name} ({lines:,} lines) through `chengxin ingest`")
     run = run_child([CHENGXIN, "ingest", str(base), str(extra), "--json"], cx_env(f"sqlite:///{db}", keys),
                     timeout=args.populate_timeout)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import events_file, log, pg_admin, pg_database  # noqa: E402
+from _common import events_file, log, pg_admin, pg_database
 
 
 # --- proposed fixes, patched in at run time -------------------------------------------------------------

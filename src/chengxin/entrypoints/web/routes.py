@@ -21,7 +21,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chengxin.entrypoints.api.app import http_error
-
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n
 from chengxin.entrypoints.web.present import party_href, shop_href

@@ -1,0 +1,18 @@
+"""`chengxin demo` loads a searchable marketplace, issues working keys, and loading twice is a no-op."""
+
+from __future__ import annotations
+
+from chengxin.services import audit, keys, parties
+from chengxin.services.demo import load_demo
+
+
+def test_demo_loads_a_marketplace_once(app):
+    first = load_demo(app, events=3000)
+    assert first["accepted"] == 3048 and first["rejected"] == 0
+    assert parties.search_shops(app, "示例食品")[0]["id"] == "S1"
+    assert len(parties.search_shops(app, "店", limit=50)) > 5
+    platform_secret = first["keys"]["platform (urn:cx:platform:P1)"]
+    assert keys.authenticate(app, platform_secret).source == "urn:cx:platform:P1"
+    again = load_demo(app, events=3000)
+    assert again["accepted"] == 0 and again["duplicates"] == 3048
+    assert audit.verify(app).ok

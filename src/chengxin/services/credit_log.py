@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, tuple_, update
+from sqlalchemy import Connection, select, update
 
 from chengxin.adapters import crypto
 from chengxin.adapters.db import tables as t
@@ -90,11 +90,13 @@ def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHea
 def _lookup(conn: Connection, nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
     found: dict[merkle.Node, bytes] = {}
     wanted = list(dict.fromkeys(nodes))
-    cols = tuple_(t.merkle_nodes.c.level, t.merkle_nodes.c.idx)
-    for i in range(0, len(wanted), 400):
-        q = select(t.merkle_nodes.c.level, t.merkle_nodes.c.idx, t.merkle_nodes.c.hash).where(
-            cols.in_(wanted[i:i + 400]))
-        found.update({(lv, ix): h for lv, ix, h in conn.execute(q)})
+    by_level: dict[int, list[int]] = {}
+    for level, idx in wanted:
+        by_level.setdefault(level, []).append(idx)
+    n = t.merkle_nodes.c
+    for level, idxs in by_level.items():  # per level, so the primary key index is used (see store.py)
+        q = select(n.idx, n.hash).where(n.level == level, n.idx.in_(idxs))
+        found.update({(level, ix): h for ix, h in conn.execute(q)})
     missing = [n for n in wanted if n not in found]
     if missing:
         raise IntegrityFailure(f"merkle node {missing[0]} missing from storage; run `chengxin audit verify`")

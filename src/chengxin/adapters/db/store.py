@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chengxin.adapters.db import tables as t
@@ -15,13 +15,19 @@ _CHUNK = 400  # keys per IN (...) query: well under SQLite's variable limit
 
 
 def existing_hashes(conn: Connection, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """Content hashes of events already stored, by (source, id)."""
+    """Content hashes of events already stored, by (source, id).
+
+    Queried as `source = ? AND event_id IN (...)` per source: SQLite does not use the unique index for a
+    row-value `(source, event_id) IN (VALUES ...)` and would scan the whole table for every batch."""
     found: dict[tuple[str, str], str] = {}
-    cols = tuple_(t.events.c.source, t.events.c.event_id)
-    for i in range(0, len(keys), _CHUNK):
-        q = select(t.events.c.source, t.events.c.event_id, t.events.c.content_hash).where(
-            cols.in_(keys[i:i + _CHUNK]))
-        found.update({(s, e): h for s, e, h in conn.execute(q)})
+    by_source: dict[str, list[str]] = {}
+    for source, event_id in keys:
+        by_source.setdefault(source, []).append(event_id)
+    e = t.events.c
+    for source, ids in by_source.items():
+        for i in range(0, len(ids), _CHUNK):
+            q = select(e.event_id, e.content_hash).where(e.source == source, e.event_id.in_(ids[i:i + _CHUNK]))
+            found.update({(source, event_id): h for event_id, h in conn.execute(q)})
     return found
 
 

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sqlite3
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +48,61 @@ def count_lines(path: Path) -> int:
     return n
 
 
+def committed_events(url: str) -> int | None:
+    """Events committed so far (read-only; None while the table does not exist yet)."""
+    try:
+        if url.startswith("sqlite"):
+            with sqlite3.connect(f"file:{url.split(':///', 1)[1]}?mode=ro", uri=True, timeout=1) as c:
+                return int(c.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5) as c:
+            return int(c.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+    except Exception:  # noqa: BLE001 - not created yet, or locked for a moment
+        return None
+
+
+class Progress(threading.Thread):
+    """Samples the committed event count every `every` seconds while the ingestion runs."""
+
+    def __init__(self, url: str, every: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.every, self.samples = url, every, []
+        self.stop = threading.Event()
+        self.t0 = time.perf_counter()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            n = committed_events(self.url)
+            if n is not None:
+                self.samples.append((round(time.perf_counter() - self.t0, 1), n))
+
+    def finish(self) -> list[tuple[float, int]]:
+        self.stop.set()
+        self.join()
+        return self.samples
+
+
 def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: float, audit: bool,
-              size_of: Any) -> dict[str, Any]:
+              size_of: Any, sample_every: float = 30) -> dict[str, Any]:
     env = cx_env(url, keys)
-    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines)")
+    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), time bound {timeout:.0f} s")
+    progress = Progress(url, sample_every)
+    progress.start()
     run = run_child([CHENGXIN, "ingest", str(path), "--json"], env, timeout=timeout)
-    out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary()}
+    samples = progress.finish()
+    out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary(),
+                           "progress": [{"s": s, "events": n} for s, n in samples]}
     if run.returncode != 0:
-        out["error"] = run.stderr[-2000:]
-        log(f"{db}: ingest failed ({run.returncode}): {run.stderr[-500:]}")
+        done = committed_events(url) or 0
+        timed_out = run.wall_s >= timeout
+        out["error"] = ("stopped at the time bound" if timed_out else f"exit {run.returncode}") + \
+            f" after {run.wall_s:.0f} s with {done:,} of {lines:,} events committed " \
+            f"({done / run.wall_s:,.0f} events/s overall)" + (f": {run.stderr[-1500:]}" if not timed_out else "")
+        out["committed"] = done
+        out["events_per_s_partial"] = round(done / run.wall_s)
+        out["pass"] = {"throughput": False, "memory": run.peak_rss_mib <= TARGET_RSS_MIB}
+        log(f"{db}: ingest FAILED: {out['error'][:300]}")
         return out
     report = run.json()
     out["report"] = {k: report[k] for k in ("accepted", "duplicates", "conflicts", "rejected", "tree_size")}
@@ -81,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", type=Path, help="ingest this events-v1 file instead of a generated one")
     ap.add_argument("--db", default="sqlite,postgresql", help="comma list: sqlite, postgresql")
     ap.add_argument("--no-audit", action="store_true", help="skip `chengxin audit verify`")
-    ap.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
+    ap.add_argument("--timeout", type=float, default=1800, help="time bound of each child process, seconds")
+    ap.add_argument("--sample-every", type=float, default=30, help="seconds between progress samples")
     ap.add_argument("--out", default="ingest", help="result name under bench/results/ (default ingest)")
     args = ap.parse_args(argv)
 
@@ -102,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
                 dbfile = tmp / "bench.db"
                 size = lambda f=dbfile: sum(p.stat().st_size for p in f.parent.glob(f.name + "*"))  # noqa: E731
                 result["runs"].append(bench_one(db, f"sqlite:///{dbfile}", keys, path, lines, args.timeout,
-                                                not args.no_audit, size))
+                                                not args.no_audit, size, args.sample_every))
             elif db == "postgresql":
                 with pg_database() as url:
                     result["runs"].append(bench_one(db, url, keys, path, lines, args.timeout, not args.no_audit,
-                                                    lambda u=url: pg_database_size(u)))
+                                                    lambda u=url: pg_database_size(u), args.sample_every))
             else:
                 raise SystemExit(f"unknown --db {db!r}")
         finally:
@@ -119,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['events_per_s']:>7,} events/s  peak RSS {r['ingest']['peak_rss_mib']:>6.0f} MiB  "
                   f"audit {r.get('audit', {}).get('wall_s', float('nan')):.1f} s")
         else:
-            print(f"{r['db']:<10} FAILED: {r.get('error', '')[-300:]}")
+            print(f"{r['db']:<10} FAILED: {r.get('error', '')[:300]}")
     print(f"wrote {out}")
     return 0
 

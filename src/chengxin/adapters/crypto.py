@@ -12,6 +12,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -89,17 +90,20 @@ def _decode(values: dict[str, str | None]) -> Keys:
                 signing=Ed25519PrivateKey.from_private_bytes(raw["signing_key"]))
 
 
+@lru_cache(maxsize=64)
+def _subkey(index_key: bytes, purpose: bytes) -> bytes:
+    return hmac.digest(index_key, purpose, "sha256")
+
+
 def keyed_hash(keys: Keys, purpose: str, value: str) -> str:
     """HMAC-SHA256 pseudonym of `value` for one purpose (a subkey per purpose keeps uses unlinkable)."""
-    subkey = hmac.new(keys.index, purpose.encode(), hashlib.sha256).digest()
-    return hmac.new(subkey, value.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_subkey(keys.index, purpose.encode()), value.encode(), "sha256").hex()
 
 
 def content_hash(keys: Keys, canonical_bytes: bytes) -> str:
     """Keyed hash of an event's canonical content: detects conflicts without letting anyone brute-force
     a low-entropy identifier back out of an unkeyed hash (reliability.md §6)."""
-    subkey = hmac.new(keys.index, b"event-content", hashlib.sha256).digest()
-    return hmac.new(subkey, canonical_bytes, hashlib.sha256).hexdigest()
+    return hmac.digest(_subkey(keys.index, b"event-content"), canonical_bytes, "sha256").hex()
 
 
 def encrypt(keys: Keys, plaintext: str, aad: str) -> bytes:

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import Connection, select, update
 
 from chengxin.adapters import crypto
+from chengxin.adapters.db import bulk
 from chengxin.adapters.db import tables as t
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, leaf_bytes
@@ -61,8 +62,8 @@ def append(conn: Connection, keys: crypto.Keys, origin: str,
         leaves.append(leaf)
         rows.append(_record_row(size + offset, record, event_hash, leaf))
     nodes, new_frontier = merkle.append_leaves(size, [frontier[n] for n in merkle.range_nodes(0, size)], leaves)
-    conn.execute(t.credit_records.insert(), rows)
-    conn.execute(t.merkle_nodes.insert(), [{"level": lv, "idx": ix, "hash": h} for lv, ix, h in nodes])
+    bulk.insert_rows(conn, "credit_records", rows)
+    bulk.executemany(conn, bulk.insert_sql("merkle_nodes", conn.dialect.name)[0], nodes)
     new_size = size + len(records)
     conn.execute(update(t.log_state).where(t.log_state.c.id == 1).values(size=new_size))
     head = sign_head(keys, origin, new_size, merkle.frontier_root(new_frontier))

@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import Connection
 
 from chengxin.adapters import crypto
-from chengxin.adapters.db import store
+from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.bootstrap import Chengxin
@@ -155,8 +155,7 @@ def _store(app: Chengxin, conn: Connection, new: list[_Candidate]) -> credit_log
         event_rows.append({"source": c.event.source, "event_id": c.event.id, "type": c.event.type,
                            "at": c.event.at, "content_hash": c.content_hash, "body": body,
                            "batch_id": batch_id})
-    if event_rows:
-        conn.execute(t.events.insert(), event_rows)
+    bulk.insert_rows(conn, "events", event_rows)
     store.write_facts(conn, facts)
     return credit_log.append(conn, app.keys, app.settings.log_origin, records)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 
+from chengxin.adapters.db import bulk
 from chengxin.adapters.db import tables as t
 from chengxin.domain.projection import Fact
 
@@ -41,9 +41,9 @@ def write_facts(conn: Connection, facts: Iterable[Fact]) -> None:
         else:
             append.setdefault(fact.table, []).append(fact.values)
     for name, rows in state.items():
-        _upsert_latest(conn, t.STATE_TABLES[name], list(rows.values()))
+        bulk.upsert_rows(conn, name, list(rows.values()))
     for name, appended in append.items():
-        conn.execute(t.APPEND_TABLES[name].insert(), appended)
+        bulk.insert_rows(conn, name, appended)
 
 
 def _merge(state: dict[str, dict[tuple[Any, ...], dict[str, Any]]], fact: Fact) -> None:
@@ -54,18 +54,4 @@ def _merge(state: dict[str, dict[tuple[Any, ...], dict[str, Any]]], fact: Fact) 
     rows = state.setdefault(fact.table, {})
     old = rows.get(key)
     if old is None or fact.values["ord"] > old["ord"]:
-        rows[key] = _full_row(table, fact.values)
-
-
-def _full_row(table: Table, values: dict[str, Any]) -> dict[str, Any]:
-    return {c.name: values.get(c.name) for c in table.columns}
-
-
-def _upsert_latest(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_=update,
-                                      where=stmt.excluded.ord > table.c.ord)
-    conn.execute(stmt, rows)
+        rows[key] = fact.values

@@ -7,7 +7,7 @@ platform can fix its feed; every problem on the line is reported, not only the f
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,7 +21,9 @@ _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _REGION = re.compile(r"\d{6}\Z")
 _ENVELOPE = ("specversion", "id", "source", "type", "time", "data")
+_ENVELOPE_SET = frozenset(_ENVELOPE)
 _DIMENSIONS = ("as_described", "service", "logistics")
+_OK: tuple[str, ...] = ()  # shared "no problems" answer: the common case allocates nothing
 
 Ref = tuple[str, str]
 
@@ -88,7 +90,7 @@ def parse_line(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     return Event(obj["source"], obj["id"], obj["type"], utc(obj["time"]), obj["data"], obj)
 
 
-def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> list[str]:
+def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:
     errors = [f"{name} missing" for name in _ENVELOPE if name not in obj]
     if errors:
         return errors
@@ -105,17 +107,31 @@ def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> list[str]:
     return errors
 
 
-def data_errors(data: Mapping[str, Any], etype: EventType) -> list[str]:
+def data_errors(data: Mapping[str, Any], etype: EventType) -> Sequence[str]:
     """Every problem with `data` for this event type, each naming its field."""
     errors: list[str] = []
-    for spec in etype.fields:
-        value = data.get(spec.name)
+    for name, path, check, spec in _compiled(etype):
+        value = data.get(name)
         if value is None:
             if _required(spec, data):
-                errors.append(f"data.{spec.name} missing")
+                errors.append(f"{path} missing")
             continue
-        errors.extend(_CHECKS[spec.kind](f"data.{spec.name}", value, spec))
+        found = check(path, value, spec)
+        if found:
+            errors.extend(found)
     return errors
+
+
+_Compiled = tuple[tuple[str, str, Any, FieldSpec], ...]
+_COMPILED: dict[int, tuple[EventType, _Compiled]] = {}  # keeps the type alive, so its id stays unique
+
+
+def _compiled(etype: EventType) -> _Compiled:
+    """Per type, each field's name, error path and check function, worked out once (hot path)."""
+    key = id(etype)
+    if key not in _COMPILED:
+        _COMPILED[key] = (etype, tuple((f.name, f"data.{f.name}", _CHECKS[f.kind], f) for f in etype.fields))
+    return _COMPILED[key][1]
 
 
 def _required(spec: FieldSpec, data: Mapping[str, Any]) -> bool:
@@ -141,7 +157,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _time_errors(where: str, value: Any, spec: FieldSpec | None = None) -> list[str]:
+def _time_errors(where: str, value: Any, spec: FieldSpec | None = None) -> Sequence[str]:
     if _is_int(value) or isinstance(value, float):
         return [f"{where} is a number, not an RFC 3339 time"]
     if not isinstance(value, str) or not _TIME.match(value):
@@ -150,72 +166,72 @@ def _time_errors(where: str, value: Any, spec: FieldSpec | None = None) -> list[
         utc(value)
     except (ValueError, OverflowError):  # e.g. month 13, or year 1 shifted before year 1 by its offset
         return [f"{where} is not a real date and time"]
-    return []
+    return _OK
 
 
-def _date_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _date_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if isinstance(value, str) and _DATE.match(value):
         try:
             date.fromisoformat(value)
         except ValueError:
             return [f"{where} is not a real date"]
-        return []
+        return _OK
     if isinstance(value, str) and _TIME.match(value):
         return _time_errors(where, value)
     return [f"{where} not a date (YYYY-MM-DD) or RFC 3339 time"]
 
 
-def _str_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or not value.strip():
         return [f"{where} must be a non-empty string"]
-    return []
+    return _OK
 
 
-def _ref_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _ref_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if isinstance(value, dict):
         ok = all(isinstance(value.get(k), str) and value[k].strip() for k in ("source", "id"))
         return [] if ok else [f"{where} reference object needs string `source` and `id`"]
     return _str_errors(where, value, spec)
 
 
-def _count_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _count_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not _is_int(value):
         return [f"{where} not an integer"]
     if value < 0:
         return [f"{where} negative"]
-    return []
+    return _OK
 
 
-def _int_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _int_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not _is_int(value):
         return [f"{where} not an integer"]
     low, high = spec.minimum, spec.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         return [f"{where} out of range {low}..{high}"]
-    return []
+    return _OK
 
 
-def _enum_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _enum_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or value not in spec.values:
         return [f"{where} not in enumeration ({', '.join(sorted(spec.values))})"]
-    return []
+    return _OK
 
 
-def _region_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _region_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or not _REGION.match(value):
         return [f"{where} must be a 6-digit region code"]
-    return []
+    return _OK
 
 
-def _strs_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _strs_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, list) or not value:
         return [f"{where} must be a non-empty list of strings"]
     if not all(isinstance(v, str) and v.strip() for v in value):
         return [f"{where} must contain only non-empty strings"]
-    return []
+    return _OK
 
 
-def _items_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _items_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, list) or not value:
         return [f"{where} must be a non-empty list"]
     errors: list[str] = []
@@ -239,7 +255,7 @@ def _items_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
 _SCORE = FieldSpec(name="dimension", kind="int", minimum=1, maximum=5)
 
 
-def _dims_errors(where: str, value: Any, spec: FieldSpec) -> list[str]:
+def _dims_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, dict):
         return [f"{where} must be an object"]
     errors = [f"{where}.{k} unknown dimension" for k in value if k not in _DIMENSIONS]

@@ -5,8 +5,10 @@
   a birth date and a GB/T 2260 region code.
 
 Checks use python-stdnum (`stdnum.cn.uscc`, `stdnum.cn.ric`) and its GB/T 2260 data (`cn/loc`), and report
-one short English reason naming the event field (`uscc: ...`, `id_number: ...`). Reasons never repeat a whole
-identifier. Historical region codes count as known: a resident keeps the code of the place of first
+one short English reason naming the event field (`uscc: ...`, `id_number: ...`), and the same in Chinese
+(`reason_zh`). Every reason is one of `REASONS`; `reason_zh()` maps a stored English reason to its Chinese text,
+so reasons stored before the Chinese text existed translate at read time. Reasons never repeat a whole
+identifier, and the Chinese text never repeats a birth date. Historical region codes count as known: a resident keeps the code of the place of first
 registration after the division is renamed or abolished.
 
 Masking follows platform-rules §5.9 / reliability §6 (ASVS 14.2.6: return the minimum): ID numbers keep the
@@ -22,12 +24,15 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from string import Formatter
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
 __all__ = [
+    "NO_IDENTIFIER",
+    "REASONS",
     "IdentityCheck",
     "check_ric",
     "check_uscc",
@@ -35,6 +40,7 @@ __all__ = [
     "mask_phone",
     "mask_ric",
     "normalise",
+    "reason_zh",
     "region_known",
     "region_name",
 ]
@@ -64,6 +70,59 @@ class IdentityCheck:
     normalised: str  # NFKC, whitespace removed, upper-case
     valid: bool
     reason: str | None  # None when valid; else a short English reason naming the event field
+    reason_zh: str | None = None  # the same reason in Chinese
+
+
+# --- reasons -------------------------------------------------------------------------------------------
+
+# Every reason a check can give, (English, Chinese), by code. `{field}` is the event field (`uscc`,
+# `id_number`), `{field_zh}` its Chinese name; the other placeholders are numbers or codes from the value.
+REASONS: dict[str, tuple[str, str]] = {
+    "length": ("{field}: length {n}, want 18", "{field_zh}长度为 {n} 位，应为 18 位"),
+    "uscc_digit": ("{field}: character {pos} must be a digit (authority, type, region)",
+                   "{field_zh}第 {pos} 位应为数字（登记管理部门、机构类别、行政区划）"),
+    "uscc_alphabet": ("{field}: character {pos} not allowed (0-9, A-Z except I O Z S V)",
+                      "{field_zh}第 {pos} 位字符无效（仅限数字和除 I、O、Z、S、V 以外的大写字母）"),
+    "check_wrong": ("{field}: check character wrong", "{field_zh}校验位错误"),
+    "invalid_characters": ("{field}: invalid characters", "{field_zh}含有无效字符"),
+    "invalid": ("{field}: invalid", "{field_zh}无效"),
+    "ric_digits": ("{field}: characters 1-17 must be digits", "{field_zh}前 17 位应为数字"),
+    "ric_check_character": ("{field}: check character must be a digit or X", "{field_zh}校验位应为数字或 X"),
+    "birth_not_a_date": ("{field}: birth date {birth} is not a date", "{field_zh}出生日期无效"),
+    "birth_before_1900": ("{field}: birth date {birth} before 1900", "{field_zh}出生日期早于 1900 年"),
+    "birth_in_future": ("{field}: birth date in the future", "{field_zh}出生日期晚于当前日期"),
+    "region_unknown": ("{field}: region {region} unknown", "{field_zh}地区码 {region} 不存在"),
+    "no_identifier": ("no legal identifier given", "未提供统一社会信用代码或身份证号"),
+}
+NO_IDENTIFIER = REASONS["no_identifier"][0]
+_FIELDS = {"uscc": "uscc", "ric": "id_number"}  # scheme -> event field
+_FIELD_ZH = {"uscc": "统一社会信用代码", "id_number": "身份证号"}
+_PLACEHOLDER_RE = {"field": "uscc|id_number", "n": "[0-9]+", "pos": "[0-9]+", "birth": "[0-9]+",
+                   "region": "[0-9A-Z]+"}
+
+
+def _reason_pattern(template: str) -> re.Pattern[str]:
+    """A regular expression matching what `template` formats to, one named group per placeholder."""
+    parts = []
+    for literal, name, _, _ in Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name is not None:
+            parts.append(f"(?P<{name}>{_PLACEHOLDER_RE[name]})")
+    return re.compile("".join(parts))
+
+
+_REASON_PATTERNS = tuple((_reason_pattern(en), zh) for en, zh in REASONS.values())
+
+
+def reason_zh(reason: str) -> str:
+    """The Chinese text of an English reason from `REASONS` ("uscc: check character wrong" ->
+    "统一社会信用代码校验位错误"). Text that is not one of them (say, from an older release) comes back as is."""
+    for pattern, zh in _REASON_PATTERNS:
+        found = pattern.fullmatch(reason)
+        if found is not None:
+            values = found.groupdict()
+            return zh.format(field_zh=_FIELD_ZH.get(values.get("field") or "", ""), **values)
+    return reason
 
 
 def normalise(value: str) -> str:
@@ -76,34 +135,37 @@ def _ok(scheme: str, normalised: str) -> IdentityCheck:
     return IdentityCheck(scheme=scheme, normalised=normalised, valid=True, reason=None)
 
 
-def _bad(scheme: str, normalised: str, reason: str) -> IdentityCheck:
-    return IdentityCheck(scheme=scheme, normalised=normalised, valid=False, reason=reason)
+def _bad(scheme: str, normalised: str, code: str, **values: object) -> IdentityCheck:
+    field = _FIELDS[scheme]
+    en, zh = REASONS[code]
+    return IdentityCheck(scheme=scheme, normalised=normalised, valid=False,
+                         reason=en.format(field=field, **values),
+                         reason_zh=zh.format(field_zh=_FIELD_ZH[field], **values))
 
 
 def check_uscc(value: str) -> IdentityCheck:
     """Check a unified social credit code: length, alphabet, mod-31 check character (GB 32100-2015)."""
     n = normalise(value)
-    field = "uscc"
     # Length and alphabet are checked here, before stdnum, because stdnum's own compaction also drops
     # hyphens; the code must be judged exactly as it will be stored.
     if len(n) != 18:
-        return _bad("uscc", n, f"{field}: length {len(n)}, want 18")
+        return _bad("uscc", n, "length", n=len(n))
     for pos, ch in enumerate(n[:8], start=1):
         if ch not in _DIGITS:
-            return _bad("uscc", n, f"{field}: character {pos} must be a digit (authority, type, region)")
+            return _bad("uscc", n, "uscc_digit", pos=pos)
     for pos, ch in enumerate(n[8:], start=9):
         if ch not in _USCC_ALPHABET:
-            return _bad("uscc", n, f"{field}: character {pos} not allowed (0-9, A-Z except I O Z S V)")
+            return _bad("uscc", n, "uscc_alphabet", pos=pos)
     try:
         uscc.validate(n)
     except InvalidChecksum:
-        return _bad("uscc", n, f"{field}: check character wrong")
+        return _bad("uscc", n, "check_wrong")
     except InvalidLength:  # unreachable after the checks above; kept so no stdnum error escapes unmapped
-        return _bad("uscc", n, f"{field}: length {len(n)}, want 18")
+        return _bad("uscc", n, "length", n=len(n))
     except InvalidFormat:
-        return _bad("uscc", n, f"{field}: invalid characters")
+        return _bad("uscc", n, "invalid_characters")
     except ValidationError:
-        return _bad("uscc", n, f"{field}: invalid")
+        return _bad("uscc", n, "invalid")
     return _ok("uscc", n)
 
 
@@ -115,25 +177,24 @@ def check_ric(value: str, *, today: datetime.date) -> IdentityCheck:
     15-character first-generation numbers are not accepted (events-v1 carries 18-character ones).
     """
     n = normalise(value)
-    field = "id_number"
     if len(n) != 18:
-        return _bad("ric", n, f"{field}: length {len(n)}, want 18")
+        return _bad("ric", n, "length", n=len(n))
     if any(ch not in _DIGITS for ch in n[:17]):
-        return _bad("ric", n, f"{field}: characters 1-17 must be digits")
+        return _bad("ric", n, "ric_digits")
     if n[17] not in _DIGITS and n[17] != "X":
-        return _bad("ric", n, f"{field}: check character must be a digit or X")
+        return _bad("ric", n, "ric_check_character")
     if ric.calc_check_digit(n) != n[17]:
-        return _bad("ric", n, f"{field}: check character wrong")
+        return _bad("ric", n, "check_wrong")
     try:
         born = ric.get_birth_date(n)
     except (InvalidComponent, ValueError):
-        return _bad("ric", n, f"{field}: birth date {n[6:14]} is not a date")
+        return _bad("ric", n, "birth_not_a_date", birth=n[6:14])
     if born < _EARLIEST_BIRTH:
-        return _bad("ric", n, f"{field}: birth date {n[6:14]} before 1900")
+        return _bad("ric", n, "birth_before_1900", birth=n[6:14])
     if born > today:
-        return _bad("ric", n, f"{field}: birth date in the future")
+        return _bad("ric", n, "birth_in_future")
     if not region_known(n[:6]):
-        return _bad("ric", n, f"{field}: region {n[:6]} unknown")
+        return _bad("ric", n, "region_unknown", region=n[:6])
     return _ok("ric", n)
 
 

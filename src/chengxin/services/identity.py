@@ -19,7 +19,7 @@ def protect_subject(keys: crypto.Keys, row: dict[str, Any], *, today: date) -> d
     id_number = row.pop("id_number", None)
     uscc = row.get("uscc")
     row.update(id_cipher=None, id_hmac=None, id_masked=None, identity_scheme=None,
-               identity_valid=False, identity_reason="no legal identifier given")
+               identity_valid=False, identity_reason=identity.NO_IDENTIFIER)
     local_key = f"local:{row['source']}|{row['subject_id']}"
     row["party_key"] = local_key
     if uscc is not None:

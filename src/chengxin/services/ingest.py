@@ -56,11 +56,12 @@ class IngestReport:
                 "tree_size": self.tree_size}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Candidate:
     event: Event
     where: tuple[str, int]
     content_hash: str
+    raw: bytes
 
 
 def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
@@ -108,7 +109,7 @@ def _validate(app: Chengxin, batch: list[Line], report: IngestReport,
             report.rejects.append({"file": name, "line": number, "reason": parsed.reason})
             continue
         digest = crypto.content_hash(app.keys, canonical(parsed.envelope))
-        out.append(_Candidate(parsed, (name, number), digest))
+        out.append(_Candidate(parsed, (name, number), digest, raw))
     return out
 
 
@@ -151,13 +152,20 @@ def _store(app: Chengxin, conn: Connection, new: list[_Candidate]) -> credit_log
         event_facts = [_protect(app, f, today) for f in project(c.event)]
         facts.extend(event_facts)
         records.extend((r, c.content_hash) for r in records_for(c.event, event_facts))
-        body = orjson.dumps(protect_body(app.keys, dict(c.event.envelope))).decode()
+        body = _body(app, c)
         event_rows.append({"source": c.event.source, "event_id": c.event.id, "type": c.event.type,
                            "at": c.event.at, "content_hash": c.content_hash, "body": body,
                            "batch_id": batch_id})
     bulk.insert_rows(conn, "events", event_rows)
     store.write_facts(conn, facts)
     return credit_log.append(conn, app.keys, app.settings.log_origin, records)
+
+
+def _body(app: Chengxin, c: _Candidate) -> str:
+    """The event as received, byte for byte, unless it carries an ID number (then encrypted in place)."""
+    if "id_number" in c.event.data:
+        return orjson.dumps(protect_body(app.keys, dict(c.event.envelope))).decode()
+    return c.raw.decode()
 
 
 def _protect(app: Chengxin, fact: Fact, today: Any) -> Fact:

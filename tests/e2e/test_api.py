@@ -247,7 +247,11 @@ def test_find_by_uscc_returns_every_report_of_the_linked_party(sample_api: Api, 
         assert party["uscc"] == "92330106MA2B7C4D1W" and party["party_key"] == "uscc:92330106MA2B7C4D1W"
         assert party["reports"] == [{"source": P1, "id": "M2"}, {"source": REG_SOURCE, "id": "E-M2"}]
         assert [s["id"] for s in party["shops"]] == ["S2"]
-        assert "sanction" in {r["kind"] for r in party["credit_records"]}
+        # the sanction was lifted as repaired (s-047), so it left the public view (and its lifting with it)
+        assert not {"sanction", "sanction_lifted"} & {r["kind"] for r in party["credit_records"]}
+    for party in sample_api.get(f"/v1/parties?uscc={uscc}", "regulator")["parties"]:
+        (sanction,) = [r for r in party["credit_records"] if r["kind"] == "sanction"]
+        assert sanction["lifted"] == {"at": "2026-09-10T01:00:00.000000Z", "reason": "repaired"}
     assert sample_api.get("/v1/parties?uscc=91110000100000000X", status=404)["error"] == "not_found"
 
 

@@ -173,11 +173,17 @@ def event_ids(records: list[dict[str, Any]]) -> set[str]:
     return {r["event"]["id"] for r in records}
 
 
-def masked_person(name: str, id_masked: str, region: str) -> Check:
-    """The public view of a natural person: masked name, ID and region; no credit records, no party key."""
+PUBLIC_PERSON_KEYS = {"entity", "source", "id", "kind", "name", "region", "region_name", "identity", "flags",
+                      "credit_records", "credit_records_total"}
+
+
+def masked_person(name: str, region: str, verified: bool) -> Check:
+    """The public view of a natural person, minimised: masked name, kind, verification mark and province.
+    No ID number (not even masked), no party key, no reports, licences or shops, no credit records."""
     def check(body: Any, env: Env, call: Call) -> None:
-        assert (body["entity"], body["name"], body["id_number"]) == ("party", name, id_masked)
-        assert body["region"] == region and body["party_key"] is None
+        assert set(body) == PUBLIC_PERSON_KEYS
+        assert (body["entity"], body["name"], body["region"]) == ("party", name, region)
+        assert body["identity"] == {"valid": True, "verified": verified}
         assert body["credit_records"] == [] and body["credit_records_total"] == 0
     return check
 
@@ -207,16 +213,41 @@ def same_as_public(body: Any, env: Env, call: Call) -> None:
     assert body == public.json()
 
 
-U1_PUBLIC = masked_person("张*", "3101**********123X", "310000")
+U1_PUBLIC = masked_person("张*", "310000", verified=True)
 U1_FULL = full_person("张三", "3101**********123X", "310104", {"s-004", "s-026"})
-C1_PUBLIC = masked_person("王*", "4403**********7893", "440000")
+C1_PUBLIC = masked_person("王*", "440000", verified=False)
 C1_FULL = full_person("王五", "4403**********7893", "440305", {"s-008"})
 S1_FILE = credit_file("shop", {"s-002", "s-009", "s-010", "s-016", "s-025", "s-028"})
-# Party M2 (P1) = E-M2 (regulator): the public never sees complaint *filings* (s-039, s-043), only outcomes.
-M2_PUBLIC_EVENTS = {"s-003", "s-038", "s-040", "s-044", "s-045", "s-046", "s-047"}
-M2_FULL_EVENTS = M2_PUBLIC_EVENTS | {"s-039", "s-043"}
-S2_PUBLIC, S2_FULL = credit_file("shop", M2_PUBLIC_EVENTS), credit_file("shop", M2_FULL_EVENTS)
-EM2_PUBLIC, EM2_FULL = credit_file("party", M2_PUBLIC_EVENTS), credit_file("party", M2_FULL_EVENTS)
+# Party M2 (P1) = E-M2 (regulator): the public never sees complaint *filings* (s-039, s-043), only outcomes,
+# nor the sanction s-046 and its lifting s-047: lifted as `repaired`, it left public view (市场监督管理行政处罚
+# 信息公示规定 art. 14); P1 (which reported M2) and the regulator still see it, marked lifted.
+M2_PUBLIC_EVENTS = {"s-003", "s-038", "s-040", "s-044", "s-045"}
+M2_FULL_EVENTS = M2_PUBLIC_EVENTS | {"s-039", "s-043", "s-046", "s-047"}
+
+
+def sanction_marked_lifted(body: Any, env: Env, call: Call) -> None:
+    (sanction,) = [r for r in body["credit_records"] if r["kind"] == "sanction"]
+    assert sanction["lifted"] == {"at": "2026-09-10T01:00:00.000000Z", "reason": "repaired"}
+
+
+def all_of(*checks: Check) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        for inner in checks:
+            inner(body, env, call)
+    return check
+
+
+S2_PUBLIC, EM2_PUBLIC = credit_file("shop", M2_PUBLIC_EVENTS), credit_file("party", M2_PUBLIC_EVENTS)
+S2_FULL = all_of(credit_file("shop", M2_FULL_EVENTS), sanction_marked_lifted)
+EM2_FULL = all_of(credit_file("party", M2_FULL_EVENTS), sanction_marked_lifted)
+
+
+def page_of(indexes: list[int], next_before: int | None, total: int) -> Check:
+    """One page of a credit file: these log indexes (newest first), the cursor of the next page, the total."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert [r["index"] for r in body["credit_records"]] == indexes
+        assert (body["credit_records_next_before"], body["credit_records_total"]) == (next_before, total)
+    return check
 
 
 def operator_named(name: str) -> Check:
@@ -236,6 +267,13 @@ def record_proven(index: int) -> Check:
                                 [base64.b64decode(p) for p in proof["proof"]], root)
         Ed25519PublicKey.from_public_bytes(base64.b64decode(head["public_key"])).verify(
             base64.b64decode(head["signature"]), head["note"].encode())
+        assert body["checks"] == {"inclusion": True, "signature": True}  # the server checked both too
+    return check
+
+
+def lifted_as(reason: str) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body["record"]["lifted"]["reason"] == reason
     return check
 
 
@@ -333,6 +371,10 @@ MATRIX: dict[tuple[str, str], Objects] = {
             p2=ok(S1_FILE, same_as_public), regulator=ok(S1_FILE))),
         "own shop S2": (get(f"/v1/parties/S2?source={P1}"), row(
             anonymous=ok(S2_PUBLIC), p1=ok(S2_FULL), p2=ok(S2_PUBLIC, same_as_public), regulator=ok(S2_FULL))),
+        # public file of S2: #20 #19 | #17 #15 | #2; in full: #22 #21 #20 #19 | #18 #17 | #16 #15 | #2
+        "own shop S2, second page": (get(f"/v1/parties/S2?source={P1}&limit=2&before=19"), row(
+            anonymous=ok(page_of([17, 15], 15, 5)), p1=ok(page_of([18, 17], 17, 9)),
+            p2=ok(page_of([17, 15], 15, 5), same_as_public), regulator=ok(page_of([18, 17], 17, 9)))),
         "own person U1": (get(f"/v1/parties/U1?source={P1}"), row(
             anonymous=ok(U1_PUBLIC), p1=ok(U1_FULL), p2=ok(U1_PUBLIC, same_as_public), regulator=ok(U1_FULL))),
         "other party E-M2": (get(f"/v1/parties/E-M2?source={REG_SOURCE}"), row(
@@ -396,9 +438,11 @@ MATRIX: dict[tuple[str, str], Objects] = {
             regulator=ok(record_proven(11)))),
         "own: complaint filing against S2 (#16)": (get("/v1/log/records/16"), row(
             anonymous=HIDDEN, p1=ok(record_proven(16)), p2=HIDDEN, regulator=ok(record_proven(16)))),
-        "other: sanction of E-M2 (#21)": (get("/v1/log/records/21"), row(
-            anonymous=ok(record_proven(21)), p1=ok(record_proven(21)), p2=ok(record_proven(21)),
-            regulator=ok(record_proven(21)))),
+        # lifted as repaired: withdrawn from public view; P1 reported neither the sanction nor E-M2
+        "other: sanction of E-M2, lifted as repaired (#21)": (get("/v1/log/records/21"), row(
+            anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=ok(record_proven(21), lifted_as("repaired")))),
+        "other: lifting of the sanction of E-M2 (#22)": (get("/v1/log/records/22"), row(
+            anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=ok(record_proven(22)))),
         "other: identity of courier C1 (#7)": (get("/v1/log/records/7"), row(
             anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=ok(record_proven(7)))),
         "beyond the log (#23)": (get("/v1/log/records/23"), row(
@@ -598,7 +642,7 @@ def test_a_platforms_own_person_does_not_carry_other_platforms_records(env: Env)
 def test_public_view_of_a_person_does_not_link_accounts_across_platforms(env: Env) -> None:
     env.call("p2", post_lines(registered_u1_at_p2()))
     body = env.call("anonymous", get(f"/v1/parties/U1?source={P1}")).json()
-    assert body["reports"] == [{"source": P1, "id": "U1"}]
+    assert "reports" not in body and "party_key" not in body
 
 
 def courier_case() -> str:

@@ -5,11 +5,11 @@
   a birth date and a GB/T 2260 region code.
 
 Checks use python-stdnum (`stdnum.cn.uscc`, `stdnum.cn.ric`) and its GB/T 2260 data (`cn/loc`), and report
-one short English reason naming the event field (`uscc: ...`, `id_number: ...`), and the same in Chinese
-(`reason_zh`). Every reason is one of `REASONS`; `reason_zh()` maps a stored English reason to its Chinese text,
-so reasons stored before the Chinese text existed translate at read time. Reasons never repeat a whole
-identifier, and the Chinese text never repeats a birth date. Historical region codes count as known: a resident keeps the code of the place of first
-registration after the division is renamed or abolished.
+one short English reason naming the event field (`uscc: ...`, `id_number: ...`) and the same in Chinese
+(`reason_zh`). Every reason is one of `REASONS`; `reason_zh()` maps a stored English reason to its Chinese
+text, so the reasons stored as English translate at read time. Reasons never repeat a whole identifier, and
+the Chinese text never repeats a birth date. Historical region codes count as known: a resident keeps the
+code of the place of first registration after the division is renamed or abolished.
 
 Masking follows platform-rules §5.9 / reliability §6 (ASVS 14.2.6: return the minimum): ID numbers keep the
 first 4 and last 4 characters, names keep the surname, phone numbers keep 3 + 4 digits.

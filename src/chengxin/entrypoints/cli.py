@@ -19,7 +19,9 @@ from chengxin.exc import ChengxinError
 from chengxin.services import audit, ingest, keys, parties
 from chengxin.services.viewer import REGULATOR, Viewer
 
-app = typer.Typer(help="Chengxin (诚信): e-commerce integrity and credit platform.", no_args_is_help=True)
+# No local variables in tracebacks: they would print events, and so personal data, to the terminal.
+app = typer.Typer(help="Chengxin (诚信): e-commerce integrity and credit platform.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
 party_app = typer.Typer(help="Look up parties and shops.", no_args_is_help=True)
 audit_app = typer.Typer(help="Prove the credit log was not altered.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Integer, func, or_, select, tuple_
+from sqlalchemy import Connection, Integer, func, select, tuple_
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
@@ -16,14 +16,13 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
+from chengxin.services.credit_file import PUBLIC_KINDS, Ref, credit_records_view, today
 from chengxin.services.viewer import Viewer
 
+__all__ = ["NATURAL_PERSONS", "PUBLIC_KINDS", "find_by_id_number", "find_by_uscc", "reveal_id_number",
+           "search_parties", "search_shops", "show", "today"]
+
 NATURAL_PERSONS = frozenset({"person", "courier"})
-# Record kinds the public sees for businesses; complaint *filings* are allegations and stay internal
-# until resolved (the outcome is public).
-PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
-                          "sanction_lifted", "inspection"})
-Ref = tuple[str, str]
 
 
 @cache
@@ -31,21 +30,20 @@ def key_categories() -> licensing.KeyCategories:
     return licensing.load_key_categories(vocab_text("key_categories.yaml"), "vocab/key_categories.yaml")
 
 
-def today() -> date:
-    return datetime.now(UTC).date()
-
-
-def show(app: Chengxin, source: str, entity_id: str, viewer: Viewer, *, limit: int = 100) -> dict[str, Any]:
-    """A party or shop by (source, id), as `viewer` may see it."""
+def show(app: Chengxin, source: str, entity_id: str, viewer: Viewer, *, limit: int = 100,
+         before: int | None = None) -> dict[str, Any]:
+    """A party or shop by (source, id), as `viewer` may see it, with the newest `limit` credit records whose
+    log index is below `before` (the view's `credit_records_next_before` is the cursor of the next page)."""
+    page = (limit, before)
     with read_connection(app.engine) as conn:
         shop = conn.execute(select(t.shops).where(t.shops.c.source == source,
                                                   t.shops.c.shop_id == entity_id)).first()
         if shop is not None:
-            return _shop_view(conn, shop, viewer, limit)
+            return _shop_view(conn, shop, viewer, page)
         subject = _subject(conn, source, entity_id)
         if subject is None:
             raise NotFound(f"no party or shop {entity_id!r} reported by {source!r}")
-        return _party_view(conn, subject, viewer, limit)
+        return _party_view(conn, subject, viewer, page)
 
 
 def _subject(conn: Connection, source: str, subject_id: str) -> Any:
@@ -59,8 +57,12 @@ def linked_subjects(conn: Connection, party_key: str) -> list[Any]:
     return list(conn.execute(q))
 
 
-def _party_view(conn: Connection, subject: Any, viewer: Viewer, limit: int) -> dict[str, Any]:
+def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int, int | None]) -> dict[str, Any]:
     full = viewer.sees_full(subject.source)
+    if subject.kind in NATURAL_PERSONS and not full:
+        # A natural person's credit file, reports and licences are not public (PIPL art. 13, 25).
+        return {"entity": "party", "source": subject.source, "id": subject.subject_id,
+                **identity_view(subject, full), "credit_records": [], "credit_records_total": 0}
     subjects = _visible_reports(linked_subjects(conn, subject.party_key), subject, viewer)
     refs = [(s.source, s.subject_id) for s in subjects]
     shops = _shops_of(conn, refs)
@@ -71,12 +73,8 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, limit: int) -> d
         "shops": [_shop_summary(s) for s in shops],
         "licences": licences_view(conn, refs),
     }
-    if subject.kind in NATURAL_PERSONS and not full:
-        view["credit_records"] = []  # a natural person's credit file is not public (PIPL art. 13, 25)
-        view["credit_records_total"] = 0
-        return view
     refs += [(s.source, s.shop_id) for s in shops]
-    view.update(credit_records_view(conn, refs, full, limit))
+    view.update(credit_records_view(conn, refs, full, *page))
     return view
 
 
@@ -90,21 +88,29 @@ def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[An
 
 
 def identity_view(subject: Any, full: bool) -> dict[str, Any]:
-    """Identity and real-name verification of one subject; natural persons masked unless `full`."""
-    person = subject.kind in NATURAL_PERSONS
+    """Identity and real-name verification of one subject. A natural person seen by someone without `full`
+    access is minimised: masked name, kind, verification mark and province only (no ID number, not even
+    masked, no party key, no reason that could carry part of the ID number)."""
+    if subject.kind in NATURAL_PERSONS and not full:
+        province = subject.region[:2] + "0000"
+        return {"kind": subject.kind, "name": identity.mask_name(subject.name), "region": province,
+                "region_name": identity.region_name(province),
+                "identity": {"valid": bool(subject.identity_valid), "verified": subject.verified_at is not None},
+                "flags": _identity_flags(subject)}
+    reason = subject.identity_reason
     return {
-        "kind": subject.kind,
-        "name": subject.name if (full or not person) else identity.mask_name(subject.name),
-        "uscc": subject.uscc,
-        "id_number": subject.id_masked,
-        "region": subject.region if (full or not person) else subject.region[:2] + "0000",
-        "region_name": identity.region_name(subject.region if (full or not person) else subject.region[:2] + "0000"),
-        "party_key": subject.party_key if (full or not person) else None,
+        "kind": subject.kind, "name": subject.name, "uscc": subject.uscc, "id_number": subject.id_masked,
+        "region": subject.region, "region_name": identity.region_name(subject.region),
+        "party_key": subject.party_key,
         "identity": {"scheme": subject.identity_scheme, "valid": bool(subject.identity_valid),
-                     "reason": subject.identity_reason, "verified": subject.verified_at is not None,
-                     "verified_at": subject.verified_at},
-        "flags": ["identity_invalid"] if not subject.identity_valid else [],
+                     "reason": reason, "reason_zh": identity.reason_zh(reason) if reason else None,
+                     "verified": subject.verified_at is not None, "verified_at": subject.verified_at},
+        "flags": _identity_flags(subject),
     }
+
+
+def _identity_flags(subject: Any) -> list[str]:
+    return ["identity_invalid"] if not subject.identity_valid else []
 
 
 def _shops_of(conn: Connection, operators: list[Ref]) -> list[Any]:
@@ -124,6 +130,7 @@ def _shop_summary(s: Any) -> dict[str, Any]:
 
 
 def licences_view(conn: Connection, refs: list[Ref]) -> list[dict[str, Any]]:
+    """The licences reported for these subjects, oldest first, each with whether it is valid today."""
     if not refs:
         return []
     q = select(t.licences).where(tuple_(t.licences.c.subject_source, t.licences.c.subject_id).in_(refs)) \
@@ -156,7 +163,7 @@ def licence_gaps(conn: Connection, categories: list[str], operator_refs: list[Re
              "reason_zh": g.reason_zh} for g in gaps]
 
 
-def _shop_view(conn: Connection, shop: Any, viewer: Viewer, limit: int) -> dict[str, Any]:
+def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int | None]) -> dict[str, Any]:
     closure = conn.execute(select(t.shop_closures).where(
         t.shop_closures.c.source == shop.source, t.shop_closures.c.shop_id == shop.shop_id)).first()
     operator = _subject(conn, shop.operator_source, shop.operator_id)
@@ -180,7 +187,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, limit: int) -> dict[
     }
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
-    view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, limit))
+    view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))
     if not op_refs:  # the licences of a person operator are looked up by the shop's reported operator
         view["licences"] = licences_view(conn, [(shop.operator_source, shop.operator_id)])
     return view
@@ -195,41 +202,6 @@ def rating_summary(conn: Connection, shop: Ref) -> dict[str, Any]:
     n, avg, positive = conn.execute(q).one()
     return {"count": n, "average": round(float(avg), 2) if avg is not None else None,
             "positive_rate": round(positive / n, 4) if n else None}
-
-
-def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: int) -> dict[str, Any]:
-    """The credit records about these entities, newest first, public kinds only unless `full`."""
-    cr = t.credit_records
-    cond = _records_condition(conn, refs)
-    if not full:
-        cond = cond & cr.c.kind.in_(PUBLIC_KINDS)
-    total = conn.execute(select(func.count()).select_from(cr).where(cond)).scalar_one()
-    rows = conn.execute(select(cr).where(cond).order_by(cr.c.idx.desc()).limit(limit))
-    head = credit_log.latest_head(conn)
-    return {"credit_records": [_record_view(r, full) for r in rows], "credit_records_total": total,
-            "tree_size": head.size if head else 0}
-
-
-def _records_condition(conn: Connection, refs: list[Ref]) -> Any:
-    cr = t.credit_records
-    pair = tuple_(cr.c.subject_source, cr.c.subject_id)
-    c, s = t.complaints, t.sanctions
-    complaint_ids = [tuple(x) for x in conn.execute(select(c.c.source, c.c.complaint_id).where(
-        tuple_(c.c.target_source, c.c.target_id).in_(refs)))]
-    sanction_ids = [tuple(x) for x in conn.execute(select(s.c.source, s.c.sanction_id).where(
-        tuple_(s.c.subject_source, s.c.subject_id).in_(refs)))]
-    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair.in_(refs)
-    if complaint_ids:
-        cond = or_(cond, (cr.c.subject_kind == "complaint") & pair.in_(complaint_ids))
-    if sanction_ids:
-        cond = or_(cond, (cr.c.subject_kind == "sanction") & pair.in_(sanction_ids))
-    return cond
-
-
-def _record_view(r: Any, full: bool) -> dict[str, Any]:
-    return {"index": r.idx, "kind": r.kind, "at": r.at, "payload": orjson.loads(r.payload),
-            "subject": {"kind": r.subject_kind, "source": r.subject_source, "id": r.subject_id},
-            "event": {"source": r.event_source, "id": r.event_id}}
 
 
 def reveal_id_number(app: Chengxin, source: str, subject_id: str, viewer: Viewer, purpose: str) -> str | None:
@@ -270,6 +242,26 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
             t.shop_closures.c.source == t.shops.c.source) & (t.shop_closures.c.shop_id == t.shops.c.shop_id))
         rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
         return [_shop_summary(s) for s in rows]
+
+
+def search_parties(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:
+    """Light search results: every report of the party with this USCC as name, kind, verification mark and
+    USCC, with the (source, id) a link needs. No licences or credit records are read; an empty list when
+    none matches. A natural person is masked as in `identity_view`."""
+    code = identity.normalise(uscc)
+    s = t.subjects
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(select(s).where(s.c.uscc == code).order_by(
+            s.c.registered_at, s.c.source, s.c.subject_id)))
+    return [_party_summary(r, viewer.sees_full(r.source)) for r in rows]
+
+
+def _party_summary(subject: Any, full: bool) -> dict[str, Any]:
+    shown = identity_view(subject, full)
+    mark = shown["identity"]
+    return {"source": subject.source, "id": subject.subject_id, "name": shown["name"], "kind": subject.kind,
+            "uscc": shown.get("uscc"), "verified": mark["verified"],
+            "identity": {k: mark.get(k) for k in ("valid", "verified", "reason", "reason_zh")}}
 
 
 def find_by_uscc(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""One credit record with its inclusion proof, shown only to viewers who may see it."""
+"""One credit record with its inclusion proof, shown only to viewers who may see it.
+
+The server checks both the inclusion proof (against the signed root) and the Ed25519 signature over the tree
+head's note before it serves them, and says so in `checks`; a browser or auditor can repeat both checks.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,41 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from chengxin.adapters import crypto
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
-from chengxin.services.parties import NATURAL_PERSONS, PUBLIC_KINDS, _record_view
+from chengxin.services.credit_file import (
+    PUBLIC_KINDS,
+    SANCTION_KINDS,
+    SanctionState,
+    record_view,
+    sanction_state_of,
+    today,
+)
+from chengxin.services.parties import NATURAL_PERSONS
 from chengxin.services.viewer import Viewer
 
 
 def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None = None) -> dict[str, Any]:
-    """The record, the signed tree head it is proven against, and the proof (verified before it is served)."""
+    """The record, the signed tree head it is proven against, the proof, and `checks`: whether the proof
+    leads to the signed root (always true when served: a failing proof is an integrity error) and whether
+    the head's Ed25519 signature verifies with this node's public key."""
     with read_connection(cx.engine) as conn:
         row = conn.execute(select(t.credit_records).where(t.credit_records.c.idx == index)).first()
-        if row is None or not _visible(conn, row, viewer):
+        if row is None:
+            raise NotFound(f"no credit record {index} visible to you")
+        sanction = sanction_state_of(conn, row) if row.kind in SANCTION_KINDS else None
+        if not _visible(conn, row, viewer) or (sanction and not _sees_sanction(row, sanction, viewer)):
             raise NotFound(f"no credit record {index} visible to you")
         proof = credit_log.inclusion(conn, cx.keys, index, size)
         head = credit_log.head_at(conn, proof["tree_size"])
-    return {"record": _record_view(row, True), "proof": proof,
-            "tree_head": {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64()},
+    tree_head = {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64()}
+    signed = crypto.verify_signature(cx.keys.verify_key, head.signature, tree_head["note"].encode())
+    return {"record": record_view(row, sanction), "proof": proof, "tree_head": tree_head,
+            "checks": {"inclusion": True, "signature": signed},
             "how_to_verify": "leaf = SHA-256(0x00 || leaf bytes); fold the proof per RFC 9162 §2.1.3.2 and compare "
                              "with the signed root; check the Ed25519 signature over the note."}
 
@@ -35,6 +55,15 @@ def _visible(conn: Connection, row: Any, viewer: Viewer) -> bool:
     if row.kind not in PUBLIC_KINDS:
         return False
     return not _about_natural_person(conn, row.subject_kind, row.subject_source, row.subject_id)
+
+
+def _sees_sanction(row: Any, sanction: SanctionState, viewer: Viewer) -> bool:
+    """A withdrawn sanction (and its lifting) stays visible to regulators and to the platform that reported
+    it or its subject, not to the public (市场监督管理行政处罚信息公示规定 art. 11, 13, 14; see
+    domain/disclosure.py)."""
+    if viewer.may_reveal_pii or viewer.owns(row.subject_source) or viewer.owns(row.event_source):
+        return True
+    return sanction.public(today())
 
 
 def _about_natural_person(conn: Connection, kind: str, source: str, entity_id: str) -> bool:

@@ -69,11 +69,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+MAX_INDEX = 2**62
+
+
 @router.get("/parties/{entity_id}", tags=["parties"])
 def get_party(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ,
-              limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
-    """A party or shop by its reporter's id: identity, licences, credit records (masked per viewer)."""
-    return parties.show(cx, source, entity_id, viewer, limit=limit)
+              limit: int = Query(100, ge=1, le=1000, description="Most credit records in one page."),
+              before: int | None = Query(None, ge=0, le=MAX_INDEX, description=(
+                  "Page cursor: only credit records with a log index below this; pass the previous page's "
+                  "`credit_records_next_before`."))) -> dict[str, Any]:
+    """A party or shop by its reporter's id: identity, licences, credit records (masked per viewer).
+
+    Credit records come newest first, `limit` per page. The log is append-only, so pages are addressed by log
+    index rather than by offset: `credit_records_next_before` is the `before` of the next, older page (null on
+    the last page), and a page stays the same while new records arrive. `credit_records_total` counts the
+    records of every page. A natural person's public view is minimised (masked name, kind, verification mark,
+    province); a lifted sanction carries `lifted: {at, reason}`, and leaves the public view once its disclosure
+    period ends or it is lifted as `repaired` or `revoked`."""
+    return parties.show(cx, source, entity_id, viewer, limit=limit, before=before)
 
 
 @router.get("/parties", tags=["parties"])
@@ -124,7 +137,10 @@ def log_head(cx: AppDep) -> dict[str, Any]:
 def log_record(index: int, cx: AppDep, viewer: ViewerDep,
                size: int | None = Query(None, ge=1, description="Tree size to prove against (default latest).")) -> \
         dict[str, Any]:
-    """One credit record with its inclusion proof against a signed tree head (if the viewer may see it)."""
+    """One credit record with its inclusion proof against a signed tree head (if the viewer may see it).
+
+    `checks` says what the server verified before answering: the proof against the signed root
+    (`inclusion`) and the Ed25519 signature over the head's note (`signature`)."""
     return records.record_with_proof(cx, index, viewer, size)
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import orjson
 
+from chengxin.domain.identity import reason_zh
 from chengxin.entrypoints.web.i18n import Translator
 from chengxin.services import parties
 
@@ -27,6 +28,12 @@ def party_href(source: str, party_id: str) -> str:
 
 def record_href(index: int) -> str:
     return f"/records/{int(index)}"
+
+
+def view_href(view: dict[str, Any], before: int | None = None) -> str:
+    """The page of a shop or party view; with `before`, its credit records older than that log index."""
+    href = (shop_href if view["entity"] == "shop" else party_href)(view["source"], view["id"])
+    return href if before is None else f"{href}&before={int(before)}"
 
 
 def external_href(url: str | None) -> str | None:
@@ -77,6 +84,14 @@ def licence_label(t: Translator, licence_type: str) -> str:
     return label.zh if t.lang == "zh" else label.en
 
 
+def identity_reason(t: Translator, identity: dict[str, Any]) -> str | None:
+    """Why an identity is invalid, in the translator's language (None when no reason is shown)."""
+    reason = identity.get("reason")
+    if not reason:
+        return None
+    return (identity.get("reason_zh") or reason_zh(reason)) if t.lang == "zh" else reason
+
+
 def verification(identity: dict[str, Any]) -> str:
     """`verified`, `unverified` or `invalid`: the mark shown next to a party's name."""
     if not identity.get("valid", True):
@@ -121,7 +136,7 @@ def describe(t: Translator, record: dict[str, Any]) -> str:
 def _identity(t: Translator, p: dict[str, Any]) -> str:
     scheme = {"uscc": t("party.uscc"), "ric": "ID"}.get(p.get("scheme", ""), p.get("scheme", "–"))
     if not p.get("valid", True):
-        return t("desc.identity.invalid", scheme=scheme, reason=p.get("reason") or "–")
+        return t("desc.identity.invalid", scheme=scheme, reason=identity_reason(t, p) or "–")
     return t("desc.identity.verified" if p.get("verified") else "desc.identity.unverified", scheme=scheme)
 
 
@@ -155,6 +170,14 @@ def _sanction(t: Translator, p: dict[str, Any]) -> str:
              sanction_kind=t.label("sanction_kind", p.get("sanction_kind")),
              category=t.label("category", p.get("category")), decision_no=p.get("decision_no"),
              legal_basis=p.get("legal_basis"), disclose_until=p.get("disclose_until") or "–")
+
+
+def lifted_note(t: Translator, record: dict[str, Any]) -> str | None:
+    """The note "lifted on <date>: <reason>" for a sanction record whose sanction was lifted, else None."""
+    lifted = record.get("lifted")
+    if not lifted:
+        return None
+    return t("rec.lifted", date=cn_date(lifted.get("at")), reason=t.label("lifted", lifted.get("reason")))
 
 
 def _sanction_lifted(t: Translator, p: dict[str, Any]) -> str:

@@ -30,9 +30,10 @@ def _environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True)
     env.globals.update(
         shop_href=present.shop_href, party_href=present.party_href, record_href=present.record_href,
-        external_href=present.external_href, describe=present.describe, requirements=present.requirements,
-        verification=present.verification, category_label=present.category_label,
-        licence_label=present.licence_label, HTMX_SRI=HTMX_SRI,
+        view_href=present.view_href, external_href=present.external_href, describe=present.describe,
+        requirements=present.requirements, verification=present.verification,
+        identity_reason=present.identity_reason, lifted_note=present.lifted_note,
+        category_label=present.category_label, licence_label=present.licence_label, HTMX_SRI=HTMX_SRI,
     )
     env.filters.update(cn_date=present.cn_date, cn_datetime=present.cn_datetime)
     return env

@@ -25,7 +25,7 @@ from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n
 from chengxin.entrypoints.web.present import party_href, shop_href
 from chengxin.entrypoints.web.render import render, translator
-from chengxin.exc import ChengxinError, InvalidInput, NotFound
+from chengxin.exc import ChengxinError, InvalidInput
 from chengxin.services import parties, records
 from chengxin.services.viewer import ANONYMOUS
 
@@ -33,6 +33,7 @@ log = logging.getLogger("chengxin.portal")
 STATIC_DIR = FsPath(__file__).parent / "static"
 JSON_PREFIXES = ("/v1", "/static", "/openapi.json", "/docs", "/redoc")
 MAX_INDEX = 2**62
+PAGE_SIZE = 20  # credit records per page; older ones are behind the "older records" link
 
 
 class PortalRoute(APIRoute):
@@ -56,6 +57,7 @@ class PortalRoute(APIRoute):
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
 T = Annotated[i18n.Translator, Depends(translator)]
+Before = Annotated[int | None, Query(ge=0, le=MAX_INDEX)]
 
 
 def mount(app: FastAPI) -> None:
@@ -99,30 +101,32 @@ def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200
 
 
 def _parties_by_uscc(cx: Any, q: str) -> list[dict[str, Any]]:
-    """Parties other than shops (a logistics firm, a platform) with this USCC, so the query finds them too."""
+    """Parties other than shops (a logistics firm, a platform) with this USCC, so the query finds them too:
+    light summaries (name, kind, mark, USCC), not whole credit files."""
     if len(q) != 18:
         return []
-    try:
-        return parties.find_by_uscc(cx, q, ANONYMOUS)
-    except (NotFound, InvalidInput):
-        return []
+    return parties.search_parties(cx, q, ANONYMOUS)
 
 
 @router.get("/shops/{shop_id:path}")
-def shop_page(request: Request, cx: AppDep, t: T, shop_id: str, source: str = Query("")) -> Response:
-    view = _show(cx, t, source, shop_id)
+def shop_page(request: Request, cx: AppDep, t: T, shop_id: str, source: str = Query(""),
+              before: Before = None) -> Response:
+    """A shop's public credit file; `before` pages back through its credit records."""
+    view = _show(cx, t, source, shop_id, before)
     if view["entity"] != "shop":
         return _redirect(request, party_href(source, shop_id))
-    return render(request, t, "shop.html", {"view": view})
+    return render(request, t, "shop.html", {"view": view, "before": before})
 
 
 @router.get("/parties/{party_id:path}")
-def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = Query("")) -> Response:
-    view = _show(cx, t, source, party_id)
+def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = Query(""),
+               before: Before = None) -> Response:
+    """A party's public credit file (a natural person: masked name and mark only)."""
+    view = _show(cx, t, source, party_id, before)
     if view["entity"] == "shop":
         return _redirect(request, shop_href(source, party_id))
     person = view.get("kind") in parties.NATURAL_PERSONS
-    return render(request, t, "party.html", {"view": view, "person": person})
+    return render(request, t, "party.html", {"view": view, "person": person, "before": before})
 
 
 @router.get("/records/{index}")
@@ -135,10 +139,10 @@ def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=M
     return render(request, t, "record.html", {"data": data, "check": check})
 
 
-def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str) -> dict[str, Any]:
+def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str, before: int | None) -> dict[str, Any]:
     if not source:
         raise InvalidInput(t("error.missing_source"))
-    return parties.show(cx, source, entity_id, ANONYMOUS)
+    return parties.show(cx, source, entity_id, ANONYMOUS, limit=PAGE_SIZE, before=before)
 
 
 def _redirect(request: Request, target: str) -> Response:

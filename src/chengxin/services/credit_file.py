@@ -1,0 +1,152 @@
+"""The credit records of a party or shop: which of them a viewer sees, newest first, paged by log index.
+
+Records are read from the append-only credit log, so a page is addressed by a cursor on the log index
+(`before`: records with a smaller index), which stays stable while new records are appended. A sanction record
+carries whether its sanction was lifted, and leaves the public view when its disclosure ends
+(`domain/disclosure.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, or_, select, tuple_
+
+from chengxin.adapters.db import tables as t
+from chengxin.domain import disclosure
+from chengxin.services import credit_log
+
+# Record kinds the public sees for businesses; complaint *filings* are allegations and stay internal
+# until resolved (the outcome is public).
+PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
+                          "sanction_lifted", "inspection"})
+SANCTION_KINDS = frozenset({"sanction", "sanction_lifted"})
+Ref = tuple[str, str]
+
+
+def today() -> date:
+    """The current date (UTC), for licence validity and disclosure periods."""
+    return datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class SanctionState:
+    """What decides whether a sanction is public: its disclosure period and its lifting, if any."""
+
+    disclose_until: str | None
+    lifted_at: str | None
+    lift_reason: str | None
+
+    @property
+    def lifted(self) -> dict[str, Any] | None:
+        return {"at": self.lifted_at, "reason": self.lift_reason} if self.lift_reason else None
+
+    def public(self, on: date) -> bool:
+        return disclosure.publicly_disclosed(self.disclose_until, self.lift_reason, on)
+
+
+def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: int,
+                        before: int | None = None) -> dict[str, Any]:
+    """The credit records about these entities, newest first, at most `limit` with a log index below
+    `before`; public kinds and disclosed sanctions only unless `full`. `credit_records_next_before` is the
+    cursor of the next (older) page, None on the last page; the total counts every page."""
+    cr = t.credit_records
+    sanction_of = sanction_keys_of_records(conn, _sanction_records(conn, refs))
+    states = sanction_states(conn, [*sanction_of.values(), *_sanction_keys_about(conn, refs)])
+    shown = states if full else {k: s for k, s in states.items() if s.public(today())}
+    cond = _records_condition(conn, refs, list(shown))
+    if not full:
+        cond = cond & cr.c.kind.in_(PUBLIC_KINDS)
+        hidden = [idx for idx, key in sanction_of.items() if key in states and key not in shown]
+        if hidden:
+            cond = cond & cr.c.idx.not_in(hidden)
+    total = conn.execute(select(func.count()).select_from(cr).where(cond)).scalar_one()
+    page = cond if before is None else cond & (cr.c.idx < before)
+    rows = list(conn.execute(select(cr).where(page).order_by(cr.c.idx.desc()).limit(limit + 1)))
+    head = credit_log.latest_head(conn)
+
+    def state(idx: int) -> SanctionState | None:
+        key = sanction_of.get(idx)
+        return states.get(key) if key else None
+
+    return {"credit_records": [record_view(r, state(r.idx)) for r in rows[:limit]],
+            "credit_records_total": total,
+            "credit_records_next_before": rows[limit - 1].idx if len(rows) > limit else None,
+            "tree_size": head.size if head else 0}
+
+
+def _records_condition(conn: Connection, refs: list[Ref], sanction_keys: list[Ref]) -> Any:
+    """Records about the entities themselves, complaints against them, and the liftings of these sanctions."""
+    cr = t.credit_records
+    pair = tuple_(cr.c.subject_source, cr.c.subject_id)
+    c = t.complaints
+    complaint_ids = [tuple(x) for x in conn.execute(select(c.c.source, c.c.complaint_id).where(
+        tuple_(c.c.target_source, c.c.target_id).in_(refs)))]
+    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair.in_(refs)
+    if complaint_ids:
+        cond = or_(cond, (cr.c.subject_kind == "complaint") & pair.in_(complaint_ids))
+    if sanction_keys:
+        cond = or_(cond, (cr.c.subject_kind == "sanction") & pair.in_(sanction_keys))
+    return cond
+
+
+def _sanction_keys_about(conn: Connection, refs: list[Ref]) -> list[Ref]:
+    s = t.sanctions
+    return [(r.source, r.sanction_id) for r in conn.execute(select(s.c.source, s.c.sanction_id).where(
+        tuple_(s.c.subject_source, s.c.subject_id).in_(refs)))]
+
+
+def _sanction_records(conn: Connection, refs: list[Ref]) -> list[Any]:
+    cr = t.credit_records
+    return list(conn.execute(select(cr.c.idx, cr.c.kind, cr.c.event_source, cr.c.event_id).where(
+        cr.c.kind == "sanction", cr.c.subject_kind == "subject",
+        tuple_(cr.c.subject_source, cr.c.subject_id).in_(refs))))
+
+
+def sanction_keys_of_records(conn: Connection, rows: Iterable[Any]) -> dict[int, Ref]:
+    """The sanction, (source, sanction_id), each `sanction` record imposed; read from its event as received,
+    so a record stays tied to its sanction even after a later event corrected the sanction."""
+    wanted = {(r.event_source, r.event_id): r.idx for r in rows if r.kind == "sanction"}
+    if not wanted:
+        return {}
+    e = t.events
+    found = conn.execute(select(e.c.source, e.c.event_id, e.c.body).where(
+        tuple_(e.c.source, e.c.event_id).in_(list(wanted))))
+    return {wanted[(r.source, r.event_id)]: (r.source, str(orjson.loads(r.body)["data"]["sanction_id"]))
+            for r in found}
+
+
+def sanction_states(conn: Connection, keys: Iterable[Ref]) -> dict[Ref, SanctionState]:
+    """Disclosure period and lifting of each sanction."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    s, lift = t.sanctions, t.sanction_lifts
+    q = select(s.c.source, s.c.sanction_id, s.c.disclose_until, lift.c.at, lift.c.reason).outerjoin(
+        lift, (lift.c.source == s.c.source) & (lift.c.sanction_id == s.c.sanction_id),
+    ).where(tuple_(s.c.source, s.c.sanction_id).in_(wanted))
+    return {(r.source, r.sanction_id): SanctionState(r.disclose_until, r.at, r.reason) for r in conn.execute(q)}
+
+
+def sanction_state_of(conn: Connection, row: Any) -> SanctionState | None:
+    """The sanction a `sanction` record imposed or a `sanction_lifted` record lifted (None for other records,
+    or when the sanction is not known)."""
+    if row.kind == "sanction_lifted":
+        key: Ref | None = (row.subject_source, row.subject_id)
+    else:
+        key = sanction_keys_of_records(conn, [row]).get(row.idx)
+    return sanction_states(conn, [key]).get(key) if key else None
+
+
+def record_view(r: Any, sanction: SanctionState | None = None) -> dict[str, Any]:
+    """One credit record as served; a `sanction` record says whether its sanction was lifted."""
+    view = {"index": r.idx, "kind": r.kind, "at": r.at, "payload": orjson.loads(r.payload),
+            "subject": {"kind": r.subject_kind, "source": r.subject_source, "id": r.subject_id},
+            "event": {"source": r.event_source, "id": r.event_id}}
+    if r.kind == "sanction":
+        view["lifted"] = sanction.lifted if sanction else None
+    return view

@@ -1,0 +1,120 @@
+"""events-v1 validation: reasons that name the field, and a fast path that never accepts a bad line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from chengxin.adapters.resources import event_vocabulary
+from chengxin.domain import events
+from chengxin.domain.events import Event, Rejected, parse_line
+from chengxin.domain.fastcheck import quick_check
+
+SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+VOCAB = event_vocabulary()
+SAMPLE = [json.loads(x) for x in (SPEC / "sample-v1.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+PAID = {"specversion": "1.0", "id": "e-1", "source": "urn:cx:platform:P1", "type": "cx.order.paid",
+        "time": "2026-02-10T20:16:00+08:00", "data": {"order_id": "O9", "amount": 100, "method": "card"}}
+
+
+def reason(obj: dict | str) -> str:
+    raw = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
+    result = parse_line(raw, VOCAB)
+    assert isinstance(result, Rejected), result
+    return result.reason
+
+
+def with_data(**changes: object) -> dict:
+    return {**PAID, "data": {**PAID["data"], **changes}}
+
+
+def test_every_sample_event_is_valid_on_both_paths():
+    for obj in SAMPLE:
+        raw = json.dumps(obj, ensure_ascii=False)
+        assert quick_check(raw, VOCAB) is not None, obj["id"]
+        assert isinstance(parse_line(raw, VOCAB), Event)
+
+
+@pytest.mark.parametrize(("obj", "expected"), [
+    ('{"id": 1', "broken JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ({**PAID, "type": "cx.order.teleported"}, "unknown type 'cx.order.teleported'"),
+    ({k: v for k, v in PAID.items() if k != "specversion"}, "specversion missing"),
+    ({**PAID, "specversion": "0.3"}, 'specversion must be "1.0"'),
+    ({**PAID, "id": " "}, "id must be a non-empty string"),
+    ({**PAID, "time": "2026-02-10 20:16"}, "time not RFC 3339 with offset"),
+    ({**PAID, "time": "2026-02-10T20:16:00"}, "time not RFC 3339 with offset"),
+    ({**PAID, "time": 1770725760}, "time is a number"),
+    ({**PAID, "time": "2026-02-30T20:16:00+08:00"}, "time is not a real date and time"),
+    (with_data(amount=None), "data.amount missing"),
+    (with_data(amount=-5), "data.amount negative"),
+    (with_data(amount=1.5), "data.amount not an integer"),
+    (with_data(amount=True), "data.amount not an integer"),
+    (with_data(order_id={"source": "x"}), "data.order_id reference object needs string `source` and `id`"),
+    (with_data(method=""), "data.method must be a non-empty string"),
+])
+def test_reasons_name_the_field(obj, expected):
+    assert expected in reason(obj)
+
+
+def test_all_problems_of_a_line_are_listed():
+    got = reason(with_data(amount=-1, method=None))
+    assert "data.amount negative" in got and "data.method missing" in got
+
+
+def test_conditional_requirement_names_the_field():
+    person = next(o for o in SAMPLE if o["data"].get("kind") == "person")
+    del person["data"]["id_number"]
+    assert "data.id_number missing" in reason(person)
+
+
+def test_enum_score_region_items_dimensions():
+    review = next(o for o in SAMPLE if o["type"] == "cx.review.posted" and "dimensions" in o["data"])
+    assert "data.score out of range 1..5" in reason({**review, "data": {**review["data"], "score": 6}})
+    assert "data.direction not in enumeration" in reason({**review, "data": {**review["data"], "direction": "x"}})
+    bad_dims = {**review["data"], "dimensions": {"service": 0, "smell": 3}}
+    got = reason({**review, "data": bad_dims})
+    assert "data.dimensions.service out of range" in got and "data.dimensions.smell unknown dimension" in got
+    order = next(o for o in SAMPLE if o["type"] == "cx.order.placed")
+    assert "data.ship_to_region must be a 6-digit region code" in reason(
+        {**order, "data": {**order["data"], "ship_to_region": "31010"}})
+    assert "data.items[0].quantity negative" in reason(
+        {**order, "data": {**order["data"], "items": [{"product_id": "G1", "quantity": -1, "unit_price": 1}]}})
+
+
+def test_times_are_normalised_to_utc():
+    event = parse_line(json.dumps(PAID), VOCAB)
+    assert isinstance(event, Event) and event.at == "2026-02-10T12:16:00.000000Z"
+    assert event.ord == "2026-02-10T12:16:00.000000Z|urn:cx:platform:P1|e-1"
+
+
+ODD_VALUES = [None, "", " ", "x", -1, 0, 1, 6, 1.5, True, [], {}, ["a"], [" "], {"source": "s", "id": "i"},
+              {"source": 1, "id": "i"}, "2026-02-30T00:00:00+08:00", "0001-01-01T00:00:00+08:00",
+              "2026-02-28", "2026-02-29", "999999", "31010", "buyer", "12315", 10**30]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> str:
+    obj = json.loads(json.dumps(draw(st.sampled_from(SAMPLE))))
+    for _ in range(draw(st.integers(1, 3))):
+        target = obj if draw(st.booleans()) else obj.get("data")
+        if isinstance(target, dict) and target:
+            key = draw(st.sampled_from(sorted(target)))
+            if draw(st.integers(0, 4)) == 0:
+                del target[key]
+            else:
+                target[key] = draw(st.sampled_from(ODD_VALUES))
+    return json.dumps(obj, ensure_ascii=False)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(mutated())
+def test_fast_path_never_accepts_what_the_slow_path_rejects(raw):
+    slow = events._slow(raw, VOCAB)
+    fast = events._fast(raw, VOCAB)
+    if fast is not None:
+        assert isinstance(slow, Event), f"fast path accepted a line the validator rejects: {slow}"
+        assert (fast.at, fast.data) == (slow.at, slow.data)

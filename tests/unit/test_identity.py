@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 from stdnum.cn import ric as stdnum_ric
+from stdnum.exceptions import InvalidFormat, InvalidLength, ValidationError
 
+from chengxin.domain import identity as identity_module
 from chengxin.domain.identity import (
+    NO_IDENTIFIER,
+    REASONS,
     IdentityCheck,
     check_ric,
     check_uscc,
@@ -17,6 +21,7 @@ from chengxin.domain.identity import (
     mask_phone,
     mask_ric,
     normalise,
+    reason_zh,
     region_known,
     region_name,
 )
@@ -157,6 +162,92 @@ def test_ric_reason_never_repeats_whole_number() -> None:
         value = with_check(body)
         reason = check_ric(value, today=TODAY).reason
         assert reason is not None and value not in reason
+
+
+# --- reasons in Chinese ----------------------------------------------------------------------------------
+
+
+def _stdnum_raises(error: type[Exception]) -> object:
+    def validate(value: str) -> str:
+        raise error()
+    return validate
+
+
+# One check per reason code (every reason a check can give): (check, English reason, Chinese reason).
+# The stdnum errors after the USCC's own length and alphabet checks cannot happen with stdnum's current rules,
+# so they are forced by replacing `uscc.validate`.
+REASON_CASES = {
+    "length": [(lambda: check_uscc("91310104MA1FL8XQ3"), "uscc: length 17, want 18",
+                "统一社会信用代码长度为 17 位，应为 18 位"),
+               (lambda: check_ric("310104900307123", today=TODAY), "id_number: length 15, want 18",
+                "身份证号长度为 15 位，应为 18 位")],
+    "uscc_digit": [(lambda: check_uscc("9131010AMA1FL8XQ36"),
+                    "uscc: character 8 must be a digit (authority, type, region)",
+                    "统一社会信用代码第 8 位应为数字（登记管理部门、机构类别、行政区划）")],
+    "uscc_alphabet": [(lambda: check_uscc("91310104OA1FL8XQ36"),
+                       "uscc: character 9 not allowed (0-9, A-Z except I O Z S V)",
+                       "统一社会信用代码第 9 位字符无效（仅限数字和除 I、O、Z、S、V 以外的大写字母）")],
+    "check_wrong": [(lambda: check_uscc("91310104MA1FL8XQ37"), "uscc: check character wrong",
+                     "统一社会信用代码校验位错误"),
+                    (lambda: check_ric("310104199003071234", today=TODAY), "id_number: check character wrong",
+                     "身份证号校验位错误")],
+    "invalid_characters": [("InvalidFormat", "uscc: invalid characters", "统一社会信用代码含有无效字符")],
+    "invalid": [("ValidationError", "uscc: invalid", "统一社会信用代码无效")],
+    "ric_digits": [(lambda: check_ric("3101041990030712A5", today=TODAY),
+                    "id_number: characters 1-17 must be digits", "身份证号前 17 位应为数字")],
+    "ric_check_character": [(lambda: check_ric("31010419900307123Y", today=TODAY),
+                             "id_number: check character must be a digit or X", "身份证号校验位应为数字或 X")],
+    "birth_not_a_date": [(lambda: check_ric(with_check("31010419901332123"), today=TODAY),
+                          "id_number: birth date 19901332 is not a date", "身份证号出生日期无效")],
+    "birth_before_1900": [(lambda: check_ric(with_check("31010418991231123"), today=TODAY),
+                           "id_number: birth date 18991231 before 1900", "身份证号出生日期早于 1900 年")],
+    "birth_in_future": [(lambda: check_ric(with_check("31010420991231123"), today=TODAY),
+                         "id_number: birth date in the future", "身份证号出生日期晚于当前日期")],
+    "region_unknown": [(lambda: check_ric(with_check("99010119900307123"), today=TODAY),
+                        "id_number: region 990101 unknown", "身份证号地区码 990101 不存在")],
+}
+STDNUM_ERRORS = {"InvalidFormat": InvalidFormat, "ValidationError": ValidationError, "InvalidLength": InvalidLength}
+
+
+def test_every_reason_code_has_a_case() -> None:
+    """A new reason in REASONS needs a case here (the one reason no check gives is `no_identifier`)."""
+    assert set(REASON_CASES) | {"no_identifier"} == set(REASONS)
+
+
+@pytest.mark.parametrize(("code", "check", "english", "chinese"), [
+    pytest.param(code, check, en, zh, id=f"{code}-{i}")
+    for code, cases in REASON_CASES.items() for i, (check, en, zh) in enumerate(cases)])
+def test_every_reason_a_check_gives_maps_to_chinese(monkeypatch: pytest.MonkeyPatch, code: str, check: object,
+                                                     english: str, chinese: str) -> None:
+    if isinstance(check, str):  # an stdnum error after our own checks
+        monkeypatch.setattr(identity_module.uscc, "validate", _stdnum_raises(STDNUM_ERRORS[check]))
+        got = check_uscc("91310104MA1FL8XQ36")
+    else:
+        got = check()  # type: ignore[operator]
+    assert (got.valid, got.reason, got.reason_zh) == (False, english, chinese)
+    assert reason_zh(english) == chinese  # the English stored in the subject row maps back at read time
+
+
+def test_the_stdnum_length_error_maps_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(identity_module.uscc, "validate", _stdnum_raises(InvalidLength))
+    got = check_uscc("91310104MA1FL8XQ36")
+    assert (got.reason, got.reason_zh) == ("uscc: length 18, want 18", "统一社会信用代码长度为 18 位，应为 18 位")
+
+
+def test_reason_zh_of_a_missing_identifier_and_of_unknown_text() -> None:
+    assert reason_zh(NO_IDENTIFIER) == "未提供统一社会信用代码或身份证号"
+    assert reason_zh("something an older release wrote") == "something an older release wrote"
+
+
+def test_valid_checks_have_no_reason_in_either_language() -> None:
+    got = check_uscc("91310104MA1FL8XQ36")
+    assert (got.reason, got.reason_zh) == (None, None)
+
+
+def test_chinese_reason_never_repeats_the_birth_date() -> None:
+    for body in ("31010419901332123", "31010418991231123"):
+        got = check_ric(with_check(body), today=TODAY)
+        assert got.reason_zh is not None and body[6:14] not in got.reason_zh
 
 
 # --- regions ---------------------------------------------------------------------------------------------

@@ -15,15 +15,8 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import NotFound
-from chengxin.services import credit_log
-from chengxin.services.credit_file import (
-    PUBLIC_KINDS,
-    SANCTION_KINDS,
-    SanctionState,
-    record_view,
-    sanction_state_of,
-    today,
-)
+from chengxin.services import credit_file, credit_log
+from chengxin.services.credit_file import PUBLIC_KINDS, SANCTION_KINDS, SanctionState, record_view, sanction_state_of
 from chengxin.services.parties import NATURAL_PERSONS
 from chengxin.services.viewer import Viewer
 
@@ -63,7 +56,7 @@ def _sees_sanction(row: Any, sanction: SanctionState, viewer: Viewer) -> bool:
     domain/disclosure.py)."""
     if viewer.may_reveal_pii or viewer.owns(row.subject_source) or viewer.owns(row.event_source):
         return True
-    return sanction.public(today())
+    return sanction.public(credit_file.today())
 
 
 def _about_natural_person(conn: Connection, kind: str, source: str, entity_id: str) -> bool:

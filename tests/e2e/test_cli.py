@@ -1,0 +1,90 @@
+"""The command line as a user runs it: a real `chengxin` process on a fresh store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLE, SAMPLE_BAD, SHARED
+
+CLI = str(Path(sys.executable).with_name("chengxin"))
+
+
+@pytest.fixture
+def env(settings) -> dict[str, str]:
+    return {**os.environ, "CHENGXIN_DATABASE_URL": settings.database_url,
+            "CHENGXIN_KEYS_FILE": str(settings.keys_file)}
+
+
+def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_ingest_json_rejects_file_and_rerun(env, tmp_path):
+    rejects = tmp_path / "rejects.jsonl"
+    out = json.loads(run(env, "ingest", str(SAMPLE_BAD), "--rejects", str(rejects), "--json").stdout)
+    assert (out["accepted"], out["rejected"]) == (12, 10)
+    lines = [json.loads(x) for x in rejects.read_text().splitlines()]
+    assert [x["line"] for x in lines] == [2, 4, 6, 9, 11, 13, 15, 17, 19, 21]
+    again = json.loads(run(env, "ingest", str(SAMPLE_BAD), "--json").stdout)
+    assert (again["accepted"], again["duplicates"]) == (0, 12)
+
+
+def test_ingest_from_stdin(env):
+    done = subprocess.run([CLI, "ingest", "-", "--json"], env=env, input=SAMPLE.read_text(encoding="utf-8"),
+                          capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout)["accepted"] == 48
+
+
+def test_party_show_and_audit(env):
+    run(env, "ingest", str(SAMPLE))
+    shop = json.loads(run(env, "party", "show", "S2", "--source", "urn:cx:platform:P1", "--json").stdout)
+    assert shop["entity"] == "shop" and shop["flags"] == ["licence_missing"]
+    text = run(env, "party", "show", "U1", "--source", "urn:cx:platform:P1").stderr
+    assert "31010419900307123X" not in text
+    person = json.loads(run(env, "party", "show", "U1", "--source", "urn:cx:platform:P1", "--public", "--json")
+                        .stdout)
+    assert person["name"] == "张*" and person["credit_records"] == []
+    audit = json.loads(run(env, "audit", "verify", "--json").stdout)
+    assert audit["ok"] is True and audit["records"] == 23
+
+
+def test_errors_have_exit_codes(env):
+    missing = run(env, "party", "show", "NOPE", "--source", "urn:cx:platform:P1", check=False)
+    assert missing.returncode == 66 and "NOPE" in missing.stderr and "Traceback" not in missing.stderr
+    bad_key = run(env, "keys", "create", "--role", "platform", "--label", "x", check=False)
+    assert bad_key.returncode == 65 and "source" in bad_key.stderr
+
+
+def test_production_mode_refuses_missing_keys(env):
+    done = run({**env, "CHENGXIN_ENV": "production"}, "audit", "verify", check=False)
+    assert done.returncode == 78 and "CHENGXIN_PII_KEY" in done.stderr
+
+
+def test_audit_exits_nonzero_naming_the_first_bad_record(env, settings):
+    from sqlalchemy import create_engine, text
+
+    run(env, "ingest", str(SAMPLE))
+    engine = create_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE credit_records SET payload = '{}' WHERE idx = 5"))
+    engine.dispose()
+    done = run(env, "audit", "verify", "--json", check=False)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["first_bad"]["index"] == 5
+
+
+def test_the_shared_contract_checker_passes():
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(SHARED / "tools" / "check-contract")], cwd=root,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout
+    assert "0 failed" in done.stdout

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import SAMPLE, SAMPLE_BAD, SHARED
 
 CLI = str(Path(sys.executable).with_name("chengxin"))

@@ -6,6 +6,7 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.conftest import SAMPLE, SAMPLE_BAD
 
 from chengxin.adapters.db import tables as t
@@ -21,7 +22,8 @@ from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin, bootstrap
 from chengxin.domain import merkle
 from chengxin.entrypoints.api.app import create_app
-from chengxin.services import keys
+from chengxin.services import credit_file, keys, parties
+from chengxin.services.viewer import ANONYMOUS
 from chengxin.settings import Settings
 
 P1, L1 = "urn:cx:platform:P1", "urn:cx:logistics:L1"
@@ -255,6 +257,18 @@ def test_find_by_uscc_returns_every_report_of_the_linked_party(sample_api: Api, 
     assert sample_api.get("/v1/parties?uscc=91110000100000000X", status=404)["error"] == "not_found"
 
 
+def test_light_search_summaries_carry_only_what_a_result_shows(sample_api: Api) -> None:
+    """The portal's USCC search: name, kind, mark, USCC and the (source, id) of the link, no credit file."""
+    found = parties.search_parties(sample_api.cx, "92330106ma2b7c4d1w", ANONYMOUS)
+    mark = {"valid": True, "reason": None, "reason_zh": None}
+    assert found == [
+        {"source": P1, "id": "M2", "name": "杭州西湖区示例日用品店", "kind": "individual_business",
+         "uscc": "92330106MA2B7C4D1W", "verified": True, "identity": {**mark, "verified": True}},
+        {"source": REG_SOURCE, "id": "E-M2", "name": "杭州西湖区示例日用品店", "kind": "individual_business",
+         "uscc": "92330106MA2B7C4D1W", "verified": False, "identity": {**mark, "verified": False}}]
+    assert parties.search_parties(sample_api.cx, "91110000100000000X", ANONYMOUS) == []
+
+
 FULL_WIDTH_U1_ID = "".join(chr(ord(c) + 0xFEE0) for c in U1_ID)  # ３１０１…Ｘ, as typed with a Chinese IME
 
 
@@ -286,6 +300,123 @@ def test_unknown_party_is_404(sample_api: Api) -> None:
     for entity, source in (("NOPE", P1), ("S1", "urn:cx:platform:P2")):  # S1 exists, but not at P2
         body = sample_api.get(f"/v1/parties/{entity}?source={source}", "regulator", status=404)
         assert body["error"] == "not_found" and entity in body["detail"]
+
+
+# --- paging, sanctions leaving the public view, the server's own checks -----------------------------------
+
+@pytest.mark.parametrize("who", ["anonymous", "regulator"])
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_paging_through_a_credit_file_with_the_cursor(sample_api: Api, who: str, limit: int) -> None:
+    """Following `credit_records_next_before` gives every record once, newest first, as one big page does."""
+    url = f"/v1/parties/S2?source={P1}"
+    whole = sample_api.get(url, who)
+    assert whole["credit_records_next_before"] is None
+    seen: list[int] = []
+    before = None
+    while True:
+        page = sample_api.get(url + f"&limit={limit}" + (f"&before={before}" if before is not None else ""), who)
+        assert page["credit_records_total"] == whole["credit_records_total"]
+        assert len(page["credit_records"]) <= limit
+        seen += [r["index"] for r in page["credit_records"]]
+        before = page["credit_records_next_before"]
+        if before is None:
+            break
+        assert before == seen[-1]
+    assert seen == [r["index"] for r in whole["credit_records"]]
+    assert len(seen) == whole["credit_records_total"] > limit
+
+
+def test_a_cursor_below_every_record_gives_an_empty_last_page(sample_api: Api) -> None:
+    page = sample_api.get(f"/v1/parties/S2?source={P1}&before=0")
+    assert (page["credit_records"], page["credit_records_next_before"]) == ([], None)
+    assert page["credit_records_total"] == 5
+    sample_api.get(f"/v1/parties/S2?source={P1}&before=-1", status=422)
+
+
+DAY = date(2027, 1, 10)  # "today" in the sanction tests (the service's clock is replaced)
+
+
+def sanction_events(today: date) -> list[bytes]:
+    """Sanctions on P1's enterprise M1 reported by the regulator, each probing one disclosure rule."""
+    m1 = {"source": P1, "id": "M1"}
+
+    def line(event_id: str, type_: str, data: dict[str, Any], time: str = "2026-11-01T09:00:00+08:00") -> bytes:
+        return json.dumps({"specversion": "1.0", "id": event_id, "source": REG_SOURCE, "type": type_,
+                           "time": time, "data": data}, ensure_ascii=False).encode()
+
+    def sanction(sanction_id: str, until: date) -> bytes:
+        return line(f"imposed-{sanction_id}", "cx.sanction.imposed", {
+            "sanction_id": sanction_id, "subject_id": m1, "kind": "administrative_penalty", "authority": "某市监局",
+            "decision_no": sanction_id, "legal_basis": "价格法", "category": "price_fraud",
+            "disclose_until": until.isoformat()})
+
+    def lifted(sanction_id: str, reason: str) -> bytes:
+        return line(f"lifted-{sanction_id}", "cx.sanction.lifted", {"sanction_id": sanction_id, "reason": reason},
+                    time="2026-11-02T09:00:00+08:00")
+
+    later = today + timedelta(days=365)
+    return [sanction("X-TODAY", today), sanction("X-YESTERDAY", today - timedelta(days=1)),
+            sanction("X-REVOKED", later), lifted("X-REVOKED", "revoked"),
+            sanction("X-REPAIRED", later), lifted("X-REPAIRED", "repaired"),
+            sanction("X-EXPIRED", later), lifted("X-EXPIRED", "expired")]
+
+
+def sanctions_in(view: dict[str, Any]) -> dict[str, Any]:
+    """decision_no -> `lifted` of every sanction record in a view."""
+    return {r["payload"]["decision_no"]: r["lifted"] for r in view["credit_records"] if r["kind"] == "sanction"}
+
+
+def liftings_in(view: dict[str, Any]) -> set[str]:
+    return {r["subject"]["id"] for r in view["credit_records"] if r["kind"] == "sanction_lifted"}
+
+
+def test_sanctions_leave_the_public_view_when_disclosure_ends(sample_api: Api,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(credit_file, "today", lambda: DAY)
+    assert sample_api.post_events("regulator", sanction_events(DAY))["accepted"] == 8
+    lifted_expired = {"at": "2026-11-02T01:00:00.000000Z", "reason": "expired"}
+
+    public = sample_api.get(f"/v1/parties/M1?source={P1}")
+    # disclose_until == today: still shown; yesterday: hidden; repaired or revoked: withdrawn at once
+    assert sanctions_in(public) == {"X-TODAY": None, "X-EXPIRED": lifted_expired}
+    assert liftings_in(public) == {"X-EXPIRED"}  # the lifting of a withdrawn sanction goes with it
+    assert public["credit_records_total"] == len(public["credit_records"])
+
+    for who in ("regulator", "p1"):  # the regulator, and the platform that reported M1, still see all
+        full = sample_api.get(f"/v1/parties/M1?source={P1}", who)
+        assert sanctions_in(full) == {
+            "X-TODAY": None, "X-YESTERDAY": None, "X-EXPIRED": lifted_expired,
+            "X-REVOKED": {"at": "2026-11-02T01:00:00.000000Z", "reason": "revoked"},
+            "X-REPAIRED": {"at": "2026-11-02T01:00:00.000000Z", "reason": "repaired"}}, who
+        assert liftings_in(full) == {"X-REVOKED", "X-REPAIRED", "X-EXPIRED"}
+    assert sanctions_in(sample_api.get(f"/v1/parties/M1?source={P1}", "p2")) == sanctions_in(public)
+
+
+def test_the_log_hides_a_sanction_from_the_public_from_the_day_after_its_period(
+        sample_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(credit_file, "today", lambda: DAY)
+    sample_api.post_events("regulator", sanction_events(DAY))
+    index = {r["payload"].get("decision_no") or f"lifted-{r['subject']['id']}": r["index"] for r in sample_api.get(
+        f"/v1/parties/M1?source={P1}", "regulator")["credit_records"] if r["kind"].startswith("sanction")}
+    visible = {k for k, i in index.items() if sample_api.client.get(f"/v1/log/records/{i}").status_code == 200}
+    assert visible == {"X-TODAY", "X-EXPIRED", "lifted-X-EXPIRED"}
+    assert sample_api.get(f"/v1/log/records/{index['X-EXPIRED']}")["record"]["lifted"]["reason"] == "expired"
+
+    monkeypatch.setattr(credit_file, "today", lambda: DAY + timedelta(days=1))
+    sample_api.get(f"/v1/log/records/{index['X-TODAY']}", status=404)
+    assert "X-TODAY" not in sanctions_in(sample_api.get(f"/v1/parties/M1?source={P1}"))
+    assert sample_api.get(f"/v1/log/records/{index['X-TODAY']}", "regulator")["record"]["index"] == index["X-TODAY"]
+
+
+def test_the_server_reports_its_signature_check(sample_api: Api) -> None:
+    body = sample_api.get("/v1/log/records/11")
+    assert body["checks"] == {"inclusion": True, "signature": True}
+    forged = bytes(64)
+    with sample_api.cx.engine.begin() as conn:
+        conn.execute(update(t.tree_heads).values(signature=forged))
+    body = sample_api.get("/v1/log/records/11")
+    assert body["checks"] == {"inclusion": True, "signature": False}
+    assert b64(body["tree_head"]["signature"]) == forged
 
 
 # --- the contract: OpenAPI and error bodies ------------------------------------------------------------------

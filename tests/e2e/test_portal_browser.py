@@ -84,6 +84,8 @@ def test_verify_inclusion_in_the_browser(page: Page) -> None:
     expect(result).to_contain_text("已验证 ✓")
     expect(page.get_by_test_id("signature-result")).to_have_attribute("data-state", "verified")
     expect(page.get_by_test_id("server-result")).to_contain_text("✓")
+    expect(page.get_by_test_id("server-signature")).to_have_attribute("data-state", "verified")
+    expect(page.get_by_test_id("server-signature")).to_contain_text("✓")
 
 
 def test_every_public_record_verifies(page: Page, live_server: str) -> None:

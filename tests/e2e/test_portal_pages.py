@@ -6,19 +6,23 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
 from stdnum.cn import ric
 
+from chengxin.adapters.db import tables as t
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
 from chengxin.entrypoints.api.app import create_app
-from chengxin.entrypoints.web import i18n, render
+from chengxin.entrypoints.web import i18n, render, routes
 from chengxin.entrypoints.web.present import party_href, shop_href
+from chengxin.services import credit_file, parties
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared/spec/sample-v1.jsonl"
 P1 = "urn:cx:platform:P1"
@@ -107,7 +111,8 @@ def test_shop_with_missing_licences_is_flagged(portal_client: TestClient) -> Non
     assert 'data-testid="gap-banner"' in html
     assert 'data-category="farm_produce"' in html and "食用农产品" in html
     assert "已关闭" in html and "operator request" in html
-    assert "行政处罚" in html and "杭西市监罚〔2026〕12号" in html  # the regulator's sanction on the operator
+    # the regulator's sanction on the operator was lifted as repaired (s-047): no longer public
+    assert "杭西市监罚〔2026〕12号" not in html and 'data-record-kind="sanction' not in html
 
 
 def test_english_is_chosen_by_query_and_kept_by_cookie(portal_app: object) -> None:
@@ -197,6 +202,134 @@ def test_every_template_message_is_in_both_catalogues() -> None:
     for path in (WEB / "templates").glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9]+)["']\s*[,)]""", path.read_text()))
     assert used and not used - set(i18n.MESSAGES["zh"])
+
+
+# --- a store with more: an invalid identity, many records, sanctions ------------------------------------------
+
+REG = "urn:cx:regulator:310000"
+DAY = date(2027, 1, 10)  # "today" of the sanction pages (the service's clock is replaced)
+INSPECTIONS = 25
+
+
+def _event(event_id: str, source: str, type_: str, data: dict[str, Any],
+           time: str = "2026-11-01T09:00:00+08:00") -> bytes:
+    return json.dumps({"specversion": "1.0", "id": event_id, "source": source, "type": type_, "time": time,
+                       "data": data}, ensure_ascii=False).encode()
+
+
+def _sanction(sanction_id: str, until: date) -> bytes:
+    return _event(f"imp-{sanction_id}", REG, "cx.sanction.imposed", {
+        "sanction_id": sanction_id, "subject_id": {"source": P1, "id": "M1"}, "kind": "administrative_penalty",
+        "authority": "上海市徐汇区市场监督管理局", "decision_no": f"徐市监罚〔2026〕{sanction_id}号",
+        "legal_basis": "《中华人民共和国价格法》第十四条", "category": "price_fraud",
+        "disclose_until": until.isoformat()})
+
+
+def _more_lines() -> list[bytes]:
+    bad_uscc = _event("m-1", P1, "cx.subject.registered", {
+        "subject_id": "M9", "kind": "enterprise", "name": "上海校验有误贸易有限公司", "uscc": "91310104MA1FL8XQ37",
+        "region": "310104"})
+    shop = _event("m-2", P1, "cx.shop.opened", {"shop_id": "S9", "operator_id": "M9", "name": "校验有误小店",
+                                               "url": "https://s9.shop.example", "categories": ["daily_goods"]})
+    inspections = [_event(f"in-{i}", REG, "cx.inspection.recorded", {
+        "inspection_id": f"IN-{i}", "subject_id": {"source": P1, "id": "M1"}, "authority": "上海市徐汇区市场监督管理局",
+        "result": "pass"}, time=f"2026-10-{1 + i:02d}T09:00:00+08:00") for i in range(INSPECTIONS)]
+    lifted = _event("lift-71", REG, "cx.sanction.lifted", {"sanction_id": "71", "reason": "expired"},
+                    time="2026-11-02T09:00:00+08:00")
+    repaired = _event("lift-72", REG, "cx.sanction.lifted", {"sanction_id": "72", "reason": "repaired"},
+                      time="2026-11-02T09:00:00+08:00")
+    later = DAY + timedelta(days=365)
+    sanctions = [_sanction("70", DAY), _sanction("69", DAY - timedelta(days=1)), _sanction("71", later), lifted,
+                 _sanction("72", later), repaired]
+    return [bad_uscc, shop, *inspections, *sanctions]
+
+
+@pytest.fixture(scope="module")
+def more_client(tmp_path_factory: pytest.TempPathFactory,
+                portal_factory: Callable[..., Chengxin]) -> Iterator[TestClient]:
+    cx = portal_factory(tmp_path_factory.mktemp("more"), *_more_lines())
+    with TestClient(create_app(cx)) as client:
+        yield client
+    cx.engine.dispose()
+
+
+@pytest.fixture
+def on_day(monkeypatch: pytest.MonkeyPatch) -> date:
+    monkeypatch.setattr(credit_file, "today", lambda: DAY)
+    return DAY
+
+
+def test_identity_reason_is_shown_in_the_pages_language(more_client: TestClient) -> None:
+    zh = more_client.get(shop_href(P1, "S9") + "&lang=zh").text
+    assert 'data-state="invalid"' in zh and "统一社会信用代码校验位错误" in zh
+    assert "uscc: check character wrong" not in zh
+    en = more_client.get(shop_href(P1, "S9") + "&lang=en").text
+    assert "uscc: check character wrong" in en and "统一社会信用代码校验位错误" not in en
+    party = more_client.get(party_href(P1, "M9") + "&lang=zh").text  # the mark and the identity record's description
+    assert party.count("统一社会信用代码校验位错误") == 2 and "check character wrong" not in party
+
+
+def test_older_records_are_behind_a_link(more_client: TestClient, on_day: date) -> None:
+    first = more_client.get(S1 + "&lang=zh").text
+    rows = re.findall(r'data-record-kind="([a-z_]+)"', first)
+    assert len(rows) == routes.PAGE_SIZE and 'data-testid="newest-records"' not in first
+    older = re.search(r'<a href="([^"]+)" rel="next" data-testid="older-records">较早的记录', first)
+    assert older is not None
+    second = more_client.get(older[1].replace("&amp;", "&")).text
+    more_rows = re.findall(r'data-record-kind="([a-z_]+)"', second)
+    assert 'data-testid="newest-records"' in second and 'data-testid="older-records"' not in second
+    first_links = set(re.findall(r'href="/records/(\d+)"', first))
+    second_links = set(re.findall(r'href="/records/(\d+)"', second))
+    assert first_links and second_links and not first_links & second_links
+    total = int(re.search(r"共 (\d+) 条", first)[1])  # type: ignore[index]
+    assert len(rows) + len(more_rows) == total > routes.PAGE_SIZE
+    assert more_client.get(S1 + "&before=-1").status_code == 422
+
+
+def test_a_lifted_sanction_is_marked_and_a_withdrawn_one_is_not_public(more_client: TestClient,
+                                                                      on_day: date) -> None:
+    zh = more_client.get(party_href(P1, "M1") + "&lang=zh").text
+    assert "徐市监罚〔2026〕70号" in zh  # disclose_until is today: still shown
+    assert "徐市监罚〔2026〕69号" not in zh  # its period ended yesterday
+    assert "徐市监罚〔2026〕72号" not in zh  # lifted as repaired
+    lifted = re.findall(r'data-testid="sanction-lifted">([^<]+)<', zh)
+    assert lifted == ["已解除（2026-11-02）：公示期满"]  # sanction 71, lifted as expired, still in its period
+    en = more_client.get(party_href(P1, "M1") + "&lang=en").text
+    lifted_en = re.findall(r'data-testid="sanction-lifted">([^<]+)<', en)
+    assert lifted_en == ["lifted on 2026-11-02: disclosure period ended"]
+
+
+def test_record_page_shows_the_servers_inclusion_and_signature_checks(portal_client: TestClient) -> None:
+    html = portal_client.get("/records/9").text
+    assert re.search(r'data-testid="server-result"\s+data-state="verified"', html)
+    assert re.search(r'data-testid="server-signature"\s+data-state="verified"', html)
+    assert "签名（服务器验证）" in html and "已通过 ✓（服务器已用本节点公钥核对树头签名）" in html
+
+
+def test_record_page_says_when_the_server_finds_a_bad_signature(
+        tmp_path: Path, portal_factory: Callable[..., Chengxin]) -> None:
+    cx = portal_factory(tmp_path)
+    with cx.engine.begin() as conn:
+        conn.execute(t.tree_heads.update().values(signature=bytes(64)))
+    with TestClient(create_app(cx)) as client:
+        html = client.get("/records/9").text
+    cx.engine.dispose()
+    assert re.search(r'data-testid="server-result"\s+data-state="verified"', html)
+    assert re.search(r'data-testid="server-signature"\s+data-state="failed"', html)
+    assert "未通过 ✗（树头签名与本节点公钥不符）" in html
+
+
+def test_search_by_uscc_lists_parties_without_building_credit_files(
+        portal_client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_full_views(*args: object, **kwargs: object) -> None:
+        raise AssertionError("search must not build whole credit files")
+
+    monkeypatch.setattr(parties, "show", no_full_views)
+    html = portal_client.get("/search", params={"q": "92330106MA2B7C4D1W"}, headers={"HX-Request": "true"}).text
+    links = re.findall(r'data-testid="party-link">([^<]+)<', html)
+    assert links == ["杭州西湖区示例日用品店", "杭州西湖区示例日用品店"]  # reported by P1 and by the regulator
+    assert party_href(P1, "M2").replace("&", "&amp;") in html and "92330106MA2B7C4D1W" in html
+    assert html.count('data-testid="verify-mark"') == 2
 
 
 # --- leak scan ------------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Read models of parties and shops: the credit file, licences, identity, masked by who is asking."""
+"""Read models of parties and shops: identity, licences and the credit file, masked by who is asking.
+
+The credit records themselves (paging, sanctions leaving the public view) are in `credit_file.py`.
+"""
 
 from __future__ import annotations
 
@@ -16,17 +19,15 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
-from chengxin.services.credit_file import PUBLIC_KINDS, Ref, credit_records_view, today
+from chengxin.services.credit_file import Ref, credit_records_view, today
 from chengxin.services.viewer import Viewer
-
-__all__ = ["NATURAL_PERSONS", "PUBLIC_KINDS", "find_by_id_number", "find_by_uscc", "reveal_id_number",
-           "search_parties", "search_shops", "show", "today"]
 
 NATURAL_PERSONS = frozenset({"person", "courier"})
 
 
 @cache
 def key_categories() -> licensing.KeyCategories:
+    """The licence rules of key categories (packaged YAML, read once)."""
     return licensing.load_key_categories(vocab_text("key_categories.yaml"), "vocab/key_categories.yaml")
 
 

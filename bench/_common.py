@@ -66,6 +66,17 @@ def machine(pg_url: str | None = PG_ADMIN_URL) -> dict[str, Any]:
     return info
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether src/ had uncommitted changes (others edit it concurrently)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "src_dirty": bool(git("status", "--porcelain", "--", "src"))}
+
+
 def describe(m: dict[str, Any]) -> str:
     return (f"{m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}, Python {m['python']}, "
             f"SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}, load average at start {m['load_avg']}")

@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     CHENGXIN,
     RESULTS,
+    code_version,
     cx_env,
     describe,
     free_port,
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     setup, measured = build_events(args.warmup + 2 * args.requests)
     log(f"{len(setup)} seed lines, {len(measured)} single-event requests prepared")
     result: dict[str, Any] = {
-        "bench": "api", "date": now_iso(), "machine": m,
+        "bench": "api", "date": now_iso(), "machine": m, "code": code_version(),
         "command": "POST /v1/events, one cx.order.placed / cx.review.posted event per request, platform key",
         "target": {"events_per_s": TARGET_EPS, "p99_ms": TARGET_P99_MS}, "runs": []}
     for db in [d.strip() for d in args.db.split(",") if d.strip()]:

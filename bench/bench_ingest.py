@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     CHENGXIN,
+    code_version,
     cx_env,
     describe,
     events_file,
@@ -58,7 +59,7 @@ def committed_events(url: str) -> int | None:
 
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5) as c:
             return int(c.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
-    except Exception:  # noqa: BLE001 - not created yet, or locked for a moment
+    except Exception:
         return None
 
 
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = count_lines(path)
     m = machine()
     log(describe(m))
-    result: dict[str, Any] = {"bench": "ingest", "date": now_iso(), "machine": m, "file": str(path),
+    result: dict[str, Any] = {"bench": "ingest", "date": now_iso(), "machine": m, "code": code_version(),
+                              "file": str(path),
                               "lines": lines, "file_mib": round(path.stat().st_size / 2**20, 1),
                               "command": f"chengxin ingest {path.name} --json",
                               "target": {"events_per_s": TARGET_EPS, "peak_rss_mib": TARGET_RSS_MIB},

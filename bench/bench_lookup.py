@@ -38,6 +38,7 @@ from _common import (
     CHENGXIN,
     PYTHON,
     RESULTS,
+    code_version,
     cx_env,
     describe,
     events_file,
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     draws = shop_draws(db, n_per_phase, seed=5)
     template = portal_shop_route()
     result: dict[str, Any] = {
-        "bench": "lookup", "date": now_iso(), "machine": m, "store": {"db": "sqlite", **meta},
+        "bench": "lookup", "date": now_iso(), "machine": m, "code": code_version(), "store": {"db": "sqlite", **meta},
         "target": {"rate": TARGET_RATE, "p99_ms": TARGET_P99_MS},
         "portal_route": template, "phases": {}}
     port = free_port()

@@ -9,7 +9,9 @@
 - `whatif`: the real `ingest.ingest()` in-process on a fresh store, optionally with proposed fixes patched
   in at run time (src/ is not touched): `dedup` = `store.existing_hashes` asks `source = ? AND event_id IN
   (...)` per source instead of `(source, event_id) IN (VALUES ...)`; `merkle` = `credit_log._lookup` asks
-  `level = ? AND idx IN (...)` per level. Prints events/s and, with `--cprofile N`, the top N functions.
+  `level = ? AND idx IN (...)` per level; `analyze` = on PostgreSQL, `ANALYZE` each time the store
+  grew by half (this machine's server runs with autovacuum off, so tables never get statistics).
+  Prints events/s and, with `--cprofile N`, the top N functions.
 - `plans`: query plans and timings of both forms on a synthetic events table, SQLite and PostgreSQL.
 """
 
@@ -75,12 +77,27 @@ def fixed_lookup(conn: Any, nodes: Any) -> dict[tuple[int, int], bytes]:
 
 def apply_fixes(fixes: set[str]) -> None:
     from chengxin.adapters.db import store
-    from chengxin.services import credit_log
+    from chengxin.services import credit_log, ingest
 
     if "dedup" in fixes:
         store.existing_hashes = fixed_existing_hashes
     if "merkle" in fixes:
         credit_log._lookup = fixed_lookup
+    if "analyze" in fixes:  # PostgreSQL with autovacuum off (as on this machine) never gets statistics
+        original, grown = ingest.ingest_batch, {"since": 0, "base": 0}
+
+        def ingest_batch(app: Any, batch: Any, **kw: Any) -> Any:
+            report = original(app, batch, **kw)
+            if app.engine.dialect.name == "postgresql":
+                grown["since"] += report.accepted
+                if grown["since"] >= max(20_000, grown["base"] // 2):  # each time the store grew by half
+                    with app.engine.begin() as conn:
+                        conn.exec_driver_sql("ANALYZE")
+                    grown["base"] += grown["since"]
+                    grown["since"] = 0
+            return report
+
+        ingest.ingest_batch = ingest_batch
 
 
 # --- stages ---------------------------------------------------------------------------------------------
@@ -243,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", type=Path)
     ap.add_argument("--lines", type=int, default=200_000)
     ap.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
-    ap.add_argument("--fix", default="", help="comma list: dedup, merkle")
+    ap.add_argument("--fix", default="", help="comma list: dedup, merkle, analyze")
     ap.add_argument("--cprofile", type=int, default=0, help="print the top N functions (cProfile)")
     ap.add_argument("--rows", type=int, default=300_000)
     args = ap.parse_args(argv)

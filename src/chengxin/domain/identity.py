@@ -143,7 +143,6 @@ def _bad(scheme: str, normalised: str, code: str, **values: object) -> IdentityC
                          reason_zh=zh.format(field_zh=_FIELD_ZH[field], **values))
 
 
-@lru_cache(maxsize=4096)
 def check_uscc(value: str) -> IdentityCheck:
     """Check a unified social credit code: length, alphabet, mod-31 check character (GB 32100-2015)."""
     n = normalise(value)

@@ -269,7 +269,11 @@ def events_file(n: int, seed: int = 1) -> Path:
     """The deterministic events-v1 file of n lines (generated once into bench/.cache/)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     gen = BENCH / "gen_events.py"
-    version = hashlib.sha256(gen.read_bytes()).hexdigest()[:8]  # a changed generator means a new file
+    digest = hashlib.sha256(gen.read_bytes())
+    for part in (ROOT / "src" / "chengxin" / "demo" / "loadgen.py",):  # where the generator itself lives
+        if part.exists():
+            digest.update(part.read_bytes())
+    version = digest.hexdigest()[:8]  # a changed generator means a new file
     path = CACHE / f"events-{n}-s{seed}-{version}.jsonl"
     if not path.exists():
         for old in CACHE.glob(f"events-{n}-s{seed}-*.jsonl"):

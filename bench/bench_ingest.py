@@ -54,29 +54,52 @@ def committed_events(url: str) -> int | None:
     try:
         if url.startswith("sqlite"):
             with sqlite3.connect(f"file:{url.split(':///', 1)[1]}?mode=ro", uri=True, timeout=1) as c:
-                return int(c.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+                return int(c.execute("SELECT count(*) FROM events").fetchone()[0])
         import psycopg
 
         with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5) as c:
-            return int(c.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
-    except Exception:
+            return int(c.execute("SELECT count(*) FROM events").fetchone()[0])
+    except Exception:  # not created yet, or locked for a moment
         return None
 
 
-class Progress(threading.Thread):
-    """Samples the committed event count every `every` seconds while the ingestion runs."""
+def pg_analyze(url: str) -> None:
+    """What autovacuum would do: refresh the planner's statistics (this machine's server has it off)."""
+    import psycopg
 
-    def __init__(self, url: str, every: float) -> None:
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True,
+                             connect_timeout=5) as c:
+            c.execute("ANALYZE")
+    except Exception as e:  # before the migration there is nothing to analyse
+        log(f"ANALYZE failed: {type(e).__name__}")
+
+
+class Progress(threading.Thread):
+    """Samples the committed event count every `every` seconds while the ingestion runs; on PostgreSQL
+    with `analyze_every`, also runs ANALYZE that often (standing in for autovacuum)."""
+
+    def __init__(self, url: str, every: float, analyze_every: float = 0) -> None:
         super().__init__(daemon=True)
-        self.url, self.every, self.samples = url, every, []
+        self.url, self.every, self.analyze_every, self.samples = url, every, analyze_every, []
         self.stop = threading.Event()
         self.t0 = time.perf_counter()
+        self.analyzed = 0
 
     def run(self) -> None:
-        while not self.stop.wait(self.every):
-            n = committed_events(self.url)
-            if n is not None:
-                self.samples.append((round(time.perf_counter() - self.t0, 1), n))
+        tick = min(self.every, self.analyze_every) if self.analyze_every else self.every
+        next_sample, next_analyze = self.every, self.analyze_every
+        while not self.stop.wait(tick):
+            now = time.perf_counter() - self.t0
+            if self.analyze_every and now >= next_analyze:
+                pg_analyze(self.url)
+                self.analyzed += 1
+                next_analyze += self.analyze_every
+            if now >= next_sample:
+                n = committed_events(self.url)
+                if n is not None:
+                    self.samples.append((round(now, 1), n))
+                next_sample += self.every
 
     def finish(self) -> list[tuple[float, int]]:
         self.stop.set()
@@ -85,15 +108,18 @@ class Progress(threading.Thread):
 
 
 def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: float, audit: bool,
-              size_of: Any, sample_every: float = 30) -> dict[str, Any]:
+              size_of: Any, sample_every: float = 30, analyze_every: float = 0) -> dict[str, Any]:
     env = cx_env(url, keys)
-    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), time bound {timeout:.0f} s")
-    progress = Progress(url, sample_every)
+    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), time bound {timeout:.0f} s"
+        + (f", ANALYZE every {analyze_every:g} s by the bench" if analyze_every else ""))
+    progress = Progress(url, sample_every, analyze_every)
     progress.start()
     run = run_child([CHENGXIN, "ingest", str(path), "--json"], env, timeout=timeout)
     samples = progress.finish()
     out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary(),
                            "progress": [{"s": s, "events": n} for s, n in samples]}
+    if analyze_every:
+        out["bench_analyze"] = {"every_s": analyze_every, "times": progress.analyzed}
     if run.returncode != 0:
         done = committed_events(url) or 0
         timed_out = run.wall_s >= timeout
@@ -133,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-audit", action="store_true", help="skip `chengxin audit verify`")
     ap.add_argument("--timeout", type=float, default=1800, help="time bound of each child process, seconds")
     ap.add_argument("--sample-every", type=float, default=30, help="seconds between progress samples")
+    ap.add_argument("--pg-analyze-every", type=float, default=0,
+                    help="PostgreSQL: run ANALYZE every S seconds during the ingestion, as autovacuum would "
+                         "(this machine's server runs with autovacuum off); 0 = never (default)")
     ap.add_argument("--out", default="ingest", help="result name under bench/results/ (default ingest)")
     args = ap.parse_args(argv)
 
@@ -158,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             elif db == "postgresql":
                 with pg_database() as url:
                     result["runs"].append(bench_one(db, url, keys, path, lines, args.timeout, not args.no_audit,
-                                                    lambda u=url: pg_database_size(u), args.sample_every))
+                                                    lambda u=url: pg_database_size(u), args.sample_every,
+                                                    args.pg_analyze_every))
             else:
                 raise SystemExit(f"unknown --db {db!r}")
         finally:

@@ -123,22 +123,16 @@ def shop_draws(db: Path, n: int, seed: int) -> dict[str, list[tuple[str, str]]]:
 
 
 def portal_shop_route() -> str | None:
-    """The portal's shop-page path template (e.g. `/shops/{source}/{shop_id}`), if the portal has one."""
+    """The portal's shop-page path template (e.g. `/shops/{shop_id:path}`), if the portal has one."""
     try:
-        from fastapi import FastAPI
-
-        from chengxin.entrypoints.web.routes import mount
+        from chengxin.entrypoints.web import routes as web
     except ImportError:
         return None
-    app = FastAPI()
-    try:
-        mount(app)
-    except Exception:
-        return None
-    for r in app.routes:
+    router = getattr(web, "router", None)
+    for r in getattr(router, "routes", ()):
         path = getattr(r, "path", "")
         if path.startswith("/shops/") and "{" in path and "GET" in (getattr(r, "methods", None) or ()):
-            return path
+            return str(path)
     return None
 
 

@@ -107,7 +107,7 @@ def mutated(draw: st.DrawFn) -> str:
             if draw(st.integers(0, 4)) == 0:
                 del target[key]
             else:
-                target[key] = draw(st.sampled_from(ODD_VALUES))
+                target[key] = json.loads(json.dumps(draw(st.sampled_from(ODD_VALUES))))  # a copy: no shared state
     return json.dumps(obj, ensure_ascii=False)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
@@ -20,12 +20,12 @@ from sqlalchemy import Connection
 from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import write_transaction
+from chengxin.adapters.db.engine import refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
-from chengxin.services import credit_log
+from chengxin.services import credit_log, parallel
 from chengxin.services.identity import protect_body, protect_subject
 
 Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
@@ -57,11 +57,23 @@ class IngestReport:
 
 
 @dataclass(slots=True)
-class _Candidate:
-    event: Event
+class Prepared:
+    """One line that is a valid event, with everything it would store (built without the database)."""
+
+    key: tuple[str, str]
     where: tuple[str, int]
     content_hash: str
-    raw: bytes
+    event_row: dict[str, Any]
+    facts: list[Fact]
+    records: list[CreditRecord]
+
+
+@dataclass
+class PreparedBatch:
+    """A batch after the CPU-bound work: its rejects, and its valid events ready to store."""
+
+    rejects: list[dict[str, Any]]
+    items: list[Prepared]
 
 
 def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
@@ -73,109 +85,124 @@ def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
 
 def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "cli",
            own_source: str | None = None, on_batch: Callable[[int], None] | None = None) -> IngestReport:
-    """Ingest lines in batches of `settings.batch_size`; `own_source` restricts which sources are allowed."""
+    """Ingest lines in batches of `settings.batch_size`; `own_source` restricts which sources are allowed.
+
+    With `settings.ingest_workers` > 0, worker processes prepare the next batches (parse, validate,
+    project, encrypt) while this process stores the current one: batches still commit one by one, in order.
+    """
+    batches = _batches(lines, app.settings.batch_size)
+    if app.settings.ingest_workers > 0:
+        prepared = parallel.prepare_all(app.settings, batches, own_source, app.settings.ingest_workers)
+    else:
+        prepared = ((n, prepare(app, batch, own_source)) for n, batch in batches)
     report = IngestReport()
-    it = iter(lines)
-    while batch := list(islice(it, app.settings.batch_size)):
-        report.add(ingest_batch(app, batch, origin=origin, actor=actor, own_source=own_source))
+    for number, (n, batch) in enumerate(prepared, 1):
+        report.add(commit(app, batch, origin=origin, actor=actor))
+        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8, ...: statistics keep up with growth
+            refresh_statistics(app.engine)
         if on_batch:
-            on_batch(len(batch))
+            on_batch(n)
     return report
+
+
+def _batches(lines: Iterable[Line], size: int) -> Iterator[tuple[int, list[Line]]]:
+    it = iter(lines)
+    while batch := list(islice(it, size)):
+        yield len(batch), batch
 
 
 def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
                  own_source: str | None = None) -> IngestReport:
     """One transaction: every accepted line of `batch` lands, or none does."""
-    report = IngestReport()
-    candidates = _validate(app, batch, report, own_source)
-    with write_transaction(app.engine) as conn:
-        new = _deduplicate(conn, candidates, report)
-        head = _store(app, conn, new)
-        report.accepted = len(new)
-        report.tree_size = head.size if head else None
-        _record_batch(conn, origin, actor, report)
-    return report
+    return commit(app, prepare(app, batch, own_source), origin=origin, actor=actor)
 
 
-def _validate(app: Chengxin, batch: list[Line], report: IngestReport,
-              own_source: str | None) -> list[_Candidate]:
-    out = []
+def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> PreparedBatch:
+    """Parse, validate, hash, project and protect a batch: CPU only, no database (runs in workers too)."""
+    rejects: list[dict[str, Any]] = []
+    items: list[Prepared] = []
+    today = datetime.now(UTC).date()
     for name, number, raw in batch:
         parsed = parse_line(raw, app.vocab)
         if isinstance(parsed, Event) and own_source is not None and parsed.source != own_source:
             parsed = Rejected(f"source {parsed.source!r} is not yours: this key reports as {own_source!r}")
         if isinstance(parsed, Rejected):
-            report.rejected += 1
-            report.rejects.append({"file": name, "line": number, "reason": parsed.reason})
-            continue
-        digest = crypto.content_hash(app.keys, canonical(parsed.envelope))
-        out.append(_Candidate(parsed, (name, number), digest, raw))
-    return out
-
-
-def _deduplicate(conn: Connection, candidates: list[_Candidate], report: IngestReport) -> list[_Candidate]:
-    """Same (source, id) and content: duplicate. Same (source, id), other content: conflict, first kept."""
-    first: dict[tuple[str, str], _Candidate] = {}
-    for c in candidates:
-        key = (c.event.source, c.event.id)
-        if key in first:
-            _same_or_conflict(report, c, first[key].content_hash)
+            rejects.append({"file": name, "line": number, "reason": parsed.reason})
         else:
-            first[key] = c
+            items.append(_prepare_event(app, parsed, (name, number), raw, today))
+    return PreparedBatch(rejects, items)
+
+
+def _prepare_event(app: Chengxin, e: Event, where: tuple[str, int], raw: bytes, today: date) -> Prepared:
+    digest = crypto.content_hash(app.keys, canonical(e.envelope))
+    facts = [_protect(app, f, today) for f in project(e)]
+    row = {"source": e.source, "event_id": e.id, "type": e.type, "at": e.at, "content_hash": digest,
+           "body": _body(app, e, raw)}
+    return Prepared((e.source, e.id), where, digest, row, facts, records_for(e, facts))
+
+
+def commit(app: Chengxin, batch: PreparedBatch, *, origin: str, actor: str) -> IngestReport:
+    """Store a prepared batch in one write transaction: dedupe, insert, project, append to the log."""
+    report = IngestReport(rejected=len(batch.rejects), rejects=batch.rejects)
+    with write_transaction(app.engine) as conn:
+        new = _deduplicate(conn, batch.items, report)
+        batch_id = uuid.uuid4().hex
+        head = _store(app, conn, new, batch_id)
+        report.accepted = len(new)
+        report.tree_size = head.size if head else None
+        _record_batch(conn, batch_id, origin, actor, report)
+    return report
+
+
+def _deduplicate(conn: Connection, items: list[Prepared], report: IngestReport) -> list[Prepared]:
+    """Same (source, id) and content: duplicate. Same (source, id), other content: conflict, first kept."""
+    first: dict[tuple[str, str], Prepared] = {}
+    for item in items:
+        if item.key in first:
+            _same_or_conflict(report, item, first[item.key].content_hash)
+        else:
+            first[item.key] = item
     stored = store.existing_hashes(conn, list(first))
     new = []
-    for key, c in first.items():
+    for key, item in first.items():
         if key in stored:
-            _same_or_conflict(report, c, stored[key])
+            _same_or_conflict(report, item, stored[key])
         else:
-            new.append(c)
+            new.append(item)
     return new
 
 
-def _same_or_conflict(report: IngestReport, c: _Candidate, kept_hash: str) -> None:
-    if c.content_hash == kept_hash:
+def _same_or_conflict(report: IngestReport, item: Prepared, kept_hash: str) -> None:
+    if item.content_hash == kept_hash:
         report.duplicates += 1
         return
     report.conflicts += 1
     report.conflict_details.append({
-        "file": c.where[0], "line": c.where[1], "source": c.event.source, "id": c.event.id,
+        "file": item.where[0], "line": item.where[1], "source": item.key[0], "id": item.key[1],
         "reason": "same (source, id) as an earlier event with different content; the first is kept"})
 
 
-def _store(app: Chengxin, conn: Connection, new: list[_Candidate]) -> credit_log.TreeHead | None:
-    batch_id = uuid.uuid4().hex
-    today = datetime.now(UTC).date()
-    facts: list[Fact] = []
-    records: list[tuple[CreditRecord, str]] = []
-    event_rows: list[dict[str, Any]] = []
-    for c in new:
-        event_facts = [_protect(app, f, today) for f in project(c.event)]
-        facts.extend(event_facts)
-        records.extend((r, c.content_hash) for r in records_for(c.event, event_facts))
-        body = _body(app, c)
-        event_rows.append({"source": c.event.source, "event_id": c.event.id, "type": c.event.type,
-                           "at": c.event.at, "content_hash": c.content_hash, "body": body,
-                           "batch_id": batch_id})
-    bulk.insert_rows(conn, "events", event_rows)
-    store.write_facts(conn, facts)
+def _store(app: Chengxin, conn: Connection, new: list[Prepared], batch_id: str) -> credit_log.TreeHead | None:
+    bulk.insert_rows(conn, "events", [{**item.event_row, "batch_id": batch_id} for item in new])
+    store.write_facts(conn, (f for item in new for f in item.facts))
+    records = [(r, item.content_hash) for item in new for r in item.records]
     return credit_log.append(conn, app.keys, app.settings.log_origin, records)
 
 
-def _body(app: Chengxin, c: _Candidate) -> str:
+def _body(app: Chengxin, e: Event, raw: bytes) -> str:
     """The event as received, byte for byte, unless it carries an ID number (then encrypted in place)."""
-    if "id_number" in c.event.data:
-        return orjson.dumps(protect_body(app.keys, dict(c.event.envelope))).decode()
-    return c.raw.decode()
+    if "id_number" in e.data:
+        return orjson.dumps(protect_body(app.keys, dict(e.envelope))).decode()
+    return raw.decode()
 
 
-def _protect(app: Chengxin, fact: Fact, today: Any) -> Fact:
+def _protect(app: Chengxin, fact: Fact, today: date) -> Fact:
     if fact.table != "subjects":
         return fact
     return Fact(fact.table, protect_subject(app.keys, dict(fact.values), today=today), fact.lww)
 
 
-def _record_batch(conn: Connection, origin: str, actor: str, report: IngestReport) -> None:
-    batch_id = uuid.uuid4().hex
+def _record_batch(conn: Connection, batch_id: str, origin: str, actor: str, report: IngestReport) -> None:
     conn.execute(t.ingest_batches.insert().values(
         batch_id=batch_id, received_at=credit_log.now_utc(), origin=origin[:500], actor=actor,
         accepted=report.accepted, duplicates=report.duplicates, conflicts=report.conflicts,

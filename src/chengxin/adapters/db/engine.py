@@ -83,3 +83,12 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """ANALYZE on PostgreSQL, for bulk loads: a planner without statistics takes a fresh table for a tiny
+    one and scans it whole for every duplicate check (autovacuum may be off, or not have run yet)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")

@@ -132,6 +132,12 @@ def bench_db(db: str, url: str, tmp: Path, args: argparse.Namespace, setup: list
         def make(i: int) -> tuple[str, str, bytes, dict[str, str]]:
             return "POST", "/v1/events", measured[i], headers
 
+        # Baseline: the HTTP stack plus one read (`GET /v1/health`), the floor under any request.
+        base = closed_loop(port, lambda i: ("GET", "/v1/health", None, {}), 2000, concurrency=args.concurrency,
+                           max_seconds=60)
+        out["baseline_health"] = {k: v for k, v in base.summary().items()
+                                  if k in ("ok", "errors", "throughput_per_s", "latency")}
+        log(f"{db} baseline GET /v1/health: {base.summary()['throughput_per_s']}/s")
         warm = min(args.warmup, len(measured) // 10)
         closed_loop(port, make, warm, concurrency=args.concurrency, max_seconds=60, check=accepted_one)
         n = args.requests

@@ -4,6 +4,7 @@
     .venv/bin/python bench/profile_ingest.py whatif --db sqlite|postgresql [--lines N] [--fix dedup,merkle]
                                                     [--cprofile 30]
     .venv/bin/python bench/profile_ingest.py plans [--rows 300000]
+    .venv/bin/python bench/profile_ingest.py txn --db sqlite|postgresql [--sizes 1,4,16,64]
 
 - `stages`: the pure-Python pipeline per line, stage by stage, no database (the CPU floor of the code as is).
 - `whatif`: the real `ingest.ingest()` in-process on a fresh store, optionally with proposed fixes patched
@@ -12,6 +13,8 @@
   `level = ? AND idx IN (...)` per level; `analyze` = on PostgreSQL, `ANALYZE` each time the store
   grew by half (this machine's server runs with autovacuum off, so tables never get statistics).
   Prints events/s and, with `--cprofile N`, the top N functions.
+- `txn`: events/s when each write transaction carries k events (k = 1 is one API request today): the
+  fixed cost per transaction that grouping concurrent requests into one commit would share out.
 - `plans`: query plans and timings of both forms on a synthetic events table, SQLite and PostgreSQL.
 """
 
@@ -204,6 +207,40 @@ def whatif(path: Path, db: str, limit: int, fixes: set[str], profile_top: int) -
             run(url)
 
 
+# --- txn: fixed cost of a write transaction (what group commit would save) -------------------------------
+def txn(path: Path, db: str, sizes: list[int], events_per_size: int, skip: int) -> None:
+    from chengxin.bootstrap import bootstrap
+    from chengxin.services import ingest
+    from chengxin.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp())
+
+    def run(url: str) -> None:
+        app = bootstrap(Settings(database_url=url, keys_file=tmp / "k.json"))
+        with open(path, "rb") as f:
+            lines = list(ingest.read_lines(str(path), itertools.islice(f, skip + events_per_size * len(sizes))))
+        setup, rest = lines[:skip], lines[skip:]
+        for i in range(0, len(setup), 5000):  # the population the later events refer to, in big batches
+            ingest.ingest_batch(app, setup[i:i + 5000], origin="setup", actor="bench")
+        print(f"{db}: transactions of k events each, {events_per_size:,} events per k (store already holds "
+              f"{skip:,} events)")
+        print(f"{'k':>5} {'events/s':>10} {'ms/transaction':>15} {'ms/event':>9}")
+        for j, k in enumerate(sizes):
+            chunk = rest[j * events_per_size:(j + 1) * events_per_size]
+            t0 = time.perf_counter()
+            for i in range(0, len(chunk), k):
+                ingest.ingest_batch(app, chunk[i:i + k], origin="txn", actor="bench")
+            wall = time.perf_counter() - t0
+            print(f"{k:>5} {len(chunk) / wall:>10,.0f} {1000 * wall / -(-len(chunk) // k):>15.2f} "
+                  f"{1000 * wall / len(chunk):>9.3f}")
+
+    if db == "sqlite":
+        run(f"sqlite:///{tmp}/x.db")
+    else:
+        with pg_database() as url:
+            run(url)
+
+
 # --- plans ----------------------------------------------------------------------------------------------
 def plans(rows: int) -> None:
     keys = [("urn:cx:platform:P1", f"e-{i}") for i in range(rows // 3, rows // 3 + 400)]
@@ -256,7 +293,10 @@ def plans(rows: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("stages", "whatif", "plans"))
+    ap.add_argument("what", choices=("stages", "whatif", "plans", "txn"))
+    ap.add_argument("--sizes", default="1,4,16,64", help="txn: events per transaction")
+    ap.add_argument("--per-size", type=int, default=2000, help="txn: events per size")
+    ap.add_argument("--skip", type=int, default=30000, help="txn: setup lines ingested first")
     ap.add_argument("--file", type=Path)
     ap.add_argument("--lines", type=int, default=200_000)
     ap.add_argument("--db", default="sqlite", choices=("sqlite", "postgresql"))
@@ -270,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         stages(path, args.lines)
     elif args.what == "whatif":
         whatif(path, args.db, args.lines, {f for f in args.fix.split(",") if f}, args.cprofile)
+    elif args.what == "txn":
+        txn(path, args.db, [int(k) for k in args.sizes.split(",")], args.per_size, args.skip)
     else:
         plans(args.rows)
     return 0

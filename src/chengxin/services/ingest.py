@@ -8,7 +8,7 @@ line number and reason and never stop the lines around them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -143,15 +143,27 @@ def _prepare_event(app: Chengxin, e: Event, where: tuple[str, int], raw: bytes, 
 
 def commit(app: Chengxin, batch: PreparedBatch, *, origin: str, actor: str) -> IngestReport:
     """Store a prepared batch in one write transaction: dedupe, insert, project, append to the log."""
-    report = IngestReport(rejected=len(batch.rejects), rejects=batch.rejects)
+    return commit_many(app, [(batch, origin, actor)])[0]
+
+
+def commit_many(app: Chengxin, batches: Sequence[tuple[PreparedBatch, str, str]]) -> list[IngestReport]:
+    """Store several prepared batches (origin, actor each) in ONE write transaction, signing one tree head:
+    group commit for concurrent API requests. Each batch keeps its own report; all land or none does."""
+    reports, records = [], []
     with write_transaction(app.engine) as conn:
-        new = _deduplicate(conn, batch.items, report)
-        batch_id = uuid.uuid4().hex
-        head = _store(app, conn, new, batch_id)
-        report.accepted = len(new)
-        report.tree_size = head.size if head else None
-        _record_batch(conn, batch_id, origin, actor, report)
-    return report
+        for batch, origin, actor in batches:
+            report = IngestReport(rejected=len(batch.rejects), rejects=batch.rejects)
+            new = _deduplicate(conn, batch.items, report)  # sees the rows of the batches before it
+            batch_id = uuid.uuid4().hex
+            _store(conn, new, batch_id)
+            records += [(r, item.content_hash) for item in new for r in item.records]
+            report.accepted = len(new)
+            _record_batch(conn, batch_id, origin, actor, report)
+            reports.append(report)
+        head = credit_log.append(conn, app.keys, app.settings.log_origin, records)
+    for report in reports:
+        report.tree_size = head.size if head and report.accepted else None
+    return reports
 
 
 def _deduplicate(conn: Connection, items: list[Prepared], report: IngestReport) -> list[Prepared]:
@@ -182,11 +194,9 @@ def _same_or_conflict(report: IngestReport, item: Prepared, kept_hash: str) -> N
         "reason": "same (source, id) as an earlier event with different content; the first is kept"})
 
 
-def _store(app: Chengxin, conn: Connection, new: list[Prepared], batch_id: str) -> credit_log.TreeHead | None:
+def _store(conn: Connection, new: list[Prepared], batch_id: str) -> None:
     bulk.insert_rows(conn, "events", [{**item.event_row, "batch_id": batch_id} for item in new])
     store.write_facts(conn, (f for item in new for f in item.facts))
-    records = [(r, item.content_hash) for item in new for r in item.records]
-    return credit_log.append(conn, app.keys, app.settings.log_origin, records)
 
 
 def _body(app: Chengxin, e: Event, raw: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from sqlalchemy import select, update
 
@@ -35,13 +36,26 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
     return key_id, secret
 
 
+# Known keys are remembered for a few seconds so a busy feed does not pay a query per request. A revocation
+# takes effect at once in the process that revoked, and within CACHE_SECONDS everywhere else.
+CACHE_SECONDS = 10.0
+_cache: dict[str, tuple[float, Viewer]] = {}
+
+
 def authenticate(app: Chengxin, secret: str) -> Viewer:
     """The viewer a secret stands for; NotAuthenticated for unknown or revoked keys."""
+    digest = _digest(secret)
+    hit = _cache.get(digest)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
     with read_connection(app.engine) as conn:
-        row = conn.execute(select(t.api_keys).where(t.api_keys.c.secret_hash == _digest(secret))).first()
+        row = conn.execute(select(t.api_keys).where(t.api_keys.c.secret_hash == digest)).first()
     if row is None or row.revoked_at is not None:
+        _cache.pop(digest, None)
         raise NotAuthenticated("unknown or revoked API key")
-    return Viewer(role=row.role, source=row.source, key_id=row.key_id)
+    viewer = Viewer(role=row.role, source=row.source, key_id=row.key_id)
+    _cache[digest] = (time.monotonic() + CACHE_SECONDS, viewer)
+    return viewer
 
 
 def revoke_key(app: Chengxin, key_id: str) -> None:
@@ -49,6 +63,7 @@ def revoke_key(app: Chengxin, key_id: str) -> None:
         done = conn.execute(update(t.api_keys).where(t.api_keys.c.key_id == key_id).values(revoked_at=now_utc()))
     if done.rowcount == 0:
         raise NotFound(f"no API key {key_id!r}")
+    _cache.clear()
 
 
 def list_keys(app: Chengxin) -> list[dict[str, str | None]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,12 +17,20 @@ from chengxin.exc import ChengxinError
 log = logging.getLogger("chengxin.api")
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    sequencer = getattr(app.state, "sequencer", None)
+    if sequencer is not None:  # store what is queued before the process exits
+        sequencer.close()
+
+
 def create_app(cx: Chengxin | None = None) -> FastAPI:
     """Build the ASGI app around one `Chengxin` (from the environment when none is given)."""
     from chengxin.entrypoints.api.routes import router as api_router
 
     app = FastAPI(
-        title="Chengxin credit service", version="1",
+        lifespan=_lifespan, title="Chengxin credit service", version="1",
         description="Ingest events-v1, read credit files, verify the tamper-evident credit log.",
         responses={400: {"description": "Malformed request"}},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,11 +10,24 @@ from fastapi import Depends, Request
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import NotAuthenticated
 from chengxin.services import keys
+from chengxin.services.sequencer import Sequencer
 from chengxin.services.viewer import ANONYMOUS, Viewer
+
+_START = threading.Lock()
 
 
 def get_app(request: Request) -> Chengxin:
     return request.app.state.chengxin  # type: ignore[no-any-return]
+
+
+def get_sequencer(request: Request) -> Sequencer:
+    """The process's writer for API ingestion, started on first use."""
+    state = request.app.state
+    if getattr(state, "sequencer", None) is None:
+        with _START:
+            if getattr(state, "sequencer", None) is None:
+                state.sequencer = Sequencer(state.chengxin)
+    return state.sequencer  # type: ignore[no-any-return]
 
 
 def get_viewer(request: Request, cx: Annotated[Chengxin, Depends(get_app)]) -> Viewer:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from chengxin.adapters.db.engine import read_connection
-from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_viewer
+from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_sequencer, get_viewer
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
 from chengxin.services import credit_log, ingest, parties, records
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR
@@ -52,11 +54,9 @@ async def post_events(request: Request, cx: AppDep, viewer: ViewerDep) -> dict[s
     if len(lines) > cx.settings.api_max_lines:
         raise PayloadTooLarge(f"{len(lines)} lines; at most {cx.settings.api_max_lines} per request")
     own = viewer.source if viewer.role == PLATFORM else None
-    from starlette.concurrency import run_in_threadpool
-
-    report = await run_in_threadpool(ingest.ingest_batch, cx, lines, origin=f"api:{viewer.key_id}",
-                                     actor=viewer.key_id or "?", own_source=own)
-    return report.as_dict()
+    prepared = await run_in_threadpool(ingest.prepare, cx, lines, own)
+    done = get_sequencer(request).submit(prepared, origin=f"api:{viewer.key_id}", actor=viewer.key_id or "?")
+    return (await asyncio.wrap_future(done)).as_dict()
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 
 from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk, store
-from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, records_for
@@ -149,39 +148,37 @@ def commit(app: Chengxin, batch: PreparedBatch, *, origin: str, actor: str) -> I
 def commit_many(app: Chengxin, batches: Sequence[tuple[PreparedBatch, str, str]]) -> list[IngestReport]:
     """Store several prepared batches (origin, actor each) in ONE write transaction, signing one tree head:
     group commit for concurrent API requests. Each batch keeps its own report; all land or none does."""
-    reports, records = [], []
+    reports, records, logged = [], [], []
     with write_transaction(app.engine) as conn:
+        known = store.existing_hashes(conn, list({i.key for b, _, _ in batches for i in b.items}))
         for batch, origin, actor in batches:
             report = IngestReport(rejected=len(batch.rejects), rejects=batch.rejects)
-            new = _deduplicate(conn, batch.items, report)  # sees the rows of the batches before it
+            new = _deduplicate(batch.items, known, report)
+            known.update((item.key, item.content_hash) for item in new)  # later batches see these
             batch_id = uuid.uuid4().hex
             _store(conn, new, batch_id)
             records += [(r, item.content_hash) for item in new for r in item.records]
             report.accepted = len(new)
-            _record_batch(conn, batch_id, origin, actor, report)
+            logged.append((batch_id, origin, actor, report))
             reports.append(report)
+        _record_batches(conn, logged)
         head = credit_log.append(conn, app.keys, app.settings.log_origin, records)
     for report in reports:
         report.tree_size = head.size if head and report.accepted else None
     return reports
 
 
-def _deduplicate(conn: Connection, items: list[Prepared], report: IngestReport) -> list[Prepared]:
-    """Same (source, id) and content: duplicate. Same (source, id), other content: conflict, first kept."""
+def _deduplicate(items: list[Prepared], known: dict[tuple[str, str], str], report: IngestReport) -> list[Prepared]:
+    """Same (source, id) and content: duplicate. Same (source, id), other content: conflict, first kept.
+    `known` holds the content hashes of the keys already stored."""
     first: dict[tuple[str, str], Prepared] = {}
     for item in items:
-        if item.key in first:
-            _same_or_conflict(report, item, first[item.key].content_hash)
-        else:
+        kept = first[item.key].content_hash if item.key in first else known.get(item.key)
+        if kept is None:
             first[item.key] = item
-    stored = store.existing_hashes(conn, list(first))
-    new = []
-    for key, item in first.items():
-        if key in stored:
-            _same_or_conflict(report, item, stored[key])
         else:
-            new.append(item)
-    return new
+            _same_or_conflict(report, item, kept)
+    return list(first.values())
 
 
 def _same_or_conflict(report: IngestReport, item: Prepared, kept_hash: str) -> None:
@@ -212,14 +209,16 @@ def _protect(app: Chengxin, fact: Fact, today: date) -> Fact:
     return Fact(fact.table, protect_subject(app.keys, dict(fact.values), today=today), fact.lww)
 
 
-def _record_batch(conn: Connection, batch_id: str, origin: str, actor: str, report: IngestReport) -> None:
-    conn.execute(t.ingest_batches.insert().values(
-        batch_id=batch_id, received_at=credit_log.now_utc(), origin=origin[:500], actor=actor,
-        accepted=report.accepted, duplicates=report.duplicates, conflicts=report.conflicts,
-        rejected=report.rejected))
-    problems = [{"batch_id": batch_id, "origin": r["file"], "line": r["line"], "problem": "rejected",
-                 "reason": r["reason"]} for r in report.rejects]
-    problems += [{"batch_id": batch_id, "origin": r["file"], "line": r["line"], "problem": "conflict",
-                  "reason": f"{r['source']} {r['id']}: {r['reason']}"} for r in report.conflict_details]
-    if problems:
-        conn.execute(t.ingest_problems.insert(), problems)
+def _record_batches(conn: Connection, logged: list[tuple[str, str, str, IngestReport]]) -> None:
+    """One `ingest_batches` row per batch, and its rejects and conflicts (never the raw lines)."""
+    now = credit_log.now_utc()
+    bulk.insert_rows(conn, "ingest_batches", [
+        {"batch_id": batch_id, "received_at": now, "origin": origin[:500], "actor": actor,
+         "accepted": r.accepted, "duplicates": r.duplicates, "conflicts": r.conflicts, "rejected": r.rejected}
+        for batch_id, origin, actor, r in logged])
+    problems = [{"batch_id": batch_id, "origin": x["file"], "line": x["line"], "problem": "rejected",
+                 "reason": x["reason"]} for batch_id, _, _, r in logged for x in r.rejects]
+    problems += [{"batch_id": batch_id, "origin": x["file"], "line": x["line"], "problem": "conflict",
+                  "reason": f"{x['source']} {x['id']}: {x['reason']}"}
+                 for batch_id, _, _, r in logged for x in r.conflict_details]
+    bulk.insert_rows(conn, "ingest_problems", problems)

@@ -16,7 +16,7 @@ from chengxin.services.viewer import ANONYMOUS, Viewer
 _START = threading.Lock()
 
 
-def get_app(request: Request) -> Chengxin:
+async def get_app(request: Request) -> Chengxin:
     return request.app.state.chengxin  # type: ignore[no-any-return]
 
 
@@ -30,9 +30,10 @@ def get_sequencer(request: Request) -> Sequencer:
     return state.sequencer  # type: ignore[no-any-return]
 
 
-def get_viewer(request: Request, cx: Annotated[Chengxin, Depends(get_app)]) -> Viewer:
+async def get_viewer(request: Request, cx: Annotated[Chengxin, Depends(get_app)]) -> Viewer:
     """No credentials: the public. A key in `Authorization: Bearer` or `X-API-Key`: its role.
-    A bad, empty or contradictory key is 401, never silently treated as anonymous."""
+    A bad, empty or contradictory key is 401, never silently treated as anonymous.
+    Async on purpose: known keys are answered from memory, so no thread hop per request."""
     auth = request.headers.get("authorization")
     header_key = request.headers.get("x-api-key")
     bearer = None

@@ -54,7 +54,9 @@ async def post_events(request: Request, cx: AppDep, viewer: ViewerDep) -> dict[s
     if len(lines) > cx.settings.api_max_lines:
         raise PayloadTooLarge(f"{len(lines)} lines; at most {cx.settings.api_max_lines} per request")
     own = viewer.source if viewer.role == PLATFORM else None
-    prepared = await run_in_threadpool(ingest.prepare, cx, lines, own)
+    # a few lines are prepared on the event loop (a thread hop costs more); a large batch in a thread
+    prepared = ingest.prepare(cx, lines, own) if len(lines) <= 20 else \
+        await run_in_threadpool(ingest.prepare, cx, lines, own)
     done = get_sequencer(request).submit(prepared, origin=f"api:{viewer.key_id}", actor=viewer.key_id or "?")
     return (await asyncio.wrap_future(done)).as_dict()
 

@@ -128,3 +128,25 @@ def test_log_survives_reingest_without_growing(logged):
     with read_connection(logged.engine) as conn:
         assert conn.execute(select(func.count()).select_from(t.tree_heads)).scalar_one() == 3
     assert audit.verify(logged).records == before
+
+
+def test_frontier_cache_is_not_trusted_after_a_rollback_and_another_writer(app):
+    """The in-process frontier cache is checked against the stored head before it is reused."""
+    from chengxin.adapters.db.engine import write_transaction
+    from chengxin.domain.credit import CreditRecord
+
+    def records(tag):
+        return [(CreditRecord("inspection", "subject", ("s", f"{tag}{i}"), ("s", f"e{tag}{i}"), "t", {}), "h")
+                for i in range(3)]
+
+    ingest_file(app, SAMPLE)
+    with pytest.raises(RuntimeError), write_transaction(app.engine) as conn:
+        credit_log.append(conn, app.keys, "o", records("a"))
+        raise RuntimeError("roll back")
+    stale = dict(credit_log._FRONTIERS)  # what this process believes after the rolled-back append
+    with write_transaction(app.engine) as conn:  # "another process" appends as many different records
+        credit_log.append(conn, app.keys, app.settings.log_origin, records("b"))
+    credit_log._FRONTIERS.update(stale)
+    with write_transaction(app.engine) as conn:
+        credit_log.append(conn, app.keys, app.settings.log_origin, records("c"))
+    assert audit.verify(app).ok

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk
@@ -54,22 +54,39 @@ def append(conn: Connection, keys: crypto.Keys, origin: str,
     Must run in a write transaction (the caller holds the log lock)."""
     if not records:
         return None
-    size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
-    frontier = _lookup(conn, merkle.range_nodes(0, size))
+    size, frontier = _frontier(conn)
     rows, leaves = [], []
     for offset, (record, event_hash) in enumerate(records):
         leaf = merkle.leaf_hash(leaf_bytes(size + offset, record, event_hash))
         leaves.append(leaf)
         rows.append(_record_row(size + offset, record, event_hash, leaf))
-    nodes, new_frontier = merkle.append_leaves(size, [frontier[n] for n in merkle.range_nodes(0, size)], leaves)
+    nodes, new_frontier = merkle.append_leaves(size, frontier, leaves)
     bulk.insert_rows(conn, "credit_records", rows)
     bulk.executemany(conn, bulk.insert_sql("merkle_nodes", conn.dialect.name)[0], nodes)
     new_size = size + len(records)
     conn.execute(update(t.log_state).where(t.log_state.c.id == 1).values(size=new_size))
     head = sign_head(keys, origin, new_size, merkle.frontier_root(new_frontier))
-    conn.execute(t.tree_heads.insert().values(
-        size=head.size, root=head.root, signed_at=head.signed_at, key_id=head.key_id, signature=head.signature))
+    bulk.insert_rows(conn, "tree_heads", [{"size": head.size, "root": head.root, "signed_at": head.signed_at,
+                                           "key_id": head.key_id, "signature": head.signature}])
+    _FRONTIERS[str(conn.engine.url)] = (new_size, head.root, new_frontier)
     return head
+
+
+# The last frontier this process appended to, per store: the next append reuses it instead of reading
+# ~log2(n) nodes, but only after checking that the stored head of that size has the same root (another
+# process may have appended, or the transaction that made it may have rolled back).
+_FRONTIERS: dict[str, tuple[int, bytes, list[bytes]]] = {}
+
+
+def _frontier(conn: Connection) -> tuple[int, list[bytes]]:
+    size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
+    cached = _FRONTIERS.get(str(conn.engine.url))
+    if cached is not None and cached[0] == size:
+        root = conn.execute(select(t.tree_heads.c.root).where(t.tree_heads.c.size == size)).scalar()
+        if root == cached[1]:
+            return size, list(cached[2])
+    found = _lookup(conn, merkle.range_nodes(0, size))
+    return size, [found[n] for n in merkle.range_nodes(0, size)]
 
 
 def _record_row(idx: int, r: CreditRecord, event_hash: str, leaf: bytes) -> dict[str, Any]:
@@ -91,13 +108,10 @@ def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHea
 def _lookup(conn: Connection, nodes: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
     found: dict[merkle.Node, bytes] = {}
     wanted = list(dict.fromkeys(nodes))
-    by_level: dict[int, list[int]] = {}
-    for level, idx in wanted:
-        by_level.setdefault(level, []).append(idx)
     n = t.merkle_nodes.c
-    for level, idxs in by_level.items():  # per level, so the primary key index is used (see store.py)
-        q = select(n.idx, n.hash).where(n.level == level, n.idx.in_(idxs))
-        found.update({(level, ix): h for ix, h in conn.execute(q)})
+    for i in range(0, len(wanted), 200):  # OR of primary-key equalities: one query, index used on both
+        pairs = [and_(n.level == level, n.idx == idx) for level, idx in wanted[i:i + 200]]
+        found.update({(lv, ix): h for lv, ix, h in conn.execute(select(n.level, n.idx, n.hash).where(or_(*pairs)))})
     missing = [n for n in wanted if n not in found]
     if missing:
         raise IntegrityFailure(f"merkle node {missing[0]} missing from storage; run `chengxin audit verify`")

@@ -33,14 +33,28 @@ def counts(cx) -> tuple[int, int, int, int]:
         return n(t.events), accepted, placed, n(t.orders)
 
 
+def survivors(marker: str) -> list[int]:
+    """Processes whose command line mentions `marker` (orphaned workers would)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.mark.slow
-def test_kill_mid_batch_leaves_whole_batches_only(settings, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_kill_mid_batch_leaves_whole_batches_only(settings, tmp_path, workers):
     from gen_events import write
 
     path = tmp_path / "events.jsonl"
     write(str(path), 60_000, 7, 1)
     env = {**os.environ, "CHENGXIN_DATABASE_URL": settings.database_url,
-           "CHENGXIN_KEYS_FILE": str(settings.keys_file), "CHENGXIN_BATCH_SIZE": "20000"}
+           "CHENGXIN_KEYS_FILE": str(settings.keys_file), "CHENGXIN_BATCH_SIZE": "20000",
+           "CHENGXIN_INGEST_WORKERS": str(workers)}
     cli = str(Path(sys.executable).with_name("chengxin"))
     proc = subprocess.Popen([cli, "ingest", str(path), "--json"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -51,6 +65,8 @@ def test_kill_mid_batch_leaves_whole_batches_only(settings, tmp_path):
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    time.sleep(0.5)
+    assert survivors(str(path)) == [], "a killed import must not leave worker processes behind"
     events, accepted, placed, orders = counts(cx)
     assert 0 < events < 60_000, "the kill must land mid-file for this test to mean anything"
     assert events == accepted and events % 20_000 == 0  # only whole batches

@@ -7,7 +7,11 @@ batch n nearly halves the wall time of a bulk import. Batches come back in input
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,7 +30,20 @@ def _init(settings: Settings) -> None:
     global _APP
     from chengxin.bootstrap import bootstrap
 
+    _die_with_parent()
     _APP = bootstrap(settings)  # keys and vocabulary only: a worker never opens the database
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this worker when its parent dies (even by SIGKILL): a bulk import
+    killed mid-way must not leave workers behind."""
+    if sys.platform != "linux":
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _prepare(batch: list[Line], own_source: str | None) -> PreparedBatch:

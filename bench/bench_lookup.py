@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
                             first=warm, grace_s=60)
             cpu = proc_cpu_s(proc.pid) - cpu0
             s = res.summary(rate=args.rate, server_cpu_s=round(cpu, 2),
-                            server_cpu_ms_per_request=round(1000 * cpu / max(1, res.sent), 2))
+                            server_cpu_ms_per_ok_request=round(1000 * cpu / max(1, len(res.latencies)), 2))
             s["pass"] = (s["latency"]["p99_ms"] <= TARGET_P99_MS and s["errors"] == 0 and s["ok"] == s["planned"])
             if spy is not None:
                 spy.wait(timeout=args.seconds + 60)
@@ -217,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
                                                                                              "throughput_per_s",
                                                                                              "latency")}
             result["phases"][phase] = s
+            write_result(args.out, result)  # after each phase: a later failure keeps the earlier figures
             lat = s["latency"]
             log(f"{phase}: {s['ok']}/{s['planned']} ok, {s['errors']} errors, p50 {lat['p50_ms']} ms, "
                 f"p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, max {lat['max_ms']} ms, "
-                f"server CPU {s['server_cpu_ms_per_request']} ms/request, late starts {s['late_starts']}"
+                f"server CPU {s['server_cpu_ms_per_ok_request']} ms/ok request, late starts {s['late_starts']}"
                 + (f", capacity {s['capacity_closed_c8']['throughput_per_s']}/s" if args.capacity else ""))
         result["server_rss_mib"] = round(proc_rss_mib(proc.pid)[1], 1)
     path = write_result(args.out, result)

@@ -120,7 +120,9 @@ def rows_lookup(r: dict[str, Any]) -> list[list[str]]:
         out.append([label, f"{what}, open loop {s['rate']:.0f} requests/s for {s['planned'] / s['rate']:.0f} s, "
                            f"SQLite store of {store}",
                     f"p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms; {s['ok']:,} ok, "
-                    f"{s['errors']} errors; server {s['server_cpu_ms_per_request']} ms CPU/request",
+                    f"{s['errors']} errors" + (f"; capacity (closed loop, 8 in flight) "
+                                                f"{s['capacity_closed_c8']['throughput_per_s']}/s"
+                                                if "capacity_closed_c8" in s else ""),
                     f"p99 ≤ {r['target']['p99_ms']:g} ms at {r['target']['rate']}/s", mark(s["pass"]), date])
     return out
 

@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, or_, select, tuple_
+from sqlalchemy import Connection, func, or_, select
 
 from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.query import pair_in
 from chengxin.domain import disclosure
 from chengxin.services import credit_log
 
@@ -82,29 +83,29 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
 def _records_condition(conn: Connection, refs: list[Ref], sanction_keys: list[Ref]) -> Any:
     """Records about the entities themselves, complaints against them, and the liftings of these sanctions."""
     cr = t.credit_records
-    pair = tuple_(cr.c.subject_source, cr.c.subject_id)
+    src, sid = cr.c.subject_source, cr.c.subject_id
     c = t.complaints
     complaint_ids = [tuple(x) for x in conn.execute(select(c.c.source, c.c.complaint_id).where(
-        tuple_(c.c.target_source, c.c.target_id).in_(refs)))]
-    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair.in_(refs)
+        pair_in(c.c.target_source, c.c.target_id, refs)))]
+    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair_in(src, sid, refs)
     if complaint_ids:
-        cond = or_(cond, (cr.c.subject_kind == "complaint") & pair.in_(complaint_ids))
+        cond = or_(cond, (cr.c.subject_kind == "complaint") & pair_in(src, sid, complaint_ids))
     if sanction_keys:
-        cond = or_(cond, (cr.c.subject_kind == "sanction") & pair.in_(sanction_keys))
+        cond = or_(cond, (cr.c.subject_kind == "sanction") & pair_in(src, sid, sanction_keys))
     return cond
 
 
 def _sanction_keys_about(conn: Connection, refs: list[Ref]) -> list[Ref]:
     s = t.sanctions
     return [(r.source, r.sanction_id) for r in conn.execute(select(s.c.source, s.c.sanction_id).where(
-        tuple_(s.c.subject_source, s.c.subject_id).in_(refs)))]
+        pair_in(s.c.subject_source, s.c.subject_id, refs)))]
 
 
 def _sanction_records(conn: Connection, refs: list[Ref]) -> list[Any]:
     cr = t.credit_records
     return list(conn.execute(select(cr.c.idx, cr.c.kind, cr.c.event_source, cr.c.event_id).where(
         cr.c.kind == "sanction", cr.c.subject_kind == "subject",
-        tuple_(cr.c.subject_source, cr.c.subject_id).in_(refs))))
+        pair_in(cr.c.subject_source, cr.c.subject_id, refs))))
 
 
 def sanction_keys_of_records(conn: Connection, rows: Iterable[Any]) -> dict[int, Ref]:
@@ -115,7 +116,7 @@ def sanction_keys_of_records(conn: Connection, rows: Iterable[Any]) -> dict[int,
         return {}
     e = t.events
     found = conn.execute(select(e.c.source, e.c.event_id, e.c.body).where(
-        tuple_(e.c.source, e.c.event_id).in_(list(wanted))))
+        pair_in(e.c.source, e.c.event_id, list(wanted))))
     return {wanted[(r.source, r.event_id)]: (r.source, str(orjson.loads(r.body)["data"]["sanction_id"]))
             for r in found}
 
@@ -128,7 +129,7 @@ def sanction_states(conn: Connection, keys: Iterable[Ref]) -> dict[Ref, Sanction
     s, lift = t.sanctions, t.sanction_lifts
     q = select(s.c.source, s.c.sanction_id, s.c.disclose_until, lift.c.at, lift.c.reason).outerjoin(
         lift, (lift.c.source == s.c.source) & (lift.c.sanction_id == s.c.sanction_id),
-    ).where(tuple_(s.c.source, s.c.sanction_id).in_(wanted))
+    ).where(pair_in(s.c.source, s.c.sanction_id, wanted))
     return {(r.source, r.sanction_id): SanctionState(r.disclose_until, r.at, r.reason) for r in conn.execute(q)}
 
 

@@ -10,10 +10,11 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Integer, func, select, tuple_
+from sqlalchemy import Connection, Integer, func, select
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.query import pair_in
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
@@ -120,7 +121,7 @@ def _shops_of(conn: Connection, operators: list[Ref]) -> list[Any]:
     q = select(t.shops, t.shop_closures.c.closed_at, t.shop_closures.c.reason.label("close_reason")).outerjoin(
         t.shop_closures, (t.shop_closures.c.source == t.shops.c.source)
         & (t.shop_closures.c.shop_id == t.shops.c.shop_id),
-    ).where(tuple_(t.shops.c.operator_source, t.shops.c.operator_id).in_(operators))
+    ).where(pair_in(t.shops.c.operator_source, t.shops.c.operator_id, operators))
     return list(conn.execute(q))
 
 
@@ -134,7 +135,7 @@ def licences_view(conn: Connection, refs: list[Ref]) -> list[dict[str, Any]]:
     """The licences reported for these subjects, oldest first, each with whether it is valid today."""
     if not refs:
         return []
-    q = select(t.licences).where(tuple_(t.licences.c.subject_source, t.licences.c.subject_id).in_(refs)) \
+    q = select(t.licences).where(pair_in(t.licences.c.subject_source, t.licences.c.subject_id, refs)) \
         .order_by(t.licences.c.valid_from)
     rules = key_categories()
     out = []
@@ -157,7 +158,7 @@ def licence_gaps(conn: Connection, categories: list[str], operator_refs: list[Re
     """Key categories the shop sells in without a valid matching licence (R3)."""
     lics = []
     if operator_refs:
-        q = select(t.licences).where(tuple_(t.licences.c.subject_source, t.licences.c.subject_id).in_(operator_refs))
+        q = select(t.licences).where(pair_in(t.licences.c.subject_source, t.licences.c.subject_id, operator_refs))
         lics = [_licence(row) for row in conn.execute(q)]
     gaps = licensing.licence_gaps(key_categories(), categories, lics, today())
     return [{"category": g.category, "needed": list(g.needed), "status": g.status, "reason": g.reason,

@@ -25,17 +25,19 @@ _WRITE = "cx_write"
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     """An engine with durable settings; creates the SQLite file's folder if needed. Connects lazily."""
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, pool_size)
     if url.startswith("postgresql"):
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     raise ConfigError(f"CHENGXIN_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}")
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, pool_size: int) -> Engine:
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    # as many connections as the server's worker threads may want at once (readers run in parallel in WAL)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
+                           pool_size=pool_size, max_overflow=4 * pool_size)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]

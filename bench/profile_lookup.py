@@ -1,0 +1,135 @@
+"""Where a shop-page lookup spends its time, and what the proposed query change would buy (measurement only).
+
+    .venv/bin/python bench/profile_lookup.py [--shops 200] [--fix pairs] [--plans]
+
+Runs `parties.show()` (what `GET /v1/parties/{id}` and the portal's shop page call) in-process, as the
+public, on the store bench/bench_lookup.py populated (bench/.cache/lookup-*), for shops drawn uniformly
+and in proportion to their orders; prints the latency distribution. With `--fix pairs`, every two-column
+`tuple_(a, b).in_(pairs)` in the read services is replaced at run time (src/ is not touched) by
+`(a = ? AND b IN (...)) OR ...` grouped by the first column, a form SQLite answers from the composite
+index instead of scanning the table. `--plans` prints SQLite's plan for both forms on `credit_records`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sqlite3
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CACHE, latency_summary
+
+
+class _Pairs:
+    """Stands in for `tuple_(a, b)`: `.in_(pairs)` renders per-first-column groups."""
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = a, b
+
+    def in_(self, pairs: Any) -> Any:
+        from sqlalchemy import and_, false, or_
+
+        groups: dict[Any, list[Any]] = defaultdict(list)
+        for x, y in pairs:
+            groups[x].append(y)
+        if not groups:
+            return false()
+        return or_(*(and_(self.a == x, self.b.in_(ys)) for x, ys in groups.items()))
+
+
+def apply_pairs_fix() -> list[str]:
+    import sqlalchemy
+
+    def tuple_(*cols: Any) -> Any:
+        return _Pairs(*cols) if len(cols) == 2 else sqlalchemy.tuple_(*cols)
+
+    patched = []
+    for name in ("chengxin.services.parties", "chengxin.services.credit_file", "chengxin.services.records",
+                 "chengxin.services.credit_log", "chengxin.adapters.db.store"):
+        try:
+            mod = __import__(name, fromlist=["_"])
+        except ImportError:
+            continue
+        if hasattr(mod, "tuple_"):
+            mod.tuple_ = tuple_
+            patched.append(name)
+    return patched
+
+
+def store_dir() -> Path:
+    found = sorted(CACHE.glob("lookup-sqlite-*/meta.json"))
+    if not found:
+        raise SystemExit("no populated store: run bench/bench_lookup.py first")
+    return found[0].parent
+
+
+def plans(db: Path) -> None:
+    c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    refs = c.execute("SELECT source, shop_id FROM shops LIMIT 1").fetchall()
+    ops = c.execute("SELECT operator_source, operator_id FROM shops LIMIT 1").fetchall()
+    pairs = refs + ops
+    vals = ",".join("(?,?)" for _ in pairs)
+    flat = [x for p in pairs for x in p]
+    today = (f"SELECT count(*) FROM credit_records WHERE subject_kind IN ('subject','shop','party') AND "
+             f"(subject_source, subject_id) IN (VALUES {vals})", flat)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for s, i in pairs:
+        groups[s].append(i)
+    ors = " OR ".join(f"(subject_source = ? AND subject_id IN ({','.join('?' * len(ids))}))" for ids in groups.values())
+    proposed = (f"SELECT count(*) FROM credit_records WHERE subject_kind IN ('subject','shop','party') AND ({ors})",
+                [x for s, ids in groups.items() for x in (s, *ids)])
+    for name, (sql, params) in (("today: (a, b) IN (VALUES ...)", today), ("proposed: a = ? AND b IN (...)", proposed)):
+        plan = "; ".join(r[3] for r in c.execute("EXPLAIN QUERY PLAN " + sql, params))
+        t0 = time.perf_counter()
+        n = c.execute(sql, params).fetchone()[0]
+        print(f"{name:<34} {1000 * (time.perf_counter() - t0):9.2f} ms  ({n} rows)  plan: {plan}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shops", type=int, default=200, help="lookups per draw")
+    ap.add_argument("--fix", default="", help="pairs")
+    ap.add_argument("--plans", action="store_true")
+    args = ap.parse_args(argv)
+    where = store_dir()
+    db = where / "store.db"
+    if args.plans:
+        plans(db)
+        return 0
+    for k in [k for k in os.environ if k.startswith("CHENGXIN_")]:
+        os.environ.pop(k)
+    from chengxin.bootstrap import bootstrap
+    from chengxin.services import parties
+    from chengxin.services.viewer import Viewer
+    from chengxin.settings import Settings
+
+    patched = apply_pairs_fix() if "pairs" in args.fix else []
+    app = bootstrap(Settings(database_url=f"sqlite:///{db}", keys_file=where / "keys.json"))
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+        shops = c.execute("SELECT source, shop_id FROM shops ORDER BY source, shop_id").fetchall()
+        orders = {(s, i): k for s, i, k in c.execute(
+            "SELECT shop_source, shop_id, count(*) FROM orders GROUP BY shop_source, shop_id")}
+    rng = random.Random(9)
+    draws = {"uniform": [rng.choice(shops) for _ in range(args.shops)],
+             "popular": rng.choices(shops, weights=[orders.get(s, 0) + 1 for s in shops], k=args.shops)}
+    print(f"parties.show() as the public on {db.name}; fix: {', '.join(patched) or 'none'}")
+    for name, seq in draws.items():
+        lat = []
+        for source, shop_id in seq:
+            t0 = time.perf_counter()
+            parties.show(app, source, shop_id, Viewer(), limit=100)
+            lat.append(time.perf_counter() - t0)
+        s = latency_summary(lat)
+        print(f"  {name:<8} {s['count']} lookups: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, "
+              f"max {s['max_ms']} ms, mean {s['mean_ms']} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

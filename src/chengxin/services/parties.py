@@ -131,21 +131,24 @@ def _shop_summary(s: Any) -> dict[str, Any]:
             "closed_at": getattr(s, "closed_at", None)}
 
 
-def licences_view(conn: Connection, refs: list[Ref]) -> list[dict[str, Any]]:
-    """The licences reported for these subjects, oldest first, each with whether it is valid today."""
+def licence_rows(conn: Connection, refs: list[Ref]) -> list[Any]:
+    """The licences reported for these subjects, oldest first."""
     if not refs:
         return []
-    q = select(t.licences).where(pair_in(t.licences.c.subject_source, t.licences.c.subject_id, refs)) \
-        .order_by(t.licences.c.valid_from)
+    q = select(t.licences).where(pair_in(t.licences.c.subject_source, t.licences.c.subject_id, refs))
+    return list(conn.execute(q.order_by(t.licences.c.valid_from)))
+
+
+def licences_view(conn: Connection, refs: list[Ref], rows: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The licences of these subjects (or the given rows), each with whether it is valid today."""
     rules = key_categories()
     out = []
-    for lic in conn.execute(q):
+    for lic in licence_rows(conn, refs) if rows is None else rows:
         label = rules.licence_types.get(lic.licence_type)
-        held = _licence(lic)
         out.append({"type": lic.licence_type, "label_zh": label.zh if label else lic.licence_type,
                     "label_en": label.en if label else lic.licence_type, "number": lic.number,
                     "issuer": lic.issuer, "valid_from": lic.valid_from, "valid_until": lic.valid_until,
-                    "valid_now": held.valid_at(today()), "reported_by": lic.source})
+                    "valid_now": _licence(lic).valid_at(today()), "reported_by": lic.source})
     return out
 
 
@@ -154,13 +157,9 @@ def _licence(lic: Any) -> licensing.Licence:
     return licensing.Licence(lic.licence_type, lic.number, date.fromisoformat(lic.valid_from), until)
 
 
-def licence_gaps(conn: Connection, categories: list[str], operator_refs: list[Ref]) -> list[dict[str, Any]]:
-    """Key categories the shop sells in without a valid matching licence (R3)."""
-    lics = []
-    if operator_refs:
-        q = select(t.licences).where(pair_in(t.licences.c.subject_source, t.licences.c.subject_id, operator_refs))
-        lics = [_licence(row) for row in conn.execute(q)]
-    gaps = licensing.licence_gaps(key_categories(), categories, lics, today())
+def licence_gaps(categories: list[str], rows: list[Any]) -> list[dict[str, Any]]:
+    """Key categories the shop sells in without a valid matching licence among `rows` (R3)."""
+    gaps = licensing.licence_gaps(key_categories(), categories, [_licence(r) for r in rows], today())
     return [{"category": g.category, "needed": list(g.needed), "status": g.status, "reason": g.reason,
              "reason_zh": g.reason_zh} for g in gaps]
 
@@ -176,6 +175,8 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         subjects = _visible_reports(subjects, operator, viewer)
         op_refs = [(s.source, s.subject_id) for s in subjects if full] or []
     categories = orjson.loads(shop.categories)
+    # a person operator's licences are looked up by the shop's reported operator (op_refs may be empty)
+    licences = licence_rows(conn, op_refs or [(shop.operator_source, shop.operator_id)])
     view: dict[str, Any] = {
         "entity": "shop", "source": shop.source, "id": shop.shop_id, "name": shop.name, "url": shop.url,
         "categories": categories, "opened_at": shop.opened_at,
@@ -183,15 +184,13 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "operator": ({"source": operator.source, "id": operator.subject_id, **identity_view(operator, full)}
                      if operator is not None else {"source": shop.operator_source, "id": shop.operator_id,
                                                    "unknown": True}),
-        "licences": licences_view(conn, op_refs),
-        "licence_gaps": licence_gaps(conn, categories, op_refs),
+        "licences": licences_view(conn, [], licences),
+        "licence_gaps": licence_gaps(categories, licences),
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))
-    if not op_refs:  # the licences of a person operator are looked up by the shop's reported operator
-        view["licences"] = licences_view(conn, [(shop.operator_source, shop.operator_id)])
     return view
 
 

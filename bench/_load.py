@@ -70,15 +70,18 @@ class _Worker:
                 resp = self.conn.getresponse()
                 return resp.status, resp.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self.conn.close()
-                self.conn = None
+                self.close()  # a keep-alive connection the server closed: retry once on a new one
                 if attempt == 2:
                     raise
+            except Exception:
+                self.close()  # e.g. a timeout: the connection is mid-request, never reuse it
+                raise
         raise AssertionError("unreachable")
 
     def close(self) -> None:
         if self.conn is not None:
             self.conn.close()
+            self.conn = None
 
 
 def _run(port: int, workers: int, body: Callable[[_Worker, LoadResult, threading.Lock], None],

@@ -177,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"rate": TARGET_RATE, "p99_ms": TARGET_P99_MS},
         "portal_route": template, "phases": {}}
     port = free_port()
-    with serve(cx_env(f"sqlite:///{db}", keys), port, RESULTS / "lookup-serve.log.tmp") as proc:
+    with serve(cx_env(f"sqlite:///{db}", keys), port, RESULTS / f"{args.out}-serve.log.tmp") as proc:
         for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
+            if proc.poll() is not None:
+                result["phases"][phase] = {"skipped": f"the server had exited ({proc.returncode})"}
+                continue
             kind, draw = phase.split("-", 1)
             if kind == "portal" and template is None:
                 result["phases"][phase] = {"skipped": "the portal has no shop page (web/routes.py)"}
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
             warm = int(args.rate * args.warmup_seconds)
             open_loop(port, make, rate=args.rate, seconds=args.warmup_seconds, workers=args.workers, check=check)
-            spy, spy_out = None, RESULTS / f"lookup-{phase}.pyspy.txt"
+            spy, spy_out = None, RESULTS / f"{args.out}-{phase}.pyspy.txt"
             if args.py_spy:
                 spy = pyspy_start(proc.pid, args.seconds, spy_out)
             cpu0 = proc_cpu_s(proc.pid)
@@ -216,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
                 s["capacity_closed_c8"] = {k: v for k, v in cap.summary().items() if k in ("ok", "errors",
                                                                                              "throughput_per_s",
                                                                                              "latency")}
+            if proc.poll() is not None:
+                log_file = RESULTS / f"{args.out}-serve.log.tmp"
+                s["server_exited"] = {"code": proc.returncode, "log_tail": log_file.read_text()[-3000:]}
+                log(f"{phase}: the server exited with {proc.returncode}; see {log_file}")
             result["phases"][phase] = s
             write_result(args.out, result)  # after each phase: a later failure keeps the earlier figures
             lat = s["latency"]

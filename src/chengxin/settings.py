@@ -46,5 +46,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     # Port `chengxin serve` listens on.
     port: int = 8000
+    # Server processes for `chengxin serve` (reads run in parallel; writes still go through one log lock).
+    workers: int = Field(default=1, ge=1, le=64)
     # Connection pool size for PostgreSQL.
     pool_size: int = Field(default=8, ge=1)

@@ -176,6 +176,7 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default CHENGXIN_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CHENGXIN_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (default CHENGXIN_WORKERS).")] = None,
 ) -> None:
     """Serve the HTTP API (/v1, /docs) and the public portal (/)."""
     import uvicorn
@@ -184,8 +185,13 @@ def serve(
 
     cx = _app()
     cx.engine  # noqa: B018 - migrate before the first request, not during it
-    uvicorn.run(create_app(cx), host=host or cx.settings.host, port=port or cx.settings.port,
-                log_level="info", access_log=False)
+    bind: dict[str, Any] = {"host": host or cx.settings.host, "port": port or cx.settings.port, "log_level": "info",
+            "access_log": False}
+    count = workers or cx.settings.workers
+    if count > 1:  # each process builds its own app from the same environment
+        uvicorn.run("chengxin.entrypoints.api.app:create_app", factory=True, workers=count, **bind)
+    else:
+        uvicorn.run(create_app(cx), **bind)
 
 
 @app.command("demo")
@@ -202,7 +208,7 @@ def demo(
     for role, secret in summary["keys"].items():
         err.print(f"  {role} API key: {secret}")
     if not no_serve:
-        serve(host=None, port=port)
+        serve(host=None, port=port, workers=None)
 
 
 def main() -> None:

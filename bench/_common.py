@@ -226,13 +226,26 @@ def proc_rss_mib(pid: int) -> tuple[float, float]:
     return cur, peak
 
 
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a running process has used so far."""
+def _stat(pid: int) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
+        return None
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a running process and its live descendants (server workers) used so far."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))):
+            children.setdefault(int(st[1]), []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        if st := _stat(p):
+            total += (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+        todo.extend(children.get(p, []))
+    return total
 
 
 # --- statistics and results ---------------------------------------------------------------------------

@@ -186,7 +186,7 @@ def pyspy_start(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
     for cand in ([exe] if exe else []) + [Path(__file__).resolve().parent.parent / ".venv/bin/py-spy"]:
         if cand and cand.exists():
             return subprocess.Popen([str(cand), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200",
-                                     "--format", "raw", "-o", str(out), "--nonblocking"],
+                                     "--format", "raw", "-o", str(out), "--nonblocking", "--subprocesses"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return None
 

@@ -115,7 +115,7 @@ def seed_store(port: int, secret: str, lines: list[bytes]) -> dict[str, int]:
 
 def bench_db(db: str, url: str, tmp: Path, args: argparse.Namespace, setup: list[bytes],
              measured: list[bytes]) -> dict[str, Any]:
-    env = cx_env(url, tmp / "keys.json")
+    env = cx_env(url, tmp / "keys.json", CHENGXIN_WORKERS=str(args.server_workers))
     kc = run_child([CHENGXIN, "keys", "create", "--role", "platform", "--source", SOURCE, "--label", "bench",
                     "--json"], env, timeout=120)
     if kc.returncode != 0:
@@ -123,7 +123,7 @@ def bench_db(db: str, url: str, tmp: Path, args: argparse.Namespace, setup: list
     secret = kc.json()["secret"]
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/x-ndjson"}
     port = free_port()
-    out: dict[str, Any] = {"db": db, "port": port}
+    out: dict[str, Any] = {"db": db, "port": port, "server_workers": args.server_workers}
     with serve(env, port, tmp / "serve.log") as proc:
         t0 = time.perf_counter()
         out["seed"] = {**seed_store(port, secret, setup), "lines": len(setup),
@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=64, help="open loop: client threads")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--max-seconds", type=float, default=120, help="time bound of each phase")
+    ap.add_argument("--server-workers", type=int, default=1,
+                    help="server processes (`CHENGXIN_WORKERS`); default 1, the default of `chengxin serve`")
     ap.add_argument("--py-spy", action="store_true", help="profile the server (py-spy) during each phase")
     ap.add_argument("--out", default="api")
     args = ap.parse_args(argv)

@@ -125,7 +125,8 @@ def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: fl
         timed_out = run.wall_s >= timeout
         out["error"] = ("stopped at the time bound" if timed_out else f"exit {run.returncode}") + \
             f" after {run.wall_s:.0f} s with {done:,} of {lines:,} events committed " \
-            f"({done / run.wall_s:,.0f} events/s overall)" + (f": {run.stderr[-1500:]}" if not timed_out else "")
+            f"({done / run.wall_s:,.0f} events/s overall)" + \
+            (f": {run.stderr[-1500:]}" if run.stderr.strip() and not timed_out else "")
         out["committed"] = done
         out["events_per_s_partial"] = round(done / run.wall_s)
         out["pass"] = {"throughput": False, "memory": run.peak_rss_mib <= TARGET_RSS_MIB}

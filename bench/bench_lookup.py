@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capacity", action="store_true", help="also a closed loop (8 in flight) per phase")
     ap.add_argument("--rebuild", action="store_true", help="populate again even if cached")
     ap.add_argument("--populate-timeout", type=float, default=3600)
+    ap.add_argument("--server-workers", type=int, default=1,
+                    help="server processes (`CHENGXIN_WORKERS`); default 1, the default of `chengxin serve`")
     ap.add_argument("--py-spy", action="store_true")
     ap.add_argument("--out", default="lookup")
     args = ap.parse_args(argv)
@@ -177,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         "target": {"rate": TARGET_RATE, "p99_ms": TARGET_P99_MS},
         "portal_route": template, "phases": {}}
     port = free_port()
-    with serve(cx_env(f"sqlite:///{db}", keys), port, RESULTS / f"{args.out}-serve.log.tmp") as proc:
+    result["server_workers"] = args.server_workers
+    env = cx_env(f"sqlite:///{db}", keys, CHENGXIN_WORKERS=str(args.server_workers))
+    with serve(env, port, RESULTS / f"{args.out}-serve.log.tmp") as proc:
         for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
             if proc.poll() is not None:
                 result["phases"][phase] = {"skipped": f"the server had exited ({proc.returncode})"}

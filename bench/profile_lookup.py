@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shops", type=int, default=200, help="lookups per draw")
     ap.add_argument("--fix", default="", help="pairs")
     ap.add_argument("--plans", action="store_true")
+    ap.add_argument("--queries", type=int, default=0, help="print the N statements that took the most time")
     args = ap.parse_args(argv)
     where = store_dir()
     db = where / "store.db"
@@ -119,6 +120,19 @@ def main(argv: list[str] | None = None) -> int:
     draws = {"uniform": [rng.choice(shops) for _ in range(args.shops)],
              "popular": rng.choices(shops, weights=[orders.get(s, 0) + 1 for s in shops], k=args.shops)}
     print(f"parties.show() as the public on {db.name}; fix: {', '.join(patched) or 'none'}")
+    stats: dict[str, list[float]] = defaultdict(list)
+    captured: list[tuple[str, Any]] = []
+    if args.queries:
+        from sqlalchemy import event
+
+        @event.listens_for(app.engine, "before_cursor_execute")
+        def _before(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            conn.info["cx_t0"] = time.perf_counter()
+
+        @event.listens_for(app.engine, "after_cursor_execute")
+        def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            conn.info.pop("cx_t0")
+            captured.append((statement, params))
     for name, seq in draws.items():
         lat = []
         for source, shop_id in seq:
@@ -128,6 +142,22 @@ def main(argv: list[str] | None = None) -> int:
         s = latency_summary(lat)
         print(f"  {name:<8} {s['count']} lookups: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, "
               f"max {s['max_ms']} ms, mean {s['mean_ms']} ms")
+    if args.queries:
+        # Replay every captured statement on a plain sqlite3 connection, rows fetched: the SQL's own cost.
+        raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        for statement, params in captured:
+            if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+                continue
+            t0 = time.perf_counter()
+            raw.execute(statement, params).fetchall()
+            stats[" ".join(statement.split())].append(time.perf_counter() - t0)
+        total = sum(sum(v) for v in stats.values())
+        lookups = 2 * args.shops
+        print(f"statements replayed on sqlite3 with rows fetched: {total:.2f} s for {lookups} lookups "
+              f"({1000 * total / lookups:.2f} ms of SQL per lookup):")
+        for sql, times in sorted(stats.items(), key=lambda kv: -sum(kv[1]))[:args.queries]:
+            per_call = 1000 * sum(times) / len(times)
+            print(f"  {100 * sum(times) / total:5.1f}%  {len(times):5} calls  {per_call:8.2f} ms/call  {sql[:240]}")
     return 0
 
 

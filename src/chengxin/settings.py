@@ -36,8 +36,6 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     # Lines per transaction in bulk ingestion: the unit that lands whole or not at all.
     batch_size: int = Field(default=5000, ge=1, le=100_000)
-    # Worker processes that prepare bulk-ingestion batches while the main process stores (0: none).
-    ingest_workers: int = Field(default=0, ge=0, le=16)
     # Most event lines one `POST /v1/events` may carry (documented API limit).
     api_max_lines: int = Field(default=10_000, ge=1)
     # Largest `POST /v1/events` body in bytes.

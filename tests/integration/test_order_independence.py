@@ -80,21 +80,3 @@ def test_any_order_and_split_gives_the_same_state(backend, tmp_path, sqlite_temp
 
     check()
 
-
-def test_worker_processes_store_the_same_state(backend, tmp_path, sqlite_template, pg_template):
-    """Preparing batches in a worker process (CHENGXIN_INGEST_WORKERS) changes speed, never the result."""
-    states = []
-    for workers in (0, 1):
-        work = tmp_path / f"w{workers}"
-        work.mkdir()
-        if workers:
-            (work / "keys.json").write_bytes((tmp_path / "w0" / "keys.json").read_bytes())
-        url, cleanup = make_database(backend, work, sqlite_template, pg_template)
-        cx = bootstrap(Settings(database_url=url, keys_file=work / "keys.json", batch_size=7, ingest_workers=workers))
-        try:
-            report = ingest(cx, read_lines("all", [x.encode() for x in ALL]), origin="all")
-            states.append((report.accepted, snapshot(cx)))
-        finally:
-            cx.engine.dispose()
-            cleanup()  # type: ignore[operator]
-    assert states[0] == states[1] and states[0][0] == len(ALL)

@@ -24,7 +24,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
-from chengxin.services import credit_log, parallel
+from chengxin.services import credit_log
 from chengxin.services.identity import protect_body, protect_subject
 
 Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
@@ -86,14 +86,9 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
            own_source: str | None = None, on_batch: Callable[[int], None] | None = None) -> IngestReport:
     """Ingest lines in batches of `settings.batch_size`; `own_source` restricts which sources are allowed.
 
-    With `settings.ingest_workers` > 0, worker processes prepare the next batches (parse, validate,
-    project, encrypt) while this process stores the current one: batches still commit one by one, in order.
-    """
-    batches = _batches(lines, app.settings.batch_size)
-    if app.settings.ingest_workers > 0:
-        prepared = parallel.prepare_all(app.settings, batches, own_source, app.settings.ingest_workers)
-    else:
-        prepared = ((n, prepare(app, batch, own_source)) for n, batch in batches)
+    (Preparing batches in worker processes was tried and measured slower on 2 cores: pickling the prepared
+    rows cost more than the parallel work saved; see docs/benchmarks.md.)"""
+    prepared = ((n, prepare(app, batch, own_source)) for n, batch in _batches(lines, app.settings.batch_size))
     report = IngestReport()
     for number, (n, batch) in enumerate(prepared, 1):
         report.add(commit(app, batch, origin=origin, actor=actor))
@@ -117,7 +112,7 @@ def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
 
 
 def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> PreparedBatch:
-    """Parse, validate, hash, project and protect a batch: CPU only, no database (runs in workers too)."""
+    """Parse, validate, hash, project and protect a batch: CPU only, no database."""
     rejects: list[dict[str, Any]] = []
     items: list[Prepared] = []
     today = datetime.now(UTC).date()

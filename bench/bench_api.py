@@ -223,7 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"unknown --db {db!r}")
         except (RuntimeError, subprocess.SubprocessError) as e:
             log(f"{db}: FAILED: {e}")
-            result["runs"].append({"db": db, "error": str(e)})
+            serve_log = tmp / "serve.log"
+            tail = serve_log.read_text(errors="replace")[-3000:] if serve_log.exists() else ""
+            result["runs"].append({"db": db, "error": str(e).split("; see ")[0], "serve_log_tail": tail})
+            if tail:
+                log(f"{db}: serve log tail:\n{tail[-1500:]}")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         write_result(args.out, result)

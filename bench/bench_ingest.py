@@ -108,9 +108,8 @@ class Progress(threading.Thread):
 
 
 def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: float, audit: bool,
-              size_of: Any, sample_every: float = 30, analyze_every: float = 0,
-              ingest_workers: int | None = None) -> dict[str, Any]:
-    env = cx_env(url, keys, **({"CHENGXIN_INGEST_WORKERS": str(ingest_workers)} if ingest_workers is not None else {}))
+              size_of: Any, sample_every: float = 30, analyze_every: float = 0) -> dict[str, Any]:
+    env = cx_env(url, keys)
     log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), time bound {timeout:.0f} s"
         + (f", ANALYZE every {analyze_every:g} s by the bench" if analyze_every else ""))
     progress = Progress(url, sample_every, analyze_every)
@@ -119,8 +118,6 @@ def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: fl
     samples = progress.finish()
     out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary(),
                            "progress": [{"s": s, "events": n} for s, n in samples]}
-    if ingest_workers is not None:
-        out["ingest_workers"] = ingest_workers
     if analyze_every:
         out["bench_analyze"] = {"every_s": analyze_every, "times": progress.analyzed}
     if run.returncode != 0:
@@ -162,8 +159,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", default="sqlite,postgresql", help="comma list: sqlite, postgresql")
     ap.add_argument("--no-audit", action="store_true", help="skip `chengxin audit verify`")
     ap.add_argument("--timeout", type=float, default=1800, help="time bound of each child process, seconds")
-    ap.add_argument("--ingest-workers", type=int, default=None,
-                    help="CHENGXIN_INGEST_WORKERS for the child (default: the setting's default)")
     ap.add_argument("--sample-every", type=float, default=30, help="seconds between progress samples")
     ap.add_argument("--pg-analyze-every", type=float, default=0,
                     help="PostgreSQL: run ANALYZE every S seconds during the ingestion, as autovacuum would "
@@ -189,13 +184,12 @@ def main(argv: list[str] | None = None) -> int:
                 dbfile = tmp / "bench.db"
                 size = lambda f=dbfile: sum(p.stat().st_size for p in f.parent.glob(f.name + "*"))  # noqa: E731
                 result["runs"].append(bench_one(db, f"sqlite:///{dbfile}", keys, path, lines, args.timeout,
-                                                not args.no_audit, size, args.sample_every,
-                                                ingest_workers=args.ingest_workers))
+                                                not args.no_audit, size, args.sample_every))
             elif db == "postgresql":
                 with pg_database() as url:
                     result["runs"].append(bench_one(db, url, keys, path, lines, args.timeout, not args.no_audit,
                                                     lambda u=url: pg_database_size(u), args.sample_every,
-                                                    args.pg_analyze_every, args.ingest_workers))
+                                                    args.pg_analyze_every))
             else:
                 raise SystemExit(f"unknown --db {db!r}")
         finally:

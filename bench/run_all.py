@@ -82,8 +82,6 @@ def rows_ingest(r: dict[str, Any]) -> list[list[str]]:
                         date])
             continue
         ing, audit = run["ingest"], run.get("audit", {})
-        if "ingest_workers" in run:
-            cmd += f"; `CHENGXIN_INGEST_WORKERS={run['ingest_workers']}`"
         if "bench_analyze" in run:
             cmd += f"; the bench ran `ANALYZE` every {run['bench_analyze']['every_s']:g} s (as autovacuum would)"
         out.append([f"Bulk ingestion, {run['db']}", cmd,

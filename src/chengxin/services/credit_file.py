@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.query import pair_in
+from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.domain import disclosure
 from chengxin.services import credit_log
 
@@ -55,19 +56,16 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
     """The credit records about these entities, newest first, at most `limit` with a log index below
     `before`; public kinds and disclosed sanctions only unless `full`. `credit_records_next_before` is the
     cursor of the next (older) page, None on the last page; the total counts every page."""
-    cr = t.credit_records
     sanction_of = sanction_keys_of_records(conn, _sanction_records(conn, refs))
     states = sanction_states(conn, [*sanction_of.values(), *_sanction_keys_about(conn, refs)])
     shown = states if full else {k: s for k, s in states.items() if s.public(today())}
-    cond = _records_condition(conn, refs, list(shown))
-    if not full:
-        cond = cond & cr.c.kind.in_(PUBLIC_KINDS)
-        hidden = [idx for idx, key in sanction_of.items() if key in states and key not in shown]
-        if hidden:
-            cond = cond & cr.c.idx.not_in(hidden)
-    total = conn.execute(select(func.count()).select_from(cr).where(cond)).scalar_one()
-    page = cond if before is None else cond & (cr.c.idx < before)
-    rows = list(conn.execute(select(cr).where(page).order_by(cr.c.idx.desc()).limit(limit + 1)))
+    hidden = [] if full else [idx for idx, key in sanction_of.items() if key in states and key not in shown]
+    complaints = _complaint_ids(conn, refs)
+    count, page_of = _record_statements(len(refs), len(complaints), len(shown), full)
+    params = {**pair_params("r", refs), **pair_params("c", complaints), **pair_params("k", list(shown)),
+              "hidden": hidden, "before": _NO_CURSOR if before is None else before, "rows": limit + 1}
+    total = conn.execute(count, params).scalar_one()
+    rows = list(conn.execute(page_of, params))
     head = credit_log.latest_head(conn)
 
     def state(idx: int) -> SanctionState | None:
@@ -80,32 +78,61 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
             "tree_size": head.size if head else 0}
 
 
-def _records_condition(conn: Connection, refs: list[Ref], sanction_keys: list[Ref]) -> Any:
-    """Records about the entities themselves, complaints against them, and the liftings of these sanctions."""
+_NO_CURSOR = 1 << 62  # `before` when there is none: above every log index
+
+
+@lru_cache(maxsize=512)
+def _record_statements(refs: int, complaints: int, sanctions: int, full: bool) -> tuple[Any, Any]:
+    """The count and page statements for one shape of credit file, built once (see query.bound_pair_in).
+
+    Records about the entities themselves, the complaints against them, and the liftings of their shown
+    sanctions; the public sees public kinds only, and not the sanctions whose disclosure has ended."""
     cr = t.credit_records
     src, sid = cr.c.subject_source, cr.c.subject_id
+    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & bound_pair_in(src, sid, "r", refs)
+    if complaints:
+        cond = or_(cond, (cr.c.subject_kind == "complaint") & bound_pair_in(src, sid, "c", complaints))
+    if sanctions:
+        cond = or_(cond, (cr.c.subject_kind == "sanction") & bound_pair_in(src, sid, "k", sanctions))
+    if not full:
+        cond = cond & cr.c.kind.in_(sorted(PUBLIC_KINDS)) & cr.c.idx.not_in(bindparam("hidden", expanding=True))
+    count = select(func.count()).select_from(cr).where(cond)
+    page = select(cr).where(cond & (cr.c.idx < bindparam("before"))).order_by(cr.c.idx.desc()) \
+        .limit(bindparam("rows"))
+    return count, page
+
+
+@lru_cache(maxsize=64)
+def _complaints_stmt(n: int) -> Any:
     c = t.complaints
-    complaint_ids = [tuple(x) for x in conn.execute(select(c.c.source, c.c.complaint_id).where(
-        pair_in(c.c.target_source, c.c.target_id, refs)))]
-    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & pair_in(src, sid, refs)
-    if complaint_ids:
-        cond = or_(cond, (cr.c.subject_kind == "complaint") & pair_in(src, sid, complaint_ids))
-    if sanction_keys:
-        cond = or_(cond, (cr.c.subject_kind == "sanction") & pair_in(src, sid, sanction_keys))
-    return cond
+    return select(c.c.source, c.c.complaint_id).where(bound_pair_in(c.c.target_source, c.c.target_id, "r", n))
+
+
+def _complaint_ids(conn: Connection, refs: list[Ref]) -> list[Ref]:
+    return [(r.source, r.complaint_id) for r in conn.execute(_complaints_stmt(len(refs)), pair_params("r", refs))]
+
+
+@lru_cache(maxsize=64)
+def _sanctions_about_stmt(n: int) -> Any:
+    s = t.sanctions
+    return select(s.c.source, s.c.sanction_id).where(bound_pair_in(s.c.subject_source, s.c.subject_id, "r", n))
 
 
 def _sanction_keys_about(conn: Connection, refs: list[Ref]) -> list[Ref]:
-    s = t.sanctions
-    return [(r.source, r.sanction_id) for r in conn.execute(select(s.c.source, s.c.sanction_id).where(
-        pair_in(s.c.subject_source, s.c.subject_id, refs)))]
+    rows = conn.execute(_sanctions_about_stmt(len(refs)), pair_params("r", refs))
+    return [(r.source, r.sanction_id) for r in rows]
+
+
+@lru_cache(maxsize=64)
+def _sanction_records_stmt(n: int) -> Any:
+    cr = t.credit_records
+    return select(cr.c.idx, cr.c.kind, cr.c.event_source, cr.c.event_id).where(
+        cr.c.kind == "sanction", cr.c.subject_kind == "subject",
+        bound_pair_in(cr.c.subject_source, cr.c.subject_id, "r", n))
 
 
 def _sanction_records(conn: Connection, refs: list[Ref]) -> list[Any]:
-    cr = t.credit_records
-    return list(conn.execute(select(cr.c.idx, cr.c.kind, cr.c.event_source, cr.c.event_id).where(
-        cr.c.kind == "sanction", cr.c.subject_kind == "subject",
-        pair_in(cr.c.subject_source, cr.c.subject_id, refs))))
+    return list(conn.execute(_sanction_records_stmt(len(refs)), pair_params("r", refs)))
 
 
 def sanction_keys_of_records(conn: Connection, rows: Iterable[Any]) -> dict[int, Ref]:

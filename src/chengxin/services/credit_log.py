@@ -118,8 +118,12 @@ def _lookup(conn: Connection, nodes: Sequence[merkle.Node]) -> dict[merkle.Node,
     return found
 
 
+_LATEST = select(t.tree_heads).order_by(t.tree_heads.c.size.desc()).limit(1)
+
+
 def latest_head(conn: Connection) -> TreeHead | None:
-    row = conn.execute(select(t.tree_heads).order_by(t.tree_heads.c.size.desc()).limit(1)).first()
+    """The newest signed tree head (None for an empty log)."""
+    row = conn.execute(_LATEST).first()
     return _head(row) if row else None
 
 

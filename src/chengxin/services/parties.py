@@ -6,15 +6,15 @@ The credit records themselves (paging, sanctions leaving the public view) are in
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Integer, func, select
+from sqlalchemy import Connection, Integer, bindparam, func, select
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
-from chengxin.adapters.db.query import pair_in
+from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
@@ -38,8 +38,7 @@ def show(app: Chengxin, source: str, entity_id: str, viewer: Viewer, *, limit: i
     log index is below `before` (the view's `credit_records_next_before` is the cursor of the next page)."""
     page = (limit, before)
     with read_connection(app.engine) as conn:
-        shop = conn.execute(select(t.shops).where(t.shops.c.source == source,
-                                                  t.shops.c.shop_id == entity_id)).first()
+        shop = conn.execute(_SHOP, {"s": source, "i": entity_id}).first()
         if shop is not None:
             return _shop_view(conn, shop, viewer, page)
         subject = _subject(conn, source, entity_id)
@@ -48,15 +47,21 @@ def show(app: Chengxin, source: str, entity_id: str, viewer: Viewer, *, limit: i
         return _party_view(conn, subject, viewer, page)
 
 
+# The shop page's fixed statements, built once (the page is the hot read path; see query.bound_pair_in).
+_SHOP = select(t.shops).where(t.shops.c.source == bindparam("s"), t.shops.c.shop_id == bindparam("i"))
+_SUBJECT = select(t.subjects).where(t.subjects.c.source == bindparam("s"), t.subjects.c.subject_id == bindparam("i"))
+_LINKED = select(t.subjects).where(t.subjects.c.party_key == bindparam("k")).order_by(t.subjects.c.registered_at)
+_CLOSURE = select(t.shop_closures).where(t.shop_closures.c.source == bindparam("s"),
+                                        t.shop_closures.c.shop_id == bindparam("i"))
+
+
 def _subject(conn: Connection, source: str, subject_id: str) -> Any:
-    return conn.execute(select(t.subjects).where(t.subjects.c.source == source,
-                                                 t.subjects.c.subject_id == subject_id)).first()
+    return conn.execute(_SUBJECT, {"s": source, "i": subject_id}).first()
 
 
 def linked_subjects(conn: Connection, party_key: str) -> list[Any]:
     """All reports of one party (same legal identifier), oldest registration first."""
-    q = select(t.subjects).where(t.subjects.c.party_key == party_key).order_by(t.subjects.c.registered_at)
-    return list(conn.execute(q))
+    return list(conn.execute(_LINKED, {"k": party_key}))
 
 
 def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int, int | None]) -> dict[str, Any]:
@@ -131,12 +136,15 @@ def _shop_summary(s: Any) -> dict[str, Any]:
             "closed_at": getattr(s, "closed_at", None)}
 
 
+@lru_cache(maxsize=64)
+def _licences_stmt(n: int) -> Any:
+    lic = t.licences
+    return select(lic).where(bound_pair_in(lic.c.subject_source, lic.c.subject_id, "r", n)).order_by(lic.c.valid_from)
+
+
 def licence_rows(conn: Connection, refs: list[Ref]) -> list[Any]:
     """The licences reported for these subjects, oldest first."""
-    if not refs:
-        return []
-    q = select(t.licences).where(pair_in(t.licences.c.subject_source, t.licences.c.subject_id, refs))
-    return list(conn.execute(q.order_by(t.licences.c.valid_from)))
+    return list(conn.execute(_licences_stmt(len(refs)), pair_params("r", refs))) if refs else []
 
 
 def licences_view(conn: Connection, refs: list[Ref], rows: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -165,8 +173,7 @@ def licence_gaps(categories: list[str], rows: list[Any]) -> list[dict[str, Any]]
 
 
 def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int | None]) -> dict[str, Any]:
-    closure = conn.execute(select(t.shop_closures).where(
-        t.shop_closures.c.source == shop.source, t.shop_closures.c.shop_id == shop.shop_id)).first()
+    closure = conn.execute(_CLOSURE, {"s": shop.source, "i": shop.shop_id}).first()
     operator = _subject(conn, shop.operator_source, shop.operator_id)
     subjects = linked_subjects(conn, operator.party_key) if operator is not None else []
     op_refs = [(s.source, s.subject_id) for s in subjects] or [(shop.operator_source, shop.operator_id)]
@@ -194,13 +201,15 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     return view
 
 
+_R = t.reviews
+_RATINGS = select(func.count(), func.avg(_R.c.score), func.sum((_R.c.score >= 4).cast(Integer))).where(
+    _R.c.target_source == bindparam("s"), _R.c.target_id == bindparam("i"), _R.c.direction == "buyer_to_seller",
+    _R.c.follows_id.is_(None))
+
+
 def rating_summary(conn: Connection, shop: Ref) -> dict[str, Any]:
     """Plain counts of buyer ratings (the weighted credit score is computed elsewhere)."""
-    r = t.reviews
-    q = select(func.count(), func.avg(r.c.score), func.sum((r.c.score >= 4).cast(Integer))).where(
-        r.c.target_source == shop[0], r.c.target_id == shop[1], r.c.direction == "buyer_to_seller",
-        r.c.follows_id.is_(None))
-    n, avg, positive = conn.execute(q).one()
+    n, avg, positive = conn.execute(_RATINGS, {"s": shop[0], "i": shop[1]}).one()
     return {"count": n, "average": round(float(avg), 2) if avg is not None else None,
             "positive_rate": round(positive / n, 4) if n else None}
 

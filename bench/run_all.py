@@ -46,6 +46,7 @@ def benches(quick: bool) -> dict[str, tuple[list[str], float]]:
         "api-w2": ([*api, "--server-workers", "2", "--out", "api-w2"], 1800),
         "lookup": (lookup, 3 * 3600),
         "lookup-w2": ([*lookup, "--server-workers", "2", "--out", "lookup-w2"], 3 * 3600),
+        "http-floor": ([PYTHON, str(BENCH / "profile_http.py")], 900),
     }
 
 
@@ -155,6 +156,19 @@ def rows_lookup(r: dict[str, Any]) -> list[list[str]]:
     return out
 
 
+def rows_floor(r: dict[str, Any]) -> list[list[str]]:
+    out = []
+    for row in r["rows"]:
+        if row["phase"] != "open-1000":
+            continue
+        lat = row["latency"]
+        out.append([f"HTTP floor: trivial {row['app']} app (no Chengxin code)",
+                    "`bench/profile_http.py`: uvicorn, one process, same client, open loop at 1000 requests/s",
+                    f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms; server {row['server_cpu_ms_per_request']} ms "
+                    f"CPU/request", "(context: what this machine and client allow)", "—", when(r)])
+    return out
+
+
 def render() -> str:
     results = [(name, kind, r) for name, kind in RESULT_SETS if (r := load(name))]
     lines = [BEGIN, ""]
@@ -166,7 +180,7 @@ def render() -> str:
                  + ", ".join(f"`{name}` {r['machine']['load_avg']}" for name, _, r in results) + ".")
     lines += ["", "| Benchmark | Command | Measured | Target | Result | Date (commit) |",
               "|---|---|---|---|---|---|"]
-    render_rows = {"ingest": rows_ingest, "api": rows_api, "lookup": rows_lookup}
+    render_rows = {"ingest": rows_ingest, "api": rows_api, "lookup": rows_lookup, "http-floor": rows_floor}
     for _, kind, r in results:
         for row in render_rows[kind](r):
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
@@ -225,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--render-only", action="store_true")
-    ap.add_argument("--only", default="ingest,api,lookup",
-                    help="comma list of: ingest, api, api-w2, lookup, lookup-w2 (the -w2: 2 server processes)")
+    ap.add_argument("--only", default="http-floor,ingest,api,lookup",
+                    help="comma list of: http-floor, ingest, api, api-w2, lookup, lookup-w2 (-w2: 2 server processes)")
     args = ap.parse_args(argv)
     failed = []
     if not args.render_only:

@@ -24,7 +24,7 @@ from chengxin.entrypoints.api.app import http_error
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n
 from chengxin.entrypoints.web.present import party_href, shop_href
-from chengxin.entrypoints.web.render import render, translator
+from chengxin.entrypoints.web.render import render, request_translator, translator
 from chengxin.exc import ChengxinError, InvalidInput
 from chengxin.services import parties, records
 from chengxin.services.viewer import ANONYMOUS
@@ -56,7 +56,7 @@ class PortalRoute(APIRoute):
 
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
-T = Annotated[i18n.Translator, Depends(translator)]
+T = Annotated[i18n.Translator, Depends(request_translator)]
 Before = Annotated[int | None, Query(ge=0, le=MAX_INDEX)]
 
 

@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from chengxin.adapters.db.engine import refresh_statistics
 from chengxin.bootstrap import Chengxin
 from chengxin.services.ingest import IngestReport, PreparedBatch, commit_many
 
@@ -32,6 +33,7 @@ class Sequencer:
 
     def __init__(self, app: Chengxin) -> None:
         self._app = app
+        self._stored, self._next_analyze = 0, 1000
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="chengxin-sequencer", daemon=True)
         self._thread.start()
@@ -70,3 +72,7 @@ class Sequencer:
             return
         for job, report in zip(group, reports, strict=True):
             job.done.set_result(report)
+        self._stored += sum(r.accepted for r in reports)
+        if self._stored >= self._next_analyze:  # statistics keep up as the store grows (see ingest.ingest)
+            self._next_analyze *= 2
+            refresh_statistics(self._app.engine)

@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--populate-timeout", type=float, default=3600)
     ap.add_argument("--server-workers", type=int, default=1,
                     help="server processes (`CHENGXIN_WORKERS`); default 1, the default of `chengxin serve`")
+    ap.add_argument("--server-env", action="append", default=[], metavar="CHENGXIN_X=V",
+                    help="extra environment for the server (repeatable), e.g. CHENGXIN_POOL_SIZE=48")
     ap.add_argument("--py-spy", action="store_true")
     ap.add_argument("--out", default="lookup")
     args = ap.parse_args(argv)
@@ -180,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         "portal_route": template, "phases": {}}
     port = free_port()
     result["server_workers"] = args.server_workers
-    env = cx_env(f"sqlite:///{db}", keys, CHENGXIN_WORKERS=str(args.server_workers))
+    extra_env = dict(kv.split("=", 1) for kv in args.server_env)
+    result["server_env"] = extra_env
+    env = cx_env(f"sqlite:///{db}", keys, CHENGXIN_WORKERS=str(args.server_workers), **extra_env)
     with serve(env, port, RESULTS / f"{args.out}-serve.log.tmp") as proc:
         for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
             if proc.poll() is not None:

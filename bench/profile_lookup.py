@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, seq in draws.items():
         lat = []
         for source, shop_id in seq:
+            captured.append(("-- lookup", None))
             t0 = time.perf_counter()
             parties.show(app, source, shop_id, Viewer(), limit=100)
             lat.append(time.perf_counter() - t0)
@@ -143,10 +144,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<8} {s['count']} lookups: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, p99 {s['p99_ms']} ms, "
               f"max {s['max_ms']} ms, mean {s['mean_ms']} ms")
     if args.queries:
-        # Replay every captured statement on a plain sqlite3 connection, rows fetched: the SQL's own cost.
+        # Replay the captured statements on plain sqlite3 connections, rows fetched: the SQL's own cost, with
+        # one connection kept warm, a new connection per lookup (what pool churn does), and a new one with mmap.
+        lookups_sql = [[]]  # type: list[list[tuple[str, Any]]]
+        for statement, params in captured:
+            if statement == "-- lookup":
+                lookups_sql.append([])
+            elif not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+                lookups_sql[-1].append((statement, params))
+        lookups_sql = [x for x in lookups_sql if x]
+        print("the same SQL replayed on sqlite3 (rows fetched), per lookup:")
+        for mode in ("one warm connection", "new connection per lookup", "new connection, mmap_size=2 GiB",
+                     "one warm connection, mmap_size=2 GiB"):
+            warm = None
+            times = []
+            for stmts in lookups_sql:
+                t0 = time.perf_counter()
+                conn = warm or sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                if "mmap" in mode and conn is not warm:
+                    conn.execute("PRAGMA mmap_size=2147483648")
+                for statement, params in stmts:
+                    conn.execute(statement, params).fetchall()
+                if "warm" in mode:
+                    warm = conn
+                else:
+                    conn.close()
+                times.append(time.perf_counter() - t0)
+            ls = latency_summary(times)
+            print(f"  {mode:<38} p50 {ls['p50_ms']} ms, p99 {ls['p99_ms']} ms, mean {ls['mean_ms']} ms")
         raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         for statement, params in captured:
-            if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            if statement == "-- lookup" or statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK",
+                                                                                   "PRAGMA")):
                 continue
             t0 = time.perf_counter()
             raw.execute(statement, params).fetchall()

@@ -206,7 +206,7 @@ def demo(
     summary = load_demo(cx)
     err.print(f"demo marketplace loaded: {summary['accepted']} new events ({summary['duplicates']} already there)")
     for role, secret in summary["keys"].items():
-        err.print(f"  {role} API key: {secret}")
+        err.print(f"  {role} API key: {secret}", soft_wrap=True)
     if not no_serve:
         serve(host=None, port=port, workers=None)
 

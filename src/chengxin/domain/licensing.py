@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from chengxin.domain import vocabulary
+
 __all__ = [
     "ALL_SHOPS",
     "CategoryRule",
@@ -44,17 +46,17 @@ _CATEGORY_KEYS = ("zh", "en", "licences", "basis", "ecl10_exemption_applies")
 _CATEGORY_OPTIONAL = ("note",)
 
 
-class VocabularyError(ValueError):
-    """The key-categories file is malformed.
+class VocabularyError(vocabulary.VocabularyError):
+    """The key-categories file is malformed (a `vocabulary.VocabularyError`, so one except clause catches
+    every bad vocabulary file).
 
     `path` says where (e.g. "categories.food.licences"), `reason` what; `source` names the file.
     """
 
     def __init__(self, path: str, reason: str, source: str = "<string>") -> None:
-        super().__init__(f"{source}: {path}: {reason}")
+        super().__init__(source, f"{path}: {reason}")
         self.path = path
         self.reason = reason
-        self.source = source
 
 
 @dataclass(frozen=True)

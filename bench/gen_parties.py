@@ -24,6 +24,8 @@ from datetime import date, timedelta
 
 import orjson
 
+from chengxin.demo.loadgen import uscc  # same codes as the base marketplace: none collide
+
 # (code, city, district): regions whose codes stdnum's table accepts for births from 1950 on
 REGIONS = (("310101", "上海市", "黄浦区"), ("310104", "上海市", "徐汇区"), ("310105", "上海市", "长宁区"),
            ("310106", "上海市", "静安区"), ("310107", "上海市", "普陀区"), ("310110", "上海市", "杨浦区"),
@@ -37,8 +39,6 @@ CATEGORIES = (("food", "食品", "food_business", "JY1"), ("daily_goods", "日�
 CAT_WEIGHTS = (20, 24, 20, 12, 4, 3, 8)
 BRANDS = ("鑫源", "恒信", "佳禾", "优品", "百味", "康泰", "锦程", "禾丰", "悦家", "云创", "盛达", "良田")
 SURNAMES, GIVEN = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高", "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚英华玉兰"
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 RIC_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 BIG_PRIME = 2_147_483_647
 OFFSET = 5_000_000  # USCC serials, regulator ids and event ids start here: far above gen_events'
@@ -49,17 +49,6 @@ _DATES = [(START + timedelta(d)).isoformat() for d in range(400)]
 
 def ts(t: int) -> str:
     return f"{_DATES[t // 86400]}T{t // 3600 % 24:02d}:{t // 60 % 60:02d}:{t % 60:02d}+08:00"
-
-
-def uscc(kind: str, region: str, n: int, salt: int) -> str:
-    """GB 32100 code with a valid check character; distinct n give distinct codes."""
-    x, org = (n * BIG_PRIME + salt) % 31**7, ""
-    for _ in range(7):
-        x, c = divmod(x, 31)
-        org += USCC_CHARS[c]
-    body = kind + region + "MA" + org
-    s = sum(USCC_CHARS.index(c) * w for c, w in zip(body, USCC_WEIGHTS, strict=True))
-    return body + USCC_CHARS[(31 - s % 31) % 31]
 
 
 _FIRST, _DAYS = date(1950, 1, 1).toordinal(), date(2005, 12, 31).toordinal() - date(1950, 1, 1).toordinal() + 1

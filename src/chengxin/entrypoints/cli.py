@@ -211,6 +211,50 @@ def demo(
         serve(host=None, port=port, workers=None)
 
 
+@app.command("evaluate")
+def evaluate_cmd(
+    truth: Annotated[Path, typer.Option(help="Truth file from `chengxin simulate` (chengxin-truth/1).")],
+    findings: Annotated[Path | None, typer.Option(
+        help="A `chengxin detect --json` file (default: the store's findings, each detector's newest run).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score findings against a simulator truth file: precision, recall, F1, ROC-AUC, AP per kind and class."""
+    from chengxin.services.evaluate import evaluate
+
+    report = evaluate(_app(), truth, findings)
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        _print_evaluation(report)
+
+
+def _print_evaluation(report: Any) -> None:
+    from rich import box
+    from rich.table import Table
+
+    # Short headers and collapsed padding: the widest rows still fit an 80-column terminal.
+    table = Table(title=f"{report.findings} findings scored; universe: {report.universe}", box=box.SIMPLE_HEAD,
+                  collapse_padding=True, pad_edge=False)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("class", overflow="fold")
+    for name in ("truth", "pred.", "prec.", "recall", "F1", "AUC", "AP"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=5)  # figures are never cut
+    shown = None
+    for kind, cls, m in report.rows():
+        if shown is not None and kind != shown:
+            table.add_section()
+        label = "  " + cls.split(":", 1)[1] if ":" in cls else cls  # a role of the parties row above
+        figures = (m.precision, m.recall, m.f1, m.auc, m.ap)
+        table.add_row("" if kind == shown else kind, label, str(m.truth), str(m.predicted),
+                      *("-" if x is None else f"{x:.3f}" for x in figures))
+        shown = kind
+    # Piped or redirected, Rich would assume 80 columns and squeeze the table: give it room.
+    (err if err.is_terminal else Console(stderr=True, width=160)).print(table)
+    for cls, n in report.outside_universe.items():
+        if n:
+            err.print(f"[yellow]note[/]: {n} {cls} named by the truth or the findings are not in the store")
+
+
 def main() -> None:
     """Console entry point: map Chengxin errors to exit codes (exc.py) with a one-line message."""
     try:

@@ -275,3 +275,6 @@ STATE_TABLES = {t.name: t for t in (
     complaints, complaint_resolutions, commitments, sanctions, sanction_lifts, inspections,
 )}
 APPEND_TABLES = {t.name: t for t in (licences, price_points, order_updates, traffic, shipment_scans)}
+
+# Detection findings are defined in their own module on this `metadata`; importing it registers the table.
+from chengxin.adapters.db import findings as _findings  # noqa: E402, F401

@@ -1,0 +1,86 @@
+"""Detection findings in the store: the `findings` table and its repository functions.
+
+A run of a detector writes its findings under one `run_id`; later runs add rows rather than replace them,
+so earlier runs stay comparable. Subjects and evidence are JSON text in the `chengxin detect --json` shape
+(portable between SQLite and PostgreSQL; findings are read whole, never queried by subject).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import BigInteger, Column, Connection, Float, Integer, Table, Text, func, select
+
+from chengxin.adapters.db.query import pair_in
+from chengxin.adapters.db.tables import T, metadata
+from chengxin.domain.quality import CLASSES, Finding, parse_finding
+
+findings = Table(
+    "findings", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", T, nullable=False, index=True),
+    Column("score", Float),
+    Column("detector", T, nullable=False),
+    Column("run_id", T, nullable=False),
+    Column("created_at", T, nullable=False),
+    Column("subjects", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFinding:
+    id: int
+    detector: str
+    run_id: str
+    created_at: str
+    finding: Finding
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def insert_findings(conn: Connection, found: Iterable[Finding], *, detector: str, run_id: str,
+                    created_at: str | None = None) -> int:
+    """Store one run's findings (in the caller's write transaction); returns how many."""
+    at = created_at or now_utc()
+    rows = [{"kind": f.kind, "score": f.score, "detector": detector, "run_id": run_id, "created_at": at,
+             "subjects": orjson.dumps(f.subjects_dict()).decode(), "evidence": orjson.dumps(f.evidence).decode()}
+            for f in found]
+    if rows:
+        conn.execute(findings.insert(), rows)
+    return len(rows)
+
+
+def latest_runs(conn: Connection) -> list[tuple[str, str]]:
+    """(detector, run_id) of each detector's newest run."""
+    c = findings.c
+    runs = conn.execute(select(c.detector, c.run_id, func.max(c.created_at)).group_by(c.detector, c.run_id))
+    newest: dict[str, tuple[str, str]] = {}
+    for detector, run_id, at in runs:
+        if (at, run_id) > newest.get(detector, ("", "")):
+            newest[detector] = (at, run_id)
+    return sorted((d, run_id) for d, (_, run_id) in newest.items())
+
+
+def read_findings(conn: Connection, *, run_id: str | None = None, kind: str | None = None) -> list[StoredFinding]:
+    """Findings of one run, or by default of each detector's newest run (a rerun supersedes, not adds),
+    optionally of one kind; in insertion order."""
+    c = findings.c
+    q = select(findings).order_by(c.id)
+    q = q.where(c.run_id == run_id) if run_id is not None else q.where(pair_in(c.detector, c.run_id,
+                                                                              latest_runs(conn)))
+    if kind is not None:
+        q = q.where(c.kind == kind)
+    return [_stored(row) for row in conn.execute(q)]
+
+
+def _stored(row: Any) -> StoredFinding:
+    subjects = {cls: refs for cls, refs in orjson.loads(row.subjects).items() if cls in CLASSES}
+    raw = {"kind": row.kind, "score": row.score, "evidence": orjson.loads(row.evidence), **subjects}
+    return StoredFinding(row.id, row.detector, row.run_id, row.created_at, parse_finding(raw, f"findings row {row.id}"))

@@ -41,7 +41,8 @@ def test_a_failed_group_fails_every_waiter_and_the_next_group_works(app):
     try:
         good = prepare(app, list(read_lines("s", SAMPLE.read_bytes().splitlines())))
         broken = prepare(app, list(read_lines("b", [event(7)])))
-        broken.items[0].event_row["type"] = None  # violates NOT NULL: the transaction must roll back
+        row = broken.items[0].event_row  # (source, event_id, type, ...): a NULL type violates NOT NULL,
+        broken.items[0].event_row = (*row[:2], None, *row[3:])  # so the transaction must roll back
         failed = sequencer.submit(broken, origin="b", actor="k")
         try:
             failed.result(timeout=30)

@@ -178,7 +178,36 @@ def _required(spec: FieldSpec, data: Mapping[str, Any]) -> bool:
 
 
 def utc(text: str) -> str:
-    """RFC 3339 text to fixed-width UTC (`2026-02-10T12:15:00.000000Z`); the text must be valid."""
+    """RFC 3339 text to fixed-width UTC (`2026-02-10T12:15:00.000000Z`); the text must be valid.
+
+    Fast path: with an offset in whole hours, only the date and hour change, so the converted
+    `YYYY-MM-DDTHH` is cached per (date, hour, offset) and minutes, seconds and fraction are copied. The
+    first time of each hour goes through `datetime`, which also checks the date is real."""
+    if len(text) >= 20 and text.isascii() and text[10] == "T" and text[13] == ":" and text[16] == ":":
+        if text[-1] == "Z":
+            offset, fraction = "Z", text[19:-1]
+        elif text[-3:] == ":00" and text[-6] in "+-":
+            offset, fraction = text[-6:], text[19:-6]
+        else:
+            offset, fraction = "", "?"
+        minsec = text[14:16] + text[17:19]
+        if offset and minsec.isdigit() and minsec[0] < "6" and minsec[2] < "6" and (
+                not fraction or (fraction[0] == "." and len(fraction) > 1 and fraction[1:].isdigit())):
+            key = text[:13] + offset
+            hour = _UTC_HOURS.get(key)
+            if hour is None:
+                if len(_UTC_HOURS) > 100_000:
+                    _UTC_HOURS.clear()
+                hour = _UTC_HOURS[key] = _utc(f"{text[:13]}:00:00{offset}")[:13]
+            micros = fraction[1:7].ljust(6, "0") if fraction else "000000"  # as fromisoformat: truncated
+            return f"{hour}:{text[14:16]}:{text[17:19]}.{micros}Z"
+    return _utc(text)
+
+
+_UTC_HOURS: dict[str, str] = {}
+
+
+def _utc(text: str) -> str:
     moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # 3x faster than strftime
 

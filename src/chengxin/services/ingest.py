@@ -62,7 +62,7 @@ class Prepared:
     key: tuple[str, str]
     where: tuple[str, int]
     content_hash: str
-    event_row: dict[str, Any]
+    event_row: tuple[Any, ...]  # `events` columns but the last (batch_id, known at commit): see _EVENT_COLUMNS
     facts: list[Fact]
     records: list[CreditRecord]
 
@@ -127,11 +127,16 @@ def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> 
     return PreparedBatch(rejects, items)
 
 
+_EVENT_COLUMNS = ("source", "event_id", "type", "at", "content_hash", "body", "batch_id")
+assert bulk.columns("events") == _EVENT_COLUMNS, "Prepared.event_row must follow the events table"
+
+
 def _prepare_event(app: Chengxin, e: Event, where: tuple[str, int], raw: bytes, today: date) -> Prepared:
     digest = crypto.content_hash(app.keys, canonical(e.envelope))
-    facts = [_protect(app, f, today) for f in project(e)]
-    row = {"source": e.source, "event_id": e.id, "type": e.type, "at": e.at, "content_hash": digest,
-           "body": _body(app, e, raw)}
+    facts = project(e)
+    if e.type == "cx.subject.registered":
+        facts = [_protect(app, f, today) for f in facts]
+    row = (e.source, e.id, e.type, e.at, digest, _body(app, e, raw))
     return Prepared((e.source, e.id), where, digest, row, facts, records_for(e, facts))
 
 
@@ -187,7 +192,8 @@ def _same_or_conflict(report: IngestReport, item: Prepared, kept_hash: str) -> N
 
 
 def _store(conn: Connection, new: list[Prepared], batch_id: str) -> None:
-    bulk.insert_rows(conn, "events", [{**item.event_row, "batch_id": batch_id} for item in new])
+    tail = (batch_id,)
+    bulk.insert_tuples(conn, "events", [item.event_row + tail for item in new])
     store.write_facts(conn, (f for item in new for f in item.facts))
 
 

@@ -6,6 +6,7 @@ mutated). Browser tests never download browsers: they drive `/usr/bin/chromium` 
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -39,6 +40,13 @@ def make_portal_cx(tmp: Path, *extra_lines: bytes) -> Chengxin:
         extra = ingest(cx, read_lines("extra", extra_lines), origin="extra")
         assert extra.rejected == 0, extra.as_dict()
     return cx
+
+
+@pytest.fixture
+def env(settings: Settings) -> dict[str, str]:
+    """Environment for a `chengxin` subprocess on this test's fresh store (either database)."""
+    return {**os.environ, "CHENGXIN_DATABASE_URL": settings.database_url,
+            "CHENGXIN_KEYS_FILE": str(settings.keys_file)}
 
 
 @pytest.fixture(scope="session")

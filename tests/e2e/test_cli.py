@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from tests.conftest import SAMPLE, SAMPLE_BAD, SHARED
-
-CLI = str(Path(sys.executable).with_name("chengxin"))
-
-
-@pytest.fixture
-def env(settings) -> dict[str, str]:
-    return {**os.environ, "CHENGXIN_DATABASE_URL": settings.database_url,
-            "CHENGXIN_KEYS_FILE": str(settings.keys_file)}
-
-
-def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120)
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
+from tests.e2e.cli import CLI, run
 
 
 def test_ingest_json_rejects_file_and_rerun(env, tmp_path):

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from tests.conftest import SAMPLE
+from tests.e2e.cli import run
 
-CLI = str(Path(sys.executable).with_name("chengxin"))
 P = "urn:cx:platform:P1"
 KINDS = ("fake_order_ring", "empty_parcel", "malicious_review", "template_review", "fake_traffic", "price_fraud",
          "not_as_described", "payment_fraud")
 
 
 @pytest.fixture
-def env(settings) -> dict[str, str]:
-    env = {**os.environ, "CHENGXIN_DATABASE_URL": settings.database_url,
-           "CHENGXIN_KEYS_FILE": str(settings.keys_file)}
+def env(env: dict[str, str]) -> dict[str, str]:
+    """The shared subprocess environment, on a store holding the sample."""
     run(env, "ingest", str(SAMPLE))
     return env
-
-
-def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120)
-    if check:
-        assert done.returncode == 0, done.stderr
-    return done
 
 
 def ref(i: str, role: str | None = None) -> dict[str, str]:

@@ -211,6 +211,45 @@ def demo(
         serve(host=None, port=port, workers=None)
 
 
+@app.command("simulate")
+def simulate_cmd(
+    out: Annotated[Path, typer.Option(help="Events file to write (JSON Lines; '-' for stdout).")],
+    truth: Annotated[Path | None, typer.Option(help="Truth file to write (chengxin-truth/1).")] = None,
+    preset: Annotated[str | None, typer.Option(help="demo, bench-1m or bench-10m (presets.yaml).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: same seed and parameters, same bytes.")] = None,
+    days: Annotated[int | None, typer.Option(help="Trading days.")] = None,
+    platforms: Annotated[int | None, typer.Option(help="Number of platforms.")] = None,
+    shops: Annotated[int | None, typer.Option(help="Shops per platform.")] = None,
+    buyers: Annotated[int | None, typer.Option(help="Buyers per platform.")] = None,
+    orders_per_day: Annotated[float | None, typer.Option(help="Honest orders on an ordinary weekday.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Any other parameter: NAME=VALUE (repeatable), "
+                                                   "e.g. --set rings=5 --set ring_workers=10,20.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a simulated marketplace (every events-v1 type) with planted dishonesty, and its truth file."""
+    from chengxin.simulate import make_params, simulate
+
+    extra = dict(_assignment(a) for a in set_ or [])
+    params = make_params(preset, seed=seed, days=days, platforms=platforms, shops=shops, buyers=buyers,
+                         orders_per_day=orders_per_day, **extra)
+    summary = simulate(params, out, truth, preset)
+    if as_json:
+        _print_json(summary)
+        return
+    err.print(f"{summary['events']:,} events in {summary['seconds']:.1f} s "
+              f"({summary['events_per_second']:,} events/s) -> {out}" + (f", truth -> {truth}" if truth else ""))
+    for kind, c in summary["planted"].items():
+        err.print(f"  {kind}: {c['groups']} groups, {c['parties']} parties, {c['orders']} orders, "
+                  f"{c['reviews']} reviews, {c['products']} products")
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, eq, value = text.partition("=")
+    if not eq:
+        raise typer.BadParameter(f"--set {text!r}: expected NAME=VALUE")
+    return name.strip().replace("-", "_"), value.strip()
+
+
 @app.command("evaluate")
 def evaluate_cmd(
     truth: Annotated[Path, typer.Option(help="Truth file from `chengxin simulate` (chengxin-truth/1).")],

@@ -1,43 +1,42 @@
-"""`chengxin demo`: a small, lively marketplace in the local store, and demo API keys.
+"""`chengxin demo`: a lively simulated marketplace in the local store, and demo API keys.
 
 The showcase events (the events-v1 sample: a food shop with its licences, a shop with a licence gap,
-a complaint, a penalty and its repair) come first; a generated marketplace around them gives the portal
-something to search. Loading twice is a no-op (every event is deduplicated).
+a complaint, a penalty and its repair) come first; the simulator's demo preset (two platforms,
+urn:cx:platform:M1 and M2, with planted dishonesty) fills the portal around them. The simulated events
+and their truth file are kept beside the keys file, so `chengxin evaluate --truth var/demo-truth.json`
+works on the demo. Loading twice is a no-op (the simulator is deterministic; every event is deduplicated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
-
-import orjson
 
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import ConfigError
 from chengxin.services import ingest, keys
-
-DEMO_EVENTS = 30_000
-DEMO_SEED = 2026
-# generated platforms report as urn:cx:platform:M<n> so their ids never collide with the showcase's P1
-_GENERATED = ('"urn:cx:platform:P', '"urn:cx:platform:M')
+from chengxin.simulate import Params, make_params, simulate
 
 
-def _generated(n: int, seed: int) -> Iterator[bytes]:
-    from chengxin.demo import loadgen
-
-    for event in loadgen.generate(n, seed=seed, platforms=2):
-        yield orjson.dumps(event).decode().replace(*_GENERATED).encode()
+def demo_params(**overrides: Any) -> Params:
+    """The demo preset, its platforms named M1, M2 so that they never collide with the sample's P1."""
+    return make_params("demo", platform_prefix="M", **overrides)
 
 
-def load_demo(cx: Chengxin, *, events: int = DEMO_EVENTS) -> dict[str, Any]:
-    """Ingest the demo marketplace and issue a platform and a regulator key (demo mode only)."""
+def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
+    """Ingest the showcase and a simulated marketplace; issue a platform and a regulator key (demo only)."""
     if cx.settings.env != "demo":
         raise ConfigError("`chengxin demo` runs only with CHENGXIN_ENV=demo")
     showcase = (files("chengxin") / "demo" / "showcase.jsonl").read_bytes().splitlines()
     report = ingest.ingest(cx, ingest.read_lines("showcase.jsonl", showcase), origin="demo:showcase")
-    report.add(ingest.ingest(cx, ingest.read_lines("generated", _generated(events, DEMO_SEED)),
-                             origin="demo:generated"))
+    folder = Path(cx.settings.keys_file).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    events, truth = folder / "demo-events.jsonl", folder / "demo-truth.json"
+    simulated = simulate(params or demo_params(), events, truth, preset="demo")
+    with events.open("rb") as f:
+        report.add(ingest.ingest(cx, ingest.read_lines(str(events), f), origin="demo:simulated"))
     _, platform = keys.create_key(cx, "platform", "demo platform P1", "urn:cx:platform:P1")
     _, regulator = keys.create_key(cx, "regulator", "demo regulator")
-    return {**report.as_dict(), "keys": {"platform (urn:cx:platform:P1)": platform, "regulator": regulator}}
+    return {**report.as_dict(), "simulated": {"events": simulated["events"], "truth": str(truth)},
+            "keys": {"platform (urn:cx:platform:P1)": platform, "regulator": regulator}}

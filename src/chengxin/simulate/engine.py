@@ -16,15 +16,18 @@ import random
 from array import array
 from bisect import bisect
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
 from itertools import accumulate
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from chengxin.simulate.params import Params
 from chengxin.simulate.truth import Truth
 
+T = TypeVar("T")
 MIN, HOUR, DAY = 60, 3600, 86400
 SLOT = 600
 ONBOARD_DAYS = 7
@@ -34,6 +37,7 @@ HOURLY = (1.2, 0.6, 0.3, 0.2, 0.2, 0.3, 0.8, 1.8, 3.2, 4.6, 5.4, 5.2, 4.4, 4.6, 
 _HOUR_CUM = list(accumulate(HOURLY))
 WEEKDAY = (0.95, 0.95, 0.95, 1.0, 1.05, 1.15, 1.1)  # Monday .. Sunday
 _time = itemgetter(0)
+_LINE = orjson.OPT_APPEND_NEWLINE
 
 
 def promotion(d: date) -> float:
@@ -86,7 +90,7 @@ class Engine:
         self.p = params
         self.rng = random.Random(params.seed)
         self.r, self.salt = self.rng.random, self.rng.getrandbits(30)
-        self.plats = [Platform(f"P{i + 1}") for i in range(params.platforms)]
+        self.plats = [Platform(f"{params.platform_prefix}{i + 1}") for i in range(params.platforms)]
         self.l1, self.hotline = Source("urn:cx:logistics:L1"), Source("urn:cx:hotline:12315")
         self.reg = Source("urn:cx:regulator:310000")
         self.truth = Truth()
@@ -96,10 +100,13 @@ class Engine:
         self.dates = [(origin + timedelta(d)).isoformat() for d in range(ONBOARD_DAYS + params.days + 1200)]
         self.clock = [f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+08:00" for s in range(DAY)]
         self.by_day: defaultdict[int, list[Any]] = defaultdict(list)  # scheme actions by trading day
-        self.written = 0
+        self.types: dict[str, int] = {}    # events written, by type
+        self.heads: dict[tuple[str, str], bytes] = {}  # envelope pieces by (source, type)
+        self.dates_b = [d.encode() for d in self.dates]
+        self.clock_b = [(c + '","data":').encode() for c in self.clock]
         self.inspections_done = self.sanctions = 0
         self.hotline_seq = 0                 # 12315 complaint numbers H1, H2, ...
-        self.fake_couriers: set[int] = set()  # L1 couriers who fake deliveries (planted)
+        self.fake_couriers: dict[int, Any] = {}  # L1 courier number -> truth group, for those faking deliveries
 
     # -- randomness --------------------------------------------------------------------------
     def rand(self, lo: int, hi: int) -> int:
@@ -110,7 +117,7 @@ class Engine:
         """Uniform integer in [min, max] of a parameter pair."""
         return span[0] + int(self.r() * (span[1] - span[0] + 1))
 
-    def pick(self, seq: Any) -> Any:
+    def pick(self, seq: Sequence[T]) -> T:
         return seq[int(self.r() * len(seq))]
 
     def count(self, mean: float) -> int:
@@ -146,12 +153,21 @@ class Engine:
         self.slots[t // SLOT].append((t, src, typ, data))
         return True
 
-    def release(self, until: int) -> Iterator[dict[str, Any]]:
-        """Every planned event before `until`, in time order (stable: equal times keep planning order)."""
-        slots, dates, clock = self.slots, self.dates, self.clock
+    def release(self, until: int) -> Iterator[bytes]:
+        """Every planned event before `until` as a JSON line, in time order (stable: equal times keep
+        planning order). Counts them by type. The envelope is formatted from cached pieces (its values
+        need no escaping); only `data` goes through the JSON encoder: a third faster than a dict."""
+        slots, dates, clock, types, dumps = self.slots, self.dates_b, self.clock_b, self.types, orjson.dumps
+        heads = self.heads
         for s in sorted(k for k in slots if k < until // SLOT):
             for t, src, typ, data in sorted(slots.pop(s), key=_time):
                 src.n += 1
-                self.written += 1
-                yield {"specversion": "1.0", "id": f"e-{src.n}", "source": src.name, "type": typ,
-                       "time": dates[t // DAY] + clock[t % DAY], "data": data}
+                types[typ] = types.get(typ, 0) + 1
+                head = heads.get((src.name, typ)) or self.head(src.name, typ)
+                yield b'{"specversion":"1.0","id":"e-%d%s%s%s%s}\n' % (
+                    src.n, head, dates[t // DAY], clock[t % DAY], dumps(data))
+
+    def head(self, source: str, typ: str) -> bytes:
+        self.heads[(source, typ)] = h = orjson.dumps({"source": source, "type": typ})[1:-1].join(
+            (b'",', b',"time":"'))
+        return h

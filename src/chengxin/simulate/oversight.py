@@ -8,7 +8,6 @@ from typing import Any
 from chengxin.simulate.engine import DAY, HOUR, Platform, Source, promotion
 from chengxin.simulate.geo import REGIONS
 from chengxin.simulate.schemes import Schemes
-from chengxin.simulate.text import CATEGORIES
 
 INSPECTION_RESULTS = ("pass",) * 7 + ("issues_found",) * 2 + ("violation",)
 SANCTION_KINDS = ("administrative_penalty",) * 15 + ("abnormal_operation",) * 4 + ("serious_dishonesty",)
@@ -35,19 +34,10 @@ class Oversight(Schemes):
             self.inspection(t0 + self.second_of_day())
         for _ in range(self.count(p.platform_measures_per_day)):
             self.platform_measure(t0 + self.second_of_day())
-        if self.r() < 0.02 * p.platforms:
+        if d == 0 or self.r() < 0.02 * p.platforms:  # one closure on the first day: every type appears
             self.close_shop(t0 + self.second_of_day())
 
     # -- traffic ------------------------------------------------------------------------------
-    def normal_traffic(self, plat: Platform, shop: int) -> tuple[int, int, int]:
-        """(visits, unique visitors, orders) of an ordinary day, from the shop's popularity and category."""
-        cum = plat.shop_cum
-        share = (cum[shop - 1] - (cum[shop - 2] if shop > 1 else 0.0)) / cum[-1]
-        orders = self.count(self.p.orders_per_day / self.p.platforms * share)
-        conversion = CATEGORIES[plat.shop_cat[shop]][7] * (0.7 + 0.6 * self.r())
-        visits = max(orders, int((orders + self.r()) / conversion * (0.8 + 0.4 * self.r())))
-        return visits, max(1, int(visits * (0.6 + 0.2 * self.r()))), orders
-
     def traffic(self, plat: Platform, shop: int, t0: int) -> None:
         if shop in plat.closed:
             return
@@ -103,8 +93,13 @@ class Oversight(Schemes):
 
     def close_shop(self, t: int) -> None:
         plat = self.pick(self.plats)
-        shop = 1 + int(self.r() * self.p.shops)
-        if shop in plat.planted or shop in plat.closed or len(plat.closed) > self.p.shops // 10:
+        if len(plat.closed) > self.p.shops // 10:
+            return
+        for _ in range(20):  # a shop with no planted role, not closed yet
+            shop = 1 + int(self.r() * self.p.shops)
+            if shop not in plat.planted and shop not in plat.closed:
+                break
+        else:
             return
         plat.closed.add(shop)
         self.later(t, plat.src, "cx.shop.closed", {"shop_id": f"S{shop}", "reason": self.pick(
@@ -117,12 +112,13 @@ class Oversight(Schemes):
             return
         eid, region = self.pick(self.reg_subjects)
         authority = f"上海市{REGIONS[region].district}市场监督管理局"
-        result = self.pick(INSPECTION_RESULTS)
         self.inspections_done += 1
+        # The first inspection finds a violation, so that short runs show the whole supervision path.
+        result = "violation" if self.inspections_done == 1 else self.pick(INSPECTION_RESULTS)
         self.later(t, self.reg, "cx.inspection.recorded", {
             "inspection_id": f"IN{self.inspections_done}", "subject_id": eid, "authority": authority, "result": result})
         if result == "violation":
-            self.sanction(self.reg, "X", t + self.rand(DAY, 30 * DAY), {
+            self.sanction(self.reg, "X", t + self.rand(DAY, (5 if self.inspections_done == 1 else 30) * DAY), {
                 "subject_id": eid, "kind": self.pick(SANCTION_KINDS), "authority": authority,
                 "decision_no": f"沪市监罚〔2026〕{self.sanctions + 1}号", "legal_basis": self.pick(LEGAL_BASES),
                 "category": self.pick(SANCTION_CATS), "disclose_until": self.day_text(t, 3 * 365)})
@@ -136,9 +132,10 @@ class Oversight(Schemes):
             "category": self.pick(("fake_order", "fake_traffic", "fake_review", "counterfeit"))})
 
     def sanction(self, src: Source, prefix: str, t: int, data: dict[str, Any]) -> None:
-        """Impose; most are lifted months later (repaired, expired or revoked)."""
+        """Impose; most are lifted months later (repaired, expired or revoked); the first one within weeks."""
         self.sanctions += 1
-        sid = f"{prefix}{self.sanctions}"
-        if self.later(t, src, "cx.sanction.imposed", {"sanction_id": sid, **data}) and self.r() < 0.6:
-            self.later(t + self.rand(30 * DAY, 120 * DAY), src, "cx.sanction.lifted",
+        sid, first = f"{prefix}{self.sanctions}", self.sanctions == 1
+        if self.later(t, src, "cx.sanction.imposed", {"sanction_id": sid, **data}) and (first or self.r() < 0.6):
+            self.later(t + self.rand(*((5 * DAY, 20 * DAY) if first else (30 * DAY, 120 * DAY))), src,
+                       "cx.sanction.lifted",
                        {"sanction_id": sid, "reason": self.pick(("repaired", "repaired", "expired", "revoked"))})

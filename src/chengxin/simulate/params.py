@@ -23,6 +23,7 @@ class Params:
     start: date = date(2026, 9, 20)   # first trading day; merchants and buyers onboard in the week before
     days: int = 60                    # trading days
     platforms: int = 1                # platform sources urn:cx:platform:P1..Pn
+    platform_prefix: str = "P"        # letter before the platform number (the demo uses M beside the sample's P1)
     shops: int = 100                  # shops per platform (one merchant each)
     buyers: int = 1000                # buyer accounts per platform at the start
     couriers: int = 10                # couriers of logistics firm L1 (which reports its own scans)
@@ -77,9 +78,9 @@ def _coerce(name: str, value: Any) -> Any:
     field = _FIELDS.get(name)
     if field is None:
         raise InvalidInput(f"unknown simulator parameter {name!r}; known: {', '.join(sorted(_FIELDS))}")
-    default = field.default
+    default, raw = field.default, value
     try:
-        if isinstance(default, bool) or isinstance(default, str):
+        if isinstance(default, bool | str):
             value = str(value)
         elif isinstance(default, date):
             value = value if isinstance(value, date) else date.fromisoformat(str(value))
@@ -88,16 +89,20 @@ def _coerce(name: str, value: Any) -> Any:
             value = tuple(int(p) for p in parts)
             if len(value) != 2 or not 0 <= value[0] <= value[1]:
                 raise ValueError("expected MIN,MAX with 0 <= MIN <= MAX")
+        elif isinstance(default, int):
+            value = int(value)
         else:
-            value = type(default)(value)
+            value = float(value)
     except (TypeError, ValueError) as e:
-        raise InvalidInput(f"simulator parameter {name}: {value!r} is not valid ({e})") from e
+        raise InvalidInput(f"simulator parameter {name}: {raw!r} is not valid ({e})") from e
     return value
 
 
 def _check(p: Params) -> Params:
     if p.days < 1 or p.platforms < 1 or p.shops < 4 or p.buyers < 10 or p.couriers < 1:
         raise InvalidInput("simulator: need days >= 1, platforms >= 1, shops >= 4, buyers >= 10, couriers >= 1")
+    if len(p.platform_prefix) != 1 or not p.platform_prefix.isalpha():
+        raise InvalidInput(f"simulator parameter platform_prefix: {p.platform_prefix!r} is not one letter")
     if p.ring_camouflage not in CAMOUFLAGE:
         raise InvalidInput(f"simulator parameter ring_camouflage: {p.ring_camouflage!r} not in {CAMOUFLAGE}")
     for name, f in _FIELDS.items():

@@ -321,24 +321,10 @@ class Schemes(Trade):
     # -- couriers faking deliveries -----------------------------------------------------------
     def plant_couriers(self) -> None:
         n = min(self.p.fake_delivery_couriers, self.p.couriers)
-        self.courier_groups: dict[int, Group] = {}
         for c in self.rng.sample(range(1, self.p.couriers + 1), n):
-            self.fake_couriers.add(c)
             g = self.truth.group("empty_parcel", "fake_delivery")
             g.party(self.l1.name, f"C{c}", "courier")
-            self.courier_groups[c] = g
-
-    def fake_delivery(self, t: int, o: Order, courier: int, rep: Any) -> int:
-        """Marked delivered within hours of pick-up, at a station near the origin, without transit."""
-        origin = REGIONS[o.plat.shop_region[o.shop]].code
-        t += self.rand(HOUR, 3 * HOUR)
-        self.scan(t, rep, "picked_up", origin)
-        t += self.rand(HOUR, 5 * HOUR)
-        self.deliver(t, rep, origin, self.pick(("station", "locker")))
-        self.courier_groups[courier].add("orders", o.plat.src.name, o.oid)
-        if self.r() < 0.4:
-            self.complaint(t + self.rand(DAY, 3 * DAY), o, "delivery", o.total, 0.8, target="LG1")
-        return t + self.rand(DAY, 3 * DAY)  # the goods turn up later
+            self.fake_couriers[c] = g  # Trade.fake_delivery adds the orders
 
     # -- fake traffic -------------------------------------------------------------------------
     def plant_traffic(self) -> None:

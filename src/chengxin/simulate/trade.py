@@ -21,7 +21,7 @@ FLAW_NAMES = ("quality", "not_as_described", "counterfeit")
 class Order:
     """What the later steps of one order need to know."""
 
-    __slots__ = ("plat", "oid", "shop", "buyer", "region", "total", "weight", "payer", "carrier")
+    __slots__ = ("buyer", "carrier", "oid", "payer", "plat", "region", "shop", "total", "weight")
 
     def __init__(self, plat: Platform, oid: str, shop: int, buyer: int, region: int, total: int,
                  weight: int, payer: str) -> None:
@@ -49,14 +49,13 @@ class Trade(World):
         """Items (a shop's first products sell best), total and parcel weight."""
         r, first, count = self.r, plat.prod_first[shop], plat.prod_count[shop]
         if cheapest:
-            goods = {min(range(first, first + count), key=plat.price.__getitem__)}
+            lines = [(min(range(first, first + count), key=plat.price.__getitem__), 1)]
         else:
-            goods = {first + int(r() * r() * count) for _ in range(1 + (r() < 0.15))}
-        items = [{"product_id": f"G{g}", "quantity": 1 if cheapest else 1 + int(r() * r() * 3),
-                  "unit_price": plat.price[g]} for g in goods]
-        total = sum(i["quantity"] * i["unit_price"] for i in items)
-        weight = sum(i["quantity"] * plat.weight[int(i["product_id"][1:])] for i in items)
-        return items, total, weight
+            goods = dict.fromkeys(first + int(r() * r() * count) for _ in range(1 + (r() < 0.15)))
+            lines = [(g, 1 + int(r() * r() * 3)) for g in goods]
+        items = [{"product_id": f"G{g}", "quantity": q, "unit_price": plat.price[g]} for g, q in lines]
+        total = sum(q * plat.price[g] for g, q in lines)
+        return items, total, sum(q * plat.weight[g] for g, q in lines)
 
     # -- steps --------------------------------------------------------------------------------
     def place(self, t: int, plat: Platform, shop: int, buyer: int, cheapest: bool = False,
@@ -102,8 +101,10 @@ class Trade(World):
     def transport(self, t: int, o: Order, weight: int) -> tuple[int, int]:
         """A real parcel: pick-up, hubs, delivery, with transit time from the distance.
         Returns (delivery time, courier number or 0)."""
-        sh, courier, rep = self.shipment(t, o, weight + self.rand(50, 250))  # packaging
-        if courier and courier in self.fake_couriers and self.r() < self.p.fake_delivery_share:
+        if t >= self.end:  # the story is cut off by the end of the period: no waybill
+            return t, 0
+        _, courier, rep = self.shipment(t, o, weight + self.rand(50, 250))  # packaging
+        if courier in self.fake_couriers and self.r() < self.p.fake_delivery_share:
             return self.fake_delivery(t, o, courier, rep), courier
         a, b, r = o.plat.shop_region[o.shop], o.region, self.r
         origin, dest = REGIONS[a].code, REGIONS[b].code
@@ -120,6 +121,19 @@ class Trade(World):
         t += int(hours * HOUR)
         self.deliver(t, rep, dest)
         return t, courier
+
+    def fake_delivery(self, t: int, o: Order, courier: int, rep: Any) -> int:
+        """A courier's fake: marked delivered within hours of pick-up, at a station near the origin, with no
+        transit. The buyer often complains; the goods turn up days later. Returns when they do."""
+        origin = REGIONS[o.plat.shop_region[o.shop]].code
+        t += self.rand(HOUR, 3 * HOUR)
+        self.scan(t, rep, "picked_up", origin)
+        t += self.rand(HOUR, 5 * HOUR)
+        self.deliver(t, rep, origin, self.pick(("station", "locker")))
+        self.fake_couriers[courier].add("orders", o.plat.src.name, o.oid)
+        if self.r() < 0.4:
+            self.complaint(t + self.rand(DAY, 3 * DAY), o, "delivery", o.total, 0.8, target="LG1")
+        return t + self.rand(DAY, 3 * DAY)
 
     def review(self, t: int, o: Order, direction: str, score: int, text: str | None = None,
                dims: bool = True, follows: str | None = None) -> str | None:

@@ -16,7 +16,7 @@ FORMAT = "chengxin-truth/1"
 class Group:
     """One planted scheme instance. References are (source, id); insertion order kept, duplicates dropped."""
 
-    __slots__ = ("name", "scheme", "refs", "roles", "details")
+    __slots__ = ("details", "name", "refs", "roles", "scheme")
 
     def __init__(self, name: str, scheme: str, details: dict[str, Any] | None = None) -> None:
         self.name, self.scheme, self.details = name, scheme, details or {}

@@ -131,7 +131,8 @@ class World(Engine):
         if self.r() < 0.8:
             data["valid_until"] = start.replace(year=start.year + 30).isoformat()
         self.later(t, plat.src, "cx.licence.published", data)
-        for kind in {CATEGORIES[c][6] for c in cats} - {None}:
+        # dict, not set: set order of strings changes between processes, and the output must not
+        for kind in dict.fromkeys(k for c in cats if (k := CATEGORIES[c][6]) is not None):
             if self.r() < self.p.licence_missing_share:
                 self.truth.licence_gaps.append({"source": plat.src.name, "id": mid, "licence_type": kind})
                 continue
@@ -176,5 +177,11 @@ class World(Engine):
                      verified=self.r() < 0.9, id_number=self.new_ric(region))
         return plat.ids["U"]
 
-    def shop_ref(self, plat: Platform, shop: int) -> tuple[str, str]:
-        return plat.src.name, f"S{shop}"
+    def normal_traffic(self, plat: Platform, shop: int) -> tuple[int, int, int]:
+        """(visits, unique visitors, orders) of an ordinary day, from the shop's popularity and category."""
+        cum = plat.shop_cum
+        share = (cum[shop - 1] - (cum[shop - 2] if shop > 1 else 0.0)) / cum[-1]
+        orders = self.count(self.p.orders_per_day / self.p.platforms * share)
+        conversion = CATEGORIES[plat.shop_cat[shop]][7] * (0.7 + 0.6 * self.r())
+        visits = max(orders, int((orders + self.r()) / conversion * (0.8 + 0.4 * self.r())))
+        return visits, max(1, int(visits * (0.6 + 0.2 * self.r()))), orders

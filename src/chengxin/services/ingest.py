@@ -7,8 +7,10 @@ line number and reason and never stop the lines around them.
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import islice
@@ -90,13 +92,30 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
     rows cost more than the parallel work saved; see docs/benchmarks.md.)"""
     prepared = ((n, prepare(app, batch, own_source)) for n, batch in _batches(lines, app.settings.batch_size))
     report = IngestReport()
-    for number, (n, batch) in enumerate(prepared, 1):
-        report.add(commit(app, batch, origin=origin, actor=actor))
-        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8, ...: statistics keep up with growth
-            refresh_statistics(app.engine)
-        if on_batch:
-            on_batch(n)
+    with _few_collections():
+        for number, (n, batch) in enumerate(prepared, 1):
+            report.add(commit(app, batch, origin=origin, actor=actor))
+            if number & (number - 1) == 0:  # after batches 1, 2, 4, 8, ...: statistics keep up with growth
+                refresh_statistics(app.engine)
+            if on_batch:
+                on_batch(n)
     return report
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """Bulk loads make tens of thousands of short-lived dicts per batch, all freed by reference counting;
+    the cyclic collector, run every 700 allocations, spent a third of the parse time walking them and every
+    long-lived object of the process (measured: parse_line 10.3-12.0 µs with it, 6.3 µs without). So: freeze
+    what exists now, and collect the youngest generation only every 100,000 net allocations."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _batches(lines: Iterable[Line], size: int) -> Iterator[tuple[int, list[Line]]]:

@@ -205,6 +205,8 @@ def demo(
     cx = _app()
     summary = load_demo(cx)
     err.print(f"demo marketplace loaded: {summary['accepted']} new events ({summary['duplicates']} already there)")
+    err.print(f"  simulated with planted dishonesty; ground truth in {summary['simulated']['truth']} "
+              "(score detectors with `chengxin evaluate --truth` on it)", soft_wrap=True)
     for role, secret in summary["keys"].items():
         err.print(f"  {role} API key: {secret}", soft_wrap=True)
     if not no_serve:

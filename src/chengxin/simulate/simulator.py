@@ -62,9 +62,10 @@ def simulate(params: Params, out: Path | str, truth: Path | str | None = None,
         if gc_was_on:
             gc.enable()
     seconds = time.perf_counter() - started
-    written = sum(sim.types.values())
+    types = sim.written()
+    written = sum(types.values())
     header = {"seed": params.seed, "preset": preset, "params": params.as_dict(), "events": written,
-              "event_types": dict(sorted(sim.types.items()))}
+              "event_types": types}
     doc = sim.truth.as_dict(header)
     if truth is not None:
         Path(truth).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))

@@ -34,3 +34,25 @@ def test_every_spec_type_is_in_the_vocabulary():
 def test_readme_gives_the_two_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make demo" in readme and "make test" in readme
+
+
+def test_every_simulator_parameter_is_documented_with_its_default():
+    import dataclasses
+    import re
+    from datetime import date
+
+    from chengxin.simulate.params import Params
+
+    doc = (ROOT / "docs" / "simulator.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `([a-z_0-9]+)` \| ([^|]+?) \|", doc, re.M))
+    for f in dataclasses.fields(Params):
+        assert f.name in rows, f.name
+        default, text = f.default, rows[f.name]
+        if isinstance(default, tuple):
+            assert tuple(int(x) for x in text.split(",")) == default, f.name
+        elif isinstance(default, date):
+            assert date.fromisoformat(text) == default, f.name
+        elif isinstance(default, str):
+            assert text == default, f.name
+        else:
+            assert float(text) == default, f.name

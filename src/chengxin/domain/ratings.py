@@ -1,0 +1,284 @@
+"""Mutual ratings (R4): which ratings give credit points, how many and why; levels; positive rate; DSR.
+
+The rules are data (`vocab/rating_rules.yaml`, checked by `load_rating_rules`). Points are a function of one
+(target, author) pair's ratings only: the monthly cap and the same-item rule never look beyond the pair. So
+a change (a new rating, an order completed, an order confirmed fake) is settled by recounting one pair, and
+any order or split of the same events gives the same points.
+
+Every rating gets a reason code saying what it counts and why (`REASONS`, in English and Chinese).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import yaml
+
+from chengxin.domain.vocabulary import VocabularyError
+
+Ref = tuple[str, str]  # (source, id)
+
+# reason codes: what a rating counts toward credit points, and why
+COUNTED = "counted"
+MONTH_CAP = "pair_month_cap"
+SAME_ITEM = "same_item_window"
+FOLLOW_UP = "follow_up"
+NOT_PAID = "order_not_paid"
+NOT_COMPLETED = "order_not_completed"
+NO_ORDER = "order_unknown"
+RETRACTED = "retracted_fake_order"
+NO_POINTS = "direction_without_points"
+REASONS: Mapping[str, tuple[str, str]] = {
+    COUNTED: ("counted", "计分"),
+    MONTH_CAP: ("beyond the ±{cap} points a buyer and seller may exchange in a natural month",
+                "超出同一买卖双方每自然月±{cap}分的上限"),
+    SAME_ITEM: ("the same item was already rated for an order placed within {days} days",
+                "{days}天内同一商品已评价计分"),
+    FOLLOW_UP: ("a follow-up review carries no points", "追评不计分"),
+    NOT_PAID: ("the order is not paid", "订单未付款"),
+    NOT_COMPLETED: ("the order is not completed", "交易未完成"),
+    NO_ORDER: ("the order is not known", "订单不存在"),
+    RETRACTED: ("the order was confirmed fake: its points are taken back", "订单被认定为虚假交易，计分撤回"),
+    NO_POINTS: ("ratings in this direction carry no credit points", "该方向的评价不计信用积分"),
+}
+CST = timedelta(hours=8)
+
+
+@dataclass(frozen=True)
+class Level:
+    tier: str          # heart, diamond, crown, gold_crown
+    rank: int          # 1..5 within the tier
+    zh: str
+    en: str
+    minimum: int
+    next_minimum: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tier": self.tier, "rank": self.rank, "label_zh": f"{self.rank}{self.zh}",
+                "label_en": f"{self.rank} {self.en}{'s' if self.rank > 1 else ''}", "minimum": self.minimum,
+                "next_minimum": self.next_minimum}
+
+
+@dataclass(frozen=True)
+class RatingRules:
+    version: int
+    effective_from: date
+    by_score: Mapping[int, int]
+    directions: tuple[str, ...]
+    requires: tuple[str, ...]
+    pair_month_cap: int
+    same_item_days: int
+    levels: tuple[Level, ...]        # ascending by minimum
+    positive_window_days: int
+    dsr_window_days: int
+    dsr_dimensions: tuple[str, ...]
+    dsr_pair_month_cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rating:
+    """One rating with what the rules need to know about its order. Times are fixed-width UTC text."""
+
+    review: Ref
+    target: Ref
+    author: Ref
+    direction: str
+    score: int
+    at: str
+    order_at: str | None = None   # when the order was placed (None: order not known)
+    item: str | None = None       # the order's first product
+    paid: bool = False
+    completed: bool = False
+    fake: bool = False            # the order was confirmed fake
+    follow_up: bool = False
+    dims: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """What one rating counts. `eligible`: it enters the positive rate; `dsr`: its dimensions enter DSR."""
+
+    review: Ref
+    points: int
+    base: int          # what its score is worth before the pair rules
+    reason: str
+    month: str         # natural month in China Standard Time, "YYYY-MM"
+    eligible: bool
+    dsr: bool
+
+
+# --- rules file --------------------------------------------------------------------------------------
+def load_rating_rules(text: str, source: str = "<string>") -> RatingRules:
+    doc = yaml.safe_load(text)
+    _keys(doc, ("version", "effective_from", "points", "levels", "positive_rate", "dsr"), "", source)
+    pts, lv, pr, dsr = doc["points"], doc["levels"], doc["positive_rate"], doc["dsr"]
+    _keys(pts, ("by_score", "directions", "requires", "pair_month_cap", "same_item_days"), "points", source)
+    by_score = pts["by_score"]
+    if not isinstance(by_score, dict) or set(by_score) != {1, 2, 3, 4, 5} or \
+            not all(isinstance(v, int) for v in by_score.values()):
+        raise VocabularyError(source, "points.by_score: give an integer for each score 1..5")
+    _keys(lv, ("tiers",), "levels", source)
+    _keys(pr, ("window_days",), "positive_rate", source)
+    _keys(dsr, ("window_days", "dimensions", "pair_month_cap"), "dsr", source)
+    if set(pts["requires"]) - {"paid", "completed"}:
+        raise VocabularyError(source, "points.requires: only paid and completed are known")
+    return RatingRules(
+        version=_int(doc["version"], "version", source), effective_from=_date(doc["effective_from"], source),
+        by_score=dict(by_score), directions=tuple(pts["directions"]), requires=tuple(pts["requires"]),
+        pair_month_cap=_int(pts["pair_month_cap"], "points.pair_month_cap", source),
+        same_item_days=_int(pts["same_item_days"], "points.same_item_days", source),
+        levels=_levels(lv["tiers"], source),
+        positive_window_days=_int(pr["window_days"], "positive_rate.window_days", source),
+        dsr_window_days=_int(dsr["window_days"], "dsr.window_days", source),
+        dsr_dimensions=tuple(dsr["dimensions"]),
+        dsr_pair_month_cap=_int(dsr["pair_month_cap"], "dsr.pair_month_cap", source))
+
+
+def _keys(obj: Any, keys: Sequence[str], where: str, source: str) -> None:
+    if not isinstance(obj, dict) or set(obj) != set(keys):
+        raise VocabularyError(source, f"{where or 'top level'}: expected exactly the keys {', '.join(keys)}")
+
+
+def _int(value: Any, where: str, source: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise VocabularyError(source, f"{where}: expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _date(value: Any, source: str) -> date:
+    if isinstance(value, date):
+        return value
+    raise VocabularyError(source, f"effective_from: expected a date, got {value!r}")
+
+
+def _levels(tiers: Any, source: str) -> tuple[Level, ...]:
+    flat: list[tuple[str, int, str, str, int]] = []
+    for i, t in enumerate(tiers or ()):
+        _keys(t, ("tier", "zh", "en", "minimums"), f"levels.tiers[{i}]", source)
+        for rank, minimum in enumerate(t["minimums"], 1):
+            flat.append((t["tier"], rank, t["zh"], t["en"], _int(minimum, f"levels.tiers[{i}]", source)))
+    mins = [f[4] for f in flat]
+    if not flat or mins != sorted(set(mins)):
+        raise VocabularyError(source, "levels: minimums must rise strictly from tier to tier")
+    nexts = [*mins[1:], None]
+    return tuple(Level(t, r, zh, en, m, n) for (t, r, zh, en, m), n in zip(flat, nexts, strict=True))
+
+
+# --- points ----------------------------------------------------------------------------------------------
+def natural_month(at: str) -> str:
+    """The natural month of a UTC time in China Standard Time ("2026-01-31T16:00:00Z" is February)."""
+    return (datetime.fromisoformat(at[:19]) + CST).strftime("%Y-%m")
+
+
+def _days_between(a: str, b: str) -> float:
+    return abs((datetime.fromisoformat(a[:19]) - datetime.fromisoformat(b[:19])).total_seconds()) / 86400
+
+
+def _status(r: Rating, rules: RatingRules) -> str:
+    """Why a rating cannot count at all, or COUNTED if the pair rules decide."""
+    if r.direction not in rules.directions:
+        return NO_POINTS
+    if r.follow_up:
+        return FOLLOW_UP
+    if r.order_at is None:
+        return NO_ORDER
+    if r.fake:
+        return RETRACTED
+    if "paid" in rules.requires and not r.paid:
+        return NOT_PAID
+    if "completed" in rules.requires and not r.completed:
+        return NOT_COMPLETED
+    return COUNTED
+
+
+def _same_item_repeats(ratings: Sequence[Rating], rules: RatingRules) -> set[Ref]:
+    """Ratings of an item whose order falls within `same_item_days` of the order that opened the item's
+    current window (windows opened in order-time order): these count once, i.e. not again."""
+    repeats: set[Ref] = set()
+    anchors: dict[str, str] = {}
+    for r in sorted(ratings, key=lambda r: (r.order_at or "", r.at, r.review)):
+        if r.item is None or r.order_at is None:
+            continue
+        anchor = anchors.get(r.item)
+        if anchor is not None and _days_between(anchor, r.order_at) < rules.same_item_days:
+            repeats.add(r.review)
+        else:
+            anchors[r.item] = r.order_at
+    return repeats
+
+
+def count_pair(ratings: Sequence[Rating], rules: RatingRules) -> list[Counted]:
+    """What each rating of one (target, author) pair counts, in time order."""
+    ordered = sorted(ratings, key=lambda r: (r.at, r.review))
+    status = {r.review: _status(r, rules) for r in ordered}
+    repeats = _same_item_repeats([r for r in ordered if status[r.review] == COUNTED], rules)
+    month_sum: dict[str, int] = {}
+    dsr_used: dict[str, int] = {}
+    out = []
+    for r in ordered:
+        month, base = natural_month(r.at), rules.by_score[r.score]
+        reason, points = status[r.review], 0
+        if reason == COUNTED and r.review in repeats:
+            reason = SAME_ITEM
+        elif reason == COUNTED:
+            running = month_sum.get(month, 0)
+            points = max(-rules.pair_month_cap, min(rules.pair_month_cap, running + base)) - running
+            month_sum[month] = running + points
+            reason = COUNTED if points == base else MONTH_CAP
+        eligible = reason in (COUNTED, SAME_ITEM, MONTH_CAP)
+        dsr = bool(r.dims) and not r.fake and dsr_used.get(month, 0) < rules.dsr_pair_month_cap
+        if dsr:
+            dsr_used[month] = dsr_used.get(month, 0) + 1
+        out.append(Counted(r.review, points, base, reason, month, eligible, dsr))
+    return out
+
+
+def explain(reason: str, rules: RatingRules) -> dict[str, str]:
+    en, zh = REASONS[reason]
+    fill = {"cap": rules.pair_month_cap, "days": rules.same_item_days}
+    return {"code": reason, "en": en.format(**fill), "zh": zh.format(**fill)}
+
+
+def level_for(points: int, rules: RatingRules) -> Level | None:
+    """The level the points reach (None below the first heart)."""
+    reached = None
+    for level in rules.levels:
+        if points < level.minimum:
+            break
+        reached = level
+    return reached
+
+
+# --- windows: positive rate and DSR ------------------------------------------------------------------------
+def window_start(as_of: datetime, days: int) -> str:
+    """The fixed-width UTC text of as_of minus `days` (ratings at or after it are in the window)."""
+    return (as_of - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+def positive_rate(scores: Iterable[int]) -> dict[str, Any]:
+    """Positive (4-5), neutral (3) and negative (1-2) counts of eligible ratings, and the positive rate:
+    positives over all (a neutral rating lowers the rate, as on Taobao). None without ratings."""
+    pos = neu = neg = 0
+    for s in scores:
+        if s >= 4:
+            pos += 1
+        elif s == 3:
+            neu += 1
+        else:
+            neg += 1
+    total = pos + neu + neg
+    return {"positive": pos, "neutral": neu, "negative": neg,
+            "rate": round(pos / total, 4) if total else None}
+
+
+def dsr_means(rows: Iterable[Sequence[int]], dimensions: Sequence[str]) -> dict[str, Any]:
+    """Mean of each DSR dimension over the rows (each row: the dimensions' 1-5 values, in order)."""
+    sums, n = [0] * len(dimensions), 0
+    for row in rows:
+        n += 1
+        for i, v in enumerate(row):
+            sums[i] += v
+    return {"count": n, **{d: (round(sums[i] / n, 3) if n else None) for i, d in enumerate(dimensions)}}

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings, latest_runs, read_findings
-from chengxin.adapters.db.tables import metadata
 from chengxin.domain.quality import TRUTH_FORMAT, parse_finding
 from chengxin.exc import InvalidInput
 from chengxin.services.evaluate import evaluate
@@ -58,11 +55,6 @@ def truth_file(tmp_path):
     path = tmp_path / "truth.json"
     path.write_text(json.dumps(TRUTH))
     return path
-
-
-def test_migrations_create_what_the_tables_describe(app):
-    with app.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
 def test_findings_round_trip_and_newest_run_per_detector(app):

@@ -213,6 +213,23 @@ def demo(
         serve(host=None, port=port, workers=None)
 
 
+@app.command("score")
+def score_cmd(as_json: JsonOpt = False) -> None:
+    """Recount every rating's credit points, refit rater reliability and rescore every party."""
+    from chengxin.services import scoring, standing
+
+    cx = _app()
+    points = standing.rebuild(cx)
+    scores = scoring.rebuild(cx)
+    summary = {"ratings": points, "scores": scores}
+    if as_json:
+        _print_json(summary)
+        return
+    err.print(f"recounted {points['ratings']:,} ratings of {points['pairs']:,} buyer-seller pairs; "
+              f"fitted {scores['raters']:,} raters; scored {scores['parties']:,} parties "
+              f"({scores['changed']:,} changed): " + ", ".join(f"{g} {n:,}" for g, n in scores["grades"].items()))
+
+
 @app.command("simulate")
 def simulate_cmd(
     out: Annotated[Path, typer.Option(help="Events file to write (JSON Lines; '-' for stdout).")],

@@ -1,0 +1,94 @@
+"""Tables of the credit standing derived from ratings: order verdicts, the rating ledger, standings, and the
+durable queue of what to recount. Derived data: `chengxin score` rebuilds all of it from the events."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, Table, Text
+
+from chengxin.adapters.db.tables import T, metadata, reviews
+
+# A decision that an order is fake (or genuine after all), by whom and why. The review queue of detection
+# writes it; a fake order's ratings stop counting and the points taken back become credit records.
+order_verdicts = Table(
+    "order_verdicts", metadata,
+    Column("order_source", T, primary_key=True), Column("order_id", T, primary_key=True),
+    Column("verdict", T, nullable=False),          # fake | genuine
+    Column("decided_by", T, nullable=False),
+    Column("decided_at", T, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("basis", T),                            # legal or rule basis
+)
+
+# What each rating counts toward credit points, and why (domain.ratings.count_pair).
+rating_ledger = Table(
+    "rating_ledger", metadata,
+    Column("source", T, primary_key=True), Column("review_id", T, primary_key=True),
+    Column("target_source", T, nullable=False), Column("target_id", T, nullable=False),
+    Column("author_source", T, nullable=False), Column("author_id", T, nullable=False),
+    Column("direction", T, nullable=False), Column("score", Integer, nullable=False),
+    Column("at", T, nullable=False), Column("month", T, nullable=False),
+    Column("points", Integer, nullable=False), Column("base", Integer, nullable=False),
+    Column("reason", T, nullable=False), Column("eligible", Boolean, nullable=False),
+    Column("dsr", Boolean, nullable=False), Column("dims", T),
+)
+Index("ix_rating_ledger_target", rating_ledger.c.target_source, rating_ledger.c.target_id, rating_ledger.c.at)
+Index("ix_rating_ledger_pair", rating_ledger.c.target_source, rating_ledger.c.target_id,
+      rating_ledger.c.author_source, rating_ledger.c.author_id)
+
+# Credit points per rated entity (shop or subject): the sum of its ledger.
+standings = Table(
+    "standings", metadata,
+    Column("target_source", T, primary_key=True), Column("target_id", T, primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    Column("ratings", Integer, nullable=False),
+    Column("updated_at", T, nullable=False),
+)
+
+# What to recount, written in the same transaction as the events that make it stale, drained right after:
+# a crash between the two leaves the marks, and the next drain (or `chengxin score`) settles them.
+scoring_queue = Table(
+    "scoring_queue", metadata,
+    Column("kind", T, primary_key=True),           # pair (a=target, b=author) | order (a=order, b=-)
+    Column("a_source", T, primary_key=True), Column("a_id", T, primary_key=True),
+    Column("b_source", T, primary_key=True), Column("b_id", T, primary_key=True),
+)
+
+# The credit score and grade of each party (linked reports: one party key), with its explanation.
+credit_scores = Table(
+    "credit_scores", metadata,
+    Column("party_key", T, primary_key=True),
+    Column("score_kind", T, nullable=False),       # merchant, buyer, platform, logistics, courier
+    Column("score", Integer, nullable=False),
+    Column("grade", T, nullable=False),
+    Column("computed_at", T, nullable=False),
+    Column("detail", Text, nullable=False),        # JSON: dimensions, reasons, rules version
+)
+
+# Every change of a party's score or grade, so a party can see how and why its grade moved.
+score_history = Table(
+    "score_history", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("party_key", T, nullable=False, index=True),
+    Column("at", T, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("grade", T, nullable=False),
+    Column("previous_score", Integer),
+    Column("previous_grade", T),
+    Column("cause", T, nullable=False),            # events | rebuild | verdict
+    Column("reasons", Text, nullable=False),       # JSON: reason codes and the dimensions that moved
+)
+
+# Rater fairness from the last full fit over the rating graph (domain.reliability), used to weight ratings.
+rater_fairness = Table(
+    "rater_fairness", metadata,
+    Column("author_source", T, primary_key=True), Column("author_id", T, primary_key=True),
+    Column("fairness", Float, nullable=False),
+    Column("ratings", Integer, nullable=False),
+    Column("computed_at", T, nullable=False),
+    Column("explanation", Text, nullable=False),   # JSON: RaterExplanation
+)
+
+# How the recount finds a pair's ratings and an order's ratings.
+Index("ix_reviews_pair", reviews.c.target_source, reviews.c.target_id, reviews.c.author_source,
+      reviews.c.author_id)
+Index("ix_reviews_order", reviews.c.order_source, reviews.c.order_id)

@@ -1,0 +1,31 @@
+"""Insert-or-ignore and insert-or-update for derived tables (not the ingestion hot path, see bulk.py), with
+the dialect's own `ON CONFLICT` on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_or_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows whose primary key is not there yet."""
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(), list(rows))
+
+
+def insert_or_update(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows, replacing the non-key columns of those whose primary key is there."""
+    if not rows:
+        return
+    stmt = _insert(conn, table)
+    keys = [c.name for c in table.primary_key.columns]
+    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
+        c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
+    conn.execute(stmt, list(rows))

@@ -1,0 +1,264 @@
+"""Credit score (0-1000) and grade of a party: data + a pure function + an explanation.
+
+A `Profile` holds the facts about one party (computed by `services/scoring.py` from the store); `score`
+turns it into a `Score` under the rules of `vocab/credit_score.yaml` (checked by `load_score_rules`). Each
+dimension that fits the party's kind gives a value in [0, 1] times its weight; every dimension says in
+plain words (zh and en) what it saw and what it gave, and the notable facts become reason codes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from chengxin.domain.vocabulary import VocabularyError
+
+DIMENSIONS = ("identity", "trade", "complaints", "dishonesty", "commitments", "tenure")
+
+
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    kind: str
+    age_days: float
+    lifted: str | None = None    # repaired | expired | revoked, or None while in force
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What is known about one party. Trade counts are as seller (merchant), carrier (logistics) or buyer."""
+
+    kind: str                              # the subject kind (enterprise, person, logistics, ...)
+    identity_valid: bool = True
+    verified: bool = False
+    licence_gaps: int = 0
+    days_known: float = 0.0
+    orders: int = 0
+    ratings: int = 0
+    rating_mean: float | None = None       # reliability-weighted mean of received 1-5 scores
+    rating_mean_raw: float | None = None
+    dsr_gap: float | None = None           # own mean DSR minus the category's
+    returns: int = 0                       # quality-related returns
+    delivered: int = 0
+    shipped: int = 0
+    shipped_on_time: int = 0
+    complaints: int = 0
+    complaints_upheld: float = 0.0         # upheld + half of partly upheld
+    sanctions: tuple[Sanction, ...] = ()
+    retracted: int = 0                     # ratings taken back: their orders were confirmed fake
+    commitments: int = 0
+    commitments_broken: int = 0
+
+
+@dataclass(frozen=True)
+class ScoreRules:
+    version: int
+    grades: tuple[tuple[str, int, str, str], ...]       # (grade, min, zh, en), best first
+    kinds: Mapping[str, tuple[frozenset[str], Mapping[str, int]]]
+    params: Mapping[str, Mapping[str, Any]]
+
+    def kind_of(self, party_kind: str) -> str | None:
+        return next((k for k, (applies, _) in self.kinds.items() if party_kind in applies), None)
+
+
+@dataclass
+class Dimension:
+    name: str
+    weight: int
+    value: float
+    en: str
+    zh: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def points(self) -> int:
+        return round(self.weight * self.value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dimension": self.name, "weight": self.weight, "value": round(self.value, 4),
+                "points": self.points, "en": self.en, "zh": self.zh, "facts": self.facts}
+
+
+@dataclass
+class Score:
+    score: int
+    grade: str
+    kind: str
+    dimensions: list[Dimension]
+    reasons: list[dict[str, str]]
+
+    def as_dict(self, rules: ScoreRules) -> dict[str, Any]:
+        zh, en = next((z, e) for g, _, z, e in rules.grades if g == self.grade)
+        return {"score": self.score, "grade": self.grade, "grade_zh": zh, "grade_en": en, "score_kind": self.kind,
+                "dimensions": [d.as_dict() for d in self.dimensions], "reasons": self.reasons,
+                "rules_version": rules.version}
+
+
+# --- rules -----------------------------------------------------------------------------------------------
+def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
+    doc = yaml.safe_load(text)
+    need = ("version", "effective_from", "grades", "kinds", *[d for d in DIMENSIONS])
+    if not isinstance(doc, dict) or set(doc) != set(need):
+        raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(need)}")
+    grades = tuple((g["grade"], int(g["min"]), g["zh"], g["en"]) for g in doc["grades"])
+    if [g[1] for g in grades] != sorted((g[1] for g in grades), reverse=True) or grades[-1][1] != 0:
+        raise VocabularyError(source, "grades: minimums must fall from the best grade to 0")
+    kinds = {}
+    for name, k in doc["kinds"].items():
+        weights = k.get("weights") or {}
+        unknown = set(weights) - set(DIMENSIONS)
+        if unknown or sum(weights.values()) != 1000:
+            raise VocabularyError(source, f"kinds.{name}.weights: dimensions of {DIMENSIONS} summing to 1000"
+                                          f" (unknown: {sorted(unknown)}, sum {sum(weights.values())})")
+        kinds[name] = (frozenset(k["applies_to"]), dict(weights))
+    parts = doc["trade"]["parts"]
+    if abs(sum(parts.values()) - 1) > 1e-9:
+        raise VocabularyError(source, "trade.parts: shares must sum to 1")
+    return ScoreRules(int(doc["version"]), grades, kinds, {d: doc[d] for d in DIMENSIONS})
+
+
+def grade_for(score: int, rules: ScoreRules) -> str:
+    return next(g for g, minimum, _, _ in rules.grades if score >= minimum)
+
+
+# --- the score ----------------------------------------------------------------------------------------------
+def score(p: Profile, rules: ScoreRules) -> Score | None:
+    """The party's score, grade, dimensions and reasons; None for a kind without scoring rules."""
+    kind = rules.kind_of(p.kind)
+    if kind is None:
+        return None
+    weights = rules.kinds[kind][1]
+    dims = [_DIMENSION_FUNCS[name](p, rules.params[name], w) for name, w in weights.items()]
+    total = max(0, min(1000, sum(d.points for d in dims)))
+    return Score(total, grade_for(total, rules), kind, dims, _reasons(p, dims))
+
+
+def _clip(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def _identity(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
+    if not p.identity_valid:
+        return Dimension("identity", w, 0.0, "the legal identifier failed its checks",
+                         "证照号码未通过校验", {"valid": False})
+    value = 1.0 if p.verified else c["unverified"]
+    value = _clip(value - c["per_licence_gap"] * p.licence_gaps)
+    en = "real name checked and verified" if p.verified else "valid identifier, real name not verified"
+    zh = "实名核验通过" if p.verified else "证照号码有效，未经实名核验"
+    if p.licence_gaps:
+        en += f"; {p.licence_gaps} key category without a valid licence"
+        zh += f"；{p.licence_gaps}个重点品类缺少有效许可证"
+    return Dimension("identity", w, value, en, zh, {"verified": p.verified, "licence_gaps": p.licence_gaps})
+
+
+def _shrunk_rate(bad: float, n: int, pseudo: float) -> float:
+    return bad / (n + pseudo) if n + pseudo else 0.0
+
+
+def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
+    parts = c["parts"]
+    k, prior = c["rating_pseudocount"], c["rating_prior_mean"]
+    mean = prior if p.rating_mean is None else (p.rating_mean * p.ratings + prior * k) / (p.ratings + k)
+    rating = _clip((mean - 1) / 4)
+    return_rate = _shrunk_rate(p.returns, p.delivered, c["order_pseudocount"])
+    returns = _clip(1 - return_rate / c["return_rate_bad"])
+    on_time = (p.shipped_on_time + 0.9 * c["order_pseudocount"]) / (p.shipped + c["order_pseudocount"])
+    dsr = 1.0 if p.dsr_gap is None else _clip(1 + min(0.0, p.dsr_gap) / c["dsr_gap_bad"])
+    value = parts["rating"] * rating + parts["returns"] * returns + parts["on_time"] * on_time + parts["dsr"] * dsr
+    facts = {"orders": p.orders, "ratings": p.ratings, "rating_mean_weighted": _r(p.rating_mean),
+             "rating_mean_raw": _r(p.rating_mean_raw), "return_rate": _r(return_rate),
+             "on_time_rate": _r(p.shipped_on_time / p.shipped) if p.shipped else None, "dsr_gap": _r(p.dsr_gap)}
+    en = (f"{p.ratings} ratings, weighted mean {_fmt(p.rating_mean)} (raw {_fmt(p.rating_mean_raw)}); "
+          f"{return_rate:.1%} quality returns; {_pct(p.shipped_on_time, p.shipped)} shipped on time")
+    zh = (f"{p.ratings}条评价，加权均分{_fmt(p.rating_mean)}（原始{_fmt(p.rating_mean_raw)}）；"
+          f"质量退货率{return_rate:.1%}；按时发货{_pct(p.shipped_on_time, p.shipped)}")
+    return Dimension("trade", w, _clip(value), en, zh, facts)
+
+
+def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
+    if p.orders:
+        rate = p.complaints_upheld / max(p.orders, 1)
+        value = _clip(1 - rate / c["upheld_rate_bad"])
+    else:
+        rate = None
+        value = _clip(1 - c["per_upheld_without_orders"] * p.complaints_upheld)
+    en = f"{p.complaints} complaints, {p.complaints_upheld:g} upheld"
+    zh = f"被投诉{p.complaints}件，成立{p.complaints_upheld:g}件"
+    return Dimension("complaints", w, value, en, zh, {"complaints": p.complaints, "upheld": p.complaints_upheld,
+                                                      "upheld_rate": _r(rate)})
+
+
+def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
+    burden = 0.0
+    for s in p.sanctions:
+        fade = 0.5 ** (s.age_days / c["half_life_days"])
+        burden += c["severity"].get(s.kind, 0.5) * fade * (c["lifted"].get(s.lifted, 1.0) if s.lifted else 1.0)
+    burden += c["per_retracted_rating"] * p.retracted
+    active = sum(1 for s in p.sanctions if s.lifted is None)
+    en = (f"{len(p.sanctions)} sanctions ({active} in force), {p.retracted} ratings taken back"
+          if p.sanctions or p.retracted else "no sanctions or confirmed dishonesty")
+    zh = (f"受处罚{len(p.sanctions)}次（{active}项有效），{p.retracted}条评价因虚假交易撤回"
+          if p.sanctions or p.retracted else "无处罚或已认定的失信记录")
+    return Dimension("dishonesty", w, _clip(1 - burden), en, zh,
+                     {"sanctions": len(p.sanctions), "in_force": active, "retracted": p.retracted,
+                      "burden": round(burden, 4)})
+
+
+def _commitments(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
+    value = (1.0 if p.commitments else c["none"]) - c["per_broken"] * p.commitments_broken
+    en = f"{p.commitments} credit commitments published, {p.commitments_broken} broken"
+    zh = f"公开信用承诺{p.commitments}份，违反{p.commitments_broken}份"
+    return Dimension("commitments", w, _clip(value), en, zh,
+                     {"published": p.commitments, "broken": p.commitments_broken})
+
+
+def _tenure(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
+    value = _clip(p.days_known / c["full_days"])
+    return Dimension("tenure", w, value, f"known for {p.days_known:.0f} days", f"经营/注册{p.days_known:.0f}天",
+                     {"days": round(p.days_known)})
+
+
+_DIMENSION_FUNCS = {"identity": _identity, "trade": _trade, "complaints": _complaints,
+                    "dishonesty": _dishonesty, "commitments": _commitments, "tenure": _tenure}
+
+# reason codes: (code, test on profile and dimensions, en, zh); the notable facts, worst first
+_REASONS: tuple[tuple[str, Any, str, str], ...] = (
+    ("IDENTITY_INVALID", lambda p, d: not p.identity_valid, "identifier failed its checks", "证照号码无效"),
+    ("SANCTION_IN_FORCE", lambda p, d: any(s.lifted is None for s in p.sanctions), "a sanction is in force",
+     "存在有效的处罚或惩戒"),
+    ("RATINGS_RETRACTED", lambda p, d: p.retracted > 0, "ratings were taken back for confirmed fake orders",
+     "存在被认定虚假交易而撤回的评价"),
+    ("LICENCE_MISSING", lambda p, d: p.licence_gaps > 0, "sells in a key category without a valid licence",
+     "经营重点品类缺少有效许可证"),
+    ("COMPLAINTS_UPHELD", lambda p, d: d.get("complaints", 1.0) < 0.7, "many complaints upheld",
+     "成立的投诉较多"),
+    ("TRADE_POOR", lambda p, d: d.get("trade", 1.0) < 0.6, "weak transaction performance (ratings, returns, "
+     "shipping)", "交易履约表现较差（评价、退货、发货）"),
+    ("IDENTITY_UNVERIFIED", lambda p, d: p.identity_valid and not p.verified, "real name not verified",
+     "未经实名核验"),
+    ("NEW_PARTY", lambda p, d: p.days_known < 90, "known for less than 90 days", "经营/注册不足90天"),
+    ("SANCTIONS_REPAIRED", lambda p, d: p.sanctions and all(s.lifted for s in p.sanctions),
+     "past sanctions lifted or repaired", "既往处罚已解除或信用修复"),
+    ("GOOD_STANDING", lambda p, d: all(v >= 0.85 for v in d.values()), "good on every dimension",
+     "各维度表现良好"),
+)
+
+
+def _reasons(p: Profile, dims: list[Dimension]) -> list[dict[str, str]]:
+    values = {d.name: d.value for d in dims}
+    return [{"code": code, "en": en, "zh": zh} for code, test, en, zh in _REASONS if test(p, values)]
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None or math.isnan(x) else round(x, 4)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _pct(n: int, d: int) -> str:
+    return f"{n / d:.0%}" if d else "-"

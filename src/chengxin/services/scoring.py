@@ -1,0 +1,321 @@
+"""Credit scores of parties: gather each party's profile from the store, score it (`domain.scoring`), keep
+the score, its explanation and every change in history.
+
+A party is one legal identity: all reports with the same `party_key` (a merchant's reports by several
+platforms and by the regulator count together). A merchant's trade is that of the shops its reports operate.
+`rescore(app, keys)` scores some parties (after ingestion or a verdict); `rebuild(app)` refits rater
+reliability over the whole rating graph and scores everyone (`chengxin score`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import Connection, and_, delete, false, select, true
+
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db import upsert
+from chengxin.adapters.db.engine import write_transaction
+from chengxin.adapters.db.query import pair_in
+from chengxin.adapters.resources import vocab_text
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import ratings as R
+from chengxin.domain import reliability as REL
+from chengxin.domain import scoring as S
+from chengxin.services import credit_log
+
+Ref = tuple[str, str]
+QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
+FAIRNESS_WEIGHT_EXPONENT = 3  # as the reliability model weighs ratings (domain/reliability.py, k = 3)
+
+
+@cache
+def score_rules() -> S.ScoreRules:
+    return S.load_score_rules(vocab_text("credit_score.yaml"), "vocab/credit_score.yaml")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _days(since: str | None, now: datetime) -> float:
+    if not since:
+        return 0.0
+    return max(0.0, (now - datetime.fromisoformat(since[:19]).replace(tzinfo=UTC)).total_seconds() / 86400)
+
+
+class Gather:
+    """The facts of a set of parties, read with a few queries each over the parties' entities."""
+
+    def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime) -> None:
+        self.conn, self.now, self.scoped = conn, now, keys is not None
+        s, sh = t.subjects, t.shops
+        q = select(s.c.source, s.c.subject_id, s.c.party_key, s.c.kind, s.c.identity_valid, s.c.verified_at,
+                   s.c.registered_at)
+        if keys is not None:
+            q = q.where(s.c.party_key.in_(list(keys)))
+        self.subjects = list(conn.execute(q))
+        self.party_of: dict[Ref, str] = {(r.source, r.subject_id): r.party_key for r in self.subjects}
+        shops = select(sh)
+        if self.scoped:
+            shops = shops.where(self.refs(sh.c.operator_source, sh.c.operator_id, self.party_of))
+        self.shops = [r for r in conn.execute(shops) if (r.operator_source, r.operator_id) in self.party_of]
+        self.shop_party: dict[Ref, str] = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
+                                           for r in self.shops}
+
+    def owner(self, ref: Ref) -> str | None:
+        """The party a shop or subject belongs to (None: not in this gathering)."""
+        return self.shop_party.get(ref) or self.party_of.get(ref)
+
+    def refs(self, source_col: Any, id_col: Any, refs: Iterable[Ref]) -> Any:
+        """A filter to these refs when scoring some parties (every row when scoring all)."""
+        if not self.scoped:
+            return true()
+        refs = list(refs)
+        return pair_in(source_col, id_col, refs) if refs else false()
+
+    def entities(self, source_col: Any, id_col: Any) -> Any:
+        """A filter to the parties' shops and subject reports."""
+        return self.refs(source_col, id_col, [*self.shop_party, *self.party_of])
+
+
+def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime,
+             fairness: dict[Ref, float]) -> dict[str, S.Profile]:
+    g = Gather(conn, keys, now)
+    base: dict[str, dict[str, Any]] = {}
+    for r in sorted(g.subjects, key=lambda r: r.registered_at):
+        b = base.setdefault(r.party_key, {"kind": r.kind, "identity_valid": True, "verified": False,
+                                          "first": r.registered_at, "persons": []})
+        b["identity_valid"] &= bool(r.identity_valid)
+        b["verified"] |= r.verified_at is not None
+        if r.kind in ("person", "courier"):
+            b["persons"].append((r.source, r.subject_id))
+    for shop in g.shops:
+        b = base[g.shop_party[(shop.source, shop.shop_id)]]
+        b["first"] = min(b["first"], shop.opened_at)
+    facts: dict[str, dict[str, Any]] = defaultdict(lambda: defaultdict(float))
+    _orders(g, facts)
+    _ratings(g, facts, fairness)
+    _complaints(g, facts)
+    _sanctions(g, facts)
+    _commitments(g, facts)
+    _licence_gaps(g, facts)
+    return {key: _profile(b, facts[key], now) for key, b in base.items()}
+
+
+def _profile(b: dict[str, Any], f: dict[str, Any], now: datetime) -> S.Profile:
+    n_rated = int(f["ratings"])
+    return S.Profile(
+        kind=b["kind"], identity_valid=b["identity_valid"], verified=b["verified"],
+        licence_gaps=int(f["licence_gaps"]), days_known=_days(b["first"], now), orders=int(f["orders"]),
+        ratings=n_rated, rating_mean=f["wsum"] / f["wtotal"] if f["wtotal"] else None,
+        rating_mean_raw=f["sum"] / n_rated if n_rated else None,
+        dsr_gap=None, returns=int(f["returns"]), delivered=int(f["delivered"]), shipped=int(f["shipped"]),
+        shipped_on_time=int(f["on_time"]), complaints=int(f["complaints"]), complaints_upheld=f["upheld"],
+        sanctions=tuple(f.get("sanction_list") or ()), retracted=int(f["retracted"]),
+        commitments=int(f["commitments"]))
+
+
+def _orders(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
+    """Orders, deliveries, on-time shipment and quality returns of each merchant's shops; a buyer's orders."""
+    o, sh, sc, u, ret = t.orders, t.shipments, t.shipment_scans, t.order_updates, t.returns
+    at_shops = g.refs(o.c.shop_source, o.c.shop_id, g.shop_party)
+    for col_s, col_i in ((o.c.shop_source, o.c.shop_id), (o.c.buyer_source, o.c.buyer_id)):
+        q = select(col_s, col_i).where(g.refs(col_s, col_i, g.shop_party if col_s is o.c.shop_source
+                                                else g.party_of))
+        for a, b in g.conn.execute(q):
+            if (key := g.owner((a, b))) is not None:
+                facts[key]["orders"] += 1
+    hours = score_rules().params["trade"]["on_time_hours"]
+    paid = select(u.c.at).where(u.c.order_source == o.c.source, u.c.order_id == o.c.order_id,
+                                u.c.kind == "paid").limit(1).scalar_subquery()
+    shipped_q = select(sh.c.source, sh.c.shipment_id, sh.c.created_at, paid.label("paid_at"),
+                       o.c.shop_source, o.c.shop_id).join(o, and_(o.c.source == sh.c.order_source,
+                                                                   o.c.order_id == sh.c.order_id)).where(at_shops)
+    ships = {}
+    for row in g.conn.execute(shipped_q):
+        key = g.owner((row.shop_source, row.shop_id))
+        if key is None:
+            continue
+        ships[(row.source, row.shipment_id)] = key
+        facts[key]["shipped"] += 1
+        if row.paid_at and _hours_between(row.paid_at, row.created_at) <= hours:
+            facts[key]["on_time"] += 1
+    delivered = select(sc.c.shipment_source, sc.c.shipment_id).where(sc.c.signed_by.is_not(None))
+    if g.scoped:
+        delivered = delivered.where(g.refs(sc.c.shipment_source, sc.c.shipment_id, ships))
+    for s_src, s_id in g.conn.execute(delivered):
+        if (key := ships.get((s_src, s_id))) is not None:
+            facts[key]["delivered"] += 1
+    returned = select(o.c.shop_source, o.c.shop_id).join(ret, and_(ret.c.order_source == o.c.source,
+                                                                    ret.c.order_id == o.c.order_id)).where(
+        ret.c.reason.in_(QUALITY_RETURNS), at_shops)
+    for a, b in g.conn.execute(returned):
+        if (key := g.owner((a, b))) is not None:
+            facts[key]["returns"] += 1
+
+
+def _hours_between(a: str, b: str) -> float:
+    return (datetime.fromisoformat(b[:19]) - datetime.fromisoformat(a[:19])).total_seconds() / 3600
+
+
+def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, float]) -> None:
+    """Received ratings that count (eligible), weighted by their authors' fairness; retracted ones."""
+    L, default = st.rating_ledger, REL.ReliabilityParams().fairness_default
+    q = select(L.c.target_source, L.c.target_id, L.c.author_source, L.c.author_id, L.c.score, L.c.eligible,
+               L.c.reason, L.c.direction).where(g.entities(L.c.target_source, L.c.target_id))
+    for row in g.conn.execute(q):
+        key = g.owner((row.target_source, row.target_id))
+        if key is None:
+            continue
+        f = facts[key]
+        if row.reason == R.RETRACTED:
+            f["retracted"] += 1
+        if row.eligible or row.direction == "buyer_to_carrier":  # carrier ratings carry no points but count
+            w = fairness.get((row.author_source, row.author_id), default) ** FAIRNESS_WEIGHT_EXPONENT
+            f["ratings"] += 1
+            f["sum"] += row.score
+            f["wsum"] += w * row.score
+            f["wtotal"] += w
+
+
+def _complaints(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
+    c, res = t.complaints, t.complaint_resolutions
+    q = select(c.c.target_source, c.c.target_id, res.c.outcome).outerjoin(
+        res, and_(res.c.source == c.c.source, res.c.complaint_id == c.c.complaint_id)).where(
+        g.entities(c.c.target_source, c.c.target_id))
+    for row in g.conn.execute(q):
+        if (key := g.owner((row.target_source, row.target_id))) is not None:
+            facts[key]["complaints"] += 1
+            facts[key]["upheld"] += {"upheld": 1.0, "partly_upheld": 0.5}.get(row.outcome, 0.0)
+
+
+def _sanctions(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
+    s, lift = t.sanctions, t.sanction_lifts
+    q = select(s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
+        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)).where(
+        g.refs(s.c.subject_source, s.c.subject_id, g.party_of))
+    for row in g.conn.execute(q):
+        if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
+            facts[key].setdefault("sanction_list", []).append(
+                S.Sanction(row.kind, _days(row.imposed_at, g.now), row.reason))
+
+
+def _commitments(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
+    c, today = t.commitments, g.now.date().isoformat()
+    for row in g.conn.execute(select(c.c.subject_source, c.c.subject_id, c.c.valid_until).where(
+            g.refs(c.c.subject_source, c.c.subject_id, g.party_of))):
+        key = g.party_of.get((row.subject_source, row.subject_id))
+        if key is not None and (row.valid_until is None or row.valid_until[:10] >= today):
+            facts[key]["commitments"] += 1
+
+
+def _licence_gaps(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
+    from chengxin.services.parties import licence_gaps, licence_rows
+
+    reports: dict[str, list[Ref]] = defaultdict(list)
+    for (src, sid), key in g.party_of.items():
+        reports[key].append((src, sid))
+    for shop in g.shops:
+        key = g.shop_party[(shop.source, shop.shop_id)]
+        rows = licence_rows(g.conn, reports[key])
+        facts[key]["licence_gaps"] += len(licence_gaps(orjson.loads(shop.categories), rows))
+
+
+# --- fairness ----------------------------------------------------------------------------------------------
+def fit_fairness(conn: Connection) -> dict[Ref, float]:
+    """Fit rater reliability over every counted buyer rating of a shop; store and return each author's
+    fairness."""
+    L = st.rating_ledger
+    rows = list(conn.execute(select(L.c.author_source, L.c.author_id, L.c.target_source, L.c.target_id,
+                                    L.c.score, L.c.at).where(L.c.eligible.is_(True),
+                                                             L.c.direction == "buyer_to_seller")))
+    if not rows:
+        return {}
+    authors = {a: i for i, a in enumerate(dict.fromkeys((r.author_source, r.author_id) for r in rows))}
+    targets = {x: i for i, x in enumerate(dict.fromkeys((r.target_source, r.target_id) for r in rows))}
+    fit = REL.fit(np.array([authors[(r.author_source, r.author_id)] for r in rows]),
+                  np.array([targets[(r.target_source, r.target_id)] for r in rows]),
+                  np.array([(r.score - 3) / 2 for r in rows], dtype=float),
+                  np.array([datetime.fromisoformat(r.at[:19]).timestamp() for r in rows]),
+                  len(authors), len(targets))
+    now = credit_log.now_utc()
+    conn.execute(delete(st.rater_fairness))
+    out = {a: float(fit.fairness[i]) for a, i in authors.items()}
+    upsert.insert_or_update(conn, st.rater_fairness, [
+        {"author_source": a[0], "author_id": a[1], "fairness": out[a], "ratings": int(fit.n_ratings[i]),
+         "computed_at": now, "explanation": orjson.dumps(fit.explain(i).as_dict(), default=float).decode()}
+        for a, i in authors.items()])
+    return out
+
+
+def stored_fairness(conn: Connection) -> dict[Ref, float]:
+    f = st.rater_fairness
+    return {(r.author_source, r.author_id): r.fairness for r in conn.execute(
+        select(f.c.author_source, f.c.author_id, f.c.fairness))}
+
+
+# --- scoring and history -------------------------------------------------------------------------------------
+def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str) -> int:
+    """Score the profiles; store scores; append history where score or grade changed. Returns changes."""
+    rules, now, changed = score_rules(), credit_log.now_utc(), 0
+    old = {r.party_key: r for r in conn.execute(select(st.credit_scores).where(
+        st.credit_scores.c.party_key.in_(list(profiles_by_key))))} if len(profiles_by_key) < 5000 else {
+        r.party_key: r for r in conn.execute(select(st.credit_scores))}
+    rows, history = [], []
+    for key, profile in profiles_by_key.items():
+        result = S.score(profile, rules)
+        if result is None:
+            continue
+        detail = result.as_dict(rules)
+        rows.append({"party_key": key, "score_kind": result.kind, "score": result.score, "grade": result.grade,
+                     "computed_at": now, "detail": orjson.dumps(detail).decode()})
+        before = old.get(key)
+        if before is None or before.score != result.score or before.grade != result.grade:
+            changed += 1
+            history.append({"party_key": key, "at": now, "score": result.score, "grade": result.grade,
+                            "previous_score": before.score if before else None,
+                            "previous_grade": before.grade if before else None, "cause": cause,
+                            "reasons": orjson.dumps(_why_moved(before, detail)).decode()})
+    for i in range(0, len(rows), 2000):
+        upsert.insert_or_update(conn, st.credit_scores, rows[i:i + 2000])
+    if history:
+        conn.execute(st.score_history.insert(), history)
+    return changed
+
+
+def _why_moved(before: Any, detail: dict[str, Any]) -> dict[str, Any]:
+    """The reason codes now, and each dimension's change in points since the previous score."""
+    now_points = {d["dimension"]: d["points"] for d in detail["dimensions"]}
+    was = {d["dimension"]: d["points"] for d in orjson.loads(before.detail)["dimensions"]} if before else {}
+    moved = {k: v - was.get(k, 0) for k, v in now_points.items() if v != was.get(k)}
+    return {"codes": [r["code"] for r in detail["reasons"]], "dimension_changes": moved}
+
+
+def rescore(app: Chengxin, keys: Iterable[str], cause: str = "events") -> int:
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return 0
+    with write_transaction(app.engine) as conn:
+        return save_scores(conn, profiles(conn, keys, _now(), stored_fairness(conn)), cause)
+
+
+def rebuild(app: Chengxin) -> dict[str, Any]:
+    """Refit rater fairness and score every party (`chengxin score`)."""
+    with write_transaction(app.engine) as conn:
+        fairness = fit_fairness(conn)
+        profs = profiles(conn, None, _now(), fairness)
+        changed = save_scores(conn, profs, "rebuild")
+    grades: dict[str, int] = defaultdict(int)
+    for p in profs.values():
+        result = S.score(p, score_rules())
+        if result:
+            grades[result.grade] += 1
+    return {"parties": len(profs), "raters": len(fairness), "changed": changed, "grades": dict(sorted(grades.items()))}

@@ -1,0 +1,358 @@
+"""Credit standing from ratings: points per rated entity, the ledger of what each rating counts, windows
+(positive rate, DSR against the category), and order verdicts that take points back.
+
+How it stays current: ingestion marks what a batch makes stale in `scoring_queue` (a rating's pair; an
+order whose payment, completion or verdict changed), in the batch's own transaction; `drain` recounts the
+marked pairs afterwards (`domain.ratings.count_pair` over one pair's ratings, so a recount is small) and
+updates the ledger and the standings. `rebuild` recounts everything (`chengxin score`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from itertools import groupby
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, delete, exists, func, literal, select
+
+from chengxin.adapters.db import bulk, upsert
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.resources import vocab_text
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import ratings as R
+from chengxin.domain.credit import CreditRecord
+from chengxin.domain.events import canonical
+from chengxin.domain.projection import Fact
+from chengxin.exc import InvalidInput, NotFound
+from chengxin.services import credit_log
+
+Ref = tuple[str, str]
+Pair = tuple[Ref, Ref]  # (target, author)
+VERDICTS_SOURCE = "urn:cx:chengxin:verdicts"  # the `event` of a credit record that a verdict caused
+_DIMS = ("as_described", "service", "logistics")
+
+
+@cache
+def rules() -> R.RatingRules:
+    return R.load_rating_rules(vocab_text("rating_rules.yaml"), "vocab/rating_rules.yaml")
+
+
+# --- marking (inside the ingest transaction) ------------------------------------------------------------
+def mark(conn: Connection, facts: Iterable[Fact]) -> None:
+    """Queue what these facts make stale: a review's pair; an order whose status or items changed."""
+    rows: dict[tuple[str, str, str, str, str], None] = {}
+    for f in facts:
+        v = f.values
+        if f.table == "reviews" and v["target_id"] is not None and v["author_id"] is not None:
+            rows[("pair", v["target_source"], v["target_id"], v["author_source"], v["author_id"])] = None
+        elif f.table == "order_updates" and v["order_id"] is not None:
+            rows[("order", v["order_source"], v["order_id"], "", "")] = None
+        elif f.table == "orders":
+            rows[("order", v["source"], v["order_id"], "", "")] = None
+    _queue(conn, list(rows))
+
+
+def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
+    if rows:
+        keys = ("kind", "a_source", "a_id", "b_source", "b_id")
+        upsert.insert_or_ignore(conn, st.scoring_queue, [dict(zip(keys, r, strict=True)) for r in rows])
+
+
+# --- recounting -------------------------------------------------------------------------------------------
+def drain(app: Chengxin, *, chunk: int = 2000) -> int:
+    """Recount every queued pair (orders resolve to the pairs of their ratings); returns pairs recounted."""
+    done = 0
+    while True:
+        with write_transaction(app.engine) as conn:
+            marks = list(conn.execute(select(st.scoring_queue).limit(chunk)))
+            if not marks:
+                return done
+            pairs = _pairs_of(conn, marks)
+            recount(conn, app, pairs)
+            for m in marks:
+                conn.execute(delete(st.scoring_queue).where(*(
+                    st.scoring_queue.c[k] == getattr(m, k) for k in ("kind", "a_source", "a_id", "b_source", "b_id"))))
+            done += len(pairs)
+
+
+def _pairs_of(conn: Connection, marks: Sequence[Any]) -> list[Pair]:
+    pairs = {((m.a_source, m.a_id), (m.b_source, m.b_id)): None for m in marks if m.kind == "pair"}
+    r = t.reviews
+    for m in marks:
+        if m.kind == "order":
+            q = select(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id).where(
+                r.c.order_source == m.a_source, r.c.order_id == m.a_id)
+            for ts, ti, as_, ai in conn.execute(q):
+                if ti is not None and ai is not None:
+                    pairs[((ts, ti), (as_, ai))] = None
+    return list(pairs)
+
+
+def _ratings_query() -> Any:
+    """Ratings with what the rules need of their orders: placed time, first item, paid, completed, fake."""
+    r, o, u, v = t.reviews, t.orders, t.order_updates, st.order_verdicts
+    same_order = and_(u.c.order_source == r.c.order_source, u.c.order_id == r.c.order_id)
+    return select(
+        r.c.source, r.c.review_id, r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id,
+        r.c.direction, r.c.score, r.c.posted_at, r.c.follows_id, r.c.dimensions, o.c.placed_at, o.c["items"],
+        exists().where(same_order, u.c.kind == "paid").label("paid"),
+        exists().where(same_order, u.c.kind == "completed").label("completed"),
+        exists().where(v.c.order_source == r.c.order_source, v.c.order_id == r.c.order_id,
+                       v.c.verdict == "fake").label("fake"),
+    ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
+        r.c.target_id.is_not(None), r.c.author_id.is_not(None))
+
+
+_PAIR_Q = None
+
+
+def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
+    global _PAIR_Q
+    r = t.reviews
+    if _PAIR_Q is None:
+        from sqlalchemy import bindparam
+
+        _PAIR_Q = _ratings_query().where(
+            r.c.target_source == bindparam("ts"), r.c.target_id == bindparam("ti"),
+            r.c.author_source == bindparam("as_"), r.c.author_id == bindparam("ai"))
+    (ts, ti), (as_, ai) = pair
+    return list(conn.execute(_PAIR_Q, {"ts": ts, "ti": ti, "as_": as_, "ai": ai}))
+
+
+def _rating(row: Any) -> R.Rating:
+    items = orjson.loads(row.items) if row.items else None
+    first = items[0]["product_id"] if items else None
+    item = first if isinstance(first, str) else f"{first['source']}|{first['id']}" if first else None
+    dims = orjson.loads(row.dimensions) if row.dimensions else None
+    return R.Rating(
+        (row.source, row.review_id), (row.target_source, row.target_id), (row.author_source, row.author_id),
+        row.direction, row.score, row.posted_at, order_at=row.placed_at, item=item, paid=bool(row.paid),
+        completed=bool(row.completed), fake=bool(row.fake), follow_up=row.follows_id is not None,
+        dims=tuple(dims[d] for d in _DIMS) if dims and all(d in dims for d in _DIMS) else None)
+
+
+def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
+    """Recount these pairs: rewrite their ledger rows, record points taken back or restored, update the
+    standings of their targets. Runs in the caller's write transaction."""
+    targets: dict[Ref, None] = {}
+    records: list[tuple[CreditRecord, str]] = []
+    ledger: list[dict[str, Any]] = []
+    for pair in pairs:
+        ratings = [_rating(row) for row in _pair_rows(conn, pair)]
+        old = _old_ledger(conn, pair)
+        _delete_pair(conn, pair)
+        for rating, c in zip(sorted(ratings, key=lambda r: (r.at, r.review)), R.count_pair(ratings, rules()),
+                             strict=True):
+            ledger.append(_ledger_row(rating, c))
+            records.extend(_point_changes(conn, rating, c, old.get(c.review)))
+        targets[pair[0]] = None
+    bulk.insert_rows(conn, "rating_ledger", ledger)
+    _update_standings(conn, list(targets))
+    if records:
+        credit_log.append(conn, app.keys, app.settings.log_origin, records)
+
+
+def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[int, str]]:
+    L = st.rating_ledger
+    q = select(L.c.source, L.c.review_id, L.c.points, L.c.reason).where(*_pair_cond(pair))
+    return {(s, i): (p, reason) for s, i, p, reason in conn.execute(q)}
+
+
+def _pair_cond(pair: Pair) -> list[Any]:
+    L = st.rating_ledger
+    (ts, ti), (as_, ai) = pair
+    return [L.c.target_source == ts, L.c.target_id == ti, L.c.author_source == as_, L.c.author_id == ai]
+
+
+def _delete_pair(conn: Connection, pair: Pair) -> None:
+    conn.execute(delete(st.rating_ledger).where(*_pair_cond(pair)))
+
+
+def _ledger_row(r: R.Rating, c: R.Counted) -> dict[str, Any]:
+    return {"source": r.review[0], "review_id": r.review[1], "target_source": r.target[0],
+            "target_id": r.target[1], "author_source": r.author[0], "author_id": r.author[1],
+            "direction": r.direction, "score": r.score, "at": r.at, "month": c.month, "points": c.points,
+            "base": c.base, "reason": c.reason, "eligible": c.eligible, "dsr": c.dsr,
+            "dims": ",".join(map(str, r.dims)) if r.dims else None}
+
+
+def _point_changes(conn: Connection, r: R.Rating, c: R.Counted, old: tuple[int, str] | None) -> list[
+        tuple[CreditRecord, str]]:
+    """A credit record when a verdict takes a rating's points back, or gives them back."""
+    if old is None:
+        return []
+    old_points, old_reason = old
+    taken = c.reason == R.RETRACTED and old_reason != R.RETRACTED and old_points != 0
+    restored = old_reason == R.RETRACTED and c.reason != R.RETRACTED and c.points != 0
+    if not (taken or restored):
+        return []
+    order = _order_of(conn, r.review)
+    verdict = conn.execute(select(st.order_verdicts).where(
+        st.order_verdicts.c.order_source == order[0], st.order_verdicts.c.order_id == order[1])).first()
+    body = canonical({k: getattr(verdict, k) for k in ("order_source", "order_id", "verdict", "decided_by",
+                                                       "decided_at", "reason", "basis")}) if verdict else b"{}"
+    kind = "points_retracted" if taken else "points_restored"
+    record = CreditRecord(
+        kind, "shop" if r.direction == "buyer_to_seller" else "subject", r.target,
+        (VERDICTS_SOURCE, f"{order[0]}|{order[1]}"), verdict.decided_at if verdict else credit_log.now_utc(),
+        {"review": list(r.review), "order": list(order), "points": -old_points if taken else c.points,
+         "decided_by": verdict.decided_by if verdict else None})
+    return [(record, hashlib.sha256(body).hexdigest())]
+
+
+def _order_of(conn: Connection, review: Ref) -> Ref:
+    r = t.reviews
+    row = conn.execute(select(r.c.order_source, r.c.order_id).where(
+        r.c.source == review[0], r.c.review_id == review[1])).one()
+    return row.order_source, row.order_id
+
+
+def _update_standings(conn: Connection, targets: list[Ref]) -> None:
+    L, now = st.rating_ledger, credit_log.now_utc()
+    rows = []
+    for ts, ti in targets:
+        points, n = conn.execute(select(func.coalesce(func.sum(L.c.points), 0), func.count()).where(
+            L.c.target_source == ts, L.c.target_id == ti)).one()
+        rows.append({"target_source": ts, "target_id": ti, "points": int(points), "ratings": n, "updated_at": now})
+    upsert.insert_or_update(conn, st.standings, rows)
+
+
+def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
+    """Recount every pair from the events (`chengxin score`): ledger and standings rewritten."""
+    with write_transaction(app.engine) as conn:
+        for table in (st.rating_ledger, st.standings, st.scoring_queue):
+            conn.execute(delete(table))
+        r = t.reviews
+        q = _ratings_query().order_by(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id)
+        rows = conn.execution_options(stream_results=True, yield_per=chunk).execute(q)
+        ledger: list[dict[str, Any]] = []
+        targets: dict[Ref, None] = {}
+        pairs = 0
+        for (target, _), group in groupby(rows, key=lambda row: ((row.target_source, row.target_id),
+                                                                  (row.author_source, row.author_id))):
+            ratings = [_rating(row) for row in group]
+            counted = R.count_pair(ratings, rules())
+            ledger.extend(_ledger_row(x, c) for x, c in zip(sorted(ratings, key=lambda x: (x.at, x.review)),
+                                                            counted, strict=True))
+            targets[target] = None
+            pairs += 1
+        for i in range(0, len(ledger), chunk):
+            bulk.insert_rows(conn, "rating_ledger", ledger[i:i + chunk])
+        _rebuild_standings(conn)
+    return {"pairs": pairs, "ratings": len(ledger), "targets": len(targets)}
+
+
+def _rebuild_standings(conn: Connection) -> None:
+    L, now = st.rating_ledger, credit_log.now_utc()
+    conn.execute(st.standings.insert().from_select(
+        ["target_source", "target_id", "points", "ratings", "updated_at"],
+        select(L.c.target_source, L.c.target_id, func.sum(L.c.points), func.count(), literal(now))
+        .group_by(L.c.target_source, L.c.target_id)))
+
+
+# --- verdicts -----------------------------------------------------------------------------------------------
+def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, reason: str,
+                      basis: str | None = None) -> dict[str, Any]:
+    """Record that an order is fake (or genuine after all); its ratings are recounted at once, and points
+    taken back (or restored) become credit records. Nothing else is punished here."""
+    if verdict not in ("fake", "genuine"):
+        raise InvalidInput("verdict: expected fake or genuine")
+    if not reason.strip():
+        raise InvalidInput("reason: say why; a verdict without a reason is not recorded")
+    now = credit_log.now_utc()
+    with write_transaction(app.engine) as conn:
+        o = t.orders
+        if conn.execute(select(o.c.order_id).where(o.c.source == order[0], o.c.order_id == order[1])).first() is None:
+            raise NotFound(f"no order {order[1]!r} reported by {order[0]!r}")
+        upsert.insert_or_update(conn, st.order_verdicts, [{
+            "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
+            "decided_at": now, "reason": reason.strip(), "basis": basis}])
+        before = credit_log.latest_head(conn)
+        recount(conn, app, _pairs_of(conn, [_OrderMark(order)]))
+        after = credit_log.latest_head(conn)
+    added = (after.size if after else 0) - (before.size if before else 0)
+    return {"order": {"source": order[0], "id": order[1]}, "verdict": verdict, "decided_at": now,
+            "credit_records": added}
+
+
+class _OrderMark:
+    kind = "order"
+    b_source = b_id = ""
+
+    def __init__(self, order: Ref) -> None:
+        self.a_source, self.a_id = order
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+def standing_view(conn: Connection, target: Ref, *, category: str | None = None,
+                  as_of: datetime | None = None) -> dict[str, Any]:
+    """Points, level, positive rate and DSR (with the category's average) of a rated shop or subject."""
+    rr, L = rules(), st.rating_ledger
+    as_of = as_of or datetime.now(UTC)
+    row = conn.execute(select(st.standings.c.points, st.standings.c.ratings).where(
+        st.standings.c.target_source == target[0], st.standings.c.target_id == target[1])).first()
+    points = int(row.points) if row else 0
+    level = R.level_for(points, rr)
+    since_pr = R.window_start(as_of, rr.positive_window_days)
+    scores = conn.execute(select(L.c.score).where(
+        L.c.target_source == target[0], L.c.target_id == target[1], L.c.eligible.is_(True),
+        L.c.at >= since_pr)).scalars()
+    since_dsr = R.window_start(as_of, rr.dsr_window_days)
+    dims = conn.execute(select(L.c.dims).where(
+        L.c.target_source == target[0], L.c.target_id == target[1], L.c.dsr.is_(True),
+        L.c.at >= since_dsr)).scalars()
+    dsr = R.dsr_means((_dims(d) for d in dims), rr.dsr_dimensions)
+    view: dict[str, Any] = {"points": points, "level": level.as_dict() if level else None,
+            "positive_rate": {**R.positive_rate(scores), "window_days": rr.positive_window_days},
+            "dsr": {**dsr, "window_days": rr.dsr_window_days}}
+    if category:
+        view["dsr"]["category"] = category
+        view["dsr"]["category_average"] = category_dsr(conn, category, since_dsr)
+    return view
+
+
+def _dims(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(","))
+
+
+_CATEGORY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+
+
+def category_dsr(conn: Connection, category: str, since: str) -> dict[str, Any]:
+    """Mean DSR of all shops whose first category is `category`, over the window (cached ten minutes:
+    a category's average moves slowly, and it spans every shop of the category)."""
+    import time
+
+    key = (str(conn.engine.url), category, since[:13])
+    hit = _CATEGORY_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < 600:
+        return hit[1]
+    L, s = st.rating_ledger, t.shops
+    q = select(L.c.dims).select_from(L.join(s, and_(s.c.source == L.c.target_source, s.c.shop_id == L.c.target_id))
+                                     ).where(L.c.dsr.is_(True), L.c.at >= since,
+                                             s.c.categories.like(f'["{category}"%'))
+    means = R.dsr_means((_dims(d) for d in conn.execute(q).scalars()), rules().dsr_dimensions)
+    _CATEGORY_CACHE[key] = (time.monotonic(), means)
+    return means
+
+
+def ledger_view(app: Chengxin, target: Ref, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest ratings of a target with what each counts and why (zh and en)."""
+    L = st.rating_ledger
+    with read_connection(app.engine) as conn:
+        rows = conn.execute(select(L).where(L.c.target_source == target[0], L.c.target_id == target[1])
+                            .order_by(L.c.at.desc()).limit(limit))
+        return [{"review": {"source": x.source, "id": x.review_id}, "score": x.score, "at": x.at,
+                 "points": x.points, "why": R.explain(x.reason, rules())} for x in rows]
+
+
+def iter_pairs(rows: Iterable[Any]) -> Iterator[tuple[Pair, list[Any]]]:
+    for key, group in groupby(rows, key=lambda row: ((row.target_source, row.target_id),
+                                                     (row.author_source, row.author_id))):
+        yield key, list(group)

@@ -80,9 +80,22 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
         "shops": [_shop_summary(s) for s in shops],
         "licences": licences_view(conn, refs),
     }
+    view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops]))
     refs += [(s.source, s.shop_id) for s in shops]
     view.update(credit_records_view(conn, refs, full, *page))
     return view
+
+
+def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: list[Ref]) -> dict[str, Any]:
+    """Credit points and level (a merchant's: its shops' seller credit; a person's: buyer credit), and the
+    party's score, grade and reasons."""
+    from chengxin.domain.ratings import level_for
+    from chengxin.services import scoring, standing
+
+    points = standing.points_of(conn, shops or reports)
+    level = level_for(points, standing.rules())
+    return {"points": points, "level": level.as_dict() if level else None,
+            **scoring.credit_view(conn, subject.party_key)}
 
 
 def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[Any]:
@@ -195,10 +208,22 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "licence_gaps": licence_gaps(categories, licences),
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
+    view.update(_shop_standing(conn, shop, operator, categories))
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))
     return view
+
+
+def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[str]) -> dict[str, Any]:
+    """The shop's seller credit (points, level, positive rate, DSR against its category) and its operator's
+    score, grade and reasons."""
+    from chengxin.services import scoring, standing
+
+    shown = standing.standing_view(conn, (shop.source, shop.shop_id), category=categories[0] if categories else None)
+    credit = scoring.credit_view(conn, operator.party_key) if operator is not None else {
+        "score": None, "grade": None, "reasons": [], "credit": None}
+    return {**shown, **credit}
 
 
 _R = t.reviews

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, and_, delete, false, select, true
+from sqlalchemy import Connection, and_, delete, select
 
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
@@ -63,31 +63,31 @@ class Gather:
             q = q.where(s.c.party_key.in_(list(keys)))
         self.subjects = list(conn.execute(q))
         self.party_of: dict[Ref, str] = {(r.source, r.subject_id): r.party_key for r in self.subjects}
-        shops = select(sh)
-        if self.scoped:
-            shops = shops.where(self.refs(sh.c.operator_source, sh.c.operator_id, self.party_of))
-        self.shops = [r for r in conn.execute(shops) if (r.operator_source, r.operator_id) in self.party_of]
-        self.shop_party: dict[Ref, str] = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
-                                           for r in self.shops}
+        self.shop_party: dict[Ref, str] = {}
+        self.shops = [r for r in self.rows(select(sh), sh.c.operator_source, sh.c.operator_id, self.party_of)
+                      if (r.operator_source, r.operator_id) in self.party_of]
+        self.shop_party = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
+                           for r in self.shops}
 
     def owner(self, ref: Ref) -> str | None:
         """The party a shop or subject belongs to (None: not in this gathering)."""
         return self.shop_party.get(ref) or self.party_of.get(ref)
 
-    def refs(self, source_col: Any, id_col: Any, refs: Iterable[Ref]) -> Any:
-        """A filter to these refs when scoring some parties (every row when scoring all)."""
+    def rows(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref] | None = None) -> Iterable[Any]:
+        """Rows of `stmt`, limited to these refs (default: the parties' shops and subject reports) when
+        scoring some parties, in chunks (SQLite limits an expression's depth); all rows when scoring all."""
         if not self.scoped:
-            return true()
-        refs = list(refs)
-        return pair_in(source_col, id_col, refs) if refs else false()
-
-    def entities(self, source_col: Any, id_col: Any) -> Any:
-        """A filter to the parties' shops and subject reports."""
-        return self.refs(source_col, id_col, [*self.shop_party, *self.party_of])
+            yield from self.conn.execute(stmt)
+            return
+        refs = list(refs if refs is not None else [*self.shop_party, *self.party_of])
+        for i in range(0, len(refs), 200):
+            yield from self.conn.execute(stmt.where(pair_in(source_col, id_col, refs[i:i + 200])))
 
 
 def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime,
-             fairness: dict[Ref, float]) -> dict[str, S.Profile]:
+             fairness: dict[Ref, float] | None) -> dict[str, S.Profile]:
+    """Profiles of these parties (all when `keys` is None). Ratings are weighted by `fairness`, or by the
+    stored fairness of their authors when it is None."""
     g = Gather(conn, keys, now)
     base: dict[str, dict[str, Any]] = {}
     for r in sorted(g.subjects, key=lambda r: r.registered_at):
@@ -126,11 +126,9 @@ def _profile(b: dict[str, Any], f: dict[str, Any], now: datetime) -> S.Profile:
 def _orders(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
     """Orders, deliveries, on-time shipment and quality returns of each merchant's shops; a buyer's orders."""
     o, sh, sc, u, ret = t.orders, t.shipments, t.shipment_scans, t.order_updates, t.returns
-    at_shops = g.refs(o.c.shop_source, o.c.shop_id, g.shop_party)
-    for col_s, col_i in ((o.c.shop_source, o.c.shop_id), (o.c.buyer_source, o.c.buyer_id)):
-        q = select(col_s, col_i).where(g.refs(col_s, col_i, g.shop_party if col_s is o.c.shop_source
-                                                else g.party_of))
-        for a, b in g.conn.execute(q):
+    shops = list(g.shop_party)
+    for col_s, col_i, refs in ((o.c.shop_source, o.c.shop_id, shops), (o.c.buyer_source, o.c.buyer_id, g.party_of)):
+        for a, b in g.rows(select(col_s, col_i), col_s, col_i, refs):
             if (key := g.owner((a, b))) is not None:
                 facts[key]["orders"] += 1
     hours = score_rules().params["trade"]["on_time_hours"]
@@ -138,9 +136,9 @@ def _orders(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
                                 u.c.kind == "paid").limit(1).scalar_subquery()
     shipped_q = select(sh.c.source, sh.c.shipment_id, sh.c.created_at, paid.label("paid_at"),
                        o.c.shop_source, o.c.shop_id).join(o, and_(o.c.source == sh.c.order_source,
-                                                                   o.c.order_id == sh.c.order_id)).where(at_shops)
+                                                                   o.c.order_id == sh.c.order_id))
     ships = {}
-    for row in g.conn.execute(shipped_q):
+    for row in g.rows(shipped_q, o.c.shop_source, o.c.shop_id, shops):
         key = g.owner((row.shop_source, row.shop_id))
         if key is None:
             continue
@@ -148,16 +146,16 @@ def _orders(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
         facts[key]["shipped"] += 1
         if row.paid_at and _hours_between(row.paid_at, row.created_at) <= hours:
             facts[key]["on_time"] += 1
-    delivered = select(sc.c.shipment_source, sc.c.shipment_id).where(sc.c.signed_by.is_not(None))
-    if g.scoped:
-        delivered = delivered.where(g.refs(sc.c.shipment_source, sc.c.shipment_id, ships))
-    for s_src, s_id in g.conn.execute(delivered):
+    delivered = select(sc.c.shipment_source, sc.c.shipment_id).join(sh, and_(
+        sh.c.source == sc.c.shipment_source, sh.c.shipment_id == sc.c.shipment_id)).join(o, and_(
+            o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id)).where(sc.c.signed_by.is_not(None))
+    for s_src, s_id in g.rows(delivered, o.c.shop_source, o.c.shop_id, shops):
         if (key := ships.get((s_src, s_id))) is not None:
             facts[key]["delivered"] += 1
     returned = select(o.c.shop_source, o.c.shop_id).join(ret, and_(ret.c.order_source == o.c.source,
                                                                     ret.c.order_id == o.c.order_id)).where(
-        ret.c.reason.in_(QUALITY_RETURNS), at_shops)
-    for a, b in g.conn.execute(returned):
+        ret.c.reason.in_(QUALITY_RETURNS))
+    for a, b in g.rows(returned, o.c.shop_source, o.c.shop_id, shops):
         if (key := g.owner((a, b))) is not None:
             facts[key]["returns"] += 1
 
@@ -166,12 +164,13 @@ def _hours_between(a: str, b: str) -> float:
     return (datetime.fromisoformat(b[:19]) - datetime.fromisoformat(a[:19])).total_seconds() / 3600
 
 
-def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, float]) -> None:
+def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, float] | None) -> None:
     """Received ratings that count (eligible), weighted by their authors' fairness; retracted ones."""
-    L, default = st.rating_ledger, REL.ReliabilityParams().fairness_default
+    L, F, default = st.rating_ledger, st.rater_fairness, REL.ReliabilityParams().fairness_default
     q = select(L.c.target_source, L.c.target_id, L.c.author_source, L.c.author_id, L.c.score, L.c.eligible,
-               L.c.reason, L.c.direction).where(g.entities(L.c.target_source, L.c.target_id))
-    for row in g.conn.execute(q):
+               L.c.reason, L.c.direction, F.c.fairness).outerjoin(F, and_(
+                   F.c.author_source == L.c.author_source, F.c.author_id == L.c.author_id))
+    for row in g.rows(q, L.c.target_source, L.c.target_id):
         key = g.owner((row.target_source, row.target_id))
         if key is None:
             continue
@@ -179,7 +178,9 @@ def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, fl
         if row.reason == R.RETRACTED:
             f["retracted"] += 1
         if row.eligible or row.direction == "buyer_to_carrier":  # carrier ratings carry no points but count
-            w = fairness.get((row.author_source, row.author_id), default) ** FAIRNESS_WEIGHT_EXPONENT
+            fair = fairness.get((row.author_source, row.author_id), default) if fairness is not None else \
+                (row.fairness if row.fairness is not None else default)
+            w = fair ** FAIRNESS_WEIGHT_EXPONENT
             f["ratings"] += 1
             f["sum"] += row.score
             f["wsum"] += w * row.score
@@ -189,9 +190,8 @@ def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, fl
 def _complaints(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
     c, res = t.complaints, t.complaint_resolutions
     q = select(c.c.target_source, c.c.target_id, res.c.outcome).outerjoin(
-        res, and_(res.c.source == c.c.source, res.c.complaint_id == c.c.complaint_id)).where(
-        g.entities(c.c.target_source, c.c.target_id))
-    for row in g.conn.execute(q):
+        res, and_(res.c.source == c.c.source, res.c.complaint_id == c.c.complaint_id))
+    for row in g.rows(q, c.c.target_source, c.c.target_id):
         if (key := g.owner((row.target_source, row.target_id))) is not None:
             facts[key]["complaints"] += 1
             facts[key]["upheld"] += {"upheld": 1.0, "partly_upheld": 0.5}.get(row.outcome, 0.0)
@@ -200,9 +200,8 @@ def _complaints(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
 def _sanctions(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
     s, lift = t.sanctions, t.sanction_lifts
     q = select(s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
-        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)).where(
-        g.refs(s.c.subject_source, s.c.subject_id, g.party_of))
-    for row in g.conn.execute(q):
+        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id))
+    for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of):
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             facts[key].setdefault("sanction_list", []).append(
                 S.Sanction(row.kind, _days(row.imposed_at, g.now), row.reason))
@@ -210,8 +209,8 @@ def _sanctions(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
 
 def _commitments(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
     c, today = t.commitments, g.now.date().isoformat()
-    for row in g.conn.execute(select(c.c.subject_source, c.c.subject_id, c.c.valid_until).where(
-            g.refs(c.c.subject_source, c.c.subject_id, g.party_of))):
+    for row in g.rows(select(c.c.subject_source, c.c.subject_id, c.c.valid_until), c.c.subject_source,
+                      c.c.subject_id, g.party_of):
         key = g.party_of.get((row.subject_source, row.subject_id))
         if key is not None and (row.valid_until is None or row.valid_until[:10] >= today):
             facts[key]["commitments"] += 1
@@ -299,12 +298,30 @@ def _why_moved(before: Any, detail: dict[str, Any]) -> dict[str, Any]:
     return {"codes": [r["code"] for r in detail["reasons"]], "dimension_changes": moved}
 
 
-def rescore(app: Chengxin, keys: Iterable[str], cause: str = "events") -> int:
-    keys = list(dict.fromkeys(keys))
+def party_keys(conn: Connection, refs: list[Ref]) -> list[str]:
+    """The parties of these shops and subject reports."""
+    s, sh = t.subjects, t.shops
+    keys: dict[str, None] = {}
+    for i in range(0, len(refs), 200):
+        part = refs[i:i + 200]
+        for (k,) in conn.execute(select(s.c.party_key).where(pair_in(s.c.source, s.c.subject_id, part))):
+            keys[k] = None
+        q = select(s.c.party_key).join(sh, and_(sh.c.operator_source == s.c.source,
+                                                 sh.c.operator_id == s.c.subject_id)).where(
+            pair_in(sh.c.source, sh.c.shop_id, part))
+        for (k,) in conn.execute(q):
+            keys[k] = None
+    return list(keys)
+
+
+def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
+    """Rescore these parties in the caller's transaction (rater fairness as last fitted)."""
     if not keys:
         return 0
-    with write_transaction(app.engine) as conn:
-        return save_scores(conn, profiles(conn, keys, _now(), stored_fairness(conn)), cause)
+    changed = 0
+    for i in range(0, len(keys), 100):
+        changed += save_scores(conn, profiles(conn, keys[i:i + 100], _now(), None), cause)
+    return changed
 
 
 def rebuild(app: Chengxin) -> dict[str, Any]:
@@ -319,3 +336,20 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
         if result:
             grades[result.grade] += 1
     return {"parties": len(profs), "raters": len(fairness), "changed": changed, "grades": dict(sorted(grades.items()))}
+
+
+# --- reading ------------------------------------------------------------------------------------------------
+def credit_view(conn: Connection, party_key: str, *, history: int = 10) -> dict[str, Any]:
+    """A party's score, grade, reasons and dimensions, and how its grade moved (newest first).
+    `score` and `grade` are None until the party has been scored."""
+    row = conn.execute(select(st.credit_scores).where(st.credit_scores.c.party_key == party_key)).first()
+    if row is None:
+        return {"score": None, "grade": None, "reasons": [], "credit": None}
+    detail = orjson.loads(row.detail)
+    h = st.score_history
+    moves = conn.execute(select(h).where(h.c.party_key == party_key).order_by(h.c.id.desc()).limit(history))
+    return {"score": row.score, "grade": row.grade, "reasons": detail["reasons"], "credit": {
+        **detail, "computed_at": row.computed_at,
+        "history": [{"at": m.at, "score": m.score, "grade": m.grade, "previous_score": m.previous_score,
+                     "previous_grade": m.previous_grade, "cause": m.cause, **orjson.loads(m.reasons)}
+                    for m in moves]}}

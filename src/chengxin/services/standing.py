@@ -44,18 +44,36 @@ def rules() -> R.RatingRules:
 
 
 # --- marking (inside the ingest transaction) ------------------------------------------------------------
+# table -> (queue kind, columns naming what the fact touches): a pair of a rating; an order (its ratings,
+# its shop's and buyer's parties); a party (subject or shop); an entity resolved to its party at drain time
+_MARKS: dict[str, tuple[str, str, str]] = {
+    "order_updates": ("order", "order_source", "order_id"), "orders": ("order", "source", "order_id"),
+    "shipments": ("order", "order_source", "order_id"), "returns": ("order", "order_source", "order_id"),
+    "return_resolutions": ("return", "source", "return_id"),
+    "complaints": ("party", "target_source", "target_id"),
+    "complaint_resolutions": ("complaint", "source", "complaint_id"),
+    "sanctions": ("party", "subject_source", "subject_id"), "sanction_lifts": ("sanction", "source", "sanction_id"),
+    "licences": ("party", "subject_source", "subject_id"), "commitments": ("party", "subject_source", "subject_id"),
+    "subjects": ("party", "source", "subject_id"), "shops": ("party", "source", "shop_id"),
+    "shop_closures": ("party", "source", "shop_id"),
+}
+
+
 def mark(conn: Connection, facts: Iterable[Fact]) -> None:
-    """Queue what these facts make stale: a review's pair; an order whose status or items changed."""
+    """Queue what these facts make stale, in the caller's (ingest) transaction."""
     rows: dict[tuple[str, str, str, str, str], None] = {}
     for f in facts:
         v = f.values
-        if f.table == "reviews" and v["target_id"] is not None and v["author_id"] is not None:
-            rows[("pair", v["target_source"], v["target_id"], v["author_source"], v["author_id"])] = None
-        elif f.table == "order_updates" and v["order_id"] is not None:
-            rows[("order", v["order_source"], v["order_id"], "", "")] = None
-        elif f.table == "orders":
-            rows[("order", v["source"], v["order_id"], "", "")] = None
+        if f.table == "reviews":
+            if v["target_id"] is not None and v["author_id"] is not None:
+                rows[("pair", v["target_source"], v["target_id"], v["author_source"], v["author_id"])] = None
+        elif (how := _MARKS.get(f.table)) is not None and v.get(how[2]) is not None:
+            rows[(how[0], v[how[1]], v[how[2]], "", "")] = None
     _queue(conn, list(rows))
+
+
+def mark_order(conn: Connection, order: Ref) -> None:
+    _queue(conn, [("order", order[0], order[1], "", "")])
 
 
 def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
@@ -65,9 +83,12 @@ def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None
 
 
 # --- recounting -------------------------------------------------------------------------------------------
-def drain(app: Chengxin, *, chunk: int = 2000) -> int:
-    """Recount every queued pair (orders resolve to the pairs of their ratings); returns pairs recounted."""
-    done = 0
+def drain(app: Chengxin, *, chunk: int = 500) -> dict[str, int]:
+    """Settle the queue: recount the ratings of marked pairs and orders, rescore the parties they touch.
+    Chunked, each chunk one transaction (marks deleted with the work they asked for)."""
+    from chengxin.services import scoring
+
+    done = {"pairs": 0, "parties": 0}
     while True:
         with write_transaction(app.engine) as conn:
             marks = list(conn.execute(select(st.scoring_queue).limit(chunk)))
@@ -75,10 +96,49 @@ def drain(app: Chengxin, *, chunk: int = 2000) -> int:
                 return done
             pairs = _pairs_of(conn, marks)
             recount(conn, app, pairs)
+            keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
+            done["parties"] += scoring.rescore_in(conn, keys)
             for m in marks:
                 conn.execute(delete(st.scoring_queue).where(*(
                     st.scoring_queue.c[k] == getattr(m, k) for k in ("kind", "a_source", "a_id", "b_source", "b_id"))))
-            done += len(pairs)
+            done["pairs"] += len(pairs)
+
+
+def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair]) -> list[Ref]:
+    """Shops and subjects whose party's score the marks may change."""
+    refs: dict[Ref, None] = {}
+    for target, author in pairs:
+        refs[target] = refs[author] = None
+    for m in marks:
+        for ref in _RESOLVE[m.kind](conn, (m.a_source, m.a_id)):
+            refs[ref] = None
+    return list(refs)
+
+
+def _one(conn: Connection, table: Any, key: str, ref: Ref, *cols: str) -> list[Ref]:
+    """The (source, id) pairs in `cols` of the row of `table` whose (source, key) is `ref`."""
+    row = conn.execute(select(*(table.c[c] for c in cols)).where(
+        table.c.source == ref[0], table.c[key] == ref[1])).first()
+    return [] if row is None else [(row[i], row[i + 1]) for i in range(0, len(cols), 2)]
+
+
+def _order_parties(conn: Connection, ref: Ref) -> list[Ref]:
+    return _one(conn, t.orders, "order_id", ref, "shop_source", "shop_id", "buyer_source", "buyer_id")
+
+
+def _return_parties(conn: Connection, ref: Ref) -> list[Ref]:
+    orders = _one(conn, t.returns, "return_id", ref, "order_source", "order_id")
+    return _order_parties(conn, orders[0]) if orders else []
+
+
+_RESOLVE: dict[str, Any] = {
+    "pair": lambda conn, ref: [],  # the pair's own refs are added from the recounted pairs
+    "party": lambda conn, ref: [ref],
+    "order": _order_parties,
+    "return": _return_parties,
+    "complaint": lambda conn, ref: _one(conn, t.complaints, "complaint_id", ref, "target_source", "target_id"),
+    "sanction": lambda conn, ref: _one(conn, t.sanctions, "sanction_id", ref, "subject_source", "subject_id"),
+}
 
 
 def _pairs_of(conn: Connection, marks: Sequence[Any]) -> list[Pair]:
@@ -274,7 +334,9 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
             "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
             "decided_at": now, "reason": reason.strip(), "basis": basis}])
         before = credit_log.latest_head(conn)
-        recount(conn, app, _pairs_of(conn, [_OrderMark(order)]))
+        mark_order(conn, order)
+    drain(app)
+    with read_connection(app.engine) as conn:
         after = credit_log.latest_head(conn)
     added = (after.size if after else 0) - (before.size if before else 0)
     return {"order": {"source": order[0], "id": order[1]}, "verdict": verdict, "decided_at": now,
@@ -290,6 +352,18 @@ class _OrderMark:
 
 
 # --- reading ------------------------------------------------------------------------------------------------
+def points_of(conn: Connection, targets: list[Ref]) -> int:
+    """The credit points of these rated entities together (a merchant's shops, a person's reports)."""
+    if not targets:
+        return 0
+    from chengxin.adapters.db.query import pair_in
+
+    s = st.standings
+    total = conn.execute(select(func.coalesce(func.sum(s.c.points), 0)).where(
+        pair_in(s.c.target_source, s.c.target_id, targets))).scalar_one()
+    return int(total)
+
+
 def standing_view(conn: Connection, target: Ref, *, category: str | None = None,
                   as_of: datetime | None = None) -> dict[str, Any]:
     """Points, level, positive rate and DSR (with the category's average) of a rated shop or subject."""

@@ -290,7 +290,7 @@ def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
             conn.execute(delete(table))
         r = t.reviews
         q = _ratings_query().order_by(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id)
-        rows = conn.execution_options(stream_results=True, yield_per=chunk).execute(q)
+        rows = conn.execute(q.execution_options(stream_results=True, yield_per=chunk))
         ledger: list[dict[str, Any]] = []
         targets: dict[Ref, None] = {}
         pairs = 0

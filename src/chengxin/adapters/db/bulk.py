@@ -157,8 +157,18 @@ def _copy(cursor: Any, copy_sql: str, rows: Iterable[Row]) -> None:
             write(row)
 
 
+@cache
+def _copy_for_insert() -> dict[str, str]:
+    """PostgreSQL `insert_sql` of each table -> the `COPY` that stores the same tuples."""
+    return {insert_sql(name, "postgresql")[0]: _copy_sql(name) for name in t.metadata.tables}
+
+
 def executemany(conn: Connection, sql: str, params: Iterable[Sequence[Any]]) -> None:
-    """Run on the transaction's own DBAPI connection (same transaction as everything else)."""
+    """Run on the transaction's own DBAPI connection (same transaction as everything else). On PostgreSQL
+    a plain `insert_sql` statement (the credit log's Merkle nodes) becomes a `COPY` of the same tuples."""
+    if conn.dialect.name == "postgresql" and (copy := _copy_for_insert().get(sql)) is not None:
+        copy_rows(conn, copy, params)
+        return
     cursor = conn.connection.cursor()
     try:
         cursor.executemany(sql, params if isinstance(params, list) else list(params))

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chengxin.adapters.resources import event_vocabulary
-from chengxin.domain import events
+from chengxin.domain import events, fastcheck
 from chengxin.domain.events import Event, Rejected, parse_line
 from chengxin.domain.fastcheck import quick_check
 
@@ -92,7 +92,8 @@ def test_times_are_normalised_to_utc():
     assert event.ord == "2026-02-10T12:16:00.000000Z|urn:cx:platform:P1|e-1"
 
 
-ODD_VALUES = [None, "", " ", "x", -1, 0, 1, 6, 1.5, True, [], {}, ["a"], [" "], {"source": "s", "id": "i"},
+ODD_VALUES = [None, "", " ", "\u3000", "\u00a0\t", "\u2028",
+              "x", -1, 0, 1, 6, 1.5, True, [], {}, ["a"], [" "], {"source": "s", "id": "i"},
               {"source": 1, "id": "i"}, "2026-02-30T00:00:00+08:00", "0001-01-01T00:00:00+08:00",
               "2026-02-28", "2026-02-29", "999999", "31010", "buyer", "12315", 10**30]
 
@@ -115,7 +116,20 @@ def mutated(draw: st.DrawFn) -> str:
 @given(mutated())
 def test_fast_path_never_accepts_what_the_slow_path_rejects(raw):
     slow = events._slow(raw, VOCAB)
-    fast = events._fast(raw, VOCAB)
-    if fast is not None:
-        assert isinstance(slow, Event), f"fast path accepted a line the validator rejects: {slow}"
-        assert (fast.at, fast.data) == (slow.at, slow.data)
+    for line in (raw, raw.encode()):  # text (API tests) and bytes (files, request bodies)
+        fast = events._fast(line, VOCAB)
+        if fast is not None:
+            assert isinstance(slow, Event), f"fast path accepted a line the validator rejects: {slow}"
+            assert (fast.at, fast.data) == (slow.at, slow.data)
+
+
+def test_fast_path_knows_every_whitespace_character():
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == fastcheck.WHITESPACE
+    for c in [*fastcheck.WHITESPACE, "\\"]:
+        assert fastcheck._MAY_BE_BLANK_TEXT.search(f'"{c}') and fastcheck._MAY_BE_BLANK_BYTES.search(f'"{c}'.encode())
+    for c in ("x", "中", "\u2014", "\u3010", "\u00a9", "\u1681"):
+        assert not fastcheck._MAY_BE_BLANK_TEXT.search(f'"{c}')
+        assert not fastcheck._MAY_BE_BLANK_BYTES.search(f'"{c}'.encode())
+    for blank in (" ", "\u3000", "\u00a0", "\t", "\u2028"):
+        for line in (json.dumps({"id": blank}, ensure_ascii=False), json.dumps({"id": blank})):
+            assert quick_check(line, VOCAB) is None and quick_check(line.encode(), VOCAB) is None

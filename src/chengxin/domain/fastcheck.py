@@ -9,13 +9,25 @@ line is then simply checked slowly), but must never accept one the slow path ref
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
 from chengxin.domain.vocabulary import EventType, FieldSpec, Vocabulary
 
-NonBlank = Annotated[str, msgspec.Meta(pattern=r"\S")]
+# Not blank: at least one character, and (checked once per line by `_MAY_BE_BLANK`, not per string: a
+# pattern constraint calls back into Python's `re` for every string and cost 1.2 µs of the 1.7 µs an
+# envelope took to decode) no string starting with whitespace. A string that is all whitespace starts
+# with whitespace, written either as such or as an escape, so a line without any `"` followed by a
+# whitespace character or a backslash has no blank string. Lines with one (`"a" ,` or `"\u4e2d"`) are
+# simply left to the slow validator.
+NonBlank = Annotated[str, msgspec.Meta(min_length=1)]
+WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006" \
+             "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"  # str.isspace(), which strip() uses
+_MAY_BE_BLANK_TEXT = re.compile('"[\\\\' + re.escape(WHITESPACE) + "]")
+_MAY_BE_BLANK_BYTES = re.compile(  # the same characters in UTF-8 (one class and a few sequences: 0.7 µs a line)
+    rb'"(?:[\t-\r\x1c-\x20\\]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)')
 TIME = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z"
 DATE_OR_TIME = r"^\d{4}-\d{2}-\d{2}(\Z|[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z)"
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # stored as 64-bit integers
@@ -95,6 +107,9 @@ def decoders(vocab: Vocabulary) -> dict[str, msgspec.json.Decoder[Any]]:
 
 def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
     """The envelope of a line that is certainly valid in shape, else None (ask the slow validator)."""
+    blank = _MAY_BE_BLANK_BYTES if isinstance(raw, bytes) else _MAY_BE_BLANK_TEXT
+    if blank.search(raw):  # type: ignore[arg-type]
+        return None
     try:
         env = ENVELOPE.decode(raw)
         decoder = decoders(vocab).get(env.type)

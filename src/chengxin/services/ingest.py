@@ -29,7 +29,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
-from chengxin.services import credit_log
+from chengxin.services import credit_log, standing
 from chengxin.services.identity import protect_body, protect_subject
 
 Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
@@ -140,6 +140,7 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
             settle(keep=0)
             if report.accepted:
                 refresh_statistics(app.engine)  # every table, once, for the readers after the load
+                standing.drain(app)  # recount the ratings and rescore the parties the load touched
         except BaseException:
             failed.set()  # a batch queued but not started is not stored; one being stored completes or not
             raise
@@ -179,8 +180,10 @@ def _batches(lines: Iterable[Line], size: int) -> Iterator[tuple[int, list[Line]
 
 def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
                  own_source: str | None = None) -> IngestReport:
-    """One transaction: every accepted line of `batch` lands, or none does."""
-    return commit(app, prepare(app, batch, own_source), origin=origin, actor=actor)
+    """One transaction: every accepted line of `batch` lands, or none does; then ratings and scores follow."""
+    report = commit(app, prepare(app, batch, own_source), origin=origin, actor=actor)
+    standing.drain(app)
+    return report
 
 
 def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> PreparedBatch:
@@ -278,7 +281,9 @@ def _same_or_conflict(report: IngestReport, item: Prepared, kept_hash: str) -> N
 def _store(conn: Connection, new: list[Prepared], batch_id: str) -> None:
     tail = (batch_id,)
     bulk.insert_tuples(conn, "events", [item.event_row + tail for item in new])
-    store.write_facts(conn, (f for item in new for f in item.facts))
+    facts = [f for item in new for f in item.facts]
+    store.write_facts(conn, facts)
+    standing.mark(conn, facts)  # what the batch makes stale in ratings and scores; drained after commit
 
 
 def _body(app: Chengxin, e: Event, raw: bytes) -> str:

@@ -19,9 +19,9 @@ import numpy as np
 import orjson
 from sqlalchemy import Connection, and_, delete, select
 
+from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db import upsert
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.adapters.db.query import pair_in
 from chengxin.adapters.resources import vocab_text
@@ -262,18 +262,23 @@ def stored_fairness(conn: Connection) -> dict[Ref, float]:
 
 
 # --- scoring and history -------------------------------------------------------------------------------------
-def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str) -> int:
-    """Score the profiles; store scores; append history where score or grade changed. Returns changes."""
-    rules, now, changed = score_rules(), credit_log.now_utc(), 0
-    old = {r.party_key: r for r in conn.execute(select(st.credit_scores).where(
-        st.credit_scores.c.party_key.in_(list(profiles_by_key))))} if len(profiles_by_key) < 5000 else {
-        r.party_key: r for r in conn.execute(select(st.credit_scores))}
+def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str,
+                grades: dict[str, int] | None = None) -> int:
+    """Score the profiles; store scores; append history where score or grade changed. Returns changes;
+    counts the grades into `grades` when given. A rebuild (cause "rebuild") replaces the whole table."""
+    rules, now, changed, everyone = score_rules(), credit_log.now_utc(), 0, cause == "rebuild"
+    cs = st.credit_scores
+    old = {r.party_key: r for r in conn.execute(select(cs.c.party_key, cs.c.score, cs.c.grade, cs.c.detail).where(
+        cs.c.party_key.in_(list(profiles_by_key))))} if not everyone else {
+        r.party_key: r for r in conn.execute(select(cs.c.party_key, cs.c.score, cs.c.grade, cs.c.detail))}
     rows, history = [], []
     for key, profile in profiles_by_key.items():
         result = S.score(profile, rules)
         if result is None:
             continue
         detail = result.as_dict(rules)
+        if grades is not None:
+            grades[result.grade] = grades.get(result.grade, 0) + 1
         rows.append({"party_key": key, "score_kind": result.kind, "score": result.score, "grade": result.grade,
                      "computed_at": now, "detail": orjson.dumps(detail).decode()})
         before = old.get(key)
@@ -283,8 +288,11 @@ def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: 
                             "previous_score": before.score if before else None,
                             "previous_grade": before.grade if before else None, "cause": cause,
                             "reasons": orjson.dumps(_why_moved(before, detail)).decode()})
-    for i in range(0, len(rows), 2000):
-        upsert.insert_or_update(conn, st.credit_scores, rows[i:i + 2000])
+    if everyone:
+        conn.execute(delete(cs))
+        bulk.insert_rows(conn, "credit_scores", rows)
+    else:
+        upsert.insert_or_update(conn, cs, rows)
     if history:
         conn.execute(st.score_history.insert(), history)
     return changed
@@ -329,12 +337,8 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
     with write_transaction(app.engine) as conn:
         fairness = fit_fairness(conn)
         profs = profiles(conn, None, _now(), fairness)
-        changed = save_scores(conn, profs, "rebuild")
-    grades: dict[str, int] = defaultdict(int)
-    for p in profs.values():
-        result = S.score(p, score_rules())
-        if result:
-            grades[result.grade] += 1
+        grades: dict[str, int] = {}
+        changed = save_scores(conn, profs, "rebuild", grades)
     return {"parties": len(profs), "raters": len(fairness), "changed": changed, "grades": dict(sorted(grades.items()))}
 
 

@@ -83,11 +83,21 @@ def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None
 
 
 # --- recounting -------------------------------------------------------------------------------------------
-def drain(app: Chengxin, *, chunk: int = 500) -> dict[str, int]:
+REBUILD_BEYOND = 20_000  # a backlog this long (a bulk load) is settled faster by recounting everything
+
+
+def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events") -> dict[str, int]:
     """Settle the queue: recount the ratings of marked pairs and orders, rescore the parties they touch.
-    Chunked, each chunk one transaction (marks deleted with the work they asked for)."""
+    Chunked, each chunk one transaction (marks deleted with the work they asked for). A backlog longer than
+    REBUILD_BEYOND (a bulk load) is settled by a full rebuild instead, which costs less than so many
+    incremental steps."""
     from chengxin.services import scoring
 
+    with read_connection(app.engine) as conn:
+        backlog = conn.execute(select(func.count()).select_from(st.scoring_queue)).scalar_one()
+    if backlog > REBUILD_BEYOND:
+        rebuilt = rebuild(app)
+        return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     done = {"pairs": 0, "parties": 0}
     while True:
         with write_transaction(app.engine) as conn:
@@ -97,7 +107,7 @@ def drain(app: Chengxin, *, chunk: int = 500) -> dict[str, int]:
             pairs = _pairs_of(conn, marks)
             recount(conn, app, pairs)
             keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
-            done["parties"] += scoring.rescore_in(conn, keys)
+            done["parties"] += scoring.rescore_in(conn, keys, cause)
             for m in marks:
                 conn.execute(delete(st.scoring_queue).where(*(
                     st.scoring_queue.c[k] == getattr(m, k) for k in ("kind", "a_source", "a_id", "b_source", "b_id"))))
@@ -335,7 +345,7 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
             "decided_at": now, "reason": reason.strip(), "basis": basis}])
         before = credit_log.latest_head(conn)
         mark_order(conn, order)
-    drain(app)
+    drain(app, cause="verdict")
     with read_connection(app.engine) as conn:
         after = credit_log.latest_head(conn)
     added = (after.size if after else 0) - (before.size if before else 0)

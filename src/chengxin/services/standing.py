@@ -83,7 +83,7 @@ def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None
 
 
 # --- recounting -------------------------------------------------------------------------------------------
-REBUILD_BEYOND = 20_000  # a backlog this long (a bulk load) is settled faster by recounting everything
+REBUILD_BEYOND = 2_000  # a backlog this long (a bulk load) is settled faster by recounting everything
 
 
 def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events") -> dict[str, int]:

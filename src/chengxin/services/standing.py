@@ -93,17 +93,15 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events") -> dict[st
     incremental steps."""
     from chengxin.services import scoring
 
-    with read_connection(app.engine) as conn:
-        backlog = conn.execute(select(func.count()).select_from(st.scoring_queue)).scalar_one()
+    with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
+        backlog = len(conn.execute(select(st.scoring_queue.c.kind).limit(REBUILD_BEYOND + 1)).all())
     if backlog > REBUILD_BEYOND:
         rebuilt = rebuild(app)
         return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     done = {"pairs": 0, "parties": 0}
-    while True:
+    while backlog:
         with write_transaction(app.engine) as conn:
             marks = list(conn.execute(select(st.scoring_queue).limit(chunk)))
-            if not marks:
-                return done
             pairs = _pairs_of(conn, marks)
             recount(conn, app, pairs)
             keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
@@ -112,6 +110,8 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events") -> dict[st
                 conn.execute(delete(st.scoring_queue).where(*(
                     st.scoring_queue.c[k] == getattr(m, k) for k in ("kind", "a_source", "a_id", "b_source", "b_id"))))
             done["pairs"] += len(pairs)
+            backlog = len(marks) == chunk  # a full chunk: there may be more
+    return done
 
 
 def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair]) -> list[Ref]:

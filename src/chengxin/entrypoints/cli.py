@@ -104,6 +104,21 @@ def _print_party(view: dict[str, Any]) -> None:
               f" {ident.get('reason') or ''}")
     for gap in view.get("licence_gaps", []):
         err.print(f"[red]licence gap[/]: {gap['reason']}")
+    if "points" in view:  # not in a natural person's view for those who may not see it
+        level = view.get("level")
+        step = f", next level at {level['next_minimum']}" if level and level.get("next_minimum") else ""
+        err.print(f"credit points: {view['points']} (level: {level['label_en'] if level else 'none'}{step})")
+    if (rate := (view.get("positive_rate") or {}).get("rate")) is not None:
+        err.print(f"positive rate: {rate:.2%} over {view['positive_rate']['window_days']} days")
+    if "grade" in view:
+        credit = view.get("credit") or {}
+        grade = f"{view['grade']} ({credit.get('grade_en')}), score {view['score']}/1000" if view["grade"] else \
+            "not scored"
+        err.print(f"credit grade: {grade}")
+        for reason in view.get("reasons") or []:
+            err.print(f"  reason {reason['code']}: {reason['en']}")
+        for d in credit.get("dimensions") or []:
+            err.print(f"  {d['dimension']}: {d['points']}/{d['weight']} ({d['en']})")
     err.print(f"credit records: {view['credit_records_total']} (log size {view.get('tree_size')})")
     for r in view["credit_records"][:20]:
         err.print(f"  #{r['index']} {r['at'][:10]} {r['kind']} {json.dumps(r['payload'], ensure_ascii=False)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from chengxin.adapters.db.engine import read_connection
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_sequencer, get_viewer
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
-from chengxin.services import credit_log, ingest, parties, records
-from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR
+from chengxin.services import credit_log, ingest, parties, records, standing
+from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 # Every /v1 route resolves the viewer, so a bad key is refused even on public routes.
 router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)])
@@ -39,6 +39,15 @@ class IngestResult(BaseModel):
 class RevealRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     purpose: str = Field(min_length=3, max_length=200, description="Why the unmasked ID is needed (journaled).")
+
+
+class VerdictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    verdict: Literal["fake", "genuine"] = Field(description=(
+        "`fake`: the order was a fake transaction (刷单), its ratings' points are taken back; `genuine`: it was "
+        "real after all (e.g. on appeal), the points count again."))
+    reason: str = Field(min_length=3, max_length=500, description="Why (recorded with the verdict).")
+    basis: str | None = Field(None, max_length=500, description="Case number, decision or evidence reference.")
 
 
 class LookupRequest(BaseModel):
@@ -122,6 +131,48 @@ def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, s
     if viewer.role != REGULATOR:
         raise Forbidden("only a regulator may see an unmasked ID number")
     return {"id_number": parties.reveal_id_number(cx, source, entity_id, viewer, body.purpose)}
+
+
+@router.get("/parties/{entity_id}/ratings", tags=["standing"])
+def get_ratings(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ,
+                limit: int = Query(50, ge=1, le=200, description="Most ratings, newest first.")) -> dict[str, Any]:
+    """The newest ratings a shop (or subject) received, with what each counts toward its credit points and why.
+
+    Each rating: `review` {source, id}, `score` (1-5), `at`, `points` (what it adds, after the pair rules),
+    and `why` {code, en, zh}: `counted`, `pair_month_cap` (beyond ±6 a natural month between one buyer and one
+    seller), `same_item_window` (the same item rated within 14 days), `follow_up`, `order_not_paid`,
+    `order_not_completed`, `order_unknown`, `retracted_fake_order` (the order was confirmed fake) or
+    `direction_without_points`. A merchant's ratings are its shops': ask for the shop. The ratings a natural
+    person received are personal data: only the platform that reported the person and regulators see them."""
+    view = parties.show(cx, source, entity_id, viewer, limit=1)  # 404 when unknown; who may see what
+    if "points" not in view:  # a natural person's standing, hidden from this viewer
+        _forbid_unless_key(viewer, "the ratings of a natural person need the reporting platform's or a regulator's key")
+        raise Forbidden("the ratings of a natural person are seen only by the platform that reported the person "
+                        "and by regulators")
+    return {"entity": view["entity"], "source": source, "id": entity_id,
+            "ratings": standing.ledger_view(cx, (source, entity_id), limit=limit)}
+
+
+@router.post("/orders/{order_id}/verdict", tags=["standing"])
+def post_verdict(order_id: str, body: VerdictRequest, cx: AppDep, viewer: ViewerDep, source: str = SourceQ) -> \
+        dict[str, Any]:
+    """Decide whether an order was fake: a regulator, or the platform that reported the order.
+
+    The order's ratings are recounted at once: a `fake` verdict takes their credit points back (a
+    `points_retracted` credit record for each rated shop or buyer whose points change), a later `genuine`
+    verdict restores them (`points_restored`); the parties are rescored. Answers `order` {source, id},
+    `verdict`, `decided_at` and `credit_records` (how many credit records the verdict added). Nothing else is
+    punished here. `decided_by` in the records is the platform's source, or `regulator:<key id>`."""
+    _forbid_unless_key(viewer, "a verdict needs a regulator's key or the reporting platform's key")
+    if viewer.role != REGULATOR and not viewer.owns(source):
+        raise Forbidden("only a regulator or the platform that reported the order may decide on it")
+    decided_by = viewer.source if viewer.role == PLATFORM and viewer.source else f"{viewer.role}:{viewer.key_id}"
+    return standing.set_order_verdict(cx, (source, order_id), body.verdict, decided_by, body.reason, body.basis)
+
+
+def _forbid_unless_key(viewer: Viewer, why: str) -> None:
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated(why)
 
 
 @router.get("/shops", tags=["parties"])

@@ -13,7 +13,7 @@ import orjson
 
 from chengxin.domain.identity import reason_zh
 from chengxin.entrypoints.web.i18n import Translator
-from chengxin.services import parties
+from chengxin.services import parties, standing
 
 CHINA = timezone(timedelta(hours=8), "CST")
 
@@ -188,8 +188,104 @@ def _inspection(t: Translator, p: dict[str, Any]) -> str:
     return t("desc.inspection", authority=p.get("authority"), result=t.label("result", p.get("result")))
 
 
+def _ref_id(ref: Any) -> str:
+    """The id of a [source, id] reference (the source is shown elsewhere), or "–"."""
+    if isinstance(ref, (list, tuple)) and len(ref) == 2:
+        return str(ref[1])
+    return "–"
+
+
+def _points_text(t: Translator, kind: str, p: dict[str, Any]) -> str:
+    points = p.get("points")
+    return t(f"desc.{kind}", order=_ref_id(p.get("order")), points=abs(points) if isinstance(points, int) else "–",
+             decided_by=p.get("decided_by") or "–")
+
+
+def _points_retracted(t: Translator, p: dict[str, Any]) -> str:
+    return _points_text(t, "points_retracted", p)
+
+
+def _points_restored(t: Translator, p: dict[str, Any]) -> str:
+    return _points_text(t, "points_restored", p)
+
+
 _DESCRIBERS = {
     "identity": _identity, "licence": _licence, "rating": _rating, "complaint": _complaint,
     "complaint_outcome": _complaint_outcome, "commitment": _commitment, "sanction": _sanction,
     "sanction_lifted": _sanction_lifted, "inspection": _inspection,
+    "points_retracted": _points_retracted, "points_restored": _points_restored,
 }
+
+
+# --- credit standing and score -------------------------------------------------------------------------
+TIER_SYMBOLS = {"heart": "♥", "diamond": "◆", "crown": "♛", "gold_crown": "♛"}
+
+
+def localised(t: Translator, item: dict[str, Any] | None, zh: str = "zh", en: str = "en") -> str:
+    """The zh or en text of a service dict that carries both."""
+    if not item:
+        return ""
+    return str(item.get(zh if t.lang == "zh" else en) or item.get(en) or "")
+
+
+def level_badge(t: Translator, level: dict[str, Any] | None, points: int) -> dict[str, Any]:
+    """What the level badge shows: symbols (decoration), the readable label, and the way to the next level."""
+    if level is None:
+        first = standing.rules().levels[0]
+        label = f"1{first.zh}" if t.lang == "zh" else f"1 {first.en}"
+        return {"tier": "none", "rank": 0, "symbols": "", "label": t("standing.no_level"),
+                "next": t("standing.first_level", minimum=first.minimum, label=label)}
+    nxt = level.get("next_minimum")
+    return {"tier": level["tier"], "rank": level["rank"],
+            "symbols": TIER_SYMBOLS.get(level["tier"], "★") * int(level["rank"]),
+            "label": level["label_zh"] if t.lang == "zh" else level["label_en"],
+            "next": t("standing.next", gap=nxt - points, next=nxt) if nxt is not None else t("standing.top")}
+
+
+def percent(rate: float | None, digits: int = 2) -> str:
+    return "–" if rate is None else f"{rate * 100:.{digits}f}%"
+
+
+def dsr_rows(t: Translator, dsr: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Each DSR dimension: the shop's mean, the category's, and the difference in words and arrow
+    (e.g. "4.82 ↑ 3.1% above the category 4.67"); never colour alone."""
+    if not dsr or not dsr.get("count"):
+        return []
+    average = dsr.get("category_average") or {}
+    rows = []
+    for dim in standing.rules().dsr_dimensions:
+        value, avg = dsr.get(dim), average.get(dim)
+        row: dict[str, Any] = {"dimension": dim, "label": t(f"dsr.{dim}"),
+                               "value": "–" if value is None else f"{value:.2f}",
+                               "avg": None if avg is None else f"{avg:.2f}", "direction": "none", "arrow": "",
+                               "compare": t("dsr.no_category")}
+        if value is not None and avg:
+            pct = (value - avg) / avg * 100
+            if round(pct, 1) > 0:
+                row.update(direction="up", arrow="↑", compare=t("dsr.higher", pct=f"{pct:.1f}"))
+            elif round(pct, 1) < 0:
+                row.update(direction="down", arrow="↓", compare=t("dsr.lower", pct=f"{-pct:.1f}"))
+            else:
+                row.update(direction="same", arrow="=", compare=t("dsr.same"))
+        rows.append(row)
+    return rows
+
+
+def credit_history(t: Translator, credit: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """How the grade moved, newest first: the move, its cause and the parts whose points changed."""
+    out = []
+    for h in (credit or {}).get("history") or []:
+        if h.get("previous_score") is None:
+            move, changes = t("credit.first", grade=h["grade"], score=h["score"]), ""
+        else:
+            move = t("credit.moved", old_grade=h.get("previous_grade") or "–", old_score=h["previous_score"],
+                     grade=h["grade"], score=h["score"])
+            parts = [f"{t(f'dim.{d}')} {delta:+d}".replace("-", "−")
+                     for d, delta in (h.get("dimension_changes") or {}).items() if delta]
+            changes = t("credit.changes", changes="、".join(parts) if t.lang == "zh" else ", ".join(parts)) \
+                if parts else ""
+        direction = "first" if h.get("previous_score") is None else (
+            "up" if h["score"] > h["previous_score"] else "down" if h["score"] < h["previous_score"] else "same")
+        out.append({"at": h.get("at"), "move": move, "changes": changes, "direction": direction,
+                    "cause": t.label("cause", h.get("cause"))})
+    return out

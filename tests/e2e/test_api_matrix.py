@@ -344,6 +344,20 @@ def source_rejected(body: Any, env: Env, call: Call) -> None:
         assert conn.execute(select(func.count()).select_from(t.events)).scalar_one() == 48
 
 
+def ratings_are(*reviews: tuple[str, str]) -> Check:
+    """The ratings ledger: these (review id, why code), newest first."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert [(r["review"]["id"], r["why"]["code"]) for r in body["ratings"]] == list(reviews)
+    return check
+
+
+def verdict_taken(credit_records: int) -> Check:
+    """The verdict stored; `credit_records` records (points taken back) added to the log."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body["verdict"] == call.json["verdict"] and body["credit_records"] == credit_records
+    return check
+
+
 # --- the matrix -------------------------------------------------------------------------------------
 
 def event(source: str, event_id: str) -> dict[str, Any]:
@@ -352,6 +366,7 @@ def event(source: str, event_id: str) -> dict[str, Any]:
 
 
 PURPOSE = {"purpose": "case 2026-17: price fraud investigation"}
+VERDICT = {"verdict": "fake", "reason": "paid by the shop's staff, nothing shipped"}
 PARTY = "/v1/parties/{entity_id}"
 Objects = dict[str, tuple[Call, dict[str, Expect]]]
 
@@ -415,6 +430,28 @@ MATRIX: dict[tuple[str, str], Objects] = {
         "unknown party": (post_json(f"/v1/parties/NOPE/reveal?source={P1}", PURPOSE), row(
             anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=HIDDEN)),
     },
+    ("GET", "/v1/parties/{entity_id}/ratings"): {
+        "own shop S1": (get(f"/v1/parties/S1/ratings?source={P1}"), row(
+            anonymous=ok(ratings_are(("R4", "follow_up"), ("R1", "counted"))),
+            p1=ok(ratings_are(("R4", "follow_up"), ("R1", "counted"))),
+            p2=ok(ratings_are(("R4", "follow_up"), ("R1", "counted")), same_as_public),
+            regulator=ok(ratings_are(("R4", "follow_up"), ("R1", "counted"))))),
+        # the ratings a natural person received are personal data, like the rest of its credit file
+        "own person U1": (get(f"/v1/parties/U1/ratings?source={P1}"), row(
+            anonymous=UNAUTHENTICATED, p1=ok(ratings_are(("R2", "counted"))), p2=FORBIDDEN,
+            regulator=ok(ratings_are(("R2", "counted"))))),
+        "other courier C1": (get(f"/v1/parties/C1/ratings?source={L1}"), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=ok(ratings_are()))),
+        "unknown party": (get(f"/v1/parties/NOPE/ratings?source={P1}"), row(
+            anonymous=HIDDEN, p1=HIDDEN, p2=HIDDEN, regulator=HIDDEN)),
+    },
+    ("POST", "/v1/orders/{order_id}/verdict"): {
+        # O1's buyer rating R1 counted 1 point for S1 and the seller's R2 1 point for U1: both taken back
+        "own order O1": (post_json(f"/v1/orders/O1/verdict?source={P1}", VERDICT), row(
+            anonymous=UNAUTHENTICATED, p1=ok(verdict_taken(2)), p2=FORBIDDEN, regulator=ok(verdict_taken(2)))),
+        "unknown order": (post_json(f"/v1/orders/NOPE/verdict?source={P1}", VERDICT), row(
+            anonymous=UNAUTHENTICATED, p1=HIDDEN, p2=FORBIDDEN, regulator=HIDDEN)),
+    },
     ("GET", "/v1/shops"): {
         "own shop S1 by name": (get("/v1/shops?q=示例食品旗舰店"), row(
             anonymous=ok(shops_are("S1")), p1=ok(shops_are("S1")), p2=ok(shops_are("S1")),
@@ -461,7 +498,8 @@ MATRIX: dict[tuple[str, str], Objects] = {
 }
 
 
-WRITING_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/parties/{entity_id}/reveal")}
+WRITING_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/parties/{entity_id}/reveal"),
+                  ("POST", "/v1/orders/{order_id}/verdict")}
 
 
 def cells(*, writing: bool) -> Iterator[Any]:

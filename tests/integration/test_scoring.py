@@ -158,3 +158,16 @@ def test_incremental_recounts_equal_a_full_rebuild_whatever_the_order(app, tmp_p
         merchants = {r.party_key for r in conn.execute(select(t.subjects).where(
             t.subjects.c.kind.in_(["enterprise", "individual_business", "person"])))}
     assert merchants <= scored and result["parties"] >= len(merchants)
+
+
+def test_a_person_operators_score_stays_private_on_the_shop_page(sample_app):
+    from tests.conftest import SAMPLE
+
+    shops = [json.loads(x)["data"] for x in SAMPLE.read_text(encoding="utf-8").splitlines()
+             if '"cx.shop.opened"' in x]
+    people = {json.loads(x)["data"]["subject_id"] for x in SAMPLE.read_text(encoding="utf-8").splitlines()
+              if '"cx.subject.registered"' in x and '"person"' in x}
+    run_by_person = next(s["shop_id"] for s in shops if s["operator_id"] in people)
+    public = parties.show(sample_app, P, run_by_person, Viewer("public"))
+    assert public["score"] is None and public["credit"] is None and public["grade"] is None
+    assert parties.show(sample_app, P, run_by_person, REGULATOR)["grade"] in "ABCD"

@@ -149,8 +149,8 @@ def _identity(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     en = "real name checked and verified" if p.verified else "valid identifier, real name not verified"
     zh = "实名核验通过" if p.verified else "证照号码有效，未经实名核验"
     if p.licence_gaps:
-        en += f"; {p.licence_gaps} key category without a valid licence"
-        zh += f"；{p.licence_gaps}个重点品类缺少有效许可证"
+        en += f"; {_n(p.licence_gaps, 'required licence')} missing or expired"
+        zh += f"；缺少{p.licence_gaps}项必需的有效许可证"
     return Dimension("identity", w, value, en, zh, {"verified": p.verified, "licence_gaps": p.licence_gaps})
 
 
@@ -171,10 +171,15 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     facts = {"orders": p.orders, "ratings": p.ratings, "rating_mean_weighted": _r(p.rating_mean),
              "rating_mean_raw": _r(p.rating_mean_raw), "return_rate": _r(return_rate),
              "on_time_rate": _r(p.shipped_on_time / p.shipped) if p.shipped else None, "dsr_gap": _r(p.dsr_gap)}
-    en = (f"{p.ratings} ratings, weighted mean {_fmt(p.rating_mean)} (raw {_fmt(p.rating_mean_raw)}); "
-          f"{return_rate:.1%} quality returns; {_pct(p.shipped_on_time, p.shipped)} shipped on time")
+    en = (f"{_n(p.ratings, 'rating')}, weighted mean {_fmt(p.rating_mean)} (raw {_fmt(p.rating_mean_raw)}); "
+          f"{return_rate:.1%} quality returns; "
+          + (f"{_pct(p.shipped_on_time, p.shipped)} shipped on time" if p.shipped else "nothing shipped yet"))
     zh = (f"{p.ratings}条评价，加权均分{_fmt(p.rating_mean)}（原始{_fmt(p.rating_mean_raw)}）；"
-          f"质量退货率{return_rate:.1%}；按时发货{_pct(p.shipped_on_time, p.shipped)}")
+          f"质量退货率{return_rate:.1%}；" + (f"按时发货{_pct(p.shipped_on_time, p.shipped)}" if p.shipped
+                                          else "尚无发货"))
+    if p.dsr_gap is not None:
+        en += f"; DSR {p.dsr_gap:+.2f} against the category"
+        zh += f"；店铺动态评分较同类{p.dsr_gap:+.2f}"
     return Dimension("trade", w, _clip(value), en, zh, facts)
 
 
@@ -185,7 +190,7 @@ def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     else:
         rate = None
         value = _clip(1 - c["per_upheld_without_orders"] * p.complaints_upheld)
-    en = f"{p.complaints} complaints, {p.complaints_upheld:g} upheld"
+    en = f"{_n(p.complaints, 'complaint')}, {p.complaints_upheld:g} upheld"
     zh = f"被投诉{p.complaints}件，成立{p.complaints_upheld:g}件"
     return Dimension("complaints", w, value, en, zh, {"complaints": p.complaints, "upheld": p.complaints_upheld,
                                                       "upheld_rate": _r(rate)})
@@ -198,7 +203,7 @@ def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
         burden += c["severity"].get(s.kind, 0.5) * fade * (c["lifted"].get(s.lifted, 1.0) if s.lifted else 1.0)
     burden += c["per_retracted_rating"] * p.retracted
     active = sum(1 for s in p.sanctions if s.lifted is None)
-    en = (f"{len(p.sanctions)} sanctions ({active} in force), {p.retracted} ratings taken back"
+    en = (f"{_n(len(p.sanctions), 'sanction')} ({active} in force), {_n(p.retracted, 'rating')} taken back"
           if p.sanctions or p.retracted else "no sanctions or confirmed dishonesty")
     zh = (f"受处罚{len(p.sanctions)}次（{active}项有效），{p.retracted}条评价因虚假交易撤回"
           if p.sanctions or p.retracted else "无处罚或已认定的失信记录")
@@ -209,7 +214,7 @@ def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
 
 def _commitments(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     value = (1.0 if p.commitments else c["none"]) - c["per_broken"] * p.commitments_broken
-    en = f"{p.commitments} credit commitments published, {p.commitments_broken} broken"
+    en = f"{_n(p.commitments, 'credit commitment')} published, {p.commitments_broken} broken"
     zh = f"公开信用承诺{p.commitments}份，违反{p.commitments_broken}份"
     return Dimension("commitments", w, _clip(value), en, zh,
                      {"published": p.commitments, "broken": p.commitments_broken})
@@ -258,6 +263,10 @@ def _r(x: float | None) -> float | None:
 
 def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}"
+
+
+def _n(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _pct(n: int, d: int) -> str:

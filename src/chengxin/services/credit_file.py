@@ -24,8 +24,10 @@ from chengxin.services import credit_log
 
 # Record kinds the public sees for businesses; complaint *filings* are allegations and stay internal
 # until resolved (the outcome is public).
+# points_retracted/restored: a confirmed fake order's rating points taken back (or given back on appeal):
+# a decided dishonesty record of the shop, public like a sanction
 PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
-                          "sanction_lifted", "inspection"})
+                          "sanction_lifted", "inspection", "points_retracted", "points_restored"})
 SANCTION_KINDS = frozenset({"sanction", "sanction_lifted"})
 Ref = tuple[str, str]
 

@@ -208,21 +208,23 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "licence_gaps": licence_gaps(categories, licences),
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
-    view.update(_shop_standing(conn, shop, operator, categories))
+    view.update(_shop_standing(conn, shop, operator, categories, full))
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))
     return view
 
 
-def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[str]) -> dict[str, Any]:
+def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[str], full: bool) -> dict[str, Any]:
     """The shop's seller credit (points, level, positive rate, DSR against its category) and its operator's
-    score, grade and reasons."""
+    score, grade and reasons: not shown when the operator is a natural person and the viewer may not see
+    that person's file (a person's score is personal data)."""
     from chengxin.services import scoring, standing
 
     shown = standing.standing_view(conn, (shop.source, shop.shop_id), category=categories[0] if categories else None)
-    credit = scoring.credit_view(conn, operator.party_key) if operator is not None else {
-        "score": None, "grade": None, "reasons": [], "credit": None}
+    hidden = operator is None or (operator.kind in NATURAL_PERSONS and not full)
+    credit = {"score": None, "grade": None, "reasons": [], "credit": None} if hidden else \
+        scoring.credit_view(conn, operator.party_key)
     return {**shown, **credit}
 
 

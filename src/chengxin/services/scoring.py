@@ -30,6 +30,7 @@ from chengxin.domain import ratings as R
 from chengxin.domain import reliability as REL
 from chengxin.domain import scoring as S
 from chengxin.services import credit_log
+from chengxin.services.standing import rules as rating_rules
 
 Ref = tuple[str, str]
 QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
@@ -107,6 +108,7 @@ def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime,
     _sanctions(g, facts)
     _commitments(g, facts)
     _licence_gaps(g, facts)
+    _dsr(g, facts)
     return {key: _profile(b, facts[key], now) for key, b in base.items()}
 
 
@@ -117,7 +119,8 @@ def _profile(b: dict[str, Any], f: dict[str, Any], now: datetime) -> S.Profile:
         licence_gaps=int(f["licence_gaps"]), days_known=_days(b["first"], now), orders=int(f["orders"]),
         ratings=n_rated, rating_mean=f["wsum"] / f["wtotal"] if f["wtotal"] else None,
         rating_mean_raw=f["sum"] / n_rated if n_rated else None,
-        dsr_gap=None, returns=int(f["returns"]), delivered=int(f["delivered"]), shipped=int(f["shipped"]),
+        dsr_gap=f["dsr_gap_sum"] / f["dsr_n"] if f["dsr_n"] else None, returns=int(f["returns"]),
+        delivered=int(f["delivered"]), shipped=int(f["shipped"]),
         shipped_on_time=int(f["on_time"]), complaints=int(f["complaints"]), complaints_upheld=f["upheld"],
         sanctions=tuple(f.get("sanction_list") or ()), retracted=int(f["retracted"]),
         commitments=int(f["commitments"]))
@@ -216,6 +219,30 @@ def _commitments(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
             facts[key]["commitments"] += 1
 
 
+def _dsr(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
+    """Each shop's DSR over the window against its category's average, weighted by DSR ratings per party."""
+    from chengxin.services.standing import category_dsr
+
+    L, rr = st.rating_ledger, rating_rules()
+    since = R.window_start(g.now, rr.dsr_window_days)
+    sums: dict[Ref, list[float]] = {}
+    q = select(L.c.target_source, L.c.target_id, L.c.dims).where(L.c.dsr.is_(True), L.c.at >= since,
+                                                                  L.c.direction == "buyer_to_seller")
+    for row in g.rows(q, L.c.target_source, L.c.target_id, g.shop_party):
+        acc = sums.setdefault((row.target_source, row.target_id), [0.0, 0])
+        values = [int(x) for x in row.dims.split(",")]
+        acc[0] += sum(values) / len(values)
+        acc[1] += 1
+    categories = {(s.source, s.shop_id): (orjson.loads(s.categories) or [None])[0] for s in g.shops}
+    for shop, (total, n) in sums.items():
+        category = categories.get(shop)
+        avg = category_dsr(g.conn, category, since) if category else None
+        dims = [avg[d] for d in rr.dsr_dimensions] if avg and avg["count"] else []
+        if dims and (key := g.shop_party.get(shop)) is not None:
+            facts[key]["dsr_gap_sum"] += (total / n - sum(dims) / len(dims)) * n
+            facts[key]["dsr_n"] += n
+
+
 def _licence_gaps(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
     from chengxin.services.parties import licence_gaps, licence_rows
 
@@ -225,7 +252,9 @@ def _licence_gaps(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
     for shop in g.shops:
         key = g.shop_party[(shop.source, shop.shop_id)]
         rows = licence_rows(g.conn, reports[key])
-        facts[key]["licence_gaps"] += len(licence_gaps(orjson.loads(shop.categories), rows))
+        # one missing licence counts once, whichever rules (every shop's, a category's) ask for it
+        missing = {kind for gap in licence_gaps(orjson.loads(shop.categories), rows) for kind in gap["needed"]}
+        facts[key]["licence_gaps"] += len(missing)
 
 
 # --- fairness ----------------------------------------------------------------------------------------------

@@ -353,14 +353,6 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
             "credit_records": added}
 
 
-class _OrderMark:
-    kind = "order"
-    b_source = b_id = ""
-
-    def __init__(self, order: Ref) -> None:
-        self.a_source, self.a_id = order
-
-
 # --- reading ------------------------------------------------------------------------------------------------
 def points_of(conn: Connection, targets: list[Ref]) -> int:
     """The credit points of these rated entities together (a merchant's shops, a person's reports)."""
@@ -420,7 +412,7 @@ def category_dsr(conn: Connection, category: str, since: str) -> dict[str, Any]:
     L, s = st.rating_ledger, t.shops
     q = select(L.c.dims).select_from(L.join(s, and_(s.c.source == L.c.target_source, s.c.shop_id == L.c.target_id))
                                      ).where(L.c.dsr.is_(True), L.c.at >= since,
-                                             s.c.categories.like(f'["{category}"%'))
+                                             s.c.categories.startswith(f'["{category}"', autoescape=True))
     means = R.dsr_means((_dims(d) for d in conn.execute(q).scalars()), rules().dsr_dimensions)
     _CATEGORY_CACHE[key] = (time.monotonic(), means)
     return means

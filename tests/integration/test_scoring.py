@@ -161,13 +161,12 @@ def test_incremental_recounts_equal_a_full_rebuild_whatever_the_order(app, tmp_p
 
 
 def test_a_person_operators_score_stays_private_on_the_shop_page(sample_app):
-    from tests.conftest import SAMPLE
-
-    shops = [json.loads(x)["data"] for x in SAMPLE.read_text(encoding="utf-8").splitlines()
-             if '"cx.shop.opened"' in x]
-    people = {json.loads(x)["data"]["subject_id"] for x in SAMPLE.read_text(encoding="utf-8").splitlines()
-              if '"cx.subject.registered"' in x and '"person"' in x}
-    run_by_person = next(s["shop_id"] for s in shops if s["operator_id"] in people)
-    public = parties.show(sample_app, P, run_by_person, Viewer("public"))
+    feed = Feed()
+    feed.n = 500
+    feed.ev("cx.shop.opened", "2026-03-02T09:00:00+08:00", {
+        "shop_id": "S-PERSON", "operator_id": "U1", "name": "张三的小店", "url": "https://u1.shop.example",
+        "categories": ["daily_goods"]})
+    assert ingest_text(sample_app, feed.text()).accepted == 1
+    public = parties.show(sample_app, P, "S-PERSON", Viewer("public"))
     assert public["score"] is None and public["credit"] is None and public["grade"] is None
-    assert parties.show(sample_app, P, run_by_person, REGULATOR)["grade"] in "ABCD"
+    assert parties.show(sample_app, P, "S-PERSON", REGULATOR)["grade"] in "ABCD"

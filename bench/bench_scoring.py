@@ -10,7 +10,8 @@
    hidden true quality, with rater-reliability weighting and without it (every rater weighs the same).
 3. Rings: each shop boosted by a fake-order ring, ranked among honest shops of nearly the same true quality
    (±0.03): its percentile by score (0.5 = where its quality puts it; above = the ring bought standing),
-   weighted and unweighted, beside its percentile by raw credit points.
+   weighted and unweighted, beside its percentile by raw credit points. Passes when the mean percentile is
+   within two standard errors of 0.5 (the spread of a shop that bought nothing).
 4. Incremental: 300 single new ratings (order, payment, completion, review of an existing shop), each
    ingested alone as the API would; the time of the scoring step that follows each commit.
 Result: bench/results/scoring.json.
@@ -85,7 +86,7 @@ def quality(cx: Any, truth: dict[str, Any]) -> dict[str, Any]:
         fitted = scoring.stored_fairness(conn)
         now = scoring._now()
         weighted = scoring.profiles(conn, list(shops), now, fitted)
-        plain = scoring.profiles(conn, list(shops), now, {})  # every rater at the default fairness
+        plain = scoring.profiles(conn, list(shops), now, None, plain=True)  # every rating and order weighs 1
         points = {key: standing.points_of(conn, [m["shop"]]) for key, m in shops.items()}
     rules = scoring.score_rules()
     out: dict[str, Any] = {"merchants": len(shops)}
@@ -119,7 +120,9 @@ def rings(shops: dict[str, dict[str, Any]], value: dict[str, float], truth: dict
         if peers:
             pct.append(sum(v < value[k] for v in peers) / len(peers) + 0.5 * sum(v == value[k] for v in peers)
                        / len(peers))
-    return {"boosted_shops": len(pct), "mean_percentile": round(statistics.mean(pct), 3) if pct else None}
+    return {"boosted_shops": len(pct), "mean_percentile": round(statistics.mean(pct), 3) if pct else None,
+            # a shop that buys nothing sits at a uniform percentile: mean 0.5, standard error sqrt(1/12/n)
+            "standard_error": round((1 / 12 / len(pct)) ** 0.5, 3) if pct else None}
 
 
 def incremental(cx: Any, n: int = 300) -> dict[str, Any]:

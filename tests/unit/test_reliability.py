@@ -91,11 +91,12 @@ def test_the_prior_by_hand():
     assert m.components["burstiness"][0] == pytest.approx(1.0)  # the one gap is a day, graph mean 0
     age_mean = (0 + 1 / 30) / 2
     assert m.components["age"][0] == pytest.approx((1 / 30 + 2 * age_mean) / 4)
+    assert m.components["synchrony"][0] == pytest.approx(1.0)  # two targets, one rating each: no burst
     assert m.prior[0] == pytest.approx(np.mean([m.components[c][0] for c in rl.COMPONENTS]))
     # without times only extremity counts
     m2 = fit([(0, 0, 1.0, 0.0), (0, 1, 0.5, DAY)], 1, 2, p, times=False)
     assert set(m2.components) == {"extremity"} and m2.prior[0] == pytest.approx(1 - extreme_share)
-    assert m2.explain(0).components["age"] is None and m2.explain(0).evidence["gaps"] is None
+    assert m2.explain(0).components["age"] is None and m2.explain(0).components["synchrony"] is None and m2.explain(0).evidence["gaps"] is None
 
 
 def test_first_seen_overrides_the_first_rating():
@@ -224,3 +225,22 @@ def test_ranges_hold_and_edge_order_does_not_matter(edges, rnd, with_times):
     assert m.iterations == shuffled.iterations
     for u in range(6):
         assert m.explain(u).as_dict() == shuffled.explain(u).as_dict()
+
+
+def test_a_lockstep_burst_at_one_target_lowers_its_raters_prior():
+    # ten raters hit target 0 within twenty minutes; 200 others rate 100 targets over ten days
+    burst = [(u, 0, 1.0, 50 * DAY + 120 * u) for u in range(10)]
+    spread = [(10 + u, 1 + u % 100, 1.0, 45 * DAY + u * 4320) for u in range(200)]
+    m = fit(burst + spread, 210, 101, rl.ReliabilityParams())
+    assert m.components["synchrony"][:10].max() < m.components["synchrony"][10:].min()
+    assert m.prior[:10].max() < m.prior[10:].min()
+
+
+def test_lockstep_is_relative_to_everyones_activity():
+    # a festival: every one of 50 shops gets 4 orders within ten minutes; then one shop alone gets 4
+    festival = [(shop, 1000.0 + 100 * k) for shop in range(50) for k in range(4)]
+    alone = [(7, 90_000.0 + 60 * k) for k in range(4)]
+    normal = [(shop, 200_000.0 + 3600 * (shop * 4 + k)) for shop in range(50) for k in range(4)]
+    groups, times = zip(*(festival + alone + normal), strict=True)
+    flags = rl.lockstep(np.array(groups), np.array(times), 1800, 3, 5.0)
+    assert not flags[:200].any() and flags[200:204].all() and not flags[204:].any()

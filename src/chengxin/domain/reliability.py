@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
 
-COMPONENTS = ("extremity", "burstiness", "age")
+COMPONENTS = ("extremity", "burstiness", "age", "synchrony")
 _DAY = 86_400.0
 
 
@@ -89,6 +89,15 @@ class ReliabilityParams:
     weight_burstiness: float = 1.0
     # Weight of the age component in prior(u).
     weight_age: float = 1.0
+    # Weight of the synchrony component in prior(u): the share of a rater's ratings made in a burst of
+    # ratings of the same target (lockstep: many raters at one target within minutes), 0 drops it.
+    weight_synchrony: float = 1.0
+    # Half-width of the window (seconds) in which ratings of one target count as one burst.
+    sync_seconds: float = 1800.0
+    # A rating is in a burst when its target got at least this many ratings in the window around it ...
+    sync_min: int = 3
+    # ... and at least this many times what the target's own average rate would put there.
+    sync_factor: float = 5.0
     # Stop when no fairness or goodness changes by more than this in one iteration.
     tolerance: float = 1e-6
     # Stop after this many iterations even if not converged (`Reliability.converged` tells).
@@ -101,7 +110,7 @@ class ReliabilityParams:
                 raise ValueError(f"{f.name} must be a finite number, not {value!r}")
         nonneg = ("alpha_cold", "alpha_prior", "beta_cold", "gamma_fairness", "gamma_agreement",
                   "prior_pseudocount", "reliability_exponent", "weight_extremity", "weight_burstiness",
-                  "weight_age", "tolerance")
+                  "weight_age", "weight_synchrony", "sync_factor", "tolerance")
         for name in nonneg:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
@@ -113,8 +122,10 @@ class ReliabilityParams:
             raise ValueError("goodness_default must be in [-1, 1]")
         if not 0 < self.extreme_threshold <= 1:
             raise ValueError("extreme_threshold must be in (0, 1]")
-        if self.burst_seconds <= 0 or self.mature_seconds <= 0:
-            raise ValueError("burst_seconds and mature_seconds must be > 0")
+        if self.burst_seconds <= 0 or self.mature_seconds <= 0 or self.sync_seconds <= 0:
+            raise ValueError("burst_seconds, mature_seconds and sync_seconds must be > 0")
+        if not isinstance(self.sync_min, int) or self.sync_min < 2:
+            raise ValueError("sync_min must be an integer >= 2")
         if not isinstance(self.max_iterations, int) or self.max_iterations < 1:
             raise ValueError("max_iterations must be an integer >= 1")
 
@@ -223,7 +234,7 @@ def fit(raters: NDArray[np.integer[Any]], targets: NDArray[np.integer[Any]], sco
 
     n_out = np.bincount(r, minlength=n_raters).astype(np.int64)
     n_in = np.bincount(t, minlength=n_targets).astype(np.int64)
-    prior_parts = _prior(r, w, tm, n_out, n_raters, p, first_seen)
+    prior_parts = _prior(r, t, w, tm, n_out, n_raters, p, first_seen)
     prior, components = prior_parts[0], prior_parts[1]
 
     fairness, goodness, reliability, iterations, change = _iterate(r, t, w, n_out, n_in, prior, p)
@@ -267,7 +278,7 @@ def _validated(raters: NDArray[Any], targets: NDArray[Any], scores: NDArray[Any]
     return r, t, w, tm
 
 
-def _prior(r: Ints, w: Floats, tm: Floats | None, n_out: Ints, n_raters: int, p: ReliabilityParams,
+def _prior(r: Ints, t: Ints, w: Floats, tm: Floats | None, n_out: Ints, n_raters: int, p: ReliabilityParams,
            first_seen: NDArray[Any] | None) -> tuple[Floats, dict[str, Floats], Ints, Ints, Ints, Floats]:
     """prior(u) and its components from u's own ratings; r is sorted by rater, then time."""
     m = p.prior_pseudocount
@@ -299,13 +310,42 @@ def _prior(r: Ints, w: Floats, tm: Floats | None, n_out: Ints, n_raters: int, p:
         age = np.minimum((tm - first[r]) / p.mature_seconds, 1.0)
         age_sum = _sum_by(r, age, n_raters)
         comps["age"] = _smoothed(age_sum, n, _share(age), m)
-    weights = {"extremity": p.weight_extremity, "burstiness": p.weight_burstiness, "age": p.weight_age}
+        synced = _synchronised(t, tm, p)
+        comps["synchrony"] = 1 - _smoothed(_sum_by(r, synced, n_raters), n, _share(synced), m)
+    weights = {"extremity": p.weight_extremity, "burstiness": p.weight_burstiness, "age": p.weight_age,
+               "synchrony": p.weight_synchrony}
     total = sum(weights[c] for c in comps)
     if total > 0:
         prior = sum((weights[c] * comps[c] for c in comps), np.zeros(n_raters)) / total
     else:
         prior = np.full(n_raters, p.fairness_default)
     return np.asarray(prior, np.float64), comps, n_extreme.astype(np.int64), n_gaps, n_short, age_sum
+
+
+def _synchronised(t: Ints, tm: Floats, p: ReliabilityParams) -> Floats:
+    return lockstep(t, tm, p.sync_seconds, p.sync_min, p.sync_factor).astype(np.float64)
+
+
+def lockstep(groups: NDArray[np.integer[Any]], times: NDArray[np.floating[Any]], window: float, min_count: int,
+             factor: float) -> NDArray[np.bool_]:
+    """True for each event (a rating, an order) in a lockstep burst at its group (target, shop): at least
+    `min_count` events of the group within ±`window` seconds, and `factor` times the group's share of all
+    events in that window would give. The share is taken against everyone's activity in the same window,
+    so a festival that lifts every shop at once is no burst; rings ordering at one shop within minutes are.
+    Pure; O(n log n)."""
+    g = np.asarray(groups, np.int64)
+    tm = np.asarray(times, np.float64)
+    if not len(g):
+        return np.zeros(0, np.bool_)
+    everyone = np.sort(tm)
+    all_around = np.searchsorted(everyone, tm + window, "right") - np.searchsorted(everyone, tm - window, "left")
+    order = np.lexsort((tm, g))
+    gs, ts = g[order], tm[order] - tm.min()
+    key = gs * (ts.max() + 4 * window + 1) + ts  # one sorted axis, groups far apart
+    around = np.empty(len(g), np.float64)
+    around[order] = (np.searchsorted(key, key + window, "right") - np.searchsorted(key, key - window, "left"))
+    share = np.bincount(g)[g] / len(g)
+    return np.asarray((around >= min_count) & (around >= factor * share * all_around), np.bool_)
 
 
 def _sum_by(index: Ints, weights: Floats | None, n: int) -> Floats:

@@ -38,13 +38,16 @@ class Profile:
     days_known: float = 0.0
     orders: int = 0
     ratings: int = 0
+    ratings_weight: float | None = None    # the ratings' total weight (an ordinary rater's rating weighs 1)
     rating_mean: float | None = None       # reliability-weighted mean of received 1-5 scores
     rating_mean_raw: float | None = None
     dsr_gap: float | None = None           # own mean DSR minus the category's
-    returns: int = 0                       # quality-related returns
-    delivered: int = 0
-    shipped: int = 0
-    shipped_on_time: int = 0
+    # quality-related returns, deliveries, shipments: counts of orders, each weighted by its buyer's
+    # reliability (an ordinary buyer's order 1; a ring account's next to nothing)
+    returns: float = 0.0
+    delivered: float = 0.0
+    shipped: float = 0.0
+    shipped_on_time: float = 0.0
     complaints: int = 0
     complaints_upheld: float = 0.0         # upheld + half of partly upheld
     sanctions: tuple[Sanction, ...] = ()
@@ -59,6 +62,7 @@ class ScoreRules:
     grades: tuple[tuple[str, int, str, str], ...]       # (grade, min, zh, en), best first
     kinds: Mapping[str, tuple[frozenset[str], Mapping[str, int]]]
     params: Mapping[str, Mapping[str, Any]]
+    reliability: Any = None   # domain.reliability.ReliabilityParams for weighting ratings
 
     def kind_of(self, party_kind: str) -> str | None:
         return next((k for k, (applies, _) in self.kinds.items() if party_kind in applies), None)
@@ -100,7 +104,7 @@ class Score:
 # --- rules -----------------------------------------------------------------------------------------------
 def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
     doc = yaml.safe_load(text)
-    need = ("version", "effective_from", "grades", "kinds", *[d for d in DIMENSIONS])
+    need = ("version", "effective_from", "grades", "kinds", "reliability", *[d for d in DIMENSIONS])
     if not isinstance(doc, dict) or set(doc) != set(need):
         raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(need)}")
     grades = tuple((g["grade"], int(g["min"]), g["zh"], g["en"]) for g in doc["grades"])
@@ -117,7 +121,13 @@ def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
     parts = doc["trade"]["parts"]
     if abs(sum(parts.values()) - 1) > 1e-9:
         raise VocabularyError(source, "trade.parts: shares must sum to 1")
-    return ScoreRules(int(doc["version"]), grades, kinds, {d: doc[d] for d in DIMENSIONS})
+    from chengxin.domain.reliability import ReliabilityParams
+
+    try:
+        reliability = ReliabilityParams(**(doc["reliability"] or {}))
+    except (TypeError, ValueError) as e:
+        raise VocabularyError(source, f"reliability: {e}") from e
+    return ScoreRules(int(doc["version"]), grades, kinds, {d: doc[d] for d in DIMENSIONS}, reliability)
 
 
 def grade_for(score: int, rules: ScoreRules) -> str:
@@ -154,16 +164,18 @@ def _identity(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     return Dimension("identity", w, value, en, zh, {"verified": p.verified, "licence_gaps": p.licence_gaps})
 
 
-def _shrunk_rate(bad: float, n: int, pseudo: float) -> float:
-    return bad / (n + pseudo) if n + pseudo else 0.0
+def _shrunk_rate(bad: float, n: float, pseudo: float, prior: float = 0.0) -> float:
+    """bad / n, shrunk toward `prior` with `pseudo` pseudo-observations (few observations say little)."""
+    return (bad + pseudo * prior) / (n + pseudo) if n + pseudo else prior
 
 
 def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     parts = c["parts"]
     k, prior = c["rating_pseudocount"], c["rating_prior_mean"]
-    mean = prior if p.rating_mean is None else (p.rating_mean * p.ratings + prior * k) / (p.ratings + k)
+    n = p.ratings if p.ratings_weight is None else p.ratings_weight  # unreliable ratings say less
+    mean = prior if p.rating_mean is None else (p.rating_mean * n + prior * k) / (n + k)
     rating = _clip((mean - 1) / 4)
-    return_rate = _shrunk_rate(p.returns, p.delivered, c["order_pseudocount"])
+    return_rate = _shrunk_rate(p.returns, p.delivered, c["order_pseudocount"], c["return_rate_prior"])
     returns = _clip(1 - return_rate / c["return_rate_bad"])
     on_time = (p.shipped_on_time + 0.9 * c["order_pseudocount"]) / (p.shipped + c["order_pseudocount"])
     dsr = 1.0 if p.dsr_gap is None else _clip(1 + min(0.0, p.dsr_gap) / c["dsr_gap_bad"])
@@ -185,7 +197,9 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
 
 def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     if p.orders:
-        rate = p.complaints_upheld / max(p.orders, 1)
+        # per shipped order weighted by the buyers' reliability (fake orders do not dilute the rate), or
+        # per order for parties that do not ship (buyers)
+        rate = p.complaints_upheld / max(p.shipped if p.shipped else p.orders, 1)
         value = _clip(1 - rate / c["upheld_rate_bad"])
     else:
         rate = None
@@ -269,5 +283,5 @@ def _n(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def _pct(n: int, d: int) -> str:
+def _pct(n: float, d: float) -> str:
     return f"{n / d:.0%}" if d else "-"

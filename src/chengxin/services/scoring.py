@@ -57,6 +57,8 @@ class Gather:
 
     def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime) -> None:
         self.conn, self.now, self.scoped = conn, now, keys is not None
+        self.fairness: dict[Ref, float] | None = None  # None: each rater's stored fairness
+        self.plain = False  # True: no reliability or lockstep weighting
         s, sh = t.subjects, t.shops
         q = select(s.c.source, s.c.subject_id, s.c.party_key, s.c.kind, s.c.identity_valid, s.c.verified_at,
                    s.c.registered_at)
@@ -86,10 +88,12 @@ class Gather:
 
 
 def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime,
-             fairness: dict[Ref, float] | None) -> dict[str, S.Profile]:
-    """Profiles of these parties (all when `keys` is None). Ratings are weighted by `fairness`, or by the
-    stored fairness of their authors when it is None."""
+             fairness: dict[Ref, float] | None, *, plain: bool = False) -> dict[str, S.Profile]:
+    """Profiles of these parties (all when `keys` is None). Ratings and orders are weighted by `fairness`,
+    or by the stored fairness of their authors when it is None, and lockstep orders count little; `plain`
+    weighs every rating and order the same (for comparison)."""
     g = Gather(conn, keys, now)
+    g.fairness, g.plain = fairness, plain
     base: dict[str, dict[str, Any]] = {}
     for r in sorted(g.subjects, key=lambda r: r.registered_at):
         b = base.setdefault(r.party_key, {"kind": r.kind, "identity_valid": True, "verified": False,
@@ -117,11 +121,11 @@ def _profile(b: dict[str, Any], f: dict[str, Any], now: datetime) -> S.Profile:
     return S.Profile(
         kind=b["kind"], identity_valid=b["identity_valid"], verified=b["verified"],
         licence_gaps=int(f["licence_gaps"]), days_known=_days(b["first"], now), orders=int(f["orders"]),
-        ratings=n_rated, rating_mean=f["wsum"] / f["wtotal"] if f["wtotal"] else None,
+        ratings=n_rated, ratings_weight=f["wtotal"], rating_mean=f["wsum"] / f["wtotal"] if f["wtotal"] else None,
         rating_mean_raw=f["sum"] / n_rated if n_rated else None,
-        dsr_gap=f["dsr_gap_sum"] / f["dsr_n"] if f["dsr_n"] else None, returns=int(f["returns"]),
-        delivered=int(f["delivered"]), shipped=int(f["shipped"]),
-        shipped_on_time=int(f["on_time"]), complaints=int(f["complaints"]), complaints_upheld=f["upheld"],
+        dsr_gap=f["dsr_gap_sum"] / f["dsr_n"] if f["dsr_n"] else None, returns=f["returns"],
+        delivered=f["delivered"], shipped=f["shipped"], shipped_on_time=f["on_time"],
+        complaints=int(f["complaints"]), complaints_upheld=f["upheld"],
         sanctions=tuple(f.get("sanction_list") or ()), retracted=int(f["retracted"]),
         commitments=int(f["commitments"]))
 
@@ -134,33 +138,56 @@ def _orders(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
         for a, b in g.rows(select(col_s, col_i), col_s, col_i, refs):
             if (key := g.owner((a, b))) is not None:
                 facts[key]["orders"] += 1
-    hours = score_rules().params["trade"]["on_time_hours"]
+    hours, F = score_rules().params["trade"]["on_time_hours"], st.rater_fairness
+    weight = (lambda row: 1.0) if g.plain else _order_weight(g.fairness)
     paid = select(u.c.at).where(u.c.order_source == o.c.source, u.c.order_id == o.c.order_id,
                                 u.c.kind == "paid").limit(1).scalar_subquery()
-    shipped_q = select(sh.c.source, sh.c.shipment_id, sh.c.created_at, paid.label("paid_at"),
-                       o.c.shop_source, o.c.shop_id).join(o, and_(o.c.source == sh.c.order_source,
-                                                                   o.c.order_id == sh.c.order_id))
-    ships = {}
+    by_buyer = and_(F.c.author_source == o.c.buyer_source, F.c.author_id == o.c.buyer_id)
+    LK = st.lockstep_orders
+    flagged = and_(LK.c.order_source == o.c.source, LK.c.order_id == o.c.order_id)
+    shipped_q = select(sh.c.source, sh.c.shipment_id, sh.c.created_at, paid.label("paid_at"), o.c.shop_source,
+                       o.c.shop_id, o.c.buyer_source, o.c.buyer_id, F.c.fairness, LK.c.order_id.label("lockstep")
+                       ).join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id)).outerjoin(
+        F, by_buyer).outerjoin(LK, flagged)
+    ships: dict[Ref, tuple[str, float]] = {}
     for row in g.rows(shipped_q, o.c.shop_source, o.c.shop_id, shops):
         key = g.owner((row.shop_source, row.shop_id))
         if key is None:
             continue
-        ships[(row.source, row.shipment_id)] = key
-        facts[key]["shipped"] += 1
+        w = weight(row)
+        ships[(row.source, row.shipment_id)] = (key, w)
+        facts[key]["shipped"] += w
         if row.paid_at and _hours_between(row.paid_at, row.created_at) <= hours:
-            facts[key]["on_time"] += 1
+            facts[key]["on_time"] += w
     delivered = select(sc.c.shipment_source, sc.c.shipment_id).join(sh, and_(
         sh.c.source == sc.c.shipment_source, sh.c.shipment_id == sc.c.shipment_id)).join(o, and_(
             o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id)).where(sc.c.signed_by.is_not(None))
     for s_src, s_id in g.rows(delivered, o.c.shop_source, o.c.shop_id, shops):
-        if (key := ships.get((s_src, s_id))) is not None:
-            facts[key]["delivered"] += 1
-    returned = select(o.c.shop_source, o.c.shop_id).join(ret, and_(ret.c.order_source == o.c.source,
-                                                                    ret.c.order_id == o.c.order_id)).where(
-        ret.c.reason.in_(QUALITY_RETURNS))
-    for a, b in g.rows(returned, o.c.shop_source, o.c.shop_id, shops):
-        if (key := g.owner((a, b))) is not None:
-            facts[key]["returns"] += 1
+        if (hit := ships.get((s_src, s_id))) is not None:
+            facts[hit[0]]["delivered"] += hit[1]
+    returned = select(o.c.shop_source, o.c.shop_id, o.c.buyer_source, o.c.buyer_id, F.c.fairness,
+                      LK.c.order_id.label("lockstep")).join(ret, and_(
+        ret.c.order_source == o.c.source, ret.c.order_id == o.c.order_id)).outerjoin(F, by_buyer).outerjoin(
+        LK, flagged).where(ret.c.reason.in_(QUALITY_RETURNS))
+    for row in g.rows(returned, o.c.shop_source, o.c.shop_id, shops):
+        if (key := g.owner((row.shop_source, row.shop_id))) is not None:
+            facts[key]["returns"] += weight(row)
+
+
+def _order_weight(fairness: dict[Ref, float] | None) -> Any:
+    """How much an order counts in a shop's trade figures: (its buyer's fairness / the default) cubed, at
+    most 1, so an ordinary buyer's order counts 1 and an unreliable buyer's less; times `lockstep_weight` if
+    it was placed in a lockstep burst at the shop."""
+    rules = score_rules()
+    default, k, lockstep_weight = rules.reliability.fairness_default, FAIRNESS_WEIGHT_EXPONENT, \
+        rules.params["trade"]["lockstep_weight"]
+
+    def weight(row: Any) -> float:
+        f = fairness.get((row.buyer_source, row.buyer_id)) if fairness is not None else row.fairness
+        w = min(1.0, ((f if f is not None else default) / default) ** k)
+        return float(w * (lockstep_weight if row.lockstep is not None else 1.0))
+
+    return weight
 
 
 def _hours_between(a: str, b: str) -> float:
@@ -169,10 +196,14 @@ def _hours_between(a: str, b: str) -> float:
 
 def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, float] | None) -> None:
     """Received ratings that count (eligible), weighted by their authors' fairness; retracted ones."""
-    L, F, default = st.rating_ledger, st.rater_fairness, REL.ReliabilityParams().fairness_default
+    L, F, default = st.rating_ledger, st.rater_fairness, score_rules().reliability.fairness_default
+    r, LK = t.reviews, st.lockstep_orders
+    lockstep_weight = score_rules().params["trade"]["lockstep_weight"]
     q = select(L.c.target_source, L.c.target_id, L.c.author_source, L.c.author_id, L.c.score, L.c.eligible,
-               L.c.reason, L.c.direction, F.c.fairness).outerjoin(F, and_(
-                   F.c.author_source == L.c.author_source, F.c.author_id == L.c.author_id))
+               L.c.reason, L.c.direction, F.c.fairness, LK.c.order_id.label("lockstep")).outerjoin(F, and_(
+                   F.c.author_source == L.c.author_source, F.c.author_id == L.c.author_id)).join(
+        r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id)).outerjoin(
+        LK, and_(LK.c.order_source == r.c.order_source, LK.c.order_id == r.c.order_id))
     for row in g.rows(q, L.c.target_source, L.c.target_id):
         key = g.owner((row.target_source, row.target_id))
         if key is None:
@@ -183,7 +214,9 @@ def _ratings(g: Gather, facts: dict[str, dict[str, Any]], fairness: dict[Ref, fl
         if row.eligible or row.direction == "buyer_to_carrier":  # carrier ratings carry no points but count
             fair = fairness.get((row.author_source, row.author_id), default) if fairness is not None else \
                 (row.fairness if row.fairness is not None else default)
-            w = fair ** FAIRNESS_WEIGHT_EXPONENT
+            # as for orders: relative to an ordinary rater, at most 1, and little for a lockstep order's rating
+            w = 1.0 if g.plain else min(1.0, (fair / default) ** FAIRNESS_WEIGHT_EXPONENT) * (
+                lockstep_weight if row.lockstep is not None else 1.0)
             f["ratings"] += 1
             f["sum"] += row.score
             f["wsum"] += w * row.score
@@ -259,29 +292,52 @@ def _licence_gaps(g: Gather, facts: dict[str, dict[str, Any]]) -> None:
 
 # --- fairness ----------------------------------------------------------------------------------------------
 def fit_fairness(conn: Connection) -> dict[Ref, float]:
-    """Fit rater reliability over every counted buyer rating of a shop; store and return each author's
-    fairness."""
-    L = st.rating_ledger
-    rows = list(conn.execute(select(L.c.author_source, L.c.author_id, L.c.target_source, L.c.target_id,
-                                    L.c.score, L.c.at).where(L.c.eligible.is_(True),
-                                                             L.c.direction == "buyer_to_seller")))
+    """Fit rater reliability over every counted buyer rating of a shop (at the time its order was placed:
+    lockstep shows in orders); store and return each author's fairness."""
+    L, r, o = st.rating_ledger, t.reviews, t.orders
+    q = select(L.c.author_source, L.c.author_id, L.c.target_source, L.c.target_id, L.c.score, L.c.at,
+               o.c.placed_at).join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id)).outerjoin(
+        o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id)).where(
+        L.c.eligible.is_(True), L.c.direction == "buyer_to_seller")
+    rows = list(conn.execute(q))
     if not rows:
         return {}
-    authors = {a: i for i, a in enumerate(dict.fromkeys((r.author_source, r.author_id) for r in rows))}
-    targets = {x: i for i, x in enumerate(dict.fromkeys((r.target_source, r.target_id) for r in rows))}
-    fit = REL.fit(np.array([authors[(r.author_source, r.author_id)] for r in rows]),
-                  np.array([targets[(r.target_source, r.target_id)] for r in rows]),
-                  np.array([(r.score - 3) / 2 for r in rows], dtype=float),
-                  np.array([datetime.fromisoformat(r.at[:19]).timestamp() for r in rows]),
-                  len(authors), len(targets))
+    authors = {a: i for i, a in enumerate(dict.fromkeys((x.author_source, x.author_id) for x in rows))}
+    targets = {x: i for i, x in enumerate(dict.fromkeys((y.target_source, y.target_id) for y in rows))}
+    fit = REL.fit(np.array([authors[(x.author_source, x.author_id)] for x in rows]),
+                  np.array([targets[(x.target_source, x.target_id)] for x in rows]),
+                  np.array([(x.score - 3) / 2 for x in rows], dtype=float),
+                  np.array([_epoch(x.placed_at or x.at) for x in rows]),
+                  len(authors), len(targets), score_rules().reliability)
     now = credit_log.now_utc()
     conn.execute(delete(st.rater_fairness))
     out = {a: float(fit.fairness[i]) for a, i in authors.items()}
-    upsert.insert_or_update(conn, st.rater_fairness, [
+    bulk.insert_rows(conn, "rater_fairness", [
         {"author_source": a[0], "author_id": a[1], "fairness": out[a], "ratings": int(fit.n_ratings[i]),
          "computed_at": now, "explanation": orjson.dumps(fit.explain(i).as_dict(), default=float).decode()}
         for a, i in authors.items()])
     return out
+
+
+def find_lockstep_orders(conn: Connection) -> int:
+    """Flag every order placed in a lockstep burst at its shop (rewriting `lockstep_orders`); returns how many."""
+    o, p = t.orders, score_rules().reliability
+    rows = list(conn.execute(select(o.c.source, o.c.order_id, o.c.shop_source, o.c.shop_id, o.c.placed_at)))
+    conn.execute(delete(st.lockstep_orders))
+    if not rows:
+        return 0
+    shops = {s: i for i, s in enumerate(dict.fromkeys((x.shop_source, x.shop_id) for x in rows))}
+    flags = REL.lockstep(np.array([shops[(x.shop_source, x.shop_id)] for x in rows]),
+                         np.array([_epoch(x.placed_at) for x in rows]), p.sync_seconds, p.sync_min, p.sync_factor)
+    now = credit_log.now_utc()
+    bulk.insert_rows(conn, "lockstep_orders", [
+        {"order_source": x.source, "order_id": x.order_id, "shop_source": x.shop_source, "shop_id": x.shop_id,
+         "computed_at": now} for x, flag in zip(rows, flags, strict=True) if flag])
+    return int(flags.sum())
+
+
+def _epoch(at: str) -> float:
+    return datetime.fromisoformat(at[:19]).replace(tzinfo=UTC).timestamp()
 
 
 def stored_fairness(conn: Connection) -> dict[Ref, float]:
@@ -364,11 +420,13 @@ def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
 def rebuild(app: Chengxin) -> dict[str, Any]:
     """Refit rater fairness and score every party (`chengxin score`)."""
     with write_transaction(app.engine) as conn:
+        lockstep = find_lockstep_orders(conn)
         fairness = fit_fairness(conn)
         profs = profiles(conn, None, _now(), fairness)
         grades: dict[str, int] = {}
         changed = save_scores(conn, profs, "rebuild", grades)
-    return {"parties": len(profs), "raters": len(fairness), "changed": changed, "grades": dict(sorted(grades.items()))}
+    return {"parties": len(profs), "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,
+            "grades": dict(sorted(grades.items()))}
 
 
 # --- reading ------------------------------------------------------------------------------------------------

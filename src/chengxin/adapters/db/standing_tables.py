@@ -88,6 +88,15 @@ rater_fairness = Table(
     Column("explanation", Text, nullable=False),   # JSON: RaterExplanation
 )
 
+# Orders placed in a lockstep burst at their shop (domain.reliability.lockstep), found by the full recompute:
+# they count for little in the shop's trade figures, and so do their ratings.
+lockstep_orders = Table(
+    "lockstep_orders", metadata,
+    Column("order_source", T, primary_key=True), Column("order_id", T, primary_key=True),
+    Column("shop_source", T, nullable=False), Column("shop_id", T, nullable=False),
+    Column("computed_at", T, nullable=False),
+)
+
 # How the recount finds a pair's ratings and an order's ratings.
 Index("ix_reviews_pair", reviews.c.target_source, reviews.c.target_id, reviews.c.author_source,
       reviews.c.author_id)

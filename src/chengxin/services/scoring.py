@@ -348,16 +348,22 @@ def stored_fairness(conn: Connection) -> dict[Ref, float]:
 
 # --- scoring and history -------------------------------------------------------------------------------------
 def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str,
-                grades: dict[str, int] | None = None) -> int:
+                grades: dict[str, int] | None = None, *, chunk: int = 5000) -> int:
     """Score the profiles; store scores; append history where score or grade changed. Returns changes;
-    counts the grades into `grades` when given. A rebuild (cause "rebuild") replaces the whole table."""
-    rules, now, changed, everyone = score_rules(), credit_log.now_utc(), 0, cause == "rebuild"
-    cs = st.credit_scores
-    old = {r.party_key: r for r in conn.execute(select(cs.c.party_key, cs.c.score, cs.c.grade, cs.c.detail).where(
-        cs.c.party_key.in_(list(profiles_by_key))))} if not everyone else {
-        r.party_key: r for r in conn.execute(select(cs.c.party_key, cs.c.score, cs.c.grade, cs.c.detail))}
-    rows, history = [], []
-    for key, profile in profiles_by_key.items():
+    counts the grades into `grades` when given. Works in chunks, so memory holds one chunk's explanations
+    (a full rebuild scores every party)."""
+    keys, changed = list(profiles_by_key), 0
+    for i in range(0, len(keys), chunk):
+        changed += _save_chunk(conn, {k: profiles_by_key[k] for k in keys[i:i + chunk]}, cause, grades)
+    return changed
+
+
+def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grades: dict[str, int] | None) -> int:
+    rules, now, cs = score_rules(), credit_log.now_utc(), st.credit_scores
+    old = {r.party_key: r for r in conn.execute(select(cs.c.party_key, cs.c.score, cs.c.grade).where(
+        cs.c.party_key.in_(list(profs))))}
+    rows, moved = [], []
+    for key, profile in profs.items():
         result = S.score(profile, rules)
         if result is None:
             continue
@@ -368,25 +374,25 @@ def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: 
                      "computed_at": now, "detail": orjson.dumps(detail).decode()})
         before = old.get(key)
         if before is None or before.score != result.score or before.grade != result.grade:
-            changed += 1
-            history.append({"party_key": key, "at": now, "score": result.score, "grade": result.grade,
-                            "previous_score": before.score if before else None,
-                            "previous_grade": before.grade if before else None, "cause": cause,
-                            "reasons": orjson.dumps(_why_moved(before, detail)).decode()})
-    if everyone:
-        conn.execute(delete(cs))
-        bulk.insert_rows(conn, "credit_scores", rows)
-    else:
-        upsert.insert_or_update(conn, cs, rows)
+            moved.append((key, before, result, detail))
+    details = {r.party_key: r.detail for r in conn.execute(select(cs.c.party_key, cs.c.detail).where(
+        cs.c.party_key.in_([k for k, before, _, _ in moved if before is not None])))} if moved else {}
+    history = [{"party_key": key, "at": now, "score": result.score, "grade": result.grade,
+                "previous_score": before.score if before else None,
+                "previous_grade": before.grade if before else None, "cause": cause,
+                "reasons": orjson.dumps(_why_moved(details.get(key), detail)).decode()}
+               for key, before, result, detail in moved]
+    upsert.insert_or_update(conn, cs, rows)
     if history:
         conn.execute(st.score_history.insert(), history)
-    return changed
+    return len(history)
 
 
-def _why_moved(before: Any, detail: dict[str, Any]) -> dict[str, Any]:
-    """The reason codes now, and each dimension's change in points since the previous score."""
+def _why_moved(before: str | None, detail: dict[str, Any]) -> dict[str, Any]:
+    """The reason codes now, and each dimension's change in points since the previous score (`before`:
+    the previous detail JSON)."""
     now_points = {d["dimension"]: d["points"] for d in detail["dimensions"]}
-    was = {d["dimension"]: d["points"] for d in orjson.loads(before.detail)["dimensions"]} if before else {}
+    was = {d["dimension"]: d["points"] for d in orjson.loads(before)["dimensions"]} if before else {}
     moved = {k: v - was.get(k, 0) for k, v in now_points.items() if v != was.get(k)}
     return {"codes": [r["code"] for r in detail["reasons"]], "dimension_changes": moved}
 

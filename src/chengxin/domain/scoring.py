@@ -184,11 +184,11 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
              "rating_mean_raw": _r(p.rating_mean_raw), "return_rate": _r(return_rate),
              "on_time_rate": _r(p.shipped_on_time / p.shipped) if p.shipped else None, "dsr_gap": _r(p.dsr_gap)}
     en = (f"{_n(p.ratings, 'rating')}, weighted mean {_fmt(p.rating_mean)} (raw {_fmt(p.rating_mean_raw)}); "
-          f"{return_rate:.1%} quality returns; "
+          f"{p.returns:.0f} quality returns of {p.delivered:.0f} delivered (estimated rate {return_rate:.1%}); "
           + (f"{_pct(p.shipped_on_time, p.shipped)} shipped on time" if p.shipped else "nothing shipped yet"))
     zh = (f"{p.ratings}条评价，加权均分{_fmt(p.rating_mean)}（原始{_fmt(p.rating_mean_raw)}）；"
-          f"质量退货率{return_rate:.1%}；" + (f"按时发货{_pct(p.shipped_on_time, p.shipped)}" if p.shipped
-                                          else "尚无发货"))
+          f"已送达{p.delivered:.0f}单中质量退货{p.returns:.0f}单（估计退货率{return_rate:.1%}）；"
+          + (f"按时发货{_pct(p.shipped_on_time, p.shipped)}" if p.shipped else "尚无发货"))
     if p.dsr_gap is not None:
         en += f"; DSR {p.dsr_gap:+.2f} against the category"
         zh += f"；店铺动态评分较同类{p.dsr_gap:+.2f}"

@@ -83,10 +83,9 @@ def merchants(cx: Any, truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def quality(cx: Any, truth: dict[str, Any]) -> dict[str, Any]:
     shops = merchants(cx, truth)
     with read_connection(cx.engine) as conn:
-        fitted = scoring.stored_fairness(conn)
         now = scoring._now()
-        weighted = scoring.profiles(conn, list(shops), now, fitted)
-        plain = scoring.profiles(conn, list(shops), now, None, plain=True)  # every rating and order weighs 1
+        weighted = scoring.profiles(conn, list(shops), now)
+        plain = scoring.profiles(conn, list(shops), now, plain=True)  # every rating and order weighs 1
         points = {key: standing.points_of(conn, [m["shop"]]) for key, m in shops.items()}
     rules = scoring.score_rules()
     out: dict[str, Any] = {"merchants": len(shops)}

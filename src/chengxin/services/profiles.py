@@ -1,0 +1,261 @@
+"""The facts behind a party's credit score, gathered from the store (`domain.scoring.Profile`).
+
+A party is one legal identity: every report with the same `party_key`; a merchant's trade is that of the
+shops its reports operate. Figures are aggregated by the database per shop or subject (GROUP BY), then
+summed per party here, so a full recompute reads a row per shop rather than a row per order, and scoring
+some parties reads only their shops' rows.
+
+Orders and ratings are weighted in SQL: an order (and a rating) weighs min(1, (fairness / default)³) of its
+buyer's stored fairness (1 when the buyer has none), times `lockstep_weight` when the order was placed in a
+lockstep burst at its shop (see `services/scoring.py` and docs/scoring.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, DateTime, and_, case, cast, exists, func, literal, select
+from sqlalchemy.types import Float
+
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.query import pair_in
+from chengxin.domain import ratings as R
+from chengxin.domain import scoring as S
+
+Ref = tuple[str, str]
+Facts = dict[str, dict[str, Any]]
+QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
+CHUNK = 200  # refs per OR-list: SQLite limits an expression's depth
+
+
+def days_between(since: str | None, now: datetime) -> float:
+    if not since:
+        return 0.0
+    return max(0.0, (now - datetime.fromisoformat(since[:19]).replace(tzinfo=UTC)).total_seconds() / 86400)
+
+
+class Gather:
+    """The parties being scored, their subject reports and shops, and how to read rows about them."""
+
+    def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
+                 plain: bool = False) -> None:
+        self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
+        s, sh = t.subjects, t.shops
+        q = select(s.c.source, s.c.subject_id, s.c.party_key, s.c.kind, s.c.identity_valid, s.c.verified_at,
+                   s.c.registered_at)
+        if keys is not None:
+            q = q.where(s.c.party_key.in_(list(keys)))
+        self.subjects = list(conn.execute(q))
+        self.party_of: dict[Ref, str] = {(r.source, r.subject_id): r.party_key for r in self.subjects}
+        self.shop_party: dict[Ref, str] = {}
+        self.shops = [r for r in self.rows(select(sh), sh.c.operator_source, sh.c.operator_id, self.party_of)
+                      if (r.operator_source, r.operator_id) in self.party_of]
+        self.shop_party = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
+                           for r in self.shops}
+
+    def owner(self, ref: Ref) -> str | None:
+        """The party a shop or subject belongs to (None: not in this gathering)."""
+        return self.shop_party.get(ref) or self.party_of.get(ref)
+
+    def rows(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref] | None = None) -> Iterable[Any]:
+        """Rows of `stmt`, limited to these refs (default: the parties' shops and subject reports) when
+        scoring some parties, in chunks; all rows when scoring everyone."""
+        if not self.scoped:
+            yield from self.conn.execute(stmt)
+            return
+        refs = list(refs if refs is not None else [*self.shop_party, *self.party_of])
+        for i in range(0, len(refs), CHUNK):
+            yield from self.conn.execute(stmt.where(pair_in(source_col, id_col, refs[i:i + CHUNK])))
+
+    def add(self, facts: Facts, ref: Ref, **values: float) -> None:
+        if (key := self.owner(ref)) is not None:
+            for name, v in values.items():
+                facts[key][name] += v or 0.0
+
+    def weight(self, buyer_source: Any, buyer_id: Any, order_source: Any, order_id: Any) -> tuple[Any, list[Any]]:
+        """The SQL weight of an order by its buyer's fairness and lockstep flag, and the joins it needs."""
+        if self.plain:
+            return literal(1.0, Float), []
+        F, LK = st.rater_fairness.alias("f"), st.lockstep_orders.alias("lk")
+        d = self.rules.reliability.fairness_default
+        x = cast(F.c.fairness, Float) / d
+        by_fairness = case((F.c.fairness.is_(None), 1.0), (F.c.fairness >= d, 1.0), else_=x * x * x)
+        lockstep = case((LK.c.order_id.is_(None), 1.0), else_=float(self.rules.params["trade"]["lockstep_weight"]))
+        joins = [(F, and_(F.c.author_source == buyer_source, F.c.author_id == buyer_id)),
+                 (LK, and_(LK.c.order_source == order_source, LK.c.order_id == order_id))]
+        return by_fairness * lockstep, joins
+
+
+def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
+           rating_rules: R.RatingRules, *, plain: bool = False) -> dict[str, S.Profile]:
+    """Profiles of these parties (everyone when `keys` is None); `plain` weighs every order and rating 1."""
+    g = Gather(conn, keys, now, rules, plain)
+    base: dict[str, dict[str, Any]] = {}
+    for r in sorted(g.subjects, key=lambda r: r.registered_at):
+        b = base.setdefault(r.party_key, {"kind": r.kind, "identity_valid": True, "verified": False,
+                                          "first": r.registered_at})
+        b["identity_valid"] &= bool(r.identity_valid)
+        b["verified"] |= r.verified_at is not None
+    for shop in g.shops:
+        b = base[g.shop_party[(shop.source, shop.shop_id)]]
+        b["first"] = min(b["first"], shop.opened_at)
+    facts: Facts = defaultdict(lambda: defaultdict(float))
+    for step in (_orders, _shipments, _returns, _ratings, _complaints, _sanctions, _commitments, _licence_gaps):
+        step(g, facts)
+    _dsr(g, facts, rating_rules)
+    return {key: _profile(b, facts[key], now) for key, b in base.items()}
+
+
+def _profile(b: dict[str, Any], f: dict[str, Any], now: datetime) -> S.Profile:
+    n_rated = int(f["ratings"])
+    return S.Profile(
+        kind=b["kind"], identity_valid=b["identity_valid"], verified=b["verified"],
+        licence_gaps=int(f["licence_gaps"]), days_known=days_between(b["first"], now), orders=int(f["orders"]),
+        ratings=n_rated, ratings_weight=f["wtotal"], rating_mean=f["wsum"] / f["wtotal"] if f["wtotal"] else None,
+        rating_mean_raw=f["sum"] / n_rated if n_rated else None,
+        dsr_gap=f["dsr_gap_sum"] / f["dsr_n"] if f["dsr_n"] else None, returns=f["returns"],
+        delivered=f["delivered"], shipped=f["shipped"], shipped_on_time=f["on_time"],
+        complaints=int(f["complaints"]), complaints_upheld=f["upheld"],
+        sanctions=tuple(f.get("sanction_list") or ()), retracted=int(f["retracted"]),
+        commitments=int(f["commitments"]))
+
+
+def _orders(g: Gather, facts: Facts) -> None:
+    """Orders at each merchant's shops; a buyer's own orders."""
+    o = t.orders
+    for src, oid, refs in ((o.c.shop_source, o.c.shop_id, g.shop_party), (o.c.buyer_source, o.c.buyer_id,
+                                                                         g.party_of)):
+        q = select(src, oid, func.count()).group_by(src, oid)
+        for a, b, n in g.rows(q, src, oid, refs):
+            g.add(facts, (a, b), orders=n)
+
+
+def _epoch(col: Any, dialect: str) -> Any:
+    """Seconds since 1970 of a fixed-width UTC text time, in SQL."""
+    if dialect == "postgresql":
+        return func.extract("epoch", cast(func.substr(col, 1, 19), DateTime))
+    return (func.julianday(func.substr(col, 1, 19)) - 2440587.5) * 86400.0
+
+
+def _shipments(g: Gather, facts: Facts) -> None:
+    """Per shop: shipments, those within the on-time hours of payment, those delivered; all weighted."""
+    o, sh, sc, u = t.orders, t.shipments, t.shipment_scans, t.order_updates
+    w, joins = g.weight(o.c.buyer_source, o.c.buyer_id, o.c.source, o.c.order_id)
+    dialect = g.conn.dialect.name
+    paid = select(func.min(u.c.at)).where(u.c.order_source == o.c.source, u.c.order_id == o.c.order_id,
+                                          u.c.kind == "paid").scalar_subquery()
+    hours = g.rules.params["trade"]["on_time_hours"]
+    on_time = case((and_(paid.is_not(None), _epoch(sh.c.created_at, dialect) - _epoch(paid, dialect)
+                         <= hours * 3600), 1.0), else_=0.0)
+    delivered = case((exists().where(sc.c.shipment_source == sh.c.source, sc.c.shipment_id == sh.c.shipment_id,
+                                     sc.c.signed_by.is_not(None)), 1.0), else_=0.0)
+    frm = sh.join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))
+    for table, cond in joins:
+        frm = frm.outerjoin(table, cond)
+    q = select(o.c.shop_source, o.c.shop_id, func.sum(w), func.sum(w * on_time), func.sum(w * delivered)
+               ).select_from(frm).group_by(o.c.shop_source, o.c.shop_id)
+    for a, b, shipped, timely, done in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
+        g.add(facts, (a, b), shipped=shipped, on_time=timely, delivered=done)
+
+
+def _returns(g: Gather, facts: Facts) -> None:
+    o, ret = t.orders, t.returns
+    w, joins = g.weight(o.c.buyer_source, o.c.buyer_id, o.c.source, o.c.order_id)
+    frm = ret.join(o, and_(ret.c.order_source == o.c.source, ret.c.order_id == o.c.order_id))
+    for table, cond in joins:
+        frm = frm.outerjoin(table, cond)
+    q = select(o.c.shop_source, o.c.shop_id, func.sum(w)).select_from(frm).where(
+        ret.c.reason.in_(QUALITY_RETURNS)).group_by(o.c.shop_source, o.c.shop_id)
+    for a, b, n in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
+        g.add(facts, (a, b), returns=n)
+
+
+def _ratings(g: Gather, facts: Facts) -> None:
+    """Received ratings that count (carrier ratings count though they give no points), weighted; and ratings
+    taken back because their orders were confirmed fake."""
+    L, r = st.rating_ledger, t.reviews
+    w, joins = g.weight(L.c.author_source, L.c.author_id, r.c.order_source, r.c.order_id)
+    counts = case((L.c.eligible.is_(True), 1.0), (L.c.direction == "buyer_to_carrier", 1.0), else_=0.0)
+    frm = L.join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id))
+    for table, cond in joins:
+        frm = frm.outerjoin(table, cond)
+    q = select(L.c.target_source, L.c.target_id, func.sum(counts), func.sum(counts * L.c.score),
+               func.sum(counts * w), func.sum(counts * w * L.c.score),
+               func.sum(case((L.c.reason == R.RETRACTED, 1.0), else_=0.0))).select_from(frm).group_by(
+        L.c.target_source, L.c.target_id)
+    for a, b, n, total, weight, wsum, retracted in g.rows(q, L.c.target_source, L.c.target_id):
+        g.add(facts, (a, b), ratings=n, sum=total, wtotal=weight, wsum=wsum, retracted=retracted)
+
+
+def _complaints(g: Gather, facts: Facts) -> None:
+    c, res = t.complaints, t.complaint_resolutions
+    upheld = case((res.c.outcome == "upheld", 1.0), (res.c.outcome == "partly_upheld", 0.5), else_=0.0)
+    q = select(c.c.target_source, c.c.target_id, func.count(), func.sum(upheld)).select_from(c.outerjoin(
+        res, and_(res.c.source == c.c.source, res.c.complaint_id == c.c.complaint_id))).group_by(
+        c.c.target_source, c.c.target_id)
+    for a, b, n, up in g.rows(q, c.c.target_source, c.c.target_id):
+        g.add(facts, (a, b), complaints=n, upheld=up)
+
+
+def _sanctions(g: Gather, facts: Facts) -> None:
+    s, lift = t.sanctions, t.sanction_lifts
+    q = select(s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
+        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id))
+    for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of):
+        if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
+            facts[key].setdefault("sanction_list", []).append(
+                S.Sanction(row.kind, days_between(row.imposed_at, g.now), row.reason))
+
+
+def _commitments(g: Gather, facts: Facts) -> None:
+    c, today = t.commitments, g.now.date().isoformat()
+    q = select(c.c.subject_source, c.c.subject_id, func.count()).where(
+        c.c.valid_until.is_(None) | (func.substr(c.c.valid_until, 1, 10) >= today)).group_by(
+        c.c.subject_source, c.c.subject_id)
+    for a, b, n in g.rows(q, c.c.subject_source, c.c.subject_id, g.party_of):
+        if (key := g.party_of.get((a, b))) is not None:
+            facts[key]["commitments"] += n
+
+
+def _licence_gaps(g: Gather, facts: Facts) -> None:
+    """Licences each shop lacks for what it sells: one missing licence counts once, whichever rules ask."""
+    from chengxin.services.parties import licence_gaps
+
+    lic = t.licences
+    held: dict[str, list[Any]] = defaultdict(list)
+    for row in g.rows(select(lic), lic.c.subject_source, lic.c.subject_id, g.party_of):
+        if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
+            held[key].append(row)
+    for shop in g.shops:
+        key = g.shop_party[(shop.source, shop.shop_id)]
+        missing = {kind for gap in licence_gaps(orjson.loads(shop.categories), held[key]) for kind in gap["needed"]}
+        facts[key]["licence_gaps"] += len(missing)
+
+
+def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
+    """Each shop's DSR over the window against its category's average, weighted by its DSR ratings."""
+    from chengxin.services.standing import category_dsr
+
+    L = st.rating_ledger
+    since = R.window_start(g.now, rr.dsr_window_days)
+    sums: dict[Ref, list[float]] = {}
+    q = select(L.c.target_source, L.c.target_id, L.c.dims).where(L.c.dsr.is_(True), L.c.at >= since,
+                                                                  L.c.direction == "buyer_to_seller")
+    for row in g.rows(q, L.c.target_source, L.c.target_id, g.shop_party):
+        acc = sums.setdefault((row.target_source, row.target_id), [0.0, 0])
+        values = [int(x) for x in row.dims.split(",")]
+        acc[0] += sum(values) / len(values)
+        acc[1] += 1
+    categories = {(s.source, s.shop_id): (orjson.loads(s.categories) or [None])[0] for s in g.shops}
+    for shop, (total, n) in sums.items():
+        category = categories.get(shop)
+        avg = category_dsr(g.conn, category, since) if category else None
+        dims = [avg[d] for d in rr.dsr_dimensions] if avg and avg["count"] else []
+        if dims and (key := g.shop_party.get(shop)) is not None:
+            facts[key]["dsr_gap_sum"] += (total / n - sum(dims) / len(dims)) * n
+            facts[key]["dsr_n"] += n

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, Table, Text
 
-from chengxin.adapters.db.tables import T, metadata, reviews
+from chengxin.adapters.db.tables import T, metadata, returns, reviews
 
 # A decision that an order is fake (or genuine after all), by whom and why. The review queue of detection
 # writes it; a fake order's ratings stop counting and the points taken back become credit records.
@@ -101,3 +101,5 @@ lockstep_orders = Table(
 Index("ix_reviews_pair", reviews.c.target_source, reviews.c.target_id, reviews.c.author_source,
       reviews.c.author_id)
 Index("ix_reviews_order", reviews.c.order_source, reviews.c.order_id)
+# How a party's profile finds its shops' returns (services/profiles.py)
+Index("ix_returns_order", returns.c.order_source, returns.c.order_id)

@@ -124,37 +124,50 @@ def rings(shops: dict[str, dict[str, Any]], value: dict[str, float], truth: dict
             "standard_error": round((1 / 12 / len(pct)) ** 0.5, 3) if pct else None}
 
 
-def incremental(cx: Any, n: int = 300) -> dict[str, Any]:
-    """Single ratings ingested one by one; the scoring step after each commit, timed."""
+def _rating_lines(i: int, shop: Any, buyer: Any, product: str, prefix: str) -> list[bytes]:
+    """A new order of `buyer` at `shop`, paid, completed and rated: four events-v1 lines."""
+    oid, src = f"{prefix}-O{i}", shop.source
+    steps = (("cx.order.placed", {"order_id": oid, "shop_id": shop.shop_id, "buyer_id": buyer.subject_id,
+                                  "items": [{"product_id": product, "quantity": 1, "unit_price": 990}],
+                                  "total": 990, "ship_to_region": "310104"}),
+             ("cx.order.paid", {"order_id": oid, "amount": 990, "method": "wallet"}),
+             ("cx.order.completed", {"order_id": oid}),
+             ("cx.review.posted", {"review_id": f"{prefix}-R{i}", "order_id": oid, "author_id": buyer.subject_id,
+                                   "target_id": shop.shop_id, "direction": "buyer_to_seller", "score": 5}))
+    return [json.dumps({"specversion": "1.0", "id": f"{prefix.lower()}-{i}-{k}", "source": src, "type": typ,
+                        "time": f"2026-11-20T1{k}:00:00+08:00", "data": data}).encode()
+            for k, (typ, data) in enumerate(steps)]
+
+
+def incremental(cx: Any, n: int = 300, group: int = 20) -> dict[str, Any]:
+    """New ratings (order, payment, completion, review) ingested one event per commit, the scoring step
+    after each commit timed; then the same in commits of `group` events, as the API's scorer thread sees
+    them under load (one drain per group commit), timed per event."""
     with read_connection(cx.engine) as conn:
-        shops = list(conn.execute(t.shops.select().limit(n)))
         buyer = conn.execute(t.subjects.select().where(t.subjects.c.kind == "person").limit(1)).one()
+        shops = [s for s in conn.execute(t.shops.select().limit(n)) if s.source == buyer.source]
         product = {r.shop_id: r.product_id for r in conn.execute(t.products.select())}
-    times = []
+    single, grouped = [], []
     for i, shop in enumerate(shops):
-        oid, src = f"BENCH-O{i}", shop.source
-        lines = [json.dumps({"specversion": "1.0", "id": f"bench-{i}-{k}", "source": src, "type": typ,
-                             "time": f"2026-11-20T1{k}:00:00+08:00", "data": data}).encode()
-                 for k, (typ, data) in enumerate((
-                     ("cx.order.placed", {"order_id": oid, "shop_id": shop.shop_id, "buyer_id": buyer.subject_id,
-                                          "items": [{"product_id": product.get(shop.shop_id, "G1"), "quantity": 1,
-                                                     "unit_price": 990}], "total": 990,
-                                          "ship_to_region": "310104"}),
-                     ("cx.order.paid", {"order_id": oid, "amount": 990, "method": "wallet"}),
-                     ("cx.order.completed", {"order_id": oid}),
-                     ("cx.review.posted", {"review_id": f"BENCH-R{i}", "order_id": oid,
-                                           "author_id": buyer.subject_id, "target_id": shop.shop_id,
-                                           "direction": "buyer_to_seller", "score": 5})))]
-        if src != buyer.source:
-            continue
-        for k, line in enumerate(lines):
+        for k, line in enumerate(_rating_lines(i, shop, buyer, product.get(shop.shop_id, "G1"), "BENCH1")):
             ingest.commit(cx, ingest.prepare(cx, [("bench", k + 1, line)]), origin="bench", actor="bench")
             started = time.perf_counter()
             standing.drain(cx)
-            times.append(time.perf_counter() - started)
-    times.sort()
-    return {"events": len(times), "median_ms": round(statistics.median(times) * 1000, 3),
-            "p95_ms": round(times[int(len(times) * 0.95)] * 1000, 3), "max_ms": round(times[-1] * 1000, 3)}
+            single.append(time.perf_counter() - started)
+    lines = [x for i, shop in enumerate(shops) for x in _rating_lines(i, shop, buyer, product.get(shop.shop_id, "G1"),
+                                                                     "BENCHG")]
+    for j in range(0, len(lines), group):
+        part = lines[j:j + group]
+        ingest.commit(cx, ingest.prepare(cx, [("bench", k + 1, x) for k, x in enumerate(part)]), origin="bench",
+                      actor="bench")
+        started = time.perf_counter()
+        standing.drain(cx)
+        grouped.append((time.perf_counter() - started) / len(part))
+    single.sort()
+    return {"events": len(single), "median_ms": round(statistics.median(single) * 1000, 3),
+            "p95_ms": round(single[int(len(single) * 0.95)] * 1000, 3), "max_ms": round(single[-1] * 1000, 3),
+            "grouped": {"events_per_commit": group, "commits": len(grouped),
+                        "median_ms_per_event": round(statistics.median(grouped) * 1000, 3)}}
 
 
 def main() -> int:

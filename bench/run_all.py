@@ -171,7 +171,9 @@ def rows_scoring(r: dict[str, Any]) -> list[list[str]]:
          f"({full['result']['scores']['parties']:,} parties, {full['result']['ratings']['ratings']:,} ratings)",
          "10M orders in ≤ 60 s", "—", date],
         ["Incremental scoring after one event", "same script: one event per commit, then the scoring step",
-         f"median {inc['median_ms']} ms, p95 {inc['p95_ms']} ms ({inc['events']} events)",
+         f"median {inc['median_ms']} ms, p95 {inc['p95_ms']} ms ({inc['events']} events)"
+         + (f"; in commits of {inc['grouped']['events_per_commit']} events (the API under load): "
+            f"{inc['grouped']['median_ms_per_event']} ms per event" if "grouped" in inc else ""),
          f"median ≤ {r['target']['incremental_median_ms']} ms",
          mark(inc["median_ms"] <= r["target"]["incremental_median_ms"]), date]]
 

@@ -18,19 +18,30 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, DateTime, and_, case, cast, exists, func, literal, select
+from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, exists, func, literal, select
 from sqlalchemy.types import Float
 
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.query import pair_in
+from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
 
 Ref = tuple[str, str]
 Facts = dict[str, dict[str, Any]]
 QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
-CHUNK = 200  # refs per OR-list: SQLite limits an expression's depth
+CHUNK = 128  # refs per OR-list: SQLite limits an expression's depth
+# Statements are built once per shape and reused: building and hashing SQLAlchemy expressions cost more
+# than running them when one party is rescored after one event.
+_STATEMENTS: dict[tuple[str, str, bool], tuple[Any, ...]] = {}
+_FILTERED: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+
+def _statement(name: str, dialect: str, plain: bool, build: Any) -> tuple[Any, ...]:
+    key = (name, dialect, plain)
+    if (found := _STATEMENTS.get(key)) is None:
+        found = _STATEMENTS[key] = build()
+    return found
 
 
 def days_between(since: str | None, now: datetime) -> float:
@@ -45,6 +56,7 @@ class Gather:
     def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
                  plain: bool = False) -> None:
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
+        self.dialect = conn.dialect.name
         s, sh = t.subjects, t.shops
         q = select(s.c.source, s.c.subject_id, s.c.party_key, s.c.kind, s.c.identity_valid, s.c.verified_at,
                    s.c.registered_at)
@@ -53,7 +65,8 @@ class Gather:
         self.subjects = list(conn.execute(q))
         self.party_of: dict[Ref, str] = {(r.source, r.subject_id): r.party_key for r in self.subjects}
         self.shop_party: dict[Ref, str] = {}
-        self.shops = [r for r in self.rows(select(sh), sh.c.operator_source, sh.c.operator_id, self.party_of)
+        (shops,) = _statement("shops", conn.dialect.name, False, lambda: (select(sh),))
+        self.shops = [r for r in self.rows(shops, sh.c.operator_source, sh.c.operator_id, self.party_of)
                       if (r.operator_source, r.operator_id) in self.party_of]
         self.shop_party = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
                            for r in self.shops}
@@ -62,15 +75,23 @@ class Gather:
         """The party a shop or subject belongs to (None: not in this gathering)."""
         return self.shop_party.get(ref) or self.party_of.get(ref)
 
-    def rows(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref] | None = None) -> Iterable[Any]:
-        """Rows of `stmt`, limited to these refs (default: the parties' shops and subject reports) when
-        scoring some parties, in chunks; all rows when scoring everyone."""
+    def rows(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref] | None = None,
+             params: dict[str, Any] | None = None) -> Iterable[Any]:
+        """Rows of `stmt` (with `params`), limited to these refs (default: the parties' shops and subject
+        reports) when scoring some parties, in chunks; all rows when scoring everyone."""
+        params = params or {}
         if not self.scoped:
-            yield from self.conn.execute(stmt)
+            yield from self.conn.execute(stmt, params)
             return
         refs = list(refs if refs is not None else [*self.shop_party, *self.party_of])
         for i in range(0, len(refs), CHUNK):
-            yield from self.conn.execute(stmt.where(pair_in(source_col, id_col, refs[i:i + CHUNK])))
+            part = refs[i:i + CHUNK]
+            n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... refs), each statement built once
+            part += [part[-1]] * (n - len(part))
+            found = _FILTERED.get((id(stmt), n))
+            if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
+                found = _FILTERED[(id(stmt), n)] = (stmt, stmt.where(bound_pair_in(source_col, id_col, "r", n)))
+            yield from self.conn.execute(found[1], {**params, **pair_params("r", part)})
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
         if (key := self.owner(ref)) is not None:
@@ -130,7 +151,8 @@ def _orders(g: Gather, facts: Facts) -> None:
     o = t.orders
     for src, oid, refs in ((o.c.shop_source, o.c.shop_id, g.shop_party), (o.c.buyer_source, o.c.buyer_id,
                                                                          g.party_of)):
-        q = select(src, oid, func.count()).group_by(src, oid)
+        (q,) = _statement(f"orders:{src.name}", g.dialect, False,
+                          lambda src=src, oid=oid: (select(src, oid, func.count()).group_by(src, oid),))
         for a, b, n in g.rows(q, src, oid, refs):
             g.add(facts, (a, b), orders=n)
 
@@ -144,9 +166,16 @@ def _epoch(col: Any, dialect: str) -> Any:
 
 def _shipments(g: Gather, facts: Facts) -> None:
     """Per shop: shipments, those within the on-time hours of payment, those delivered; all weighted."""
+    o = t.orders
+    (q,) = _statement("shipments", g.dialect, g.plain, lambda: (_shipments_stmt(g),))
+    for a, b, shipped, timely, done in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
+        g.add(facts, (a, b), shipped=shipped, on_time=timely, delivered=done)
+
+
+def _shipments_stmt(g: Gather) -> Any:
     o, sh, sc, u = t.orders, t.shipments, t.shipment_scans, t.order_updates
     w, joins = g.weight(o.c.buyer_source, o.c.buyer_id, o.c.source, o.c.order_id)
-    dialect = g.conn.dialect.name
+    dialect = g.dialect
     paid = select(func.min(u.c.at)).where(u.c.order_source == o.c.source, u.c.order_id == o.c.order_id,
                                           u.c.kind == "paid").scalar_subquery()
     hours = g.rules.params["trade"]["on_time_hours"]
@@ -157,55 +186,65 @@ def _shipments(g: Gather, facts: Facts) -> None:
     frm = sh.join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))
     for table, cond in joins:
         frm = frm.outerjoin(table, cond)
-    q = select(o.c.shop_source, o.c.shop_id, func.sum(w), func.sum(w * on_time), func.sum(w * delivered)
-               ).select_from(frm).group_by(o.c.shop_source, o.c.shop_id)
-    for a, b, shipped, timely, done in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
-        g.add(facts, (a, b), shipped=shipped, on_time=timely, delivered=done)
+    return select(o.c.shop_source, o.c.shop_id, func.sum(w), func.sum(w * on_time), func.sum(w * delivered)
+                  ).select_from(frm).group_by(o.c.shop_source, o.c.shop_id)
 
 
 def _returns(g: Gather, facts: Facts) -> None:
+    o = t.orders
+    (q,) = _statement("returns", g.dialect, g.plain, lambda: (_returns_stmt(g),))
+    for a, b, n in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
+        g.add(facts, (a, b), returns=n)
+
+
+def _returns_stmt(g: Gather) -> Any:
     o, ret = t.orders, t.returns
     w, joins = g.weight(o.c.buyer_source, o.c.buyer_id, o.c.source, o.c.order_id)
     frm = ret.join(o, and_(ret.c.order_source == o.c.source, ret.c.order_id == o.c.order_id))
     for table, cond in joins:
         frm = frm.outerjoin(table, cond)
-    q = select(o.c.shop_source, o.c.shop_id, func.sum(w)).select_from(frm).where(
+    return select(o.c.shop_source, o.c.shop_id, func.sum(w)).select_from(frm).where(
         ret.c.reason.in_(QUALITY_RETURNS)).group_by(o.c.shop_source, o.c.shop_id)
-    for a, b, n in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
-        g.add(facts, (a, b), returns=n)
 
 
 def _ratings(g: Gather, facts: Facts) -> None:
     """Received ratings that count (carrier ratings count though they give no points), weighted; and ratings
     taken back because their orders were confirmed fake."""
+    L = st.rating_ledger
+    (q,) = _statement("ratings", g.dialect, g.plain, lambda: (_ratings_stmt(g),))
+    for a, b, n, total, weight, wsum, retracted in g.rows(q, L.c.target_source, L.c.target_id):
+        g.add(facts, (a, b), ratings=n, sum=total, wtotal=weight, wsum=wsum, retracted=retracted)
+
+
+def _ratings_stmt(g: Gather) -> Any:
     L, r = st.rating_ledger, t.reviews
     w, joins = g.weight(L.c.author_source, L.c.author_id, r.c.order_source, r.c.order_id)
     counts = case((L.c.eligible.is_(True), 1.0), (L.c.direction == "buyer_to_carrier", 1.0), else_=0.0)
     frm = L.join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id))
     for table, cond in joins:
         frm = frm.outerjoin(table, cond)
-    q = select(L.c.target_source, L.c.target_id, func.sum(counts), func.sum(counts * L.c.score),
-               func.sum(counts * w), func.sum(counts * w * L.c.score),
-               func.sum(case((L.c.reason == R.RETRACTED, 1.0), else_=0.0))).select_from(frm).group_by(
+    return select(L.c.target_source, L.c.target_id, func.sum(counts), func.sum(counts * L.c.score),
+                  func.sum(counts * w), func.sum(counts * w * L.c.score),
+                  func.sum(case((L.c.reason == R.RETRACTED, 1.0), else_=0.0))).select_from(frm).group_by(
         L.c.target_source, L.c.target_id)
-    for a, b, n, total, weight, wsum, retracted in g.rows(q, L.c.target_source, L.c.target_id):
-        g.add(facts, (a, b), ratings=n, sum=total, wtotal=weight, wsum=wsum, retracted=retracted)
 
 
 def _complaints(g: Gather, facts: Facts) -> None:
     c, res = t.complaints, t.complaint_resolutions
     upheld = case((res.c.outcome == "upheld", 1.0), (res.c.outcome == "partly_upheld", 0.5), else_=0.0)
-    q = select(c.c.target_source, c.c.target_id, func.count(), func.sum(upheld)).select_from(c.outerjoin(
-        res, and_(res.c.source == c.c.source, res.c.complaint_id == c.c.complaint_id))).group_by(
-        c.c.target_source, c.c.target_id)
+    (q,) = _statement("complaints", g.dialect, False, lambda: (select(
+        c.c.target_source, c.c.target_id, func.count(), func.sum(upheld)).select_from(c.outerjoin(
+            res, and_(res.c.source == c.c.source, res.c.complaint_id == c.c.complaint_id))).group_by(
+        c.c.target_source, c.c.target_id),))
     for a, b, n, up in g.rows(q, c.c.target_source, c.c.target_id):
         g.add(facts, (a, b), complaints=n, upheld=up)
 
 
 def _sanctions(g: Gather, facts: Facts) -> None:
     s, lift = t.sanctions, t.sanction_lifts
-    q = select(s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
-        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id))
+    (q,) = _statement("sanctions", g.dialect, False, lambda: (select(
+        s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
+        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)),))
     for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of):
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             facts[key].setdefault("sanction_list", []).append(
@@ -213,11 +252,13 @@ def _sanctions(g: Gather, facts: Facts) -> None:
 
 
 def _commitments(g: Gather, facts: Facts) -> None:
-    c, today = t.commitments, g.now.date().isoformat()
-    q = select(c.c.subject_source, c.c.subject_id, func.count()).where(
-        c.c.valid_until.is_(None) | (func.substr(c.c.valid_until, 1, 10) >= today)).group_by(
-        c.c.subject_source, c.c.subject_id)
-    for a, b, n in g.rows(q, c.c.subject_source, c.c.subject_id, g.party_of):
+    c = t.commitments
+    (q,) = _statement("commitments", g.dialect, False, lambda: (select(c.c.subject_source, c.c.subject_id,
+                                                                       func.count()).where(
+        c.c.valid_until.is_(None) | (func.substr(c.c.valid_until, 1, 10) >= bindparam("today"))).group_by(
+        c.c.subject_source, c.c.subject_id),))
+    for a, b, n in g.rows(q, c.c.subject_source, c.c.subject_id, g.party_of,
+                          {"today": g.now.date().isoformat()}):
         if (key := g.party_of.get((a, b))) is not None:
             facts[key]["commitments"] += n
 
@@ -228,7 +269,8 @@ def _licence_gaps(g: Gather, facts: Facts) -> None:
 
     lic = t.licences
     held: dict[str, list[Any]] = defaultdict(list)
-    for row in g.rows(select(lic), lic.c.subject_source, lic.c.subject_id, g.party_of):
+    (q,) = _statement("licences", g.dialect, False, lambda: (select(lic),))
+    for row in g.rows(q, lic.c.subject_source, lic.c.subject_id, g.party_of):
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             held[key].append(row)
     for shop in g.shops:

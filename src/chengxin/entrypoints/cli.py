@@ -328,6 +328,39 @@ def _print_evaluation(report: Any) -> None:
             err.print(f"[yellow]note[/]: {n} {cls} named by the truth or the findings are not in the store")
 
 
+@app.command("detect")
+def detect_cmd(as_json: JsonOpt = False) -> None:
+    """Run every detector over the stored data; keep the findings (one run) and print them."""
+    from rich import box
+    from rich.table import Table
+
+    from chengxin.services.detect import detect
+
+    run = detect(_app())
+    if as_json:
+        _print_json(run.as_dict())
+        return
+    table = Table(title=f"run {run.run_id}: {len(run.findings):,} findings in {run.seconds:.1f} s",
+                  box=box.SIMPLE_HEAD)
+    for name in ("kind", "findings", "orders", "parties", "top score"):
+        table.add_column(name, justify="left" if name == "kind" else "right")
+    by_kind: dict[str, list[Any]] = {}
+    for f in run.findings:
+        by_kind.setdefault(f.kind, []).append(f)
+    for kind, found in by_kind.items():
+        orders = {r for f in found for r in f.refs("orders")}
+        parties = {r for f in found for r in f.refs("parties")}
+        top = max((f.score for f in found if f.score is not None), default=None)
+        table.add_row(kind, f"{len(found):,}", f"{len(orders):,}", f"{len(parties):,}",
+                      "-" if top is None else f"{top:.2f}")
+    err.print(table)
+    for f in [f for f in run.findings if f.refs("parties")][:10]:  # the parties named first: shops, couriers
+        who = ", ".join(f"{s} {i}" for s, i in f.refs("parties"))
+        err.print(f"  {f.kind} {f.score}: {who} ({f.evidence.get('level', '')}, "
+                  f"{f.evidence.get('flagged', len(f.refs('orders')))} orders)")
+    err.print("score them with `chengxin evaluate --truth FILE`; `--json` prints every finding")
+
+
 def main() -> None:
     """Console entry point: map Chengxin errors to exit codes (exc.py) with a one-line message."""
     try:

@@ -1,0 +1,64 @@
+"""Detection of dishonest behaviour (issue 5): pure detectors over data the service gathers from the store.
+
+Each detector is registered in `DETECTORS` under its name with the finding kind it produces and the input it
+reads (`needs`: the service has one loader per input, so detectors sharing an input share its queries). A
+detector returns `chengxin.domain.quality.Finding`s, the `chengxin detect --json` shape:
+`{"kind", "score" (0..1), "parties", "orders", "products", "reviews": [{"source", "id"}], "evidence": {...}}`.
+Thresholds and weights live in `vocab/detection.yaml`, checked by `load_rules`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from chengxin.domain.detection import empty_parcel
+from chengxin.domain.quality import KINDS, Finding
+from chengxin.domain.vocabulary import VocabularyError
+
+RULES_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionRules:
+    version: int
+    empty_parcel: empty_parcel.Rules
+
+
+def load_rules(text: str, source: str = "<string>") -> DetectionRules:
+    """Parse and check vocab/detection.yaml; an error names the file and the key."""
+    doc = yaml.safe_load(text)
+    need = {"version", "empty_parcel"}
+    if not isinstance(doc, dict) or set(doc) != need:
+        raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(sorted(need))}")
+    if doc["version"] != RULES_VERSION:
+        raise VocabularyError(source, f"version: expected {RULES_VERSION}, got {doc['version']!r}")
+    try:
+        return DetectionRules(RULES_VERSION, empty_parcel.parse_rules(doc["empty_parcel"]))
+    except empty_parcel.RuleError as e:
+        raise VocabularyError(source, str(e)) from e
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    name: str
+    kind: str  # the kind of every finding it returns (one of quality.KINDS)
+    needs: str  # the input the service gathers for it
+    run: Callable[[Any, DetectionRules], list[Finding]]
+
+
+def _empty_parcel(data: Any, rules: DetectionRules) -> list[Finding]:
+    return empty_parcel.detect(data, rules.empty_parcel)
+
+
+DETECTORS: Mapping[str, Detector] = {
+    d.name: d for d in (
+        Detector("empty_parcel", empty_parcel.KIND, "waybills", _empty_parcel),
+    )
+}
+assert all(d.kind in KINDS for d in DETECTORS.values())
+
+__all__ = ["DETECTORS", "DetectionRules", "Detector", "Finding", "load_rules"]

@@ -1,0 +1,366 @@
+"""Empty parcels (空包裹代发) and fake deliveries: waybills without plausible movement.
+
+Pure: the service hands over every shipped order's waybill (`Waybill`: the order's shop, goods and ship-to
+region; the shipment's carrier, courier, tracking number, declared weight and scans in time order) and the
+products' categories. Each waybill is read for *tells* (see `TELLS`), each with the figures behind it:
+
+- `light`: the declared weight is below `ratio` x the typical weight of the heaviest item. A product's
+  typical unit weight comes from the data: a quantile of weight / quantity over its *clean* single-product
+  waybills (those without another tell, so a ring's empty parcels do not teach the detector that its goods
+  weigh 30 g); with too few, a low quantile of its category's clean unit weights.
+- `no_transit`: delivered with no transit scan at all (only pick-up, then the signature) within hours.
+- `too_fast`: pick-up to delivery well under the typical transit time between the pick-up and ship-to
+  regions (reference geography: `chengxin.simulate.geo`, county or else province coordinates).
+- `signed_far`: signed for far from the ship-to region.
+- `delivered_at_origin`: signed for in the pick-up region, not the ship-to region.
+- `shared_tracking`: the tracking number is on several orders.
+
+An order's score is 1 - prod(1 - weight) over its tells (the best-scoring of its waybills); from
+`flag_score` the order is a finding of kind `empty_parcel` naming it, with the tells as evidence. Flagged
+orders then roll up: per courier and per carrier (the courier-side tells: a courier marking parcels delivered
+without moving them), and per shop (flagged orders not explained by a flagged courier or carrier), each a
+finding naming the party, its flagged orders, and the counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chengxin.domain.events import Ref
+from chengxin.domain.quality import Finding
+from chengxin.simulate.geo import REGIONS, TRANSIT_H, km
+
+KIND = "empty_parcel"
+TELLS = ("light", "no_transit", "too_fast", "signed_far", "delivered_at_origin", "shared_tracking")
+COURIER_TELLS = frozenset({"no_transit", "too_fast", "signed_far", "delivered_at_origin"})  # how it moved
+SHOP_TELLS = frozenset({"light", "shared_tracking"})  # what was handed over
+MOVES = frozenset({"in_transit", "arrived", "out_for_delivery", "exception"})
+LEVELS = ("shop", "courier", "carrier")
+
+
+# --- input ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Scan:
+    at: float  # seconds since the epoch
+    status: str  # picked_up, in_transit, arrived, out_for_delivery, exception, delivered
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Waybill:
+    order: Ref
+    shop: Ref
+    items: tuple[tuple[Ref, int], ...]  # (product, quantity)
+    ship_to: str
+    shipment: Ref
+    carrier: Ref | None
+    courier: Ref | None
+    tracking_no: str
+    weight_g: int | None
+    scans: tuple[Scan, ...] = ()  # in time order
+
+
+@dataclass(frozen=True, slots=True)
+class Waybills:
+    """What the detector reads: every shipped order's waybills and the categories of their products."""
+
+    waybills: Sequence[Waybill]
+    categories: Mapping[Ref, str]
+
+
+# --- rules ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    min_flagged: int
+    min_share: float
+    full_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    flag_score: float
+    weights: Mapping[str, float]
+    light_ratio: float
+    light_quantile: float
+    light_min_samples: int
+    light_category_quantile: float
+    no_transit_max_hours: float
+    too_fast_share: float
+    signed_far_km: float
+    rollup: Mapping[str, Rollup]
+
+
+class RuleError(ValueError):
+    """A rules section is malformed; the message names the key."""
+
+
+def parse_rules(doc: Any, where: str = "empty_parcel") -> Rules:
+    """Check the `empty_parcel` section of vocab/detection.yaml."""
+    d = _keys(doc, where, ("flag_score", "weights", "light", "no_transit_max_hours", "too_fast_share",
+                           "signed_far_km", "rollup"))
+    weights = _keys(d["weights"], f"{where}.weights", TELLS)
+    light = _keys(d["light"], f"{where}.light", ("ratio", "quantile", "min_samples", "category_quantile"))
+    rollups = _keys(d["rollup"], f"{where}.rollup", LEVELS)
+    return Rules(
+        flag_score=_number(d["flag_score"], f"{where}.flag_score", 0, 1),
+        weights={t: _number(weights[t], f"{where}.weights.{t}", 0, 1) for t in TELLS},
+        light_ratio=_number(light["ratio"], f"{where}.light.ratio", 0, 1),
+        light_quantile=_number(light["quantile"], f"{where}.light.quantile", 0, 1),
+        light_min_samples=int(_number(light["min_samples"], f"{where}.light.min_samples", 1, 10**6, integer=True)),
+        light_category_quantile=_number(light["category_quantile"], f"{where}.light.category_quantile", 0, 1),
+        no_transit_max_hours=_number(d["no_transit_max_hours"], f"{where}.no_transit_max_hours", 0, 24 * 30),
+        too_fast_share=_number(d["too_fast_share"], f"{where}.too_fast_share", 0, 1),
+        signed_far_km=_number(d["signed_far_km"], f"{where}.signed_far_km", 0, 20_000),
+        rollup={level: _rollup(rollups[level], f"{where}.rollup.{level}") for level in LEVELS},
+    )
+
+
+def _rollup(doc: Any, where: str) -> Rollup:
+    r = _keys(doc, where, ("min_flagged", "min_share", "full_share"))
+    full = _number(r["full_share"], f"{where}.full_share", 0, 1)
+    if full == 0:
+        raise RuleError(f"{where}.full_share: must be above 0")
+    return Rollup(int(_number(r["min_flagged"], f"{where}.min_flagged", 1, 10**9, integer=True)),
+                  _number(r["min_share"], f"{where}.min_share", 0, 1), full)
+
+
+def _keys(doc: Any, where: str, need: Sequence[str]) -> dict[str, Any]:
+    if not isinstance(doc, dict):
+        raise RuleError(f"{where}: expected a mapping with the keys {', '.join(need)}")
+    missing, unknown = [k for k in need if k not in doc], sorted(set(doc) - set(need))
+    if missing or unknown:
+        raise RuleError(f"{where}: expected exactly the keys {', '.join(need)}"
+                        + (f" (missing {', '.join(missing)})" if missing else "")
+                        + (f" (unknown {', '.join(map(str, unknown))})" if unknown else ""))
+    return doc
+
+
+def _number(value: Any, where: str, low: float, high: float, *, integer: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RuleError(f"{where}: expected a number, got {value!r}")
+    if integer and not isinstance(value, int):
+        raise RuleError(f"{where}: expected a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise RuleError(f"{where}: {value!r} is outside [{low}, {high}]")
+    return float(value)
+
+
+# --- geography ------------------------------------------------------------------------------------------------
+_COUNTY = {r.code: i for i, r in enumerate(REGIONS)}
+_PROVINCE: dict[str, int] = {}
+for _i, _r in enumerate(REGIONS):
+    _PROVINCE.setdefault(_r.code[:2], _i)
+
+
+def region_index(code: str) -> int | None:
+    """The reference region of a 6-digit division code: the county itself, else the first known county of its
+    province (a province-level code such as 310000 included); None outside the reference geography."""
+    i = _COUNTY.get(code)
+    return i if i is not None else _PROVINCE.get(code[:2])
+
+
+# --- detection ------------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Read:
+    """One waybill's tells (name -> figures) and score."""
+
+    waybill: Waybill
+    tells: dict[str, dict[str, Any]]
+    delivered: bool
+    score: float = 0.0
+
+
+def detect(data: Waybills, rules: Rules) -> list[Finding]:
+    """Per-order findings (score, tells), then the shop, courier and carrier roll-ups."""
+    reads = [_read(w, rules) for w in data.waybills]
+    _shared_tracking(reads)
+    typical = Typical.learn((r for r in reads if not r.tells), data.categories, rules)
+    for r in reads:
+        _light(r, typical, rules)
+        r.score = _score(r.tells, rules.weights)
+    best: dict[Ref, _Read] = {}
+    for r in reads:  # an order with several waybills counts by its most suspicious one
+        old = best.get(r.waybill.order)
+        if old is None or (r.score, r.delivered) > (old.score, old.delivered):
+            best[r.waybill.order] = r
+    flagged = sorted((r for r in best.values() if r.score >= rules.flag_score),
+                     key=lambda r: (-r.score, r.waybill.order))
+    return [*(_order_finding(r) for r in flagged), *_rollups(list(best.values()), rules)]
+
+
+def _read(w: Waybill, rules: Rules) -> _Read:
+    tells: dict[str, dict[str, Any]] = {}
+    delivery = next((s for s in reversed(w.scans) if s.status == "delivered"), None)
+    if delivery is None:
+        return _Read(w, tells, False)
+    dest, signed = region_index(w.ship_to), region_index(delivery.region)
+    if dest is not None and signed is not None and delivery.region != w.ship_to:
+        distance = km(REGIONS[signed], REGIONS[dest])
+        if distance > rules.signed_far_km:
+            tells["signed_far"] = {"km": round(distance), "signed_region": delivery.region,
+                                   "ship_to_region": w.ship_to}
+    pickup = next((s for s in w.scans if s.status == "picked_up"), None)
+    if pickup is None:
+        return _Read(w, tells, True)
+    hours = (delivery.at - pickup.at) / 3600
+    if hours <= rules.no_transit_max_hours and not any(s.status in MOVES for s in w.scans):
+        tells["no_transit"] = {"hours": round(hours, 1), "scans": [s.status for s in w.scans]}
+    origin = region_index(pickup.region)
+    if origin is not None and dest is not None:
+        typical = TRANSIT_H[origin][dest]
+        if hours < rules.too_fast_share * typical:
+            tells["too_fast"] = {"hours": round(hours, 1), "typical_hours": round(typical, 1),
+                                 "km": round(km(REGIONS[origin], REGIONS[dest])),
+                                 "from_region": pickup.region, "ship_to_region": w.ship_to}
+    if delivery.region == pickup.region and delivery.region != w.ship_to:
+        tells["delivered_at_origin"] = {"region": delivery.region, "ship_to_region": w.ship_to}
+    return _Read(w, tells, True)
+
+
+def _shared_tracking(reads: Sequence[_Read], shown: int = 10) -> None:
+    orders: dict[str, set[Ref]] = defaultdict(set)
+    for r in reads:
+        orders[r.waybill.tracking_no].add(r.waybill.order)
+    for r in reads:
+        on = orders[r.waybill.tracking_no]
+        if len(on) > 1:
+            others = sorted(on - {r.waybill.order})
+            r.tells["shared_tracking"] = {"tracking_no": r.waybill.tracking_no, "orders": len(on),
+                                          "others": [_ref(o) for o in others[:shown]]}
+
+
+class Typical:
+    """Typical unit weights learnt from clean waybills: per product, and per category as a fallback."""
+
+    def __init__(self, product: dict[Ref, tuple[float, int]], category: dict[str, tuple[float, int]],
+                 categories: Mapping[Ref, str]) -> None:
+        self.product, self.category, self.categories = product, category, categories
+
+    @classmethod
+    def learn(cls, clean: Iterable[_Read], categories: Mapping[Ref, str], rules: Rules) -> Typical:
+        per_product: dict[Ref, list[float]] = defaultdict(list)
+        for r in clean:
+            w = r.waybill
+            if w.weight_g is not None and len(w.items) == 1 and w.items[0][1] > 0:
+                product, quantity = w.items[0]
+                per_product[product].append(w.weight_g / quantity)
+        per_category: dict[str, list[float]] = defaultdict(list)
+        for product, units in per_product.items():
+            if (cat := categories.get(product)) is not None:
+                per_category[cat].extend(units)
+        # Few samples: the heaviest (a light one among them must not set the standard); many: the quantile.
+        return cls({p: (quantile(u, rules.light_quantile) if len(u) >= rules.light_min_samples else max(u), len(u))
+                    for p, u in per_product.items()},
+                   {c: (quantile(u, rules.light_category_quantile), len(u)) for c, u in per_category.items()
+                    if len(u) >= rules.light_min_samples},
+                   categories)
+
+    def of(self, product: Ref) -> tuple[float, str, int] | None:
+        """(typical unit weight in grams, basis `product` or `category`, samples), or None if unknown."""
+        if (p := self.product.get(product)) is not None:
+            return p[0], "product", p[1]
+        cat = self.categories.get(product)
+        if cat is not None and (c := self.category.get(cat)) is not None:
+            return c[0], "category", c[1]
+        return None
+
+
+def _light(r: _Read, typical: Typical, rules: Rules) -> None:
+    w = r.waybill
+    if w.weight_g is None:
+        return
+    known = [(t, product) for product, _ in w.items if (t := typical.of(product)) is not None]
+    if not known:
+        return
+    (expected, basis, samples), product = max(known, key=lambda x: x[0][0])
+    if expected > 0 and w.weight_g < rules.light_ratio * expected:
+        r.tells["light"] = {"weight_g": w.weight_g, "expected_g": round(expected), "ratio":
+                            round(w.weight_g / expected, 3), "basis": basis, "samples": samples,
+                            "product": _ref(product)}
+
+
+def _score(tells: Mapping[str, Any], weights: Mapping[str, float]) -> float:
+    miss = 1.0
+    for name in tells:
+        miss *= 1 - weights[name]
+    return round(1 - miss, 4)
+
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The q-quantile by linear interpolation between order statistics (numpy's default)."""
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+# --- findings -------------------------------------------------------------------------------------------------
+def _ref(r: Ref | None) -> dict[str, str] | None:
+    return None if r is None else {"source": r[0], "id": r[1]}
+
+
+def _order_finding(r: _Read) -> Finding:
+    w = r.waybill
+    evidence = {"level": "order", "shipment": _ref(w.shipment), "tracking_no": w.tracking_no, "shop": _ref(w.shop),
+                "carrier": _ref(w.carrier), "courier": _ref(w.courier),
+                "tells": {name: r.tells[name] for name in TELLS if name in r.tells}}
+    return _finding(r.score, evidence, orders=(w.order,))
+
+
+def _finding(score: float, evidence: dict[str, Any], *, orders: tuple[Ref, ...], parties: tuple[Ref, ...] = ()
+             ) -> Finding:
+    return Finding(KIND, score, {"parties": parties, "orders": orders, "reviews": (), "products": ()}, evidence)
+
+
+def _rollups(orders: Sequence[_Read], rules: Rules) -> list[Finding]:
+    flagged = [r for r in orders if r.score >= rules.flag_score]
+    moved = [r for r in flagged if COURIER_TELLS & r.tells.keys()]
+    out: list[Finding] = []
+    # Couriers, then carriers for what no flagged courier explains: parcels marked delivered without moving.
+    couriers = _parties("courier", [r for r in orders if r.delivered and r.waybill.courier], moved,
+                        lambda r: r.waybill.courier, rules.rollup["courier"])
+    out += couriers.values()
+    rest = [r for r in moved if r.waybill.courier not in couriers]
+    carriers = _parties("carrier", [r for r in orders if r.delivered and r.waybill.carrier], rest,
+                        lambda r: r.waybill.carrier, rules.rollup["carrier"])
+    out += carriers.values()
+
+    def explained(r: _Read) -> bool:  # the carrier's doing, not the shop's
+        return not (SHOP_TELLS & r.tells.keys()) and (r.waybill.courier in couriers or r.waybill.carrier in carriers)
+
+    out += _parties("shop", orders, [r for r in flagged if not explained(r)], lambda r: r.waybill.shop,
+                    rules.rollup["shop"]).values()
+    return out
+
+
+def _parties(level: str, population: Sequence[_Read], flagged: Sequence[_Read], key: Any,
+             rule: Rollup) -> dict[Ref, Finding]:
+    """Findings for the parties (`key` of a read) whose flagged reads pass the roll-up rule."""
+    total: dict[Ref, int] = defaultdict(int)
+    for r in population:
+        total[key(r)] += 1
+    hits: dict[Ref, list[_Read]] = defaultdict(list)
+    for r in flagged:
+        if (k := key(r)) is not None:
+            hits[k].append(r)
+    out: dict[Ref, Finding] = {}
+    for party in sorted(hits):
+        found, parcels = hits[party], max(total[party], len(hits[party]))
+        share = len(found) / parcels
+        if len(found) < rule.min_flagged or share < rule.min_share:
+            continue
+        tells: dict[str, int] = defaultdict(int)
+        for r in found:
+            for name in r.tells:
+                tells[name] += 1
+        evidence = {"level": level, "parcels": parcels, "flagged": len(found), "share": round(share, 4),
+                    "tells": {t: tells[t] for t in TELLS if t in tells},
+                    "rule": {"min_flagged": rule.min_flagged, "min_share": rule.min_share}}
+        orders = tuple(sorted(r.waybill.order for r in found))
+        out[party] = _finding(round(min(1.0, share / rule.full_share), 4), evidence, orders=orders, parties=(party,))
+    return out

@@ -1,0 +1,147 @@
+"""`chengxin detect`: run every registered detector (`domain/detection`) over the stored data, keep the run's
+findings (one `run_id`) in the `findings` table and return them.
+
+Each detector names the input it reads; each input is gathered once per run with a few whole-table queries
+(no per-entity lookups), so detectors sharing an input share its cost.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, select
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.findings import insert_findings, now_utc
+from chengxin.adapters.resources import vocab_text
+from chengxin.bootstrap import Chengxin
+from chengxin.domain.detection import DETECTORS, DetectionRules, load_rules
+from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
+from chengxin.domain.events import Ref
+from chengxin.domain.quality import Finding
+
+_STATUS_ORDER = {"picked_up": 0, "in_transit": 1, "arrived": 2, "exception": 3, "out_for_delivery": 4,
+                 "delivered": 5}
+
+
+@cache
+def rules() -> DetectionRules:
+    return load_rules(vocab_text("detection.yaml"), "vocab/detection.yaml")
+
+
+@dataclass
+class DetectRun:
+    run_id: str
+    created_at: str
+    findings: list[Finding]
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # per detector: findings, seconds
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # per input: rows gathered, seconds
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The `chengxin detect --json` document."""
+        return {"findings": [f.as_dict() for f in self.findings]}
+
+    def summary(self) -> dict[str, Any]:
+        kinds: dict[str, int] = defaultdict(int)
+        for f in self.findings:
+            kinds[f.kind] += 1
+        return {"run_id": self.run_id, "created_at": self.created_at, "findings": len(self.findings),
+                "kinds": dict(kinds), "detectors": self.detectors, "inputs": self.inputs,
+                "seconds": round(self.seconds, 3)}
+
+
+def detect(cx: Chengxin, only: list[str] | None = None) -> DetectRun:
+    """Run the registered detectors (or `only` these), store their findings under one run id, return them."""
+    started = time.perf_counter()
+    chosen = [DETECTORS[name] for name in (only or list(DETECTORS))]
+    run = DetectRun(f"detect-{uuid.uuid4().hex[:12]}", now_utc(), [])
+    data: dict[str, Any] = {}
+    per_detector: list[tuple[str, list[Finding]]] = []
+    with read_connection(cx.engine) as conn, _no_cyclic_gc():
+        for d in chosen:
+            if d.needs not in data:
+                t0 = time.perf_counter()
+                data[d.needs], rows = LOADERS[d.needs](conn)
+                run.inputs[d.needs] = {"rows": rows, "seconds": round(time.perf_counter() - t0, 3)}
+            t0 = time.perf_counter()
+            found = d.run(data[d.needs], rules())
+            run.detectors[d.name] = {"kind": d.kind, "findings": len(found),
+                                     "seconds": round(time.perf_counter() - t0, 3)}
+            per_detector.append((d.name, found))
+    with write_transaction(cx.engine) as conn:
+        for name, found in per_detector:
+            insert_findings(conn, found, detector=name, run_id=run.run_id, created_at=run.created_at)
+            run.findings += found
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Millions of small acyclic objects (rows, waybills): the cyclic collector would rescan them again and
+    again and find nothing (reference counting still frees everything)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+# --- inputs ---------------------------------------------------------------------------------------------------
+_CHUNK = 20_000  # rows fetched at a time
+
+
+def _rows(conn: Connection, q: Any) -> Iterator[Any]:
+    for chunk in conn.execution_options(yield_per=_CHUNK).execute(q).partitions():
+        yield from chunk
+
+
+def _epoch(at: str) -> float:
+    return datetime.fromisoformat(at).timestamp()
+
+
+def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
+    """Every shipment of a stored order, with its order's shop, goods and ship-to region, and its scans; the
+    categories of all products. Three queries, streamed in chunks. Returns (input, waybills)."""
+    sc, sh, o, p = t.shipment_scans, t.shipments, t.orders, t.products
+    scans: dict[Ref, list[tuple[float, int, str, str]]] = defaultdict(list)
+    for src, sid, at, status, region in _rows(
+            conn, select(sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region)):
+        scans[(src, sid)].append((_epoch(at), _STATUS_ORDER.get(status, 9), status, region))
+    q = select(sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
+               sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
+               o.c.shop_id, o.c["items"], o.c.ship_to_region,
+               ).select_from(sh.join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id)))
+    waybills = []
+    items_of: dict[str, tuple[tuple[Ref, int], ...]] = {}  # the same items text parsed once
+    for (src, sid, car_src, car_id, cou_src, cou_id, tracking, weight, o_src, o_id, shop_src, shop_id, items,
+         ship_to) in _rows(conn, q):
+        key = f"{o_src}\x00{items}"
+        parsed = items_of.get(key)
+        if parsed is None:
+            parsed = items_of[key] = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1)))
+                                           for i in orjson.loads(items))
+        trail = sorted(scans.get((src, sid), ()))
+        waybills.append(Waybill(
+            (o_src, o_id), (shop_src, shop_id), parsed, ship_to, (src, sid),
+            (car_src, car_id) if car_id else None, (cou_src, cou_id) if cou_id else None, tracking, weight,
+            tuple(Scan(at, status, region) for at, _, status, region in trail)))
+    categories = {(s, pid): cat for s, pid, cat in _rows(conn, select(p.c.source, p.c.product_id, p.c.category))}
+    return Waybills(waybills, categories), len(waybills)
+
+
+LOADERS: dict[str, Callable[[Connection], tuple[Any, int]]] = {"waybills": gather_waybills}

@@ -139,7 +139,7 @@ def _rating_lines(i: int, shop: Any, buyer: Any, product: str, prefix: str) -> l
             for k, (typ, data) in enumerate(steps)]
 
 
-def incremental(cx: Any, n: int = 300, group: int = 20) -> dict[str, Any]:
+def incremental(cx: Any, n: int = 300, group: int = 20, tag: str = "BENCH") -> dict[str, Any]:
     """New ratings (order, payment, completion, review) ingested one event per commit, the scoring step
     after each commit timed; then the same in commits of `group` events, as the API's scorer thread sees
     them under load (one drain per group commit), timed per event."""
@@ -149,13 +149,13 @@ def incremental(cx: Any, n: int = 300, group: int = 20) -> dict[str, Any]:
         product = {r.shop_id: r.product_id for r in conn.execute(t.products.select())}
     single, grouped = [], []
     for i, shop in enumerate(shops):
-        for k, line in enumerate(_rating_lines(i, shop, buyer, product.get(shop.shop_id, "G1"), "BENCH1")):
+        for k, line in enumerate(_rating_lines(i, shop, buyer, product.get(shop.shop_id, "G1"), f"{tag}1")):
             ingest.commit(cx, ingest.prepare(cx, [("bench", k + 1, line)]), origin="bench", actor="bench")
             started = time.perf_counter()
             standing.drain(cx)
             single.append(time.perf_counter() - started)
     lines = [x for i, shop in enumerate(shops) for x in _rating_lines(i, shop, buyer, product.get(shop.shop_id, "G1"),
-                                                                     "BENCHG")]
+                                                                     f"{tag}G")]
     for j in range(0, len(lines), group):
         part = lines[j:j + group]
         ingest.commit(cx, ingest.prepare(cx, [("bench", k + 1, x) for k, x in enumerate(part)]), origin="bench",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Connection, and_, delete, exists, func, literal, select
@@ -224,7 +224,7 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
         targets[pair[0]] = None
     bulk.insert_rows(conn, "rating_ledger", ledger)
     _update_standings(conn, list(targets))
-    if records:
+    if records:  # in practice only a verdict's own transaction takes points back or restores them
         credit_log.append(conn, app.keys, app.settings.log_origin, records)
 
 
@@ -327,6 +327,14 @@ def _rebuild_standings(conn: Connection) -> None:
 
 
 # --- verdicts -----------------------------------------------------------------------------------------------
+class _Mark(NamedTuple):
+    kind: str
+    a_source: str
+    a_id: str
+    b_source: str
+    b_id: str
+
+
 def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, reason: str,
                       basis: str | None = None) -> dict[str, Any]:
     """Record that an order is fake (or genuine after all); its ratings are recounted at once, and points
@@ -344,9 +352,14 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
             "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
             "decided_at": now, "reason": reason.strip(), "basis": basis}])
         before = credit_log.latest_head(conn)
-        mark_order(conn, order)
-    drain(app, cause="verdict")
-    with read_connection(app.engine) as conn:
+        from chengxin.services import scoring
+
+        # recounted in this durable transaction, not through the queue: the points taken back (or restored)
+        # are credit records, and no drain of derived data (whose commits may be lost) may append them
+        marks = [_Mark("order", order[0], order[1], "", "")]
+        pairs = _pairs_of(conn, marks)
+        recount(conn, app, pairs)
+        scoring.rescore_in(conn, scoring.party_keys(conn, _touched(conn, marks, pairs)), "verdict")
         after = credit_log.latest_head(conn)
     added = (after.size if after else 0) - (before.size if before else 0)
     return {"order": {"source": order[0], "id": order[1]}, "verdict": verdict, "decided_at": now,

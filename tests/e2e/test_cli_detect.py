@@ -25,10 +25,13 @@ def test_detect_then_evaluate_a_simulated_marketplace(env, tmp_path):
     run(env, "ingest", str(events))
     out = json.loads(run(env, "detect", "--json").stdout)
     findings = out["findings"]
-    assert findings and all(f["kind"] == "empty_parcel" for f in findings)
+    assert {f["kind"] for f in findings} == {"empty_parcel", "fake_order_ring", "template_review"}
     for f in findings:
         assert {"kind", "score", "evidence", *CLASSES} <= f.keys() and 0 <= f["score"] <= 1
         assert all(set(r) == {"source", "id"} for c in CLASSES for r in f[c])
+    rings = [f for f in findings if f["kind"] == "fake_order_ring"]
+    assert rings and all(f["parties"] and f["orders"] and f["evidence"]["why"] for f in rings)
+    findings = [f for f in findings if f["kind"] == "empty_parcel"]
     orders = [f for f in findings if f["evidence"]["level"] == "order"]
     assert orders and all(len(f["orders"]) == 1 and f["parties"] == [] and f["evidence"]["tells"] for f in orders)
     levels = {f["evidence"]["level"] for f in findings if f["parties"]}

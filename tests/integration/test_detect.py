@@ -29,10 +29,11 @@ def marketplace(app, tmp_path):
 def test_detect_finds_empty_parcels_and_stores_one_run(marketplace):
     cx, truth = marketplace
     run = detect(cx)
-    assert run.findings and {f.kind for f in run.findings} == {"empty_parcel"}
-    assert run.detectors["empty_parcel"]["findings"] == len(run.findings)
+    assert run.findings and {f.kind for f in run.findings} == {"empty_parcel", "fake_order_ring", "template_review"}
+    assert sum(d["findings"] for d in run.detectors.values()) == len(run.findings)
     with read_connection(cx.engine) as conn:
-        assert latest_runs(conn) == [("empty_parcel", run.run_id)]
+        assert sorted(latest_runs(conn)) == [(name, run.run_id) for name in
+                                             ("empty_parcel", "fake_order_ring", "template_review")]
         stored = read_findings(conn, run_id=run.run_id)
     assert [s.finding for s in stored] == run.findings  # what was returned is what was kept
 
@@ -54,5 +55,21 @@ def test_a_rerun_gives_the_same_findings_and_supersedes(marketplace):
     assert first.run_id != second.run_id
     assert [f.as_dict() for f in first.findings] == [f.as_dict() for f in second.findings]  # deterministic
     with read_connection(cx.engine) as conn:
-        assert latest_runs(conn) == [("empty_parcel", second.run_id)]
+        assert {run for _, run in latest_runs(conn)} == {second.run_id}
         assert len(read_findings(conn)) == len(second.findings)
+
+
+def test_rings_and_templates_against_the_truth(marketplace):
+    cx, truth = marketplace
+    detect(cx, ["fake_order_ring", "template_review"])
+    report = evaluate(cx, truth).as_dict()["kinds"]
+    ring = report["fake_order_ring"]
+    assert ring["groups"] == 2
+    buyers = ring["classes"]["parties"]["roles"]["worker+hijacked"]
+    orders = ring["classes"]["orders"]
+    assert buyers["truth"] >= 12 and buyers["precision"] >= 0.95 and buyers["recall"] >= 0.95, buyers
+    # rings of 6-9 accounts: a campaign day with too few orders for a lockstep burst goes unnamed
+    assert orders["truth"] > 30 and orders["precision"] >= 0.95 and orders["recall"] >= 0.9, orders
+    assert ring["classes"]["parties"]["roles"]["shop"]["recall"] == 1.0
+    reviews = report["template_review"]["classes"]["reviews"]
+    assert reviews["truth"] > 10 and reviews["precision"] >= 0.95 and reviews["recall"] >= 0.95, reviews

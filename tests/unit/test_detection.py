@@ -197,3 +197,190 @@ def test_every_rule_is_documented():
             for sub in (v if isinstance(v, dict) else [None])]  # rollup.shop, weights.light, light.ratio, ...
     missing = [k for k in keys if f"| `{k}` |" not in doc]
     assert not missing
+
+
+# --- fake-order rings (domain/detection/rings.py) ---------------------------------------------------------------
+import random  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from chengxin.domain.detection import rings, templates  # noqa: E402
+
+DAY = 86400.0
+
+
+def marketplace(seed: int = 3, *, camouflage: bool = True, hijacked: int = 3):
+    """An honest background (popular and quiet shops, repeat customers) with one planted ring: 15 fresh workers
+    and `hijacked` established buyers ordering at two quiet shops in 30-minute windows on 4 days, part on a
+    shared device and payer; the workers also order at popular shops (camouflage)."""
+    rnd = random.Random(seed)
+    rows, n = [], iter(range(10**7))
+    weights = [1 / (k + 1) for k in range(40)]  # shop popularity (Zipf)
+
+    def order(buyer, shop, at, dev=None, payer=None):
+        oid = f"O{next(n)}"
+        rows.append(((P, oid), (P, buyer), (P, shop), at, dev or f"d-{buyer}", f"a-{buyer}", payer or f"p-{buyer}"))
+        return (P, oid)
+
+    for b in range(300):
+        for _ in range(1 + int(rnd.paretovariate(1.5))):
+            shop = rnd.choices(range(40), weights)[0]
+            order(f"U{b}", f"S{shop}", rnd.uniform(0, 30 * DAY))
+    workers = [f"W{i}" for i in range(15)]
+    members = workers + [f"U{b}" for b in range(hijacked)]
+    planted = []
+    for day in (3, 8, 12, 20):
+        start = day * DAY + 14 * 3600
+        for m in members:
+            for shop in ("S38", "S39"):
+                if rnd.random() < 0.6:
+                    shared = rnd.random() < 0.4
+                    planted.append(order(m, shop, start + rnd.uniform(0, 1800), "ring-dev" if shared else None,
+                                         "ring-pay" if shared else None))
+    if camouflage:
+        for w in workers:
+            for _ in range(2):
+                order(w, f"S{rnd.choices(range(5), weights[:5])[0]}", rnd.uniform(0, 30 * DAY))
+    return rings.Orders.build(rows), set(members), set(planted)
+
+
+def test_a_planted_ring_is_found_despite_camouflage_and_hijacked_accounts():
+    data, members, planted = marketplace()
+    found = rings.detect(data, RULES.fake_order_ring)
+    assert len(found) == 1
+    f = found[0]
+    assert f.kind == "fake_order_ring" and 0 < f.score <= 1
+    buyers = {i for _, i in f.refs("parties") if not i.startswith("S")}
+    shops = {i for _, i in f.refs("parties") if i.startswith("S")}
+    assert buyers == members and shops == {"S38", "S39"}
+    assert set(f.refs("orders")) == planted
+    e = f.evidence
+    assert e["buyers"] == len(members) and e["shops"] == 2 and e["orders"] == len(planted)
+    assert e["orders_at_shops"] > e["orders"]  # the hijacked accounts' own purchases there are not named
+    assert e["lockstep_share"] > 0.9 and e["lockstep_days"] == 4 and e["density"] >= RULES.fake_order_ring.min_density
+    assert {"id": "ring-dev", "buyers": e["shared"]["device"][0]["buyers"]} == e["shared"]["device"][0]
+    assert e["shared"]["payer"][0]["id"] == "ring-pay" and "lockstep" in e["why"]
+    assert parse_finding(f.as_dict(), "x") == f
+
+
+def test_honest_trade_alone_raises_no_ring():
+    data, _, _ = marketplace(camouflage=False)
+    honest = rings.Orders.build([r for r in zip(data.orders, (data.buyers[i] for i in data.buyer),
+                                                (data.shops[i] for i in data.shop), data.at,
+                                                (data.identifiers[i] for i in data.device),
+                                                (data.identifiers[i] for i in data.address),
+                                                (data.identifiers[i] for i in data.payer), strict=True)
+                                 if data.shops[data.shop[data.orders.index(r[0])]][1] not in ("S38", "S39")])
+    assert rings.detect(honest, RULES.fake_order_ring) == []
+
+
+def test_two_rings_are_two_findings():
+    data, _, planted = marketplace(seed=5)
+    rows = list(zip(data.orders, (data.buyers[i] for i in data.buyer), (data.shops[i] for i in data.shop),
+                    data.at, (data.identifiers[i] for i in data.device), (data.identifiers[i] for i in data.address),
+                    (data.identifiers[i] for i in data.payer), strict=True))
+    second = [((P, f"R{k}"), (P, f"V{k % 10}"), (P, "S37"), d * DAY + 9 * 3600 + k * 60, None, None, None)
+              for d in (2, 9, 16) for k in range(10)]
+    found = rings.detect(rings.Orders.build(rows + second), RULES.fake_order_ring)
+    assert len(found) == 2
+    by_shops = {frozenset(i for _, i in f.refs("parties") if i.startswith("S")): f for f in found}
+    assert set(by_shops) == {frozenset({"S38", "S39"}), frozenset({"S37"})}
+    assert set(by_shops[frozenset({"S37"})].refs("orders")) == {o for o, *_ in second}
+    first = set(by_shops[frozenset({"S38", "S39"})].refs("orders"))
+    assert first <= planted and len(first) >= 0.95 * len(planted)
+
+
+def test_peeling_finds_the_densest_block():
+    # a complete 3 x 3 block of weight 1 per edge (density 9 / 6) and a sparse tail
+    eb = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 4]
+    es = [0, 1, 2, 0, 1, 2, 0, 1, 2, 3, 3]
+    nb = 5
+    eu, ev = np.array(eb, np.int64), np.array(es, np.int64) + nb
+    ends = np.concatenate([eu, ev])
+    adj = (np.argsort(ends, kind="stable") % len(eu)).astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=nb + 4))]).astype(np.int64)
+    block, density = rings.peel(indptr, adj, eu, ev, np.ones(len(eu)), np.ones(len(eu), np.bool_))
+    assert density == pytest.approx(1.5)
+    assert np.flatnonzero(block).tolist() == [0, 1, 2, 5, 6, 7]
+    alive = np.ones(len(eu), np.bool_)
+    alive[:9] = False  # the block's edges removed: what is left is the tail
+    block, density = rings.peel(indptr, adj, eu, ev, np.ones(len(eu)), alive)
+    assert density == pytest.approx(2 / 3) and np.flatnonzero(block).tolist() == [3, 4, 8]
+
+
+def test_column_weight_is_fraudars():
+    assert rings.column_weight(np.array([0.0, 95.0])) == pytest.approx([1 / np.log(5), 1 / np.log(100)])
+
+
+def test_no_orders_no_rings():
+    assert rings.detect(rings.Orders.build([]), RULES.fake_order_ring) == []
+    assert DETECTORS["fake_order_ring"].needs == "orders" and DETECTORS["fake_order_ring"].kind in KINDS
+
+
+# --- templated reviews (domain/detection/templates.py) ---------------------------------------------------------
+STOCK = ("质量很好", "物流很快", "包装完好", "客服态度好", "性价比高", "会回购", "和描述一致", "家人很喜欢")
+TEMPLATE = "宝贝收到了，质量非常好，物流超快，卖家服务态度一级棒，五星好评"
+
+
+def review_set(seed: int = 1):
+    rnd = random.Random(seed)
+    reviews, n = [], iter(range(10**6))
+
+    def add(author, text, score=5):
+        rid = (P, f"R{next(n)}")
+        reviews.append(templates.Review(rid, (P, author), text, score))
+        return rid
+
+    for b in range(400):  # ordinary wording: stock phrases recombined, many exact repeats across accounts
+        add(f"U{b}", "，".join(dict.fromkeys(rnd.choice(STOCK) for _ in range(1 + rnd.randrange(3)))))
+    planted = {add(f"W{k}", TEMPLATE + rnd.choice(("", "！", "。", "~", "👍"))) for k in range(8)}
+    planted.add(add("W9", TEMPLATE.replace("一级棒", "一流棒")))  # one character changed: still a near-copy
+    add("U1", "这家店的东西真的是我买过最好的一次了非常推荐")  # long, but one account
+    add("U1", "这家店的东西真的是我买过最好的一次了非常推荐！")
+    return templates.Reviews(reviews), planted
+
+
+def test_a_template_copied_by_several_accounts_is_found_and_stock_phrases_are_not():
+    data, planted = review_set()
+    found = templates.detect(data, RULES.template_review)
+    assert len(found) == 1
+    f = found[0]
+    assert f.kind == "template_review" and set(f.refs("reviews")) == planted
+    assert {i for _, i in f.refs("parties")} == {f"W{k}" for k in (*range(8), 9)}
+    e = f.evidence
+    assert e["template"].startswith("宝贝收到了") and e["accounts"] == 9 and e["reviews"] == 9
+    assert 0.7 <= e["similarity"] < 1 and e["stock_share"] < 0.5 and e["scores"] == {"5": 9}
+    assert f.score == pytest.approx(min(1, 9 / RULES.template_review.full_accounts) * e["similarity"], abs=1e-4)
+
+
+def test_normalising_and_clauses():
+    assert templates.normalise("好评！ 👍 A1。") == "好评A1"
+    assert templates.clauses("质量很好，物流很快！👍") == ["质量很好", "物流很快"]
+    assert templates.jaccard(templates.shingles("abcd", 3), templates.shingles("abce", 3)) == pytest.approx(1 / 3)
+    assert templates.detect(templates.Reviews([]), RULES.template_review) == []
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("  min_density: 2.0", "  min_density: -1", "fake_order_ring.min_density: -1 is outside"),
+    ("  weights: {edge: 1.0,", "  weights: {node: 1.0,", "fake_order_ring.weights: expected exactly the keys"),
+    ("  bands: 16", "  bands: 15", "template_review.bands: must divide num_perm"),
+    ("  min_accounts: 3", "  min_accounts: 2.5", "template_review.min_accounts: expected a whole number"),
+])
+def test_new_rules_are_checked_at_load(old, new, message):
+    text = vocab_text("detection.yaml")
+    assert old in text
+    with pytest.raises(VocabularyError, match=message):
+        load_rules(text.replace(old, new, 1), "detection.yaml")
+
+
+@pytest.mark.parametrize("section", ["fake_order_ring", "template_review"])
+def test_new_rules_are_documented(section):
+    import yaml
+    from tests.unit.test_docs import ROOT
+
+    doc = (ROOT / "docs" / "detection.md").read_text(encoding="utf-8")
+    rules = yaml.safe_load(vocab_text("detection.yaml"))[section]
+    keys = [f"{k}.{sub}" if isinstance(v, dict) else k for k, v in rules.items()
+            for sub in (v if isinstance(v, dict) else [None])]
+    missing = [k for k in keys if f"| `{k}` |" not in doc]
+    assert not missing

@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+import numpy as np
 import orjson
 from sqlalchemy import Connection, and_, select
 
@@ -28,6 +29,8 @@ from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.detection import DETECTORS, DetectionRules, load_rules
 from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
+from chengxin.domain.detection.rings import Orders
+from chengxin.domain.detection.templates import Review, Reviews
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 
@@ -144,4 +147,50 @@ def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
     return Waybills(waybills, categories), len(waybills)
 
 
-LOADERS: dict[str, Callable[[Connection], tuple[Any, int]]] = {"waybills": gather_waybills}
+def gather_orders(conn: Connection) -> tuple[Orders, int]:
+    """Every order as columns (buyer, shop, time, device and address hashes) and the payer account of its
+    payment: two queries, streamed. Returns (input, orders)."""
+    o, u = t.orders, t.order_updates
+    payer: dict[Ref, str] = {}
+    for src, oid, account in _rows(conn, select(u.c.order_source, u.c.order_id, u.c.payer_account)
+                                   .where(u.c.kind == "paid", u.c.payer_account.is_not(None))):
+        payer[(src, oid)] = account
+    buyers: dict[Ref, int] = {}
+    shops: dict[Ref, int] = {}
+    ids: dict[str, int] = {}
+    refs: list[Ref] = []
+    cols: tuple[list[int], list[int], list[float], list[int], list[int], list[int]] = ([], [], [], [], [], [])
+    b_col, s_col, at_col, d_col, a_col, p_col = cols
+    at_of: dict[str, float] = {}  # the same timestamp text parsed once
+    q = select(o.c.source, o.c.order_id, o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id,
+               o.c.placed_at, o.c.device, o.c.address).where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None))
+    for src, oid, b_src, b_id, s_src, s_id, at, dev, addr in _rows(conn, q):
+        ref = (src, oid)
+        refs.append(ref)
+        b_col.append(buyers.setdefault((b_src, b_id), len(buyers)))
+        s_col.append(shops.setdefault((s_src, s_id), len(shops)))
+        when = at_of.get(at)
+        if when is None:
+            when = at_of[at] = _epoch(at)
+        at_col.append(when)
+        d_col.append(-1 if dev is None else ids.setdefault(dev, len(ids)))
+        a_col.append(-1 if addr is None else ids.setdefault(addr, len(ids)))
+        pay = payer.get(ref)
+        p_col.append(-1 if pay is None else ids.setdefault(pay, len(ids)))
+    i64 = np.int64
+    return Orders(refs, np.array(b_col, i64), np.array(s_col, i64), np.array(at_col, np.float64),
+                  np.array(d_col, i64), np.array(a_col, i64), np.array(p_col, i64), list(buyers), list(shops),
+                  list(ids)), len(refs)
+
+
+def gather_reviews(conn: Connection) -> tuple[Reviews, int]:
+    """Every review with a text, with its author: one query, streamed. Returns (input, reviews)."""
+    r = t.reviews
+    q = select(r.c.source, r.c.review_id, r.c.author_source, r.c.author_id, r.c.text, r.c.score) \
+        .where(r.c.text.is_not(None), r.c.author_id.is_not(None))
+    reviews = [Review((src, rid), (a_src, a_id), text, score) for src, rid, a_src, a_id, text, score in _rows(conn, q)]
+    return Reviews(reviews), len(reviews)
+
+
+LOADERS: dict[str, Callable[[Connection], tuple[Any, int]]] = {
+    "waybills": gather_waybills, "orders": gather_orders, "reviews": gather_reviews}

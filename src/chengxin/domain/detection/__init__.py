@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from chengxin.domain.detection import empty_parcel
+from chengxin.domain.detection import empty_parcel, rings, templates
 from chengxin.domain.quality import KINDS, Finding
 from chengxin.domain.vocabulary import VocabularyError
 
@@ -26,18 +26,21 @@ RULES_VERSION = 1
 class DetectionRules:
     version: int
     empty_parcel: empty_parcel.Rules
+    fake_order_ring: rings.Rules
+    template_review: templates.Rules
 
 
 def load_rules(text: str, source: str = "<string>") -> DetectionRules:
     """Parse and check vocab/detection.yaml; an error names the file and the key."""
     doc = yaml.safe_load(text)
-    need = {"version", "empty_parcel"}
+    need = {"version", "empty_parcel", "fake_order_ring", "template_review"}
     if not isinstance(doc, dict) or set(doc) != need:
         raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(sorted(need))}")
     if doc["version"] != RULES_VERSION:
         raise VocabularyError(source, f"version: expected {RULES_VERSION}, got {doc['version']!r}")
     try:
-        return DetectionRules(RULES_VERSION, empty_parcel.parse_rules(doc["empty_parcel"]))
+        return DetectionRules(RULES_VERSION, empty_parcel.parse_rules(doc["empty_parcel"]),
+                              rings.parse_rules(doc["fake_order_ring"]), templates.parse_rules(doc["template_review"]))
     except empty_parcel.RuleError as e:
         raise VocabularyError(source, str(e)) from e
 
@@ -54,9 +57,19 @@ def _empty_parcel(data: Any, rules: DetectionRules) -> list[Finding]:
     return empty_parcel.detect(data, rules.empty_parcel)
 
 
+def _fake_order_ring(data: Any, rules: DetectionRules) -> list[Finding]:
+    return rings.detect(data, rules.fake_order_ring)
+
+
+def _template_review(data: Any, rules: DetectionRules) -> list[Finding]:
+    return templates.detect(data, rules.template_review)
+
+
 DETECTORS: Mapping[str, Detector] = {
     d.name: d for d in (
         Detector("empty_parcel", empty_parcel.KIND, "waybills", _empty_parcel),
+        Detector("fake_order_ring", rings.KIND, "orders", _fake_order_ring),
+        Detector("template_review", templates.KIND, "reviews", _template_review),
     )
 }
 assert all(d.kind in KINDS for d in DETECTORS.values())

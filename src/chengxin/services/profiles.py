@@ -50,6 +50,18 @@ def days_between(since: str | None, now: datetime) -> float:
     return max(0.0, (now - datetime.fromisoformat(since[:19]).replace(tzinfo=UTC)).total_seconds() / 86400)
 
 
+def in_refs(conn: Connection, stmt: Any, source_col: Any, id_col: Any, refs: list[Ref]) -> Iterable[Any]:
+    """Rows of a prebuilt `stmt` whose (source_col, id_col) is one of `refs` (`Gather.rows`, scoped)."""
+    for i in range(0, len(refs), CHUNK):
+        part = refs[i:i + CHUNK]
+        n = 1 << (len(part) - 1).bit_length()
+        part += [part[-1]] * (n - len(part))
+        found = _FILTERED.get((id(stmt), n))
+        if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
+            found = _FILTERED[(id(stmt), n)] = (stmt, stmt.where(bound_pair_in(source_col, id_col, "r", n)))
+        yield from conn.execute(found[1], pair_params("r", part))
+
+
 class Gather:
     """The parties being scored, their subject reports and shops, and how to read rows about them."""
 
@@ -286,9 +298,9 @@ def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
     L = st.rating_ledger
     since = R.window_start(g.now, rr.dsr_window_days)
     sums: dict[Ref, list[float]] = {}
-    q = select(L.c.target_source, L.c.target_id, L.c.dims).where(L.c.dsr.is_(True), L.c.at >= since,
-                                                                  L.c.direction == "buyer_to_seller")
-    for row in g.rows(q, L.c.target_source, L.c.target_id, g.shop_party):
+    (q,) = _statement("dsr", g.dialect, False, lambda: (select(L.c.target_source, L.c.target_id, L.c.dims).where(
+        L.c.dsr.is_(True), L.c.at >= bindparam("since"), L.c.direction == "buyer_to_seller"),))
+    for row in g.rows(q, L.c.target_source, L.c.target_id, g.shop_party, {"since": since}):
         acc = sums.setdefault((row.target_source, row.target_id), [0.0, 0])
         values = [int(x) for x in row.dims.split(",")]
         acc[0] += sum(values) / len(values)

@@ -20,7 +20,6 @@ from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
-from chengxin.adapters.db.query import pair_in
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import reliability as REL
@@ -158,16 +157,16 @@ def party_keys(conn: Connection, refs: list[Ref]) -> list[str]:
     """The parties of these shops and subject reports."""
     s, sh = t.subjects, t.shops
     keys: dict[str, None] = {}
-    for i in range(0, len(refs), 200):
-        part = refs[i:i + 200]
-        for (k,) in conn.execute(select(s.c.party_key).where(pair_in(s.c.source, s.c.subject_id, part))):
-            keys[k] = None
-        q = select(s.c.party_key).join(sh, and_(sh.c.operator_source == s.c.source,
-                                                 sh.c.operator_id == s.c.subject_id)).where(
-            pair_in(sh.c.source, sh.c.shop_id, part))
-        for (k,) in conn.execute(q):
-            keys[k] = None
+    for (k,) in P.in_refs(conn, _PARTY_OF_SUBJECT, s.c.source, s.c.subject_id, refs):
+        keys[k] = None
+    for (k,) in P.in_refs(conn, _PARTY_OF_SHOP, sh.c.source, sh.c.shop_id, refs):
+        keys[k] = None
     return list(keys)
+
+
+_PARTY_OF_SUBJECT = select(t.subjects.c.party_key)
+_PARTY_OF_SHOP = select(t.subjects.c.party_key).join(t.shops, and_(
+    t.shops.c.operator_source == t.subjects.c.source, t.shops.c.operator_id == t.subjects.c.subject_id))
 
 
 def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:

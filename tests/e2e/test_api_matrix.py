@@ -27,11 +27,13 @@ from sqlalchemy import func, select
 from tests.conftest import BACKENDS, SAMPLE, ingest_file, ingest_text, make_database
 
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin, bootstrap
 from chengxin.domain import merkle
+from chengxin.domain.quality import Finding
 from chengxin.entrypoints.api.app import create_app
-from chengxin.services import keys
+from chengxin.services import keys, review
 from chengxin.settings import Settings
 
 P1, P2 = "urn:cx:platform:P1", "urn:cx:platform:P2"
@@ -40,8 +42,8 @@ U1_ID, U2_ID, C1_ID = "31010419900307123X", "110105198511224567", "4403051992081
 PLAIN_IDS = (U1_ID, U2_ID, C1_ID)
 VIEWERS = ("anonymous", "p1", "p2", "regulator", "revoked", "garbage")
 BAD_KEYS = ("revoked", "garbage")
-ERROR_CODES = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 413: "payload_too_large",
-               422: "invalid_input"}
+ERROR_CODES = {401: "not_authenticated", 403: "forbidden", 404: "not_found", 409: "conflict",
+               413: "payload_too_large", 422: "invalid_input"}
 SAMPLE_TREE_SIZE = 23
 
 
@@ -117,6 +119,7 @@ class Call:
     json: Any = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[Env], None] | None = None  # sets the node up first (runs on a fresh node per cell)
 
 
 def get(url: str) -> Call:
@@ -358,6 +361,40 @@ def verdict_taken(credit_records: int) -> Check:
     return check
 
 
+def queue_two_findings(env: Env) -> None:
+    """Review items 1 (an empty parcel of P1's order O1: about P1's shop S1) and 2 (the logistics firm's
+    courier C1 faking the delivery of P1's order O2)."""
+    found = (Finding("empty_parcel", 0.96, {"orders": ((P1, "O1"),)}, {"level": "order", "tells": {"light": {}}}),
+             Finding("empty_parcel", 0.8, {"parties": ((L1, "C1"),), "orders": ((P1, "O2"),)},
+                     {"level": "courier", "parcels": 2, "flagged": 1, "share": 0.5}))
+    with write_transaction(env.cx.engine) as conn:
+        insert_findings(conn, found, detector="matrix", run_id="detect-matrix")
+    assert review.publish(env.cx)["published"] == 2
+
+
+def items_are(*ids: int) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert [i["id"] for i in body["items"]] == list(ids) and body["next_after"] is None
+    return check
+
+
+def decided(credit_records: int) -> Check:
+    """The item decided as asked, by the caller; `credit_records` records added (its own, points taken back)."""
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert body["item"]["status"] == {"confirm": "confirmed", "dismiss": "dismissed"}[call.json["decision"]]
+        assert body["item"]["decision"]["reason"] == call.json["reason"]
+        assert body["credit_records"] == credit_records
+    return check
+
+
+def review_get(url: str) -> Call:
+    return Call("GET", url, prepare=queue_two_findings)
+
+
+def review_post(url: str, body: Any) -> Call:
+    return Call("POST", url, json=body, prepare=queue_two_findings)
+
+
 # --- the matrix -------------------------------------------------------------------------------------
 
 def event(source: str, event_id: str) -> dict[str, Any]:
@@ -367,6 +404,7 @@ def event(source: str, event_id: str) -> dict[str, Any]:
 
 PURPOSE = {"purpose": "case 2026-17: price fraud investigation"}
 VERDICT = {"verdict": "fake", "reason": "paid by the shop's staff, nothing shipped"}
+CONFIRM = {"decision": "confirm", "reason": "40 g parcel for a 650 g gift box, no transit scan", "basis": "rule 4.2"}
 PARTY = "/v1/parties/{entity_id}"
 Objects = dict[str, tuple[Call, dict[str, Expect]]]
 
@@ -452,6 +490,25 @@ MATRIX: dict[tuple[str, str], Objects] = {
         "unknown order": (post_json(f"/v1/orders/NOPE/verdict?source={P1}", VERDICT), row(
             anonymous=UNAUTHENTICATED, p1=HIDDEN, p2=FORBIDDEN, regulator=HIDDEN)),
     },
+    ("GET", "/v1/review"): {
+        "no items yet": (get("/v1/review"), row(
+            anonymous=UNAUTHENTICATED, p1=ok(items_are()), p2=ok(items_are()), regulator=ok(items_are()))),
+        # item 1 names P1's order (about its shop), item 2 the logistics firm's courier and P1's order
+        "two open items": (review_get("/v1/review?status=open"), row(
+            anonymous=UNAUTHENTICATED, p1=ok(items_are(1, 2)), p2=ok(items_are()), regulator=ok(items_are(1, 2)))),
+        "none confirmed": (review_get("/v1/review?status=confirmed"), row(
+            anonymous=UNAUTHENTICATED, p1=ok(items_are()), p2=ok(items_are()), regulator=ok(items_are()))),
+    },
+    ("POST", "/v1/review/{item}/decision"): {
+        # a confirmed record for S1, and O1's ratings' points taken back (R1 for S1, R2 for U1)
+        "own order's empty parcel (1)": (review_post("/v1/review/1/decision", CONFIRM), row(
+            anonymous=UNAUTHENTICATED, p1=ok(decided(3)), p2=HIDDEN, regulator=ok(decided(3)))),
+        # P1 sees it (its order) but did not report the courier; the courier's orders keep counting
+        "other's courier (2)": (review_post("/v1/review/2/decision", CONFIRM), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=HIDDEN, regulator=ok(decided(1)))),
+        "unknown item": (review_post("/v1/review/99/decision", CONFIRM), row(
+            anonymous=UNAUTHENTICATED, p1=HIDDEN, p2=HIDDEN, regulator=HIDDEN)),
+    },
     ("GET", "/v1/shops"): {
         "own shop S1 by name": (get("/v1/shops?q=示例食品旗舰店"), row(
             anonymous=ok(shops_are("S1")), p1=ok(shops_are("S1")), p2=ok(shops_are("S1")),
@@ -499,14 +556,14 @@ MATRIX: dict[tuple[str, str], Objects] = {
 
 
 WRITING_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/parties/{entity_id}/reveal"),
-                  ("POST", "/v1/orders/{order_id}/verdict")}
+                  ("POST", "/v1/orders/{order_id}/verdict"), ("POST", "/v1/review/{item}/decision")}
 
 
 def cells(*, writing: bool) -> Iterator[Any]:
     for (method, path), objects in MATRIX.items():
-        if ((method, path) in WRITING_ROUTES) != writing:
-            continue
         for obj, (request, expectations) in objects.items():
+            if ((method, path) in WRITING_ROUTES or request.prepare is not None) != writing:
+                continue
             for viewer in VIEWERS:
                 expect = expectations[viewer]
                 marks = [pytest.mark.xfail(strict=True, reason=expect.xfail)] if expect.xfail else []
@@ -564,6 +621,8 @@ def test_read_only_cells_leave_no_trace(shared_env: Env) -> None:
 
 
 def check_cell(env: Env, request_: Call, viewer: str, expect: Expect) -> None:
+    if request_.prepare is not None:
+        request_.prepare(env)
     response = env.call(viewer, request_)
     assert response.status_code == expect.status, response.text
     body = response.json()

@@ -26,10 +26,13 @@ party_app = typer.Typer(help="Look up parties and shops.", no_args_is_help=True)
 audit_app = typer.Typer(help="Prove the credit log was not altered.", no_args_is_help=True)
 keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+review_app = typer.Typer(help="Review detection findings: publish them as suspected records, confirm or dismiss.",
+                         no_args_is_help=True)
 app.add_typer(party_app, name="party")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(review_app, name="review")
 err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -137,6 +140,82 @@ def audit_verify(as_json: JsonOpt = False) -> None:
         err.print(f"[red]FAILED[/]: first bad record {report.first_bad}")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@review_app.command("publish")
+def review_publish(
+    run: Annotated[str | None, typer.Option("--run", help="A run id of `chengxin detect` (default: each "
+                                            "detector's newest run).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Queue a run's findings for review; each party they name gets a `suspected` record (not public)."""
+    from chengxin.services import review
+
+    done = review.publish(_app(), run)
+    if as_json:
+        _print_json(done)
+        return
+    err.print(f"{done['published']} of {done['findings']} findings queued for review "
+              f"({done['already_queued']} already queued, {done['about_no_one']} naming no party or order); "
+              f"{done['credit_records']} suspected records; runs: {', '.join(done['runs']) or '-'}")
+
+
+@review_app.command("list")
+def review_list(
+    status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed (default: all).")] = None,
+    limit: Annotated[int, typer.Option(help="Most items.", min=1)] = 100,
+    after: Annotated[int | None, typer.Option(help="Only items with a higher id (the next page).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The review queue, oldest first (the CLI is the node's operator: it sees every item)."""
+    from chengxin.services import review
+
+    page = review.list_items(_app(), _OPERATOR, status=status, limit=limit, after=after)
+    if as_json:
+        _print_json(page)
+        return
+    for i in page["items"]:
+        who = ", ".join(f"{p['source']} {p['id']}" for p in i["parties"][:3]) + \
+            (f" +{len(i['parties']) - 3}" if len(i["parties"]) > 3 else "")
+        score = "-" if i["score"] is None else f"{i['score']:.2f}"
+        decided = f" by {i['decision']['decided_by']}: {i['decision']['reason']}" if i["decision"] else ""
+        err.print(f"#{i['id']} {i['status']}{decided} | {i['kind']} ({i['level'] or '-'}) score {score} | "
+                  f"{who or '-'} | {len(i['orders'])} orders", soft_wrap=True)
+    err.print(f"{len(page['items'])} items" + (f"; next page: --after {page['next_after']}"
+                                               if page["next_after"] is not None else ""))
+
+
+@review_app.command("decide")
+def review_decide(
+    item: Annotated[int, typer.Argument(help="The review item's id.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded; published with a confirmation).")],
+    confirm: Annotated[bool, typer.Option("--confirm", help="The finding is right.")] = False,
+    dismiss: Annotated[bool, typer.Option("--dismiss", help="The finding is wrong.")] = False,
+    basis: Annotated[str | None, typer.Option(help="Legal or rule basis, case number.")] = None,
+    by: Annotated[str, typer.Option(help="Who decides, recorded as regulator:<by>.")] = "cli",
+    as_json: JsonOpt = False,
+) -> None:
+    """Confirm or dismiss a review item, once. Confirming a fake order takes its ratings' points back."""
+    from chengxin.services import review
+
+    if confirm == dismiss:
+        raise typer.BadParameter("give exactly one of --confirm and --dismiss")
+    done = review.decide(_app(), item, "confirm" if confirm else "dismiss", Viewer(role=REGULATOR, key_id=by),
+                         reason, basis)
+    if as_json:
+        _print_json(done)
+        return
+    i = done["item"]
+    err.print(f"review item {i['id']} {i['status']} by {i['decision']['decided_by']}: "
+              f"{done['credit_records']} credit records, {done['order_verdicts']} orders recorded as fake")
+    for s in done["standing"][:10]:
+        b, a = s["before"], s["after"]
+        err.print(f"  {s['source']} {s['id']}: points {b['points']} -> {a['points']}, grade {b['grade'] or '-'} "
+                  f"({b['score'] if b['score'] is not None else '-'}) -> {a['grade'] or '-'} "
+                  f"({a['score'] if a['score'] is not None else '-'})")
+
+
+_OPERATOR = Viewer(role=REGULATOR, key_id="cli")
 
 
 @keys_app.command("create")

@@ -26,8 +26,10 @@ from chengxin.services import credit_log
 # until resolved (the outcome is public).
 # points_retracted/restored: a confirmed fake order's rating points taken back (or given back on appeal):
 # a decided dishonesty record of the shop, public like a sanction
+# confirmed: a detection finding a regulator or the reporting platform confirmed, with a reason (services/review.py);
+# the machine's `suspected` records and `dismissed` ones are not public
 PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
-                          "sanction_lifted", "inspection", "points_retracted", "points_restored"})
+                          "sanction_lifted", "inspection", "points_retracted", "points_restored", "confirmed"})
 SANCTION_KINDS = frozenset({"sanction", "sanction_lifted"})
 Ref = tuple[str, str]
 

@@ -278,6 +278,7 @@ APPEND_TABLES = {t.name: t for t in (licences, price_points, order_updates, traf
 
 # Detection findings are defined in their own module on this `metadata`; importing it registers the table.
 from chengxin.adapters.db import findings as _findings  # noqa: E402, F401
+from chengxin.adapters.db import review_tables as _review  # noqa: E402, F401
 
 # Likewise the tables of the rating-derived standing.
 from chengxin.adapters.db import standing_tables as _standing  # noqa: E402, F401

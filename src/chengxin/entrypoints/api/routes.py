@@ -6,14 +6,14 @@ import asyncio
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from chengxin.adapters.db.engine import read_connection
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_sequencer, get_viewer
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
-from chengxin.services import credit_log, ingest, parties, records, standing
+from chengxin.services import credit_log, ingest, parties, records, review, standing
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 # Every /v1 route resolves the viewer, so a bad key is refused even on public routes.
@@ -168,6 +168,56 @@ def post_verdict(order_id: str, body: VerdictRequest, cx: AppDep, viewer: Viewer
         raise Forbidden("only a regulator or the platform that reported the order may decide on it")
     decided_by = viewer.source if viewer.role == PLATFORM and viewer.source else f"{viewer.role}:{viewer.key_id}"
     return standing.set_order_verdict(cx, (source, order_id), body.verdict, decided_by, body.reason, body.basis)
+
+
+class DecisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    decision: Literal["confirm", "dismiss"] = Field(description=(
+        "`confirm`: the finding is right: a public `confirmed` credit record for each business it names, and "
+        "for a fake-order ring or an empty parcel the shop sent, its orders are recorded as fake (their "
+        "ratings' points taken back); `dismiss`: the finding is wrong: a `dismissed` record (not public)."))
+    reason: str = Field(min_length=3, max_length=500, description=(
+        "Why (recorded; published with a confirmation, so no personal data)."))
+    basis: str | None = Field(None, max_length=500, description="Legal or rule basis, case number.")
+
+
+@router.get("/review", tags=["review"])
+def get_review(cx: AppDep, viewer: ViewerDep,
+               status: Literal["open", "confirmed", "dismissed"] | None = Query(None, description=(
+                   "Only items in this state (default: all).")),
+               limit: int = Query(100, ge=1, le=500, description="Most items in one page."),
+               after: int | None = Query(None, ge=0, le=MAX_INDEX, description=(
+                   "Page cursor: only items with a higher id; pass the previous page's `next_after`."))) -> Response:
+    """The review queue of detection findings, oldest first: a regulator sees every item, a platform the items
+    naming one of its own parties or orders.
+
+    Each item: `id`, `kind`, `level` (of a roll-up: `shop`, `courier`, `carrier`; `order`), `score` (the
+    machine's, 0-1), `status` (`open`, `confirmed`, `dismissed`), `parties` [{source, id, kind}] (whom its
+    credit records are about; for a finding naming only orders, their shops), `orders`, `summary` (the evidence
+    in brief), `evidence` (whole, as the detector gave it) and `evidence_sha256`, `run_id`, `finding_id`,
+    `published_at`, and `decision` {decision, decided_by, decided_at, reason, basis, verdicts_at} once decided.
+    Publishing an item appended a `suspected` credit record per party: not public, seen by regulators and by
+    the platform that reported the party."""
+    _forbid_unless_key(viewer, "the review queue needs a platform or regulator API key")
+    return json_response(review.list_items(cx, viewer, status=status, limit=limit, after=after))
+
+
+@router.post("/review/{item}/decision", tags=["review"])
+def post_review_decision(body: DecisionRequest, cx: AppDep, viewer: ViewerDep,
+                         item: int = Path(ge=1, le=MAX_INDEX, description="The review item's id.")) -> Response:
+    """Confirm or dismiss a review item, once, with a reason: a regulator, or the platform that reported every
+    party and order the item names. Nothing is punished on a machine score alone; this is the human decision.
+
+    Confirming appends a `confirmed` credit record per party (public for businesses, with the reason, basis,
+    who decided and the evidence in brief); for `fake_order_ring`, and `empty_parcel` other than a courier's
+    or carrier's roll-up, each named order is recorded as fake (as `POST /v1/orders/{id}/verdict` does), so
+    its ratings stop counting and the points taken back become `points_retracted` records. Dismissing appends
+    a `dismissed` record per party (not public). Answers the decided `item`, `credit_records` (how many the
+    decision added), `order_verdicts`, `orders_missing` and `standing` [{source, id, kind, before, after}]
+    (credit points, score and grade). An item not visible to the caller is 404; one it may see but not decide
+    403; an item already decided 409 `conflict`."""
+    _forbid_unless_key(viewer, "a review decision needs a regulator's key or the reporting platform's key")
+    return json_response(review.decide(cx, item, body.decision, viewer, body.reason, body.basis))
 
 
 def _forbid_unless_key(viewer: Viewer, why: str) -> None:

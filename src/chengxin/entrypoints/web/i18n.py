@@ -224,6 +224,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "record.inspection": ("监督检查", "inspection"),
     "record.points_retracted": ("评价计分撤回", "rating points taken back"),
     "record.points_restored": ("评价计分恢复", "rating points restored"),
+    "record.suspected": ("疑似失信（待复核）", "suspected dishonesty (under review)"),
+    "record.confirmed": ("经复核确认的失信行为", "dishonesty confirmed on review"),
+    "record.dismissed": ("疑似失信经复核排除", "suspicion dismissed on review"),
     # record descriptions
     "desc.identity.verified": ("登记身份（{scheme}），实名核验通过", "Identity registered ({scheme}) and verified"),
     "desc.identity.unverified": ("登记身份（{scheme}），未实名核验", "Identity registered ({scheme}), not verified"),
@@ -253,6 +256,43 @@ _PAIRS: dict[str, tuple[str, str]] = {
                              "（认定方：{decided_by}）",
                              "Order {order} was found genuine on review: its rating's {points} credit point(s) were "
                              "restored (decided by {decided_by})"),
+    "desc.suspected": ("自动检测发现疑似{finding}（机器评分 {score}）{evidence}，待人工复核，未作任何处理",
+                       "Automated detection suspects {finding} (machine score {score}){evidence}; awaiting review, "
+                       "nothing is done on it"),
+    "desc.confirmed": ("经人工复核确认：{finding}（机器评分 {score}）{evidence}。理由：{reason}；依据：{basis}"
+                       "（认定方：{decided_by}）",
+                       "Confirmed on review: {finding} (machine score {score}){evidence}. Reason: {reason}; "
+                       "basis: {basis} (decided by {decided_by})"),
+    "desc.dismissed": ("疑似{finding}经人工复核排除。理由：{reason}（认定方：{decided_by}）",
+                       "Suspected {finding} dismissed on review. Reason: {reason} (decided by {decided_by})"),
+    "evidence.tells": ("；迹象：{tells}", "; signs: {tells}"),
+    "evidence.flagged": ("；{flagged}/{parcels} 件包裹异常（{share}）",
+                         "; {flagged} of {parcels} parcels flagged ({share})"),
+    "evidence.orders": ("；涉及 {n} 笔订单", "; {n} order(s) concerned"),
+    "rec.confirmed_note": ("“经复核确认的失信行为”由自动检测发现、再经监管部门或报送平台人工复核确认，"
+                           "并写明理由与依据；仅有机器评分的疑似记录不公示，也不影响信用积分与评分。",
+                           "“Dishonesty confirmed on review” was found by automated detection and then confirmed by a "
+                           "regulator or the reporting platform, who gave a reason and basis; suspicions resting on a "
+                           "machine score alone are not published and change no points or score."),
+    "finding.empty_parcel": ("空包裹代发", "empty parcels"),
+    "finding.fake_order_ring": ("刷单炒信团伙", "a fake-order ring"),
+    "finding.malicious_review": ("恶意评价", "malicious reviews"),
+    "finding.template_review": ("模板化评价", "templated reviews"),
+    "finding.fake_traffic": ("虚假流量", "fake traffic"),
+    "finding.price_fraud": ("价格欺诈", "price fraud"),
+    "finding.not_as_described": ("货不对板或假冒", "goods not as described or counterfeit"),
+    "finding.payment_fraud": ("支付欺诈", "payment fraud"),
+    "tell.light": ("重量远低于货品", "far lighter than the goods"),
+    "tell.no_transit": ("无中转扫描", "no transit scans"),
+    "tell.too_fast": ("运输快得不合常理", "impossibly fast transit"),
+    "tell.signed_far": ("签收地远离收货地", "signed far from the address"),
+    "tell.delivered_at_origin": ("在发货地签收", "signed at the origin"),
+    "tell.shared_tracking": ("运单号重复使用", "tracking number reused"),
+    "level.order": ("单笔订单", "one order"),
+    "level.shop": ("网店", "the shop"),
+    "level.courier": ("快递员", "a courier"),
+    "level.carrier": ("物流企业", "a carrier"),
+    "cause.verdict": ("虚假交易认定", "fake-order verdict"),
     "desc.other": ("{kind}：{payload}", "{kind}: {payload}"),
     "outcome.upheld": ("投诉成立", "upheld"),
     "outcome.partly_upheld": ("部分成立", "partly upheld"),

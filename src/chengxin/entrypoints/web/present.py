@@ -209,11 +209,49 @@ def _points_restored(t: Translator, p: dict[str, Any]) -> str:
     return _points_text(t, "points_restored", p)
 
 
+def evidence_brief(t: Translator, p: dict[str, Any]) -> str:
+    """The evidence summary of a review record in words: flagged share of a roll-up, the tells, the orders."""
+    raw = p.get("summary")
+    summary: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    parts = []
+    if isinstance(summary.get("flagged"), int) and isinstance(summary.get("parcels"), int):
+        share = summary.get("share")
+        parts.append(t("evidence.flagged", flagged=summary["flagged"], parcels=summary["parcels"],
+                       share=f"{share * 100:.0f}%" if isinstance(share, int | float) else "–"))
+    tells = summary.get("tells")
+    if isinstance(tells, dict) and tells:
+        sep = "、" if t.lang == "zh" else ", "
+        parts.append(t("evidence.tells", tells=sep.join(t.label("tell", name) for name in tells)))
+    if isinstance(p.get("orders"), int) and p["orders"] > 1:
+        parts.append(t("evidence.orders", n=p["orders"]))
+    return "".join(parts)
+
+
+def _review_text(t: Translator, kind: str, p: dict[str, Any]) -> str:
+    score = p.get("score")
+    return t(f"desc.{kind}", finding=t.label("finding", p.get("finding_kind")),
+             score=f"{score:.2f}" if isinstance(score, int | float) else "–", evidence=evidence_brief(t, p),
+             reason=p.get("reason") or "–", basis=p.get("basis") or "–", decided_by=p.get("decided_by") or "–")
+
+
+def _suspected(t: Translator, p: dict[str, Any]) -> str:
+    return _review_text(t, "suspected", p)
+
+
+def _confirmed(t: Translator, p: dict[str, Any]) -> str:
+    return _review_text(t, "confirmed", p)
+
+
+def _dismissed(t: Translator, p: dict[str, Any]) -> str:
+    return _review_text(t, "dismissed", p)
+
+
 _DESCRIBERS = {
     "identity": _identity, "licence": _licence, "rating": _rating, "complaint": _complaint,
     "complaint_outcome": _complaint_outcome, "commitment": _commitment, "sanction": _sanction,
     "sanction_lifted": _sanction_lifted, "inspection": _inspection,
     "points_retracted": _points_retracted, "points_restored": _points_restored,
+    "suspected": _suspected, "confirmed": _confirmed, "dismissed": _dismissed,
 }
 
 

@@ -1,0 +1,395 @@
+"""The review queue (issue 5, item 2): detection findings become suspected-dishonesty records, and a person
+confirms or dismisses each. Nothing is punished on a machine score alone.
+
+- `publish(app, run_id)`: each finding of the run (default: each detector's newest run) that names a party
+  or an order becomes an open review item, and a `suspected` credit record is appended for every party it
+  is about (the parties it names; for a finding naming only orders, the orders' shops). Suspected records
+  are not public: regulators and the platform that reported the party see them. The same suspicion found
+  again by a later run (same kind, level, parties and orders) is not queued twice.
+- `decide(app, item, "confirm" | "dismiss", viewer, reason, basis)`: a regulator, or the platform that
+  reported every entity the item names, decides once, with a reason. Confirming appends a `confirmed` record
+  per party (public for businesses, like a sanction: a person decided it and says why), and for a fake-order
+  kind (`fake_order_ring`, or an `empty_parcel` the shop sent) records each named order as fake
+  (`standing.set_order_verdict`), so its ratings stop counting and the points taken back become
+  `points_retracted` records. Dismissing appends a `dismissed` record per party (not public).
+- `list_items(app, viewer, status)`: a regulator sees every item, a platform the items about its entities.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, exists, select, update
+
+from chengxin.adapters.db import findings as fd
+from chengxin.adapters.db import review_tables as rt
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.query import pair_in
+from chengxin.bootstrap import Chengxin
+from chengxin.domain.credit import CreditRecord
+from chengxin.domain.events import canonical
+from chengxin.domain.quality import Finding
+from chengxin.exc import ChengxinError, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.services import credit_log
+from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
+
+Ref = tuple[str, str]
+REVIEW_SOURCE = "urn:cx:chengxin:review"  # the `event` of a credit record that the review queue wrote
+OPEN, CONFIRMED, DISMISSED = "open", "confirmed", "dismissed"
+STATUSES = (OPEN, CONFIRMED, DISMISSED)
+DECISIONS = {"confirm": CONFIRMED, "dismiss": DISMISSED}
+# Kinds whose confirmed orders were fake trades: their ratings stop counting and their points are taken back.
+FAKE_ORDER_KINDS = frozenset({"fake_order_ring", "empty_parcel"})
+# ... except an empty-parcel roll-up of a courier or carrier: real orders whose delivery the logistics side
+# faked; the buyers' ratings of the shop stay.
+NOT_THE_SHOPS = frozenset({"courier", "carrier"})
+_CHUNK = 200  # pairs per OR-list query
+
+
+class AlreadyDecided(ChengxinError):
+    """A review item is decided once; a second decision is refused (HTTP 409, exit 65)."""
+
+    status, exit_code, code = 409, 65, "conflict"
+
+
+# --- pure helpers ---------------------------------------------------------------------------------------------
+def summarise(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """The evidence in brief, for a credit record: the level, the top-level figures and which tells fired
+    (with their counts in a roll-up). No references, regions, tracking numbers or texts: the log cannot
+    forget, and the whole evidence stays with the finding, named by its digest."""
+    out: dict[str, Any] = {}
+    for key, value in evidence.items():
+        if (key == "level" and isinstance(value, str)) or isinstance(value, bool | int | float):
+            out[key] = value
+        elif key == "tells" and isinstance(value, Mapping):
+            out["tells"] = {name: x if isinstance(x, int | float) and not isinstance(x, bool) else True
+                            for name, x in value.items()}
+    return out
+
+
+def item_key(f: Finding) -> str:
+    """What makes two findings the same suspicion: kind, level and the parties and orders named."""
+    level = f.evidence.get("level")
+    body = {"kind": f.kind, "level": level if isinstance(level, str) else None,
+            "parties": sorted(list(r) for r in f.refs("parties")), "orders": sorted(list(r) for r in f.refs("orders"))}
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def evidence_sha256(evidence: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(dict(evidence))).hexdigest()
+
+
+def decided_by(viewer: Viewer) -> str:
+    """Who a decision is recorded as: a platform's source, or `regulator:<key id>`."""
+    if viewer.role == PLATFORM and viewer.source:
+        return viewer.source
+    return f"{viewer.role}:{viewer.key_id}"
+
+
+# --- publishing -----------------------------------------------------------------------------------------------
+def publish(app: Chengxin, run_id: str | None = None) -> dict[str, Any]:
+    """Queue the findings of a run (default: each detector's newest run) for review and append a `suspected`
+    record per party each is about, in one transaction. Findings already queued (the same suspicion from an
+    earlier run) and findings naming neither a party nor an order are skipped. Returns the counts."""
+    finish_pending(app)
+    now = credit_log.now_utc()
+    done = {"findings": 0, "published": 0, "already_queued": 0, "about_no_one": 0, "credit_records": 0}
+    with write_transaction(app.engine) as conn:
+        stored = fd.read_findings(conn, run_id=run_id)
+        done["findings"] = len(stored)
+        runs = sorted({s.run_id for s in stored})
+        keys = {s.id: item_key(s.finding) for s in stored}
+        known = _known_keys(conn, list(dict.fromkeys(keys.values())))
+        named = [r for s in stored for r in s.finding.refs("parties")]
+        shops = _existing_shops(conn, named)
+        shop_of = _shops_of_orders(conn, [r for s in stored if not s.finding.refs("parties")
+                                          for r in s.finding.refs("orders")])
+        records: list[tuple[CreditRecord, str]] = []
+        subjects: list[dict[str, Any]] = []
+        for s in stored:
+            f, key = s.finding, keys[s.id]
+            if key in known:
+                done["already_queued"] += 1
+                continue
+            orders = list(dict.fromkeys(f.refs("orders")))
+            parties = [(r, "shop" if r in shops else "subject") for r in dict.fromkeys(f.refs("parties"))] or \
+                [(r, "shop") for r in dict.fromkeys(shop_of[o] for o in orders if o in shop_of)]
+            if not parties and not orders:
+                done["about_no_one"] += 1
+                continue
+            known.add(key)
+            item_id = _insert_item(conn, s, key, now)
+            subjects += [_subject_row(item_id, "party", ref, kind) for ref, kind in parties]
+            subjects += [_subject_row(item_id, "order", ref, "order") for ref in orders]
+            records += _suspected_records(item_id, s, parties, orders, now)
+            done["published"] += 1
+        if subjects:
+            conn.execute(rt.review_subjects.insert(), subjects)
+        if records:
+            credit_log.append(conn, app.keys, app.settings.log_origin, records)
+        done["credit_records"] = len(records)
+    return {"runs": runs, **done}
+
+
+def _known_keys(conn: Connection, keys: list[str]) -> set[str]:
+    c = rt.review_items.c
+    found: set[str] = set()
+    for i in range(0, len(keys), 500):
+        found.update(conn.execute(select(c.item_key).where(c.item_key.in_(keys[i:i + 500]))).scalars())
+    return found
+
+
+def _existing_shops(conn: Connection, refs: Sequence[Ref]) -> set[Ref]:
+    wanted, s = list(dict.fromkeys(refs)), t.shops.c
+    found: set[Ref] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        found.update((r.source, r.shop_id) for r in conn.execute(
+            select(s.source, s.shop_id).where(pair_in(s.source, s.shop_id, wanted[i:i + _CHUNK]))))
+    return found
+
+
+def _shops_of_orders(conn: Connection, orders: Sequence[Ref]) -> dict[Ref, Ref]:
+    wanted, o = list(dict.fromkeys(orders)), t.orders.c
+    found: dict[Ref, Ref] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        for r in conn.execute(select(o.source, o.order_id, o.shop_source, o.shop_id).where(
+                pair_in(o.source, o.order_id, wanted[i:i + _CHUNK]))):
+            if r.shop_id is not None:
+                found[(r.source, r.order_id)] = (r.shop_source, r.shop_id)
+    return found
+
+
+def _insert_item(conn: Connection, s: fd.StoredFinding, key: str, now: str) -> int:
+    f = s.finding
+    level = f.evidence.get("level")
+    result = conn.execute(rt.review_items.insert().values(
+        item_key=key, finding_id=s.id, run_id=s.run_id, detector=s.detector, kind=f.kind,
+        level=level if isinstance(level, str) else None, score=f.score, evidence_sha256=evidence_sha256(f.evidence),
+        summary=orjson.dumps(summarise(f.evidence)).decode(), status=OPEN, published_at=now))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _subject_row(item_id: int, role: str, ref: Ref, kind: str) -> dict[str, Any]:
+    return {"item_id": item_id, "role": role, "source": ref[0], "entity_id": ref[1], "subject_kind": kind}
+
+
+def _finding_payload(item_id: int, kind: str, score: float | None, digest: str, run_id: str, orders: int,
+                     summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {"item": item_id, "finding_kind": kind, "score": score, "evidence_sha256": digest, "run_id": run_id,
+            "orders": orders, "summary": dict(summary)}
+
+
+def _suspected_records(item_id: int, s: fd.StoredFinding, parties: list[tuple[Ref, str]], orders: list[Ref],
+                       at: str) -> list[tuple[CreditRecord, str]]:
+    f = s.finding
+    payload = _finding_payload(item_id, f.kind, f.score, evidence_sha256(f.evidence), s.run_id, len(orders),
+                               summarise(f.evidence))
+    body = {**payload, "finding_id": s.id, "parties": [list(r) for r, _ in parties], "order_refs": orders}
+    event_hash = hashlib.sha256(canonical(body)).hexdigest()
+    return [(CreditRecord("suspected", kind, ref, (REVIEW_SOURCE, str(item_id)), at, payload), event_hash)
+            for ref, kind in parties]
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+def list_items(app: Chengxin, viewer: Viewer, *, status: str | None = None, limit: int = 100,
+               after: int | None = None) -> dict[str, Any]:
+    """Review items in queue order (by id), at most `limit` with an id above `after`: a regulator's all, a
+    platform's those about its own entities. `next_after` is the cursor of the next page (None on the last)."""
+    _need_key(viewer, "the review queue needs a platform or regulator API key")
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"status: expected one of {', '.join(STATUSES)}")
+    i = rt.review_items.c
+    q = select(rt.review_items).order_by(i.id).limit(limit + 1)
+    if status is not None:
+        q = q.where(i.status == status)
+    if after is not None:
+        q = q.where(i.id > after)
+    if viewer.role != REGULATOR:
+        sub = rt.review_subjects.c
+        q = q.where(exists().where(sub.item_id == i.id, sub.source == (viewer.source or "")))
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(q))
+        page = rows[:limit]
+        views = _views(conn, page)
+    return {"items": views, "next_after": page[-1].id if len(rows) > limit else None}
+
+
+def get_item(app: Chengxin, item_id: int, viewer: Viewer) -> dict[str, Any]:
+    """One review item with its evidence, if the viewer may see it."""
+    _need_key(viewer, "the review queue needs a platform or regulator API key")
+    with read_connection(app.engine) as conn:
+        row = conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).first()
+        if row is None or not _may_see(viewer, _sources(conn, item_id)):
+            raise NotFound(f"no review item {item_id} visible to you")
+        return _views(conn, [row])[0]
+
+
+def _views(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    subjects: dict[int, list[Any]] = {i: [] for i in ids}
+    evidence: dict[int, Any] = {}
+    for k in range(0, len(ids), 500):
+        part = ids[k:k + 500]
+        for s in conn.execute(select(rt.review_subjects).where(rt.review_subjects.c.item_id.in_(part))
+                              .order_by(rt.review_subjects.c.source, rt.review_subjects.c.entity_id)):
+            subjects[s.item_id].append(s)
+        wanted = [r.finding_id for r in rows[k:k + 500]]
+        for fid, ev in conn.execute(select(fd.findings.c.id, fd.findings.c.evidence).where(
+                fd.findings.c.id.in_(wanted))):
+            evidence[fid] = orjson.loads(ev)
+    return [_view(r, subjects[r.id], evidence.get(r.finding_id)) for r in rows]
+
+
+def _view(r: Any, subjects: list[Any], evidence: Any) -> dict[str, Any]:
+    decision = None
+    if r.status != OPEN:
+        decision = {"decision": "confirm" if r.status == CONFIRMED else "dismiss", "decided_by": r.decided_by,
+                    "decided_at": r.decided_at, "reason": r.reason, "basis": r.basis,
+                    "verdicts_at": r.verdicts_at}
+    return {"id": r.id, "kind": r.kind, "level": r.level, "score": r.score, "status": r.status,
+            "published_at": r.published_at, "detector": r.detector, "run_id": r.run_id, "finding_id": r.finding_id,
+            "parties": [{"source": s.source, "id": s.entity_id, "kind": s.subject_kind}
+                        for s in subjects if s.role == "party"],
+            "orders": [{"source": s.source, "id": s.entity_id} for s in subjects if s.role == "order"],
+            "evidence_sha256": r.evidence_sha256, "summary": orjson.loads(r.summary), "evidence": evidence,
+            "decision": decision}
+
+
+def _sources(conn: Connection, item_id: int) -> set[str]:
+    c = rt.review_subjects.c
+    return set(conn.execute(select(c.source).where(c.item_id == item_id).distinct()).scalars())
+
+
+def _need_key(viewer: Viewer, why: str) -> None:
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated(why)
+
+
+def _may_see(viewer: Viewer, sources: set[str]) -> bool:
+    return viewer.role == REGULATOR or any(viewer.owns(s) for s in sources)
+
+
+def _may_decide(viewer: Viewer, sources: set[str]) -> bool:
+    return viewer.role == REGULATOR or (bool(sources) and all(viewer.owns(s) for s in sources))
+
+
+# --- deciding -------------------------------------------------------------------------------------------------
+def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: str,
+           basis: str | None = None) -> dict[str, Any]:
+    """Confirm or dismiss a review item, once, with a reason (see the module). Returns the decided item, the
+    credit records the decision added (its own and the points taken back), the orders recorded as fake, and
+    the credit points and grade of the parties it is about, before and after."""
+    _need_key(viewer, "a review decision needs a regulator's key or the reporting platform's key")
+    if decision not in DECISIONS:
+        raise InvalidInput("decision: expected confirm or dismiss")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason: say why; a decision without a reason is not recorded")
+    basis = (basis.strip() or None) if basis else None
+    finish_pending(app)
+    by, now, status = decided_by(viewer), credit_log.now_utc(), DECISIONS[decision]
+    with write_transaction(app.engine) as conn:
+        row = conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).first()
+        subjects = list(conn.execute(select(rt.review_subjects).where(rt.review_subjects.c.item_id == item_id)))
+        sources = {s.source for s in subjects}
+        if row is None or not _may_see(viewer, sources):
+            raise NotFound(f"no review item {item_id} visible to you")
+        if not _may_decide(viewer, sources):
+            raise Forbidden("only a regulator, or the platform that reported every entity the item names, may "
+                            "decide on it")
+        if row.status != OPEN:
+            raise AlreadyDecided(f"review item {item_id} was already {row.status} by {row.decided_by} at "
+                                 f"{row.decided_at}; an item is decided once")
+        parties = [((s.source, s.entity_id), s.subject_kind) for s in subjects if s.role == "party"]
+        orders = [(s.source, s.entity_id) for s in subjects if s.role == "order"]
+        fake = orders if status == CONFIRMED and takes_orders(row.kind, row.level) else []
+        conn.execute(update(rt.review_items).where(rt.review_items.c.id == item_id).values(
+            status=status, decided_by=by, decided_at=now, reason=reason, basis=basis,
+            verdicts_at=None if fake else now))
+        before = _standing(conn, [ref for ref, _ in parties])
+        records = _decision_records(row, status, parties, len(orders), by, now, reason, basis)
+        credit_log.append(conn, app.keys, app.settings.log_origin, records)
+    verdicts = _apply_verdicts(app, item_id, fake, by, reason, basis) if fake else {"orders": 0, "missing": 0,
+                                                                                   "credit_records": 0}
+    with read_connection(app.engine) as conn:
+        after = _standing(conn, [ref for ref, _ in parties])
+        item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()])[0]
+    return {"item": item, "credit_records": len(records) + verdicts["credit_records"],
+            "order_verdicts": verdicts["orders"], "orders_missing": verdicts["missing"],
+            "standing": [{"source": r[0], "id": r[1], "kind": k, "before": b, "after": a}
+                         for (r, k), b, a in zip(parties, before, after, strict=False)]}
+
+
+def takes_orders(kind: str, level: str | None) -> bool:
+    """Whether confirming an item of this kind and level records its orders as fake."""
+    return kind in FAKE_ORDER_KINDS and level not in NOT_THE_SHOPS
+
+
+def _decision_records(row: Any, status: str, parties: list[tuple[Ref, str]], orders: int, by: str, at: str,
+                      reason: str, basis: str | None) -> list[tuple[CreditRecord, str]]:
+    payload = {**_finding_payload(row.id, row.kind, row.score, row.evidence_sha256, row.run_id, orders,
+                                  orjson.loads(row.summary)),
+               "decided_by": by, "reason": reason, "basis": basis}
+    event_hash = hashlib.sha256(canonical({**payload, "status": status, "decided_at": at})).hexdigest()
+    return [(CreditRecord(status, kind, ref, (REVIEW_SOURCE, str(row.id)), at, payload), event_hash)
+            for ref, kind in parties]
+
+
+def _apply_verdicts(app: Chengxin, item_id: int, orders: Iterable[Ref], by: str, reason: str,
+                    basis: str | None) -> dict[str, int]:
+    """Record each order of a confirmed item as fake (its ratings recounted, points taken back), then mark the
+    item's verdicts done. Verdicts are idempotent, so an interrupted run is simply repeated."""
+    from chengxin.services import standing
+
+    done = {"orders": 0, "missing": 0, "credit_records": 0}
+    why = f"review item {item_id}" + (f"; {basis}" if basis else "")
+    for order in orders:
+        try:
+            result = standing.set_order_verdict(app, order, "fake", by, reason, why)
+        except NotFound:  # the finding named an order the store does not have
+            done["missing"] += 1
+            continue
+        done["orders"] += 1
+        done["credit_records"] += int(result.get("credit_records", 0))
+    with write_transaction(app.engine) as conn:
+        conn.execute(update(rt.review_items).where(rt.review_items.c.id == item_id).values(
+            verdicts_at=credit_log.now_utc()))
+    return done
+
+
+def finish_pending(app: Chengxin) -> int:
+    """Finish confirmations interrupted between the decision and its order verdicts (a crash, a lost
+    connection): record the verdicts of confirmed fake-order items whose `verdicts_at` is still empty."""
+    i = rt.review_items.c
+    with read_connection(app.engine) as conn:
+        pending = list(conn.execute(select(rt.review_items).where(i.status == CONFIRMED, i.verdicts_at.is_(None))))
+        work = []
+        for row in pending:
+            s = rt.review_subjects.c
+            orders = [(x.source, x.entity_id) for x in conn.execute(
+                select(s.source, s.entity_id).where(s.item_id == row.id, s.role == "order"))]
+            work.append((row, orders))
+    for row, orders in work:
+        _apply_verdicts(app, row.id, orders, row.decided_by, row.reason, row.basis)
+    return len(work)
+
+
+def _standing(conn: Connection, refs: list[Ref], most: int = 50) -> list[dict[str, Any]]:
+    """Credit points of each rated entity and the score and grade of its party (the first `most`)."""
+    from chengxin.services import scoring
+
+    out = []
+    for ref in refs[:most]:
+        s = st.standings.c
+        points = conn.execute(select(s.points).where(s.target_source == ref[0], s.target_id == ref[1])).scalar()
+        keys = scoring.party_keys(conn, [ref])
+        score = conn.execute(select(st.credit_scores.c.score, st.credit_scores.c.grade).where(
+            st.credit_scores.c.party_key == keys[0])).first() if keys else None
+        out.append({"points": int(points or 0), "score": score.score if score else None,
+                    "grade": score.grade if score else None})
+    return out

@@ -1,0 +1,44 @@
+"""`chengxin review` as an operator runs it: detect, publish the findings, list the queue, confirm one, once."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.cli import run
+
+
+def test_publish_list_and_decide(env, tmp_path):
+    events = tmp_path / "events.jsonl"
+    run(env, "simulate", "--seed", "5", "--days", "20", "--shops", "20", "--buyers", "200", "--orders-per-day", "50",
+        "--set", "rings=1", "--set", "ring_workers=8,10", "--set", "couriers=4", "--set", "fake_delivery_couriers=1",
+        "--out", str(events))
+    run(env, "ingest", str(events))
+    run(env, "detect", "--json")
+    published = json.loads(run(env, "review", "publish", "--json").stdout)
+    assert published["published"] > 0 and published["credit_records"] > 0
+    assert json.loads(run(env, "review", "publish", "--json").stdout)["published"] == 0  # nothing queued twice
+
+    queue = json.loads(run(env, "review", "list", "--status", "open", "--json").stdout)["items"]
+    assert len(queue) == min(published["published"], 100)
+    (item,) = [i for i in queue if i["kind"] == "empty_parcel" and i["level"] == "shop"][:1]
+    shop = item["parties"][0]
+    assert "#" in run(env, "review", "list").stderr
+
+    done = run(env, "review", "decide", str(item["id"]), "--confirm", "--reason", "parcels of 30 g, no transit",
+               "--basis", "rule 4.2", "--by", "officer-7")
+    assert f"review item {item['id']} confirmed by regulator:officer-7" in done.stderr
+    assert "points" in done.stderr
+
+    again = run(env, "review", "decide", str(item["id"]), "--dismiss", "--reason", "second thoughts", check=False)
+    assert again.returncode == 65 and "already confirmed" in again.stderr
+    both = run(env, "review", "decide", str(item["id"]), "--confirm", "--dismiss", "--reason", "x", check=False)
+    assert both.returncode == 2
+
+    public = json.loads(run(env, "party", "show", shop["id"], "--source", shop["source"], "--public", "--json",
+                            ).stdout)
+    kinds = {r["kind"] for r in public["credit_records"]}
+    assert "confirmed" in kinds and "suspected" not in kinds
+    confirmed = json.loads(run(env, "review", "list", "--status", "confirmed", "--json").stdout)["items"]
+    assert [i["id"] for i in confirmed] == [item["id"]]
+    assert confirmed[0]["decision"]["basis"] == "rule 4.2"
+    run(env, "audit", "verify")

@@ -1,0 +1,220 @@
+"""The review queue on every storage backend: findings published as suspected records (not public), confirmed
+(order verdicts, points taken back, a public record) or dismissed, once, by whom may; the log still audits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from chengxin.adapters.db import review_tables as rt
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.findings import insert_findings
+from chengxin.bootstrap import Chengxin
+from chengxin.domain.quality import Finding
+from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.services import audit, parties, review, standing
+from chengxin.services.viewer import ANONYMOUS, Viewer
+
+P1, P2, L1 = "urn:cx:platform:P1", "urn:cx:platform:P2", "urn:cx:logistics:L1"
+REGULATOR = Viewer("regulator", key_id="k-reg")
+PLATFORM1 = Viewer("platform", P1, "k-p1")
+PLATFORM2 = Viewer("platform", P2, "k-p2")
+
+# An empty parcel of O1 (only the order named: the item is about its shop S1), a courier faking deliveries
+# (C1 of the logistics firm, with P1's order O2), and a ring of S2 and its buyer U2.
+PARCEL = Finding("empty_parcel", 0.96, {"orders": ((P1, "O1"),)}, {
+    "level": "order", "tracking_no": "SL1000000001", "shop": {"source": P1, "id": "S1"},
+    "tells": {"light": {"weight_g": 40, "expected_g": 650}, "no_transit": {"hours": 2.0}}})
+COURIER = Finding("empty_parcel", 0.8, {"parties": ((L1, "C1"),), "orders": ((P1, "O2"),)}, {
+    "level": "courier", "parcels": 2, "flagged": 1, "share": 0.5, "tells": {"no_transit": 1},
+    "rule": {"min_flagged": 1, "min_share": 0.15}})
+RING = Finding("fake_order_ring", 0.7, {"parties": ((P1, "S2"), (P1, "U2")), "orders": ((P1, "O2"),)},
+               {"density": 3.5, "buyers": 1})
+
+
+def store_run(cx: Chengxin, run_id: str = "detect-test1", found: tuple[Finding, ...] = (PARCEL, COURIER, RING)) -> None:
+    with write_transaction(cx.engine) as conn:
+        insert_findings(conn, found, detector="test", run_id=run_id)
+
+
+def records(cx: Chengxin, kind: str) -> list[Any]:
+    with read_connection(cx.engine) as conn:
+        return list(conn.execute(select(t.credit_records).where(t.credit_records.c.kind == kind)
+                                 .order_by(t.credit_records.c.idx)))
+
+
+def kinds_seen(cx: Chengxin, entity: tuple[str, str], viewer: Viewer) -> set[str]:
+    return {r["kind"] for r in parties.show(cx, entity[0], entity[1], viewer)["credit_records"]}
+
+
+@pytest.fixture
+def queued(sample_app: Chengxin) -> Chengxin:
+    store_run(sample_app)
+    done = review.publish(sample_app)
+    assert done == {"runs": ["detect-test1"], "findings": 3, "published": 3, "already_queued": 0,
+                    "about_no_one": 0, "credit_records": 4}
+    return sample_app
+
+
+def test_publish_appends_suspected_records_that_are_not_public(queued: Chengxin) -> None:
+    cx = queued
+    about = [(r.subject_kind, r.subject_source, r.subject_id, r.event_source, r.event_id) for r in
+             records(cx, "suspected")]
+    assert about == [("shop", P1, "S1", review.REVIEW_SOURCE, "1"), ("subject", L1, "C1", review.REVIEW_SOURCE, "2"),
+                     ("shop", P1, "S2", review.REVIEW_SOURCE, "3"), ("subject", P1, "U2", review.REVIEW_SOURCE, "3")]
+    payload = records(cx, "suspected")[0].payload
+    assert '"finding_kind":"empty_parcel"' in payload and '"run_id":"detect-test1"' in payload
+    assert '"evidence_sha256":"' + review.evidence_sha256(PARCEL.evidence) + '"' in payload
+    assert "SL1000000001" not in payload  # the brief keeps figures and tells, not references or numbers
+    # not public; the reporting platform and regulators see it
+    assert "suspected" not in kinds_seen(cx, (P1, "S1"), ANONYMOUS)
+    assert "suspected" not in kinds_seen(cx, (P1, "S1"), PLATFORM2)
+    assert "suspected" in kinds_seen(cx, (P1, "S1"), PLATFORM1)
+    assert "suspected" in kinds_seen(cx, (P1, "S1"), REGULATOR)
+    # nothing is taken back on a machine score alone
+    with read_connection(cx.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(st.order_verdicts)).scalar_one() == 0
+    assert audit.verify(cx).ok
+
+
+def test_publishing_again_or_a_rerun_queues_nothing_twice(queued: Chengxin) -> None:
+    again = review.publish(queued)
+    assert (again["published"], again["already_queued"], again["credit_records"]) == (0, 3, 0)
+    store_run(queued, "detect-test2")  # the same suspicions found by a later run
+    rerun = review.publish(queued, "detect-test2")
+    assert (rerun["runs"], rerun["published"], rerun["already_queued"]) == (["detect-test2"], 0, 3)
+    assert len(records(queued, "suspected")) == 4
+
+
+def test_a_finding_about_no_one_is_not_queued(sample_app: Chengxin) -> None:
+    store_run(sample_app, "detect-x", (Finding("empty_parcel", 0.9, {"products": ((P1, "G1"),)}, {}),))
+    done = review.publish(sample_app, "detect-x")
+    assert (done["published"], done["about_no_one"], done["credit_records"]) == (0, 1, 0)
+
+
+def test_confirming_a_fake_order_takes_its_points_back_and_is_public(queued: Chengxin) -> None:
+    cx = queued
+    shop_before = parties.show(cx, P1, "S1", ANONYMOUS)
+    assert shop_before["points"] == 1
+    done = review.decide(cx, 1, "confirm", PLATFORM1, "  parcel of 40 g for a 650 g gift box, no transit  ",
+                         "platform rule 4.2")
+    item = done["item"]
+    assert item["status"] == "confirmed" and item["decision"]["decided_by"] == P1
+    assert item["decision"]["reason"] == "parcel of 40 g for a 650 g gift box, no transit"
+    assert item["decision"]["basis"] == "platform rule 4.2" and item["decision"]["verdicts_at"]
+    # one confirmed record (S1) and O1's two ratings' points taken back (R1 for S1, R2 for U1)
+    assert (done["credit_records"], done["order_verdicts"], done["orders_missing"]) == (3, 1, 0)
+    assert done["standing"] == [{"source": P1, "id": "S1", "kind": "shop", "before": done["standing"][0]["before"],
+                                 "after": done["standing"][0]["after"]}]
+    assert (done["standing"][0]["before"]["points"], done["standing"][0]["after"]["points"]) == (1, 0)
+    with read_connection(cx.engine) as conn:
+        verdict = conn.execute(select(st.order_verdicts)).one()
+    assert (verdict.order_id, verdict.verdict, verdict.decided_by) == ("O1", "fake", P1)
+    assert verdict.basis == "review item 1; platform rule 4.2"
+    (confirmed,) = records(cx, "confirmed")
+    assert (confirmed.subject_kind, confirmed.subject_id) == ("shop", "S1")
+    assert [r.subject_id for r in records(cx, "points_retracted")] == ["S1", "U1"]
+    # public: the shop's file shows it to everyone, with the points taken back
+    shop = parties.show(cx, P1, "S1", ANONYMOUS)
+    assert {"confirmed", "points_retracted"} <= kinds_seen(cx, (P1, "S1"), ANONYMOUS) and shop["points"] == 0
+    (public,) = [r for r in shop["credit_records"] if r["kind"] == "confirmed"]
+    assert public["payload"]["summary"] == {"level": "order", "tells": {"light": True, "no_transit": True}}
+    assert public["payload"]["reason"] == "parcel of 40 g for a 650 g gift box, no transit"
+    assert audit.verify(cx).ok
+
+
+def test_confirming_a_couriers_faked_deliveries_leaves_the_orders_counting(queued: Chengxin) -> None:
+    done = review.decide(queued, 2, "confirm", REGULATOR, "scans show no movement; courier admitted it")
+    assert (done["credit_records"], done["order_verdicts"]) == (1, 0)
+    assert done["item"]["decision"]["decided_by"] == "regulator:k-reg"
+    with read_connection(queued.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(st.order_verdicts)).scalar_one() == 0
+
+
+def test_dismissing_records_who_and_why_and_stays_internal(queued: Chengxin) -> None:
+    cx = queued
+    done = review.decide(cx, 3, "dismiss", REGULATOR, "buyer is the shop owner's relative; orders were real")
+    assert done["item"]["status"] == "dismissed" and done["credit_records"] == 2
+    assert [(r.subject_id, r.kind) for r in records(cx, "dismissed")] == [("S2", "dismissed"), ("U2", "dismissed")]
+    assert "dismissed" not in kinds_seen(cx, (P1, "S2"), ANONYMOUS)
+    assert "dismissed" in kinds_seen(cx, (P1, "S2"), PLATFORM1)
+    with read_connection(cx.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(st.order_verdicts)).scalar_one() == 0
+    assert audit.verify(cx).ok
+
+
+def test_who_may_decide(queued: Chengxin) -> None:
+    cx = queued
+    with pytest.raises(NotAuthenticated):
+        review.decide(cx, 1, "confirm", ANONYMOUS, "because")
+    with pytest.raises(NotFound):  # another platform does not learn that the item exists
+        review.decide(cx, 1, "confirm", PLATFORM2, "because")
+    with pytest.raises(Forbidden):  # P1 reported the order, not the logistics firm's courier
+        review.decide(cx, 2, "confirm", PLATFORM1, "because")
+    with pytest.raises(NotFound):
+        review.decide(cx, 99, "confirm", REGULATOR, "because")
+    with pytest.raises(InvalidInput, match="reason"):
+        review.decide(cx, 1, "confirm", REGULATOR, "   ")
+    with pytest.raises(InvalidInput, match="decision"):
+        review.decide(cx, 1, "punish", REGULATOR, "because")
+    with read_connection(cx.engine) as conn:
+        assert set(conn.execute(select(rt.review_items.c.status)).scalars()) == {"open"}
+    assert records(cx, "confirmed") == []
+
+
+def test_an_item_is_decided_once(queued: Chengxin) -> None:
+    cx = queued
+    review.decide(cx, 1, "confirm", REGULATOR, "no transit, 40 g")
+    size = len(records(cx, "confirmed")) + len(records(cx, "points_retracted"))
+    for decision in ("confirm", "dismiss"):
+        with pytest.raises(review.AlreadyDecided, match="already confirmed by regulator:k-reg") as e:
+            review.decide(cx, 1, decision, PLATFORM1, "again")
+        assert e.value.status == 409
+    assert len(records(cx, "confirmed")) + len(records(cx, "points_retracted")) == size
+    assert review.get_item(cx, 1, PLATFORM1)["decision"]["decided_by"] == "regulator:k-reg"
+
+
+def test_who_sees_which_items(queued: Chengxin) -> None:
+    cx = queued
+    ids = lambda view: [i["id"] for i in view["items"]]  # noqa: E731
+    assert ids(review.list_items(cx, REGULATOR)) == [1, 2, 3]
+    assert ids(review.list_items(cx, PLATFORM1)) == [1, 2, 3]  # each names one of P1's shops or orders
+    assert ids(review.list_items(cx, PLATFORM2)) == []
+    with pytest.raises(NotAuthenticated):
+        review.list_items(cx, ANONYMOUS)
+    with pytest.raises(InvalidInput):
+        review.list_items(cx, REGULATOR, status="pending")
+    first = review.list_items(cx, REGULATOR, limit=2)
+    assert (ids(first), first["next_after"]) == ([1, 2], 2)
+    assert ids(review.list_items(cx, REGULATOR, limit=2, after=2)) == [3]
+    review.decide(cx, 3, "dismiss", REGULATOR, "orders were real")
+    assert ids(review.list_items(cx, REGULATOR, status="open")) == [1, 2]
+    (item,) = review.list_items(cx, REGULATOR, status="dismissed")["items"]
+    assert item["parties"] == [{"source": P1, "id": "S2", "kind": "shop"},
+                               {"source": P1, "id": "U2", "kind": "subject"}]
+    assert item["orders"] == [{"source": P1, "id": "O2"}] and item["evidence"] == {"density": 3.5, "buyers": 1}
+    with pytest.raises(NotFound):
+        review.get_item(cx, 1, PLATFORM2)
+
+
+def test_an_interrupted_confirmation_is_finished_later(queued: Chengxin, monkeypatch: pytest.MonkeyPatch) -> None:
+    cx = queued
+    real = standing.set_order_verdict
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("connection lost")
+
+    monkeypatch.setattr(standing, "set_order_verdict", lost)
+    with pytest.raises(ConnectionError):
+        review.decide(cx, 1, "confirm", REGULATOR, "no transit, 40 g")
+    assert review.get_item(cx, 1, REGULATOR)["decision"]["verdicts_at"] is None
+    monkeypatch.setattr(standing, "set_order_verdict", real)
+    assert review.finish_pending(cx) == 1
+    assert review.get_item(cx, 1, REGULATOR)["decision"]["verdicts_at"]
+    assert [r.subject_id for r in records(cx, "points_retracted")] == ["S1", "U1"]
+    assert review.finish_pending(cx) == 0
+    assert audit.verify(cx).ok

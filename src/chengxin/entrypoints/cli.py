@@ -301,6 +301,8 @@ def demo(
     err.print(f"demo marketplace loaded: {summary['accepted']} new events ({summary['duplicates']} already there)")
     err.print(f"  simulated with planted dishonesty; ground truth in {summary['simulated']['truth']} "
               "(score detectors with `chengxin evaluate --truth` on it)", soft_wrap=True)
+    err.print(f"  detectors found {summary['detected']['findings']:,} suspicions; "
+              f"{summary['detected']['queued_for_review']:,} queued for review (`chengxin review list`)")
     for role, secret in summary["keys"].items():
         err.print(f"  {role} API key: {secret}", soft_wrap=True)
     if not no_serve:
@@ -437,6 +439,9 @@ def detect_cmd(as_json: JsonOpt = False) -> None:
         who = ", ".join(f"{s} {i}" for s, i in f.refs("parties"))
         err.print(f"  {f.kind} {f.score}: {who} ({f.evidence.get('level', '')}, "
                   f"{f.evidence.get('flagged', len(f.refs('orders')))} orders)")
+    if run.review:
+        err.print(f"queued for review: {run.review.get('published', 0):,} new items "
+                  f"({run.review.get('already_queued', 0):,} already queued); see `chengxin review list`")
     err.print("score them with `chengxin evaluate --truth FILE`; `--json` prints every finding")
 
 

@@ -36,7 +36,11 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
     simulated = simulate(params or demo_params(), events, truth, preset="demo")
     with events.open("rb") as f:
         report.add(ingest.ingest(cx, ingest.read_lines(str(events), f), origin="demo:simulated"))
+    from chengxin.services.detect import detect
+
+    found = detect(cx)  # findings, queued for review: what a platform's risk team would look at first
     _, platform = keys.create_key(cx, "platform", "demo platform P1", "urn:cx:platform:P1")
     _, regulator = keys.create_key(cx, "regulator", "demo regulator")
     return {**report.as_dict(), "simulated": {"events": simulated["events"], "truth": str(truth)},
+            "detected": {"findings": len(found.findings), "queued_for_review": found.review.get("published", 0)},
             "keys": {"platform (urn:cx:platform:P1)": platform, "regulator": regulator}}

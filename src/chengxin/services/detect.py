@@ -50,6 +50,7 @@ class DetectRun:
     findings: list[Finding]
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # per detector: findings, seconds
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # per input: rows gathered, seconds
+    review: dict[str, Any] = field(default_factory=dict)  # what the run added to the review queue
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -61,12 +62,14 @@ class DetectRun:
         for f in self.findings:
             kinds[f.kind] += 1
         return {"run_id": self.run_id, "created_at": self.created_at, "findings": len(self.findings),
-                "kinds": dict(kinds), "detectors": self.detectors, "inputs": self.inputs,
+                "kinds": dict(kinds), "detectors": self.detectors, "inputs": self.inputs, "review": self.review,
                 "seconds": round(self.seconds, 3)}
 
 
-def detect(cx: Chengxin, only: list[str] | None = None) -> DetectRun:
-    """Run the registered detectors (or `only` these), store their findings under one run id, return them."""
+def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True) -> DetectRun:
+    """Run the registered detectors (or `only` these), store their findings under one run id, and (unless
+    `publish` is False) queue them for review as suspected records (`services/review.py`): a machine finding
+    is never a punishment, only a question for a person. Returns the run."""
     started = time.perf_counter()
     chosen = [DETECTORS[name] for name in (only or list(DETECTORS))]
     run = DetectRun(f"detect-{uuid.uuid4().hex[:12]}", now_utc(), [])
@@ -87,6 +90,10 @@ def detect(cx: Chengxin, only: list[str] | None = None) -> DetectRun:
         for name, found in per_detector:
             insert_findings(conn, found, detector=name, run_id=run.run_id, created_at=run.created_at)
             run.findings += found
+    if publish:
+        from chengxin.services import review
+
+        run.review = review.publish(cx, run.run_id)
     run.seconds = time.perf_counter() - started
     return run
 

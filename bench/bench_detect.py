@@ -158,9 +158,20 @@ def bench(name: str) -> dict[str, Any]:
                             "authors": figures(kinds["template_review"]["classes"]["parties"]),
                             "seconds": proc["detectors"]["template_review"]["seconds"],
                             "gather_s": proc["inputs"]["reviews"]["seconds"]},
+        **{kind: trading_figures(kinds[kind], proc, kind) for kind in TRADING},
         "meets_target": (orders["precision"] or 0) >= TARGET["empty_parcel_orders_precision"]
         and (orders["recall"] or 0) >= TARGET["empty_parcel_orders_recall"],
     }
+
+
+TRADING = {"price_fraud": "prices", "fake_traffic": "traffic", "not_as_described": "shop_quality"}
+
+
+def trading_figures(report: dict[str, Any], proc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Price fraud, fake traffic, not as described: the shops (parties) and products named, against the truth."""
+    return {"groups": report["groups"], "parties": figures(report["classes"]["parties"]),
+            "products": figures(report["classes"]["products"]), "seconds": proc["detectors"][kind]["seconds"],
+            "gather_s": proc["inputs"][TRADING[kind]]["seconds"]}
 
 
 def ring_figures(report: dict[str, Any], n: dict[str, int], proc: dict[str, Any]) -> dict[str, Any]:
@@ -195,6 +206,10 @@ def main() -> int:
                 f"{g['orders']['precision']}/{g['orders']['recall']}, {g['edges']:,} edges at "
                 f"{g['edges_per_s_end_to_end']:,}/s end to end ({g['edges_per_s_detector']:,}/s detector); "
                 f"template reviews P/R {tr['precision']}/{tr['recall']}")
+            log(f"{name}: " + "; ".join(
+                f"{kind} parties P/R {r[kind]['parties']['precision']}/{r[kind]['parties']['recall']} "
+                f"({r[kind]['parties']['truth']}), products P/R {r[kind]['products']['precision']}/"
+                f"{r[kind]['products']['recall']} ({r[kind]['products']['truth']})" for kind in TRADING))
     result = {"bench": "detect", "date": now_iso(), "machine": m, "code": code_version(), "target": TARGET,
               "runs": runs}
     log(f"wrote {write_result('detect', result)}")

@@ -384,3 +384,114 @@ def test_new_rules_are_documented(section):
             for sub in (v if isinstance(v, dict) else [None])]
     missing = [k for k in keys if f"| `{k}` |" not in doc]
     assert not missing
+
+
+# --- price fraud, fake traffic, not as described -----------------------------------------------------------------
+from chengxin.domain.detection import fake_traffic, not_as_described, price_fraud  # noqa: E402
+
+D = 86_400.0
+
+
+def prices(*points: tuple[float, int, int]) -> price_fraud.Prices:
+    return price_fraud.Prices([price_fraud.Product((P, "G7"), (P, "S3"), "food",
+                                                   tuple(price_fraud.Point(d * D, lp, pr) for d, lp, pr in points))])
+
+
+def test_price_raised_before_a_fake_discount_is_found():
+    found = price_fraud.detect(prices((0, 1200, 1000), (10, 1900, 1000), (14, 1900, 1030), (30, 1900, 1030)),
+                               RULES.price_fraud)
+    assert len(found) == 1
+    f = found[0]
+    assert f.kind == "price_fraud" and f.refs("products") == ((P, "G7"),) and f.refs("parties") == ((P, "S3"),)
+    e = f.evidence
+    assert e["raise"]["list_price"] == 1900 and e["before"]["price"] == 1000 and e["discount"]["price"] == 1030
+    assert e["days"] == 4.0 and e["claimed_discount"] == pytest.approx(1 - 1030 / 1900, abs=1e-4)
+    assert 0 < f.score <= 1 and e["why"]
+
+
+def test_honest_discounts_and_repricing_are_not_price_fraud():
+    rules = RULES.price_fraud
+    # a festival discount: the offer drops, the list price stays, then the offer is restored
+    assert price_fraud.detect(prices((0, 1200, 1000), (10, 1200, 800), (15, 1200, 1000)), rules) == []
+    # repricing upwards: the list price follows the offer, never jumps alone
+    assert price_fraud.detect(prices((0, 1000, 1000), (5, 1150, 1150), (8, 1150, 1100)), rules) == []
+    # a raise, then a real discount below the earlier offer
+    assert price_fraud.detect(prices((0, 1200, 1000), (10, 1900, 1000), (14, 1900, 800)), rules) == []
+    # a raise, and the "discount" comes long after the window
+    assert price_fraud.detect(prices((0, 1200, 1000), (10, 1900, 1000), (40, 1900, 1000)), rules) == []
+
+
+def traffic_reports(shop: str, days: range, visits: int, orders: int, product: str | None = None):
+    return [fake_traffic.Report((P, shop), (P, product) if product else None, f"2026-10-{d:02d}", visits,
+                                visits * 7 // 10, orders) for d in days]
+
+
+def traffic_market(*extra: fake_traffic.Report) -> fake_traffic.Traffic:
+    reports = [r for s in range(1, 9) for r in traffic_reports(f"S{s}", range(1, 6), 200 + 10 * s, 5 + s % 3)]
+    cats: dict = {(P, f"S{s}"): "food" for s in range(1, 10)}
+    return fake_traffic.Traffic(reports + list(extra), cats)
+
+
+def test_bursts_of_bought_visits_are_found():
+    burst = traffic_reports("S9", range(1, 4), 250, 6) + traffic_reports("S9", range(10, 14), 4000, 6) \
+        + traffic_reports("S9", range(10, 14), 4000, 6, "G90")
+    found = fake_traffic.detect(traffic_market(*burst), RULES.fake_traffic)
+    assert len(found) == 1
+    f = found[0]
+    assert f.kind == "fake_traffic" and f.refs("parties") == ((P, "S9"),) and f.refs("products") == ((P, "G90"),)
+    e = f.evidence
+    assert e["days"] == 4 and e["bursts"] == [["2026-10-10", "2026-10-13"]] and e["median_excess"] > 10
+    assert 0 < f.score <= 1
+
+
+def test_a_busy_day_with_orders_is_not_fake_traffic():
+    # a festival: five times the visits and five times the orders (conversion as usual); and one odd day
+    busy = traffic_reports("S9", range(1, 4), 250, 6) + traffic_reports("S9", range(10, 14), 1250, 30) \
+        + traffic_reports("S9", range(20, 21), 3000, 6)
+    assert fake_traffic.detect(traffic_market(*busy), RULES.fake_traffic) == []
+
+
+def quality_market(*extra: not_as_described.Shop) -> not_as_described.Shops:
+    honest = [not_as_described.Shop((P, f"S{s}"), "clothing", 100, {"quality": 3, "no_reason": 2},
+                                    {"not_as_described": 1 if s % 4 == 0 else 0}, ((P, f"G{s}"),))
+              for s in range(1, 21)]
+    return not_as_described.Shops(honest + list(extra))
+
+
+def test_a_seller_far_above_its_category_is_found():
+    bad = not_as_described.Shop((P, "S99"), "clothing", 80, {"not_as_described": 20, "quality": 1},
+                                {"counterfeit": 6}, ((P, "G991"), (P, "G990")))
+    found = not_as_described.detect(quality_market(bad), RULES.not_as_described)
+    assert len(found) == 1
+    f = found[0]
+    assert f.refs("parties") == ((P, "S99"),) and f.refs("products") == ((P, "G990"), (P, "G991"))
+    e = f.evidence
+    assert e["events"] == 26 and e["orders"] == 80 and e["p_value"] < 1e-6 and e["ratio"] >= 3
+    assert 0 < f.score <= 1
+
+
+def test_few_orders_or_an_ordinary_rate_is_not_a_finding():
+    rules = RULES.not_as_described
+    small = not_as_described.Shop((P, "S98"), "clothing", 4, {"not_as_described": 2}, {}, ())  # too few orders
+    unlucky = not_as_described.Shop((P, "S97"), "clothing", 300, {"not_as_described": 3}, {"counterfeit": 1}, ())
+    assert not_as_described.detect(quality_market(small, unlucky), rules) == []
+
+
+def test_poisson_tail():
+    assert not_as_described.poisson_sf(0, 2.0) == 1.0
+    assert not_as_described.poisson_sf(1, 2.0) == pytest.approx(1 - 2.718281828 ** -2)
+    assert not_as_described.poisson_sf(3, 1.0) == pytest.approx(1 - 2.5 * 2.718281828 ** -1)
+    assert not_as_described.poisson_sf(20, 0.4) < 1e-20
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("  window_days: 14", "  window_days: 0", "price_fraud.window_days: 0 is outside"),
+    ("  tolerance: 0.06", "  tolerance: 0.5", "price_fraud.tolerance: must be below min_claimed"),
+    ("  min_history: 3", "  min_history: 2.5", "fake_traffic.min_history: expected a whole number"),
+    ("  alpha: 0.000001", "  beta: 0.000001", "not_as_described: expected exactly the keys"),
+])
+def test_trading_rules_are_checked(old, new, message):
+    text = vocab_text("detection.yaml")
+    assert old in text
+    with pytest.raises(VocabularyError, match=message):
+        load_rules(text.replace(old, new))

@@ -20,14 +20,14 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings, now_utc
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.detection import DETECTORS, DetectionRules, load_rules
+from chengxin.domain.detection import DETECTORS, DetectionRules, fake_traffic, load_rules, not_as_described, price_fraud
 from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
 from chengxin.domain.detection.rings import Orders
 from chengxin.domain.detection.templates import Review, Reviews
@@ -199,5 +199,82 @@ def gather_reviews(conn: Connection) -> tuple[Reviews, int]:
     return Reviews(reviews), len(reviews)
 
 
+def _products(conn: Connection) -> tuple[dict[Ref, tuple[Ref | None, str]], dict[Ref, str]]:
+    """Every product's shop and category, and each shop's main category (the most common among its products)."""
+    p = t.products
+    products: dict[Ref, tuple[Ref | None, str]] = {}
+    per_shop: dict[Ref, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for src, pid, s_src, s_id, cat in _rows(conn, select(p.c.source, p.c.product_id, p.c.shop_source, p.c.shop_id,
+                                                         p.c.category)):
+        shop = (s_src, s_id) if s_id else None
+        products[(src, pid)] = (shop, cat)
+        if shop:
+            per_shop[shop][cat] += 1
+    main = {shop: min(cats.items(), key=lambda kv: (-kv[1], kv[0]))[0] for shop, cats in per_shop.items()}
+    return products, main
+
+
+def gather_prices(conn: Connection) -> tuple[price_fraud.Prices, int]:
+    """Every product with its price points in time order: two queries, streamed. Returns (input, points)."""
+    pp = t.price_points
+    products, _ = _products(conn)
+    points: dict[Ref, list[tuple[float, str, int, int]]] = defaultdict(list)
+    n = 0
+    for src, pid, at, eid, lp, price in _rows(conn, select(pp.c.product_source, pp.c.product_id, pp.c.at,
+                                                           pp.c.event_id, pp.c.list_price, pp.c.price)):
+        points[(src, pid)].append((_epoch(at), eid, int(lp), int(price)))
+        n += 1
+    out = []
+    for ref in sorted(points):
+        shop, cat = products.get(ref, (None, "?"))
+        out.append(price_fraud.Product(ref, shop, cat, tuple(price_fraud.Point(at, lp, price)
+                                                             for at, _, lp, price in sorted(points[ref]))))
+    return price_fraud.Prices(out), n
+
+
+def gather_traffic(conn: Connection) -> tuple[fake_traffic.Traffic, int]:
+    """Every traffic report, and the categories of products and shops: two queries, streamed."""
+    tr = t.traffic
+    products, main = _products(conn)
+    reports = [fake_traffic.Report((s_src, s_id), (p_src, p_id) if p_id else None, day, int(v), int(uv), int(o))
+               for s_src, s_id, p_src, p_id, day, v, uv, o in _rows(conn, select(
+                   tr.c.shop_source, tr.c.shop_id, tr.c.product_source, tr.c.product_id, tr.c.day, tr.c.visits,
+                   tr.c.unique_visitors, tr.c.orders).where(tr.c.shop_id.is_not(None)))]
+    categories: dict[Ref, str] = {ref: cat for ref, (_, cat) in products.items()}
+    categories.update(main)
+    return fake_traffic.Traffic(reports, categories), len(reports)
+
+
+def gather_shop_quality(conn: Connection) -> tuple[not_as_described.Shops, int]:
+    """Per shop: orders, returns by reason, complaints against it by category, main category, products. Four
+    queries (orders and returns counted by the database), streamed."""
+    o, r, c = t.orders, t.returns, t.complaints
+    products, main = _products(conn)
+    orders: dict[Ref, int] = {}
+    for s_src, s_id, n in _rows(conn, select(o.c.shop_source, o.c.shop_id, func.count())
+                                .where(o.c.shop_id.is_not(None)).group_by(o.c.shop_source, o.c.shop_id)):
+        orders[(s_src, s_id)] = int(n)
+    returns: dict[Ref, dict[str, int]] = defaultdict(dict)
+    q = select(o.c.shop_source, o.c.shop_id, r.c.reason, func.count()).select_from(
+        r.join(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))
+    ).group_by(o.c.shop_source, o.c.shop_id, r.c.reason)
+    for s_src, s_id, reason, n in _rows(conn, q):
+        returns[(s_src, s_id)][reason] = int(n)
+    complaints: dict[Ref, dict[str, int]] = defaultdict(dict)
+    for s_src, s_id, cat, n in _rows(conn, select(c.c.target_source, c.c.target_id, c.c.category, func.count())
+                                     .where(c.c.target_id.is_not(None))
+                                     .group_by(c.c.target_source, c.c.target_id, c.c.category)):
+        complaints[(s_src, s_id)][cat] = int(n)
+    by_shop: dict[Ref, list[Ref]] = defaultdict(list)
+    for ref, (shop, _) in products.items():
+        if shop:
+            by_shop[shop].append(ref)
+    shops = [not_as_described.Shop(shop, main.get(shop, "?"), n, returns.get(shop, {}), complaints.get(shop, {}),
+                                   tuple(sorted(by_shop.get(shop, ()))))
+             for shop, n in sorted(orders.items())]
+    return not_as_described.Shops(shops), len(shops)
+
+
 LOADERS: dict[str, Callable[[Connection], tuple[Any, int]]] = {
-    "waybills": gather_waybills, "orders": gather_orders, "reviews": gather_reviews}
+    "waybills": gather_waybills, "orders": gather_orders, "reviews": gather_reviews, "prices": gather_prices,
+    "traffic": gather_traffic, "shop_quality": gather_shop_quality}

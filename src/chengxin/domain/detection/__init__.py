@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from chengxin.domain.detection import empty_parcel, rings, templates
+from chengxin.domain.detection import empty_parcel, fake_traffic, not_as_described, price_fraud, rings, templates
 from chengxin.domain.quality import KINDS, Finding
 from chengxin.domain.vocabulary import VocabularyError
 
@@ -28,19 +28,26 @@ class DetectionRules:
     empty_parcel: empty_parcel.Rules
     fake_order_ring: rings.Rules
     template_review: templates.Rules
+    price_fraud: price_fraud.Rules
+    fake_traffic: fake_traffic.Rules
+    not_as_described: not_as_described.Rules
 
 
 def load_rules(text: str, source: str = "<string>") -> DetectionRules:
     """Parse and check vocab/detection.yaml; an error names the file and the key."""
     doc = yaml.safe_load(text)
-    need = {"version", "empty_parcel", "fake_order_ring", "template_review"}
+    need = {"version", "empty_parcel", "fake_order_ring", "template_review", "price_fraud", "fake_traffic",
+            "not_as_described"}
     if not isinstance(doc, dict) or set(doc) != need:
         raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(sorted(need))}")
     if doc["version"] != RULES_VERSION:
         raise VocabularyError(source, f"version: expected {RULES_VERSION}, got {doc['version']!r}")
     try:
         return DetectionRules(RULES_VERSION, empty_parcel.parse_rules(doc["empty_parcel"]),
-                              rings.parse_rules(doc["fake_order_ring"]), templates.parse_rules(doc["template_review"]))
+                              rings.parse_rules(doc["fake_order_ring"]), templates.parse_rules(doc["template_review"]),
+                              price_fraud.parse_rules(doc["price_fraud"]),
+                              fake_traffic.parse_rules(doc["fake_traffic"]),
+                              not_as_described.parse_rules(doc["not_as_described"]))
     except empty_parcel.RuleError as e:
         raise VocabularyError(source, str(e)) from e
 
@@ -65,11 +72,26 @@ def _template_review(data: Any, rules: DetectionRules) -> list[Finding]:
     return templates.detect(data, rules.template_review)
 
 
+def _price_fraud(data: Any, rules: DetectionRules) -> list[Finding]:
+    return price_fraud.detect(data, rules.price_fraud)
+
+
+def _fake_traffic(data: Any, rules: DetectionRules) -> list[Finding]:
+    return fake_traffic.detect(data, rules.fake_traffic)
+
+
+def _not_as_described(data: Any, rules: DetectionRules) -> list[Finding]:
+    return not_as_described.detect(data, rules.not_as_described)
+
+
 DETECTORS: Mapping[str, Detector] = {
     d.name: d for d in (
         Detector("empty_parcel", empty_parcel.KIND, "waybills", _empty_parcel),
         Detector("fake_order_ring", rings.KIND, "orders", _fake_order_ring),
         Detector("template_review", templates.KIND, "reviews", _template_review),
+        Detector("price_fraud", price_fraud.KIND, "prices", _price_fraud),
+        Detector("fake_traffic", fake_traffic.KIND, "traffic", _fake_traffic),
+        Detector("not_as_described", not_as_described.KIND, "shop_quality", _not_as_described),
     )
 }
 assert all(d.kind in KINDS for d in DETECTORS.values())

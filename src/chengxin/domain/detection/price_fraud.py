@@ -2,9 +2,10 @@
 the offer where it was, against the product's own price history.
 
 Pure: the service hands over every product (shop, category) and its price points (time, list price, offer) in
-time order. For each product, a **raise** is a price point whose list price rises by at least `min_raise`
-more than its offer does (list_i / list_{i-1} − price_i / price_{i-1} ≥ min_raise): an ordinary repricing
-moves the offer and lets the crossed-out price follow it up, never jumps it alone. A **fake discount** is a
+time order. For each product, a **raise** is a price point whose list price rises by at least `min_raise`,
+and by at least `min_raise` more than its offer does (list_i / list_{i-1} − price_i / price_{i-1} ≥ min_raise):
+an ordinary repricing moves the offer and lets the crossed-out price follow it up, never jumps it alone, and a
+festival discount lowers the offer under an unchanged list price. A **fake discount** is a
 later point within `window_days` of the raise that shows a discount against the raised list price (1 − price /
 list ≥ `min_claimed`, the list still at least the raised one × (1 − `tolerance`)) while the offer is at or above
 the offer before the raise, give or take `tolerance` (price_k ≥ price_before × (1 − tolerance)). An honest
@@ -85,8 +86,8 @@ def _check(prod: Product, rules: Rules) -> Finding | None:
         before, raised = pts[i - 1], pts[i]
         if before.list_price <= 0 or before.price <= 0:
             continue
-        jump = raised.list_price / before.list_price - raised.price / before.price
-        if jump < rules.min_raise:
+        list_raise = raised.list_price / before.list_price - 1
+        if list_raise < rules.min_raise or list_raise - (raised.price / before.price - 1) < rules.min_raise:
             continue
         for k in range(i + 1, len(pts)):
             disc = pts[k]
@@ -104,7 +105,7 @@ def _check(prod: Product, rules: Rules) -> Finding | None:
                 "product": {"source": prod.product[0], "id": prod.product[1]}, "category": prod.category,
                 "shop": {"source": prod.shop[0], "id": prod.shop[1]} if prod.shop else None,
                 "before": _point(before), "raise": _point(raised), "discount": _point(disc),
-                "list_raise": round(raised.list_price / before.list_price - 1, 4),
+                "list_raise": round(list_raise, 4),
                 "claimed_discount": round(claimed, 4), "real_change": round(-real, 4), "days": days,
                 "history": len(pts),
                 "why": (f"list price raised from {before.list_price} to {raised.list_price} "

@@ -6,8 +6,10 @@ category, its main category (the most common among its products) and its product
 returns with a reason in `reasons` plus complaints with a category in `reasons` (`not_as_described`,
 `counterfeit`). The test, per shop with at least `min_orders` orders and `min_events` events:
 
-- **Baseline.** The category's rate of events per order *without the shop* (leave one out, so a bad seller does
-  not raise its own bar), never below `min_base_rate`: p0 = max(min_base_rate, (K_cat − k) / (N_cat − n)).
+- **Baseline.** The category's pooled rate of events per order *without the shop* (leave one out, so a bad
+  seller does not raise its own bar), never below `min_base_rate`: p0 = max(min_base_rate, (K_cat − k) /
+  (N_cat − n)). Bad sellers draw most of these events, so the baseline is trimmed: the test is repeated with
+  the shops found so far left out of every baseline, until no new shop is found (at most 10 rounds).
 - **Poisson tail.** Under the baseline the shop's events are about Poisson(λ = n · p0); the shop is named when
   P(X ≥ k) ≤ `alpha` and k / λ ≥ `min_ratio` (far above, not merely significantly above with many orders).
 
@@ -28,6 +30,7 @@ from chengxin.domain.quality import Finding
 
 KIND = "not_as_described"
 REASONS = ("not_as_described", "counterfeit")
+_ROUNDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,24 +97,45 @@ def events(s: Shop) -> int:
     return sum(s.returns.get(r, 0) for r in REASONS) + sum(s.complaints.get(c, 0) for c in REASONS)
 
 
-def detect(data: Shops, rules: Rules) -> list[Finding]:
+def _test(data: Shops, rules: Rules, excluded: set[Ref]) -> dict[Ref, tuple[float, float, float, int]]:
+    """The shops far above their category's baseline, the baseline pooled over the category's other shops not
+    in `excluded`: shop -> (p0, lambda, p, baseline orders)."""
     n_cat: dict[str, int] = defaultdict(int)
     k_cat: dict[str, int] = defaultdict(int)
     for s in data.shops:
-        n_cat[s.category] += s.orders
-        k_cat[s.category] += events(s)
-    found = []
+        if s.shop not in excluded:
+            n_cat[s.category] += s.orders
+            k_cat[s.category] += events(s)
+    out = {}
     for s in data.shops:
         k, n = events(s), s.orders
         if n < rules.min_orders or k < rules.min_events:
             continue
-        rest_n, rest_k = n_cat[s.category] - n, k_cat[s.category] - k
+        own = 0 if s.shop in excluded else 1
+        rest_n, rest_k = n_cat[s.category] - own * n, k_cat[s.category] - own * k
         p0 = max(rules.min_base_rate, rest_k / rest_n if rest_n > 0 else 0.0)
         lam = n * p0
         p = poisson_sf(k, lam)
-        ratio = k / lam
-        if p > rules.alpha or ratio < rules.min_ratio:
+        if p <= rules.alpha and k / lam >= rules.min_ratio:
+            out[s.shop] = (p0, lam, p, rest_n)
+    return out
+
+
+def detect(data: Shops, rules: Rules) -> list[Finding]:
+    excluded: set[Ref] = set()
+    named = _test(data, rules, excluded)
+    for _ in range(_ROUNDS):  # the baseline without the shops found so far, until no more are found
+        if set(named) <= excluded:
+            break
+        excluded |= set(named)
+        named = _test(data, rules, excluded)
+    found = []
+    for s in data.shops:
+        if s.shop not in named:
             continue
+        k, n = events(s), s.orders
+        p0, lam, p, rest_n = named[s.shop]
+        ratio = k / lam
         log10p = -math.log10(p) if p > 0 else 300.0
         score = round(min(1.0, log10p / rules.full_log10), 4)
         evidence = {

@@ -36,7 +36,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import bootstrap
 from chengxin.domain import scoring as S
-from chengxin.services import ingest, scoring, standing
+from chengxin.services import ingest, scoring, standing, standing_views
 from chengxin.settings import Settings
 
 
@@ -86,7 +86,7 @@ def quality(cx: Any, truth: dict[str, Any]) -> dict[str, Any]:
         now = scoring._now()
         weighted = scoring.profiles(conn, list(shops), now)
         plain = scoring.profiles(conn, list(shops), now, plain=True)  # every rating and order weighs 1
-        points = {key: standing.points_of(conn, [m["shop"]]) for key, m in shops.items()}
+        points = {key: standing_views.points_of(conn, [m["shop"]]) for key, m in shops.items()}
     rules = scoring.score_rules()
     out: dict[str, Any] = {"merchants": len(shops)}
     for name, profs in (("weighted", weighted), ("unweighted", plain)):

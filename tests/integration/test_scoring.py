@@ -13,7 +13,7 @@ from tests.conftest import ingest_text
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
-from chengxin.services import audit, parties, scoring, standing
+from chengxin.services import audit, parties, scoring, standing, standing_views
 from chengxin.services.viewer import Viewer
 from chengxin.simulate import Simulator, make_params
 
@@ -77,7 +77,7 @@ def ledger(cx) -> dict[str, tuple[int, str]]:
 
 def points(cx, target=(P, "S1")) -> int:
     with read_connection(cx.engine) as conn:
-        return standing.points_of(conn, [target])
+        return standing_views.points_of(conn, [target])
 
 
 def test_points_follow_the_rules_as_events_arrive(app):

@@ -90,9 +90,9 @@ def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: l
     """Credit points and level (a merchant's: its shops' seller credit; a person's: buyer credit), and the
     party's score, grade and reasons."""
     from chengxin.domain.ratings import level_for
-    from chengxin.services import scoring, standing
+    from chengxin.services import scoring, standing, standing_views
 
-    points = standing.points_of(conn, shops or reports)
+    points = standing_views.points_of(conn, shops or reports)
     level = level_for(points, standing.rules())
     return {"points": points, "level": level.as_dict() if level else None,
             **scoring.credit_view(conn, subject.party_key)}
@@ -219,9 +219,10 @@ def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[
     """The shop's seller credit (points, level, positive rate, DSR against its category) and its operator's
     score, grade and reasons: not shown when the operator is a natural person and the viewer may not see
     that person's file (a person's score is personal data)."""
-    from chengxin.services import scoring, standing
+    from chengxin.services import scoring, standing_views
 
-    shown = standing.standing_view(conn, (shop.source, shop.shop_id), category=categories[0] if categories else None)
+    category = categories[0] if categories else None
+    shown = standing_views.standing_view(conn, (shop.source, shop.shop_id), category=category)
     hidden = operator is None or (operator.kind in NATURAL_PERSONS and not full)
     credit = {"score": None, "grade": None, "reasons": [], "credit": None} if hidden else \
         scoring.credit_view(conn, operator.party_key)

@@ -293,7 +293,7 @@ def _licence_gaps(g: Gather, facts: Facts) -> None:
 
 def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
     """Each shop's DSR over the window against its category's average, weighted by its DSR ratings."""
-    from chengxin.services.standing import category_dsr
+    from chengxin.services.standing_views import category_dsr
 
     L = st.rating_ledger
     since = R.window_start(g.now, rr.dsr_window_days)

@@ -10,8 +10,7 @@ updates the ledger and the standings. `rebuild` recounts everything (`chengxin s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import groupby
 from typing import Any, NamedTuple
@@ -364,84 +363,3 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
     added = (after.size if after else 0) - (before.size if before else 0)
     return {"order": {"source": order[0], "id": order[1]}, "verdict": verdict, "decided_at": now,
             "credit_records": added}
-
-
-# --- reading ------------------------------------------------------------------------------------------------
-def points_of(conn: Connection, targets: list[Ref]) -> int:
-    """The credit points of these rated entities together (a merchant's shops, a person's reports)."""
-    if not targets:
-        return 0
-    from chengxin.adapters.db.query import pair_in
-
-    s = st.standings
-    total = conn.execute(select(func.coalesce(func.sum(s.c.points), 0)).where(
-        pair_in(s.c.target_source, s.c.target_id, targets))).scalar_one()
-    return int(total)
-
-
-def standing_view(conn: Connection, target: Ref, *, category: str | None = None,
-                  as_of: datetime | None = None) -> dict[str, Any]:
-    """Points, level, positive rate and DSR (with the category's average) of a rated shop or subject."""
-    rr, L = rules(), st.rating_ledger
-    as_of = as_of or datetime.now(UTC)
-    row = conn.execute(select(st.standings.c.points, st.standings.c.ratings).where(
-        st.standings.c.target_source == target[0], st.standings.c.target_id == target[1])).first()
-    points = int(row.points) if row else 0
-    level = R.level_for(points, rr)
-    since_pr = R.window_start(as_of, rr.positive_window_days)
-    scores = conn.execute(select(L.c.score).where(
-        L.c.target_source == target[0], L.c.target_id == target[1], L.c.eligible.is_(True),
-        L.c.at >= since_pr)).scalars()
-    since_dsr = R.window_start(as_of, rr.dsr_window_days)
-    dims = conn.execute(select(L.c.dims).where(
-        L.c.target_source == target[0], L.c.target_id == target[1], L.c.dsr.is_(True),
-        L.c.at >= since_dsr)).scalars()
-    dsr = R.dsr_means((_dims(d) for d in dims), rr.dsr_dimensions)
-    view: dict[str, Any] = {"points": points, "level": level.as_dict() if level else None,
-            "positive_rate": {**R.positive_rate(scores), "window_days": rr.positive_window_days},
-            "dsr": {**dsr, "window_days": rr.dsr_window_days}}
-    if category:
-        view["dsr"]["category"] = category
-        view["dsr"]["category_average"] = category_dsr(conn, category, since_dsr)
-    return view
-
-
-def _dims(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(","))
-
-
-_CATEGORY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
-
-
-def category_dsr(conn: Connection, category: str, since: str) -> dict[str, Any]:
-    """Mean DSR of all shops whose first category is `category`, over the window (cached ten minutes:
-    a category's average moves slowly, and it spans every shop of the category)."""
-    import time
-
-    key = (str(conn.engine.url), category, since[:13])
-    hit = _CATEGORY_CACHE.get(key)
-    if hit and time.monotonic() - hit[0] < 600:
-        return hit[1]
-    L, s = st.rating_ledger, t.shops
-    q = select(L.c.dims).select_from(L.join(s, and_(s.c.source == L.c.target_source, s.c.shop_id == L.c.target_id))
-                                     ).where(L.c.dsr.is_(True), L.c.at >= since,
-                                             s.c.categories.startswith(f'["{category}"', autoescape=True))
-    means = R.dsr_means((_dims(d) for d in conn.execute(q).scalars()), rules().dsr_dimensions)
-    _CATEGORY_CACHE[key] = (time.monotonic(), means)
-    return means
-
-
-def ledger_view(app: Chengxin, target: Ref, *, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest ratings of a target with what each counts and why (zh and en)."""
-    L = st.rating_ledger
-    with read_connection(app.engine) as conn:
-        rows = conn.execute(select(L).where(L.c.target_source == target[0], L.c.target_id == target[1])
-                            .order_by(L.c.at.desc()).limit(limit))
-        return [{"review": {"source": x.source, "id": x.review_id}, "score": x.score, "at": x.at,
-                 "points": x.points, "why": R.explain(x.reason, rules())} for x in rows]
-
-
-def iter_pairs(rows: Iterable[Any]) -> Iterator[tuple[Pair, list[Any]]]:
-    for key, group in groupby(rows, key=lambda row: ((row.target_source, row.target_id),
-                                                     (row.author_source, row.author_id))):
-        yield key, list(group)

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from chengxin.adapters.db.engine import read_connection
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_sequencer, get_viewer
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
-from chengxin.services import credit_log, ingest, parties, records, review, standing
+from chengxin.services import credit_log, ingest, parties, records, review, standing, standing_views
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 # Every /v1 route resolves the viewer, so a bad key is refused even on public routes.
@@ -150,7 +150,7 @@ def get_ratings(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = Sou
         raise Forbidden("the ratings of a natural person are seen only by the platform that reported the person "
                         "and by regulators")
     return {"entity": view["entity"], "source": source, "id": entity_id,
-            "ratings": standing.ledger_view(cx, (source, entity_id), limit=limit)}
+            "ratings": standing_views.ledger_view(cx, (source, entity_id), limit=limit)}
 
 
 @router.post("/orders/{order_id}/verdict", tags=["standing"])

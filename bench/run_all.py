@@ -201,6 +201,13 @@ def rows_detect(r: dict[str, Any]) -> list[list[str]]:
                         "P and R ≥ 0.95; ≥ 1,000,000 edges/s",
                         mark(min(b["precision"], b["recall"], o["precision"], o["recall"]) >= 0.95
                              and ring["edges_per_s_end_to_end"] >= 1_000_000), date])
+        shop_level = [(k, run[k]) for k in ("price_fraud", "fake_traffic", "not_as_described") if k in run]
+        if shop_level:
+            figures = "; ".join(f"{k}: shops P {v['parties']['precision']} / R {v['parties']['recall']} "
+                                f"({v['parties']['truth']}), products P {v['products']['precision']} / "
+                                f"R {v['products']['recall']}" for k, v in shop_level)
+            out.append([f"Price fraud, fake traffic, not as described, {run['run']}", "same run", figures,
+                        "(reported)", "—", date])
     return out
 
 

@@ -100,3 +100,38 @@ def test_price_traffic_and_quality_frauds_against_the_truth(trading_frauds):
         for cls in ("parties", "products"):
             m = report[kind]["classes"][cls]
             assert m["truth"] > 0 and m["precision"] >= 0.8 and m["recall"] >= 0.8, (kind, cls, m)
+
+
+@pytest.fixture
+def review_and_payment_frauds(app, tmp_path):
+    """A marketplace with extortionists, serial negative reviewers, sabotage campaigns and stolen payer accounts,
+    and a ring (whose shared payer accounts and templated reviews must not be taken for them)."""
+    params = make_params(None, seed=17, days=30, shops=40, buyers=400, orders_per_day=80, rings=1,
+                         ring_workers=(6, 9), extortionists=3, serial_negative_reviewers=3, sabotage_campaigns=2,
+                         stolen_accounts=3)
+    sim = Simulator(params)
+    assert ingest_text(app, b"".join(sim.lines()).decode()).rejected == 0
+    truth = tmp_path / "truth.json"
+    truth.write_bytes(orjson.dumps(sim.truth.as_dict({"seed": params.seed, "preset": None})))
+    return app, truth
+
+
+def test_malicious_reviews_and_payment_fraud_against_the_truth(review_and_payment_frauds):
+    cx, truth = review_and_payment_frauds
+    run = detect(cx, ["malicious_review", "payment_fraud"])
+    assert all(0 <= (f.score or 0) <= 1 and f.evidence.get("why") for f in run.findings)
+    report = evaluate(cx, truth).as_dict()["kinds"]
+    mal, pay = report["malicious_review"], report["payment_fraud"]
+    assert mal["groups"] == 8 and pay["groups"] == 3
+    roles = mal["classes"]["parties"]["roles"]
+    for role in ("reviewer", "worker"):
+        m = roles[role]
+        assert m["truth"] > 0 and m["precision"] >= 0.8 and m["recall"] >= 0.8, (role, m)
+    for kind, classes in (("malicious_review", ("orders", "reviews")), ("payment_fraud", ("parties", "orders"))):
+        for cls in classes:
+            m = report[kind]["classes"][cls]
+            assert m["truth"] > 0 and m["precision"] >= 0.8 and m["recall"] >= 0.8, (kind, cls, m)
+    victims = {(g["details"]["victim"]["source"], g["details"]["victim"]["id"])
+               for g in orjson.loads(truth.read_bytes())["kinds"]["malicious_review"] if g["scheme"] == "sabotage"}
+    named = {p for f in run.findings if f.kind == "malicious_review" for p in f.refs("parties")}
+    assert victims and not victims & named  # the victim shop is in the evidence, never named

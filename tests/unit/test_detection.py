@@ -495,3 +495,148 @@ def test_trading_rules_are_checked(old, new, message):
     assert old in text
     with pytest.raises(VocabularyError, match=message):
         load_rules(text.replace(old, new))
+
+
+# --- malicious reviews, payment fraud ----------------------------------------------------------------------------
+from chengxin.domain.detection import malicious_review as mr  # noqa: E402
+from chengxin.domain.detection import payment_fraud as pf  # noqa: E402
+
+D = 86_400.0
+_n = iter(range(1, 10**6))
+
+
+class Market:
+    """A hand-made conduct input: honest buyers rating shops, plus whatever a test plants."""
+
+    def __init__(self, shops: int = 6, buyers: int = 30, registered: float = 0.0) -> None:
+        self.orders: list[mr.Order] = []
+        self.reviews: list[mr.Review] = []
+        self.complaints: list[mr.Complaint] = []
+        self.registered: dict = {}
+        rng = random.Random(5)
+        for b in range(buyers):
+            self.registered[(P, f"U{b}")] = registered
+            for _ in range(6):
+                shop, at = rng.randrange(shops), 40 * D + rng.random() * 20 * D
+                o = self.order(f"U{b}", f"S{shop}", at)
+                self.review(o, 1 if rng.random() < 0.05 else 5, at + D, "质量很好，物流很快" + str(rng.random()))
+
+    def order(self, buyer: str, shop: str, at: float, total: int = 1000, payer: str | None = None) -> mr.Order:
+        o = mr.Order((P, f"O{next(_n)}"), (P, buyer), (P, shop), total, at, payer or f"pay-{buyer}")
+        self.orders.append(o)
+        return o
+
+    def review(self, o: mr.Order, score: int, at: float, text: str, follows=None) -> mr.Review:
+        r = mr.Review((P, f"R{next(_n)}"), o.ref, o.buyer, o.shop, score, at, text, follows)
+        self.reviews.append(r)
+        return r
+
+    def complaint(self, o: mr.Order, at: float, *, by=None, claimed=None, outcome=None, category="other"):
+        self.complaints.append(mr.Complaint((P, f"CP{next(_n)}"), by or o.buyer, o.shop, o.ref, category, at,
+                                            claimed, outcome))
+
+    def data(self, returned=frozenset()) -> mr.Conduct:
+        return mr.Conduct(self.orders, self.reviews, self.complaints, self.registered, returned)
+
+
+def malicious(m: Market, returned=frozenset()):
+    return mr.detect(m.data(returned), RULES.malicious_review)
+
+
+def test_honest_raters_raise_no_malicious_review():
+    assert malicious(Market()) == []
+
+
+def test_an_extortionist_across_shops_is_named_and_an_honest_claim_is_not():
+    m = Market()
+    m.registered[(P, "X")] = 0.0
+    for k, shop in enumerate(("S1", "S2", "S3")):
+        o = m.order("X", shop, 45 * D + k * D)
+        r = m.review(o, 1, 46 * D + k * D, "东西有严重问题，差评，不给说法就一直投诉")
+        m.complaint(o, 46.5 * D + k * D, claimed=5000, outcome="withdrawn", category="not_as_described")
+        m.review(o, 5, 48 * D + k * D, "问题已解决，追加好评", follows=r.ref)
+    # an honest buyer with one bad order: negative review and a claim for the price
+    o = m.order("U1", "S4", 50 * D)
+    m.review(o, 1, 51 * D, "质量太差")
+    m.complaint(o, 51.5 * D, claimed=1000, category="quality")
+    found = malicious(m)
+    assert [f.refs("parties") for f in found] == [((P, "X"),)]
+    f = found[0]
+    assert f.evidence["pattern"] == ["extortion"] and f.evidence["extortion"]["shops"] == 3
+    assert f.evidence["extortion"]["withdrawn_share"] == 1.0 and f.score == 0.75 and len(f.refs("reviews")) == 3
+
+
+def test_a_serial_negative_reviewer_is_named_and_a_buyer_with_explained_bad_orders_is_not():
+    m = Market()
+    for who in ("N", "H"):
+        m.registered[(P, who)] = 0.0
+        for k in range(6):
+            o = m.order(who, f"S{k}", 45 * D + k * D)
+            m.review(o, 1, 46 * D + k * D, "质量差，不推荐")
+    returned = frozenset(o.ref for o in m.orders if o.buyer == (P, "H"))  # H's bad orders came back: explained
+    found = malicious(m, returned)
+    assert [f.refs("parties") for f in found] == [((P, "N"),)]
+    s = found[0].evidence["serial_negative"]
+    assert s["negatives"] == 6 and s["shops"] == 6 and s["ratio"] >= 2 and 0 < found[0].score <= 1
+
+
+def test_a_sabotage_campaign_names_the_accounts_not_the_victim():
+    m = Market(registered=0.0)
+    for k in range(8):
+        who = f"W{k % 4}"
+        m.registered[(P, who)] = 50 * D
+        o = m.order(who, "S2", 52 * D + k * D, total=100)
+        m.review(o, 1, 53 * D + k * D, "质量太差了，收到就是坏的，客服也不处理，大家千万别买" + "!" * (k % 3))
+    # honest newcomers with their own one-star words at the same shop are no campaign
+    for k in range(3):
+        m.registered[(P, f"Y{k}")] = 50 * D
+        o = m.order(f"Y{k}", "S3", 52 * D + k * D)
+        m.review(o, 1, 53 * D + k * D, ("发货太慢了", "颜色和图片不一样", "用了一天就坏了")[k])
+    found = malicious(m)
+    assert len(found) == 1
+    f = found[0]
+    assert f.refs("parties") == tuple((P, f"W{k}") for k in range(4)) and len(f.refs("orders")) == 8
+    assert f.evidence["victim"] == {"source": P, "id": "S2"} and (P, "S2") not in f.refs("parties")
+    assert len(f.refs("reviews")) == 8 and f.score == round(4 / 6 * f.evidence["min_similarity"], 4)
+
+
+def paid(m: Market):
+    return pf.detect(m.data(), RULES.payment_fraud)
+
+
+def test_a_stolen_payer_account_names_the_young_buyers_and_their_orders():
+    m = Market()
+    owner_order = m.order("U3", "S0", 41 * D, payer="pay-U3")
+    for k in range(3):
+        m.registered[(P, f"F{k}")] = 50 * D
+        m.order(f"F{k}", f"S{k + 1}", 52 * D + k * D, total=8000, payer="pay-U3")
+    found = paid(m)
+    assert len(found) == 1 and found[0].refs("parties") == ((P, "F0"), (P, "F1"), (P, "F2"))
+    assert len(found[0].refs("orders")) == 3 and owner_order.ref not in found[0].refs("orders")
+    assert found[0].evidence["owner"] == {"source": P, "id": "U3"} and found[0].score == 0.6
+    # the owner reports it: a stronger finding
+    m.complaint(m.orders[-1], 56 * D, by=(P, "U3"))
+    f = paid(m)[0]
+    assert f.score == round(1 - 0.1 * (1 - 0.6), 4) and f.evidence["reports"]
+
+
+def test_a_rings_shared_payer_account_and_honest_buyers_are_no_payment_fraud():
+    m = Market()
+    for k in range(4):  # young ring members sharing one account at the ring's shop, from the same days
+        m.registered[(P, f"W{k}")] = 50 * D
+        for d in range(3):
+            m.order(f"W{k}", "S5", 52 * D + d * 5 * D + k * 3600, total=100, payer="pay-ring")
+    assert paid(m) == []
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("  negative_max: 2", "  negative_max: 5", "malicious_review.negative_max: 5 is outside"),
+    ("    similarity: 0.6 ", "    similarity: 1.6 ", "malicious_review.sabotage.similarity: 1.6 is outside"),
+    ("  weights: {report: 0.9,", "  weights: {reported: 0.9,", "payment_fraud.weights: expected exactly the keys"),
+    ("  min_buyers: 2 ", "  min_buyers: 2.5 ", "payment_fraud.min_buyers: expected a whole number"),
+])
+def test_conduct_rules_are_checked(old, new, message):
+    text = vocab_text("detection.yaml")
+    assert old in text
+    with pytest.raises(VocabularyError, match=message):
+        load_rules(text.replace(old, new, 1), "detection.yaml")

@@ -27,7 +27,15 @@ from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings, now_utc
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.detection import DETECTORS, DetectionRules, fake_traffic, load_rules, not_as_described, price_fraud
+from chengxin.domain.detection import (
+    DETECTORS,
+    DetectionRules,
+    fake_traffic,
+    load_rules,
+    malicious_review,
+    not_as_described,
+    price_fraud,
+)
 from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
 from chengxin.domain.detection.rings import Orders
 from chengxin.domain.detection.templates import Review, Reviews
@@ -275,6 +283,54 @@ def gather_shop_quality(conn: Connection) -> tuple[not_as_described.Shops, int]:
     return not_as_described.Shops(shops), len(shops)
 
 
+def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
+    """Orders (buyer, shop, total, time, payer account), reviews, complaints with their outcome, every subject's
+    registration time, the orders with a return: seven queries, streamed. Returns (input, orders + reviews +
+    complaints)."""
+    o, u, r, c, cr, s = t.orders, t.order_updates, t.reviews, t.complaints, t.complaint_resolutions, t.subjects
+    payer: dict[Ref, str] = {}
+    for src, oid, account in _rows(conn, select(u.c.order_source, u.c.order_id, u.c.payer_account)
+                                   .where(u.c.kind == "paid", u.c.payer_account.is_not(None))):
+        payer[(src, oid)] = account
+    at_of: dict[str, float] = {}
+
+    def when(at: str) -> float:
+        v = at_of.get(at)
+        if v is None:
+            v = at_of[at] = _epoch(at)
+        return v
+
+    orders = [malicious_review.Order((src, oid), (b_src, b_id), (s_src, s_id), int(total), when(at),
+                                     payer.get((src, oid)))
+              for src, oid, b_src, b_id, s_src, s_id, total, at in _rows(conn, select(
+                  o.c.source, o.c.order_id, o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id, o.c.total,
+                  o.c.placed_at).where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None)))]
+    reviews = [malicious_review.Review((src, rid), (o_src, o_id) if o_id else None, (a_src, a_id),
+                                       (t_src, t_id) if t_id else None, int(score), when(at), text,
+                                       (f_src, f_id) if f_id else None, direction)
+               for src, rid, o_src, o_id, a_src, a_id, t_src, t_id, score, at, text, f_src, f_id, direction
+               in _rows(conn, select(r.c.source, r.c.review_id, r.c.order_source, r.c.order_id, r.c.author_source,
+                                     r.c.author_id, r.c.target_source, r.c.target_id, r.c.score, r.c.posted_at,
+                                     r.c.text, r.c.follows_source, r.c.follows_id, r.c.direction)
+                             .where(r.c.author_id.is_not(None)))]
+    outcome = {(src, cid): out for src, cid, out in _rows(conn, select(cr.c.source, cr.c.complaint_id, cr.c.outcome))}
+    complaints = [malicious_review.Complaint((src, cid), (p_src, p_id) if p_id else None,
+                                             (t_src, t_id) if t_id else None, (o_src, o_id) if o_id else None, cat,
+                                             when(at), None if claimed is None else int(claimed),
+                                             outcome.get((src, cid)), text)
+                  for src, cid, p_src, p_id, t_src, t_id, o_src, o_id, cat, at, claimed, text in _rows(conn, select(
+                      c.c.source, c.c.complaint_id, c.c.complainant_source, c.c.complainant_id, c.c.target_source,
+                      c.c.target_id, c.c.order_source, c.c.order_id, c.c.category, c.c.filed_at, c.c.amount_claimed,
+                      c.c.text))]
+    registered = {(src, sid): when(at) for src, sid, at in _rows(conn, select(s.c.source, s.c.subject_id,
+                                                                             s.c.registered_at))}
+    returned = {(src, oid) for src, oid in _rows(conn, select(t.returns.c.order_source, t.returns.c.order_id)
+                                                 .where(t.returns.c.order_id.is_not(None)))}
+    return (malicious_review.Conduct(orders, reviews, complaints, registered, returned),
+            len(orders) + len(reviews) + len(complaints))
+
+
 LOADERS: dict[str, Callable[[Connection], tuple[Any, int]]] = {
     "waybills": gather_waybills, "orders": gather_orders, "reviews": gather_reviews, "prices": gather_prices,
-    "traffic": gather_traffic, "shop_quality": gather_shop_quality}
+    "traffic": gather_traffic, "shop_quality": gather_shop_quality,
+    "conduct": gather_conduct}

@@ -15,7 +15,16 @@ from typing import Any
 
 import yaml
 
-from chengxin.domain.detection import empty_parcel, fake_traffic, not_as_described, price_fraud, rings, templates
+from chengxin.domain.detection import (
+    empty_parcel,
+    fake_traffic,
+    malicious_review,
+    not_as_described,
+    payment_fraud,
+    price_fraud,
+    rings,
+    templates,
+)
 from chengxin.domain.quality import KINDS, Finding
 from chengxin.domain.vocabulary import VocabularyError
 
@@ -31,13 +40,15 @@ class DetectionRules:
     price_fraud: price_fraud.Rules
     fake_traffic: fake_traffic.Rules
     not_as_described: not_as_described.Rules
+    malicious_review: malicious_review.Rules
+    payment_fraud: payment_fraud.Rules
 
 
 def load_rules(text: str, source: str = "<string>") -> DetectionRules:
     """Parse and check vocab/detection.yaml; an error names the file and the key."""
     doc = yaml.safe_load(text)
     need = {"version", "empty_parcel", "fake_order_ring", "template_review", "price_fraud", "fake_traffic",
-            "not_as_described"}
+            "not_as_described", "malicious_review", "payment_fraud"}
     if not isinstance(doc, dict) or set(doc) != need:
         raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(sorted(need))}")
     if doc["version"] != RULES_VERSION:
@@ -47,7 +58,9 @@ def load_rules(text: str, source: str = "<string>") -> DetectionRules:
                               rings.parse_rules(doc["fake_order_ring"]), templates.parse_rules(doc["template_review"]),
                               price_fraud.parse_rules(doc["price_fraud"]),
                               fake_traffic.parse_rules(doc["fake_traffic"]),
-                              not_as_described.parse_rules(doc["not_as_described"]))
+                              not_as_described.parse_rules(doc["not_as_described"]),
+                              malicious_review.parse_rules(doc["malicious_review"]),
+                              payment_fraud.parse_rules(doc["payment_fraud"]))
     except empty_parcel.RuleError as e:
         raise VocabularyError(source, str(e)) from e
 
@@ -84,6 +97,14 @@ def _not_as_described(data: Any, rules: DetectionRules) -> list[Finding]:
     return not_as_described.detect(data, rules.not_as_described)
 
 
+def _malicious_review(data: Any, rules: DetectionRules) -> list[Finding]:
+    return malicious_review.detect(data, rules.malicious_review)
+
+
+def _payment_fraud(data: Any, rules: DetectionRules) -> list[Finding]:
+    return payment_fraud.detect(data, rules.payment_fraud)
+
+
 DETECTORS: Mapping[str, Detector] = {
     d.name: d for d in (
         Detector("empty_parcel", empty_parcel.KIND, "waybills", _empty_parcel),
@@ -92,6 +113,8 @@ DETECTORS: Mapping[str, Detector] = {
         Detector("price_fraud", price_fraud.KIND, "prices", _price_fraud),
         Detector("fake_traffic", fake_traffic.KIND, "traffic", _fake_traffic),
         Detector("not_as_described", not_as_described.KIND, "shop_quality", _not_as_described),
+        Detector("malicious_review", malicious_review.KIND, "conduct", _malicious_review),
+        Detector("payment_fraud", payment_fraud.KIND, "conduct", _payment_fraud),
     )
 }
 assert all(d.kind in KINDS for d in DETECTORS.values())

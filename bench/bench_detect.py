@@ -11,7 +11,9 @@ child process for its own timings (gathering the input vs the detector). Reporte
 AUC and AP of empty-parcel orders and parties (with the shop and courier roles), and throughput in shipped
 orders per second; for fake-order rings, precision/recall/F1 of ring buyers (worker+hijacked), ring orders
 and shops, and buyer–shop edges per second (gathering + detecting, and detecting alone); for templated
-reviews, precision/recall/F1 of reviews and authors. Targets: precision and recall >= 0.95 for empty-parcel
+reviews, precision/recall/F1 of reviews and authors; for malicious reviews, the reviewers (extortion and serial
+negative), the sabotage workers, orders and reviews; for payment fraud, the fraudster accounts and orders.
+Targets: precision and recall >= 0.95 for empty-parcel
 orders (`meets_target`), ring buyers and ring orders; >= 1,000,000 ring edges/s end to end.
 
 The `unseen-*` runs use seeds and parameters the detector was not tuned on (other seeds, more or fewer empty
@@ -159,6 +161,7 @@ def bench(name: str) -> dict[str, Any]:
                             "seconds": proc["detectors"]["template_review"]["seconds"],
                             "gather_s": proc["inputs"]["reviews"]["seconds"]},
         **{kind: trading_figures(kinds[kind], proc, kind) for kind in TRADING},
+        **{kind: conduct_figures(kinds[kind], proc, kind) for kind in CONDUCT},
         "meets_target": (orders["precision"] or 0) >= TARGET["empty_parcel_orders_precision"]
         and (orders["recall"] or 0) >= TARGET["empty_parcel_orders_recall"],
     }
@@ -172,6 +175,19 @@ def trading_figures(report: dict[str, Any], proc: dict[str, Any], kind: str) -> 
     return {"groups": report["groups"], "parties": figures(report["classes"]["parties"]),
             "products": figures(report["classes"]["products"]), "seconds": proc["detectors"][kind]["seconds"],
             "gather_s": proc["inputs"][TRADING[kind]]["seconds"]}
+
+
+CONDUCT = {"malicious_review": ("reviewer", "worker"), "payment_fraud": ("fraudster",)}
+
+
+def conduct_figures(report: dict[str, Any], proc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """Malicious reviews, payment fraud: the accounts named (all and per role), their orders and reviews."""
+    parties = report["classes"]["parties"]
+    roles = parties.get("roles") or {}
+    return {"groups": report["groups"], "parties": figures(parties),
+            "roles": {r: figures(roles[r]) for r in CONDUCT[kind] if r in roles},
+            "orders": figures(report["classes"]["orders"]), "reviews": figures(report["classes"]["reviews"]),
+            "seconds": proc["detectors"][kind]["seconds"], "gather_s": proc["inputs"]["conduct"]["seconds"]}
 
 
 def ring_figures(report: dict[str, Any], n: dict[str, int], proc: dict[str, Any]) -> dict[str, Any]:
@@ -210,6 +226,11 @@ def main() -> int:
                 f"{kind} parties P/R {r[kind]['parties']['precision']}/{r[kind]['parties']['recall']} "
                 f"({r[kind]['parties']['truth']}), products P/R {r[kind]['products']['precision']}/"
                 f"{r[kind]['products']['recall']} ({r[kind]['products']['truth']})" for kind in TRADING))
+            log(f"{name}: " + "; ".join(
+                f"{kind} " + ", ".join(f"{role} P/R {m['precision']}/{m['recall']} ({m['truth']})"
+                                       for role, m in r[kind]["roles"].items())
+                + f", orders P/R {r[kind]['orders']['precision']}/{r[kind]['orders']['recall']} "
+                f"({r[kind]['orders']['truth']})" for kind in CONDUCT))
     result = {"bench": "detect", "date": now_iso(), "machine": m, "code": code_version(), "target": TARGET,
               "runs": runs}
     log(f"wrote {write_result('detect', result)}")

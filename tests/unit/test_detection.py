@@ -373,7 +373,7 @@ def test_new_rules_are_checked_at_load(old, new, message):
         load_rules(text.replace(old, new, 1), "detection.yaml")
 
 
-@pytest.mark.parametrize("section", ["fake_order_ring", "template_review"])
+@pytest.mark.parametrize("section", ["fake_order_ring", "template_review", "malicious_review", "payment_fraud"])
 def test_new_rules_are_documented(section):
     import yaml
     from tests.unit.test_docs import ROOT

@@ -18,10 +18,12 @@ and outcome; each subject's registration time), shared with `payment_fraud`. Thr
    k / λ ≥ `serial.min_ratio`.
 3. **Sabotage (降信).** At one shop, negative reviews by *young* accounts (registered at most
    `sabotage.young_days` before the order) that are *dedicated* to the shop (at least `sabotage.dedicated_share`
-   of their orders there), in one burst (no gap over `sabotage.gap_days`), whose texts are near-copies of each
-   other (character `shingle`-gram Jaccard at least `sabotage.similarity` with another author's). At least
-   `sabotage.min_accounts` such accounts make a campaign: the accounts, their orders at the shop and the reviews
-   are named; the victim shop is only in the evidence (it is harmed, not dishonest).
+   of their orders there), in one burst (no gap over `sabotage.gap_days`), whose texts (at least
+   `sabotage.min_chars` letters, not made only of stock clauses other reviewers write at
+   `sabotage.stock_min_shops` shops) are near-copies of each other (character `shingle`-gram Jaccard at least
+   `sabotage.similarity` with another author's). At least `sabotage.min_accounts` such accounts make a
+   campaign: the accounts, their orders at the shop and the reviews are named; the victim shop is only in the
+   evidence (it is harmed, not dishonest).
 
 One finding per reviewer (extortion and serial together) and per campaign.
 """
@@ -37,7 +39,7 @@ from typing import Any
 
 from chengxin.domain.detection.empty_parcel import _keys, _number
 from chengxin.domain.detection.not_as_described import poisson_sf
-from chengxin.domain.detection.templates import jaccard, normalise, shingles
+from chengxin.domain.detection.templates import clauses, jaccard, normalise, shingles
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 
@@ -104,7 +106,8 @@ _SECTIONS: dict[str, dict[str, tuple[float, float, bool]]] = {
     "serial": {"min_negatives": (1, 10**6, True), "min_shops": (1, 10**6, True), "min_base_rate": (1e-9, 1, False),
                "alpha": (1e-300, 0.5, False), "min_ratio": (1, 1000, False), "full_log10": (1, 1000, False)},
     "sabotage": {"young_days": (0, 3650, False), "dedicated_share": (0, 1, False), "gap_days": (0, 365, False),
-                 "shingle": (1, 20, True), "similarity": (0, 1, False), "min_accounts": (2, 10**6, True),
+                 "min_chars": (0, 1000, True), "stock_min_shops": (1, 10**6, True), "shingle": (1, 20, True),
+                 "similarity": (0, 1, False), "min_accounts": (2, 10**6, True),
                  "full_accounts": (1, 10**6, True)},
 }
 
@@ -279,6 +282,9 @@ def _sabotage(data: Conduct, orders: Mapping[Ref, Order], rules: Rules) -> list[
         if len(mine[o.shop]) < sb["dedicated_share"] * sum(len(v) for v in mine.values()):
             continue
         cands[o.shop].append(r)
+    stock = _stock_clauses(data, {r.ref for rs in cands.values() for r in rs}, int(sb["stock_min_shops"]))
+    cands = {shop: [r for r in rs if len(normalise(r.text or "")) >= sb["min_chars"]
+                    and not all(c in stock for c in clauses(r.text or ""))] for shop, rs in cands.items()}
     found = []
     for shop, reviews in sorted(cands.items()):
         reviews.sort(key=lambda r: (r.at, r.ref))
@@ -293,6 +299,18 @@ def _sabotage(data: Conduct, orders: Mapping[Ref, Order], rules: Rules) -> list[
             if f:
                 found.append(f)
     return found
+
+
+def _stock_clauses(data: Conduct, candidates: AbstractSet[Ref], min_shops: int) -> set[str]:
+    """Clauses written at `min_shops` or more distinct shops in reviews that are *not* sabotage candidates:
+    ordinary wording many buyers use (质量差, 物流太慢), which young accounts may write too without copying."""
+    shops: dict[str, set[Ref]] = defaultdict(set)
+    for r in data.reviews:
+        if r.text and r.target and r.ref not in candidates:
+            for c in clauses(r.text):
+                if len(shops[c]) < min_shops:
+                    shops[c].add(r.target)
+    return {c for c, s in shops.items() if len(s) >= min_shops}
 
 
 def _campaign(shop: Ref, burst: Sequence[Review], per_buyer: Mapping[Ref, Mapping[Ref, list[Ref]]],

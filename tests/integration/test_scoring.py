@@ -170,3 +170,35 @@ def test_a_person_operators_score_stays_private_on_the_shop_page(sample_app):
     public = parties.show(sample_app, P, "S-PERSON", Viewer("public"))
     assert public["score"] is None and public["credit"] is None and public["grade"] is None
     assert parties.show(sample_app, P, "S-PERSON", REGULATOR)["grade"] in "ABCD"
+
+
+def test_the_scorer_follows_what_the_api_queues(app):
+    """The API only queues what it makes stale; `standing.follow` (the scorer process of `chengxin serve`)
+    settles it while it runs."""
+    import threading
+    import time
+
+    from chengxin.services.ingest import prepare
+    from chengxin.services.sequencer import Sequencer
+
+    lines = [(f"req{i}", 1, line.encode()) for i, line in enumerate(
+        Feed().parties().order("O1", "2026-03-02").order("O2", "2026-04-02").lines)]
+    sequencer = Sequencer(app)
+    try:
+        for item in lines:
+            sequencer.submit(prepare(app, [item]), origin="api", actor="k").result(timeout=30)
+    finally:
+        sequencer.close()
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(st.scoring_queue)).first() is not None and points(app) == 0
+    stop = threading.Event()
+    scorer = threading.Thread(target=standing.follow, args=(app, stop), kwargs={"idle_s": 0.05})
+    scorer.start()
+    try:
+        deadline = time.monotonic() + 30
+        while points(app) != 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        scorer.join(timeout=30)
+    assert points(app) == 2 and parties.show(app, P, "S1", Viewer("public"))["grade"] in "ABCD"

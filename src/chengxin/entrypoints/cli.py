@@ -271,8 +271,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default CHENGXIN_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default CHENGXIN_PORT).")] = None,
     workers: Annotated[int | None, typer.Option(help="Server processes (default CHENGXIN_WORKERS).")] = None,
+    scorer: Annotated[bool, typer.Option(help="Also run the scorer process that keeps points and scores "
+                                              "current as events arrive (see `chengxin score --follow`).")] = True,
 ) -> None:
     """Serve the HTTP API (/v1, /docs) and the public portal (/)."""
+    import multiprocessing
+
     import uvicorn
 
     from chengxin.entrypoints.api.app import create_app
@@ -282,10 +286,31 @@ def serve(
     bind: dict[str, Any] = {"host": host or cx.settings.host, "port": port or cx.settings.port, "log_level": "info",
             "access_log": False}
     count = workers or cx.settings.workers
-    if count > 1:  # each process builds its own app from the same environment
-        uvicorn.run("chengxin.entrypoints.api.app:create_app", factory=True, workers=count, **bind)
-    else:
-        uvicorn.run(create_app(cx), **bind)
+    # its own process: scoring costs about as much CPU as ingesting, and beside the API it would halve it
+    follower = multiprocessing.get_context("spawn").Process(target=_follow, name="chengxin-scorer", daemon=True)
+    if scorer:
+        follower.start()
+    try:
+        if count > 1:  # each process builds its own app from the same environment
+            uvicorn.run("chengxin.entrypoints.api.app:create_app", factory=True, workers=count, **bind)
+        else:
+            uvicorn.run(create_app(cx), **bind)
+    finally:
+        if follower.is_alive():
+            follower.terminate()  # a transaction cut short rolls back; its marks stay queued
+
+
+def _follow() -> None:
+    """The scorer process: keep standings current until terminated, at low CPU priority (the operating
+    system then gives requests the cores first; scores catch up when there is room) and in short
+    transactions (requests wait little for the write lock)."""
+    import os
+    import threading
+
+    from chengxin.services import standing
+
+    os.nice(15)
+    standing.follow(_app(), threading.Event(), chunk=50)
 
 
 @app.command("demo")
@@ -310,11 +335,24 @@ def demo(
 
 
 @app.command("score")
-def score_cmd(as_json: JsonOpt = False) -> None:
+def score_cmd(
+    follow: Annotated[bool, typer.Option("--follow", help="Instead: keep points and scores current as events "
+                                                         "arrive, until interrupted (what `serve` runs).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
     """Recount every rating's credit points, refit rater reliability and rescore every party."""
     from chengxin.services import scoring, standing
 
     cx = _app()
+    if follow:
+        import threading
+
+        err.print("following the scoring queue; Ctrl-C to stop")
+        try:
+            standing.follow(cx, threading.Event())
+        except KeyboardInterrupt:
+            return
+        return
     points = standing.rebuild(cx)
     scores = scoring.rebuild(cx)
     summary = {"ratings": points, "scores": scores}

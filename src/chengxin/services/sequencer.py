@@ -5,13 +5,13 @@ progress waits; the writer then takes everything that queued up and stores it in
 fsync and one signed tree head (`ingest.commit_many`). A lone request is stored at once: no timer, no added
 latency. A request is answered only after its transaction committed (durable acknowledgement).
 
-Ratings and scores follow in a second thread (`standing.drain`), woken after each commit: the answer to a
-request does not wait for them, and what they must redo is queued durably in the request's transaction.
+Ratings and scores follow in a separate scorer process (`standing.follow`, started by `chengxin serve`):
+scoring costs about as much CPU as ingesting, and in this process it would halve what the API can take.
+What the scorer must redo is queued durably in each request's transaction.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from concurrent.futures import Future
@@ -19,10 +19,8 @@ from dataclasses import dataclass
 
 from chengxin.adapters.db.engine import refresh_statistics
 from chengxin.bootstrap import Chengxin
-from chengxin.services import standing
 from chengxin.services.ingest import IngestReport, PreparedBatch, commit_many
 
-log = logging.getLogger(__name__)
 MAX_GROUP = 256  # batches per transaction: bounds the transaction's size and every waiter's latency
 
 
@@ -42,10 +40,7 @@ class Sequencer:
         self._stored, self._next_analyze = 0, 1000
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="chengxin-sequencer", daemon=True)
-        self._stale, self._stopping = threading.Event(), False
-        self._scorer = threading.Thread(target=self._score, name="chengxin-scorer", daemon=True)
         self._thread.start()
-        self._scorer.start()
 
     def submit(self, batch: PreparedBatch, *, origin: str, actor: str) -> Future[IngestReport]:
         """Queue a prepared batch; the future resolves once it is committed (or raises what failed)."""
@@ -57,21 +52,6 @@ class Sequencer:
         """Finish what is queued, then stop."""
         self._jobs.put(None)
         self._thread.join(timeout=30)
-        self._stopping = True
-        self._stale.set()
-        self._scorer.join(timeout=60)
-
-    def _score(self) -> None:
-        """Drain the scoring queue whenever a commit made something stale; once more when stopping."""
-        while True:
-            self._stale.wait()
-            self._stale.clear()
-            try:
-                standing.drain(self._app)
-            except Exception:
-                log.exception("scoring after ingestion failed; the marks stay queued")
-            if self._stopping:
-                return
 
     def _run(self) -> None:
         while (first := self._jobs.get()) is not None:
@@ -96,7 +76,6 @@ class Sequencer:
             return
         for job, report in zip(group, reports, strict=True):
             job.done.set_result(report)
-        self._stale.set()
         self._stored += sum(r.accepted for r in reports)
         if self._stored >= self._next_analyze:  # statistics keep up as the store grows (see ingest.ingest)
             self._next_analyze *= 2

@@ -10,6 +10,7 @@ updates the ledger and the standings. `rebuild` recounts everything (`chengxin s
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from functools import cache
 from itertools import groupby
@@ -85,16 +86,17 @@ def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None
 REBUILD_BEYOND = 2_000  # a backlog this long (a bulk load) is settled faster by recounting everything
 
 
-def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events") -> dict[str, int]:
+def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
+          rebuild_beyond: int | None = REBUILD_BEYOND, pause_s: float = 0.0) -> dict[str, int]:
     """Settle the queue: recount the ratings of marked pairs and orders, rescore the parties they touch.
     Chunked, each chunk one transaction (marks deleted with the work they asked for). A backlog longer than
-    REBUILD_BEYOND (a bulk load) is settled by a full rebuild instead, which costs less than so many
-    incremental steps."""
+    `rebuild_beyond` (a bulk load) is settled by a full rebuild instead, which costs less than so many
+    incremental steps; None never rebuilds (a server's scorer must not stall requests for a rebuild)."""
     from chengxin.services import scoring
 
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
-        backlog = len(conn.execute(select(st.scoring_queue.c.kind).limit(REBUILD_BEYOND + 1)).all())
-    if backlog > REBUILD_BEYOND:
+        backlog = len(conn.execute(select(st.scoring_queue.c.kind).limit((rebuild_beyond or 0) + 1)).all())
+    if rebuild_beyond is not None and backlog > rebuild_beyond:
         rebuilt = rebuild(app)
         return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     done = {"pairs": 0, "parties": 0}
@@ -110,7 +112,20 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events") -> dict[st
                     st.scoring_queue.c[k] == getattr(m, k) for k in ("kind", "a_source", "a_id", "b_source", "b_id"))))
             done["pairs"] += len(pairs)
             backlog = len(marks) == chunk  # a full chunk: there may be more
+        if backlog and pause_s:
+            time.sleep(pause_s)  # between chunks the write lock is free for requests
     return done
+
+
+def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, pause_s: float = 0.05) -> None:
+    """Keep the standings current until `stop` (a threading or multiprocessing Event) is set: drain the
+    queue in short transactions with a pause between them (a writer that loops on the lock would starve the
+    API's; SQLite's busy wait backs off in milliseconds), then wait `idle_s` when it is empty. Never a full
+    rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`."""
+    while not stop.is_set():
+        done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s)
+        if not done["pairs"] and not done["parties"]:
+            stop.wait(idle_s)
 
 
 def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair]) -> list[Ref]:

@@ -305,12 +305,32 @@ def _follow() -> None:
     system then gives requests the cores first; scores catch up when there is room) and in short
     transactions (requests wait little for the write lock)."""
     import os
-    import threading
 
     from chengxin.services import standing
 
     os.nice(15)
-    standing.follow(_app(), threading.Event(), chunk=50)
+    standing.follow(_app(), _UntilParentExits(), chunk=50)
+
+
+class _UntilParentExits:
+    """The scorer's stop signal: its parent (the server) is gone, however it ended (a killed server leaves
+    no daemon child behind to clean up, so the child watches for itself)."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.parent = os.getppid()
+
+    def is_set(self) -> bool:
+        import os
+
+        return os.getppid() != self.parent
+
+    def wait(self, timeout: float) -> bool:
+        import time
+
+        time.sleep(timeout)
+        return self.is_set()
 
 
 @app.command("demo")

@@ -208,6 +208,13 @@ def rows_detect(r: dict[str, Any]) -> list[list[str]]:
                                 f"R {v['products']['recall']}" for k, v in shop_level)
             out.append([f"Price fraud, fake traffic, not as described, {run['run']}", "same run", figures,
                         "(reported)", "—", date])
+        conduct = [(k, run[k]) for k in ("malicious_review", "payment_fraud") if k in run]
+        if conduct:
+            figures = "; ".join(f"{k}: parties P {v['parties']['precision']} / R {v['parties']['recall']} "
+                                f"({v['parties']['truth']}), orders P {v['orders']['precision']} / "
+                                f"R {v['orders']['recall']}" for k, v in conduct)
+            out.append([f"Malicious reviews, payment fraud, {run['run']}", "same run", figures, "(reported)", "—",
+                        date])
     return out
 
 

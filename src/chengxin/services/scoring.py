@@ -96,12 +96,6 @@ def _epoch(at: str) -> float:
     return datetime.fromisoformat(at[:19]).replace(tzinfo=UTC).timestamp()
 
 
-def stored_fairness(conn: Connection) -> dict[Ref, float]:
-    f = st.rater_fairness
-    return {(r.author_source, r.author_id): r.fairness for r in conn.execute(
-        select(f.c.author_source, f.c.author_id, f.c.fairness))}
-
-
 # --- scoring and history -------------------------------------------------------------------------------------
 def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str,
                 grades: dict[str, int] | None = None, *, chunk: int = 5000) -> int:

@@ -72,10 +72,6 @@ def mark(conn: Connection, facts: Iterable[Fact]) -> None:
     _queue(conn, list(rows))
 
 
-def mark_order(conn: Connection, order: Ref) -> None:
-    _queue(conn, [("order", order[0], order[1], "", "")])
-
-
 def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
     if rows:
         keys = ("kind", "a_source", "a_id", "b_source", "b_id")

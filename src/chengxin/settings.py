@@ -48,3 +48,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     # Connection pool size for PostgreSQL.
     pool_size: int = Field(default=8, ge=1)
+    # NATS server for the measures feed (e.g. `nats://127.0.0.1:4222`); unset: changes are kept only in the
+    # store's feed (`GET /v1/measures?changed_since=`), nothing is published.
+    nats_url: str | None = None
+    # JetStream stream that receives measure changes (created on first publish if missing).
+    nats_stream: str = "CHENGXIN_MEASURES"
+    # Subject prefix of measure-change messages: `<prefix>.<list>.<party>`.
+    nats_subject: str = "chengxin.measures"

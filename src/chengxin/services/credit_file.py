@@ -28,8 +28,13 @@ from chengxin.services import credit_log
 # a decided dishonesty record of the shop, public like a sanction
 # confirmed: a detection finding a regulator or the reporting platform confirmed, with a reason (services/review.py);
 # the machine's `suspected` records and `dismissed` ones are not public
+# list_entered: joining a public list (red, black), shown while the membership lasts (services/lists.py);
+# commitment_breach: a confirmed record broke a published commitment, shown while that record is public.
+# A confirmed record, sanction or breach leaves public view when repaired, expired or overturned
+# (services/lifecycle.py `hidden_credit_records`); the log keeps it.
 PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
-                          "sanction_lifted", "inspection", "points_retracted", "points_restored", "confirmed"})
+                          "sanction_lifted", "inspection", "points_retracted", "points_restored", "confirmed",
+                          "list_entered", "commitment_breach"})
 SANCTION_KINDS = frozenset({"sanction", "sanction_lifted"})
 Ref = tuple[str, str]
 
@@ -63,7 +68,8 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
     sanction_of = sanction_keys_of_records(conn, _sanction_records(conn, refs))
     states = sanction_states(conn, [*sanction_of.values(), *_sanction_keys_about(conn, refs)])
     shown = states if full else {k: s for k, s in states.items() if s.public(today())}
-    hidden = [] if full else [idx for idx, key in sanction_of.items() if key in states and key not in shown]
+    hidden = [] if full else [idx for idx, key in sanction_of.items() if key in states and key not in shown] + \
+        withdrawn_records(conn, refs)
     complaints = _complaint_ids(conn, refs)
     count, page_of = _record_statements(len(refs), len(complaints), len(shown), full)
     params = {**pair_params("r", refs), **pair_params("c", complaints), **pair_params("k", list(shown)),
@@ -80,6 +86,14 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
             "credit_records_total": total,
             "credit_records_next_before": rows[limit - 1].idx if len(rows) > limit else None,
             "tree_size": head.size if head else 0}
+
+
+def withdrawn_records(conn: Connection, refs: list[Ref]) -> list[int]:
+    """Log indexes the public no longer sees: records repaired, expired or overturned, and list entries whose
+    membership ended."""
+    from chengxin.services import lifecycle, list_views
+
+    return lifecycle.hidden_credit_records(conn, refs, today()) + list_views.ended_list_records(conn, refs)
 
 
 _NO_CURSOR = 1 << 62  # `before` when there is none: above every log index

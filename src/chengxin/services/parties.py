@@ -81,6 +81,7 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
         "licences": licences_view(conn, refs),
     }
     view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops]))
+    view.update(_consequences(conn, subject.party_key, refs, viewer))
     refs += [(s.source, s.shop_id) for s in shops]
     view.update(credit_records_view(conn, refs, full, *page))
     return view
@@ -96,6 +97,14 @@ def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: l
     level = level_for(points, standing.rules())
     return {"points": points, "level": level.as_dict() if level else None,
             **scoring.credit_view(conn, subject.party_key)}
+
+
+def _consequences(conn: Connection, party_key: str, refs: list[Ref], viewer: Viewer) -> dict[str, Any]:
+    """Lists the party is on and the measures in force (as the viewer may see them), and its commitments in
+    full (R9: a commitment is public)."""
+    from chengxin.services import commitments, list_views
+
+    return {**list_views.party_lists(conn, party_key, viewer), "commitments": commitments.of_refs(conn, refs)}
 
 
 def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[Any]:
@@ -209,6 +218,8 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
     view.update(_shop_standing(conn, shop, operator, categories, full))
+    if operator is not None:
+        view.update(_consequences(conn, operator.party_key, op_refs, viewer))
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))

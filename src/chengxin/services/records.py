@@ -30,7 +30,8 @@ def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None
         if row is None:
             raise NotFound(f"no credit record {index} visible to you")
         sanction = sanction_state_of(conn, row) if row.kind in SANCTION_KINDS else None
-        if not _visible(conn, row, viewer) or (sanction and not _sees_sanction(row, sanction, viewer)):
+        if not _visible(conn, row, viewer) or (sanction and not _sees_sanction(row, sanction, viewer)) or \
+                _withdrawn(conn, row, viewer):
             raise NotFound(f"no credit record {index} visible to you")
         proof = credit_log.inclusion(conn, cx.keys, index, size)
         head = credit_log.head_at(conn, proof["tree_size"])
@@ -48,6 +49,14 @@ def _visible(conn: Connection, row: Any, viewer: Viewer) -> bool:
     if row.kind not in PUBLIC_KINDS:
         return False
     return not _about_natural_person(conn, row.subject_kind, row.subject_source, row.subject_id)
+
+
+def _withdrawn(conn: Connection, row: Any, viewer: Viewer) -> bool:
+    """A repaired, expired or overturned record (or an ended list entry) is withdrawn from the public; the
+    regulator and the platforms that reported or decided it still see it."""
+    if viewer.may_reveal_pii or viewer.owns(row.subject_source) or viewer.owns(row.event_source):
+        return False
+    return row.idx in credit_file.withdrawn_records(conn, [(row.subject_source, row.subject_id)])
 
 
 def _sees_sanction(row: Any, sanction: SanctionState, viewer: Viewer) -> bool:

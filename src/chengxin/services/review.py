@@ -35,7 +35,7 @@ from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.domain.quality import Finding
 from chengxin.exc import ChengxinError, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from chengxin.services import credit_log
+from chengxin.services import credit_log, lifecycle, lists
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 Ref = tuple[str, str]
@@ -313,14 +313,18 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
             verdicts_at=None if fake else now))
         before = _standing(conn, [ref for ref, _ in parties])
         records = _decision_records(row, status, parties, len(orders), by, now, reason, basis)
-        credit_log.append(conn, app.keys, app.settings.log_origin, records)
+        head = credit_log.append(conn, app.keys, app.settings.log_origin, records)
+        if status == CONFIRMED and head is not None:  # the dishonesty records, and any commitment breaches
+            lifecycle.open_from_review(conn, app, row, parties, by, now, reason, basis, head.size - len(records))
     verdicts = _apply_verdicts(app, item_id, fake, by, reason, basis) if fake else {"orders": 0, "missing": 0,
                                                                                    "credit_records": 0}
+    listed = lists.drain(app)  # the lists and measures the confirmation brings
     with read_connection(app.engine) as conn:
         after = _standing(conn, [ref for ref, _ in parties])
         item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()])[0]
     return {"item": item, "credit_records": len(records) + verdicts["credit_records"],
             "order_verdicts": verdicts["orders"], "orders_missing": verdicts["missing"],
+            "lists": (listed or {}).get("moves", []),
             "standing": [{"source": r[0], "id": r[1], "kind": k, "before": b, "after": a}
                          for (r, k), b, a in zip(parties, before, after, strict=False)]}
 

@@ -135,6 +135,9 @@ def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grade
     upsert.insert_or_update(conn, cs, rows)
     if history:
         conn.execute(st.score_history.insert(), history)
+        from chengxin.services import lists  # a new grade may enter or leave a list (red: A; watch: D)
+
+        lists.mark(conn, [key for key, before, result, _ in moved if before is None or before.grade != result.grade])
     return len(history)
 
 

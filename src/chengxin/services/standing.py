@@ -120,7 +120,10 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
     rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`."""
     while not stop.is_set():
         done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s)
-        if not done["pairs"] and not done["parties"]:
+        from chengxin.services import lists
+
+        moved = lists.drain(app)  # grades that changed, sanctions that arrived: lists and measures follow
+        if not done["pairs"] and not done["parties"] and not moved:
             stop.wait(idle_s)
 
 

@@ -1,0 +1,118 @@
+"""Credit commitments (信用承诺, R9): standard templates and breaches. Pure.
+
+A template (`vocab/commitments.yaml`) lists clauses; each clause covers record categories (`areas`) and names
+the penalty the committing party agrees to. A confirmed record in a covered area while the commitment is in
+force is a breach: a record of its own, carrying the clause and the penalty (上海市社会信用条例 art. 30(1)
+counts a broken commitment as dishonesty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from chengxin.domain.vocabulary import VocabularyError
+
+TYPES = ("voluntary", "self_regulation", "repair", "approval")
+
+
+@dataclass(frozen=True)
+class Clause:
+    areas: tuple[str, ...]
+    penalty: str
+    zh: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    parties: tuple[str, ...]
+    type: str
+    zh: str
+    en: str
+    basis: str
+    clauses: tuple[Clause, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "for": list(self.parties), "type": self.type, "zh": self.zh, "en": self.en,
+                "basis": self.basis, "clauses": [{"areas": list(c.areas), "penalty": c.penalty, "zh": c.zh,
+                                                  "en": c.en} for c in self.clauses]}
+
+
+@dataclass(frozen=True)
+class Penalty:
+    name: str
+    zh: str
+    en: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class Templates:
+    version: int
+    templates: Mapping[str, Template]
+    penalties: Mapping[str, Penalty]
+
+
+def load_templates(text: str, source: str, categories: Iterable[str]) -> Templates:
+    doc = yaml.safe_load(text)
+    if not isinstance(doc, dict) or set(doc) != {"version", "templates", "penalties"}:
+        raise VocabularyError(source, "top level: expected exactly the keys version, templates, penalties")
+    known = set(categories)
+    try:
+        penalties = {n: Penalty(n, p["zh"], p["en"], p["severity"]) for n, p in doc["penalties"].items()}
+        templates = {n: Template(n, tuple(t["for"]), t["type"], t["zh"], t["en"], t["basis"],
+                                 tuple(Clause(tuple(c["areas"]), c["penalty"], c["zh"], c["en"]) for c in t["clauses"]))
+                     for n, t in doc["templates"].items()}
+    except (KeyError, TypeError) as e:
+        raise VocabularyError(source, f"missing or malformed entry: {e}") from e
+    for t in templates.values():
+        if t.type not in TYPES:
+            raise VocabularyError(source, f"templates.{t.id}.type: expected one of {', '.join(TYPES)}")
+        for i, c in enumerate(t.clauses):
+            if set(c.areas) - known or c.penalty not in penalties:
+                raise VocabularyError(source, f"templates.{t.id}.clauses[{i}]: unknown areas "
+                                              f"{sorted(set(c.areas) - known)} or penalty {c.penalty!r}")
+    return Templates(int(doc["version"]), templates, penalties)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A published commitment of one party (its template may be one this node does not know)."""
+
+    key: tuple[str, str]
+    template: str
+    published: datetime
+    until: datetime | None
+
+    def in_force(self, t: datetime) -> bool:
+        return self.published <= t and (self.until is None or t <= self.until)
+
+
+def breaches(templates: Templates, commitments: Iterable[Commitment], category: str,
+             at: datetime) -> list[tuple[Commitment, int, Clause]]:
+    """The clauses a confirmed record of `category`, confirmed at `at`, breaks: (commitment, clause number,
+    clause) for each commitment in force then whose template covers the category."""
+    out = []
+    for c in commitments:
+        template = templates.templates.get(c.template)
+        if template is None or not c.in_force(at):
+            continue
+        out += [(c, i, clause) for i, clause in enumerate(template.clauses) if category in clause.areas]
+    return _one_per_commitment(out)
+
+
+def _one_per_commitment(found: list[tuple[Commitment, int, Clause]]) -> list[tuple[Commitment, int, Clause]]:
+    """One breach per commitment: the first clause it breaks."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c, i, clause in found:
+        if c.key not in seen:
+            seen.add(c.key)
+            out.append((c, i, clause))
+    return out

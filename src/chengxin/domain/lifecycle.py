@@ -1,0 +1,214 @@
+"""The lifecycle of a dishonesty record (失信记录): states, lawful transitions, disclosure and repair. Pure.
+
+A record is a confirmed act of dishonesty by one party: a detection finding a person confirmed, a sanction an
+authority imposed, or a breach of a credit commitment. It moves
+
+    suspected → confirmed → (appealed → confirmed again, or overturned) → repaired or expired
+    suspected → dismissed
+
+and every move is appended (to the credit log and the record's transition history), never edited. The
+periods and conditions are data (`vocab/lifecycle.yaml`): disclosure periods by severity follow 市场监督管理
+行政处罚信息公示规定 art. 13 and 浙江省公共信用信息管理条例 art. 16; repair follows art. 14 of the former and
+上海市社会信用条例 art. 38. A repaired, expired or overturned record leaves public view and stops counting
+towards lists; it stays in the log and its proofs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import yaml
+
+from chengxin.domain.vocabulary import VocabularyError
+
+SUSPECTED, CONFIRMED, APPEALED = "suspected", "confirmed", "appealed"
+DISMISSED, OVERTURNED, REPAIRED, EXPIRED = "dismissed", "overturned", "repaired", "expired"
+STATES = (SUSPECTED, CONFIRMED, APPEALED, DISMISSED, OVERTURNED, REPAIRED, EXPIRED)
+IN_FORCE = frozenset({CONFIRMED, APPEALED})     # an appeal does not suspend a record (it may be upheld)
+ENDED = frozenset({DISMISSED, OVERTURNED, REPAIRED, EXPIRED})
+
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "confirm": (frozenset({SUSPECTED}), CONFIRMED),
+    "dismiss": (frozenset({SUSPECTED}), DISMISSED),
+    "appeal": (frozenset({CONFIRMED}), APPEALED),
+    "uphold": (frozenset({APPEALED}), CONFIRMED),
+    "overturn": (frozenset({APPEALED, CONFIRMED}), OVERTURNED),   # CONFIRMED: the authority revoked it itself
+    "repair": (frozenset({CONFIRMED}), REPAIRED),
+    "expire": (frozenset({CONFIRMED, APPEALED}), EXPIRED),
+}
+SEVERITIES = ("minor", "serious", "grave")
+REPAIR_CONDITIONS = ("penalty_fulfilled", "harm_removed", "repair_commitment")
+
+
+class IllegalTransition(ValueError):
+    """An action the record's state does not allow (e.g. repairing a record under appeal)."""
+
+
+def next_state(state: str, action: str) -> str:
+    """The state after `action`, or IllegalTransition naming what is allowed."""
+    if action not in TRANSITIONS:
+        raise IllegalTransition(f"unknown action {action!r}; expected one of {', '.join(TRANSITIONS)}")
+    sources, target = TRANSITIONS[action]
+    if state not in sources:
+        raise IllegalTransition(f"a {state} record cannot be {action}ed: only from {', '.join(sorted(sources))}")
+    return target
+
+
+# --- rules ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Severity:
+    name: str
+    disclose_days: int
+    repair_after_days: int
+    basis: str
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    severity: str
+    zh: str
+    en: str
+    basis: str
+    findings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SanctionRule:
+    kind: str
+    severity: str | None        # None: the category's
+    basis: str
+    until_lifted: bool = False  # stays in force until the authority lifts it (no disclosure end of its own)
+
+
+@dataclass(frozen=True)
+class RepairRule:
+    requires: tuple[str, ...]
+    no_repeat_of_same_category: bool
+    not_while_on_lists: tuple[str, ...]
+    barred_severities: tuple[str, ...]
+    basis: str
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    version: int
+    effective_from: str
+    severities: Mapping[str, Severity]
+    categories: Mapping[str, Category]
+    sanctions: Mapping[str, SanctionRule]
+    breach_severity: str
+    breach_basis: str
+    repair: RepairRule
+    appeal_days: int
+    appeal_basis: str
+
+    def category_of_finding(self, finding_kind: str) -> str | None:
+        """The record category a confirmed finding of this kind becomes (None: not a dishonesty record)."""
+        return next((c.name for c in self.categories.values() if finding_kind in c.findings), None)
+
+    def severity_of(self, category: str, sanction_kind: str | None = None) -> str:
+        rule = self.sanctions.get(sanction_kind) if sanction_kind else None
+        if rule is not None and rule.severity:
+            return rule.severity
+        found = self.categories.get(category) or self.categories["other"]
+        return found.severity
+
+
+def load_rules(text: str, source: str = "<string>") -> LifecycleRules:
+    """Parse and check `vocab/lifecycle.yaml`; a bad file is a VocabularyError naming the key."""
+    doc = yaml.safe_load(text)
+    need = {"version", "effective_from", "severities", "categories", "sanctions", "breach", "repair", "appeal"}
+    if not isinstance(doc, dict) or set(doc) != need:
+        raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(sorted(need))}")
+    try:
+        severities = {n: Severity(n, int(s["disclose_days"]), int(s["repair_after_days"]), str(s["basis"]))
+                      for n, s in doc["severities"].items()}
+        if tuple(severities) != SEVERITIES:
+            raise VocabularyError(source, f"severities: expected {', '.join(SEVERITIES)} in that order")
+        categories = {n: Category(n, c["severity"], c["zh"], c["en"], c["basis"], tuple(c.get("findings") or ()))
+                      for n, c in doc["categories"].items()}
+        sanctions = {n: SanctionRule(n, s.get("severity"), s["basis"], bool(s.get("until_lifted", False)))
+                     for n, s in doc["sanctions"].items()}
+        r = doc["repair"]
+        repair = RepairRule(tuple(r["requires"]), bool(r["no_repeat_of_same_category"]),
+                            tuple(r["not_while_on_lists"]), tuple(r["barred_severities"]), r["basis"])
+    except (KeyError, TypeError) as e:
+        raise VocabularyError(source, f"missing or malformed entry: {e}") from e
+    _check(source, severities, categories, sanctions, repair, doc["breach"])
+    return LifecycleRules(int(doc["version"]), str(doc["effective_from"]), severities, categories, sanctions,
+                          doc["breach"]["severity"], doc["breach"]["basis"], repair,
+                          int(doc["appeal"]["decide_within_days"]), doc["appeal"]["basis"])
+
+
+def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[str, Category],
+           sanctions: Mapping[str, SanctionRule], repair: RepairRule, breach: Mapping[str, Any]) -> None:
+    used: list[tuple[str, Any]] = [(f"categories.{c.name}", c.severity) for c in categories.values()]
+    used += [(f"sanctions.{s.kind}", s.severity) for s in sanctions.values() if s.severity]
+    used += [("breach", breach.get("severity")), *(("repair.barred_severities", s) for s in repair.barred_severities)]
+    for where, severity in used:
+        if severity not in severities:
+            raise VocabularyError(source, f"{where}: unknown severity {severity!r}")
+    if "other" not in categories:
+        raise VocabularyError(source, "categories: an `other` category is required (the fallback)")
+    kinds = [k for c in categories.values() for k in c.findings]
+    if len(kinds) != len(set(kinds)):
+        raise VocabularyError(source, "categories: a finding kind may map to one category only")
+    unknown = set(repair.requires) - set(REPAIR_CONDITIONS)
+    if unknown:
+        raise VocabularyError(source, f"repair.requires: unknown conditions {sorted(unknown)}")
+
+
+# --- periods --------------------------------------------------------------------------------------------------
+def disclose_until(rules: LifecycleRules, severity: str, confirmed_on: date, given: date | None = None) -> date | None:
+    """The last day a record is public: the authority's own date when it gave one, else the severity's period."""
+    if given is not None:
+        return given
+    return confirmed_on + timedelta(days=rules.severities[severity].disclose_days)
+
+
+def repair_from(rules: LifecycleRules, severity: str, confirmed_on: date) -> date:
+    """The first day a repair may be granted (the minimum publicity period)."""
+    return confirmed_on + timedelta(days=rules.severities[severity].repair_after_days)
+
+
+def publicly_shown(state: str, last_day: date | None, today: date) -> bool:
+    """Whether the public sees a record today: in force and within its disclosure period."""
+    return state in IN_FORCE and (last_day is None or today <= last_day)
+
+
+# --- repair ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RepairCheck:
+    """Whether a repair may be granted today, and every reason it may not (each with its legal basis)."""
+
+    eligible: bool
+    unmet: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"eligible": self.eligible, "unmet": list(self.unmet)}
+
+
+def check_repair(rules: LifecycleRules, *, state: str, severity: str, repair_on: date, today: date,
+                 conditions: Mapping[str, bool], repeats: int, lists: Sequence[str]) -> RepairCheck:
+    """The statutory conditions for credit repair (PPD art. 14; SHSC art. 38; ZJPC art. 32): the record is in
+    force (not under appeal), its minimum publicity period is over, the applicant meets every required
+    condition, has not repeated the same conduct, and is not on a list that bars repair. `lists` are the
+    lists the party would be on *without this record*: a record cannot bar its own repair by the listing it
+    caused, but another serious record can."""
+    r, unmet = rules.repair, []
+    if state != CONFIRMED:
+        unmet.append(f"the record is {state}; only a confirmed record (not under appeal) can be repaired")
+    if severity in r.barred_severities:
+        unmet.append(f"{severity} records cannot be repaired; they leave by their own removal rules")
+    if today < repair_on:
+        unmet.append(f"the minimum publicity period runs until {repair_on.isoformat()}")
+    unmet += [f"condition not met: {c}" for c in r.requires if not conditions.get(c)]
+    if r.no_repeat_of_same_category and repeats:
+        unmet.append(f"the same conduct was recorded again {repeats} time(s) after this record")
+    unmet += [f"the party is on the {name} list" for name in lists if name in r.not_while_on_lists]
+    return RepairCheck(not unmet, tuple(unmet))

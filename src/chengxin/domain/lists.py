@@ -1,0 +1,269 @@
+"""Red, black and watch lists: policies as CEL conditions over a party's list profile. Pure.
+
+`ListFacts` is what bears on lists for one party, each fact with the time span it holds in (records in force,
+grades, commitments); `profile_at(facts, t)` is the profile at time t, the variables the policies see;
+`evaluate` says which policies hold; `replay` runs a policy set over a party's history, which is how both
+`chengxin policy backtest` and shadow reports work. The rules are `vocab/list_policies.yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import cel
+import yaml
+
+from chengxin.domain.vocabulary import VocabularyError
+
+ENFORCE, SHADOW = "enforce", "shadow"
+NEVER = 36500.0  # days_since_record when the party has no record in force
+GRID_DAYS = 30   # replay also looks at the profile every this many days (time-based conditions)
+
+
+# --- facts and profiles ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    """A record in force from `start` until `end` (None: still in force)."""
+
+    category: str
+    severity: str
+    start: datetime
+    end: datetime | None = None
+    sanction: str | None = None   # the sanction kind, for records an authority imposed
+    breach: bool = False          # a broken commitment
+    record_id: int | None = None
+
+    def holds(self, t: datetime) -> bool:
+        return self.start <= t and (self.end is None or t < self.end)
+
+
+@dataclass(frozen=True)
+class ListFacts:
+    """Everything about one party that list policies read, with when each fact held."""
+
+    kind: str
+    first_seen: datetime
+    records: tuple[Span, ...] = ()
+    grades: tuple[tuple[datetime, str, int], ...] = ()          # (from, grade, score), oldest first
+    commitments: tuple[tuple[datetime, datetime | None], ...] = ()
+
+    def times(self) -> set[datetime]:
+        out = {s.start for s in self.records} | {s.end for s in self.records if s.end}
+        out |= {g[0] for g in self.grades} | {c[0] for c in self.commitments} | {c[1] for c in self.commitments if c[1]}
+        return out
+
+
+def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_kinds: Iterable[str],
+               without: int | None = None) -> dict[str, Any]:
+    """The variables list policies see at time t (every map key present, so a condition never fails on a
+    missing key). `without`: leave one record out (what would the lists be without it)."""
+    live = [s for s in f.records if s.holds(t) and s.record_id != without]
+    records = dict.fromkeys(categories, 0)
+    sanctions = dict.fromkeys(sanction_kinds, 0)
+    for s in live:
+        if not s.breach:
+            records[s.category] = records.get(s.category, 0) + 1
+        if s.sanction:
+            sanctions[s.sanction] = sanctions.get(s.sanction, 0) + 1
+    grade = next(((g, sc) for at, g, sc in reversed(f.grades) if at <= t), ("", -1))
+    newest = max((s.start for s in live), default=None)
+    return {
+        "kind": f.kind, "grade": grade[0], "score": int(grade[1]),
+        "records": records, "records_total": sum(1 for s in live if not s.breach),
+        "serious_records": sum(1 for s in live if s.severity in ("serious", "grave")),
+        "grave_records": sum(1 for s in live if s.severity == "grave"),
+        "sanctions": sanctions, "sanctions_total": sum(1 for s in live if s.sanction),
+        "breaches": sum(1 for s in live if s.breach),
+        "commitments": sum(1 for a, b in f.commitments if a <= t and (b is None or t < b)),
+        "days_since_record": (t - newest).total_seconds() / 86400 if newest else NEVER,
+        "days_known": max(0.0, (t - f.first_seen).total_seconds() / 86400),
+    }
+
+
+SAMPLE_PROFILE: dict[str, Any] = {
+    "kind": "enterprise", "grade": "B", "score": 700, "records": {}, "records_total": 0, "serious_records": 0,
+    "grave_records": 0, "sanctions": {}, "sanctions_total": 0, "breaches": 0, "commitments": 1,
+    "days_since_record": NEVER, "days_known": 400.0,
+}
+VARIABLES = frozenset(SAMPLE_PROFILE)
+PARTY_KINDS = ("enterprise", "individual_business", "person", "platform", "logistics", "courier", "service_agency")
+
+
+# --- policies -------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListDef:
+    name: str
+    zh: str
+    en: str
+    public: bool
+    review_days: int
+    measures: Mapping[str, Any]
+    remedy: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Policy:
+    id: str
+    list: str
+    zh: str
+    en: str
+    when: str
+    basis: str
+    effective_from: date
+    stay: str | None = None
+    mode: str = ENFORCE
+    measures: Mapping[str, Any] = field(default_factory=dict)
+    _programs: tuple[Any, Any] = field(default=(None, None), compare=False, repr=False)
+
+    def applies_on(self, day: date) -> bool:
+        """Whether the policy is in effect (published and effective) on `day`."""
+        return day >= self.effective_from
+
+    def holds(self, profile: Mapping[str, Any], member: bool) -> bool:
+        """Entry condition for a non-member; the stay condition (default: entry) for a member."""
+        when, stay = self._programs
+        program = stay if member and stay is not None else when
+        return bool(program.execute(dict(profile)))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "list": self.list, "zh": self.zh, "en": self.en, "when": self.when,
+                "stay": self.stay, "basis": self.basis, "effective_from": self.effective_from.isoformat(),
+                "mode": self.mode, "measures": dict(self.measures)}
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    version: int
+    lists: Mapping[str, ListDef]
+    policies: tuple[Policy, ...]
+
+    def enforced(self) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies if p.mode == ENFORCE)
+
+    def shadow(self) -> tuple[Policy, ...]:
+        return tuple(p for p in self.policies if p.mode == SHADOW)
+
+    def by_id(self, policy_id: str) -> Policy:
+        return next(p for p in self.policies if p.id == policy_id)
+
+
+def load_policies(text: str, source: str, categories: Iterable[str], sanction_kinds: Iterable[str],
+                  measure_names: Iterable[str] | None = None) -> PolicySet:
+    """Parse and check a policy file: every expression compiles, reads only profile variables, and yields a
+    boolean on sample profiles of every party kind whose maps hold exactly the known categories and sanction
+    kinds (so `records["fake_orders"]`, a typo, is refused at load); lists and measures named exist; ids are
+    unique."""
+    doc = yaml.safe_load(text)
+    if not isinstance(doc, dict) or not {"version", "lists", "policies"} <= set(doc):
+        raise VocabularyError(source, "top level: expected the keys version, lists, policies")
+    known = set(measure_names) if measure_names is not None else None
+    samples = [{**SAMPLE_PROFILE, "kind": kind, "records": dict.fromkeys(categories, 1),
+                "sanctions": dict.fromkeys(sanction_kinds, 1)} for kind in PARTY_KINDS]
+    lists = {n: _list_def(source, n, d, known) for n, d in (doc["lists"] or {}).items()}
+    policies = tuple(_policy(source, i, p, lists, known, samples) for i, p in enumerate(doc["policies"] or []))
+    ids = [p.id for p in policies]
+    if len(ids) != len(set(ids)):
+        raise VocabularyError(source, f"policies: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
+    return PolicySet(int(doc["version"]), lists, policies)
+
+
+def _list_def(source: str, name: str, d: Mapping[str, Any], known: set[str] | None) -> ListDef:
+    try:
+        out = ListDef(name, d["zh"], d["en"], bool(d["public"]), int(d["review_days"]), dict(d.get("measures") or {}),
+                      dict(d.get("remedy") or {}))
+    except (KeyError, TypeError) as e:
+        raise VocabularyError(source, f"lists.{name}: missing or malformed {e}") from e
+    _check_measures(source, f"lists.{name}.measures", out.measures, known)
+    return out
+
+
+def _policy(source: str, i: int, p: Mapping[str, Any], lists: Mapping[str, ListDef], known: set[str] | None,
+            samples: Sequence[Mapping[str, Any]]) -> Policy:
+    where = f"policies[{i}] ({p.get('id', '?')})"
+    try:
+        when, stay = str(p["when"]), p.get("stay")
+        programs = (_compile(source, f"{where}.when", when, samples),
+                    _compile(source, f"{where}.stay", stay, samples) if stay else None)
+        policy = Policy(str(p["id"]), str(p["list"]), p["zh"], p["en"], when, str(p["basis"]),
+                        date.fromisoformat(str(p["effective_from"])), stay, str(p.get("mode", ENFORCE)),
+                        dict(p.get("measures") or {}), programs)
+    except (KeyError, TypeError, ValueError) as e:
+        raise VocabularyError(source, f"{where}: missing or malformed {e}") from e
+    if policy.list not in lists:
+        raise VocabularyError(source, f"{where}.list: unknown list {policy.list!r}")
+    if policy.mode not in (ENFORCE, SHADOW):
+        raise VocabularyError(source, f"{where}.mode: expected enforce or shadow")
+    _check_measures(source, f"{where}.measures", policy.measures, known)
+    return policy
+
+
+def _compile(source: str, where: str, expr: str, samples: Sequence[Mapping[str, Any]]) -> Any:
+    try:
+        program = cel.compile(expr)
+    except ValueError as e:
+        raise VocabularyError(source, f"{where}: does not compile: {e}") from e
+    unknown = set(program.variables()) - VARIABLES
+    if unknown:
+        raise VocabularyError(source, f"{where}: unknown variables {sorted(unknown)}; known: {sorted(VARIABLES)}")
+    for sample in samples:
+        try:
+            result = program.execute(dict(sample))
+        except (TypeError, RuntimeError, KeyError, ValueError) as e:
+            raise VocabularyError(source, f"{where}: fails on a sample {sample['kind']} profile: {e!r}") from e
+        if not isinstance(result, bool):
+            raise VocabularyError(source, f"{where}: must yield true or false, gave {result!r}")
+    return program
+
+
+def _check_measures(source: str, where: str, measures: Mapping[str, Any], known: set[str] | None) -> None:
+    if known is not None and set(measures) - known:
+        raise VocabularyError(source, f"{where}: unknown measures {sorted(set(measures) - known)}")
+
+
+# --- evaluation -----------------------------------------------------------------------------------------------
+def evaluate(policies: Sequence[Policy], profile: Mapping[str, Any], held: Iterable[str], on: date) -> list[str]:
+    """Ids of the policies that hold for this profile on `on` (members judged by their stay condition)."""
+    members = set(held)
+    return [p.id for p in policies if p.applies_on(on) and p.holds(profile, p.id in members)]
+
+
+@dataclass(frozen=True)
+class Interval:
+    policy: str
+    start: datetime
+    end: datetime | None
+
+
+def replay(policies: Sequence[Policy], f: ListFacts, until: datetime, categories: Sequence[str],
+           sanction_kinds: Sequence[str], since: datetime | None = None) -> list[Interval]:
+    """Membership intervals a party would have had under `policies`, from its first fact (or `since`) until
+    `until`: the profile is evaluated at every fact change, every policy's effective date and every
+    GRID_DAYS (so conditions on time in business or time since a record fire near when they would)."""
+    points = sorted(t for t in _change_points(policies, f, until, since) if t <= until)
+    held: dict[str, datetime] = {}
+    out: list[Interval] = []
+    for t in points:
+        now = set(evaluate(policies, profile_at(f, t, categories, sanction_kinds), held, t.date()))
+        for pid in [p for p in held if p not in now]:
+            out.append(Interval(pid, held.pop(pid), t))
+        for pid in sorted(now - set(held)):
+            held[pid] = t
+    out += [Interval(pid, start, None) for pid, start in held.items()]
+    return sorted(out, key=lambda i: (i.start, i.policy))
+
+
+def _change_points(policies: Sequence[Policy], f: ListFacts, until: datetime,
+                   since: datetime | None) -> set[datetime]:
+    start = since or f.first_seen
+    tz = until.tzinfo
+    points = {t for t in f.times() if t >= start} | {start, until}
+    points |= {datetime(p.effective_from.year, p.effective_from.month, p.effective_from.day, tzinfo=tz)
+               for p in policies}
+    step = start
+    while step < until:
+        points.add(step)
+        step += timedelta(days=GRID_DAYS)
+    return {t for t in points if t >= start}

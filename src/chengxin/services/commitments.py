@@ -1,0 +1,95 @@
+"""Credit commitments (R9): the standard templates, publishing one through the API, and showing them in full.
+
+A commitment is an event (`cx.commitment.published`) like any other: a platform may send it in its feed, or
+`publish` builds it from a standard template for the party and ingests it under the platform's own source,
+so it is kept, hashed and logged exactly as if it had been sent. A breach is recorded by
+`services/lifecycle.py` when a confirmed record falls in a committed area.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, select
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.query import pair_in
+from chengxin.bootstrap import Chengxin
+from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.services import ingest, lifecycle
+from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
+
+Ref = tuple[str, str]
+
+
+def templates_view() -> dict[str, Any]:
+    tpl = lifecycle.templates()
+    return {"version": tpl.version, "templates": [x.as_dict() for x in tpl.templates.values()],
+            "penalties": [{"name": p.name, "zh": p.zh, "en": p.en} for p in tpl.penalties.values()]}
+
+
+def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, valid_until: date | None = None,
+            commitment_id: str | None = None, source: str | None = None) -> dict[str, Any]:
+    """Publish a standard commitment for a subject the caller reported (a platform: its own source; a
+    regulator names the `source`). Returns the ingestion result and the commitment as stored."""
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated("publishing a commitment needs a platform or regulator API key")
+    src = viewer.source if viewer.role == PLATFORM else source
+    if not src:
+        raise InvalidInput("source: a regulator names the source that reported the subject")
+    if viewer.role not in (PLATFORM, REGULATOR):
+        raise Forbidden("only platforms and regulators publish commitments")
+    found = lifecycle.templates().templates.get(template)
+    if found is None:
+        raise InvalidInput(f"template: unknown {template!r}; see GET /v1/commitments/templates")
+    now = datetime.now(UTC)
+    cid = commitment_id or "K-" + hashlib.sha256(f"{src}\x00{subject_id}\x00{template}\x00{now.isoformat()}"
+                                                 .encode()).hexdigest()[:12]
+    data: dict[str, Any] = {"commitment_id": cid, "subject_id": subject_id, "template": template,
+                            "clauses": [c.zh for c in found.clauses]}
+    if valid_until:
+        data["valid_until"] = valid_until.isoformat()
+    event = {"specversion": "1.0", "id": f"commitment-{cid}", "source": src, "type": "cx.commitment.published",
+             "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    with _reading(app) as conn:
+        if conn.execute(select(t.subjects.c.kind).where(t.subjects.c.source == src,
+                                                        t.subjects.c.subject_id == subject_id)).first() is None:
+            raise NotFound(f"no subject {subject_id!r} reported by {src!r}")
+    report = ingest.ingest_batch(app, [("api", 1, orjson.dumps(event))], origin=f"api:{viewer.key_id}",
+                                 actor=viewer.key_id or "?", own_source=viewer.source if viewer.role == PLATFORM
+                                 else None)
+    with _reading(app) as conn:
+        shown = of_refs(conn, [(src, subject_id)])
+    return {"ingest": report.as_dict(), "commitment": next((c for c in shown if c["id"] == cid), None)}
+
+
+def _reading(app: Chengxin) -> Any:
+    from chengxin.adapters.db.engine import read_connection
+
+    return read_connection(app.engine)
+
+
+def of_refs(conn: Connection, refs: Sequence[Ref]) -> list[dict[str, Any]]:
+    """The commitments of these subject reports, newest first, each in full with its template's clauses."""
+    if not refs:
+        return []
+    c = t.commitments.c
+    rows = conn.execute(select(t.commitments).where(pair_in(c.subject_source, c.subject_id, list(refs)))
+                        .order_by(c.published_at.desc()))
+    today = datetime.now(UTC).date().isoformat()
+    return [_view(r, today) for r in rows]
+
+
+def _view(r: Any, today: str) -> dict[str, Any]:
+    tpl = lifecycle.templates().templates.get(r.template)
+    clauses = orjson.loads(r.clauses)
+    return {"source": r.source, "id": r.commitment_id, "template": r.template,
+            "title": {"zh": tpl.zh, "en": tpl.en} if tpl else None, "type": tpl.type if tpl else None,
+            "standard": tpl is not None, "clauses": clauses,
+            "clause_terms": tpl.as_dict()["clauses"] if tpl else None, "basis": tpl.basis if tpl else None,
+            "published_at": r.published_at, "valid_until": r.valid_until,
+            "in_force": r.valid_until is None or r.valid_until[:10] >= today}

@@ -1,0 +1,465 @@
+"""Dishonesty records and their lifecycle (issue 6, items 1, 2 and 6): opening them, appeals, credit repair,
+expiry, and commitment breaches.
+
+A record opens when a person confirms a review item (`open_from_review`, called by `services/review.py` in
+the decision's transaction), when an authority's sanction arrives (`sync`), or when a confirmed record breaks a
+commitment the party published (a breach record, opened beside it). Each move is a `record_transitions` row
+and a credit-log record (`record_<action>`), with who, when, why and the legal basis; the record's state is
+the last move. After any change the party is queued for list re-evaluation (`services/lists.py`).
+
+Who may act: an appeal is filed by a regulator (recording the party's objection) or by the platform that
+reported the party; a repair application likewise. Decisions are a regulator's, or the platform's for a record
+the platform itself decided (上海市社会信用条例 art. 36: the provider decides objections about its records).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, select, update
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.resources import vocab_text
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import commitments as C
+from chengxin.domain import lifecycle as L
+from chengxin.domain.credit import CreditRecord
+from chengxin.domain.events import canonical
+from chengxin.exc import ChengxinError, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.services import credit_file, credit_log
+from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
+
+Ref = tuple[str, str]
+LIFECYCLE_SOURCE = "urn:cx:chengxin:lifecycle"  # the `event` of credit records this module writes
+APPEAL, REPAIR = "appeal", "repair"
+PENDING = "pending"
+
+
+class Conflict(ChengxinError):
+    """The record's state or an earlier decision forbids this (HTTP 409, exit 65)."""
+
+    status, exit_code, code = 409, 65, "conflict"
+
+
+@cache
+def rules() -> L.LifecycleRules:
+    return L.load_rules(vocab_text("lifecycle.yaml"), "vocab/lifecycle.yaml")
+
+
+@cache
+def templates() -> C.Templates:
+    return C.load_templates(vocab_text("commitments.yaml"), "vocab/commitments.yaml", rules().categories)
+
+
+def parse_time(text: str) -> datetime:
+    """A stored UTC time (`...Z`, `+00:00`, or a local offset) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _now(now: datetime | None) -> tuple[datetime, str]:
+    at = now or datetime.now(UTC)
+    return at, at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def who(viewer: Viewer) -> str:
+    """Who an act is recorded as: a platform's source, or `<role>:<key id>`."""
+    return viewer.source if viewer.role == PLATFORM and viewer.source else f"{viewer.role}:{viewer.key_id}"
+
+
+# --- opening records ------------------------------------------------------------------------------------------
+def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party_key: str, subject: tuple[str, Ref],
+                category: str, severity: str, at: datetime, by: str, basis: str, details: dict[str, Any],
+                sanction_kind: str | None = None, given_until: date | None = None, until_lifted: bool = False,
+                credit_idx: int | None = None) -> int | None:
+    """Insert a confirmed record (None if `key` is already recorded) and queue its party for the lists."""
+    if conn.execute(select(lt.dishonesty_records.c.id).where(lt.dishonesty_records.c.record_key == key)).first():
+        return None
+    r, day = rules(), at.date()
+    last = None if until_lifted else L.disclose_until(r, severity, day, given_until)
+    row = {"record_key": key, "origin": origin, "party_key": party_key, "subject_kind": subject[0],
+           "subject_source": subject[1][0], "subject_id": subject[1][1], "category": category, "severity": severity,
+           "sanction_kind": sanction_kind, "state": L.CONFIRMED, "confirmed_at": _stamp(at), "decided_by": by,
+           "basis": basis, "disclose_until": last.isoformat() if last else None,
+           "repair_from": L.repair_from(r, severity, day).isoformat(), "credit_idx": credit_idx,
+           "details": orjson.dumps(details).decode()}
+    record_id = int(conn.execute(lt.dishonesty_records.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
+    conn.execute(lt.record_transitions.insert().values(
+        record_id=record_id, action="confirm", from_state=L.SUSPECTED, to_state=L.CONFIRMED, at=_stamp(at), by=by,
+        reason=str(details.get("reason") or "confirmed"), basis=basis, credit_idx=credit_idx))
+    from chengxin.services import lists
+
+    lists.mark(conn, [party_key])
+    if origin != "breach":
+        _breaches(conn, app, record_id, party_key, subject, category, at, by)
+    return record_id
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[tuple[Ref, str]], by: str,
+                     at_text: str, reason: str, basis: str | None, first_idx: int) -> list[int]:
+    """Records for the parties of a confirmed review item (called in the decision's transaction; the item's
+    `confirmed` credit records start at log index `first_idx`, one per party in order)."""
+    category = rules().category_of_finding(item.kind)
+    if category is None:
+        return []
+    at, out = parse_time(at_text), []
+    severity = rules().severity_of(category)
+    for n, (ref, kind) in enumerate(parties):
+        party = party_key_of(conn, ref, kind)
+        if party is None:
+            continue
+        law = f"{rules().categories[category].basis}" + (f"; {basis}" if basis else "")
+        rid = open_record(conn, app, key=f"review:{item.id}:{ref[0]}:{ref[1]}", origin="review", party_key=party,
+                          subject=(kind, ref), category=category, severity=severity, at=at, by=by, basis=law,
+                          details={"review_item": item.id, "finding_kind": item.kind, "reason": reason},
+                          credit_idx=first_idx + n)
+        if rid is not None:
+            out.append(rid)
+    return out
+
+
+def party_key_of(conn: Connection, ref: Ref, kind: str = "subject") -> str | None:
+    """The party (legal identity) of a subject report or of a shop's operator."""
+    s, sh = t.subjects.c, t.shops.c
+    if kind == "shop":
+        found = conn.execute(select(s.party_key).select_from(t.shops.join(t.subjects, and_(
+            s.source == sh.operator_source, s.subject_id == sh.operator_id))).where(
+            sh.source == ref[0], sh.shop_id == ref[1])).scalar()
+        if found is not None:
+            return str(found)
+    found = conn.execute(select(s.party_key).where(s.source == ref[0], s.subject_id == ref[1])).scalar()
+    return str(found) if found is not None else None
+
+
+def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, subject: tuple[str, Ref],
+              category: str, at: datetime, by: str) -> None:
+    """A breach record for each commitment in force whose template covers the category (SHSC art. 30(1))."""
+    c, s = t.commitments.c, t.subjects.c
+    rows = conn.execute(select(c.source, c.commitment_id, c.template, c.published_at, c.valid_until).select_from(
+        t.commitments.join(t.subjects, and_(s.source == c.subject_source, s.subject_id == c.subject_id))).where(
+        s.party_key == party_key))
+    held = [C.Commitment((r.source, r.commitment_id), r.template, parse_time(r.published_at),
+                         _end_of_day(r.valid_until)) for r in rows]
+    tpl = templates()
+    for commitment, number, clause in C.breaches(tpl, held, category, at):
+        penalty = tpl.penalties[clause.penalty]
+        details = {"breaks": {"commitment": list(commitment.key), "template": commitment.template,
+                              "clause": number + 1, "zh": clause.zh, "en": clause.en},
+                   "penalty": {"name": penalty.name, "zh": penalty.zh, "en": penalty.en},
+                   "record": record_id, "reason": f"record {record_id} ({category}) breaks clause {number + 1}"}
+        payload = {"record": record_id, "category": category, **details}
+        idx = _append(conn, app, "commitment_breach", subject, payload, at)
+        open_record(conn, app, key=f"breach:{record_id}:{commitment.key[0]}:{commitment.key[1]}", origin="breach",
+                    party_key=party_key, subject=subject, category=category, severity=penalty.severity, at=at,
+                    by=by, basis=rules().breach_basis, details=details, credit_idx=idx)
+
+
+def _end_of_day(day: str | None) -> datetime | None:
+    if not day:
+        return None
+    return datetime.fromisoformat(day[:10]).replace(tzinfo=UTC) + timedelta(days=1) - timedelta(microseconds=1)
+
+
+def _append(conn: Connection, app: Chengxin, kind: str, subject: tuple[str, Ref], payload: dict[str, Any],
+            at: datetime, event_id: str | None = None) -> int:
+    """Append one credit record; returns its log index."""
+    digest = hashlib.sha256(canonical({"kind": kind, **payload})).hexdigest()
+    record = CreditRecord(kind, subject[0], subject[1], (LIFECYCLE_SOURCE, event_id or digest[:32]), _stamp(at),
+                          payload)
+    head = credit_log.append(conn, app.keys, app.settings.log_origin, [(record, digest)])
+    assert head is not None
+    return head.size - 1
+
+
+# --- sanctions from events ------------------------------------------------------------------------------------
+def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
+    """Open records for sanctions not yet recorded, apply their liftings, expire records whose disclosure
+    ended. Idempotent; cheap when nothing is new (two indexed anti-joins)."""
+    at, _ = _now(now)
+    done = {"opened": 0, "lifted": 0, "expired": 0}
+    with write_transaction(app.engine) as conn:
+        done["opened"] = _open_sanctions(conn, app)
+        done["lifted"] = _apply_lifts(conn, app)
+        done["expired"] = expire_due(conn, app, at)
+    return done
+
+
+def _open_sanctions(conn: Connection, app: Chengxin) -> int:
+    s, d, cr = t.sanctions.c, lt.dishonesty_records.c, t.credit_records.c
+    new = list(conn.execute(select(t.sanctions).where(~select(d.id).where(
+        d.record_key == ("sanction:" + s.source + ":" + s.sanction_id)).exists())))
+    opened = 0
+    for row in new:
+        party = party_key_of(conn, (row.subject_source, row.subject_id))
+        rule = rules().sanctions.get(row.kind)
+        if party is None or rule is None:
+            continue
+        category = row.category if row.category in rules().categories else "other"
+        candidates = conn.execute(select(cr.idx, cr.kind, cr.event_source, cr.event_id).where(
+            cr.kind == "sanction", cr.subject_kind == "subject", cr.subject_source == row.subject_source,
+            cr.subject_id == row.subject_id, cr.event_source == row.source))
+        idx = next((i for i, key in credit_file.sanction_keys_of_records(conn, candidates).items()
+                    if key == (row.source, row.sanction_id)), None)
+        given = date.fromisoformat(row.disclose_until[:10]) if row.disclose_until else None
+        opened += open_record(
+            conn, app, key=f"sanction:{row.source}:{row.sanction_id}", origin="sanction", party_key=party,
+            subject=("subject", (row.subject_source, row.subject_id)), category=category,
+            severity=rules().severity_of(category, row.kind), at=parse_time(row.imposed_at), by=row.authority,
+            basis=row.legal_basis or rule.basis, sanction_kind=row.kind, given_until=given,
+            until_lifted=rule.until_lifted, credit_idx=idx,
+            details={"sanction": [row.source, row.sanction_id], "decision_no": row.decision_no,
+                     "authority": row.authority, "reason": f"{row.kind} {row.decision_no}"}) is not None
+    return opened
+
+
+_LIFT_ACTIONS = {"repaired": "repair", "revoked": "overturn", "expired": "expire"}
+
+
+def _apply_lifts(conn: Connection, app: Chengxin) -> int:
+    lift, d = t.sanction_lifts.c, lt.dishonesty_records
+    rows = list(conn.execute(select(d, lift.reason, lift.at.label("lifted_at")).join(
+        t.sanction_lifts, d.c.record_key == ("sanction:" + lift.source + ":" + lift.sanction_id)).where(
+        d.c.state.in_(sorted(L.IN_FORCE)))))
+    for row in rows:
+        action = _LIFT_ACTIONS[row.reason]
+        if action == "repair" and row.state != L.CONFIRMED:
+            action = "overturn"  # lifted while under appeal: the authority ended it
+        _move(conn, app, row, action, row.decided_by, f"sanction lifted: {row.reason}",
+              rules().sanctions[row.sanction_kind].basis if row.sanction_kind in rules().sanctions else None,
+              parse_time(row.lifted_at))
+    return len(rows)
+
+
+def expire_due(conn: Connection, app: Chengxin, at: datetime) -> int:
+    """Records in force whose last public day is before today expire (PPD art. 13)."""
+    d = lt.dishonesty_records.c
+    rows = list(conn.execute(select(lt.dishonesty_records).where(
+        d.state.in_(sorted(L.IN_FORCE)), d.disclose_until.is_not(None), d.disclose_until < at.date().isoformat())))
+    for row in rows:
+        _move(conn, app, row, "expire", "chengxin", f"disclosure period ended {row.disclose_until}",
+              rules().severities[row.severity].basis, at)
+    return len(rows)
+
+
+def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reason: str, basis: str | None,
+          at: datetime, state: str | None = None) -> str:
+    """Apply a lifecycle action to a record: state, transition row, credit record, list queue."""
+    before = state or row.state
+    try:
+        after = L.next_state(before, action)
+    except L.IllegalTransition as e:
+        raise Conflict(f"record {row.id}: {e}") from e
+    payload = {"record": row.id, "category": row.category, "from": before, "to": after, "by": by,
+               "reason": reason, "basis": basis}
+    idx = _append(conn, app, f"record_{after}" if action != "uphold" else "record_upheld",
+                  (row.subject_kind, (row.subject_source, row.subject_id)), payload, at)
+    ended = _stamp(at) if after in L.ENDED else None
+    conn.execute(update(lt.dishonesty_records).where(lt.dishonesty_records.c.id == row.id).values(
+        state=after, ended_at=ended))
+    conn.execute(lt.record_transitions.insert().values(
+        record_id=row.id, action=action, from_state=before, to_state=after, at=_stamp(at), by=by, reason=reason,
+        basis=basis, credit_idx=idx))
+    from chengxin.services import lists
+
+    lists.mark(conn, [row.party_key])
+    return after
+
+
+# --- appeals and repair ---------------------------------------------------------------------------------------
+def _need_key(viewer: Viewer) -> None:
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated("appeals and repairs need a regulator's key or the reporting platform's key")
+
+
+def _record(conn: Connection, record_id: int, viewer: Viewer) -> Any:
+    row = conn.execute(select(lt.dishonesty_records).where(lt.dishonesty_records.c.id == record_id)).first()
+    if row is None or not (viewer.role == REGULATOR or viewer.owns(row.subject_source)
+                           or viewer.source == row.decided_by):
+        raise NotFound(f"no dishonesty record {record_id} visible to you")
+    return row
+
+
+def _may_decide(viewer: Viewer, row: Any) -> None:
+    if not (viewer.role == REGULATOR or (viewer.role == PLATFORM and viewer.source == row.decided_by)):
+        raise Forbidden("only a regulator, or the platform that decided the record, decides on it")
+
+
+def file_application(app: Chengxin, record_id: int, kind: str, viewer: Viewer, grounds: str,
+                     conditions: dict[str, bool] | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """File an appeal (the record moves to `appealed`) or a repair application (checked now, decided later)."""
+    _need_key(viewer)
+    grounds = (grounds or "").strip()
+    if kind not in (APPEAL, REPAIR):
+        raise InvalidInput("kind: expected appeal or repair")
+    if not grounds:
+        raise InvalidInput("grounds: say why; an application without grounds is not filed")
+    at, stamp = _now(now)
+    with write_transaction(app.engine) as conn:
+        row = _record(conn, record_id, viewer)
+        a = lt.record_applications.c
+        if conn.execute(select(a.id).where(a.record_id == record_id, a.kind == kind, a.status == PENDING)).first():
+            raise Conflict(f"record {record_id} already has a pending {kind} application")
+        due = (at.date() + timedelta(days=rules().appeal_days)).isoformat() if kind == APPEAL else None
+        if kind == APPEAL:
+            _move(conn, app, row, "appeal", who(viewer), grounds, rules().appeal_basis, at)
+        elif row.state != L.CONFIRMED:
+            raise Conflict(f"record {record_id} is {row.state}; only a confirmed record can be repaired")
+        app_id = int(conn.execute(lt.record_applications.insert().values(
+            record_id=record_id, kind=kind, filed_by=who(viewer), filed_at=stamp, grounds=grounds,
+            conditions=orjson.dumps(conditions or {}).decode(), status=PENDING, due_by=due)).inserted_primary_key[0])  # type: ignore[index]
+    return application_view(app, app_id, viewer)
+
+
+def decide_application(app: Chengxin, application_id: int, viewer: Viewer, decision: str, reason: str,
+                       basis: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Decide an appeal (`uphold` the record or `overturn` it) or a repair (`grant` or `refuse`). A repair is
+    granted only when the statutory check passes on the day (`domain.lifecycle.check_repair`)."""
+    _need_key(viewer)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("reason: say why; a decision without a reason is not recorded")
+    at, stamp = _now(now)
+    with write_transaction(app.engine) as conn:
+        a = lt.record_applications
+        appl = conn.execute(select(a).where(a.c.id == application_id)).first()
+        if appl is None:
+            raise NotFound(f"no application {application_id}")
+        row = _record(conn, appl.record_id, viewer)
+        _may_decide(viewer, row)
+        if appl.status != PENDING:
+            raise Conflict(f"application {application_id} was already {appl.status}")
+        status, check = _decide(conn, app, appl, row, decision, who(viewer), reason, basis, at)
+        conn.execute(update(a).where(a.c.id == application_id).values(
+            status=status, decided_by=who(viewer), decided_at=stamp, reason=reason, basis=basis,
+            check=orjson.dumps(check).decode() if check else None))
+    if status == "overturned" and row.origin == "review":
+        _restore_orders(app, row, who(viewer), reason)
+    return application_view(app, application_id, viewer)
+
+
+def _decide(conn: Connection, app: Chengxin, appl: Any, row: Any, decision: str, by: str, reason: str,
+            basis: str | None, at: datetime) -> tuple[str, dict[str, Any] | None]:
+    allowed = {APPEAL: {"uphold": "upheld", "overturn": "overturned"}, REPAIR: {"grant": "granted",
+                                                                              "refuse": "refused"}}[appl.kind]
+    if decision not in allowed:
+        raise InvalidInput(f"decision: a{'n' if appl.kind == APPEAL else ''} {appl.kind} is decided by "
+                           f"{' or '.join(allowed)}")
+    law = basis or (rules().appeal_basis if appl.kind == APPEAL else rules().repair.basis)
+    if appl.kind == APPEAL:
+        _move(conn, app, row, decision, by, reason, law, at)
+        return allowed[decision], None
+    check = repair_check(conn, row, orjson.loads(appl.conditions), at)
+    if decision == "grant":
+        if not check.eligible:
+            raise Conflict("repair cannot be granted: " + "; ".join(check.unmet))
+        _move(conn, app, row, "repair", by, reason, law, at)
+    return allowed[decision], check.as_dict()
+
+
+def repair_check(conn: Connection, row: Any, conditions: dict[str, bool], at: datetime) -> L.RepairCheck:
+    """The statutory repair check for a record on the day `at`."""
+    d = lt.dishonesty_records.c
+    repeats = conn.execute(select(d.id).where(
+        d.party_key == row.party_key, d.category == row.category, d.id != row.id, d.origin != "breach",
+        d.confirmed_at > row.confirmed_at, d.state.not_in((L.DISMISSED, L.OVERTURNED)))).all()
+    from chengxin.services import lists
+
+    others = lists.lists_without(conn, row.party_key, row.id, at)
+    return L.check_repair(rules(), state=row.state, severity=row.severity,
+                          repair_on=date.fromisoformat(row.repair_from), today=at.date(), conditions=conditions,
+                          repeats=len(repeats), lists=others)
+
+
+def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
+    """An overturned fake-order record gives back the points its orders' verdicts took."""
+    from chengxin.adapters.db import review_tables as rt
+    from chengxin.services import review, standing
+
+    item = orjson.loads(row.details).get("review_item")
+    with read_connection(app.engine) as conn:
+        kind_row = conn.execute(select(rt.review_items.c.kind, rt.review_items.c.level).where(
+            rt.review_items.c.id == item)).first()
+        s = rt.review_subjects.c
+        orders = [(r.source, r.entity_id) for r in conn.execute(select(s.source, s.entity_id).where(
+            s.item_id == item, s.role == "order"))]
+    if kind_row is None or not review.takes_orders(kind_row.kind, kind_row.level):
+        return
+    for order in orders:
+        try:
+            standing.set_order_verdict(app, order, "genuine", by, reason, f"record {row.id} overturned on appeal")
+        except NotFound:
+            continue
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+def record_view(row: Any, today: date | None = None) -> dict[str, Any]:
+    last = date.fromisoformat(row.disclose_until) if row.disclose_until else None
+    cat = rules().categories.get(row.category)
+    return {"id": row.id, "origin": row.origin, "category": row.category, "category_zh": cat.zh if cat else None,
+            "category_en": cat.en if cat else None, "severity": row.severity, "state": row.state,
+            "sanction_kind": row.sanction_kind,
+            "subject": {"kind": row.subject_kind, "source": row.subject_source, "id": row.subject_id},
+            "confirmed_at": row.confirmed_at, "decided_by": row.decided_by, "basis": row.basis,
+            "disclose_until": row.disclose_until, "repair_from": row.repair_from, "ended_at": row.ended_at,
+            "public": L.publicly_shown(row.state, last, today or datetime.now(UTC).date()),
+            "credit_record": row.credit_idx, "details": orjson.loads(row.details)}
+
+
+def get_record(app: Chengxin, record_id: int, viewer: Viewer) -> dict[str, Any]:
+    """A record with its transitions and applications (regulators; the reporting or deciding platform)."""
+    _need_key(viewer)
+    with read_connection(app.engine) as conn:
+        row = _record(conn, record_id, viewer)
+        tr = lt.record_transitions.c
+        moves = [{"action": m.action, "from": m.from_state, "to": m.to_state, "at": m.at, "by": m.by,
+                  "reason": m.reason, "basis": m.basis, "credit_record": m.credit_idx}
+                 for m in conn.execute(select(lt.record_transitions).where(tr.record_id == record_id).order_by(tr.id))]
+        apps = [_application(a) for a in conn.execute(select(lt.record_applications).where(
+            lt.record_applications.c.record_id == record_id).order_by(lt.record_applications.c.id))]
+        check = repair_check(conn, row, {c: True for c in rules().repair.requires}, datetime.now(UTC))
+    return {**record_view(row), "transitions": moves, "applications": apps,
+            "repair_check_if_conditions_met": check.as_dict()}
+
+
+def _application(a: Any) -> dict[str, Any]:
+    return {"id": a.id, "record": a.record_id, "kind": a.kind, "filed_by": a.filed_by, "filed_at": a.filed_at,
+            "grounds": a.grounds, "conditions": orjson.loads(a.conditions), "status": a.status, "due_by": a.due_by,
+            "decided_by": a.decided_by, "decided_at": a.decided_at, "reason": a.reason, "basis": a.basis,
+            "check": orjson.loads(a.check) if a.check else None}
+
+
+def application_view(app: Chengxin, application_id: int, viewer: Viewer) -> dict[str, Any]:
+    with read_connection(app.engine) as conn:
+        a = conn.execute(select(lt.record_applications).where(lt.record_applications.c.id == application_id)).one()
+        row = _record(conn, a.record_id, viewer)
+    return {"application": _application(a), "record": record_view(row)}
+
+
+def records_of(conn: Connection, party_key: str) -> list[Any]:
+    d = lt.dishonesty_records.c
+    return list(conn.execute(select(lt.dishonesty_records).where(d.party_key == party_key).order_by(d.id)))
+
+
+def hidden_credit_records(conn: Connection, refs: list[Ref], today: date) -> list[int]:
+    """Log indexes of records about these entities that the public no longer sees: repaired, expired or
+    overturned records, and those whose disclosure ended (their log entries and proofs remain)."""
+    d = lt.dishonesty_records.c
+    out: list[int] = []
+    for i in range(0, len(refs), 200):
+        from chengxin.adapters.db.query import pair_in
+
+        for r in conn.execute(select(d.credit_idx, d.state, d.disclose_until).where(
+                d.credit_idx.is_not(None), pair_in(d.subject_source, d.subject_id, refs[i:i + 200]))):
+            last = date.fromisoformat(r.disclose_until) if r.disclose_until else None
+            if not L.publicly_shown(r.state, last, today):
+                out.append(int(r.credit_idx))
+    return out

@@ -1,0 +1,209 @@
+"""Reading lists and measures, and a regulator's overrides: what the portal, API and CLI show.
+
+Who sees what: public lists (red, black) and public measures are for anyone; a natural person on a public
+list is shown masked (PIPL art. 25) with the shops it operates; the watch list and the measures meant for
+platforms need a platform's or regulator's key; regulator-only measures (inspection frequency) a regulator's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select, update
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import measures as M
+from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.services import lifecycle, lists
+from chengxin.services.parties import NATURAL_PERSONS, identity_view
+from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
+
+Ref = tuple[str, str]
+AUDIENCES = {PUBLIC: ("public",), PLATFORM: ("public", "platforms"), REGULATOR: M.AUDIENCES}
+
+
+def _may_see_list(name: str, viewer: Viewer) -> bool:
+    return lists.policies().lists[name].public or viewer.role != PUBLIC
+
+
+def _check_list(name: str) -> None:
+    if name not in lists.policies().lists:
+        raise NotFound(f"no list {name!r}; lists: {', '.join(lists.policies().lists)}")
+
+
+def catalog_view() -> dict[str, Any]:
+    """The lists, their policies and remedies, and the measures catalog: what SHSC art. 25 says to publish."""
+    ps = lists.policies()
+    return {"version": ps.version,
+            "lists": [{"name": d.name, "zh": d.zh, "en": d.en, "public": d.public, "review_days": d.review_days,
+                       "measures": dict(d.measures), "remedy": dict(d.remedy),
+                       "policies": [p.as_dict() for p in ps.policies if p.list == d.name]}
+                      for d in ps.lists.values()],
+            "measures": [{"measure": m.name, "zh": m.zh, "en": m.en, "kind": m.kind, "audience": m.audience,
+                          "applies_to": m.applies_to, "basis": m.basis} for m in lists.catalog().values()]}
+
+
+def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after: int | None = None,
+            since: str | None = None) -> dict[str, Any]:
+    """Current members of a list, newest entry first, paged by membership id (`after`: ids below it)."""
+    _check_list(name)
+    if not _may_see_list(name, viewer):
+        raise NotAuthenticated(f"the {name} list is not public; it needs a platform or regulator key")
+    m = lt.list_memberships.c
+    q = select(lt.list_memberships).where(m.list == name, m.ended_at.is_(None)).order_by(m.id.desc()).limit(limit + 1)
+    if after is not None:
+        q = q.where(m.id < after)
+    if since:
+        q = q.where(m.started_at >= since)
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(q))
+        total = conn.execute(select(func.count()).where(m.list == name, m.ended_at.is_(None))).scalar_one()
+        items = [member_view(conn, r, viewer) for r in rows[:limit]]
+    d = lists.policies().lists[name]
+    return {"list": {"name": name, "zh": d.zh, "en": d.en, "public": d.public, "remedy": dict(d.remedy)},
+            "total": total, "members": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def member_view(conn: Connection, r: Any, viewer: Viewer) -> dict[str, Any]:
+    subject = conn.execute(select(t.subjects).where(t.subjects.c.source == r.subject_source,
+                                                    t.subjects.c.subject_id == r.subject_id)).first()
+    full = viewer.role == REGULATOR or viewer.owns(r.subject_source)
+    who = identity_view(subject, full) if subject is not None else {}
+    shops = [{"source": s.source, "id": s.shop_id, "name": s.name, "url": s.url} for s in _shops_of_party(conn, r)]
+    return {"membership": r.id, "party": {"source": r.subject_source, "id": r.subject_id,
+                                          "name": who.get("name"), "kind": who.get("kind"),
+                                          "uscc": who.get("uscc"), "region_name": who.get("region_name")},
+            "shops": shops, "list": r.list, "policy": r.policy, "reason": orjson.loads(r.reason), "basis": r.basis,
+            "by": r.by if r.by == "policy" or full else "regulator", "started_at": r.started_at,
+            "review_at": r.review_at, "ended_at": r.ended_at, "end_reason": r.end_reason,
+            "credit_record": r.credit_idx}
+
+
+def _shops_of_party(conn: Connection, r: Any) -> list[Any]:
+    s, sh = t.subjects.c, t.shops.c
+    return list(conn.execute(select(t.shops).join(t.subjects, (s.source == sh.operator_source)
+                                                  & (s.subject_id == sh.operator_id)).where(
+        s.party_key == r.party_key).order_by(sh.source, sh.shop_id).limit(20)))
+
+
+def resolve(conn: Connection, ref: Ref) -> tuple[str, Any]:
+    """The party key and subject row behind a shop or subject report; NotFound otherwise."""
+    for kind in ("shop", "subject"):
+        key = lifecycle.party_key_of(conn, ref, kind)
+        if key is not None:
+            break
+    else:
+        raise NotFound(f"no party or shop {ref[1]!r} reported by {ref[0]!r}")
+    subject = conn.execute(select(t.subjects).where(t.subjects.c.party_key == key)
+                           .order_by(t.subjects.c.registered_at)).first()
+    return key, subject
+
+
+def party_lists(conn: Connection, key: str, viewer: Viewer, subject: Any = None) -> dict[str, Any]:
+    """The lists a party is on and the measures in force, as this viewer may see them (party and shop views).
+    A natural person's lists are not shown to the public except public-list memberships by their shop."""
+    m = lt.list_memberships.c
+    held = list(conn.execute(select(lt.list_memberships).where(m.party_key == key, m.ended_at.is_(None))
+                             .order_by(m.id)))
+    shown = [r for r in held if _may_see_list(r.list, viewer)]
+    measures = M.visible(lists.in_force(held), AUDIENCES[viewer.role])
+    return {"lists": [{"list": r.list, "zh": lists.policies().lists[r.list].zh, "policy": r.policy,
+                       "reason": orjson.loads(r.reason), "basis": r.basis, "started_at": r.started_at,
+                       "review_at": r.review_at} for r in shown],
+            "measures": list(measures.values())}
+
+
+def measures_of(app: Chengxin, ref: Ref, viewer: Viewer) -> dict[str, Any]:
+    """`GET /v1/measures/{party}`: what a platform asks before it ranks or admits a shop or account."""
+    with read_connection(app.engine) as conn:
+        key, subject = resolve(conn, ref)
+        view = party_lists(conn, key, viewer, subject)
+        feed = conn.execute(select(func.max(lt.measure_changes.c.seq)).where(
+            lt.measure_changes.c.party_key == key)).scalar()
+    natural = subject is not None and subject.kind in NATURAL_PERSONS
+    return {"party": {"source": ref[0], "id": ref[1]}, "natural_person": natural, **view,
+            "as_of": datetime.now(UTC).isoformat(timespec="seconds"), "last_change": feed}
+
+
+def change_view(r: Any, viewer: Viewer | None) -> dict[str, Any]:
+    measures = orjson.loads(r.measures)
+    if viewer is not None:
+        measures = M.visible(measures, AUDIENCES[viewer.role])
+    return {"seq": r.seq, "party": {"source": r.subject_source, "id": r.subject_id}, "at": r.at,
+            "measures": list(measures.values()), "added": orjson.loads(r.added), "removed": orjson.loads(r.removed),
+            "cause": orjson.loads(r.cause)}
+
+
+def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int = 500) -> dict[str, Any]:
+    """The measures feed: changes after a cursor (`since`: a feed sequence number, or an ISO time)."""
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated("the measures feed needs a platform or regulator API key")
+    c = lt.measure_changes.c
+    q = select(lt.measure_changes).order_by(c.seq).limit(limit + 1)
+    if since:
+        q = q.where(c.seq > int(since)) if since.isdigit() else q.where(c.at > _iso(since))
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(q))
+    page = rows[:limit]
+    return {"changes": [change_view(r, viewer) for r in page],
+            "next": str(page[-1].seq) if page else since, "more": len(rows) > limit}
+
+
+def _iso(text: str) -> str:
+    try:
+        return lifecycle._stamp(lifecycle.parse_time(text if "T" in text else f"{text}T00:00:00Z"))
+    except ValueError as e:
+        raise InvalidInput(f"changed_since: expected a feed sequence number or an ISO time, got {text!r}") from e
+
+
+# --- a regulator's overrides ----------------------------------------------------------------------------------
+def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, reason: str, basis: str,
+             until: date | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """A regulator adds a party to a list or removes it, with reason and legal basis, until a review date
+    (default: the list's review period); then the party is re-evaluated at once."""
+    if viewer.role != REGULATOR:
+        raise Forbidden("only a regulator adds or removes list members by hand") if viewer.role != PUBLIC else \
+            NotAuthenticated("list overrides need a regulator's key")
+    _check_list(name)
+    if action not in ("add", "remove"):
+        raise InvalidInput("action: expected add or remove")
+    reason, basis = (reason or "").strip(), (basis or "").strip()
+    if not reason or not basis:
+        raise InvalidInput("reason and basis: both are required (SHSC art. 32: a measure states its basis)")
+    at = now or datetime.now(UTC)
+    review = until or at.date() + timedelta(days=lists.policies().lists[name].review_days)
+    with write_transaction(app.engine) as conn:
+        key, _ = resolve(conn, ref)
+        o = lt.list_overrides.c
+        conn.execute(update(lt.list_overrides).where(o.party_key == key, o.list == name, o.lifted_at.is_(None))
+                     .values(lifted_at=lifecycle._stamp(at)))
+        conn.execute(lt.list_overrides.insert().values(
+            party_key=key, list=name, action=action, reason=reason, basis=basis, by=lifecycle.who(viewer),
+            at=lifecycle._stamp(at), until=review.isoformat()))
+    result = lists.evaluate(app, [key], at)
+    return {"override": {"list": name, "action": action, "party": {"source": ref[0], "id": ref[1]},
+                         "reason": reason, "basis": basis, "until": review.isoformat()}, "evaluation": result}
+
+
+def history(conn: Connection, key: str) -> list[dict[str, Any]]:
+    """Every membership of a party, open and ended (for regulators)."""
+    m = lt.list_memberships.c
+    return [{"list": r.list, "policy": r.policy, "started_at": r.started_at, "ended_at": r.ended_at,
+             "end_reason": r.end_reason, "reason": orjson.loads(r.reason), "basis": r.basis}
+            for r in conn.execute(select(lt.list_memberships).where(m.party_key == key).order_by(m.id))]
+
+
+def ended_list_records(conn: Connection, refs: Sequence[Ref]) -> list[int]:
+    """Log indexes of public list entries whose membership ended: the list shows who is on it now."""
+    m = lt.list_memberships.c
+    from chengxin.adapters.db.query import pair_in
+
+    return [int(i) for i in conn.execute(select(m.credit_idx).where(
+        m.ended_at.is_not(None), m.credit_idx.is_not(None), pair_in(m.subject_source, m.subject_id, list(refs))))
+        .scalars()]

@@ -1,0 +1,381 @@
+"""Red, black and watch lists and the joint measures they impose (issue 6, items 3 to 5).
+
+- `evaluate(app, keys)`: re-evaluate the enforced policies of `vocab/list_policies.yaml` (and a regulator's
+  overrides) for these parties, or everyone; enter and leave lists, each move a membership row and a credit
+  record; record every change of the measures in force in the feed (`measure_changes`), published to NATS
+  JetStream when configured. Shadow policies are evaluated beside and only reported.
+- `mark(conn, keys)` queues parties whose profile changed (a record opened or moved, a grade changed);
+  `drain(app)` evaluates the queue. Ingestion, review decisions, lifecycle moves and the scorer call it.
+- `override(...)`: a regulator adds or removes a party by hand, with a reason, until a review date.
+Reading: `members`, `party_lists`, `measures_of`, `changes` (`services/list_views.py` renders them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, delete, select, update
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db import upsert
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.resources import vocab_text
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import lifecycle as L
+from chengxin.domain import lists as LS
+from chengxin.domain import measures as M
+from chengxin.domain.credit import CreditRecord
+from chengxin.domain.events import canonical
+from chengxin.services import credit_log, lifecycle
+
+Ref = tuple[str, str]
+LISTS_SOURCE = "urn:cx:chengxin:lists"
+MANUAL = "manual"
+_CHUNK = 500
+
+
+@cache
+def catalog() -> dict[str, M.MeasureDef]:
+    return M.load_catalog(vocab_text("measures.yaml"), "vocab/measures.yaml")
+
+
+def load_policy_text(text: str, source: str) -> LS.PolicySet:
+    """Parse and check a policy file against this node's categories, sanction kinds and measures."""
+    r = lifecycle.rules()
+    found = LS.load_policies(text, source, r.categories, r.sanctions, catalog())
+    for name, d in found.lists.items():
+        M.check_values(catalog(), f"lists.{name}.measures", d.measures, source)
+    for p in found.policies:
+        M.check_values(catalog(), f"policies.{p.id}.measures", p.measures, source)
+    return found
+
+
+@cache
+def policies() -> LS.PolicySet:
+    return load_policy_text(vocab_text("list_policies.yaml"), "vocab/list_policies.yaml")
+
+
+def mark(conn: Connection, keys: Iterable[str]) -> None:
+    """Queue parties for list re-evaluation (in the caller's transaction)."""
+    now = credit_log.now_utc()
+    upsert.insert_or_ignore(conn, lt.list_queue, [{"party_key": k, "marked_at": now} for k in dict.fromkeys(keys)])
+
+
+SYNC = "~sync"  # queue entry: new sanctions or liftings arrived; open and move their records first
+
+
+def mark_supervision(conn: Connection, facts: Iterable[Any]) -> None:
+    """Called by ingestion for each stored batch: sanctions and their liftings queue a sync (their records are
+    opened by `lifecycle.sync`), commitments queue their party (a profile variable and breach checks)."""
+    tables = {f.table for f in facts}
+    if tables & {"sanctions", "sanction_lifts"}:
+        mark(conn, [SYNC])
+    if "commitments" in tables:
+        refs = {(f.values["subject_source"], f.values["subject_id"]) for f in facts if f.table == "commitments"}
+        mark(conn, [k for ref in refs if (k := lifecycle.party_key_of(conn, ref)) is not None])
+
+
+def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:
+    """Sync sanctions if asked, then evaluate the queued parties (None when the queue is empty)."""
+    q = lt.list_queue.c
+    with read_connection(app.engine) as conn:
+        keys = list(conn.execute(select(q.party_key)).scalars())
+    if SYNC in keys:
+        lifecycle.sync(app, now)
+        with write_transaction(app.engine) as conn:
+            conn.execute(delete(lt.list_queue).where(q.party_key == SYNC))
+            keys = list(conn.execute(select(q.party_key)).scalars())
+    return evaluate(app, keys, now) if keys else None
+
+
+# --- gathering facts ------------------------------------------------------------------------------------------
+def gather(conn: Connection, keys: Sequence[str] | None, now: datetime,
+           history: bool = False) -> tuple[dict[str, LS.ListFacts], dict[str, Any]]:
+    """List facts of these parties (everyone when None) and each party's first subject report. Grades are the
+    current one, or their whole history when `history` (for replays)."""
+    s = t.subjects.c
+    q = select(s.party_key, s.kind, s.registered_at, s.source, s.subject_id).order_by(s.registered_at)
+    first: dict[str, Any] = {}
+    for part in _parts(keys):
+        for r in conn.execute(q if part is None else q.where(s.party_key.in_(part))):
+            first.setdefault(r.party_key, r)
+    spans: dict[str, list[LS.Span]] = defaultdict(list)
+    d = lt.dishonesty_records.c
+    for part in _parts(keys):
+        rq = select(lt.dishonesty_records).where(d.state.not_in((L.DISMISSED,)))
+        for r in conn.execute(rq if part is None else rq.where(d.party_key.in_(part))):
+            spans[r.party_key].append(_span(r))
+    grades = _grades(conn, keys, now, history)
+    commitments = _commitments(conn, keys)
+    facts = {k: LS.ListFacts(r.kind, lifecycle.parse_time(r.registered_at), tuple(spans.get(k, ())),
+                             tuple(grades.get(k, ())), tuple(commitments.get(k, ()))) for k, r in first.items()}
+    return facts, first
+
+
+def _parts(keys: Sequence[str] | None) -> Iterable[list[str] | None]:
+    if keys is None:
+        yield None
+        return
+    keys = list(keys)
+    for i in range(0, len(keys), _CHUNK):
+        yield keys[i:i + _CHUNK]
+
+
+def _span(r: Any) -> LS.Span:
+    return LS.Span(r.category, r.severity, lifecycle.parse_time(r.confirmed_at),
+                   lifecycle.parse_time(r.ended_at) if r.ended_at else None, r.sanction_kind,
+                   r.origin == "breach", r.id)
+
+
+def _grades(conn: Connection, keys: Sequence[str] | None, now: datetime,
+            history: bool) -> dict[str, list[tuple[datetime, str, int]]]:
+    out: dict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    if history:
+        h = st.score_history.c
+        q = select(h.party_key, h.at, h.grade, h.score).order_by(h.id)
+    else:
+        c = st.credit_scores.c
+        q = select(c.party_key, c.computed_at, c.grade, c.score)
+    col = q.selected_columns[0]
+    for part in _parts(keys):
+        for k, at, grade, score in conn.execute(q if part is None else q.where(col.in_(part))):
+            out[k].append((lifecycle.parse_time(at) if history else epoch, grade, int(score)))
+    return out
+
+
+def _commitments(conn: Connection, keys: Sequence[str] | None) -> dict[str, list[tuple[datetime, datetime | None]]]:
+    c, s = t.commitments.c, t.subjects.c
+    q = select(s.party_key, c.published_at, c.valid_until).select_from(t.commitments.join(
+        t.subjects, (s.source == c.subject_source) & (s.subject_id == c.subject_id)))
+    out: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
+    for part in _parts(keys):
+        for k, published, until in conn.execute(q if part is None else q.where(s.party_key.in_(part))):
+            end = lifecycle.parse_time(until[:10] + "T00:00:00Z") + timedelta(days=1) if until else None
+            out[k].append((lifecycle.parse_time(published), end))
+    return out
+
+
+def profile(f: LS.ListFacts, at: datetime, without: int | None = None) -> dict[str, Any]:
+    r = lifecycle.rules()
+    return LS.profile_at(f, at, r.categories, r.sanctions, without)
+
+
+# --- evaluation -----------------------------------------------------------------------------------------------
+def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | None = None,
+             publish: bool = True) -> dict[str, Any]:
+    """Re-evaluate lists for these parties (everyone when None): apply entries and exits, record measure
+    changes; report what shadow policies would do. Returns counts and the moves."""
+    at = now or datetime.now(UTC)
+    stamp = lifecycle._stamp(at)
+    with write_transaction(app.engine) as conn:
+        if keys is None:
+            lifecycle.expire_due(conn, app, at)
+        facts, first = gather(conn, keys, at)
+        held = _open_memberships(conn, keys)
+        overrides = _active_overrides(conn, keys, at)
+        moves: dict[str, list[dict[str, Any]]] = {"entered": [], "left": []}
+        shadow: dict[str, list[dict[str, Any]]] = {"would_enter": [], "would_leave": []}
+        changed: dict[str, list[dict[str, Any]]] = {}
+        for key, f in facts.items():
+            prof = profile(f, at)
+            want = _wanted(prof, held.get(key, []), overrides.get(key, []), at.date())
+            cause = _apply(conn, app, key, first[key], held.get(key, []), want, stamp, at, moves)
+            if cause:
+                changed[key] = cause
+            _shadow(key, first[key], prof, want, at.date(), shadow)
+        _record_changes(conn, changed, held, first, stamp)
+        conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key.in_(list(facts))) if keys is not None
+                     else delete(lt.list_queue))
+    published = publish_feed(app) if publish and app.settings.nats_url else None
+    return {"parties": len(facts), "entered": len(moves["entered"]), "left": len(moves["left"]),
+            "moves": moves["entered"] + moves["left"], "measure_changes": len(changed),
+            "shadow": shadow, "published": published}
+
+
+def _open_memberships(conn: Connection, keys: Sequence[str] | None) -> dict[str, list[Any]]:
+    m = lt.list_memberships.c
+    out: dict[str, list[Any]] = defaultdict(list)
+    for part in _parts(keys):
+        q = select(lt.list_memberships).where(m.ended_at.is_(None))
+        for r in conn.execute(q if part is None else q.where(m.party_key.in_(part))):
+            out[r.party_key].append(r)
+    return out
+
+
+def _active_overrides(conn: Connection, keys: Sequence[str] | None, at: datetime) -> dict[str, list[Any]]:
+    o = lt.list_overrides.c
+    out: dict[str, list[Any]] = defaultdict(list)
+    for part in _parts(keys):
+        q = select(lt.list_overrides).where(o.lifted_at.is_(None), o.until >= at.date().isoformat()).order_by(o.id)
+        for r in conn.execute(q if part is None else q.where(o.party_key.in_(part))):
+            out[r.party_key].append(r)
+    return out
+
+
+def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: date) -> dict[tuple[str, str], Any]:
+    """(list, policy) → what justifies it: a policy that holds, or a regulator's addition; a regulator's
+    removal takes a list away whatever its policies say (until the override's review date)."""
+    ps = policies()
+    members = [m.policy for m in held]
+    want: dict[tuple[str, str], Any] = {(ps.by_id(pid).list, pid): ps.by_id(pid)
+                                        for pid in LS.evaluate(ps.enforced(), prof, members, on)}
+    for o in overrides:  # oldest first: a later override of the same list wins
+        if o.action == "add":
+            want[(o.list, MANUAL)] = o
+        else:
+            want = {k: v for k, v in want.items() if k[0] != o.list}
+    return want
+
+
+def _apply(conn: Connection, app: Chengxin, key: str, first: Any, held: list[Any],
+           want: dict[tuple[str, str], Any], stamp: str, at: datetime, moves: dict[str, list[Any]]) -> list[Any]:
+    have = {(m.list, m.policy): m for m in held}
+    cause: list[dict[str, Any]] = []
+    for pair in [p for p in have if p not in want]:
+        m = have[pair]
+        reason = "the condition no longer holds" if pair[1] != MANUAL else "the regulator's addition lapsed"
+        _log(conn, app, key, first, "list_left", m.list, m.policy, {"reason": reason}, at)
+        conn.execute(update(lt.list_memberships).where(lt.list_memberships.c.id == m.id).values(
+            ended_at=stamp, end_reason=reason))
+        moves["left"].append(_move_view("left", m.list, m.policy, first, reason))
+        cause.append({"left": m.list, "policy": m.policy})
+    for pair in [p for p in want if p not in have]:
+        why = want[pair]
+        entry = _entry(pair, why, at)
+        idx = _log(conn, app, key, first, "list_entered", pair[0], pair[1], entry, at)
+        conn.execute(lt.list_memberships.insert().values(
+            party_key=key, list=pair[0], policy=pair[1], subject_source=first.source, subject_id=first.subject_id,
+            started_at=stamp, review_at=entry["review_at"], reason=orjson.dumps(entry["reason"]).decode(),
+            basis=entry["basis"], by=entry["by"], credit_idx=idx))
+        moves["entered"].append(_move_view("entered", pair[0], pair[1], first, entry["reason"]["en"]))
+        cause.append({"entered": pair[0], "policy": pair[1]})
+    return cause
+
+
+def _entry(pair: tuple[str, str], why: Any, at: datetime) -> dict[str, Any]:
+    d = policies().lists[pair[0]]
+    if pair[1] == MANUAL:
+        return {"reason": {"zh": why.reason, "en": why.reason}, "basis": why.basis, "by": why.by,
+                "review_at": why.until}
+    review = (at.date() + timedelta(days=d.review_days)).isoformat()
+    return {"reason": {"zh": why.zh, "en": why.en}, "basis": why.basis, "by": "policy", "review_at": review}
+
+
+def _move_view(move: str, name: str, policy: str, first: Any, reason: str) -> dict[str, Any]:
+    return {"move": move, "list": name, "policy": policy, "party": {"source": first.source, "id": first.subject_id},
+            "reason": reason}
+
+
+def _log(conn: Connection, app: Chengxin, key: str, first: Any, kind: str, name: str, policy: str,
+         payload: dict[str, Any], at: datetime) -> int:
+    """A list move as a credit record about the party's first report; private lists get private kinds."""
+    public = policies().lists[name].public
+    body = {"list": name, "policy": policy, **payload}
+    digest = hashlib.sha256(canonical({"kind": kind, "party": key, "at": at.isoformat(), **body})).hexdigest()
+    record = CreditRecord(kind if public else f"{kind}_private", "subject", (first.source, first.subject_id),
+                          (LISTS_SOURCE, digest[:32]), lifecycle._stamp(at), body)
+    head = credit_log.append(conn, app.keys, app.settings.log_origin, [(record, digest)])
+    assert head is not None
+    return head.size - 1
+
+
+def _shadow(key: str, first: Any, prof: dict[str, Any], want: dict[tuple[str, str], Any], on: date,
+            out: dict[str, list[dict[str, Any]]]) -> None:
+    """What shadow policies would change for this party: entries to lists it is not on, or (a shadow policy
+    that replaces an enforced one, same id) exits."""
+    ps = policies()
+    lists_now = {name for name, _ in want}
+    for p in ps.shadow():
+        holds = p.applies_on(on) and p.holds(prof, False)
+        if holds and p.list not in lists_now:
+            out["would_enter"].append(_move_view("would_enter", p.list, p.id, first, p.en))
+        elif not holds and any(pid == p.id for _, pid in want):
+            out["would_leave"].append(_move_view("would_leave", p.list, p.id, first, p.en))
+
+
+# --- measures -------------------------------------------------------------------------------------------------
+def becauses(memberships: Iterable[Any]) -> list[M.Because]:
+    """The measures each open membership imposes: its list's, plus its policy's own."""
+    ps, out = policies(), []
+    for m in memberships:
+        values = dict(ps.lists[m.list].measures)
+        if m.policy != MANUAL and any(p.id == m.policy for p in ps.policies):
+            values.update(ps.by_id(m.policy).measures)
+        out.append(M.Because(m.list, m.policy, m.basis, values))
+    return out
+
+
+def in_force(memberships: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    return M.in_force(catalog(), becauses(memberships))
+
+
+def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], held: dict[str, list[Any]],
+                    first: dict[str, Any], stamp: str) -> None:
+    if not changed:
+        return
+    after = _open_memberships(conn, list(changed))
+    rows = []
+    for key, cause in changed.items():
+        old, new = in_force(held.get(key, [])), in_force(after.get(key, []))
+        if {k: v["value"] for k, v in old.items()} == {k: v["value"] for k, v in new.items()}:
+            continue
+        rows.append({"party_key": key, "subject_source": first[key].source, "subject_id": first[key].subject_id,
+                     "at": stamp, "measures": orjson.dumps(new).decode(),
+                     "added": orjson.dumps(sorted(set(new) - set(old))).decode(),
+                     "removed": orjson.dumps(sorted(set(old) - set(new))).decode(),
+                     "cause": orjson.dumps(cause).decode()})
+    if rows:
+        conn.execute(lt.measure_changes.insert(), rows)
+
+
+def publish_feed(app: Chengxin, limit: int = 1000) -> dict[str, Any]:
+    """Publish unpublished measure changes to NATS JetStream, oldest first, marking those acknowledged; a
+    failure leaves the rest for the next call (the store's feed is the source of truth)."""
+    from chengxin.adapters import streams
+    from chengxin.services import list_views
+
+    s = app.settings
+    assert s.nats_url
+    mc = lt.measure_changes.c
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(select(lt.measure_changes).where(mc.published_at.is_(None)).order_by(mc.seq)
+                                 .limit(limit)))
+    messages = [streams.Message(f"{s.log_origin}/{r.seq}", f"{s.nats_subject}.{_subject_token(r)}",
+                                orjson.dumps(list_views.change_view(r, None))) for r in rows]
+    try:
+        acked = set(streams.publish(s.nats_url, s.nats_stream, f"{s.nats_subject}.>", messages))
+        error = None
+    except Exception as e:  # the feed stays in the store; report and retry later
+        acked, error = set(), str(e)
+    done = [r.seq for r, m in zip(rows, messages, strict=True) if m.msg_id in acked]
+    if done:
+        with write_transaction(app.engine) as conn:
+            conn.execute(update(lt.measure_changes).where(mc.seq.in_(done)).values(published_at=credit_log.now_utc()))
+    return {"published": len(done), "pending": len(rows) - len(done), "error": error}
+
+
+def _subject_token(r: Any) -> str:
+    """A NATS-safe token for the party (subjects may not hold dots or spaces): a short digest."""
+    return hashlib.sha256(f"{r.subject_source}\x00{r.subject_id}".encode()).hexdigest()[:16]
+
+
+# --- lists without one record (for repair checks) ------------------------------------------------------------
+def lists_without(conn: Connection, party_key: str, record_id: int, at: datetime) -> list[str]:
+    """The lists the party would be on by policy if this record did not exist."""
+    facts, _ = gather(conn, [party_key], at)
+    f = facts.get(party_key)
+    if f is None:
+        return []
+    ps = policies()
+    held = [m.policy for m in _open_memberships(conn, [party_key]).get(party_key, [])]
+    return sorted({ps.by_id(pid).list for pid in LS.evaluate(ps.enforced(), profile(f, at, record_id), held,
+                                                             at.date())})

@@ -1,0 +1,220 @@
+"""Consequences on every storage backend: a confirmed record opens a dishonesty record, the party enters the
+black list by policy, its measures are in force and in the feed; appeal and repair follow the statutes; a
+repaired record leaves public view while the log still audits; sanctions from events open and close records;
+a regulator's override; commitment breaches."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.findings import insert_findings
+from chengxin.bootstrap import Chengxin
+from chengxin.domain.quality import Finding
+from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated
+from chengxin.services import audit, lifecycle, list_views, lists, parties, review
+from chengxin.services.lifecycle import Conflict
+from chengxin.services.viewer import ANONYMOUS, Viewer
+from tests.conftest import ingest_file  # noqa: F401 - fixtures come from conftest
+
+P1 = "urn:cx:platform:P1"
+REG_SOURCE = "urn:cx:regulator:310000"
+REGULATOR = Viewer("regulator", key_id="k-reg")
+PLATFORM1 = Viewer("platform", P1, "k-p1")
+PLATFORM2 = Viewer("platform", "urn:cx:platform:P2", "k-p2")
+# A ring at S2 (operator M2, an individual business) and at S1 (operator M1, who committed to
+# merchant-standard-v1: a fake-order record breaks its first clause).
+RING_S2 = Finding("fake_order_ring", 0.9, {"parties": ((P1, "S2"),), "orders": ((P1, "O2"),)}, {"density": 3.0})
+RING_S1 = Finding("fake_order_ring", 0.8, {"parties": ((P1, "S1"),), "orders": ((P1, "O1"),)}, {"density": 2.5})
+ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
+
+
+def confirm(cx: Chengxin, finding: Finding, run: str) -> dict[str, Any]:
+    with write_transaction(cx.engine) as conn:
+        insert_findings(conn, (finding,), detector="test", run_id=run)
+    review.publish(cx, run)
+    items = [i for i in review.list_items(cx, REGULATOR, status="open")["items"] if i["run_id"] == run]
+    return review.decide(cx, items[0]["id"], "confirm", REGULATOR, "checked the orders and chats", "沪市监〔2026〕1号")
+
+
+def record_of(cx: Chengxin, source: str, entity: str) -> Any:
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        return conn.execute(select(lt.dishonesty_records).where(
+            d.subject_source == source, d.subject_id == entity, d.origin == "review")).one()
+
+
+def lists_of(cx: Chengxin, ref: tuple[str, str], viewer: Viewer = ANONYMOUS) -> list[str]:
+    return [m["list"] for m in list_views.measures_of(cx, ref, viewer)["lists"]]
+
+
+@pytest.fixture
+def ringed(sample_app: Chengxin) -> Chengxin:
+    lists.drain(sample_app)  # the sample's sanction opens its record
+    confirm(sample_app, RING_S2, "run-s2")
+    return sample_app
+
+
+def test_confirmed_ring_blacklists_the_shop_with_measures(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    assert (rec.category, rec.severity, rec.state, rec.origin) == ("fake_order", "serious", "confirmed", "review")
+    assert lists_of(cx, (P1, "S2")) == ["black"]
+    view = list_views.measures_of(cx, (P1, "S2"), PLATFORM2)
+    measures = {m["measure"]: m for m in view["measures"]}
+    assert measures["search_ranking_weight"]["value"] == 0.0 and measures["hide_shop"]["value"] is True
+    assert measures["hide_shop"]["because"] == [{"list": "black", "policy": "black.fake_transactions",
+                                                 "basis": "电子商务法 第十七条; 反不正当竞争法 第八条; 严重违法失信名单管理办法"}]
+    # the public sees public measures only; inspection frequency is the regulator's
+    public = {m["measure"] for m in list_views.measures_of(cx, (P1, "S2"), ANONYMOUS)["measures"]}
+    assert "hide_shop" in public and "search_ranking_weight" not in public and "inspection_frequency" not in public
+    assert "inspection_frequency" in {m["measure"] for m in list_views.measures_of(cx, (P1, "S2"), REGULATOR)["measures"]}
+    # the black list page, and the shop view
+    black = list_views.members(cx, "black", ANONYMOUS)
+    assert [(m["party"]["id"], m["policy"]) for m in black["members"]] == [("M2", "black.fake_transactions")]
+    assert black["members"][0]["shops"][0]["id"] == "S2"
+    shop = parties.show(cx, P1, "S2", ANONYMOUS)
+    assert [x["list"] for x in shop["lists"]] == ["black"]
+    kinds = {r["kind"] for r in shop["credit_records"]}
+    assert {"confirmed", "list_entered"} <= kinds
+    # the feed has the change
+    feed = list_views.changes(cx, PLATFORM2)
+    assert [c["party"]["id"] for c in feed["changes"]][-1] == "M2"
+    assert "hide_shop" in feed["changes"][-1]["added"]
+    with pytest.raises(NotAuthenticated):
+        list_views.changes(cx, ANONYMOUS)
+    assert audit.verify(cx).as_dict()["ok"]
+
+
+def test_watch_list_is_not_public(ringed: Chengxin) -> None:
+    cx = ringed
+    # M2 also has a record in force, so it is watched; the public does not see that list
+    assert "watch" in lists_of(cx, (P1, "S2"), REGULATOR)
+    assert "watch" not in lists_of(cx, (P1, "S2"))
+    with pytest.raises(NotAuthenticated):
+        list_views.members(cx, "watch", ANONYMOUS)
+
+
+def test_repair_after_the_period_takes_the_record_out_of_public_view(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    confirmed_at = lifecycle.parse_time(rec.confirmed_at)
+    filed = lifecycle.file_application(cx, rec.id, "repair", PLATFORM1, "corrected; fine paid", ALL_MET,
+                                       now=confirmed_at + timedelta(days=10))
+    app_id = filed["application"]["id"]
+    # too early: the minimum publicity period for a serious record is a year
+    with pytest.raises(Conflict, match="minimum publicity period"):
+        lifecycle.decide_application(cx, app_id, REGULATOR, "grant", "ok", now=confirmed_at + timedelta(days=364))
+    with pytest.raises(Forbidden):  # the platform did not decide the record; the regulator did
+        lifecycle.decide_application(cx, app_id, PLATFORM1, "grant", "ok", now=confirmed_at + timedelta(days=366))
+    later = confirmed_at + timedelta(days=366)
+    done = lifecycle.decide_application(cx, app_id, REGULATOR, "grant", "conditions met", now=later)
+    assert done["application"]["status"] == "granted" and done["record"]["state"] == "repaired"
+    lists.drain(cx, later)
+    assert lists_of(cx, (P1, "S2")) == []
+    shop = parties.show(cx, P1, "S2", ANONYMOUS)
+    assert not {"confirmed", "list_entered"} & {r["kind"] for r in shop["credit_records"]}
+    # the regulator still sees everything, and the log is intact
+    full = {r["kind"] for r in parties.show(cx, P1, "S2", REGULATOR)["credit_records"]}
+    assert {"confirmed", "list_entered", "list_left", "record_repaired"} <= full
+    assert audit.verify(cx).as_dict()["ok"]
+
+
+def test_repair_conditions_are_each_required(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=400)
+    filed = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "asks", {"penalty_fulfilled": True}, now=later)
+    with pytest.raises(Conflict, match="harm_removed.*repair_commitment|condition not met: harm_removed"):
+        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "x", now=later)
+    refused = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "refuse", "not yet", now=later)
+    assert refused["application"]["status"] == "refused" and refused["record"]["state"] == "confirmed"
+    assert not refused["application"]["check"]["eligible"]
+
+
+def test_appeal_overturned_ends_the_record_and_gives_points_back(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    assert filed["record"]["state"] == "appealed" and filed["application"]["due_by"]
+    assert lists_of(cx, (P1, "S2")) == ["black"]  # an appeal does not suspend the record
+    with pytest.raises(Conflict):  # one pending appeal at a time
+        lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "again")
+    with pytest.raises(InvalidInput):
+        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "wrong verb")
+    done = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chat logs show real orders")
+    assert done["record"]["state"] == "overturned"
+    lists.drain(cx)
+    assert lists_of(cx, (P1, "S2")) == []
+    with read_connection(cx.engine) as conn:
+        v = st.order_verdicts.c
+        verdict = conn.execute(select(v.verdict, v.basis).where(v.order_source == P1, v.order_id == "O2")).one()
+    assert verdict.verdict == "genuine" and "overturned on appeal" in verdict.basis  # its ratings count again
+
+
+def test_appeal_upheld_returns_to_confirmed(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", REGULATOR, "objection by letter")
+    done = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
+    assert done["record"]["state"] == "confirmed"
+    moves = [m["action"] for m in lifecycle.get_record(cx, rec.id, REGULATOR)["transitions"]]
+    assert moves == ["confirm", "appeal", "uphold"]
+
+
+def test_records_expire_after_the_disclosure_period(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    assert rec.disclose_until == (lifecycle.parse_time(rec.confirmed_at).date() + timedelta(days=1095)).isoformat()
+    last_day = datetime.fromisoformat(rec.disclose_until).replace(tzinfo=UTC)
+    lists.evaluate(cx, None, last_day + timedelta(hours=12))
+    assert record_of(cx, P1, "S2").state == "confirmed"  # public through its last day
+    lists.evaluate(cx, None, last_day + timedelta(days=1, hours=1))
+    assert record_of(cx, P1, "S2").state == "expired"
+    assert "black" not in lists_of(cx, (P1, "S2"), REGULATOR)
+
+
+def test_a_commitment_breach_is_its_own_record(sample_app: Chengxin) -> None:
+    cx = sample_app
+    confirm(cx, RING_S1, "run-s1")
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        breach = conn.execute(select(lt.dishonesty_records).where(d.origin == "breach")).one()
+    assert (breach.subject_id, breach.category) == ("S1", "fake_order")
+    assert '"penalty":{"name":"black_list"' in breach.details and '"clause":1' in breach.details
+    shop = parties.show(cx, P1, "S1", ANONYMOUS)
+    assert "commitment_breach" in {r["kind"] for r in shop["credit_records"]}
+    assert shop["commitments"][0]["template"] == "merchant-standard-v1" and shop["commitments"][0]["standard"]
+
+
+def test_sanctions_from_events_open_and_close_records(sample_app: Chengxin) -> None:
+    cx = sample_app
+    lists.drain(cx)
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        rec = conn.execute(select(lt.dishonesty_records).where(d.origin == "sanction")).one()
+        moves = [r.action for r in conn.execute(select(lt.record_transitions).where(
+            lt.record_transitions.c.record_id == rec.id).order_by(lt.record_transitions.c.id))]
+    # the sample's penalty X1 was lifted as repaired
+    assert (rec.sanction_kind, rec.state, moves) == ("administrative_penalty", "repaired", ["confirm", "repair"])
+    assert lifecycle.sync(cx) == {"opened": 0, "lifted": 0, "expired": 0}  # idempotent
+
+
+def test_regulator_override_adds_and_removes(sample_app: Chengxin) -> None:
+    cx = sample_app
+    with pytest.raises(Forbidden):
+        list_views.override(cx, "black", (P1, "S1"), "add", PLATFORM1, "x", "y")
+    with pytest.raises(InvalidInput):
+        list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "", "")
+    list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "court judgment", "某法院判决书")
+    assert lists_of(cx, (P1, "S1")) == ["black"]
+    member = list_views.members(cx, "black", ANONYMOUS)["members"][0]
+    assert member["policy"] == "manual" and member["reason"]["zh"] == "court judgment"
+    list_views.override(cx, "black", (P1, "S1"), "remove", REGULATOR, "judgment set aside", "再审判决")
+    assert lists_of(cx, (P1, "S1")) == []

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from string import Formatter
 from typing import Any
 
+from chengxin.entrypoints.web.i18n_lists import PAIRS as LIST_PAIRS
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
@@ -324,6 +326,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "channel.platform": ("平台", "the platform"),
     "channel.portal": ("本网站", "this portal"),
 }
+
+_PAIRS.update(LIST_PAIRS)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: v[0] for k, v in _PAIRS.items()},

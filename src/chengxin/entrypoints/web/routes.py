@@ -62,7 +62,10 @@ Before = Annotated[int | None, Query(ge=0, le=MAX_INDEX)]
 
 def mount(app: FastAPI) -> None:
     """Register the portal pages, its static files and HTML 404s for paths outside the API."""
+    from chengxin.entrypoints.web import lists_routes
+
     app.include_router(router)
+    app.include_router(lists_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
@@ -115,7 +118,9 @@ def shop_page(request: Request, cx: AppDep, t: T, shop_id: str, source: str = Qu
     view = _show(cx, t, source, shop_id, before)
     if view["entity"] != "shop":
         return _redirect(request, party_href(source, shop_id))
-    return render(request, t, "shop.html", {"view": view, "before": before})
+    from chengxin.entrypoints.web.lists_routes import list_names
+
+    return render(request, t, "shop.html", {"view": view, "before": before, "list_names": list_names()})
 
 
 @router.get("/parties/{party_id:path}")

@@ -1,0 +1,114 @@
+"""Portal pages of the public lists and risk notices (issue 6): `/lists/{black,red}` with their entry criteria,
+remedy and current members (SHSC art. 25), `/notices` and its Atom feed `/notices.atom`.
+
+Anonymous like every portal page: the watch list is not public (a 404 saying so), natural persons are masked
+on the lists and never in the notices (`services/notices.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from chengxin.entrypoints.api.deps import AppDep
+from chengxin.entrypoints.web import i18n
+from chengxin.entrypoints.web.present import localised, party_href, shop_href
+from chengxin.entrypoints.web.render import SECURITY_HEADERS, render
+from chengxin.entrypoints.web.routes import MAX_INDEX, PortalRoute, T, error_page
+from chengxin.exc import NotFound
+from chengxin.services import list_views, lists, notices
+from chengxin.services.viewer import ANONYMOUS
+
+router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
+LIST_PAGE = 50      # members per page; older entries are behind the "more" link
+NOTICES = 50        # notices on the page and in the feed
+ATOM = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+
+def list_names() -> dict[str, dict[str, str]]:
+    """Each list's name in zh and en (the shop page's badges and measures name the list in the page's language)."""
+    return {name: {"zh": d.zh, "en": d.en} for name, d in lists.policies().lists.items()}
+
+
+@router.get("/lists/{name}")
+def list_page(request: Request, cx: AppDep, t: T, name: str, after: int | None = Query(None, ge=0, le=MAX_INDEX),
+              limit: int = Query(LIST_PAGE, ge=1, le=100)) -> Response:
+    """A public list: its criteria (the enforced policies with their legal basis), remedy and current members."""
+    entry = next((x for x in list_views.catalog_view()["lists"] if x["name"] == name), None)
+    if entry is None:
+        raise NotFound(t("error.no_page"))
+    if not entry["public"]:
+        return error_page(request, 404, t("lists.not_public"))
+    data = list_views.members(cx, name, ANONYMOUS, limit=limit, after=after)
+    catalog = {m["measure"]: m for m in list_views.catalog_view()["measures"]}
+    measures = [catalog[m] for m in entry["measures"] if m in catalog]
+    policies = [p for p in entry["policies"] if p.get("mode", "enforce") == "enforce"]
+    more = data["next_after"]
+    page_q = "" if limit == LIST_PAGE else f"&limit={limit}"
+    return render(request, t, "list.html", {
+        "entry": entry, "policies": policies, "measures": measures, "data": data, "after": after,
+        "next_href": f"/lists/{name}?after={more}{page_q}" if more is not None else None,
+        "first_href": f"/lists/{name}" + (f"?limit={limit}" if page_q else "")})
+
+
+@router.get("/notices")
+def notices_page(request: Request, cx: AppDep, t: T) -> Response:
+    """Risk notices: public serious dishonesty records in force, newest first."""
+    return render(request, t, "notices.html", {"notices": notices.risk_notices(cx, NOTICES)})
+
+
+@router.get("/notices.atom")
+def notices_feed(request: Request, cx: AppDep, t: T) -> Response:
+    """The risk notices as an Atom 1.0 feed (RFC 4287), in the request's language."""
+    body = atom_feed(t, notices.risk_notices(cx, NOTICES), str(request.base_url).rstrip("/"))
+    headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"}
+    return Response(body, media_type=ATOM_TYPE, headers=headers)
+
+
+def notice_href(n: dict[str, Any]) -> str:
+    """Where a notice points: the shop's page, else the party's."""
+    if n["shop"]:
+        return shop_href(n["shop"]["source"], n["shop"]["id"])
+    return party_href(n["party"]["source"], n["party"]["id"])
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+    el.text = text
+    return el
+
+
+def atom_feed(t: i18n.Translator, items: list[dict[str, Any]], base: str) -> bytes:
+    """An Atom feed of notices: feed id/title/updated/author/links; per entry id, title, updated, link, summary."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: t.html_lang})
+    _text(feed, "id", f"{base}/notices.atom")
+    _text(feed, "title", t("notices.title"))
+    newest = max((n["confirmed_at"] for n in items), default=None)
+    _text(feed, "updated", newest or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    _text(author, "name", t("site.name"))
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "type": "application/atom+xml",
+                                            "href": f"{base}/notices.atom"})
+    ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html", "href": f"{base}/notices"})
+    for n in items:
+        category = localised(t, n, "category_zh", "category_en") or n["category"]
+        name = n["shop"]["name"] if n["shop"] else n["party"]["name"]
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "id", f"urn:cx:chengxin:dishonesty-record:{n['record']}")
+        _text(entry, "title", t("notices.entry_title", party=name, category=category))
+        _text(entry, "updated", n["confirmed_at"])
+        ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html",
+                                                 "href": base + notice_href(n)})
+        until = n["disclose_until"] or t("notices.until_lifted")
+        _text(entry, "summary", t("notices.entry_summary", category=category, basis=n["basis"],
+                                  date=n["confirmed_at"][:10], until=until), type="text")
+        _text(entry, "category", "", term=n["category"], label=category).text = None
+    body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return body

@@ -1,0 +1,244 @@
+"""The black and red lists, risk notices and their Atom feed on the portal (server-rendered, no JavaScript), and
+the shop page's list badge, public measures and commitments; a natural person is masked on a list and never in
+the notices; the watch list is not public."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from html import unescape
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.e2e.conftest import P1, make_portal_cx
+
+from chengxin.adapters.db.engine import write_transaction
+from chengxin.adapters.db.findings import insert_findings
+from chengxin.bootstrap import Chengxin
+from chengxin.domain.quality import Finding
+from chengxin.entrypoints.api.app import create_app
+from chengxin.entrypoints.web.present import shop_href
+from chengxin.services import list_views, lists, review
+from chengxin.services.viewer import Viewer
+
+REGULATOR = Viewer("regulator", key_id="k-reg")
+DECISION = "沪市监〔2026〕1号"
+BLACK_BASIS = "电子商务法 第十七条; 反不正当竞争法 第八条; 严重违法失信名单管理办法"
+FAKE_ORDERS_ZH = "经确认的刷单炒信、空包裹或虚构评价"
+FAKE_ORDERS_EN = "confirmed fake orders, empty parcels or fabricated reviews"
+ATOM = "{http://www.w3.org/2005/Atom}"
+PERSON_NAME, PERSON_ID, PERSON_SHOP = "张三", "31010419900307123X", "街角杂货铺"
+
+
+def _ring(shop: str, order: str) -> Finding:
+    return Finding("fake_order_ring", 0.9, {"parties": ((P1, shop),), "orders": ((P1, order),)}, {"density": 3.0})
+
+
+def _person_shop() -> bytes:
+    """Shop S9, run by the natural person U1 (张三)."""
+    return json.dumps({"specversion": "1.0", "id": "lists-s9", "source": P1, "type": "cx.shop.opened",
+                       "time": "2026-03-20T09:00:00+08:00",
+                       "data": {"shop_id": "S9", "operator_id": "U1", "name": PERSON_SHOP,
+                                "url": "https://s9.shop.example", "categories": ["daily_goods"]}},
+                      ensure_ascii=False).encode()
+
+
+def confirm(cx: Chengxin, finding: Finding, run: str) -> None:
+    """A regulator confirms a fake-order ring: the shop's operator gets a serious record and joins the black list."""
+    with write_transaction(cx.engine) as conn:
+        insert_findings(conn, (finding,), detector="test", run_id=run)
+    review.publish(cx, run)
+    items = [i for i in review.list_items(cx, REGULATOR, status="open")["items"] if i["run_id"] == run]
+    review.decide(cx, items[0]["id"], "confirm", REGULATOR, "checked the orders and chats", DECISION)
+
+
+def make_listed_cx(tmp: Path) -> Chengxin:
+    """The sample plus a person's shop; rings confirmed at S1 (M1, who committed to merchant-standard-v1), S2 (M2)
+    and S9 (the person U1); the logistics firm LG put on the red list by a regulator."""
+    cx = make_portal_cx(tmp, _person_shop())
+    lists.drain(cx)
+    confirm(cx, _ring("S1", "O1"), "run-s1")
+    confirm(cx, _ring("S2", "O2"), "run-s2")
+    confirm(cx, _ring("S9", "O9"), "run-s9")
+    list_views.override(cx, "red", (P1, "LG"), "add", REGULATOR, "on-time delivery for three years",
+                        "上海市社会信用条例 第二十六条")
+    lists.drain(cx)
+    return cx
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    cx = make_listed_cx(tmp_path_factory.mktemp("lists-portal"))
+    with TestClient(create_app(cx)) as c:
+        yield c
+    cx.engine.dispose()
+
+
+def get(client: TestClient, url: str, lang: str = "zh", status: int = 200) -> str:
+    response = client.get(url + ("&" if "?" in url else "?") + f"lang={lang}")
+    assert response.status_code == status, response.text
+    return response.text
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def members(html: str) -> list[dict[str, Any]]:
+    """Each member row of a list page: party id and its text."""
+    rows = re.findall(r'<tr data-testid="list-member" data-party="([^"]+)">(.*?)</tr>', html, re.S)
+    return [{"party": p, "text": text_of(body), "html": body} for p, body in rows]
+
+
+def test_black_list_page_has_criteria_remedy_and_the_confirmed_ring(client: TestClient) -> None:
+    html = get(client, "/lists/black")
+    page = text_of(html)
+    assert "严重失信名单（黑名单）" in page
+    # SHSC art. 25: the entry criteria with their legal basis, and the remedy, are published
+    criteria = text_of(html[html.index('data-testid="list-criteria"'):html.index('data-testid="list-members"')])
+    for text in (FAKE_ORDERS_ZH, BLACK_BASIS, "经确认的销售假冒伪劣商品", "消费者权益保护法 第五十五条", "救济途径",
+                 "可依法提出异议或申请信用修复", "店铺屏蔽"):
+        assert text in criteria, text
+    rows = {m["party"]: m for m in members(html)}
+    assert {"M1", "M2", "U1"} <= set(rows)
+    m2 = rows["M2"]
+    for text in ("杭州西湖区示例日用品店", "示例日用小店", FAKE_ORDERS_ZH, BLACK_BASIS):
+        assert text in m2["text"], text
+    assert re.search(r"\d{4}-\d{2}-\d{2} \d{4}-\d{2}-\d{2}", m2["text"])  # since, review date
+    assert f'href="{shop_href(P1, "S2")}"'.replace("&", "&amp;") in m2["html"]
+    assert "示例食品旗舰店" in rows["M1"]["text"]
+    english = text_of(get(client, "/lists/black", "en"))
+    for text in ("black list (serious dishonesty)", FAKE_ORDERS_EN, "Entry criteria", "Remedy", "Current members"):
+        assert text in english, text
+
+
+def test_a_natural_person_on_the_black_list_is_masked(client: TestClient) -> None:
+    html = get(client, "/lists/black")
+    person = {m["party"]: m for m in members(html)}["U1"]
+    assert person["text"].strip().startswith("张")
+    assert PERSON_NAME not in html and PERSON_ID not in html
+    assert "/parties/U1" not in person["html"]  # no link to the person's file
+
+
+def test_black_list_pages_with_an_after_cursor(client: TestClient) -> None:
+    first = get(client, "/lists/black?limit=2")
+    page1 = [m["party"] for m in members(first)]
+    assert len(page1) == 2
+    found = re.search(r'href="(/lists/black\?after=\d+&amp;limit=2)" rel="next"', first)
+    assert found, "no link to the next page"
+    second = get(client, unescape(found[1]))
+    page2 = [m["party"] for m in members(second)]
+    assert page2 and not set(page1) & set(page2)
+    assert set(page1) | set(page2) >= {"M1", "M2", "U1"}
+    assert 'data-testid="list-first"' in second
+
+
+def test_red_list_page(client: TestClient) -> None:
+    html = get(client, "/lists/red")
+    page = text_of(html)
+    red = next(x for x in list_views.catalog_view()["lists"] if x["name"] == "red")
+    assert red["policies"]
+    for text in [red["zh"], red["remedy"]["zh"]] + [p[k] for p in red["policies"] for k in ("zh", "basis")]:
+        assert text in page, text
+    rows = {m["party"]: m for m in members(html)}
+    assert "示例速递有限公司" in rows["LG"]["text"] and "上海市社会信用条例 第二十六条" in rows["LG"]["text"]
+    assert not {"M1", "M2", "U1"} & set(rows)  # black-listed parties earn no reward
+
+
+def test_watch_list_and_unknown_lists_are_not_public(client: TestClient) -> None:
+    html = get(client, "/lists/watch", status=404)
+    assert "该名单不对外公示" in text_of(html)
+    assert 'data-testid="list-member"' not in html and "杭州西湖区示例日用品店" not in html
+    assert "This list is not public" in get(client, "/lists/watch", "en", status=404)
+    get(client, "/lists/grey", status=404)
+
+
+def test_navigation_links_the_lists_and_notices(client: TestClient) -> None:
+    html = get(client, "/")
+    nav = html[html.index('data-testid="site-nav"'):]
+    nav = nav[:nav.index("</nav>")]
+    for href in ('href="/lists/black"', 'href="/lists/red"', 'href="/notices"'):
+        assert href in nav, href
+    assert "风险提示" in nav and "黑名单" in nav
+
+
+def notice_rows(html: str) -> list[tuple[str, str]]:
+    return [(cat, text_of(body).strip()) for cat, body in re.findall(
+        r'<tr data-testid="notice" data-record="\d+" data-category="(\w+)">(.*?)</tr>', html, re.S)]
+
+
+def test_notices_show_serious_records_of_businesses_only(client: TestClient) -> None:
+    html = get(client, "/notices")
+    rows = notice_rows(html)
+    shops = [r for r in rows if r[1].startswith("示例日用小店")]
+    assert shops and shops[0][0] == "fake_order"
+    for text in ("杭州西湖区示例日用品店", "虚假交易（刷单炒信）", DECISION, "2029-"):
+        assert text in shops[0][1], text
+    assert any(r[1].startswith("示例食品旗舰店") for r in rows)
+    # the person's shop and name never appear; the sample's minor (price-fraud, repaired) sanction neither
+    for absent in (PERSON_NAME, PERSON_SHOP, PERSON_ID, "价格欺诈"):
+        assert absent not in html, absent
+    assert all(cat != "price_fraud" for cat, _ in rows)
+    assert "fake orders (brushing)" in get(client, "/notices", "en")
+
+
+def test_notices_atom_feed_parses_and_has_the_entry(client: TestClient) -> None:
+    response = client.get("/notices.atom?lang=zh")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)
+    assert feed.tag == f"{ATOM}feed"
+    for tag in ("id", "title", "updated"):
+        assert (feed.findtext(f"{ATOM}{tag}") or "").strip(), tag
+    entries = feed.findall(f"{ATOM}entry")
+    assert entries
+    for e in entries:
+        for tag in ("id", "title", "updated", "summary"):
+            assert (e.findtext(f"{ATOM}{tag}") or "").strip(), tag
+        link = e.find(f"{ATOM}link")
+        assert link is not None and link.get("href", "").startswith("http")
+    s2 = [e for e in entries if (e.findtext(f"{ATOM}title") or "").startswith("示例日用小店")]
+    assert s2, [e.findtext(f"{ATOM}title") for e in entries]
+    link = s2[0].find(f"{ATOM}link")
+    assert link is not None and link.get("href", "").endswith(shop_href(P1, "S2"))
+    assert "虚假交易（刷单炒信）" in (s2[0].findtext(f"{ATOM}summary") or "")
+    updated = [e.findtext(f"{ATOM}updated") or "" for e in entries]
+    assert updated == sorted(updated, reverse=True) and feed.findtext(f"{ATOM}updated") == updated[0]
+    body = response.content.decode()
+    assert PERSON_NAME not in body and PERSON_SHOP not in body
+    english = ET.fromstring(client.get("/notices.atom?lang=en").content)
+    assert english.findtext(f"{ATOM}title") == "Risk notices: serious dishonesty records"
+    assert "fake orders (brushing)" in (english.findtext(f"{ATOM}entry/{ATOM}summary") or "")
+
+
+def test_shop_page_shows_list_badge_public_measures_and_commitment(client: TestClient) -> None:
+    html = get(client, shop_href(P1, "S1"))
+    found = re.search(r'data-testid="list-badge" data-list="black">(.*?)</div>', html, re.S)
+    assert found, "no black-list badge"
+    badge = text_of(found[1])
+    for text in ("严重失信名单（黑名单）", FAKE_ORDERS_ZH, BLACK_BASIS):
+        assert text in badge, text
+    assert 'href="/lists/black"' in html
+    start = html.index('data-testid="measures"')
+    measures = text_of(html[start:html.index("</section>", start)])
+    assert "店铺屏蔽" in measures and "电子商务法 第三十六条" in measures
+    assert "搜索排序权重" not in measures and "抽查频次" not in measures  # platforms' and regulators' only
+    start = html.index('data-testid="commitments"')
+    commitments = text_of(html[start:html.index("</section>", start)])
+    for text in ("电子商务经营者信用承诺书", "主动型承诺", "2027-01-08", "依法经营，信息真实", "七天无理由退货",
+                 "违法失信自愿接受约束和惩戒", "不进行虚构交易、编造用户评价等刷单炒信行为，不组织或参与虚假交易。"):
+        assert text in commitments, text
+    english = text_of(get(client, shop_href(P1, "S1"), "en"))
+    for text in ("black list (serious dishonesty)", FAKE_ORDERS_EN, "shop hidden from search",
+                 "e-commerce merchant credit commitment", "We do not fake orders or reviews"):
+        assert text in english, text
+
+
+def test_a_shop_on_no_list_has_no_badge_nor_measures(portal_client: TestClient) -> None:
+    html = get(portal_client, shop_href(P1, "S1"))  # the plain sample: nobody is listed yet
+    assert 'data-list="black"' not in html and 'data-measure="hide_shop"' not in html
+    assert 'data-testid="commitment"' in html and "七天无理由退货" in html

@@ -75,7 +75,8 @@ def api(app: Chengxin) -> Iterator[Api]:
 
 @pytest.fixture
 def sample_api(sample_app: Chengxin) -> Iterator[Api]:
-    """A node holding the sample (23 credit records, one signed head)."""
+    """A node holding the sample: 23 credit records stated by its events and 2 consequences (the sanction
+    X1's repair, M1's red-list entry)."""
     with TestClient(create_app(sample_app)) as client:
         yield make_api(sample_app, client)
 
@@ -180,10 +181,10 @@ def test_body_over_the_byte_limit_is_413_and_nothing_lands(small_api: Api) -> No
 
 def test_log_head_is_signed_over_its_note(sample_api: Api) -> None:
     head = sample_api.get("/v1/log/head")
-    assert head["algorithm"] == "Ed25519" and head["size"] == 23
+    assert head["algorithm"] == "Ed25519" and head["size"] == 25
     verify_head(head)
     public_key = Ed25519PublicKey.from_public_bytes(b64(head["public_key"]))
-    forged = head["note"].replace("\n23\n", "\n24\n")
+    forged = head["note"].replace("\n25\n", "\n26\n")
     with pytest.raises(InvalidSignature):
         public_key.verify(b64(head["signature"]), forged.encode())
 
@@ -201,14 +202,14 @@ def test_every_record_is_proven_against_the_signed_head(sample_api: Api) -> None
     for index in range(head["size"]):
         body = sample_api.get(f"/v1/log/records/{index}", "regulator")
         proof = body["proof"]
-        assert body["record"]["index"] == proof["index"] == index and proof["tree_size"] == 23
+        assert body["record"]["index"] == proof["index"] == index and proof["tree_size"] == 25
         assert body["tree_head"]["root"] == head["root"] and body["tree_head"]["signature"] == head["signature"]
         path = [b64(p) for p in proof["proof"]]
-        merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 23, path, root)
+        merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 25, path, root)
         if path:  # a proof for another leaf, or a bent path, does not verify
             with pytest.raises(merkle.ProofError):
-                merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 23, [path[0][::-1], *path[1:]], root)
-    sample_api.get("/v1/log/records/23", "regulator", status=404)
+                merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 25, [path[0][::-1], *path[1:]], root)
+    sample_api.get("/v1/log/records/25", "regulator", status=404)  # beyond the log
     sample_api.get("/v1/log/records/0?size=5", "regulator", status=404)  # no signed head of that size
 
 

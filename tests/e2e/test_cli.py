@@ -37,7 +37,7 @@ def test_party_show_and_audit(env):
                         .stdout)
     assert person["name"] == "张*" and person["credit_records"] == []
     audit = json.loads(run(env, "audit", "verify", "--json").stdout)
-    assert audit["ok"] is True and audit["records"] == 23
+    assert audit["ok"] is True and audit["records"] == 25
 
 
 def test_errors_have_exit_codes(env):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from tests.conftest import ingest_file  # noqa: F401 - fixtures come from conftest
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
@@ -21,7 +22,6 @@ from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated
 from chengxin.services import audit, lifecycle, list_views, lists, parties, review
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import ANONYMOUS, Viewer
-from tests.conftest import ingest_file  # noqa: F401 - fixtures come from conftest
 
 P1 = "urn:cx:platform:P1"
 REG_SOURCE = "urn:cx:regulator:310000"
@@ -69,12 +69,13 @@ def test_confirmed_ring_blacklists_the_shop_with_measures(ringed: Chengxin) -> N
     view = list_views.measures_of(cx, (P1, "S2"), PLATFORM2)
     measures = {m["measure"]: m for m in view["measures"]}
     assert measures["search_ranking_weight"]["value"] == 0.0 and measures["hide_shop"]["value"] is True
-    assert measures["hide_shop"]["because"] == [{"list": "black", "policy": "black.fake_transactions",
-                                                 "basis": "电子商务法 第十七条; 反不正当竞争法 第八条; 严重违法失信名单管理办法"}]
+    basis = "电子商务法 第十七条; 反不正当竞争法 第八条; 严重违法失信名单管理办法"
+    assert measures["hide_shop"]["because"] == [{"list": "black", "policy": "black.fake_transactions", "basis": basis}]
     # the public sees public measures only; inspection frequency is the regulator's
     public = {m["measure"] for m in list_views.measures_of(cx, (P1, "S2"), ANONYMOUS)["measures"]}
     assert "hide_shop" in public and "search_ranking_weight" not in public and "inspection_frequency" not in public
-    assert "inspection_frequency" in {m["measure"] for m in list_views.measures_of(cx, (P1, "S2"), REGULATOR)["measures"]}
+    regulator = list_views.measures_of(cx, (P1, "S2"), REGULATOR)["measures"]
+    assert "inspection_frequency" in {m["measure"] for m in regulator}
     # the black list page, and the shop view
     black = list_views.members(cx, "black", ANONYMOUS)
     assert [(m["party"]["id"], m["policy"]) for m in black["members"]] == [("M2", "black.fake_transactions")]
@@ -131,7 +132,7 @@ def test_repair_conditions_are_each_required(ringed: Chengxin) -> None:
     rec = record_of(cx, P1, "S2")
     later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=400)
     filed = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "asks", {"penalty_fulfilled": True}, now=later)
-    with pytest.raises(Conflict, match="harm_removed.*repair_commitment|condition not met: harm_removed"):
+    with pytest.raises(Conflict, match=r"condition not met: harm_removed; condition not met: repair_commitment"):
         lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "x", now=later)
     refused = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "refuse", "not yet", now=later)
     assert refused["application"]["status"] == "refused" and refused["record"]["state"] == "confirmed"
@@ -148,7 +149,7 @@ def test_appeal_overturned_ends_the_record_and_gives_points_back(ringed: Chengxi
         lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "again")
     with pytest.raises(InvalidInput):
         lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "wrong verb")
-    done = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chat logs show real orders")
+    done = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     assert done["record"]["state"] == "overturned"
     lists.drain(cx)
     assert lists_of(cx, (P1, "S2")) == []
@@ -212,9 +213,11 @@ def test_regulator_override_adds_and_removes(sample_app: Chengxin) -> None:
         list_views.override(cx, "black", (P1, "S1"), "add", PLATFORM1, "x", "y")
     with pytest.raises(InvalidInput):
         list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "", "")
+    lists.evaluate(cx)
+    assert lists_of(cx, (P1, "S1")) == ["red"]  # M1: grade A, a commitment, no records
     list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "court judgment", "某法院判决书")
-    assert lists_of(cx, (P1, "S1")) == ["black"]
+    assert lists_of(cx, (P1, "S1")) == ["black"]  # the black list excludes the red
     member = list_views.members(cx, "black", ANONYMOUS)["members"][0]
     assert member["policy"] == "manual" and member["reason"]["zh"] == "court judgment"
     list_views.override(cx, "black", (P1, "S1"), "remove", REGULATOR, "judgment set aside", "再审判决")
-    assert lists_of(cx, (P1, "S1")) == []
+    assert lists_of(cx, (P1, "S1")) == ["red"]

@@ -49,6 +49,7 @@ class ListFacts:
     records: tuple[Span, ...] = ()
     grades: tuple[tuple[datetime, str, int], ...] = ()          # (from, grade, score), oldest first
     commitments: tuple[tuple[datetime, datetime | None], ...] = ()
+    shops: int = 0                                               # shops the party operates (it sells)
 
     def times(self) -> set[datetime]:
         out = {s.start for s in self.records} | {s.end for s in self.records if s.end}
@@ -71,7 +72,7 @@ def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_ki
     grade = next(((g, sc) for at, g, sc in reversed(f.grades) if at <= t), ("", -1))
     newest = max((s.start for s in live), default=None)
     return {
-        "kind": f.kind, "grade": grade[0], "score": int(grade[1]),
+        "kind": f.kind, "shops": f.shops, "grade": grade[0], "score": int(grade[1]),
         "records": records, "records_total": sum(1 for s in live if not s.breach),
         "serious_records": sum(1 for s in live if s.severity in ("serious", "grave")),
         "grave_records": sum(1 for s in live if s.severity == "grave"),
@@ -84,8 +85,8 @@ def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_ki
 
 
 SAMPLE_PROFILE: dict[str, Any] = {
-    "kind": "enterprise", "grade": "B", "score": 700, "records": {}, "records_total": 0, "serious_records": 0,
-    "grave_records": 0, "sanctions": {}, "sanctions_total": 0, "breaches": 0, "commitments": 1,
+    "kind": "enterprise", "shops": 1, "grade": "B", "score": 700, "records": {}, "records_total": 0,
+    "serious_records": 0, "grave_records": 0, "sanctions": {}, "sanctions_total": 0, "breaches": 0, "commitments": 1,
     "days_since_record": NEVER, "days_known": 400.0,
 }
 VARIABLES = frozenset(SAMPLE_PROFILE)
@@ -102,6 +103,7 @@ class ListDef:
     review_days: int
     measures: Mapping[str, Any]
     remedy: Mapping[str, str]
+    excludes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,9 @@ def load_policies(text: str, source: str, categories: Iterable[str], sanction_ki
                 "sanctions": dict.fromkeys(sanction_kinds, 1)} for kind in PARTY_KINDS]
     lists = {n: _list_def(source, n, d, known) for n, d in (doc["lists"] or {}).items()}
     policies = tuple(_policy(source, i, p, lists, known, samples) for i, p in enumerate(doc["policies"] or []))
+    for d in lists.values():
+        if set(d.excludes) - set(lists) or d.name in d.excludes:
+            raise VocabularyError(source, f"lists.{d.name}.excludes: unknown or own list in {list(d.excludes)}")
     ids = [p.id for p in policies]
     if len(ids) != len(set(ids)):
         raise VocabularyError(source, f"policies: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -173,9 +178,12 @@ def load_policies(text: str, source: str, categories: Iterable[str], sanction_ki
 def _list_def(source: str, name: str, d: Mapping[str, Any], known: set[str] | None) -> ListDef:
     try:
         out = ListDef(name, d["zh"], d["en"], bool(d["public"]), int(d["review_days"]), dict(d.get("measures") or {}),
-                      dict(d.get("remedy") or {}))
+                      dict(d.get("remedy") or {}), tuple(d.get("excludes") or ()))
     except (KeyError, TypeError) as e:
         raise VocabularyError(source, f"lists.{name}: missing or malformed {e}") from e
+    if set(out.remedy) != {"zh", "en"} or not all(isinstance(v, str) for v in out.remedy.values()):
+        raise VocabularyError(source, f"lists.{name}.remedy: expected {{zh: text, en: text}} (quote a text "
+                                      "with a comma)")
     _check_measures(source, f"lists.{name}.measures", out.measures, known)
     return out
 
@@ -190,6 +198,8 @@ def _policy(source: str, i: int, p: Mapping[str, Any], lists: Mapping[str, ListD
         policy = Policy(str(p["id"]), str(p["list"]), p["zh"], p["en"], when, str(p["basis"]),
                         date.fromisoformat(str(p["effective_from"])), stay, str(p.get("mode", ENFORCE)),
                         dict(p.get("measures") or {}), programs)
+    except VocabularyError:
+        raise
     except (KeyError, TypeError, ValueError) as e:
         raise VocabularyError(source, f"{where}: missing or malformed {e}") from e
     if policy.list not in lists:
@@ -230,6 +240,12 @@ def evaluate(policies: Sequence[Policy], profile: Mapping[str, Any], held: Itera
     return [p.id for p in policies if p.applies_on(on) and p.holds(profile, p.id in members)]
 
 
+def exclusive(lists: Mapping[str, ListDef], names: Iterable[str]) -> set[str]:
+    """The lists a party ends up on: a list excluded by another list it is on is dropped."""
+    chosen = set(names)
+    return chosen - {x for name in chosen for x in lists[name].excludes}
+
+
 @dataclass(frozen=True)
 class Interval:
     policy: str
@@ -238,15 +254,20 @@ class Interval:
 
 
 def replay(policies: Sequence[Policy], f: ListFacts, until: datetime, categories: Sequence[str],
-           sanction_kinds: Sequence[str], since: datetime | None = None) -> list[Interval]:
+           sanction_kinds: Sequence[str], since: datetime | None = None,
+           lists: Mapping[str, ListDef] | None = None) -> list[Interval]:
     """Membership intervals a party would have had under `policies`, from its first fact (or `since`) until
     `until`: the profile is evaluated at every fact change, every policy's effective date and every
     GRID_DAYS (so conditions on time in business or time since a record fire near when they would)."""
     points = sorted(t for t in _change_points(policies, f, until, since) if t <= until)
+    by_list = {p.id: p.list for p in policies}
     held: dict[str, datetime] = {}
     out: list[Interval] = []
     for t in points:
         now = set(evaluate(policies, profile_at(f, t, categories, sanction_kinds), held, t.date()))
+        if lists is not None:
+            keep = exclusive(lists, {by_list[p] for p in now})
+            now = {p for p in now if by_list[p] in keep}
         for pid in [p for p in held if p not in now]:
             out.append(Interval(pid, held.pop(pid), t))
         for pid in sorted(now - set(held)):

@@ -348,6 +348,8 @@ def demo(
               "(score detectors with `chengxin evaluate --truth` on it)", soft_wrap=True)
     err.print(f"  detectors found {summary['detected']['findings']:,} suspicions; "
               f"{summary['detected']['queued_for_review']:,} queued for review (`chengxin review list`)")
+    err.print(f"  a simulated case officer confirmed review items {summary['decided']['confirmed_items']}; "
+              f"{summary['decided']['list_entries']} list entries (`chengxin lists show black`)")
     for role, secret in summary["keys"].items():
         err.print(f"  {role} API key: {secret}", soft_wrap=True)
     if not no_serve:
@@ -501,6 +503,12 @@ def detect_cmd(as_json: JsonOpt = False) -> None:
         err.print(f"queued for review: {run.review.get('published', 0):,} new items "
                   f"({run.review.get('already_queued', 0):,} already queued); see `chengxin review list`")
     err.print("score them with `chengxin evaluate --truth FILE`; `--json` prints every finding")
+
+
+# Lists, measures, records, policies and commitments live in their own module (it imports the helpers above).
+from chengxin.entrypoints.cli_lists import register as _register_lists  # noqa: E402
+
+_register_lists(app)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import ConfigError
 from chengxin.services import ingest, keys
+from chengxin.services.viewer import REGULATOR, Viewer
 from chengxin.simulate import Params, make_params, simulate
 
 
@@ -39,8 +40,31 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
     from chengxin.services.detect import detect
 
     found = detect(cx)  # findings, queued for review: what a platform's risk team would look at first
+    decided = _demo_decisions(cx)
     _, platform = keys.create_key(cx, "platform", "demo platform P1", "urn:cx:platform:P1")
     _, regulator = keys.create_key(cx, "regulator", "demo regulator")
     return {**report.as_dict(), "simulated": {"events": simulated["events"], "truth": str(truth)},
             "detected": {"findings": len(found.findings), "queued_for_review": found.review.get("published", 0)},
+            "decided": decided,
             "keys": {"platform (urn:cx:platform:P1)": platform, "regulator": regulator}}
+
+
+DEMO_OFFICER = Viewer(role=REGULATOR, key_id="demo-case-officer")
+DEMO_REASON = "演示：办案人员核查了订单、物流与聊天证据（模拟决定） / demo: a case officer checked the orders, " \
+              "waybills and chats (a simulated decision)"
+
+
+def _demo_decisions(cx: Chengxin) -> dict[str, Any]:
+    """A simulated case officer confirms the strongest fake-order ring and the strongest shop-level empty
+    parcel finding, so that the demo shows the whole path: record, black list, measures, notices. Every other
+    item stays open for a visitor to decide. A second load finds them decided and does nothing."""
+    from chengxin.services import lists, review
+
+    items = review.list_items(cx, DEMO_OFFICER, status="open", limit=1000)["items"]
+    picks = [max((i for i in items if i["kind"] == kind and (level is None or i["level"] == level)),
+                 key=lambda i: i["score"] or 0, default=None)
+             for kind, level in (("fake_order_ring", None), ("empty_parcel", "shop"))]
+    done = [review.decide(cx, i["id"], "confirm", DEMO_OFFICER, DEMO_REASON, "演示案件 DEMO-2026-1")["item"]["id"]
+            for i in picks if i is not None]
+    listed = lists.evaluate(cx)  # every party once: sanctions from the events, grades, commitments
+    return {"confirmed_items": done, "list_entries": listed["entered"]}

@@ -457,8 +457,11 @@ def hidden_credit_records(conn: Connection, refs: list[Ref], today: date) -> lis
     for i in range(0, len(refs), 200):
         from chengxin.adapters.db.query import pair_in
 
-        for r in conn.execute(select(d.credit_idx, d.state, d.disclose_until).where(
+        for r in conn.execute(select(d.credit_idx, d.state, d.disclose_until, d.origin).where(
                 d.credit_idx.is_not(None), pair_in(d.subject_source, d.subject_id, refs[i:i + 200]))):
+            if r.origin == "sanction" and r.state not in (L.REPAIRED, L.OVERTURNED):
+                continue  # a sanction's own publication rules decide (domain/disclosure.py): a sanction
+                # lifted as expired stays public, marked lifted, through its disclosure date
             last = date.fromisoformat(r.disclose_until) if r.disclose_until else None
             if not L.publicly_shown(r.state, last, today):
                 out.append(int(r.credit_idx))

@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
@@ -74,9 +74,10 @@ SYNC = "~sync"  # queue entry: new sanctions or liftings arrived; open and move 
 
 def mark_supervision(conn: Connection, facts: Iterable[Any]) -> None:
     """Called by ingestion for each stored batch: sanctions and their liftings queue a sync (their records are
-    opened by `lifecycle.sync`), commitments queue their party (a profile variable and breach checks)."""
+    opened by `lifecycle.sync`; so do new subjects, for a sanction that arrived before its subject was
+    registered), commitments queue their party (a profile variable and breach checks)."""
     tables = {f.table for f in facts}
-    if tables & {"sanctions", "sanction_lifts"}:
+    if tables & {"sanctions", "sanction_lifts", "subjects"}:  # subjects: a sanction may precede its subject
         mark(conn, [SYNC])
     if "commitments" in tables:
         refs = {(f.values["subject_source"], f.values["subject_id"]) for f in facts if f.table == "commitments"}
@@ -115,8 +116,10 @@ def gather(conn: Connection, keys: Sequence[str] | None, now: datetime,
             spans[r.party_key].append(_span(r))
     grades = _grades(conn, keys, now, history)
     commitments = _commitments(conn, keys)
+    shops = _shop_counts(conn, keys)
     facts = {k: LS.ListFacts(r.kind, lifecycle.parse_time(r.registered_at), tuple(spans.get(k, ())),
-                             tuple(grades.get(k, ())), tuple(commitments.get(k, ()))) for k, r in first.items()}
+                             tuple(grades.get(k, ())), tuple(commitments.get(k, ())), shops.get(k, 0))
+             for k, r in first.items()}
     return facts, first
 
 
@@ -164,41 +167,65 @@ def _commitments(conn: Connection, keys: Sequence[str] | None) -> dict[str, list
     return out
 
 
+def _shop_counts(conn: Connection, keys: Sequence[str] | None) -> dict[str, int]:
+    sh, s = t.shops.c, t.subjects.c
+    q = select(s.party_key, func.count()).select_from(t.shops.join(
+        t.subjects, (s.source == sh.operator_source) & (s.subject_id == sh.operator_id))).group_by(s.party_key)
+    out: dict[str, int] = {}
+    for part in _parts(keys):
+        out.update((k, int(n)) for k, n in conn.execute(q if part is None else q.where(s.party_key.in_(part))))
+    return out
+
+
 def profile(f: LS.ListFacts, at: datetime, without: int | None = None) -> dict[str, Any]:
     r = lifecycle.rules()
     return LS.profile_at(f, at, r.categories, r.sanctions, without)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------
+CHUNK_PARTIES = 2000  # parties per transaction in a full evaluation: the write lock is held briefly
+
+
 def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | None = None,
              publish: bool = True) -> dict[str, Any]:
-    """Re-evaluate lists for these parties (everyone when None): apply entries and exits, record measure
-    changes; report what shadow policies would do. Returns counts and the moves."""
+    """Re-evaluate lists for these parties (everyone when None, after expiring records whose disclosure
+    ended): apply entries and exits, record measure changes; report what shadow policies would do. Works in
+    transactions of CHUNK_PARTIES parties. Returns counts and the moves."""
     at = now or datetime.now(UTC)
+    if keys is None:
+        with write_transaction(app.engine) as conn:
+            lifecycle.expire_due(conn, app, at)
+        with read_connection(app.engine) as conn:
+            keys = list(conn.execute(select(t.subjects.c.party_key).distinct()).scalars())
+    total: dict[str, Any] = {"parties": 0, "moves": {"entered": [], "left": []}, "changed": 0,
+                             "shadow": {"would_enter": [], "would_leave": []}}
+    for i in range(0, len(keys), CHUNK_PARTIES):
+        _evaluate_chunk(app, list(keys[i:i + CHUNK_PARTIES]), at, total)
+    published = publish_feed(app) if publish and app.settings.nats_url else None
+    moves = total["moves"]
+    return {"parties": total["parties"], "entered": len(moves["entered"]), "left": len(moves["left"]),
+            "moves": moves["entered"] + moves["left"], "measure_changes": total["changed"],
+            "shadow": total["shadow"], "published": published}
+
+
+def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[str, Any]) -> None:
     stamp = lifecycle._stamp(at)
     with write_transaction(app.engine) as conn:
-        if keys is None:
-            lifecycle.expire_due(conn, app, at)
         facts, first = gather(conn, keys, at)
         held = _open_memberships(conn, keys)
         overrides = _active_overrides(conn, keys, at)
-        moves: dict[str, list[dict[str, Any]]] = {"entered": [], "left": []}
-        shadow: dict[str, list[dict[str, Any]]] = {"would_enter": [], "would_leave": []}
         changed: dict[str, list[dict[str, Any]]] = {}
         for key, f in facts.items():
             prof = profile(f, at)
             want = _wanted(prof, held.get(key, []), overrides.get(key, []), at.date())
-            cause = _apply(conn, app, key, first[key], held.get(key, []), want, stamp, at, moves)
+            cause = _apply(conn, app, key, first[key], held.get(key, []), want, stamp, at, total["moves"])
             if cause:
                 changed[key] = cause
-            _shadow(key, first[key], prof, want, at.date(), shadow)
-        _record_changes(conn, changed, held, first, stamp)
-        conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key.in_(list(facts))) if keys is not None
-                     else delete(lt.list_queue))
-    published = publish_feed(app) if publish and app.settings.nats_url else None
-    return {"parties": len(facts), "entered": len(moves["entered"]), "left": len(moves["left"]),
-            "moves": moves["entered"] + moves["left"], "measure_changes": len(changed),
-            "shadow": shadow, "published": published}
+            _shadow(key, first[key], prof, want, at.date(), total["shadow"])
+        total["changed"] += _record_changes(conn, changed, held, first, stamp)
+        total["parties"] += len(facts)
+        for part in _parts(keys):
+            conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key.in_(part or [])))
 
 
 def _open_memberships(conn: Connection, keys: Sequence[str] | None) -> dict[str, list[Any]]:
@@ -233,7 +260,8 @@ def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: dat
             want[(o.list, MANUAL)] = o
         else:
             want = {k: v for k, v in want.items() if k[0] != o.list}
-    return want
+    keep = LS.exclusive(ps.lists, {name for name, _ in want})
+    return {k: v for k, v in want.items() if k[0] in keep}
 
 
 def _apply(conn: Connection, app: Chengxin, key: str, first: Any, held: list[Any],
@@ -319,9 +347,10 @@ def in_force(memberships: Iterable[Any]) -> dict[str, dict[str, Any]]:
 
 
 def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], held: dict[str, list[Any]],
-                    first: dict[str, Any], stamp: str) -> None:
+                    first: dict[str, Any], stamp: str) -> int:
+    """Append a feed row for each party whose measures in force changed; returns how many."""
     if not changed:
-        return
+        return 0
     after = _open_memberships(conn, list(changed))
     rows = []
     for key, cause in changed.items():
@@ -335,6 +364,7 @@ def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], 
                      "cause": orjson.dumps(cause).decode()})
     if rows:
         conn.execute(lt.measure_changes.insert(), rows)
+    return len(rows)
 
 
 def publish_feed(app: Chengxin, limit: int = 1000) -> dict[str, Any]:

@@ -82,6 +82,7 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
     }
     view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops]))
     view.update(_consequences(conn, subject.party_key, refs, viewer))
+    _cap_grade(view)
     refs += [(s.source, s.shop_id) for s in shops]
     view.update(credit_records_view(conn, refs, full, *page))
     return view
@@ -105,6 +106,17 @@ def _consequences(conn: Connection, party_key: str, refs: list[Ref], viewer: Vie
     from chengxin.services import commitments, list_views
 
     return {**list_views.party_lists(conn, party_key, viewer), "commitments": commitments.of_refs(conn, refs)}
+
+
+def _cap_grade(view: dict[str, Any]) -> None:
+    """A `lower_grade` measure in force caps the grade shown (the score and its reasons stay as computed;
+    `grade_computed` keeps the uncapped grade and `grade_capped_by` says which lists capped it)."""
+    cap = next((m for m in view.get("measures", []) if m["measure"] == "lower_grade"), None)
+    grade = view.get("grade")
+    if cap is None or cap["value"] == "none" or grade is None or grade >= cap["value"]:
+        return
+    view["grade_computed"], view["grade"] = grade, cap["value"]
+    view["grade_capped_by"] = cap["because"]
 
 
 def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[Any]:
@@ -220,6 +232,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     view.update(_shop_standing(conn, shop, operator, categories, full))
     if operator is not None:
         view.update(_consequences(conn, operator.party_key, op_refs, viewer))
+        _cap_grade(view)
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))

@@ -113,15 +113,22 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     return done
 
 
+FULL_LISTS_EVERY_S = 6 * 3600  # the scorer re-evaluates every party's lists this often (and when it starts)
+
+
 def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, pause_s: float = 0.05) -> None:
     """Keep the standings current until `stop` (a threading or multiprocessing Event) is set: drain the
     queue in short transactions with a pause between them (a writer that loops on the lock would starve the
     API's; SQLite's busy wait backs off in milliseconds), then wait `idle_s` when it is empty. Never a full
     rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`."""
+    from chengxin.services import lists
+
+    last_full = 0.0
     while not stop.is_set():
         done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s)
-        from chengxin.services import lists
-
+        if time.monotonic() - last_full > FULL_LISTS_EVERY_S:  # time-based conditions: periods end, days pass
+            lists.evaluate(app)
+            last_full = time.monotonic()
         moved = lists.drain(app)  # grades that changed, sanctions that arrived: lists and measures follow
         if not done["pairs"] and not done["parties"] and not moved:
             stop.wait(idle_s)

@@ -27,6 +27,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(cx: Chengxin | None = None) -> FastAPI:
     """Build the ASGI app around one `Chengxin` (from the environment when none is given)."""
+    from chengxin.entrypoints.api.lists_routes import router as lists_router
     from chengxin.entrypoints.api.routes import router as api_router
 
     app = FastAPI(
@@ -36,6 +37,7 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     )
     app.state.chengxin = cx or bootstrap()
     app.include_router(api_router)
+    app.include_router(lists_router)
     app.add_exception_handler(ChengxinError, _chengxin_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,258 @@
+"""`chengxin lists | measures | records | policy | commitments`: consequences on the command line.
+
+The CLI is the node's operator: it acts as a regulator (`--by` names who, recorded as `regulator:<by>`).
+Each command calls one service, as the API does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from chengxin.entrypoints.cli import JsonOpt, _app, _print_json, err
+from chengxin.services.viewer import REGULATOR, Viewer
+
+lists_app = typer.Typer(help="Red, black and watch lists: evaluate, show, override.", no_args_is_help=True)
+measures_app = typer.Typer(help="Joint measures in force and their feed.", no_args_is_help=True)
+records_app = typer.Typer(help="Dishonesty records: show, appeal, repair, decide.", no_args_is_help=True)
+policy_app = typer.Typer(help="Check, shadow-run and backtest list policies.", no_args_is_help=True)
+commitments_app = typer.Typer(help="Credit-commitment templates.", no_args_is_help=True)
+ByOpt = Annotated[str, typer.Option(help="Who acts, recorded as regulator:<by>.")]
+AtOpt = Annotated[datetime | None, typer.Option("--at", help="Act as of this time (UTC; default now), e.g. to "
+                                                "replay a decision date.")]
+
+
+def _viewer(by: str) -> Viewer:
+    return Viewer(role=REGULATOR, key_id=by)
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def register(app: typer.Typer) -> None:
+    for sub, name in ((lists_app, "lists"), (measures_app, "measures"), (records_app, "records"),
+                      (policy_app, "policy"), (commitments_app, "commitments")):
+        app.add_typer(sub, name=name)
+
+
+# --- lists ----------------------------------------------------------------------------------------------------
+@lists_app.command("evaluate")
+def lists_evaluate(at: AtOpt = None, as_json: JsonOpt = False) -> None:
+    """Sync sanctions, expire ended records and re-evaluate every party's lists now."""
+    from chengxin.services import lifecycle, lists
+
+    cx = _app()
+    synced = lifecycle.sync(cx, _utc(at))
+    done = lists.evaluate(cx, None, _utc(at))
+    if as_json:
+        _print_json({"sync": synced, **done})
+        return
+    err.print(f"records: {synced['opened']} opened, {synced['lifted']} lifted, {synced['expired']} expired; "
+              f"{done['parties']:,} parties evaluated: {done['entered']} entries, {done['left']} exits, "
+              f"{done['measure_changes']} measure changes")
+    for m in done["moves"][:20]:
+        err.print(f"  {m['move']} {m['list']} ({m['policy']}): {m['party']['source']} {m['party']['id']}")
+    shadow = done["shadow"]
+    if shadow["would_enter"] or shadow["would_leave"]:
+        err.print(f"shadow policies would add {len(shadow['would_enter'])} and remove {len(shadow['would_leave'])} "
+                  "memberships (no effect)")
+
+
+@lists_app.command("show")
+def lists_show(name: Annotated[str, typer.Argument(help="black, red or watch.")],
+               limit: Annotated[int, typer.Option(min=1)] = 100, as_json: JsonOpt = False) -> None:
+    """The current members of a list."""
+    from chengxin.services import list_views
+
+    page = list_views.members(_app(), name, _viewer("cli"), limit=limit)
+    if as_json:
+        _print_json(page)
+        return
+    err.print(f"{page['list']['zh']} / {page['list']['en']}: {page['total']} members")
+    for m in page["members"]:
+        shops = ", ".join(s["name"] for s in m["shops"][:3])
+        err.print(f"  {m['party']['name']} ({m['party']['source']} {m['party']['id']}) [{shops}] since "
+                  f"{m['started_at'][:10]}, review {m['review_at']}: {m['reason']['zh']} | {m['basis']}",
+                  soft_wrap=True)
+
+
+@lists_app.command("override")
+def lists_override(
+    name: Annotated[str, typer.Argument(help="black, red or watch.")],
+    source: Annotated[str, typer.Option(help="Reporting source of the shop or subject.")],
+    entity_id: Annotated[str, typer.Option("--id", help="Shop or subject id.")],
+    reason: Annotated[str, typer.Option(help="Why.")], basis: Annotated[str, typer.Option(help="Legal basis.")],
+    add: Annotated[bool, typer.Option("--add")] = False, remove: Annotated[bool, typer.Option("--remove")] = False,
+    until: Annotated[datetime | None, typer.Option(help="Review date (default: the list's period).")] = None,
+    by: ByOpt = "cli", as_json: JsonOpt = False,
+) -> None:
+    """Add a party to a list, or keep it off, by hand (a regulator's decision with reason and basis)."""
+    from chengxin.services import list_views
+
+    if add == remove:
+        raise typer.BadParameter("give exactly one of --add and --remove")
+    done = list_views.override(_app(), name, (source, entity_id), "add" if add else "remove", _viewer(by), reason,
+                               basis, until.date() if until else None)
+    _print_json(done) if as_json else err.print(
+        f"override recorded until {done['override']['until']}; moves: {done['evaluation']['moves'] or 'none'}")
+
+
+# --- measures -------------------------------------------------------------------------------------------------
+@measures_app.command("show")
+def measures_show(entity_id: Annotated[str, typer.Argument(help="Shop or subject id.")],
+                  source: Annotated[str, typer.Option(help="Reporting source.")], as_json: JsonOpt = False) -> None:
+    """The measures in force on the party behind a shop or subject, with their reasons."""
+    from chengxin.services import list_views
+
+    view = list_views.measures_of(_app(), (source, entity_id), _viewer("cli"))
+    if as_json:
+        _print_json(view)
+        return
+    err.print(f"lists: {', '.join(m['list'] for m in view['lists']) or 'none'}")
+    for m in view["measures"]:
+        because = "; ".join(f"{b['list']}/{b['policy']}" for b in m["because"])
+        err.print(f"  {m['zh']} ({m['measure']}) = {m['value']} on {m['applies_to']} [{because}] {m['basis']}")
+
+
+@measures_app.command("feed")
+def measures_feed(since: Annotated[str | None, typer.Option(help="Cursor or ISO time.")] = None,
+                  limit: Annotated[int, typer.Option(min=1)] = 500, as_json: JsonOpt = True) -> None:
+    """Measure changes after a cursor (JSON)."""
+    from chengxin.services import list_views
+
+    _print_json(list_views.changes(_app(), _viewer("cli"), since, limit))
+
+
+@measures_app.command("publish")
+def measures_publish(as_json: JsonOpt = False) -> None:
+    """Publish pending measure changes to NATS JetStream (`CHENGXIN_NATS_URL`)."""
+    from chengxin.exc import ConfigError
+    from chengxin.services import lists
+
+    cx = _app()
+    if not cx.settings.nats_url:
+        raise ConfigError("CHENGXIN_NATS_URL is not set: there is no stream to publish to")
+    done = lists.publish_feed(cx)
+    _print_json(done) if as_json else err.print(f"{done['published']} published, {done['pending']} pending"
+                                                + (f"; error: {done['error']}" if done["error"] else ""))
+    if done["error"]:
+        raise typer.Exit(69)
+
+
+# --- records --------------------------------------------------------------------------------------------------
+@records_app.command("show")
+def records_show(record: Annotated[int, typer.Argument()], as_json: JsonOpt = True) -> None:
+    """A dishonesty record with its transitions and applications (JSON)."""
+    from chengxin.services import lifecycle
+
+    _print_json(lifecycle.get_record(_app(), record, _viewer("cli")))
+
+
+@records_app.command("file")
+def records_file(
+    record: Annotated[int, typer.Argument()],
+    kind: Annotated[str, typer.Option(help="appeal or repair.")],
+    grounds: Annotated[str, typer.Option(help="The party's grounds.")],
+    met: Annotated[list[str] | None, typer.Option(help="Repair conditions met: penalty_fulfilled, harm_removed, "
+                                                       "repair_commitment (repeat the option).")] = None,
+    by: ByOpt = "cli", at: AtOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """File an appeal or a repair application for a record."""
+    from chengxin.services import lifecycle
+
+    done = lifecycle.file_application(_app(), record, kind, _viewer(by), grounds, dict.fromkeys(met or [], True),
+                                      _utc(at))
+    _print(done, as_json)
+
+
+@records_app.command("decide")
+def records_decide(
+    application: Annotated[int, typer.Argument()],
+    decision: Annotated[str, typer.Option(help="uphold / overturn (appeal); grant / refuse (repair).")],
+    reason: Annotated[str, typer.Option()], basis: Annotated[str | None, typer.Option()] = None,
+    by: ByOpt = "cli", at: AtOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Decide an appeal or repair application; lists follow at once."""
+    from chengxin.services import lifecycle, lists
+
+    cx = _app()
+    done = lifecycle.decide_application(cx, application, _viewer(by), decision, reason, basis, _utc(at))
+    lists.drain(cx, _utc(at))
+    _print(done, as_json)
+
+
+def _print(done: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        _print_json(done)
+        return
+    a, r = done["application"], done["record"]
+    err.print(f"application {a['id']} ({a['kind']}) {a['status']}; record {r['id']} ({r['category']}) is {r['state']}"
+              + (f"; unmet: {'; '.join(a['check']['unmet'])}" if a.get("check") and a["check"]["unmet"] else ""))
+
+
+# --- policy ---------------------------------------------------------------------------------------------------
+@policy_app.command("check")
+def policy_check(file: Annotated[Path, typer.Argument(help="A policy file like vocab/list_policies.yaml.")]) -> None:
+    """Check a policy file: every condition compiles and runs on sample profiles; lists and measures exist."""
+    from chengxin.services import lists
+
+    ps = lists.load_policy_text(file.read_text(encoding="utf-8"), str(file))
+    err.print(f"ok: {len(ps.policies)} policies over {len(ps.lists)} lists")
+
+
+@policy_app.command("shadow")
+def policy_shadow(file: Annotated[Path | None, typer.Argument(help="Candidate policy file (default: this "
+                                                                  "node's shadow policies).")] = None,
+                  as_json: JsonOpt = False) -> None:
+    """Who would enter or leave which list under the candidate policies now. Changes nothing."""
+    from chengxin.services import policy
+
+    text = file.read_text(encoding="utf-8") if file else None
+    done = policy.shadow_report(_app(), _viewer("cli"), text, str(file) if file else "<shadow>")
+    if as_json:
+        _print_json(done)
+        return
+    err.print(f"{done['parties']:,} parties; {done['effect']}")
+    for name, c in sorted(done["counts"].items()):
+        err.print(f"  {name}: would enter {c['would_enter']}, would leave {c['would_leave']}")
+
+
+@policy_app.command("backtest")
+def policy_backtest(file: Annotated[Path, typer.Argument(help="Candidate policy file.")],
+                    since: Annotated[datetime | None, typer.Option(help="Replay from this time.")] = None,
+                    as_json: JsonOpt = False) -> None:
+    """Replay every party's history under the current policies and under FILE; print the differences."""
+    from chengxin.services import policy
+
+    done = policy.backtest(_app(), file.read_text(encoding="utf-8"), str(file), _utc(since))
+    if as_json:
+        _print_json(done)
+        return
+    err.print(f"{done['parties']:,} parties replayed (every fact change and every {done['grid_days']} days); "
+              f"{done['effect']}")
+    for label in ("current", "candidate"):
+        made = ", ".join(f"{p} {n}" for p, n in sorted(done["entries_by_policy"][label].items())) or "none"
+        err.print(f"  entries under {label}: {made}")
+    for name, moves in sorted(done["differences"].items()):
+        err.print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(moves.items())))
+
+
+# --- commitments ----------------------------------------------------------------------------------------------
+@commitments_app.command("templates")
+def commitments_templates(as_json: JsonOpt = False) -> None:
+    """The standard commitment templates, clause by clause."""
+    from chengxin.services import commitments
+
+    view = commitments.templates_view()
+    if as_json:
+        _print_json(view)
+        return
+    for tpl in view["templates"]:
+        err.print(f"{tpl['id']}: {tpl['zh']} ({', '.join(tpl['for'])}; {tpl['type']})")
+        for n, c in enumerate(tpl["clauses"], 1):
+            err.print(f"  {n}. {c['zh']} [{', '.join(c['areas'])} → {c['penalty']}]", soft_wrap=True)
+

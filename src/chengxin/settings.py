@@ -53,5 +53,5 @@ class Settings(BaseSettings):
     nats_url: str | None = None
     # JetStream stream that receives measure changes (created on first publish if missing).
     nats_stream: str = "CHENGXIN_MEASURES"
-    # Subject prefix of measure-change messages: `<prefix>.<list>.<party>`.
+    # Subject prefix of measure-change messages: `<prefix>.<party token>` (a digest: subjects may not hold dots).
     nats_subject: str = "chengxin.measures"

@@ -382,10 +382,9 @@ def publish_feed(app: Chengxin, limit: int = 1000) -> dict[str, Any]:
     messages = [streams.Message(f"{s.log_origin}/{r.seq}", f"{s.nats_subject}.{_subject_token(r)}",
                                 orjson.dumps(list_views.change_view(r, None))) for r in rows]
     try:
-        acked = set(streams.publish(s.nats_url, s.nats_stream, f"{s.nats_subject}.>", messages))
-        error = None
-    except Exception as e:  # the feed stays in the store; report and retry later
-        acked, error = set(), str(e)
+        acked, error = set(streams.publish(s.nats_url, s.nats_stream, f"{s.nats_subject}.>", messages)), None
+    except streams.StreamUnavailable as e:  # the feed stays in the store; the rest is retried next time
+        acked, error = set(e.acked), e.detail
     done = [r.seq for r, m in zip(rows, messages, strict=True) if m.msg_id in acked]
     if done:
         with write_transaction(app.engine) as conn:

@@ -21,7 +21,7 @@ from chengxin.domain import identity, licensing
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
 from chengxin.services.credit_file import Ref, credit_records_view, today
-from chengxin.services.viewer import Viewer
+from chengxin.services.viewer import REGULATOR, Viewer
 
 NATURAL_PERSONS = frozenset({"person", "courier"})
 
@@ -103,9 +103,13 @@ def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: l
 def _consequences(conn: Connection, party_key: str, refs: list[Ref], viewer: Viewer) -> dict[str, Any]:
     """Lists the party is on and the measures in force (as the viewer may see them), and its commitments in
     full (R9: a commitment is public)."""
-    from chengxin.services import commitments, list_views
+    from chengxin.services import commitments, lifecycle, list_views
 
-    return {**list_views.party_lists(conn, party_key, viewer), "commitments": commitments.of_refs(conn, refs)}
+    records = [lifecycle.record_view(r) for r in lifecycle.records_of(conn, party_key)]
+    if viewer.role != REGULATOR:  # the public sees records in force; a platform also those it reported
+        records = [r for r in records if r["public"] or viewer.owns(r["subject"]["source"])]
+    return {**list_views.party_lists(conn, party_key, viewer), "commitments": commitments.of_refs(conn, refs),
+            "dishonesty_records": records}
 
 
 def _cap_grade(view: dict[str, Any]) -> None:

@@ -1,0 +1,86 @@
+"""The consequences path as an operator runs it on the command line: a simulated fake-order ring is detected and
+confirmed → the shop's operator enters the black list → its measures show ranking weight 0 and the shop
+hidden → after the repair period a granted application takes it off the list and out of public view, while
+`chengxin audit verify` still passes. Also policy check, shadow and backtest (which change nothing)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.e2e.cli import run
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = ROOT / "src" / "chengxin" / "vocab" / "list_policies.yaml"
+
+
+def test_ring_to_black_list_to_repair(env, tmp_path):
+    events = tmp_path / "events.jsonl"
+    run(env, "simulate", "--seed", "8", "--days", "30", "--shops", "25", "--buyers", "300", "--orders-per-day", "60",
+        "--set", "rings=1", "--set", "ring_workers=8,10", "--out", str(events))
+    run(env, "ingest", str(events))
+    run(env, "detect")
+    queue = json.loads(run(env, "review", "list", "--status", "open", "--json").stdout)["items"]
+    rings = [i for i in queue if i["kind"] == "fake_order_ring" and any(p["kind"] == "shop" for p in i["parties"])]
+    item = max(rings, key=lambda i: i["score"])
+    shops = [p for p in item["parties"] if p["kind"] == "shop"]
+    # a shop whose operator has no other record (another record would keep it listed: no repair then)
+    shop = next(p for p in shops if not json.loads(run(env, "party", "show", p["id"], "--source", p["source"],
+                                                         "--json").stdout)["dishonesty_records"])
+    run(env, "review", "decide", str(item["id"]), "--confirm", "--reason", "lockstep orders from shared devices",
+        "--basis", "电子商务法 第十七条", "--by", "officer-7")
+
+    black = json.loads(run(env, "lists", "show", "black", "--json").stdout)
+    member = next(m for m in black["members"] if shop["id"] in {s["id"] for s in m["shops"]})
+    assert member["policy"] == "black.fake_transactions" and "第十七条" in member["basis"]
+    measures = json.loads(run(env, "measures", "show", shop["id"], "--source", shop["source"], "--json").stdout)
+    values = {m["measure"]: m["value"] for m in measures["measures"]}
+    assert values["search_ranking_weight"] == 0.0 and values["hide_shop"] is True
+    party = json.loads(run(env, "party", "show", shop["id"], "--source", shop["source"], "--json").stdout)
+    assert "black" in [x["list"] for x in party["lists"]] and party["grade"] == "D"  # capped by lower_grade
+    assert "hide_shop" in {m["measure"] for m in party["measures"]}
+
+    # the party applies for repair; too early, refused by the check; a year later, granted
+    (record,) = party["dishonesty_records"]
+    assert (record["category"], record["state"], record["subject"]["id"]) == ("fake_order", "confirmed", shop["id"])
+    rec_id = record["id"]
+    all_met = ["--met", "penalty_fulfilled", "--met", "harm_removed", "--met", "repair_commitment"]
+    filed = json.loads(run(env, "records", "file", str(rec_id), "--kind", "repair", "--grounds", "corrected",
+                           *all_met, "--json").stdout)
+    early = run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant", "--reason", "ok",
+                check=False)
+    assert early.returncode == 65 and "minimum publicity period" in early.stderr
+    later = (datetime.now(UTC) + timedelta(days=370)).strftime("%Y-%m-%dT%H:%M:%S")
+    done = json.loads(run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant",
+                          "--reason", "conditions met", "--at", later, "--json").stdout)
+    assert done["record"]["state"] == "repaired"
+    black = json.loads(run(env, "lists", "show", "black", "--json").stdout)
+    assert shop["id"] not in {s["id"] for m in black["members"] for s in m["shops"]}
+    public = json.loads(run(env, "party", "show", shop["id"], "--source", shop["source"], "--public", "--json").stdout)
+    assert not {"confirmed", "list_entered"} & {r["kind"] for r in public["credit_records"]}
+    assert json.loads(run(env, "audit", "verify", "--json").stdout)["ok"] is True
+
+
+def test_policy_check_shadow_and_backtest_change_nothing(env, tmp_path):
+    events = tmp_path / "events.jsonl"
+    run(env, "simulate", "--seed", "3", "--days", "20", "--shops", "15", "--buyers", "150", "--orders-per-day", "30",
+        "--out", str(events))
+    run(env, "ingest", str(events))
+    assert "ok:" in run(env, "policy", "check", str(POLICIES)).stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(POLICIES.read_text(encoding="utf-8").replace("serious_records >= 3", "serious_records >="),
+                   encoding="utf-8")
+    refused = run(env, "policy", "check", str(bad), check=False)
+    assert refused.returncode != 0 and "does not compile" in refused.stderr
+    before = json.loads(run(env, "lists", "show", "red", "--json").stdout)["total"]
+    stricter = tmp_path / "stricter.yaml"
+    stricter.write_text(POLICIES.read_text(encoding="utf-8").replace("days_known >= 90.0", "days_known >= 100000.0"),
+                        encoding="utf-8")
+    shadow = json.loads(run(env, "policy", "shadow", str(stricter), "--json").stdout)
+    assert shadow["counts"].get("red", {}).get("would_leave", 0) == before
+    backtest = json.loads(run(env, "policy", "backtest", str(stricter), "--json").stdout)
+    assert backtest["entries_by_policy"]["candidate"].get("red.trustworthy", 0) == 0
+    if before:
+        assert backtest["differences"]["red"]["only_current"] >= before
+    assert json.loads(run(env, "lists", "show", "red", "--json").stdout)["total"] == before

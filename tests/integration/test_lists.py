@@ -221,3 +221,18 @@ def test_regulator_override_adds_and_removes(sample_app: Chengxin) -> None:
     assert member["policy"] == "manual" and member["reason"]["zh"] == "court judgment"
     list_views.override(cx, "black", (P1, "S1"), "remove", REGULATOR, "judgment set aside", "再审判决")
     assert lists_of(cx, (P1, "S1")) == ["red"]
+
+
+def test_pending_applications_are_a_work_queue(ringed: Chengxin) -> None:
+    cx = ringed
+    rec = record_of(cx, P1, "S2")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    pending = lifecycle.list_applications(cx, REGULATOR)["applications"]
+    assert [(a["id"], a["kind"], a["status"]) for a in pending] == [(filed["application"]["id"], "appeal", "pending")]
+    assert lifecycle.list_applications(cx, PLATFORM1)["applications"] == pending  # it reported the shop
+    assert lifecycle.list_applications(cx, PLATFORM2)["applications"] == []
+    with pytest.raises(NotAuthenticated):
+        lifecycle.list_applications(cx, ANONYMOUS)
+    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
+    assert lifecycle.list_applications(cx, REGULATOR)["applications"] == []
+    assert len(lifecycle.list_applications(cx, REGULATOR, status="upheld")["applications"]) == 1

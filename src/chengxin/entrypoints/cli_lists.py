@@ -152,6 +152,22 @@ def records_show(record: Annotated[int, typer.Argument()], as_json: JsonOpt = Tr
     _print_json(lifecycle.get_record(_app(), record, _viewer("cli")))
 
 
+@records_app.command("applications")
+def records_applications(status: Annotated[str | None, typer.Option(help="pending (default), upheld, overturned, "
+                                                                        "granted, refused; `all` for every one.")]
+                         = "pending", as_json: JsonOpt = False) -> None:
+    """Appeals and repair applications waiting for a decision (or in another state)."""
+    from chengxin.services import lifecycle
+
+    page = lifecycle.list_applications(_app(), _viewer("cli"), status=None if status == "all" else status)
+    if as_json:
+        _print_json(page)
+        return
+    for a in page["applications"]:
+        err.print(f"#{a['id']} {a['kind']} of record {a['record']} filed {a['filed_at'][:10]} by {a['filed_by']}"
+                  f" ({a['status']}{', due ' + a['due_by'] if a['due_by'] else ''}): {a['grounds']}", soft_wrap=True)
+
+
 @records_app.command("file")
 def records_file(
     record: Annotated[int, typer.Argument()],

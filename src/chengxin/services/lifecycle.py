@@ -444,6 +444,26 @@ def application_view(app: Chengxin, application_id: int, viewer: Viewer) -> dict
     return {"application": _application(a), "record": record_view(row)}
 
 
+def list_applications(app: Chengxin, viewer: Viewer, *, status: str | None = PENDING, limit: int = 100,
+                      after: int | None = None) -> dict[str, Any]:
+    """Appeals and repair applications in filing order (the regulator's work queue): a regulator sees all, a
+    platform those about records of its entities or records it decided. `next_after` pages on."""
+    _need_key(viewer)
+    a, d = lt.record_applications.c, lt.dishonesty_records.c
+    q = select(lt.record_applications, d.subject_source, d.decided_by.label("record_decided_by")).join(
+        lt.dishonesty_records, d.id == a.record_id).order_by(a.id).limit(limit + 1)
+    if status:
+        q = q.where(a.status == status)
+    if after is not None:
+        q = q.where(a.id > after)
+    if viewer.role != REGULATOR:
+        q = q.where((d.subject_source == (viewer.source or "")) | (d.decided_by == (viewer.source or "")))
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(q))
+    return {"applications": [_application(r) for r in rows[:limit]],
+            "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
 def records_of(conn: Connection, party_key: str) -> list[Any]:
     d = lt.dishonesty_records.c
     return list(conn.execute(select(lt.dishonesty_records).where(d.party_key == party_key).order_by(d.id)))

@@ -118,6 +118,18 @@ def post_application(body: ApplicationRequest, cx: AppDep, viewer: ViewerDep,
     return json_response(lifecycle.file_application(cx, record, body.kind, viewer, body.grounds, body.conditions))
 
 
+@router.get("/applications", tags=["records"])
+def get_applications(cx: AppDep, viewer: ViewerDep,
+                     status: Literal["pending", "upheld", "overturned", "granted", "refused"] | None = Query(
+                         "pending", description="Only applications in this state (default: pending)."),
+                     limit: int = Query(100, ge=1, le=500),
+                     after: int | None = Query(None, ge=0, le=MAX_INDEX, description="Page cursor: `next_after`.")
+                     ) -> Response:
+    """Appeals and repair applications in filing order, with their due dates: a regulator's work queue (a
+    platform sees those about its own entities or records it decided)."""
+    return json_response(lifecycle.list_applications(cx, viewer, status=status, limit=limit, after=after))
+
+
 @router.post("/applications/{application}/decision", tags=["records"])
 def post_application_decision(body: ApplicationDecision, cx: AppDep, viewer: ViewerDep,
                               application: int = Path(ge=1, le=MAX_INDEX)) -> Response:

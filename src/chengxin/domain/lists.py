@@ -124,11 +124,12 @@ class Policy:
         """Whether the policy is in effect (published and effective) on `day`."""
         return day >= self.effective_from
 
-    def holds(self, profile: Mapping[str, Any], member: bool) -> bool:
-        """Entry condition for a non-member; the stay condition (default: entry) for a member."""
+    def holds(self, profile: Mapping[str, Any] | Any, member: bool) -> bool:
+        """Entry condition for a non-member; the stay condition (default: entry) for a member. `profile` is a
+        mapping or a prepared `cel.Context` (see `prepare`)."""
         when, stay = self._programs
         program = stay if member and stay is not None else when
-        return bool(program.execute(dict(profile)))
+        return bool(program.execute(profile if isinstance(profile, cel.Context) else dict(profile)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "list": self.list, "zh": self.zh, "en": self.en, "when": self.when,
@@ -234,10 +235,16 @@ def _check_measures(source: str, where: str, measures: Mapping[str, Any], known:
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------
+def prepare(profile: Mapping[str, Any]) -> Any:
+    """A profile converted to CEL values once, for every policy to read: the conversion costs several times
+    what one policy's evaluation does (measured: 35 µs vs 2-7 µs)."""
+    return cel.Context(variables=dict(profile))
+
+
 def evaluate(policies: Sequence[Policy], profile: Mapping[str, Any], held: Iterable[str], on: date) -> list[str]:
     """Ids of the policies that hold for this profile on `on` (members judged by their stay condition)."""
-    members = set(held)
-    return [p.id for p in policies if p.applies_on(on) and p.holds(profile, p.id in members)]
+    members, ctx = set(held), prepare(profile)
+    return [p.id for p in policies if p.applies_on(on) and p.holds(ctx, p.id in members)]
 
 
 def exclusive(lists: Mapping[str, ListDef], names: Iterable[str]) -> set[str]:

@@ -184,3 +184,9 @@ def test_openapi_documents_the_new_routes(sample: Api) -> None:
                  "/v1/applications/{application}/decision", "/v1/commitments", "/v1/commitments/templates",
                  "/v1/policies/shadow"):
         assert path in paths, path
+
+
+def test_a_commitment_template_must_suit_the_party(sample: Api) -> None:
+    body = {"subject_id": "U1", "template": "merchant-standard-v1"}
+    refused = sample.call("POST", "/v1/commitments", "platform", status=422, json=body)
+    assert "not a person" in refused["detail"]

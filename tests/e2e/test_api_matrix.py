@@ -1059,7 +1059,10 @@ def courier_case() -> str:
 def test_records_about_a_natural_person_are_not_public_in_the_log(env: Env, index: int, kind: str) -> None:
     """The party view hides a courier's whole credit file from the public; the log must agree."""
     report = ingest_text(env.cx, courier_case())
-    assert report.accepted == 4 and report.tree_size == SAMPLE_TREE_SIZE + 4
+    # the report's size includes the consequence the events drew: #29, the courier's sanction record expired
+    assert report.accepted == 4 and report.tree_size == SAMPLE_TREE_SIZE + 5
+    assert env.call("regulator", get("/v1/log/records/29")).json()["record"]["kind"] == "record_expired"
+    assert env.call("anonymous", get("/v1/log/records/29")).status_code == 404
     regulator_view = env.call("regulator", get(f"/v1/parties/C1?source={L1}")).json()
     assert {"z-1", "z-2", "z-3", "z-4"} <= event_ids(regulator_view["credit_records"])
     assert env.call("regulator", get(f"/v1/log/records/{index}")).json()["record"]["kind"] == kind

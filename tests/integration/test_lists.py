@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import ingest_file  # noqa: F401 - fixtures come from conftest
+from tests.conftest import ingest_file
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
@@ -236,3 +237,30 @@ def test_pending_applications_are_a_work_queue(ringed: Chengxin) -> None:
     lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
     assert lifecycle.list_applications(cx, REGULATOR)["applications"] == []
     assert len(lifecycle.list_applications(cx, REGULATOR, status="upheld")["applications"]) == 1
+
+
+def test_the_feed_names_only_measures_the_viewer_may_see(ringed: Chengxin) -> None:
+    catalog = lists.catalog()
+    for viewer, allowed in ((PLATFORM2, {"public", "platforms"}), (REGULATOR, {"public", "platforms", "regulators"})):
+        changes = list_views.changes(ringed, viewer)["changes"]
+        named = {n for c in changes for n in (*c["added"], *c["removed"], *(m["measure"] for m in c["measures"]))}
+        assert named and {catalog[n].audience for n in named} <= allowed
+    regulator_only = {n for c in list_views.changes(ringed, REGULATOR)["changes"] for n in c["added"]}
+    assert "inspection_frequency" in regulator_only
+
+
+def test_a_person_without_a_shop_is_never_on_a_public_list(sample_app: Chengxin) -> None:
+    cx = sample_app
+    with pytest.raises(InvalidInput, match="PIPL"):
+        list_views.override(cx, "black", (P1, "U1"), "add", REGULATOR, "court judgment", "判决书")
+    list_views.override(cx, "watch", (P1, "U1"), "add", REGULATOR, "court judgment", "判决书")
+    assert lists_of(cx, (P1, "U1"), REGULATOR) == ["watch"] and lists_of(cx, (P1, "U1")) == []
+
+
+def test_ingestion_reports_the_log_size_with_its_consequences(app: Chengxin) -> None:
+    from tests.conftest import SAMPLE
+
+    report = ingest_file(app, SAMPLE)
+    with read_connection(app.engine) as conn:
+        size = conn.execute(select(t.log_state.c.size)).scalar_one()
+    assert report.tree_size == size == 25

@@ -56,9 +56,12 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
     event = {"specversion": "1.0", "id": f"commitment-{cid}", "source": src, "type": "cx.commitment.published",
              "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
     with _reading(app) as conn:
-        if conn.execute(select(t.subjects.c.kind).where(t.subjects.c.source == src,
-                                                        t.subjects.c.subject_id == subject_id)).first() is None:
-            raise NotFound(f"no subject {subject_id!r} reported by {src!r}")
+        kind = conn.execute(select(t.subjects.c.kind).where(t.subjects.c.source == src,
+                                                            t.subjects.c.subject_id == subject_id)).scalar()
+    if kind is None:
+        raise NotFound(f"no subject {subject_id!r} reported by {src!r}")
+    if kind not in found.parties:
+        raise InvalidInput(f"template: {template} is for {', '.join(found.parties)}, not a {kind}")
     report = ingest.ingest_batch(app, [("api", 1, orjson.dumps(event))], origin=f"api:{viewer.key_id}",
                                  actor=viewer.key_id or "?", own_source=viewer.source if viewer.role == PLATFORM
                                  else None)

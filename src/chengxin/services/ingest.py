@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk, store
-from chengxin.adapters.db.engine import refresh_statistics, write_transaction
+from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
@@ -142,10 +142,17 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
                 refresh_statistics(app.engine)  # every table, once, for the readers after the load
                 standing.drain(app)  # recount the ratings and rescore the parties the load touched
                 lists.drain(app)  # open records for new sanctions; lists of parties whose profile changed
+                report.tree_size = _log_size(app)  # with the consequences the load drew
         except BaseException:
             failed.set()  # a batch queued but not started is not stored; one being stored completes or not
             raise
     return report
+
+
+def _log_size(app: Chengxin) -> int | None:
+    with read_connection(app.engine) as conn:
+        head = credit_log.latest_head(conn)
+    return head.size if head else None
 
 
 def _analyze_events(app: Chengxin) -> None:

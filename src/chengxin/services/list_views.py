@@ -132,11 +132,18 @@ def measures_of(app: Chengxin, ref: Ref, viewer: Viewer) -> dict[str, Any]:
 
 
 def change_view(r: Any, viewer: Viewer | None) -> dict[str, Any]:
+    """One feed entry as `viewer` may see it (None: everything, for the node's own stream): measures meant
+    for other audiences are left out of `measures`, `added` and `removed` alike."""
     measures = orjson.loads(r.measures)
+    added, removed = orjson.loads(r.added), orjson.loads(r.removed)
     if viewer is not None:
-        measures = M.visible(measures, AUDIENCES[viewer.role])
+        allowed = set(AUDIENCES[viewer.role])
+        measures = M.visible(measures, allowed)
+        catalog = lists.catalog()
+        added = [n for n in added if n in catalog and catalog[n].audience in allowed]
+        removed = [n for n in removed if n in catalog and catalog[n].audience in allowed]
     return {"seq": r.seq, "party": {"source": r.subject_source, "id": r.subject_id}, "at": r.at,
-            "measures": list(measures.values()), "added": orjson.loads(r.added), "removed": orjson.loads(r.removed),
+            "measures": list(measures.values()), "added": added, "removed": removed,
             "cause": orjson.loads(r.cause)}
 
 
@@ -179,7 +186,11 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
     at = now or datetime.now(UTC)
     review = until or at.date() + timedelta(days=lists.policies().lists[name].review_days)
     with write_transaction(app.engine) as conn:
-        key, _ = resolve(conn, ref)
+        key, subject = resolve(conn, ref)
+        if action == "add" and lists.policies().lists[name].public and subject is not None and \
+                subject.kind in NATURAL_PERSONS and not _shops_of_party(conn, subject):
+            raise InvalidInput(f"the {name} list is public: a natural person who operates no shop is not "
+                               "published on it (PIPL art. 25); use the watch list")
         o = lt.list_overrides.c
         conn.execute(update(lt.list_overrides).where(o.party_key == key, o.list == name, o.lifted_at.is_(None))
                      .values(lifted_at=lifecycle._stamp(at)))

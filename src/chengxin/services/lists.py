@@ -38,6 +38,7 @@ from chengxin.services import credit_log, lifecycle
 
 Ref = tuple[str, str]
 LISTS_SOURCE = "urn:cx:chengxin:lists"
+NATURAL = frozenset({"person", "courier"})  # as services.parties.NATURAL_PERSONS (not imported: a cycle)
 MANUAL = "manual"
 _CHUNK = 500
 
@@ -261,6 +262,8 @@ def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: dat
         else:
             want = {k: v for k, v in want.items() if k[0] != o.list}
     keep = LS.exclusive(ps.lists, {name for name, _ in want})
+    if prof["kind"] in NATURAL and not prof["shops"]:  # PIPL art. 25: a person who sells nothing is never
+        keep = {name for name in keep if not ps.lists[name].public}  # published on a public list
     return {k: v for k, v in want.items() if k[0] in keep}
 
 

@@ -19,7 +19,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lists as LS
 from chengxin.exc import NotAuthenticated
 from chengxin.services import lifecycle, lists
-from chengxin.services.viewer import PUBLIC, Viewer
+from chengxin.services.viewer import PUBLIC, REGULATOR, Viewer
 
 SHOWN = 200  # parties named per list and direction in a report (counts are always complete)
 
@@ -43,6 +43,8 @@ def shadow_report(app: Chengxin, viewer: Viewer, text: str | None = None, source
     report: dict[str, dict[str, list[dict[str, Any]]]] = {}
     counts: dict[str, dict[str, int]] = {}
     for key, f in facts.items():
+        if viewer.role != REGULATOR and not viewer.owns(first[key].source):
+            continue  # a platform sees what the candidates would do to the parties it reported
         members = [m for m in held.get(key, []) if m.policy != lists.MANUAL]
         now_on = {m.list for m in members}
         held_ids = [m.policy for m in members]

@@ -1,0 +1,41 @@
+"""After the repair period and a granted application, a shop leaves the portal's black list and risk notices,
+its page shows no badge, and the credit log still audits (issue 6, the end of the end-to-end path)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from tests.e2e.conftest import P1
+from tests.e2e.test_portal_lists import REGULATOR, get, make_listed_cx, members, notice_rows
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db.engine import read_connection
+from chengxin.entrypoints.api.app import create_app
+from chengxin.entrypoints.web.present import shop_href
+from chengxin.services import audit, lifecycle, lists
+
+ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
+
+
+def test_a_repaired_shop_leaves_public_view(tmp_path: Path) -> None:
+    cx = make_listed_cx(tmp_path)
+    with TestClient(create_app(cx)) as client:
+        assert "示例日用小店" in get(client, "/lists/black") and "示例日用小店" in get(client, "/notices")
+        with read_connection(cx.engine) as conn:
+            d = lt.dishonesty_records.c
+            rec = conn.execute(select(lt.dishonesty_records).where(
+                d.subject_source == P1, d.subject_id == "S2", d.origin == "review")).one()
+        later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=366)
+        filed = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "corrected; fine paid", ALL_MET,
+                                           now=later)
+        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "conditions met", now=later)
+        lists.drain(cx, later)
+        black = get(client, "/lists/black")
+        assert all("示例日用小店" not in m["text"] for m in members(black))
+        assert all(not text.startswith("示例日用小店") for _, text in notice_rows(get(client, "/notices")))
+        assert 'data-testid="list-badge"' not in get(client, shop_href(P1, "S2"))
+    assert audit.verify(cx).as_dict()["ok"]
+    cx.engine.dispose()

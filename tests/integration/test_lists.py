@@ -173,7 +173,8 @@ def test_appeal_upheld_returns_to_confirmed(ringed: Chengxin) -> None:
 def test_records_expire_after_the_disclosure_period(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")
-    assert rec.disclose_until == (lifecycle.parse_time(rec.confirmed_at).date() + timedelta(days=1095)).isoformat()
+    assert rec.disclose_until == (lifecycle.day_of(lifecycle.parse_time(rec.confirmed_at)) + timedelta(days=1094)
+                                  ).isoformat()
     last_day = datetime.fromisoformat(rec.disclose_until).replace(tzinfo=UTC)
     lists.evaluate(cx, None, last_day + timedelta(hours=12))
     assert record_of(cx, P1, "S2").state == "confirmed"  # public through its last day
@@ -264,3 +265,85 @@ def test_ingestion_reports_the_log_size_with_its_consequences(app: Chengxin) -> 
     with read_connection(app.engine) as conn:
         size = conn.execute(select(t.log_state.c.size)).scalar_one()
     assert report.tree_size == size == 25
+
+
+# --- review fixes: one record per act and party; breaches follow their record; moot applications ----------
+def _extra(cx: Chengxin, *lines: str) -> None:
+    from tests.conftest import ingest_text
+
+    assert ingest_text(cx, "\n".join(lines)).rejected == 0
+
+
+SHOP_S3 = ('{"specversion":"1.0","id":"x-s3","source":"urn:cx:platform:P1","type":"cx.shop.opened",'
+           '"time":"2026-02-01T09:00:00+08:00","data":{"shop_id":"S3","operator_id":"M1","name":"示例食品二店",'
+           '"url":"https://s3.shop.example","categories":["food"]}}')
+REPAIR_K = ('{"specversion":"1.0","id":"x-k2","source":"urn:cx:platform:P1","type":"cx.commitment.published",'
+            '"time":"2026-02-01T09:00:00+08:00","data":{"commitment_id":"K2","subject_id":"M1",'
+            '"template":"repair-commitment-v1","clauses":["不再发生"]}}')
+
+
+def _records(cx: Chengxin, origin: str) -> list[Any]:
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        return list(conn.execute(select(lt.dishonesty_records).where(d.origin == origin).order_by(d.id)))
+
+
+def test_two_shops_of_one_operator_in_one_ring_are_one_record(sample_app: Chengxin) -> None:
+    cx = sample_app
+    _extra(cx, SHOP_S3, REPAIR_K)
+    ring = Finding("fake_order_ring", 0.9, {"parties": ((P1, "S1"), (P1, "S3")), "orders": ((P1, "O1"),)}, {})
+    confirm(cx, ring, "run-two-shops")
+    (rec,) = [r for r in _records(cx, "review")]
+    assert (rec.subject_id, rec.category) == ("S1", "fake_order")
+    # two commitments cover fake orders (standard and repair): one act, one breach (the strictest)
+    assert len(_records(cx, "breach")) == 1
+    assert lists_of(cx, (P1, "S3")) == ["black"]  # the party, whichever shop asked
+
+
+def test_a_breach_falls_with_its_record_and_a_pending_application_goes_moot(sample_app: Chengxin) -> None:
+    cx = sample_app
+    confirm(cx, RING_S1, "run-s1")
+    rec = record_of(cx, P1, "S1")
+    (breach,) = _records(cx, "breach")
+    assert breach.state == "confirmed"
+    repair = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "asks early", ALL_MET)
+    appeal = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "not ours")
+    lifecycle.decide_application(cx, appeal["application"]["id"], REGULATOR, "overturn", "logs show real orders")
+    (breach,) = _records(cx, "breach")
+    assert breach.state == "overturned"  # the act fell, so did the broken promise
+    moot = lifecycle.application_view(cx, repair["application"]["id"], REGULATOR)["application"]
+    assert moot["status"] == "moot" and "overturned" in moot["reason"]
+    lists.drain(cx)
+    assert "black" not in lists_of(cx, (P1, "S1"), REGULATOR)
+
+
+def test_the_public_view_of_a_record_names_no_key_and_no_free_text(ringed: Chengxin) -> None:
+    shop = parties.show(ringed, P1, "S2", ANONYMOUS)
+    (rec,) = shop["dishonesty_records"]
+    assert rec["decided_by"] == "regulator" and "reason" not in rec["details"]
+    full = next(r for r in parties.show(ringed, P1, "S2", REGULATOR)["dishonesty_records"] if r["origin"] == "review")
+    assert full["decided_by"] == "regulator:k-reg" and full["details"]["reason"]
+
+
+def test_a_platforms_feed_leaves_out_other_platforms_persons(sample_app: Chengxin) -> None:
+    cx = sample_app
+    list_views.override(cx, "watch", (P1, "U1"), "add", REGULATOR, "court judgment", "判决书")
+    assert "U1" in [c["party"]["id"] for c in list_views.changes(cx, PLATFORM1)["changes"]]
+    assert "U1" not in [c["party"]["id"] for c in list_views.changes(cx, PLATFORM2)["changes"]]
+    assert "U1" in [c["party"]["id"] for c in list_views.changes(cx, REGULATOR)["changes"]]
+
+
+def test_a_changed_policy_file_reaches_the_feed_on_the_next_full_evaluation(ringed: Chengxin, monkeypatch) -> None:
+    from dataclasses import replace
+
+    cx = ringed
+    before = len(list_views.changes(cx, REGULATOR)["changes"])
+    ps = lists.policies()
+    black = replace(ps.lists["black"], measures={**ps.lists["black"].measures, "freeze_account": True})
+    monkeypatch.setattr(lists, "policies", lambda: replace(ps, lists={**ps.lists, "black": black}))
+    lists.evaluate(cx)
+    changes = list_views.changes(cx, REGULATOR)["changes"]
+    assert len(changes) == before + 1 and changes[-1]["added"] == ["freeze_account"]
+    assert changes[-1]["party"]["id"] == "M2" and "policies" in changes[-1]["cause"][0]
+    lists.evaluate(cx)
+    assert len(list_views.changes(cx, REGULATOR)["changes"]) == before + 1  # once

@@ -59,9 +59,9 @@ def test_transitions_follow_the_state_machine() -> None:
 
 def test_disclosure_periods_by_severity_and_the_authoritys_own_date() -> None:
     day = date(2026, 3, 1)
-    assert L.disclose_until(RULES, "minor", day) == day + timedelta(days=90)     # PPD art. 13: 3 months
-    assert L.disclose_until(RULES, "serious", day) == day + timedelta(days=1095)  # 3 years
-    assert L.disclose_until(RULES, "grave", day) == day + timedelta(days=1825)    # ZJPC art. 16: 5 years
+    assert L.disclose_until(RULES, "minor", day) == day + timedelta(days=89)     # PPD art. 13: 3 months
+    assert L.disclose_until(RULES, "serious", day) == day + timedelta(days=1094)  # 3 years
+    assert L.disclose_until(RULES, "grave", day) == day + timedelta(days=1824)    # ZJPC art. 16: 5 years
     assert L.disclose_until(RULES, "serious", day, date(2026, 9, 1)) == date(2026, 9, 1)
     last = date(2026, 6, 1)
     assert L.publicly_shown("confirmed", last, last) and not L.publicly_shown("confirmed", last, last + timedelta(1))

@@ -165,10 +165,11 @@ def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[
 
 # --- periods --------------------------------------------------------------------------------------------------
 def disclose_until(rules: LifecycleRules, severity: str, confirmed_on: date, given: date | None = None) -> date | None:
-    """The last day a record is public: the authority's own date when it gave one, else the severity's period."""
+    """The last day a record is public: the authority's own date when it gave one, else the severity's period
+    counted from the day of confirmation (90 days: that day and the 89 after it)."""
     if given is not None:
         return given
-    return confirmed_on + timedelta(days=rules.severities[severity].disclose_days)
+    return confirmed_on + timedelta(days=rules.severities[severity].disclose_days - 1)
 
 
 def repair_from(rules: LifecycleRules, severity: str, confirmed_on: date) -> date:

@@ -47,7 +47,8 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
     if found is None:
         raise InvalidInput(f"template: unknown {template!r}; see GET /v1/commitments/templates")
     now = datetime.now(UTC)
-    cid = commitment_id or "K-" + hashlib.sha256(f"{src}\x00{subject_id}\x00{template}\x00{now.isoformat()}"
+    # derived from what is committed, so a retried request is the same commitment (a no-op), not a second one
+    cid = commitment_id or "K-" + hashlib.sha256(f"{src}\x00{subject_id}\x00{template}\x00{valid_until}"
                                                  .encode()).hexdigest()[:12]
     data: dict[str, Any] = {"commitment_id": cid, "subject_id": subject_id, "template": template,
                             "clauses": [c.zh for c in found.clauses]}

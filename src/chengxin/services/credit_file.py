@@ -93,7 +93,7 @@ def withdrawn_records(conn: Connection, refs: list[Ref]) -> list[int]:
     membership ended."""
     from chengxin.services import lifecycle, list_views
 
-    return lifecycle.hidden_credit_records(conn, refs, today()) + list_views.ended_list_records(conn, refs)
+    return lifecycle.hidden_credit_records(conn, refs, lifecycle.today()) + list_views.ended_list_records(conn, refs)
 
 
 _NO_CURSOR = 1 << 62  # `before` when there is none: above every log index

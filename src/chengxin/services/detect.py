@@ -98,6 +98,12 @@ def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True)
         for name, found in per_detector:
             insert_findings(conn, found, detector=name, run_id=run.run_id, created_at=run.created_at)
             run.findings += found
+        if "waybills" in data:  # what the live reader needs until the next full run (services/detect_live.py)
+            from chengxin.domain.detection import empty_parcel
+            from chengxin.services import detect_live
+
+            detect_live.save_state(conn, run.run_id, empty_parcel.learn_typical(data["waybills"],
+                                                                               rules().empty_parcel))
     if publish:
         from chengxin.services import review
 

@@ -29,7 +29,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
-from chengxin.services import credit_log, lists, standing
+from chengxin.services import credit_log, detect_live, lists, standing
 from chengxin.services.identity import protect_body, protect_subject
 
 Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
@@ -142,6 +142,7 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
                 refresh_statistics(app.engine)  # every table, once, for the readers after the load
                 standing.drain(app)  # recount the ratings and rescore the parties the load touched
                 lists.drain(app)  # open records for new sanctions; lists of parties whose profile changed
+                detect_live.drain(app)  # new empty parcels flagged now, not at the next full run
                 report.tree_size = _log_size(app)  # with the consequences the load drew
         except BaseException:
             failed.set()  # a batch queued but not started is not stored; one being stored completes or not
@@ -192,6 +193,7 @@ def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
     report = commit(app, prepare(app, batch, own_source), origin=origin, actor=actor)
     standing.drain(app)
     lists.drain(app)
+    detect_live.drain(app)
     return report
 
 
@@ -294,6 +296,7 @@ def _store(conn: Connection, new: list[Prepared], batch_id: str) -> None:
     store.write_facts(conn, facts)
     standing.mark(conn, facts)  # what the batch makes stale in ratings and scores; drained after commit
     lists.mark_supervision(conn, facts)  # sanctions and commitments: records and lists, drained likewise
+    detect_live.mark(conn, facts)  # delivered shipments: read for empty parcels by the live drain
 
 
 def _body(app: Chengxin, e: Event, raw: bytes) -> str:

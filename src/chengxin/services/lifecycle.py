@@ -15,12 +15,12 @@ the platform itself decided (上海市社会信用条例 art. 36: the provider d
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, delete, select, update
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
@@ -57,6 +57,19 @@ def templates() -> C.Templates:
     return C.load_templates(vocab_text("commitments.yaml"), "vocab/commitments.yaml", rules().categories)
 
 
+CST = timezone(timedelta(hours=8), "CST")  # record dates are China Standard Time days (the statutes' days)
+SEP = "\x1f"  # joins the parts of a record key: sources are URNs full of ':'
+
+
+def day_of(at: datetime) -> date:
+    """The calendar day (China Standard Time) of an instant."""
+    return at.astimezone(CST).date()
+
+
+def today() -> date:
+    return day_of(datetime.now(UTC))
+
+
 def parse_time(text: str) -> datetime:
     """A stored UTC time (`...Z`, `+00:00`, or a local offset) as an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
@@ -80,7 +93,7 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
     """Insert a confirmed record (None if `key` is already recorded) and queue its party for the lists."""
     if conn.execute(select(lt.dishonesty_records.c.id).where(lt.dishonesty_records.c.record_key == key)).first():
         return None
-    r, day = rules(), at.date()
+    r, day = rules(), day_of(at)
     last = None if until_lifted else L.disclose_until(r, severity, day, given_until)
     row = {"record_key": key, "origin": origin, "party_key": party_key, "subject_kind": subject[0],
            "subject_source": subject[1][0], "subject_id": subject[1][1], "category": category, "severity": severity,
@@ -113,12 +126,14 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
         return []
     at, out = parse_time(at_text), []
     severity = rules().severity_of(category)
+    seen: set[str] = set()
     for n, (ref, kind) in enumerate(parties):
         party = party_key_of(conn, ref, kind)
-        if party is None:
-            continue
+        if party is None or party in seen:  # one act, one record per party: two shops of one operator in
+            continue                        # one ring are one record (about the first shop named)
+        seen.add(party)
         law = f"{rules().categories[category].basis}" + (f"; {basis}" if basis else "")
-        rid = open_record(conn, app, key=f"review:{item.id}:{ref[0]}:{ref[1]}", origin="review", party_key=party,
+        rid = open_record(conn, app, key=SEP.join(("review", str(item.id), party)), origin="review", party_key=party,
                           subject=(kind, ref), category=category, severity=severity, at=at, by=by, basis=law,
                           details={"review_item": item.id, "finding_kind": item.kind, "reason": reason},
                           credit_idx=first_idx + n)
@@ -150,7 +165,11 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
     held = [C.Commitment((r.source, r.commitment_id), r.template, parse_time(r.published_at),
                          _end_of_day(r.valid_until)) for r in rows]
     tpl = templates()
-    for commitment, number, clause in C.breaches(tpl, held, category, at):
+    found = C.breaches(tpl, held, category, at)
+    order = {s: i for i, s in enumerate(L.SEVERITIES)}
+    # one act breaks at most one record's worth of promises: the strictest clause broken (a merchant holding
+    # a standard and a repair commitment is not counted twice for one act)
+    for commitment, number, clause in sorted(found, key=lambda f: -order[tpl.penalties[f[2].penalty].severity])[:1]:
         penalty = tpl.penalties[clause.penalty]
         details = {"breaks": {"commitment": list(commitment.key), "template": commitment.template,
                               "clause": number + 1, "zh": clause.zh, "en": clause.en},
@@ -158,7 +177,7 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
                    "record": record_id, "reason": f"record {record_id} ({category}) breaks clause {number + 1}"}
         payload = {"record": record_id, "category": category, **details}
         idx = _append(conn, app, "commitment_breach", subject, payload, at)
-        open_record(conn, app, key=f"breach:{record_id}:{commitment.key[0]}:{commitment.key[1]}", origin="breach",
+        open_record(conn, app, key=SEP.join(("breach", str(record_id), *commitment.key)), origin="breach",
                     party_key=party_key, subject=subject, category=category, severity=penalty.severity, at=at,
                     by=by, basis=rules().breach_basis, details=details, credit_idx=idx)
 
@@ -187,21 +206,25 @@ def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
     at, _ = _now(now)
     done = {"opened": 0, "lifted": 0, "expired": 0}
     with write_transaction(app.engine) as conn:
-        done["opened"] = _open_sanctions(conn, app)
+        from chengxin.services import lists
+
+        conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key == lists.SYNC))  # under the lock:
+        done["opened"] = _open_sanctions(conn, app)  # a sync asked after this commit runs again
         done["lifted"] = _apply_lifts(conn, app)
         done["expired"] = expire_due(conn, app, at)
     return done
 
 
 def _open_sanctions(conn: Connection, app: Chengxin) -> int:
-    s, d, cr = t.sanctions.c, lt.dishonesty_records.c, t.credit_records.c
-    new = list(conn.execute(select(t.sanctions).where(~select(d.id).where(
-        d.record_key == ("sanction:" + s.source + ":" + s.sanction_id)).exists())))
+    s, d, cr, sub = t.sanctions.c, lt.dishonesty_records.c, t.credit_records.c, t.subjects.c
+    # sanctions of known subjects without a record yet (one of an unknown subject waits for its subject)
+    new = list(conn.execute(select(t.sanctions, sub.party_key).join(t.subjects, and_(
+        sub.source == s.subject_source, sub.subject_id == s.subject_id)).where(~select(d.id).where(
+            d.record_key == (f"sanction{SEP}" + s.source + SEP + s.sanction_id)).exists())))
     opened = 0
     for row in new:
-        party = party_key_of(conn, (row.subject_source, row.subject_id))
-        rule = rules().sanctions.get(row.kind)
-        if party is None or rule is None:
+        party, rule = row.party_key, rules().sanctions.get(row.kind)
+        if rule is None:
             continue
         category = row.category if row.category in rules().categories else "other"
         candidates = conn.execute(select(cr.idx, cr.kind, cr.event_source, cr.event_id).where(
@@ -211,7 +234,7 @@ def _open_sanctions(conn: Connection, app: Chengxin) -> int:
                     if key == (row.source, row.sanction_id)), None)
         given = date.fromisoformat(row.disclose_until[:10]) if row.disclose_until else None
         opened += open_record(
-            conn, app, key=f"sanction:{row.source}:{row.sanction_id}", origin="sanction", party_key=party,
+            conn, app, key=SEP.join(("sanction", row.source, row.sanction_id)), origin="sanction", party_key=party,
             subject=("subject", (row.subject_source, row.subject_id)), category=category,
             severity=rules().severity_of(category, row.kind), at=parse_time(row.imposed_at), by=row.authority,
             basis=row.legal_basis or rule.basis, sanction_kind=row.kind, given_until=given,
@@ -227,7 +250,7 @@ _LIFT_ACTIONS = {"repaired": "repair", "revoked": "overturn", "expired": "expire
 def _apply_lifts(conn: Connection, app: Chengxin) -> int:
     lift, d = t.sanction_lifts.c, lt.dishonesty_records
     rows = list(conn.execute(select(d, lift.reason, lift.at.label("lifted_at")).join(
-        t.sanction_lifts, d.c.record_key == ("sanction:" + lift.source + ":" + lift.sanction_id)).where(
+        t.sanction_lifts, d.c.record_key == (f"sanction{SEP}" + lift.source + SEP + lift.sanction_id)).where(
         d.c.state.in_(sorted(L.IN_FORCE)))))
     for row in rows:
         action = _LIFT_ACTIONS[row.reason]
@@ -243,7 +266,7 @@ def expire_due(conn: Connection, app: Chengxin, at: datetime) -> int:
     """Records in force whose last public day is before today expire (PPD art. 13)."""
     d = lt.dishonesty_records.c
     rows = list(conn.execute(select(lt.dishonesty_records).where(
-        d.state.in_(sorted(L.IN_FORCE)), d.disclose_until.is_not(None), d.disclose_until < at.date().isoformat())))
+        d.state.in_(sorted(L.IN_FORCE)), d.disclose_until.is_not(None), d.disclose_until < day_of(at).isoformat())))
     for row in rows:
         _move(conn, app, row, "expire", "chengxin", f"disclosure period ended {row.disclose_until}",
               rules().severities[row.severity].basis, at)
@@ -271,7 +294,28 @@ def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reaso
     from chengxin.services import lists
 
     lists.mark(conn, [row.party_key])
+    if after in L.ENDED:
+        _end_dependants(conn, app, row, action, after, by, at)
     return after
+
+
+_FOLLOW = {L.REPAIRED: "repair", L.OVERTURNED: "overturn", L.EXPIRED: "expire"}
+
+
+def _end_dependants(conn: Connection, app: Chengxin, row: Any, action: str, after: str, by: str,
+                    at: datetime) -> None:
+    """A record that ends takes with it the breach records it opened (a breach stands or falls with its act)
+    and closes its pending applications as moot (they can no longer be decided)."""
+    a = lt.record_applications.c
+    conn.execute(update(lt.record_applications).where(a.record_id == row.id, a.status == PENDING).values(
+        status="moot", decided_by="chengxin", decided_at=_stamp(at), reason=f"the record was {after}"))
+    if row.origin == "breach":
+        return
+    d = lt.dishonesty_records.c
+    for breach in conn.execute(select(lt.dishonesty_records).where(
+            d.record_key.startswith(SEP.join(("breach", str(row.id), ""))), d.state.in_(sorted(L.IN_FORCE)))).all():
+        step = _FOLLOW[after] if breach.state == L.CONFIRMED or after != L.REPAIRED else "overturn"
+        _move(conn, app, breach, step, by, f"record {row.id} was {after}", rules().breach_basis, at)
 
 
 # --- appeals and repair ---------------------------------------------------------------------------------------
@@ -393,7 +437,13 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
             s.item_id == item, s.role == "order"))]
     if kind_row is None or not review.takes_orders(kind_row.kind, kind_row.level):
         return
-    for order in orders:
+    with read_connection(app.engine) as conn:  # only this party's orders: others of the item keep their verdict
+        o, sh, s = t.orders.c, t.shops.c, t.subjects.c
+        mine = {(r.source, r.order_id) for r in conn.execute(select(o.source, o.order_id).select_from(
+            t.orders.join(t.shops, and_(sh.source == o.shop_source, sh.shop_id == o.shop_id)).join(
+                t.subjects, and_(s.source == sh.operator_source, s.subject_id == sh.operator_id))).where(
+            s.party_key == row.party_key, o.order_id.in_([oid for _, oid in orders] or [""])))}
+    for order in [x for x in orders if x in mine]:
         try:
             standing.set_order_verdict(app, order, "genuine", by, reason, f"record {row.id} overturned on appeal")
         except NotFound:
@@ -401,17 +451,25 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
 
 
 # --- reading --------------------------------------------------------------------------------------------------
-def record_view(row: Any, today: date | None = None) -> dict[str, Any]:
+def record_view(row: Any, on: date | None = None, *, public: bool = False) -> dict[str, Any]:
+    """A record as served; `public`: without who decided (a key id) and the free-text details."""
     last = date.fromisoformat(row.disclose_until) if row.disclose_until else None
     cat = rules().categories.get(row.category)
-    return {"id": row.id, "origin": row.origin, "category": row.category, "category_zh": cat.zh if cat else None,
+    by = row.decided_by
+    if public and (by.startswith("regulator:") or by == "chengxin"):
+        by = "regulator" if by != "chengxin" else by
+    view = {"id": row.id, "origin": row.origin, "category": row.category, "category_zh": cat.zh if cat else None,
             "category_en": cat.en if cat else None, "severity": row.severity, "state": row.state,
             "sanction_kind": row.sanction_kind,
             "subject": {"kind": row.subject_kind, "source": row.subject_source, "id": row.subject_id},
-            "confirmed_at": row.confirmed_at, "decided_by": row.decided_by, "basis": row.basis,
+            "confirmed_at": row.confirmed_at, "decided_by": by, "basis": row.basis,
             "disclose_until": row.disclose_until, "repair_from": row.repair_from, "ended_at": row.ended_at,
-            "public": L.publicly_shown(row.state, last, today or datetime.now(UTC).date()),
+            "public": L.publicly_shown(row.state, last, on or today()),
             "credit_record": row.credit_idx, "details": orjson.loads(row.details)}
+    if public:
+        details = view.pop("details")
+        view["details"] = {k: details[k] for k in ("decision_no", "authority", "penalty", "breaks") if k in details}
+    return view
 
 
 def get_record(app: Chengxin, record_id: int, viewer: Viewer) -> dict[str, Any]:

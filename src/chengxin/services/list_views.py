@@ -157,9 +157,25 @@ def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int 
         q = q.where(c.seq > int(since)) if since.isdigit() else q.where(c.at > _iso(since))
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
-    page = rows[:limit]
-    return {"changes": [change_view(r, viewer) for r in page],
+        page = rows[:limit]
+        hidden = _others_persons(conn, page, viewer)
+    return {"changes": [change_view(r, viewer) for r in page if (r.subject_source, r.subject_id) not in hidden],
             "next": str(page[-1].seq) if page else since, "more": len(rows) > limit}
+
+
+def _others_persons(conn: Connection, rows: Sequence[Any], viewer: Viewer) -> set[Ref]:
+    """Natural persons another platform reported: a platform's feed leaves them out (it must not learn what
+    another platform knows about a person); regulators see all."""
+    if viewer.role == REGULATOR:
+        return set()
+    from chengxin.adapters.db.query import pair_in
+
+    refs = list({(r.subject_source, r.subject_id) for r in rows if not viewer.owns(r.subject_source)})
+    s, out = t.subjects.c, set()
+    for i in range(0, len(refs), 200):
+        out |= {(r.source, r.subject_id) for r in conn.execute(select(s.source, s.subject_id).where(
+            pair_in(s.source, s.subject_id, refs[i:i + 200]), s.kind.in_(sorted(NATURAL_PERSONS))))}
+    return out
 
 
 def _iso(text: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -91,10 +92,9 @@ def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:
     with read_connection(app.engine) as conn:
         keys = list(conn.execute(select(q.party_key)).scalars())
     if SYNC in keys:
-        lifecycle.sync(app, now)
-        with write_transaction(app.engine) as conn:
-            conn.execute(delete(lt.list_queue).where(q.party_key == SYNC))
-            keys = list(conn.execute(select(q.party_key)).scalars())
+        lifecycle.sync(app, now)  # removes the mark in its own transaction
+        with read_connection(app.engine) as conn:
+            keys = [k for k in conn.execute(select(q.party_key)).scalars() if k != SYNC]
     return evaluate(app, keys, now) if keys else None
 
 
@@ -104,7 +104,8 @@ def gather(conn: Connection, keys: Sequence[str] | None, now: datetime,
     """List facts of these parties (everyone when None) and each party's first subject report. Grades are the
     current one, or their whole history when `history` (for replays)."""
     s = t.subjects.c
-    q = select(s.party_key, s.kind, s.registered_at, s.source, s.subject_id).order_by(s.registered_at)
+    q = select(s.party_key, s.kind, s.registered_at, s.source, s.subject_id).order_by(
+        s.registered_at, s.source, s.subject_id)  # the first report, the same on every database
     first: dict[str, Any] = {}
     for part in _parts(keys):
         for r in conn.execute(q if part is None else q.where(s.party_key.in_(part))):
@@ -192,7 +193,7 @@ def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | N
     """Re-evaluate lists for these parties (everyone when None, after expiring records whose disclosure
     ended): apply entries and exits, record measure changes; report what shadow policies would do. Works in
     transactions of CHUNK_PARTIES parties. Returns counts and the moves."""
-    at = now or datetime.now(UTC)
+    at, full = now or datetime.now(UTC), keys is None
     if keys is None:
         with write_transaction(app.engine) as conn:
             lifecycle.expire_due(conn, app, at)
@@ -201,7 +202,7 @@ def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | N
     total: dict[str, Any] = {"parties": 0, "moves": {"entered": [], "left": []}, "changed": 0,
                              "shadow": {"would_enter": [], "would_leave": []}}
     for i in range(0, len(keys), CHUNK_PARTIES):
-        _evaluate_chunk(app, list(keys[i:i + CHUNK_PARTIES]), at, total)
+        _evaluate_chunk(app, list(keys[i:i + CHUNK_PARTIES]), at, total, full)
     published = publish_feed(app) if publish and app.settings.nats_url else None
     moves = total["moves"]
     return {"parties": total["parties"], "entered": len(moves["entered"]), "left": len(moves["left"]),
@@ -209,8 +210,9 @@ def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | N
             "shadow": total["shadow"], "published": published}
 
 
-def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[str, Any]) -> None:
+def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[str, Any], full: bool = False) -> None:
     stamp = lifecycle._stamp(at)
+    shadow_set = with_shadow() if policies().shadow() else None
     with write_transaction(app.engine) as conn:
         facts, first = gather(conn, keys, at)
         held = _open_memberships(conn, keys)
@@ -222,8 +224,12 @@ def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[st
             cause = _apply(conn, app, key, first[key], held.get(key, []), want, stamp, at, total["moves"])
             if cause:
                 changed[key] = cause
-            _shadow(key, first[key], prof, want, at.date(), total["shadow"])
-        total["changed"] += _record_changes(conn, changed, held, first, stamp)
+            if shadow_set is not None:
+                candidates = _wanted(prof, held.get(key, []), overrides.get(key, []), at.date(), shadow_set)
+                _shadow(first[key], want, candidates, total["shadow"])
+        if full:  # members whose measures changed with the policy file, not with a move: the feed says so too
+            changed.update({k: [{"policies": policies().version}] for k in _stale_feed(conn, keys, changed)})
+        total["changed"] += _record_changes(conn, changed, held, first, stamp, compare_feed=full)
         total["parties"] += len(facts)
         for part in _parts(keys):
             conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key.in_(part or [])))
@@ -249,10 +255,12 @@ def _active_overrides(conn: Connection, keys: Sequence[str] | None, at: datetime
     return out
 
 
-def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: date) -> dict[tuple[str, str], Any]:
+def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: date,
+            ps: LS.PolicySet | None = None) -> dict[tuple[str, str], Any]:
     """(list, policy) → what justifies it: a policy that holds, or a regulator's addition; a regulator's
-    removal takes a list away whatever its policies say (until the override's review date)."""
-    ps = policies()
+    removal takes a list away whatever its policies say (until the override's review date). `ps`: the
+    candidate policies of a shadow report (default: this node's enforced ones)."""
+    ps = ps or policies()
     members = [m.policy for m in held]
     want: dict[tuple[str, str], Any] = {(ps.by_id(pid).list, pid): ps.by_id(pid)
                                         for pid in LS.evaluate(ps.enforced(), prof, members, on)}
@@ -319,18 +327,23 @@ def _log(conn: Connection, app: Chengxin, key: str, first: Any, kind: str, name:
     return head.size - 1
 
 
-def _shadow(key: str, first: Any, prof: dict[str, Any], want: dict[tuple[str, str], Any], on: date,
-            out: dict[str, list[dict[str, Any]]]) -> None:
-    """What shadow policies would change for this party: entries to lists it is not on, or (a shadow policy
-    that replaces an enforced one, same id) exits."""
+@cache
+def with_shadow() -> LS.PolicySet:
+    """This node's policies with the shadow ones switched on: what a shadow report compares with."""
     ps = policies()
-    lists_now = {name for name, _ in want}
-    for p in ps.shadow():
-        holds = p.applies_on(on) and p.holds(prof, False)
-        if holds and p.list not in lists_now:
-            out["would_enter"].append(_move_view("would_enter", p.list, p.id, first, p.en))
-        elif not holds and any(pid == p.id for _, pid in want):
-            out["would_leave"].append(_move_view("would_leave", p.list, p.id, first, p.en))
+    return LS.PolicySet(ps.version, ps.lists, tuple(replace(p, mode=LS.ENFORCE) for p in ps.policies))
+
+
+def _shadow(first: Any, want: dict[tuple[str, str], Any], candidates: dict[tuple[str, str], Any],
+            out: dict[str, list[dict[str, Any]]]) -> None:
+    """Lists the party would enter or leave if the shadow policies were enforced (exclusions, overrides and
+    the natural-person rule applied as for real)."""
+    now_on = {name: pid for name, pid in want}
+    then_on = {name: pid for name, pid in candidates}
+    for name in sorted(set(then_on) - set(now_on)):
+        out["would_enter"].append(_move_view("would_enter", name, then_on[name], first, ""))
+    for name in sorted(set(now_on) - set(then_on)):
+        out["would_leave"].append(_move_view("would_leave", name, now_on[name], first, ""))
 
 
 # --- measures -------------------------------------------------------------------------------------------------
@@ -349,15 +362,39 @@ def in_force(memberships: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return M.in_force(catalog(), becauses(memberships))
 
 
+def _stale_feed(conn: Connection, keys: list[str], changed: dict[str, Any]) -> list[str]:
+    """Parties (not moved now) with open memberships or a feed entry: their measures are compared with the
+    last feed entry, in case the policy file's measures changed."""
+    m, c = lt.list_memberships.c, lt.measure_changes.c
+    out: set[str] = set()
+    for part in _parts(keys):
+        out.update(conn.execute(select(m.party_key).where(m.party_key.in_(part or []), m.ended_at.is_(None)))
+                   .scalars())
+        out.update(conn.execute(select(c.party_key).where(c.party_key.in_(part or []))).scalars())
+    return sorted(out - set(changed))
+
+
+def _last_fed(conn: Connection, keys: list[str]) -> dict[str, dict[str, Any]]:
+    c = lt.measure_changes.c
+    out: dict[str, dict[str, Any]] = {}
+    for part in _parts(keys):
+        last = select(func.max(c.seq)).where(c.party_key.in_(part or [])).group_by(c.party_key)
+        for key, measures in conn.execute(select(c.party_key, c.measures).where(c.seq.in_(last))):
+            out[key] = orjson.loads(measures)
+    return out
+
+
 def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], held: dict[str, list[Any]],
-                    first: dict[str, Any], stamp: str) -> int:
-    """Append a feed row for each party whose measures in force changed; returns how many."""
+                    first: dict[str, Any], stamp: str, compare_feed: bool = False) -> int:
+    """Append a feed row for each party whose measures in force changed (against its memberships before, or,
+    `compare_feed`, against its last feed entry); returns how many."""
     if not changed:
         return 0
     after = _open_memberships(conn, list(changed))
+    fed = _last_fed(conn, list(changed)) if compare_feed else {}
     rows = []
     for key, cause in changed.items():
-        old, new = in_force(held.get(key, [])), in_force(after.get(key, []))
+        old, new = fed.get(key, in_force(held.get(key, []))), in_force(after.get(key, []))
         if {k: v["value"] for k, v in old.items()} == {k: v["value"] for k, v in new.items()}:
             continue
         rows.append({"party_key": key, "subject_source": first[key].source, "subject_id": first[key].subject_id,

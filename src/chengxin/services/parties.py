@@ -105,11 +105,27 @@ def _consequences(conn: Connection, party_key: str, refs: list[Ref], viewer: Vie
     full (R9: a commitment is public)."""
     from chengxin.services import commitments, lifecycle, list_views
 
-    records = [lifecycle.record_view(r) for r in lifecycle.records_of(conn, party_key)]
-    if viewer.role != REGULATOR:  # the public sees records in force; a platform also those it reported
-        records = [r for r in records if r["public"] or viewer.owns(r["subject"]["source"])]
+    rows = lifecycle.records_of(conn, party_key)
+    if viewer.role != REGULATOR:
+        natural = bool(rows) and _is_natural(conn, party_key)
+        # the public sees records in force (of businesses); a platform also those about what it reported,
+        # and of a natural person only those (it must not learn what another platform knows of a person)
+        rows = [r for r in rows if viewer.owns(r.subject_source) or (not natural and _shown(r))]
+    records = [lifecycle.record_view(r, public=not (viewer.role == REGULATOR or viewer.owns(r.subject_source)))
+               for r in rows]
     return {**list_views.party_lists(conn, party_key, viewer), "commitments": commitments.of_refs(conn, refs),
             "dishonesty_records": records}
+
+
+def _is_natural(conn: Connection, party_key: str) -> bool:
+    kinds = set(conn.execute(select(t.subjects.c.kind).where(t.subjects.c.party_key == party_key)).scalars())
+    return bool(kinds & NATURAL_PERSONS)
+
+
+def _shown(row: Any) -> bool:
+    from chengxin.services import lifecycle
+
+    return bool(lifecycle.record_view(row)["public"])
 
 
 def _cap_grade(view: dict[str, Any]) -> None:

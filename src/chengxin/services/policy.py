@@ -40,24 +40,23 @@ def shadow_report(app: Chengxin, viewer: Viewer, text: str | None = None, source
     with read_connection(app.engine) as conn:
         facts, first = lists.gather(conn, None, at)
         held = lists._open_memberships(conn, None)
+        overrides = lists._active_overrides(conn, None, at)
     report: dict[str, dict[str, list[dict[str, Any]]]] = {}
     counts: dict[str, dict[str, int]] = {}
     for key, f in facts.items():
         if viewer.role != REGULATOR and not viewer.owns(first[key].source):
             continue  # a platform sees what the candidates would do to the parties it reported
-        members = [m for m in held.get(key, []) if m.policy != lists.MANUAL]
-        now_on = {m.list for m in members}
-        held_ids = [m.policy for m in members]
-        holding = LS.evaluate(ps.enforced(), lists.profile(f, at), held_ids, at.date())
-        would = {ps.by_id(pid).list: pid for pid in holding}
-        would = {name: pid for name, pid in would.items() if name in LS.exclusive(ps.lists, would)}
-        for name in set(would) ^ now_on:
+        prof, members = lists.profile(f, at), held.get(key, [])
+        now_on = {m.list: m.policy for m in members}
+        # the same path as enforcement: exclusions, a regulator's overrides, the natural-person rule
+        would = {name: pid for name, pid in lists._wanted(prof, members, overrides.get(key, []), at.date(), ps)}
+        for name in set(would) ^ set(now_on):
             move = "would_enter" if name in would else "would_leave"
             counts.setdefault(name, {"would_enter": 0, "would_leave": 0})[move] += 1
             bucket = report.setdefault(name, {"would_enter": [], "would_leave": []})[move]
             if len(bucket) < SHOWN:
                 bucket.append({"party": {"source": first[key].source, "id": first[key].subject_id},
-                               "policy": would.get(name)})
+                               "policy": would.get(name) or now_on.get(name)})
     return {"as_of": at.isoformat(timespec="seconds"), "parties": len(facts), "counts": counts, "lists": report,
             "policies": [p.id for p in ps.enforced()], "effect": "none: a shadow report changes nothing"}
 

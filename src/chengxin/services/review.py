@@ -318,7 +318,8 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
             lifecycle.open_from_review(conn, app, row, parties, by, now, reason, basis, head.size - len(records))
     verdicts = _apply_verdicts(app, item_id, fake, by, reason, basis) if fake else {"orders": 0, "missing": 0,
                                                                                    "credit_records": 0}
-    listed = lists.drain(app)  # the lists and measures the confirmation brings
+    listed = lists.evaluate(app, _party_keys(app, [ref for ref, _ in parties]))  # the lists this brings
+    lists.drain(app)  # and whatever else is queued (not reported here: other parties are not the caller's)
     with read_connection(app.engine) as conn:
         after = _standing(conn, [ref for ref, _ in parties])
         item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()])[0]
@@ -327,6 +328,13 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
             "lists": (listed or {}).get("moves", []),
             "standing": [{"source": r[0], "id": r[1], "kind": k, "before": b, "after": a}
                          for (r, k), b, a in zip(parties, before, after, strict=False)]}
+
+
+def _party_keys(app: Chengxin, refs: list[Ref]) -> list[str]:
+    from chengxin.services import scoring
+
+    with read_connection(app.engine) as conn:
+        return scoring.party_keys(conn, refs)
 
 
 def takes_orders(kind: str, level: str | None) -> bool:

@@ -121,7 +121,7 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
     queue in short transactions with a pause between them (a writer that loops on the lock would starve the
     API's; SQLite's busy wait backs off in milliseconds), then wait `idle_s` when it is empty. Never a full
     rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`."""
-    from chengxin.services import lists
+    from chengxin.services import detect_live, lists
 
     last_full = 0.0
     while not stop.is_set():
@@ -129,7 +129,8 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
         if time.monotonic() - last_full > FULL_LISTS_EVERY_S:  # time-based conditions: periods end, days pass
             lists.evaluate(app)
             last_full = time.monotonic()
-        moved = lists.drain(app)  # grades that changed, sanctions that arrived: lists and measures follow
+        flagged = detect_live.drain(app)  # delivered shipments: empty parcels flagged within seconds
+        moved = lists.drain(app) or flagged  # grades that changed, sanctions that arrived: lists and measures follow
         if not done["pairs"] and not done["parties"] and not moved:
             stop.wait(idle_s)
 

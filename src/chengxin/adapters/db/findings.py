@@ -32,6 +32,23 @@ findings = Table(
 )
 
 
+# Live detection (services/detect_live.py): shipments whose delivery arrived since the last drain, and what a
+# full run learnt that the live reader needs (the empty-parcel detector's typical unit weights).
+live_queue = Table(
+    "live_queue", metadata,
+    Column("shipment_source", T, primary_key=True),
+    Column("shipment_id", T, primary_key=True),
+    Column("marked_at", T, nullable=False),
+)
+detector_state = Table(
+    "detector_state", metadata,
+    Column("detector", T, primary_key=True),
+    Column("run_id", T, nullable=False),
+    Column("created_at", T, nullable=False),
+    Column("state", Text, nullable=False),   # JSON
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredFinding:
     id: int

@@ -118,6 +118,7 @@ measure_changes = Table(
     Column("cause", Text, nullable=False),             # JSON: the list entries and exits behind it
     Column("published_at", T),                         # acknowledged by NATS JetStream (NULL: not yet)
 )
+Index("ix_measure_changes_published", measure_changes.c.published_at)  # the publisher looks for NULLs
 
 list_queue = Table(
     "list_queue", metadata,

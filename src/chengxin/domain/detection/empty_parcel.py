@@ -192,6 +192,40 @@ def detect(data: Waybills, rules: Rules) -> list[Finding]:
     return [*(_order_finding(r) for r in flagged), *_rollups(list(best.values()), rules)]
 
 
+def learn_typical(data: Waybills, rules: Rules) -> Typical:
+    """The typical unit weights the full run learns (from the waybills without another tell), for the live
+    reader to use until the next full run."""
+    reads = [_read(w, rules) for w in data.waybills]
+    _shared_tracking(reads)
+    return Typical.learn((r for r in reads if not r.tells), data.categories, rules)
+
+
+def read_live(waybills: Sequence[Waybill], typical: Typical | None, others: Mapping[str, Sequence[Ref]],
+              rules: Rules) -> list[Finding]:
+    """Order findings for newly delivered waybills, as the full run would read them: the same tells, the
+    typical weights of the last full run (`light` is skipped without one), and `others`: the orders already
+    stored under each tracking number (for `shared_tracking`). No roll-ups: those need the whole population
+    and come with the next full run."""
+    reads = [_read(w, rules) for w in waybills]
+    for r in reads:
+        on = {r.waybill.order, *others.get(r.waybill.tracking_no, ())}
+        if len(on) > 1:
+            rest = sorted(on - {r.waybill.order})
+            r.tells["shared_tracking"] = {"tracking_no": r.waybill.tracking_no, "orders": len(on),
+                                          "others": [_ref(o) for o in rest[:10]]}
+        if typical is not None:
+            _light(r, typical, rules)
+        r.score = _score(r.tells, rules.weights)
+    best: dict[Ref, _Read] = {}
+    for r in reads:
+        old = best.get(r.waybill.order)
+        if old is None or (r.score, r.delivered) > (old.score, old.delivered):
+            best[r.waybill.order] = r
+    flagged = sorted((r for r in best.values() if r.delivered and r.score >= rules.flag_score),
+                     key=lambda r: (-r.score, r.waybill.order))
+    return [_order_finding(r) for r in flagged]
+
+
 def _read(w: Waybill, rules: Rules) -> _Read:
     tells: dict[str, dict[str, Any]] = {}
     delivery = next((s for s in reversed(w.scans) if s.status == "delivered"), None)
@@ -258,6 +292,16 @@ class Typical:
                    {c: (quantile(u, rules.light_category_quantile), len(u)) for c, u in per_category.items()
                     if len(u) >= rules.light_min_samples},
                    categories)
+
+    def as_state(self) -> dict[str, Any]:
+        """JSON-ready: what a later live read needs (the categories come from the store then)."""
+        return {"product": [[p[0], p[1], w, n] for p, (w, n) in sorted(self.product.items())],
+                "category": {c: [w, n] for c, (w, n) in sorted(self.category.items())}}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], categories: Mapping[Ref, str]) -> Typical:
+        return cls({(str(s), str(i)): (float(w), int(n)) for s, i, w, n in state["product"]},
+                   {str(c): (float(w), int(n)) for c, (w, n) in state["category"].items()}, categories)
 
     def of(self, product: Ref) -> tuple[float, str, int] | None:
         """(typical unit weight in grams, basis `product` or `category`, samples), or None if unknown."""

@@ -1,0 +1,155 @@
+"""Live detection at ingestion (issue 5): a new empty parcel is flagged within seconds, not at the next full run.
+
+- `mark(conn, facts)`: ingestion queues each shipment whose delivery (or whose waybill) arrived in the batch,
+  in the batch's own transaction.
+- `drain(app)`: reads the queued shipments' waybills from the store (a few indexed lookups: the shipments,
+  their orders and scans, the products' categories, the other orders on the same tracking numbers), reads
+  them with the empty-parcel detector's per-order tells (`domain/detection/empty_parcel.read_live`) using the
+  typical unit weights the last full `chengxin detect` learnt (`detector_state`), stores the findings as a
+  `live-...` run and publishes them to the review queue (suspected records; a person decides). Roll-ups per
+  shop, courier and carrier need the whole population and come with the next full run; the review queue does
+  not queue the same order twice.
+
+Ingestion drains after each load; `chengxin serve`'s scorer process drains continuously.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, delete, func, select
+
+from chengxin.adapters.db import findings as fd
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db import upsert
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.query import pair_in
+from chengxin.bootstrap import Chengxin
+from chengxin.domain.detection import empty_parcel as EP
+from chengxin.services.credit_log import now_utc
+
+Ref = tuple[str, str]
+DETECTOR = "empty_parcel"
+BATCH = 2000   # shipments per drain pass
+LIVE_MAX = 20_000  # a bigger backlog (a bulk load) is a backfill: the full run reads it, with its roll-ups
+_CHUNK = 200   # pairs per OR-list query
+
+
+def mark(conn: Connection, facts: Iterable[Any]) -> None:
+    """Queue the shipments of a stored batch that were delivered, or whose waybill arrived (it may follow its
+    delivery: events come in any order)."""
+    refs = {(f.values["shipment_source"], f.values["shipment_id"]) for f in facts
+            if f.table == "shipment_scans" and f.values.get("signed_by") and f.values.get("shipment_id")}
+    refs |= {(f.values["source"], f.values["shipment_id"]) for f in facts if f.table == "shipments"}
+    if refs:
+        now = now_utc()
+        upsert.insert_or_ignore(conn, fd.live_queue, [{"shipment_source": s, "shipment_id": i, "marked_at": now}
+                                                      for s, i in refs])
+
+
+def save_state(conn: Connection, run_id: str, typical: EP.Typical) -> None:
+    """Keep what a full run learnt for the live reader (called by `services/detect.py`)."""
+    upsert.insert_or_update(conn, fd.detector_state, [{"detector": DETECTOR, "run_id": run_id,
+                                                       "created_at": now_utc(),
+                                                       "state": orjson.dumps(typical.as_state()).decode()}])
+
+
+def drain(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
+    """Read the queued shipments; store and publish the flagged orders. None when the queue is empty."""
+    from chengxin.services import detect, review
+
+    q = fd.live_queue.c
+    with read_connection(app.engine) as conn:
+        backlog = conn.execute(select(func.count()).select_from(fd.live_queue)).scalar_one()
+        if backlog > LIVE_MAX:
+            return _defer(app, backlog)
+        refs = [(r.shipment_source, r.shipment_id) for r in conn.execute(
+            select(q.shipment_source, q.shipment_id).order_by(q.marked_at).limit(BATCH))]
+        if not refs:
+            return None
+        waybills, categories = _waybills(conn, refs)
+        others = _others(conn, waybills)
+        typical = _typical(conn, categories)
+    rules = detect.rules().empty_parcel
+    found = EP.read_live(waybills, typical, others, rules)
+    run_id = f"live-{uuid.uuid4().hex[:12]}"
+    with write_transaction(app.engine) as conn:
+        if found:
+            fd.insert_findings(conn, found, detector=DETECTOR, run_id=run_id)
+        for i in range(0, len(refs), _CHUNK):
+            conn.execute(delete(fd.live_queue).where(pair_in(q.shipment_source, q.shipment_id, refs[i:i + _CHUNK])))
+    published = review.publish(app, run_id) if found and publish else None
+    return {"shipments": len(refs), "waybills": len(waybills), "flagged": len(found), "run_id": run_id,
+            "typical": typical is not None, "review": published}
+
+
+def _defer(app: Chengxin, backlog: int) -> dict[str, Any]:
+    """A backfill: run the full empty-parcel detector once (findings published as usual) and clear the queue."""
+    from chengxin.services.detect import detect
+
+    with write_transaction(app.engine) as conn:
+        conn.execute(delete(fd.live_queue))
+    run = detect(app, only=[DETECTOR])
+    return {"shipments": backlog, "deferred_to_full_run": run.run_id, "flagged": len(run.findings),
+            "review": run.review}
+
+
+def _waybills(conn: Connection, refs: Sequence[Ref]) -> tuple[list[EP.Waybill], dict[Ref, str]]:
+    sh, o, sc = t.shipments, t.orders, t.shipment_scans
+    scans: dict[Ref, list[tuple[float, int, str, str]]] = defaultdict(list)
+    rows: list[Any] = []
+    from chengxin.services.detect import _STATUS_ORDER, _epoch
+
+    for i in range(0, len(refs), _CHUNK):
+        part = refs[i:i + _CHUNK]
+        for src, sid, at, status, region in conn.execute(select(
+                sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region).where(
+                pair_in(sc.c.shipment_source, sc.c.shipment_id, part))):
+            scans[(src, sid)].append((_epoch(at), _STATUS_ORDER.get(status, 9), status, region))
+        rows += conn.execute(select(
+            sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
+            sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
+            o.c.shop_id, o.c["items"], o.c.ship_to_region).select_from(sh.join(o, and_(
+                o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))).where(
+            pair_in(sh.c.source, sh.c.shipment_id, part)))
+    waybills = [_waybill(r, scans.get((r[0], r[1]), [])) for r in rows]
+    products = list({p for w in waybills for p, _ in w.items})
+    return waybills, _categories(conn, products)
+
+
+def _waybill(r: Any, trail: list[tuple[float, int, str, str]]) -> EP.Waybill:
+    (src, sid, car_src, car_id, cou_src, cou_id, tracking, weight, o_src, o_id, shop_src, shop_id, items,
+     ship_to) = r
+    parsed = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1))) for i in orjson.loads(items))
+    return EP.Waybill((o_src, o_id), (shop_src, shop_id), parsed, ship_to, (src, sid),
+                      (car_src, car_id) if car_id else None, (cou_src, cou_id) if cou_id else None, tracking,
+                      weight, tuple(EP.Scan(at, status, region) for at, _, status, region in sorted(trail)))
+
+
+def _categories(conn: Connection, products: Sequence[Ref]) -> dict[Ref, str]:
+    p, out = t.products.c, {}
+    for i in range(0, len(products), _CHUNK):
+        out.update({(s, pid): cat for s, pid, cat in conn.execute(select(p.source, p.product_id, p.category).where(
+            pair_in(p.source, p.product_id, products[i:i + _CHUNK])))})
+    return out
+
+
+def _others(conn: Connection, waybills: Sequence[EP.Waybill]) -> dict[str, list[Ref]]:
+    """The orders stored under each tracking number (an indexed lookup per chunk)."""
+    numbers = sorted({w.tracking_no for w in waybills})
+    sh, out = t.shipments.c, defaultdict(list)
+    for i in range(0, len(numbers), 500):
+        for no, src, oid in conn.execute(select(sh.tracking_no, sh.order_source, sh.order_id).where(
+                sh.tracking_no.in_(numbers[i:i + 500]))):
+            if oid is not None:
+                out[no].append((src, oid))
+    return out
+
+
+def _typical(conn: Connection, categories: dict[Ref, str]) -> EP.Typical | None:
+    row = conn.execute(select(fd.detector_state.c.state).where(fd.detector_state.c.detector == DETECTOR)).scalar()
+    return EP.Typical.from_state(orjson.loads(row), categories) if row else None

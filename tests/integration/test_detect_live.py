@@ -68,7 +68,7 @@ def test_without_a_full_run_the_other_tells_still_flag(app: Chengxin, tmp_path: 
 
 
 def test_a_bulk_backlog_defers_to_the_full_detector(app: Chengxin, tmp_path: Path, monkeypatch) -> None:
-    lines, planted = _market(tmp_path)
+    lines, _ = _market(tmp_path)
     monkeypatch.setattr(detect_live, "LIVE_MAX", 10)
     assert ingest_text(app, "\n".join(lines)).rejected == 0
     assert _live_orders(app) == set()  # no live run: the full run read the backlog

@@ -8,7 +8,6 @@ art. 25: a person's records are not published as notices).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -27,11 +26,13 @@ _BATCH = 200
 
 def risk_notices(app: Chengxin, limit: int = 50) -> list[dict[str, Any]]:
     """Up to `limit` public serious records in force, newest confirmation first, each with its party and shop."""
-    today = datetime.now(UTC).date()
-    d = lt.dishonesty_records.c
+    today = lifecycle.today()
+    d, s = lt.dishonesty_records.c, t.subjects.c
+    persons = select(s.party_key).where(s.party_key == d.party_key, s.kind.in_(sorted(NATURAL_PERSONS)))
     q = select(lt.dishonesty_records).where(
         d.state.in_(sorted(L.IN_FORCE)), d.severity.in_(SERIOUS),
         or_(d.disclose_until.is_(None), d.disclose_until >= today.isoformat()),
+        ~persons.exists(),  # natural persons never (a ring's buyers would otherwise be read and dropped here)
     ).order_by(d.confirmed_at.desc(), d.id.desc())
     out: list[dict[str, Any]] = []
     offset = 0
@@ -51,7 +52,7 @@ def risk_notices(app: Chengxin, limit: int = 50) -> list[dict[str, Any]]:
 
 
 def _notice(conn: Connection, row: Any, today: Any) -> dict[str, Any] | None:
-    view = lifecycle.record_view(row, today)
+    view = lifecycle.record_view(row, today, public=True)
     if not view["public"]:
         return None
     shop = None
@@ -67,7 +68,7 @@ def _notice(conn: Connection, row: Any, today: Any) -> dict[str, Any] | None:
         return None
     return {"record": row.id, "category": row.category, "category_zh": view["category_zh"],
             "category_en": view["category_en"], "severity": row.severity, "state": row.state,
-            "basis": row.basis, "decided_by": row.decided_by, "confirmed_at": row.confirmed_at,
+            "basis": row.basis, "decided_by": view["decided_by"], "confirmed_at": row.confirmed_at,
             "disclose_until": row.disclose_until,
             "party": {"source": party.source, "id": party.subject_id, "name": party.name, "kind": party.kind,
                       "uscc": party.uscc},

@@ -1,8 +1,10 @@
-"""`chengxin demo` loads a searchable marketplace, issues working keys, and loading twice is a no-op."""
+"""`chengxin demo` loads a searchable marketplace with its consequences (a case officer's confirmations, the
+black list), issues working keys, and loading twice is a no-op."""
 
 from __future__ import annotations
 
-from chengxin.services import audit, keys, parties
+from chengxin.services import audit, keys, list_views, parties
+from chengxin.services.viewer import ANONYMOUS
 from chengxin.services.demo import demo_params, load_demo
 
 
@@ -14,6 +16,12 @@ def test_demo_loads_a_marketplace_once(app):
     assert len(parties.search_shops(app, "店", limit=50)) > 5
     platform_secret = first["keys"]["platform (urn:cx:platform:P1)"]
     assert keys.authenticate(app, platform_secret).source == "urn:cx:platform:P1"
+    # the whole path of consequences: a case officer's confirmations put shops on the black list
+    assert first["decided"]["confirmed_items"] and first["decided"]["list_members"]["black"] >= 1
+    black = list_views.members(app, "black", ANONYMOUS)["members"]
+    assert black and all(m["reason"]["zh"] and m["basis"] for m in black)
     again = load_demo(app, params=small)
     assert again["accepted"] == 0 and again["duplicates"] == first["accepted"]
+    assert again["decided"]["confirmed_items"] == []  # decided once
+    assert again["decided"]["list_members"] == first["decided"]["list_members"]
     assert audit.verify(app).ok

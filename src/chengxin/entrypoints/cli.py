@@ -348,8 +348,9 @@ def demo(
               "(score detectors with `chengxin evaluate --truth` on it)", soft_wrap=True)
     err.print(f"  detectors found {summary['detected']['findings']:,} suspicions; "
               f"{summary['detected']['queued_for_review']:,} queued for review (`chengxin review list`)")
+    members = ", ".join(f"{n} {name}" for name, n in summary["decided"]["list_members"].items())
     err.print(f"  a simulated case officer confirmed review items {summary['decided']['confirmed_items']}; "
-              f"{summary['decided']['list_entries']} list entries (`chengxin lists show black`)")
+              f"lists: {members} (`chengxin lists show black`, portal /lists/black)")
     for role, secret in summary["keys"].items():
         err.print(f"  {role} API key: {secret}", soft_wrap=True)
     if not no_serve:

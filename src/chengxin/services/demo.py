@@ -61,10 +61,16 @@ def _demo_decisions(cx: Chengxin) -> dict[str, Any]:
     from chengxin.services import lists, review
 
     items = review.list_items(cx, DEMO_OFFICER, status="open", limit=1000)["items"]
+    decided = {(i["kind"], i["level"] if i["kind"] == "empty_parcel" else None)
+               for i in review.list_items(cx, DEMO_OFFICER, status="confirmed", limit=1000)["items"]
+               if i["decision"]["decided_by"] == f"regulator:{DEMO_OFFICER.key_id}"}
     picks = [max((i for i in items if i["kind"] == kind and (level is None or i["level"] == level)),
                  key=lambda i: i["score"] or 0, default=None)
-             for kind, level in (("fake_order_ring", None), ("empty_parcel", "shop"))]
+             for kind, level in (("fake_order_ring", None), ("empty_parcel", "shop")) if (kind, level) not in decided]
     done = [review.decide(cx, i["id"], "confirm", DEMO_OFFICER, DEMO_REASON, "演示案件 DEMO-2026-1")["item"]["id"]
             for i in picks if i is not None]
-    listed = lists.evaluate(cx)  # every party once: sanctions from the events, grades, commitments
-    return {"confirmed_items": done, "list_entries": listed["entered"]}
+    lists.evaluate(cx)  # every party once: sanctions from the events, grades, commitments
+    from chengxin.services import list_views
+
+    members = {name: list_views.members(cx, name, DEMO_OFFICER, limit=1)["total"] for name in lists.policies().lists}
+    return {"confirmed_items": done, "list_members": members}

@@ -46,7 +46,6 @@ def nats_app(settings: Settings) -> Iterator[Chengxin]:
 
 
 def _delete_stream(name: str) -> None:
-    import asyncio
 
     import nats
 
@@ -59,7 +58,7 @@ def _delete_stream(name: str) -> None:
         finally:
             await nc.close()
 
-    asyncio.run(drop())
+    streams.run_sync(drop())
 
 
 def _unpublished(cx: Chengxin) -> int:

@@ -3,7 +3,6 @@ msg id, a clear error when the server is unreachable, and an empty read of a mis
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import time
@@ -14,7 +13,7 @@ import nats
 import pytest
 from nats.js.errors import NotFoundError
 
-from chengxin.adapters.streams import Message, StreamUnavailable, publish, read
+from chengxin.adapters.streams import Message, StreamUnavailable, publish, read, run_sync
 
 URL = "nats://127.0.0.1:4222"
 
@@ -46,7 +45,7 @@ def feed() -> Iterator[tuple[str, str]]:
     tag = uuid.uuid4().hex[:12]
     stream, prefix = f"CXTEST_{tag}", f"cxtest.{tag}.measures"
     yield stream, prefix
-    asyncio.run(_delete_stream(stream))
+    run_sync(_delete_stream(stream))
 
 
 def _messages(prefix: str) -> list[Message]:
@@ -100,3 +99,15 @@ def test_unreachable_server_raises_quickly() -> None:
 def test_read_of_missing_stream_is_empty(feed: tuple[str, str]) -> None:
     stream, prefix = feed
     assert read(URL, stream, f"{prefix}.>") == []
+
+
+def test_works_from_inside_a_running_event_loop(feed: tuple[str, str]) -> None:
+    """A synchronous caller on a thread that holds a running loop (an async route; Playwright's sync API in a
+    test session): `asyncio.run` would refuse, so the call runs on a thread of its own."""
+    stream, prefix = feed
+
+    async def inside() -> list[str]:
+        return publish(URL, stream, f"{prefix}.>", [Message("loop-1", f"{prefix}.x", b"{}")])
+
+    assert asyncio.run(inside()) == ["loop-1"]
+    assert [mid for _, mid, _ in read(URL, stream, f"{prefix}.>")] == ["loop-1"]

@@ -1,6 +1,6 @@
 """NATS JetStream adapter for the measures feed: publish changes with dedup ids, read them back.
 
-Synchronous wrappers (asyncio.run) so services and the CLI can call them; every call opens and closes its own
+Synchronous wrappers (`run_sync`) so services and the CLI can call them; every call opens and closes its own
 connection, and nothing connects at import time.
 """
 
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import nats
 from nats import errors as nats_errors
@@ -21,6 +23,7 @@ from nats.js.errors import NotFoundError
 from chengxin.exc import ChengxinError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MSG_ID_HEADER = "Nats-Msg-Id"
 CONNECT_TIMEOUT = 2.0
@@ -47,18 +50,30 @@ class Message:
     body: bytes  # JSON
 
 
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from synchronous code. `asyncio.run` refuses to start inside a running
+    event loop (an async caller, or a library such as Playwright's sync API holding one in this thread), so
+    then the coroutine runs on a short-lived thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1, thread_name_prefix="cx-nats") as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def publish(url: str, stream: str, subjects: str, messages: Sequence[Message], timeout: float = 5.0) -> list[str]:
     """Publish in order, waiting for each JetStream ack; return the msg_ids acknowledged (duplicates count).
 
     Creates the stream if missing. Raises StreamUnavailable at the first failure (connection or ack)."""
-    return asyncio.run(_publish(url, stream, subjects, messages, timeout))
+    return run_sync(_publish(url, stream, subjects, messages, timeout))
 
 
 def read(
     url: str, stream: str, subjects: str, start_seq: int = 1, limit: int = 1000, timeout: float = 2.0
 ) -> list[tuple[int, str | None, bytes]]:
     """(stream sequence, Nats-Msg-Id, body) of stored messages from start_seq; [] if the stream is empty or missing."""
-    return asyncio.run(_read(url, stream, subjects, start_seq, limit, timeout))
+    return run_sync(_read(url, stream, subjects, start_seq, limit, timeout))
 
 
 # --- connection -----------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ msg id, a clear error when the server is unreachable, and an empty read of a mis
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import time

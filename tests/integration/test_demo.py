@@ -4,8 +4,8 @@ black list), issues working keys, and loading twice is a no-op."""
 from __future__ import annotations
 
 from chengxin.services import audit, keys, list_views, parties
-from chengxin.services.viewer import ANONYMOUS
 from chengxin.services.demo import demo_params, load_demo
+from chengxin.services.viewer import ANONYMOUS
 
 
 def test_demo_loads_a_marketplace_once(app):

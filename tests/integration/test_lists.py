@@ -347,3 +347,32 @@ def test_a_changed_policy_file_reaches_the_feed_on_the_next_full_evaluation(ring
     assert changes[-1]["party"]["id"] == "M2" and "policies" in changes[-1]["cause"][0]
     lists.evaluate(cx)
     assert len(list_views.changes(cx, REGULATOR)["changes"]) == before + 1  # once
+
+
+# --- the persons behind a blacklisted enterprise -------------------------------------------------------------
+M2_WITH_REP = ('{"specversion":"1.0","id":"x-m2b","source":"urn:cx:platform:P1","type":"cx.subject.registered",'
+               '"time":"2026-03-05T09:00:00+08:00","data":{"subject_id":"M2","kind":"individual_business",'
+               '"name":"杭州西湖区示例日用品店","uscc":"92330106MA2B7C4D1W","region":"330106",'
+               '"verified_at":"2026-01-03T12:00:00+08:00","representatives":["U1"]}}')
+SERIOUS = ('{"specversion":"1.0","id":"x-sd1","source":"urn:cx:regulator:310000","type":"cx.sanction.imposed",'
+           '"time":"2026-04-01T09:00:00+08:00","data":{"sanction_id":"SD1","subject_id":"E-M2",'
+           '"kind":"serious_dishonesty","authority":"杭州市市场监督管理局","decision_no":"杭市监严〔2026〕1号",'
+           '"legal_basis":"企业信息公示暂行条例 第十七条","category":"fake_order"}}')
+
+
+def test_restrictions_reach_the_persons_behind_a_blacklisted_enterprise(sample_app: Chengxin) -> None:
+    cx = sample_app
+    _extra(cx, M2_WITH_REP)
+    assert "restrict_persons" not in {m["measure"] for m in list_views.measures_of(cx, (P1, "U1"), PLATFORM1)[
+        "measures"]}
+    _extra(cx, SERIOUS)  # the regulator puts the firm (reported to it as E-M2) on its serious list
+    firm = {m["measure"]: m for m in list_views.measures_of(cx, (P1, "S2"), PLATFORM1)["measures"]}
+    assert firm["restrict_persons"]["persons"] == [{"source": P1, "id": "U1"}]
+    person = {m["measure"]: m for m in list_views.measures_of(cx, (P1, "U1"), PLATFORM1)["measures"]}
+    (why,) = person["restrict_persons"]["because"]
+    assert why["policy"] == "black.serious_dishonesty" and why["via"]["id"] == "M2"
+    assert lists_of(cx, (P1, "U1"), REGULATOR) == []  # the person is not listed; the restriction reaches it
+    assert "restrict_persons" not in {m["measure"] for m in list_views.measures_of(cx, (P1, "U1"), ANONYMOUS)[
+        "measures"]}  # a platform measure, not public
+    feed = [c for c in list_views.changes(cx, PLATFORM1)["changes"] if c["party"]["id"] == "U1"]
+    assert feed and feed[-1]["added"] == ["restrict_persons"] and feed[-1]["cause"][0]["via"]["id"] == "E-M2"

@@ -59,7 +59,8 @@ def _subject(e: Event) -> Iterator[Fact]:
     yield _state(
         e, "subjects", "subject_id", kind=d["kind"], name=d["name"], uscc=d.get("uscc"),
         id_number=d.get("id_number"), region=d["region"], verified_at=_time(d.get("verified_at")),
-        registered_at=e.at, **_ref_cols("employer", e.ref("employer_id")),
+        registered_at=e.at, representatives=_json(d.get("representatives")),
+        **_ref_cols("employer", e.ref("employer_id")),
     )
 
 

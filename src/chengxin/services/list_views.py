@@ -112,7 +112,12 @@ def party_lists(conn: Connection, key: str, viewer: Viewer, subject: Any = None)
     held = list(conn.execute(select(lt.list_memberships).where(m.party_key == key, m.ended_at.is_(None))
                              .order_by(m.id)))
     shown = [r for r in held if _may_see_list(r.list, viewer)]
-    measures = M.visible(lists.in_force(held), AUDIENCES[viewer.role])
+    natural = subject is not None and subject.kind in NATURAL_PERSONS
+    measures = M.visible(lists.person_measures(conn, key, held) if natural else lists.in_force(held),
+                         AUDIENCES[viewer.role])
+    if "restrict_persons" in measures:  # whom the platform must apply it to (persons of record)
+        measures["restrict_persons"] = {**measures["restrict_persons"], "persons": [
+            {"source": s, "id": i} for s, i in lists.representatives(conn, key)]}
     return {"lists": [{"list": r.list, "zh": lists.policies().lists[r.list].zh, "policy": r.policy,
                        "reason": orjson.loads(r.reason), "basis": r.basis, "started_at": r.started_at,
                        "review_at": r.review_at} for r in shown],

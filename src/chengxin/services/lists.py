@@ -362,6 +362,49 @@ def in_force(memberships: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return M.in_force(catalog(), becauses(memberships))
 
 
+# --- the persons behind an enterprise (EIPR art. 17; SHSC art. 31, 33) ----------------------------------------
+def representatives(conn: Connection, party_key: str) -> list[Ref]:
+    """The persons of record (legal representative, directors) named by the party's reports, each as the
+    (source, subject id) the reporter gave."""
+    s = t.subjects.c
+    out: list[Ref] = []
+    for source, named in conn.execute(select(s.source, s.representatives).where(
+            s.party_key == party_key, s.representatives.is_not(None))):
+        out += [(source, str(p)) for p in orjson.loads(named)]
+    return list(dict.fromkeys(out))
+
+
+def represented(conn: Connection, person_key: str) -> list[Any]:
+    """The enterprises whose reports name one of this person's reports as a representative (a prefilter on
+    the JSON text, then an exact check)."""
+    s = t.subjects.c
+    found: dict[str, Any] = {}
+    for source, sid in conn.execute(select(s.source, s.subject_id).where(s.party_key == person_key)).all():
+        token = orjson.dumps(sid).decode()
+        for row in conn.execute(select(t.subjects).where(s.source == source, s.representatives.is_not(None),
+                                                         s.representatives.contains(token))):
+            if sid in orjson.loads(row.representatives):
+                found.setdefault(row.party_key, row)
+    return list(found.values())
+
+
+def person_measures(conn: Connection, person_key: str, own: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """A person's measures: its own memberships', and the `persons` measures of the enterprises it
+    represents (each reason names the enterprise)."""
+    out = in_force(own)
+    m = lt.list_memberships.c
+    for firm in represented(conn, person_key):
+        held = list(conn.execute(select(lt.list_memberships).where(m.party_key == firm.party_key,
+                                                                   m.ended_at.is_(None))))
+        for name, entry in in_force(held).items():
+            if entry["applies_to"] != "persons":
+                continue
+            via = {"via": {"source": firm.source, "id": firm.subject_id, "name": firm.name}}
+            mine = out.setdefault(name, {**entry, "because": []})
+            mine["because"] = [*mine["because"], *({**b, **via} for b in entry["because"])]
+    return out
+
+
 def _stale_feed(conn: Connection, keys: list[str], changed: dict[str, Any]) -> list[str]:
     """Parties (not moved now) with open memberships or a feed entry: their measures are compared with the
     last feed entry, in case the policy file's measures changed."""
@@ -402,9 +445,39 @@ def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], 
                      "added": orjson.dumps(sorted(set(new) - set(old))).decode(),
                      "removed": orjson.dumps(sorted(set(old) - set(new))).decode(),
                      "cause": orjson.dumps(cause).decode()})
+    rows += _person_rows(conn, [r for r in rows if _touches_persons(r)], stamp)
     if rows:
         conn.execute(lt.measure_changes.insert(), rows)
     return len(rows)
+
+
+def _touches_persons(row: dict[str, Any]) -> bool:
+    names = {*orjson.loads(row["added"]), *orjson.loads(row["removed"])}
+    return any(catalog()[n].applies_to == "persons" for n in names if n in catalog())
+
+
+def _person_rows(conn: Connection, firm_rows: list[dict[str, Any]], stamp: str) -> list[dict[str, Any]]:
+    """Feed rows for the representatives of firms whose `persons` measures changed: a platform admitting a
+    new shop must learn that its operator is restricted."""
+    out = []
+    for firm in firm_rows:
+        for source, sid in representatives(conn, firm["party_key"]):
+            key = lifecycle.party_key_of(conn, (source, sid))
+            if key is None:
+                continue
+            m = lt.list_memberships.c
+            own = list(conn.execute(select(lt.list_memberships).where(m.party_key == key, m.ended_at.is_(None))))
+            new = person_measures(conn, key, own)
+            old = _last_fed(conn, [key]).get(key, in_force(own))
+            if {k: v["value"] for k, v in old.items()} == {k: v["value"] for k, v in new.items()}:
+                continue
+            out.append({"party_key": key, "subject_source": source, "subject_id": sid, "at": stamp,
+                        "measures": orjson.dumps(new).decode(),
+                        "added": orjson.dumps(sorted(set(new) - set(old))).decode(),
+                        "removed": orjson.dumps(sorted(set(old) - set(new))).decode(),
+                        "cause": orjson.dumps([{"via": {"source": firm["subject_source"],
+                                                        "id": firm["subject_id"]}}]).decode()})
+    return out
 
 
 def publish_feed(app: Chengxin, limit: int = 1000) -> dict[str, Any]:

@@ -102,6 +102,7 @@ subjects = _state_table(
     Column("region", T, nullable=False), Column("verified_at", T), Column("registered_at", T, nullable=False),
     Column("identity_scheme", T), Column("identity_valid", Boolean, nullable=False),
     Column("identity_reason", T), Column("party_key", T, nullable=False, index=True),
+    Column("representatives", Text),  # JSON list of person subject ids of the same source (an extension)
     refs=("employer",),
 )
 shops = _state_table(

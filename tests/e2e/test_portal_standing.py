@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -73,8 +74,11 @@ def test_shop_page_shows_the_operators_grade_with_reasons_dimensions_and_history
     assert re.search(r'data-testid="credit-reasons">\s*<li data-code="NEW_PARTY">经营/注册不足90天</li>', html)
     dims = re.findall(r'<tr data-dimension="(identity|trade|complaints|dishonesty|commitments|tenure)">', html)
     assert dims == ["identity", "trade", "complaints", "dishonesty", "commitments", "tenure"]
+    # registered at 09:00 (China time) 60 days ago: 60 or 61 days by the time of day the test runs
+    registered = datetime.fromisoformat(at(60, 9))
+    days = f"经营/注册{(datetime.now(UTC) - registered).total_seconds() / 86400:.0f}天"
     for text in ("身份与资质", "150 / 150 分 实名核验通过", "交易履约", "5条评价，加权均分4.80", "经营时长",
-                 "经营/注册60天", "等级变化", f"首次评分：{grade[1]}", "新报送的信用信息"):
+                 days, "等级变化", f"首次评分：{grade[1]}", "新报送的信用信息"):
         assert text in credit, text
 
 

@@ -64,18 +64,44 @@ def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
         total = conn.execute(select(func.count()).where(m.list == name, m.ended_at.is_(None))).scalar_one()
-        items = [member_view(conn, r, viewer) for r in rows[:limit]]
+        page = rows[:limit]
+        subjects, shops = _prefetch(conn, page)  # two queries for the page, not two per member
+        items = [member_view(conn, r, viewer, subjects.get((r.subject_source, r.subject_id)),
+                             shops.get(r.party_key, [])) for r in page]
     d = lists.policies().lists[name]
     return {"list": {"name": name, "zh": d.zh, "en": d.en, "public": d.public, "remedy": dict(d.remedy)},
             "total": total, "members": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
 
 
-def member_view(conn: Connection, r: Any, viewer: Viewer) -> dict[str, Any]:
-    subject = conn.execute(select(t.subjects).where(t.subjects.c.source == r.subject_source,
-                                                    t.subjects.c.subject_id == r.subject_id)).first()
+def _prefetch(conn: Connection, rows: Sequence[Any]) -> tuple[dict[Ref, Any], dict[str, list[Any]]]:
+    from chengxin.adapters.db.query import pair_in
+
+    s, sh = t.subjects.c, t.shops.c
+    refs = list({(r.subject_source, r.subject_id) for r in rows})
+    subjects: dict[Ref, Any] = {}
+    for i in range(0, len(refs), 200):
+        subjects.update({(x.source, x.subject_id): x for x in conn.execute(select(t.subjects).where(
+            pair_in(s.source, s.subject_id, refs[i:i + 200])))})
+    keys = list({r.party_key for r in rows})
+    shops: dict[str, list[Any]] = {}
+    for i in range(0, len(keys), 500):
+        for x in conn.execute(select(t.shops, s.party_key).join(t.subjects, (s.source == sh.operator_source)
+                                                                & (s.subject_id == sh.operator_id)).where(
+                s.party_key.in_(keys[i:i + 500])).order_by(sh.source, sh.shop_id)):
+            if len(shops.setdefault(x.party_key, [])) < 20:
+                shops[x.party_key].append(x)
+    return subjects, shops
+
+
+def member_view(conn: Connection, r: Any, viewer: Viewer, subject: Any = None,
+                shop_rows: list[Any] | None = None) -> dict[str, Any]:
+    if subject is None:
+        subject = conn.execute(select(t.subjects).where(t.subjects.c.source == r.subject_source,
+                                                        t.subjects.c.subject_id == r.subject_id)).first()
     full = viewer.role == REGULATOR or viewer.owns(r.subject_source)
     who = identity_view(subject, full) if subject is not None else {}
-    shops = [{"source": s.source, "id": s.shop_id, "name": s.name, "url": s.url} for s in _shops_of_party(conn, r)]
+    found = shop_rows if shop_rows is not None else _shops_of_party(conn, r)
+    shops = [{"source": s.source, "id": s.shop_id, "name": s.name, "url": s.url} for s in found]
     return {"membership": r.id, "party": {"source": r.subject_source, "id": r.subject_id,
                                           "name": who.get("name"), "kind": who.get("kind"),
                                           "uscc": who.get("uscc"), "region_name": who.get("region_name")},

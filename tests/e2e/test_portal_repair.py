@@ -39,3 +39,14 @@ def test_a_repaired_shop_leaves_public_view(tmp_path: Path) -> None:
         assert 'data-testid="list-badge"' not in get(client, shop_href(P1, "S2"))
     assert audit.verify(cx).as_dict()["ok"]
     cx.engine.dispose()
+
+
+def test_a_blacklisted_shops_grade_card_is_capped_and_says_why(tmp_path: Path) -> None:
+    cx = make_listed_cx(tmp_path)
+    with TestClient(create_app(cx)) as client:
+        zh = get(client, shop_href(P1, "S2"))
+        assert 'data-grade="D"' in zh
+        assert "等级降为 D" in zh and "严重失信名单（黑名单）" in zh
+        en = get(client, shop_href(P1, "S2"), "en")
+        assert "lowered to D" in en and "black list (serious dishonesty)" in en
+    cx.engine.dispose()

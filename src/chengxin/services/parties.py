@@ -137,6 +137,15 @@ def _cap_grade(view: dict[str, Any]) -> None:
         return
     view["grade_computed"], view["grade"] = grade, cap["value"]
     view["grade_capped_by"] = cap["because"]
+    if view.get("credit"):  # the card the portal draws: capped too, saying from what
+        from chengxin.services import lists, scoring
+
+        zh, en = next((z, e) for g, _, z, e in scoring.score_rules().grades if g == cap["value"])
+        named = [lists.policies().lists[x] for x in dict.fromkeys(b["list"] for b in cap["because"])]
+        view["credit"] = {**view["credit"], "grade": cap["value"], "grade_zh": zh, "grade_en": en,
+                          "grade_computed": grade, "grade_capped_by": cap["because"],
+                          "grade_capped_lists": {"zh": "、".join(d.zh for d in named),
+                                                 "en": ", ".join(d.en for d in named)}}
 
 
 def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[Any]:

@@ -124,6 +124,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "credit.grade": ("信用等级", "Grade"),
     "credit.score": ("信用评分", "Score"),
     "credit.of_operator": ("网店的信用评分即其经营者（{name}）的评分。", "A shop's score is its operator's ({name})."),
+    "credit.capped": ("按评分为 {grade} 级；因列入{lists}，等级降为 {capped}（联合惩戒措施“降低信用等级”）。",
+                      "Scored {grade}; lowered to {capped} while on the {lists} (joint measure \"grade capped\")."),
     "credit.not_scored": ("尚未评分。", "Not scored yet."),
     "credit.reasons": ("主要原因", "Main reasons"),
     "credit.no_reasons": ("没有需要特别说明的因素。", "Nothing notable either way."),

@@ -76,3 +76,20 @@ def test_a_bulk_backlog_defers_to_the_full_detector(app: Chengxin, tmp_path: Pat
         runs = set(conn.execute(select(fd.findings.c.run_id).distinct()).scalars())
         left = conn.execute(select(func.count()).select_from(fd.live_queue)).scalar_one()
     assert runs and all(r.startswith("detect-") for r in runs) and left == 0
+
+
+def test_fake_discounts_are_flagged_as_prices_arrive(app: Chengxin, tmp_path: Path) -> None:
+    """Price fraud reads a product against its own history only, so the live reading of every product whose
+    prices arrived finds exactly what the full detector finds, and the planted ones."""
+    params = make_params(None, seed=29, days=60, shops=25, buyers=200, orders_per_day=40, price_fraud_products=5)
+    events, truth = tmp_path / "events.jsonl", tmp_path / "truth.json"
+    simulate(params, events, truth)
+    planted = parse_truth(json.loads(truth.read_text())).kind("price_fraud").of("products")
+    assert ingest_text(app, events.read_text(encoding="utf-8")).rejected == 0
+    with read_connection(app.engine) as conn:
+        rows = conn.execute(select(fd.findings.c.subjects).where(fd.findings.c.run_id.like("live-%"),
+                                                                  fd.findings.c.kind == "price_fraud"))
+        live = {(p["source"], p["id"]) for (subjects,) in rows for p in json.loads(subjects)["products"]}
+        left = conn.execute(select(func.count()).select_from(fd.live_price_queue)).scalar_one()
+    full = {r for f in detect(app, only=["price_fraud"], publish=False).findings for r in f.refs("products")}
+    assert planted and live == full and live >= set(planted) and left == 0

@@ -41,14 +41,20 @@ _CHUNK = 200   # pairs per OR-list query
 
 def mark(conn: Connection, facts: Iterable[Any]) -> None:
     """Queue the shipments of a stored batch that were delivered, or whose waybill arrived (it may follow its
-    delivery: events come in any order)."""
+    delivery: events come in any order), and the products whose price points arrived."""
+    facts = list(facts)
     refs = {(f.values["shipment_source"], f.values["shipment_id"]) for f in facts
             if f.table == "shipment_scans" and f.values.get("signed_by") and f.values.get("shipment_id")}
     refs |= {(f.values["source"], f.values["shipment_id"]) for f in facts if f.table == "shipments"}
+    products = {(f.values["product_source"], f.values["product_id"]) for f in facts
+                if f.table == "price_points" and f.values.get("product_id")}
+    now = now_utc()
     if refs:
-        now = now_utc()
         upsert.insert_or_ignore(conn, fd.live_queue, [{"shipment_source": s, "shipment_id": i, "marked_at": now}
                                                       for s, i in refs])
+    if products:
+        upsert.insert_or_ignore(conn, fd.live_price_queue, [{"product_source": s, "product_id": i,
+                                                             "marked_at": now} for s, i in products])
 
 
 def save_state(conn: Connection, run_id: str, typical: EP.Typical) -> None:
@@ -59,6 +65,70 @@ def save_state(conn: Connection, run_id: str, typical: EP.Typical) -> None:
 
 
 def drain(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
+    """Read the queued shipments and products; store and publish what they flag. None when both queues are
+    empty."""
+    parcels, prices = _until_empty(drain_parcels, app, publish), _until_empty(drain_prices, app, publish)
+    if not parcels and not prices:
+        return None
+    return {"empty_parcel": parcels, "price_fraud": prices}
+
+
+def _until_empty(step: Any, app: Chengxin, publish: bool) -> list[dict[str, Any]]:
+    """Drain a queue in passes of BATCH entries until it is empty."""
+    passes = []
+    while (done := step(app, publish)) is not None:
+        passes.append(done)
+    return passes
+
+
+def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
+    """Products whose price points arrived, read against their own history (the full detector's own test:
+    a list price raised shortly before a "discount" that leaves the offer where it was)."""
+    from chengxin.domain.detection import price_fraud as PF
+    from chengxin.services import detect, review
+
+    q, pp, p = fd.live_price_queue.c, t.price_points.c, t.products.c
+    with read_connection(app.engine) as conn:
+        backlog = conn.execute(select(func.count()).select_from(fd.live_price_queue)).scalar_one()
+        if backlog > LIVE_MAX:
+            return _defer(app, backlog, "price_fraud", fd.live_price_queue)
+        refs = [(r.product_source, r.product_id) for r in conn.execute(
+            select(q.product_source, q.product_id).order_by(q.marked_at).limit(BATCH))]
+        if not refs:
+            return None
+        points: dict[Ref, list[tuple[float, int, int]]] = defaultdict(list)
+        shops: dict[Ref, tuple[Ref | None, str]] = {}
+        for i in range(0, len(refs), _CHUNK):
+            part = refs[i:i + _CHUNK]
+            for src, pid, at, lp, price in conn.execute(select(pp.product_source, pp.product_id, pp.at,
+                                                               pp.list_price, pp.price).where(
+                    pair_in(pp.product_source, pp.product_id, part))):
+                points[(src, pid)].append((detect._epoch(at), int(lp), int(price)))
+            for src, pid, s_src, s_id, cat in conn.execute(select(p.source, p.product_id, p.shop_source,
+                                                                  p.shop_id, p.category).where(
+                    pair_in(p.source, p.product_id, part))):
+                shops[(src, pid)] = ((s_src, s_id) if s_id else None, cat)
+    data = PF.Prices([PF.Product(ref, *shops.get(ref, (None, "?")),
+                                 tuple(PF.Point(at, lp, pr) for at, lp, pr in sorted(points[ref])))
+                      for ref in sorted(points)])
+    found = PF.detect(data, detect.rules().price_fraud)
+    return _store(app, "price_fraud", found, fd.live_price_queue, (q.product_source, q.product_id), refs, publish,
+                  review)
+
+
+def _store(app: Chengxin, detector: str, found: list[Any], queue: Any, cols: tuple[Any, Any], refs: list[Ref],
+           publish: bool, review: Any) -> dict[str, Any]:
+    run_id = f"live-{uuid.uuid4().hex[:12]}"
+    with write_transaction(app.engine) as conn:
+        if found:
+            fd.insert_findings(conn, found, detector=detector, run_id=run_id)
+        for i in range(0, len(refs), _CHUNK):
+            conn.execute(delete(queue).where(pair_in(cols[0], cols[1], refs[i:i + _CHUNK])))
+    published = review.publish(app, run_id) if found and publish else None
+    return {"read": len(refs), "flagged": len(found), "run_id": run_id, "review": published}
+
+
+def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
     """Read the queued shipments; store and publish the flagged orders. None when the queue is empty."""
     from chengxin.services import detect, review
 
@@ -66,7 +136,7 @@ def drain(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
     with read_connection(app.engine) as conn:
         backlog = conn.execute(select(func.count()).select_from(fd.live_queue)).scalar_one()
         if backlog > LIVE_MAX:
-            return _defer(app, backlog)
+            return _defer(app, backlog, DETECTOR, fd.live_queue)
         refs = [(r.shipment_source, r.shipment_id) for r in conn.execute(
             select(q.shipment_source, q.shipment_id).order_by(q.marked_at).limit(BATCH))]
         if not refs:
@@ -87,14 +157,14 @@ def drain(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
             "typical": typical is not None, "review": published}
 
 
-def _defer(app: Chengxin, backlog: int) -> dict[str, Any]:
-    """A backfill: run the full empty-parcel detector once (findings published as usual) and clear the queue."""
+def _defer(app: Chengxin, backlog: int, detector: str, queue: Any) -> dict[str, Any]:
+    """A backfill: run the full detector once (findings published as usual) and clear its queue."""
     from chengxin.services.detect import detect
 
     with write_transaction(app.engine) as conn:
-        conn.execute(delete(fd.live_queue))
-    run = detect(app, only=[DETECTOR])
-    return {"shipments": backlog, "deferred_to_full_run": run.run_id, "flagged": len(run.findings),
+        conn.execute(delete(queue))
+    run = detect(app, only=[detector])
+    return {"read": backlog, "deferred_to_full_run": run.run_id, "flagged": len(run.findings),
             "review": run.review}
 
 

@@ -40,6 +40,12 @@ live_queue = Table(
     Column("shipment_id", T, primary_key=True),
     Column("marked_at", T, nullable=False),
 )
+live_price_queue = Table(   # products whose price points arrived: read for fake discounts (own history only)
+    "live_price_queue", metadata,
+    Column("product_source", T, primary_key=True),
+    Column("product_id", T, primary_key=True),
+    Column("marked_at", T, nullable=False),
+)
 detector_state = Table(
     "detector_state", metadata,
     Column("detector", T, primary_key=True),

@@ -35,11 +35,13 @@ def test_output_ingests_without_rejects_and_evaluates(env, tmp_path):
     report = json.loads(run(env, "ingest", str(tmp_path / "m.jsonl"), "--json").stdout)
     assert (report["accepted"], report["rejected"], report["conflicts"]) == (summary["events"], 0, 0)
     scored = json.loads(run(env, "evaluate", "--truth", str(tmp_path / "m.json"), "--json").stdout)
-    # no full detector has run; the live empty-parcel reader did at ingestion, and only it claims anything
+    # no full detector has run; the live readers did at ingestion (empty parcels, price fraud), and only they
+    # claim anything, rightly
     claimed = {k: r["findings"] for k, r in scored["kinds"].items() if r["findings"]}
-    assert set(claimed) <= {"empty_parcel"} and scored["findings"] == sum(claimed.values())
-    if claimed:
-        assert scored["kinds"]["empty_parcel"]["classes"]["orders"]["precision"] == 1.0
+    assert set(claimed) <= {"empty_parcel", "price_fraud"} and scored["findings"] == sum(claimed.values())
+    for kind, cls in (("empty_parcel", "orders"), ("price_fraud", "products")):
+        if kind in claimed:
+            assert scored["kinds"][kind]["classes"][cls]["precision"] == 1.0, kind
 
 
 def test_bad_parameter_is_a_clear_error(tmp_path):

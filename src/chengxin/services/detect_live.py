@@ -144,17 +144,9 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
         waybills, categories = _waybills(conn, refs)
         others = _others(conn, waybills)
         typical = _typical(conn, categories)
-    rules = detect.rules().empty_parcel
-    found = EP.read_live(waybills, typical, others, rules)
-    run_id = f"live-{uuid.uuid4().hex[:12]}"
-    with write_transaction(app.engine) as conn:
-        if found:
-            fd.insert_findings(conn, found, detector=DETECTOR, run_id=run_id)
-        for i in range(0, len(refs), _CHUNK):
-            conn.execute(delete(fd.live_queue).where(pair_in(q.shipment_source, q.shipment_id, refs[i:i + _CHUNK])))
-    published = review.publish(app, run_id) if found and publish else None
-    return {"shipments": len(refs), "waybills": len(waybills), "flagged": len(found), "run_id": run_id,
-            "typical": typical is not None, "review": published}
+    found = EP.read_live(waybills, typical, others, detect.rules().empty_parcel)
+    done = _store(app, DETECTOR, found, fd.live_queue, (q.shipment_source, q.shipment_id), refs, publish, review)
+    return {**done, "waybills": len(waybills), "typical": typical is not None}
 
 
 def _defer(app: Chengxin, backlog: int, detector: str, queue: Any) -> dict[str, Any]:

@@ -176,7 +176,7 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
                    "penalty": {"name": penalty.name, "zh": penalty.zh, "en": penalty.en},
                    "record": record_id, "reason": f"record {record_id} ({category}) breaks clause {number + 1}"}
         payload = {"record": record_id, "category": category, **details}
-        idx = _append(conn, app, "commitment_breach", subject, payload, at)
+        idx = append_record(conn, app, "commitment_breach", subject, payload, at)
         open_record(conn, app, key=SEP.join(("breach", str(record_id), *commitment.key)), origin="breach",
                     party_key=party_key, subject=subject, category=category, severity=penalty.severity, at=at,
                     by=by, basis=rules().breach_basis, details=details, credit_idx=idx)
@@ -188,12 +188,12 @@ def _end_of_day(day: str | None) -> datetime | None:
     return datetime.fromisoformat(day[:10]).replace(tzinfo=UTC) + timedelta(days=1) - timedelta(microseconds=1)
 
 
-def _append(conn: Connection, app: Chengxin, kind: str, subject: tuple[str, Ref], payload: dict[str, Any],
-            at: datetime, event_id: str | None = None) -> int:
-    """Append one credit record; returns its log index."""
-    digest = hashlib.sha256(canonical({"kind": kind, **payload})).hexdigest()
-    record = CreditRecord(kind, subject[0], subject[1], (LIFECYCLE_SOURCE, event_id or digest[:32]), _stamp(at),
-                          payload)
+def append_record(conn: Connection, app: Chengxin, kind: str, subject: tuple[str, Ref], payload: dict[str, Any],
+                  at: datetime, source: str = LIFECYCLE_SOURCE, salt: dict[str, Any] | None = None) -> int:
+    """Append one credit record that Chengxin itself states (`source`: the writing service; the event hash is
+    a digest of the kind, `salt` and the payload); returns its log index."""
+    digest = hashlib.sha256(canonical({"kind": kind, **(salt or {}), **payload})).hexdigest()
+    record = CreditRecord(kind, subject[0], subject[1], (source, digest[:32]), _stamp(at), payload)
     head = credit_log.append(conn, app.keys, app.settings.log_origin, [(record, digest)])
     assert head is not None
     return head.size - 1
@@ -283,7 +283,7 @@ def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reaso
         raise Conflict(f"record {row.id}: {e}") from e
     payload = {"record": row.id, "category": row.category, "from": before, "to": after, "by": by,
                "reason": reason, "basis": basis}
-    idx = _append(conn, app, f"record_{after}" if action != "uphold" else "record_upheld",
+    idx = append_record(conn, app, f"record_{after}" if action != "uphold" else "record_upheld",
                   (row.subject_kind, (row.subject_source, row.subject_id)), payload, at)
     ended = _stamp(at) if after in L.ENDED else None
     conn.execute(update(lt.dishonesty_records).where(lt.dishonesty_records.c.id == row.id).values(

@@ -33,8 +33,6 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.domain import measures as M
-from chengxin.domain.credit import CreditRecord
-from chengxin.domain.events import canonical
 from chengxin.services import credit_log, lifecycle
 
 Ref = tuple[str, str]
@@ -317,14 +315,10 @@ def _move_view(move: str, name: str, policy: str, first: Any, reason: str) -> di
 def _log(conn: Connection, app: Chengxin, key: str, first: Any, kind: str, name: str, policy: str,
          payload: dict[str, Any], at: datetime) -> int:
     """A list move as a credit record about the party's first report; private lists get private kinds."""
-    public = policies().lists[name].public
-    body = {"list": name, "policy": policy, **payload}
-    digest = hashlib.sha256(canonical({"kind": kind, "party": key, "at": at.isoformat(), **body})).hexdigest()
-    record = CreditRecord(kind if public else f"{kind}_private", "subject", (first.source, first.subject_id),
-                          (LISTS_SOURCE, digest[:32]), lifecycle._stamp(at), body)
-    head = credit_log.append(conn, app.keys, app.settings.log_origin, [(record, digest)])
-    assert head is not None
-    return head.size - 1
+    kind = kind if policies().lists[name].public else f"{kind}_private"
+    return lifecycle.append_record(conn, app, kind, ("subject", (first.source, first.subject_id)),
+                                   {"list": name, "policy": policy, **payload}, at, LISTS_SOURCE,
+                                   {"party": key, "at": at.isoformat()})
 
 
 @cache
@@ -435,20 +429,23 @@ def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], 
         return 0
     after = _open_memberships(conn, list(changed))
     fed = _last_fed(conn, list(changed)) if compare_feed else {}
-    rows = []
-    for key, cause in changed.items():
-        old, new = fed.get(key, in_force(held.get(key, []))), in_force(after.get(key, []))
-        if {k: v["value"] for k, v in old.items()} == {k: v["value"] for k, v in new.items()}:
-            continue
-        rows.append({"party_key": key, "subject_source": first[key].source, "subject_id": first[key].subject_id,
-                     "at": stamp, "measures": orjson.dumps(new).decode(),
-                     "added": orjson.dumps(sorted(set(new) - set(old))).decode(),
-                     "removed": orjson.dumps(sorted(set(old) - set(new))).decode(),
-                     "cause": orjson.dumps(cause).decode()})
+    rows = [row for key, cause in changed.items()
+            if (row := _feed_row(key, (first[key].source, first[key].subject_id), stamp,
+                                 fed.get(key, in_force(held.get(key, []))), in_force(after.get(key, [])), cause))]
     rows += _person_rows(conn, [r for r in rows if _touches_persons(r)], stamp)
     if rows:
         conn.execute(lt.measure_changes.insert(), rows)
     return len(rows)
+
+
+def _feed_row(key: str, ref: Ref, stamp: str, old: dict[str, Any], new: dict[str, Any],
+              cause: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A `measure_changes` row when the measures' values differ, else None."""
+    if {k: v["value"] for k, v in old.items()} == {k: v["value"] for k, v in new.items()}:
+        return None
+    return {"party_key": key, "subject_source": ref[0], "subject_id": ref[1], "at": stamp,
+            "measures": orjson.dumps(new).decode(), "added": orjson.dumps(sorted(set(new) - set(old))).decode(),
+            "removed": orjson.dumps(sorted(set(old) - set(new))).decode(), "cause": orjson.dumps(cause).decode()}
 
 
 def _touches_persons(row: dict[str, Any]) -> bool:
@@ -467,16 +464,11 @@ def _person_rows(conn: Connection, firm_rows: list[dict[str, Any]], stamp: str) 
                 continue
             m = lt.list_memberships.c
             own = list(conn.execute(select(lt.list_memberships).where(m.party_key == key, m.ended_at.is_(None))))
-            new = person_measures(conn, key, own)
-            old = _last_fed(conn, [key]).get(key, in_force(own))
-            if {k: v["value"] for k, v in old.items()} == {k: v["value"] for k, v in new.items()}:
-                continue
-            out.append({"party_key": key, "subject_source": source, "subject_id": sid, "at": stamp,
-                        "measures": orjson.dumps(new).decode(),
-                        "added": orjson.dumps(sorted(set(new) - set(old))).decode(),
-                        "removed": orjson.dumps(sorted(set(old) - set(new))).decode(),
-                        "cause": orjson.dumps([{"via": {"source": firm["subject_source"],
-                                                        "id": firm["subject_id"]}}]).decode()})
+            via = [{"via": {"source": firm["subject_source"], "id": firm["subject_id"]}}]
+            row = _feed_row(key, (source, sid), stamp, _last_fed(conn, [key]).get(key, in_force(own)),
+                            person_measures(conn, key, own), via)
+            if row:
+                out.append(row)
     return out
 
 

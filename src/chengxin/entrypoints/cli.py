@@ -49,14 +49,21 @@ def _print_json(obj: Any) -> None:
 def ingest_cmd(
     files: Annotated[list[Path], typer.Argument(help="events-v1 JSON Lines files ('-' for stdin).")],
     rejects: Annotated[Path | None, typer.Option(help="Write rejected lines' numbers and reasons here.")] = None,
+    defer: Annotated[bool, typer.Option("--defer", help="Store and project only: leave ratings, scores, lists "
+                                        "and live detection queued for `chengxin settle` or the scorer of "
+                                        "`chengxin serve` (for bulk backfills).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest events; bad lines are reported and skipped, the rest land. Re-sending is a no-op."""
+    """Ingest events; bad lines are reported and skipped, the rest land. Re-sending is a no-op. Then ratings,
+    scores, lists and live detection follow, unless --defer."""
     cx = _app()
     report = ingest.IngestReport()
     with _progress(as_json) as progress:
         for path in files:
-            report.add(_ingest_file(cx, path, progress))
+            report.add(_ingest_file(cx, path, progress, defer=True))
+    if report.accepted and not defer:
+        ingest.settle(cx)  # once for every file: a load of several files is settled as one
+        report.tree_size = ingest.log_size(cx)  # with the consequences the load drew
     if rejects:
         rejects.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in report.rejects))
     if as_json:
@@ -73,14 +80,29 @@ def _progress(quiet: bool) -> Progress:
                     TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal)
 
 
-def _ingest_file(cx: Chengxin, path: Path, progress: Progress) -> ingest.IngestReport:
+def _ingest_file(cx: Chengxin, path: Path, progress: Progress, *, defer: bool) -> ingest.IngestReport:
     name = "<stdin>" if str(path) == "-" else str(path)
     size = None if name == "<stdin>" else path.stat().st_size
     task = progress.add_task(f"ingest {path.name}", total=None if size is None else size // 300 or None)
     stream = sys.stdin.buffer if name == "<stdin>" else path.open("rb")
     with stream:
         return ingest.ingest(cx, ingest.read_lines(name, stream), origin=name,
-                             on_batch=lambda n: progress.advance(task, n))
+                             on_batch=lambda n: progress.advance(task, n), defer=defer)
+
+
+@app.command("settle")
+def settle_cmd(as_json: JsonOpt = False) -> None:
+    """Draw what stored events imply and is still queued (after `ingest --defer`): ratings, scores, records
+    for sanctions, lists and measures, live detection. Safe to run at any time; nothing queued: no-op."""
+    cx = _app()
+    done = ingest.settle(cx)
+    if as_json:
+        _print_json(done)
+        return
+    err.print(f"scored {done['parties_scored']:,} parties ({done['ratings_pairs']:,} rating pairs recounted); "
+              f"lists of {done['lists_evaluated']:,} parties evaluated ({done['list_entries']:,} entries, "
+              f"{done['list_exits']:,} exits); live detection flagged "
+              + (", ".join(f"{n:,} {k}" for k, n in done["live_flagged"].items()) or "nothing"))
 
 
 @party_app.command("show")

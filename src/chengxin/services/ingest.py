@@ -88,8 +88,12 @@ def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
 
 
 def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "cli",
-           own_source: str | None = None, on_batch: Callable[[int], None] | None = None) -> IngestReport:
+           own_source: str | None = None, on_batch: Callable[[int], None] | None = None,
+           defer: bool = False) -> IngestReport:
     """Ingest lines in batches of `settings.batch_size`; `own_source` restricts which sources are allowed.
+    Then `settle` what the load changed, unless `defer`: a backfill leaves that work in its durable queues
+    for `chengxin settle` or the scorer process of `chengxin serve` (nothing is lost: the marks were written
+    in each batch's own transaction).
 
     On SQLite the COMMIT of batch k (its fsync) runs on a writer thread while this one prepares batch k+1
     (parse, validate, project: CPU); the statements themselves run while this thread waits, because the
@@ -120,7 +124,7 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
         finally:
             written.set()
 
-    def settle(keep: int) -> None:
+    def collect(keep: int) -> None:
         while len(pending) > keep:
             n, future = pending.popleft()
             report.add(future.result())
@@ -131,26 +135,39 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
         try:
             for number, (n, lines_of_batch) in enumerate(_batches(lines, app.settings.batch_size), 1):
                 batch = prepare(app, lines_of_batch, own_source)
-                settle(keep=1)  # at most one batch stored while the next is prepared: memory stays flat
+                collect(keep=1)  # at most one batch stored while the next is prepared: memory stays flat
                 written = threading.Event()
                 pending.append((n, writer.submit(store, number, batch, written)))
                 written.wait()
                 if not overlap_commit:
-                    settle(keep=0)
-            settle(keep=0)
+                    collect(keep=0)
+            collect(keep=0)
             if report.accepted:
                 refresh_statistics(app.engine)  # every table, once, for the readers after the load
-                standing.drain(app)  # recount the ratings and rescore the parties the load touched
-                lists.drain(app)  # open records for new sanctions; lists of parties whose profile changed
-                detect_live.drain(app)  # new empty parcels flagged now, not at the next full run
-                report.tree_size = _log_size(app)  # with the consequences the load drew
+                if not defer:
+                    settle(app)
+                report.tree_size = log_size(app)  # with the consequences the load drew
         except BaseException:
             failed.set()  # a batch queued but not started is not stored; one being stored completes or not
             raise
     return report
 
 
-def _log_size(app: Chengxin) -> int | None:
+def settle(app: Chengxin) -> dict[str, Any]:
+    """Draw the consequences of what was stored: recount ratings and rescore the parties touched; open
+    records for new sanctions and re-evaluate the lists of parties whose profile changed; read newly delivered
+    parcels and price points for live detection. Each step drains its own durable queue, so settling twice,
+    or after a crash, is safe. Returns counts of what each step did."""
+    scored = standing.drain(app)
+    listed = lists.drain(app) or {}
+    live = detect_live.drain(app) or {}
+    return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"],
+            "lists_evaluated": listed.get("parties", 0), "list_entries": listed.get("entered", 0),
+            "list_exits": listed.get("left", 0), "measure_changes": listed.get("measure_changes", 0),
+            "live_flagged": {kind: sum(p.get("flagged", 0) for p in passes) for kind, passes in live.items()}}
+
+
+def log_size(app: Chengxin) -> int | None:
     with read_connection(app.engine) as conn:
         head = credit_log.latest_head(conn)
     return head.size if head else None
@@ -191,9 +208,7 @@ def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
                  own_source: str | None = None) -> IngestReport:
     """One transaction: every accepted line of `batch` lands, or none does; then ratings and scores follow."""
     report = commit(app, prepare(app, batch, own_source), origin=origin, actor=actor)
-    standing.drain(app)
-    lists.drain(app)
-    detect_live.drain(app)
+    settle(app)
     return report
 
 

@@ -90,6 +90,8 @@ list_memberships = Table(
 )
 Index("ix_list_memberships_party", list_memberships.c.party_key, list_memberships.c.ended_at)
 Index("ix_list_memberships_list", list_memberships.c.list, list_memberships.c.ended_at)
+# the credit file hides ended entries by subject report (credit_file.withdrawn_records, on every shop page)
+Index("ix_list_memberships_subject", list_memberships.c.subject_source, list_memberships.c.subject_id)
 
 list_overrides = Table(
     "list_overrides", metadata,

@@ -11,7 +11,7 @@ written from the paper, extended with time and side links:
    payer account is used by at least `shared_min_buyers` distinct buyers. FRAUDAR's column weighting
    multiplies the edge by 1 / log(d + 5), d the shop's number of distinct buyers, so edges
    to popular shops (where rings hide camouflage orders and hijacked accounts shop honestly) weigh little.
-2. **Greedy peeling** (`peel`, a numba kernel with an indexed binary heap): repeatedly remove the buyer or shop
+2. **Greedy peeling** (`peeling.peel`, a numba kernel): repeatedly remove the buyer or shop
    of least weighted degree, keep the prefix with the highest density g(S) = f(S) / |S| (f the edge weight
    inside, |S| buyers plus shops).
 3. **Several blocks.** The found block's edges are removed and the peeling repeats, until the best density falls
@@ -28,15 +28,15 @@ block's size, density, lockstep share, burst days, the identifiers its buyers sh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from chengxin.domain.detection.empty_parcel import RuleError, _keys, _number
+from chengxin.domain.detection.peeling import peel
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 from chengxin.domain.reliability import lockstep
@@ -139,104 +139,6 @@ def parse_rules(doc: Any, where: str = "fake_order_ring") -> Rules:
 
 
 # --- the peeling kernel ---------------------------------------------------------------------------------------
-def _peel_py(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
-    """FRAUDAR's greedy peeling over nodes 0..n-1 (buyers then shops), edges (eu, ev, ew) where `alive`;
-    `indptr`/`adj` list each node's edge ids. Removes the node of least weighted degree (ties: lower id) until
-    none is left, and returns the nodes of the densest prefix (f / |S|) and that density."""
-    n = len(indptr) - 1
-    deg = np.zeros(n, np.float64)
-    total = 0.0
-    for e in range(len(eu)):
-        if alive[e]:
-            deg[eu[e]] += ew[e]
-            deg[ev[e]] += ew[e]
-            total += ew[e]
-    heap = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
-    size = 0
-    for u in range(n):
-        if deg[u] > 0:
-            heap[size] = u
-            pos[u] = size
-            size += 1
-    # heapify (sift down from the middle)
-    for start in range(size // 2 - 1, -1, -1):
-        i = start
-        while True:
-            c = 2 * i + 1
-            if c >= size:
-                break
-            if c + 1 < size and (deg[heap[c + 1]] < deg[heap[c]]
-                                 or (deg[heap[c + 1]] == deg[heap[c]] and heap[c + 1] < heap[c])):
-                c += 1
-            a, b = heap[i], heap[c]
-            if deg[b] < deg[a] or (deg[b] == deg[a] and b < a):
-                heap[i], heap[c] = b, a
-                pos[b], pos[a] = i, c
-                i = c
-            else:
-                break
-    nodes = size
-    removed = np.zeros(n, np.bool_)
-    order = np.empty(nodes, np.int64)
-    best, best_k = (total / nodes if nodes else 0.0), 0
-    for k in range(nodes):
-        u = heap[0]
-        size -= 1
-        last = heap[size]
-        pos[u] = -1
-        if size > 0:
-            heap[0] = last
-            pos[last] = 0
-            i = 0
-            while True:
-                c = 2 * i + 1
-                if c >= size:
-                    break
-                if c + 1 < size and (deg[heap[c + 1]] < deg[heap[c]]
-                                     or (deg[heap[c + 1]] == deg[heap[c]] and heap[c + 1] < heap[c])):
-                    c += 1
-                a, b = heap[i], heap[c]
-                if deg[b] < deg[a] or (deg[b] == deg[a] and b < a):
-                    heap[i], heap[c] = b, a
-                    pos[b], pos[a] = i, c
-                    i = c
-                else:
-                    break
-        removed[u] = True
-        order[k] = u
-        total -= deg[u]
-        for j in range(indptr[u], indptr[u + 1]):
-            e = adj[j]
-            if not alive[e]:
-                continue
-            v = ev[e] if eu[e] == u else eu[e]
-            if removed[v]:
-                continue
-            deg[v] -= ew[e]
-            i = pos[v]  # the key fell: sift up
-            while i > 0:
-                p = (i - 1) // 2
-                a, b = heap[p], heap[i]
-                if deg[b] < deg[a] or (deg[b] == deg[a] and b < a):
-                    heap[p], heap[i] = b, a
-                    pos[b], pos[a] = p, i
-                    i = p
-                else:
-                    break
-        left = nodes - k - 1
-        if left > 0 and total / left > best:
-            best, best_k = total / left, k + 1
-    block = np.zeros(n, np.bool_)
-    for k in range(best_k, nodes):
-        block[order[k]] = True
-    return block, best
-
-
-peel = cast(Callable[[Ints, Ints, Ints, Ints, Floats, Bools], tuple[Bools, float]],
-            numba.njit(cache=True, nogil=True)(_peel_py))
-
-
 def column_weight(degree: Floats) -> Floats:
     """FRAUDAR's camouflage-resistant column weight 1 / log(d + 5)."""
     return np.asarray(1.0 / np.log(degree + 5.0), np.float64)

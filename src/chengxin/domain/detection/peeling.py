@@ -1,0 +1,238 @@
+"""FRAUDAR's greedy peeling (Hooi et al., KDD 2016, algorithm 1): the kernel of the ring detector.
+
+Repeatedly remove the node (buyer or shop) of least weighted degree, ties to the lower id, until none is
+left; the densest prefix (f(S) / |S|) is the block. Two versions of the same function:
+
+- `peel_reference`: the plain statement, an indexed binary heap over `deg`; readable, and what the fast one
+  is tested against (`tests/unit/test_peeling.py`: same block, same density, bit for bit).
+- `peel`: the one the detector runs, compiled by numba. It is faster on large graphs by touching memory in
+  order and keeping the heap small: each node's live neighbours and edge weights are copied side by side once
+  (CSR); nodes whose degree has not changed are taken from one array sorted by (degree, id), and only nodes
+  whose degree fell enter the heap, which holds each entry's key beside its node (4-ary: half the depth of a
+  binary heap). Degrees only fall, so a changed node is sifted up only.
+
+Both take (indptr, adj, eu, ev, ew, alive): nodes 0..n-1, edges (eu, ev, ew) counted where `alive`, and
+`indptr`/`adj` listing each node's edge ids (in increasing order); both return (block mask, density).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import cast
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+Ints = NDArray[np.int64]
+Floats = NDArray[np.float64]
+Bools = NDArray[np.bool_]
+
+def peel_reference(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
+    """FRAUDAR's greedy peeling over nodes 0..n-1 (buyers then shops), edges (eu, ev, ew) where `alive`;
+    `indptr`/`adj` list each node's edge ids. Removes the node of least weighted degree (ties: lower id) until
+    none is left, and returns the nodes of the densest prefix (f / |S|) and that density."""
+    n = len(indptr) - 1
+    deg = np.zeros(n, np.float64)
+    total = 0.0
+    for e in range(len(eu)):
+        if alive[e]:
+            deg[eu[e]] += ew[e]
+            deg[ev[e]] += ew[e]
+            total += ew[e]
+    heap = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    size = 0
+    for u in range(n):
+        if deg[u] > 0:
+            heap[size] = u
+            pos[u] = size
+            size += 1
+    # heapify (sift down from the middle)
+    for start in range(size // 2 - 1, -1, -1):
+        i = start
+        while True:
+            c = 2 * i + 1
+            if c >= size:
+                break
+            if c + 1 < size and (deg[heap[c + 1]] < deg[heap[c]]
+                                 or (deg[heap[c + 1]] == deg[heap[c]] and heap[c + 1] < heap[c])):
+                c += 1
+            a, b = heap[i], heap[c]
+            if deg[b] < deg[a] or (deg[b] == deg[a] and b < a):
+                heap[i], heap[c] = b, a
+                pos[b], pos[a] = i, c
+                i = c
+            else:
+                break
+    nodes = size
+    removed = np.zeros(n, np.bool_)
+    order = np.empty(nodes, np.int64)
+    best, best_k = (total / nodes if nodes else 0.0), 0
+    for k in range(nodes):
+        u = heap[0]
+        size -= 1
+        last = heap[size]
+        pos[u] = -1
+        if size > 0:
+            heap[0] = last
+            pos[last] = 0
+            i = 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and (deg[heap[c + 1]] < deg[heap[c]]
+                                     or (deg[heap[c + 1]] == deg[heap[c]] and heap[c + 1] < heap[c])):
+                    c += 1
+                a, b = heap[i], heap[c]
+                if deg[b] < deg[a] or (deg[b] == deg[a] and b < a):
+                    heap[i], heap[c] = b, a
+                    pos[b], pos[a] = i, c
+                    i = c
+                else:
+                    break
+        removed[u] = True
+        order[k] = u
+        total -= deg[u]
+        for j in range(indptr[u], indptr[u + 1]):
+            e = adj[j]
+            if not alive[e]:
+                continue
+            v = ev[e] if eu[e] == u else eu[e]
+            if removed[v]:
+                continue
+            deg[v] -= ew[e]
+            i = pos[v]  # the key fell: sift up
+            while i > 0:
+                p = (i - 1) // 2
+                a, b = heap[p], heap[i]
+                if deg[b] < deg[a] or (deg[b] == deg[a] and b < a):
+                    heap[p], heap[i] = b, a
+                    pos[b], pos[a] = p, i
+                    i = p
+                else:
+                    break
+        left = nodes - k - 1
+        if left > 0 and total / left > best:
+            best, best_k = total / left, k + 1
+    block = np.zeros(n, np.bool_)
+    for k in range(best_k, nodes):
+        block[order[k]] = True
+    return block, best
+
+
+def _peel_csr(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
+    n = len(indptr) - 1
+    deg = np.zeros(n, np.float64)
+    count = np.zeros(n + 1, np.int64)
+    total = 0.0
+    for e in range(len(eu)):
+        if alive[e]:
+            deg[eu[e]] += ew[e]
+            deg[ev[e]] += ew[e]
+            total += ew[e]
+            count[eu[e] + 1] += 1
+            count[ev[e] + 1] += 1
+    # live neighbours and weights side by side, each node's in edge-id order (as `adj` lists them)
+    start = np.cumsum(count)
+    nbr = np.empty(start[n], np.int64)
+    wgt = np.empty(start[n], np.float64)
+    fill = start[:n].copy()
+    for u in range(n):
+        for j in range(indptr[u], indptr[u + 1]):
+            e = adj[j]
+            if alive[e]:
+                nbr[fill[u]] = ev[e] if eu[e] == u else eu[e]
+                wgt[fill[u]] = ew[e]
+                fill[u] += 1
+    # Nodes not yet touched by a removal keep their first degree: they are taken in (degree, id) order from
+    # one sorted array. Only a node whose degree fell moves into a 4-ary min-heap of (key, node), ordered by
+    # key then id, with pos[u] its slot (-1: not in the heap). On a marketplace most nodes are buyers with one
+    # or two shops that leave before any of their shops, so the heap stays small and most removals cost O(1).
+    live = np.flatnonzero(deg > 0)
+    clean = live[np.argsort(deg[live], kind="mergesort")]  # stable: equal degrees stay in id order
+    hkey = np.empty(n, np.float64)
+    hnode = np.empty(n, np.int64)
+    pos = np.full(n, -1, np.int64)
+    dirty = np.zeros(n, np.bool_)
+    removed = np.zeros(n, np.bool_)
+    size, p, nodes = 0, 0, len(clean)
+    order = np.empty(nodes, np.int64)
+    best, best_k = (total / nodes if nodes else 0.0), 0
+    for k in range(nodes):
+        while p < nodes and dirty[clean[p]]:
+            p += 1
+        if size > 0 and (p == nodes or hkey[0] < deg[clean[p]] or (hkey[0] == deg[clean[p]]
+                                                                   and hnode[0] < clean[p])):
+            u = hnode[0]
+            size -= 1
+            pos[u] = -1
+            if size > 0:
+                hkey[0], hnode[0] = hkey[size], hnode[size]
+                pos[hnode[0]] = 0
+                _sift_down(hkey, hnode, pos, 0, size)
+        else:
+            u = clean[p]
+            p += 1
+        removed[u] = True
+        order[k] = u
+        total -= deg[u]
+        for j in range(start[u], fill[u]):
+            v = nbr[j]
+            if removed[v]:
+                continue
+            deg[v] -= wgt[j]
+            if not dirty[v]:  # first fall: into the heap, at the bottom
+                dirty[v] = True
+                hnode[size] = v
+                pos[v] = size
+                size += 1
+            _sift_up(hkey, hnode, pos, pos[v], deg[v])
+        left = nodes - k - 1
+        if left > 0 and total / left > best:
+            best, best_k = total / left, k + 1
+    block = np.zeros(n, np.bool_)
+    for k in range(best_k, nodes):
+        block[order[k]] = True
+    return block, best
+
+
+def _sift_down(hkey: Floats, hnode: Ints, pos: Ints, i: int, size: int) -> None:
+    key, node = hkey[i], hnode[i]
+    while True:
+        c = 4 * i + 1
+        if c >= size:
+            break
+        m = c
+        for d in range(c + 1, min(c + 4, size)):
+            if hkey[d] < hkey[m] or (hkey[d] == hkey[m] and hnode[d] < hnode[m]):
+                m = d
+        if hkey[m] < key or (hkey[m] == key and hnode[m] < node):
+            hkey[i], hnode[i] = hkey[m], hnode[m]
+            pos[hnode[i]] = i
+            i = m
+        else:
+            break
+    hkey[i], hnode[i] = key, node
+    pos[node] = i
+
+
+def _sift_up(hkey: Floats, hnode: Ints, pos: Ints, i: int, key: float) -> None:
+    node = hnode[i]
+    while i > 0:
+        p = (i - 1) // 4
+        if key < hkey[p] or (key == hkey[p] and node < hnode[p]):
+            hkey[i], hnode[i] = hkey[p], hnode[p]
+            pos[hnode[i]] = i
+            i = p
+        else:
+            break
+    hkey[i], hnode[i] = key, node
+    pos[node] = i
+
+
+_jit = numba.njit(cache=True, nogil=True)
+_sift_down = _jit(_sift_down)
+_sift_up = _jit(_sift_up)
+peel = cast(Callable[[Ints, Ints, Ints, Ints, Floats, Bools], tuple[Bools, float]], _jit(_peel_csr))

@@ -68,6 +68,19 @@ def count_types(path: Path, types: tuple[str, ...]) -> dict[str, int]:
     return counts
 
 
+def settled_store(db: Path, keys: Path) -> None:
+    """A store as a running node has it: schema current, and a full list evaluation on record (the scorer
+    of `chengxin serve` redoes it every 6 hours; on a store that never had one it would start one over 1M
+    parties beside the requests being measured)."""
+    env = cx_env(f"sqlite:///{db}", keys)
+    run_child([CHENGXIN, "db", "upgrade"], env, timeout=600)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+        done = c.execute("SELECT count(*) FROM job_runs WHERE job = 'lists.evaluate'").fetchone()[0]
+    if not done:
+        log("chengxin lists evaluate (once: the full evaluation a running node has on record)")
+        run_child([CHENGXIN, "lists", "evaluate", "--json"], env, timeout=3600)
+
+
 def populate(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     """The cached store (db file, keys file, meta); built with the real CLI when missing."""
     where = CACHE / f"lookup-sqlite-{args.parties}p-{args.shops}s-{args.base_events}e"
@@ -75,6 +88,7 @@ def populate(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
     if meta_file.exists() and db.exists() and not args.rebuild:
         meta = json.loads(meta_file.read_text())
         log(f"reusing populated store {db} (built {meta['built']}: {meta['counts']})")
+        settled_store(db, keys)
         return db, keys, meta
     if where.exists():
         for p in where.iterdir():
@@ -97,6 +111,7 @@ def populate(args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
         raise SystemExit(f"populate failed ({run.returncode}): {run.stderr[-1500:]}")
     report = run.json()
     extra.unlink()
+    settled_store(db, keys)
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:  # read-only: counts for the report
         counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                   for t in ("subjects", "shops", "credit_records", "orders", "reviews")}

@@ -376,3 +376,17 @@ def test_restrictions_reach_the_persons_behind_a_blacklisted_enterprise(sample_a
         "measures"]}  # a platform measure, not public
     feed = [c for c in list_views.changes(cx, PLATFORM1)["changes"] if c["party"]["id"] == "U1"]
     assert feed and feed[-1]["added"] == ["restrict_persons"] and feed[-1]["cause"][0]["via"]["id"] == "E-M2"
+
+
+def test_the_full_evaluation_is_due_by_the_time_recorded_in_the_store(sample_app: Chengxin) -> None:
+    # the scorer redoes every party's lists only when the last full run, by any process, is old enough
+    every = timedelta(hours=6)
+    assert lists.full_due(sample_app, every)  # never ran
+    lists.evaluate(sample_app, ["not-a-party"])  # a partial evaluation is not the full one
+    assert lists.full_due(sample_app, every)
+    at = datetime.now(UTC)
+    lists.evaluate(sample_app, now=at)
+    with read_connection(sample_app.engine) as conn:
+        assert conn.execute(select(lt.job_runs.c.finished_at)).scalar() == at.isoformat()
+    assert not lists.full_due(sample_app, every, now=at + timedelta(hours=5))
+    assert lists.full_due(sample_app, every, now=at + timedelta(hours=6))

@@ -183,6 +183,22 @@ def profile(f: LS.ListFacts, at: datetime, without: int | None = None) -> dict[s
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------
+FULL_JOB = "lists.evaluate"  # the job_runs row of a full re-evaluation
+
+
+def full_due(app: Chengxin, every: timedelta, now: datetime | None = None) -> bool:
+    """Whether the last full re-evaluation (by any process: the scorer, `chengxin lists evaluate`) finished
+    longer than `every` ago, or never ran. Kept in the store, so restarting a server does not redo it."""
+    with read_connection(app.engine) as conn:
+        last = conn.execute(select(lt.job_runs.c.finished_at).where(lt.job_runs.c.job == FULL_JOB)).scalar()
+    return last is None or datetime.fromisoformat(last) <= (now or datetime.now(UTC)) - every
+
+
+def _finished(app: Chengxin, job: str, at: datetime) -> None:
+    with write_transaction(app.engine) as conn:
+        upsert.insert_or_update(conn, lt.job_runs, [{"job": job, "finished_at": at.isoformat()}])
+
+
 CHUNK_PARTIES = 2000  # parties per transaction in a full evaluation: the write lock is held briefly
 
 
@@ -202,6 +218,8 @@ def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | N
     for i in range(0, len(keys), CHUNK_PARTIES):
         _evaluate_chunk(app, list(keys[i:i + CHUNK_PARTIES]), at, total, full)
     published = publish_feed(app) if publish and app.settings.nats_url else None
+    if full:
+        _finished(app, FULL_JOB, at)
     moves = total["moves"]
     return {"parties": total["parties"], "entered": len(moves["entered"]), "left": len(moves["left"]),
             "moves": moves["entered"] + moves["left"], "measure_changes": total["changed"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from functools import cache
 from itertools import groupby
 from typing import Any, NamedTuple
@@ -113,7 +114,8 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     return done
 
 
-FULL_LISTS_EVERY_S = 6 * 3600  # the scorer re-evaluates every party's lists this often (and when it starts)
+FULL_LISTS_EVERY = timedelta(hours=6)  # the scorer re-evaluates every party's lists this often (a restart too,
+# but only when the last full evaluation, by whichever process, is older than that: see lists.full_due)
 
 
 def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, pause_s: float = 0.05) -> None:
@@ -123,12 +125,10 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
     rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`."""
     from chengxin.services import detect_live, lists
 
-    last_full = 0.0
     while not stop.is_set():
         done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s)
-        if time.monotonic() - last_full > FULL_LISTS_EVERY_S:  # time-based conditions: periods end, days pass
+        if lists.full_due(app, FULL_LISTS_EVERY):  # time-based conditions: periods end, days pass
             lists.evaluate(app)
-            last_full = time.monotonic()
         flagged = detect_live.drain(app)  # delivered shipments: empty parcels flagged within seconds
         moved = lists.drain(app) or flagged  # grades that changed, sanctions that arrived: lists and measures follow
         if not done["pairs"] and not done["parties"] and not moved:

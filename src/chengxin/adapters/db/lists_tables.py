@@ -127,3 +127,9 @@ list_queue = Table(
     Column("party_key", T, primary_key=True),          # a party whose lists must be re-evaluated
     Column("marked_at", T, nullable=False),
 )
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("job", T, primary_key=True),                # e.g. lists.evaluate (a full re-evaluation)
+    Column("finished_at", T, nullable=False),          # UTC ISO time the last run of it completed
+)

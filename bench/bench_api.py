@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -197,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=64, help="open loop: client threads")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--max-seconds", type=float, default=120, help="time bound of each phase")
-    ap.add_argument("--server-workers", type=int, default=1,
-                    help="server processes (`CHENGXIN_WORKERS`); default 1, the default of `chengxin serve`")
+    ap.add_argument("--server-workers", type=int, default=min(8, os.cpu_count() or 1),
+                    help="server processes (`CHENGXIN_WORKERS`); default: the CPU cores (at most 8), as "
+                         "`chengxin serve` has it")
     ap.add_argument("--py-spy", action="store_true", help="profile the server (py-spy) during each phase")
     ap.add_argument("--out", default="api")
     args = ap.parse_args(argv)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import sys
@@ -177,8 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--capacity", action="store_true", help="also a closed loop (8 in flight) per phase")
     ap.add_argument("--rebuild", action="store_true", help="populate again even if cached")
     ap.add_argument("--populate-timeout", type=float, default=3600)
-    ap.add_argument("--server-workers", type=int, default=1,
-                    help="server processes (`CHENGXIN_WORKERS`); default 1, the default of `chengxin serve`")
+    ap.add_argument("--server-workers", type=int, default=min(8, os.cpu_count() or 1),
+                    help="server processes (`CHENGXIN_WORKERS`); default: the CPU cores (at most 8), as "
+                         "`chengxin serve` has it")
     ap.add_argument("--server-env", action="append", default=[], metavar="CHENGXIN_X=V",
                     help="extra environment for the server (repeatable), e.g. CHENGXIN_POOL_SIZE=48")
     ap.add_argument("--py-spy", action="store_true")

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -19,6 +20,8 @@ log = logging.getLogger("chengxin.api")
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # blocking endpoints run on anyio's worker threads: as many at once as `threads` allows
+    anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.chengxin.settings.threads
     yield
     sequencer = getattr(app.state, "sequencer", None)
     if sequencer is not None:  # store what is queued before the process exits

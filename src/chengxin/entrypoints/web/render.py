@@ -26,8 +26,9 @@ SECURITY_HEADERS = {
 
 
 def _environment() -> jinja2.Environment:
+    # templates ship with the package: no stat() of every template file on every render (auto_reload)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.globals.update(
         shop_href=present.shop_href, party_href=present.party_href, record_href=present.record_href,
         view_href=present.view_href, external_href=present.external_href, describe=present.describe,

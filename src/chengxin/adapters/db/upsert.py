@@ -22,10 +22,20 @@ def insert_or_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, An
 
 def insert_or_update(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert the rows, replacing the non-key columns of those whose primary key is there."""
-    if not rows:
-        return
-    stmt = _insert(conn, table)
-    keys = [c.name for c in table.primary_key.columns]
-    stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
-        c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
-    conn.execute(stmt, list(rows))
+    if rows:
+        conn.execute(_upsert(conn.dialect.name, table), list(rows))
+
+
+_UPSERTS: dict[tuple[str, Table], Any] = {}
+
+
+def _upsert(dialect: str, table: Table) -> Any:
+    """Built once per table: `excluded` builds a proxy of every column each time it is asked for (measured:
+    0.5 ms of a 5 ms scoring step)."""
+    stmt = _UPSERTS.get((dialect, table))
+    if stmt is None:
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        keys = [c.name for c in table.primary_key.columns]
+        stmt = _UPSERTS[(dialect, table)] = stmt.on_conflict_do_update(index_elements=keys, set_={
+            c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys})
+    return stmt

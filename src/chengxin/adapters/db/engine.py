@@ -1,12 +1,14 @@
 """Engines for SQLite and PostgreSQL, write transactions, and migrations.
 
-Writers are serialised: on SQLite a write transaction starts with `BEGIN IMMEDIATE`, on PostgreSQL it locks
-the one `log_state` row. The credit log needs one sequencer anyway (indices contiguous, no gaps), and with
-writers serialised the duplicate check and the insert of an event cannot race.
+Writers are serialised: on SQLite a write transaction takes an exclusive `flock` on
+`<database>-writer.lock`, then starts with `BEGIN IMMEDIATE`; on PostgreSQL it locks the one `log_state`
+row. The credit log needs one sequencer anyway (indices contiguous, no gaps), and with writers serialised
+the duplicate check and the insert of an event cannot race.
 """
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -61,10 +63,25 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A serialised write transaction: commits on success, rolls back on any exception."""
-    with engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+    with _writer_lock(engine), engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(select(log_state.c.size).where(log_state.c.id == 1).with_for_update())
         yield conn
+
+
+@contextmanager
+def _writer_lock(engine: Engine) -> Iterator[None]:
+    """SQLite: wait for the write lock in the kernel, not in SQLite's busy handler. The busy handler polls
+    with sleeps that grow to 100 ms, so with several server processes writing, a waiting request slept long
+    after the lock was free (p99 near 1 s at 1,000 events/s with 2 processes); a blocked `flock` wakes as
+    soon as the holder lets go. Each call opens the file anew, so threads of one process queue too."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    with open(f"{path}-writer.lock", "a+b") as lock:  # closing the file releases the lock
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager

@@ -19,7 +19,7 @@ Graphs:
   a planted 200 x 200 block at p = 0.5 on unpopular columns, and popularity-biased camouflage (each block row
   adds 100 edges to columns drawn by popularity: FRAUDAR's third camouflage mode);
 - the buyer–shop graph of a simulated marketplace (`chengxin simulate --preset demo`, ingested into SQLite by
-  bench_detect.prepare, read with `services.detect.gather_orders`).
+  bench_detect.prepare, read with `services.columnar.gather_orders`).
 
 Reported per graph: edges/s of our kernel (`peel` alone), of ours from the edge list (weights + adjacency +
 peel), of the reference's detection call, and their ratios; the top block of each (rows, columns, density,
@@ -302,7 +302,8 @@ def market(name: str, budget: float) -> dict[str, Any]:
     from chengxin.adapters.db.engine import read_connection
     from chengxin.bootstrap import bootstrap
     from chengxin.domain.detection import rings
-    from chengxin.services.detect import gather_orders, rules
+    from chengxin.services.columnar import gather_orders
+    from chengxin.services.detect import rules
     from chengxin.settings import Settings
 
     folder, db, _truth, ingest = bench_detect.prepare(name)

@@ -18,7 +18,6 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-import numpy as np
 import orjson
 from sqlalchemy import Connection, and_, func, select
 
@@ -37,10 +36,10 @@ from chengxin.domain.detection import (
     price_fraud,
 )
 from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
-from chengxin.domain.detection.rings import Orders
 from chengxin.domain.detection.templates import Review, Reviews
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
+from chengxin.services.columnar import gather_orders
 
 _STATUS_ORDER = {"picked_up": 0, "in_transit": 1, "arrived": 2, "exception": 3, "out_for_delivery": 4,
                  "delivered": 5}
@@ -166,42 +165,6 @@ def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
             tuple(Scan(at, status, region) for at, _, status, region in trail)))
     categories = {(s, pid): cat for s, pid, cat in _rows(conn, select(p.c.source, p.c.product_id, p.c.category))}
     return Waybills(waybills, categories), len(waybills)
-
-
-def gather_orders(conn: Connection) -> tuple[Orders, int]:
-    """Every order as columns (buyer, shop, time, device and address hashes) and the payer account of its
-    payment: two queries, streamed. Returns (input, orders)."""
-    o, u = t.orders, t.order_updates
-    payer: dict[Ref, str] = {}
-    for src, oid, account in _rows(conn, select(u.c.order_source, u.c.order_id, u.c.payer_account)
-                                   .where(u.c.kind == "paid", u.c.payer_account.is_not(None))):
-        payer[(src, oid)] = account
-    buyers: dict[Ref, int] = {}
-    shops: dict[Ref, int] = {}
-    ids: dict[str, int] = {}
-    refs: list[Ref] = []
-    cols: tuple[list[int], list[int], list[float], list[int], list[int], list[int]] = ([], [], [], [], [], [])
-    b_col, s_col, at_col, d_col, a_col, p_col = cols
-    at_of: dict[str, float] = {}  # the same timestamp text parsed once
-    q = select(o.c.source, o.c.order_id, o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id,
-               o.c.placed_at, o.c.device, o.c.address).where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None))
-    for src, oid, b_src, b_id, s_src, s_id, at, dev, addr in _rows(conn, q):
-        ref = (src, oid)
-        refs.append(ref)
-        b_col.append(buyers.setdefault((b_src, b_id), len(buyers)))
-        s_col.append(shops.setdefault((s_src, s_id), len(shops)))
-        when = at_of.get(at)
-        if when is None:
-            when = at_of[at] = _epoch(at)
-        at_col.append(when)
-        d_col.append(-1 if dev is None else ids.setdefault(dev, len(ids)))
-        a_col.append(-1 if addr is None else ids.setdefault(addr, len(ids)))
-        pay = payer.get(ref)
-        p_col.append(-1 if pay is None else ids.setdefault(pay, len(ids)))
-    i64 = np.int64
-    return Orders(refs, np.array(b_col, i64), np.array(s_col, i64), np.array(at_col, np.float64),
-                  np.array(d_col, i64), np.array(a_col, i64), np.array(p_col, i64), list(buyers), list(shops),
-                  list(ids)), len(refs)
 
 
 def gather_reviews(conn: Connection) -> tuple[Reviews, int]:

@@ -108,15 +108,15 @@ class Progress(threading.Thread):
 
 
 def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: float, audit: bool,
-              size_of: Any, sample_every: float = 30, analyze_every: float = 0) -> dict[str, Any]:
+              size_of: Any, sample_every: float = 30, analyze_every: float = 0, defer: bool = False) -> dict[str, Any]:
     env = cx_env(url, keys)
     log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), time bound {timeout:.0f} s"
         + (f", ANALYZE every {analyze_every:g} s by the bench" if analyze_every else ""))
     progress = Progress(url, sample_every, analyze_every)
     progress.start()
-    run = run_child([CHENGXIN, "ingest", str(path), "--json"], env, timeout=timeout)
+    run = run_child([CHENGXIN, "ingest", str(path), "--json", *(["--defer"] if defer else [])], env, timeout=timeout)
     samples = progress.finish()
-    out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary(),
+    out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary(), "defer": defer,
                            "progress": [{"s": s, "events": n} for s, n in samples]}
     if analyze_every:
         out["bench_analyze"] = {"every_s": analyze_every, "times": progress.analyzed}
@@ -139,6 +139,10 @@ def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: fl
     out["store_mib"] = round(size_of() / 2**20, 1)
     log(f"{db}: {run.wall_s:.1f}s, {out['events_per_s']:,} events/s, peak RSS {run.peak_rss_mib:.0f} MiB, "
         f"accepted {report['accepted']:,}, rejected {report['rejected']}, tree size {report['tree_size']}")
+    if defer:  # what the load implies, drawn afterwards: timed on its own
+        st = run_child([CHENGXIN, "settle", "--json"], env, timeout=timeout)
+        out["settle"] = {**st.summary(), **(st.json() if st.returncode == 0 else {"error": st.stderr[-500:]})}
+        log(f"{db}: chengxin settle {st.wall_s:.1f}s, peak RSS {st.peak_rss_mib:.0f} MiB")
     if audit:
         log(f"{db}: chengxin audit verify")
         av = run_child([CHENGXIN, "audit", "verify", "--json"], env, timeout=timeout)
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="PostgreSQL: run ANALYZE every S seconds during the ingestion, as autovacuum would "
                          "(this machine's server runs with autovacuum off); 0 = never (default)")
     ap.add_argument("--out", default="ingest", help="result name under bench/results/ (default ingest)")
+    ap.add_argument("--defer", action="store_true",
+                    help="`chengxin ingest --defer` (store and project only), then `chengxin settle`, timed apart")
     args = ap.parse_args(argv)
 
     path = args.file or events_file(args.events)
@@ -184,12 +190,12 @@ def main(argv: list[str] | None = None) -> int:
                 dbfile = tmp / "bench.db"
                 size = lambda f=dbfile: sum(p.stat().st_size for p in f.parent.glob(f.name + "*"))  # noqa: E731
                 result["runs"].append(bench_one(db, f"sqlite:///{dbfile}", keys, path, lines, args.timeout,
-                                                not args.no_audit, size, args.sample_every))
+                                                not args.no_audit, size, args.sample_every, defer=args.defer))
             elif db == "postgresql":
                 with pg_database() as url:
                     result["runs"].append(bench_one(db, url, keys, path, lines, args.timeout, not args.no_audit,
                                                     lambda u=url: pg_database_size(u), args.sample_every,
-                                                    args.pg_analyze_every))
+                                                    args.pg_analyze_every, defer=args.defer))
             else:
                 raise SystemExit(f"unknown --db {db!r}")
         finally:

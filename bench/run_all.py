@@ -92,12 +92,21 @@ def rows_ingest(r: dict[str, Any]) -> list[list[str]]:
         ing, audit = run["ingest"], run.get("audit", {})
         if "bench_analyze" in run:
             cmd += f"; the bench ran `ANALYZE` every {run['bench_analyze']['every_s']:g} s (as autovacuum would)"
+        if run.get("defer"):
+            cmd = cmd.replace(" --json`", " --json --defer`", 1) + " (store and project; scores, lists and live " \
+                "detection left queued)"
         out.append([f"Bulk ingestion, {run['db']}", cmd,
                     f"{fmt(run['events_per_s'])} events/s ({fmt(ing['wall_s'])} s wall, {fmt(run['cpu_s'])} s CPU)",
                     f"≥ {r['target']['events_per_s']:,} events/s", mark(run["pass"]["throughput"]), date])
         out.append([f"Bulk ingestion memory, {run['db']}", "same run: peak RSS of the `chengxin` process",
                     f"{fmt(ing['peak_rss_mib'])} MiB", f"≤ {r['target']['peak_rss_mib']:,} MiB",
                     mark(run["pass"]["memory"]), date])
+        if run.get("settle"):
+            st = run["settle"]
+            out.append([f"Settling the load, {run['db']}", "`chengxin settle --json` after it",
+                        f"{fmt(st['wall_s'])} s, peak RSS {fmt(st['peak_rss_mib'])} MiB "
+                        f"({fmt(st.get('parties_scored'))} parties scored, {fmt(st.get('lists_evaluated'))} "
+                        f"list evaluations)", "(none)", "—", date])
         if audit:
             out.append([f"Audit after ingestion, {run['db']}", "`chengxin audit verify --json`",
                         f"{fmt(audit['wall_s'])} s for {fmt(audit.get('records'))} records "

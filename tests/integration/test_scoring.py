@@ -202,3 +202,27 @@ def test_the_scorer_follows_what_the_api_queues(app):
         stop.set()
         scorer.join(timeout=30)
     assert points(app) == 2 and parties.show(app, P, "S1", Viewer("public"))["grade"] in "ABCD"
+
+
+def test_a_rebuild_in_parts_scores_every_party_as_one_in_one_part(app, monkeypatch):
+    # a full rebuild profiles REBUILD_PARTIES parties at a time (memory stays bounded on a big store)
+    params = make_params(None, days=10, shops=10, buyers=60, orders_per_day=30, rings=1, ring_workers=(4, 6),
+                         seed=9)
+    assert ingest_text(app, b"".join(Simulator(params).lines()).decode()).rejected == 0
+
+    def scores() -> dict[str, tuple[int, str, str]]:
+        with read_connection(app.engine) as conn:
+            return {r.party_key: (r.score, r.grade, r.detail) for r in conn.execute(select(st.credit_scores))}
+
+    whole = scoring.rebuild(app)
+    in_one = scores()
+    with read_connection(app.engine) as conn:
+        ranges = scoring.party_ranges(conn, 7)
+        keys = sorted(conn.execute(select(t.subjects.c.party_key).distinct()).scalars())
+    assert len(ranges) == -(-len(keys) // 7) and ranges[0][0] == keys[0] and ranges[-1][1] is None
+    assert all(hi == ranges[i + 1][0] for i, (_, hi) in enumerate(ranges[:-1]))
+    monkeypatch.setattr(scoring, "REBUILD_PARTIES", 7)
+    parts = scoring.rebuild(app)
+    assert parts["parties"] == whole["parties"] == len(in_one) > 20
+    assert parts["grades"] == whole["grades"]
+    assert {k: v[:2] for k, v in scores().items()} == {k: v[:2] for k, v in in_one.items()}

@@ -66,7 +66,9 @@ class Gather:
     """The parties being scored, their subject reports and shops, and how to read rows about them."""
 
     def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
-                 plain: bool = False) -> None:
+                 plain: bool = False, key_range: tuple[str, str | None] | None = None) -> None:
+        """`keys`: these parties, their rows looked up by reference; else every party, or those whose key is
+        in `key_range` [low, high) (high None: no bound), from whole-table reads (a full rebuild in parts)."""
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
         self.dialect = conn.dialect.name
         s, sh = t.subjects, t.shops
@@ -74,6 +76,9 @@ class Gather:
                    s.c.registered_at)
         if keys is not None:
             q = q.where(s.c.party_key.in_(list(keys)))
+        elif key_range is not None:
+            q = q.where(s.c.party_key >= key_range[0])
+            q = q if key_range[1] is None else q.where(s.c.party_key < key_range[1])
         self.subjects = list(conn.execute(q))
         self.party_of: dict[Ref, str] = {(r.source, r.subject_id): r.party_key for r in self.subjects}
         self.shop_party: dict[Ref, str] = {}
@@ -125,9 +130,11 @@ class Gather:
 
 
 def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
-           rating_rules: R.RatingRules, *, plain: bool = False) -> dict[str, S.Profile]:
-    """Profiles of these parties (everyone when `keys` is None); `plain` weighs every order and rating 1."""
-    g = Gather(conn, keys, now, rules, plain)
+           rating_rules: R.RatingRules, *, plain: bool = False,
+           key_range: tuple[str, str | None] | None = None) -> dict[str, S.Profile]:
+    """Profiles of these parties (everyone when `keys` is None, or everyone in `key_range`); `plain` weighs
+    every order and rating 1."""
+    g = Gather(conn, keys, now, rules, plain, key_range)
     base: dict[str, dict[str, Any]] = {}
     for r in sorted(g.subjects, key=lambda r: r.registered_at):
         b = base.setdefault(r.party_key, {"kind": r.kind, "identity_valid": True, "verified": False,

@@ -23,9 +23,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, func, select
 
+from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import findings as fd
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db import upsert
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
@@ -48,13 +48,9 @@ def mark(conn: Connection, facts: Iterable[Any]) -> None:
     refs |= {(f.values["source"], f.values["shipment_id"]) for f in facts if f.table == "shipments"}
     products = {(f.values["product_source"], f.values["product_id"]) for f in facts
                 if f.table == "price_points" and f.values.get("product_id")}
-    now = now_utc()
-    if refs:
-        upsert.insert_or_ignore(conn, fd.live_queue, [{"shipment_source": s, "shipment_id": i, "marked_at": now}
-                                                      for s, i in refs])
-    if products:
-        upsert.insert_or_ignore(conn, fd.live_price_queue, [{"product_source": s, "product_id": i,
-                                                             "marked_at": now} for s, i in products])
+    now = now_utc()  # (source, id, marked_at): the queues' column order, checked in tests/integration/test_marks.py
+    bulk.insert_or_ignore_tuples(conn, "live_queue", [(s, i, now) for s, i in refs])
+    bulk.insert_or_ignore_tuples(conn, "live_price_queue", [(s, i, now) for s, i in products])
 
 
 def save_state(conn: Connection, run_id: str, typical: EP.Typical) -> None:

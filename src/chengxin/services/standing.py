@@ -74,9 +74,8 @@ def mark(conn: Connection, facts: Iterable[Fact]) -> None:
 
 
 def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
-    if rows:
-        keys = ("kind", "a_source", "a_id", "b_source", "b_id")
-        upsert.insert_or_ignore(conn, st.scoring_queue, [dict(zip(keys, r, strict=True)) for r in rows])
+    assert bulk.columns("scoring_queue") == ("kind", "a_source", "a_id", "b_source", "b_id")
+    bulk.insert_or_ignore_tuples(conn, "scoring_queue", rows)
 
 
 # --- recounting -------------------------------------------------------------------------------------------

@@ -82,8 +82,10 @@ def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True)
     run = DetectRun(f"detect-{uuid.uuid4().hex[:12]}", now_utc(), [])
     data: dict[str, Any] = {}
     per_detector: list[tuple[str, list[Finding]]] = []
+    last_use = {d.needs: i for i, d in enumerate(chosen)}
+    typical = None
     with read_connection(cx.engine) as conn, _no_cyclic_gc():
-        for d in chosen:
+        for i, d in enumerate(chosen):
             if d.needs not in data:
                 t0 = time.perf_counter()
                 data[d.needs], rows = LOADERS[d.needs](conn)
@@ -93,16 +95,20 @@ def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True)
             run.detectors[d.name] = {"kind": d.kind, "findings": len(found),
                                      "seconds": round(time.perf_counter() - t0, 3)}
             per_detector.append((d.name, found))
+            if last_use[d.needs] == i:  # no later detector reads it: let it go (inputs are the memory)
+                if d.needs == "waybills":  # what the live reader needs until the next full run
+                    from chengxin.domain.detection import empty_parcel
+
+                    typical = empty_parcel.learn_typical(data["waybills"], rules().empty_parcel)
+                del data[d.needs]
     with write_transaction(cx.engine) as conn:
         for name, found in per_detector:
             insert_findings(conn, found, detector=name, run_id=run.run_id, created_at=run.created_at)
             run.findings += found
-        if "waybills" in data:  # what the live reader needs until the next full run (services/detect_live.py)
-            from chengxin.domain.detection import empty_parcel
+        if typical is not None:  # services/detect_live.py
             from chengxin.services import detect_live
 
-            detect_live.save_state(conn, run.run_id, empty_parcel.learn_typical(data["waybills"],
-                                                                               rules().empty_parcel))
+            detect_live.save_state(conn, run.run_id, typical)
     if publish:
         from chengxin.services import review
 
@@ -139,12 +145,23 @@ def _epoch(at: str) -> float:
 
 def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
     """Every shipment of a stored order, with its order's shop, goods and ship-to region, and its scans; the
-    categories of all products. Three queries, streamed in chunks. Returns (input, waybills)."""
+    categories of all products. Three queries, streamed in chunks. Returns (input, waybills).
+
+    Memory is what limits this input (a million waybills with their scans): every repeated value (status,
+    region, source, shop, carrier, time) is kept once (`same`), and each shipment's scans are let go as soon
+    as its waybill is built."""
     sc, sh, o, p = t.shipment_scans, t.shipments, t.orders, t.products
+    same: dict[Any, Any] = {}  # strings and references, each kept once
+    one = same.setdefault
+    times: dict[str, float] = {}
     scans: dict[Ref, list[tuple[float, int, str, str]]] = defaultdict(list)
     for src, sid, at, status, region in _rows(
             conn, select(sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region)):
-        scans[(src, sid)].append((_epoch(at), _STATUS_ORDER.get(status, 9), status, region))
+        when = times.get(at)
+        if when is None:
+            when = times[at] = _epoch(at)
+        scans[(one(src, src), sid)].append((when, _STATUS_ORDER.get(status, 9), one(status, status),
+                                            one(region, region)))
     q = select(sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
                sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
                o.c.shop_id, o.c["items"], o.c.ship_to_region,
@@ -158,10 +175,11 @@ def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
         if parsed is None:
             parsed = items_of[key] = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1)))
                                            for i in orjson.loads(items))
-        trail = sorted(scans.get((src, sid), ()))
+        trail = sorted(scans.pop((src, sid), ()))
         waybills.append(Waybill(
-            (o_src, o_id), (shop_src, shop_id), parsed, ship_to, (src, sid),
-            (car_src, car_id) if car_id else None, (cou_src, cou_id) if cou_id else None, tracking, weight,
+            (o_src, o_id), one((shop_src, shop_id), (shop_src, shop_id)), parsed, one(ship_to, ship_to),
+            (src, sid), one((car_src, car_id), (car_src, car_id)) if car_id else None,
+            one((cou_src, cou_id), (cou_src, cou_id)) if cou_id else None, tracking, weight,
             tuple(Scan(at, status, region) for at, _, status, region in trail)))
     categories = {(s, pid): cat for s, pid, cat in _rows(conn, select(p.c.source, p.c.product_id, p.c.category))}
     return Waybills(waybills, categories), len(waybills)

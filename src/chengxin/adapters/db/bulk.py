@@ -131,14 +131,7 @@ def upsert_tuples(conn: Connection, table_name: str, rows: Sequence[Row]) -> Non
     if conn.dialect.name != "postgresql":
         executemany(conn, upsert_sql(table_name, conn.dialect.name)[0], rows)
         return
-    create, copy, move = _stage_sql(table_name)
-    cursor = conn.connection.cursor()
-    try:
-        cursor.execute(create)
-        _copy(cursor, copy, rows)
-        cursor.execute(move)
-    finally:
-        cursor.close()
+    _through_stage(conn, table_name, rows, _stage_sql(table_name)[2])
 
 
 def insert_or_ignore_tuples(conn: Connection, table_name: str, rows: Sequence[Row]) -> None:
@@ -150,13 +143,17 @@ def insert_or_ignore_tuples(conn: Connection, table_name: str, rows: Sequence[Ro
     if conn.dialect.name != "postgresql":
         executemany(conn, f"{insert_sql(table_name, conn.dialect.name)[0]} ON CONFLICT DO NOTHING", rows)
         return
+    _through_stage(conn, table_name, rows, _ignore_sql(table_name))
+
+
+def _through_stage(conn: Connection, table_name: str, rows: Sequence[Row], move: str) -> None:
+    """PostgreSQL: `COPY` the rows into the table's staging table, then `move` them into the table."""
     create, copy, _ = _stage_sql(table_name)
     cursor = conn.connection.cursor()
     try:
         cursor.execute(create)
         _copy(cursor, copy, rows)
-        cursor.execute(_ignore_sql(table_name))
-        cursor.execute(f"DELETE FROM cx_stage_{table_name}")  # the stage may serve an upsert later in this txn
+        cursor.execute(move)
     finally:
         cursor.close()
 

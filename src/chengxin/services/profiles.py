@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import orjson
 from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, exists, func, literal, select
 from sqlalchemy.types import Float
@@ -28,7 +29,6 @@ from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
 
 Ref = tuple[str, str]
-Facts = dict[str, dict[str, Any]]
 QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
 CHUNK = 128  # refs per OR-list: SQLite limits an expression's depth
 # Statements are built once per shape and reused: building and hashing SQLAlchemy expressions cost more
@@ -66,9 +66,9 @@ class Gather:
     """The parties being scored, their subject reports and shops, and how to read rows about them."""
 
     def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
-                 plain: bool = False, key_range: tuple[str, str | None] | None = None) -> None:
-        """`keys`: these parties, their rows looked up by reference; else every party, or those whose key is
-        in `key_range` [low, high) (high None: no bound), from whole-table reads (a full rebuild in parts)."""
+                 plain: bool = False) -> None:
+        """`keys`: these parties, their rows looked up by reference; else every party, from whole-table
+        reads (a full rebuild)."""
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
         self.dialect = conn.dialect.name
         s, sh = t.subjects, t.shops
@@ -76,21 +76,22 @@ class Gather:
                    s.c.registered_at)
         if keys is not None:
             q = q.where(s.c.party_key.in_(list(keys)))
-        elif key_range is not None:
-            q = q.where(s.c.party_key >= key_range[0])
-            q = q if key_range[1] is None else q.where(s.c.party_key < key_range[1])
         self.subjects = list(conn.execute(q))
-        self.party_of: dict[Ref, str] = {(r.source, r.subject_id): r.party_key for r in self.subjects}
-        self.shop_party: dict[Ref, str] = {}
+        # every party gathered has an index: its row in the facts
+        self.keys = list(dict.fromkeys(r.party_key for r in self.subjects))
+        index = {k: i for i, k in enumerate(self.keys)}
+        self.party_of: dict[Ref, int] = {(r.source, r.subject_id): index[r.party_key] for r in self.subjects}
+        self.shop_party: dict[Ref, int] = {}
         (shops,) = _statement("shops", conn.dialect.name, False, lambda: (select(sh),))
         self.shops = [r for r in self.rows(shops, sh.c.operator_source, sh.c.operator_id, self.party_of)
                       if (r.operator_source, r.operator_id) in self.party_of]
         self.shop_party = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
                            for r in self.shops}
 
-    def owner(self, ref: Ref) -> str | None:
-        """The party a shop or subject belongs to (None: not in this gathering)."""
-        return self.shop_party.get(ref) or self.party_of.get(ref)
+    def owner(self, ref: Ref) -> int | None:
+        """The index of the party a shop or subject belongs to (None: not in this gathering)."""
+        found = self.shop_party.get(ref)
+        return self.party_of.get(ref) if found is None else found
 
     def rows(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref] | None = None,
              params: dict[str, Any] | None = None) -> Iterable[Any]:
@@ -111,9 +112,8 @@ class Gather:
             yield from self.conn.execute(found[1], {**params, **pair_params("r", part)})
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
-        if (key := self.owner(ref)) is not None:
-            for name, v in values.items():
-                facts[key][name] += v or 0.0
+        if (i := self.owner(ref)) is not None:
+            facts.add(i, **values)
 
     def weight(self, buyer_source: Any, buyer_id: Any, order_source: Any, order_id: Any) -> tuple[Any, list[Any]]:
         """The SQL weight of an order by its buyer's fairness and lockstep flag, and the joins it needs."""
@@ -129,40 +129,76 @@ class Gather:
         return by_fairness * lockstep, joins
 
 
-def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
-           rating_rules: R.RatingRules, *, plain: bool = False,
-           key_range: tuple[str, str | None] | None = None) -> dict[str, S.Profile]:
-    """Profiles of these parties (everyone when `keys` is None, or everyone in `key_range`); `plain` weighs
-    every order and rating 1."""
-    g = Gather(conn, keys, now, rules, plain, key_range)
-    base: dict[str, dict[str, Any]] = {}
-    for r in sorted(g.subjects, key=lambda r: r.registered_at):
-        b = base.setdefault(r.party_key, {"kind": r.kind, "identity_valid": True, "verified": False,
-                                          "first": r.registered_at})
-        b["identity_valid"] &= bool(r.identity_valid)
-        b["verified"] |= r.verified_at is not None
-    for shop in g.shops:
-        b = base[g.shop_party[(shop.source, shop.shop_id)]]
-        b["first"] = min(b["first"], shop.opened_at)
-    facts: Facts = defaultdict(lambda: defaultdict(float))
+# the figures summed per party, one column each (`Facts.values`)
+FIELDS = ("orders", "shipped", "on_time", "delivered", "returns", "ratings", "sum", "wtotal", "wsum", "retracted",
+          "complaints", "upheld", "commitments", "licence_gaps", "dsr_gap_sum", "dsr_n")
+FIELD = {name: i for i, name in enumerate(FIELDS)}
+
+
+class Facts:
+    """What is known of every gathered party, as columns: a row of `values` per party (in `keys` order), and
+    what every party has once (kind, identity, when first known). A full rebuild gathers everyone once (a few
+    whole-table reads) and scores them in slices (`profiles`); ~130 bytes a party besides the keys."""
+
+    def __init__(self, g: Gather) -> None:
+        n = len(g.keys)
+        self.keys, self.now = g.keys, g.now
+        self.values = np.zeros((n, len(FIELDS)))
+        self.kind: list[str] = [""] * n
+        self.identity_valid = np.ones(n, dtype=bool)
+        self.verified = np.zeros(n, dtype=bool)
+        self.first: list[str | None] = [None] * n
+        self.sanctions: dict[int, list[S.Sanction]] = {}
+        for r in sorted(g.subjects, key=lambda r: r.registered_at):
+            i = g.party_of[(r.source, r.subject_id)]
+            if self.first[i] is None:
+                self.kind[i], self.first[i] = r.kind, r.registered_at
+            self.identity_valid[i] &= bool(r.identity_valid)
+            self.verified[i] |= r.verified_at is not None
+        for shop in g.shops:
+            i = g.shop_party[(shop.source, shop.shop_id)]
+            self.first[i] = min(self.first[i] or shop.opened_at, shop.opened_at)
+
+    def add(self, i: int, **values: float) -> None:
+        row = self.values[i]
+        for name, v in values.items():
+            row[FIELD[name]] += v or 0.0
+
+    def profiles(self, start: int = 0, stop: int | None = None) -> dict[str, S.Profile]:
+        """The profiles of parties [start, stop) in `keys` order (default: all)."""
+        stop = len(self.keys) if stop is None else min(stop, len(self.keys))
+        rows = self.values[start:stop].tolist()
+        return {self.keys[i]: self._profile(i, row) for i, row in zip(range(start, stop), rows, strict=True)}
+
+    def _profile(self, i: int, f: list[float]) -> S.Profile:
+        (orders, shipped, on_time, delivered, returns, ratings, total, wtotal, wsum, retracted, complaints,
+         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n) = f
+        n_rated = int(ratings)
+        return S.Profile(
+            kind=self.kind[i], identity_valid=bool(self.identity_valid[i]), verified=bool(self.verified[i]),
+            licence_gaps=int(licence_gaps), days_known=days_between(self.first[i], self.now), orders=int(orders),
+            ratings=n_rated, ratings_weight=wtotal, rating_mean=wsum / wtotal if wtotal else None,
+            rating_mean_raw=total / n_rated if n_rated else None,
+            dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, returns=returns, delivered=delivered, shipped=shipped,
+            shipped_on_time=on_time, complaints=int(complaints), complaints_upheld=upheld,
+            sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments))
+
+
+def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
+            rating_rules: R.RatingRules, *, plain: bool = False) -> Facts:
+    """The facts of these parties (everyone when `keys` is None); `plain` weighs every order and rating 1."""
+    g = Gather(conn, keys, now, rules, plain)
+    facts = Facts(g)
     for step in (_orders, _shipments, _returns, _ratings, _complaints, _sanctions, _commitments, _licence_gaps):
         step(g, facts)
     _dsr(g, facts, rating_rules)
-    return {key: _profile(b, facts[key], now) for key, b in base.items()}
+    return facts
 
 
-def _profile(b: dict[str, Any], f: dict[str, Any], now: datetime) -> S.Profile:
-    n_rated = int(f["ratings"])
-    return S.Profile(
-        kind=b["kind"], identity_valid=b["identity_valid"], verified=b["verified"],
-        licence_gaps=int(f["licence_gaps"]), days_known=days_between(b["first"], now), orders=int(f["orders"]),
-        ratings=n_rated, ratings_weight=f["wtotal"], rating_mean=f["wsum"] / f["wtotal"] if f["wtotal"] else None,
-        rating_mean_raw=f["sum"] / n_rated if n_rated else None,
-        dsr_gap=f["dsr_gap_sum"] / f["dsr_n"] if f["dsr_n"] else None, returns=f["returns"],
-        delivered=f["delivered"], shipped=f["shipped"], shipped_on_time=f["on_time"],
-        complaints=int(f["complaints"]), complaints_upheld=f["upheld"],
-        sanctions=tuple(f.get("sanction_list") or ()), retracted=int(f["retracted"]),
-        commitments=int(f["commitments"]))
+def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
+           rating_rules: R.RatingRules, *, plain: bool = False) -> dict[str, S.Profile]:
+    """Profiles of these parties (everyone when `keys` is None); `plain` weighs every order and rating 1."""
+    return collect(conn, keys, now, rules, rating_rules, plain=plain).profiles()
 
 
 def _orders(g: Gather, facts: Facts) -> None:
@@ -265,8 +301,8 @@ def _sanctions(g: Gather, facts: Facts) -> None:
         s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
         lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)),))
     for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of):
-        if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
-            facts[key].setdefault("sanction_list", []).append(
+        if (i := g.party_of.get((row.subject_source, row.subject_id))) is not None:
+            facts.sanctions.setdefault(i, []).append(
                 S.Sanction(row.kind, days_between(row.imposed_at, g.now), row.reason))
 
 
@@ -278,8 +314,8 @@ def _commitments(g: Gather, facts: Facts) -> None:
         c.c.subject_source, c.c.subject_id),))
     for a, b, n in g.rows(q, c.c.subject_source, c.c.subject_id, g.party_of,
                           {"today": g.now.date().isoformat()}):
-        if (key := g.party_of.get((a, b))) is not None:
-            facts[key]["commitments"] += n
+        if (i := g.party_of.get((a, b))) is not None:
+            facts.add(i, commitments=n)
 
 
 def _licence_gaps(g: Gather, facts: Facts) -> None:
@@ -287,7 +323,7 @@ def _licence_gaps(g: Gather, facts: Facts) -> None:
     from chengxin.services.parties import licence_gaps
 
     lic = t.licences
-    held: dict[str, list[Any]] = defaultdict(list)
+    held: dict[int, list[Any]] = defaultdict(list)
     (q,) = _statement("licences", g.dialect, False, lambda: (select(lic),))
     for row in g.rows(q, lic.c.subject_source, lic.c.subject_id, g.party_of):
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
@@ -295,7 +331,7 @@ def _licence_gaps(g: Gather, facts: Facts) -> None:
     for shop in g.shops:
         key = g.shop_party[(shop.source, shop.shop_id)]
         missing = {kind for gap in licence_gaps(orjson.loads(shop.categories), held[key]) for kind in gap["needed"]}
-        facts[key]["licence_gaps"] += len(missing)
+        facts.add(key, licence_gaps=len(missing))
 
 
 def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
@@ -317,6 +353,5 @@ def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
         category = categories.get(shop)
         avg = category_dsr(g.conn, category, since) if category else None
         dims = [avg[d] for d in rr.dsr_dimensions] if avg and avg["count"] else []
-        if dims and (key := g.shop_party.get(shop)) is not None:
-            facts[key]["dsr_gap_sum"] += (total / n - sum(dims) / len(dims)) * n
-            facts[key]["dsr_n"] += n
+        if dims and (i := g.shop_party.get(shop)) is not None:
+            facts.add(i, dsr_gap_sum=(total / n - sum(dims) / len(dims)) * n, dsr_n=n)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, and_, delete, select
 
 from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -40,11 +40,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime, *, plain: bool = False,
-             key_range: tuple[str, str | None] | None = None) -> dict[str, S.Profile]:
-    """Profiles of these parties (everyone when `keys` is None, or everyone in `key_range`), orders and
-    ratings weighted by the stored rater fairness and lockstep flags; `plain` weighs every one 1."""
-    return P.gather(conn, keys, now, score_rules(), rating_rules(), plain=plain, key_range=key_range)
+def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime, *, plain: bool = False
+             ) -> dict[str, S.Profile]:
+    """Profiles of these parties (everyone when `keys` is None), orders and ratings weighted by the stored
+    rater fairness and lockstep flags; `plain` weighs every one 1."""
+    return P.gather(conn, keys, now, score_rules(), rating_rules(), plain=plain)
 
 
 def fit_fairness(conn: Connection) -> dict[Ref, float]:
@@ -178,34 +178,21 @@ def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
 
 def rebuild(app: Chengxin) -> dict[str, Any]:
     """Refit rater fairness and score every party (`chengxin score`)."""
-    now, parties, changed = _now(), 0, 0
+    now, changed = _now(), 0
     grades: dict[str, int] = {}
     with write_transaction(app.engine) as conn:
         lockstep = find_lockstep_orders(conn)
         fairness = fit_fairness(conn)
-        for key_range in party_ranges(conn, REBUILD_PARTIES):
-            profs = profiles(conn, None, now, key_range=key_range)
-            parties += len(profs)
-            changed += save_scores(conn, profs, "rebuild", grades)
-            del profs  # one part's profiles in memory at a time
-    return {"parties": parties, "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,
+        facts = P.collect(conn, None, now, score_rules(), rating_rules())  # every table read once
+        for start in range(0, len(facts.keys), REBUILD_SLICE):
+            changed += save_scores(conn, facts.profiles(start, start + REBUILD_SLICE), "rebuild", grades)
+    return {"parties": len(facts.keys), "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,
             "grades": dict(sorted(grades.items()))}
 
 
-# Parties profiled at once by a full rebuild. Each part reads every table whole again (~65 s per part on the
-# 942k orders of bench-10m), and holds ~1.1 KB per party (342k parties in one part: 1,029 MiB peak, in
-# parts of 100k: 821 MiB but 4x the reads). 200k: ~220 MB of profiles at most, whatever the store.
-REBUILD_PARTIES = 200_000
-
-
-def party_ranges(conn: Connection, size: int) -> list[tuple[str, str | None]]:
-    """Party keys cut into consecutive ranges of `size` parties, [low, high) (the last one open)."""
-    distinct = select(t.subjects.c.party_key).distinct().subquery()
-    numbered = select(distinct.c.party_key, func.row_number().over(order_by=distinct.c.party_key).label("n")) \
-        .subquery()
-    starts = list(conn.execute(select(numbered.c.party_key).where((numbered.c.n - 1) % size == 0)
-                               .order_by(numbered.c.party_key)).scalars())
-    return [(low, starts[i + 1] if i + 1 < len(starts) else None) for i, low in enumerate(starts)]
+# Parties turned into profiles and scored at once by a full rebuild: their profiles and explanations are what
+# a rebuild holds besides the facts' columns.
+REBUILD_SLICE = 5000
 
 
 # --- reading ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -170,7 +171,12 @@ def _levels(tiers: Any, source: str) -> tuple[Level, ...]:
 # --- points ----------------------------------------------------------------------------------------------
 def natural_month(at: str) -> str:
     """The natural month of a UTC time in China Standard Time ("2026-01-31T16:00:00Z" is February)."""
-    return (datetime.fromisoformat(at[:19]) + CST).strftime("%Y-%m")
+    return _month_of_hour(at[:13])  # CST is UTC+8 whole hours: the hour decides the month
+
+
+@lru_cache(maxsize=1 << 16)
+def _month_of_hour(hour: str) -> str:
+    return (datetime.fromisoformat(hour + ":00:00") + CST).strftime("%Y-%m")
 
 
 def _days_between(a: str, b: str) -> float:

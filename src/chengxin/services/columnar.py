@@ -8,7 +8,7 @@ The codes are numbered in order of first appearance, as reading row by row would
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,23 @@ def rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     try:
         cursor.execute(str(compiled), params)
         return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def stream(conn: Connection, stmt: Any, size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """The rows of a Core statement as plain tuples, `size` at a time (a server-side cursor on PostgreSQL),
+    so a pass over millions of rows holds a few thousand; the caller may write in the same transaction."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    params = compiled.params
+    if compiled.positional:
+        params = tuple(params[name] for name in compiled.positiontup or ())
+    raw = conn.connection.dbapi_connection
+    cursor = raw.cursor(name="cx_stream") if conn.dialect.name == "postgresql" else raw.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        while batch := cursor.fetchmany(size):
+            yield from batch
     finally:
         cursor.close()
 

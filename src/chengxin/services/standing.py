@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import cache
 from itertools import groupby
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -31,7 +32,7 @@ from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.domain.projection import Fact
 from chengxin.exc import InvalidInput, NotFound
-from chengxin.services import credit_log
+from chengxin.services import columnar, credit_log
 
 Ref = tuple[str, str]
 Pair = tuple[Ref, Ref]  # (target, author)
@@ -215,15 +216,17 @@ def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
     return list(conn.execute(_PAIR_Q, {"ts": ts, "ti": ti, "as_": as_, "ai": ai}))
 
 
-def _rating(row: Any) -> R.Rating:
-    items = orjson.loads(row.items) if row.items else None
-    first = items[0]["product_id"] if items else None
+def _rating(row: Sequence[Any]) -> R.Rating:
+    """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
+    (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
+     paid, completed, fake) = row
+    listed = orjson.loads(items) if items else None
+    first = listed[0]["product_id"] if listed else None
     item = first if isinstance(first, str) else f"{first['source']}|{first['id']}" if first else None
-    dims = orjson.loads(row.dimensions) if row.dimensions else None
+    dims = orjson.loads(dimensions) if dimensions else None
     return R.Rating(
-        (row.source, row.review_id), (row.target_source, row.target_id), (row.author_source, row.author_id),
-        row.direction, row.score, row.posted_at, order_at=row.placed_at, item=item, paid=bool(row.paid),
-        completed=bool(row.completed), fake=bool(row.fake), follow_up=row.follows_id is not None,
+        (source, review_id), (ts, ti), (as_, ai), direction, score, posted_at, order_at=placed_at, item=item,
+        paid=bool(paid), completed=bool(completed), fake=bool(fake), follow_up=follows_id is not None,
         dims=tuple(dims[d] for d in _DIMS) if dims and all(d in dims for d in _DIMS) else None)
 
 
@@ -232,17 +235,17 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
     standings of their targets. Runs in the caller's write transaction."""
     targets: dict[Ref, None] = {}
     records: list[tuple[CreditRecord, str]] = []
-    ledger: list[dict[str, Any]] = []
+    ledger: list[tuple[Any, ...]] = []
     for pair in pairs:
         ratings = [_rating(row) for row in _pair_rows(conn, pair)]
         old = _old_ledger(conn, pair)
         _delete_pair(conn, pair)
         for rating, c in zip(sorted(ratings, key=lambda r: (r.at, r.review)), R.count_pair(ratings, rules()),
                              strict=True):
-            ledger.append(_ledger_row(rating, c))
+            ledger.append(_ledger_tuple(rating, c))
             records.extend(_point_changes(conn, rating, c, old.get(c.review)))
         targets[pair[0]] = None
-    bulk.insert_rows(conn, "rating_ledger", ledger)
+    bulk.insert_tuples(conn, "rating_ledger", ledger)
     _update_standings(conn, list(targets))
     if records:  # in practice only a verdict's own transaction takes points back or restores them
         credit_log.append(conn, app.keys, app.settings.log_origin, records)
@@ -264,12 +267,14 @@ def _delete_pair(conn: Connection, pair: Pair) -> None:
     conn.execute(delete(st.rating_ledger).where(*_pair_cond(pair)))
 
 
-def _ledger_row(r: R.Rating, c: R.Counted) -> dict[str, Any]:
-    return {"source": r.review[0], "review_id": r.review[1], "target_source": r.target[0],
-            "target_id": r.target[1], "author_source": r.author[0], "author_id": r.author[1],
-            "direction": r.direction, "score": r.score, "at": r.at, "month": c.month, "points": c.points,
-            "base": c.base, "reason": c.reason, "eligible": c.eligible, "dsr": c.dsr,
-            "dims": ",".join(map(str, r.dims)) if r.dims else None}
+LEDGER_COLUMNS = ("source", "review_id", "target_source", "target_id", "author_source", "author_id", "direction",
+                  "score", "at", "month", "points", "base", "reason", "eligible", "dsr", "dims")
+
+
+def _ledger_tuple(r: R.Rating, c: R.Counted) -> tuple[Any, ...]:
+    """A rating_ledger row, in LEDGER_COLUMNS order (the table's)."""
+    return (*r.review, *r.target, *r.author, r.direction, r.score, r.at, c.month, c.points, c.base, c.reason,
+            c.eligible, c.dsr, ",".join(map(str, r.dims)) if r.dims else None)
 
 
 def _point_changes(conn: Connection, r: R.Rating, c: R.Counted, old: tuple[int, str] | None) -> list[
@@ -314,28 +319,34 @@ def _update_standings(conn: Connection, targets: list[Ref]) -> None:
 
 
 def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
-    """Recount every pair from the events (`chengxin score`): ledger and standings rewritten."""
+    """Recount every pair from the events (`chengxin score`): ledger and standings rewritten. Streams the
+    ratings pair by pair and writes the ledger `chunk` rows at a time, so memory does not grow with them."""
+    assert bulk.columns("rating_ledger") == LEDGER_COLUMNS
     with write_transaction(app.engine) as conn:
         for table in (st.rating_ledger, st.standings, st.scoring_queue):
             conn.execute(delete(table))
-        r = t.reviews
+        r, the_rules = t.reviews, rules()
         q = _ratings_query().order_by(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id)
-        rows = conn.execute(q.execution_options(stream_results=True, yield_per=chunk))
-        ledger: list[dict[str, Any]] = []
-        targets: dict[Ref, None] = {}
-        pairs = 0
-        for (target, _), group in groupby(rows, key=lambda row: ((row.target_source, row.target_id),
-                                                                  (row.author_source, row.author_id))):
-            ratings = [_rating(row) for row in group]
-            counted = R.count_pair(ratings, rules())
-            ledger.extend(_ledger_row(x, c) for x, c in zip(sorted(ratings, key=lambda x: (x.at, x.review)),
-                                                            counted, strict=True))
-            targets[target] = None
+        ledger: list[tuple[Any, ...]] = []
+        targets: set[Ref] = set()
+        pairs = ratings = 0
+        for (ts, ti, _, _), group in groupby(columnar.stream(conn, q), key=itemgetter(2, 3, 4, 5)):
+            batch = sorted(map(_rating, group), key=_time_order)
+            ledger.extend(map(_ledger_tuple, batch, R.count_pair(batch, the_rules)))
+            targets.add((ts, ti))
             pairs += 1
-        for i in range(0, len(ledger), chunk):
-            bulk.insert_rows(conn, "rating_ledger", ledger[i:i + chunk])
+            if len(ledger) >= chunk:
+                ratings += len(ledger)
+                bulk.insert_tuples(conn, "rating_ledger", ledger)
+                ledger.clear()
+        ratings += len(ledger)
+        bulk.insert_tuples(conn, "rating_ledger", ledger)
         _rebuild_standings(conn)
-    return {"pairs": pairs, "ratings": len(ledger), "targets": len(targets)}
+    return {"pairs": pairs, "ratings": ratings, "targets": len(targets)}
+
+
+def _time_order(r: R.Rating) -> tuple[str, Ref]:  # the order `count_pair` returns its counts in
+    return r.at, r.review
 
 
 def _rebuild_standings(conn: Connection) -> None:

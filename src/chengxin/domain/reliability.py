@@ -156,7 +156,10 @@ class RaterExplanation:
     tells: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "tells": list(self.tells)}
+        return {"rater": self.rater, "fairness": self.fairness, "n_ratings": self.n_ratings,
+                "mean_disagreement": self.mean_disagreement, "mean_reliability": self.mean_reliability,
+                "prior": self.prior, "components": dict(self.components), "evidence": dict(self.evidence),
+                "weights": dict(self.weights), "tells": list(self.tells)}
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, delete, select
 
 from chengxin.adapters.db import bulk, upsert
@@ -24,7 +25,7 @@ from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import reliability as REL
 from chengxin.domain import scoring as S
-from chengxin.services import credit_log
+from chengxin.services import columnar, credit_log
 from chengxin.services import profiles as P
 from chengxin.services.standing import rules as rating_rules
 
@@ -55,16 +56,15 @@ def fit_fairness(conn: Connection) -> dict[Ref, float]:
                o.c.placed_at).join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id)).outerjoin(
         o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id)).where(
         L.c.eligible.is_(True), L.c.direction == "buyer_to_seller")
-    rows = list(conn.execute(q))
+    rows = columnar.rows(conn, q)
     if not rows:
         return {}
-    authors = {a: i for i, a in enumerate(dict.fromkeys((x.author_source, x.author_id) for x in rows))}
-    targets = {x: i for i, x in enumerate(dict.fromkeys((y.target_source, y.target_id) for y in rows))}
-    fit = REL.fit(np.array([authors[(x.author_source, x.author_id)] for x in rows]),
-                  np.array([targets[(x.target_source, x.target_id)] for x in rows]),
-                  np.array([(x.score - 3) / 2 for x in rows], dtype=float),
-                  np.array([_epoch(x.placed_at or x.at) for x in rows]),
-                  len(authors), len(targets), score_rules().reliability)
+    authors: dict[Ref, int] = {}
+    targets: dict[Ref, int] = {}
+    fit = REL.fit(_codes(authors, ((r[0], r[1]) for r in rows), len(rows)),
+                  _codes(targets, ((r[2], r[3]) for r in rows), len(rows)),
+                  (np.fromiter((r[4] for r in rows), float, len(rows)) - 3) / 2,
+                  _epochs([r[6] or r[5] for r in rows]), len(authors), len(targets), score_rules().reliability)
     now = credit_log.now_utc()
     conn.execute(delete(st.rater_fairness))
     out = {a: float(fit.fairness[i]) for a, i in authors.items()}
@@ -78,22 +78,27 @@ def fit_fairness(conn: Connection) -> dict[Ref, float]:
 def find_lockstep_orders(conn: Connection) -> int:
     """Flag every order placed in a lockstep burst at its shop (rewriting `lockstep_orders`); returns how many."""
     o, p = t.orders, score_rules().reliability
-    rows = list(conn.execute(select(o.c.source, o.c.order_id, o.c.shop_source, o.c.shop_id, o.c.placed_at)))
+    rows = columnar.rows(conn, select(o.c.source, o.c.order_id, o.c.shop_source, o.c.shop_id, o.c.placed_at))
     conn.execute(delete(st.lockstep_orders))
     if not rows:
         return 0
-    shops = {s: i for i, s in enumerate(dict.fromkeys((x.shop_source, x.shop_id) for x in rows))}
-    flags = REL.lockstep(np.array([shops[(x.shop_source, x.shop_id)] for x in rows]),
-                         np.array([_epoch(x.placed_at) for x in rows]), p.sync_seconds, p.sync_min, p.sync_factor)
+    flags = REL.lockstep(_codes({}, ((r[2], r[3]) for r in rows), len(rows)), _epochs([r[4] for r in rows]),
+                         p.sync_seconds, p.sync_min, p.sync_factor)
     now = credit_log.now_utc()
     bulk.insert_rows(conn, "lockstep_orders", [
-        {"order_source": x.source, "order_id": x.order_id, "shop_source": x.shop_source, "shop_id": x.shop_id,
-         "computed_at": now} for x, flag in zip(rows, flags, strict=True) if flag])
+        {"order_source": x[0], "order_id": x[1], "shop_source": x[2], "shop_id": x[3], "computed_at": now}
+        for x, flag in zip(rows, flags, strict=True) if flag])
     return int(flags.sum())
 
 
-def _epoch(at: str) -> float:
-    return datetime.fromisoformat(at[:19]).replace(tzinfo=UTC).timestamp()
+def _codes(index: dict[Ref, int], refs: Iterable[Ref], n: int) -> NDArray[np.int64]:
+    """Each reference's number in `index`, numbered by first appearance (`index` fills as it goes)."""
+    return np.fromiter((index.setdefault(ref, len(index)) for ref in refs), np.int64, n)
+
+
+def _epochs(at: list[str]) -> NDArray[np.float64]:
+    """Whole seconds since 1970 of stored UTC times (`2026-05-19T16:00:00.000000Z`; fractions dropped)."""
+    return np.array([a[:19] for a in at], "datetime64[s]").astype(np.int64).astype(np.float64)
 
 
 # --- scoring and history -------------------------------------------------------------------------------------

@@ -222,23 +222,38 @@ def _epoch(col: Any, dialect: str) -> Any:
 def _shipments(g: Gather, facts: Facts) -> None:
     """Per shop: shipments, those within the on-time hours of payment, those delivered; all weighted."""
     o = t.orders
-    (q,) = _statement("shipments", g.dialect, g.plain, lambda: (_shipments_stmt(g),))
+    (q,) = _statement(f"shipments:{g.scoped}", g.dialect, g.plain, lambda: (_shipments_stmt(g),))
     for a, b, shipped, timely, done in g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party):
         g.add(facts, (a, b), shipped=shipped, on_time=timely, delivered=done)
 
 
 def _shipments_stmt(g: Gather) -> Any:
+    """Some parties: each shipment's payment time and signature looked up by its keys. Everyone: both
+    gathered once for all orders and shipments and joined (a third faster on SQLite at bench-1m than
+    ~2 lookups per shipment)."""
     o, sh, sc, u = t.orders, t.shipments, t.shipment_scans, t.order_updates
     w, joins = g.weight(o.c.buyer_source, o.c.buyer_id, o.c.source, o.c.order_id)
-    dialect = g.dialect
-    paid = select(func.min(u.c.at)).where(u.c.order_source == o.c.source, u.c.order_id == o.c.order_id,
-                                          u.c.kind == "paid").scalar_subquery()
-    hours = g.rules.params["trade"]["on_time_hours"]
-    on_time = case((and_(paid.is_not(None), _epoch(sh.c.created_at, dialect) - _epoch(paid, dialect)
-                         <= hours * 3600), 1.0), else_=0.0)
-    delivered = case((exists().where(sc.c.shipment_source == sh.c.source, sc.c.shipment_id == sh.c.shipment_id,
-                                     sc.c.signed_by.is_not(None)), 1.0), else_=0.0)
     frm = sh.join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))
+    paid: Any
+    signed: Any
+    if g.scoped:
+        paid = select(func.min(u.c.at)).where(u.c.order_source == o.c.source, u.c.order_id == o.c.order_id,
+                                              u.c.kind == "paid").scalar_subquery()
+        signed = exists().where(sc.c.shipment_source == sh.c.source, sc.c.shipment_id == sh.c.shipment_id,
+                                sc.c.signed_by.is_not(None))
+    else:
+        paid_at = select(u.c.order_source, u.c.order_id, func.min(u.c.at).label("at")).where(
+            u.c.kind == "paid").group_by(u.c.order_source, u.c.order_id).subquery("paid")
+        signs = select(sc.c.shipment_source, sc.c.shipment_id).where(sc.c.signed_by.is_not(None)).group_by(
+            sc.c.shipment_source, sc.c.shipment_id).subquery("signs")
+        frm = frm.outerjoin(paid_at, and_(paid_at.c.order_source == o.c.source, paid_at.c.order_id == o.c.order_id)
+                            ).outerjoin(signs, and_(signs.c.shipment_source == sh.c.source,
+                                                    signs.c.shipment_id == sh.c.shipment_id))
+        paid, signed = paid_at.c.at, signs.c.shipment_id.is_not(None)
+    hours = g.rules.params["trade"]["on_time_hours"]
+    on_time = case((and_(paid.is_not(None), _epoch(sh.c.created_at, g.dialect) - _epoch(paid, g.dialect)
+                         <= hours * 3600), 1.0), else_=0.0)
+    delivered = case((signed, 1.0), else_=0.0)
     for table, cond in joins:
         frm = frm.outerjoin(table, cond)
     return select(o.c.shop_source, o.c.shop_id, func.sum(w), func.sum(w * on_time), func.sum(w * delivered)

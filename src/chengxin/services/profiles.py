@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import orjson
 from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, exists, func, literal, select
-from sqlalchemy.types import Float
+from sqlalchemy.types import Double
 
+from chengxin.adapters.db import duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import bound_pair_in, pair_params
@@ -66,11 +67,12 @@ class Gather:
     """The parties being scored, their subject reports and shops, and how to read rows about them."""
 
     def __init__(self, conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
-                 plain: bool = False) -> None:
+                 plain: bool = False, reader: duck.Reader | None = None) -> None:
         """`keys`: these parties, their rows looked up by reference; else every party, from whole-table
-        reads (a full rebuild)."""
+        reads (a full rebuild), run by DuckDB when a `reader` is given (it reads only committed rows)."""
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
-        self.dialect = conn.dialect.name
+        self.reader = None if keys is not None else reader
+        self.dialect = "duckdb" if self.reader is not None else conn.dialect.name
         s, sh = t.subjects, t.shops
         q = select(s.c.source, s.c.subject_id, s.c.party_key, s.c.kind, s.c.identity_valid, s.c.verified_at,
                    s.c.registered_at)
@@ -98,6 +100,9 @@ class Gather:
         """Rows of `stmt` (with `params`), limited to these refs (default: the parties' shops and subject
         reports) when scoring some parties, in chunks; all rows when scoring everyone."""
         params = params or {}
+        if self.reader is not None:
+            yield from self.reader.rows(stmt, params)
+            return
         if not self.scoped:
             yield from self.conn.execute(stmt, params)
             return
@@ -118,10 +123,10 @@ class Gather:
     def weight(self, buyer_source: Any, buyer_id: Any, order_source: Any, order_id: Any) -> tuple[Any, list[Any]]:
         """The SQL weight of an order by its buyer's fairness and lockstep flag, and the joins it needs."""
         if self.plain:
-            return literal(1.0, Float), []
+            return literal(1.0, Double), []
         F, LK = st.rater_fairness.alias("f"), st.lockstep_orders.alias("lk")
         d = self.rules.reliability.fairness_default
-        x = cast(F.c.fairness, Float) / d
+        x = cast(F.c.fairness, Double) / d  # DOUBLE: DuckDB's FLOAT has 4 bytes
         by_fairness = case((F.c.fairness.is_(None), 1.0), (F.c.fairness >= d, 1.0), else_=x * x * x)
         lockstep = case((LK.c.order_id.is_(None), 1.0), else_=float(self.rules.params["trade"]["lockstep_weight"]))
         joins = [(F, and_(F.c.author_source == buyer_source, F.c.author_id == buyer_id)),
@@ -185,9 +190,10 @@ class Facts:
 
 
 def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,
-            rating_rules: R.RatingRules, *, plain: bool = False) -> Facts:
-    """The facts of these parties (everyone when `keys` is None); `plain` weighs every order and rating 1."""
-    g = Gather(conn, keys, now, rules, plain)
+            rating_rules: R.RatingRules, *, plain: bool = False, reader: duck.Reader | None = None) -> Facts:
+    """The facts of these parties (everyone when `keys` is None, aggregated by DuckDB when a `reader` is
+    given); `plain` weighs every order and rating 1."""
+    g = Gather(conn, keys, now, rules, plain, reader)
     facts = Facts(g)
     for step in (_orders, _shipments, _returns, _ratings, _complaints, _sanctions, _commitments, _licence_gaps):
         step(g, facts)
@@ -214,7 +220,7 @@ def _orders(g: Gather, facts: Facts) -> None:
 
 def _epoch(col: Any, dialect: str) -> Any:
     """Seconds since 1970 of a fixed-width UTC text time, in SQL."""
-    if dialect == "postgresql":
+    if dialect in ("postgresql", "duckdb"):
         return func.extract("epoch", cast(func.substr(col, 1, 19), DateTime))
     return (func.julianday(func.substr(col, 1, 19)) - 2440587.5) * 86400.0
 

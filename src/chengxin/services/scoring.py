@@ -7,8 +7,7 @@ orders, refits rater reliability over the whole rating graph and scores everyone
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -193,23 +192,12 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
     # lock from the read to the last score saved, so the scores are those of one state of the store. DuckDB
     # lets go of the file before anything is written (its SQLite must not share the WAL with a writer).
     with write_transaction(app.engine) as conn:
-        with _batch_reader(app) as reader:
+        with duck.batch_reader(app.engine, app.settings.batch_engine == "duckdb") as reader:
             facts = P.collect(conn, None, now, score_rules(), rating_rules(), reader=reader)  # each table once
         for start in range(0, len(facts.keys), REBUILD_SLICE):
             changed += save_scores(conn, facts.profiles(start, start + REBUILD_SLICE), "rebuild", grades)
     return {"parties": len(facts.keys), "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,
             "grades": dict(sorted(grades.items()))}
-
-
-@contextmanager
-def _batch_reader(app: Chengxin) -> Iterator[duck.Reader | None]:
-    """DuckDB over the SQLite file when settings ask for it and it can (`adapters/db/duck.py`), else None:
-    the database's own SQL (always on PostgreSQL)."""
-    if app.settings.batch_engine != "duckdb" or not duck.available(app.engine):
-        yield None
-        return
-    with duck.reader(app.engine) as reader:
-        yield reader
 
 
 # Parties turned into profiles and scored at once by a full rebuild: their profiles and explanations are what

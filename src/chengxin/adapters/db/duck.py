@@ -19,13 +19,15 @@ see its own writes commits them first, and holds the write lock while it reads s
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import subprocess
+import sys
 from collections import namedtuple
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import cache
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -57,53 +59,114 @@ def _extension_dir() -> str | None:
 
 class Reader:
     """Runs Core SELECT statements on DuckDB (in its child process) over the attached SQLite file; rows
-    come back as named tuples."""
+    come back as named tuples (`rows`) or plain tuples (`stream`)."""
 
-    def __init__(self, pool: ProcessPoolExecutor) -> None:
-        self.pool = pool
+    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+        self.child = child
 
     def rows(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
-        sql, shape, binds = _compiled(stmt)
-        return list(map(shape._make, self.pool.submit(_run, sql, {**binds, **(params or {})}).result()))
+        compiled, shape = _compiled(stmt)
+        return list(map(shape._make, self._call("run", *_duck_sql(compiled, params))))
+
+    def stream(self, stmt: Any, params: dict[str, Any] | None = None, size: int = 20_000) -> Iterator[tuple[Any, ...]]:
+        """The rows as plain tuples, `size` at a time: a pass over millions of rows holds a few thousand."""
+        compiled, _ = _compiled(stmt)
+        self._call("start", *_duck_sql(compiled, params))
+        while batch := self._call("more", size):
+            yield from batch
+
+    def _call(self, verb: str, *args: Any) -> Any:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        pickle.dump((verb, args), self.child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.child.stdin.flush()
+        ok, value = pickle.load(self.child.stdout)
+        if not ok:
+            raise RuntimeError(f"DuckDB: {value}")
+        return value
 
 
 @cache
-def _compiled(stmt: Any) -> tuple[str, Any, dict[str, Any]]:
-    """PostgreSQL SQL of a statement with DuckDB's `$name` parameters, a named tuple of its columns and its
-    literal binds. Statements are built once and reused (services/profiles.py), so each compiles once."""
+def _compiled(stmt: Any) -> tuple[Any, Any]:
+    """A statement compiled for PostgreSQL, whose SQL DuckDB speaks, and a named tuple of its columns.
+    Statements are built once and reused (services/profiles.py), so each compiles once."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    sql = _PARAM.sub(r"$\1", str(compiled)).replace("%%", "%")
     shape = namedtuple("Row", list(stmt.selected_columns.keys()), rename=True)  # type: ignore[misc]
-    return sql, shape, dict(compiled.params)
+    return stmt.compile(dialect=dialect), shape
+
+
+def _duck_sql(compiled: Any, params: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """The SQL with these parameters (IN lists expanded) in DuckDB's `$name` style, and their values."""
+    state = compiled.construct_expanded_state(params or {})
+    return _PARAM.sub(r"$\1", state.statement).replace("%%", "%"), dict(state.parameters)
+
+
+@contextmanager
+def batch_reader(engine: Engine, wanted: bool) -> Iterator[Reader | None]:
+    """A reader when `wanted` (setting `batch_engine`) and DuckDB can read this store, else None: the
+    caller runs the statements on its own connection (always on PostgreSQL)."""
+    if not wanted or not available(engine):
+        yield None
+        return
+    with reader(engine) as found:
+        yield found
 
 
 @contextmanager
 def reader(engine: Engine, *, threads: int | None = None) -> Iterator[Reader]:
-    """A DuckDB session, in a child process, with the store's SQLite file attached read-only."""
-    args = (str(engine.url.database), _extension_dir() or "", threads)
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_open, initargs=args) as pool:
-        yield Reader(pool)
+    """A DuckDB session, in a child process, with the store's SQLite file attached read-only. The child is
+    a fresh interpreter that talks pickle over its stdin and stdout (multiprocessing's spawn would run the
+    parent's main script again)."""
+    child = subprocess.Popen([sys.executable, "-c", "from chengxin.adapters.db.duck import _serve; _serve()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        found = Reader(child)
+        found._call("open", str(engine.url.database), _extension_dir() or "", threads)
+        yield found
+    finally:
+        if child.stdin:
+            child.stdin.close()  # the child's loop ends at end of input
+        child.wait(timeout=60)
 
 
 # --- in the child process ----------------------------------------------------------------------------------
-_CON: Any = None
+def _serve() -> None:
+    """Answer (verb, args) requests from the parent until its end of the pipe closes."""
+    con: Any = None
+    out = os.fdopen(os.dup(1), "wb")  # the replies; anything else printed goes to stderr
+    os.dup2(2, 1)
+    while True:
+        try:
+            verb, args = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        try:
+            if verb == "open":
+                con, result = _open(*args), None
+            elif verb == "run":
+                result = con.execute(*args).fetchall()
+            elif verb == "start":
+                con.execute(*args)
+                result = None
+            else:  # more
+                result = con.fetchmany(*args)
+            reply: tuple[bool, Any] = (True, result)
+        except Exception as e:  # handed to the parent, which raises it
+            reply = (False, f"{type(e).__name__}: {e}")
+        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
 
 
-def _open(path: str, extension_dir: str, threads: int | None) -> None:
+def _open(path: str, extension_dir: str, threads: int | None) -> Any:
     import duckdb
 
-    global _CON
     config: dict[str, str | bool | int | float | list[str]] = {
         "autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
         "extension_directory": extension_dir}
     if threads:
         config["threads"] = str(threads)
-    _CON = duckdb.connect(config=config)
-    _CON.execute("LOAD sqlite_scanner")
-    _CON.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS store (TYPE sqlite, READ_ONLY)")
-    _CON.execute("USE store")
-
-
-def _run(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return _CON.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+    con = duckdb.connect(config=config)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("LOAD sqlite_scanner")
+    con.execute(f"ATTACH '{path.replace(chr(39), chr(39) * 2)}' AS store (TYPE sqlite, READ_ONLY)")
+    con.execute("USE store")
+    return con

@@ -59,7 +59,7 @@ def _extension_dir() -> str | None:
 
 class Reader:
     """Runs Core SELECT statements on DuckDB (in its child process) over the attached SQLite file; rows
-    come back as named tuples (`rows`) or plain tuples (`stream`)."""
+    come back as named tuples."""
 
     def __init__(self, child: subprocess.Popen[bytes]) -> None:
         self.child = child
@@ -67,13 +67,6 @@ class Reader:
     def rows(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
         compiled, shape = _compiled(stmt)
         return list(map(shape._make, self._call("run", *_duck_sql(compiled, params))))
-
-    def stream(self, stmt: Any, params: dict[str, Any] | None = None, size: int = 20_000) -> Iterator[tuple[Any, ...]]:
-        """The rows as plain tuples, `size` at a time: a pass over millions of rows holds a few thousand."""
-        compiled, _ = _compiled(stmt)
-        self._call("start", *_duck_sql(compiled, params))
-        while batch := self._call("more", size):
-            yield from batch
 
     def _call(self, verb: str, *args: Any) -> Any:
         assert self.child.stdin is not None and self.child.stdout is not None
@@ -142,13 +135,8 @@ def _serve() -> None:
         try:
             if verb == "open":
                 con, result = _open(*args), None
-            elif verb == "run":
+            else:  # run
                 result = con.execute(*args).fetchall()
-            elif verb == "start":
-                con.execute(*args)
-                result = None
-            else:  # more
-                result = con.fetchmany(*args)
             reply: tuple[bool, Any] = (True, result)
         except Exception as e:  # handed to the parent, which raises it
             reply = (False, f"{type(e).__name__}: {e}")

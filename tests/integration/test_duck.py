@@ -44,8 +44,11 @@ def test_duckdb_reads_what_sqlite_reads(sqlite_app):
 def test_a_writer_keeps_its_locks_while_duckdb_reads(sqlite_app):
     # DuckDB carries its own SQLite: in one process the two would drop each other's POSIX locks, and the
     # writer's next statement would fail with "locking protocol"
-    with write_transaction(sqlite_app.engine) as conn:
-        with duck.reader(sqlite_app.engine) as reader:
+    jobs = select(func.count().label("n")).select_from(lt.job_runs)
+    with duck.reader(sqlite_app.engine) as reader:
+        with write_transaction(sqlite_app.engine) as conn:
             n = reader.rows(select(func.count().label("n")).select_from(t.events))[0].n
-        conn.execute(lt.job_runs.insert().values(job="test", finished_at="2026-11-26T00:00:00.000000Z"))
+            conn.execute(lt.job_runs.insert().values(job="test", finished_at="2026-11-26T00:00:00.000000Z"))
+            assert reader.rows(jobs)[0].n == 0  # DuckDB sees what is committed, not this transaction
+        assert reader.rows(jobs)[0].n == 1
     assert n == 48 and duck.available(sqlite_app.engine)

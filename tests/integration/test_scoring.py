@@ -15,7 +15,7 @@ from tests.conftest import ingest_text
 from chengxin.adapters.db import duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.services import audit, parties, profiles, scoring, standing, standing_views
 from chengxin.services.viewer import Viewer
 from chengxin.simulate import Simulator, make_params
@@ -237,6 +237,9 @@ def test_a_rebuild_scores_every_party_as_rescoring_it_alone_would(app, monkeypat
         with read_connection(app.engine) as conn, duck.reader(app.engine) as reader:
             by_duck = profiles.collect(conn, None, now, scoring.score_rules(), scoring.rating_rules(), reader=reader)
         assert_same_profiles(by_duck.profiles(), everyone)
+        with write_transaction(app.engine) as conn, duck.reader(app.engine) as reader:
+            fitted = scoring.fit_fairness(conn, reader)
+            assert fitted == scoring.fit_fairness(conn) and len(fitted) > 10  # same ratings, same order
     busy = [p for p in everyone.values() if p.orders and p.ratings and p.shipped]
     assert busy and any(p.ratings_weight < p.ratings for p in busy)  # the ring's ratings weigh less
 

@@ -48,15 +48,17 @@ def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime, *, pla
     return P.gather(conn, keys, now, score_rules(), rating_rules(), plain=plain)
 
 
-def fit_fairness(conn: Connection) -> dict[Ref, float]:
+def fit_fairness(conn: Connection, reader: duck.Reader | None = None) -> dict[Ref, float]:
     """Fit rater reliability over every counted buyer rating of a shop (at the time its order was placed:
-    lockstep shows in orders); store and return each author's fairness."""
+    lockstep shows in orders); store and return each author's fairness. The ratings are read by DuckDB
+    when a `reader` is given (it reads what is committed: the ledger is, by `standing.rebuild`), in the
+    ledger's key order either way, so that the fit sums in the same order whoever reads."""
     L, r, o = st.rating_ledger, t.reviews, t.orders
     q = select(L.c.author_source, L.c.author_id, L.c.target_source, L.c.target_id, L.c.score, L.c.at,
                o.c.placed_at).join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id)).outerjoin(
         o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id)).where(
-        L.c.eligible.is_(True), L.c.direction == "buyer_to_seller")
-    rows = columnar.rows(conn, q)
+        L.c.eligible.is_(True), L.c.direction == "buyer_to_seller").order_by(L.c.source, L.c.review_id)
+    rows = reader.rows(q) if reader is not None else columnar.rows(conn, q)
     if not rows:
         return {}
     authors: dict[Ref, int] = {}
@@ -185,17 +187,16 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
     """Refit rater fairness and score every party (`chengxin score`)."""
     now, changed = _now(), 0
     grades: dict[str, int] = {}
-    with write_transaction(app.engine) as conn:
-        lockstep = find_lockstep_orders(conn)
-        fairness = fit_fairness(conn)
-    # Committed first: DuckDB reads the file, not this transaction. The second transaction holds the write
-    # lock from the read to the last score saved, so the scores are those of one state of the store. DuckDB
-    # lets go of the file before anything is written (its SQLite must not share the WAL with a writer).
-    with write_transaction(app.engine) as conn:
-        with duck.batch_reader(app.engine, app.settings.batch_engine == "duckdb") as reader:
+    with duck.batch_reader(app.engine, app.settings.batch_engine == "duckdb") as reader:
+        with write_transaction(app.engine) as conn:
+            lockstep = find_lockstep_orders(conn)
+            fairness = fit_fairness(conn, reader)
+        # Committed first: DuckDB reads the file, not this transaction. The second transaction holds the
+        # write lock from the read to the last score saved, so the scores are those of one state of the store.
+        with write_transaction(app.engine) as conn:
             facts = P.collect(conn, None, now, score_rules(), rating_rules(), reader=reader)  # each table once
-        for start in range(0, len(facts.keys), REBUILD_SLICE):
-            changed += save_scores(conn, facts.profiles(start, start + REBUILD_SLICE), "rebuild", grades)
+            for start in range(0, len(facts.keys), REBUILD_SLICE):
+                changed += save_scores(conn, facts.profiles(start, start + REBUILD_SLICE), "rebuild", grades)
     return {"parties": len(facts.keys), "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,
             "grades": dict(sorted(grades.items()))}
 

@@ -21,9 +21,33 @@ def insert_or_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, An
 
 
 def insert_or_update(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert the rows, replacing the non-key columns of those whose primary key is there."""
-    if rows:
-        conn.execute(_upsert(conn.dialect.name, table), list(rows))
+    """Insert the rows, replacing the non-key columns of those whose primary key is there (missing keys
+    are NULL). Runs the compiled SQL on the driver's cursor: SQLAlchemy's per-row parameter handling was a
+    fifth of saving 68,558 scores."""
+    if not rows:
+        return
+    sql, names, positional = _upsert_sql(conn, table)
+    params = [tuple(r.get(n) for n in names) for r in rows] if positional else \
+        [{n: r.get(n) for n in names} for r in rows]
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+_SQL: dict[tuple[str, Table], tuple[str, tuple[str, ...], bool]] = {}
+
+
+def _upsert_sql(conn: Connection, table: Table) -> tuple[str, tuple[str, ...], bool]:
+    """The upsert's SQL for this dialect, its parameter names in order, and whether they are positional.
+    Only plain column types (text, numbers, booleans) go through: no bind processing is applied."""
+    key = (conn.dialect.name, table)
+    if (found := _SQL.get(key)) is None:
+        compiled = _upsert(conn.dialect.name, table).compile(dialect=conn.dialect)
+        names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
+        found = _SQL[key] = (str(compiled), names, bool(compiled.positional))
+    return found
 
 
 _UPSERTS: dict[tuple[str, Table], Any] = {}

@@ -1,0 +1,62 @@
+"""Where a full score rebuild (`chengxin score`) spends its time, step by step (measurement only).
+
+    CHENGXIN_DATABASE_URL=sqlite:///bench/.cache/detect10m/store.db .venv/bin/python bench/profile_rebuild.py
+
+Runs the steps of `standing.rebuild` and `scoring.rebuild` in-process on the store the settings name, in
+the same order and transactions, with DuckDB reading the whole-table aggregates when it can (SQLite and
+`CHENGXIN_BATCH_ENGINE=duckdb`, the default), and prints each step's seconds. It rewrites the derived
+tables as `chengxin score` does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import describe, machine
+from chengxin.adapters.db import duck
+from chengxin.adapters.db.engine import write_transaction
+from chengxin.bootstrap import bootstrap
+from chengxin.services import profiles as P
+from chengxin.services import scoring, standing
+from chengxin.settings import Settings
+
+
+def main() -> int:
+    print(describe(machine()))
+    app = bootstrap(Settings())
+    times: dict[str, float] = {}
+
+    def timed(name: str, step, *args):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        result = step(*args)
+        times[name] = round(time.perf_counter() - started, 1)
+        return result
+
+    timed("recount every rating", standing.rebuild, app)
+    now = scoring._now()
+    with duck.batch_reader(app.engine, app.settings.batch_engine == "duckdb") as reader:
+        with write_transaction(app.engine) as conn:
+            timed("lockstep flags", scoring.find_lockstep_orders, conn)
+            timed("rater fairness", scoring.fit_fairness, conn, reader)
+        with write_transaction(app.engine) as conn:
+            g = timed("parties and shops", P.Gather, conn, None, now, scoring.score_rules(), False, reader)
+            facts = P.Facts(g)
+            for step in (P._orders, P._shipments, P._returns, P._ratings, P._complaints, P._sanctions,
+                         P._commitments, P._licence_gaps):
+                timed(step.__name__.strip("_"), step, g, facts)
+            timed("dsr", P._dsr, g, facts, standing.rules())
+            timed("profiles and saving", lambda: [
+                scoring.save_scores(conn, facts.profiles(i, i + scoring.REBUILD_SLICE), "rebuild", {})
+                for i in range(0, len(facts.keys), scoring.REBUILD_SLICE)])
+    print(f"DuckDB: {reader is not None}; parties: {len(facts.keys):,}")
+    for name, seconds in times.items():
+        print(f"{name:>24} {seconds:8.1f} s")
+    print(f"{'total':>24} {sum(times.values()):8.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,15 +32,21 @@ def factorize(values: Sequence[str | None]) -> tuple[Ints, list[str]]:
     return np.array(codes, np.int64), list(index)
 
 
-def rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
-    """All rows of a Core statement as plain tuples from the driver's own cursor (same transaction)."""
+def _driver_sql(conn: Connection, stmt: Any) -> tuple[str, Any]:
+    """A Core statement's SQL for this connection's driver, and its parameters in the driver's style."""
     compiled = stmt.compile(dialect=conn.dialect)
     params = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
+    return str(compiled), params
+
+
+def rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
+    """All rows of a Core statement as plain tuples from the driver's own cursor (same transaction)."""
+    sql, params = _driver_sql(conn, stmt)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(str(compiled), params)
+        cursor.execute(sql, params)
         return list(cursor.fetchall())
     finally:
         cursor.close()
@@ -49,14 +55,11 @@ def rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
 def stream(conn: Connection, stmt: Any, size: int = 5000) -> Iterator[tuple[Any, ...]]:
     """The rows of a Core statement as plain tuples, `size` at a time (a server-side cursor on PostgreSQL),
     so a pass over millions of rows holds a few thousand; the caller may write in the same transaction."""
-    compiled = stmt.compile(dialect=conn.dialect)
-    params = compiled.params
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
+    sql, params = _driver_sql(conn, stmt)
     raw = conn.connection.dbapi_connection
     cursor = raw.cursor(name="cx_stream") if conn.dialect.name == "postgresql" else raw.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(str(compiled), params)
+        cursor.execute(sql, params)
         while batch := cursor.fetchmany(size):
             yield from batch
     finally:

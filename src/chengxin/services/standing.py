@@ -240,7 +240,7 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
         ratings = [_rating(row) for row in _pair_rows(conn, pair)]
         old = _old_ledger(conn, pair)
         _delete_pair(conn, pair)
-        for rating, c in zip(sorted(ratings, key=lambda r: (r.at, r.review)), R.count_pair(ratings, rules()),
+        for rating, c in zip(sorted(ratings, key=_time_order), R.count_pair(ratings, rules()),
                              strict=True):
             ledger.append(_ledger_tuple(rating, c))
             records.extend(_point_changes(conn, rating, c, old.get(c.review)))

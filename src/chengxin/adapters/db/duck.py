@@ -105,7 +105,7 @@ def batch_reader(engine: Engine, wanted: bool) -> Iterator[Reader | None]:
 
 
 @contextmanager
-def reader(engine: Engine, *, threads: int | None = None) -> Iterator[Reader]:
+def reader(engine: Engine) -> Iterator[Reader]:
     """A DuckDB session, in a child process, with the store's SQLite file attached read-only. The child is
     a fresh interpreter that talks pickle over its stdin and stdout (multiprocessing's spawn would run the
     parent's main script again)."""
@@ -113,7 +113,7 @@ def reader(engine: Engine, *, threads: int | None = None) -> Iterator[Reader]:
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         found = Reader(child)
-        found._call("open", str(engine.url.database), _extension_dir() or "", threads)
+        found._call("open", str(engine.url.database), _extension_dir() or "")
         yield found
     finally:
         if child.stdin:
@@ -144,14 +144,12 @@ def _serve() -> None:
         out.flush()
 
 
-def _open(path: str, extension_dir: str, threads: int | None) -> Any:
+def _open(path: str, extension_dir: str) -> Any:
     import duckdb
 
     config: dict[str, str | bool | int | float | list[str]] = {
         "autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
         "extension_directory": extension_dir}
-    if threads:
-        config["threads"] = str(threads)
     con = duckdb.connect(config=config)
     con.execute("SET enable_progress_bar = false")
     con.execute("LOAD sqlite_scanner")

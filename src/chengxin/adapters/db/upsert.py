@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from chengxin.adapters.db import bulk
+
 
 def _insert(conn: Connection, table: Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
@@ -27,13 +29,9 @@ def insert_or_update(conn: Connection, table: Table, rows: Sequence[dict[str, An
     if not rows:
         return
     sql, names, positional = _upsert_sql(conn, table)
-    params = [tuple(r.get(n) for n in names) for r in rows] if positional else \
+    params: list[Any] = [tuple(r.get(n) for n in names) for r in rows] if positional else \
         [{n: r.get(n) for n in names} for r in rows]
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(sql, params)
-    finally:
-        cursor.close()
+    bulk.executemany(conn, sql, params)
 
 
 _SQL: dict[tuple[str, Table], tuple[str, tuple[str, ...], bool]] = {}

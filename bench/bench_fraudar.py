@@ -21,7 +21,7 @@ Graphs:
 - the buyer–shop graph of a simulated marketplace (`chengxin simulate --preset demo`, ingested into SQLite by
   bench_detect.prepare, read with `services.columnar.gather_orders`).
 
-Reported per graph: edges/s of our kernel (`peel` alone), of ours from the edge list (weights + adjacency +
+Reported per graph: edges/s of our kernel (`peel` alone), of ours from the edge list (weights +
 peel), of the reference's detection call, and their ratios; the top block of each (rows, columns, density,
 Jaccard, whether ours contains the reference's); on the marketplace also end to end from the store (gather +
 detect) for both, and the project's full ring detector for context.
@@ -119,16 +119,12 @@ def load(path: Path) -> tuple[np.ndarray, np.ndarray, int, int, dict[str, Any]]:
 # --- ours ------------------------------------------------------------------------------------------------------
 def plain_inputs(eb: np.ndarray, es: np.ndarray, nb: int, ns: int) -> tuple[np.ndarray, ...]:
     """The kernel's inputs for plain FRAUDAR, built the way `rings.detect` builds them: edge weight = FRAUDAR's
-    binary entry x column weight 1 / log(d + 5) (d = distinct buyers of the shop), one adjacency of edge ids."""
+    binary entry x column weight 1 / log(d + 5) (d = distinct buyers of the shop)."""
     from chengxin.domain.detection import rings
 
     degree = np.bincount(es, minlength=ns).astype(np.float64)
     ew = rings.column_weight(degree)[es]
-    eu, ev = eb, es + nb
-    ends = np.concatenate([eu, ev])
-    adj = (np.argsort(ends, kind="stable") % len(eu)).astype(np.int64)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=nb + ns))]).astype(np.int64)
-    return indptr, adj, eu, ev, ew, np.ones(len(eu), np.bool_)
+    return nb + ns, eb, es + nb, ew, np.ones(len(eb), np.bool_)
 
 
 def timed(fn: Callable[[], Any], *, min_reps: int = 3, min_total: float = 1.0, max_reps: int = 30) -> dict[str, Any]:

@@ -11,8 +11,11 @@ left; the densest prefix (f(S) / |S|) is the block. Two versions of the same fun
   whose degree fell enter the heap, which holds each entry's key beside its node (4-ary: half the depth of a
   binary heap). Degrees only fall, so a changed node is sifted up only.
 
-Both take (indptr, adj, eu, ev, ew, alive): nodes 0..n-1, edges (eu, ev, ew) counted where `alive`, and
-`indptr`/`adj` listing each node's edge ids (in increasing order); both return (block mask, density).
+Both take (n, eu, ev, ew, alive): nodes 0..n-1, edges (eu, ev, ew) counted where `alive`; both return
+(block mask, density). At 5M edges the compiled kernel is bound by memory latency: half its time goes to
+visiting neighbours in removal order (a random walk over the nodes), the other half to the heap. Tried and
+measured no faster there: keys and node ids interleaved, a twin index to skip removed neighbours, nodes
+renumbered by first degree, parking far-off nodes in geometric buckets outside the heap.
 """
 
 from __future__ import annotations
@@ -25,14 +28,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 Ints = NDArray[np.int64]
+I32 = NDArray[np.int32]
 Floats = NDArray[np.float64]
 Bools = NDArray[np.bool_]
 
-def peel_reference(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
-    """FRAUDAR's greedy peeling over nodes 0..n-1 (buyers then shops), edges (eu, ev, ew) where `alive`;
-    `indptr`/`adj` list each node's edge ids. Removes the node of least weighted degree (ties: lower id) until
-    none is left, and returns the nodes of the densest prefix (f / |S|) and that density."""
-    n = len(indptr) - 1
+
+def peel_reference(n: int, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
+    """FRAUDAR's greedy peeling over nodes 0..n-1 (buyers then shops), edges (eu, ev, ew) where `alive`.
+    Removes the node of least weighted degree (ties: lower id) until none is left, and returns the nodes of
+    the densest prefix (f / |S|) and that density."""
+    ends = np.concatenate([eu, ev])  # each node's edge ids, in increasing order
+    adj = np.argsort(ends, kind="stable") % max(1, len(eu))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=n))])
     deg = np.zeros(n, np.float64)
     total = 0.0
     for e in range(len(eu)):
@@ -122,73 +129,91 @@ def peel_reference(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, aliv
     return block, best
 
 
-def _peel_csr(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
-    n = len(indptr) - 1
+def _csr(n: int, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Floats, float, Ints, I32, Floats]:
+    """Degrees, total weight, and each node's live neighbours and edge weights side by side (CSR), each node's
+    in edge-id order: one pass to count, one to scatter, reading the edges in order."""
     deg = np.zeros(n, np.float64)
-    count = np.zeros(n + 1, np.int64)
+    start = np.zeros(n + 1, np.int64)
     total = 0.0
     for e in range(len(eu)):
         if alive[e]:
             deg[eu[e]] += ew[e]
             deg[ev[e]] += ew[e]
             total += ew[e]
-            count[eu[e] + 1] += 1
-            count[ev[e] + 1] += 1
-    # live neighbours and weights side by side, each node's in edge-id order (as `adj` lists them)
-    start = np.cumsum(count)
-    nbr = np.empty(start[n], np.int64)
+            start[eu[e] + 1] += 1
+            start[ev[e] + 1] += 1
+    for u in range(n):
+        start[u + 1] += start[u]
+    nbr = np.empty(start[n], np.int32)
     wgt = np.empty(start[n], np.float64)
     fill = start[:n].copy()
-    for u in range(n):
-        for j in range(indptr[u], indptr[u + 1]):
-            e = adj[j]
-            if alive[e]:
-                nbr[fill[u]] = ev[e] if eu[e] == u else eu[e]
-                wgt[fill[u]] = ew[e]
-                fill[u] += 1
-    # Nodes not yet touched by a removal keep their first degree: they are taken in (degree, id) order from
-    # one sorted array. Only a node whose degree fell moves into a 4-ary min-heap of (key, node), ordered by
-    # key then id, with pos[u] its slot (-1: not in the heap). On a marketplace most nodes are buyers with one
-    # or two shops that leave before any of their shops, so the heap stays small and most removals cost O(1).
+    for e in range(len(eu)):
+        if alive[e]:
+            a, b, w = eu[e], ev[e], ew[e]
+            nbr[fill[a]], wgt[fill[a]] = b, w
+            nbr[fill[b]], wgt[fill[b]] = a, w
+            fill[a] += 1
+            fill[b] += 1
+    return deg, total, start, nbr, wgt
+
+
+def _by_degree(deg: Floats) -> Ints:
+    """The nodes with edges in (degree, id) order. numpy's quicksort is several times faster than its stable
+    sort on floats; equal degrees are put back in id order by a second sort on (rank of degree, id)."""
     live = np.flatnonzero(deg > 0)
-    clean = live[np.argsort(deg[live], kind="mergesort")]  # stable: equal degrees stay in id order
+    keys = deg[live]
+    first = np.argsort(keys)
+    ranked = keys[first]
+    run = np.zeros(len(first), np.int64)
+    np.cumsum(ranked[1:] != ranked[:-1], out=run[1:])
+    rank = np.empty(len(first), np.int64)
+    rank[first] = run
+    return live[np.argsort(rank * max(1, len(first)) + np.arange(len(first)))]
+
+
+CLEAN, GONE = -1, -2  # pos[v] besides a heap slot: never fell (still in the sorted array), removed
+
+
+def _peel_csr(deg: Floats, total: float, start: Ints, nbr: I32, wgt: Floats, clean: Ints) -> tuple[Bools, float]:
+    # Nodes not yet touched by a removal keep their first degree: they are taken in (degree, id) order from
+    # the sorted array `clean`. Only a node whose degree fell moves into a 4-ary min-heap of (key, node),
+    # ordered by key then id. One array `pos` says where each node is (a heap slot, CLEAN or GONE), so a
+    # neighbour costs one lookup. On a marketplace most nodes are buyers with one or two shops that leave
+    # before any of their shops, so the heap stays small and most removals cost O(1).
+    n = len(deg)
     hkey = np.empty(n, np.float64)
-    hnode = np.empty(n, np.int64)
-    pos = np.full(n, -1, np.int64)
-    dirty = np.zeros(n, np.bool_)
-    removed = np.zeros(n, np.bool_)
+    hnode = np.empty(n, np.int32)
+    pos = np.full(n, CLEAN, np.int32)
     size, p, nodes = 0, 0, len(clean)
-    order = np.empty(nodes, np.int64)
+    order = np.empty(nodes, np.int32)
     best, best_k = (total / nodes if nodes else 0.0), 0
     for k in range(nodes):
-        while p < nodes and dirty[clean[p]]:
+        while p < nodes and pos[clean[p]] != CLEAN:
             p += 1
         if size > 0 and (p == nodes or hkey[0] < deg[clean[p]] or (hkey[0] == deg[clean[p]]
                                                                    and hnode[0] < clean[p])):
             u = hnode[0]
             size -= 1
-            pos[u] = -1
             if size > 0:
                 hkey[0], hnode[0] = hkey[size], hnode[size]
-                pos[hnode[0]] = 0
                 _sift_down(hkey, hnode, pos, 0, size)
         else:
             u = clean[p]
             p += 1
-        removed[u] = True
+        pos[u] = GONE
         order[k] = u
         total -= deg[u]
-        for j in range(start[u], fill[u]):
+        for j in range(start[u], start[u + 1]):
             v = nbr[j]
-            if removed[v]:
+            s = pos[v]
+            if s == GONE:
                 continue
             deg[v] -= wgt[j]
-            if not dirty[v]:  # first fall: into the heap, at the bottom
-                dirty[v] = True
+            if s == CLEAN:  # first fall: into the heap, at the bottom
                 hnode[size] = v
-                pos[v] = size
+                s = size
                 size += 1
-            _sift_up(hkey, hnode, pos, pos[v], deg[v])
+            _sift_up(hkey, hnode, pos, s, deg[v])
         left = nodes - k - 1
         if left > 0 and total / left > best:
             best, best_k = total / left, k + 1
@@ -198,7 +223,7 @@ def _peel_csr(indptr: Ints, adj: Ints, eu: Ints, ev: Ints, ew: Floats, alive: Bo
     return block, best
 
 
-def _sift_down(hkey: Floats, hnode: Ints, pos: Ints, i: int, size: int) -> None:
+def _sift_down(hkey: Floats, hnode: I32, pos: I32, i: int, size: int) -> None:
     key, node = hkey[i], hnode[i]
     while True:
         c = 4 * i + 1
@@ -218,7 +243,7 @@ def _sift_down(hkey: Floats, hnode: Ints, pos: Ints, i: int, size: int) -> None:
     pos[node] = i
 
 
-def _sift_up(hkey: Floats, hnode: Ints, pos: Ints, i: int, key: float) -> None:
+def _sift_up(hkey: Floats, hnode: I32, pos: I32, i: int, key: float) -> None:
     node = hnode[i]
     while i > 0:
         p = (i - 1) // 4
@@ -235,4 +260,11 @@ def _sift_up(hkey: Floats, hnode: Ints, pos: Ints, i: int, key: float) -> None:
 _jit = numba.njit(cache=True, nogil=True)
 _sift_down = _jit(_sift_down)
 _sift_up = _jit(_sift_up)
-peel = cast(Callable[[Ints, Ints, Ints, Ints, Floats, Bools], tuple[Bools, float]], _jit(_peel_csr))
+_csr_jit = cast(Callable[[int, Ints, Ints, Floats, Bools], tuple[Floats, float, Ints, I32, Floats]], _jit(_csr))
+_peel_jit = cast(Callable[[Floats, float, Ints, I32, Floats, Ints], tuple[Bools, float]], _jit(_peel_csr))
+
+
+def peel(n: int, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
+    """FRAUDAR's greedy peeling, compiled: the same block and density as `peel_reference`, bit for bit."""
+    deg, total, start, nbr, wgt = _csr_jit(n, eu, ev, ew, alive)
+    return _peel_jit(deg, total, start, nbr, wgt, _by_degree(deg))

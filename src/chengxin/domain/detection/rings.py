@@ -190,9 +190,6 @@ def detect(data: Orders, rules: Rules) -> list[Finding]:
     g = build_graph(data, rules)
     nb, ns = len(data.buyers), len(data.shops)
     eu, ev = g.eb, g.es + nb
-    ends = np.concatenate([eu, ev])
-    adj = (np.argsort(ends, kind="stable") % len(eu)).astype(np.int64)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=nb + ns))]).astype(np.int64)
     alive = np.ones(len(eu), np.bool_)
     by_edge = np.argsort(g.edge_of, kind="stable")  # orders grouped by edge
     edge_start = np.concatenate([[0], np.cumsum(np.bincount(g.edge_of, minlength=len(eu)))]).astype(np.int64)
@@ -202,7 +199,7 @@ def detect(data: Orders, rules: Rules) -> list[Finding]:
     shop_start = np.concatenate([[0], np.cumsum(np.bincount(g.es, minlength=ns))]).astype(np.int64)
     found: list[Finding] = []
     for _ in range(rules.max_blocks):
-        block, density = peel(indptr, adj, eu, ev, g.ew, alive)
+        block, density = peel(nb + ns, eu, ev, g.ew, alive)
         if density < rules.min_density or not block.any():
             break
         shops = np.flatnonzero(block[nb:])

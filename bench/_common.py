@@ -183,10 +183,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(env: dict[str, str], port: int, log: Path, *, ready_timeout: float = 120) -> Iterator[subprocess.Popen]:
-    """`chengxin serve` on 127.0.0.1:port until the block ends (then SIGTERM, then SIGKILL)."""
+def serve(env: dict[str, str], port: int, log: Path, *, ready_timeout: float = 120,
+          extra: Sequence[str] = ()) -> Iterator[subprocess.Popen]:
+    """`chengxin serve` on 127.0.0.1:port (plus `extra` options) until the block ends (then SIGTERM, then
+    SIGKILL)."""
     with open(log, "wb") as logf:
-        proc = subprocess.Popen([CHENGXIN, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        proc = subprocess.Popen([CHENGXIN, "serve", "--host", "127.0.0.1", "--port", str(port), *extra],
                                 stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         try:
             deadline = time.monotonic() + ready_timeout

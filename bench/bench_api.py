@@ -124,8 +124,9 @@ def bench_db(db: str, url: str, tmp: Path, args: argparse.Namespace, setup: list
     secret = kc.json()["secret"]
     headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/x-ndjson"}
     port = free_port()
-    out: dict[str, Any] = {"db": db, "port": port, "server_workers": args.server_workers}
-    with serve(env, port, tmp / "serve.log") as proc:
+    out: dict[str, Any] = {"db": db, "port": port, "server_workers": args.server_workers,
+                           "serve_args": args.serve_args}
+    with serve(env, port, tmp / "serve.log", extra=args.serve_args.split()) as proc:
         t0 = time.perf_counter()
         out["seed"] = {**seed_store(port, secret, setup), "lines": len(setup),
                        "seconds": round(time.perf_counter() - t0, 2)}
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=64, help="open loop: client threads")
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--max-seconds", type=float, default=120, help="time bound of each phase")
+    ap.add_argument("--serve-args", default="", help="more `chengxin serve` options, e.g. '--no-scorer'")
     ap.add_argument("--server-workers", type=int, default=min(8, os.cpu_count() or 1),
                     help="server processes (`CHENGXIN_WORKERS`); default: the CPU cores (at most 8), as "
                          "`chengxin serve` has it")

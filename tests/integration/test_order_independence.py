@@ -90,3 +90,19 @@ def test_any_order_and_split_gives_the_same_state(backend, tmp_path, sqlite_temp
 
     check()
 
+
+
+def test_copy_and_pipelined_statements_store_the_same_state(backend, tmp_path, sqlite_template, pg_template,
+                                                           monkeypatch):
+    # PostgreSQL writes a batch's rows by COPY, or by statements when they are few (an API request's):
+    # both ways must land the same rows, upserts and skipped marks included
+    from chengxin.adapters.db import bulk
+
+    states = []
+    for name, copy_from in (("copy", 1), ("statements", 10**9)):
+        monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
+        (tmp_path / name).mkdir()
+        if states:
+            (tmp_path / name / "keys.json").write_bytes((tmp_path / "copy" / "keys.json").read_bytes())
+        states.append(run(backend, tmp_path / name, sqlite_template, pg_template, [ALL[:20], ALL[20:], ALL]))
+    assert states[0] == states[1] and len(states[0]["orders"]) == 3

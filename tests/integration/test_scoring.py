@@ -208,6 +208,32 @@ def test_the_scorer_follows_what_the_api_queues(app):
     assert points(app) == 2 and parties.show(app, P, "S1", Viewer("public"))["grade"] in "ABCD"
 
 
+def test_a_budgeted_drain_settles_in_short_transactions_what_one_long_one_would(app, monkeypatch):
+    # the server's scorer sizes its transactions by time, so requests wait little for the write lock
+    from chengxin.services.ingest import ingest, read_lines
+
+    params = make_params(None, days=6, shops=6, buyers=30, orders_per_day=15, seed=11)
+    data = b"".join(Simulator(params).lines())
+    assert ingest(app, read_lines("sim", data.splitlines()), origin="sim", defer=True).rejected == 0
+    with read_connection(app.engine) as conn:
+        queued = len(conn.execute(select(st.scoring_queue)).all())
+    taken: list[int] = []  # marks per transaction
+    real = standing.next_chunk
+    monkeypatch.setattr(standing, "next_chunk", lambda marks, *a: taken.append(marks) or real(marks, *a))
+    done = standing.drain(app, chunk=50, rebuild_beyond=None, budget_s=1e-6)  # far too short for one mark
+    assert queued > 10 and done["pairs"] > 0 and sum(taken) == queued
+    assert taken[0] == standing.FIRST_CHUNK and set(taken[1:]) <= {0, 1}  # then one mark at a time
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(st.scoring_queue)).first() is None
+        scores = {r.party_key: (r.score, r.grade) for r in conn.execute(select(st.credit_scores))}
+    budgeted = ledger(app)
+    standing.rebuild(app)
+    scoring.rebuild(app)
+    with read_connection(app.engine) as conn:
+        assert {r.party_key: (r.score, r.grade) for r in conn.execute(select(st.credit_scores))} == scores
+    assert ledger(app) == budgeted
+
+
 def test_a_rebuild_scores_every_party_as_rescoring_it_alone_would(app, monkeypatch):
     # a full rebuild reads every table whole once and scores in slices; rescoring some parties reads their rows
     # by reference: both must give each party the same profile and score

@@ -136,3 +136,13 @@ def test_a_bad_rules_file_is_refused_naming_the_place():
                        (text.replace("same_item_days: 14", "same_item_days: 14\n  extra: 1"), "points")):
         with pytest.raises(VocabularyError, match=where):
             R.load_rating_rules(bad, "x.yaml")
+
+
+def test_the_scorer_sizes_its_next_transaction_by_the_last_ones_pace():
+    from chengxin.services.standing import next_chunk
+
+    assert next_chunk(10, 0.010, 0.005, 200) == 5  # 1 ms a mark: 5 fit in 5 ms
+    assert next_chunk(10, 0.001, 0.005, 200) == 50
+    assert next_chunk(10, 0.001, 0.005, 20) == 20  # never more than the most
+    assert next_chunk(1, 0.5, 0.005, 200) == 1  # one slow mark: still one at a time, never none
+    assert next_chunk(0, 0.0, 0.005, 200) == 200  # nothing measured: the most

@@ -81,14 +81,21 @@ def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None
 
 # --- recounting -------------------------------------------------------------------------------------------
 REBUILD_BEYOND = 2_000  # a backlog this long (a bulk load) is settled faster by recounting everything
+FIRST_CHUNK = 8  # marks in a budgeted drain's first transaction; later ones follow the time each mark took
+FOLLOW_BUDGET_S = 0.005  # the scorer's transactions hold the write lock about this long...
+FOLLOW_PAUSE_S = 0.02  # ...and let go this long while events are arriving (a fifth of the lock at most)...
+IDLE_PAUSE_S = 0.001  # ...or this long when none arrived since its last transaction (catching up after a burst)
 
 
 def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
-          rebuild_beyond: int | None = REBUILD_BEYOND, pause_s: float = 0.0) -> dict[str, int]:
+          rebuild_beyond: int | None = REBUILD_BEYOND, pause_s: float = 0.0,
+          budget_s: float | None = None) -> dict[str, int]:
     """Settle the queue: recount the ratings of marked pairs and orders, rescore the parties they touch.
     Chunked, each chunk one transaction (marks deleted with the work they asked for). A backlog longer than
     `rebuild_beyond` (a bulk load) is settled by a full rebuild instead, which costs less than so many
-    incremental steps; None never rebuilds (a server's scorer must not stall requests for a rebuild)."""
+    incremental steps; None never rebuilds (a server's scorer must not stall requests for a rebuild).
+    With `budget_s`, chunks (at most `chunk` marks) are sized so that a transaction holds the write lock about
+    that long: a request waits at most that long for the scorer."""
     from chengxin.services import scoring
 
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
@@ -97,36 +104,69 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
         rebuilt = rebuild(app)
         return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     done = {"pairs": 0, "parties": 0}
+    size = chunk if budget_s is None else min(chunk, FIRST_CHUNK)
+    seen = None
     while backlog:
         with write_transaction(app.engine) as conn:
-            marks = list(conn.execute(select(st.scoring_queue).limit(chunk)))
-            pairs = _pairs_of(conn, marks)
-            recount(conn, app, pairs)
-            keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
-            done["parties"] += scoring.rescore_in(conn, keys, cause)
-            for m in marks:
-                conn.execute(delete(st.scoring_queue).where(*(
-                    st.scoring_queue.c[k] == getattr(m, k) for k in ("kind", "a_source", "a_id", "b_source", "b_id"))))
-            done["pairs"] += len(pairs)
-            backlog = len(marks) == chunk  # a full chunk: there may be more
+            began = time.perf_counter()
+            latest = conn.execute(select(func.max(t.events.c.seq))).scalar()
+            marks = _settle(conn, app, size, cause, done)
+            took = time.perf_counter() - began
+        backlog = marks == size  # a full chunk: there may be more
+        if budget_s is not None:
+            size = next_chunk(marks, took, budget_s, chunk)
+        busy, seen = seen is not None and latest != seen, latest  # events stored since the last chunk
         if backlog and pause_s:
-            time.sleep(pause_s)  # between chunks the write lock is free for requests
+            time.sleep(pause_s if busy or budget_s is None else IDLE_PAUSE_S)  # the lock is free for requests
     return done
+
+
+def _settle(conn: Connection, app: Chengxin, size: int, cause: str, done: dict[str, int]) -> int:
+    """One chunk of the queue in the caller's transaction: recount, rescore, delete the marks. Returns
+    how many marks it took; adds its pairs and parties to `done`."""
+    from chengxin.services import scoring
+
+    marks = list(conn.execute(select(st.scoring_queue).limit(size)))
+    pairs = _pairs_of(conn, marks)
+    recount(conn, app, pairs)
+    keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
+    done["parties"] += scoring.rescore_in(conn, keys, cause)
+    q = st.scoring_queue.c
+    for m in marks:
+        conn.execute(delete(st.scoring_queue).where(*(q[k] == getattr(m, k) for k in _QUEUE_KEY)))
+    done["pairs"] += len(pairs)
+    return len(marks)
+
+
+_QUEUE_KEY = ("kind", "a_source", "a_id", "b_source", "b_id")
 
 
 FULL_LISTS_EVERY = timedelta(hours=6)  # the scorer re-evaluates every party's lists this often (a restart too,
 # but only when the last full evaluation, by whichever process, is older than that: see lists.full_due)
 
 
-def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, pause_s: float = 0.05) -> None:
+def next_chunk(marks: int, took_s: float, budget_s: float, most: int) -> int:
+    """How many marks fit in the budget, judged by the last transaction (at least 1, at most `most`)."""
+    if took_s <= 0:
+        return most
+    return max(1, min(most, int(marks * budget_s / took_s)))
+
+
+def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, pause_s: float = FOLLOW_PAUSE_S,
+           budget_s: float = FOLLOW_BUDGET_S) -> None:
     """Keep the standings current until `stop` (a threading or multiprocessing Event) is set: drain the
-    queue in short transactions with a pause between them (a writer that loops on the lock would starve the
-    API's; SQLite's busy wait backs off in milliseconds), then wait `idle_s` when it is empty. Never a full
-    rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`."""
+    queue in short transactions with a pause between them, then wait `idle_s` when it is empty. Never a full
+    rebuild. The scorer process of `chengxin serve` and `chengxin score --follow`.
+
+    Short, because the API's commits wait for the same write lock: with chunks of 200 marks a scorer
+    transaction held it up to 243 ms, and the API's p99 at 1,000 events/s was 64-106 ms against 7.3 ms with
+    no scorer (`bench/bench_api.py`). The pause lets waiting writers in (SQLite writers queue on a `flock`,
+    which a loop that takes it straight back would win), and bounds the scorer's share of the lock while
+    events arrive: scores then lag behind a burst and catch up after it."""
     from chengxin.services import detect_live, lists
 
     while not stop.is_set():
-        done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s)
+        done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s, budget_s=budget_s)
         if lists.full_due(app, FULL_LISTS_EVERY):  # time-based conditions: periods end, days pass
             lists.evaluate(app)
         flagged = detect_live.drain(app)  # delivered shipments: empty parcels flagged within seconds

@@ -9,6 +9,9 @@ drift from the schema.
 - PostgreSQL: `COPY ... FROM STDIN` (psycopg 3 `cursor.copy`), which costs the server a fraction of one
   `INSERT` per row. Upserts copy the rows into a temporary staging table (`ON COMMIT DELETE ROWS`, made
   once per session) and then run one `INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE` from it.
+  A few rows (an API request's) go as plain statements in one pipelined `executemany` instead: a `COPY`
+  is several round trips, and a group commit of four events made 25 of them (7.4 ms a commit, 4.7 ms of it
+  waiting on the server).
 """
 
 from __future__ import annotations
@@ -114,11 +117,18 @@ def upsert_rows(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]
         upsert_tuples(conn, table_name, [as_tuple(r) for r in rows])
 
 
+COPY_FROM = 64  # PostgreSQL: fewer rows than this go as pipelined statements, not a COPY
+
+
+def _copies(conn: Connection, rows: Sequence[Row]) -> bool:
+    return conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM
+
+
 def insert_tuples(conn: Connection, table_name: str, rows: Sequence[Row]) -> None:
     """Insert tuples in `columns(table_name)` order."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
+    if _copies(conn, rows):
         copy_rows(conn, _copy_sql(table_name), rows)
     else:
         executemany(conn, insert_sql(table_name, conn.dialect.name)[0], rows)
@@ -128,8 +138,8 @@ def upsert_tuples(conn: Connection, table_name: str, rows: Sequence[Row]) -> Non
     """Upsert tuples in `columns(table_name)` order, the later event (by `ord`) winning; distinct keys."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        executemany(conn, upsert_sql(table_name, conn.dialect.name)[0], rows)
+    if not _copies(conn, rows):
+        _statements(conn, upsert_sql(table_name, conn.dialect.name)[0], rows)
         return
     _through_stage(conn, table_name, rows, _stage_sql(table_name)[2])
 
@@ -140,8 +150,8 @@ def insert_or_ignore_tuples(conn: Connection, table_name: str, rows: Sequence[Ro
     row-by-row statements of a bulk load's marks cost more than the load's own inserts."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        executemany(conn, f"{insert_sql(table_name, conn.dialect.name)[0]} ON CONFLICT DO NOTHING", rows)
+    if not _copies(conn, rows):
+        _statements(conn, f"{insert_sql(table_name, conn.dialect.name)[0]} ON CONFLICT DO NOTHING", rows)
         return
     _through_stage(conn, table_name, rows, _ignore_sql(table_name))
 
@@ -188,12 +198,19 @@ def _copy_for_insert() -> dict[str, str]:
 
 def executemany(conn: Connection, sql: str, params: Iterable[Sequence[Any]]) -> None:
     """Run on the transaction's own DBAPI connection (same transaction as everything else). On PostgreSQL
-    a plain `insert_sql` statement (the credit log's Merkle nodes) becomes a `COPY` of the same tuples."""
-    if conn.dialect.name == "postgresql" and (copy := _copy_for_insert().get(sql)) is not None:
-        copy_rows(conn, copy, params)
+    a plain `insert_sql` statement of many rows (the credit log's Merkle nodes) becomes a `COPY` of the same
+    tuples."""
+    rows = params if isinstance(params, list) else list(params)
+    if _copies(conn, rows) and (copy := _copy_for_insert().get(sql)) is not None:
+        copy_rows(conn, copy, rows)
         return
+    _statements(conn, sql, rows)
+
+
+def _statements(conn: Connection, sql: str, rows: list[Row] | Sequence[Row]) -> None:
+    """One statement per row, sent together (psycopg 3 pipelines `executemany`: one round trip)."""
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(sql, params if isinstance(params, list) else list(params))
+        cursor.executemany(sql, rows if isinstance(rows, list) else list(rows))
     finally:
         cursor.close()

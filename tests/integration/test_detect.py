@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from sqlalchemy import select
 from tests.conftest import ingest_text
 
 from chengxin.adapters.db.engine import read_connection
@@ -60,6 +61,42 @@ def test_a_rerun_gives_the_same_findings_and_supersedes(marketplace):
     with read_connection(cx.engine) as conn:
         assert {run for _, run in latest_runs(conn)} == {second.run_id}
         assert len(read_findings(conn)) == len(second.findings)
+
+
+def test_a_second_process_finds_what_one_process_finds(marketplace, monkeypatch):
+    # on a large store the waybills are read and judged in a second process: same findings, same live state
+    from chengxin.adapters.db import findings as fd
+    from chengxin.services import detect as D
+
+    def typical() -> str:  # what the live empty-parcel reader learnt from the run
+        with read_connection(cx.engine) as conn:
+            return conn.execute(select(fd.detector_state.c.state)).scalar_one()
+
+    cx, _ = marketplace
+    alone = detect(cx, publish=False)
+    typical_alone = typical()
+    monkeypatch.setattr(D, "APART_FROM", 0)
+    started = []
+    real = D.detect_apart.beside
+    monkeypatch.setattr(D.detect_apart, "beside", lambda url, names: started.append(names) or real(url, names))
+    both = detect(cx, publish=False)
+    assert started == [["empty_parcel"]]
+    assert [f.as_dict() for f in both.findings] == [f.as_dict() for f in alone.findings]
+    assert list(both.detectors) == list(alone.detectors) and both.inputs.keys() == alone.inputs.keys()
+    assert both.detectors["empty_parcel"]["findings"] == alone.detectors["empty_parcel"]["findings"] > 0
+    assert typical() == typical_alone
+
+
+def test_a_failing_second_process_fails_the_run(marketplace, monkeypatch, tmp_path):
+    from chengxin.services import detect as D
+
+    cx, _ = marketplace
+    monkeypatch.setattr(D, "APART_FROM", 0)
+    real = D.detect_apart.beside
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"  # a store without tables: the child's read fails
+    monkeypatch.setattr(D.detect_apart, "beside", lambda url, names: real(empty, names))
+    with pytest.raises(RuntimeError, match="second process: OperationalError"):
+        detect(cx, publish=False)
 
 
 def test_rings_and_templates_against_the_truth(marketplace):

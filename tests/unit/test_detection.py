@@ -637,3 +637,11 @@ def test_conduct_rules_are_checked(old, new, message):
     assert old in text
     with pytest.raises(VocabularyError, match=message):
         load_rules(text.replace(old, new, 1), "detection.yaml")
+
+
+def test_a_second_detect_process_needs_a_store_it_can_open():
+    from chengxin.services.detect_apart import possible
+
+    assert possible("sqlite:////var/lib/chengxin/store.db") and possible("postgresql+psycopg://u@h/db")
+    assert not possible("sqlite://") and not possible("sqlite:///:memory:")
+    assert not possible("sqlite:///file:x?mode=memory&cache=shared&uri=true")

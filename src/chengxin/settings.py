@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # (DuckDB reads the SQLite file and joins whole columns: 9x faster on bench-10m's shipments) or `sql`
     # (SQLite itself, row by row). PostgreSQL always runs them itself.
     batch_engine: Literal["duckdb", "sql"] = "duckdb"
+    # Processes `chengxin detect` uses on a store of 50,000 shipments or more: 2 reads and judges the waybills
+    # in a second process while the first runs the other detectors; 1 keeps everything in one process.
+    detect_processes: int = Field(default=2, ge=1, le=2)
     # Connection pool size for PostgreSQL.
     pool_size: int = Field(default=8, ge=1)
     # NATS server for the measures feed (e.g. `nats://127.0.0.1:4222`); unset: changes are kept only in the

@@ -85,6 +85,9 @@ def test_a_second_process_finds_what_one_process_finds(marketplace, monkeypatch)
     assert list(both.detectors) == list(alone.detectors) and both.inputs.keys() == alone.inputs.keys()
     assert both.detectors["empty_parcel"]["findings"] == alone.detectors["empty_parcel"]["findings"] > 0
     assert typical() == typical_alone
+    monkeypatch.setattr(cx, "settings", cx.settings.model_copy(update={"detect_processes": 1}))
+    detect(cx, publish=False)  # CHENGXIN_DETECT_PROCESSES=1: one process whatever the size
+    assert started[-1] == []
 
 
 def test_a_failing_second_process_fails_the_run(marketplace, monkeypatch, tmp_path):

@@ -151,7 +151,8 @@ APART_FROM = 50_000  # shipments
 
 def _worth_a_second_process(cx: Chengxin, chosen: list[Any]) -> bool:
     needs = {d.needs for d in chosen}
-    if not needs & set(APART) or not needs - set(APART) or not detect_apart.possible(cx.settings.database_url):
+    if cx.settings.detect_processes < 2 or not needs & set(APART) or not needs - set(APART) \
+            or not detect_apart.possible(cx.settings.database_url):
         return False
     with read_connection(cx.engine) as conn:
         return bool(conn.execute(select(func.count()).select_from(t.shipments)).scalar_one() >= APART_FROM)

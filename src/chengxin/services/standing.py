@@ -84,7 +84,8 @@ REBUILD_BEYOND = 2_000  # a backlog this long (a bulk load) is settled faster by
 FIRST_CHUNK = 8  # marks in a budgeted drain's first transaction; later ones follow the time each mark took
 FOLLOW_BUDGET_S = 0.005  # the scorer's transactions hold the write lock about this long...
 FOLLOW_PAUSE_S = 0.02  # ...and let go this long while events are arriving (a fifth of the lock at most)...
-IDLE_PAUSE_S = 0.001  # ...or this long when none arrived since its last transaction (catching up after a burst)
+# When no events arrived since its last transaction (catching up after a burst), it pauses as long as that
+# transaction took: half a core at most, so that page and API reads keep the rest.
 
 
 def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
@@ -117,7 +118,7 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
             size = next_chunk(marks, took, budget_s, chunk)
         busy, seen = seen is not None and latest != seen, latest  # events stored since the last chunk
         if backlog and pause_s:
-            time.sleep(pause_s if busy or budget_s is None else IDLE_PAUSE_S)  # the lock is free for requests
+            time.sleep(pause_s if busy or budget_s is None else min(took, pause_s))  # the lock is free for requests
     return done
 
 

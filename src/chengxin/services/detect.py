@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from sys import intern
 from typing import Any
 
 import orjson
@@ -316,10 +317,18 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
     registration time, the orders with a return: seven queries, streamed. Returns (input, orders + reviews +
     complaints)."""
     o, u, r, c, cr, s = t.orders, t.order_updates, t.reviews, t.complaints, t.complaint_resolutions, t.subjects
+    same: dict[Any, Any] = {}  # sources, parties and accounts, each kept once (as in gather_waybills)
+    one = same.setdefault
+
+    def ref(src: str, key: str) -> Ref:
+        pair = (src, key)
+        kept: Ref = one(pair, pair)
+        return kept
+
     payer: dict[Ref, str] = {}
     for src, oid, account in _rows(conn, select(u.c.order_source, u.c.order_id, u.c.payer_account)
                                    .where(u.c.kind == "paid", u.c.payer_account.is_not(None))):
-        payer[(src, oid)] = account
+        payer[(intern(src), oid)] = one(account, account)
     at_of: dict[str, float] = {}
 
     def when(at: str) -> float:
@@ -328,32 +337,33 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
             v = at_of[at] = _epoch(at)
         return v
 
-    orders = [malicious_review.Order((src, oid), (b_src, b_id), (s_src, s_id), int(total), when(at),
+    orders = [malicious_review.Order((intern(src), oid), ref(b_src, b_id), ref(s_src, s_id), int(total), when(at),
                                      payer.get((src, oid)))
               for src, oid, b_src, b_id, s_src, s_id, total, at in _rows(conn, select(
                   o.c.source, o.c.order_id, o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id, o.c.total,
                   o.c.placed_at).where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None)))]
-    reviews = [malicious_review.Review((src, rid), (o_src, o_id) if o_id else None, (a_src, a_id),
-                                       (t_src, t_id) if t_id else None, int(score), when(at), text,
-                                       (f_src, f_id) if f_id else None, direction)
+    reviews = [malicious_review.Review((intern(src), rid), (intern(o_src), o_id) if o_id else None,
+                                       ref(a_src, a_id), ref(t_src, t_id) if t_id else None, int(score), when(at),
+                                       text, (f_src, f_id) if f_id else None, intern(direction))
                for src, rid, o_src, o_id, a_src, a_id, t_src, t_id, score, at, text, f_src, f_id, direction
                in _rows(conn, select(r.c.source, r.c.review_id, r.c.order_source, r.c.order_id, r.c.author_source,
                                      r.c.author_id, r.c.target_source, r.c.target_id, r.c.score, r.c.posted_at,
                                      r.c.text, r.c.follows_source, r.c.follows_id, r.c.direction)
                              .where(r.c.author_id.is_not(None)))]
     outcome = {(src, cid): out for src, cid, out in _rows(conn, select(cr.c.source, cr.c.complaint_id, cr.c.outcome))}
-    complaints = [malicious_review.Complaint((src, cid), (p_src, p_id) if p_id else None,
-                                             (t_src, t_id) if t_id else None, (o_src, o_id) if o_id else None, cat,
+    complaints = [malicious_review.Complaint((intern(src), cid), ref(p_src, p_id) if p_id else None,
+                                             ref(t_src, t_id) if t_id else None, (o_src, o_id) if o_id else None, cat,
                                              when(at), None if claimed is None else int(claimed),
                                              outcome.get((src, cid)), text)
                   for src, cid, p_src, p_id, t_src, t_id, o_src, o_id, cat, at, claimed, text in _rows(conn, select(
                       c.c.source, c.c.complaint_id, c.c.complainant_source, c.c.complainant_id, c.c.target_source,
                       c.c.target_id, c.c.order_source, c.c.order_id, c.c.category, c.c.filed_at, c.c.amount_claimed,
                       c.c.text))]
-    registered = {(src, sid): when(at) for src, sid, at in _rows(conn, select(s.c.source, s.c.subject_id,
-                                                                             s.c.registered_at))}
-    returned = {(src, oid) for src, oid in _rows(conn, select(t.returns.c.order_source, t.returns.c.order_id)
-                                                 .where(t.returns.c.order_id.is_not(None)))}
+    registered = {ref(src, sid): when(at) for src, sid, at in _rows(conn, select(s.c.source, s.c.subject_id,
+                                                                                s.c.registered_at))}
+    returned = {(intern(src), oid) for src, oid in _rows(conn, select(t.returns.c.order_source,
+                                                                        t.returns.c.order_id)
+                                                           .where(t.returns.c.order_id.is_not(None)))}
     return (malicious_review.Conduct(orders, reviews, complaints, registered, returned),
             len(orders) + len(reviews) + len(complaints))
 

@@ -18,7 +18,8 @@ def _inputs(eb: np.ndarray, es: np.ndarray, nb: int, ns: int, ew: np.ndarray, al
 def _graph(seed: int, nb: int, ns: int, m: int, integer_weights: bool) -> tuple:
     rng = np.random.default_rng(seed)
     eb, es = rng.integers(0, nb, m), rng.integers(0, ns, m)
-    ew = rng.integers(1, 3, m).astype(np.float64) if integer_weights else rng.random(m) + 0.1
+    # integer weights include 0 (a rule may weigh plain edges 0): a node whose edges all weigh 0 is never peeled
+    ew = rng.integers(0, 3, m).astype(np.float64) if integer_weights else rng.random(m) + 0.1
     return _inputs(eb, es, nb, ns, ew, rng.random(m) < 0.85)
 
 
@@ -54,3 +55,16 @@ def test_nothing_alive_is_an_empty_block() -> None:
     args = (*args[:4], np.zeros(30, np.bool_))
     block, density = peel(*args)
     assert not block.any() and density == 0.0
+
+
+def test_a_node_whose_edges_weigh_nothing_is_never_peeled() -> None:
+    # one buyer, three shops, weights 0.5, 0, 0.5: the middle shop has no weight and stays out of the block
+    args = _inputs(np.array([0, 0, 0]), np.array([0, 1, 2]), 1, 3, np.array([0.5, 0.0, 0.5]), np.ones(3, np.bool_))
+    block, density = peel(*args)
+    want_block, want_density = peel_reference(*args)
+    assert block.tolist() == want_block.tolist() == [True, True, False, True] and density == want_density
+
+
+def test_an_edge_from_a_node_to_itself_is_refused() -> None:
+    with pytest.raises(ValueError, match="two-sided"):
+        peel(2, np.array([0, 1]), np.array([1, 1]), np.ones(2), np.ones(2, np.bool_))

@@ -332,6 +332,7 @@ def _follow() -> None:
     from chengxin.services import standing
 
     app = _app()
+    gc.collect()  # what is garbage now is not kept for ever
     gc.freeze()  # start-up objects out of the collector's walk, as in the server (api/app.py)
     standing.follow(app, _UntilParentExits(), chunk=50)
 

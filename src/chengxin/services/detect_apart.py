@@ -15,6 +15,8 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -34,11 +36,13 @@ class Apart:
 
     def __init__(self, child: subprocess.Popen[bytes]) -> None:
         self.child = child
+        self.answered = False
 
     def result(self) -> Done:
         assert self.child.stdout is not None
         try:
             ok, value = pickle.load(self.child.stdout)
+            self.answered = True
         except EOFError:
             raise RuntimeError(f"detect: the second process ended with {self.child.wait()} and no answer") \
                 from None
@@ -56,17 +60,25 @@ def beside(database_url: str, names: list[str]) -> Iterator[Apart | None]:
         return
     child = subprocess.Popen([sys.executable, "-c", "from chengxin.services.detect_apart import _serve; _serve()"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    apart = Apart(child)
     try:
         assert child.stdin is not None
-        pickle.dump((database_url, names), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((database_url, names, os.getpid()), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         child.stdin.close()
-        yield Apart(child)
+        yield apart
     finally:
-        if child.poll() is None:
+        if not apart.answered:
             child.kill()  # the block failed before the answer was read: nothing to wait for
         child.wait(timeout=60)
         if child.stdout:
             child.stdout.close()
+
+
+def _end_with(parent: int) -> None:
+    """A killed parent runs no `finally`: the child then stops itself rather than read on for nobody."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
 
 
 def _serve() -> None:
@@ -77,7 +89,8 @@ def _serve() -> None:
 
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    url, names = pickle.load(sys.stdin.buffer)
+    url, names, parent = pickle.load(sys.stdin.buffer)
+    threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     engine = make_engine(url, pool_size=1)
     try:
         reply: tuple[bool, Any] = (True, run_detectors(engine, [DETECTORS[n] for n in names]))

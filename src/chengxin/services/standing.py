@@ -101,22 +101,22 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
 
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
         backlog = len(conn.execute(select(st.scoring_queue.c.kind).limit((rebuild_beyond or 0) + 1)).all())
+        seen = conn.execute(select(func.max(t.events.c.seq))).scalar()
     if rebuild_beyond is not None and backlog > rebuild_beyond:
         rebuilt = rebuild(app)
         return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     done = {"pairs": 0, "parties": 0}
     size = chunk if budget_s is None else min(chunk, FIRST_CHUNK)
-    seen = None
     while backlog:
         with write_transaction(app.engine) as conn:
-            began = time.perf_counter()
+            began = time.perf_counter()  # the lock is ours from here to the end of the commit
             latest = conn.execute(select(func.max(t.events.c.seq))).scalar()
             marks = _settle(conn, app, size, cause, done)
-            took = time.perf_counter() - began
+        took = time.perf_counter() - began
         backlog = marks == size  # a full chunk: there may be more
         if budget_s is not None:
             size = next_chunk(marks, took, budget_s, chunk)
-        busy, seen = seen is not None and latest != seen, latest  # events stored since the last chunk
+        busy, seen = latest != seen, latest  # events stored since the last look
         if backlog and pause_s:
             time.sleep(pause_s if busy or budget_s is None else min(took, pause_s))  # the lock is free for requests
     return done

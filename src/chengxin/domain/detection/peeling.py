@@ -183,7 +183,9 @@ def _peel_csr(deg: Floats, total: float, start: Ints, nbr: I32, wgt: Floats, cle
     n = len(deg)
     hkey = np.empty(n, np.float64)
     hnode = np.empty(n, np.int32)
-    pos = np.full(n, CLEAN, np.int32)
+    pos = np.full(n, GONE, np.int32)  # a node without weight (no live edge, or only edges of weight 0) is
+    for u in clean:  # never peeled, as in the reference; its neighbours' removals pass it by
+        pos[u] = CLEAN
     size, p, nodes = 0, 0, len(clean)
     order = np.empty(nodes, np.int32)
     best, best_k = (total / nodes if nodes else 0.0), 0
@@ -265,6 +267,9 @@ _peel_jit = cast(Callable[[Floats, float, Ints, I32, Floats, Ints], tuple[Bools,
 
 
 def peel(n: int, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Bools, float]:
-    """FRAUDAR's greedy peeling, compiled: the same block and density as `peel_reference`, bit for bit."""
+    """FRAUDAR's greedy peeling, compiled: the same block and density as `peel_reference`, bit for bit.
+    The graph is two-sided (buyers, then shops): no edge joins a node to itself."""
+    if np.any(eu == ev):
+        raise ValueError("peel: an edge joins a node to itself; the graph must be two-sided")
     deg, total, start, nbr, wgt = _csr_jit(n, eu, ev, ew, alive)
     return _peel_jit(deg, total, start, nbr, wgt, _by_degree(deg))

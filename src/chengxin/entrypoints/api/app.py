@@ -27,6 +27,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # of the collector's sight, a full collection no longer walks it. Measured: full collections of 69-86 ms in
     # the request path, holding a group commit and every request behind it (p99 54 ms at 1,000 events/s),
     # down to at most ~10 ms (p99 16 ms), `bench/bench_api.py`.
+    gc.collect()  # what is garbage now is not kept for ever
     gc.freeze()
     yield
     sequencer = getattr(app.state, "sequencer", None)

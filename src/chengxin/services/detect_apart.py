@@ -3,10 +3,9 @@ largest input) gather and judge their input in a fresh interpreter while the fir
 Two cores, about half the wall time of the longest part (measured in docs/benchmarks.md, "All detectors at
 bench-10m scale").
 
-The child gets the database URL and the detectors' names on its stdin, opens its own engine and read
-transaction, and sends back what `detect.run_detectors` returns, pickled, on its stdout (anything else it
-prints goes to stderr). A fresh interpreter rather than multiprocessing: spawn would run the parent's main
-script again. The two processes read two snapshots of the store; a run reads each input once, in one of them.
+The child (`adapters/child.py`) gets the database URL and the detectors' names on its stdin, opens its own
+engine and read transaction, and sends back what `detect.run_detectors` returns. The two processes read
+two snapshots of the store; a run reads each input once, in one of them.
 """
 
 from __future__ import annotations
@@ -19,7 +18,9 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from chengxin.adapters import child
 
 if TYPE_CHECKING:
     from chengxin.services.detect import Done
@@ -34,21 +35,17 @@ def possible(database_url: str) -> bool:
 class Apart:
     """The running child; `result()` waits for what it found."""
 
-    def __init__(self, child: subprocess.Popen[bytes]) -> None:
-        self.child = child
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
         self.answered = False
 
     def result(self) -> Done:
-        assert self.child.stdout is not None
         try:
-            ok, value = pickle.load(self.child.stdout)
-            self.answered = True
+            done: Done = child.answer(self.process, "detect, second process")
         except EOFError:
-            raise RuntimeError(f"detect: the second process ended with {self.child.wait()} and no answer") \
+            raise RuntimeError(f"detect: the second process ended with {self.process.wait()} and no answer") \
                 from None
-        if not ok:
-            raise RuntimeError(f"detect, second process: {value}")
-        done: Done = value
+        self.answered = True
         return done
 
 
@@ -58,20 +55,19 @@ def beside(database_url: str, names: list[str]) -> Iterator[Apart | None]:
     if not names:
         yield None
         return
-    child = subprocess.Popen([sys.executable, "-c", "from chengxin.services.detect_apart import _serve; _serve()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    apart = Apart(child)
+    process = child.spawn("chengxin.services.detect_apart", "_serve")
+    apart = Apart(process)
     try:
-        assert child.stdin is not None
-        pickle.dump((database_url, names, os.getpid()), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        child.stdin.close()
+        assert process.stdin is not None
+        child.send(process.stdin, (database_url, names, os.getpid()))  # type: ignore[arg-type]
+        process.stdin.close()
         yield apart
     finally:
         if not apart.answered:
-            child.kill()  # the block failed before the answer was read: nothing to wait for
-        child.wait(timeout=60)
-        if child.stdout:
-            child.stdout.close()
+            process.kill()  # the block failed before the answer was read: nothing to wait for
+        process.wait(timeout=60)
+        if process.stdout:
+            process.stdout.close()
 
 
 def _end_with(parent: int) -> None:
@@ -87,16 +83,12 @@ def _serve() -> None:
     from chengxin.domain.detection import DETECTORS
     from chengxin.services.detect import run_detectors
 
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
+    out = child.replies()
     url, names, parent = pickle.load(sys.stdin.buffer)
     threading.Thread(target=_end_with, args=(parent,), daemon=True).start()
     engine = make_engine(url, pool_size=1)
     try:
-        reply: tuple[bool, Any] = (True, run_detectors(engine, [DETECTORS[n] for n in names]))
-    except Exception as e:  # handed to the parent, which raises it
-        reply = (False, f"{type(e).__name__}: {e}")
+        reply = child.outcome(run_detectors, engine, [DETECTORS[n] for n in names])
     finally:
         engine.dispose()
-    pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
-    out.flush()
+    child.send(out, reply)

@@ -101,7 +101,7 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
 
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
         backlog = len(conn.execute(select(st.scoring_queue.c.kind).limit((rebuild_beyond or 0) + 1)).all())
-        seen = conn.execute(select(func.max(t.events.c.seq))).scalar()
+        seen = _latest_event(conn) if budget_s is not None else None
     if rebuild_beyond is not None and backlog > rebuild_beyond:
         rebuilt = rebuild(app)
         return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
@@ -110,7 +110,7 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     while backlog:
         with write_transaction(app.engine) as conn:
             began = time.perf_counter()  # the lock is ours from here to the end of the commit
-            latest = conn.execute(select(func.max(t.events.c.seq))).scalar()
+            latest = _latest_event(conn) if budget_s is not None else None
             marks = _settle(conn, app, size, cause, done)
         took = time.perf_counter() - began
         backlog = marks == size  # a full chunk: there may be more
@@ -120,6 +120,12 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
         if backlog and pause_s:
             time.sleep(pause_s if busy or budget_s is None else min(took, pause_s))  # the lock is free for requests
     return done
+
+
+def _latest_event(conn: Connection) -> int | None:
+    """The newest stored event's sequence number: a paced drain's sign that events are arriving."""
+    latest: int | None = conn.execute(select(func.max(t.events.c.seq))).scalar()
+    return latest
 
 
 def _settle(conn: Connection, app: Chengxin, size: int, cause: str, done: dict[str, int]) -> int:

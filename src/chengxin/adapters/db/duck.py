@@ -19,7 +19,6 @@ see its own writes commits them first, and holds the write lock while it reads s
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import subprocess
@@ -33,6 +32,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql
+
+from chengxin.adapters import child
 
 _PARAM = re.compile(r"%\((\w+)\)s")
 
@@ -69,13 +70,9 @@ class Reader:
         return list(map(shape._make, self._call("run", *_duck_sql(compiled, params))))
 
     def _call(self, verb: str, *args: Any) -> Any:
-        assert self.child.stdin is not None and self.child.stdout is not None
-        pickle.dump((verb, args), self.child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-        self.child.stdin.flush()
-        ok, value = pickle.load(self.child.stdout)
-        if not ok:
-            raise RuntimeError(f"DuckDB: {value}")
-        return value
+        assert self.child.stdin is not None
+        child.send(self.child.stdin, (verb, args))  # type: ignore[arg-type]
+        return child.answer(self.child, "DuckDB")
 
 
 @cache
@@ -109,39 +106,32 @@ def reader(engine: Engine) -> Iterator[Reader]:
     """A DuckDB session, in a child process, with the store's SQLite file attached read-only. The child is
     a fresh interpreter that talks pickle over its stdin and stdout (multiprocessing's spawn would run the
     parent's main script again)."""
-    child = subprocess.Popen([sys.executable, "-c", "from chengxin.adapters.db.duck import _serve; _serve()"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process = child.spawn("chengxin.adapters.db.duck", "_serve")
     try:
-        found = Reader(child)
+        found = Reader(process)
         found._call("open", str(engine.url.database), _extension_dir() or "")
         yield found
     finally:
-        if child.stdin:
-            child.stdin.close()  # the child's loop ends at end of input
-        child.wait(timeout=60)
+        if process.stdin:
+            process.stdin.close()  # the child's loop ends at end of input
+        process.wait(timeout=60)
 
 
 # --- in the child process ----------------------------------------------------------------------------------
 def _serve() -> None:
     """Answer (verb, args) requests from the parent until its end of the pipe closes."""
-    con: Any = None
-    out = os.fdopen(os.dup(1), "wb")  # the replies; anything else printed goes to stderr
-    os.dup2(2, 1)
+    session: dict[str, Any] = {}
+    out = child.replies()
     while True:
         try:
             verb, args = pickle.load(sys.stdin.buffer)
         except EOFError:
             return
-        try:
-            if verb == "open":
-                con, result = _open(*args), None
-            else:  # run
-                result = con.execute(*args).fetchall()
-            reply: tuple[bool, Any] = (True, result)
-        except Exception as e:  # handed to the parent, which raises it
-            reply = (False, f"{type(e).__name__}: {e}")
-        pickle.dump(reply, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
+        if verb == "open":
+            reply = child.outcome(lambda *a: session.update(con=_open(*a)), *args)
+        else:  # run
+            reply = child.outcome(lambda *a: session["con"].execute(*a).fetchall(), *args)
+        child.send(out, reply)
 
 
 def _open(path: str, extension_dir: str) -> Any:

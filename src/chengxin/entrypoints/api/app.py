@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chengxin.bootstrap import Chengxin, bootstrap
+from chengxin.bootstrap import Chengxin, bootstrap, freeze_startup_objects
 from chengxin.exc import ChengxinError
 
 log = logging.getLogger("chengxin.api")
@@ -23,12 +22,7 @@ log = logging.getLogger("chengxin.api")
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # blocking endpoints run on anyio's worker threads: as many at once as `threads` allows
     anyio.to_thread.current_default_thread_limiter().total_tokens = app.state.chengxin.settings.threads
-    # Everything built at start-up (modules, routes, settings, vocabularies) lives as long as the process: out
-    # of the collector's sight, a full collection no longer walks it. Measured: full collections of 69-86 ms in
-    # the request path, holding a group commit and every request behind it (p99 54 ms at 1,000 events/s),
-    # down to at most ~10 ms (p99 16 ms), `bench/bench_api.py`.
-    gc.collect()  # what is garbage now is not kept for ever
-    gc.freeze()
+    freeze_startup_objects()
     yield
     sequencer = getattr(app.state, "sequencer", None)
     if sequencer is not None:  # store what is queued before the process exits

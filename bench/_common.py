@@ -132,6 +132,7 @@ class ChildRun:
     peak_rss_mib: float
     stdout: str
     stderr: str
+    tree_peak_rss_mib: float = 0.0  # largest sum of RSS over the child and its descendants, sampled every 0.5 s
 
     def json(self) -> Any:
         return json.loads(self.stdout)
@@ -139,21 +140,25 @@ class ChildRun:
     def summary(self) -> dict[str, Any]:
         return {"argv": self.argv, "returncode": self.returncode, "wall_s": round(self.wall_s, 3),
                 "user_s": round(self.user_s, 2), "sys_s": round(self.sys_s, 2),
-                "peak_rss_mib": round(self.peak_rss_mib, 1)}
+                "peak_rss_mib": round(self.peak_rss_mib, 1), "tree_peak_rss_mib": round(self.tree_peak_rss_mib, 1)}
 
 
 def run_child(argv: Sequence[str], env: dict[str, str], *, cwd: str | Path | None = None,
               timeout: float = 1800) -> ChildRun:
     """Run a command to completion; wall time, CPU time and peak RSS of *that* child (wait4's rusage,
-    so several runs in one bench process do not mix up their peaks)."""
+    so several runs in one bench process do not mix up their peaks), and the peak of its process tree's RSS
+    (a second process of its own, e.g. `chengxin ingest`'s, sampled)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
         deadline = started + timeout
+        tree_peak, next_sample = 0.0, started
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            if time.perf_counter() >= next_sample:
+                tree_peak, next_sample = max(tree_peak, tree_rss_mib(proc.pid)), next_sample + 0.5
             if time.perf_counter() > deadline:
                 proc.kill()
                 pid, status, usage = os.wait4(proc.pid, 0)
@@ -165,7 +170,7 @@ def run_child(argv: Sequence[str], env: dict[str, str], *, cwd: str | Path | Non
         err.seek(0)
         return ChildRun(list(argv), proc.returncode, wall, usage.ru_utime, usage.ru_stime,
                         usage.ru_maxrss / 1024, out.read().decode(errors="replace"),
-                        err.read().decode(errors="replace"))
+                        err.read().decode(errors="replace"), max(tree_peak, usage.ru_maxrss / 1024))
 
 
 def cx_env(database_url: str, keys_file: Path, **extra: str) -> dict[str, str]:
@@ -235,19 +240,27 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def proc_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a running process and its live descendants (server workers) used so far."""
+def _tree(pid: int) -> list[int]:
+    """The process and its live descendants."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (st := _stat(int(entry.name))):
             children.setdefault(int(st[1]), []).append(int(entry.name))
-    total, todo = 0.0, [pid]
+    found, todo = [], [pid]
     while todo:
-        p = todo.pop()
-        if st := _stat(p):
-            total += (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+        found.append(p := todo.pop())
         todo.extend(children.get(p, []))
-    return total
+    return found
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a running process and its live descendants (server workers) used so far."""
+    return sum((int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK") for p in _tree(pid) if (st := _stat(p)))
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Current RSS of a process and its live descendants, in MiB."""
+    return sum(proc_rss_mib(p)[0] for p in _tree(pid))
 
 
 # --- statistics and results ---------------------------------------------------------------------------

@@ -108,15 +108,16 @@ class Progress(threading.Thread):
 
 
 def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: float, audit: bool,
-              size_of: Any, sample_every: float = 30, analyze_every: float = 0, defer: bool = False) -> dict[str, Any]:
-    env = cx_env(url, keys)
-    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), time bound {timeout:.0f} s"
+              size_of: Any, sample_every: float = 30, analyze_every: float = 0, defer: bool = False,
+              processes: int = 2) -> dict[str, Any]:
+    env = cx_env(url, keys, CHENGXIN_INGEST_PROCESSES=str(processes))
+    log(f"{db}: chengxin ingest {path.name} ({lines:,} lines), {processes} process(es), time bound {timeout:.0f} s"
         + (f", ANALYZE every {analyze_every:g} s by the bench" if analyze_every else ""))
     progress = Progress(url, sample_every, analyze_every)
     progress.start()
     run = run_child([CHENGXIN, "ingest", str(path), "--json", *(["--defer"] if defer else [])], env, timeout=timeout)
     samples = progress.finish()
-    out: dict[str, Any] = {"db": db, "lines": lines, "ingest": run.summary(), "defer": defer,
+    out: dict[str, Any] = {"db": db, "processes": processes, "lines": lines, "ingest": run.summary(), "defer": defer,
                            "progress": [{"s": s, "events": n} for s, n in samples]}
     if analyze_every:
         out["bench_analyze"] = {"every_s": analyze_every, "times": progress.analyzed}
@@ -137,7 +138,8 @@ def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: fl
     out["events_per_s"] = round(lines / run.wall_s)
     out["cpu_s"] = round(run.user_s + run.sys_s, 1)
     out["store_mib"] = round(size_of() / 2**20, 1)
-    log(f"{db}: {run.wall_s:.1f}s, {out['events_per_s']:,} events/s, peak RSS {run.peak_rss_mib:.0f} MiB, "
+    log(f"{db}: {run.wall_s:.1f}s, {out['events_per_s']:,} events/s, peak RSS {run.peak_rss_mib:.0f} MiB "
+        f"(process tree {run.tree_peak_rss_mib:.0f} MiB), cpu {out['cpu_s']} s, "
         f"accepted {report['accepted']:,}, rejected {report['rejected']}, tree size {report['tree_size']}")
     if defer:  # what the load implies, drawn afterwards: timed on its own
         st = run_child([CHENGXIN, "settle", "--json"], env, timeout=timeout)
@@ -152,7 +154,7 @@ def bench_one(db: str, url: str, keys: Path, path: Path, lines: int, timeout: fl
             out["audit"].update(ok=rep["ok"], records=rep["records"], tree_heads=rep["tree_heads"], nodes=rep["nodes"])
         log(f"{db}: audit {av.wall_s:.1f}s, ok={out['audit'].get('ok')}, peak RSS {av.peak_rss_mib:.0f} MiB")
     out["pass"] = {"throughput": out["events_per_s"] >= TARGET_EPS,
-                   "memory": run.peak_rss_mib <= TARGET_RSS_MIB}
+                   "memory": run.tree_peak_rss_mib <= TARGET_RSS_MIB}
     return out
 
 
@@ -168,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="PostgreSQL: run ANALYZE every S seconds during the ingestion, as autovacuum would "
                          "(this machine's server runs with autovacuum off); 0 = never (default)")
     ap.add_argument("--out", default="ingest", help="result name under bench/results/ (default ingest)")
+    ap.add_argument("--processes", default="2",
+                    help="comma list of CHENGXIN_INGEST_PROCESSES values, each run on a fresh store in turn "
+                         "(e.g. 2,1,2,1 for a same-run comparison)")
     ap.add_argument("--defer", action="store_true",
                     help="`chengxin ingest --defer` (store and project only), then `chengxin settle`, timed apart")
     args = ap.parse_args(argv)
@@ -182,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                               "command": f"chengxin ingest {path.name} --json",
                               "target": {"events_per_s": TARGET_EPS, "peak_rss_mib": TARGET_RSS_MIB},
                               "runs": []}
-    for db in [d.strip() for d in args.db.split(",") if d.strip()]:
+    runs = [(d.strip(), int(p)) for d in args.db.split(",") if d.strip() for p in args.processes.split(",")]
+    for db, processes in runs:
         tmp = Path(tempfile.mkdtemp(prefix=f"cx-bench-{db}-"))
         try:
             keys = tmp / "keys.json"
@@ -190,12 +196,14 @@ def main(argv: list[str] | None = None) -> int:
                 dbfile = tmp / "bench.db"
                 size = lambda f=dbfile: sum(p.stat().st_size for p in f.parent.glob(f.name + "*"))  # noqa: E731
                 result["runs"].append(bench_one(db, f"sqlite:///{dbfile}", keys, path, lines, args.timeout,
-                                                not args.no_audit, size, args.sample_every, defer=args.defer))
+                                                not args.no_audit, size, args.sample_every, defer=args.defer,
+                                                processes=processes))
             elif db == "postgresql":
                 with pg_database() as url:
                     result["runs"].append(bench_one(db, url, keys, path, lines, args.timeout, not args.no_audit,
                                                     lambda u=url: pg_database_size(u), args.sample_every,
-                                                    args.pg_analyze_every, defer=args.defer))
+                                                    args.pg_analyze_every, defer=args.defer,
+                                                    processes=processes))
             else:
                 raise SystemExit(f"unknown --db {db!r}")
         finally:
@@ -204,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     out = write_result(args.out, result)
     for r in result["runs"]:
         if "events_per_s" in r:
-            print(f"{r['db']:<10} {r['lines']:>9,} lines  {r['ingest']['wall_s']:>8.1f} s  "
-                  f"{r['events_per_s']:>7,} events/s  peak RSS {r['ingest']['peak_rss_mib']:>6.0f} MiB  "
+            print(f"{r['db']:<10} {r['processes']} proc {r['lines']:>9,} lines  {r['ingest']['wall_s']:>8.1f} s  "
+                  f"{r['events_per_s']:>7,} events/s  peak RSS {r['ingest']['tree_peak_rss_mib']:>6.0f} MiB  "
                   f"audit {r.get('audit', {}).get('wall_s', float('nan')):.1f} s")
         else:
             print(f"{r['db']:<10} FAILED: {r.get('error', '')[:300]}")

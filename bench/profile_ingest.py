@@ -1,12 +1,15 @@
 """Where bulk ingestion spends its time, and what proposed changes would buy (measurement only).
 
     .venv/bin/python bench/profile_ingest.py stages [--lines 200000] [--file F]
+    .venv/bin/python bench/profile_ingest.py handoff [--lines 200000] [--file F]
     .venv/bin/python bench/profile_ingest.py whatif --db sqlite|postgresql [--lines N] [--fix dedup,merkle]
                                                     [--cprofile 30]
     .venv/bin/python bench/profile_ingest.py plans [--rows 300000]
     .venv/bin/python bench/profile_ingest.py txn --db sqlite|postgresql [--sizes 1,4,16,64]
 
 - `stages`: the pure-Python pipeline per line, stage by stage, no database (the CPU floor of the code as is).
+- `handoff`: per line, what preparing costs and what handing a prepared batch from the second process of a
+  bulk load (`services/ingest_apart.py`) back to the first costs, against pickling the objects.
 - `whatif`: the real `ingest.ingest()` in-process on a fresh store, optionally with proposed fixes patched
   in at run time (src/ is not touched): `dedup` = `store.existing_hashes` asks `source = ? AND event_id IN
   (...)` per source instead of `(source, event_id) IN (VALUES ...)`; `merkle` = `credit_log._lookup` asks
@@ -160,6 +163,50 @@ def stages(path: Path, limit: int) -> None:
           f"= at most {n / total:,.0f} lines/s on one core before any SQL")
 
 
+# --- handoff --------------------------------------------------------------------------------------------
+def handoff(path: Path, limit: int, rounds: int = 3) -> None:
+    """What the second process of a bulk load costs per line: preparing (the work handed over), encoding the
+    prepared batch in the child, decoding it in the parent; and the pickle of whole objects it replaced.
+    Collector as in a load (frozen, youngest generation every 100,000 allocations); best of `rounds`."""
+    import gc
+    import pickle
+
+    from chengxin.bootstrap import bootstrap
+    from chengxin.services import ingest_apart
+    from chengxin.services.ingest import read_lines
+    from chengxin.services.prepare import prepare
+    from chengxin.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp())
+    app = bootstrap(Settings(database_url=f"sqlite:///{tmp}/x.db", keys_file=tmp / "k.json"))
+    with open(path, "rb") as f:
+        lines = list(read_lines(str(path), itertools.islice(f, limit)))
+    size = app.settings.batch_size
+    chunks = [lines[i:i + size] for i in range(0, len(lines), size)]
+    gc.freeze()
+    gc.set_threshold(100_000, *gc.get_threshold()[1:])
+    best: dict[str, float] = defaultdict(lambda: float("inf"))
+
+    def timed(name: str, fn: Any, items: list[Any]) -> list[Any]:
+        t0 = time.perf_counter()
+        out = [fn(*x) for x in items]
+        best[name] = min(best[name], time.perf_counter() - t0)
+        return out
+
+    for _ in range(rounds):
+        batches = timed("prepare", lambda c: prepare(app, c), [(c,) for c in chunks])
+        frames = timed("child: encode (flat tuples, marshal)", ingest_apart._encode,
+                       [(len(c), b) for c, b in zip(chunks, batches, strict=True)])
+        timed("parent: decode (marshal, objects rebuilt)", ingest_apart._decode, frames)
+        blobs = timed("child: pickle of the objects (replaced)", lambda b: pickle.dumps(b, 5), [(b,) for b in batches])
+        timed("parent: unpickle (replaced)", pickle.loads, [(b,) for b in blobs])
+        del batches, frames, blobs  # each round starts from the same heap
+    n = len(lines)
+    print(f"{n:,} lines in batches of {size:,}, best of {rounds}")
+    for name, v in best.items():
+        print(f"  {name:<46} {1e6 * v / n:8.1f} µs/line")
+
+
 # --- whatif ---------------------------------------------------------------------------------------------
 def whatif(path: Path, db: str, limit: int, fixes: set[str], profile_top: int) -> None:
     from chengxin.bootstrap import bootstrap
@@ -293,7 +340,7 @@ def plans(rows: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=("stages", "whatif", "plans", "txn"))
+    ap.add_argument("what", choices=("stages", "handoff", "whatif", "plans", "txn"))
     ap.add_argument("--sizes", default="1,4,16,64", help="txn: events per transaction")
     ap.add_argument("--per-size", type=int, default=2000, help="txn: events per size")
     ap.add_argument("--skip", type=int, default=30000, help="txn: setup lines ingested first")
@@ -308,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     path = args.file or events_file(1_000_000)
     if args.what == "stages":
         stages(path, args.lines)
+    elif args.what == "handoff":
+        handoff(path, args.lines)
     elif args.what == "whatif":
         whatif(path, args.db, args.lines, {f for f in args.fix.split(",") if f}, args.cprofile)
     elif args.what == "txn":

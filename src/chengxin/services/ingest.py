@@ -13,26 +13,21 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
-from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.credit import CreditRecord, records_for
-from chengxin.domain.events import Event, Rejected, canonical, parse_line
-from chengxin.domain.projection import Fact, project
-from chengxin.services import credit_log, detect_live, lists, standing
-from chengxin.services.identity import protect_body, protect_subject
+from chengxin.services import credit_log, detect_live, ingest_apart, lists, standing
+from chengxin.services.prepare import Line, Prepared, PreparedBatch, prepare, read_lines
 
-Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
+__all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "commit", "commit_many", "ingest", "ingest_batch",
+           "log_size", "prepare", "read_lines", "settle"]
 
 
 @dataclass
@@ -60,33 +55,6 @@ class IngestReport:
                 "tree_size": self.tree_size}
 
 
-@dataclass(slots=True)
-class Prepared:
-    """One line that is a valid event, with everything it would store (built without the database)."""
-
-    key: tuple[str, str]
-    where: tuple[str, int]
-    content_hash: str
-    event_row: tuple[Any, ...]  # `events` columns but the last (batch_id, known at commit): see _EVENT_COLUMNS
-    facts: list[Fact]
-    records: list[CreditRecord]
-
-
-@dataclass
-class PreparedBatch:
-    """A batch after the CPU-bound work: its rejects, and its valid events ready to store."""
-
-    rejects: list[dict[str, Any]]
-    items: list[Prepared]
-
-
-def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
-    """Number every line from 1 (blank ones included, as the spec counts them); skip blank lines."""
-    for number, raw in enumerate(stream, 1):
-        if raw.strip():
-            yield (name, number, raw.rstrip(b"\r\n"))
-
-
 def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "cli",
            own_source: str | None = None, on_batch: Callable[[int], None] | None = None,
            defer: bool = False) -> IngestReport:
@@ -103,8 +71,8 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
     was measured no faster (53.8 s against 54.5 s for 1M lines, 7 us more CPU per event: psycopg hands the GIL
     back at every wait on the server), so there each batch is stored before the next is prepared.
 
-    (Preparing batches in worker processes was tried and measured slower on 2 cores: pickling the prepared
-    rows cost more than the parallel work saved; see docs/benchmarks.md.)"""
+    A load of 20,000 lines or more is prepared in a second process (`ingest_apart.py`,
+    `settings.ingest_processes`): there this thread only stores, while the child prepares the next batch."""
     report = IngestReport()
     overlap_commit = app.engine.dialect.name == "sqlite"
     failed = threading.Event()
@@ -131,10 +99,10 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
             if on_batch:
                 on_batch(n)
 
-    with _few_collections(), ThreadPoolExecutor(1, thread_name_prefix="cx-ingest-writer") as writer:
+    prepared = ingest_apart.prepared(app, _batches(lines, app.settings.batch_size), own_source)
+    with _few_collections(), closing(prepared), ThreadPoolExecutor(1, thread_name_prefix="cx-ingest-writer") as writer:
         try:
-            for number, (n, lines_of_batch) in enumerate(_batches(lines, app.settings.batch_size), 1):
-                batch = prepare(app, lines_of_batch, own_source)
+            for number, (n, batch) in enumerate(prepared, 1):
                 collect(keep=1)  # at most one batch stored while the next is prepared: memory stays flat
                 written = threading.Event()
                 pending.append((n, writer.submit(store, number, batch, written)))
@@ -212,35 +180,6 @@ def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
     return report
 
 
-def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> PreparedBatch:
-    """Parse, validate, hash, project and protect a batch: CPU only, no database."""
-    rejects: list[dict[str, Any]] = []
-    items: list[Prepared] = []
-    today = datetime.now(UTC).date()
-    for name, number, raw in batch:
-        parsed = parse_line(raw, app.vocab)
-        if isinstance(parsed, Event) and own_source is not None and parsed.source != own_source:
-            parsed = Rejected(f"source {parsed.source!r} is not yours: this key reports as {own_source!r}")
-        if isinstance(parsed, Rejected):
-            rejects.append({"file": name, "line": number, "reason": parsed.reason})
-        else:
-            items.append(_prepare_event(app, parsed, (name, number), raw, today))
-    return PreparedBatch(rejects, items)
-
-
-_EVENT_COLUMNS = ("source", "event_id", "type", "at", "content_hash", "body", "batch_id")
-assert bulk.columns("events") == _EVENT_COLUMNS, "Prepared.event_row must follow the events table"
-
-
-def _prepare_event(app: Chengxin, e: Event, where: tuple[str, int], raw: bytes, today: date) -> Prepared:
-    digest = crypto.content_hash(app.keys, canonical(e.envelope))
-    facts = project(e)
-    if e.type == "cx.subject.registered":
-        facts = [_protect(app, f, today) for f in facts]
-    row = (e.source, e.id, e.type, e.at, digest, _body(app, e, raw))
-    return Prepared((e.source, e.id), where, digest, row, facts, records_for(e, facts))
-
-
 def commit(app: Chengxin, batch: PreparedBatch, *, origin: str, actor: str) -> IngestReport:
     """Store a prepared batch in one write transaction: dedupe, insert, project, append to the log."""
     return commit_many(app, [(batch, origin, actor)])[0]
@@ -312,19 +251,6 @@ def _store(conn: Connection, new: list[Prepared], batch_id: str) -> None:
     standing.mark(conn, facts)  # what the batch makes stale in ratings and scores; drained after commit
     lists.mark_supervision(conn, facts)  # sanctions and commitments: records and lists, drained likewise
     detect_live.mark(conn, facts)  # delivered shipments: read for empty parcels by the live drain
-
-
-def _body(app: Chengxin, e: Event, raw: bytes) -> str:
-    """The event as received, byte for byte, unless it carries an ID number (then encrypted in place)."""
-    if "id_number" in e.data:
-        return orjson.dumps(protect_body(app.keys, dict(e.envelope))).decode()
-    return raw.decode()
-
-
-def _protect(app: Chengxin, fact: Fact, today: date) -> Fact:
-    if fact.table != "subjects":
-        return fact
-    return Fact(fact.table, protect_subject(app.keys, dict(fact.values), today=today), fact.lww)
 
 
 def _record_batches(conn: Connection, logged: list[tuple[str, str, str, IngestReport]]) -> None:

@@ -15,6 +15,7 @@ the platform itself decided (上海市社会信用条例 art. 36: the provider d
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
@@ -153,6 +154,22 @@ def party_key_of(conn: Connection, ref: Ref, kind: str = "subject") -> str | Non
             return str(found)
     found = conn.execute(select(s.party_key).where(s.source == ref[0], s.subject_id == ref[1])).scalar()
     return str(found) if found is not None else None
+
+
+def party_keys_of(conn: Connection, refs: Iterable[Ref]) -> list[str]:
+    """The parties of these subject reports, one query per source (a bulk load's commitments: one query a
+    batch where one a subject cost ~0.1 ms each); subjects not yet registered have none."""
+    s = t.subjects.c
+    by_source: dict[str, set[str]] = {}
+    for source, subject_id in refs:
+        by_source.setdefault(source, set()).add(subject_id)
+    keys: set[str] = set()
+    for source, ids in by_source.items():
+        chosen = sorted(ids)
+        for i in range(0, len(chosen), 500):  # bound the statement's parameters
+            keys.update(conn.execute(select(s.party_key).where(
+                s.source == source, s.subject_id.in_(chosen[i:i + 500]), s.party_key.is_not(None))).scalars())
+    return sorted(keys)
 
 
 def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, subject: tuple[str, Ref],

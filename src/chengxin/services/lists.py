@@ -81,7 +81,7 @@ def mark_supervision(conn: Connection, facts: Iterable[Any]) -> None:
         mark(conn, [SYNC])
     if "commitments" in tables:
         refs = {(f.values["subject_source"], f.values["subject_id"]) for f in facts if f.table == "commitments"}
-        mark(conn, [k for ref in refs if (k := lifecycle.party_key_of(conn, ref)) is not None])
+        mark(conn, lifecycle.party_keys_of(conn, refs))
 
 
 def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:

@@ -1,0 +1,83 @@
+"""A bulk load prepared in a second process stores exactly what one process stores, on every backend."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from tests.conftest import SAMPLE, SAMPLE_BAD, make_database
+from tests.integration.test_order_independence import EXTRA, snapshot
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.bootstrap import bootstrap
+from chengxin.services import ingest_apart
+from chengxin.services.ingest import ingest, read_lines
+from chengxin.services.prepare import prepare
+from chengxin.settings import Settings
+
+GOOD = [x for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
+BAD = [x for x in SAMPLE_BAD.read_text(encoding="utf-8").splitlines() if x.strip()]
+CHANGED = next(json.loads(x) for x in GOOD if '"cx.subject.registered"' in x)
+CHANGED["data"]["name"] += "（改）"
+CONFLICT = json.dumps(CHANGED, ensure_ascii=False)
+# good lines, bad lines between them, every good line again (duplicates) and one changed copy (a conflict)
+LINES = [*GOOD[:20], *BAD, *GOOD[20:], *EXTRA, *GOOD, CONFLICT]
+
+
+def load(backend, tmp, tpl, pg_tpl, processes: int) -> tuple[dict, dict]:
+    """Load LINES into a fresh store (the keys shared by every store under tmp's parent)."""
+    url, cleanup = make_database(backend, tmp, tpl, pg_tpl)
+    cx = bootstrap(Settings(database_url=url, keys_file=tmp.parent / "keys.json", batch_size=7,
+                            ingest_processes=processes))
+    try:
+        report = ingest(cx, read_lines("mixed.jsonl", [x.encode() for x in LINES]), origin="mixed.jsonl")
+        return report.as_dict(), snapshot(cx)
+    finally:
+        cx.engine.dispose()
+        cleanup()  # type: ignore[operator]
+
+
+def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template, pg_template, monkeypatch):
+    monkeypatch.setattr(ingest_apart, "APART_FROM", 0)  # a second process whatever the size
+    spawned, spawn = [], ingest_apart.child.spawn
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda *a: spawned.append(a) or spawn(*a))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    report_one, state_one = load(backend, tmp_path / "one", sqlite_template, pg_template, 1)
+    assert spawned == []
+    report_two, state_two = load(backend, tmp_path / "two", sqlite_template, pg_template, 2)
+    assert spawned == [("chengxin.services.ingest_apart", "_serve")]
+    assert report_one["accepted"] == len(GOOD) + len(EXTRA)
+    assert report_one["duplicates"] >= len(GOOD) - 1 and report_one["conflicts"] >= 1
+    assert report_one["rejected"] > 0
+    assert report_two == report_one  # rejects named by the same lines, in the same order
+    assert state_two == state_one
+
+
+def test_the_hand_off_keeps_every_field(app):
+    batch = prepare(app, list(read_lines("mixed.jsonl", [x.encode() for x in LINES])))
+    kind, payload = ingest_apart._encode(len(LINES), batch)
+    assert kind == b"m"
+    assert ingest_apart._decode(kind, payload) == (len(LINES), batch)
+
+
+def test_a_value_marshal_cannot_carry_goes_pickled(app):
+    batch = prepare(app, list(read_lines("x", [x.encode() for x in GOOD[:5]])))
+    batch.items[0].facts[0].values["amount"] = Decimal("12.50")  # marshal refuses a Decimal
+    kind, payload = ingest_apart._encode(5, batch)
+    assert kind == b"p"
+    assert ingest_apart._decode(kind, payload) == (5, batch)
+
+
+def test_a_second_process_that_dies_fails_the_load_and_stores_nothing(app, monkeypatch):
+    monkeypatch.setattr(ingest_apart, "APART_FROM", 0)
+    spawn = ingest_apart.child.spawn
+    # a child that ends at once, answering nothing
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda module, function: spawn("sys", "exit"))
+    with pytest.raises(RuntimeError, match="second process ended"):
+        ingest(app, read_lines("x", [x.encode() for x in GOOD]), origin="x")
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(t.events)).scalar() == 0

@@ -5,8 +5,8 @@ CPU half, `prepare.py`) while this process stores batch k. On two cores each hal
 What decides whether this pays is the hand-off. Prepared batches pickled as Python objects cost more than
 the parallel work saved (tried before, 145 s against 95 s for 1M lines). Here raw lines go to the child, and
 what comes back is flat tuples of str, int, bytes, bool, None and dicts in `marshal` (the interpreter's own
-format, written and read in C): reading a line back and rebuilding its objects costs ~7 µs, preparing it
-~45 µs (`bench/profile_ingest.py handoff`). A batch that holds anything else comes back pickled.
+format, written and read in C): reading a line back and rebuilding its objects costs a sixth to a quarter
+of preparing it (`bench/profile_ingest.py handoff`). A batch that holds anything else comes back pickled.
 
 Batches come back in the order sent, each with its line count. The child holds the keys that hash and
 encrypt, never the signing key. It ends when its input does, so a killed parent takes it along; a child

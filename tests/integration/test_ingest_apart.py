@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from decimal import Decimal
 
 import pytest
@@ -81,3 +82,25 @@ def test_a_second_process_that_dies_fails_the_load_and_stores_nothing(app, monke
         ingest(app, read_lines("x", [x.encode() for x in GOOD]), origin="x")
     with read_connection(app.engine) as conn:
         assert conn.execute(select(func.count()).select_from(t.events)).scalar() == 0
+
+
+def test_a_second_process_that_stops_reading_fails_the_load(app, monkeypatch):
+    """A child that reads a little and ends without an answer, while batches wait for room to be sent."""
+    monkeypatch.setattr(ingest_apart, "APART_FROM", 0)
+    monkeypatch.setattr(app, "settings", app.settings.model_copy(update={"batch_size": 3}))
+    spawn = ingest_apart.child.spawn
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda module, function: spawn("builtins", "input"))
+    raised: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            ingest(app, read_lines("x", [x.encode() for x in GOOD * 3]), origin="x")
+        except BaseException as e:
+            raised.append(e)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(timeout=60)
+    assert not loader.is_alive(), "the load hangs when its second process stops reading"
+    assert len(raised) == 1 and isinstance(raised[0], RuntimeError)
+    assert "second process ended with 0 after answering 0" in str(raised[0])

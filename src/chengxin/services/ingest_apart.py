@@ -70,6 +70,7 @@ class _Worker:
         self.room = threading.Semaphore(AHEAD)
         self.stop = threading.Event()
         self.sent = 0
+        self.fed_all = False  # every batch of the input sent
         self.failure: list[BaseException] = []
 
     def run(self, batches: Batches) -> Iterator[tuple[int, PreparedBatch]]:
@@ -81,6 +82,7 @@ class _Worker:
                 self.room.release()
                 received += 1
                 yield _decode(*frame)
+            self.stop.set()  # the child has ended: a feeder still waiting for room must not wait for ever
             feeder.join()
             self._check_end(received)
         finally:
@@ -98,6 +100,7 @@ class _Worker:
                     return
                 self.sent += 1  # counted before it is written: a child gone before reading it still owes it
                 _put(self.stdin, b"m", marshal.dumps(lines))
+            self.fed_all = True
         except BaseException as e:  # reading the input failed, or the child is gone: raised by `run`
             self.failure.append(e)
         finally:
@@ -105,12 +108,11 @@ class _Worker:
 
     def _check_end(self, received: int) -> None:
         code = self.process.wait(timeout=60)
-        gone = bool(self.failure) and isinstance(self.failure[0], BrokenPipeError)
-        if code != 0 or received != self.sent or gone:
-            raise RuntimeError(f"ingest: the second process ended with {code} after {received} of "
-                               f"{self.sent} batches")
-        if self.failure:
-            raise self.failure[0]  # reading the input failed
+        if self.failure and not isinstance(self.failure[0], BrokenPipeError):
+            raise self.failure[0]  # reading the input failed: the batches before it were stored
+        if code != 0 or received != self.sent or not self.fed_all:
+            raise RuntimeError(f"ingest: the second process ended with {code} after answering {received} of "
+                               f"{self.sent} batches" + ("" if self.fed_all else " before the input was all sent"))
 
     def _close(self, feeder: threading.Thread) -> None:
         self.stop.set()

@@ -34,7 +34,8 @@ def load(backend, tmp, tpl, pg_tpl, processes: int) -> tuple[dict, dict]:
     cx = bootstrap(Settings(database_url=url, keys_file=tmp.parent / "keys.json", batch_size=7,
                             ingest_processes=processes))
     try:
-        report = ingest(cx, read_lines("mixed.jsonl", [x.encode() for x in LINES]), origin="mixed.jsonl")
+        report = ingest(cx, read_lines("mixed.jsonl", [x.encode() for x in LINES]), origin="mixed.jsonl",
+                        expected_lines=len(LINES))
         return report.as_dict(), snapshot(cx)
     finally:
         cx.engine.dispose()
@@ -44,7 +45,7 @@ def load(backend, tmp, tpl, pg_tpl, processes: int) -> tuple[dict, dict]:
 def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template, pg_template, monkeypatch):
     monkeypatch.setattr(ingest_apart, "APART_FROM", 0)  # a second process whatever the size
     spawned, spawn = [], ingest_apart.child.spawn
-    monkeypatch.setattr(ingest_apart.child, "spawn", lambda *a: spawned.append(a) or spawn(*a))
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda *a, **kw: spawned.append(a) or spawn(*a, **kw))
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     report_one, state_one = load(backend, tmp_path / "one", sqlite_template, pg_template, 1)
@@ -56,6 +57,15 @@ def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template,
     assert report_one["rejected"] > 0
     assert report_two == report_one  # rejects named by the same lines, in the same order
     assert state_two == state_one
+
+
+def test_an_input_of_unknown_length_stays_in_one_process(app, monkeypatch):
+    """stdin: a stream is stored batch by batch as it comes, not held back until the second process pays."""
+    monkeypatch.setattr(ingest_apart, "APART_FROM", 0)
+    spawned, spawn = [], ingest_apart.child.spawn
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda *a, **kw: spawned.append(a) or spawn(*a, **kw))
+    report = ingest(app, read_lines("<stdin>", [x.encode() for x in GOOD]), origin="<stdin>", expected_lines=None)
+    assert report.accepted == len(GOOD) and spawned == []
 
 
 def test_the_hand_off_keeps_every_field(app):
@@ -77,9 +87,9 @@ def test_a_second_process_that_dies_fails_the_load_and_stores_nothing(app, monke
     monkeypatch.setattr(ingest_apart, "APART_FROM", 0)
     spawn = ingest_apart.child.spawn
     # a child that ends at once, answering nothing
-    monkeypatch.setattr(ingest_apart.child, "spawn", lambda module, function: spawn("sys", "exit"))
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda module, function, **kw: spawn("sys", "exit", **kw))
     with pytest.raises(RuntimeError, match="second process ended"):
-        ingest(app, read_lines("x", [x.encode() for x in GOOD]), origin="x")
+        ingest(app, read_lines("x", [x.encode() for x in GOOD]), origin="x", expected_lines=len(GOOD))
     with read_connection(app.engine) as conn:
         assert conn.execute(select(func.count()).select_from(t.events)).scalar() == 0
 
@@ -89,12 +99,12 @@ def test_a_second_process_that_stops_reading_fails_the_load(app, monkeypatch):
     monkeypatch.setattr(ingest_apart, "APART_FROM", 0)
     monkeypatch.setattr(app, "settings", app.settings.model_copy(update={"batch_size": 3}))
     spawn = ingest_apart.child.spawn
-    monkeypatch.setattr(ingest_apart.child, "spawn", lambda module, function: spawn("builtins", "input"))
+    monkeypatch.setattr(ingest_apart.child, "spawn", lambda module, function, **kw: spawn("builtins", "input", **kw))
     raised: list[BaseException] = []
 
     def load() -> None:
         try:
-            ingest(app, read_lines("x", [x.encode() for x in GOOD * 3]), origin="x")
+            ingest(app, read_lines("x", [x.encode() for x in GOOD * 3]), origin="x", expected_lines=3 * len(GOOD))
         except BaseException as e:
             raised.append(e)
 

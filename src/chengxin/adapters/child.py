@@ -15,10 +15,13 @@ import sys
 from typing import Any, BinaryIO
 
 
-def spawn(module: str, function: str) -> subprocess.Popen[bytes]:
-    """Start `module.function()` in a fresh interpreter, its stdin and stdout piped to this process."""
-    return subprocess.Popen([sys.executable, "-c", f"from {module} import {function}; {function}()"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def spawn(module: str, function: str, *, own_group: bool = False) -> subprocess.Popen[bytes]:
+    """Start `module.function()` in a fresh interpreter, its stdin and stdout piped to this process. `-P`:
+    the working directory is not put on `sys.path`, so a file there cannot stand in for a module. `own_group`:
+    the child gets a process group of its own, so Ctrl-C at a terminal reaches the parent only, which then
+    ends the child (closing its stdin, or killing it)."""
+    return subprocess.Popen([sys.executable, "-P", "-c", f"from {module} import {function}; {function}()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, process_group=0 if own_group else None)
 
 
 def send(stream: BinaryIO, value: Any) -> None:

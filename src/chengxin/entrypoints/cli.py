@@ -83,11 +83,12 @@ def _progress(quiet: bool) -> Progress:
 def _ingest_file(cx: Chengxin, path: Path, progress: Progress, *, defer: bool) -> ingest.IngestReport:
     name = "<stdin>" if str(path) == "-" else str(path)
     size = None if name == "<stdin>" else path.stat().st_size
-    task = progress.add_task(f"ingest {path.name}", total=None if size is None else size // 300 or None)
+    task = progress.add_task(f"ingest {path.name}", total=None if size is None else ingest.lines_in(size) or None)
     stream = sys.stdin.buffer if name == "<stdin>" else path.open("rb")
     with stream:
-        return ingest.ingest(cx, ingest.read_lines(name, stream), origin=name,
-                             on_batch=lambda n: progress.advance(task, n), defer=defer)
+        return ingest.ingest(cx, ingest.read_lines(name, stream), origin=name, defer=defer,
+                             on_batch=lambda n: progress.advance(task, n),
+                             expected_lines=None if size is None else ingest.lines_in(size))
 
 
 @app.command("settle")

@@ -36,7 +36,8 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
     events, truth = folder / "demo-events.jsonl", folder / "demo-truth.json"
     simulated = simulate(params or demo_params(), events, truth, preset="demo")
     with events.open("rb") as f:
-        report.add(ingest.ingest(cx, ingest.read_lines(str(events), f), origin="demo:simulated"))
+        report.add(ingest.ingest(cx, ingest.read_lines(str(events), f), origin="demo:simulated",
+                                 expected_lines=ingest.lines_in(events.stat().st_size)))
     from chengxin.services.detect import detect
 
     found = detect(cx)  # findings, queued for review: what a platform's risk team would look at first

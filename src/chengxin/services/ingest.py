@@ -27,7 +27,7 @@ from chengxin.services import credit_log, detect_live, ingest_apart, lists, stan
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, prepare, read_lines
 
 __all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "commit", "commit_many", "ingest", "ingest_batch",
-           "log_size", "prepare", "read_lines", "settle"]
+           "lines_in", "log_size", "prepare", "read_lines", "settle"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ class IngestReport:
 
 def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "cli",
            own_source: str | None = None, on_batch: Callable[[int], None] | None = None,
-           defer: bool = False) -> IngestReport:
+           defer: bool = False, expected_lines: int | None = None) -> IngestReport:
     """Ingest lines in batches of `settings.batch_size`; `own_source` restricts which sources are allowed.
     Then `settle` what the load changed, unless `defer`: a backfill leaves that work in its durable queues
     for `chengxin settle` or the scorer process of `chengxin serve` (nothing is lost: the marks were written
@@ -71,8 +71,9 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
     was measured no faster (53.8 s against 54.5 s for 1M lines, 7 us more CPU per event: psycopg hands the GIL
     back at every wait on the server), so there each batch is stored before the next is prepared.
 
-    A load of 20,000 lines or more is prepared in a second process (`ingest_apart.py`,
-    `settings.ingest_processes`): there this thread only stores, while the child prepares the next batch."""
+    A load `expected_lines` to hold 20,000 lines or more (a file's size says so) is prepared in a second
+    process (`ingest_apart.py`, `settings.ingest_processes`): this thread then only stores, while the child
+    prepares the next batch. An input of unknown length (stdin) is prepared here, batch by batch."""
     report = IngestReport()
     overlap_commit = app.engine.dialect.name == "sqlite"
     failed = threading.Event()
@@ -99,7 +100,7 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
             if on_batch:
                 on_batch(n)
 
-    prepared = ingest_apart.prepared(app, _batches(lines, app.settings.batch_size), own_source)
+    prepared = ingest_apart.prepared(app, _batches(lines, app.settings.batch_size), own_source, expected_lines)
     with _few_collections(), closing(prepared), ThreadPoolExecutor(1, thread_name_prefix="cx-ingest-writer") as writer:
         try:
             for number, (n, batch) in enumerate(prepared, 1):
@@ -133,6 +134,11 @@ def settle(app: Chengxin) -> dict[str, Any]:
             "lists_evaluated": listed.get("parties", 0), "list_entries": listed.get("entered", 0),
             "list_exits": listed.get("left", 0), "measure_changes": listed.get("measure_changes", 0),
             "live_flagged": {kind: sum(p.get("flagged", 0) for p in passes) for kind, passes in live.items()}}
+
+
+def lines_in(size: int) -> int:
+    """About how many events-v1 lines a file of `size` bytes holds (a line is ~250-300 bytes)."""
+    return size // 300
 
 
 def log_size(app: Chengxin) -> int | None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import marshal
 import pickle
+import queue
 import struct
+import subprocess
 import sys
 import threading
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import suppress
-from itertools import chain
-from typing import BinaryIO
+from typing import IO
 
 from chengxin.adapters import child
 from chengxin.bootstrap import Chengxin
@@ -38,89 +39,92 @@ _HEAD = struct.Struct("<cI")  # a frame: kind (m marshal, p pickle, e error, i i
 Batches = Iterable[tuple[int, list[Line]]]
 
 
-def prepared(app: Chengxin, batches: Batches, own_source: str | None) -> Generator[tuple[int, PreparedBatch]]:
-    """(line count, prepared batch) for each batch, in order: in a child process when the load is large
-    enough and `settings.ingest_processes` allows, here otherwise."""
-    it = iter(batches)
-    apart = app.settings.ingest_processes > 1
-    head = _read_ahead(it, APART_FROM) if apart else []
-    if not apart or sum(n for n, _ in head) < APART_FROM:  # one asked for, or too little to be worth a second
-        yield from ((n, prepare(app, lines, own_source)) for n, lines in chain(head, it))
+def prepared(app: Chengxin, batches: Batches, own_source: str | None,
+             expected_lines: int | None) -> Generator[tuple[int, PreparedBatch]]:
+    """(line count, prepared batch) for each batch, in order: in a child process when the input is expected
+    to hold APART_FROM lines or more and `settings.ingest_processes` allows, here otherwise. An input of
+    unknown length (stdin, a request body) stays here: a stream is then stored batch by batch as it comes."""
+    if app.settings.ingest_processes < 2 or expected_lines is None or expected_lines < APART_FROM:
+        yield from ((n, prepare(app, lines, own_source)) for n, lines in batches)
         return
-    yield from _Worker(app, own_source).run(chain(head, it))
-
-
-def _read_ahead(it: Iterator[tuple[int, list[Line]]], lines: int) -> list[tuple[int, list[Line]]]:
-    head: list[tuple[int, list[Line]]] = []
-    while sum(n for n, _ in head) < lines and (batch := next(it, None)) is not None:
-        head.append(batch)
-    return head
+    yield from _Worker(app, own_source).run(iter(batches))
 
 
 class _Worker:
-    """The child and the thread that feeds it; `run` yields what it answers."""
+    """The child, and a thread that only writes to it; `run` reads the input and the answers."""
 
     def __init__(self, app: Chengxin, own_source: str | None) -> None:
-        self.process = child.spawn("chengxin.services.ingest_apart", "_serve")
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.stdin: BinaryIO = self.process.stdin  # type: ignore[assignment]
-        self.stdout: BinaryIO = self.process.stdout  # type: ignore[assignment]
         # what the child needs to prepare: the keys that hash and encrypt, not the signing key
         self.init = pickle.dumps((app.settings, (app.keys.pii, app.keys.index), own_source), pickle.HIGHEST_PROTOCOL)
-        self.room = threading.Semaphore(AHEAD)
-        self.stop = threading.Event()
-        self.sent = 0
-        self.fed_all = False  # every batch of the input sent
-        self.failure: list[BaseException] = []
+        self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # frames to write; None: the end
+        self.broken: list[BaseException] = []
+        self.ended = False  # the input is all read, and the end queued
 
-    def run(self, batches: Batches) -> Iterator[tuple[int, PreparedBatch]]:
-        feeder = threading.Thread(target=self._feed, args=(batches,), name="cx-ingest-feed", daemon=True)
-        feeder.start()
-        received = 0
+    def run(self, batches: Iterator[tuple[int, list[Line]]]) -> Iterator[tuple[int, PreparedBatch]]:
+        """The input is read here, on the caller's thread, AHEAD batches ahead of the answers: nothing is left
+        reading it once this stops, and the writer never waits on the answers (no deadlock)."""
+        process = child.spawn("chengxin.services.ingest_apart", "_serve", own_group=True)
+        writer = threading.Thread(target=self._write, args=(process,), name="cx-ingest-feed", daemon=True)
+        sent = received = 0
         try:
-            while (frame := _get(self.stdout)) is not None:
-                self.room.release()
+            writer.start()
+            self.outbox.put(self.init)
+            while True:
+                sent += self._send(batches, AHEAD - (sent - received))
+                if sent == received:
+                    break
+                assert process.stdout is not None
+                if (frame := _get(process.stdout)) is None:
+                    raise RuntimeError(f"ingest: the second process ended with {process.wait(timeout=60)} after "
+                                       f"answering {received} of {sent} batches")
                 received += 1
                 yield _decode(*frame)
-            self.stop.set()  # the child has ended: a feeder still waiting for room must not wait for ever
-            feeder.join()
-            self._check_end(received)
+            self._end(process)
         finally:
-            self._close(feeder)
+            _stop(process, writer)
 
-    def _feed(self, batches: Batches) -> None:
-        """On a thread of its own: writing to the child never waits on reading its answers (no deadlock)."""
+    def _send(self, batches: Iterator[tuple[int, list[Line]]], room: int) -> int:
+        """Queue up to `room` more batches for the child; at the end of the input, the end."""
+        queued = 0
+        while not self.ended and queued < room:
+            if (batch := next(batches, None)) is None:
+                self.ended = True
+                self.outbox.put(None)
+            else:
+                self.outbox.put(marshal.dumps(batch[1]))
+                queued += 1
+        return queued
+
+    def _write(self, process: subprocess.Popen[bytes]) -> None:
+        """On a thread of its own: the first frame is the child's start (settings and keys), then batches."""
+        assert process.stdin is not None
+        stdin = process.stdin
+        kind = b"i"
         try:
-            _put(self.stdin, b"i", self.init)
-            for _, lines in batches:
-                while not self.room.acquire(timeout=0.1):
-                    if self.stop.is_set():
-                        return
-                if self.stop.is_set():
-                    return
-                self.sent += 1  # counted before it is written: a child gone before reading it still owes it
-                _put(self.stdin, b"m", marshal.dumps(lines))
-            self.fed_all = True
-        except BaseException as e:  # reading the input failed, or the child is gone: raised by `run`
-            self.failure.append(e)
+            while (payload := self.outbox.get()) is not None:
+                _put(stdin, kind, payload)
+                kind = b"m"
+        except OSError as e:  # the child is gone: `run` finds it out from its answers
+            self.broken.append(e)
         finally:
-            _close_quietly(self.stdin)
+            _close_quietly(stdin)
 
-    def _check_end(self, received: int) -> None:
-        code = self.process.wait(timeout=60)
-        if self.failure and not isinstance(self.failure[0], BrokenPipeError):
-            raise self.failure[0]  # reading the input failed: the batches before it were stored
-        if code != 0 or received != self.sent or not self.fed_all:
-            raise RuntimeError(f"ingest: the second process ended with {code} after answering {received} of "
-                               f"{self.sent} batches" + ("" if self.fed_all else " before the input was all sent"))
+    def _end(self, process: subprocess.Popen[bytes]) -> None:
+        """Every batch answered: the child must now end, and end well."""
+        assert process.stdout is not None
+        if _get(process.stdout) is not None:
+            raise RuntimeError("ingest: the second process answered more than it was asked")
+        if (code := process.wait(timeout=60)) != 0:
+            raise RuntimeError(f"ingest: the second process ended with {code} after answering every batch")
 
-    def _close(self, feeder: threading.Thread) -> None:
-        self.stop.set()
-        if self.process.poll() is None:
-            self.process.kill()  # stopped early (the store failed, or the caller stopped reading)
-        self.process.wait(timeout=60)
-        _close_quietly(self.stdout)
-        feeder.join(timeout=10)
+
+def _stop(process: subprocess.Popen[bytes], writer: threading.Thread) -> None:
+    if process.poll() is None:
+        process.kill()  # stopped early (the store failed, or the caller stopped reading)
+    process.wait(timeout=60)
+    writer.join(timeout=10)  # it only writes, to a pipe whose reader is gone: it ends at once
+    if process.stdout is not None:
+        _close_quietly(process.stdout)
 
 
 def _decode(kind: bytes, payload: bytes) -> tuple[int, PreparedBatch]:
@@ -147,13 +151,13 @@ def _encode(n: int, batch: PreparedBatch) -> tuple[bytes, bytes]:
         return b"p", pickle.dumps((n, batch), pickle.HIGHEST_PROTOCOL)
 
 
-def _put(stream: BinaryIO, kind: bytes, payload: bytes) -> None:
+def _put(stream: IO[bytes], kind: bytes, payload: bytes) -> None:
     stream.write(_HEAD.pack(kind, len(payload)))
     stream.write(payload)
     stream.flush()
 
 
-def _get(stream: BinaryIO) -> tuple[bytes, bytes] | None:
+def _get(stream: IO[bytes]) -> tuple[bytes, bytes] | None:
     """The next frame, or None at the end of the stream."""
     head = stream.read(_HEAD.size)
     if not head:
@@ -167,7 +171,7 @@ def _get(stream: BinaryIO) -> tuple[bytes, bytes] | None:
     return kind, payload
 
 
-def _close_quietly(stream: BinaryIO) -> None:
+def _close_quietly(stream: IO[bytes]) -> None:
     with suppress(OSError):  # the other end is gone: what was not delivered shows in the counts
         stream.close()
 
@@ -176,14 +180,12 @@ def _close_quietly(stream: BinaryIO) -> None:
 def _serve() -> None:
     """Prepare each batch of lines read from stdin and answer it, until stdin ends."""
     import gc
-    import signal
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from chengxin.adapters.crypto import Keys
     from chengxin.adapters.resources import event_vocabulary
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent ends this one
     out, inp = child.replies(), sys.stdin.buffer
     init = _get(inp)
     if init is None:

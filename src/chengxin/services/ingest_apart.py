@@ -57,7 +57,6 @@ class _Worker:
         # what the child needs to prepare: the keys that hash and encrypt, not the signing key
         self.init = pickle.dumps((app.settings, (app.keys.pii, app.keys.index), own_source), pickle.HIGHEST_PROTOCOL)
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # frames to write; None: the end
-        self.broken: list[BaseException] = []
         self.ended = False  # the input is all read, and the end queued
 
     def run(self, batches: Iterator[tuple[int, list[Line]]]) -> Iterator[tuple[int, PreparedBatch]]:
@@ -104,8 +103,8 @@ class _Worker:
             while (payload := self.outbox.get()) is not None:
                 _put(stdin, kind, payload)
                 kind = b"m"
-        except OSError as e:  # the child is gone: `run` finds it out from its answers
-            self.broken.append(e)
+        except OSError:
+            pass  # the child is gone: `run` finds it out from its answers (it raises on the missing ones)
         finally:
             _close_quietly(stdin)
 
@@ -179,12 +178,11 @@ def _close_quietly(stream: IO[bytes]) -> None:
 # --- in the child -------------------------------------------------------------------------------------------
 def _serve() -> None:
     """Prepare each batch of lines read from stdin and answer it, until stdin ends."""
-    import gc
-
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from chengxin.adapters.crypto import Keys
     from chengxin.adapters.resources import event_vocabulary
+    from chengxin.services.ingest import _few_collections
 
     out, inp = child.replies(), sys.stdin.buffer
     init = _get(inp)
@@ -193,9 +191,8 @@ def _serve() -> None:
     settings, (pii, index), own_source = pickle.loads(init[1])
     # A throwaway signing key: this process signs nothing, and the node's key stays with the parent.
     app = Chengxin(settings=settings, keys=Keys(pii, index, Ed25519PrivateKey.generate()), vocab=event_vocabulary())
-    gc.freeze()  # as a bulk load in one process does (ingest._few_collections), for the same reason
-    gc.set_threshold(100_000, *gc.get_threshold()[1:])
-    with suppress(BrokenPipeError):  # the parent stopped reading (it failed, or was killed): nothing to say
+    # the collector as in a bulk load in one process; a parent that stopped reading (failed, killed) gets nothing
+    with _few_collections(), suppress(BrokenPipeError):
         while (frame := _get(inp)) is not None:
             _put(out, *_answer(app, marshal.loads(frame[1]), own_source))
 

@@ -177,7 +177,7 @@ def queue_backlog(db: Path, keys: Path, n: int) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         shops = con.execute("SELECT source, shop_id FROM shops ORDER BY random() LIMIT ?", (n,)).fetchall()
     with write_transaction(cx.engine) as conn:
-        standing._queue(conn, [("party", src, sid, "", "") for src, sid in shops])
+        standing.queue(conn, [("party", src, sid, "", "") for src, sid in shops])
     cx.engine.dispose()
     return len(shops)
 

@@ -174,7 +174,7 @@ def handoff(path: Path, limit: int, rounds: int = 3) -> None:
     from chengxin.bootstrap import bootstrap
     from chengxin.services import ingest_apart
     from chengxin.services.ingest import read_lines
-    from chengxin.services.prepare import prepare
+    from chengxin.services.prepare import PreparedBatch, assemble, prepare
     from chengxin.settings import Settings
 
     tmp = Path(tempfile.mkdtemp())
@@ -194,13 +194,15 @@ def handoff(path: Path, limit: int, rounds: int = 3) -> None:
         return out
 
     for _ in range(rounds):
-        batches = timed("prepare", lambda c: prepare(app, c), [(c,) for c in chunks])
-        frames = timed("child: encode (flat tuples, marshal)", ingest_apart._encode,
-                       [(len(c), b) for c, b in zip(chunks, batches, strict=True)])
-        timed("parent: decode (marshal, objects rebuilt)", ingest_apart._decode, frames)
+        batches = timed("child: prepare", lambda c: prepare(app, c), [(c,) for c in chunks])
+        rowed = timed("child: assemble (rows, marks, log entries)",
+                      lambda b: PreparedBatch(b.rejects, [], assemble(b.items)), [(b,) for b in batches])
+        frames = timed("child: encode (rows, marshal)", ingest_apart._encode,
+                       [(len(c), b) for c, b in zip(chunks, rowed, strict=True)])
+        timed("parent: decode (marshal, rows as they are)", ingest_apart._decode, frames)
         blobs = timed("child: pickle of the objects (replaced)", lambda b: pickle.dumps(b, 5), [(b,) for b in batches])
         timed("parent: unpickle (replaced)", pickle.loads, [(b,) for b in blobs])
-        del batches, frames, blobs  # each round starts from the same heap
+        del batches, rowed, frames, blobs  # each round starts from the same heap
     n = len(lines)
     print(f"{n:,} lines in batches of {size:,}, best of {rounds}")
     for name, v in best.items():

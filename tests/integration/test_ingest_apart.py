@@ -11,12 +11,15 @@ from sqlalchemy import func, select
 from tests.conftest import SAMPLE, SAMPLE_BAD, make_database
 from tests.integration.test_order_independence import EXTRA, snapshot
 
+from chengxin.adapters.db import findings as fd
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import bootstrap
 from chengxin.services import ingest_apart
 from chengxin.services.ingest import ingest, read_lines
-from chengxin.services.prepare import prepare
+from chengxin.services.prepare import PreparedBatch, assemble, prepare
 from chengxin.settings import Settings
 
 GOOD = [x for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -29,17 +32,32 @@ LINES = [*GOOD[:20], *BAD, *GOOD[20:], *EXTRA, *GOOD, CONFLICT]
 
 
 def load(backend, tmp, tpl, pg_tpl, processes: int) -> tuple[dict, dict]:
-    """Load LINES into a fresh store (the keys shared by every store under tmp's parent)."""
+    """Load LINES into a fresh store (the keys shared by every store under tmp's parent), leaving what the
+    load queued in its queues."""
     url, cleanup = make_database(backend, tmp, tpl, pg_tpl)
     cx = bootstrap(Settings(database_url=url, keys_file=tmp.parent / "keys.json", batch_size=7,
                             ingest_processes=processes))
     try:
         report = ingest(cx, read_lines("mixed.jsonl", [x.encode() for x in LINES]), origin="mixed.jsonl",
-                        expected_lines=len(LINES))
-        return report.as_dict(), snapshot(cx)
+                        expected_lines=len(LINES), defer=True)
+        return report.as_dict(), {**snapshot(cx), **stored_in_order(cx)}
     finally:
         cx.engine.dispose()
         cleanup()  # type: ignore[operator]
+
+
+def stored_in_order(cx) -> dict[str, list]:
+    """The credit log in log order, leaf hashes included; the queues; what each batch held."""
+    cr, b = t.credit_records.c, t.ingest_batches.c
+    with read_connection(cx.engine) as conn:
+        return {
+            "log": [tuple(r) for r in conn.execute(select(cr.idx, cr.event_source, cr.event_id, cr.leaf_hash)
+                                                    .order_by(cr.idx))],
+            "queues": [sorted(tuple(r) for r in conn.execute(select(*(c for c in q.columns if c.name != "marked_at"))))
+                       for q in (st.scoring_queue, fd.live_queue, fd.live_price_queue, lt.list_queue)],
+            "batches": sorted(tuple(r) for r in conn.execute(
+                select(b.accepted, b.duplicates, b.conflicts, b.rejected))),
+        }
 
 
 def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template, pg_template, monkeypatch):
@@ -50,8 +68,16 @@ def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template,
     (tmp_path / "two").mkdir()
     report_one, state_one = load(backend, tmp_path / "one", sqlite_template, pg_template, 1)
     assert spawned == []
+    again, prepare_here = [], ingest_apart.prepare  # batches of new and old events, prepared again here
+    monkeypatch.setattr(ingest_apart, "prepare", lambda *a, **kw: again.append(a) or prepare_here(*a, **kw))
     report_two, state_two = load(backend, tmp_path / "two", sqlite_template, pg_template, 2)
     assert spawned == [("chengxin.services.ingest_apart", "_serve")]
+    # a batch of new and old events has the lines of its new ones prepared again here, only those; a batch
+    # of new events only, or of old only, is stored as the child sent it
+    batches = state_one["batches"]
+    assert len(again) == sum(1 for new, dup, conflicts, _ in batches if new and dup + conflicts)
+    assert any(not new and dup for new, dup, _, _ in batches) and any(new and not dup for new, dup, _, _ in batches)
+    assert all(0 < len(lines) < 7 for _, lines, *_ in again)
     assert report_one["accepted"] == len(GOOD) + len(EXTRA)
     assert report_one["duplicates"] >= len(GOOD) - 1 and report_one["conflicts"] >= 1
     assert report_one["rejected"] > 0
@@ -69,15 +95,17 @@ def test_an_input_of_unknown_length_stays_in_one_process(app, monkeypatch):
 
 
 def test_the_hand_off_keeps_every_field(app):
-    batch = prepare(app, list(read_lines("mixed.jsonl", [x.encode() for x in LINES])))
+    full = prepare(app, list(read_lines("mixed.jsonl", [x.encode() for x in LINES])))
+    batch = PreparedBatch(full.rejects, [], assemble(full.items))
     kind, payload = ingest_apart._encode(len(LINES), batch)
     assert kind == b"m"
     assert ingest_apart._decode(kind, payload) == (len(LINES), batch)
 
 
 def test_a_value_marshal_cannot_carry_goes_pickled(app):
-    batch = prepare(app, list(read_lines("x", [x.encode() for x in GOOD[:5]])))
-    batch.items[0].facts[0].values["amount"] = Decimal("12.50")  # marshal refuses a Decimal
+    full = prepare(app, list(read_lines("x", [x.encode() for x in GOOD[:5]])))
+    batch = PreparedBatch(full.rejects, [], assemble(full.items))
+    batch.rows.events[0] = (*batch.rows.events[0][:-1], Decimal("12.50"))  # marshal refuses a Decimal
     kind, payload = ingest_apart._encode(5, batch)
     assert kind == b"p"
     assert ingest_apart._decode(kind, payload) == (5, batch)

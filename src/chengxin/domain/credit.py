@@ -43,6 +43,27 @@ def leaf_bytes(index: int, record: CreditRecord, event_hash: str) -> bytes:
     })
 
 
+LogEntry = tuple[bytes, bytes, tuple[Any, ...]]  # (leaf head, leaf tail, the record's stored columns): see log_entry
+
+
+def log_entry(record: CreditRecord, event_hash: str) -> LogEntry:
+    """A record ready to append at any index: its leaf split around the index (`join_leaf`), and the columns
+    stored beside it (kind, subject kind, subject, event, event hash, at, payload JSON). A bulk load builds
+    these off the storing thread, which then only joins, hashes and inserts."""
+    head = canonical({"at": record.at, "event": [record.event[0], record.event[1], event_hash]})
+    tail = canonical({"kind": record.kind, "payload": record.payload,
+                      "subject": [record.subject_kind, record.subject[0], record.subject[1]], "v": LEAF_VERSION})
+    stored = (record.kind, record.subject_kind, record.subject[0], record.subject[1], record.event[0],
+              record.event[1], event_hash, record.at, canonical(dict(record.payload)).decode())
+    return head[:-1] + b',"i":', b"," + tail[1:], stored
+
+
+def join_leaf(index: int, head: bytes, tail: bytes) -> bytes:
+    """`leaf_bytes(index, ...)` from a `log_entry`'s halves: canonical JSON sorts "i" between "event" and
+    "kind", so the index sits between them (tests/unit/test_credit.py checks the two agree)."""
+    return b"%s%d%s" % (head, index, tail)
+
+
 def records_for(event: Event, facts: list[Fact]) -> list[CreditRecord]:
     """The credit records an accepted event adds (none for pure trade data such as scans)."""
     build = _BUILDERS.get(event.type)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, and_, or_, select, update
 
 from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk
 from chengxin.adapters.db import tables as t
 from chengxin.domain import merkle
-from chengxin.domain.credit import CreditRecord, leaf_bytes
+from chengxin.domain.credit import CreditRecord, LogEntry, join_leaf, log_entry
 from chengxin.exc import IntegrityFailure, InvalidInput, NotFound
 
 
@@ -52,24 +51,34 @@ def append(conn: Connection, keys: crypto.Keys, origin: str,
     """Append (record, event_hash) pairs, store the new perfect nodes, sign the new head.
 
     Must run in a write transaction (the caller holds the log lock)."""
-    if not records:
+    return append_entries(conn, keys, origin, [log_entry(r, h) for r, h in records])
+
+
+def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Sequence[LogEntry]) -> TreeHead | None:
+    """`append` of records already turned into `log_entry`s (a bulk load's, built in its second process)."""
+    if not entries:
         return None
     size, frontier = _frontier(conn)
     rows, leaves = [], []
-    for offset, (record, event_hash) in enumerate(records):
-        leaf = merkle.leaf_hash(leaf_bytes(size + offset, record, event_hash))
+    leaf_hash = merkle.leaf_hash
+    for idx, (before, after, stored) in enumerate(entries, size):
+        leaf = leaf_hash(join_leaf(idx, before, after))
         leaves.append(leaf)
-        rows.append(_record_row(size + offset, record, event_hash, leaf))
+        rows.append((idx, *stored, leaf))
     nodes, new_frontier = merkle.append_leaves(size, frontier, leaves)
-    bulk.insert_rows(conn, "credit_records", rows)
+    bulk.insert_tuples(conn, "credit_records", rows)
     bulk.executemany(conn, bulk.insert_sql("merkle_nodes", conn.dialect.name)[0], nodes)
-    new_size = size + len(records)
+    new_size = size + len(entries)
     conn.execute(update(t.log_state).where(t.log_state.c.id == 1).values(size=new_size))
     head = sign_head(keys, origin, new_size, merkle.frontier_root(new_frontier))
     bulk.insert_rows(conn, "tree_heads", [{"size": head.size, "root": head.root, "signed_at": head.signed_at,
                                            "key_id": head.key_id, "signature": head.signature}])
     _FRONTIERS[str(conn.engine.url)] = (new_size, head.root, new_frontier)
     return head
+
+
+assert bulk.columns("credit_records")[1:-1] == (  # what a log_entry stores, between idx and leaf_hash
+    "kind", "subject_kind", "subject_source", "subject_id", "event_source", "event_id", "event_hash", "at", "payload")
 
 
 # The last frontier this process appended to, per store: the next append reuses it instead of reading
@@ -87,16 +96,6 @@ def _frontier(conn: Connection) -> tuple[int, list[bytes]]:
             return size, list(cached[2])
     found = _lookup(conn, merkle.range_nodes(0, size))
     return size, [found[n] for n in merkle.range_nodes(0, size)]
-
-
-def _record_row(idx: int, r: CreditRecord, event_hash: str, leaf: bytes) -> dict[str, Any]:
-    return {
-        "idx": idx, "kind": r.kind, "subject_kind": r.subject_kind, "subject_source": r.subject[0],
-        "subject_id": r.subject[1], "event_source": r.event[0], "event_id": r.event[1],
-        "event_hash": event_hash, "at": r.at,
-        "payload": orjson.dumps(dict(r.payload), option=orjson.OPT_SORT_KEYS).decode(),
-        "leaf_hash": leaf,
-    }
 
 
 def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHead:

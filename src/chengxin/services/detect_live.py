@@ -42,15 +42,27 @@ _CHUNK = 200   # pairs per OR-list query
 def mark(conn: Connection, facts: Iterable[Any]) -> None:
     """Queue the shipments of a stored batch that were delivered, or whose waybill arrived (it may follow its
     delivery: events come in any order), and the products whose price points arrived."""
+    queue(conn, *marks_of(facts, now_utc()))
+
+
+Marks = tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]  # live_queue rows, live_price_queue rows
+
+
+def marks_of(facts: Iterable[Any], now: str) -> Marks:
+    """What `mark` queues, as rows marked at `now` (no database: a bulk load's second process builds them)."""
     facts = list(facts)
     refs = {(f.values["shipment_source"], f.values["shipment_id"]) for f in facts
             if f.table == "shipment_scans" and f.values.get("signed_by") and f.values.get("shipment_id")}
     refs |= {(f.values["source"], f.values["shipment_id"]) for f in facts if f.table == "shipments"}
     products = {(f.values["product_source"], f.values["product_id"]) for f in facts
                 if f.table == "price_points" and f.values.get("product_id")}
-    now = now_utc()  # (source, id, marked_at): the queues' column order, checked in tests/integration/test_marks.py
-    bulk.insert_or_ignore_tuples(conn, "live_queue", [(s, i, now) for s, i in refs])
-    bulk.insert_or_ignore_tuples(conn, "live_price_queue", [(s, i, now) for s, i in products])
+    # (source, id, marked_at): the queues' column order, checked in tests/integration/test_marks.py
+    return [(s, i, now) for s, i in refs], [(s, i, now) for s, i in products]
+
+
+def queue(conn: Connection, parcels: list[tuple[str, str, str]], prices: list[tuple[str, str, str]]) -> None:
+    bulk.insert_or_ignore_tuples(conn, "live_queue", parcels)
+    bulk.insert_or_ignore_tuples(conn, "live_price_queue", prices)
 
 
 def save_state(conn: Connection, run_id: str, typical: EP.Typical) -> None:

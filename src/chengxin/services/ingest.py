@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,10 +23,10 @@ from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.services import credit_log, detect_live, ingest_apart, lists, standing
-from chengxin.services.prepare import Line, Prepared, PreparedBatch, prepare, read_lines
+from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare, read_lines
 
-__all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "commit", "commit_many", "ingest", "ingest_batch",
-           "lines_in", "log_size", "prepare", "read_lines", "settle"]
+__all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "Rows", "commit", "commit_many", "ingest",
+           "ingest_batch", "lines_in", "log_size", "prepare", "read_lines", "settle"]
 
 
 @dataclass
@@ -200,25 +199,24 @@ def commit_many(app: Chengxin, batches: Sequence[tuple[PreparedBatch, str, str]]
     group commit for concurrent API requests. Each batch keeps its own report; all land or none does.
     `on_written` is called when every statement has run, just before the COMMIT; `bulk_load` gives a
     SQLite connection a larger page cache."""
-    reports, records, logged = [], [], []
+    reports, entries, logged = [], [], []
     with write_transaction(app.engine) as conn:
         if bulk_load and conn.dialect.name == "sqlite":
             # The default page cache (2 MiB) misses on every index of a growing store; the setting stays with
             # this connection, which is the loader's own (measured: -9 % of the statements' time at 400k).
             conn.exec_driver_sql(f"PRAGMA cache_size=-{_BULK_CACHE_KIB}")
-        known = store.existing_hashes(conn, list({i.key for b, _, _ in batches for i in b.items}))
+        known = store.existing_hashes(conn, list({key for b, _, _ in batches for key, _, _ in _identities(b)}))
         for batch, origin, actor in batches:
             report = IngestReport(rejected=len(batch.rejects), rejects=batch.rejects)
-            new = _deduplicate(batch.items, known, report)
-            known.update((item.key, item.content_hash) for item in new)  # later batches see these
-            batch_id = uuid.uuid4().hex
-            _store(conn, new, batch_id)
-            records += [(r, item.content_hash) for item in new for r in item.records]
-            report.accepted = len(new)
-            logged.append((batch_id, origin, actor, report))
+            rows = _new_rows(batch, known, report)
+            known.update(((row[0], row[1]), row[4]) for row in rows.events)  # later batches see these
+            _store(conn, rows)
+            entries += rows.log
+            report.accepted = len(rows.events)
+            logged.append((rows.batch_id, origin, actor, report))
             reports.append(report)
         _record_batches(conn, logged)
-        head = credit_log.append(conn, app.keys, app.settings.log_origin, records)
+        head = credit_log.append_entries(conn, app.keys, app.settings.log_origin, entries)
         if on_written:
             on_written()
     for report in reports:
@@ -226,37 +224,68 @@ def commit_many(app: Chengxin, batches: Sequence[tuple[PreparedBatch, str, str]]
     return reports
 
 
-def _deduplicate(items: list[Prepared], known: dict[tuple[str, str], str], report: IngestReport) -> list[Prepared]:
-    """Same (source, id) and content: duplicate. Same (source, id), other content: conflict, first kept.
-    `known` holds the content hashes of the keys already stored."""
-    first: dict[tuple[str, str], Prepared] = {}
-    for item in items:
-        kept = first[item.key].content_hash if item.key in first else known.get(item.key)
+Identity = tuple[tuple[str, str], str, tuple[str, int]]  # (source, id), content hash, (file, line)
+
+
+def _identities(batch: PreparedBatch) -> list[Identity]:
+    if batch.rows is not None:
+        return batch.rows.identities()
+    return [(item.key, item.content_hash, item.where) for item in batch.items]
+
+
+def _new_rows(batch: PreparedBatch, known: dict[tuple[str, str], str], report: IngestReport) -> Rows:
+    """The rows of the batch's new events; the others are counted in `report` as duplicates or conflicts. A
+    batch assembled in the second process is stored as it came when all its events are new (a load's usual
+    case) and nothing when none is; when only some are, the lines of those are prepared again here (and must
+    come out as the second process prepared them)."""
+    identities = _identities(batch)
+    fresh = _deduplicate(identities, known, report)
+    if batch.rows is None:
+        return assemble([batch.items[k] for k in fresh])
+    if len(fresh) == len(identities):
+        return batch.rows
+    if not fresh:
+        return assemble([])
+    assert batch.again is not None, "a batch of rows comes with a way to prepare its lines again"
+    wanted = [identities[k] for k in fresh]
+    items = batch.again({where for _, _, where in wanted})
+    if [(item.key, item.content_hash, item.where) for item in items] != wanted:
+        raise RuntimeError("ingest: lines prepared again differ from what the second process prepared")
+    return assemble(items)
+
+
+def _deduplicate(identities: list[Identity], known: dict[tuple[str, str], str], report: IngestReport) -> list[int]:
+    """Positions of the new events. Same (source, id) and content: duplicate. Same (source, id), other
+    content: conflict, first kept. `known` holds the content hashes of the keys already stored."""
+    first: dict[tuple[str, str], str] = {}
+    fresh: list[int] = []
+    for k, (key, digest, where) in enumerate(identities):
+        kept = first[key] if key in first else known.get(key)
         if kept is None:
-            first[item.key] = item
+            first[key] = digest
+            fresh.append(k)
         else:
-            _same_or_conflict(report, item, kept)
-    return list(first.values())
+            _same_or_conflict(report, key, digest, where, kept)
+    return fresh
 
 
-def _same_or_conflict(report: IngestReport, item: Prepared, kept_hash: str) -> None:
-    if item.content_hash == kept_hash:
+def _same_or_conflict(report: IngestReport, key: tuple[str, str], digest: str, where: tuple[str, int],
+                      kept_hash: str) -> None:
+    if digest == kept_hash:
         report.duplicates += 1
         return
     report.conflicts += 1
     report.conflict_details.append({
-        "file": item.where[0], "line": item.where[1], "source": item.key[0], "id": item.key[1],
+        "file": where[0], "line": where[1], "source": key[0], "id": key[1],
         "reason": "same (source, id) as an earlier event with different content; the first is kept"})
 
 
-def _store(conn: Connection, new: list[Prepared], batch_id: str) -> None:
-    tail = (batch_id,)
-    bulk.insert_tuples(conn, "events", [item.event_row + tail for item in new])
-    facts = [f for item in new for f in item.facts]
-    store.write_facts(conn, facts)
-    standing.mark(conn, facts)  # what the batch makes stale in ratings and scores; drained after commit
-    lists.mark_supervision(conn, facts)  # sanctions and commitments: records and lists, drained likewise
-    detect_live.mark(conn, facts)  # delivered shipments: read for empty parcels by the live drain
+def _store(conn: Connection, rows: Rows) -> None:
+    bulk.insert_tuples(conn, "events", rows.events)
+    store.write_rows(conn, rows.upserts, rows.inserts)
+    standing.queue(conn, rows.scoring)  # what the batch makes stale in ratings and scores; drained after commit
+    lists.queue_supervision(conn, *rows.supervision)  # sanctions and commitments: records and lists, likewise
+    detect_live.queue(conn, *rows.live)  # delivered shipments: read for empty parcels by the live drain
 
 
 def _record_batches(conn: Connection, logged: list[tuple[str, str, str, IngestReport]]) -> None:

@@ -22,15 +22,16 @@ import struct
 import subprocess
 import sys
 import threading
+from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import suppress
+from dataclasses import fields
+from functools import partial
 from typing import IO
 
 from chengxin.adapters import child
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.credit import CreditRecord
-from chengxin.domain.projection import Fact
-from chengxin.services.prepare import Line, Prepared, PreparedBatch, prepare
+from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare
 
 APART_FROM = 20_000  # lines: a smaller load is prepared here (starting the child costs ~0.5 s of a core)
 AHEAD = 2  # batches sent to the child and not yet taken back: it always has the next one, memory stays flat
@@ -56,6 +57,8 @@ class _Worker:
     def __init__(self, app: Chengxin, own_source: str | None) -> None:
         # what the child needs to prepare: the keys that hash and encrypt, not the signing key
         self.init = pickle.dumps((app.settings, (app.keys.pii, app.keys.index), own_source), pickle.HIGHEST_PROTOCOL)
+        self.app, self.own_source = app, own_source
+        self.sent: deque[bytes] = deque()  # the lines of the batches sent and not yet answered, as sent
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # frames to write; None: the end
         self.ended = False  # the input is all read, and the end queued
 
@@ -77,7 +80,9 @@ class _Worker:
                     raise RuntimeError(f"ingest: the second process ended with {process.wait(timeout=60)} after "
                                        f"answering {received} of {sent} batches")
                 received += 1
-                yield _decode(*frame)
+                n, batch = _decode(*frame)
+                batch.again = partial(self._again, self.sent.popleft())
+                yield n, batch
             self._end(process)
         finally:
             _stop(process, writer)
@@ -90,9 +95,15 @@ class _Worker:
                 self.ended = True
                 self.outbox.put(None)
             else:
-                self.outbox.put(marshal.dumps(batch[1]))
+                self.sent.append(marshal.dumps(batch[1]))
+                self.outbox.put(self.sent[-1])
                 queued += 1
         return queued
+
+    def _again(self, sent: bytes, places: set[tuple[str, int]]) -> list[Prepared]:
+        """The lines of a sent batch at these (file, line) places, prepared here (PreparedBatch.again)."""
+        lines = [line for line in marshal.loads(sent) if (line[0], line[1]) in places]
+        return prepare(self.app, lines, self.own_source).items
 
     def _write(self, process: subprocess.Popen[bytes]) -> None:
         """On a thread of its own: the first frame is the child's start (settings and keys), then batches."""
@@ -132,20 +143,16 @@ def _decode(kind: bytes, payload: bytes) -> tuple[int, PreparedBatch]:
     if kind == b"p":
         n, batch = pickle.loads(payload)
         return n, batch
-    n, rejects, items = marshal.loads(payload)
-    return n, PreparedBatch(rejects, [
-        Prepared(key, where, digest, row, [Fact(*f) for f in facts], [CreditRecord(*r) for r in records])
-        for key, where, digest, row, facts, records in items])
+    n, rejects, rows = marshal.loads(payload)
+    return n, PreparedBatch(rejects, [], Rows(*rows))
 
 
 def _encode(n: int, batch: PreparedBatch) -> tuple[bytes, bytes]:
-    """The batch as flat tuples in marshal; pickled if some value is of a type marshal does not carry."""
-    flat = (n, batch.rejects, [
-        (i.key, i.where, i.content_hash, i.event_row, [(f.table, f.values, f.lww) for f in i.facts],
-         [(r.kind, r.subject_kind, r.subject, r.event, r.at, dict(r.payload)) for r in i.records])
-        for i in batch.items])
+    """A batch of rows (`prepare.assemble`) as flat tuples in marshal; pickled if some value is of a type
+    marshal does not carry."""
+    assert batch.rows is not None and not batch.items, "the child answers rows, ready to store"
     try:
-        return b"m", marshal.dumps(flat)
+        return b"m", marshal.dumps((n, batch.rejects, tuple(getattr(batch.rows, f.name) for f in fields(Rows))))
     except ValueError:
         return b"p", pickle.dumps((n, batch), pickle.HIGHEST_PROTOCOL)
 
@@ -199,7 +206,8 @@ def _serve() -> None:
 
 def _answer(app: Chengxin, lines: list[Line], own_source: str | None) -> tuple[bytes, bytes]:
     try:
-        return _encode(len(lines), prepare(app, lines, own_source))
+        batch = prepare(app, lines, own_source)
+        return _encode(len(lines), PreparedBatch(batch.rejects, [], assemble(batch.items)))
     except Exception as e:  # handed to the parent, which raises it
         return b"e", f"{type(e).__name__}: {e}".encode()
 

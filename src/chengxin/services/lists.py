@@ -76,12 +76,25 @@ def mark_supervision(conn: Connection, facts: Iterable[Any]) -> None:
     """Called by ingestion for each stored batch: sanctions and their liftings queue a sync (their records are
     opened by `lifecycle.sync`; so do new subjects, for a sanction that arrived before its subject was
     registered), commitments queue their party (a profile variable and breach checks)."""
-    tables = {f.table for f in facts}
-    if tables & {"sanctions", "sanction_lifts", "subjects"}:  # subjects: a sanction may precede its subject
+    queue_supervision(conn, *supervision_of(facts))
+
+
+Supervision = tuple[bool, list[tuple[str, str]]]  # a sync is due; the subjects whose commitments arrived
+
+
+def supervision_of(facts: Iterable[Any]) -> Supervision:
+    """What `mark_supervision` queues (no database: a bulk load's second process works it out)."""
+    facts = list(facts)
+    sync = any(f.table in ("sanctions", "sanction_lifts", "subjects") for f in facts)
+    refs = {(f.values["subject_source"], f.values["subject_id"]) for f in facts if f.table == "commitments"}
+    return sync, sorted(refs)
+
+
+def queue_supervision(conn: Connection, sync: bool, commitments: list[tuple[str, str]]) -> None:
+    if sync:
         mark(conn, [SYNC])
-    if "commitments" in tables:
-        refs = {(f.values["subject_source"], f.values["subject_id"]) for f in facts if f.table == "commitments"}
-        mark(conn, lifecycle.party_keys_of(conn, refs))
+    if commitments:
+        mark(conn, lifecycle.party_keys_of(conn, set(commitments)))
 
 
 def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:

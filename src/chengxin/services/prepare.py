@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 import orjson
 
 from chengxin.adapters import crypto
-from chengxin.adapters.db import bulk
+from chengxin.adapters.db import bulk, store
+from chengxin.adapters.db.store import TableRows
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.credit import CreditRecord, records_for
+from chengxin.domain.credit import CreditRecord, LogEntry, log_entry, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
+from chengxin.services import detect_live, lists, standing
+from chengxin.services.credit_log import now_utc
 from chengxin.services.identity import protect_body, protect_subject
 
 Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
@@ -36,12 +40,46 @@ class Prepared:
     records: list[CreditRecord]
 
 
+@dataclass(slots=True)
+class Rows:
+    """What a batch's accepted events store, as tuples in each table's column order (`assemble`)."""
+
+    batch_id: str  # the `ingest_batches` row these events will belong to
+    events: list[tuple[Any, ...]]  # `events` rows, batch_id included
+    wheres: list[tuple[str, int]]  # (file, line) of each event: for the conflicts a commit may find
+    upserts: TableRows  # state tables, one row per key (the latest by `ord`)
+    inserts: TableRows  # tables of one row per event
+    scoring: list[tuple[str, str, str, str, str]]  # `scoring_queue` marks (standing.marks_of)
+    live: detect_live.Marks  # `live_queue` and `live_price_queue` marks
+    supervision: lists.Supervision  # a sanctions sync is due; subjects whose commitments arrived
+    log: list[LogEntry]  # credit records, to append in this order
+
+    def identities(self) -> list[tuple[tuple[str, str], str, tuple[str, int]]]:
+        """(key, content hash, where) of each event, in order: what deduplication reads."""
+        return [((row[0], row[1]), row[4], where) for row, where in zip(self.events, self.wheres, strict=True)]
+
+
 @dataclass
 class PreparedBatch:
-    """A batch after the CPU-bound work: its rejects, and its valid events ready to store."""
+    """A batch after the CPU-bound work: its rejects, and its valid events ready to store. From a bulk load's
+    second process, `items` is empty and `rows` holds all of them assembled, stored as they are when every
+    one is new; when only some are, `again` prepares here the lines at the (file, line) places of those."""
 
     rejects: list[dict[str, Any]]
     items: list[Prepared]
+    rows: Rows | None = None
+    again: Callable[[set[tuple[str, int]]], list[Prepared]] | None = None
+
+
+def assemble(items: list[Prepared], batch_id: str | None = None) -> Rows:
+    """The rows, marks and log entries that storing these (new) events takes, with no database."""
+    batch_id = batch_id or uuid.uuid4().hex
+    tail = (batch_id,)
+    facts = [f for item in items for f in item.facts]
+    return Rows(batch_id, [item.event_row + tail for item in items], [item.where for item in items],
+                *store.fact_rows(facts), standing.marks_of(facts), detect_live.marks_of(facts, now_utc()),
+                lists.supervision_of(facts),
+                [log_entry(r, item.content_hash) for item in items for r in item.records])
 
 
 def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:

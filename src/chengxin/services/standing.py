@@ -63,6 +63,12 @@ _MARKS: dict[str, tuple[str, str, str]] = {
 
 def mark(conn: Connection, facts: Iterable[Fact]) -> None:
     """Queue what these facts make stale, in the caller's (ingest) transaction."""
+    queue(conn, marks_of(facts))
+
+
+def marks_of(facts: Iterable[Fact]) -> list[tuple[str, str, str, str, str]]:
+    """The `scoring_queue` rows these facts call for, each once (no database: a bulk load's second process
+    builds them)."""
     rows: dict[tuple[str, str, str, str, str], None] = {}
     for f in facts:
         v = f.values
@@ -71,10 +77,10 @@ def mark(conn: Connection, facts: Iterable[Fact]) -> None:
                 rows[("pair", v["target_source"], v["target_id"], v["author_source"], v["author_id"])] = None
         elif (how := _MARKS.get(f.table)) is not None and v.get(how[2]) is not None:
             rows[(how[0], v[how[1]], v[how[2]], "", "")] = None
-    _queue(conn, list(rows))
+    return list(rows)
 
 
-def _queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
+def queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
     assert bulk.columns("scoring_queue") == ("kind", "a_source", "a_id", "b_source", "b_id")
     bulk.insert_or_ignore_tuples(conn, "scoring_queue", rows)
 

@@ -51,8 +51,17 @@ def _key_of(table_name: str) -> Callable[[dict[str, Any]], Any]:
     return itemgetter(*(c.name for c in t.STATE_TABLES[table_name].primary_key.columns))
 
 
+TableRows = dict[str, list[tuple[Any, ...]]]  # table name -> tuples in `bulk.columns(table)` order
+
+
 def write_facts(conn: Connection, facts: Iterable[Fact]) -> None:
     """Upsert state facts (the later event wins) and insert append facts, table by table."""
+    write_rows(conn, *fact_rows(facts))
+
+
+def fact_rows(facts: Iterable[Fact]) -> tuple[TableRows, TableRows]:
+    """(state rows to upsert, one per key: the latest by `ord`; rows to append), as tuples. No database: a
+    bulk load's second process builds them."""
     state: dict[str, dict[Any, dict[str, Any]]] = {}
     append: dict[str, list[dict[str, Any]]] = {}
     for fact in facts:
@@ -69,7 +78,17 @@ def write_facts(conn: Connection, facts: Iterable[Fact]) -> None:
                 rows[key] = values
         else:
             append.setdefault(fact.table, []).append(fact.values)
-    for name, merged in state.items():
-        bulk.upsert_rows(conn, name, list(merged.values()))
-    for name, appended in append.items():
-        bulk.insert_rows(conn, name, appended)
+    return ({name: _tuples(name, merged.values()) for name, merged in state.items()},
+            {name: _tuples(name, appended) for name, appended in append.items()})
+
+
+def _tuples(table_name: str, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    as_tuple = bulk.tuple_of(table_name)
+    return [tuple(as_tuple(r)) for r in rows]
+
+
+def write_rows(conn: Connection, upserts: TableRows, inserts: TableRows) -> None:
+    for name, rows in upserts.items():
+        bulk.upsert_tuples(conn, name, rows)
+    for name, rows in inserts.items():
+        bulk.insert_tuples(conn, name, rows)

@@ -60,6 +60,19 @@ def stored_in_order(cx) -> dict[str, list]:
         }
 
 
+def spy(monkeypatch, method: str) -> list[tuple]:
+    """Record (last argument, result) of each call of `ingest_apart._Worker.<method>`."""
+    calls, real = [], getattr(ingest_apart._Worker, method)
+
+    def recorded(worker, *args):
+        out = real(worker, *args)
+        calls.append((args[-1], out))
+        return out
+
+    monkeypatch.setattr(ingest_apart._Worker, method, recorded)
+    return calls
+
+
 def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template, pg_template, monkeypatch):
     monkeypatch.setattr(ingest_apart, "APART_FROM", 0)  # a second process whatever the size
     spawned, spawn = [], ingest_apart.child.spawn
@@ -68,8 +81,9 @@ def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template,
     (tmp_path / "two").mkdir()
     report_one, state_one = load(backend, tmp_path / "one", sqlite_template, pg_template, 1)
     assert spawned == []
-    again, prepare_here = [], ingest_apart.prepare  # batches of new and old events, prepared again here
-    monkeypatch.setattr(ingest_apart, "prepare", lambda *a, **kw: again.append(a) or prepare_here(*a, **kw))
+    again = spy(monkeypatch, "_again")  # batches of new and old events: the lines of the new prepared again here
+    here = spy(monkeypatch, "_here")  # batches prepared here while the child was busy (None: the input ended)
+    answered = spy(monkeypatch, "_answer")  # batches the child prepared
     report_two, state_two = load(backend, tmp_path / "two", sqlite_template, pg_template, 2)
     assert spawned == [("chengxin.services.ingest_apart", "_serve")]
     # a batch of new and old events has the lines of its new ones prepared again here, only those; a batch
@@ -77,7 +91,10 @@ def test_two_processes_store_what_one_stores(backend, tmp_path, sqlite_template,
     batches = state_one["batches"]
     assert len(again) == sum(1 for new, dup, conflicts, _ in batches if new and dup + conflicts)
     assert any(not new and dup for new, dup, _, _ in batches) and any(new and not dup for new, dup, _, _ in batches)
-    assert all(0 < len(lines) < 7 for _, lines, *_ in again)
+    assert all(0 < len(places) == len(items) < 7 for places, items in again)
+    here = [x for x in here if x[1] is not None]
+    assert here and answered  # here: the first batches at least, while the child starts
+    assert len(here) + len(answered) == -(-len(LINES) // 7)
     assert report_one["accepted"] == len(GOOD) + len(EXTRA)
     assert report_one["duplicates"] >= len(GOOD) - 1 and report_one["conflicts"] >= 1
     assert report_one["rejected"] > 0

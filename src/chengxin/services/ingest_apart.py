@@ -1,12 +1,14 @@
 """A bulk load's second process: a child prepares batch k+1 (parse, validate, hash, project, protect: the
 CPU half, `prepare.py`) while this process stores batch k. On two cores each half then has a core of its own
-(measured in docs/benchmarks.md, "Bulk ingestion").
+(measured in docs/benchmarks.md, "Bulk ingestion"); when the child falls behind, this process prepares the
+next batch itself rather than wait for it.
 
 What decides whether this pays is the hand-off. Prepared batches pickled as Python objects cost more than
 the parallel work saved (tried before, 145 s against 95 s for 1M lines). Here raw lines go to the child, and
-what comes back is flat tuples of str, int, bytes, bool, None and dicts in `marshal` (the interpreter's own
-format, written and read in C): reading a line back and rebuilding its objects costs a sixth to a quarter
-of preparing it (`bench/profile_ingest.py handoff`). A batch that holds anything else comes back pickled.
+what comes back is the batch as rows ready to store (`prepare.assemble`): tuples of str, int, bytes, bool
+and None in `marshal` (the interpreter's own format, written and read in C), which this process reads in
+about 5 µs a line and stores as they are (`bench/profile_ingest.py handoff`). A batch that holds anything
+else comes back pickled.
 
 Batches come back in the order sent, each with its line count. The child holds the keys that hash and
 encrypt, never the signing key. It ends when its input does, so a killed parent takes it along; a child
@@ -34,7 +36,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare
 
 APART_FROM = 20_000  # lines: a smaller load is prepared here (starting the child costs ~0.5 s of a core)
-AHEAD = 2  # batches sent to the child and not yet taken back: it always has the next one, memory stays flat
+AHEAD = 3  # batches sent to the child and not yet taken back: it has the next one while this process prepares one
 _HEAD = struct.Struct("<cI")  # a frame: kind (m marshal, p pickle, e error, i init), payload length
 
 Batches = Iterable[tuple[int, list[Line]]]
@@ -52,7 +54,8 @@ def prepared(app: Chengxin, batches: Batches, own_source: str | None,
 
 
 class _Worker:
-    """The child, and a thread that only writes to it; `run` reads the input and the answers."""
+    """The child, a thread that only writes to it and one that only reads from it; `run` reads the input,
+    hands out the answers, and prepares a batch itself while the child's next answer is not ready."""
 
     def __init__(self, app: Chengxin, own_source: str | None) -> None:
         # what the child needs to prepare: the keys that hash and encrypt, not the signing key
@@ -60,45 +63,78 @@ class _Worker:
         self.app, self.own_source = app, own_source
         self.sent: deque[bytes] = deque()  # the lines of the batches sent and not yet answered, as sent
         self.outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # frames to write; None: the end
+        self.answers: queue.SimpleQueue[tuple[bytes, bytes] | Exception | None] = queue.SimpleQueue()  # None: EOF
         self.ended = False  # the input is all read, and the end queued
 
     def run(self, batches: Iterator[tuple[int, list[Line]]]) -> Iterator[tuple[int, PreparedBatch]]:
-        """The input is read here, on the caller's thread, AHEAD batches ahead of the answers: nothing is left
-        reading it once this stops, and the writer never waits on the answers (no deadlock)."""
+        """The input is read here, on the caller's thread, AHEAD batches ahead of the child's answers: nothing
+        is left reading it once this stops, and neither thread waits on the other (no deadlock).
+
+        Batches come out in input order. `slots` holds one entry per batch read and not yet handed out: None
+        for a batch with the child, the batch itself for one prepared here. When the child's next answer is
+        not ready, this thread prepares the next batch itself rather than wait (one such batch at most): the
+        two halves of the work then even out on two cores, whichever is the heavier."""
         process = child.spawn("chengxin.services.ingest_apart", "_serve", own_group=True)
-        writer = threading.Thread(target=self._write, args=(process,), name="cx-ingest-feed", daemon=True)
-        sent = received = 0
+        threads = [threading.Thread(target=self._write, args=(process,), name="cx-ingest-feed", daemon=True),
+                   threading.Thread(target=self._read, args=(process,), name="cx-ingest-answers", daemon=True)]
+        slots: deque[tuple[int, PreparedBatch] | None] = deque()
+        with_child = answered = 0
         try:
-            writer.start()
+            for thread in threads:
+                thread.start()
             self.outbox.put(self.init)
             while True:
-                sent += self._send(batches, AHEAD - (sent - received))
-                if sent == received:
+                with_child += self._send(batches, AHEAD - with_child, slots)
+                if not slots:
                     break
-                assert process.stdout is not None
-                if (frame := _get(process.stdout)) is None:
-                    raise RuntimeError(f"ingest: the second process ended with {process.wait(timeout=60)} after "
-                                       f"answering {received} of {sent} batches")
-                received += 1
-                n, batch = _decode(*frame)
-                batch.again = partial(self._again, self.sent.popleft())
-                yield n, batch
+                if (ready := slots[0]) is not None:
+                    slots.popleft()
+                    yield ready
+                elif self.answers.empty() and all(x is None for x in slots) and (here := self._here(batches)):
+                    slots.append(here)  # the child's answer is not ready: prepare the next batch meanwhile
+                else:
+                    frame = self.answers.get()
+                    if not isinstance(frame, tuple):
+                        raise RuntimeError(f"ingest: the second process ended with {process.wait(timeout=60)} "
+                                           f"after answering {answered} batches of {answered + with_child}") \
+                            from frame
+                    slots.popleft()
+                    with_child, answered = with_child - 1, answered + 1
+                    yield self._answer(frame)
             self._end(process)
         finally:
-            _stop(process, writer)
+            _stop(process, threads)
 
-    def _send(self, batches: Iterator[tuple[int, list[Line]]], room: int) -> int:
+    def _send(self, batches: Iterator[tuple[int, list[Line]]], room: int,
+              slots: deque[tuple[int, PreparedBatch] | None]) -> int:
         """Queue up to `room` more batches for the child; at the end of the input, the end."""
         queued = 0
         while not self.ended and queued < room:
             if (batch := next(batches, None)) is None:
-                self.ended = True
-                self.outbox.put(None)
+                self._ended()
             else:
                 self.sent.append(marshal.dumps(batch[1]))
                 self.outbox.put(self.sent[-1])
+                slots.append(None)
                 queued += 1
         return queued
+
+    def _here(self, batches: Iterator[tuple[int, list[Line]]]) -> tuple[int, PreparedBatch] | None:
+        """The next batch of the input, prepared on this thread (None at the end of the input)."""
+        if self.ended or (batch := next(batches, None)) is None:
+            self._ended()
+            return None
+        return batch[0], prepare(self.app, batch[1], self.own_source)
+
+    def _ended(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.outbox.put(None)
+
+    def _answer(self, frame: tuple[bytes, bytes]) -> tuple[int, PreparedBatch]:
+        n, batch = _decode(*frame)
+        batch.again = partial(self._again, self.sent.popleft())
+        return n, batch
 
     def _again(self, sent: bytes, places: set[tuple[str, int]]) -> list[Prepared]:
         """The lines of a sent batch at these (file, line) places, prepared here (PreparedBatch.again)."""
@@ -119,20 +155,30 @@ class _Worker:
         finally:
             _close_quietly(stdin)
 
+    def _read(self, process: subprocess.Popen[bytes]) -> None:
+        """On a thread of its own: every frame the child writes, then None at its end (or what went wrong)."""
+        assert process.stdout is not None
+        try:
+            while (frame := _get(process.stdout)) is not None:
+                self.answers.put(frame)
+            self.answers.put(None)
+        except Exception as e:  # a frame cut short, a pipe closed under it: `run` raises it
+            self.answers.put(e)
+
     def _end(self, process: subprocess.Popen[bytes]) -> None:
         """Every batch answered: the child must now end, and end well."""
-        assert process.stdout is not None
-        if _get(process.stdout) is not None:
+        if self.answers.get() is not None:
             raise RuntimeError("ingest: the second process answered more than it was asked")
         if (code := process.wait(timeout=60)) != 0:
             raise RuntimeError(f"ingest: the second process ended with {code} after answering every batch")
 
 
-def _stop(process: subprocess.Popen[bytes], writer: threading.Thread) -> None:
+def _stop(process: subprocess.Popen[bytes], threads: list[threading.Thread]) -> None:
     if process.poll() is None:
         process.kill()  # stopped early (the store failed, or the caller stopped reading)
     process.wait(timeout=60)
-    writer.join(timeout=10)  # it only writes, to a pipe whose reader is gone: it ends at once
+    for thread in threads:  # the writer's reader is gone, and so is the reader's writer: both end at once
+        thread.join(timeout=10)
     if process.stdout is not None:
         _close_quietly(process.stdout)
 

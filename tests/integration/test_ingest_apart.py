@@ -18,7 +18,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import bootstrap
 from chengxin.services import ingest_apart
-from chengxin.services.ingest import ingest, read_lines
+from chengxin.services.ingest import commit_many, ingest, read_lines
 from chengxin.services.prepare import PreparedBatch, assemble, prepare
 from chengxin.settings import Settings
 
@@ -159,3 +159,27 @@ def test_a_second_process_that_stops_reading_fails_the_load(app, monkeypatch):
     assert not loader.is_alive(), "the load hangs when its second process stops reading"
     assert len(raised) == 1 and isinstance(raised[0], RuntimeError)
     assert "second process ended with 0 after answering 0" in str(raised[0])
+
+
+def test_batches_of_rows_in_one_transaction_see_each_other(app):
+    """Group commit of batches the child assembled: the second repeats half the first, so it is stored in
+    part, its new lines prepared again; the first is stored as it came."""
+    lines = list(read_lines("x", [x.encode() for x in GOOD]))
+    first, second = lines[:10], lines[5:15]
+    redone: list[set] = []
+
+    def rowed(part):
+        full = prepare(app, part)
+
+        def again(places):
+            redone.append(places)
+            return prepare(app, [x for x in part if (x[0], x[1]) in places]).items
+
+        return PreparedBatch(full.rejects, [], assemble(full.items), again=again)
+
+    one, two = commit_many(app, [(rowed(first), "x", "t"), (rowed(second), "x", "t")])
+    assert (one.accepted, one.duplicates, two.accepted, two.duplicates) == (10, 0, 5, 5)
+    assert redone == [{("x", n) for _, n, _ in lines[10:15]}]
+    with read_connection(app.engine) as conn:
+        stored = set(conn.execute(select(t.events.c.source, t.events.c.event_id)))
+    assert stored == {(e["source"], e["id"]) for e in map(json.loads, GOOD[:15])}

@@ -39,17 +39,13 @@ LIVE_MAX = 20_000  # a bigger backlog (a bulk load) is a backfill: the full run 
 _CHUNK = 200   # pairs per OR-list query
 
 
-def mark(conn: Connection, facts: Iterable[Any]) -> None:
-    """Queue the shipments of a stored batch that were delivered, or whose waybill arrived (it may follow its
-    delivery: events come in any order), and the products whose price points arrived."""
-    queue(conn, *marks_of(facts, now_utc()))
-
-
 Marks = tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]  # live_queue rows, live_price_queue rows
 
 
 def marks_of(facts: Iterable[Any], now: str) -> Marks:
-    """What `mark` queues, as rows marked at `now` (no database: a bulk load's second process builds them)."""
+    """The shipments of a batch that were delivered, or whose waybill arrived (it may follow its delivery:
+    events come in any order), and the products whose price points arrived, as queue rows marked at `now`.
+    No database: a bulk load's second process builds them; ingestion `queue`s them with the batch."""
     facts = list(facts)
     refs = {(f.values["shipment_source"], f.values["shipment_id"]) for f in facts
             if f.table == "shipment_scans" and f.values.get("signed_by") and f.values.get("shipment_id")}

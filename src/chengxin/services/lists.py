@@ -72,18 +72,14 @@ def mark(conn: Connection, keys: Iterable[str]) -> None:
 SYNC = "~sync"  # queue entry: new sanctions or liftings arrived; open and move their records first
 
 
-def mark_supervision(conn: Connection, facts: Iterable[Any]) -> None:
-    """Called by ingestion for each stored batch: sanctions and their liftings queue a sync (their records are
-    opened by `lifecycle.sync`; so do new subjects, for a sanction that arrived before its subject was
-    registered), commitments queue their party (a profile variable and breach checks)."""
-    queue_supervision(conn, *supervision_of(facts))
-
-
 Supervision = tuple[bool, list[tuple[str, str]]]  # a sync is due; the subjects whose commitments arrived
 
 
 def supervision_of(facts: Iterable[Any]) -> Supervision:
-    """What `mark_supervision` queues (no database: a bulk load's second process works it out)."""
+    """What a batch asks of supervision: sanctions and their liftings call for a sync (their records are
+    opened by `lifecycle.sync`; so do new subjects, for a sanction that arrived before its subject was
+    registered), commitments for their party (a profile variable and breach checks). No database: a bulk
+    load's second process works it out; ingestion `queue_supervision`s it with the batch."""
     facts = list(facts)
     sync = any(f.table in ("sanctions", "sanction_lifts", "subjects") for f in facts)
     refs = {(f.values["subject_source"], f.values["subject_id"]) for f in facts if f.table == "commitments"}

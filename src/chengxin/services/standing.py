@@ -61,14 +61,9 @@ _MARKS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def mark(conn: Connection, facts: Iterable[Fact]) -> None:
-    """Queue what these facts make stale, in the caller's (ingest) transaction."""
-    queue(conn, marks_of(facts))
-
-
 def marks_of(facts: Iterable[Fact]) -> list[tuple[str, str, str, str, str]]:
-    """The `scoring_queue` rows these facts call for, each once (no database: a bulk load's second process
-    builds them)."""
+    """The `scoring_queue` rows these facts call for (what they make stale), each once. No database: a bulk
+    load's second process builds them; ingestion `queue`s them in the batch's own transaction."""
     rows: dict[tuple[str, str, str, str, str], None] = {}
     for f in facts:
         v = f.values

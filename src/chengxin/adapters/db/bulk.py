@@ -110,13 +110,6 @@ def insert_rows(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]
         insert_tuples(conn, table_name, [as_tuple(r) for r in rows])
 
 
-def upsert_rows(conn: Connection, table_name: str, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert dict rows, later event (by `ord`) winning; rows must have distinct keys."""
-    if rows:
-        as_tuple = tuple_of(table_name)
-        upsert_tuples(conn, table_name, [as_tuple(r) for r in rows])
-
-
 COPY_FROM = 64  # PostgreSQL: fewer rows than this go as pipelined statements, not a COPY
 
 

@@ -54,11 +54,6 @@ def _key_of(table_name: str) -> Callable[[dict[str, Any]], Any]:
 TableRows = dict[str, list[tuple[Any, ...]]]  # table name -> tuples in `bulk.columns(table)` order
 
 
-def write_facts(conn: Connection, facts: Iterable[Fact]) -> None:
-    """Upsert state facts (the later event wins) and insert append facts, table by table."""
-    write_rows(conn, *fact_rows(facts))
-
-
 def fact_rows(facts: Iterable[Fact]) -> tuple[TableRows, TableRows]:
     """(state rows to upsert, one per key: the latest by `ord`; rows to append), as tuples. No database: a
     bulk load's second process builds them."""
@@ -84,10 +79,11 @@ def fact_rows(facts: Iterable[Fact]) -> tuple[TableRows, TableRows]:
 
 def _tuples(table_name: str, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
     as_tuple = bulk.tuple_of(table_name)
-    return [tuple(as_tuple(r)) for r in rows]
+    return [as_tuple(r) for r in rows]  # type: ignore[misc]
 
 
 def write_rows(conn: Connection, upserts: TableRows, inserts: TableRows) -> None:
+    """Upsert state rows (the later event wins) and insert append rows, table by table (`fact_rows`)."""
     for name, rows in upserts.items():
         bulk.upsert_tuples(conn, name, rows)
     for name, rows in inserts.items():

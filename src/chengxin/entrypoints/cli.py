@@ -495,14 +495,16 @@ def _print_evaluation(report: Any) -> None:
 
 
 @app.command("detect")
-def detect_cmd(as_json: JsonOpt = False) -> None:
+def detect_cmd(as_json: JsonOpt = False, rebuild_graph: Annotated[bool, typer.Option(
+        "--rebuild-graph", help="Make the order graph (orders as integer columns, for ring detection) again "
+                                "from the stored orders before detecting.")] = False) -> None:
     """Run every detector over the stored data; keep the findings (one run) and print them."""
     from rich import box
     from rich.table import Table
 
     from chengxin.services.detect import detect
 
-    run = detect(_app())
+    run = detect(_app(), rebuild_graph=rebuild_graph)
     if as_json:
         _print_json(run.as_dict())
         return

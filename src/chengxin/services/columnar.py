@@ -86,7 +86,8 @@ def gather_orders(conn: Connection) -> tuple[Orders, int]:
     its payment): two queries. Returns (input, orders)."""
     o, u = t.orders, t.order_updates
     payer = dict(rows(conn, select(_joined(u.c.order_source, u.c.order_id), u.c.payer_account)
-                      .where(u.c.kind == "paid", u.c.payer_account.is_not(None))))
+                      .where(u.c.kind == "paid", u.c.payer_account.is_not(None))
+                      .order_by(u.c.at, u.c.source, u.c.event_id)))  # the latest payment's payer
     got = rows(conn, select(o.c.source, o.c.order_id, _joined(o.c.buyer_source, o.c.buyer_id),
                             _joined(o.c.shop_source, o.c.shop_id), o.c.placed_at, o.c.device, o.c.address,
                             _joined(o.c.source, o.c.order_id))

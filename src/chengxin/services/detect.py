@@ -40,8 +40,7 @@ from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
 from chengxin.domain.detection.templates import Review, Reviews
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
-from chengxin.services import detect_apart
-from chengxin.services.columnar import gather_orders
+from chengxin.services import detect_apart, order_graph
 
 _STATUS_ORDER = {"picked_up": 0, "in_transit": 1, "arrived": 2, "exception": 3, "out_for_delivery": 4,
                  "delivered": 5}
@@ -60,6 +59,7 @@ class DetectRun:
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # per detector: findings, seconds
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # per input: rows gathered, seconds
     review: dict[str, Any] = field(default_factory=dict)  # what the run added to the review queue
+    graph: dict[str, Any] = field(default_factory=dict)  # what refreshing the order graph read and appended
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,17 +72,22 @@ class DetectRun:
             kinds[f.kind] += 1
         return {"run_id": self.run_id, "created_at": self.created_at, "findings": len(self.findings),
                 "kinds": dict(kinds), "detectors": self.detectors, "inputs": self.inputs, "review": self.review,
-                "seconds": round(self.seconds, 3)}
+                "graph": self.graph, "seconds": round(self.seconds, 3)}
 
 
-def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True) -> DetectRun:
+def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True,
+           rebuild_graph: bool = False) -> DetectRun:
     """Run the registered detectors (or `only` these), store their findings under one run id, and (unless
     `publish` is False) queue them for review as suspected records (`services/review.py`): a machine finding
-    is never a punishment, only a question for a person. Returns the run."""
+    is never a punishment, only a question for a person. The ring detector reads the order graph, refreshed
+    first (`services/order_graph.py`; made again from the orders with `rebuild_graph`). Returns the run."""
     started = time.perf_counter()
     chosen = [DETECTORS[name] for name in (only or list(DETECTORS))]
     run = DetectRun(f"detect-{uuid.uuid4().hex[:12]}", now_utc(), [])
     apart = [d.name for d in chosen if d.needs in APART] if _worth_a_second_process(cx, chosen) else []
+    if any(d.needs == "orders" for d in chosen):
+        with write_transaction(cx.engine) as conn:  # the ring detector reads the order graph
+            run.graph = order_graph.rebuild(conn) if rebuild_graph else order_graph.refresh(conn)
     with detect_apart.beside(cx.settings.database_url, apart) as other:
         done = run_detectors(cx.engine, [d for d in chosen if d.name not in apart])
         if other is not None:
@@ -369,6 +374,6 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
 
 
 LOADERS: dict[str, Callable[[Connection], tuple[Any, int]]] = {
-    "waybills": gather_waybills, "orders": gather_orders, "reviews": gather_reviews, "prices": gather_prices,
+    "waybills": gather_waybills, "orders": order_graph.read, "reviews": gather_reviews, "prices": gather_prices,
     "traffic": gather_traffic, "shop_quality": gather_shop_quality,
     "conduct": gather_conduct}

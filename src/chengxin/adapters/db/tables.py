@@ -280,6 +280,9 @@ APPEND_TABLES = {t.name: t for t in (licences, price_points, order_updates, traf
 # Detection findings are defined in their own module on this `metadata`; importing it registers the table.
 from chengxin.adapters.db import findings as _findings  # noqa: E402, F401
 
+# The order graph's integer columns for ring detection (services/order_graph.py).
+from chengxin.adapters.db import graph_tables as _graph  # noqa: E402, F401
+
 # And the tables of consequences: dishonesty records, lists, measures (issue 6).
 from chengxin.adapters.db import lists_tables as _lists  # noqa: E402, F401
 from chengxin.adapters.db import review_tables as _review  # noqa: E402, F401

@@ -314,8 +314,7 @@ def market(name: str, budget: float) -> dict[str, Any]:
             return gather_orders(conn)[0]
 
     def graph() -> Any:  # the order graph, brought up to the last event first (nothing new: a no-op)
-        with write_transaction(cx.engine) as conn:
-            order_graph.refresh(conn)
+        order_graph.bring_up_to_date(cx.engine)
         with read_connection(cx.engine) as conn:
             return order_graph.read(conn)[0]
 

@@ -85,9 +85,8 @@ def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True,
     chosen = [DETECTORS[name] for name in (only or list(DETECTORS))]
     run = DetectRun(f"detect-{uuid.uuid4().hex[:12]}", now_utc(), [])
     apart = [d.name for d in chosen if d.needs in APART] if _worth_a_second_process(cx, chosen) else []
-    if any(d.needs == "orders" for d in chosen):
-        with write_transaction(cx.engine) as conn:  # the ring detector reads the order graph
-            run.graph = order_graph.rebuild(conn) if rebuild_graph else order_graph.refresh(conn)
+    if any(d.needs == "orders" for d in chosen):  # the ring detector reads the order graph
+        run.graph = order_graph.bring_up_to_date(cx.engine, rebuild_graph=rebuild_graph)
     with detect_apart.beside(cx.settings.database_url, apart) as other:
         done = run_detectors(cx.engine, [d for d in chosen if d.name not in apart])
         if other is not None:

@@ -27,11 +27,12 @@ from typing import Any, overload
 import numpy as np
 import orjson
 from numpy.typing import NDArray
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, Engine, delete, func, or_, select
 
 from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import graph_tables as g
 from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.query import pair_in
 from chengxin.domain.detection.rings import Orders
 from chengxin.domain.events import Ref, as_ref
@@ -60,6 +61,18 @@ class State:
 
 
 # --- refresh and rebuild -----------------------------------------------------------------------------------
+def bring_up_to_date(engine: Engine, *, rebuild_graph: bool = False) -> dict[str, Any]:
+    """`refresh` (or `rebuild`) in a write transaction of its own; a graph already up to date is seen from a
+    read transaction, without waiting for the write lock."""
+    if not rebuild_graph:
+        with read_connection(engine) as conn:
+            state = _state(conn)
+            if state is not None and state.upto_seq >= _top_seq(conn):
+                return {"rebuilt": False, "events": 0, "orders": 0}
+    with write_transaction(engine) as conn:
+        return rebuild(conn) if rebuild_graph else refresh(conn)
+
+
 def refresh(conn: Connection) -> dict[str, Any]:
     """Bring the graph up to the last stored event (in the caller's write transaction). Returns what it did:
     `{"rebuilt", "events", "orders"}` (order events read, order entries appended)."""

@@ -43,7 +43,11 @@ def _driver_sql(conn: Connection, stmt: Any) -> tuple[str, Any]:
 
 def rows(conn: Connection, stmt: Any) -> list[tuple[Any, ...]]:
     """All rows of a Core statement as plain tuples from the driver's own cursor (same transaction)."""
-    sql, params = _driver_sql(conn, stmt)
+    return driver_rows(conn, *_driver_sql(conn, stmt))
+
+
+def driver_rows(conn: Connection, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """All rows of SQL in the driver's own dialect and parameter style, as plain tuples (same transaction)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)

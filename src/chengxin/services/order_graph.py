@@ -235,19 +235,17 @@ def read(conn: Connection) -> tuple[Orders, int]:
         parts.setdefault(col, []).append(body)
     cols = {col: np.frombuffer(b"".join(parts.get(col, [])), np.int32) for col in CODES}
     at: NDArray[np.float64] = np.frombuffer(b"".join(parts.get("at", [])), np.float64)
-    keep = _latest(cols["order"], state.entries != state.counts["order"])
+    keep = _latest(cols["order"]) if state.entries != state.counts["order"] else slice(None)  # no order repeats
     code = {col: cols[col][keep].astype(np.int64) for col in CODES}
     names = {role: Names(parts.get(f"names_{role}", []), state.counts[role], pairs=role != "ident")
              for role in ROLES}
-    data = Orders(Picked(names["order"], code["order"]), code["buyer"], code["shop"], at[keep],
+    data = Orders(Picked(names["order"], code["order"]), code["buyer"], code["shop"], at[keep].copy(),
                   code["device"], code["address"], code["payer"], names["buyer"], names["shop"], names["ident"])
-    return data, len(keep)
+    return data, len(code["order"])
 
 
-def _latest(order: NDArray[Any], repeats: bool) -> NDArray[np.int64]:
+def _latest(order: NDArray[Any]) -> NDArray[np.int64]:
     """Positions of each order's last entry, in entry order."""
-    if not repeats:
-        return np.arange(len(order), dtype=np.int64)
     _, first_from_end = np.unique(order[::-1], return_index=True)
     return np.sort(len(order) - 1 - first_from_end).astype(np.int64)
 

@@ -301,6 +301,7 @@ def market(name: str, budget: float) -> dict[str, Any]:
     from chengxin.adapters.db.engine import read_connection, write_transaction
     from chengxin.bootstrap import bootstrap
     from chengxin.domain.detection import rings
+    from chengxin.domain.detection.pairs import unique_pairs
     from chengxin.services import order_graph
     from chengxin.services.columnar import gather_orders
     from chengxin.services.detect import rules
@@ -332,9 +333,9 @@ def market(name: str, budget: float) -> dict[str, Any]:
             tx.rollback()
         return done
 
-    def pairs(data: Any) -> tuple[np.ndarray, np.ndarray, int, int]:
+    def pairs(data: Any) -> tuple[np.ndarray, np.ndarray, int, int]:  # distinct buyer–shop pairs, as rings.detect
         nb, ns = len(data.buyers), len(data.shops)
-        key = np.unique(np.asarray(data.buyer, np.int64) * max(1, ns) + np.asarray(data.shop, np.int64))
+        key, _ = unique_pairs(data.buyer, data.shop, nb, max(1, ns))
         return key // max(1, ns), key % max(1, ns), nb, ns
 
     def end_to_end(read: Callable[[], Any]) -> Callable[[], Any]:

@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chengxin.domain.detection.empty_parcel import RuleError, _keys, _number
+from chengxin.domain.detection.pairs import unique_pairs
 from chengxin.domain.detection.peeling import peel
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
@@ -170,12 +171,11 @@ def build_graph(data: Orders, rules: Rules) -> Graph:
         if not has.any():
             continue
         nb = max(1, len(data.buyers))
-        pairs = np.unique(c[has] * nb + b[has])  # distinct (identifier, buyer)
+        pairs, _ = unique_pairs(c[has], b[has], len(data.identifiers), nb)  # distinct (identifier, buyer)
         per_id = np.bincount(pairs // nb, minlength=len(data.identifiers))
         shared[has] |= per_id[c[has]] >= rules.shared_min_buyers
     w = rules.weight_lockstep * flags + rules.weight_shared * shared
-    key = b * max(1, len(data.shops)) + s
-    uniq, edge_of = np.unique(key, return_inverse=True)
+    uniq, edge_of = unique_pairs(b, s, len(data.buyers), max(1, len(data.shops)))
     eb, es = uniq // max(1, len(data.shops)), uniq % max(1, len(data.shops))
     degree = np.bincount(es, minlength=len(data.shops)).astype(np.float64)  # distinct buyers per shop
     # FRAUDAR's binary entry (a repeat customer is one edge), plus the suspicious orders one by one
@@ -310,8 +310,8 @@ def edges(data: Orders) -> int:
     """Distinct buyer–shop pairs: the graph's edges (for throughput figures)."""
     if not len(data.orders):
         return 0
-    return len(np.unique(np.asarray(data.buyer, np.int64) * max(1, len(data.shops))
-                             + np.asarray(data.shop, np.int64)))
+    return len(unique_pairs(np.asarray(data.buyer, np.int64), np.asarray(data.shop, np.int64), len(data.buyers),
+                            max(1, len(data.shops)))[0])
 
 
 __all__ = ["KIND", "Graph", "Orders", "Rules", "build_graph", "column_weight", "detect", "edges", "parse_rules",

@@ -8,7 +8,7 @@ its last run changed, and `order_graph.rebuild` makes it again from the `orders`
 - `order_graph_state`: one row, `name = 'orders'`: the last event `seq` read and how many names of each role
   (order, buyer, shop, identifier) are numbered, so new numbers follow on.
 - `order_graph_names`: (role, source, ident) → number, so a refresh numbers a known name as before.
-- `order_graph_chunks`: per refresh, one row per column (`col`): numpy bytes of each array, or the JSON list
+- `order_graph_chunks`: per refresh, one row per column (`col`): numpy bytes of each array, or the JSON list (zlib)
   of the names first numbered in it. An order may appear in several chunks: its last entry is its state.
 """
 

@@ -163,64 +163,78 @@ def _by_keys(conn: Connection, head: str, columns: tuple[str, ...], keys: Sequen
     return out
 
 
-def _known(conn: Connection, entries: list[Entry]) -> dict[tuple[str, str, str], int]:
-    """The numbers already given to the names these entries carry: (role, source, ident) -> number."""
+def _known(conn: Connection, entries: list[Entry]) -> Known:
+    """The numbers already given to the names these entries carry, per role."""
     wanted: dict[str, set[tuple[str, str]]] = {role: set() for role in ROLES}
     for order, buyer, shop, _at, *links in entries:
         wanted["order"].add(order)
         wanted["buyer"].add(buyer)
         wanted["shop"].add(shop)
         wanted["ident"].update(("", x) for x in links if x)
-    known: dict[tuple[str, str, str], int] = {}
+    known: Known = {}
     for role, names in wanted.items():
         found = _by_keys(conn, "SELECT source, ident, no FROM order_graph_names WHERE", ("role", "source", "ident"),
                          [(role, *name) for name in sorted(names)])
-        known.update({(role, s, i): no for s, i, no in found})
+        known[role] = {(s, i): no for s, i, no in found}
     return known
 
 
-def _append(conn: Connection, state: State, entries: list[Entry], known: dict[tuple[str, str, str], int]) -> int:
+def _append(conn: Connection, state: State, entries: list[Entry], known: Known) -> int:
     """Number the entries' new names, and store the entries as the next chunk. Returns the entries stored."""
-    numbering = _Numbering(state.counts, known)
-    cols: dict[str, list[Any]] = {c: [] for c in (*CODES, "at")}
-    for order, buyer, shop, at, device, address, payer in entries:
-        values = (numbering.number("order", order), numbering.number("buyer", buyer), numbering.number("shop", shop),
-                  *(numbering.number("ident", ("", x)) if x else -1 for x in (device, address, payer)))
-        for col, value in zip(CODES, values, strict=True):
-            cols[col].append(value)
-        cols["at"].append(at)
-    if not cols["order"]:
+    if not entries:
         return 0
-    _store_chunk(conn, state.chunks, cols, numbering)
-    state.chunks, state.entries, state.counts = state.chunks + 1, state.entries + len(cols["order"]), numbering.counts
-    return len(cols["order"])
+    orders, buyers, shops, at, device, address, payer = zip(*entries, strict=True)
+    numbering = _Numbering(state.counts, known)
+    cols = {role: numbering.codes(role, refs) for role, refs in (("order", orders), ("buyer", buyers),
+                                                                  ("shop", shops))}
+    # one numbering for the three links, row by row: device, address, payer (as `gather_orders` numbers them)
+    links = numbering.codes("ident", [("", x) if x else None
+                                      for row in zip(device, address, payer, strict=True) for x in row])
+    cols["device"], cols["address"], cols["payer"] = links[0::3], links[1::3], links[2::3]
+    _store_chunk(conn, state.chunks, cols, list(at), numbering)
+    state.chunks, state.entries, state.counts = state.chunks + 1, state.entries + len(orders), numbering.counts
+    return len(orders)
+
+
+Known = dict[str, dict[tuple[str, str], int]]  # role -> name -> number
 
 
 class _Numbering:
     """Numbers names by first appearance, after those already numbered; remembers the new ones in order."""
 
-    def __init__(self, counts: dict[str, int], known: dict[tuple[str, str, str], int]) -> None:
-        self.counts, self.known = dict(counts), dict(known)
+    def __init__(self, counts: dict[str, int], known: Known) -> None:
+        self.counts, self.known = dict(counts), {role: dict(known.get(role, {})) for role in ROLES}
         self.new: dict[str, list[tuple[str, str]]] = {role: [] for role in ROLES}
 
-    def number(self, role: str, ref: tuple[str, str]) -> int:
-        key = (role, ref[0], ref[1])
-        no = self.known.get(key)
-        if no is None:
-            no = self.known[key] = self.counts[role]
-            self.counts[role] += 1
-            self.new[role].append(ref)
-        return no
+    def codes(self, role: str, refs: Sequence[tuple[str, str] | None]) -> list[int]:
+        """Each name's number (-1 for None), numbering the new ones."""
+        index, new = self.known[role], self.new[role]
+        if not index and not self.counts[role]:  # a rebuild: number by first appearance in one pass (×2)
+            codes = [index.setdefault(ref, len(index)) if ref is not None else -1 for ref in refs]
+            new += index
+            self.counts[role] = len(index)
+            return codes
+        codes = []
+        for ref in refs:
+            no = -1 if ref is None else index.get(ref)
+            if no is None:
+                assert ref is not None
+                no = index[ref] = self.counts[role]
+                self.counts[role] += 1
+                new.append(ref)
+            codes.append(no)
+        return codes
 
 
-def _store_chunk(conn: Connection, chunk: int, cols: dict[str, list[Any]], numbering: _Numbering) -> None:
+def _store_chunk(conn: Connection, chunk: int, cols: dict[str, list[int]], at: list[str], numbering: _Numbering
+                 ) -> None:
     bodies = {c: np.asarray(cols[c], np.int32).tobytes() for c in CODES}
-    bodies["at"] = _epochs(cols["at"]).tobytes()
+    bodies["at"] = _epochs(at).tobytes()
     for role, refs in numbering.new.items():
         bodies[f"names_{role}"] = zlib.compress(orjson.dumps([x for ref in refs for x in ref]), 1)
     bulk.insert_tuples(conn, "order_graph_chunks", [(chunk, col, body) for col, body in bodies.items()])
     bulk.insert_tuples(conn, "order_graph_names", [
-        (role, *ref, numbering.known[(role, ref[0], ref[1])]) for role, refs in numbering.new.items() for ref in refs])
+        (role, *ref, numbering.known[role][ref]) for role, refs in numbering.new.items() for ref in refs])
 
 
 # --- reading ---------------------------------------------------------------------------------------------

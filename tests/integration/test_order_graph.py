@@ -157,3 +157,60 @@ def test_names_read_across_chunks_like_a_list(names: order_graph.Names) -> None:
         names[3]
     ids = order_graph.Names([zlib.compress(b'["","d:1","","d:2"]')], 2, pairs=False)
     assert list(ids) == ["d:1", "d:2"]
+
+
+def _placed(oid: str, shop: str = "S1", buyer: str = "U1") -> dict[str, Any]:
+    return {"order_id": oid, "shop_id": shop, "buyer_id": buyer, "items": [
+        {"product_id": "G1", "quantity": 1, "unit_price": 100}], "total": 100, "ship_to_region": "310104"}
+
+
+def _paid(oid: str, account: str) -> dict[str, Any]:
+    return {"order_id": oid, "amount": 100, "method": "card", "payer_account": account}
+
+
+def test_payments_in_the_same_second_name_one_payer_everywhere(app: Any) -> None:
+    """The latest payment is the greatest (time, source, event id) by code point, whatever PostgreSQL's
+    collation would sort first: the graph (refreshed or rebuilt) and the table read agree."""
+    ingest_text(app, _event("p1", "cx.order.placed", "2026-03-01T10:00:00Z", _placed("O1")))
+    _refresh(app)
+    ingest_text(app, _event("e1", "cx.order.paid", "2026-03-01T10:01:00Z", _paid("O1", "acct:A"))
+                + _event("E2", "cx.order.paid", "2026-03-01T10:01:00Z", _paid("O1", "acct:B")))
+    for step in ("refresh", "rebuild"):
+        with write_transaction(app.engine) as conn:
+            order_graph.rebuild(conn) if step == "rebuild" else order_graph.refresh(conn)
+        graph, table = _both(app)
+        assert {o[6] for o in _orders(graph)} == {o[6] for o in _orders(table)} == {"acct:A"}, step  # "e1" > "E2"
+
+
+def test_a_read_keeps_its_snapshot_while_a_refresh_commits(app: Any) -> None:
+    ingest_text(app, "".join(_event(f"p{i}", "cx.order.placed", "2026-03-01T10:00:00Z", _placed(f"O{i}"))
+                             for i in range(3)))
+    _refresh(app)
+    with read_connection(app.engine) as conn:
+        before = conn.execute(select(g.order_graph_state.c.entries)).scalar_one()  # the snapshot starts here
+        ingest_text(app, _event("p9", "cx.order.placed", "2026-03-01T11:00:00Z", _placed("O0", shop="S2"))
+                    + _event("pa", "cx.order.placed", "2026-03-01T11:00:00Z", _placed("O3")))
+        assert _refresh(app)["orders"] == 2
+        data, n = order_graph.read(conn)
+        assert before == n == 3 and {o[2] for o in _orders(data)} == {(SOURCE, "S1")}
+    graph, table = _both(app)
+    assert _orders(graph) == _orders(table) and len(graph.orders) == 4
+
+
+def test_a_large_change_or_many_superseded_entries_rebuild(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(order_graph, "REBUILD_FROM", 2)
+    ingest_text(app, "".join(_event(f"p{i}", "cx.order.placed", "2026-03-01T10:00:00Z", _placed(f"O{i}"))
+                             for i in range(8)))
+    _refresh(app)
+    ingest_text(app, "".join(_event(f"q{i}", "cx.order.placed", "2026-03-01T10:00:00Z", _placed(f"N{i}"))
+                             for i in range(5)))
+    assert _refresh(app)["rebuilt"] is True  # 5 changed orders > max(2, 13 // 2)
+    for k in range(3):  # each payment appends its order again; the third round passes 2 x 13 + 2 entries
+        ingest_text(app, "".join(_event(f"y{k}{i}", "cx.order.paid", f"2026-03-01T10:0{k}:00Z", _paid(f"O{i}", "a"))
+                                 for i in range(6)))
+        done = _refresh(app)
+        assert done["rebuilt"] is (k == 2) and (done["orders"] == 6 if k < 2 else 13)
+        graph, table = _both(app)
+        assert _orders(graph) == _orders(table)
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(g.order_graph_state.c.entries)).scalar_one() == 13

@@ -43,3 +43,14 @@ def test_codes_out_of_range_are_refused() -> None:
         unique_pairs(np.array([0, 3]), np.array([0, 0]), 3, 1)
     with pytest.raises(ValueError, match="differ in length"):
         unique_pairs(np.array([0]), np.array([0, 0]), 1, 1)
+
+
+def test_one_long_row_is_linear_work() -> None:
+    """One identifier shared by many buyers is one long row: still the same answer (and no quadratic sort)."""
+    rng = np.random.default_rng(5)
+    col = np.concatenate([rng.permutation(80_000), rng.integers(0, 80_000, 20_000)])
+    row = np.zeros(len(col), np.int64)
+    row[-5:] = 1
+    keys, inverse = unique_pairs(row, col, 2, 80_000)
+    want_keys, want_inverse = np.unique(row * 80_000 + col, return_inverse=True)
+    assert np.array_equal(keys, want_keys) and np.array_equal(inverse, want_inverse.reshape(-1))

@@ -8,7 +8,7 @@ The codes are numbered in order of first appearance, as reading row by row would
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -85,23 +85,39 @@ def _epochs(at: Sequence[str]) -> NDArray[np.float64]:
     return micros / 1e6
 
 
+def paid_query() -> Any:
+    """Every payment with a payer account: (order source, order id, account, time, source, event id)."""
+    u = t.order_updates
+    return select(u.c.order_source, u.c.order_id, u.c.payer_account, u.c.at, u.c.source, u.c.event_id).where(
+        u.c.kind == "paid", u.c.payer_account.is_not(None))
+
+
+def latest_payers(paid: Iterable[Sequence[Any]]) -> dict[Ref, str]:
+    """Each order's payer account from its latest payment: the greatest (time, source, event id), compared in
+    Python (code points), not by SQL ORDER BY, whose order follows PostgreSQL's collation and could name
+    another payment of the same second."""
+    best: dict[Ref, tuple[tuple[str, str, str], str]] = {}
+    for src, oid, account, at, source, event_id in paid:
+        rank, old = (at, source, event_id), best.get((src, oid))
+        if old is None or rank > old[0]:
+            best[(src, oid)] = (rank, account)
+    return {order: account for order, (_, account) in best.items()}
+
+
 def gather_orders(conn: Connection) -> tuple[Orders, int]:
     """Every order with a buyer and a shop as columns (buyer, shop, time, device, address, payer account of
     its payment): two queries. Returns (input, orders)."""
-    o, u = t.orders, t.order_updates
-    payer = dict(rows(conn, select(_joined(u.c.order_source, u.c.order_id), u.c.payer_account)
-                      .where(u.c.kind == "paid", u.c.payer_account.is_not(None))
-                      .order_by(u.c.at, u.c.source, u.c.event_id)))  # the latest payment's payer
+    o = t.orders
+    payer = latest_payers(rows(conn, paid_query()))
     got = rows(conn, select(o.c.source, o.c.order_id, _joined(o.c.buyer_source, o.c.buyer_id),
-                            _joined(o.c.shop_source, o.c.shop_id), o.c.placed_at, o.c.device, o.c.address,
-                            _joined(o.c.source, o.c.order_id))
+                            _joined(o.c.shop_source, o.c.shop_id), o.c.placed_at, o.c.device, o.c.address)
                .where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None)))
     if not got:
         return Orders.build([]), 0
-    src, oid, buyer, shop, at, device, address, key = zip(*got, strict=True)
+    src, oid, buyer, shop, at, device, address = zip(*got, strict=True)
     b_codes, buyers = factorize(buyer)
     s_codes, shops = factorize(shop)
-    paid = [payer.get(k) for k in key]
+    paid = [payer.get(k) for k in zip(src, oid, strict=True)]
     # one numbering for the three links, row by row: device, address, payer (as first seen)
     id_codes, identifiers = factorize([x for row in zip(device, address, paid, strict=True) for x in row])
     links = id_codes.reshape(-1, 3)

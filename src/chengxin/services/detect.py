@@ -1,8 +1,9 @@
 """`chengxin detect`: run every registered detector (`domain/detection`) over the stored data, keep the run's
 findings (one `run_id`) in the `findings` table and return them.
 
-Each detector names the input it reads; each input is gathered once per run with a few whole-table queries
-(no per-entity lookups), so detectors sharing an input share its cost.
+Each detector names the input it reads; each input is gathered once per run, in one read snapshot, with a
+few whole-table queries (no per-entity lookups), so detectors sharing an input share its cost. The orders
+come from the order graph (`services/order_graph.py`), brought up to date just before.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
 from chengxin.domain.detection.templates import Review, Reviews
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
-from chengxin.services import detect_apart, order_graph
+from chengxin.services import columnar, detect_apart, order_graph
 
 _STATUS_ORDER = {"picked_up": 0, "in_transit": 1, "arrived": 2, "exception": 3, "out_for_delivery": 4,
                  "delivered": 5}
@@ -320,7 +321,7 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
     """Orders (buyer, shop, total, time, payer account), reviews, complaints with their outcome, every subject's
     registration time, the orders with a return: seven queries, streamed. Returns (input, orders + reviews +
     complaints)."""
-    o, u, r, c, cr, s = t.orders, t.order_updates, t.reviews, t.complaints, t.complaint_resolutions, t.subjects
+    o, r, c, cr, s = t.orders, t.reviews, t.complaints, t.complaint_resolutions, t.subjects
     same: dict[Any, Any] = {}  # sources, parties and accounts, each kept once (as in gather_waybills)
     one = same.setdefault
 
@@ -329,10 +330,8 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
         kept: Ref = one(pair, pair)
         return kept
 
-    payer: dict[Ref, str] = {}
-    for src, oid, account in _rows(conn, select(u.c.order_source, u.c.order_id, u.c.payer_account)
-                                   .where(u.c.kind == "paid", u.c.payer_account.is_not(None))):
-        payer[(intern(src), oid)] = one(account, account)
+    payer = {(intern(src), oid): one(account, account)
+             for (src, oid), account in columnar.latest_payers(_rows(conn, columnar.paid_query())).items()}
     at_of: dict[str, float] = {}
 
     def when(at: str) -> float:

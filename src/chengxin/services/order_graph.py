@@ -11,8 +11,13 @@ each order, buyer, shop and identifier has a number, and the columns are stored 
   again (placed again by a later event, or paid since) supersedes its earlier entry. An order always has a
   buyer and a shop (events-v1 requires both), so none ever leaves the graph. The first refresh is a
   `rebuild`.
-- `rebuild(conn)`: the graph again from the `orders` table, numbered in the order `columnar.gather_orders`
-  reads, so the two give the same codes.
+- `rebuild(conn)`: the graph again from the `orders` table, numbered in the order the table is read. That is
+  the order `columnar.gather_orders` reads it in, so the two give the same codes whenever the database
+  returns the rows in the same order twice (SQLite: always; PostgreSQL: not promised). After refreshes,
+  new names are numbered after the old ones. Peeling breaks ties by number, so in a tie a refreshed graph
+  and a rebuilt one may pick different blocks of the same density.
+- A refresh that would append more than half the graph, or that leaves more superseded entries than live
+  ones, rebuilds instead (`REBUILD_FROM`).
 - `read(conn)`: the `rings.Orders` input from the chunks.
 
 Derived data, like an index: nothing here is a record; `chengxin detect --rebuild-graph` makes it again.
@@ -36,12 +41,14 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.domain.detection.rings import Orders
 from chengxin.domain.events import Ref, as_ref
-from chengxin.services.columnar import _epochs, driver_rows, rows
+from chengxin.exc import IntegrityFailure
+from chengxin.services.columnar import _epochs, driver_rows, latest_payers, paid_query, rows, stream
 
 ROLES = ("order", "buyer", "shop", "ident")
 CODES = ("order", "buyer", "shop", "device", "address", "payer")  # int32 columns; `at` is float64
 ORDER_TYPES = ("cx.order.placed", "cx.order.paid")  # the events that change an order's row in the graph
-_CHUNK = 200  # orders per OR-list query
+_CHUNK = 200  # keys (orders or names) per OR-list query
+REBUILD_FROM = 10_000  # changed orders (or superseded entries) a refresh appends before a rebuild is cheaper
 STATE = "orders"
 
 # (order, buyer, shop, placed at, device, address, payer): one order as the graph keeps it
@@ -75,15 +82,22 @@ def bring_up_to_date(engine: Engine, *, rebuild_graph: bool = False) -> dict[str
 
 def refresh(conn: Connection) -> dict[str, Any]:
     """Bring the graph up to the last stored event (in the caller's write transaction). Returns what it did:
-    `{"rebuilt", "events", "orders"}` (order events read, order entries appended)."""
+    `{"rebuilt", "events", "orders"}` (order events read, order entries appended). Rebuilds instead when
+    that is the smaller job: more changed orders than half the graph (a bulk load), or superseded entries
+    outnumbering the live ones (every payment appends its order again)."""
     state, top = _state(conn), _top_seq(conn)
     if state is None:
         return rebuild(conn)
     if top <= state.upto_seq:
         return {"rebuilt": False, "events": 0, "orders": 0}
-    events, keys = _changed_orders(conn, state.upto_seq)
+    most = max(REBUILD_FROM, state.counts["order"] // 2)
+    events, keys = _changed_orders(conn, state.upto_seq, most)
+    if len(keys) > most:
+        return rebuild(conn)
     entries = _entries_of(conn, keys)
     appended = _append(conn, state, entries, _known(conn, entries))
+    if state.entries > 2 * state.counts["order"] + REBUILD_FROM:
+        return rebuild(conn)
     state.upto_seq = top
     upsert.insert_or_update(conn, g.order_graph_state, [state.row()])
     return {"rebuilt": False, "events": events, "orders": appended}
@@ -112,54 +126,58 @@ def _top_seq(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(t.events.c.seq), 0))).scalar_one())
 
 
-def _changed_orders(conn: Connection, after: int) -> tuple[int, list[Ref]]:
-    """The orders named by the order events stored after `after`, in order of their first event."""
+def _changed_orders(conn: Connection, after: int, most: int) -> tuple[int, list[Ref]]:
+    """The orders named by the order events stored after `after`, in order of their first event: at most
+    `most` + 1 of them (more means rebuild), the bodies streamed."""
     e = t.events.c
     which = or_(*(e.type == x for x in ORDER_TYPES))
-    found = rows(conn, select(e.source, e.body).where(e.seq > after, which).order_by(e.seq))
-    keys = (as_ref(source, orjson.loads(body)["data"]["order_id"]) for source, body in found)
-    return len(found), list(dict.fromkeys(k for k in keys if k is not None))
+    keys: dict[Ref, None] = {}
+    events = 0
+    for source, body in stream(conn, select(e.source, e.body).where(e.seq > after, which).order_by(e.seq)):
+        events += 1
+        if (key := as_ref(source, orjson.loads(body)["data"]["order_id"])) is not None:
+            keys[key] = None
+            if len(keys) > most:
+                break
+    return events, list(keys)
 
 
 def _entries_of(conn: Connection, keys: list[Ref] | None) -> list[Entry]:
-    """The current state of these orders (every order with a buyer and a shop when None), in the order
-    `columnar.gather_orders` reads them; each with its payer account (the latest payment's)."""
-    o, u = t.orders, t.order_updates
-    cols = (o.c.source, o.c.order_id, o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id,
-            o.c.placed_at, o.c.device, o.c.address)
-    placed = select(*cols).where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None))
-    paid = (select(u.c.order_source, u.c.order_id, u.c.payer_account)
-            .where(u.c.kind == "paid", u.c.payer_account.is_not(None)).order_by(u.c.at, u.c.source, u.c.event_id))
+    """The current state of these orders (every order with a buyer and a shop when None), in the order the
+    orders table is read (`columnar.gather_orders` reads it the same way); each with its payer account
+    (`columnar.latest_payers`)."""
     if keys is None:
-        got = rows(conn, placed)
-        payer = {(s, i): a for s, i, a in rows(conn, paid)}
+        got, paid = rows(conn, _placed()), rows(conn, paid_query())
     else:
-        found = _by_keys(conn, f"{_PLACED} AND", ("source", "order_id"), keys)
-        payer = {(s, i): a for s, i, a, *_ in sorted(_by_keys(conn, f"{_PAID} AND", ("order_source", "order_id"),
-                                                              keys), key=lambda r: r[3:])}
+        found = _by_keys(conn, _placed(), ("source", "order_id"), keys)
+        paid = _by_keys(conn, paid_query(), ("order_source", "order_id"), keys)
         at_key = {(r[0], r[1]): r for r in found}
         got = [at_key[k] for k in keys if k in at_key]
+    payer = latest_payers(paid)
     return [((src, oid), (bs, bi), (ss, si), at, dev, addr, payer.get((src, oid)))
             for src, oid, bs, bi, ss, si, at, dev, addr in got]
 
 
-# The same reads as `_entries_of`'s statements, for given orders (`_by_keys` appends the keys)
-_PLACED = ("SELECT source, order_id, buyer_source, buyer_id, shop_source, shop_id, placed_at, device, address "
-           "FROM orders WHERE buyer_id IS NOT NULL AND shop_id IS NOT NULL")
-_PAID = ("SELECT order_source, order_id, payer_account, at, source, event_id FROM order_updates "
-         "WHERE kind = 'paid' AND payer_account IS NOT NULL")
+def _placed() -> Any:
+    o = t.orders.c
+    return select(o.source, o.order_id, o.buyer_source, o.buyer_id, o.shop_source, o.shop_id, o.placed_at,
+                  o.device, o.address).where(o.buyer_id.is_not(None), o.shop_id.is_not(None))
 
 
-def _by_keys(conn: Connection, head: str, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
+def _by_keys(conn: Connection, stmt: Any, columns: tuple[str, ...], keys: Sequence[tuple[str, ...]]
              ) -> list[tuple[Any, ...]]:
-    """Rows of `head` (SQL ending in WHERE or AND) whose `columns` equal one of `keys`, `_CHUNK` keys a query.
-    Plain SQL with the driver's parameters: building and compiling an OR of 200 terms in SQLAlchemy cost
-    ten times the query. Every column is in every term, so that SQLite searches its index per key."""
+    """Rows of a Core statement (no ORDER BY) whose `columns` equal one of `keys`, `_CHUNK` keys a query.
+    The key condition is appended to the compiled SQL with the driver's parameters: building and compiling
+    an OR of 200 terms in SQLAlchemy cost ten times the query. Every column is in every term, so that SQLite
+    searches its index once per key (`role = ? AND (OR of pairs)` scanned every name of the role)."""
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))  # constants only
     mark = "%s" if conn.dialect.name == "postgresql" else "?"
     term = "(" + " AND ".join(f"{c} = {mark}" for c in columns) + ")"
+    glue = " AND " if stmt.whereclause is not None else " WHERE "
     out: list[tuple[Any, ...]] = []
     for part in (keys[i:i + _CHUNK] for i in range(0, len(keys), _CHUNK)):
-        out += driver_rows(conn, f"{head} ({' OR '.join([term] * len(part))})", [v for key in part for v in key])
+        out += driver_rows(conn, f"{sql}{glue}({' OR '.join([term] * len(part))})",
+                           [v for key in part for v in key])
     return out
 
 
@@ -173,7 +191,8 @@ def _known(conn: Connection, entries: list[Entry]) -> Known:
         wanted["ident"].update(("", x) for x in links if x)
     known: Known = {}
     for role, names in wanted.items():
-        found = _by_keys(conn, "SELECT source, ident, no FROM order_graph_names WHERE", ("role", "source", "ident"),
+        n = g.order_graph_names.c
+        found = _by_keys(conn, select(n.source, n.ident, n.no), ("role", "source", "ident"),
                          [(role, *name) for name in sorted(names)])
         known[role] = {(s, i): no for s, i, no in found}
     return known
@@ -250,6 +269,9 @@ def read(conn: Connection) -> tuple[Orders, int]:
         parts.setdefault(col, []).append(body)
     cols = {col: np.frombuffer(b"".join(parts.get(col, [])), np.int32) for col in CODES}
     at: NDArray[np.float64] = np.frombuffer(b"".join(parts.get("at", [])), np.float64)
+    if not len(cols["order"]) == len(at) == state.entries:  # a snapshot holds them together; a bug would not
+        raise IntegrityFailure(f"order graph: {len(cols['order'])} entries stored, the state counts {state.entries};"
+                               " make it again with `chengxin detect --rebuild-graph`")
     keep = _latest(cols["order"]) if state.entries != state.counts["order"] else slice(None)  # no order repeats
     code = {col: cols[col][keep].astype(np.int64) for col in CODES}
     names = {role: Names(parts.get(f"names_{role}", []), state.counts[role], pairs=role != "ident")

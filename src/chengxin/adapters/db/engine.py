@@ -86,9 +86,15 @@ def _writer_lock(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
-    """A read-only unit: one consistent snapshot for a page or an API answer."""
-    with engine.connect() as conn, conn.begin():
-        yield conn
+    """A read-only unit: one consistent snapshot for a page or an API answer. On PostgreSQL that takes
+    REPEATABLE READ: at the default READ COMMITTED every statement sees its own snapshot, and a reader of
+    two tables could see a writer's commit in the second and not in the first (the order graph's state row
+    and its chunks did). A read-only transaction never fails to serialise at this level."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 def alembic_config(conn: Connection | None = None) -> Config:

@@ -23,7 +23,7 @@ order_graph_state = Table(
     Column("name", T, primary_key=True),
     Column("upto_seq", BigInteger, nullable=False),   # events up to this seq are in the chunks
     Column("chunks", Integer, nullable=False),
-    Column("entries", BigInteger, nullable=False),    # order entries in all chunks (> orders: some repeat)
+    Column("entries", BigInteger, nullable=False),    # order entries in all chunks (>= orders: some repeat)
     Column("orders", BigInteger, nullable=False),     # names numbered per role: the next number of each
     Column("buyers", BigInteger, nullable=False),
     Column("shops", BigInteger, nullable=False),

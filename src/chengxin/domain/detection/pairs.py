@@ -1,10 +1,11 @@
 """Distinct (row, column) pairs of two code columns, in linear time: the edges of the order graph.
 
 `np.unique(row * n_cols + col, return_inverse=True)` gives the distinct pairs in (row, column) order and, for
-each input, its pair. It sorts all n inputs: 13 ms for bench-1m's 83,000 orders on a slow day, more than
-peeling the graph they make. `unique_pairs` gives the same two arrays with a counting sort by row and, per
-row, a sort of its few columns (a buyer orders at one to three shops): O(n) plus tiny sorts, compiled by numba.
-`tests/unit/test_pairs.py` holds it to `np.unique` on random inputs.
+each input, its pair. It sorts all n inputs, and without `return_inverse` numpy 2.4 uses a hash table that
+took 20 ms for bench-1m's 83,000 orders on a slow day: more than peeling the graph they make. `unique_pairs`
+gives the same two arrays with two counting sorts (by column, then stably by row), compiled by numba: linear
+in n, the rows and the columns, however the pairs are spread (one identifier shared by 80,000 buyers is one
+long row). `tests/unit/test_pairs.py` holds it to `np.unique` on random inputs and on a long row.
 """
 
 from __future__ import annotations
@@ -21,42 +22,37 @@ Ints = NDArray[np.int64]
 
 def _unique_pairs(row: Ints, col: Ints, n_rows: int, n_cols: int) -> tuple[Ints, Ints]:
     n = len(row)
-    start = np.zeros(n_rows + 1, np.int64)
-    for i in range(n):
-        start[row[i] + 1] += 1
-    for r in range(n_rows):
-        start[r + 1] += start[r]
-    at = start[:-1].copy()
-    by_row = np.empty(n, np.int64)  # input positions, grouped by row
-    for i in range(n):
-        by_row[at[row[i]]] = i
-        at[row[i]] += 1
+    by_col = _counting_order(col, np.arange(n), n_cols)
+    order = _counting_order(row, by_col, n_rows)  # stable: (row, column) order
     keys = np.empty(n, np.int64)
     inverse = np.empty(n, np.int64)
-    slot = np.empty(n_cols, np.int64)  # a column's pair within the current row
-    cols = np.empty(n, np.int64)  # the current row's columns, sorted in place (insertion sort: rows are short)
-    m = 0
-    for r in range(n_rows):
-        lo, hi = start[r], start[r + 1]
-        k = 0
-        for j in range(lo, hi):
-            c = col[by_row[j]]
-            i = k
-            while i > 0 and cols[i - 1] > c:
-                cols[i] = cols[i - 1]
-                i -= 1
-            cols[i] = c
-            k += 1
-        for j in range(k):
-            if j == 0 or cols[j] != cols[j - 1]:
-                keys[m] = r * n_cols + cols[j]
-                slot[cols[j]] = m
-                m += 1
-        for j in range(lo, hi):
-            inverse[by_row[j]] = slot[col[by_row[j]]]
+    m, last = 0, -1
+    for k in range(n):
+        i = order[k]
+        key = row[i] * n_cols + col[i]
+        if key != last:
+            keys[m] = key
+            m += 1
+            last = key
+        inverse[i] = m - 1
     return keys[:m].copy(), inverse
 
 
+def _counting_order(code: Ints, positions: Ints, n_codes: int) -> Ints:
+    """`positions` stably reordered by `code[position]` (a counting sort: linear in both)."""
+    start = np.zeros(n_codes + 1, np.int64)
+    for p in positions:
+        start[code[p] + 1] += 1
+    for c in range(n_codes):
+        start[c + 1] += start[c]
+    out = np.empty(len(positions), np.int64)
+    for p in positions:
+        out[start[code[p]]] = p
+        start[code[p]] += 1
+    return out
+
+
+_counting_order = numba.njit(cache=True, nogil=True)(_counting_order)
 _unique_pairs_jit = cast(Callable[[Ints, Ints, int, int], tuple[Ints, Ints]],
                          numba.njit(cache=True, nogil=True)(_unique_pairs))
 

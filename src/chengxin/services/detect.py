@@ -37,14 +37,11 @@ from chengxin.domain.detection import (
     not_as_described,
     price_fraud,
 )
-from chengxin.domain.detection.empty_parcel import Scan, Waybill, Waybills
+from chengxin.domain.detection.empty_parcel import Trail, Waybill, Waybills
 from chengxin.domain.detection.templates import Review, Reviews
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 from chengxin.services import columnar, detect_apart, order_graph
-
-_STATUS_ORDER = {"picked_up": 0, "in_transit": 1, "arrived": 2, "exception": 3, "out_for_delivery": 4,
-                 "delivered": 5}
 
 
 @cache
@@ -195,20 +192,19 @@ def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
     categories of all products. Three queries, streamed in chunks. Returns (input, waybills).
 
     Memory is what limits this input (a million waybills with their scans): every repeated value (status,
-    region, source, shop, carrier, time) is kept once (`same`), and each shipment's scans are let go as soon
-    as its waybill is built."""
+    region, source, shop, carrier) is kept once (`same`), and of each shipment's scans only those the
+    detector reads (a `Trail`: at most three once the parcel has moved)."""
     sc, sh, o, p = t.shipment_scans, t.shipments, t.orders, t.products
     same: dict[Any, Any] = {}  # strings and references, each kept once
     one = same.setdefault
-    times: dict[str, float] = {}
-    scans: dict[Ref, list[tuple[float, int, str, str]]] = defaultdict(list)
+    trails: dict[Ref, Trail] = {}  # only the scans the detector reads (`Trail`)
     for src, sid, at, status, region in _rows(
             conn, select(sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region)):
-        when = times.get(at)
-        if when is None:
-            when = times[at] = _epoch(at)
-        scans[(one(src, src), sid)].append((when, _STATUS_ORDER.get(status, 9), one(status, status),
-                                            one(region, region)))
+        trail = trails.get((src, sid))
+        if trail is None:
+            trail = trails[(one(src, src), sid)] = Trail()
+        # Nearly every scan has a time of its own: parsed each time (a cache of them was a third of the memory).
+        trail.add(_epoch(at), one(status, status), one(region, region))
     q = select(sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
                sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
                o.c.shop_id, o.c["items"], o.c.ship_to_region,
@@ -222,12 +218,12 @@ def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
         if parsed is None:
             parsed = items_of[key] = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1)))
                                            for i in orjson.loads(items))
-        trail = sorted(scans.pop((src, sid), ()))
+        trail = trails.pop((src, sid), None)
         waybills.append(Waybill(
             (o_src, o_id), one((shop_src, shop_id), (shop_src, shop_id)), parsed, one(ship_to, ship_to),
             (src, sid), one((car_src, car_id), (car_src, car_id)) if car_id else None,
             one((cou_src, cou_id), (cou_src, cou_id)) if cou_id else None, tracking, weight,
-            tuple(Scan(at, status, region) for at, _, status, region in trail)))
+            () if trail is None else trail.scans()))
     categories = {(s, pid): cat for s, pid, cat in _rows(conn, select(p.c.source, p.c.product_id, p.c.category))}
     return Waybills(waybills, categories), len(waybills)
 

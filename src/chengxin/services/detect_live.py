@@ -166,34 +166,34 @@ def _defer(app: Chengxin, backlog: int, detector: str, queue: Any) -> dict[str, 
 
 def _waybills(conn: Connection, refs: Sequence[Ref]) -> tuple[list[EP.Waybill], dict[Ref, str]]:
     sh, o, sc = t.shipments, t.orders, t.shipment_scans
-    scans: dict[Ref, list[tuple[float, int, str, str]]] = defaultdict(list)
+    trails: dict[Ref, EP.Trail] = defaultdict(EP.Trail)
     rows: list[Any] = []
-    from chengxin.services.detect import _STATUS_ORDER, _epoch
+    from chengxin.services.detect import _epoch
 
     for i in range(0, len(refs), _CHUNK):
         part = refs[i:i + _CHUNK]
         for src, sid, at, status, region in conn.execute(select(
                 sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region).where(
                 pair_in(sc.c.shipment_source, sc.c.shipment_id, part))):
-            scans[(src, sid)].append((_epoch(at), _STATUS_ORDER.get(status, 9), status, region))
+            trails[(src, sid)].add(_epoch(at), status, region)
         rows += conn.execute(select(
             sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
             sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
             o.c.shop_id, o.c["items"], o.c.ship_to_region).select_from(sh.join(o, and_(
                 o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))).where(
             pair_in(sh.c.source, sh.c.shipment_id, part)))
-    waybills = [_waybill(r, scans.get((r[0], r[1]), [])) for r in rows]
+    waybills = [_waybill(r, trails.get((r[0], r[1]))) for r in rows]
     products = list({p for w in waybills for p, _ in w.items})
     return waybills, _categories(conn, products)
 
 
-def _waybill(r: Any, trail: list[tuple[float, int, str, str]]) -> EP.Waybill:
+def _waybill(r: Any, trail: EP.Trail | None) -> EP.Waybill:
     (src, sid, car_src, car_id, cou_src, cou_id, tracking, weight, o_src, o_id, shop_src, shop_id, items,
      ship_to) = r
     parsed = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1))) for i in orjson.loads(items))
     return EP.Waybill((o_src, o_id), (shop_src, shop_id), parsed, ship_to, (src, sid),
                       (car_src, car_id) if car_id else None, (cou_src, cou_id) if cou_id else None, tracking,
-                      weight, tuple(EP.Scan(at, status, region) for at, _, status, region in sorted(trail)))
+                      weight, () if trail is None else trail.scans())
 
 
 def _categories(conn: Connection, products: Sequence[Ref]) -> dict[Ref, str]:

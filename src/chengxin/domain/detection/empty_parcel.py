@@ -50,6 +50,50 @@ class Scan:
     region: str
 
 
+# Scans at the same second are put in the order a parcel moves; an unknown status after the known ones.
+STATUS_RANK = {"picked_up": 0, "in_transit": 1, "arrived": 2, "exception": 3, "out_for_delivery": 4,
+               "delivered": 5}
+UNKNOWN_RANK = 9
+
+ScanRow = tuple[float, int, str, str]  # (at, rank, status, region): sorts as the scans happened
+
+
+class Trail:
+    """A shipment's scans as they stream in, in any order, keeping only what the detector reads of them: the
+    first pick-up, the last delivery, the first move, and every scan for as long as no move is seen (a parcel
+    that never moved lists its scans as `no_transit`'s evidence). A store's millions of scans fit this way;
+    `scans()` gives the same reading as all of them would (tests/unit/test_empty_parcel_trail.py checks it)."""
+
+    __slots__ = ("delivery", "move", "pickup", "rest")
+
+    def __init__(self) -> None:
+        self.pickup: ScanRow | None = None
+        self.move: ScanRow | None = None
+        self.delivery: ScanRow | None = None
+        self.rest: list[ScanRow] | None = []  # None once a move is seen
+
+    def add(self, at: float, status: str, region: str) -> None:
+        row = (at, STATUS_RANK.get(status, UNKNOWN_RANK), status, region)
+        if status == "picked_up":
+            if self.pickup is None or row < self.pickup:
+                self.pickup = row
+        elif status == "delivered":
+            if self.delivery is None or row > self.delivery:
+                self.delivery = row
+        elif status in MOVES:
+            if self.move is None or row < self.move:
+                self.move = row
+            self.rest = None
+            return
+        if self.rest is not None:
+            self.rest.append(row)
+
+    def scans(self) -> tuple[Scan, ...]:
+        rows = sorted(self.rest) if self.rest is not None else \
+            sorted(r for r in (self.pickup, self.move, self.delivery) if r is not None)
+        return tuple(Scan(at, status, region) for at, _, status, region in rows)
+
+
 @dataclass(frozen=True, slots=True)
 class Waybill:
     order: Ref
@@ -61,7 +105,7 @@ class Waybill:
     courier: Ref | None
     tracking_no: str
     weight_g: int | None
-    scans: tuple[Scan, ...] = ()  # in time order
+    scans: tuple[Scan, ...] = ()  # in time order: all of them, or those a `Trail` keeps
 
 
 @dataclass(frozen=True, slots=True)

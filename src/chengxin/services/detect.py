@@ -328,14 +328,7 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
 
     payer = {(intern(src), oid): one(account, account)
              for (src, oid), account in columnar.latest_payers(_rows(conn, columnar.paid_query())).items()}
-    at_of: dict[str, float] = {}
-
-    def when(at: str) -> float:
-        v = at_of.get(at)
-        if v is None:
-            v = at_of[at] = _epoch(at)
-        return v
-
+    when = _epoch  # nearly every time is a time of its own: a cache of them only held their strings
     orders = [malicious_review.Order((intern(src), oid), ref(b_src, b_id), ref(s_src, s_id), int(total), when(at),
                                      payer.get((src, oid)))
               for src, oid, b_src, b_id, s_src, s_id, total, at in _rows(conn, select(

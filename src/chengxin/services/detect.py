@@ -20,7 +20,6 @@ from functools import cache
 from sys import intern
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from chengxin.adapters.db import tables as t
@@ -37,11 +36,11 @@ from chengxin.domain.detection import (
     not_as_described,
     price_fraud,
 )
-from chengxin.domain.detection.empty_parcel import Trail, Waybill, Waybills
+from chengxin.domain.detection.empty_parcel import Screened
 from chengxin.domain.detection.templates import Review, Reviews
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
-from chengxin.services import columnar, detect_apart, order_graph
+from chengxin.services import columnar, detect_apart, order_graph, waybills
 
 
 @cache
@@ -187,45 +186,10 @@ def _epoch(at: str) -> float:
     return datetime.fromisoformat(at).timestamp()
 
 
-def gather_waybills(conn: Connection) -> tuple[Waybills, int]:
-    """Every shipment of a stored order, with its order's shop, goods and ship-to region, and its scans; the
-    categories of all products. Three queries, streamed in chunks. Returns (input, waybills).
-
-    Memory is what limits this input (a million waybills with their scans): every repeated value (status,
-    region, source, shop, carrier) is kept once (`same`), and of each shipment's scans only those the
-    detector reads (a `Trail`: at most three once the parcel has moved)."""
-    sc, sh, o, p = t.shipment_scans, t.shipments, t.orders, t.products
-    same: dict[Any, Any] = {}  # strings and references, each kept once
-    one = same.setdefault
-    trails: dict[Ref, Trail] = {}  # only the scans the detector reads (`Trail`)
-    for src, sid, at, status, region in _rows(
-            conn, select(sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region)):
-        trail = trails.get((src, sid))
-        if trail is None:
-            trail = trails[(one(src, src), sid)] = Trail()
-        # Nearly every scan has a time of its own: parsed each time (a cache of them was a third of the memory).
-        trail.add(_epoch(at), one(status, status), one(region, region))
-    q = select(sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
-               sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
-               o.c.shop_id, o.c["items"], o.c.ship_to_region,
-               ).select_from(sh.join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id)))
-    waybills = []
-    items_of: dict[str, tuple[tuple[Ref, int], ...]] = {}  # the same items text parsed once
-    for (src, sid, car_src, car_id, cou_src, cou_id, tracking, weight, o_src, o_id, shop_src, shop_id, items,
-         ship_to) in _rows(conn, q):
-        key = f"{o_src}\x00{items}"
-        parsed = items_of.get(key)
-        if parsed is None:
-            parsed = items_of[key] = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1)))
-                                           for i in orjson.loads(items))
-        trail = trails.pop((src, sid), None)
-        waybills.append(Waybill(
-            (o_src, o_id), one((shop_src, shop_id), (shop_src, shop_id)), parsed, one(ship_to, ship_to),
-            (src, sid), one((car_src, car_id), (car_src, car_id)) if car_id else None,
-            one((cou_src, cou_id), (cou_src, cou_id)) if cou_id else None, tracking, weight,
-            () if trail is None else trail.scans()))
-    categories = {(s, pid): cat for s, pid, cat in _rows(conn, select(p.c.source, p.c.product_id, p.c.category))}
-    return Waybills(waybills, categories), len(waybills)
+def gather_waybills(conn: Connection) -> tuple[Screened, int]:
+    """Every shipped order's waybills, screened as arrays; the flagged orders' read as objects
+    (`services/waybills.py`). Returns (input, waybills)."""
+    return waybills.gather(conn, rules().empty_parcel)
 
 
 def gather_reviews(conn: Connection) -> tuple[Reviews, int]:
@@ -318,7 +282,7 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
     registration time, the orders with a return: seven queries, streamed. Returns (input, orders + reviews +
     complaints)."""
     o, r, c, cr, s = t.orders, t.reviews, t.complaints, t.complaint_resolutions, t.subjects
-    same: dict[Any, Any] = {}  # sources, parties and accounts, each kept once (as in gather_waybills)
+    same: dict[Any, Any] = {}  # sources, parties and accounts, each kept once (as the waybills' `same`)
     one = same.setdefault
 
     def ref(src: str, key: str) -> Ref:

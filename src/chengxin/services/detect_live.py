@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import findings as fd
@@ -30,6 +30,7 @@ from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.detection import empty_parcel as EP
+from chengxin.services import waybills as WB
 from chengxin.services.credit_log import now_utc
 
 Ref = tuple[str, str]
@@ -145,7 +146,8 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
             select(q.shipment_source, q.shipment_id).order_by(q.marked_at).limit(BATCH))]
         if not refs:
             return None
-        waybills, categories = _waybills(conn, refs)
+        waybills = WB.by_shipments(conn, refs)
+        categories = WB.categories_of(conn, list({p for w in waybills for p, _ in w.items}))
         others = _others(conn, waybills)
         typical = _typical(conn, categories)
     found = EP.read_live(waybills, typical, others, detect.rules().empty_parcel)
@@ -162,46 +164,6 @@ def _defer(app: Chengxin, backlog: int, detector: str, queue: Any) -> dict[str, 
     run = detect(app, only=[detector])
     return {"read": backlog, "deferred_to_full_run": run.run_id, "flagged": len(run.findings),
             "review": run.review}
-
-
-def _waybills(conn: Connection, refs: Sequence[Ref]) -> tuple[list[EP.Waybill], dict[Ref, str]]:
-    sh, o, sc = t.shipments, t.orders, t.shipment_scans
-    trails: dict[Ref, EP.Trail] = defaultdict(EP.Trail)
-    rows: list[Any] = []
-    from chengxin.services.detect import _epoch
-
-    for i in range(0, len(refs), _CHUNK):
-        part = refs[i:i + _CHUNK]
-        for src, sid, at, status, region in conn.execute(select(
-                sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region).where(
-                pair_in(sc.c.shipment_source, sc.c.shipment_id, part))):
-            trails[(src, sid)].add(_epoch(at), status, region)
-        rows += conn.execute(select(
-            sh.c.source, sh.c.shipment_id, sh.c.carrier_source, sh.c.carrier_id, sh.c.courier_source,
-            sh.c.courier_id, sh.c.tracking_no, sh.c.weight_g, o.c.source, o.c.order_id, o.c.shop_source,
-            o.c.shop_id, o.c["items"], o.c.ship_to_region).select_from(sh.join(o, and_(
-                o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))).where(
-            pair_in(sh.c.source, sh.c.shipment_id, part)))
-    waybills = [_waybill(r, trails.get((r[0], r[1]))) for r in rows]
-    products = list({p for w in waybills for p, _ in w.items})
-    return waybills, _categories(conn, products)
-
-
-def _waybill(r: Any, trail: EP.Trail | None) -> EP.Waybill:
-    (src, sid, car_src, car_id, cou_src, cou_id, tracking, weight, o_src, o_id, shop_src, shop_id, items,
-     ship_to) = r
-    parsed = tuple(((o_src, str(i["product_id"])), int(i.get("quantity", 1))) for i in orjson.loads(items))
-    return EP.Waybill((o_src, o_id), (shop_src, shop_id), parsed, ship_to, (src, sid),
-                      (car_src, car_id) if car_id else None, (cou_src, cou_id) if cou_id else None, tracking,
-                      weight, () if trail is None else trail.scans())
-
-
-def _categories(conn: Connection, products: Sequence[Ref]) -> dict[Ref, str]:
-    p, out = t.products.c, {}
-    for i in range(0, len(products), _CHUNK):
-        out.update({(s, pid): cat for s, pid, cat in conn.execute(select(p.source, p.product_id, p.category).where(
-            pair_in(p.source, p.product_id, products[i:i + _CHUNK])))})
-    return out
 
 
 def _others(conn: Connection, waybills: Sequence[EP.Waybill]) -> dict[str, list[Ref]]:

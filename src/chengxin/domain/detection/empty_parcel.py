@@ -207,7 +207,7 @@ def region_index(code: str) -> int | None:
     return i if i is not None else _PROVINCE.get(code[:2])
 
 
-# --- detection ------------------------------------------------------------------------------------------------
+# --- detection ----------------------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Read:
     """One waybill's tells (name -> figures) and score."""
@@ -218,29 +218,78 @@ class _Read:
     score: float = 0.0
 
 
-def detect(data: Waybills, rules: Rules) -> list[Finding]:
+Totals = Mapping[str, Mapping[Ref, int]]  # per roll-up level: each party's parcels (the roll-ups' denominators)
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """The waybills of the orders a screen of the whole store picked (`parcel_columns.screen`) with what judging
+    them needs from the rest: the typical weights, every order under each of their tracking numbers, and each
+    party's parcels. The detector reads this as it reads `Waybills`, with the same findings."""
+
+    waybills: Sequence[Waybill]
+    typical: Typical
+    others: Mapping[str, Sequence[Ref]]
+    totals: Totals
+
+
+def detect(data: Waybills | Screened, rules: Rules) -> list[Finding]:
     """Per-order findings (score, tells), then the shop, courier and carrier roll-ups."""
+    if isinstance(data, Screened):
+        return judge(data.waybills, data.typical, data.others, rules, totals=data.totals)
     reads = [_read(w, rules) for w in data.waybills]
-    _shared_tracking(reads)
+    _shared_tracking(reads, _orders_by_tracking(data.waybills))
     typical = Typical.learn((r for r in reads if not r.tells), data.categories, rules)
+    return _judged(reads, typical, rules, totals=None)
+
+
+def judge(waybills: Sequence[Waybill], typical: Typical | None, others: Mapping[str, Iterable[Ref]], rules: Rules,
+          *, totals: Totals | None = None, delivered_only: bool = False, rollups: bool = True) -> list[Finding]:
+    """Findings for these waybills read with known typical weights (`light` is skipped without them) and
+    `others`: the orders under each tracking number (for `shared_tracking`). The roll-ups count each party's
+    parcels in `totals` (else in these waybills)."""
+    reads = [_read(w, rules) for w in waybills]
+    _shared_tracking(reads, others)
+    return _judged(reads, typical, rules, totals=totals, delivered_only=delivered_only, rollups=rollups)
+
+
+def _judged(reads: list[_Read], typical: Typical | None, rules: Rules, *, totals: Totals | None,
+            delivered_only: bool = False, rollups: bool = True) -> list[Finding]:
     for r in reads:
-        _light(r, typical, rules)
+        if typical is not None:
+            _light(r, typical, rules)
         r.score = _score(r.tells, rules.weights)
-    best: dict[Ref, _Read] = {}
-    for r in reads:  # an order with several waybills counts by its most suspicious one
-        old = best.get(r.waybill.order)
-        if old is None or (r.score, r.delivered) > (old.score, old.delivered):
-            best[r.waybill.order] = r
-    flagged = sorted((r for r in best.values() if r.score >= rules.flag_score),
+    best = _best(reads)
+    flagged = sorted((r for r in best if r.score >= rules.flag_score and (r.delivered or not delivered_only)),
                      key=lambda r: (-r.score, r.waybill.order))
-    return [*(_order_finding(r) for r in flagged), *_rollups(list(best.values()), rules)]
+    found = [_order_finding(r) for r in flagged]
+    return found + _rollups(flagged, population(best) if totals is None else totals, rules) if rollups else found
 
 
-def learn_typical(data: Waybills, rules: Rules) -> Typical:
+def _best(reads: Iterable[_Read]) -> list[_Read]:
+    """An order with several waybills counts by its most suspicious one: the highest score, delivered before
+    not, then the lowest shipment reference (so that the choice does not depend on the order of reading)."""
+    best: dict[Ref, _Read] = {}
+    for r in reads:
+        old = best.get(r.waybill.order)
+        if old is None or _better(r, old):
+            best[r.waybill.order] = r
+    return list(best.values())
+
+
+def _better(r: _Read, old: _Read) -> bool:
+    if (r.score, r.delivered) != (old.score, old.delivered):
+        return (r.score, r.delivered) > (old.score, old.delivered)
+    return r.waybill.shipment < old.waybill.shipment
+
+
+def learn_typical(data: Waybills | Screened, rules: Rules) -> Typical:
     """The typical unit weights the full run learns (from the waybills without another tell), for the live
     reader to use until the next full run."""
+    if isinstance(data, Screened):
+        return data.typical
     reads = [_read(w, rules) for w in data.waybills]
-    _shared_tracking(reads)
+    _shared_tracking(reads, _orders_by_tracking(data.waybills))
     return Typical.learn((r for r in reads if not r.tells), data.categories, rules)
 
 
@@ -250,65 +299,58 @@ def read_live(waybills: Sequence[Waybill], typical: Typical | None, others: Mapp
     typical weights of the last full run (`light` is skipped without one), and `others`: the orders already
     stored under each tracking number (for `shared_tracking`). No roll-ups: those need the whole population
     and come with the next full run."""
-    reads = [_read(w, rules) for w in waybills]
-    for r in reads:
-        on = {r.waybill.order, *others.get(r.waybill.tracking_no, ())}
-        if len(on) > 1:
-            rest = sorted(on - {r.waybill.order})
-            r.tells["shared_tracking"] = {"tracking_no": r.waybill.tracking_no, "orders": len(on),
-                                          "others": [_ref(o) for o in rest[:10]]}
-        if typical is not None:
-            _light(r, typical, rules)
-        r.score = _score(r.tells, rules.weights)
-    best: dict[Ref, _Read] = {}
-    for r in reads:
-        old = best.get(r.waybill.order)
-        if old is None or (r.score, r.delivered) > (old.score, old.delivered):
-            best[r.waybill.order] = r
-    flagged = sorted((r for r in best.values() if r.delivered and r.score >= rules.flag_score),
-                     key=lambda r: (-r.score, r.waybill.order))
-    return [_order_finding(r) for r in flagged]
+    return judge(waybills, typical, others, rules, delivered_only=True, rollups=False)
 
 
-def _read(w: Waybill, rules: Rules) -> _Read:
+def scan_tells(scans: Sequence[Scan], ship_to: str, rules: Rules) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The tells a waybill's scans show (signed_far, no_transit, too_fast, delivered_at_origin, with their
+    figures), and whether it was delivered."""
     tells: dict[str, dict[str, Any]] = {}
-    delivery = next((s for s in reversed(w.scans) if s.status == "delivered"), None)
+    delivery = next((s for s in reversed(scans) if s.status == "delivered"), None)
     if delivery is None:
-        return _Read(w, tells, False)
-    dest, signed = region_index(w.ship_to), region_index(delivery.region)
-    if dest is not None and signed is not None and delivery.region != w.ship_to:
+        return tells, False
+    dest, signed = region_index(ship_to), region_index(delivery.region)
+    if dest is not None and signed is not None and delivery.region != ship_to:
         distance = km(REGIONS[signed], REGIONS[dest])
         if distance > rules.signed_far_km:
             tells["signed_far"] = {"km": round(distance), "signed_region": delivery.region,
-                                   "ship_to_region": w.ship_to}
-    pickup = next((s for s in w.scans if s.status == "picked_up"), None)
+                                   "ship_to_region": ship_to}
+    pickup = next((s for s in scans if s.status == "picked_up"), None)
     if pickup is None:
-        return _Read(w, tells, True)
+        return tells, True
     hours = (delivery.at - pickup.at) / 3600
-    if hours <= rules.no_transit_max_hours and not any(s.status in MOVES for s in w.scans):
-        tells["no_transit"] = {"hours": round(hours, 1), "scans": [s.status for s in w.scans]}
+    if hours <= rules.no_transit_max_hours and not any(s.status in MOVES for s in scans):
+        tells["no_transit"] = {"hours": round(hours, 1), "scans": [s.status for s in scans]}
     origin = region_index(pickup.region)
     if origin is not None and dest is not None:
         typical = TRANSIT_H[origin][dest]
         if hours < rules.too_fast_share * typical:
             tells["too_fast"] = {"hours": round(hours, 1), "typical_hours": round(typical, 1),
                                  "km": round(km(REGIONS[origin], REGIONS[dest])),
-                                 "from_region": pickup.region, "ship_to_region": w.ship_to}
-    if delivery.region == pickup.region and delivery.region != w.ship_to:
-        tells["delivered_at_origin"] = {"region": delivery.region, "ship_to_region": w.ship_to}
-    return _Read(w, tells, True)
+                                 "from_region": pickup.region, "ship_to_region": ship_to}
+    if delivery.region == pickup.region and delivery.region != ship_to:
+        tells["delivered_at_origin"] = {"region": delivery.region, "ship_to_region": ship_to}
+    return tells, True
 
 
-def _shared_tracking(reads: Sequence[_Read], shown: int = 10) -> None:
+def _read(w: Waybill, rules: Rules) -> _Read:
+    return _Read(w, *scan_tells(w.scans, w.ship_to, rules))
+
+
+def _orders_by_tracking(waybills: Iterable[Waybill]) -> dict[str, set[Ref]]:
     orders: dict[str, set[Ref]] = defaultdict(set)
+    for w in waybills:
+        orders[w.tracking_no].add(w.order)
+    return orders
+
+
+def _shared_tracking(reads: Sequence[_Read], others: Mapping[str, Iterable[Ref]], shown: int = 10) -> None:
     for r in reads:
-        orders[r.waybill.tracking_no].add(r.waybill.order)
-    for r in reads:
-        on = orders[r.waybill.tracking_no]
+        on = {r.waybill.order, *others.get(r.waybill.tracking_no, ())}
         if len(on) > 1:
-            others = sorted(on - {r.waybill.order})
+            rest = sorted(on - {r.waybill.order})
             r.tells["shared_tracking"] = {"tracking_no": r.waybill.tracking_no, "orders": len(on),
-                                          "others": [_ref(o) for o in others[:shown]]}
+                                          "others": [_ref(o) for o in rest[:shown]]}
 
 
 class Typical:
@@ -405,40 +447,49 @@ def _finding(score: float, evidence: dict[str, Any], *, orders: tuple[Ref, ...],
     return Finding(KIND, score, {"parties": parties, "orders": orders, "reviews": (), "products": ()}, evidence)
 
 
-def _rollups(orders: Sequence[_Read], rules: Rules) -> list[Finding]:
-    flagged = [r for r in orders if r.score >= rules.flag_score]
+def population(best: Iterable[_Read]) -> dict[str, dict[Ref, int]]:
+    """Each party's parcels, counted over every order's best waybill: a shop's orders; a courier's and a
+    carrier's delivered ones."""
+    out: dict[str, dict[Ref, int]] = {level: defaultdict(int) for level in LEVELS}
+    for r in best:
+        w = r.waybill
+        out["shop"][w.shop] += 1
+        if r.delivered and w.courier is not None:
+            out["courier"][w.courier] += 1
+        if r.delivered and w.carrier is not None:
+            out["carrier"][w.carrier] += 1
+    return out
+
+
+def _rollups(flagged: Sequence[_Read], totals: Totals, rules: Rules) -> list[Finding]:
     moved = [r for r in flagged if COURIER_TELLS & r.tells.keys()]
     out: list[Finding] = []
     # Couriers, then carriers for what no flagged courier explains: parcels marked delivered without moving.
-    couriers = _parties("courier", [r for r in orders if r.delivered and r.waybill.courier], moved,
-                        lambda r: r.waybill.courier, rules.rollup["courier"])
+    couriers = _parties("courier", totals["courier"], moved, lambda r: r.waybill.courier, rules.rollup["courier"])
     out += couriers.values()
     rest = [r for r in moved if r.waybill.courier not in couriers]
-    carriers = _parties("carrier", [r for r in orders if r.delivered and r.waybill.carrier], rest,
-                        lambda r: r.waybill.carrier, rules.rollup["carrier"])
+    carriers = _parties("carrier", totals["carrier"], rest, lambda r: r.waybill.carrier, rules.rollup["carrier"])
     out += carriers.values()
 
     def explained(r: _Read) -> bool:  # the carrier's doing, not the shop's
         return not (SHOP_TELLS & r.tells.keys()) and (r.waybill.courier in couriers or r.waybill.carrier in carriers)
 
-    out += _parties("shop", orders, [r for r in flagged if not explained(r)], lambda r: r.waybill.shop,
+    out += _parties("shop", totals["shop"], [r for r in flagged if not explained(r)], lambda r: r.waybill.shop,
                     rules.rollup["shop"]).values()
     return out
 
 
-def _parties(level: str, population: Sequence[_Read], flagged: Sequence[_Read], key: Any,
+def _parties(level: str, total: Mapping[Ref, int], flagged: Sequence[_Read], key: Any,
              rule: Rollup) -> dict[Ref, Finding]:
-    """Findings for the parties (`key` of a read) whose flagged reads pass the roll-up rule."""
-    total: dict[Ref, int] = defaultdict(int)
-    for r in population:
-        total[key(r)] += 1
+    """Findings for the parties (`key` of a read) whose flagged reads pass the roll-up rule; `total`: each
+    party's parcels."""
     hits: dict[Ref, list[_Read]] = defaultdict(list)
     for r in flagged:
         if (k := key(r)) is not None:
             hits[k].append(r)
     out: dict[Ref, Finding] = {}
     for party in sorted(hits):
-        found, parcels = hits[party], max(total[party], len(hits[party]))
+        found, parcels = hits[party], max(total.get(party, 0), len(hits[party]))
         share = len(found) / parcels
         if len(found) < rule.min_flagged or share < rule.min_share:
             continue

@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from sys import intern
 from typing import Any
@@ -178,12 +177,11 @@ _CHUNK = 20_000  # rows fetched at a time
 
 
 def _rows(conn: Connection, q: Any) -> Iterator[Any]:
-    for chunk in conn.execution_options(yield_per=_CHUNK).execute(q).partitions():
+    for chunk in conn.execute(q, execution_options={"yield_per": _CHUNK}).partitions():
         yield from chunk
 
 
-def _epoch(at: str) -> float:
-    return datetime.fromisoformat(at).timestamp()
+_epoch = waybills.epoch
 
 
 def gather_waybills(conn: Connection) -> tuple[Screened, int]:

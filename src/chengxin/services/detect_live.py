@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -148,7 +148,7 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
             return None
         waybills = WB.by_shipments(conn, refs)
         categories = WB.categories_of(conn, list({p for w in waybills for p, _ in w.items}))
-        others = _others(conn, waybills)
+        others = WB.others(conn, waybills)  # as the full run counts them: shipments of stored orders
         typical = _typical(conn, categories)
     found = EP.read_live(waybills, typical, others, detect.rules().empty_parcel)
     done = _store(app, DETECTOR, found, fd.live_queue, (q.shipment_source, q.shipment_id), refs, publish, review)
@@ -164,18 +164,6 @@ def _defer(app: Chengxin, backlog: int, detector: str, queue: Any) -> dict[str, 
     run = detect(app, only=[detector])
     return {"read": backlog, "deferred_to_full_run": run.run_id, "flagged": len(run.findings),
             "review": run.review}
-
-
-def _others(conn: Connection, waybills: Sequence[EP.Waybill]) -> dict[str, list[Ref]]:
-    """The orders stored under each tracking number (an indexed lookup per chunk)."""
-    numbers = sorted({w.tracking_no for w in waybills})
-    sh, out = t.shipments.c, defaultdict(list)
-    for i in range(0, len(numbers), 500):
-        for no, src, oid in conn.execute(select(sh.tracking_no, sh.order_source, sh.order_id).where(
-                sh.tracking_no.in_(numbers[i:i + 500]))):
-            if oid is not None:
-                out[no].append((src, oid))
-    return out
 
 
 def _typical(conn: Connection, categories: dict[Ref, str]) -> EP.Typical | None:

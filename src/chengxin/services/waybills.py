@@ -102,7 +102,7 @@ def _waybill_rows(conn: Connection) -> Iterator[tuple[Ref, Ref, str, Row]]:
         while scan is not None and (scan[0], scan[1]) < key:  # scans of no stored order's shipment
             scan = next(scans, None)
         while scan is not None and scan[0] == src and scan[1] == sid:
-            trail.add(_epoch(scan[2]), scan[3], scan[4])
+            trail.add(epoch(scan[2]), scan[3], scan[4])
             scan = next(scans, None)
         yield (o_src, o_id), key, tracking, (
             (shop_src, shop_id), (car_src, car_id) if car_id else None, (cou_src, cou_id) if cou_id else None,
@@ -128,12 +128,13 @@ def _items(source: str, text: str) -> tuple[tuple[Ref, int], ...]:
     return tuple(((source, str(i["product_id"])), int(i.get("quantity", 1))) for i in orjson.loads(text))
 
 
-def _epoch(at: str) -> float:
+def epoch(at: str) -> float:
+    """Seconds since 1970 of a stored time."""
     return datetime.fromisoformat(at).timestamp()
 
 
 def _rows(conn: Connection, q: Any) -> Iterator[Any]:
-    for chunk in conn.execution_options(yield_per=_STREAM).execute(q).partitions():
+    for chunk in conn.execute(q, execution_options={"yield_per": _STREAM}).partitions():
         yield from chunk
 
 
@@ -187,7 +188,7 @@ def _waybills(conn: Connection, source_col: Any, id_col: Any, refs: Sequence[Ref
         for src, sid, at, status, region in [] if not rows else conn.execute(select(
                 sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region).where(
                 pair_in(sc.c.shipment_source, sc.c.shipment_id, [(r[0], r[1]) for r in rows]))):
-            trails[(src, sid)].add(_epoch(at), status, region)
+            trails[(src, sid)].add(epoch(at), status, region)
         out += [_waybill(r, trails.get((r[0], r[1]))) for r in rows]
     return out
 

@@ -26,6 +26,7 @@ from chengxin.domain.events import Ref
 ORDER = ("signed_far", "no_transit", "too_fast", "delivered_at_origin", "shared_tracking", "light")
 BIT = {name: 1 << i for i, name in enumerate(ORDER)}
 NONE = -1  # no party, no product
+EXACT = 2**53  # floats hold every whole number below this; heavier declared weights are compared as ints
 
 
 class Builder:
@@ -40,6 +41,7 @@ class Builder:
         self.item_end, self.item_product = array("q"), array("i")  # each row's products: item_product[..end)
         self.parties: dict[Ref, int] = {}
         self.products: dict[Ref, int] = {}
+        self.huge: dict[int, int] = {}  # row -> a declared weight of EXACT grams or more, as given
 
     def add(self, order: int, shop: Ref, carrier: Ref | None, courier: Ref | None,
             items: Sequence[tuple[Ref, int]], ship_to: str, weight_g: int | None, scans: Sequence[Scan],
@@ -50,6 +52,8 @@ class Builder:
         self.shop.append(self._party(shop))
         self.carrier.append(self._party(carrier))
         self.courier.append(self._party(courier))
+        if weight_g is not None and weight_g >= EXACT:
+            self.huge[len(self.order) - 1] = weight_g
         self.weight.append(np.nan if weight_g is None else weight_g)
         lone = weight_g is not None and len(items) == 1 and items[0][1] > 0
         self.unit.append(weight_g / items[0][1] if lone and weight_g is not None else np.nan)
@@ -106,7 +110,8 @@ def _typical(b: Builder, products: list[Ref], categories: Mapping[Ref, str], tel
                                                                rules.light_min_samples)}
     cats = sorted({c for p in per_product if (c := categories.get(p)) is not None})
     code = {c: i for i, c in enumerate(cats)}
-    cat = np.array([code.get(categories.get(p, ""), NONE) for p in products], dtype=np.int64)[product]
+    cat = np.array([NONE if (c := categories.get(p)) is None else code.get(c, NONE) for p in products],
+                   dtype=np.int64)[product]
     per_category = {cats[c]: (w, n) for c, w, n in _groups(cat[cat >= 0], units[cat >= 0],
                                                            rules.light_category_quantile, rules.light_min_samples)
                     if n >= rules.light_min_samples}
@@ -145,7 +150,10 @@ def _light(b: Builder, products: list[Ref], typical: Typical, rules: Rules) -> n
         values = per_product[_array(b.item_product, np.int32)]
         expected[some] = np.fmax.reduceat(values, start[some])
     with np.errstate(invalid="ignore"):
-        return np.asarray((expected > 0) & (weight < rules.light_ratio * expected))
+        light = np.asarray((expected > 0) & (weight < rules.light_ratio * expected))
+    for row, grams in b.huge.items():  # as the object detector compares: an int against a float, exactly
+        light[row] = bool(expected[row] > 0) and grams < rules.light_ratio * float(expected[row])
+    return light
 
 
 def _best(order: npt.NDArray[np.int64], score: npt.NDArray[np.float64],

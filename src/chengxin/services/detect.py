@@ -288,15 +288,21 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
         kept: Ref = one(pair, pair)
         return kept
 
-    payer = {(intern(src), oid): one(account, account)
-             for (src, oid), account in columnar.latest_payers(_rows(conn, columnar.paid_query())).items()}
+    payer = columnar.latest_payers(_rows(conn, columnar.paid_query()))
     when = _epoch  # nearly every time is a time of its own: a cache of them only held their strings
     orders = [malicious_review.Order((intern(src), oid), ref(b_src, b_id), ref(s_src, s_id), int(total), when(at),
-                                     payer.get((src, oid)))
+                                     None if (account := payer.get((src, oid))) is None else one(account, account))
               for src, oid, b_src, b_id, s_src, s_id, total, at in _rows(conn, select(
                   o.c.source, o.c.order_id, o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id, o.c.total,
                   o.c.placed_at).where(o.c.buyer_id.is_not(None), o.c.shop_id.is_not(None)))]
-    reviews = [malicious_review.Review((intern(src), rid), (intern(o_src), o_id) if o_id else None,
+    del payer  # before the reviews: at bench-10m its keys were ~140 MB
+    known = {x.ref: x.ref for x in orders}  # reviews, complaints and returns name these orders: one tuple each
+
+    def order(src: str, oid: str) -> Ref:
+        pair = (src, oid)
+        return known.get(pair, pair)
+
+    reviews = [malicious_review.Review((intern(src), rid), order(o_src, o_id) if o_id else None,
                                        ref(a_src, a_id), ref(t_src, t_id) if t_id else None, int(score), when(at),
                                        text, (f_src, f_id) if f_id else None, intern(direction))
                for src, rid, o_src, o_id, a_src, a_id, t_src, t_id, score, at, text, f_src, f_id, direction
@@ -306,7 +312,8 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
                              .where(r.c.author_id.is_not(None)))]
     outcome = {(src, cid): out for src, cid, out in _rows(conn, select(cr.c.source, cr.c.complaint_id, cr.c.outcome))}
     complaints = [malicious_review.Complaint((intern(src), cid), ref(p_src, p_id) if p_id else None,
-                                             ref(t_src, t_id) if t_id else None, (o_src, o_id) if o_id else None, cat,
+                                             ref(t_src, t_id) if t_id else None, order(o_src, o_id) if o_id else None,
+                                             cat,
                                              when(at), None if claimed is None else int(claimed),
                                              outcome.get((src, cid)), text)
                   for src, cid, p_src, p_id, t_src, t_id, o_src, o_id, cat, at, claimed, text in _rows(conn, select(
@@ -315,7 +322,7 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
                       c.c.text))]
     registered = {ref(src, sid): when(at) for src, sid, at in _rows(conn, select(s.c.source, s.c.subject_id,
                                                                                 s.c.registered_at))}
-    returned = {(intern(src), oid) for src, oid in _rows(conn, select(t.returns.c.order_source,
+    returned = {order(src, oid) for src, oid in _rows(conn, select(t.returns.c.order_source,
                                                                         t.returns.c.order_id)
                                                            .where(t.returns.c.order_id.is_not(None)))}
     return (malicious_review.Conduct(orders, reviews, complaints, registered, returned),

@@ -311,15 +311,14 @@ def gather_conduct(conn: Connection) -> tuple[malicious_review.Conduct, int]:
                                      r.c.text, r.c.follows_source, r.c.follows_id, r.c.direction)
                              .where(r.c.author_id.is_not(None)))]
     outcome = {(src, cid): out for src, cid, out in _rows(conn, select(cr.c.source, cr.c.complaint_id, cr.c.outcome))}
+    # Without their texts: neither detector reads them (a sabotage campaign is told by its reviews' texts).
     complaints = [malicious_review.Complaint((intern(src), cid), ref(p_src, p_id) if p_id else None,
                                              ref(t_src, t_id) if t_id else None, order(o_src, o_id) if o_id else None,
-                                             cat,
-                                             when(at), None if claimed is None else int(claimed),
-                                             outcome.get((src, cid)), text)
-                  for src, cid, p_src, p_id, t_src, t_id, o_src, o_id, cat, at, claimed, text in _rows(conn, select(
+                                             intern(cat), when(at), None if claimed is None else int(claimed),
+                                             outcome.get((src, cid)))
+                  for src, cid, p_src, p_id, t_src, t_id, o_src, o_id, cat, at, claimed in _rows(conn, select(
                       c.c.source, c.c.complaint_id, c.c.complainant_source, c.c.complainant_id, c.c.target_source,
-                      c.c.target_id, c.c.order_source, c.c.order_id, c.c.category, c.c.filed_at, c.c.amount_claimed,
-                      c.c.text))]
+                      c.c.target_id, c.c.order_source, c.c.order_id, c.c.category, c.c.filed_at, c.c.amount_claimed))]
     registered = {ref(src, sid): when(at) for src, sid, at in _rows(conn, select(s.c.source, s.c.subject_id,
                                                                                 s.c.registered_at))}
     returned = {order(src, oid) for src, oid in _rows(conn, select(t.returns.c.order_source,

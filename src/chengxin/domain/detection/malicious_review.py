@@ -80,7 +80,6 @@ class Complaint:
     at: float
     amount_claimed: int | None = None
     outcome: str | None = None
-    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

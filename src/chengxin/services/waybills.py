@@ -28,13 +28,16 @@ from chengxin.domain.events import Ref
 
 _STREAM = 20_000  # rows fetched at a time
 _CHUNK = 200  # keys per OR-list query
+_TRACKING_CHUNK = 500  # tracking numbers per IN-list query
+
 # A waybill as `Builder.add` takes it after the order's number: shop, carrier, courier, items, ship-to, weight, scans
 Row = tuple[Ref, Ref | None, Ref | None, tuple[tuple[Ref, int], ...], str, int | None, tuple[Scan, ...]]
-_TRACKING_CHUNK = 500  # tracking numbers per IN-list query
 
 
 def gather(conn: Connection, rules: Rules) -> tuple[Screened, int]:
-    """Screen every waybill as arrays, then read the flagged orders' waybills. Returns (input, waybills)."""
+    """Screen every waybill as arrays, then read the flagged orders' waybills. Returns (input, waybills).
+    Orders with several shipments (in `split`) wait until all their waybills are read: the screen takes an
+    order's rows together."""
     shared, split = _shared_tracking_numbers(conn), _split_orders(conn)
     builder, names = Builder(rules), OrderNames()
     waiting: dict[Ref, list[tuple[Ref, Row, bool]]] = defaultdict(list)

@@ -7,15 +7,12 @@ import orjson
 import pytest
 from sqlalchemy import select
 from tests.conftest import ingest_text
+from tests.integration.test_waybills import both_ways
 
-from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.adapters.db.findings import latest_runs, read_findings
-from chengxin.domain.detection import DETECTORS, empty_parcel
-from chengxin.domain.detection.empty_parcel import Waybills
-from chengxin.services import waybills
+from chengxin.domain.detection import DETECTORS
 from chengxin.services.detect import detect
-from chengxin.services.detect import rules as detect_rules
 from chengxin.services.evaluate import evaluate
 from chengxin.simulate import Simulator, make_params
 
@@ -70,19 +67,11 @@ def test_a_rerun_gives_the_same_findings_and_supersedes(marketplace):
 def test_the_screened_waybills_give_what_every_waybill_read_as_an_object_gives(marketplace):
     """The full run screens the waybills as arrays and reads only the flagged orders' (services/waybills.py);
     reading every order's waybills as objects must find the same, and the screen must have left most out."""
-    cx, _ = marketplace
-    rules = detect_rules().empty_parcel
-    with read_connection(cx.engine) as conn:
-        screened, rows = waybills.gather(conn, rules)
-        orders = [(r.source, r.order_id) for r in conn.execute(select(t.orders.c.source, t.orders.c.order_id))]
-        every = waybills.by_orders(conn, orders)
-        categories = waybills.categories_of(conn, sorted({p for w in every for p, _ in w.items}))
-    assert rows == len(every) > 1000
-    assert 0 < len({w.order for w in screened.waybills}) < len(orders) / 10
-    found = empty_parcel.detect(screened, rules)
-    assert [f.as_dict() for f in found] == [f.as_dict() for f in empty_parcel.detect(Waybills(every, categories),
-                                                                                    rules)]
-    assert any(f.evidence["level"] == "courier" for f in found) and any(f.evidence["level"] == "shop" for f in found)
+    got = both_ways(marketplace[0])
+    assert got["found"] == got["want"] and got["typical"] == got["typical_want"]
+    assert got["orders"] > 1000 and 0 < got["judged"] < got["orders"] / 10
+    levels = {f["evidence"]["level"] for f in got["found"]}
+    assert {"order", "courier", "shop"} <= levels
 
 
 def test_a_second_process_finds_what_one_process_finds(marketplace, monkeypatch):

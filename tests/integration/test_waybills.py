@@ -88,8 +88,9 @@ def build():
     return "\n".join(lines) + "\n"
 
 
-def both_ways(app):
-    """Findings and typical weights of the screened path and of every waybill read as an object."""
+def both_ways(app) -> dict:
+    """The screened path and every waybill read as an object: findings (`found`, `want`), typical weights
+    (`typical`, `typical_want`), the orders judged as objects and all orders with a waybill."""
     rules = detect_rules().empty_parcel
     with read_connection(app.engine) as conn:
         screened, rows = waybills.gather(conn, rules)
@@ -98,17 +99,19 @@ def both_ways(app):
         categories = waybills.categories_of(conn, sorted({p for w in every for p, _ in w.items}))
     assert rows == len(every)
     whole = Waybills(every, categories)
-    return ([f.as_dict() for f in empty_parcel.detect(screened, rules)],
-            [f.as_dict() for f in empty_parcel.detect(whole, rules)],
-            empty_parcel.learn_typical(screened, rules).as_state(), empty_parcel.learn_typical(whole, rules).as_state())
+    return {"found": [f.as_dict() for f in empty_parcel.detect(screened, rules)],
+            "want": [f.as_dict() for f in empty_parcel.detect(whole, rules)],
+            "typical": empty_parcel.learn_typical(screened, rules).as_state(),
+            "typical_want": empty_parcel.learn_typical(whole, rules).as_state(),
+            "judged": len({w.order for w in screened.waybills}), "orders": len({w.order for w in every})}
 
 
 def test_awkward_ids_split_orders_and_stray_scans(app):
     assert ingest_text(app, build()).rejected == 0
-    found, want, typical, typical_want = both_ways(app)
-    assert found == want and typical == typical_want
-    levels = {f["evidence"]["level"] for f in found}
-    assert "order" in levels and len(found) > 5
+    got = both_ways(app)
+    assert got["found"] == got["want"] and got["typical"] == got["typical_want"]
+    levels = {f["evidence"]["level"] for f in got["found"]}
+    assert "order" in levels and len(got["found"]) > 5
 
 
 def test_declared_weights_beyond_exact_floats(app):
@@ -128,7 +131,7 @@ def test_declared_weights_beyond_exact_floats(app):
         lines.append(ev(P, "cx.shipment.created", {"shipment_id": f"SH{k}", "order_id": f"O{k}", "carrier_id": "LG",
                                                    "tracking_no": f"T{k}", "weight_g": weight}))
     assert ingest_text(app, "\n".join(lines) + "\n").rejected == 0
-    found, want, typical, typical_want = both_ways(app)
-    assert found == want and typical == typical_want
-    assert [f["orders"] for f in found] == [[{"source": P, "id": "O1"}]]
-    assert list(found[0]["evidence"]["tells"]) == ["light"]
+    got = both_ways(app)
+    assert got["found"] == got["want"] and got["typical"] == got["typical_want"]
+    assert [f["orders"] for f in got["found"]] == [[{"source": P, "id": "O1"}]]
+    assert list(got["found"][0]["evidence"]["tells"]) == ["light"]

@@ -8,16 +8,21 @@ quantities of 0, weights of 0 or none, and declared weights beyond what a float 
 from __future__ import annotations
 
 import json
+import uuid
 
-from sqlalchemy import select
-from tests.conftest import ingest_text
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
+from tests.conftest import PG_URL, _with_db, ingest_text
 
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.engine import make_engine, migrate, read_connection
+from chengxin.bootstrap import bootstrap
 from chengxin.domain.detection import empty_parcel
 from chengxin.domain.detection.empty_parcel import Waybills
 from chengxin.services import waybills
 from chengxin.services.detect import rules as detect_rules
+from chengxin.settings import Settings
 
 P, Q, L = "urn:cx:platform:P1", "urn:cx:platform:P2", "urn:cx:logistics:L1"
 n = [0]
@@ -85,6 +90,17 @@ def build():
                                                          "tracking_no": "T1"}))
         for x in ("a", "zz", "中中", sid or "B"):
             lines += [scan(who, x + "~", "picked_up", "310104", 0), scan(who, x + "~", "delivered", "310104", 1)]
+    # A stray scan whose id falls between two shipments' by a locale's rules (a1 < b0 < B1) and after both by
+    # code points (B1 < a1 < b0): a merge in the wrong order would lose B1's scans, and with them its tells.
+    for oid, sid, steps in (("OA", "a1", [("picked_up", "330106", 0), ("in_transit", "330106", 10),
+                                          ("delivered", "310104", 40)]),
+                            ("OB", "B1", [("picked_up", "310104", 0), ("delivered", "310104", 2)])):
+        lines.append(ev(P, "cx.order.placed", {"order_id": oid, "shop_id": "S1", "buyer_id": "U1", "items": [
+            {"product_id": "G1", "quantity": 1, "unit_price": 1}], "total": 1, "ship_to_region": "310104"}))
+        lines.append(ev(P, "cx.shipment.created", {"shipment_id": sid, "order_id": oid, "carrier_id": "LG",
+                                                   "tracking_no": f"U{sid}", "weight_g": 600}))
+        lines += [scan(P, sid, status, region, h) for status, region, h in steps]
+    lines += [scan(P, "b0", "picked_up", "310104", 0)]
     return "\n".join(lines) + "\n"
 
 
@@ -112,6 +128,7 @@ def test_awkward_ids_split_orders_and_stray_scans(app):
     assert got["found"] == got["want"] and got["typical"] == got["typical_want"]
     levels = {f["evidence"]["level"] for f in got["found"]}
     assert "order" in levels and len(got["found"]) > 5
+    assert {"source": P, "id": "OB"} in [o for f in got["found"] for o in f["orders"]]  # B1's scans were read
 
 
 def test_declared_weights_beyond_exact_floats(app):
@@ -135,3 +152,38 @@ def test_declared_weights_beyond_exact_floats(app):
     assert got["found"] == got["want"] and got["typical"] == got["typical_want"]
     assert [f["orders"] for f in got["found"]] == [[{"source": P, "id": "O1"}]]
     assert list(got["found"][0]["evidence"]["tells"]) == ["light"]
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CHENGXIN_TEST_DATABASE_URL)")
+def test_a_postgresql_database_collated_by_locale(tmp_path):
+    """PostgreSQL sorts text by the database's collation; the merge of the two sorted streams relies on
+    `COLLATE "C"` (code points, as Python compares strings). The test databases are C.UTF-8, so here is one
+    collated by ICU's English rules (a < ä < b < B < Z): the screen must still find what reading every
+    waybill finds."""
+    name = f"cx_icu_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en'"))
+    except DBAPIError as e:  # a server built without ICU
+        admin.dispose()
+        pytest.skip(f"no ICU collation on this server: {e.orig}")
+    try:
+        url = _with_db(PG_URL, name)
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        cx = bootstrap(Settings(database_url=url, keys_file=tmp_path / "keys.json", batch_size=1000))
+        try:
+            with cx.engine.connect() as c:  # the database does order otherwise than code points
+                assert c.execute(text("SELECT x FROM (VALUES ('B'), ('a'), ('ä')) v(x) ORDER BY x")).scalars().all() \
+                    == ["a", "ä", "B"]
+            assert ingest_text(cx, build()).rejected == 0
+            got = both_ways(cx)
+            assert got["found"] == got["want"] and got["typical"] == got["typical_want"] and len(got["found"]) > 5
+        finally:
+            cx.engine.dispose()
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -173,15 +173,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 # --- inputs ---------------------------------------------------------------------------------------------------
-_CHUNK = 20_000  # rows fetched at a time
-
-
-def _rows(conn: Connection, q: Any) -> Iterator[Any]:
-    for chunk in conn.execute(q, execution_options={"yield_per": _CHUNK}).partitions():
-        yield from chunk
-
-
-_epoch = waybills.epoch
+_rows, _epoch = waybills.stream_rows, waybills.epoch
 
 
 def gather_waybills(conn: Connection) -> tuple[Screened, int]:

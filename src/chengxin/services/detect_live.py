@@ -108,7 +108,7 @@ def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
             for src, pid, at, lp, price in conn.execute(select(pp.product_source, pp.product_id, pp.at,
                                                                pp.list_price, pp.price).where(
                     pair_in(pp.product_source, pp.product_id, part))):
-                points[(src, pid)].append((detect._epoch(at), int(lp), int(price)))
+                points[(src, pid)].append((WB.epoch(at), int(lp), int(price)))
             for src, pid, s_src, s_id, cat in conn.execute(select(p.source, p.product_id, p.shop_source,
                                                                   p.shop_id, p.category).where(
                     pair_in(p.source, p.product_id, part))):

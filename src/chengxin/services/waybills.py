@@ -51,7 +51,7 @@ def gather(conn: Connection, rules: Rules) -> tuple[Screened, int]:
         names.add(order)
         for _, row, on_several in sorted(rows, key=lambda r: r[0]):  # in shipment order: a tie counts by the first
             builder.add(len(names) - 1, *row, on_several)
-    categories = {(s, pid): cat for s, pid, cat in _rows(conn, select(
+    categories = {(s, pid): cat for s, pid, cat in stream_rows(conn, select(
         t.products.c.source, t.products.c.product_id, t.products.c.category))}
     found = screen(builder, categories, rules)
     flagged = by_orders(conn, [names[int(i)] for i in found.flagged])
@@ -95,12 +95,12 @@ def _waybill_rows(conn: Connection) -> Iterator[tuple[Ref, Ref, str, Row]]:
                    o.c.shop_id, o.c["items"], o.c.ship_to_region,
                    ).select_from(sh.join(o, and_(o.c.source == sh.c.order_source, o.c.order_id == sh.c.order_id))
                                  ).order_by(c(sh.c.source), c(sh.c.shipment_id))
-    scans = _rows(conn, select(sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region).where(
+    scans = stream_rows(conn, select(sc.c.shipment_source, sc.c.shipment_id, sc.c.at, sc.c.status, sc.c.region).where(
         sc.c.shipment_source.is_not(None), sc.c.shipment_id.is_not(None)).order_by(
         c(sc.c.shipment_source), c(sc.c.shipment_id)))
     scan = next(scans, None)
     for (src, sid, car_src, car_id, cou_src, cou_id, tracking, weight, o_src, o_id, shop_src, shop_id, items,
-         ship_to) in _rows(conn, ships):
+         ship_to) in stream_rows(conn, ships):
         key, trail = (src, sid), Trail()
         while scan is not None and (scan[0], scan[1]) < key:  # scans of no stored order's shipment
             scan = next(scans, None)
@@ -136,7 +136,9 @@ def epoch(at: str) -> float:
     return datetime.fromisoformat(at).timestamp()
 
 
-def _rows(conn: Connection, q: Any) -> Iterator[Any]:
+def stream_rows(conn: Connection, q: Any) -> Iterator[Any]:
+    """The rows of a Core statement, fetched `_STREAM` at a time (a server-side cursor on PostgreSQL; two may
+    be open at once on one connection)."""
     for chunk in conn.execute(q, execution_options={"yield_per": _STREAM}).partitions():
         yield from chunk
 

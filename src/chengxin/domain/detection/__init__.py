@@ -25,6 +25,7 @@ from chengxin.domain.detection import (
     rings,
     templates,
 )
+from chengxin.domain.detection.checks import RuleError
 from chengxin.domain.quality import KINDS, Finding
 from chengxin.domain.vocabulary import VocabularyError
 
@@ -61,7 +62,7 @@ def load_rules(text: str, source: str = "<string>") -> DetectionRules:
                               not_as_described.parse_rules(doc["not_as_described"]),
                               malicious_review.parse_rules(doc["malicious_review"]),
                               payment_fraud.parse_rules(doc["payment_fraud"]))
-    except empty_parcel.RuleError as e:
+    except RuleError as e:
         raise VocabularyError(source, str(e)) from e
 
 

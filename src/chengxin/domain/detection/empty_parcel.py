@@ -30,6 +30,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chengxin.domain.detection.checks import RuleError
+from chengxin.domain.detection.checks import keys as _keys
+from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 from chengxin.simulate.geo import REGIONS, TRANSIT_H, km
@@ -138,10 +141,6 @@ class Rules:
     rollup: Mapping[str, Rollup]
 
 
-class RuleError(ValueError):
-    """A rules section is malformed; the message names the key."""
-
-
 def parse_rules(doc: Any, where: str = "empty_parcel") -> Rules:
     """Check the `empty_parcel` section of vocab/detection.yaml."""
     d = _keys(doc, where, ("flag_score", "weights", "light", "no_transit_max_hours", "too_fast_share",
@@ -170,27 +169,6 @@ def _rollup(doc: Any, where: str) -> Rollup:
         raise RuleError(f"{where}.full_share: must be above 0")
     return Rollup(int(_number(r["min_flagged"], f"{where}.min_flagged", 1, 10**9, integer=True)),
                   _number(r["min_share"], f"{where}.min_share", 0, 1), full)
-
-
-def _keys(doc: Any, where: str, need: Sequence[str]) -> dict[str, Any]:
-    if not isinstance(doc, dict):
-        raise RuleError(f"{where}: expected a mapping with the keys {', '.join(need)}")
-    missing, unknown = [k for k in need if k not in doc], sorted(set(doc) - set(need))
-    if missing or unknown:
-        raise RuleError(f"{where}: expected exactly the keys {', '.join(need)}"
-                        + (f" (missing {', '.join(missing)})" if missing else "")
-                        + (f" (unknown {', '.join(map(str, unknown))})" if unknown else ""))
-    return doc
-
-
-def _number(value: Any, where: str, low: float, high: float, *, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RuleError(f"{where}: expected a number, got {value!r}")
-    if integer and not isinstance(value, int):
-        raise RuleError(f"{where}: expected a whole number, got {value!r}")
-    if not low <= value <= high:
-        raise RuleError(f"{where}: {value!r} is outside [{low}, {high}]")
-    return float(value)
 
 
 # --- geography ------------------------------------------------------------------------------------------------
@@ -237,10 +215,15 @@ def detect(data: Waybills | Screened, rules: Rules) -> list[Finding]:
     """Per-order findings (score, tells), then the shop, courier and carrier roll-ups."""
     if isinstance(data, Screened):
         return judge(data.waybills, data.typical, data.others, rules, totals=data.totals)
+    reads, typical = _read_all(data, rules)
+    return _judged(reads, typical, rules, totals=None)
+
+
+def _read_all(data: Waybills, rules: Rules) -> tuple[list[_Read], Typical]:
+    """Every waybill's tells but `light`, and the typical weights learnt from those without one."""
     reads = [_read(w, rules) for w in data.waybills]
     _shared_tracking(reads, _orders_by_tracking(data.waybills))
-    typical = Typical.learn((r for r in reads if not r.tells), data.categories, rules)
-    return _judged(reads, typical, rules, totals=None)
+    return reads, Typical.learn((r for r in reads if not r.tells), data.categories, rules)
 
 
 def judge(waybills: Sequence[Waybill], typical: Typical | None, others: Mapping[str, Iterable[Ref]], rules: Rules,
@@ -286,11 +269,7 @@ def _better(r: _Read, old: _Read) -> bool:
 def learn_typical(data: Waybills | Screened, rules: Rules) -> Typical:
     """The typical unit weights the full run learns (from the waybills without another tell), for the live
     reader to use until the next full run."""
-    if isinstance(data, Screened):
-        return data.typical
-    reads = [_read(w, rules) for w in data.waybills]
-    _shared_tracking(reads, _orders_by_tracking(data.waybills))
-    return Typical.learn((r for r in reads if not r.tells), data.categories, rules)
+    return data.typical if isinstance(data, Screened) else _read_all(data, rules)[1]
 
 
 def read_live(waybills: Sequence[Waybill], typical: Typical | None, others: Mapping[str, Sequence[Ref]],

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from chengxin.domain.detection.empty_parcel import _keys, _number
+from chengxin.domain.detection.checks import keys as _keys
+from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 

@@ -37,7 +37,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
-from chengxin.domain.detection.empty_parcel import _keys, _number
+from chengxin.domain.detection.checks import keys as _keys
+from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.detection.not_as_described import poisson_sf
 from chengxin.domain.detection.templates import clauses, jaccard, normalise, shingles
 from chengxin.domain.events import Ref

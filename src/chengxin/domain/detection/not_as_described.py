@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from chengxin.domain.detection.empty_parcel import _keys, _number
+from chengxin.domain.detection.checks import keys as _keys
+from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding
 

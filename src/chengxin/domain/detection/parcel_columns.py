@@ -88,9 +88,9 @@ def screen(b: Builder, categories: Mapping[Ref, str], rules: Rules) -> Screen:
     tells |= np.where(_light(b, products, typical, rules), BIT["light"], 0).astype(np.uint8)
     table = np.array([_score(dict.fromkeys(n for n in ORDER if m & BIT[n]), rules.weights)
                       for m in range(1 << len(ORDER))])
-    score = table[tells]
-    best = _best(_array(b.order, np.int64), score, _array(b.delivered, np.uint8))
-    flagged = _array(b.order, np.int64)[best][score[best] >= rules.flag_score]
+    score, order = table[tells], _array(b.order, np.int64)
+    best = _best(order, score, _array(b.delivered, np.uint8))
+    flagged = order[best][score[best] >= rules.flag_score]
     return Screen(typical, flagged, _totals(b, best))
 
 

@@ -23,7 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from chengxin.domain.detection.empty_parcel import _keys, _number
+from chengxin.domain.detection.checks import keys as _keys
+from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.detection.malicious_review import DAY, Complaint, Conduct, Order
 from chengxin.domain.events import Ref
 from chengxin.domain.quality import Finding

@@ -35,7 +35,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from chengxin.domain.detection.empty_parcel import RuleError, _keys, _number
+from chengxin.domain.detection.checks import RuleError
+from chengxin.domain.detection.checks import keys as _keys
+from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.detection.pairs import unique_pairs
 from chengxin.domain.detection.peeling import peel
 from chengxin.domain.events import Ref

@@ -84,6 +84,13 @@ def main() -> int:
     ap.add_argument("--detect", action="store_true", help="time the whole `chengxin detect --json` instead")
     args = ap.parse_args()
     print(describe(machine()), "| store", os.environ.get("CHENGXIN_DATABASE_URL"))
+    from chengxin.services.detect import LOADERS
+
+    known = sorted(LOADERS)
+    if unknown := sorted(set(args.inputs.split(",")) - set(known)):
+        ap.error(f"--inputs: unknown {', '.join(unknown)} (known: {', '.join(known)})")
+    if args.against and not (args.against / "chengxin").is_dir():
+        ap.error(f"--against: {args.against} holds no chengxin package (give a checkout's src/)")
     codes = {"this": HERE, **({"against": args.against} if args.against else {})}
     results: list[dict] = []
     if args.detect:

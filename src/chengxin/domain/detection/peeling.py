@@ -158,17 +158,11 @@ def _csr(n: int, eu: Ints, ev: Ints, ew: Floats, alive: Bools) -> tuple[Floats, 
 
 
 def _by_degree(deg: Floats) -> Ints:
-    """The nodes with edges in (degree, id) order. numpy's quicksort is several times faster than its stable
-    sort on floats; equal degrees are put back in id order by a second sort on (rank of degree, id)."""
+    """The nodes with edges in (degree, id) order, in one stable sort: the bits of a positive float64 read
+    as an int64 order as the float does, and a stable sort keeps equal degrees in id order. (Was two
+    sorts, a quicksort on degrees then one on (rank, id): ×3.5 slower at 1M nodes.)"""
     live = np.flatnonzero(deg > 0)
-    keys = deg[live]
-    first = np.argsort(keys)
-    ranked = keys[first]
-    run = np.zeros(len(first), np.int64)
-    np.cumsum(ranked[1:] != ranked[:-1], out=run[1:])
-    rank = np.empty(len(first), np.int64)
-    rank[first] = run
-    return live[np.argsort(rank * max(1, len(first)) + np.arange(len(first)))]
+    return live[np.argsort(deg[live].view(np.int64), kind="stable")]
 
 
 CLEAN, GONE = -1, -2  # pos[v] besides a heap slot: never fell (still in the sorted array), removed

@@ -22,10 +22,10 @@ import orjson
 from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, exists, func, literal, select
 from sqlalchemy.types import Double
 
-from chengxin.adapters.db import duck
+from chengxin.adapters.db import direct, duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.query import bound_pair_in, pair_params
+from chengxin.adapters.db.query import bound_pair_in, pair_params, select_in
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
 
@@ -60,7 +60,7 @@ def in_refs(conn: Connection, stmt: Any, source_col: Any, id_col: Any, refs: lis
         found = _FILTERED.get((id(stmt), n))
         if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
             found = _FILTERED[(id(stmt), n)] = (stmt, stmt.where(bound_pair_in(source_col, id_col, "r", n)))
-        yield from conn.execute(found[1], pair_params("r", part))
+        yield from direct.rows(conn, found[1], pair_params("r", part))
 
 
 class Gather:
@@ -73,12 +73,8 @@ class Gather:
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
         self.reader = None if keys is not None else reader
         self.dialect = "duckdb" if self.reader is not None else conn.dialect.name
-        s, sh = t.subjects, t.shops
-        q = select(s.c.source, s.c.subject_id, s.c.party_key, s.c.kind, s.c.identity_valid, s.c.verified_at,
-                   s.c.registered_at)
-        if keys is not None:
-            q = q.where(s.c.party_key.in_(list(keys)))
-        self.subjects = list(conn.execute(q))
+        sh = t.shops
+        self.subjects = _subjects(conn, None if keys is None else list(keys))
         # every party gathered has an index: its row in the facts
         self.keys = list(dict.fromkeys(r.party_key for r in self.subjects))
         index = {k: i for i, k in enumerate(self.keys)}
@@ -114,7 +110,7 @@ class Gather:
             found = _FILTERED.get((id(stmt), n))
             if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
                 found = _FILTERED[(id(stmt), n)] = (stmt, stmt.where(bound_pair_in(source_col, id_col, "r", n)))
-            yield from self.conn.execute(found[1], {**params, **pair_params("r", part)})
+            yield from direct.rows(self.conn, found[1], {**params, **pair_params("r", part)})
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
         if (i := self.owner(ref)) is not None:
@@ -187,6 +183,20 @@ class Facts:
             dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, returns=returns, delivered=delivered, shipped=shipped,
             shipped_on_time=on_time, complaints=int(complaints), complaints_upheld=upheld,
             sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments))
+
+
+_SUBJECTS = select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key, t.subjects.c.kind,
+                   t.subjects.c.identity_valid, t.subjects.c.verified_at, t.subjects.c.registered_at)
+
+
+def _subjects(conn: Connection, keys: list[str] | None) -> list[Any]:
+    """The subject reports of these parties (of every party when None); a statement built once per shape
+    when they are few."""
+    if keys is None:
+        return list(conn.execute(_SUBJECTS))
+    if not keys or len(keys) > CHUNK:
+        return list(conn.execute(_SUBJECTS.where(t.subjects.c.party_key.in_(keys))))
+    return direct.rows(conn, *select_in(_SUBJECTS, t.subjects.c.party_key, keys))
 
 
 def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,

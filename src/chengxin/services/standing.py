@@ -19,9 +19,9 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, and_, delete, exists, func, literal, select
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, literal, select
 
-from chengxin.adapters.db import bulk, upsert
+from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
@@ -101,7 +101,7 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     from chengxin.services import scoring
 
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
-        backlog = len(conn.execute(select(st.scoring_queue.c.kind).limit((rebuild_beyond or 0) + 1)).all())
+        backlog = len(direct.rows(conn, _PEEK, {"n": (rebuild_beyond or 0) + 1}))
         seen = _latest_event(conn) if budget_s is not None else None
     if rebuild_beyond is not None and backlog > rebuild_beyond:
         rebuilt = rebuild(app)
@@ -134,19 +134,22 @@ def _settle(conn: Connection, app: Chengxin, size: int, cause: str, done: dict[s
     how many marks it took; adds its pairs and parties to `done`."""
     from chengxin.services import scoring
 
-    marks = list(conn.execute(select(st.scoring_queue).limit(size)))
+    marks = direct.rows(conn, _TAKE, {"n": size})
     pairs = _pairs_of(conn, marks)
     recount(conn, app, pairs)
     keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
     done["parties"] += scoring.rescore_in(conn, keys, cause)
-    q = st.scoring_queue.c
     for m in marks:
-        conn.execute(delete(st.scoring_queue).where(*(q[k] == getattr(m, k) for k in _QUEUE_KEY)))
+        direct.execute(conn, _UNMARK, dict(zip(_QUEUE_KEY, m, strict=True)))
     done["pairs"] += len(pairs)
     return len(marks)
 
 
+# The queue's statements, built once (`adapters/db/direct.py`: a lone event's step is ~20 small statements)
 _QUEUE_KEY = ("kind", "a_source", "a_id", "b_source", "b_id")
+_PEEK = select(st.scoring_queue.c.kind).limit(bindparam("n"))
+_TAKE = select(*(st.scoring_queue.c[k] for k in _QUEUE_KEY)).limit(bindparam("n"))
+_UNMARK = delete(st.scoring_queue).where(*(st.scoring_queue.c[k] == bindparam(k) for k in _QUEUE_KEY))
 
 
 FULL_LISTS_EVERY = timedelta(hours=6)  # the scorer re-evaluates every party's lists this often (a restart too,
@@ -196,9 +199,16 @@ def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair]) -> list[
 
 def _one(conn: Connection, table: Any, key: str, ref: Ref, *cols: str) -> list[Ref]:
     """The (source, id) pairs in `cols` of the row of `table` whose (source, key) is `ref`."""
-    row = conn.execute(select(*(table.c[c] for c in cols)).where(
-        table.c.source == ref[0], table.c[key] == ref[1])).first()
+    stmt = _ONE.get((table.name, key, cols))
+    if stmt is None:
+        stmt = _ONE[(table.name, key, cols)] = select(*(table.c[c] for c in cols)).where(
+            table.c.source == bindparam("src"), table.c[key] == bindparam("key"))
+    found = direct.rows(conn, stmt, {"src": ref[0], "key": ref[1]})
+    row = found[0] if found else None
     return [] if row is None else [(row[i], row[i + 1]) for i in range(0, len(cols), 2)]
+
+
+_ONE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
 def _order_parties(conn: Connection, ref: Ref) -> list[Ref]:
@@ -222,15 +232,17 @@ _RESOLVE: dict[str, Any] = {
 
 def _pairs_of(conn: Connection, marks: Sequence[Any]) -> list[Pair]:
     pairs = {((m.a_source, m.a_id), (m.b_source, m.b_id)): None for m in marks if m.kind == "pair"}
-    r = t.reviews
     for m in marks:
         if m.kind == "order":
-            q = select(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id).where(
-                r.c.order_source == m.a_source, r.c.order_id == m.a_id)
-            for ts, ti, as_, ai in conn.execute(q):
+            for ts, ti, as_, ai in direct.rows(conn, _ORDER_PAIRS, {"src": m.a_source, "oid": m.a_id}):
                 if ti is not None and ai is not None:
                     pairs[((ts, ti), (as_, ai))] = None
     return list(pairs)
+
+
+_ORDER_PAIRS = select(t.reviews.c.target_source, t.reviews.c.target_id, t.reviews.c.author_source,
+                      t.reviews.c.author_id).where(t.reviews.c.order_source == bindparam("src"),
+                                                   t.reviews.c.order_id == bindparam("oid"))
 
 
 def _ratings_query() -> Any:
@@ -300,19 +312,23 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
 
 
 def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[int, str]]:
-    L = st.rating_ledger
-    q = select(L.c.source, L.c.review_id, L.c.points, L.c.reason).where(*_pair_cond(pair))
-    return {(s, i): (p, reason) for s, i, p, reason in conn.execute(q)}
+    return {(s, i): (p, reason) for s, i, p, reason in direct.rows(conn, _OLD_LEDGER, _pair_params(pair))}
 
 
-def _pair_cond(pair: Pair) -> list[Any]:
-    L = st.rating_ledger
+def _pair_params(pair: Pair) -> dict[str, str]:
     (ts, ti), (as_, ai) = pair
-    return [L.c.target_source == ts, L.c.target_id == ti, L.c.author_source == as_, L.c.author_id == ai]
+    return {"ts": ts, "ti": ti, "as": as_, "ai": ai}
 
 
 def _delete_pair(conn: Connection, pair: Pair) -> None:
-    conn.execute(delete(st.rating_ledger).where(*_pair_cond(pair)))
+    direct.execute(conn, _DELETE_PAIR, _pair_params(pair))
+
+
+_PAIR_COND = (st.rating_ledger.c.target_source == bindparam("ts"), st.rating_ledger.c.target_id == bindparam("ti"),
+              st.rating_ledger.c.author_source == bindparam("as"), st.rating_ledger.c.author_id == bindparam("ai"))
+_OLD_LEDGER = select(st.rating_ledger.c.source, st.rating_ledger.c.review_id, st.rating_ledger.c.points,
+                     st.rating_ledger.c.reason).where(*_PAIR_COND)
+_DELETE_PAIR = delete(st.rating_ledger).where(*_PAIR_COND)
 
 
 LEDGER_COLUMNS = ("source", "review_id", "target_source", "target_id", "author_source", "author_id", "direction",
@@ -357,13 +373,16 @@ def _order_of(conn: Connection, review: Ref) -> Ref:
 
 
 def _update_standings(conn: Connection, targets: list[Ref]) -> None:
-    L, now = st.rating_ledger, credit_log.now_utc()
+    now = credit_log.now_utc()
     rows = []
     for ts, ti in targets:
-        points, n = conn.execute(select(func.coalesce(func.sum(L.c.points), 0), func.count()).where(
-            L.c.target_source == ts, L.c.target_id == ti)).one()
+        ((points, n),) = direct.rows(conn, _STANDING, {"ts": ts, "ti": ti})
         rows.append({"target_source": ts, "target_id": ti, "points": int(points), "ratings": n, "updated_at": now})
     upsert.insert_or_update(conn, st.standings, rows)
+
+
+_STANDING = select(func.coalesce(func.sum(st.rating_ledger.c.points), 0), func.count()).where(
+    st.rating_ledger.c.target_source == bindparam("ts"), st.rating_ledger.c.target_id == bindparam("ti"))
 
 
 def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:

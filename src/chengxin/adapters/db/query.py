@@ -31,3 +31,17 @@ def pair_params(name: str, pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
     for i, (a, b) in enumerate(pairs):
         params[f"{name}a{i}"], params[f"{name}b{i}"] = a, b
     return params
+
+
+_IN: dict[tuple[int, str, int], tuple[Any, Any]] = {}
+
+
+def select_in(stmt: Any, col: Any, values: Sequence[Any], name: str = "k") -> tuple[Any, dict[str, Any]]:
+    """`stmt` where `col` is one of `values`, as a statement built once per shape (1, 2, 4 ... values, the
+    last value repeated to fill) and its parameters, so that `adapters/db/direct.py` can run it as is."""
+    n = 1 << (max(1, len(values)) - 1).bit_length()
+    found = _IN.get((id(stmt), name, n))
+    if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
+        found = _IN[(id(stmt), name, n)] = (stmt, stmt.where(col.in_([bindparam(f"{name}{i}") for i in range(n)])))
+    padded = [*values, *[values[-1]] * (n - len(values))] if values else [None] * n
+    return found[1], {f"{name}{i}": v for i, v in enumerate(padded)}

@@ -155,6 +155,38 @@ def test_each_reporter_posts_its_own_lines(api: Api) -> None:
     assert api.get("/v1/health") == {"status": "ok", "tree_size": 23}
 
 
+def test_a_platform_key_cannot_lift_close_or_sanction_what_another_source_reported(sample_api: Api) -> None:
+    """Found by review: a platform named the regulator's sanction, another platform's shop or subject as an
+    object reference and changed them. Each such line is refused by line number, naming the field; the
+    lines around it land; the regulator's sanction stays in force."""
+    def line(event_id: str, type_: str, data: dict[str, Any]) -> bytes:
+        return json.dumps({"specversion": "1.0", "id": event_id, "source": P1, "type": type_,
+                           "time": "2026-11-03T09:00:00+08:00", "data": data}, ensure_ascii=False).encode()
+
+    assert sample_api.post_events("regulator", sanction_events(DAY)[:1])["accepted"] == 1  # X-TODAY on P1's M1
+    sample_api.post_events("p2", [json.dumps({
+        "specversion": "1.0", "id": "p2-shop", "source": "urn:cx:platform:P2", "type": "cx.shop.opened",
+        "time": "2026-11-01T09:00:00+08:00", "data": {"shop_id": "S9", "operator_id": "M9", "name": "别家店",
+                                                      "url": "https://p2.example/s9", "categories": ["daily_goods"]}},
+        ensure_ascii=False).encode()])
+    report = sample_api.post_events("p1", [
+        line("evil-lift", "cx.sanction.lifted", {"sanction_id": {"source": REG_SOURCE, "id": "X-TODAY"},
+                                                 "reason": "revoked"}),
+        line("own-close", "cx.shop.closed", {"shop_id": "S2", "reason": "moved"}),
+        line("evil-close", "cx.shop.closed", {"shop_id": {"source": "urn:cx:platform:P2", "id": "S9"},
+                                              "reason": "closed by P1"}),
+        line("evil-impose", "cx.sanction.imposed", {
+            "sanction_id": "XP", "subject_id": {"source": "urn:cx:platform:P2", "id": "M9"},
+            "kind": "serious_dishonesty", "authority": "某市监局", "decision_no": "XP", "legal_basis": "x",
+            "category": "fake_order"})])
+    assert report["accepted"] == 1
+    assert [(r["line"], r["reason"].split(":")[0]) for r in report["rejects"]] == [
+        (1, "data.sanction_id"), (3, "data.shop_id"), (4, "data.subject_id")]
+    assert sanctions_in(sample_api.get(f"/v1/parties/M1?source={P1}")) == {"X-TODAY": None}
+    assert sample_api.get("/v1/parties/S9?source=urn:cx:platform:P2")["closed"] is None
+    assert sample_api.get(f"/v1/parties/S2?source={P1}")["closed"]["reason"] == "moved"
+
+
 def test_bad_lines_are_reported_with_line_numbers(api: Api) -> None:
     expected = json.loads((SAMPLE_BAD.parent / "sample-v1-bad.expected.json").read_text())
     response = api.client.post("/v1/events", content=SAMPLE_BAD.read_bytes(), headers=api.as_("regulator"))

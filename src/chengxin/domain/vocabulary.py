@@ -36,6 +36,11 @@ class FieldSpec:
     minimum: int | None = None
     maximum: int | None = None
     required_when: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # A reference submitted with a source's own API key names that source's entity, unless the source is of
+    # one of these kinds (`urn:cx:<kind>:...`): who may point it at another source's entity, and, with
+    # `foreign_when`, only for these values of other fields
+    foreign: frozenset[str] = frozenset()
+    foreign_when: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,9 @@ def _event_type(source: str, name: str, spec: Any) -> EventType:
     fields = tuple(_field(source, name, fname, fspec) for fname, fspec in spec["fields"].items())
     names = {f.name for f in fields}
     for f in fields:
-        for other in f.required_when:
+        for other in [*f.required_when, *f.foreign_when]:
             if other not in names:
-                raise VocabularyError(source, f"{name}.{f.name}: required_when names unknown field {other}")
+                raise VocabularyError(source, f"{name}.{f.name}: a `when` names unknown field {other}")
     return EventType(name=name, fields=fields)
 
 
@@ -79,13 +84,18 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
     where = f"{tname}.{name}"
     if not isinstance(spec, dict) or spec.get("kind") not in FIELD_KINDS:
         raise VocabularyError(source, f"{where}: kind must be one of {sorted(FIELD_KINDS)}")
-    unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when"}
+    unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when", "foreign", "foreign_when"}
     if unknown:
         raise VocabularyError(source, f"{where}: unknown keys {sorted(unknown)}")
     values = spec.get("values", [])
     if spec["kind"] == "enum" and not values:
         raise VocabularyError(source, f"{where}: enum needs `values`")
     when = {k: frozenset(str(x) for x in v) for k, v in (spec.get("required_when") or {}).items()}
+    foreign = spec.get("foreign", [])
+    if (foreign or spec.get("foreign_when")) and spec["kind"] != "ref":
+        raise VocabularyError(source, f"{where}: only a ref may name who may point it at another source")
+    if not isinstance(foreign, list) or not set(foreign) <= SOURCE_KINDS:
+        raise VocabularyError(source, f"{where}: foreign must be a list of {sorted(SOURCE_KINDS)}")
     return FieldSpec(
         name=name,
         kind=spec["kind"],
@@ -94,4 +104,32 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
         minimum=spec.get("min"),
         maximum=spec.get("max"),
         required_when=when,
+        foreign=frozenset(foreign),
+        foreign_when={k: frozenset(str(x) for x in v) for k, v in (spec.get("foreign_when") or {}).items()},
     )
+
+
+SOURCE_KINDS = frozenset({"platform", "logistics", "hotline", "regulator"})
+
+
+def source_kind(source: str) -> str | None:
+    """`platform` of `urn:cx:platform:P1`; None for a source not of the form `urn:cx:<kind>:<name>`."""
+    parts = source.split(":")
+    return parts[2] if len(parts) >= 4 and parts[:2] == ["urn", "cx"] and parts[2] in SOURCE_KINDS else None
+
+
+def foreign_refusal(etype: EventType, data: Mapping[str, Any], own: str) -> str | None:
+    """Why an event submitted with the API key of source `own` may not carry its references (None: it may):
+    a reference to another source's entity is allowed only where the vocabulary's `foreign` names the
+    submitter's kind, so that no key changes or reports on another source's shops, orders or sanctions."""
+    kind = source_kind(own)
+    for f in etype.fields:
+        ref = data.get(f.name)
+        if f.kind != "ref" or not isinstance(ref, Mapping) or ref.get("source") == own:
+            continue
+        allowed = kind in f.foreign and all(str(data.get(k)) in v for k, v in f.foreign_when.items())
+        if not allowed:
+            return (f"data.{f.name}: names {ref.get('source')!r}'s entity; a {kind or 'source'} key may only "
+                    f"name its own source's here" + (f" (allowed for {', '.join(sorted(f.foreign))} sources)"
+                                                      if f.foreign else ""))
+    return None

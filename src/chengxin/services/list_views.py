@@ -66,8 +66,12 @@ def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after
         total = conn.execute(select(func.count()).where(m.list == name, m.ended_at.is_(None))).scalar_one()
         page = rows[:limit]
         subjects, shops = _prefetch(conn, page)  # two queries for the page, not two per member
+        # a list not public: another platform's persons on it are left out, as from the feed (a public
+        # list shows them to everyone, masked)
+        hidden = set() if lists.policies().lists[name].public else _others_persons(conn, page, viewer)
         items = [member_view(conn, r, viewer, subjects.get((r.subject_source, r.subject_id)),
-                             shops.get(r.party_key, [])) for r in page]
+                             shops.get(r.party_key, [])) for r in page
+                 if (r.subject_source, r.subject_id) not in hidden]
     d = lists.policies().lists[name]
     return {"list": {"name": name, "zh": d.zh, "en": d.en, "public": d.public, "remedy": dict(d.remedy)},
             "total": total, "members": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
@@ -154,6 +158,10 @@ def measures_of(app: Chengxin, ref: Ref, viewer: Viewer) -> dict[str, Any]:
     """`GET /v1/measures/{party}`: what a platform asks before it ranks or admits a shop or account."""
     with read_connection(app.engine) as conn:
         key, subject = resolve(conn, ref)
+        if subject is not None and subject.kind in NATURAL_PERSONS and viewer.role != REGULATOR \
+                and not viewer.owns(subject.source):
+            viewer = Viewer()  # another platform's account: a platform must not learn what that platform's
+            # lists hold about a person; it asks about its own account of the person (linked by ID number)
         view = party_lists(conn, key, viewer, subject)
         feed = conn.execute(select(func.max(lt.measure_changes.c.seq)).where(
             lt.measure_changes.c.party_key == key)).scalar()

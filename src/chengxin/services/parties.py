@@ -241,9 +241,13 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     subjects = linked_subjects(conn, operator.party_key) if operator is not None else []
     op_refs = [(s.source, s.subject_id) for s in subjects] or [(shop.operator_source, shop.operator_id)]
     full = viewer.sees_full(shop.source)
-    if operator is not None and operator.kind in NATURAL_PERSONS:
+    person = operator is not None and operator.kind in NATURAL_PERSONS
+    # A person reported by another source is that source's personal data: the shop's own platform does not
+    # see it in full through the shop (it would learn the name, party key and file of another's account).
+    op_full = full and (not person or viewer.sees_full(operator.source))
+    if person:
         subjects = _visible_reports(subjects, operator, viewer)
-        op_refs = [(s.source, s.subject_id) for s in subjects if full] or []
+        op_refs = [(s.source, s.subject_id) for s in subjects if op_full] or []
     categories = orjson.loads(shop.categories)
     # a person operator's licences are looked up by the shop's reported operator (op_refs may be empty)
     licences = licence_rows(conn, op_refs or [(shop.operator_source, shop.operator_id)])
@@ -251,14 +255,14 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "entity": "shop", "source": shop.source, "id": shop.shop_id, "name": shop.name, "url": shop.url,
         "categories": categories, "opened_at": shop.opened_at,
         "closed": {"at": closure.closed_at, "reason": closure.reason} if closure else None,
-        "operator": ({"source": operator.source, "id": operator.subject_id, **identity_view(operator, full)}
+        "operator": ({"source": operator.source, "id": operator.subject_id, **identity_view(operator, op_full)}
                      if operator is not None else {"source": shop.operator_source, "id": shop.operator_id,
                                                    "unknown": True}),
         "licences": licences_view(conn, [], licences),
         "licence_gaps": licence_gaps(categories, licences),
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
-    view.update(_shop_standing(conn, shop, operator, categories, full))
+    view.update(_shop_standing(conn, shop, operator, categories, op_full))
     if operator is not None:
         view.update(_consequences(conn, operator.party_key, op_refs, viewer))
         _cap_grade(view)

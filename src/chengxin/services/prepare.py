@@ -21,6 +21,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, LogEntry, log_entry, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
 from chengxin.domain.projection import Fact, project
+from chengxin.domain.vocabulary import foreign_refusal
 from chengxin.services import detect_live, lists, standing
 from chengxin.services.credit_log import now_utc
 from chengxin.services.identity import protect_body, protect_subject
@@ -96,13 +97,23 @@ def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> 
     today = datetime.now(UTC).date()
     for name, number, raw in batch:
         parsed = parse_line(raw, app.vocab)
-        if isinstance(parsed, Event) and own_source is not None and parsed.source != own_source:
-            parsed = Rejected(f"source {parsed.source!r} is not yours: this key reports as {own_source!r}")
+        if isinstance(parsed, Event) and own_source is not None:
+            parsed = _own(app, parsed, own_source)
         if isinstance(parsed, Rejected):
             rejects.append({"file": name, "line": number, "reason": parsed.reason})
         else:
             items.append(_prepare_event(app, parsed, (name, number), raw, today))
     return PreparedBatch(rejects, items)
+
+
+def _own(app: Chengxin, e: Event, own_source: str) -> Event | Rejected:
+    """An event submitted with a source's API key: it must be that source's, and name other sources'
+    entities only where the vocabulary allows (a hotline's complaint about a platform's shop, a logistics
+    firm's scan of a platform's shipment; never another platform's shop, order or a regulator's sanction)."""
+    if e.source != own_source:
+        return Rejected(f"source {e.source!r} is not yours: this key reports as {own_source!r}")
+    why = foreign_refusal(app.vocab.types[e.type], e.data, own_source)
+    return Rejected(why) if why else e
 
 
 _EVENT_COLUMNS = ("source", "event_id", "type", "at", "content_hash", "body", "batch_id")

@@ -1,0 +1,55 @@
+"""A platform never learns what another platform knows about a natural person (found by review): not through a
+shop of its own that names that person as its operator, not through the other platform's account id asked for
+its measures, not through a list's members. Regulators see all; the reporting platform sees its own."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import ingest_text
+
+from chengxin.services import list_views, parties
+from chengxin.services.viewer import PLATFORM, REGULATOR, Viewer
+
+P1, P2 = "urn:cx:platform:P1", "urn:cx:platform:P2"
+ID_NUMBER = "410105199001012660"  # a valid resident ID (check digit), P2's customer
+P1_VIEW, P2_VIEW, REG_VIEW = Viewer(PLATFORM, P1, "k1"), Viewer(PLATFORM, P2, "k2"), Viewer(REGULATOR, None, "kr")
+
+
+def _line(n: int, source: str, type_: str, data: dict) -> str:
+    return json.dumps({"specversion": "1.0", "id": f"o{n}", "source": source, "type": type_,
+                       "time": "2026-03-01T10:00:00+08:00", "data": data}, ensure_ascii=False)
+
+
+EVENTS = "\n".join([
+    _line(1, P2, "cx.subject.registered", {"subject_id": "U1003", "kind": "person", "name": "黄怡国",
+                                          "id_number": ID_NUMBER, "region": "410105",
+                                          "verified_at": "2026-01-01T00:00:00+08:00"}),
+    # reported by the operator's file ingestion (no key): a P1 shop run by P2's account
+    _line(2, P1, "cx.shop.opened", {"shop_id": "SX", "operator_id": {"source": P2, "id": "U1003"}, "name": "探店",
+                                   "url": "https://p1.example/sx", "categories": ["daily_goods"]}),
+]) + "\n"
+
+
+def test_a_shop_run_by_another_platforms_person_shows_that_person_masked(app) -> None:
+    ingest_text(app, EVENTS)
+    seen = parties.show(app, P1, "SX", P1_VIEW)["operator"]
+    assert seen["name"] == "黄**" and "party_key" not in seen and "id_number" not in seen
+    assert seen["region"] == "410000"
+    own = parties.show(app, P2, "U1003", P2_VIEW)  # P2, which reported the person, sees its own account
+    assert own["name"] == "黄怡国" and own["id_number"].endswith("2660")
+    regulator = parties.show(app, P1, "SX", REG_VIEW)["operator"]
+    assert regulator["name"] == "黄怡国" and "party_key" in regulator
+    assert parties.show(app, P1, "SX", P1_VIEW)["score"] is None  # a person's score is personal data
+
+
+def test_another_platforms_person_on_the_watch_list_stays_with_that_platform(app) -> None:
+    ingest_text(app, EVENTS)
+    list_views.override(app, "watch", (P2, "U1003"), "add", REG_VIEW, "suspected fraud ring buyer", "case 2026-77")
+    assert [x["list"] for x in list_views.measures_of(app, (P2, "U1003"), REG_VIEW)["lists"]] == ["watch"]
+    assert [x["list"] for x in list_views.measures_of(app, (P2, "U1003"), P2_VIEW)["lists"]] == ["watch"]
+    assert list_views.measures_of(app, (P2, "U1003"), P1_VIEW)["lists"] == []
+    members = {viewer.key_id: [(m["party"]["source"], m["party"]["id"]) if "party" in m else m
+                               for m in list_views.members(app, "watch", viewer)["members"]]
+               for viewer in (P1_VIEW, P2_VIEW, REG_VIEW)}
+    assert members["k1"] == [] and len(members["k2"]) == len(members["kr"]) == 1

@@ -61,6 +61,23 @@ def test_reasons_name_the_field(obj, expected):
     assert expected in reason(obj)
 
 
+@pytest.mark.parametrize("raw_value", [
+    "上海市徐汇区漕溪北路88号 张三 13812345678", "13812345678", "31010419900307123X", "192.168.1.1", "a b", "",
+    "x" * 257])
+def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_value):
+    """device, ip, address and payer_account carry the platform's keyed hash: a raw address, phone number,
+    resident ID or IP sent by mistake is rejected (and so never stored), on the fast path too."""
+    obj = with_data(payer_account=raw_value)
+    assert "data.payer_account must be the platform's opaque keyed hash" in reason(obj)
+    assert quick_check(json.dumps(obj, ensure_ascii=False), VOCAB) is None
+
+
+@pytest.mark.parametrize("hashed", ["a:91bc", "p3:0f3c2a", "hmac-sha256:Zm9v+YmFy/==", "138123456789", "1"])
+def test_keyed_hashes_pass(hashed):
+    raw = json.dumps(with_data(payer_account=hashed))
+    assert quick_check(raw, VOCAB) is not None and isinstance(parse_line(raw, VOCAB), Event)
+
+
 def test_all_problems_of_a_line_are_listed():
     got = reason(with_data(amount=-1, method=None))
     assert "data.amount negative" in got and "data.method missing" in got
@@ -95,7 +112,8 @@ def test_times_are_normalised_to_utc():
 ODD_VALUES = [None, "", " ", "\u3000", "\u00a0\t", "\u2028",
               "x", -1, 0, 1, 6, 1.5, True, [], {}, ["a"], [" "], {"source": "s", "id": "i"},
               {"source": 1, "id": "i"}, "2026-02-30T00:00:00+08:00", "0001-01-01T00:00:00+08:00",
-              "2026-02-28", "2026-02-29", "999999", "31010", "buyer", "12315", 10**30]
+              "2026-02-28", "2026-02-29", "999999", "31010", "buyer", "12315", 10**30,
+              "13812345678", "192.168.1.1", "a b", "a:91bc"]
 
 
 @st.composite

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from chengxin.domain.fastcheck import quick_check
-from chengxin.domain.vocabulary import EventType, FieldSpec, Vocabulary
+from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary
 
 MAX_LINE_BYTES = 1 << 20  # a CloudEvent this large is a producer bug, not a credit fact
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
@@ -253,6 +253,16 @@ def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     return _OK
 
 
+_HASH = re.compile(HASH)
+
+
+def _hash_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
+    if not isinstance(value, str) or not _HASH.match(value):
+        return [f"{where} must be the platform's opaque keyed hash (letters, digits and :_-+/=., no spaces), "
+                f"never the raw value"]
+    return _OK
+
+
 def _ref_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if isinstance(value, dict):
         ok = all(isinstance(value.get(k), str) and value[k].strip() for k in ("source", "id"))
@@ -335,6 +345,7 @@ def _dims_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 
 _CHECKS = {
     "str": _str_errors,
+    "hash": _hash_errors,
     "ref": _ref_errors,
     "money": _count_errors,
     "count": _count_errors,

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 import msgspec
 
-from chengxin.domain.vocabulary import EventType, FieldSpec, Vocabulary
+from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary
 
 # Not blank: at least one character, and (checked once per line by `_MAY_BE_BLANK`, not per string: a
 # pattern constraint calls back into Python's `re` for every string and cost 1.2 µs of the 1.7 µs an
@@ -72,6 +72,7 @@ ENVELOPE = msgspec.json.Decoder(Envelope)
 def _field_type(spec: FieldSpec) -> Any:
     kinds: dict[str, Any] = {
         "str": NonBlank, "ref": Ref, "money": Count, "count": Count,
+        "hash": Annotated[str, msgspec.Meta(pattern=HASH)],
         "time": Annotated[str, msgspec.Meta(pattern=TIME)],
         "date": Annotated[str, msgspec.Meta(pattern=DATE_OR_TIME)],
         "region": Annotated[str, msgspec.Meta(pattern=r"^\d{6}\Z")],

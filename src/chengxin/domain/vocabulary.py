@@ -12,8 +12,15 @@ from typing import Any
 import yaml
 
 FIELD_KINDS = frozenset(
-    {"str", "ref", "money", "count", "int", "time", "date", "region", "enum", "strs", "items", "dims"}
+    {"str", "hash", "ref", "money", "count", "int", "time", "date", "region", "enum", "strs", "items", "dims"}
 )
+
+
+# A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
+# value: printable ASCII without spaces, and not shaped like a mobile number, a resident ID or an IPv4 address
+# (a raw value sent by mistake is refused, so that it is never stored).
+HASH = (r"^(?!1[3-9]\d{9}\Z)(?!\d{17}[\dXx]\Z)(?!\d{1,3}(?:\.\d{1,3}){3}\Z)"
+        r"[A-Za-z0-9:_\-+/=.]{1,256}\Z")
 
 
 class VocabularyError(ValueError):

@@ -201,6 +201,19 @@ def test_who_sees_which_items(queued: Chengxin) -> None:
         review.get_item(cx, 1, PLATFORM2)
 
 
+def test_a_platform_sees_only_its_own_of_an_item_that_names_other_sources(queued: Chengxin) -> None:
+    """The courier roll-up names L1's courier C1 (a natural person) and P1's order O2: P1 sees its order, how
+    many others are withheld, and no evidence; the regulator sees it whole (found by review)."""
+    whole = review.get_item(queued, 2, REGULATOR)
+    assert whole["parties"] == [{"source": L1, "id": "C1", "kind": "subject"}] and whole["evidence"]["share"] == 0.5
+    mine = review.get_item(queued, 2, PLATFORM1)
+    assert mine["parties"] == [] and mine["orders"] == [{"source": P1, "id": "O2"}] and mine["evidence"] is None
+    assert (mine["withheld"]["parties"], mine["withheld"]["orders"]) == (1, 0)
+    assert mine["summary"] == whole["summary"]  # figures without references stay
+    listed = {i["id"]: i for i in review.list_items(queued, PLATFORM1)["items"]}
+    assert listed[2] == mine and "withheld" not in listed[1] and listed[1]["evidence"]["tracking_no"]
+
+
 def test_an_interrupted_confirmation_is_finished_later(queued: Chengxin, monkeypatch: pytest.MonkeyPatch) -> None:
     cx = queued
     real = standing.set_order_verdict

@@ -215,7 +215,7 @@ def list_items(app: Chengxin, viewer: Viewer, *, status: str | None = None, limi
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
         page = rows[:limit]
-        views = _views(conn, page)
+        views = _views(conn, page, viewer)
     return {"items": views, "next_after": page[-1].id if len(rows) > limit else None}
 
 
@@ -226,10 +226,10 @@ def get_item(app: Chengxin, item_id: int, viewer: Viewer) -> dict[str, Any]:
         row = conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).first()
         if row is None or not _may_see(viewer, _sources(conn, item_id)):
             raise NotFound(f"no review item {item_id} visible to you")
-        return _views(conn, [row])[0]
+        return _views(conn, [row], viewer)[0]
 
 
-def _views(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+def _views(conn: Connection, rows: Sequence[Any], viewer: Viewer | None = None) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     subjects: dict[int, list[Any]] = {i: [] for i in ids}
     evidence: dict[int, Any] = {}
@@ -242,7 +242,21 @@ def _views(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
         for fid, ev in conn.execute(select(fd.findings.c.id, fd.findings.c.evidence).where(
                 fd.findings.c.id.in_(wanted))):
             evidence[fid] = orjson.loads(ev)
-    return [_view(r, subjects[r.id], evidence.get(r.finding_id)) for r in rows]
+    return [_withheld(_view(r, subjects[r.id], evidence.get(r.finding_id)), subjects[r.id], viewer) for r in rows]
+
+
+def _withheld(view: dict[str, Any], subjects: list[Any], viewer: Viewer | None) -> dict[str, Any]:
+    """A platform sees an item about its own entities; when the item also names other sources' parties or
+    orders (a carrier's courier, another platform's orders in a roll-up), it sees only its own of them, and
+    neither their evidence, which names the others: a regulator reads the whole item and decides it."""
+    if viewer is None or viewer.role == REGULATOR or all(viewer.owns(s.source) for s in subjects):
+        return view
+    others = [s for s in subjects if not viewer.owns(s.source)]
+    return {**view, "parties": [p for p in view["parties"] if viewer.owns(p["source"])],
+            "orders": [o for o in view["orders"] if viewer.owns(o["source"])], "evidence": None,
+            "withheld": {"parties": sum(s.role == "party" for s in others),
+                         "orders": sum(s.role == "order" for s in others),
+                         "why": "the item also names other sources' entities; a regulator reads it whole"}}
 
 
 def _view(r: Any, subjects: list[Any], evidence: Any) -> dict[str, Any]:

@@ -53,3 +53,30 @@ def test_another_platforms_person_on_the_watch_list_stays_with_that_platform(app
                                for m in list_views.members(app, "watch", viewer)["members"]]
                for viewer in (P1_VIEW, P2_VIEW, REG_VIEW)}
     assert members["k1"] == [] and len(members["k2"]) == len(members["kr"]) == 1
+
+
+COMPANY = "\n".join([
+    _line(10, P2, "cx.subject.registered", {"subject_id": "B2", "kind": "enterprise", "name": "上海示例食品有限公司",
+                                           "uscc": "91310104MA1FL8XQ36", "region": "310104"}),
+    _line(11, P2, "cx.shop.opened", {"shop_id": "T2", "operator_id": "B2", "name": "示例食品P2店",
+                                    "url": "https://p2.example/t2", "categories": ["daily_goods"]}),
+    _line(12, P2, "cx.complaint.filed", {"complaint_id": "K2", "channel": "platform", "target_id": "T2",
+                                        "category": "delivery", "text": "P2 的内部投诉"}),
+]) + "\n"
+
+
+def test_a_platforms_full_view_of_a_business_keeps_other_platforms_complaints_to_them(sample_app) -> None:
+    """P1's M1 and P2's B2 are one company (same USCC). A complaint filed with P2 against P2's shop is a
+    non-public record: P1's full view of its own M1 does not show it; P2 and the regulator see it; P1's own
+    non-public records and the public ones stay (found by review)."""
+    ingest_text(sample_app, COMPANY)
+
+    def records(viewer: Viewer, source: str = P1, entity: str = "M1") -> set[tuple[str, str, str]]:
+        view = parties.show(sample_app, source, entity, viewer, limit=500)
+        return {(r["kind"], r["subject"]["source"], r["subject"]["id"]) for r in view["credit_records"]}
+
+    p1, regulator, p2 = records(P1_VIEW), records(REG_VIEW), records(P2_VIEW, P2, "B2")
+    filed_with_p2 = ("complaint", P2, "T2")
+    assert filed_with_p2 in regulator and filed_with_p2 in p2 and filed_with_p2 not in p1
+    assert p1 == regulator - {filed_with_p2}  # nothing else lost: P1's own records, and P2's public ones
+    assert ("identity", P2, "B2") in p1

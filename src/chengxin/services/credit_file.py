@@ -61,22 +61,22 @@ class SanctionState:
 
 
 def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: int,
-                        before: int | None = None) -> dict[str, Any]:
+                        before: int | None = None, others: list[Ref] | None = None) -> dict[str, Any]:
     """The credit records about these entities, newest first, at most `limit` with a log index below
-    `before`; public kinds and disclosed sanctions only unless `full`. `credit_records_next_before` is the
-    cursor of the next (older) page, None on the last page; the total counts every page."""
-    sanction_of = sanction_keys_of_records(conn, _sanction_records(conn, refs))
-    states = sanction_states(conn, [*sanction_of.values(), *_sanction_keys_about(conn, refs)])
-    shown = states if full else {k: s for k, s in states.items() if s.public(today())}
-    hidden = [] if full else [idx for idx, key in sanction_of.items() if key in states and key not in shown] + \
-        withdrawn_records(conn, refs)
-    complaints = _complaint_ids(conn, refs)
-    count, page_of = _record_statements(len(refs), len(complaints), len(shown), full)
-    params = {**pair_params("r", refs), **pair_params("c", complaints), **pair_params("k", list(shown)),
-              "hidden": hidden, "before": _NO_CURSOR if before is None else before, "rows": limit + 1}
+    `before`; public kinds and disclosed sanctions only unless `full`. `others`: more entities whose records
+    are shown as the public sees them whatever `full` says (another platform's reports of the same party).
+    `credit_records_next_before` is the cursor of the next (older) page, None on the last page; the total
+    counts every page."""
+    groups = [_Group("", refs, full, conn)] + ([_Group("o", others, False, conn)] if others else [])
+    states = {k: st for g in groups for k, st in g.states.items()}
+    count, page_of = _record_statements(tuple(g.shape for g in groups))
+    params: dict[str, Any] = {"before": _NO_CURSOR if before is None else before, "rows": limit + 1}
+    for g in groups:
+        params.update(g.params)
     total = conn.execute(count, params).scalar_one()
     rows = list(conn.execute(page_of, params))
     head = credit_log.latest_head(conn)
+    sanction_of = {idx: key for g in groups for idx, key in g.sanction_of.items()}
 
     def state(idx: int) -> SanctionState | None:
         key = sanction_of.get(idx)
@@ -86,6 +86,22 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
             "credit_records_total": total,
             "credit_records_next_before": rows[limit - 1].idx if len(rows) > limit else None,
             "tree_size": head.size if head else 0}
+
+
+class _Group:
+    """Entities whose records are shown alike (in full, or as the public sees them): their complaints, the
+    sanctions shown, the records hidden, and the statement's parameters under `prefix`."""
+
+    def __init__(self, prefix: str, refs: list[Ref], full: bool, conn: Connection) -> None:
+        self.sanction_of = sanction_keys_of_records(conn, _sanction_records(conn, refs))
+        self.states = sanction_states(conn, [*self.sanction_of.values(), *_sanction_keys_about(conn, refs)])
+        shown = self.states if full else {k: s for k, s in self.states.items() if s.public(today())}
+        hidden = [] if full else [idx for idx, key in self.sanction_of.items()
+                                  if key in self.states and key not in shown] + withdrawn_records(conn, refs)
+        complaints = _complaint_ids(conn, refs)
+        self.shape = (prefix, len(refs), len(complaints), len(shown), full)
+        self.params = {**pair_params(f"{prefix}r", refs), **pair_params(f"{prefix}c", complaints),
+                       **pair_params(f"{prefix}k", list(shown)), f"{prefix}hidden": hidden}
 
 
 def withdrawn_records(conn: Connection, refs: list[Ref]) -> list[int]:
@@ -100,24 +116,31 @@ _NO_CURSOR = 1 << 62  # `before` when there is none: above every log index
 
 
 @lru_cache(maxsize=512)
-def _record_statements(refs: int, complaints: int, sanctions: int, full: bool) -> tuple[Any, Any]:
-    """The count and page statements for one shape of credit file, built once (see query.bound_pair_in).
-
-    Records about the entities themselves, the complaints against them, and the liftings of their shown
-    sanctions; the public sees public kinds only, and not the sanctions whose disclosure has ended."""
+def _record_statements(shapes: tuple[tuple[str, int, int, int, bool], ...]) -> tuple[Any, Any]:
+    """The count and page statements for one shape of credit file, built once (see query.bound_pair_in):
+    the records of each group of entities (`_Group.shape`), any of them."""
     cr = t.credit_records
-    src, sid = cr.c.subject_source, cr.c.subject_id
-    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & bound_pair_in(src, sid, "r", refs)
-    if complaints:
-        cond = or_(cond, (cr.c.subject_kind == "complaint") & bound_pair_in(src, sid, "c", complaints))
-    if sanctions:
-        cond = or_(cond, (cr.c.subject_kind == "sanction") & bound_pair_in(src, sid, "k", sanctions))
-    if not full:
-        cond = cond & cr.c.kind.in_(sorted(PUBLIC_KINDS)) & cr.c.idx.not_in(bindparam("hidden", expanding=True))
+    cond = or_(*(_group_cond(*shape) for shape in shapes))
     count = select(func.count()).select_from(cr).where(cond)
     page = select(cr).where(cond & (cr.c.idx < bindparam("before"))).order_by(cr.c.idx.desc()) \
         .limit(bindparam("rows"))
     return count, page
+
+
+def _group_cond(prefix: str, refs: int, complaints: int, sanctions: int, full: bool) -> Any:
+    """Records about the entities themselves, the complaints against them, and the liftings of their shown
+    sanctions; the public sees public kinds only, and not the sanctions whose disclosure has ended."""
+    cr = t.credit_records
+    src, sid = cr.c.subject_source, cr.c.subject_id
+    cond: Any = cr.c.subject_kind.in_(("subject", "shop", "party")) & bound_pair_in(src, sid, f"{prefix}r", refs)
+    if complaints:
+        cond = or_(cond, (cr.c.subject_kind == "complaint") & bound_pair_in(src, sid, f"{prefix}c", complaints))
+    if sanctions:
+        cond = or_(cond, (cr.c.subject_kind == "sanction") & bound_pair_in(src, sid, f"{prefix}k", sanctions))
+    if not full:
+        cond = cond & cr.c.kind.in_(sorted(PUBLIC_KINDS)) & cr.c.idx.not_in(bindparam(f"{prefix}hidden",
+                                                                                      expanding=True))
+    return cond
 
 
 @lru_cache(maxsize=64)

@@ -18,6 +18,7 @@ from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
+from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
 from chengxin.services.credit_file import Ref, credit_records_view, today
@@ -84,8 +85,20 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
     view.update(_consequences(conn, subject.party_key, refs, viewer))
     _cap_grade(view)
     refs += [(s.source, s.shop_id) for s in shops]
-    view.update(credit_records_view(conn, refs, full, *page))
+    mine, others = _split_reporters(refs, viewer, full)
+    view.update(credit_records_view(conn, mine, full, *page, others=others))
     return view
+
+
+def _split_reporters(refs: list[Ref], viewer: Viewer, full: bool) -> tuple[list[Ref], list[Ref]]:
+    """A party's reports and shops, split into those shown as `full` says and those of other reporting
+    sources (another platform's, a logistics firm's) that a platform sees as the public does: its own full
+    view of a business does not open the other platforms' non-public records (complaints filed with them).
+    An authority's reports (a regulator's) stay with the first."""
+    if not full or viewer.role == REGULATOR:
+        return refs, []
+    theirs = [r for r in refs if not viewer.owns(r[0]) and source_kind(r[0]) != "regulator"]
+    return [r for r in refs if r not in theirs], theirs
 
 
 def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: list[Ref]) -> dict[str, Any]:
@@ -268,7 +281,8 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         _cap_grade(view)
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
-    view.update(credit_records_view(conn, [(shop.source, shop.shop_id), *op_refs], full, *page))
+    mine, others = _split_reporters([(shop.source, shop.shop_id), *op_refs], viewer, full)
+    view.update(credit_records_view(conn, mine, full, *page, others=others))
     return view
 
 

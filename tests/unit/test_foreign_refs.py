@@ -36,6 +36,10 @@ REFUSED = [  # (submitter, type, data, the field named)
     (L1, "cx.sanction.imposed", {"sanction_id": "X", "subject_id": of(P1, "M1")}, "subject_id"),
     (HOTLINE, "cx.shipment.scanned", {"shipment_id": of(P1, "SH1"), "status": "in_transit"}, "shipment_id"),
     ("some-other-source", "cx.complaint.filed", {"complaint_id": "C9", "target_id": of(P1, "S1")}, "target_id"),
+    # found by review: a "carrier" rating aimed at another platform's shop counted in that shop's ratings
+    (P2, "cx.review.posted", {"review_id": "R9", "order_id": "O9", "author_id": "U1", "target_id": of(P1, "S1"),
+                              "direction": "buyer_to_carrier", "score": 1}, "target_id"),
+    (P1, "cx.shipment.created", {"shipment_id": "SH3", "order_id": "O1", "carrier_id": of(P2, "M1")}, "carrier_id"),
 ]
 ALLOWED = [
     (L1, "cx.shipment.scanned", {"shipment_id": of(P1, "SH1"), "status": "in_transit"}),
@@ -57,6 +61,15 @@ def test_a_reference_to_another_sources_entity_is_refused_naming_the_field(sourc
     assert why is not None and why.startswith(f"data.{field}:") and data[field]["source"] in why
 
 
+def test_an_items_product_of_another_source_is_refused() -> None:
+    data = {"order_id": "O9", "shop_id": "S1", "buyer_id": "U1", "items": [
+        {"product_id": "G1", "quantity": 1, "unit_price": 1}, {"product_id": of(P1, "G7"), "quantity": 1,
+                                                               "unit_price": 1}]}
+    why = foreign_refusal(VOCAB.types["cx.order.placed"], data, P2)
+    assert why is not None and why.startswith("data.items[1].product_id:")
+    assert foreign_refusal(VOCAB.types["cx.order.placed"], data, P1) is None
+
+
 @pytest.mark.parametrize(("source", "type_", "data"), ALLOWED)
 def test_the_references_the_spec_means_pass(source, type_, data) -> None:
     assert foreign_refusal(VOCAB.types[type_], data, source) is None
@@ -71,6 +84,7 @@ def test_only_urn_sources_have_a_kind() -> None:
     ("{kind: str, foreign: [platform]}", "only a ref"),
     ("{kind: ref, foreign: [bank]}", "foreign must be a list"),
     ("{kind: ref, foreign: platform}", "foreign must be a list"),
+    ("{kind: ref, foreign: [platform], foreign_to: [bank]}", "foreign_to must be a list"),
     ("{kind: ref, foreign: [platform], foreign_when: {nope: [x]}}", "unknown field nope"),
 ])
 def test_the_vocabulary_refuses_a_bad_foreign_rule(spec: str, reason: str) -> None:

@@ -17,9 +17,11 @@ FIELD_KINDS = frozenset(
 
 
 # A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
-# value: printable ASCII without spaces, and not shaped like a mobile number, a resident ID or an IPv4 address
-# (a raw value sent by mistake is refused, so that it is never stored).
-HASH = (r"^(?!1[3-9]\d{9}\Z)(?!\d{17}[\dXx]\Z)(?!\d{1,3}(?:\.\d{1,3}){3}\Z)"
+# value: printable ASCII without spaces, and not shaped like a raw value (seven or more digits alone, as a
+# phone, bank card or resident ID number is; a resident ID ending in X; an IPv4 or IPv6 address): a raw value
+# sent by mistake is refused, so that it is never stored. A hash must therefore not be all digits.
+HASH = (r"^(?!\+?\d{7,}\Z)(?!\d{14,17}[\dXx]\Z)(?!\d{1,3}(?:\.\d{1,3}){3}\Z)"  # phone, card, ID; IPv4
+        r"(?![0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\Z)"  # IPv6
         r"[A-Za-z0-9:_\-+/=.]{1,256}\Z")
 
 
@@ -48,6 +50,7 @@ class FieldSpec:
     # `foreign_when`, only for these values of other fields
     foreign: frozenset[str] = frozenset()
     foreign_when: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    foreign_to: frozenset[str] = frozenset()  # and only to entities of sources of these kinds (empty: any)
 
 
 @dataclass(frozen=True)
@@ -91,18 +94,20 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
     where = f"{tname}.{name}"
     if not isinstance(spec, dict) or spec.get("kind") not in FIELD_KINDS:
         raise VocabularyError(source, f"{where}: kind must be one of {sorted(FIELD_KINDS)}")
-    unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when", "foreign", "foreign_when"}
+    unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when", "foreign", "foreign_when",
+                           "foreign_to"}
     if unknown:
         raise VocabularyError(source, f"{where}: unknown keys {sorted(unknown)}")
     values = spec.get("values", [])
     if spec["kind"] == "enum" and not values:
         raise VocabularyError(source, f"{where}: enum needs `values`")
     when = {k: frozenset(str(x) for x in v) for k, v in (spec.get("required_when") or {}).items()}
-    foreign = spec.get("foreign", [])
-    if (foreign or spec.get("foreign_when")) and spec["kind"] != "ref":
+    foreign, to = spec.get("foreign", []), spec.get("foreign_to", [])
+    if (foreign or to or spec.get("foreign_when")) and spec["kind"] != "ref":
         raise VocabularyError(source, f"{where}: only a ref may name who may point it at another source")
-    if not isinstance(foreign, list) or not set(foreign) <= SOURCE_KINDS:
-        raise VocabularyError(source, f"{where}: foreign must be a list of {sorted(SOURCE_KINDS)}")
+    for key, kinds in (("foreign", foreign), ("foreign_to", to)):
+        if not isinstance(kinds, list) or not set(kinds) <= SOURCE_KINDS:
+            raise VocabularyError(source, f"{where}: {key} must be a list of {sorted(SOURCE_KINDS)}")
     return FieldSpec(
         name=name,
         kind=spec["kind"],
@@ -113,6 +118,7 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
         required_when=when,
         foreign=frozenset(foreign),
         foreign_when={k: frozenset(str(x) for x in v) for k, v in (spec.get("foreign_when") or {}).items()},
+        foreign_to=frozenset(to),
     )
 
 
@@ -131,12 +137,20 @@ def foreign_refusal(etype: EventType, data: Mapping[str, Any], own: str) -> str 
     submitter's kind, so that no key changes or reports on another source's shops, orders or sanctions."""
     kind = source_kind(own)
     for f in etype.fields:
-        ref = data.get(f.name)
-        if f.kind != "ref" or not isinstance(ref, Mapping) or ref.get("source") == own:
+        value = data.get(f.name)
+        if f.kind == "items" and isinstance(value, list):  # each item's product is the order's shop's own
+            for i, item in enumerate(value):
+                ref = item.get("product_id") if isinstance(item, Mapping) else None
+                if isinstance(ref, Mapping) and ref.get("source") != own:
+                    return f"data.{f.name}[{i}].product_id: names {ref.get('source')!r}'s product; name your own"
+        if f.kind != "ref" or not isinstance(value, Mapping) or value.get("source") == own:
             continue
-        allowed = kind in f.foreign and all(str(data.get(k)) in v for k, v in f.foreign_when.items())
+        target = source_kind(str(value.get("source")))
+        allowed = kind in f.foreign and all(str(data.get(k)) in v for k, v in f.foreign_when.items()) and \
+            (not f.foreign_to or target in f.foreign_to)
         if not allowed:
-            return (f"data.{f.name}: names {ref.get('source')!r}'s entity; a {kind or 'source'} key may only "
-                    f"name its own source's here" + (f" (allowed for {', '.join(sorted(f.foreign))} sources)"
-                                                      if f.foreign else ""))
+            return (f"data.{f.name}: names {value.get('source')!r}'s entity; a {kind or 'source'} key may only "
+                    f"name its own source's here" + (f" (allowed for {', '.join(sorted(f.foreign))} sources"
+                                                      + (f", naming {', '.join(sorted(f.foreign_to))} sources'"
+                                                         if f.foreign_to else "") + ")" if f.foreign else ""))
     return None

@@ -64,11 +64,14 @@ def rows(conn: Connection, stmt: Any, params: Mapping[str, Any] | None = None) -
 
 def _plan(conn: Connection, stmt: Any) -> _Plan | None:
     key = (conn.dialect.name, id(stmt))
-    if key not in _PLANS or ((plan := _PLANS[key]) is not None and plan.stmt is not stmt):
-        if len(_PLANS) > 10_000:  # callers pass prebuilt statements; a caller building them per call must not
-            _PLANS.clear()  # grow this without bound
-        _PLANS[key] = _compile(conn, stmt)
-    return _PLANS[key]
+    if key in _PLANS:
+        plan = _PLANS.get(key)  # another thread may have cleared the cache since
+        if plan is None or plan.stmt is stmt:
+            return plan
+    if len(_PLANS) > 10_000:  # callers pass prebuilt statements; a caller building them per call must not
+        _PLANS.clear()  # grow this without bound
+    plan = _PLANS[key] = _compile(conn, stmt)  # the local is returned, whatever other threads do meanwhile
+    return plan
 
 
 def _compile(conn: Connection, stmt: Any) -> _Plan | None:

@@ -135,22 +135,32 @@ def foreign_refusal(etype: EventType, data: Mapping[str, Any], own: str) -> str 
     """Why an event submitted with the API key of source `own` may not carry its references (None: it may):
     a reference to another source's entity is allowed only where the vocabulary's `foreign` names the
     submitter's kind, so that no key changes or reports on another source's shops, orders or sanctions."""
-    kind = source_kind(own)
     for f in etype.fields:
         value = data.get(f.name)
-        if f.kind == "items" and isinstance(value, list):  # each item's product is the order's shop's own
-            for i, item in enumerate(value):
-                ref = item.get("product_id") if isinstance(item, Mapping) else None
-                if isinstance(ref, Mapping) and ref.get("source") != own:
-                    return f"data.{f.name}[{i}].product_id: names {ref.get('source')!r}'s product; name your own"
-        if f.kind != "ref" or not isinstance(value, Mapping) or value.get("source") == own:
-            continue
-        target = source_kind(str(value.get("source")))
-        allowed = kind in f.foreign and all(str(data.get(k)) in v for k, v in f.foreign_when.items()) and \
-            (not f.foreign_to or target in f.foreign_to)
-        if not allowed:
-            return (f"data.{f.name}: names {value.get('source')!r}'s entity; a {kind or 'source'} key may only "
-                    f"name its own source's here" + (f" (allowed for {', '.join(sorted(f.foreign))} sources"
-                                                      + (f", naming {', '.join(sorted(f.foreign_to))} sources'"
-                                                         if f.foreign_to else "") + ")" if f.foreign else ""))
+        why = _items_refusal(f.name, value, own) if f.kind == "items" else \
+            _ref_refusal(f, value, data, own) if f.kind == "ref" else None
+        if why:
+            return why
     return None
+
+
+def _items_refusal(name: str, items: Any, own: str) -> str | None:
+    """Each item's product is the order's shop's own: another source's is never named."""
+    for i, item in enumerate(items if isinstance(items, list) else ()):
+        ref = item.get("product_id") if isinstance(item, Mapping) else None
+        if isinstance(ref, Mapping) and ref.get("source") != own:
+            return f"data.{name}[{i}].product_id: names {ref.get('source')!r}'s product; name your own"
+    return None
+
+
+def _ref_refusal(f: FieldSpec, ref: Any, data: Mapping[str, Any], own: str) -> str | None:
+    if not isinstance(ref, Mapping) or ref.get("source") == own:
+        return None  # a plain string names the submitter's own entity
+    kind, target = source_kind(own), source_kind(str(ref.get("source")))
+    if kind in f.foreign and all(str(data.get(k)) in v for k, v in f.foreign_when.items()) \
+            and (not f.foreign_to or target in f.foreign_to):
+        return None
+    allowed = f" (allowed for {', '.join(sorted(f.foreign))} sources" + (
+        f", naming {', '.join(sorted(f.foreign_to))} sources'" if f.foreign_to else "") + ")" if f.foreign else ""
+    return f"data.{f.name}: names {ref.get('source')!r}'s entity; a {kind or 'source'} key may only name its " \
+           f"own source's here{allowed}"

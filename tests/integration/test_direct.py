@@ -4,8 +4,10 @@ step over the direct path stores the same standings and scores as over SQLAlchem
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
-from sqlalchemy import Double, bindparam, case, delete, func, literal, select
+from sqlalchemy import DateTime, Double, String, bindparam, case, cast, delete, func, literal, select
 from tests.conftest import ingest_text
 
 from chengxin.adapters.db import direct
@@ -22,6 +24,10 @@ STATEMENTS = {
     "fixed values": select(o.c.order_id, func.substr(o.c.placed_at, 1, 10), literal(2.5, Double),
                            case((o.c.total > 100, 1.0), else_=0.5)).where(o.c.shop_id == bindparam("shop")),
     "booleans (falls back)": select(s.c.subject_id, s.c.identity_valid).where(s.c.source == bindparam("src")),
+    # a value written into the statement whose type processes it (SQLAlchemy writes a time on SQLite its own
+    # way, not as the driver would): processed once when compiled, as SQLAlchemy does on every execution
+    "a processed fixed value": select(t.licences.c.number, cast(literal(datetime(2000, 1, 2, 3, 4), DateTime), String)
+                                      ).where(t.licences.c.source == bindparam("src")),
     "a literal list (falls back)": select(o.c.order_id).where(o.c.order_id.in_(["O1", "O2"])),
     "no rows": select(o.c.order_id).where(o.c.shop_id == bindparam("shop"), o.c.total < 0),
 }
@@ -51,7 +57,7 @@ def test_which_statements_run_directly(sample_app) -> None:
     with read_connection(sample_app.engine) as conn:
         plans = {name: direct._plan(conn, stmt) for name, stmt in STATEMENTS.items()}
     sqlite = sample_app.engine.dialect.name == "sqlite"
-    assert plans["counts by shop"] is not None
+    assert plans["counts by shop"] is not None and plans["a processed fixed value"] is not None
     assert plans["a literal list (falls back)"] is None
     # SQLite stores booleans as integers: SQLAlchemy turns them back into bool, the driver does not
     assert (plans["booleans (falls back)"] is None) == sqlite

@@ -56,3 +56,22 @@ def test_every_simulator_parameter_is_documented_with_its_default():
             assert text == default, f.name
         else:
             assert float(text) == default, f.name
+
+
+def test_the_foreign_reference_table_is_the_vocabularys():
+    """docs/security.md tables who may name another source's entity, field by field, as vocab/events-v1.yaml
+    says (`foreign`, `foreign_to`, `foreign_when`)."""
+    import re
+
+    doc = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    table = doc[doc.index("| fields | submitted by |"):].split("\n\n")[0].splitlines()[2:]
+    documented = {}
+    for row in table:
+        fields, by, to, when = (c.strip() for c in row.strip("|").split("|"))
+        for name in re.findall(r"`(cx\.[a-z_]+\.[a-z_]+\.[a-z_]+)`", fields):
+            documented[name] = ({k.strip() for k in by.split(",")}, set() if to == "any" else {to},
+                                dict(re.findall(r"`([a-z_]+): ([a-z_]+)`", when)))
+    vocab = {f"{t.name}.{f.name}": (set(f.foreign), set(f.foreign_to),
+                                    {k: next(iter(v)) for k, v in f.foreign_when.items()})
+             for t in event_vocabulary().types.values() for f in t.fields if f.foreign}
+    assert documented == vocab

@@ -18,7 +18,6 @@ from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
-from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
 from chengxin.services.credit_file import Ref, credit_records_view, today
@@ -91,14 +90,15 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
 
 
 def _split_reporters(refs: list[Ref], viewer: Viewer, full: bool) -> tuple[list[Ref], list[Ref]]:
-    """A party's reports and shops, split into those shown as `full` says and those of other reporting
-    sources (another platform's, a logistics firm's) that a platform sees as the public does: its own full
-    view of a business does not open the other platforms' non-public records (complaints filed with them).
-    An authority's reports (a regulator's) stay with the first."""
-    if not full or viewer.role == REGULATOR:
+    """A party's reports and shops: those shown as `full` says, and other reporters' that a full view shows
+    as the public does (`Viewer.sees_full_beside_own`)."""
+    if not full:
         return refs, []
-    theirs = [r for r in refs if not viewer.owns(r[0]) and source_kind(r[0]) != "regulator"]
-    return [r for r in refs if r not in theirs], theirs
+    mine: list[Ref] = []
+    theirs: list[Ref] = []
+    for r in refs:
+        (mine if viewer.sees_full_beside_own(r[0]) else theirs).append(r)
+    return mine, theirs
 
 
 def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: list[Ref]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from sqlalchemy.types import Double
 from chengxin.adapters.db import direct, duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.query import bound_pair_in, pair_params, select_in
+from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
 
@@ -51,16 +51,17 @@ def days_between(since: str | None, now: datetime) -> float:
     return max(0.0, (now - datetime.fromisoformat(since[:19]).replace(tzinfo=UTC)).total_seconds() / 86400)
 
 
-def in_refs(conn: Connection, stmt: Any, source_col: Any, id_col: Any, refs: list[Ref]) -> Iterable[Any]:
-    """Rows of a prebuilt `stmt` whose (source_col, id_col) is one of `refs` (`Gather.rows`, scoped)."""
+def in_refs(conn: Connection, stmt: Any, source_col: Any, id_col: Any, refs: list[Ref],
+            params: dict[str, Any] | None = None) -> Iterable[Any]:
+    """Rows of a prebuilt `stmt` (with `params`) whose (source_col, id_col) is one of `refs`, in chunks."""
     for i in range(0, len(refs), CHUNK):
         part = refs[i:i + CHUNK]
-        n = 1 << (len(part) - 1).bit_length()
+        n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... refs), each statement built once
         part += [part[-1]] * (n - len(part))
         found = _FILTERED.get((id(stmt), n))
         if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
             found = _FILTERED[(id(stmt), n)] = (stmt, stmt.where(bound_pair_in(source_col, id_col, "r", n)))
-        yield from direct.rows(conn, found[1], pair_params("r", part))
+        yield from direct.rows(conn, found[1], {**(params or {}), **pair_params("r", part)})
 
 
 class Gather:
@@ -103,14 +104,7 @@ class Gather:
             yield from self.conn.execute(stmt, params)
             return
         refs = list(refs if refs is not None else [*self.shop_party, *self.party_of])
-        for i in range(0, len(refs), CHUNK):
-            part = refs[i:i + CHUNK]
-            n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... refs), each statement built once
-            part += [part[-1]] * (n - len(part))
-            found = _FILTERED.get((id(stmt), n))
-            if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
-                found = _FILTERED[(id(stmt), n)] = (stmt, stmt.where(bound_pair_in(source_col, id_col, "r", n)))
-            yield from direct.rows(self.conn, found[1], {**params, **pair_params("r", part)})
+        yield from in_refs(self.conn, stmt, source_col, id_col, refs, params)
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
         if (i := self.owner(ref)) is not None:
@@ -190,13 +184,10 @@ _SUBJECTS = select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.pa
 
 
 def _subjects(conn: Connection, keys: list[str] | None) -> list[Any]:
-    """The subject reports of these parties (of every party when None); a statement built once per shape
-    when they are few."""
+    """The subject reports of these parties (of every party when None)."""
     if keys is None:
         return list(conn.execute(_SUBJECTS))
-    if not keys or len(keys) > CHUNK:
-        return list(conn.execute(_SUBJECTS.where(t.subjects.c.party_key.in_(keys))))
-    return direct.rows(conn, *select_in(_SUBJECTS, t.subjects.c.party_key, keys))
+    return direct.rows_in(conn, _SUBJECTS, t.subjects.c.party_key, keys)
 
 
 def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S.ScoreRules,

@@ -21,7 +21,6 @@ from chengxin.adapters.db import bulk, direct, duck, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
-from chengxin.adapters.db.query import select_in
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import reliability as REL
@@ -118,7 +117,7 @@ def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: 
 
 def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grades: dict[str, int] | None) -> int:
     rules, now, cs = score_rules(), credit_log.now_utc(), st.credit_scores
-    old = {r.party_key: r for r in _scores_of(conn, _OLD_SCORES, cs.c.party_key, list(profs))}
+    old = {r.party_key: r for r in direct.rows_in(conn, _OLD_SCORES, cs.c.party_key, list(profs))}
     rows, moved = [], []
     for key, profile in profs.items():
         result = S.score(profile, rules)
@@ -132,8 +131,8 @@ def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grade
         before = old.get(key)
         if before is None or before.score != result.score or before.grade != result.grade:
             moved.append((key, before, result, detail))
-    details = {r.party_key: r.detail for r in _scores_of(conn, _OLD_DETAILS, cs.c.party_key,
-                                                          [k for k, before, _, _ in moved if before is not None])}
+    details = {r.party_key: r.detail for r in direct.rows_in(conn, _OLD_DETAILS, cs.c.party_key,
+                                                              [k for k, before, _, _ in moved if before is not None])}
     history = [{"party_key": key, "at": now, "score": result.score, "grade": result.grade,
                 "previous_score": before.score if before else None,
                 "previous_grade": before.grade if before else None, "cause": cause,
@@ -151,15 +150,6 @@ def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grade
 _OLD_SCORES = select(st.credit_scores.c.party_key, st.credit_scores.c.score, st.credit_scores.c.grade)
 _OLD_DETAILS = select(st.credit_scores.c.party_key, st.credit_scores.c.detail)
 
-
-def _scores_of(conn: Connection, stmt: Any, col: Any, keys: list[str]) -> list[Any]:
-    """Rows of `stmt` for these parties: a prebuilt statement run directly when they are few (one event's
-    rescoring), one `IN` list when they are many (a rebuild's chunk)."""
-    if not keys:
-        return []
-    if len(keys) > P.CHUNK:
-        return list(conn.execute(stmt.where(col.in_(keys))))
-    return direct.rows(conn, *select_in(stmt, col, keys))
 
 
 def _why_moved(before: str | None, detail: dict[str, Any]) -> dict[str, Any]:

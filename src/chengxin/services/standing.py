@@ -204,8 +204,7 @@ def _one(conn: Connection, table: Any, key: str, ref: Ref, *cols: str) -> list[R
         stmt = _ONE[(table.name, key, cols)] = select(*(table.c[c] for c in cols)).where(
             table.c.source == bindparam("src"), table.c[key] == bindparam("key"))
     found = direct.rows(conn, stmt, {"src": ref[0], "key": ref[1]})
-    row = found[0] if found else None
-    return [] if row is None else [(row[i], row[i + 1]) for i in range(0, len(cols), 2)]
+    return [(found[0][i], found[0][i + 1]) for i in range(0, len(cols), 2)] if found else []
 
 
 _ONE: dict[tuple[str, str, tuple[str, ...]], Any] = {}

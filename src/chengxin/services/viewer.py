@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chengxin.domain.vocabulary import source_kind
+
 PUBLIC, PLATFORM, REGULATOR = "public", "platform", "regulator"
 ROLES = (PUBLIC, PLATFORM, REGULATOR)
 
@@ -27,6 +29,12 @@ class Viewer:
 
     def sees_full(self, source: str) -> bool:
         return self.role == REGULATOR or self.owns(source)
+
+    def sees_full_beside_own(self, source: str) -> bool:
+        """Whether a report of `source` is shown in full beside the viewer's own reports of the same party: its
+        own and an authority's (a regulator's) are; another reporter's (a platform's, a logistics firm's)
+        non-public records, such as complaints filed with it, stay that reporter's."""
+        return self.sees_full(source) or source_kind(source) == "regulator"
 
     @property
     def may_reveal_pii(self) -> bool:

@@ -245,6 +245,8 @@ def test_a_rebuild_scores_every_party_as_rescoring_it_alone_would(app, monkeypat
         with read_connection(app.engine) as conn:
             return {r.party_key: (r.score, r.grade, r.detail) for r in conn.execute(select(st.credit_scores))}
 
+    fixed = scoring._now()  # both rebuilds at one moment: a detail says "known for N days", rounded
+    monkeypatch.setattr(scoring, "_now", lambda: fixed)
     whole = scoring.rebuild(app)
     in_one = scores()
     monkeypatch.setattr(scoring, "REBUILD_SLICE", 7)

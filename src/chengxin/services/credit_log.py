@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk
 from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import require_durable
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, LogEntry, join_leaf, log_entry
 from chengxin.exc import IntegrityFailure, InvalidInput, NotFound
@@ -58,6 +59,7 @@ def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Se
     """`append` of records already turned into `log_entry`s (a bulk load's, built in its second process)."""
     if not entries:
         return None
+    require_durable(conn)  # a record, once under a signed head, must never roll back
     size, frontier = _frontier(conn)
     rows, leaves = [], []
     leaf_hash = merkle.leaf_hash

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Connection, DateTime, Integer, and_, bindparam, case, cast, exists, func, literal, or_, select
 from sqlalchemy.types import Double
 
 from chengxin.adapters.db import direct, duck
@@ -180,7 +180,8 @@ class Facts:
 
 
 _SUBJECTS = select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key, t.subjects.c.kind,
-                   t.subjects.c.identity_valid, t.subjects.c.verified_at, t.subjects.c.registered_at)
+                   cast(t.subjects.c.identity_valid, Integer).label("identity_valid"),  # not a boolean: runs on
+                   t.subjects.c.verified_at, t.subjects.c.registered_at)  # the driver's cursor (direct.py)
 
 
 def _subjects(conn: Connection, keys: list[str] | None) -> list[Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 from numpy.typing import NDArray
-from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy import Connection, and_, bindparam, delete, select
 
 from chengxin.adapters.db import bulk, direct, duck, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -140,13 +140,24 @@ def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grade
                for key, before, result, detail in moved]
     upsert.insert_or_update(conn, cs, rows)
     if history:
-        conn.execute(st.score_history.insert(), history)
+        _save_history(conn, history)
         from chengxin.services import lists  # a new grade may enter or leave a list (red: A; watch: D)
 
         lists.mark(conn, [key for key, before, result, _ in moved if before is None or before.grade != result.grade])
     return len(history)
 
 
+def _save_history(conn: Connection, history: list[dict[str, Any]]) -> None:
+    """A few rows (one event's parties) one by one on the driver's cursor; more in one `executemany`."""
+    if len(history) > 8:
+        conn.execute(st.score_history.insert(), history)
+        return
+    for row in history:
+        direct.execute(conn, _HISTORY, row)
+
+
+_HISTORY = st.score_history.insert().values({c: bindparam(c) for c in (
+    "party_key", "at", "score", "grade", "previous_score", "previous_grade", "cause", "reasons")})
 _OLD_SCORES = select(st.credit_scores.c.party_key, st.credit_scores.c.score, st.credit_scores.c.grade)
 _OLD_DETAILS = select(st.credit_scores.c.party_key, st.credit_scores.c.detail)
 

@@ -19,12 +19,12 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, literal, select
+from sqlalchemy import Connection, Integer, and_, bindparam, cast, delete, exists, func, literal, select
 
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.engine import NotDurable, read_connection, write_transaction
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
@@ -109,11 +109,7 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     done = {"pairs": 0, "parties": 0}
     size = chunk if budget_s is None else min(chunk, FIRST_CHUNK)
     while backlog:
-        with write_transaction(app.engine) as conn:
-            began = time.perf_counter()  # the lock is ours from here to the end of the commit
-            latest = _latest_event(conn) if budget_s is not None else None
-            marks = _settle(conn, app, size, cause, done)
-        took = time.perf_counter() - began
+        marks, latest, took = _settle_chunk(app, size, cause, done, budget_s is not None)
         backlog = marks == size  # a full chunk: there may be more
         if budget_s is not None:
             size = next_chunk(marks, took, budget_s, chunk)
@@ -129,20 +125,40 @@ def _latest_event(conn: Connection) -> int | None:
     return latest
 
 
-def _settle(conn: Connection, app: Chengxin, size: int, cause: str, done: dict[str, int]) -> int:
+def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool
+                  ) -> tuple[int, int | None, float]:
+    """One chunk of the queue in its own write transaction, which does not wait for the disk: it writes only
+    derived data and deletes the marks that asked for it, so a commit lost to a power cut is redone from
+    them (`engine.write_transaction`). Should the chunk append to the credit log after all, it is redone in
+    a durable transaction. Returns how many marks it took, the newest event's number when `look`, and how long
+    it held the write lock."""
+    for durable in (False, True):
+        try:
+            with write_transaction(app.engine, durable=durable) as conn:
+                began = time.perf_counter()  # the lock is ours from here to the end of the commit
+                latest = _latest_event(conn) if look else None
+                counts = _settle(conn, app, size, cause)
+        except NotDurable:
+            continue
+        done["pairs"] += counts["pairs"]
+        done["parties"] += counts["parties"]
+        return counts["marks"], latest, time.perf_counter() - began
+    raise AssertionError("a durable transaction cannot be refused as not durable")
+
+
+def _settle(conn: Connection, app: Chengxin, size: int, cause: str) -> dict[str, int]:
     """One chunk of the queue in the caller's transaction: recount, rescore, delete the marks. Returns
-    how many marks it took; adds its pairs and parties to `done`."""
+    how many marks it took, pairs it recounted and parties whose score changed."""
     from chengxin.services import scoring
 
     marks = direct.rows(conn, _TAKE, {"n": size})
     pairs = _pairs_of(conn, marks)
     recount(conn, app, pairs)
     keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
-    done["parties"] += scoring.rescore_in(conn, keys, cause)
+    parties = scoring.rescore_in(conn, keys, cause)
     for m in marks:
         direct.execute(conn, _UNMARK, dict(zip(_QUEUE_KEY, m, strict=True)))
-    done["pairs"] += len(pairs)
-    return len(marks)
+    return {"marks": len(marks), "pairs": len(pairs), "parties": parties}
 
 
 # The queue's statements, built once (`adapters/db/direct.py`: a lone event's step is ~20 small statements)
@@ -251,10 +267,12 @@ def _ratings_query() -> Any:
     return select(
         r.c.source, r.c.review_id, r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id,
         r.c.direction, r.c.score, r.c.posted_at, r.c.follows_id, r.c.dimensions, o.c.placed_at, o.c["items"],
-        exists().where(same_order, u.c.kind == "paid").label("paid"),
-        exists().where(same_order, u.c.kind == "completed").label("completed"),
-        exists().where(v.c.order_source == r.c.order_source, v.c.order_id == r.c.order_id,
-                       v.c.verdict == "fake").label("fake"),
+        # as integers, not booleans: SQLite's booleans need SQLAlchemy's processing, and a pair's recount
+        # then could not run on the driver's cursor (`adapters/db/direct.py`); `_rating` reads them as truth
+        cast(exists().where(same_order, u.c.kind == "paid"), Integer).label("paid"),
+        cast(exists().where(same_order, u.c.kind == "completed"), Integer).label("completed"),
+        cast(exists().where(v.c.order_source == r.c.order_source, v.c.order_id == r.c.order_id,
+                            v.c.verdict == "fake"), Integer).label("fake"),
     ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
         r.c.target_id.is_not(None), r.c.author_id.is_not(None))
 
@@ -272,7 +290,7 @@ def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
             r.c.target_source == bindparam("ts"), r.c.target_id == bindparam("ti"),
             r.c.author_source == bindparam("as_"), r.c.author_id == bindparam("ai"))
     (ts, ti), (as_, ai) = pair
-    return list(conn.execute(_PAIR_Q, {"ts": ts, "ti": ti, "as_": as_, "ai": ai}))
+    return direct.rows(conn, _PAIR_Q, {"ts": ts, "ti": ti, "as_": as_, "ai": ai})
 
 
 def _rating(row: Sequence[Any]) -> R.Rating:

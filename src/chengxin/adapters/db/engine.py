@@ -4,6 +4,14 @@ Writers are serialised: on SQLite a write transaction takes an exclusive `flock`
 `<database>-writer.lock`, then starts with `BEGIN IMMEDIATE`; on PostgreSQL it locks the one `log_state`
 row. The credit log needs one sequencer anyway (indices contiguous, no gaps), and with writers serialised
 the duplicate check and the insert of an event cannot race.
+
+Every write transaction is durable (its commit waits for the disk) unless it asks otherwise: the scorer's
+transactions write only derived data (ledger, standings, scores), recomputable from the events, and delete
+the queue marks that asked for them in the same transaction, so a commit lost to a power cut is redone from
+the marks it would have deleted. They commit without waiting for the disk (SQLite `synchronous=NORMAL`,
+PostgreSQL `synchronous_commit=off`), as `../shared/notes/reliability.md` §3 allows for derived data. A
+later durable commit makes every earlier one durable too (both write their logs in order). The credit log
+never goes into such a transaction: `require_durable` refuses it, and the caller redoes its work durably.
 """
 
 from __future__ import annotations
@@ -22,6 +30,13 @@ from chengxin.adapters.db.tables import log_state
 from chengxin.exc import ConfigError
 
 _WRITE = "cx_write"
+_DURABLE = "cx_durable"
+_SYNC = "cx_sync"  # the SQLite connection's current `synchronous` setting, kept in its pool record's info
+
+
+class NotDurable(RuntimeError):
+    """A write that must be durable (the credit log) was attempted in a transaction that is not. Internal:
+    the caller catches it and redoes the transaction durably; it never reaches a user."""
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
@@ -51,22 +66,41 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=60000"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
+        _record.info[_SYNC] = "FULL"
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get(_WRITE)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        # SQLite refuses to change `synchronous` inside a transaction: set it before each BEGIN, back to
+        # FULL for every transaction but the ones that asked not to wait for the disk
+        sync = "FULL" if options.get(_DURABLE, True) else "NORMAL"
+        raw = conn.connection.dbapi_connection  # not through SQLAlchemy: ~0.1 ms less per transaction
+        assert raw is not None
+        if conn.info.get(_SYNC) != sync:
+            raw.execute(f"PRAGMA synchronous={sync}")
+            conn.info[_SYNC] = sync
+        raw.execute("BEGIN IMMEDIATE" if options.get(_WRITE) else "BEGIN")
 
     return engine
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A serialised write transaction: commits on success, rolls back on any exception."""
-    with _writer_lock(engine), engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
+def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Connection]:
+    """A serialised write transaction: commits on success, rolls back on any exception. `durable=False`:
+    derived data only, whose commit need not wait for the disk (see the module's docstring)."""
+    options = {_WRITE: True, _DURABLE: durable}
+    with _writer_lock(engine), engine.connect().execution_options(**options) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(select(log_state.c.size).where(log_state.c.id == 1).with_for_update())
+            if not durable:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield conn
+
+
+def require_durable(conn: Connection) -> None:
+    """Refuse (`NotDurable`) unless `conn`'s transaction commits durably."""
+    if not conn.get_execution_options().get(_DURABLE, True):
+        raise NotDurable("this transaction does not wait for the disk; the credit log needs one that does")
 
 
 @contextmanager

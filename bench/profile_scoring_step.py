@@ -5,6 +5,9 @@ alternately in fresh processes on fresh copies of the same store: CPU and wall m
     git worktree add /tmp/wt-old <commit>
     .venv/bin/python bench/profile_scoring_step.py --against /tmp/wt-old/src --rounds 3
 
+When this checkout's schema is newer than the other's, give each its own store: a copy of the cache brought to
+this schema and scored by this checkout (`chengxin score`), with `--store COPY --against-store` the cache.
+
 Each run ingests new ratings one event per commit (order, payment, completion, review of one buyer at one shop
 after another: `bench_scoring._rating_lines`) and times the drain after each; the first `--warm` shops are not
 counted. Issue 4's target is a median of 1 ms per event. CPU time leaves out the commit's wait for the disk.
@@ -60,11 +63,11 @@ def child(folder: Path, shops: int, warm: int) -> dict[str, Any]:
             "wall_median_ms": round(statistics.median(wall) * 1000, 3)}
 
 
-def run(src: Path | None, shops: int, warm: int) -> dict[str, Any]:
+def run(src: Path | None, shops: int, warm: int, store: Path = STORE) -> dict[str, Any]:
     """A fresh copy of the store and a fresh process running `src` (None: this checkout)."""
     with tempfile.TemporaryDirectory(prefix="cx-step-") as tmp:
         folder = Path(tmp)
-        for f in [*STORE.glob("store.db*"), STORE / "keys.json"]:
+        for f in [*store.glob("store.db*"), store / "keys.json"]:
             shutil.copy(f, folder / f.name)
         env = {**os.environ, **({"PYTHONPATH": str(src)} if src else {})}
         out = subprocess.run([PYTHON, __file__, "--child", str(folder), "--shops", str(shops), "--warm", str(warm)],
@@ -78,23 +81,25 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--shops", type=int, default=120, help="shops rated, four events each")
     ap.add_argument("--warm", type=int, default=20, help="shops not counted at the start")
+    ap.add_argument("--store", type=Path, default=STORE, help="this checkout's store (default: bench_scoring's)")
+    ap.add_argument("--against-store", type=Path, help="the other checkout's store, when its schema is older")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.shops, args.warm)))
         return 0
-    if not (STORE / "store.db").exists():
-        print(f"no store at {STORE}: run bench/bench_scoring.py first", file=sys.stderr)
+    if not (args.store / "store.db").exists():
+        print(f"no store at {args.store}: run bench/bench_scoring.py first", file=sys.stderr)
         return 2
     if args.against is not None and not (args.against / "chengxin" / "__init__.py").exists():
         print(f"--against {args.against}: not a checkout's src/ (no chengxin/__init__.py)", file=sys.stderr)
         return 2
     log(describe(machine()))
     for _ in range(args.rounds):
-        mine = run(None, args.shops, args.warm)
+        mine = run(None, args.shops, args.warm, args.store)
         log(json.dumps(mine))
         if args.against is not None:
-            other = run(args.against, args.shops, args.warm)
+            other = run(args.against, args.shops, args.warm, args.against_store or args.store)
             log(json.dumps(other))
             log(f"ratio (other / this): CPU ×{other['cpu_median_ms'] / mine['cpu_median_ms']:.2f}, "
                 f"wall ×{other['wall_median_ms'] / mine['wall_median_ms']:.2f}")

@@ -209,7 +209,8 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
         # Committed first: DuckDB reads the file, not this transaction. The second transaction holds the
         # write lock from the read to the last score saved, so the scores are those of one state of the store.
         with write_transaction(app.engine) as conn:
-            facts = P.collect(conn, None, now, score_rules(), rating_rules(), reader=reader)  # each table once
+            facts = P.collect(conn, None, now, score_rules(), rating_rules(), reader=reader,  # each table
+                              keep=True)  # once; the trade figures kept per order and shop written anew
             for start in range(0, len(facts.keys), REBUILD_SLICE):
                 changed += save_scores(conn, facts.profiles(start, start + REBUILD_SLICE), "rebuild", grades)
     return {"parties": len(facts.keys), "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,

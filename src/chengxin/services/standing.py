@@ -32,7 +32,7 @@ from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.domain.projection import Fact
 from chengxin.exc import InvalidInput, NotFound
-from chengxin.services import columnar, credit_log
+from chengxin.services import columnar, credit_log, trade
 
 Ref = tuple[str, str]
 Pair = tuple[Ref, Ref]  # (target, author)
@@ -70,6 +70,9 @@ def marks_of(facts: Iterable[Fact]) -> list[tuple[str, str, str, str, str]]:
         if f.table == "reviews":
             if v["target_id"] is not None and v["author_id"] is not None:
                 rows[("pair", v["target_source"], v["target_id"], v["author_source"], v["author_id"])] = None
+        elif f.table == "shipment_scans":  # a signature delivers the parcel: its order's figures change
+            if v.get("signed_by") is not None and v.get("shipment_id") is not None:
+                rows[("shipment", v["shipment_source"], v["shipment_id"], "", "")] = None
         elif (how := _MARKS.get(f.table)) is not None and v.get(how[2]) is not None:
             rows[(how[0], v[how[1]], v[how[2]], "", "")] = None
     return list(rows)
@@ -154,6 +157,7 @@ def _settle(conn: Connection, app: Chengxin, size: int, cause: str) -> dict[str,
     marks = direct.rows(conn, _TAKE, {"n": size})
     pairs = _pairs_of(conn, marks)
     recount(conn, app, pairs)
+    trade.refresh(conn, scoring.score_rules(), _orders_of(conn, marks))
     keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
     parties = scoring.rescore_in(conn, keys, cause)
     for m in marks:
@@ -230,6 +234,21 @@ def _order_parties(conn: Connection, ref: Ref) -> list[Ref]:
     return _one(conn, t.orders, "order_id", ref, "shop_source", "shop_id", "buyer_source", "buyer_id")
 
 
+def _shipment_order(conn: Connection, ref: Ref) -> list[Ref]:
+    return _one(conn, t.shipments, "shipment_id", ref, "order_source", "order_id")
+
+
+def _orders_of(conn: Connection, marks: Sequence[Any]) -> list[Ref]:
+    """The orders whose trade figures the marks may change: their own, and those of signed shipments."""
+    refs: dict[Ref, None] = {}
+    for m in marks:
+        if m.kind == "order":
+            refs[(m.a_source, m.a_id)] = None
+        elif m.kind == "shipment":
+            refs.update(dict.fromkeys(_shipment_order(conn, (m.a_source, m.a_id))))
+    return list(refs)
+
+
 def _return_parties(conn: Connection, ref: Ref) -> list[Ref]:
     orders = _one(conn, t.returns, "return_id", ref, "order_source", "order_id")
     return _order_parties(conn, orders[0]) if orders else []
@@ -240,6 +259,7 @@ _RESOLVE: dict[str, Any] = {
     "party": lambda conn, ref: [ref],
     "order": _order_parties,
     "return": _return_parties,
+    "shipment": lambda conn, ref: [p for order in _shipment_order(conn, ref) for p in _order_parties(conn, order)],
     "complaint": lambda conn, ref: _one(conn, t.complaints, "complaint_id", ref, "target_source", "target_id"),
     "sanction": lambda conn, ref: _one(conn, t.sanctions, "sanction_id", ref, "subject_source", "subject_id"),
 }

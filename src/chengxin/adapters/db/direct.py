@@ -27,7 +27,7 @@ from chengxin.adapters.db.query import select_in
 class _Plan:
     """A statement compiled for one dialect: its SQL, parameter names in order, fixed values, row type."""
 
-    __slots__ = ("fixed", "names", "positional", "row", "sql", "stmt")
+    __slots__ = ("fixed", "names", "pairs", "positional", "row", "sql", "stmt")
 
     def __init__(self, stmt: Any, compiled: SQLCompiler) -> None:
         self.stmt = stmt  # held so that the id() key below cannot be reused by another statement
@@ -37,13 +37,18 @@ class _Plan:
         # values written into the statement (`func.substr(x, 1, 19)`, `literal(1.0)`) are bound parameters
         # too: processed here once, as SQLAlchemy would on every execution
         self.fixed = {n: _processed(b, compiled.dialect) for n, b in compiled.binds.items() if not b.required}
+        self.pairs = tuple((n, self.fixed.get(n)) for n in self.names)  # each parameter and its fixed value
         keys = [c[0] for c in compiled._result_columns]  # no public accessor
         self.row: Any = namedtuple("Row", keys, rename=True) if keys else None
 
     def args(self, params: Mapping[str, Any] | None) -> Any:
         """The driver's parameters: positional (SQLite) or named (psycopg)."""
-        given = {**self.fixed, **params} if params else self.fixed
-        return tuple(given[n] for n in self.names) if self.positional else {n: given[n] for n in self.names}
+        if not params:
+            params = {}
+        # a given value wins over a fixed one, as SQLAlchemy does; a missing required one is a KeyError
+        if self.positional:
+            return tuple([params[n] if n in params or n not in self.fixed else v for n, v in self.pairs])
+        return {n: params[n] if n in params or n not in self.fixed else v for n, v in self.pairs}
 
 
 _PLANS: dict[tuple[str, int], _Plan | None] = {}  # None: the statement needs SQLAlchemy's processing

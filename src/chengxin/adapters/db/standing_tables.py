@@ -103,3 +103,32 @@ Index("ix_reviews_pair", reviews.c.target_source, reviews.c.target_id, reviews.c
 Index("ix_reviews_order", reviews.c.order_source, reviews.c.order_id)
 # How a party's profile finds its shops' returns (services/profiles.py)
 Index("ix_returns_order", returns.c.order_source, returns.c.order_id)
+
+# Each order's part in its shop's trade figures (services/trade.py): its weight (its buyer's fairness times
+# the lockstep weight, in millionths: integers, so that sums kept up to date event by event equal a full
+# recount exactly) and its shipments, those shipped on time, those delivered, and its quality returns.
+order_trade = Table(
+    "order_trade", metadata,
+    Column("order_source", T, primary_key=True), Column("order_id", T, primary_key=True),
+    Column("shop_source", T, nullable=False), Column("shop_id", T, nullable=False),
+    Column("weight", BigInteger, nullable=False),
+    Column("shipped", Integer, nullable=False), Column("on_time", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False), Column("returns", Integer, nullable=False),
+)
+
+# Per shop: the sum over its orders of weight × each count (millionths), kept as orders change, so that
+# scoring a shop after one event reads one row however many orders it has.
+shop_trade = Table(
+    "shop_trade", metadata,
+    Column("shop_source", T, primary_key=True), Column("shop_id", T, primary_key=True),
+    Column("shipped", BigInteger, nullable=False), Column("on_time", BigInteger, nullable=False),
+    Column("delivered", BigInteger, nullable=False), Column("returns", BigInteger, nullable=False),
+)
+
+# Whether the two tables above hold every order (a row named `trade`, written by the full recompute, or at
+# migration on an empty store); until then a shop's figures are counted from its orders.
+trade_state = Table(
+    "trade_state", metadata,
+    Column("name", T, primary_key=True),
+    Column("built_at", T, nullable=False),
+)

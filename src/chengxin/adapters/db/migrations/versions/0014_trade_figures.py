@@ -1,0 +1,53 @@
+"""trade figures kept per order and per shop, so that scoring a shop after one event reads one row
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-27 18:20:00.000000
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('order_trade',
+    sa.Column('order_source', sa.String(), nullable=False),
+    sa.Column('order_id', sa.String(), nullable=False),
+    sa.Column('shop_source', sa.String(), nullable=False),
+    sa.Column('shop_id', sa.String(), nullable=False),
+    sa.Column('weight', sa.BigInteger(), nullable=False),
+    sa.Column('shipped', sa.Integer(), nullable=False),
+    sa.Column('on_time', sa.Integer(), nullable=False),
+    sa.Column('delivered', sa.Integer(), nullable=False),
+    sa.Column('returns', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('order_source', 'order_id', name=op.f('pk_order_trade'))
+    )
+    op.create_table('shop_trade',
+    sa.Column('shop_source', sa.String(), nullable=False),
+    sa.Column('shop_id', sa.String(), nullable=False),
+    sa.Column('shipped', sa.BigInteger(), nullable=False),
+    sa.Column('on_time', sa.BigInteger(), nullable=False),
+    sa.Column('delivered', sa.BigInteger(), nullable=False),
+    sa.Column('returns', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('shop_source', 'shop_id', name=op.f('pk_shop_trade'))
+    )
+    state = op.create_table('trade_state',
+    sa.Column('name', sa.String(), nullable=False),
+    sa.Column('built_at', sa.String(), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_trade_state'))
+    )
+    # an empty store holds every order's figures already (none); a store with orders waits for the next
+    # full recompute (`chengxin score`), and counts its shops' figures from their orders until then
+    if op.get_bind().execute(sa.text("SELECT 1 FROM orders LIMIT 1")).first() is None:
+        op.bulk_insert(state, [{'name': 'trade', 'built_at': '1970-01-01T00:00:00.000000Z'}])
+
+
+def downgrade() -> None:
+    op.drop_table('trade_state')
+    op.drop_table('shop_trade')
+    op.drop_table('order_trade')

@@ -125,6 +125,7 @@ def test_the_scorer_stores_the_same_over_either_path(sample_app, monkeypatch) ->
         conn.execute(delete(st.credit_scores))
         conn.execute(delete(st.standings))
         conn.execute(delete(st.rating_ledger).where(st.rating_ledger.c.target_id == "S1"))
+        conn.execute(delete(st.target_ratings).where(st.target_ratings.c.target_id == "S1"))  # kept with it
         conn.execute(st.scoring_queue.insert(), [{"kind": "pair", "a_source": "urn:cx:platform:P1", "a_id": "S1",
                                                   "b_source": "urn:cx:platform:P1", "b_id": "U1"}])
     monkeypatch.setattr(direct, "_compile", lambda conn, stmt: None)  # every statement through SQLAlchemy
@@ -133,3 +134,21 @@ def test_the_scorer_stores_the_same_over_either_path(sample_app, monkeypatch) ->
     slow = _standing_of(sample_app)
     assert slow[0] == [r for r in fast[0] if r[0] == "S1"]
     assert len(slow[1]) == 2 and set(slow[1]) <= set(fast[1])  # the shop's operator and the buyer
+
+
+def test_rows_about_references_count_each_group_once_whatever_the_list(sample_app, monkeypatch) -> None:
+    # a grouped statement runs as a UNION ALL per reference: a reference given twice, the padding of a chunk
+    # and a list longer than a chunk must still give each group once, as one GROUP BY over the table does
+    grouped = select(o.c.buyer_source, o.c.buyer_id, func.count()).group_by(o.c.buyer_source, o.c.buyer_id)
+    plain = select(o.c.buyer_source, o.c.buyer_id, o.c.order_id)
+    monkeypatch.setattr(direct, "CHUNK", 2)
+    with read_connection(sample_app.engine) as conn:
+        counts = {(a, b): n for a, b, n in conn.execute(grouped)}
+        orders = sorted(tuple(r) for r in conn.execute(plain))
+        refs = [*counts, *counts, ("urn:cx:platform:P9", "nobody")]
+        assert len(counts) >= 2
+        assert {(a, b): n for a, b, n in direct.in_refs(conn, grouped, o.c.buyer_source, o.c.buyer_id, refs)} \
+            == counts
+        got = list(direct.in_refs(conn, grouped, o.c.buyer_source, o.c.buyer_id, refs))
+        assert len(got) == len(counts)
+        assert sorted(tuple(r) for r in direct.in_refs(conn, plain, o.c.buyer_source, o.c.buyer_id, refs)) == orders

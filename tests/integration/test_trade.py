@@ -10,9 +10,10 @@ from tests.conftest import ingest_text
 from tests.integration.test_scoring import assert_same_profiles
 
 from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.services import scoring, trade
+from chengxin.services import rating_sums, scoring, standing, trade
 from chengxin.simulate import Simulator, make_params
 
 
@@ -27,24 +28,27 @@ def _lines(seed: int) -> list[bytes]:
 def _kept(app: Chengxin) -> tuple[dict, dict]:
     """The kept figures, leaving out rows of nothing (an order marked before it shipped)."""
     with read_connection(app.engine) as conn:
-        orders = {(r.order_source, r.order_id): (r.shop_source, r.shop_id, r.weight, r.shipped, r.on_time,
-                                                 r.delivered, r.returns)
+        orders = {(r.order_source, r.order_id): (r.weight, r.shipped, r.on_time, r.delivered, r.returns)
                   for r in conn.execute(select(st.order_trade)) if r.shipped or r.returns}
         shops = {(r.shop_source, r.shop_id): [r.shipped, r.on_time, r.delivered, r.returns]
                  for r in conn.execute(select(st.shop_trade)) if r.shipped or r.returns}
-    return orders, shops
+        rated = {(r[0], r[1]): list(r[2:]) for r in conn.execute(select(st.target_ratings)) if any(r[2:])}
+    return orders, shops, rated
 
 
-def _counted(app: Chengxin) -> tuple[dict, dict]:
-    """Every order counted now, with the weights as last fitted (what a full recompute would keep)."""
+def _counted(app: Chengxin) -> tuple[dict, dict, dict]:
+    """Every order and ledger row counted now, with the weights as last fitted (what a full recompute would
+    keep)."""
+    rules = scoring.score_rules()
     with read_connection(app.engine) as conn:
-        rows = list(conn.execute(trade.orders_stmt(scoring.score_rules(), conn.dialect.name, False, False)))
-    orders = {(r[0], r[1]): (r[2], r[3], *trade.figures(r)) for r in rows}
-    return orders, trade.by_shop(rows)
+        rows = list(conn.execute(trade.orders_stmt(rules, conn.dialect.name, False, False)))
+        rated = rating_sums.by_target(conn.execute(rating_sums.rows_stmt(rules, False)))
+    orders = {(r[0], r[1]): trade.figures(r) for r in rows}
+    return orders, trade.by_shop(rows), {k: v for k, v in rated.items() if any(v)}
 
 
 def test_figures_kept_event_by_event_equal_a_full_count_whatever_the_order(app: Chengxin) -> None:
-    lines = _lines(4)
+    lines = _lines(9)
     first = len(lines) * 2 // 3
     assert ingest_text(app, b"".join(lines[:first]).decode()).rejected == 0
     scoring.rebuild(app)  # fits rater fairness and flags lockstep orders: weights below 1 from now on
@@ -55,10 +59,18 @@ def test_figures_kept_event_by_event_equal_a_full_count_whatever_the_order(app: 
         assert ingest_text(app, b"".join(rest[a:b]).decode()).rejected == 0
     kept, counted = _kept(app), _counted(app)
     assert kept == counted
-    orders = kept[0].values()
-    assert any(w < trade.SCALE for _, _, w, *_ in orders)  # weighted...
-    assert sum(o[5] for o in orders) and sum(o[6] for o in orders)  # ...with deliveries and quality returns
+    orders, rated = kept[0].values(), kept[2].values()
+    assert any(w < trade.SCALE for w, *_ in orders)  # weighted...
+    assert sum(o[3] for o in orders) and sum(o[4] for o in orders)  # ...with deliveries and quality returns
     assert len(orders) > len(lines) // 20
+    assert any(r[2] < r[0] * trade.SCALE for r in rated) and len(rated) > 10  # ratings weighted below 1 too
+    with read_connection(app.engine) as conn:  # a verdict takes a rating's points back: the sums follow
+        order = conn.execute(select(st.rating_ledger.c.source, t.reviews.c.order_source, t.reviews.c.order_id)
+                             .join(t.reviews, t.reviews.c.review_id == st.rating_ledger.c.review_id)
+                             .where(st.rating_ledger.c.points > 0)).first()
+    standing.set_order_verdict(app, (order.order_source, order.order_id), "fake", "regulator:test", "a ring's")
+    kept = _kept(app)
+    assert kept == _counted(app) and sum(r[4] for r in kept[2].values()) == 1
 
 
 def test_scoring_counts_from_the_orders_until_the_figures_are_built(app: Chengxin) -> None:

@@ -19,22 +19,19 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, func, select, union_all
+from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, func, select
 
 from chengxin.adapters.db import direct, duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
-from chengxin.services import trade
+from chengxin.services import columnar, rating_sums, trade
 
 Ref = tuple[str, str]
-CHUNK = 128  # refs per OR-list: SQLite limits an expression's depth
 # Statements are built once per shape and reused: building and hashing SQLAlchemy expressions cost more
 # than running them when one party is rescored after one event.
 _STATEMENTS: dict[tuple[str, str, bool], tuple[Any, ...]] = {}
-_FILTERED: dict[tuple[int, int], tuple[Any, Any]] = {}
 
 
 def _statement(name: str, dialect: str, plain: bool, build: Any) -> tuple[Any, ...]:
@@ -48,33 +45,6 @@ def days_between(since: str | None, now: datetime) -> float:
     if not since:
         return 0.0
     return max(0.0, (now - datetime.fromisoformat(since[:19]).replace(tzinfo=UTC)).total_seconds() / 86400)
-
-
-def in_refs(conn: Connection, stmt: Any, source_col: Any, id_col: Any, refs: list[Ref],
-            params: dict[str, Any] | None = None) -> Iterable[Any]:
-    """Rows of a prebuilt `stmt` (with `params`) whose (source_col, id_col) is one of `refs`, in chunks.
-    A statement with a GROUP BY is run as a UNION ALL of one statement per reference: SQLite then reads each
-    group straight from its index, where an OR of references collected the rows in a temporary B-tree first
-    (a buyer's 422 orders counted in 24 µs instead of 120)."""
-    refs = list(dict.fromkeys(refs))  # a reference twice would count its group twice in a UNION ALL
-    for i in range(0, len(refs), CHUNK):
-        part = refs[i:i + CHUNK]
-        n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... refs), each statement built once
-        part += [NO_REF] * (n - len(part))
-        found = _FILTERED.get((id(stmt), n))
-        if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
-            found = _FILTERED[(id(stmt), n)] = (stmt, _filtered(stmt, source_col, id_col, n))
-        yield from direct.rows(conn, found[1], {**(params or {}), **pair_params("r", part)})
-
-
-NO_REF = ("", "")  # fills a chunk to its shape's size: no source is empty, so it matches nothing
-
-
-def _filtered(stmt: Any, source_col: Any, id_col: Any, n: int) -> Any:
-    if not stmt._group_by_clauses:
-        return stmt.where(bound_pair_in(source_col, id_col, "r", n))
-    return union_all(*(stmt.where(source_col == bindparam(f"ra{i}"), id_col == bindparam(f"rb{i}"))
-                       for i in range(n)))
 
 
 class Gather:
@@ -112,13 +82,20 @@ class Gather:
         reports) when scoring some parties, in chunks; all rows when scoring everyone."""
         params = params or {}
         if self.reader is not None:
-            yield from self.reader.rows(stmt, params)
+            yield from self.reader.stream(stmt, params)
             return
         if not self.scoped:
             yield from self.conn.execute(stmt, params)
             return
         refs = list(refs if refs is not None else [*self.shop_party, *self.party_of])
-        yield from in_refs(self.conn, stmt, source_col, id_col, refs, params)
+        yield from direct.in_refs(self.conn, stmt, source_col, id_col, refs, params)
+
+    def stream(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref]) -> Iterable[Any]:
+        """`rows`, as plain tuples a few thousand at a time when reading everyone from the store (a full
+        recompute's pass over every order or rating holds one batch)."""
+        if self.reader is None and not self.scoped:
+            return columnar.stream(self.conn, stmt)
+        return self.rows(stmt, source_col, id_col, refs)
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
         if (i := self.owner(ref)) is not None:
@@ -239,7 +216,7 @@ def _trade(g: Gather, facts: Facts) -> None:
     else:
         (q,) = _statement(f"trade:{g.scoped}", g.dialect, g.plain,
                           lambda: (trade.orders_stmt(g.rules, g.dialect, g.plain, g.scoped),))
-        rows = g.rows(q, o.c.shop_source, o.c.shop_id, g.shop_party)
+        rows = g.stream(q, o.c.shop_source, o.c.shop_id, g.shop_party)
         sums = trade.rebuild(g.conn, rows) if g.keep else trade.by_shop(rows)
     for shop, (shipped, on_time, delivered, returns) in sums.items():
         g.add(facts, shop, shipped=shipped / trade.SCALE, on_time=on_time / trade.SCALE,
@@ -248,24 +225,20 @@ def _trade(g: Gather, facts: Facts) -> None:
 
 def _ratings(g: Gather, facts: Facts) -> None:
     """Received ratings that count (carrier ratings count though they give no points), weighted; and ratings
-    taken back because their orders were confirmed fake."""
+    taken back because their orders were confirmed fake. Scoring some parties reads the sums kept per
+    target (`services/rating_sums.py`); a full recompute sums every ledger row (and, when `keep`, writes
+    the kept sums anew)."""
     L = st.rating_ledger
-    (q,) = _statement("ratings", g.dialect, g.plain, lambda: (_ratings_stmt(g),))
-    for a, b, n, total, weight, wsum, retracted in g.rows(q, L.c.target_source, L.c.target_id):
-        g.add(facts, (a, b), ratings=n, sum=total, wtotal=weight, wsum=wsum, retracted=retracted)
-
-
-def _ratings_stmt(g: Gather) -> Any:
-    L, r = st.rating_ledger, t.reviews
-    w, joins = g.weight(L.c.author_source, L.c.author_id, r.c.order_source, r.c.order_id)
-    counts = case((L.c.eligible.is_(True), 1.0), (L.c.direction == "buyer_to_carrier", 1.0), else_=0.0)
-    frm = L.join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id))
-    for table, cond in joins:
-        frm = frm.outerjoin(table, cond)
-    return select(L.c.target_source, L.c.target_id, func.sum(counts), func.sum(counts * L.c.score),
-                  func.sum(counts * w), func.sum(counts * w * L.c.score),
-                  func.sum(case((L.c.reason == R.RETRACTED, 1.0), else_=0.0))).select_from(frm).group_by(
-        L.c.target_source, L.c.target_id)
+    if g.scoped and not g.plain and trade.built(g.conn):
+        sums = rating_sums.kept(g.conn, [*g.shop_party, *g.party_of])
+    else:
+        (q,) = _statement(f"ratings:{g.scoped}", g.dialect, g.plain,
+                          lambda: (rating_sums.rows_stmt(g.rules, g.plain),))
+        rows = g.stream(q, L.c.target_source, L.c.target_id, [*g.shop_party, *g.party_of])
+        sums = rating_sums.rebuild(g.conn, rows) if g.keep else rating_sums.by_target(rows)
+    for target, (n, total, wtotal, wsum, retracted) in sums.items():
+        g.add(facts, target, ratings=n, sum=total, wtotal=wtotal / trade.SCALE, wsum=wsum / trade.SCALE,
+              retracted=retracted)
 
 
 def _complaints(g: Gather, facts: Facts) -> None:

@@ -176,9 +176,9 @@ def party_keys(conn: Connection, refs: list[Ref]) -> list[str]:
     """The parties of these shops and subject reports."""
     s, sh = t.subjects, t.shops
     keys: dict[str, None] = {}
-    for (k,) in P.in_refs(conn, _PARTY_OF_SUBJECT, s.c.source, s.c.subject_id, refs):
+    for (k,) in direct.in_refs(conn, _PARTY_OF_SUBJECT, s.c.source, s.c.subject_id, refs):
         keys[k] = None
-    for (k,) in P.in_refs(conn, _PARTY_OF_SHOP, sh.c.source, sh.c.shop_id, refs):
+    for (k,) in direct.in_refs(conn, _PARTY_OF_SHOP, sh.c.source, sh.c.shop_id, refs):
         keys[k] = None
     return list(keys)
 

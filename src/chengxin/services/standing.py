@@ -32,7 +32,7 @@ from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.domain.projection import Fact
 from chengxin.exc import InvalidInput, NotFound
-from chengxin.services import columnar, credit_log, trade
+from chengxin.services import columnar, credit_log, rating_sums, trade
 
 Ref = tuple[str, str]
 Pair = tuple[Ref, Ref]  # (target, author)
@@ -333,6 +333,7 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
     targets: dict[Ref, None] = {}
     records: list[tuple[CreditRecord, str]] = []
     ledger: list[tuple[Any, ...]] = []
+    before: list[tuple[Any, ...]] = []
     for pair in pairs:
         ratings = [_rating(row) for row in _pair_rows(conn, pair)]
         old = _old_ledger(conn, pair)
@@ -341,15 +342,41 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
                              strict=True):
             ledger.append(_ledger_tuple(rating, c))
             records.extend(_point_changes(conn, rating, c, old.get(c.review)))
+        before.extend((*review, pair[0], *row) for review, row in old.items())
         targets[pair[0]] = None
     bulk.insert_tuples(conn, "rating_ledger", ledger)
     _update_standings(conn, list(targets))
+    _keep_sums(conn, before, ledger)
     if records:  # in practice only a verdict's own transaction takes points back or restores them
         credit_log.append(conn, app.keys, app.settings.log_origin, records)
 
 
-def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[int, str]]:
-    return {(s, i): (p, reason) for s, i, p, reason in direct.rows(conn, _OLD_LEDGER, _pair_params(pair))}
+def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[Any, ...]]:
+    """A pair's ledger rows before its recount: review -> (points, reason, score, eligible, direction)."""
+    return {(r[0], r[1]): tuple(r[2:]) for r in direct.rows(conn, _OLD_LEDGER, _pair_params(pair))}
+
+
+def _keep_sums(conn: Connection, before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]) -> None:
+    """Add the recount's difference to the kept rating sums of its targets (`services/rating_sums.py`):
+    `before` as (review source, id, target, points, reason, score, eligible, direction), `after` as
+    ledger tuples. Nothing to do until a full recompute has built them."""
+    from chengxin.services import scoring
+
+    if not (before or after) or not trade.built(conn):
+        return
+    reviews = list(dict.fromkeys([(b[0], b[1]) for b in before] + [(a[0], a[1]) for a in after]))
+    weights = rating_sums.weights(conn, scoring.score_rules(), reviews)
+    deltas: dict[Ref, list[int]] = {}
+    for sign, review, target, counts, score, taken in (
+            *((-1, (b[0], b[1]), b[2], b[6] or b[7] == "buyer_to_carrier", b[5], b[4] == R.RETRACTED)
+              for b in before),
+            *((1, (a[0], a[1]), (a[2], a[3]), a[13] or a[6] == "buyer_to_carrier", a[7], a[12] == R.RETRACTED)
+              for a in after)):
+        if review in weights:  # a ledger row counts only with its review (the full count joins them)
+            acc = deltas.setdefault(target, [0] * len(rating_sums.SUMS))
+            for i, v in enumerate(rating_sums.contribution(counts, score, weights[review], taken)):
+                acc[i] += sign * v
+    rating_sums.apply(conn, deltas)
 
 
 def _pair_params(pair: Pair) -> dict[str, str]:
@@ -364,7 +391,8 @@ def _delete_pair(conn: Connection, pair: Pair) -> None:
 _PAIR_COND = (st.rating_ledger.c.target_source == bindparam("ts"), st.rating_ledger.c.target_id == bindparam("ti"),
               st.rating_ledger.c.author_source == bindparam("as"), st.rating_ledger.c.author_id == bindparam("ai"))
 _OLD_LEDGER = select(st.rating_ledger.c.source, st.rating_ledger.c.review_id, st.rating_ledger.c.points,
-                     st.rating_ledger.c.reason).where(*_PAIR_COND)
+                     st.rating_ledger.c.reason, st.rating_ledger.c.score,
+                     cast(st.rating_ledger.c.eligible, Integer), st.rating_ledger.c.direction).where(*_PAIR_COND)
 _DELETE_PAIR = delete(st.rating_ledger).where(*_PAIR_COND)
 
 
@@ -378,12 +406,12 @@ def _ledger_tuple(r: R.Rating, c: R.Counted) -> tuple[Any, ...]:
             c.eligible, c.dsr, ",".join(map(str, r.dims)) if r.dims else None)
 
 
-def _point_changes(conn: Connection, r: R.Rating, c: R.Counted, old: tuple[int, str] | None) -> list[
+def _point_changes(conn: Connection, r: R.Rating, c: R.Counted, old: tuple[Any, ...] | None) -> list[
         tuple[CreditRecord, str]]:
     """A credit record when a verdict takes a rating's points back, or gives them back."""
     if old is None:
         return []
-    old_points, old_reason = old
+    old_points, old_reason = old[:2]
     taken = c.reason == R.RETRACTED and old_reason != R.RETRACTED and old_points != 0
     restored = old_reason == R.RETRACTED and c.reason != R.RETRACTED and c.points != 0
     if not (taken or restored):
@@ -429,7 +457,9 @@ def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
     the ORDER BY holds every rating.)"""
     assert bulk.columns("rating_ledger") == LEDGER_COLUMNS
     with write_transaction(app.engine) as conn:
-        for table in (st.rating_ledger, st.standings, st.scoring_queue):
+        # the kept rating sums no longer match the ledger: counted from it until the full recompute that
+        # follows builds them again (`services/rating_sums.py`)
+        for table in (st.rating_ledger, st.standings, st.scoring_queue, st.trade_state):
             conn.execute(delete(table))
         r, the_rules = t.reviews, rules()
         q = _ratings_query().order_by(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id)

@@ -28,8 +28,10 @@ Ref = tuple[str, str]
 Figures = tuple[int, int, int, int]  # shipped, on time, delivered, returns: weight × count, in millionths
 SCALE = 1_000_000
 QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
-COLUMNS = ("order_source", "order_id", "shop_source", "shop_id", "weight", "shipped", "on_time", "delivered",
-           "returns")  # of `order_trade`, and of every order row the statements below return
+ROW = ("order_source", "order_id", "shop_source", "shop_id", "weight", "shipped", "on_time", "delivered",
+       "returns")  # every order row the statements below return
+COLUMNS = ("order_source", "order_id", "weight", "shipped", "on_time", "delivered", "returns")  # `order_trade`:
+# an order's shop never changes (the same id with other content is a conflict, the first kept)
 
 
 def weight(rules: S.ScoreRules, plain: bool, buyer_source: Any, buyer_id: Any, order_source: Any,
@@ -56,7 +58,7 @@ def epoch(col: Any, dialect: str) -> Any:
 
 
 def orders_stmt(rules: S.ScoreRules, dialect: str, plain: bool, scoped: bool) -> Any:
-    """Each order's weight and counts (`COLUMNS`). `scoped`: every order, each counted by lookups, for the
+    """Each order's weight and counts (`ROW`). `scoped`: every order, each counted by lookups, for the
     caller to narrow by order or by shop; else only orders with a shipment or a quality return, counted by
     whole-table GROUP BYs (a full recompute)."""
     o, ret = t.orders, t.returns
@@ -142,7 +144,7 @@ def rebuild(conn: Connection, rows: Iterable[Any], chunk: int = 20_000) -> dict[
     part: list[tuple[Any, ...]] = []
     for row in rows:
         w, *counts = f = figures(row)
-        part.append((row[0], row[1], row[2], row[3], *f))
+        part.append((row[0], row[1], *f))
         acc = sums.setdefault((row[2], row[3]), [0, 0, 0, 0])
         for i, n in enumerate(counts):
             acc[i] += w * n
@@ -162,10 +164,8 @@ def built(conn: Connection) -> bool:
 
 def shop_sums(conn: Connection, shops: list[Ref]) -> dict[Ref, list[int]]:
     """The kept sums of these shops (a shop without shipments or returns has no row)."""
-    from chengxin.services.profiles import in_refs
-
     s = st.shop_trade
-    return {(r[0], r[1]): list(r[2:]) for r in in_refs(conn, _SHOPS, s.c.shop_source, s.c.shop_id, shops)}
+    return {(r[0], r[1]): list(r[2:]) for r in direct.in_refs(conn, _SHOPS, s.c.shop_source, s.c.shop_id, shops)}
 
 
 def refresh(conn: Connection, rules: S.ScoreRules, orders: list[Ref]) -> None:
@@ -173,23 +173,20 @@ def refresh(conn: Connection, rules: S.ScoreRules, orders: list[Ref]) -> None:
     transaction). Nothing to do until a full recompute has built the tables."""
     if not orders or not built(conn):
         return
-    from chengxin.services.profiles import in_refs
-
     o, ot = t.orders, st.order_trade
     stmt = _statement(conn.dialect.name, rules)
-    new = {(r[0], r[1]): r for r in in_refs(conn, stmt, o.c.source, o.c.order_id, orders)}
-    old = {(r[0], r[1]): r for r in in_refs(conn, _ORDERS, ot.c.order_source, ot.c.order_id, list(new))}
+    new = {(r[0], r[1]): r for r in direct.in_refs(conn, stmt, o.c.source, o.c.order_id, orders)}
+    old = {(r[0], r[1]): r for r in direct.in_refs(conn, _ORDERS, ot.c.order_source, ot.c.order_id, list(new))}
     deltas: dict[Ref, list[int]] = {}
     rows = []
     for ref, row in new.items():
-        now = figures(row)
-        before = old.get(ref)
-        if before is not None and tuple(before[4:]) == now and (before[2], before[3]) == (row[2], row[3]):
-            continue
-        rows.append(dict(zip(COLUMNS, (*ref, row[2], row[3], *now), strict=True)))
+        now, before = figures(row), old.get(ref)
+        if tuple(before[2:]) == now if before is not None else not any(now[1:]):
+            continue  # unchanged, or nothing to count yet (an order placed, not shipped)
+        rows.append(dict(zip(COLUMNS, (*ref, *now), strict=True)))
         _add(deltas, (row[2], row[3]), now, 1)
         if before is not None:
-            _add(deltas, (before[2], before[3]), tuple(before[4:]), -1)
+            _add(deltas, (row[2], row[3]), tuple(before[2:]), -1)
     if rows:
         upsert.insert_or_update(conn, ot, rows)
         _apply(conn, deltas)

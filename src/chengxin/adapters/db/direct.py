@@ -15,13 +15,13 @@ checks both ways give equal rows on both databases.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, union_all
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from chengxin.adapters.db.query import select_in
+from chengxin.adapters.db.query import bound_pair_in, pair_params, select_in
 
 
 class _Plan:
@@ -132,3 +132,35 @@ def _plain(type_: Any, dialect: Any) -> bool:
 def _processed(bind: Any, dialect: Any) -> Any:
     process = bind.type._cached_bind_processor(dialect)
     return bind.effective_value if process is None else process(bind.effective_value)
+
+
+# --- rows about some (source, id) references ----------------------------------------------------------------
+CHUNK = 128  # references per statement: SQLite limits an expression's depth
+_FILTERED: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+
+def in_refs(conn: Connection, stmt: Any, source_col: Any, id_col: Any, refs: list[tuple[str, str]],
+            params: dict[str, Any] | None = None) -> Iterable[Any]:
+    """Rows of a prebuilt `stmt` (with `params`) whose (source_col, id_col) is one of `refs`, in chunks.
+    A statement with a GROUP BY is run as a UNION ALL of one statement per reference: SQLite then reads each
+    group straight from its index, where an OR of references collected the rows in a temporary B-tree first
+    (a buyer's 422 orders counted in 24 µs instead of 120)."""
+    refs = list(dict.fromkeys(refs))  # a reference twice would count its group twice in a UNION ALL
+    for i in range(0, len(refs), CHUNK):
+        part = refs[i:i + CHUNK]
+        n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... refs), each statement built once
+        part += [NO_REF] * (n - len(part))
+        found = _FILTERED.get((id(stmt), n))
+        if found is None or found[0] is not stmt:  # keyed by id: check it is the very statement
+            found = _FILTERED[(id(stmt), n)] = (stmt, _filtered(stmt, source_col, id_col, n))
+        yield from rows(conn, found[1], {**(params or {}), **pair_params("r", part)})
+
+
+NO_REF = ("", "")  # fills a chunk to its shape's size: no source is empty, so it matches nothing
+
+
+def _filtered(stmt: Any, source_col: Any, id_col: Any, n: int) -> Any:
+    if not stmt._group_by_clauses:
+        return stmt.where(bound_pair_in(source_col, id_col, "r", n))
+    return union_all(*(stmt.where(source_col == bindparam(f"ra{i}"), id_col == bindparam(f"rb{i}"))
+                       for i in range(n)))

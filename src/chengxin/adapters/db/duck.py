@@ -69,6 +69,14 @@ class Reader:
         compiled, shape = _compiled(stmt)
         return list(map(shape._make, self._call("run", *_duck_sql(compiled, params))))
 
+    def stream(self, stmt: Any, params: dict[str, Any] | None = None, size: int = 50_000) -> Iterator[Any]:
+        """The rows `size` at a time, so that a pass over millions holds a few batches (the caller must read
+        to the end before its next statement)."""
+        compiled, shape = _compiled(stmt)
+        self._call("start", *_duck_sql(compiled, params))
+        while batch := self._call("fetch", size):
+            yield from map(shape._make, batch)
+
     def _call(self, verb: str, *args: Any) -> Any:
         assert self.child.stdin is not None
         child.send(self.child.stdin, (verb, args))  # type: ignore[arg-type]
@@ -129,6 +137,10 @@ def _serve() -> None:
             return
         if verb == "open":
             reply = child.outcome(lambda *a: session.update(con=_open(*a)), *args)
+        elif verb == "start":  # a result to be fetched in batches
+            reply = child.outcome(lambda *a: session["con"].execute(*a) and None, *args)
+        elif verb == "fetch":
+            reply = child.outcome(lambda n: session["con"].fetchmany(n), *args)
         else:  # run
             reply = child.outcome(lambda *a: session["con"].execute(*a).fetchall(), *args)
         child.send(out, reply)

@@ -110,7 +110,6 @@ Index("ix_returns_order", returns.c.order_source, returns.c.order_id)
 order_trade = Table(
     "order_trade", metadata,
     Column("order_source", T, primary_key=True), Column("order_id", T, primary_key=True),
-    Column("shop_source", T, nullable=False), Column("shop_id", T, nullable=False),
     Column("weight", BigInteger, nullable=False),
     Column("shipped", Integer, nullable=False), Column("on_time", Integer, nullable=False),
     Column("delivered", Integer, nullable=False), Column("returns", Integer, nullable=False),
@@ -125,8 +124,19 @@ shop_trade = Table(
     Column("delivered", BigInteger, nullable=False), Column("returns", BigInteger, nullable=False),
 )
 
-# Whether the two tables above hold every order (a row named `trade`, written by the full recompute, or at
-# migration on an empty store); until then a shop's figures are counted from its orders.
+# Per rated shop or subject (services/rating_sums.py): how many of its received ratings count, their scores
+# summed, the same weighted by their authors (integer millionths), and how many were taken back.
+target_ratings = Table(
+    "target_ratings", metadata,
+    Column("target_source", T, primary_key=True), Column("target_id", T, primary_key=True),
+    Column("ratings", BigInteger, nullable=False), Column("total", BigInteger, nullable=False),
+    Column("wtotal", BigInteger, nullable=False), Column("wsum", BigInteger, nullable=False),
+    Column("retracted", BigInteger, nullable=False),
+)
+
+# Whether the three tables above hold every order and rating (a row named `trade`, written by the full
+# recompute, or at migration on an empty store; a recount of the whole ledger deletes it); until then a
+# party's figures are counted from its orders and ledger rows.
 trade_state = Table(
     "trade_state", metadata,
     Column("name", T, primary_key=True),

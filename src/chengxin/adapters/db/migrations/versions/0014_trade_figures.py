@@ -1,4 +1,4 @@
-"""trade figures kept per order and per shop, so that scoring a shop after one event reads one row
+"""trade figures kept per order and shop, ratings summed per target: scoring a shop after one event reads a row
 
 Revision ID: 0014
 Revises: 0013
@@ -18,8 +18,6 @@ def upgrade() -> None:
     op.create_table('order_trade',
     sa.Column('order_source', sa.String(), nullable=False),
     sa.Column('order_id', sa.String(), nullable=False),
-    sa.Column('shop_source', sa.String(), nullable=False),
-    sa.Column('shop_id', sa.String(), nullable=False),
     sa.Column('weight', sa.BigInteger(), nullable=False),
     sa.Column('shipped', sa.Integer(), nullable=False),
     sa.Column('on_time', sa.Integer(), nullable=False),
@@ -36,6 +34,16 @@ def upgrade() -> None:
     sa.Column('returns', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('shop_source', 'shop_id', name=op.f('pk_shop_trade'))
     )
+    op.create_table('target_ratings',
+    sa.Column('target_source', sa.String(), nullable=False),
+    sa.Column('target_id', sa.String(), nullable=False),
+    sa.Column('ratings', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('wtotal', sa.BigInteger(), nullable=False),
+    sa.Column('wsum', sa.BigInteger(), nullable=False),
+    sa.Column('retracted', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('target_source', 'target_id', name=op.f('pk_target_ratings'))
+    )
     state = op.create_table('trade_state',
     sa.Column('name', sa.String(), nullable=False),
     sa.Column('built_at', sa.String(), nullable=False),
@@ -49,5 +57,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('trade_state')
+    op.drop_table('target_ratings')
     op.drop_table('shop_trade')
     op.drop_table('order_trade')

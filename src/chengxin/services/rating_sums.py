@@ -1,0 +1,100 @@
+"""The received ratings of each shop and subject, summed and kept as the ledger changes: how many count,
+their scores, and the same weighted by their authors (fairness, lockstep), and how many were taken back.
+
+Like the trade figures (`services/trade.py`, whose module docstring says why): the full recompute writes
+every target's sums (`target_ratings`); a recount of a pair (`standing.recount`) adds the difference
+between the pair's ledger rows before and after; scoring a party reads one row per shop or subject. A
+rating's weight changes only at a full recompute. Weights are integer millionths, so that sums kept event
+by event equal a full count exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Integer, and_, case, cast, delete, select
+
+from chengxin.adapters.db import bulk, direct, upsert
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.domain import ratings as R
+from chengxin.domain import scoring as S
+from chengxin.services import trade
+
+Ref = tuple[str, str]
+SUMS = ("ratings", "total", "wtotal", "wsum", "retracted")  # of `target_ratings`, after the target
+# A ledger row as the sums need it: target, whether it counts, score, weight (a float), whether taken back
+_ZERO = [0, 0, 0, 0, 0]
+
+
+def rows_stmt(rules: S.ScoreRules, plain: bool) -> Any:
+    """Every ledger row's target, whether it counts (carrier ratings count though they give no points),
+    score, author's weight and whether it was taken back; the caller narrows it by target or review."""
+    L, r = st.rating_ledger, t.reviews
+    w, joins = trade.weight(rules, plain, L.c.author_source, L.c.author_id, r.c.order_source, r.c.order_id)
+    counts = case((L.c.eligible.is_(True), 1), (L.c.direction == "buyer_to_carrier", 1), else_=0)
+    frm: Any = L.join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id))
+    for table, cond in joins:
+        frm = frm.outerjoin(table, cond)
+    return select(L.c.target_source, L.c.target_id, counts, L.c.score, w,
+                  cast(L.c.reason == R.RETRACTED, Integer)).select_from(frm)
+
+
+def contribution(counts: Any, score: Any, weight: Any, retracted: Any) -> list[int]:
+    """One ledger row's part in its target's sums."""
+    c, s, w = int(counts), int(score), round(float(weight) * trade.SCALE)
+    return [c, c * s, c * w, c * w * s, int(retracted or 0)]
+
+
+def by_target(rows: Iterable[Sequence[Any]]) -> dict[Ref, list[int]]:
+    sums: dict[Ref, list[int]] = {}
+    for row in rows:
+        acc = sums.setdefault((row[0], row[1]), list(_ZERO))
+        for i, v in enumerate(contribution(*row[2:6])):
+            acc[i] += v
+    return sums
+
+
+def rebuild(conn: Connection, rows: Iterable[Sequence[Any]]) -> dict[Ref, list[int]]:
+    """Rewrite every target's sums from `rows` (every ledger row's, `rows_stmt`), in the caller's transaction
+    (the full recompute's, which then marks the kept figures built); returns them."""
+    sums = by_target(rows)
+    conn.execute(delete(st.target_ratings))
+    bulk.insert_tuples(conn, "target_ratings", [(*target, *v) for target, v in sums.items()])
+    return sums
+
+
+def kept(conn: Connection, targets: list[Ref]) -> dict[Ref, list[int]]:
+    """The kept sums of these targets (a target never rated has no row)."""
+    k = st.target_ratings
+    return {(r[0], r[1]): list(r[2:]) for r in direct.in_refs(conn, _KEPT, k.c.target_source, k.c.target_id, targets)}
+
+
+def apply(conn: Connection, deltas: dict[Ref, list[int]]) -> None:
+    """Add these differences to their targets' sums (a recount, in its transaction)."""
+    deltas = {k: d for k, d in deltas.items() if any(d)}
+    if not deltas:
+        return
+    now = kept(conn, list(deltas))
+    upsert.insert_or_update(conn, st.target_ratings, [
+        {"target_source": k[0], "target_id": k[1],
+         **dict(zip(SUMS, (a + b for a, b in zip(now.get(k, _ZERO), d, strict=True)), strict=True))}
+        for k, d in deltas.items()])
+
+
+def weights(conn: Connection, rules: S.ScoreRules, reviews: list[Ref]) -> dict[Ref, float]:
+    """The weight of each of these reviews' authors (fairness, and the lockstep flag of the review's order)."""
+    r = t.reviews
+    stmt = _WEIGHTS.get("w")
+    if stmt is None:
+        w, joins = trade.weight(rules, False, r.c.author_source, r.c.author_id, r.c.order_source, r.c.order_id)
+        frm: Any = r
+        for table, cond in joins:
+            frm = frm.outerjoin(table, cond)
+        stmt = _WEIGHTS["w"] = select(r.c.source, r.c.review_id, w).select_from(frm)
+    return {(a, b): float(w) for a, b, w in direct.in_refs(conn, stmt, r.c.source, r.c.review_id, reviews)}
+
+
+_KEPT = select(*(st.target_ratings.c[c] for c in ("target_source", "target_id", *SUMS)))
+_WEIGHTS: dict[str, Any] = {}

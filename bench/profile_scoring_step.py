@@ -33,7 +33,7 @@ from _common import CACHE, PYTHON, describe, log, machine
 STORE = CACHE / "scoring-bench-1m"
 
 
-def child(folder: Path, shops: int, warm: int) -> dict[str, Any]:
+def child(folder: Path, shops: int, warm: int, largest: bool = False) -> dict[str, Any]:
     """One run in this process (the code on sys.path): the drain's medians after each lone event."""
     import bench_scoring as B
     from chengxin.adapters.db import tables as t
@@ -45,7 +45,15 @@ def child(folder: Path, shops: int, warm: int) -> dict[str, Any]:
     cx = bootstrap(Settings(database_url=f"sqlite:///{folder / 'store.db'}", keys_file=folder / "keys.json"))
     with read_connection(cx.engine) as conn:
         buyer = conn.execute(t.subjects.select().where(t.subjects.c.kind == "person").limit(1)).one()
-        targets = [s for s in conn.execute(t.shops.select().limit(3 * shops)) if s.source == buyer.source][:shops]
+        if largest:  # the shops with the most orders: the step's cost where it grew with the shop
+            from sqlalchemy import func, select
+
+            top = conn.execute(select(t.orders.c.shop_id).where(t.orders.c.shop_source == buyer.source).group_by(
+                t.orders.c.shop_id).order_by(func.count().desc()).limit(shops)).scalars().all()
+            every = {s.shop_id: s for s in conn.execute(t.shops.select().where(t.shops.c.source == buyer.source))}
+            targets = [every[i] for i in top if i in every]
+        else:
+            targets = [s for s in conn.execute(t.shops.select().limit(3 * shops)) if s.source == buyer.source][:shops]
         product = {r.shop_id: r.product_id for r in conn.execute(t.products.select())}
     cpu, wall = [], []
     for i, shop in enumerate(targets):
@@ -59,18 +67,19 @@ def child(folder: Path, shops: int, warm: int) -> dict[str, Any]:
     import chengxin
 
     return {"code": str(Path(chengxin.__file__).parents[1]), "drains": len(cpu),
-            "cpu_median_ms": round(statistics.median(cpu) * 1000, 3),
+            "cpu_median_ms": round(statistics.median(cpu) * 1000, 3), "wall_max_ms": round(max(wall) * 1000, 3),
             "wall_median_ms": round(statistics.median(wall) * 1000, 3)}
 
 
-def run(src: Path | None, shops: int, warm: int, store: Path = STORE) -> dict[str, Any]:
+def run(src: Path | None, shops: int, warm: int, store: Path = STORE, largest: bool = False) -> dict[str, Any]:
     """A fresh copy of the store and a fresh process running `src` (None: this checkout)."""
     with tempfile.TemporaryDirectory(prefix="cx-step-") as tmp:
         folder = Path(tmp)
         for f in [*store.glob("store.db*"), store / "keys.json"]:
             shutil.copy(f, folder / f.name)
         env = {**os.environ, **({"PYTHONPATH": str(src)} if src else {})}
-        out = subprocess.run([PYTHON, __file__, "--child", str(folder), "--shops", str(shops), "--warm", str(warm)],
+        out = subprocess.run([PYTHON, __file__, "--child", str(folder), "--shops", str(shops), "--warm", str(warm),
+                              *(["--largest"] if largest else [])],
                              env=env, capture_output=True, text=True, check=True)
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -83,10 +92,11 @@ def main() -> int:
     ap.add_argument("--warm", type=int, default=20, help="shops not counted at the start")
     ap.add_argument("--store", type=Path, default=STORE, help="this checkout's store (default: bench_scoring's)")
     ap.add_argument("--against-store", type=Path, help="the other checkout's store, when its schema is older")
+    ap.add_argument("--largest", action="store_true", help="rate the shops with the most orders instead")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.shops, args.warm)))
+        print(json.dumps(child(args.child, args.shops, args.warm, args.largest)))
         return 0
     if not (args.store / "store.db").exists():
         print(f"no store at {args.store}: run bench/bench_scoring.py first", file=sys.stderr)
@@ -96,10 +106,10 @@ def main() -> int:
         return 2
     log(describe(machine()))
     for _ in range(args.rounds):
-        mine = run(None, args.shops, args.warm, args.store)
+        mine = run(None, args.shops, args.warm, args.store, args.largest)
         log(json.dumps(mine))
         if args.against is not None:
-            other = run(args.against, args.shops, args.warm, args.against_store or args.store)
+            other = run(args.against, args.shops, args.warm, args.against_store or args.store, args.largest)
             log(json.dumps(other))
             log(f"ratio (other / this): CPU ×{other['cpu_median_ms'] / mine['cpu_median_ms']:.2f}, "
                 f"wall ×{other['wall_median_ms'] / mine['wall_median_ms']:.2f}")

@@ -24,7 +24,6 @@ from chengxin.services import trade
 
 Ref = tuple[str, str]
 SUMS = ("ratings", "total", "wtotal", "wsum", "retracted")  # of `target_ratings`, after the target
-# A ledger row as the sums need it: target, whether it counts, score, weight (a float), whether taken back
 _ZERO = [0, 0, 0, 0, 0]
 
 

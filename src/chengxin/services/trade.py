@@ -25,7 +25,6 @@ from chengxin.domain import scoring as S
 from chengxin.services import credit_log
 
 Ref = tuple[str, str]
-Figures = tuple[int, int, int, int]  # shipped, on time, delivered, returns: weight × count, in millionths
 SCALE = 1_000_000
 QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
 ROW = ("order_source", "order_id", "shop_source", "shop_id", "weight", "shipped", "on_time", "delivered",

@@ -4,16 +4,18 @@ every order, exactly, whatever the order and split of the events (both databases
 from __future__ import annotations
 
 import random
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, select
 from tests.conftest import ingest_text
-from tests.integration.test_scoring import assert_same_profiles
+from tests.integration.test_scoring import Feed, P, assert_same_profiles
 
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.services import rating_sums, scoring, standing, trade
+from chengxin.domain import ratings as R
+from chengxin.services import profiles, rating_sums, scoring, standing, trade
 from chengxin.simulate import Simulator, make_params
 
 
@@ -25,7 +27,7 @@ def _lines(seed: int) -> list[bytes]:
     return lines
 
 
-def _kept(app: Chengxin) -> tuple[dict, dict]:
+def _kept(app: Chengxin) -> tuple[dict, dict, dict, dict]:
     """The kept figures, leaving out rows of nothing (an order marked before it shipped)."""
     with read_connection(app.engine) as conn:
         orders = {(r.order_source, r.order_id): (r.weight, r.shipped, r.on_time, r.delivered, r.returns)
@@ -33,18 +35,28 @@ def _kept(app: Chengxin) -> tuple[dict, dict]:
         shops = {(r.shop_source, r.shop_id): [r.shipped, r.on_time, r.delivered, r.returns]
                  for r in conn.execute(select(st.shop_trade)) if r.shipped or r.returns}
         rated = {(r[0], r[1]): list(r[2:]) for r in conn.execute(select(st.target_ratings)) if any(r[2:])}
-    return orders, shops, rated
+        days = {(r.target_source, r.target_id, r.day): [r.ratings, r.points] for r in conn.execute(
+            select(st.dsr_days).where(st.dsr_days.c.day >= _first_day())) if r.ratings}
+    return orders, shops, rated, days
 
 
-def _counted(app: Chengxin) -> tuple[dict, dict, dict]:
+def _first_day() -> str:
+    """The first day of a DSR window that starts now (days before it are never read again)."""
+    return R.window_start(scoring._now(), standing.rules().dsr_window_days)[:10]
+
+
+def _counted(app: Chengxin) -> tuple[dict, dict, dict, dict]:
     """Every order and ledger row counted now, with the weights as last fitted (what a full recompute would
     keep)."""
     rules = scoring.score_rules()
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(trade.orders_stmt(rules, conn.dialect.name, False, False)))
         rated = rating_sums.by_target(conn.execute(rating_sums.rows_stmt(rules, False)))
+        L = st.rating_ledger
+        days = rating_sums.dsr_days_of(conn.execute(select(L.c.target_source, L.c.target_id, L.c.at, L.c.dims).where(
+            L.c.dsr.is_(True), L.c.direction == "buyer_to_seller", L.c.at >= _first_day())))
     orders = {(r[0], r[1]): trade.figures(r) for r in rows}
-    return orders, trade.by_shop(rows), {k: v for k, v in rated.items() if any(v)}
+    return orders, trade.by_shop(rows), {k: v for k, v in rated.items() if any(v)}, days
 
 
 def test_figures_kept_event_by_event_equal_a_full_count_whatever_the_order(app: Chengxin) -> None:
@@ -64,6 +76,7 @@ def test_figures_kept_event_by_event_equal_a_full_count_whatever_the_order(app: 
     assert sum(o[3] for o in orders) and sum(o[4] for o in orders)  # ...with deliveries and quality returns
     assert len(orders) > len(lines) // 20
     assert any(r[2] < r[0] * trade.SCALE for r in rated) and len(rated) > 10  # ratings weighted below 1 too
+    assert len(kept[3]) > 10  # DSR ratings on many days in the window
     with read_connection(app.engine) as conn:  # a verdict takes a rating's points back: the sums follow
         order = conn.execute(select(st.rating_ledger.c.source, t.reviews.c.order_source, t.reviews.c.order_id)
                              .join(t.reviews, t.reviews.c.review_id == st.rating_ledger.c.review_id)
@@ -91,3 +104,32 @@ def test_scoring_counts_from_the_orders_until_the_figures_are_built(app: Chengxi
     with read_connection(app.engine) as conn:
         assert trade.built(conn)
     assert _kept(app) == _counted(app)
+
+
+def test_a_dsr_window_counts_its_first_day_from_its_hour(app: Chengxin, monkeypatch) -> None:
+    # scoring one party reads the window's first day rating by rating and the kept days after it: a rating
+    # on that day before the window's hour is out, one after it is in, as for a full count
+    fixed = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(scoring, "_now", lambda: fixed)
+    first = R.window_start(fixed, standing.rules().dsr_window_days)
+    day = first[:10]
+    later = (date.fromisoformat(day) + timedelta(days=7)).isoformat()
+    feed = Feed().parties()
+    for oid, on, at, score in (("O1", day, "10:00", 1), ("O2", day, "14:00", 3), ("O3", later, "09:00", 5)):
+        feed.order(oid, on, None)
+        feed.ev("cx.review.posted", f"{on}T{at}:00+00:00", {
+            "review_id": f"R{oid}", "order_id": oid, "author_id": "U1", "target_id": "S1",
+            "direction": "buyer_to_seller", "score": score,
+            "dimensions": {"as_described": score, "service": score, "logistics": score}})
+    assert ingest_text(app, feed.text()).rejected == 0
+    scoring.rebuild(app)
+    with read_connection(app.engine) as conn:
+        key = scoring.party_keys(conn, [(P, "S1")])[0]
+        alone = profiles.collect(conn, [key], fixed, scoring.score_rules(), standing.rules())
+        everyone = profiles.collect(conn, None, fixed, scoring.score_rules(), standing.rules())
+    with write_transaction(app.engine) as conn:  # a full recompute reads the first day whole (for its row)
+        rebuilt = profiles.collect(conn, None, fixed, scoring.score_rules(), standing.rules(), keep=True)
+    n = profiles.FIELD["dsr_n"]
+    assert alone.values[0][n] == 2 == everyone.values[everyone.keys.index(key)][n]  # O2 and O3, not O1
+    assert rebuilt.values[rebuilt.keys.index(key)][n] == 2
+    assert alone.profiles()[key].dsr_gap == everyone.profiles()[key].dsr_gap

@@ -13,8 +13,8 @@ lockstep burst at its shop (see `services/scoring.py` and docs/scoring.md).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -90,12 +90,13 @@ class Gather:
         refs = list(refs if refs is not None else [*self.shop_party, *self.party_of])
         yield from direct.in_refs(self.conn, stmt, source_col, id_col, refs, params)
 
-    def stream(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref]) -> Iterable[Any]:
+    def stream(self, stmt: Any, source_col: Any, id_col: Any, refs: Iterable[Ref],
+               params: dict[str, Any] | None = None) -> Iterable[Any]:
         """`rows`, as plain tuples a few thousand at a time when reading everyone from the store (a full
         recompute's pass over every order or rating holds one batch)."""
         if self.reader is None and not self.scoped:
-            return columnar.stream(self.conn, stmt)
-        return self.rows(stmt, source_col, id_col, refs)
+            return columnar.stream(self.conn, stmt.params(params) if params else stmt)
+        return self.rows(stmt, source_col, id_col, refs, params)
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
         if (i := self.owner(ref)) is not None:
@@ -296,23 +297,51 @@ def _licence_gaps(g: Gather, facts: Facts) -> None:
 
 
 def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
-    """Each shop's DSR over the window against its category's average, weighted by its DSR ratings."""
-    from chengxin.services.standing_views import category_dsr
-
+    """Each shop's DSR over the window against its category's average, weighted by its DSR ratings. Scoring
+    some parties reads the window's first, partial day rating by rating and the kept days after it
+    (`rating_sums.kept_days`); a full recompute reads every rating of the window (from the start of its first
+    day, when `keep`, to write the kept days anew)."""
     L = st.rating_ledger
     since = R.window_start(g.now, rr.dsr_window_days)
-    sums: dict[Ref, list[float]] = {}
-    (q,) = _statement("dsr", g.dialect, False, lambda: (select(L.c.target_source, L.c.target_id, L.c.dims).where(
-        L.c.dsr.is_(True), L.c.at >= bindparam("since"), L.c.direction == "buyer_to_seller"),))
-    for row in g.rows(q, L.c.target_source, L.c.target_id, g.shop_party, {"since": since}):
-        acc = sums.setdefault((row.target_source, row.target_id), [0.0, 0])
-        values = [int(x) for x in row.dims.split(",")]
-        acc[0] += sum(values) / len(values)
-        acc[1] += 1
+    first = since[:10]
+    (q,) = _statement("dsr", g.dialect, False, lambda: (select(L.c.target_source, L.c.target_id, L.c.at, L.c.dims)
+                                                         .where(L.c.dsr.is_(True), L.c.at >= bindparam("since"),
+                                                                L.c.at < bindparam("until"),
+                                                                L.c.direction == "buyer_to_seller"),))
+    sums: dict[Ref, list[int]] = {}
+    kept = g.scoped and trade.built(g.conn)
+    until = (date.fromisoformat(first) + timedelta(days=1)).isoformat() if kept else "9999"
+    rows = g.stream(q, L.c.target_source, L.c.target_id, g.shop_party,
+                    {"since": first if g.keep else since, "until": until})
+    days = rating_sums.dsr_days_of(_window(rows, since, sums))
+    if g.keep:
+        rating_sums.rebuild_days(g.conn, days)
+    if kept:
+        for shop, (n, points) in rating_sums.kept_days(g.conn, list(g.shop_party), first).items():
+            acc = sums.setdefault(shop, [0, 0])
+            acc[0] += n
+            acc[1] += points
+    _dsr_gaps(g, facts, rr, since, sums)
+
+
+def _window(rows: Iterable[Any], since: str, sums: dict[Ref, list[int]]) -> Iterator[Any]:
+    """Pass the rows on, adding those at or after `since` to `sums` (per shop: [ratings, points])."""
+    for row in rows:
+        if row[2] >= since:
+            acc = sums.setdefault((row[0], row[1]), [0, 0])
+            acc[0] += 1
+            acc[1] += rating_sums.dsr_points(row[3])
+        yield row
+
+
+def _dsr_gaps(g: Gather, facts: Facts, rr: R.RatingRules, since: str, sums: dict[Ref, list[int]]) -> None:
+    from chengxin.services.standing_views import category_dsr
+
     categories = {(s.source, s.shop_id): (orjson.loads(s.categories) or [None])[0] for s in g.shops}
-    for shop, (total, n) in sums.items():
+    k = len(rr.dsr_dimensions)  # every DSR rating has each dimension
+    for shop, (n, points) in sums.items():
         category = categories.get(shop)
-        avg = category_dsr(g.conn, category, since) if category else None
+        avg = category_dsr(g.conn, category, since) if category and n else None
         dims = [avg[d] for d in rr.dsr_dimensions] if avg and avg["count"] else []
         if dims and (i := g.shop_party.get(shop)) is not None:
-            facts.add(i, dsr_gap_sum=(total / n - sum(dims) / len(dims)) * n, dsr_n=n)
+            facts.add(i, dsr_gap_sum=(points / k / n - sum(dims) / len(dims)) * n, dsr_n=n)

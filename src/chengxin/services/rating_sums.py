@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, case, cast, delete, select
+from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, delete, func, select
 
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -97,3 +97,60 @@ def weights(conn: Connection, rules: S.ScoreRules, reviews: list[Ref]) -> dict[R
 
 _KEPT = select(*(st.target_ratings.c[c] for c in ("target_source", "target_id", *SUMS)))
 _WEIGHTS: dict[str, Any] = {}
+
+
+# --- DSR by day ---------------------------------------------------------------------------------------------
+# A shop's DSR is the mean over its ratings of the last 180 days: kept per day (`dsr_days`: DSR ratings and
+# the sum of their dimensions' values), a window reads at most ~181 day rows and the ratings of its first,
+# partial day, however many ratings the shop has.
+def dsr_points(dims: str | None) -> int:
+    """A DSR rating's dimensions summed (`"5,4,5"` -> 14)."""
+    return sum(int(x) for x in dims.split(",")) if dims else 0
+
+
+def dsr_days_of(rows: Iterable[Sequence[Any]]) -> dict[tuple[str, str, str], list[int]]:
+    """(target source, id, day) -> [ratings, points] of rows (target source, id, at, dims)."""
+    days: dict[tuple[str, str, str], list[int]] = {}
+    for ts, ti, at, dims in rows:
+        acc = days.setdefault((ts, ti, at[:10]), [0, 0])
+        acc[0] += 1
+        acc[1] += dsr_points(dims)
+    return days
+
+
+def rebuild_days(conn: Connection, days: dict[tuple[str, str, str], list[int]]) -> None:
+    conn.execute(delete(st.dsr_days))
+    bulk.insert_tuples(conn, "dsr_days", [(*k, *v) for k, v in days.items()])
+
+
+def add_days(conn: Connection, deltas: dict[tuple[str, str, str], list[int]]) -> None:
+    """Add these differences to the kept days (a recount, in its transaction)."""
+    deltas = {k: d for k, d in deltas.items() if any(d)}
+    rows = []
+    for key, (n, points) in deltas.items():
+        found = direct.rows(conn, _DAY, dict(zip(("ts", "ti", "day"), key, strict=True)))
+        was = found[0] if found else (0, 0)
+        rows.append({"target_source": key[0], "target_id": key[1], "day": key[2], "ratings": was[0] + n,
+                     "points": was[1] + points})
+    if rows:
+        upsert.insert_or_update(conn, st.dsr_days, rows)
+
+
+def kept_days(conn: Connection, shops: list[Ref], after: str) -> dict[Ref, list[int]]:
+    """Per shop, the kept [ratings, points] of the days after `after` (a YYYY-MM-DD day)."""
+    d = st.dsr_days
+    sums: dict[Ref, list[int]] = {}
+    for ts, ti, n, points in direct.in_refs(conn, _DAYS, d.c.target_source, d.c.target_id, shops,
+                                            {"after": after}):
+        acc = sums.setdefault((ts, ti), [0, 0])
+        acc[0] += int(n or 0)
+        acc[1] += int(points or 0)
+    return sums
+
+
+_DAY = select(st.dsr_days.c.ratings, st.dsr_days.c.points).where(
+    st.dsr_days.c.target_source == bindparam("ts"), st.dsr_days.c.target_id == bindparam("ti"),
+    st.dsr_days.c.day == bindparam("day"))
+_DAYS = select(st.dsr_days.c.target_source, st.dsr_days.c.target_id, func.sum(st.dsr_days.c.ratings),
+               func.sum(st.dsr_days.c.points)).where(st.dsr_days.c.day > bindparam("after")).group_by(
+    st.dsr_days.c.target_source, st.dsr_days.c.target_id)

@@ -352,14 +352,16 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
 
 
 def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[Any, ...]]:
-    """A pair's ledger rows before its recount: review -> (points, reason, score, eligible, direction)."""
+    """A pair's ledger rows before its recount: review -> (points, reason, score, eligible, direction, dsr, at,
+    dims)."""
     return {(r[0], r[1]): tuple(r[2:]) for r in direct.rows(conn, _OLD_LEDGER, _pair_params(pair))}
 
 
 def _keep_sums(conn: Connection, before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]) -> None:
     """Add the recount's difference to the kept rating sums of its targets (`services/rating_sums.py`):
-    `before` as (review source, id, target, points, reason, score, eligible, direction), `after` as
-    ledger tuples. Nothing to do until a full recompute has built them."""
+    `before` as (review source, id, target, points, reason, score, eligible, direction, dsr, at, dims),
+    `after` as ledger tuples; and their DSR ratings to the kept days. Nothing to do until a full
+    recompute has built them."""
     from chengxin.services import scoring
 
     if not (before or after) or not trade.built(conn):
@@ -377,6 +379,15 @@ def _keep_sums(conn: Connection, before: list[tuple[Any, ...]], after: list[tupl
             for i, v in enumerate(rating_sums.contribution(counts, score, weights[review], taken)):
                 acc[i] += sign * v
     rating_sums.apply(conn, deltas)
+    days: dict[tuple[str, str, str], list[int]] = {}
+    for sign, target, dsr, direction, at, dims in (
+            *((-1, b[2], b[8], b[7], b[9], b[10]) for b in before),
+            *((1, (a[2], a[3]), a[14], a[6], a[8], a[15]) for a in after)):
+        if dsr and direction == "buyer_to_seller":
+            acc = days.setdefault((*target, at[:10]), [0, 0])
+            acc[0] += sign
+            acc[1] += sign * rating_sums.dsr_points(dims)
+    rating_sums.add_days(conn, days)
 
 
 def _pair_params(pair: Pair) -> dict[str, str]:
@@ -392,7 +403,9 @@ _PAIR_COND = (st.rating_ledger.c.target_source == bindparam("ts"), st.rating_led
               st.rating_ledger.c.author_source == bindparam("as"), st.rating_ledger.c.author_id == bindparam("ai"))
 _OLD_LEDGER = select(st.rating_ledger.c.source, st.rating_ledger.c.review_id, st.rating_ledger.c.points,
                      st.rating_ledger.c.reason, st.rating_ledger.c.score,
-                     cast(st.rating_ledger.c.eligible, Integer), st.rating_ledger.c.direction).where(*_PAIR_COND)
+                     cast(st.rating_ledger.c.eligible, Integer), st.rating_ledger.c.direction,
+                     cast(st.rating_ledger.c.dsr, Integer), st.rating_ledger.c.at, st.rating_ledger.c.dims).where(
+    *_PAIR_COND)
 _DELETE_PAIR = delete(st.rating_ledger).where(*_PAIR_COND)
 
 

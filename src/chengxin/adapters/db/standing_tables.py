@@ -134,7 +134,16 @@ target_ratings = Table(
     Column("retracted", BigInteger, nullable=False),
 )
 
-# Whether the three tables above hold every order and rating (a row named `trade`, written by the full
+# Per shop and day (YYYY-MM-DD of the rating's time): its DSR ratings from buyers and the sum of their
+# dimensions' values, so that a 180-day window reads day rows instead of every rating (rating_sums.py).
+dsr_days = Table(
+    "dsr_days", metadata,
+    Column("target_source", T, primary_key=True), Column("target_id", T, primary_key=True),
+    Column("day", T, primary_key=True),
+    Column("ratings", BigInteger, nullable=False), Column("points", BigInteger, nullable=False),
+)
+
+# Whether the four tables above hold every order and rating (a row named `trade`, written by the full
 # recompute, or at migration on an empty store; a recount of the whole ledger deletes it); until then a
 # party's figures are counted from its orders and ledger rows.
 trade_state = Table(

@@ -44,6 +44,14 @@ def upgrade() -> None:
     sa.Column('retracted', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('target_source', 'target_id', name=op.f('pk_target_ratings'))
     )
+    op.create_table('dsr_days',
+    sa.Column('target_source', sa.String(), nullable=False),
+    sa.Column('target_id', sa.String(), nullable=False),
+    sa.Column('day', sa.String(), nullable=False),
+    sa.Column('ratings', sa.BigInteger(), nullable=False),
+    sa.Column('points', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('target_source', 'target_id', 'day', name=op.f('pk_dsr_days'))
+    )
     state = op.create_table('trade_state',
     sa.Column('name', sa.String(), nullable=False),
     sa.Column('built_at', sa.String(), nullable=False),
@@ -58,5 +66,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('trade_state')
     op.drop_table('target_ratings')
+    op.drop_table('dsr_days')
     op.drop_table('shop_trade')
     op.drop_table('order_trade')

@@ -345,7 +345,7 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
         before.extend((*review, pair[0], *row) for review, row in old.items())
         targets[pair[0]] = None
     bulk.insert_tuples(conn, "rating_ledger", ledger)
-    _update_standings(conn, list(targets))
+    _update_standings(conn, list(targets), before, ledger)
     _keep_sums(conn, before, ledger)
     if records:  # in practice only a verdict's own transaction takes points back or restores them
         credit_log.append(conn, app.keys, app.settings.log_origin, records)
@@ -450,17 +450,30 @@ def _order_of(conn: Connection, review: Ref) -> Ref:
     return row.order_source, row.order_id
 
 
-def _update_standings(conn: Connection, targets: list[Ref]) -> None:
+def _update_standings(conn: Connection, targets: list[Ref], before: list[tuple[Any, ...]],
+                      after: list[tuple[Any, ...]]) -> None:
+    """Add the recount's difference in points and ratings to its targets' standings: `before`, the old ledger
+    rows of the pairs recounted (as `_keep_sums` takes them), `after` their new ledger tuples. (Summing a
+    target's whole ledger instead grew with its ratings.)"""
+    change = {target: [0, 0] for target in targets}
+    for b in before:
+        change[b[2]][0] -= b[3]
+        change[b[2]][1] -= 1
+    for a in after:
+        change[(a[2], a[3])][0] += a[10]
+        change[(a[2], a[3])][1] += 1
+    s = st.standings
+    was = {(r[0], r[1]): (r[2], r[3]) for r in direct.in_refs(conn, _STANDINGS, s.c.target_source, s.c.target_id,
+                                                               targets)}
     now = credit_log.now_utc()
-    rows = []
-    for ts, ti in targets:
-        ((points, n),) = direct.rows(conn, _STANDING, {"ts": ts, "ti": ti})
-        rows.append({"target_source": ts, "target_id": ti, "points": int(points), "ratings": n, "updated_at": now})
-    upsert.insert_or_update(conn, st.standings, rows)
+    upsert.insert_or_update(conn, s, [
+        {"target_source": ts, "target_id": ti, "points": was.get((ts, ti), (0, 0))[0] + points,
+         "ratings": was.get((ts, ti), (0, 0))[1] + n, "updated_at": now}
+        for (ts, ti), (points, n) in change.items()])
 
 
-_STANDING = select(func.coalesce(func.sum(st.rating_ledger.c.points), 0), func.count()).where(
-    st.rating_ledger.c.target_source == bindparam("ts"), st.rating_ledger.c.target_id == bindparam("ti"))
+_STANDINGS = select(st.standings.c.target_source, st.standings.c.target_id, st.standings.c.points,
+                    st.standings.c.ratings)
 
 
 def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:

@@ -126,6 +126,7 @@ def test_the_scorer_stores_the_same_over_either_path(sample_app, monkeypatch) ->
         conn.execute(delete(st.standings))
         conn.execute(delete(st.rating_ledger).where(st.rating_ledger.c.target_id == "S1"))
         conn.execute(delete(st.target_ratings).where(st.target_ratings.c.target_id == "S1"))  # kept with it
+        conn.execute(delete(st.rating_parts).where(st.rating_parts.c.target_id == "S1"))
         conn.execute(st.scoring_queue.insert(), [{"kind": "pair", "a_source": "urn:cx:platform:P1", "a_id": "S1",
                                                   "b_source": "urn:cx:platform:P1", "b_id": "U1"}])
     monkeypatch.setattr(direct, "_compile", lambda conn, stmt: None)  # every statement through SQLAlchemy

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -215,9 +216,9 @@ def _trade(g: Gather, facts: Facts) -> None:
     if g.scoped and not g.plain and trade.built(g.conn):
         sums = trade.shop_sums(g.conn, list(g.shop_party))
     else:
-        (q,) = _statement(f"trade:{g.scoped}", g.dialect, g.plain,
-                          lambda: (trade.orders_stmt(g.rules, g.dialect, g.plain, g.scoped),))
-        rows = g.stream(q, o.c.shop_source, o.c.shop_id, g.shop_party)
+        found = _statement(f"trade:{g.scoped}", g.dialect, g.plain,
+                           lambda: tuple(q for q, _, _ in trade.statements(g.rules, g.dialect, g.plain, g.scoped)))
+        rows = chain.from_iterable(g.stream(q, o.c.shop_source, o.c.shop_id, g.shop_party) for q in found)
         sums = trade.rebuild(g.conn, rows) if g.keep else trade.by_shop(rows)
     for shop, (shipped, on_time, delivered, returns) in sums.items():
         g.add(facts, shop, shipped=shipped / trade.SCALE, on_time=on_time / trade.SCALE,

@@ -37,7 +37,7 @@ def rows_stmt(rules: S.ScoreRules, plain: bool) -> Any:
     for table, cond in joins:
         frm = frm.outerjoin(table, cond)
     return select(L.c.target_source, L.c.target_id, counts, L.c.score, w,
-                  cast(L.c.reason == R.RETRACTED, Integer)).select_from(frm)
+                  cast(L.c.reason == R.RETRACTED, Integer), L.c.source, L.c.review_id).select_from(frm)
 
 
 def contribution(counts: Any, score: Any, weight: Any, retracted: Any) -> list[int]:
@@ -55,13 +55,52 @@ def by_target(rows: Iterable[Sequence[Any]]) -> dict[Ref, list[int]]:
     return sums
 
 
-def rebuild(conn: Connection, rows: Iterable[Sequence[Any]]) -> dict[Ref, list[int]]:
-    """Rewrite every target's sums from `rows` (every ledger row's, `rows_stmt`), in the caller's transaction
-    (the full recompute's, which then marks the kept figures built); returns them."""
-    sums = by_target(rows)
-    conn.execute(delete(st.target_ratings))
+def rebuild(conn: Connection, rows: Iterable[Sequence[Any]], chunk: int = 20_000) -> dict[Ref, list[int]]:
+    """Rewrite every rating's part and every target's sums from `rows` (every ledger row's, `rows_stmt`), in
+    the caller's transaction (the full recompute's, which then marks the kept figures built); returns them."""
+    for table in (st.target_ratings, st.rating_parts):
+        conn.execute(delete(table))
+    sums: dict[Ref, list[int]] = {}
+    parts: list[tuple[Any, ...]] = []
+    for row in rows:
+        part = contribution(*row[2:6])
+        acc = sums.setdefault((row[0], row[1]), list(_ZERO))
+        for i, v in enumerate(part):
+            acc[i] += v
+        parts.append((row[6], row[7], row[0], row[1], *part))
+        if len(parts) >= chunk:
+            bulk.insert_tuples(conn, "rating_parts", parts)
+            parts.clear()
+    bulk.insert_tuples(conn, "rating_parts", parts)
     bulk.insert_tuples(conn, "target_ratings", [(*target, *v) for target, v in sums.items()])
     return sums
+
+
+def recounted(conn: Connection, rules: S.ScoreRules, before: Iterable[Ref], after: list[tuple[Any, ...]]) -> None:
+    """A recount replaced the ledger rows of reviews `before` by `after` (target, review, counts, score,
+    retracted): take back what each old row counted, as kept, add what each new one counts now, keep it."""
+    p = st.rating_parts
+    old = list(dict.fromkeys(before))
+    kept_parts = {(r[0], r[1]): r for r in direct.in_refs(conn, _PARTS, p.c.source, p.c.review_id, old)}
+    weights_now = weights(conn, rules, [a[1] for a in after])
+    deltas: dict[Ref, list[int]] = {}
+    for review in old:
+        if (was := kept_parts.get(review)) is not None:
+            acc = deltas.setdefault((was[2], was[3]), list(_ZERO))
+            for i, v in enumerate(was[4:]):
+                acc[i] -= v
+            direct.execute(conn, _DROP_PART, {"src": review[0], "id": review[1]})
+    rows = []
+    for target, review, counts, score, taken in after:
+        if review not in weights_now:  # a ledger row counts only with its review (the full count joins them)
+            continue
+        part = contribution(counts, score, weights_now[review], taken)
+        acc = deltas.setdefault(target, list(_ZERO))
+        for i, v in enumerate(part):
+            acc[i] += v
+        rows.append((*review, *target, *part))
+    bulk.insert_tuples(conn, "rating_parts", rows)
+    apply(conn, deltas)
 
 
 def kept(conn: Connection, targets: list[Ref]) -> dict[Ref, list[int]]:
@@ -95,6 +134,9 @@ def weights(conn: Connection, rules: S.ScoreRules, reviews: list[Ref]) -> dict[R
     return {(a, b): float(w) for a, b, w in direct.in_refs(conn, stmt, r.c.source, r.c.review_id, reviews)}
 
 
+_PARTS = select(*(st.rating_parts.c[c] for c in ("source", "review_id", "target_source", "target_id", *SUMS)))
+_DROP_PART = delete(st.rating_parts).where(st.rating_parts.c.source == bindparam("src"),
+                                           st.rating_parts.c.review_id == bindparam("id"))
 _KEPT = select(*(st.target_ratings.c[c] for c in ("target_source", "target_id", *SUMS)))
 _WEIGHTS: dict[str, Any] = {}
 

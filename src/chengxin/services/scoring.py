@@ -204,6 +204,9 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
     grades: dict[str, int] = {}
     with duck.batch_reader(app.engine, app.settings.batch_engine == "duckdb") as reader:
         with write_transaction(app.engine) as conn:
+            # new weights: the kept figures no longer match them until the second transaction rewrites them
+            # (should it fail, scoring counts from orders and ledger until the next rebuild)
+            conn.execute(delete(st.trade_state))
             lockstep = find_lockstep_orders(conn)
             fairness = fit_fairness(conn, reader)
         # Committed first: DuckDB reads the file, not this transaction. The second transaction holds the

@@ -366,19 +366,9 @@ def _keep_sums(conn: Connection, before: list[tuple[Any, ...]], after: list[tupl
 
     if not (before or after) or not trade.built(conn):
         return
-    reviews = list(dict.fromkeys([(b[0], b[1]) for b in before] + [(a[0], a[1]) for a in after]))
-    weights = rating_sums.weights(conn, scoring.score_rules(), reviews)
-    deltas: dict[Ref, list[int]] = {}
-    for sign, review, target, counts, score, taken in (
-            *((-1, (b[0], b[1]), b[2], b[6] or b[7] == "buyer_to_carrier", b[5], b[4] == R.RETRACTED)
-              for b in before),
-            *((1, (a[0], a[1]), (a[2], a[3]), a[13] or a[6] == "buyer_to_carrier", a[7], a[12] == R.RETRACTED)
-              for a in after)):
-        if review in weights:  # a ledger row counts only with its review (the full count joins them)
-            acc = deltas.setdefault(target, [0] * len(rating_sums.SUMS))
-            for i, v in enumerate(rating_sums.contribution(counts, score, weights[review], taken)):
-                acc[i] += sign * v
-    rating_sums.apply(conn, deltas)
+    rating_sums.recounted(conn, scoring.score_rules(), [(b[0], b[1]) for b in before], [
+        ((a[2], a[3]), (a[0], a[1]), a[13] or a[6] == "buyer_to_carrier", a[7], a[12] == R.RETRACTED)
+        for a in after])
     days: dict[tuple[str, str, str], list[int]] = {}
     for sign, target, dsr, direction, at, dims in (
             *((-1, b[2], b[8], b[7], b[9], b[10]) for b in before),

@@ -104,12 +104,16 @@ Index("ix_reviews_order", reviews.c.order_source, reviews.c.order_id)
 # How a party's profile finds its shops' returns (services/profiles.py)
 Index("ix_returns_order", returns.c.order_source, returns.c.order_id)
 
-# Each order's part in its shop's trade figures (services/trade.py): its weight (its buyer's fairness times
-# the lockstep weight, in millionths: integers, so that sums kept up to date event by event equal a full
-# recount exactly) and its shipments, those shipped on time, those delivered, and its quality returns.
-order_trade = Table(
-    "order_trade", metadata,
-    Column("order_source", T, primary_key=True), Column("order_id", T, primary_key=True),
+# What each shipment and return counts in its shop's trade figures (services/trade.py), and for which shop:
+# its order's weight (the buyer's fairness times the lockstep weight, in millionths: integers, so that sums
+# kept up to date event by event equal a full count exactly) and its counts (a shipment: shipped, on time,
+# delivered; a return: quality). Kept so that an item moved to another order or shop is taken back from the
+# shop it counted for.
+trade_parts = Table(
+    "trade_parts", metadata,
+    Column("item_kind", T, primary_key=True),      # shipment | return
+    Column("item_source", T, primary_key=True), Column("item_id", T, primary_key=True),
+    Column("shop_source", T, nullable=False), Column("shop_id", T, nullable=False),
     Column("weight", BigInteger, nullable=False),
     Column("shipped", Integer, nullable=False), Column("on_time", Integer, nullable=False),
     Column("delivered", Integer, nullable=False), Column("returns", Integer, nullable=False),
@@ -134,6 +138,17 @@ target_ratings = Table(
     Column("retracted", BigInteger, nullable=False),
 )
 
+# What each rating counts in its target's sums, as last counted (rating_sums.py): kept so that a rating
+# recounted after its order changed is taken back with the weight it was added with.
+rating_parts = Table(
+    "rating_parts", metadata,
+    Column("source", T, primary_key=True), Column("review_id", T, primary_key=True),
+    Column("target_source", T, nullable=False), Column("target_id", T, nullable=False),
+    Column("ratings", BigInteger, nullable=False), Column("total", BigInteger, nullable=False),
+    Column("wtotal", BigInteger, nullable=False), Column("wsum", BigInteger, nullable=False),
+    Column("retracted", BigInteger, nullable=False),
+)
+
 # Per shop and day (YYYY-MM-DD of the rating's time): its DSR ratings from buyers and the sum of their
 # dimensions' values, so that a 180-day window reads day rows instead of every rating (rating_sums.py).
 dsr_days = Table(
@@ -143,7 +158,7 @@ dsr_days = Table(
     Column("ratings", BigInteger, nullable=False), Column("points", BigInteger, nullable=False),
 )
 
-# Whether the four tables above hold every order and rating (a row named `trade`, written by the full
+# Whether the five tables above hold every order and rating (a row named `trade`, written by the full
 # recompute, or at migration on an empty store; a recount of the whole ledger deletes it); until then a
 # party's figures are counted from its orders and ledger rows.
 trade_state = Table(

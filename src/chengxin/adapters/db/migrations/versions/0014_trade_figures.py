@@ -15,15 +15,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('order_trade',
-    sa.Column('order_source', sa.String(), nullable=False),
-    sa.Column('order_id', sa.String(), nullable=False),
+    op.create_table('trade_parts',
+    sa.Column('item_kind', sa.String(), nullable=False),
+    sa.Column('item_source', sa.String(), nullable=False),
+    sa.Column('item_id', sa.String(), nullable=False),
+    sa.Column('shop_source', sa.String(), nullable=False),
+    sa.Column('shop_id', sa.String(), nullable=False),
     sa.Column('weight', sa.BigInteger(), nullable=False),
     sa.Column('shipped', sa.Integer(), nullable=False),
     sa.Column('on_time', sa.Integer(), nullable=False),
     sa.Column('delivered', sa.Integer(), nullable=False),
     sa.Column('returns', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('order_source', 'order_id', name=op.f('pk_order_trade'))
+    sa.PrimaryKeyConstraint('item_kind', 'item_source', 'item_id', name=op.f('pk_trade_parts'))
     )
     op.create_table('shop_trade',
     sa.Column('shop_source', sa.String(), nullable=False),
@@ -44,6 +47,18 @@ def upgrade() -> None:
     sa.Column('retracted', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('target_source', 'target_id', name=op.f('pk_target_ratings'))
     )
+    op.create_table('rating_parts',
+    sa.Column('source', sa.String(), nullable=False),
+    sa.Column('review_id', sa.String(), nullable=False),
+    sa.Column('target_source', sa.String(), nullable=False),
+    sa.Column('target_id', sa.String(), nullable=False),
+    sa.Column('ratings', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('wtotal', sa.BigInteger(), nullable=False),
+    sa.Column('wsum', sa.BigInteger(), nullable=False),
+    sa.Column('retracted', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('source', 'review_id', name=op.f('pk_rating_parts'))
+    )
     op.create_table('dsr_days',
     sa.Column('target_source', sa.String(), nullable=False),
     sa.Column('target_id', sa.String(), nullable=False),
@@ -59,7 +74,8 @@ def upgrade() -> None:
     )
     # an empty store holds every order's figures already (none); a store with orders waits for the next
     # full recompute (`chengxin score`), and counts its shops' figures from their orders until then
-    if op.get_bind().execute(sa.text("SELECT 1 FROM orders LIMIT 1")).first() is None:
+    bind = op.get_bind()  # (a carrier's ratings count without an order: the ledger must be empty too)
+    if all(bind.execute(sa.text(f"SELECT 1 FROM {t} LIMIT 1")).first() is None for t in ("orders", "rating_ledger")):
         op.bulk_insert(state, [{'name': 'trade', 'built_at': '1970-01-01T00:00:00.000000Z'}])
 
 
@@ -67,5 +83,6 @@ def downgrade() -> None:
     op.drop_table('trade_state')
     op.drop_table('target_ratings')
     op.drop_table('dsr_days')
+    op.drop_table('rating_parts')
     op.drop_table('shop_trade')
-    op.drop_table('order_trade')
+    op.drop_table('trade_parts')

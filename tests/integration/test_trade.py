@@ -295,3 +295,27 @@ def test_migration_with_reviews_but_no_orders(app) -> None:
     with read_connection(app.engine) as conn:
         assert not trade.built(conn)  # a carrier's rating without an order is in the ledger: not empty
     _check(app)
+
+
+def test_review_moves_to_another_shop(app) -> None:
+    # re-sent with another target, the rating leaves its old pair's ledger: counted once, under its new shop
+    # (before, the new pair's recount failed on the old row's key, and the drain with it, at every retry)
+    f = _base()
+    for oid, shop in (("O1", "S1"), ("O2", "S2")):
+        _order(f, oid, shop)
+        _paid(f, oid)
+        f.ev("cx.order.completed", "2026-03-02T18:00:00+08:00", {"order_id": oid})
+    review = {"review_id": "RX", "order_id": "O1", "author_id": "U1", "target_id": "S1",
+              "direction": "buyer_to_seller", "score": 5}
+    f.ev("cx.review.posted", "2026-03-02T19:00:00+08:00", review)
+    assert ingest_text(app, f.text()).rejected == 0
+    _check(app)
+    g = _feed(600)
+    g.ev("cx.review.posted", "2026-03-02T19:30:00+08:00", {**review, "order_id": "O2", "target_id": "S2"})
+    assert ingest_text(app, g.text()).rejected == 0
+    with read_connection(app.engine) as conn:
+        assert [tuple(r) for r in conn.execute(select(st.rating_ledger.c.review_id, st.rating_ledger.c.target_id))] \
+            == [("RX", "S2")]
+        points = {r.target_id: r.points for r in conn.execute(select(st.standings))}
+    assert points == {"S1": 0, "S2": 1}
+    _check(app)

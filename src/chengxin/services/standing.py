@@ -334,8 +334,11 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
     records: list[tuple[CreditRecord, str]] = []
     ledger: list[tuple[Any, ...]] = []
     before: list[tuple[Any, ...]] = []
-    for pair in pairs:
-        ratings = [_rating(row) for row in _pair_rows(conn, pair)]
+    work = list(dict.fromkeys(pairs))
+    for pair in work:  # grows while it runs: pairs that still count a review that has moved into this one
+        rows = _pair_rows(conn, pair)
+        work.extend(p for p in _moved_from(conn, pair, rows) if p not in work)
+        ratings = [_rating(row) for row in rows]
         old = _old_ledger(conn, pair)
         _delete_pair(conn, pair)
         for rating, c in zip(sorted(ratings, key=_time_order), R.count_pair(ratings, rules()),
@@ -349,6 +352,18 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
     _keep_sums(conn, before, ledger)
     if records:  # in practice only a verdict's own transaction takes points back or restores them
         credit_log.append(conn, app.keys, app.settings.log_origin, records)
+
+
+def _moved_from(conn: Connection, pair: Pair, rows: Sequence[Any]) -> list[Pair]:
+    """The other pairs whose ledger still counts one of these ratings: a review re-sent with another author or
+    target. They are recounted too, so that the rating leaves them (and is not counted, nor keyed, twice)."""
+    L = st.rating_ledger
+    found = direct.in_refs(conn, _COUNTED_IN, L.c.source, L.c.review_id, [(r[0], r[1]) for r in rows])
+    return [p for p in {((a, b), (c, d)) for a, b, c, d in found} if p != pair]
+
+
+_COUNTED_IN = select(st.rating_ledger.c.target_source, st.rating_ledger.c.target_id, st.rating_ledger.c.author_source,
+                     st.rating_ledger.c.author_id)
 
 
 def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[Any, ...]]:

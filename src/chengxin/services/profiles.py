@@ -57,6 +57,8 @@ class Gather:
         reads (a full rebuild), run by DuckDB when a `reader` is given (it reads only committed rows)."""
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
         self.keep = False  # write the kept trade figures anew (`collect`)
+        # scoring some parties reads the kept figures once a full recompute has built them (looked up once)
+        self.kept = self.scoped and trade.built(conn)
         self.reader = None if keys is not None else reader
         self.dialect = "duckdb" if self.reader is not None else conn.dialect.name
         sh = t.shops
@@ -213,7 +215,7 @@ def _trade(g: Gather, facts: Facts) -> None:
     weighted by its order (`services/trade.py`). Scoring some parties reads the sums kept per shop; a full
     recompute counts every order (and, when `keep`, writes the kept figures anew)."""
     o = t.orders
-    if g.scoped and not g.plain and trade.built(g.conn):
+    if g.kept and not g.plain:
         sums = trade.shop_sums(g.conn, list(g.shop_party))
     else:
         found = _statement(f"trade:{g.scoped}", g.dialect, g.plain,
@@ -231,7 +233,7 @@ def _ratings(g: Gather, facts: Facts) -> None:
     target (`services/rating_sums.py`); a full recompute sums every ledger row (and, when `keep`, writes
     the kept sums anew)."""
     L = st.rating_ledger
-    if g.scoped and not g.plain and trade.built(g.conn):
+    if g.kept and not g.plain:
         sums = rating_sums.kept(g.conn, [*g.shop_party, *g.party_of])
     else:
         (q,) = _statement(f"ratings:{g.scoped}", g.dialect, g.plain,
@@ -310,7 +312,7 @@ def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
                                                                 L.c.at < bindparam("until"),
                                                                 L.c.direction == "buyer_to_seller"),))
     sums: dict[Ref, list[int]] = {}
-    kept = g.scoped and trade.built(g.conn)
+    kept = g.kept
     until = (date.fromisoformat(first) + timedelta(days=1)).isoformat() if kept else "9999"
     rows = g.stream(q, L.c.target_source, L.c.target_id, g.shop_party,
                     {"since": first if g.keep else since, "until": until})

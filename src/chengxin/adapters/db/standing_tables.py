@@ -128,14 +128,16 @@ shop_trade = Table(
     Column("delivered", BigInteger, nullable=False), Column("returns", BigInteger, nullable=False),
 )
 
-# Per rated shop or subject (services/rating_sums.py): how many of its received ratings count, their scores
-# summed, the same weighted by their authors (integer millionths), and how many were taken back.
+def _rating_sums() -> list[Column[int]]:
+    """How many ratings count, their scores summed, the same weighted by their authors (integer millionths),
+    and how many were taken back (`rating_sums.SUMS`)."""
+    return [Column(name, BigInteger, nullable=False) for name in ("ratings", "total", "wtotal", "wsum", "retracted")]
+
+
+# Per rated shop or subject (services/rating_sums.py): the sums of its received ratings.
 target_ratings = Table(
     "target_ratings", metadata,
-    Column("target_source", T, primary_key=True), Column("target_id", T, primary_key=True),
-    Column("ratings", BigInteger, nullable=False), Column("total", BigInteger, nullable=False),
-    Column("wtotal", BigInteger, nullable=False), Column("wsum", BigInteger, nullable=False),
-    Column("retracted", BigInteger, nullable=False),
+    Column("target_source", T, primary_key=True), Column("target_id", T, primary_key=True), *_rating_sums(),
 )
 
 # What each rating counts in its target's sums, as last counted (rating_sums.py): kept so that a rating
@@ -143,10 +145,7 @@ target_ratings = Table(
 rating_parts = Table(
     "rating_parts", metadata,
     Column("source", T, primary_key=True), Column("review_id", T, primary_key=True),
-    Column("target_source", T, nullable=False), Column("target_id", T, nullable=False),
-    Column("ratings", BigInteger, nullable=False), Column("total", BigInteger, nullable=False),
-    Column("wtotal", BigInteger, nullable=False), Column("wsum", BigInteger, nullable=False),
-    Column("retracted", BigInteger, nullable=False),
+    Column("target_source", T, nullable=False), Column("target_id", T, nullable=False), *_rating_sums(),
 )
 
 # Per shop and day (YYYY-MM-DD of the rating's time): its DSR ratings from buyers and the sum of their

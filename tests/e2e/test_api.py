@@ -467,6 +467,22 @@ def test_openapi_lists_every_route(sample_api: Api) -> None:
             assert op.get("summary") and op.get("description"), path  # every operation is documented
 
 
+
+def test_events_are_served_by_the_plain_route_and_documented_by_the_fastapi_one(sample_api: Api) -> None:
+    """`POST /v1/events` skips FastAPI's dispatch (`routes.post_events_plain`, the first full match); the
+    FastAPI route behind it still documents the operation, and other methods still get 405."""
+    from starlette.routing import Match
+
+    from chengxin.entrypoints.api.routes import post_events_plain
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/events", "root_path": ""}
+    matches = [r for r in sample_api.client.app.router.routes  # type: ignore[attr-defined]
+               if r.matches(scope)[0] == Match.FULL]
+    assert len(matches) == 2 and getattr(matches[0], "endpoint", None) is post_events_plain  # then the router
+    assert sample_api.get("/openapi.json")["paths"]["/v1/events"]["post"]["operationId"].startswith("post_events")
+    assert sample_api.client.get("/v1/events").status_code == 405
+
+
 ERRORS = [
     # (viewer, method, url, json body, status, error code)
     pytest.param("regulator", "GET", f"/v1/parties/NOPE?source={P1}", None, 404, "not_found", id="unknown-party"),

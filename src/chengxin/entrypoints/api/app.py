@@ -32,6 +32,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(cx: Chengxin | None = None) -> FastAPI:
     """Build the ASGI app around one `Chengxin` (from the environment when none is given)."""
     from chengxin.entrypoints.api.lists_routes import router as lists_router
+    from chengxin.entrypoints.api.routes import post_events_plain
     from chengxin.entrypoints.api.routes import router as api_router
 
     app = FastAPI(
@@ -40,6 +41,8 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
         responses={400: {"description": "Malformed request"}},
     )
     app.state.chengxin = cx or bootstrap()
+    # the hot route first, as a plain Starlette route: the first full match wins (`routes.post_events_plain`)
+    app.add_route("/v1/events", post_events_plain, methods=["POST"], include_in_schema=False)
     app.include_router(api_router)
     app.include_router(lists_router)
     app.add_exception_handler(ChengxinError, _chengxin_error)

@@ -80,3 +80,34 @@ def test_a_platforms_full_view_of_a_business_keeps_other_platforms_complaints_to
     assert filed_with_p2 in regulator and filed_with_p2 in p2 and filed_with_p2 not in p1
     assert p1 == regulator - {filed_with_p2}  # nothing else lost: P1's own records, and P2's public ones
     assert ("identity", P2, "B2") in p1
+
+
+
+LINKED_ID = "440305199208157893"  # a valid resident ID: links the two platforms' accounts below as one party
+
+
+def _person(n: int, source: str, subject_id: str, name: str) -> str:
+    return _line(n, source, "cx.subject.registered", {"subject_id": subject_id, "kind": "person", "name": name,
+                                                      "id_number": LINKED_ID, "region": "440305"}) + "\n"
+
+
+def test_a_persons_score_is_withheld_from_a_platform_that_sees_only_some_of_the_persons_accounts(app) -> None:
+    """A person's score is computed over every account linked by the ID number. A platform that reported one
+    of two such accounts would learn the other platform's orders, complaints and sanctions from its grade,
+    reasons, dimensions and history (found by review): it gets no score while another platform's account is
+    linked; the regulator gets it, and so does the platform while the account is its alone."""
+    ingest_text(app, _person(20, P1, "U2", "李雷") + _line(22, P1, "cx.shop.opened", {
+        "shop_id": "SL", "operator_id": "U2", "name": "李记小店", "url": "https://p1.example/sl",
+        "categories": ["daily_goods"]}) + "\n")
+    for alone in (parties.show(app, P1, "U2", P1_VIEW), parties.show(app, P1, "SL", P1_VIEW)):
+        assert alone["score"] is not None and alone["credit"] is not None and "score_withheld" not in alone
+    ingest_text(app, _person(21, P2, "V2", "李雷"))
+    shop = parties.show(app, P1, "SL", P1_VIEW)  # its operator's score: the person's, over both accounts
+    assert (shop["score"], shop["credit"], shop["score_withheld"]) == (None, None, "other_reporters")
+    for viewer, source, entity in ((P1_VIEW, P1, "U2"), (P2_VIEW, P2, "V2")):
+        seen = parties.show(app, source, entity, viewer)
+        assert [r["id"] for r in seen["reports"]] == [entity]
+        assert (seen["score"], seen["grade"], seen["reasons"], seen["credit"]) == (None, None, [], None)
+        assert seen["score_withheld"] == "other_reporters"
+    regulator = parties.show(app, P2, "V2", REG_VIEW)
+    assert len(regulator["reports"]) == 2 and regulator["score"] is not None

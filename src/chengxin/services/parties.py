@@ -70,7 +70,8 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
         # A natural person's credit file, reports and licences are not public (PIPL art. 13, 25).
         return {"entity": "party", "source": subject.source, "id": subject.subject_id,
                 **identity_view(subject, full), "credit_records": [], "credit_records_total": 0}
-    subjects = _visible_reports(linked_subjects(conn, subject.party_key), subject, viewer)
+    linked = linked_subjects(conn, subject.party_key)
+    subjects = _visible_reports(linked, subject, viewer)
     refs = [(s.source, s.subject_id) for s in subjects]
     shops = _shops_of(conn, refs)
     view: dict[str, Any] = {
@@ -80,7 +81,8 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
         "shops": [_shop_summary(s) for s in shops],
         "licences": licences_view(conn, refs),
     }
-    view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops]))
+    view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops],
+                                scored=len(subjects) == len(linked)))
     view.update(_consequences(conn, subject.party_key, refs, viewer))
     _cap_grade(view)
     refs += [(s.source, s.shop_id) for s in shops]
@@ -101,16 +103,24 @@ def _split_reporters(refs: list[Ref], viewer: Viewer, full: bool) -> tuple[list[
     return mine, theirs
 
 
-def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: list[Ref]) -> dict[str, Any]:
+def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: list[Ref], *,
+                    scored: bool) -> dict[str, Any]:
     """Credit points and level (a merchant's: its shops' seller credit; a person's: buyer credit), and the
-    party's score, grade and reasons."""
+    party's score, grade and reasons, unless not `scored` (`_withheld`)."""
     from chengxin.domain.ratings import level_for
     from chengxin.services import scoring, standing, standing_views
 
     points = standing_views.points_of(conn, shops or reports)
     level = level_for(points, standing.rules())
     return {"points": points, "level": level.as_dict() if level else None,
-            **scoring.credit_view(conn, subject.party_key)}
+            **(scoring.credit_view(conn, subject.party_key) if scored else _withheld())}
+
+
+def _withheld() -> dict[str, Any]:
+    """A person's score where the viewer sees only some of the person's reports. The score is computed over
+    every report linked by the ID number (other platforms' orders, complaints, sanctions): its grade, reasons,
+    dimensions and history would tell a platform what another platform knows of the person."""
+    return {"score": None, "grade": None, "reasons": [], "credit": None, "score_withheld": "other_reporters"}
 
 
 def _consequences(conn: Connection, party_key: str, refs: list[Ref], viewer: Viewer) -> dict[str, Any]:
@@ -258,6 +268,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     # A person reported by another source is that source's personal data: the shop's own platform does not
     # see it in full through the shop (it would learn the name, party key and file of another's account).
     op_full = full and (not person or viewer.sees_full(operator.source))
+    every_report = len(subjects)
     if person:
         subjects = _visible_reports(subjects, operator, viewer)
         op_refs = [(s.source, s.subject_id) for s in subjects if op_full] or []
@@ -275,7 +286,8 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "licence_gaps": licence_gaps(categories, licences),
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
-    view.update(_shop_standing(conn, shop, operator, categories, op_full))
+    view.update(_shop_standing(conn, shop, operator, categories, op_full,
+                               scored=not person or viewer.may_reveal_pii or len(subjects) == every_report))
     if operator is not None:
         view.update(_consequences(conn, operator.party_key, op_refs, viewer))
         _cap_grade(view)
@@ -286,18 +298,19 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     return view
 
 
-def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[str], full: bool) -> dict[str, Any]:
+def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[str], full: bool, *,
+                   scored: bool) -> dict[str, Any]:
     """The shop's seller credit (points, level, positive rate, DSR against its category) and its operator's
     score, grade and reasons: not shown when the operator is a natural person and the viewer may not see
-    that person's file (a person's score is personal data)."""
+    that person's file (a person's score is personal data), nor when the viewer sees only some of the
+    person's reports (not `scored`: `_withheld`)."""
     from chengxin.services import scoring, standing_views
 
     category = categories[0] if categories else None
     shown = standing_views.standing_view(conn, (shop.source, shop.shop_id), category=category)
-    hidden = operator is None or (operator.kind in NATURAL_PERSONS and not full)
-    credit = {"score": None, "grade": None, "reasons": [], "credit": None} if hidden else \
-        scoring.credit_view(conn, operator.party_key)
-    return {**shown, **credit}
+    if operator is None or (operator.kind in NATURAL_PERSONS and not full):
+        return {**shown, "score": None, "grade": None, "reasons": [], "credit": None}
+    return {**shown, **(scoring.credit_view(conn, operator.party_key) if scored else _withheld())}
 
 
 _R = t.reviews

@@ -87,6 +87,19 @@ def test_resident_id_numbers_are_never_stored_plain(sample_app):
     assert all(number.encode() not in (s.id_cipher or b"") for s in subjects for number in plain)
 
 
+
+def test_a_null_id_number_is_kept_as_sent(app):
+    """An `id_number: null` (an enterprise registered with its USCC) stays null in the stored event: it was
+    encrypted as the text "None", changing the raw event silently (found by review)."""
+    enterprise = {"specversion": "1.0", "id": "n-1", "source": "urn:cx:platform:PX", "type": "cx.subject.registered",
+                  "time": "2026-02-13T09:00:00+08:00", "data": {
+                      "subject_id": "B9", "kind": "enterprise", "name": "示例有限公司", "uscc": "91310104MA1FL8XQ36",
+                      "region": "310104", "id_number": None}}
+    assert ingest_text(app, json.dumps(enterprise, ensure_ascii=False) + "\n").accepted == 1
+    with read_connection(app.engine) as conn:
+        body = json.loads(conn.execute(select(t.events.c.body)).scalar_one())
+    assert body["data"]["id_number"] is None and body == enterprise
+
 def test_same_uscc_from_two_sources_is_one_party(sample_app):
     with read_connection(sample_app.engine) as conn:
         keys = dict(conn.execute(select(t.subjects.c.subject_id, t.subjects.c.party_key)

@@ -63,7 +63,10 @@ def test_reasons_name_the_field(obj, expected):
 
 @pytest.mark.parametrize("raw_value", [
     "上海市徐汇区漕溪北路88号 张三 13812345678", "13812345678", "31010419900307123X", "192.168.1.1", "a b", "",
-    "x" * 257, "+8613812345678", "110105491231002", "2001:db8::1", "fe80::1", "6222021234567890123", "1234567"])
+    "x" * 257, "+8613812345678", "110105491231002", "2001:db8::1", "fe80::1", "6222021234567890123", "1234567",
+    # punctuated numbers and addressed forms (found by review)
+    "138-1234-5678", "021-12345678", "310104-19900307-1235", "6222-0212-3456-7890", "+86-138-1234-5678",
+    "::ffff:192.168.1.20", "10.0.0.1:8080", "192.168.1.0/24", "1.2.3.4"])
 def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_value):
     """device, ip, address and payer_account carry the platform's keyed hash: a raw address, phone number,
     resident ID or IP sent by mistake is rejected (and so never stored), on the fast path too."""
@@ -73,7 +76,8 @@ def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_val
 
 
 @pytest.mark.parametrize("hashed", ["a:91bc", "p3:0f3c2a", "hmac-sha256:Zm9v+YmFy/==", "d1:0f3c2", "a12:1b2c3d4",
-                                    "123456", "1", "h:abcdef0123456789"])
+                                    "123456", "1", "h:abcdef0123456789", "d1:1234567", "sha256:0123456789abcdef",
+                                    "12-34-56"])
 def test_keyed_hashes_pass(hashed):
     raw = json.dumps(with_data(payer_account=hashed))
     assert quick_check(raw, VOCAB) is not None and isinstance(parse_line(raw, VOCAB), Event)
@@ -152,3 +156,44 @@ def test_fast_path_knows_every_whitespace_character():
     for blank in (" ", "\u3000", "\u00a0", "\t", "\u2028"):
         for line in (json.dumps({"id": blank}, ensure_ascii=False), json.dumps({"id": blank})):
             assert quick_check(line, VOCAB) is None and quick_check(line.encode(), VOCAB) is None
+
+
+PAID_LINE = json.dumps(PAID)
+
+
+@pytest.mark.parametrize(("raw", "why"), [
+    (PAID_LINE[:-1] + ', "extension": 1e400}', "number is infinity"),
+    (PAID_LINE[:-1].encode() + b', "subject": "M\xfcller"}', "UTF-8"),
+    (PAID_LINE[:-1] + ", \"extension\": " + "[" * 2000 + "]" * 2000 + "}", "depth limit"),
+])
+def test_a_line_the_pattern_check_passes_but_json_refuses_is_rejected_not_raised(raw, why):
+    """Fields outside the vocabulary are skipped by the fast pattern check; orjson still refuses these lines
+    (a number beyond a double, bytes that are not UTF-8, nesting over 1,024 deep). They are rejected with a
+    reason, not raised: a raise failed the whole load or request (found by review)."""
+    result = parse_line(raw, VOCAB)
+    assert isinstance(result, Rejected) and result.reason.startswith("broken JSON")
+    assert why.lower() in result.reason.lower()
+
+
+@pytest.mark.parametrize(("obj", "expected"), [
+    ({**PAID, "time": "2026-02-10T20:16:00+08:99"}, "time not RFC 3339 with offset"),
+    ({**PAID, "time": "2026-02-10T20:16:00+24:00"}, "time not RFC 3339 with offset"),
+    ({**PAID, "time": "２026-02-10T20:16:00+08:00"}, "time not RFC 3339 with offset"),
+    (with_data(method="card\u0000"), "data.method must not contain a NUL character"),
+    ({**PAID, "id": "e\u00001"}, "id must not contain a NUL character"),
+    (with_data(order_id={"source": "urn:cx:platform:P1", "id": "O\u00009"}),
+     "data.order_id reference object needs string"),
+])
+def test_offsets_digits_and_nul_characters(obj, expected):
+    """An offset beyond 23:59 was read as a shift of more than a day; other scripts' digits matched `\\d`;
+    a NUL character made PostgreSQL refuse the whole batch (found by review). Both paths refuse each."""
+    raw = json.dumps(obj, ensure_ascii=False)  # a NUL character as JSON writes it: \\u0000
+    assert expected in reason(raw)
+    assert not isinstance(events._fast(raw, VOCAB), Event)
+
+
+def test_a_region_in_another_scripts_digits_is_refused_on_both_paths():
+    subject = next(o for o in SAMPLE if o["type"] == "cx.subject.registered" and "region" in o["data"])
+    raw = json.dumps({**subject, "data": {**subject["data"], "region": "٣١٠١٠٤"}}, ensure_ascii=False)
+    assert "data.region must be a 6-digit region code" in reason(raw)
+    assert quick_check(raw, VOCAB) is None

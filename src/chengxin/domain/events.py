@@ -18,9 +18,11 @@ from chengxin.domain.fastcheck import quick_check
 from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary
 
 MAX_LINE_BYTES = 1 << 20  # a CloudEvent this large is a producer bug, not a credit fact
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_REGION = re.compile(r"\d{6}\Z")
+# ASCII digits only (`\d` also matches other scripts' digits), and an offset of at most 23:59 (RFC 3339)
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+                   r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_REGION = re.compile(r"[0-9]{6}\Z")
 _ENVELOPE = ("specversion", "id", "source", "type", "time", "data")
 _ENVELOPE_SET = frozenset(_ENVELOPE)
 _DIMENSIONS = ("as_described", "service", "logistics")
@@ -84,8 +86,10 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     """The explaining validator: every problem of the line, each naming its field."""
     try:
         obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
+    except orjson.JSONDecodeError as e:  # also: not UTF-8, a number beyond a double, nesting too deep
         return Rejected(f"broken JSON: {e.msg} at character {e.pos}")
+    except RecursionError:
+        return Rejected("broken JSON: nested too deeply")
     if not isinstance(obj, dict):
         return Rejected("not a JSON object")
     errors = _envelope_errors(obj, vocab)
@@ -101,9 +105,12 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
 def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
     """The fast path (fastcheck.py), plus the calendar checks a pattern cannot do (no 30 February)."""
     env = quick_check(raw, vocab)
-    if env is None:
+    if env is None or _has_nul(raw):  # the slow path names the field with a NUL (PostgreSQL refuses it in text)
         return None
-    obj = orjson.loads(raw)
+    try:  # the pattern check skips fields outside the vocabulary, which may still be bad JSON for orjson
+        obj = orjson.loads(raw)
+    except (orjson.JSONDecodeError, RecursionError):
+        return None  # the slow path says why
     data = obj["data"]
     try:
         at = utc(env.time)  # the pattern matched; is it a real moment?
@@ -115,6 +122,10 @@ def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
         return None
     return Event(env.source, env.id, env.type, at, data, obj)
 
+
+def _has_nul(raw: bytes | str) -> bool:
+    """A NUL character, written the only way a valid JSON line can hold one (raw control characters are not)."""
+    return b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw
 
 _CALENDAR: dict[int, tuple[EventType, tuple[str, ...]]] = {}
 
@@ -136,6 +147,8 @@ def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:
     for name in ("id", "source"):
         if not isinstance(obj[name], str) or not obj[name].strip():
             errors.append(f"{name} must be a non-empty string")
+        elif "\x00" in obj[name]:
+            errors.append(f"{name} must not contain a NUL character")
     if not isinstance(obj["type"], str) or obj["type"] not in vocab.types:
         errors.append(f"unknown type {str(obj['type'])[:80]!r}")
     errors.extend(_time_errors("time", obj["time"]))
@@ -250,6 +263,8 @@ def _date_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or not value.strip():
         return [f"{where} must be a non-empty string"]
+    if "\x00" in value:
+        return [f"{where} must not contain a NUL character"]
     return _OK
 
 
@@ -265,7 +280,7 @@ def _hash_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 
 def _ref_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if isinstance(value, dict):
-        ok = all(isinstance(value.get(k), str) and value[k].strip() for k in ("source", "id"))
+        ok = all(isinstance(v := value.get(k), str) and v.strip() and "\x00" not in v for k in ("source", "id"))
         return [] if ok else [f"{where} reference object needs string `source` and `id`"]
     return _str_errors(where, value, spec)
 
@@ -304,8 +319,8 @@ def _region_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 def _strs_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, list) or not value:
         return [f"{where} must be a non-empty list of strings"]
-    if not all(isinstance(v, str) and v.strip() for v in value):
-        return [f"{where} must contain only non-empty strings"]
+    if not all(isinstance(v, str) and v.strip() and "\x00" not in v for v in value):
+        return [f"{where} must contain only non-empty strings without NUL characters"]
     return _OK
 
 

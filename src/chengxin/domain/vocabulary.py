@@ -17,10 +17,13 @@ FIELD_KINDS = frozenset(
 
 
 # A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
-# value: printable ASCII without spaces, and not shaped like a raw value (seven or more digits alone, as a
-# phone, bank card or resident ID number is; a resident ID ending in X; an IPv4 or IPv6 address): a raw value
-# sent by mistake is refused, so that it is never stored. A hash must therefore not be all digits.
-HASH = (r"^(?!\+?\d{7,}\Z)(?!\d{14,17}[\dXx]\Z)(?!\d{1,3}(?:\.\d{1,3}){3}\Z)"  # phone, card, ID; IPv4
+# value: printable ASCII without spaces, and not shaped like a raw value: seven or more digits and no letter
+# (a phone, bank card or resident ID number, however punctuated: 138-1234-5678, 6222-0212-3456-7890), a
+# resident ID ending in X, an IPv4 address (alone, with a port or prefix length, or mapped into IPv6: ::ffff:
+# 192.0.2.1) or an IPv6 address. A raw value sent by mistake is refused, so that it is never stored. A hash
+# must therefore carry a letter once it has seven digits. (The classes are disjoint: no backtracking blow-up.)
+HASH = (r"^(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){7,}\Z)(?![0-9]{14,17}[Xx]\Z)"  # phone, card, ID
+        r"(?!.*?(?<![0-9A-Za-z])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:/][0-9]+)?\Z)"  # IPv4, with port or prefix, mapped
         r"(?![0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\Z)"  # IPv6
         r"[A-Za-z0-9:_\-+/=.]{1,256}\Z")
 

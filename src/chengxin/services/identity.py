@@ -58,8 +58,8 @@ def reveal_id_number(keys: crypto.Keys, subject: dict[str, Any]) -> str | None:
 def protect_body(keys: crypto.Keys, envelope: dict[str, Any]) -> dict[str, Any]:
     """The raw event as received, but with a resident ID number encrypted in place."""
     data = envelope.get("data")
-    if not isinstance(data, dict) or "id_number" not in data:
-        return envelope
+    if not isinstance(data, dict) or not isinstance(data.get("id_number"), str):
+        return envelope  # none, or null: kept as sent (encrypting null would store the text "None")
     aad = f"events.body.id_number|{envelope['source']}|{envelope['id']}"
     token = crypto.encrypt_text(keys, str(data["id_number"]), aad)
     return {**envelope, "data": {**data, "id_number": token}}

@@ -111,3 +111,18 @@ def test_a_persons_score_is_withheld_from_a_platform_that_sees_only_some_of_the_
         assert seen["score_withheld"] == "other_reporters"
     regulator = parties.show(app, P2, "V2", REG_VIEW)
     assert len(regulator["reports"]) == 2 and regulator["score"] is not None
+
+
+
+def test_an_individual_business_shows_no_id_number_to_the_public(app) -> None:
+    """An individual business (个体工商户) is a natural person's: the public saw its operator's masked ID number
+    (found by review). The platform that reported it and the regulator see it masked."""
+    from chengxin.services.viewer import ANONYMOUS
+
+    ingest_text(app, _line(30, P1, "cx.subject.registered", {
+        "subject_id": "IB1", "kind": "individual_business", "name": "李记商行", "uscc": "92330106MA2B7C4D1W",
+        "id_number": LINKED_ID, "region": "330106"}) + "\n")
+    public = parties.show(app, P1, "IB1", ANONYMOUS)
+    assert public["id_number"] is None and public["uscc"] == "92330106MA2B7C4D1W"
+    for viewer in (P1_VIEW, REG_VIEW):
+        assert parties.show(app, P1, "IB1", viewer)["id_number"] == "4403**********7893"

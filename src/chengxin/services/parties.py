@@ -192,7 +192,10 @@ def identity_view(subject: Any, full: bool) -> dict[str, Any]:
                 "flags": _identity_flags(subject)}
     reason = subject.identity_reason
     return {
-        "kind": subject.kind, "name": subject.name, "uscc": subject.uscc, "id_number": subject.id_masked,
+        "kind": subject.kind, "name": subject.name, "uscc": subject.uscc,
+        # a resident ID number is a natural person's whatever the subject's kind (an individual business's
+        # operator): not shown outside a full view, not even masked (its party key is then its USCC's)
+        "id_number": subject.id_masked if full else None,
         "region": subject.region, "region_name": identity.region_name(subject.region),
         "party_key": subject.party_key,
         "identity": {"scheme": subject.identity_scheme, "valid": bool(subject.identity_valid),

@@ -40,11 +40,14 @@ class NotDurable(RuntimeError):
 
 
 def make_engine(url: str, *, pool_size: int = 8) -> Engine:
-    """An engine with durable settings; creates the SQLite file's folder if needed. Connects lazily."""
+    """An engine with durable settings; creates the SQLite file's folder if needed. Connects lazily. Its
+    errors leave the bound values out (`hide_parameters`): a failed statement's message, which a traceback
+    logs, would otherwise quote them, personal data included."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url, pool_size)
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                             hide_parameters=True)
     raise ConfigError(f"CHENGXIN_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}")
 
 
@@ -56,7 +59,7 @@ def _sqlite_engine(url: str, pool_size: int) -> Engine:
     # in WAL, and a connection that is closed and reopened loses its warm page cache (measured: the shop
     # page's SQL takes 0.15 ms on a warm connection, 1 ms on a new one).
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False},
-                           pool_size=max(pool_size, 40), max_overflow=0, pool_timeout=60)
+                           pool_size=max(pool_size, 40), max_overflow=0, pool_timeout=60, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]

@@ -113,8 +113,10 @@ def _complaint(e: Event, facts: list[Fact]) -> CreditRecord:
 
 def _complaint_outcome(e: Event, facts: list[Fact]) -> CreditRecord:
     d = e.data
+    by = e.ref("resolved_by")  # who decided: a platform, a hotline or a regulator
     return _record(e, "complaint_outcome", "complaint", e.ref("complaint_id"), outcome=d["outcome"],
-                   compensation=d.get("compensation"))
+                   compensation=d.get("compensation"), resolved_by=list(by) if by else None,
+                   **({"currency": d["currency"]} if d.get("currency") else {}))
 
 
 def _commitment(e: Event, facts: list[Fact]) -> CreditRecord:

@@ -185,15 +185,17 @@ def _complaint(e: Event) -> Iterator[Fact]:
     d = e.data
     yield _state(
         e, "complaints", "complaint_id", channel=d["channel"], category=d["category"], text=d.get("text"),
-        amount_claimed=d.get("amount_claimed"), filed_at=e.at,
+        amount_claimed=d.get("amount_claimed"), currency=d.get("currency"), filed_at=e.at,
         **_ref_cols("complainant", e.ref("complainant_id")), **_ref_cols("target", e.ref("target_id")),
         **_ref_cols("order", e.ref("order_id")),
     )
 
 
 def _complaint_resolved(e: Event) -> Iterator[Fact]:
-    yield from _resolution("complaint_resolutions", "complaint_id", outcome="outcome",
-                           compensation="compensation")(e)
+    for fact in _resolution("complaint_resolutions", "complaint_id", outcome="outcome",
+                            compensation="compensation", currency="currency")(e):
+        fact.values.update(_ref_cols("resolved_by", e.ref("resolved_by")))  # who decided (a subject)
+        yield fact
 
 
 def _commitment(e: Event) -> Iterator[Fact]:
@@ -235,7 +237,8 @@ _PROJECTORS: dict[str, Callable[[Event], Iterator[Fact]]] = {
     "cx.shipment.delivered": _scan,
     "cx.review.posted": _review,
     "cx.return.requested": _return_requested,
-    "cx.return.resolved": _resolution("return_resolutions", "return_id", outcome="outcome", amount="amount"),
+    "cx.return.resolved": _resolution("return_resolutions", "return_id", outcome="outcome", amount="amount",
+                                      currency="currency"),
     "cx.complaint.filed": _complaint,
     "cx.complaint.resolved": _complaint_resolved,
     "cx.commitment.published": _commitment,

@@ -150,7 +150,8 @@ shipment_scans = _append_table(
 )
 reviews = _state_table(
     "reviews", "review_id", Column("direction", T, nullable=False), Column("score", Integer, nullable=False),
-    Column("dimensions", Text), Column("text", Text), Column("images", Integer),
+    Column("dimensions", Text), Column("text", Text),
+    Column("images", BigInteger().with_variant(Integer, "sqlite")),  # SQLite's INTEGER is 64-bit already
     Column("posted_at", T, nullable=False), refs=("order", "author", "target", "follows"),
 )
 returns = _state_table(
@@ -166,15 +167,16 @@ def _resolution_table(name: str, key: str, *cols: Column[Any]) -> Table:
 
 return_resolutions = _resolution_table(
     "return_resolutions", "return_id", Column("outcome", T, nullable=False), Column("amount", BigInteger),
+    Column("currency", T),  # as sent; none: CNY (events-v1)
 )
 complaints = _state_table(
     "complaints", "complaint_id", Column("channel", T, nullable=False), Column("category", T, nullable=False),
     Column("text", Text), Column("amount_claimed", BigInteger), Column("filed_at", T, nullable=False),
-    refs=("complainant", "target", "order"),
+    Column("currency", T), refs=("complainant", "target", "order"),
 )
 complaint_resolutions = _resolution_table(
     "complaint_resolutions", "complaint_id", Column("outcome", T, nullable=False),
-    Column("compensation", BigInteger),
+    Column("compensation", BigInteger), Column("currency", T), *_ref("resolved_by"),
 )
 commitments = _state_table(
     "commitments", "commitment_id", Column("template", T, nullable=False), Column("clauses", Text, nullable=False),

@@ -52,7 +52,7 @@ class Feed:
         return self
 
     def order(self, oid: str, day: str, score: int | None = 5, *, paid: bool = True, completed: bool = True,
-              product: str = "G1") -> Feed:
+              product: str | dict[str, str] = "G1") -> Feed:
         self.ev("cx.order.placed", f"{day}T10:00:00+08:00", {
             "order_id": oid, "shop_id": "S1", "buyer_id": "U1",
             "items": [{"product_id": product, "quantity": 1, "unit_price": 990}], "total": 990,
@@ -102,6 +102,16 @@ def test_points_follow_the_rules_as_events_arrive(app):
     ingest_text(app, late.text())
     assert ledger(app)["ROA"] == (1, "counted") and points(app) == 7
 
+
+
+def test_one_product_named_bare_or_as_a_reference_is_one_item(app):
+    """Two ratings of one item within 14 days count once, however the orders name the product: bare `G1` and
+    `{"source": P, "id": "G1"}` counted as two items (found by review). A full rebuild agrees."""
+    feed = Feed().parties().order("O1", "2026-03-02").order("O2", "2026-03-05", product={"source": P, "id": "G1"})
+    assert ingest_text(app, feed.text()).rejected == 0
+    assert (ledger(app)["RO2"][1], points(app)) == ("same_item_window", 1)
+    standing.rebuild(app)
+    assert (ledger(app)["RO2"][1], points(app)) == ("same_item_window", 1)
 
 def test_a_confirmed_fake_order_takes_its_points_back_as_a_credit_record(app):
     ingest_text(app, Feed().parties().order("O1", "2026-03-02").order("O2", "2026-05-02", product="G1").text())

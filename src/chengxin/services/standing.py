@@ -29,7 +29,7 @@ from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
 from chengxin.domain.credit import CreditRecord
-from chengxin.domain.events import canonical
+from chengxin.domain.events import as_ref, canonical
 from chengxin.domain.projection import Fact
 from chengxin.exc import InvalidInput, NotFound
 from chengxin.services import columnar, credit_log, rating_sums, trade
@@ -293,6 +293,7 @@ def _ratings_query() -> Any:
         cast(exists().where(same_order, u.c.kind == "completed"), Integer).label("completed"),
         cast(exists().where(v.c.order_source == r.c.order_source, v.c.order_id == r.c.order_id,
                             v.c.verdict == "fake"), Integer).label("fake"),
+        r.c.order_source,  # a bare product id in the order's items names a product of the order's source
     ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
         r.c.target_id.is_not(None), r.c.author_id.is_not(None))
 
@@ -316,10 +317,12 @@ def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
 def _rating(row: Sequence[Any]) -> R.Rating:
     """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
     (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
-     paid, completed, fake) = row
+     paid, completed, fake, order_source) = row
     listed = orjson.loads(items) if items else None
-    first = listed[0]["product_id"] if listed else None
-    item = first if isinstance(first, str) else f"{first['source']}|{first['id']}" if first else None
+    first = as_ref(order_source, listed[0]["product_id"]) if listed else None
+    # one key whichever way the product is named (bare, or as a reference of the order's own source): they
+    # counted as two items, and two ratings of one item within 14 days as two (found by review)
+    item = f"{first[0]}|{first[1]}" if first else None
     dims = orjson.loads(dimensions) if dimensions else None
     return R.Rating(
         (source, review_id), (ts, ti), (as_, ai), direction, score, posted_at, order_at=placed_at, item=item,

@@ -6,6 +6,7 @@ platform can fix its feed; every problem on the line is reported, not only the f
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -78,8 +79,39 @@ def parse_line(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     """Parse one line of JSON Lines; blank lines must be skipped by the caller."""
     if len(raw) > MAX_LINE_BYTES:
         return Rejected(f"line longer than {MAX_LINE_BYTES} bytes")
-    fast = _fast(raw, vocab)
-    return fast if fast is not None else _slow(raw, vocab)
+    parsed = _fast(raw, vocab) or _slow(raw, vocab)
+    if isinstance(parsed, Event) and _long_digits(raw) and (where := _beyond_64_bits(raw)):
+        return Rejected(f"{where} is an integer beyond 64 bits, which would be stored rounded: send it as a string")
+    return parsed
+
+
+# A run of 19 or more digits (in a string or not): the only way to write an integer beyond 64 bits, which
+# orjson reads as a rounded float (two different such numbers then hashed and stored alike: found by review)
+_DIGITS_ONLY = bytes(b if 48 <= b <= 57 else 32 for b in range(256))  # digits kept, anything else a space
+_LONG_TEXT = re.compile(r"[0-9]{19}")
+
+
+def _long_digits(raw: bytes | str) -> bool:
+    """Whether the line has a run of 19 digits. Bytes (every file and request): one translation and one
+    search in C, 0.7 µs a line, where a regular expression took 7 µs (lines with Chinese text)."""
+    if isinstance(raw, bytes):
+        return b"0000000000000000000" in raw.translate(_DIGITS_ONLY)
+    return bool(_LONG_TEXT.search(raw))
+
+
+def _beyond_64_bits(raw: bytes | str) -> str | None:
+    """The path of the first integer of the line outside 64 bits (signed or unsigned), if any: read again
+    exactly, by the standard library (rare: only lines with a run of 19 digits come here)."""
+    def walk(value: Any, path: str) -> str | None:
+        if isinstance(value, dict):
+            return next((p for k, v in value.items() if (p := walk(v, f"{path}.{k}" if path else k))), None)
+        if isinstance(value, list):
+            return next((p for i, v in enumerate(value) if (p := walk(v, f"{path}[{i}]"))), None)
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64:
+            return path
+        return None
+
+    return walk(json.loads(raw), "")
 
 
 def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:

@@ -89,6 +89,15 @@ def test_confirming_a_detected_shop_moves_its_points_and_grade(marketplace: Api,
         [item["id"]]
     assert audit.verify(app).ok
 
+    # the platform that reported an order cannot undo the regulator's finding that it was fake (an appeal
+    # does): it got the points back that way (found by review)
+    order = item["orders"][0]
+    marketplace.secrets["platform"] = keys.create_key(app, "platform", "the shop's platform", order["source"])[1]
+    refused = marketplace.call("POST", f"/v1/orders/{order['id']}/verdict?source={order['source']}", "platform",
+                               403, json={"verdict": "genuine", "reason": "the buyer says it was real"})
+    assert "only a regulator, or an appeal, changes that" in refused["detail"]
+    assert marketplace.call("GET", url, "anonymous")["points"] == after["points"]
+
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"decision": "punish", "reason": "because"}, "decision"),

@@ -219,3 +219,41 @@ def test_an_integer_beyond_64_bits_is_refused_not_rounded(extra, where):
 def test_64_bit_integers_long_digit_strings_and_doubles_pass(extra):
     raw = PAID_LINE[:-1] + ", " + extra + "}"
     assert isinstance(parse_line(raw, VOCAB), Event) and isinstance(parse_line(raw.encode(), VOCAB), Event)
+
+
+SANCTION = {"specversion": "1.0", "id": "x-1", "source": "urn:cx:platform:P1", "type": "cx.sanction.imposed",
+            "time": "2026-03-10T09:00:00+08:00", "data": {
+                "sanction_id": "X1", "subject_id": "M1", "kind": "serious_dishonesty", "authority": "P1 风控",
+                "decision_no": "P1-1", "legal_basis": "平台规则", "category": "fake_order"}}
+
+
+@pytest.mark.parametrize(("source", "kind", "refused"), [
+    ("urn:cx:platform:P1", "serious_dishonesty", True), ("urn:cx:platform:P1", "abnormal_operation", True),
+    ("urn:cx:platform:P1", "administrative_penalty", True), ("urn:cx:logistics:L1", "serious_dishonesty", True),
+    ("urn:cx:platform:P1", "platform_measure", False), ("urn:cx:regulator:310000", "serious_dishonesty", False),
+    ("urn:cx:regulator:310000", "platform_measure", False)])
+def test_only_an_authority_imposes_an_authoritys_sanction(source, kind, refused):
+    """A platform imposing `serious_dishonesty` put its merchant on the public black list with a grave record
+    (found by review): whatever the channel (API key or file), the kind says who may send it."""
+    raw = json.dumps({**SANCTION, "source": source, "data": {**SANCTION["data"], "kind": kind}}, ensure_ascii=False)
+    got = parse_line(raw.encode(), VOCAB)
+    if refused:
+        assert got == Rejected(f"data.kind: {kind!r} may be sent only by regulator sources, not by {source!r}")
+    else:
+        assert isinstance(got, Event)
+
+
+@pytest.mark.parametrize(("only_from", "message"), [
+    ("{nope: [regulator]}", "only_from must map values of the enum"),
+    ("{serious_dishonesty: [king]}", "only_from lists must name"),
+    ("{serious_dishonesty: []}", "only_from lists must name"),
+])
+def test_only_from_is_checked_at_load(only_from, message):
+    from chengxin.adapters.resources import vocab_text
+    from chengxin.domain.vocabulary import VocabularyError, load_event_types
+
+    text = vocab_text("events-v1.yaml")
+    start = text.index("only_from: {")
+    end = text.index("}}", start) + 1
+    with pytest.raises(VocabularyError, match=message):
+        load_event_types(text[:start] + "only_from: " + only_from + text[end:])

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from chengxin.domain.fastcheck import quick_check
-from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary
+from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary, source_refusal
 
 MAX_LINE_BYTES = 1 << 20  # a CloudEvent this large is a producer bug, not a credit fact
 # ASCII digits only (`\d` also matches other scripts' digits), and an offset of at most 23:59 (RFC 3339)
@@ -80,9 +80,12 @@ def parse_line(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     if len(raw) > MAX_LINE_BYTES:
         return Rejected(f"line longer than {MAX_LINE_BYTES} bytes")
     parsed = _fast(raw, vocab) or _slow(raw, vocab)
-    if isinstance(parsed, Event) and _long_digits(raw) and (where := _beyond_64_bits(raw)):
+    if not isinstance(parsed, Event):
+        return parsed
+    if _long_digits(raw) and (where := _beyond_64_bits(raw)):
         return Rejected(f"{where} is an integer beyond 64 bits, which would be stored rounded: send it as a string")
-    return parsed
+    why = source_refusal(vocab.types[parsed.type], parsed.source, parsed.data)
+    return Rejected(why) if why else parsed
 
 
 # A run of 19 or more digits (in a string or not): the only way to write an integer beyond 64 bits, which

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -54,6 +55,9 @@ class FieldSpec:
     foreign: frozenset[str] = frozenset()
     foreign_when: Mapping[str, frozenset[str]] = field(default_factory=dict)
     foreign_to: frozenset[str] = frozenset()  # and only to entities of sources of these kinds (empty: any)
+    # An enum value only sources of these kinds may send, whatever the channel (a sanction only an authority
+    # imposes): value -> source kinds. Checked on every event, not only on an API key's
+    only_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,11 @@ class EventType:
 
     name: str
     fields: tuple[FieldSpec, ...]
+
+    @cached_property
+    def restricted(self) -> tuple[FieldSpec, ...]:
+        """The fields with values only some kinds of source may send (`only_from`): none for most types."""
+        return tuple(f for f in self.fields if f.only_from)
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
     if not isinstance(spec, dict) or spec.get("kind") not in FIELD_KINDS:
         raise VocabularyError(source, f"{where}: kind must be one of {sorted(FIELD_KINDS)}")
     unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when", "foreign", "foreign_when",
-                           "foreign_to"}
+                           "foreign_to", "only_from"}
     if unknown:
         raise VocabularyError(source, f"{where}: unknown keys {sorted(unknown)}")
     values = spec.get("values", [])
@@ -111,6 +120,7 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
     for key, kinds in (("foreign", foreign), ("foreign_to", to)):
         if not isinstance(kinds, list) or not set(kinds) <= SOURCE_KINDS:
             raise VocabularyError(source, f"{where}: {key} must be a list of {sorted(SOURCE_KINDS)}")
+    only = _only_from(source, where, spec.get("only_from") or {}, {str(v) for v in values})
     return FieldSpec(
         name=name,
         kind=spec["kind"],
@@ -122,7 +132,28 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
         foreign=frozenset(foreign),
         foreign_when={k: frozenset(str(x) for x in v) for k, v in (spec.get("foreign_when") or {}).items()},
         foreign_to=frozenset(to),
+        only_from=only,
     )
+
+
+def _only_from(source: str, where: str, spec: Any, values: set[str]) -> dict[str, frozenset[str]]:
+    if not isinstance(spec, dict) or not set(spec) <= values:
+        raise VocabularyError(source, f"{where}: only_from must map values of the enum to source kinds")
+    for kinds in spec.values():
+        if not isinstance(kinds, list) or not kinds or not set(kinds) <= SOURCE_KINDS:
+            raise VocabularyError(source, f"{where}: only_from lists must name {sorted(SOURCE_KINDS)}")
+    return {str(value): frozenset(kinds) for value, kinds in spec.items()}
+
+
+def source_refusal(etype: EventType, source: str, data: Mapping[str, Any]) -> str | None:
+    """Why a source may not send this event at all (None: it may): an enum value reserved to other kinds of
+    source (`only_from`), e.g. a platform imposing a regulator's sanction."""
+    for f in etype.restricted:
+        kinds = f.only_from.get(str(data.get(f.name)))
+        if kinds is not None and source_kind(source) not in kinds:
+            return (f"data.{f.name}: {data.get(f.name)!r} may be sent only by {', '.join(sorted(kinds))} sources, "
+                    f"not by {source!r}")
+    return None
 
 
 SOURCE_KINDS = frozenset({"platform", "logistics", "hotline", "regulator"})

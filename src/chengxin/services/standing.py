@@ -31,7 +31,7 @@ from chengxin.domain import ratings as R
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import as_ref, canonical
 from chengxin.domain.projection import Fact
-from chengxin.exc import InvalidInput, NotFound
+from chengxin.exc import Forbidden, InvalidInput, NotFound
 from chengxin.services import columnar, credit_log, rating_sums, trade
 
 Ref = tuple[str, str]
@@ -536,6 +536,22 @@ class _Mark(NamedTuple):
     b_id: str
 
 
+REGULATOR_DECIDER = "regulator:"  # how a regulator's decisions are recorded (`review.decided_by`)
+
+
+def _may_decide(conn: Connection, order: Ref, verdict: str, decided_by: str) -> None:
+    """A regulator's verdict is changed only by a regulator (an appeal overturning the record does so): the
+    platform that reported the order set it back to genuine, after the regulator had confirmed the ring, and
+    got the points back (found by review)."""
+    v = st.order_verdicts.c
+    was = conn.execute(select(v.verdict, v.decided_by).where(v.order_source == order[0],
+                                                             v.order_id == order[1])).first()
+    if was is not None and was.verdict != verdict and was.decided_by.startswith(REGULATOR_DECIDER) \
+            and not decided_by.startswith(REGULATOR_DECIDER):
+        raise Forbidden(f"order {order[1]!r} was found {was.verdict} by a regulator ({was.decided_by}); only a "
+                        f"regulator, or an appeal, changes that")
+
+
 def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, reason: str,
                       basis: str | None = None) -> dict[str, Any]:
     """Record that an order is fake (or genuine after all); its ratings are recounted at once, and points
@@ -549,6 +565,7 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
         o = t.orders
         if conn.execute(select(o.c.order_id).where(o.c.source == order[0], o.c.order_id == order[1])).first() is None:
             raise NotFound(f"no order {order[1]!r} reported by {order[0]!r}")
+        _may_decide(conn, order, verdict, decided_by)
         upsert.insert_or_update(conn, st.order_verdicts, [{
             "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
             "decided_at": now, "reason": reason.strip(), "basis": basis}])

@@ -5,7 +5,7 @@ a regulator's override; commitment breaches."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -224,6 +224,21 @@ def test_regulator_override_adds_and_removes(sample_app: Chengxin) -> None:
     list_views.override(cx, "black", (P1, "S1"), "remove", REGULATOR, "judgment set aside", "再审判决")
     assert lists_of(cx, (P1, "S1")) == ["red"]
 
+
+
+def test_an_override_ends_with_its_last_day_in_china(sample_app: Chengxin) -> None:
+    """An override `until` 2026-11-27 holds through that day in China and no longer: at 2026-11-27T17:00Z it
+    is already the 28th in China (it held until UTC midnight, 8 hours more: found by review)."""
+    cx = sample_app
+
+
+    lists.evaluate(cx)
+    list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "court judgment", "某法院判决书",
+                        until=date(2026, 11, 27), now=datetime(2026, 11, 20, tzinfo=UTC))
+    lists.evaluate(cx, now=datetime(2026, 11, 27, 15, 59, tzinfo=UTC))  # 23:59 on the 27th in China
+    assert lists_of(cx, (P1, "S1")) == ["black"]
+    lists.evaluate(cx, now=datetime(2026, 11, 27, 16, 0, tzinfo=UTC))  # midnight: the 28th in China
+    assert lists_of(cx, (P1, "S1")) == ["red"]
 
 def test_pending_applications_are_a_work_queue(ringed: Chengxin) -> None:
     cx = ringed

@@ -84,7 +84,7 @@ def of_refs(conn: Connection, refs: Sequence[Ref]) -> list[dict[str, Any]]:
     c = t.commitments.c
     rows = conn.execute(select(t.commitments).where(pair_in(c.subject_source, c.subject_id, list(refs)))
                         .order_by(c.published_at.desc()))
-    today = datetime.now(UTC).date().isoformat()
+    today = lifecycle.today().isoformat()  # a commitment's last day is a day in China
     return [_view(r, today) for r in rows]
 
 

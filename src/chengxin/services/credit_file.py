@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -40,8 +40,11 @@ Ref = tuple[str, str]
 
 
 def today() -> date:
-    """The current date (UTC), for licence validity and disclosure periods."""
-    return datetime.now(UTC).date()
+    """The current date in China (CST), for licence validity and disclosure periods: a period's last day ends
+    at midnight in China, not 8 hours later at UTC midnight (found by review)."""
+    from chengxin.services import lifecycle
+
+    return lifecycle.today()
 
 
 @dataclass(frozen=True)

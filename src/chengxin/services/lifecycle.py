@@ -369,7 +369,7 @@ def file_application(app: Chengxin, record_id: int, kind: str, viewer: Viewer, g
         a = lt.record_applications.c
         if conn.execute(select(a.id).where(a.record_id == record_id, a.kind == kind, a.status == PENDING)).first():
             raise Conflict(f"record {record_id} already has a pending {kind} application")
-        due = (at.date() + timedelta(days=rules().appeal_days)).isoformat() if kind == APPEAL else None
+        due = (day_of(at) + timedelta(days=rules().appeal_days)).isoformat() if kind == APPEAL else None
         if kind == APPEAL:
             _move(conn, app, row, "appeal", who(viewer), grounds, rules().appeal_basis, at)
         elif row.state != L.CONFIRMED:
@@ -436,7 +436,7 @@ def repair_check(conn: Connection, row: Any, conditions: dict[str, bool], at: da
 
     others = lists.lists_without(conn, row.party_key, row.id, at)
     return L.check_repair(rules(), state=row.state, severity=row.severity,
-                          repair_on=date.fromisoformat(row.repair_from), today=at.date(), conditions=conditions,
+                          repair_on=date.fromisoformat(row.repair_from), today=day_of(at), conditions=conditions,
                           repeats=len(repeats), lists=others)
 
 

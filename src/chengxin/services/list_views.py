@@ -239,7 +239,7 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
     if not reason or not basis:
         raise InvalidInput("reason and basis: both are required (SHSC art. 32: a measure states its basis)")
     at = now or datetime.now(UTC)
-    review = until or at.date() + timedelta(days=lists.policies().lists[name].review_days)
+    review = until or lifecycle.day_of(at) + timedelta(days=lists.policies().lists[name].review_days)
     with write_transaction(app.engine) as conn:
         key, subject = resolve(conn, ref)
         if action == "add" and lists.policies().lists[name].public and subject is not None and \

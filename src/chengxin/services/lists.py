@@ -171,7 +171,8 @@ def _commitments(conn: Connection, keys: Sequence[str] | None) -> dict[str, list
     out: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
     for part in _parts(keys):
         for k, published, until in conn.execute(q if part is None else q.where(s.party_key.in_(part))):
-            end = lifecycle.parse_time(until[:10] + "T00:00:00Z") + timedelta(days=1) if until else None
+            # in force to the end of its last day in China
+            end = lifecycle.parse_time(until[:10] + "T00:00:00+08:00") + timedelta(days=1) if until else None
             out[k].append((lifecycle.parse_time(published), end))
     return out
 
@@ -245,12 +246,12 @@ def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[st
         changed: dict[str, list[dict[str, Any]]] = {}
         for key, f in facts.items():
             prof = profile(f, at)
-            want = _wanted(prof, held.get(key, []), overrides.get(key, []), at.date())
+            want = _wanted(prof, held.get(key, []), overrides.get(key, []), lifecycle.day_of(at))
             cause = _apply(conn, app, key, first[key], held.get(key, []), want, stamp, at, total["moves"])
             if cause:
                 changed[key] = cause
             if shadow_set is not None:
-                candidates = _wanted(prof, held.get(key, []), overrides.get(key, []), at.date(), shadow_set)
+                candidates = _wanted(prof, held.get(key, []), overrides.get(key, []), lifecycle.day_of(at), shadow_set)
                 _shadow(first[key], want, candidates, total["shadow"])
         if full:  # members whose measures changed with the policy file, not with a move: the feed says so too
             changed.update({k: [{"policies": policies().version}] for k in _stale_feed(conn, keys, changed)})
@@ -274,7 +275,8 @@ def _active_overrides(conn: Connection, keys: Sequence[str] | None, at: datetime
     o = lt.list_overrides.c
     out: dict[str, list[Any]] = defaultdict(list)
     for part in _parts(keys):
-        q = select(lt.list_overrides).where(o.lifted_at.is_(None), o.until >= at.date().isoformat()).order_by(o.id)
+        q = select(lt.list_overrides).where(o.lifted_at.is_(None),  # `until` is a day in China
+                                            o.until >= lifecycle.day_of(at).isoformat()).order_by(o.id)
         for r in conn.execute(q if part is None else q.where(o.party_key.in_(part))):
             out[r.party_key].append(r)
     return out
@@ -330,7 +332,7 @@ def _entry(pair: tuple[str, str], why: Any, at: datetime) -> dict[str, Any]:
     if pair[1] == MANUAL:
         return {"reason": {"zh": why.reason, "en": why.reason}, "basis": why.basis, "by": why.by,
                 "review_at": why.until}
-    review = (at.date() + timedelta(days=d.review_days)).isoformat()
+    review = (lifecycle.day_of(at) + timedelta(days=d.review_days)).isoformat()
     return {"reason": {"zh": why.zh, "en": why.en}, "basis": why.basis, "by": "policy", "review_at": review}
 
 
@@ -539,4 +541,4 @@ def lists_without(conn: Connection, party_key: str, record_id: int, at: datetime
     ps = policies()
     held = [m.policy for m in _open_memberships(conn, [party_key]).get(party_key, [])]
     return sorted({ps.by_id(pid).list for pid in LS.evaluate(ps.enforced(), profile(f, at, record_id), held,
-                                                             at.date())})
+                                                             lifecycle.day_of(at))})

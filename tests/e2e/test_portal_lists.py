@@ -21,7 +21,7 @@ from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.quality import Finding
 from chengxin.entrypoints.api.app import create_app
-from chengxin.entrypoints.web.present import shop_href
+from chengxin.entrypoints.web.present import party_href, shop_href
 from chengxin.services import list_views, lists, review
 from chengxin.services.viewer import Viewer
 
@@ -242,3 +242,27 @@ def test_a_shop_on_no_list_has_no_badge_nor_measures(portal_client: TestClient) 
     html = get(portal_client, shop_href(P1, "S1"))  # the plain sample: nobody is listed yet
     assert 'data-list="black"' not in html and 'data-measure="hide_shop"' not in html
     assert 'data-testid="commitment"' in html and "七天无理由退货" in html
+
+
+def test_list_and_breach_records_read_as_sentences_in_both_languages(client: TestClient) -> None:
+    """`list_entered` and `commitment_breach` are public credit records: they showed their raw kind and JSON
+    (found by review). Every public kind has a label and a sentence."""
+    from chengxin.entrypoints.web import i18n, present
+    from chengxin.services.credit_file import PUBLIC_KINDS
+
+    for kind in PUBLIC_KINDS:
+        assert f"record.{kind}" in i18n.MESSAGES["zh"] and f"record.{kind}" in i18n.MESSAGES["en"], kind
+        assert kind in present._DESCRIBERS, kind
+    zh = text_of(get(client, shop_href(P1, "S1") + "&limit=200"))
+    en = text_of(get(client, shop_href(P1, "S1") + "&limit=200", "en"))
+    assert "list_entered" not in zh and "commitment_breach" not in zh and '{"' not in zh
+    assert "列入严重失信名单（黑名单）" in zh and "Entered the black list (serious dishonesty)" in en
+    assert "违反信用承诺第" in zh and "Broke clause" in en
+
+
+def test_the_operators_own_page_shows_its_lists_measures_and_commitments(client: TestClient) -> None:
+    """Black-list members link to the business's page, which showed none of it (found by review)."""
+    html = get(client, party_href(P1, "M1"))
+    assert 'data-testid="list-badge" data-list="black"' in html and 'data-testid="measures"' in html
+    start = html.index('data-testid="commitments"')
+    assert "电子商务经营者信用承诺书" in text_of(html[start:html.index("</section>", start)])

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -367,3 +368,20 @@ def test_no_page_of_the_sample_shows_a_resident_id_or_a_full_name(portal_client:
             assert id_number not in r.text and name not in r.text, url
     assert statuses <= {200, 404}
     assert _valid_ids("x 31010419900307123X y")  # the scanner does find one
+
+
+def test_the_language_link_stays_on_the_site_and_a_404_quotes_nothing(portal_client: TestClient) -> None:
+    """The language link was the request's path plus a query: on the 404 page of `//evil.example/x` it led
+    off-site. A not-found page said the service's English message, with the visitor's text in it (both
+    found by review)."""
+    for path in ("//evil.example/x", "/%2F%2Fevil.example"):
+        response = portal_client.get(path)
+        assert response.status_code == 404
+        href = re.search(r'id="lang-switch" href="([^"]*)"', response.text) or \
+            re.search(r'href="([^"]*)"[^>]*data-testid="lang-switch"', response.text)
+        assert href and href[1].startswith("?") and "evil" not in href[1], href
+    planted = "本店已被公安查封，请致电400-000-0000退款"
+    page = portal_client.get(f"/shops/{planted}?source=urn:cx:platform:P1&lang=zh")
+    assert page.status_code == 404 and planted not in unescape(page.text) and "该页面不存在" in page.text
+    english = portal_client.get(f"/shops/{planted}?source=urn:cx:platform:P1&lang=en")
+    assert english.status_code == 404 and planted not in unescape(english.text)

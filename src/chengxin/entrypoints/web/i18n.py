@@ -231,6 +231,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "record.suspected": ("疑似失信（待复核）", "suspected dishonesty (under review)"),
     "record.confirmed": ("经复核确认的失信行为", "dishonesty confirmed on review"),
     "record.dismissed": ("疑似失信经复核排除", "suspicion dismissed on review"),
+    "record.list_entered": ("列入信用名单", "entered a credit list"),
+    "record.list_left": ("移出信用名单", "left a credit list"),
+    "record.commitment_breach": ("违反信用承诺", "credit commitment broken"),
     # record descriptions
     "desc.identity.verified": ("登记身份（{scheme}），实名核验通过", "Identity registered ({scheme}) and verified"),
     "desc.identity.unverified": ("登记身份（{scheme}），未实名核验", "Identity registered ({scheme}), not verified"),
@@ -244,6 +247,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "desc.complaint": ("经{channel}渠道投诉：{category}", "Complaint via {channel}: {category}"),
     "desc.complaint_outcome": ("投诉处理结果：{outcome}，赔偿 {compensation}",
                                "Complaint outcome: {outcome}, compensation {compensation}"),
+    "desc.list_entered": ("列入{list}：{reason}（依据：{basis}），复核日期 {review_at}",
+                          "Entered the {list}: {reason} (basis: {basis}), to be reviewed by {review_at}"),
+    "desc.list_left": ("移出{list}：{reason}", "Left the {list}: {reason}"),
+    "desc.commitment_breach": ("违反信用承诺第 {clause} 条（{clause_text}）：{penalty}",
+                               "Broke clause {clause} of a credit commitment ({clause_text}): {penalty}"),
     "desc.commitment": ("作出信用承诺（{template}，共 {clauses} 条），有效期至 {valid_until}",
                         "Published a credit commitment ({template}, {clauses} clauses), valid until {valid_until}"),
     "desc.sanction": ("{authority}作出{sanction_kind}（{category}），决定书 {decision_no}，"

@@ -246,12 +246,40 @@ def _dismissed(t: Translator, p: dict[str, Any]) -> str:
     return _review_text(t, "dismissed", p)
 
 
+def _list_name(t: Translator, name: Any) -> str:
+    from chengxin.services import lists
+
+    found = lists.policies().lists.get(str(name))
+    return (found.zh if t.lang == "zh" else found.en) if found else str(name)
+
+
+def _in_lang(t: Translator, value: Any) -> str:
+    """A {zh, en} text in the page's language; a plain value as it is."""
+    return localised(t, value) if isinstance(value, dict) else str(value or "–")
+
+
+def _list_entered(t: Translator, p: dict[str, Any]) -> str:
+    return t("desc.list_entered", list=_list_name(t, p.get("list")), reason=_in_lang(t, p.get("reason")),
+             basis=p.get("basis") or "–", review_at=p.get("review_at") or "–")
+
+
+def _list_left(t: Translator, p: dict[str, Any]) -> str:
+    return t("desc.list_left", list=_list_name(t, p.get("list")), reason=_in_lang(t, p.get("reason")))
+
+
+def _commitment_breach(t: Translator, p: dict[str, Any]) -> str:
+    breaks = p.get("breaks") or {}
+    return t("desc.commitment_breach", clause=breaks.get("clause", "–"), clause_text=_in_lang(t, breaks),
+             penalty=_in_lang(t, p.get("penalty")))
+
+
 _DESCRIBERS = {
     "identity": _identity, "licence": _licence, "rating": _rating, "complaint": _complaint,
     "complaint_outcome": _complaint_outcome, "commitment": _commitment, "sanction": _sanction,
     "sanction_lifted": _sanction_lifted, "inspection": _inspection,
     "points_retracted": _points_retracted, "points_restored": _points_restored,
     "suspected": _suspected, "confirmed": _confirmed, "dismissed": _dismissed,
+    "list_entered": _list_entered, "list_left": _list_left, "commitment_breach": _commitment_breach,
 }
 
 

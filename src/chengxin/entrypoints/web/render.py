@@ -56,8 +56,10 @@ async def request_translator(request: Request) -> i18n.Translator:
 
 
 def _switch_href(request: Request, lang: str) -> str:
+    """The same page in the other language: a query-only link, relative to the page. The path is never
+    written into it: a request for `//evil.example/x` (a 404 page) made the link leave the site."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"] + [("lang", lang)]
-    return f"{request.url.path}?{urlencode(params)}"
+    return f"?{urlencode(params)}"
 
 
 def render(request: Request, t: i18n.Translator, name: str, context: dict[str, Any], *, status: int = 200) -> Response:

@@ -48,7 +48,11 @@ class PortalRoute(APIRoute):
             except ChengxinError as e:
                 if e.status >= 500:
                     log.error("portal request failed", extra={"path": request.url.path, "code": e.code})
-                return error_page(request, e.status, e.detail if e.status < 500 else None)
+                # a not-found page says so in the page's language: the service's English message quoted the
+                # visitor's input, so a crafted link put any text on an official page (found by review)
+                detail = None if e.status >= 500 else translator(request)("error.no_page") if e.status == 404 \
+                    else e.detail
+                return error_page(request, e.status, detail)
             except RequestValidationError:
                 return error_page(request, 422, None)
 
@@ -130,8 +134,11 @@ def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = 
     view = _show(cx, t, source, party_id, before)
     if view["entity"] == "shop":
         return _redirect(request, shop_href(source, party_id))
+    from chengxin.entrypoints.web.lists_routes import list_names
+
     person = view.get("kind") in parties.NATURAL_PERSONS
-    return render(request, t, "party.html", {"view": view, "person": person, "before": before})
+    return render(request, t, "party.html", {"view": view, "person": person, "before": before,
+                                             "list_names": list_names()})
 
 
 @router.get("/records/{index}")

@@ -7,6 +7,8 @@
     ├── NotAuthenticated     (no or unknown API key; exit 77, HTTP 401)
     ├── Forbidden            (key known, action not allowed; exit 77, HTTP 403)
     ├── PayloadTooLarge      (batch over the documented limit; exit 65, HTTP 413)
+    ├── Conflict             (the state or an earlier decision forbids it: decided twice; exit 65, HTTP 409)
+    ├── Unavailable          (the database or NATS cannot be reached; exit 69, HTTP 503)
     └── IntegrityFailure     (the credit log does not verify; exit 1, HTTP 500)
 
 Exit codes follow BSD sysexits where one fits, so scripts can tell "bad input" from "broken store".
@@ -49,6 +51,14 @@ class Forbidden(ChengxinError):
 
 class PayloadTooLarge(ChengxinError):
     status, exit_code, code = 413, 65, "payload_too_large"
+
+
+class Conflict(ChengxinError):
+    status, exit_code, code = 409, 65, "conflict"
+
+
+class Unavailable(ChengxinError):
+    status, exit_code, code = 503, 69, "unavailable"
 
 
 class IntegrityFailure(ChengxinError):

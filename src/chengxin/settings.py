@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     keys_file: Path = Path("./var/demo-keys.json")
     # AES-256-GCM key (base64, 32 bytes) that encrypts resident ID numbers at rest.
     pii_key: str | None = None
-    # HMAC-SHA256 key (base64, >= 32 bytes) for keyed hashes: identity linking and event content hashes.
+    # HMAC-SHA256 key (base64, exactly 32 bytes) for keyed hashes: identity linking and event content hashes.
     index_key: str | None = None
     # Ed25519 private key (base64 of the 32-byte seed) that signs credit-log tree heads.
     signing_key: str | None = None
@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     # 2 prepares each batch (parse, validate, project) in a second process while the first stores the one
     # before; 1 keeps everything in one process. Input from stdin always stays in one process.
     ingest_processes: int = Field(default=2, ge=1, le=2)
-    # Connection pool size for PostgreSQL.
+    # Connection pool size (PostgreSQL: this many, and as many more when busy; SQLite: at least 40, one kept
+    # connection per server worker thread).
     pool_size: int = Field(default=8, ge=1)
     # NATS server for the measures feed (e.g. `nats://127.0.0.1:4222`); unset: changes are kept only in the
     # store's feed (`GET /v1/measures?changed_since=`), nothing is published.

@@ -47,6 +47,31 @@ def test_errors_have_exit_codes(env):
     assert bad_key.returncode == 65 and "source" in bad_key.stderr
 
 
+
+def test_ordinary_mistakes_are_one_line_and_an_exit_code_not_a_traceback(env, tmp_path):
+    """A missing file, a policy file that is not YAML, a setting out of range, an unreachable or unmigrated
+    database: each ended in a traceback and exit 1, the exit code of a credit log that does not verify
+    (found by review)."""
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("a: [\n")
+    cases = [
+        ((env, "ingest", str(SAMPLE), str(tmp_path / "missing.jsonl")), 65, "missing.jsonl: no such file"),
+        ((env, "ingest", str(SAMPLE), "--rejects", str(tmp_path / "no" / "r.jsonl")), 65, "no folder"),
+        ((env, "policy", "check", str(tmp_path / "nope.yaml")), 65, "nope.yaml"),
+        ((env, "policy", "check", str(bad_yaml)), 65, "not YAML"),
+        (({**env, "CHENGXIN_BATCH_SIZE": "0"}, "audit", "verify"), 78, "CHENGXIN_BATCH_SIZE"),
+        (({**env, "CHENGXIN_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/none"}, "audit", "verify"),
+         69, "the database cannot be used"),
+        (({**env, "CHENGXIN_AUTO_MIGRATE": "false", "CHENGXIN_DATABASE_URL": f"sqlite:///{tmp_path}/new.db"},
+          "audit", "verify"), 78, "chengxin db upgrade"),
+    ]
+    for (e, *argv), code, text in cases:
+        done = run(e, *argv, check=False)
+        assert (done.returncode, "Traceback" in done.stderr) == (code, False), (argv, done.stderr[-500:])
+        assert text in " ".join(done.stderr.split()), (argv, done.stderr)
+    # nothing was stored by the refused loads: the first file of a list with a missing one waits for the fix
+    assert json.loads(run(env, "audit", "verify", "--json").stdout)["records"] == 0
+
 def test_production_mode_refuses_missing_keys(env):
     done = run({**env, "CHENGXIN_ENV": "production"}, "audit", "verify", check=False)
     assert done.returncode == 78 and "CHENGXIN_PII_KEY" in done.stderr

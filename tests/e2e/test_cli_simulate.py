@@ -30,6 +30,16 @@ def test_same_output_in_every_process(tmp_path):
     assert summary["events"] == a[0].count(b"\n") and summary["planted"]["fake_order_ring"]["groups"] == 1
 
 
+
+def test_events_to_stdout_keep_the_summary_off_it(tmp_path):
+    """With `--out -` stdout is the events, to pipe into `chengxin ingest -`: the `--json` summary goes to
+    stderr (it was appended to the events: found by review)."""
+    done = subprocess.run([CLI, "simulate", *SIZE, "--out", "-", "--json"], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert all(json.loads(x)["specversion"] == "1.0" for x in lines)
+    assert json.loads(done.stderr.decode().strip().splitlines()[-1])["events"] == len(lines)
+
 def test_output_ingests_without_rejects_and_evaluates(env, tmp_path):
     _, _, summary = simulate(tmp_path, "m", "0")
     report = json.loads(run(env, "ingest", str(tmp_path / "m.jsonl"), "--json").stdout)

@@ -20,7 +20,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
-from chengxin.exc import ChengxinError
+from chengxin.exc import Unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,13 +30,11 @@ CONNECT_TIMEOUT = 2.0
 _FETCH_BATCH = 256
 
 
-class StreamUnavailable(ChengxinError):
+class StreamUnavailable(Unavailable):
     """The configured NATS server cannot be reached or did not acknowledge (HTTP 503, exit 69 EX_UNAVAILABLE).
 
     `acked` holds the msg_ids acknowledged before the failure, so the caller keeps only the rest to retry.
     """
-
-    status, exit_code, code = 503, 69, "unavailable"
 
     def __init__(self, detail: str, acked: Sequence[str] = ()) -> None:
         super().__init__(detail)

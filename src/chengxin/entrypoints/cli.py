@@ -12,10 +12,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin, bootstrap
-from chengxin.exc import ChengxinError
+from chengxin.exc import ChengxinError, InvalidInput
 from chengxin.services import audit, ingest, keys, parties
 from chengxin.services.viewer import REGULATOR, Viewer
 
@@ -56,6 +57,9 @@ def ingest_cmd(
 ) -> None:
     """Ingest events; bad lines are reported and skipped, the rest land. Re-sending is a no-op. Then ratings,
     scores, lists and live detection follow, unless --defer."""
+    _readable(files)  # all of them, before the first is stored: a missing second file left the first unsettled
+    if rejects and not rejects.parent.is_dir():  # and where the rejects go, before anything is committed
+        raise InvalidInput(f"--rejects {rejects}: no folder {rejects.parent}")
     cx = _app()
     report = ingest.IngestReport()
     with _progress(as_json) as progress:
@@ -73,6 +77,12 @@ def ingest_cmd(
                   f"rejected {report.rejected}")
         for r in report.rejects[:20]:
             err.print(f"  {r['file']}:{r['line']}: {r['reason']}")
+
+
+def _readable(files: list[Path]) -> None:
+    for path in files:
+        if str(path) != "-" and not path.is_file():
+            raise InvalidInput(f"{path}: no such file")
 
 
 def _progress(quiet: bool) -> Progress:
@@ -433,6 +443,9 @@ def simulate_cmd(
     params = make_params(preset, seed=seed, days=days, platforms=platforms, shops=shops, buyers=buyers,
                          orders_per_day=orders_per_day, **extra)
     summary = simulate(params, out, truth, preset)
+    if as_json and str(out) == "-":  # stdout carries the events (to pipe into `chengxin ingest -`)
+        sys.stderr.write(json.dumps(summary, ensure_ascii=False) + "\n")
+        return
     if as_json:
         _print_json(summary)
         return
@@ -539,9 +552,43 @@ _register_lists(app)
 
 
 def main() -> None:
-    """Console entry point: map Chengxin errors to exit codes (exc.py) with a one-line message."""
+    """Console entry point: map Chengxin errors to exit codes (exc.py) with a one-line message, and the
+    ordinary failures of a command line too (a missing file, a YAML file that does not parse, a setting out
+    of range, a database that cannot be reached): a traceback ending in exit 1 said "the credit log does not
+    verify" to a script (found by review)."""
     try:
         app()
-    except ChengxinError as e:
-        err.print(f"[red]error[/]: {e.detail}")
-        sys.exit(e.exit_code)
+    except Exception as e:
+        known = e if isinstance(e, ChengxinError) else as_user_error(e)
+        if known is None:
+            raise
+        err.print(f"[red]error[/]: {escape(known.detail)}")
+        sys.exit(known.exit_code)
+
+
+def as_user_error(e: Exception) -> ChengxinError | None:
+    """The Chengxin error an ordinary failure stands for; None for a bug (its traceback is wanted)."""
+    import yaml
+    from pydantic import ValidationError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from chengxin.domain.vocabulary import VocabularyError
+    from chengxin.exc import ConfigError, Unavailable
+
+    if isinstance(e, OSError) and e.filename is not None:
+        return InvalidInput(f"{e.filename}: {e.strerror or e}")
+    if isinstance(e, VocabularyError):
+        return InvalidInput(str(e).splitlines()[0])
+    if isinstance(e, yaml.YAMLError):
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return InvalidInput(f"not YAML: {getattr(e, 'problem', None) or e}{where}")
+    if isinstance(e, ValidationError):  # settings from the environment
+        return ConfigError("; ".join(f"CHENGXIN_{'.'.join(map(str, x['loc'])).upper()}: {x['msg']}"
+                                     for x in e.errors()))
+    if isinstance(e, OperationalError | InterfaceError):
+        first = str(e.orig or e).splitlines()[0]
+        if "no such table" in first or ("relation" in first and "does not exist" in first):
+            return ConfigError(f"the store has no schema or an old one ({first}): run `chengxin db upgrade`")
+        return Unavailable(f"the database cannot be used: {first}")
+    return None

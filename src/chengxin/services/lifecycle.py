@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, select, update
 
+from chengxin import exc
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
@@ -32,7 +33,7 @@ from chengxin.domain import commitments as C
 from chengxin.domain import lifecycle as L
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
-from chengxin.exc import ChengxinError, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_file, credit_log
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
@@ -42,10 +43,7 @@ APPEAL, REPAIR = "appeal", "repair"
 PENDING = "pending"
 
 
-class Conflict(ChengxinError):
-    """The record's state or an earlier decision forbids this (HTTP 409, exit 65)."""
-
-    status, exit_code, code = 409, 65, "conflict"
+Conflict = exc.Conflict  # the record's state or an earlier decision forbids this (HTTP 409, exit 65)
 
 
 @cache

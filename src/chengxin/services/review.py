@@ -34,7 +34,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.domain.quality import Finding
-from chengxin.exc import ChengxinError, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_log, lifecycle, lists
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
@@ -51,10 +51,8 @@ NOT_THE_SHOPS = frozenset({"courier", "carrier"})
 _CHUNK = 200  # pairs per OR-list query
 
 
-class AlreadyDecided(ChengxinError):
+class AlreadyDecided(Conflict):
     """A review item is decided once; a second decision is refused (HTTP 409, exit 65)."""
-
-    status, exit_code, code = 409, 65, "conflict"
 
 
 # --- pure helpers ---------------------------------------------------------------------------------------------

@@ -160,6 +160,27 @@ def test_appeal_overturned_ends_the_record_and_gives_points_back(ringed: Chengxi
     assert verdict.verdict == "genuine" and "overturned on appeal" in verdict.basis  # its ratings count again
 
 
+
+def test_overturning_one_record_leaves_an_order_another_record_holds_fake(ringed: Chengxin) -> None:
+    """Two confirmed findings name order O2; the first's record is overturned on appeal. O2 stays fake, its
+    points taken, while the second record stands (it was set back to genuine: found by review)."""
+    cx = ringed
+    confirm(cx, Finding("fake_order_ring", 0.85, {"parties": ((P1, "S2"), (P1, "S1")),
+                                                  "orders": ((P1, "O2"), (P1, "O1"))}, {"density": 2.0}), "run-both")
+    first = min((r for r in _records_of(cx, P1, "S2")), key=lambda r: r.id)
+    filed = lifecycle.file_application(cx, first.id, "appeal", PLATFORM1, "the buyers are real customers")
+    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    with read_connection(cx.engine) as conn:
+        v = st.order_verdicts.c
+        assert conn.execute(select(v.verdict).where(v.order_source == P1, v.order_id == "O2")).scalar_one() == "fake"
+
+
+def _records_of(cx: Chengxin, source: str, entity: str) -> list[Any]:
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        return list(conn.execute(select(lt.dishonesty_records).where(
+            d.subject_source == source, d.subject_id == entity, d.origin == "review")))
+
 def test_appeal_upheld_returns_to_confirmed(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")

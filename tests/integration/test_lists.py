@@ -175,6 +175,24 @@ def test_overturning_one_record_leaves_an_order_another_record_holds_fake(ringed
         assert conn.execute(select(v.verdict).where(v.order_source == P1, v.order_id == "O2")).scalar_one() == "fake"
 
 
+
+def test_an_interrupted_confirmation_is_not_finished_after_its_record_was_overturned(ringed: Chengxin) -> None:
+    """A crash between a confirmation and its order verdicts leaves `verdicts_at` empty, and the next publish
+    finishes them: after an appeal overturned the record, that took the orders again (found by review)."""
+    from chengxin.adapters.db import review_tables as rt
+
+    cx = ringed
+    with write_transaction(cx.engine) as conn:  # as if the verdicts had not been recorded yet
+        conn.execute(rt.review_items.update().values(verdicts_at=None))
+    rec = record_of(cx, P1, "S2")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    assert review.finish_pending(cx) == 0
+    with read_connection(cx.engine) as conn:
+        v = st.order_verdicts.c
+        assert conn.execute(select(v.verdict).where(v.order_source == P1, v.order_id == "O2")).scalar_one() == \
+            "genuine"
+
 def _records_of(cx: Chengxin, source: str, entity: str) -> list[Any]:
     with read_connection(cx.engine) as conn:
         d = lt.dishonesty_records.c

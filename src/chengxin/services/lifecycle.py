@@ -452,6 +452,10 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
             s.item_id == item, s.role == "order"))]
     if kind_row is None or not review.takes_orders(kind_row.kind, kind_row.level):
         return
+    with write_transaction(app.engine) as conn:  # a confirmation interrupted before its verdicts is not finished
+        i = rt.review_items.c  # after its record fell (`review.finish_pending` took the orders again: found by review)
+        conn.execute(update(rt.review_items).where(i.id == item, i.verdicts_at.is_(None)).values(
+            verdicts_at=credit_log.now_utc()))
     with read_connection(app.engine) as conn:  # only this party's orders: others of the item keep their verdict
         o, sh, s = t.orders.c, t.shops.c, t.subjects.c
         mine = {(r.source, r.order_id) for r in conn.execute(select(o.source, o.order_id).select_from(

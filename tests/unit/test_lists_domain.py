@@ -59,9 +59,14 @@ def test_transitions_follow_the_state_machine() -> None:
 
 def test_disclosure_periods_by_severity_and_the_authoritys_own_date() -> None:
     day = date(2026, 3, 1)
-    assert L.disclose_until(RULES, "minor", day) == day + timedelta(days=89)     # PPD art. 13: 3 months
-    assert L.disclose_until(RULES, "serious", day) == day + timedelta(days=1094)  # 3 years
-    assert L.disclose_until(RULES, "grave", day) == day + timedelta(days=1824)    # ZJPC art. 16: 5 years
+    assert L.disclose_until(RULES, "minor", day) == date(2026, 5, 31)     # PPD art. 13: 3 months
+    assert L.disclose_until(RULES, "serious", day) == date(2029, 2, 28)   # 3 years
+    assert L.disclose_until(RULES, "grave", day) == date(2031, 2, 28)     # ZJPC art. 16: 5 years
+    # calendar years, not 1,095 days: a record confirmed on 2026-11-28 is public through 2029-11-27 (a fixed
+    # count ended a day early across the leap day of 2028: found by review); repair from 2027-11-28
+    assert L.disclose_until(RULES, "serious", date(2026, 11, 28)) == date(2029, 11, 27)
+    assert L.repair_from(RULES, "serious", date(2027, 6, 1)) == date(2028, 6, 1)
+    assert L.repair_from(RULES, "minor", date(2026, 11, 30)) == date(2027, 2, 28)  # the month's last day
     assert L.disclose_until(RULES, "serious", day, date(2026, 9, 1)) == date(2026, 9, 1)
     last = date(2026, 6, 1)
     assert L.publicly_shown("confirmed", last, last) and not L.publicly_shown("confirmed", last, last + timedelta(1))
@@ -259,3 +264,13 @@ def test_a_bad_lifecycle_file_is_refused() -> None:
     with pytest.raises(VocabularyError, match="unknown areas"):
         C.load_templates(text("commitments.yaml").replace("areas: [empty_parcel]", "areas: [empty_box]"), "bad",
                          RULES.categories)
+
+
+@pytest.mark.parametrize("bad", ["1095", "3 fortnights", "0 years", "-1 months", "three years"])
+def test_a_period_is_checked_at_load(bad: str) -> None:
+    from chengxin.adapters.resources import vocab_text
+    from chengxin.domain.vocabulary import VocabularyError
+
+    text = vocab_text("lifecycle.yaml").replace("disclose: 3 years ", f"disclose: {bad} ", 1)
+    with pytest.raises(VocabularyError, match=r"severities\.serious\.disclose: expected a period"):
+        L.load_rules(text, "lifecycle.yaml")

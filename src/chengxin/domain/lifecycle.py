@@ -15,6 +15,8 @@ towards lists; it stays in the log and its proofs.
 
 from __future__ import annotations
 
+import calendar
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -60,10 +62,34 @@ def next_state(state: str, action: str) -> str:
 
 # --- rules ----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Period:
+    """A statutory period in calendar units (`3 months`, `1 year`, `90 days`): three years from 2028-02-29
+    end where the calendar says, not 1,095 days later (leap years made a fixed count a day or two short)."""
+
+    amount: int
+    unit: str  # days, months or years
+
+    def after(self, day: date) -> date:
+        """The same day `amount` units later (the month's last day when it has fewer days)."""
+        if self.unit == "days":
+            return day + timedelta(days=self.amount)
+        months = self.amount * (12 if self.unit == "years" else 1) + day.month - 1
+        year, month = day.year + months // 12, months % 12 + 1
+        return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def parse_period(text: Any, where: str, source: str) -> Period:
+    found = re.fullmatch(r"([1-9][0-9]{0,3}) (day|month|year)s?", str(text).strip())
+    if found is None:
+        raise VocabularyError(source, f"{where}: expected a period such as `90 days`, `3 months` or `3 years`")
+    return Period(int(found[1]), found[2] + "s")
+
+
+@dataclass(frozen=True)
 class Severity:
     name: str
-    disclose_days: int
-    repair_after_days: int
+    disclose: Period
+    repair_after: Period
     basis: str
 
 
@@ -126,8 +152,9 @@ def load_rules(text: str, source: str = "<string>") -> LifecycleRules:
     if not isinstance(doc, dict) or set(doc) != need:
         raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(sorted(need))}")
     try:
-        severities = {n: Severity(n, int(s["disclose_days"]), int(s["repair_after_days"]), str(s["basis"]))
-                      for n, s in doc["severities"].items()}
+        severities = {n: Severity(n, parse_period(s["disclose"], f"severities.{n}.disclose", source),
+                                  parse_period(s["repair_after"], f"severities.{n}.repair_after", source),
+                                  str(s["basis"])) for n, s in doc["severities"].items()}
         if tuple(severities) != SEVERITIES:
             raise VocabularyError(source, f"severities: expected {', '.join(SEVERITIES)} in that order")
         categories = {n: Category(n, c["severity"], c["zh"], c["en"], c["basis"], tuple(c.get("findings") or ()))
@@ -166,15 +193,15 @@ def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[
 # --- periods --------------------------------------------------------------------------------------------------
 def disclose_until(rules: LifecycleRules, severity: str, confirmed_on: date, given: date | None = None) -> date | None:
     """The last day a record is public: the authority's own date when it gave one, else the severity's period
-    counted from the day of confirmation (90 days: that day and the 89 after it)."""
+    counted from the day of confirmation in calendar units (3 months from 1 March: to 31 May)."""
     if given is not None:
         return given
-    return confirmed_on + timedelta(days=rules.severities[severity].disclose_days - 1)
+    return rules.severities[severity].disclose.after(confirmed_on) - timedelta(days=1)
 
 
 def repair_from(rules: LifecycleRules, severity: str, confirmed_on: date) -> date:
     """The first day a repair may be granted (the minimum publicity period)."""
-    return confirmed_on + timedelta(days=rules.severities[severity].repair_after_days)
+    return rules.severities[severity].repair_after.after(confirmed_on)
 
 
 def publicly_shown(state: str, last_day: date | None, today: date) -> bool:

@@ -194,6 +194,19 @@ def test_replay_enters_and_leaves_with_the_record() -> None:
     assert without["records_total"] == 0
 
 
+
+def test_leaving_a_record_out_leaves_out_the_breach_it_caused() -> None:
+    """Repair asks what the lists would be without the record: its own breach of a commitment, which ends
+    with it, blocked that (found by review). Another record's breach stays."""
+    spans = (LS.Span("fake_traffic", "serious", T0, None, record_id=1),
+             LS.Span("fake_traffic", "serious", T0, None, breach=True, record_id=2, of=1),
+             LS.Span("counterfeit", "serious", T0, None, breach=True, record_id=4, of=3))
+    f = LS.ListFacts("enterprise", T0, spans, shops=1)
+    at = T0 + timedelta(days=10)
+    assert LS.profile_at(f, at, RULES.categories, RULES.sanctions)["breaches"] == 2
+    without = LS.profile_at(f, at, RULES.categories, RULES.sanctions, without=1)
+    assert (without["records_total"], without["breaches"]) == (0, 1)
+
 def test_profile_counts_only_records_in_force() -> None:
     spans = (LS.Span("counterfeit", "serious", T0, None, sanction="administrative_penalty", record_id=1),
              LS.Span("fake_order", "serious", T0, T0 + timedelta(days=1), record_id=2),

@@ -35,6 +35,7 @@ class Span:
     sanction: str | None = None   # the sanction kind, for records an authority imposed
     breach: bool = False          # a broken commitment
     record_id: int | None = None
+    of: int | None = None         # a breach: the record whose act broke the commitment (it ends with it)
 
     def holds(self, t: datetime) -> bool:
         return self.start <= t and (self.end is None or t < self.end)
@@ -60,8 +61,9 @@ class ListFacts:
 def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_kinds: Iterable[str],
                without: int | None = None) -> dict[str, Any]:
     """The variables list policies see at time t (every map key present, so a condition never fails on a
-    missing key). `without`: leave one record out (what would the lists be without it)."""
-    live = [s for s in f.records if s.holds(t) and s.record_id != without]
+    missing key). `without`: leave one record out, and the breach it caused (what would the lists be without
+    it: a record's own breach blocked its repair, found by review)."""
+    live = [s for s in f.records if s.holds(t) and (without is None or without not in (s.record_id, s.of))]
     records = dict.fromkeys(categories, 0)
     sanctions = dict.fromkeys(sanction_kinds, 0)
     for s in live:

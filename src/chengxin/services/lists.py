@@ -142,9 +142,10 @@ def _parts(keys: Sequence[str] | None) -> Iterable[list[str] | None]:
 
 
 def _span(r: Any) -> LS.Span:
+    breach = r.origin == "breach"  # its key: breach, the record that broke the commitment, the commitment
     return LS.Span(r.category, r.severity, lifecycle.parse_time(r.confirmed_at),
-                   lifecycle.parse_time(r.ended_at) if r.ended_at else None, r.sanction_kind,
-                   r.origin == "breach", r.id)
+                   lifecycle.parse_time(r.ended_at) if r.ended_at else None, r.sanction_kind, breach, r.id,
+                   int(r.record_key.split(lifecycle.SEP)[1]) if breach else None)
 
 
 def _grades(conn: Connection, keys: Sequence[str] | None, now: datetime,

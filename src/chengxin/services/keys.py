@@ -27,6 +27,8 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
         raise InvalidInput(f"role must be {PLATFORM!r} or {REGULATOR!r}")
     if role == PLATFORM and not source:
         raise InvalidInput("a platform key needs the `source` its events carry, e.g. urn:cx:platform:P1")
+    if role == REGULATOR and source:  # it would not be stored, yet `keys create` reported it (found by review)
+        raise InvalidInput("a regulator key has no source: it reads and decides for every source")
     key_id = secrets.token_hex(6)
     secret = f"cx_{key_id}_{secrets.token_urlsafe(32)}"
     with write_transaction(app.engine) as conn:

@@ -96,6 +96,10 @@ def test_confirming_a_detected_shop_moves_its_points_and_grade(marketplace: Api,
     refused = marketplace.call("POST", f"/v1/orders/{order['id']}/verdict?source={order['source']}", "platform",
                                403, json={"verdict": "genuine", "reason": "the buyer says it was real"})
     assert "only a regulator, or an appeal, changes that" in refused["detail"]
+    # nor by agreeing first, which made the verdict its own, and then changing it (found by review)
+    verdict_url = f"/v1/orders/{order['id']}/verdict?source={order['source']}"
+    marketplace.call("POST", verdict_url, "platform", json={"verdict": "fake", "reason": "we agree, it was fake"})
+    marketplace.call("POST", verdict_url, "platform", 403, json={"verdict": "genuine", "reason": "on second thought"})
     assert marketplace.call("GET", url, "anonymous")["points"] == after["points"]
 
 

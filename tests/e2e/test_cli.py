@@ -49,6 +49,9 @@ def test_errors_have_exit_codes(env):
     sourced = run(env, "keys", "create", "--role", "regulator", "--label", "x", "--source", "urn:cx:platform:P1",
                   check=False)
     assert sourced.returncode == 65 and "has no source" in sourced.stderr
+    posing = run(env, "keys", "create", "--role", "platform", "--label", "x", "--source", "urn:cx:regulator:310000",
+                 check=False)  # a platform key reporting as a regulator would void `only_from`
+    assert posing.returncode == 65 and "cannot report as a regulator" in posing.stderr
 
 
 

@@ -212,9 +212,9 @@ def test_appeal_upheld_returns_to_confirmed(ringed: Chengxin) -> None:
 def test_records_expire_after_the_disclosure_period(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")
-    day = lifecycle.day_of(lifecycle.parse_time(rec.confirmed_at))  # three calendar years, to the day before
+    day = lifecycle.day_of(lifecycle.parse_time(rec.confirmed_at))  # three calendar years, to the same day
     same = date(day.year + 3, day.month, min(day.day, 28 if day.month == 2 else day.day))  # (29 February: 28th)
-    assert rec.disclose_until == (same - timedelta(days=1)).isoformat()
+    assert rec.disclose_until == same.isoformat()
     last_day = datetime.fromisoformat(rec.disclose_until).replace(tzinfo=UTC)
     lists.evaluate(cx, None, last_day + timedelta(hours=12))
     assert record_of(cx, P1, "S2").state == "confirmed"  # public through its last day

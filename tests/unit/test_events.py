@@ -257,3 +257,21 @@ def test_only_from_is_checked_at_load(only_from, message):
     end = text.index("}}", start) + 1
     with pytest.raises(VocabularyError, match=message):
         load_event_types(text[:start] + "only_from: " + only_from + text[end:])
+
+
+def test_deep_nesting_with_a_long_number_is_rejected_not_raised():
+    """orjson reads 1,024 levels; the exact re-reading of a line with a 19-digit number recursed (found by
+    review): such a line is rejected with a reason."""
+    for depth, why in ((900, "ext[0][0]"), (1000, "the line is nested too deeply to check its numbers")):
+        raw = PAID_LINE[:-1] + ', "ext": ' + "[" * depth + "123456789012345678901" + "]" * depth + "}"
+        for line in (raw, raw.encode()):
+            got = parse_line(line, VOCAB)
+            assert isinstance(got, Rejected) and got.reason.startswith(why), got.reason[:80]
+
+
+def test_a_19_digit_id_in_a_string_does_not_need_the_exact_reading():
+    """Taobao-style order ids have 19 digits: only a number after `:`, `[` or `,` sends a line to the slow,
+    exact reading."""
+    raw = json.dumps(with_data(order_id="1234567890123456789012")).encode()
+    assert not events._long_number(raw) and isinstance(parse_line(raw, VOCAB), Event)
+    assert events._long_number(PAID_LINE[:-1].encode() + b', "n": -1234567890123456789012}')

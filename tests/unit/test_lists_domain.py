@@ -59,14 +59,17 @@ def test_transitions_follow_the_state_machine() -> None:
 
 def test_disclosure_periods_by_severity_and_the_authoritys_own_date() -> None:
     day = date(2026, 3, 1)
-    assert L.disclose_until(RULES, "minor", day) == date(2026, 5, 31)     # PPD art. 13: 3 months
-    assert L.disclose_until(RULES, "serious", day) == date(2029, 2, 28)   # 3 years
-    assert L.disclose_until(RULES, "grave", day) == date(2031, 2, 28)     # ZJPC art. 16: 5 years
-    # calendar years, not 1,095 days: a record confirmed on 2026-11-28 is public through 2029-11-27 (a fixed
-    # count ended a day early across the leap day of 2028: found by review); repair from 2027-11-28
-    assert L.disclose_until(RULES, "serious", date(2026, 11, 28)) == date(2029, 11, 27)
-    assert L.repair_from(RULES, "serious", date(2027, 6, 1)) == date(2028, 6, 1)
-    assert L.repair_from(RULES, "minor", date(2026, 11, 30)) == date(2027, 2, 28)  # the month's last day
+    # periods as the Civil Code counts them (arts. 201, 203): from the day after, to the same day of the last
+    # month, or its last day; calendar years, not 1,095 days (which ended a day early across the leap day of
+    # 2028: found by review)
+    assert L.disclose_until(RULES, "minor", day) == date(2026, 6, 1)      # PPD art. 13: 3 months
+    assert L.disclose_until(RULES, "serious", day) == date(2029, 3, 1)    # 3 years
+    assert L.disclose_until(RULES, "grave", day) == date(2031, 3, 1)      # ZJPC art. 16: 5 years
+    assert L.disclose_until(RULES, "serious", date(2026, 11, 28)) == date(2029, 11, 28)
+    assert L.disclose_until(RULES, "serious", date(2028, 2, 29)) == date(2031, 2, 28)  # no 29th: the month's end
+    assert L.disclose_until(RULES, "minor", date(2026, 11, 30)) == date(2027, 2, 28)
+    assert L.repair_from(RULES, "serious", date(2027, 6, 1)) == date(2028, 6, 2)  # the day after the period
+    assert L.repair_from(RULES, "minor", date(2026, 11, 30)) == date(2027, 3, 1)
     assert L.disclose_until(RULES, "serious", day, date(2026, 9, 1)) == date(2026, 9, 1)
     last = date(2026, 6, 1)
     assert L.publicly_shown("confirmed", last, last) and not L.publicly_shown("confirmed", last, last + timedelta(1))

@@ -113,16 +113,29 @@ def _reason_pattern(template: str) -> re.Pattern[str]:
     return re.compile("".join(parts))
 
 
-# reasons stored by releases before 2026-11-27, which quoted the digits: still translated
-_EARLIER = (("{field}: birth date {birth} is not a date", "{field_zh}出生日期无效"),
-            ("{field}: birth date {birth} before 1900", "{field_zh}出生日期早于 1900 年"),
-            ("{field}: region {region} unknown", "{field_zh}地区码不存在"))
-_REASON_PATTERNS = tuple((_reason_pattern(en), zh) for en, zh in (*REASONS.values(), *_EARLIER))
+# reasons stored by releases before 2026-11-27, which quoted the digits: still translated, and shown in this
+# release's words (`current_reason`)
+_EARLIER = (("{field}: birth date {birth} is not a date", "birth_not_a_date"),
+            ("{field}: birth date {birth} before 1900", "birth_before_1900"),
+            ("{field}: region {region} unknown", "region_unknown"))
+_EARLIER_PATTERNS = tuple((_reason_pattern(old), code) for old, code in _EARLIER)
+_REASON_PATTERNS = tuple((_reason_pattern(en), zh) for en, zh in REASONS.values())
+
+
+def current_reason(reason: str) -> str:
+    """A stored reason in this release's words: an earlier release's that quoted the ID number's birth date or
+    region, without them (with the masked number they gave all eighteen digits)."""
+    for pattern, code in _EARLIER_PATTERNS:
+        found = pattern.fullmatch(reason)
+        if found is not None:
+            return REASONS[code][0].format(field=found["field"])
+    return reason
 
 
 def reason_zh(reason: str) -> str:
     """The Chinese text of an English reason from `REASONS` ("uscc: check character wrong" ->
     "统一社会信用代码校验位错误"). Text that is not one of them (say, from an older release) comes back as is."""
+    reason = current_reason(reason)
     for pattern, zh in _REASON_PATTERNS:
         found = pattern.fullmatch(reason)
         if found is not None:

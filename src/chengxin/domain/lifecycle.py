@@ -193,15 +193,18 @@ def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[
 # --- periods --------------------------------------------------------------------------------------------------
 def disclose_until(rules: LifecycleRules, severity: str, confirmed_on: date, given: date | None = None) -> date | None:
     """The last day a record is public: the authority's own date when it gave one, else the severity's period
-    counted from the day of confirmation in calendar units (3 months from 1 March: to 31 May)."""
+    counted as the Civil Code counts one (民法典 第二百零一条、第二百零三条): from the day after confirmation, to
+    the same day of the last month, or that month's last day when it has none (3 months from 30 November: to
+    the last day of February; 3 years from 29 February 2028: to 28 February 2031)."""
     if given is not None:
         return given
-    return rules.severities[severity].disclose.after(confirmed_on) - timedelta(days=1)
+    return rules.severities[severity].disclose.after(confirmed_on)
 
 
 def repair_from(rules: LifecycleRules, severity: str, confirmed_on: date) -> date:
-    """The first day a repair may be granted (the minimum publicity period)."""
-    return rules.severities[severity].repair_after.after(confirmed_on)
+    """The first day a repair may be granted: the day after the minimum publicity period ends (counted as
+    `disclose_until` counts)."""
+    return rules.severities[severity].repair_after.after(confirmed_on) + timedelta(days=1)
 
 
 def publicly_shown(state: str, last_day: date | None, today: date) -> bool:

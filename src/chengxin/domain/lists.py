@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import cel
@@ -56,6 +56,14 @@ class ListFacts:
         out = {s.start for s in self.records} | {s.end for s in self.records if s.end}
         out |= {g[0] for g in self.grades} | {c[0] for c in self.commitments} | {c[1] for c in self.commitments if c[1]}
         return out
+
+
+CHINA = timezone(timedelta(hours=8), "CST")
+
+
+def china_day(t: datetime) -> date:
+    """The calendar day in China of an instant: the statutes' days (services/lifecycle.day_of)."""
+    return t.astimezone(CHINA).date()
 
 
 def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_kinds: Iterable[str],
@@ -273,7 +281,7 @@ def replay(policies: Sequence[Policy], f: ListFacts, until: datetime, categories
     held: dict[str, datetime] = {}
     out: list[Interval] = []
     for t in points:
-        now = set(evaluate(policies, profile_at(f, t, categories, sanction_kinds), held, t.date()))
+        now = set(evaluate(policies, profile_at(f, t, categories, sanction_kinds), held, china_day(t)))
         if lists is not None:
             keep = exclusive(lists, {by_list[p] for p in now})
             now = {p for p in now if by_list[p] in keep}

@@ -24,7 +24,7 @@ FIELD_KINDS = frozenset(
 # 192.0.2.1) or an IPv6 address. A raw value sent by mistake is refused, so that it is never stored. A hash
 # must therefore carry a letter once it has seven digits. (The classes are disjoint: no backtracking blow-up.)
 HASH = (r"^(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){7,}\Z)(?![0-9]{14,17}[Xx]\Z)"  # phone, card, ID
-        r"(?!.*?(?<![0-9A-Za-z])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:/][0-9]+)?\Z)"  # IPv4, with port or prefix, mapped
+        r"(?!(?=[^.]*\.).*?(?<![0-9A-Za-z])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:/][0-9]+)?\Z)"  # IPv4 (+port, prefix)
         r"(?![0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\Z)"  # IPv6
         r"[A-Za-z0-9:_\-+/=.]{1,256}\Z")
 

@@ -81,7 +81,7 @@ def ingest_cmd(
 
 def _readable(files: list[Path]) -> None:
     for path in files:
-        if str(path) != "-" and not path.is_file():
+        if str(path) != "-" and (not path.exists() or path.is_dir()):  # a pipe (`<(zcat f.gz)`) is fine
             raise InvalidInput(f"{path}: no such file")
 
 
@@ -590,5 +590,11 @@ def as_user_error(e: Exception) -> ChengxinError | None:
         first = str(e.orig or e).splitlines()[0]
         if "no such table" in first or ("relation" in first and "does not exist" in first):
             return ConfigError(f"the store has no schema or an old one ({first}): run `chengxin db upgrade`")
-        return Unavailable(f"the database cannot be used: {first}")
+        if any(sign in first.lower() for sign in _UNREACHABLE):  # other errors are bugs: their traceback shows
+            return Unavailable(f"the database cannot be used: {first}")
     return None
+
+
+# what a database that cannot be reached or opened says (psycopg, SQLite)
+_UNREACHABLE = ("connection", "could not connect", "could not translate host", "unable to open database",
+                "timeout expired", "server closed", "database is locked", "disk i/o error", "readonly database")

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
+from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import InvalidInput, NotAuthenticated, NotFound
 from chengxin.services.credit_log import now_utc
 from chengxin.services.viewer import PLATFORM, REGULATOR, Viewer
@@ -27,6 +28,8 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
         raise InvalidInput(f"role must be {PLATFORM!r} or {REGULATOR!r}")
     if role == PLATFORM and not source:
         raise InvalidInput("a platform key needs the `source` its events carry, e.g. urn:cx:platform:P1")
+    if role == PLATFORM and source_kind(str(source)) == "regulator":  # `only_from` would be void
+        raise InvalidInput("a platform key cannot report as a regulator source; issue a regulator key")
     if role == REGULATOR and source:  # it would not be stored, yet `keys create` reported it (found by review)
         raise InvalidInput("a regulator key has no source: it reads and decides for every source")
     key_id = secrets.token_hex(6)

@@ -198,9 +198,10 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
 
 
 def _end_of_day(day: str | None) -> datetime | None:
+    """The last instant of a day in China (a commitment's `valid_until`), as lists and the credit file read it."""
     if not day:
         return None
-    return datetime.fromisoformat(day[:10]).replace(tzinfo=UTC) + timedelta(days=1) - timedelta(microseconds=1)
+    return datetime.fromisoformat(day[:10]).replace(tzinfo=CST) + timedelta(days=1) - timedelta(microseconds=1)
 
 
 def append_record(conn: Connection, app: Chengxin, kind: str, subject: tuple[str, Ref], payload: dict[str, Any],
@@ -466,7 +467,7 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
     for order in [x for x in orders if x in mine and x not in held]:
         try:
             standing.set_order_verdict(app, order, "genuine", by, reason, f"record {row.id} overturned on appeal")
-        except NotFound:
+        except (NotFound, Forbidden):  # gone; or a regulator's own verdict, which only a regulator changes
             continue
 
 

@@ -190,7 +190,7 @@ def identity_view(subject: Any, full: bool) -> dict[str, Any]:
                 "region_name": identity.region_name(province),
                 "identity": {"valid": bool(subject.identity_valid), "verified": subject.verified_at is not None},
                 "flags": _identity_flags(subject)}
-    reason = subject.identity_reason
+    reason = identity.current_reason(subject.identity_reason) if subject.identity_reason else None
     return {
         "kind": subject.kind, "name": subject.name, "uscc": subject.uscc,
         # a resident ID number is a natural person's whatever the subject's kind (an individual business's

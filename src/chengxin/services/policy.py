@@ -49,7 +49,8 @@ def shadow_report(app: Chengxin, viewer: Viewer, text: str | None = None, source
         prof, members = lists.profile(f, at), held.get(key, [])
         now_on = {m.list: m.policy for m in members}
         # the same path as enforcement: exclusions, a regulator's overrides, the natural-person rule
-        would = {name: pid for name, pid in lists._wanted(prof, members, overrides.get(key, []), at.date(), ps)}
+        would = {name: pid for name, pid in lists._wanted(prof, members, overrides.get(key, []),
+                                                          lifecycle.day_of(at), ps)}
         for name in set(would) ^ set(now_on):
             move = "would_enter" if name in would else "would_leave"
             counts.setdefault(name, {"would_enter": 0, "would_leave": 0})[move] += 1

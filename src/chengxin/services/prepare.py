@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -20,6 +20,7 @@ from chengxin.adapters.db.store import TableRows
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, LogEntry, log_entry, records_for
 from chengxin.domain.events import Event, Rejected, canonical, parse_line
+from chengxin.domain.lists import CHINA
 from chengxin.domain.projection import Fact, project
 from chengxin.domain.vocabulary import foreign_refusal
 from chengxin.services import detect_live, lists, standing
@@ -94,7 +95,7 @@ def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> 
     """Parse, validate, hash, project and protect a batch: CPU only, no database."""
     rejects: list[dict[str, Any]] = []
     items: list[Prepared] = []
-    today = datetime.now(UTC).date()
+    today = datetime.now(CHINA).date()  # an ID number's birth date is a day in China
     for name, number, raw in batch:
         parsed = parse_line(raw, app.vocab)
         if isinstance(parsed, Event) and own_source is not None:

@@ -27,7 +27,7 @@ from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
-from chengxin.services import columnar, rating_sums, trade
+from chengxin.services import columnar, lifecycle, rating_sums, trade
 
 Ref = tuple[str, str]
 # Statements are built once per shape and reused: building and hashing SQLAlchemy expressions cost more
@@ -278,7 +278,7 @@ def _commitments(g: Gather, facts: Facts) -> None:
         c.c.valid_until.is_(None) | (func.substr(c.c.valid_until, 1, 10) >= bindparam("today"))).group_by(
         c.c.subject_source, c.c.subject_id),))
     for a, b, n in g.rows(q, c.c.subject_source, c.c.subject_id, g.party_of,
-                          {"today": g.now.date().isoformat()}):
+                          {"today": lifecycle.day_of(g.now).isoformat()}):  # in force through its day in China
         if (i := g.party_of.get((a, b))) is not None:
             facts.add(i, commitments=n)
 

@@ -323,7 +323,7 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
         conn.execute(update(rt.review_items).where(rt.review_items.c.id == item_id).values(
             status=status, decided_by=by, decided_at=now, reason=reason, basis=basis,
             verdicts_at=None if fake else now))
-        before = _standing(conn, [ref for ref, _ in parties])
+        before = _standing(conn, [ref for ref, _ in parties], viewer)
         records = _decision_records(row, status, parties, len(orders), by, now, reason, basis)
         head = credit_log.append(conn, app.keys, app.settings.log_origin, records)
         if status == CONFIRMED and head is not None:  # the dishonesty records, and any commitment breaches
@@ -333,7 +333,7 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
     listed = lists.evaluate(app, _party_keys(app, [ref for ref, _ in parties]))  # the lists this brings
     lists.drain(app)  # and whatever else is queued (not reported here: other parties are not the caller's)
     with read_connection(app.engine) as conn:
-        after = _standing(conn, [ref for ref, _ in parties])
+        after = _standing(conn, [ref for ref, _ in parties], viewer)
         item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()])[0]
     return {"item": item, "credit_records": len(records) + verdicts["credit_records"],
             "order_verdicts": verdicts["orders"], "orders_missing": verdicts["missing"],
@@ -403,8 +403,21 @@ def finish_pending(app: Chengxin) -> int:
     return len(work)
 
 
-def _standing(conn: Connection, refs: list[Ref], most: int = 50) -> list[dict[str, Any]]:
-    """Credit points of each rated entity and the score and grade of its party (the first `most`)."""
+def _score_shown(conn: Connection, party_key: str, viewer: Viewer) -> bool:
+    """A person's score, computed over every account linked to the person, goes to a regulator, or to a
+    platform that reported every one of those accounts (found by review)."""
+    from chengxin.services.parties import NATURAL_PERSONS
+
+    if viewer.role == REGULATOR:
+        return True
+    linked = conn.execute(select(t.subjects.c.kind, t.subjects.c.source).where(
+        t.subjects.c.party_key == party_key)).all()
+    return not any(kind in NATURAL_PERSONS for kind, _ in linked) or all(viewer.owns(src) for _, src in linked)
+
+
+def _standing(conn: Connection, refs: list[Ref], viewer: Viewer, most: int = 50) -> list[dict[str, Any]]:
+    """Credit points of each rated entity and the score and grade of its party (the first `most`): not a
+    person's score where the viewer sees only some of the person's linked accounts (`parties._withheld`)."""
     from chengxin.services import scoring
 
     out = []
@@ -413,7 +426,8 @@ def _standing(conn: Connection, refs: list[Ref], most: int = 50) -> list[dict[st
         points = conn.execute(select(s.points).where(s.target_source == ref[0], s.target_id == ref[1])).scalar()
         keys = scoring.party_keys(conn, [ref])
         score = conn.execute(select(st.credit_scores.c.score, st.credit_scores.c.grade).where(
-            st.credit_scores.c.party_key == keys[0])).first() if keys else None
+            st.credit_scores.c.party_key == keys[0])).first() if keys and _score_shown(conn, keys[0], viewer) \
+            else None
         out.append({"points": int(points or 0), "score": score.score if score else None,
                     "grade": score.grade if score else None})
     return out

@@ -539,17 +539,20 @@ class _Mark(NamedTuple):
 REGULATOR_DECIDER = "regulator:"  # how a regulator's decisions are recorded (`review.decided_by`)
 
 
-def _may_decide(conn: Connection, order: Ref, verdict: str, decided_by: str) -> None:
-    """A regulator's verdict is changed only by a regulator (an appeal overturning the record does so): the
-    platform that reported the order set it back to genuine, after the regulator had confirmed the ring, and
-    got the points back (found by review)."""
+def _may_decide(conn: Connection, order: Ref, verdict: str, decided_by: str) -> bool:
+    """Whether to write this verdict. A regulator's verdict is changed only by a regulator: the platform that
+    reported the order set it back to genuine after the regulator had confirmed the ring, and got the points
+    back (found by review). The same verdict from someone else keeps the regulator's row (the platform could
+    otherwise make the verdict its own first, then change it)."""
     v = st.order_verdicts.c
     was = conn.execute(select(v.verdict, v.decided_by).where(v.order_source == order[0],
                                                              v.order_id == order[1])).first()
-    if was is not None and was.verdict != verdict and was.decided_by.startswith(REGULATOR_DECIDER) \
-            and not decided_by.startswith(REGULATOR_DECIDER):
+    if was is None or not was.decided_by.startswith(REGULATOR_DECIDER) or decided_by.startswith(REGULATOR_DECIDER):
+        return True
+    if was.verdict != verdict:
         raise Forbidden(f"order {order[1]!r} was found {was.verdict} by a regulator ({was.decided_by}); only a "
                         f"regulator, or an appeal, changes that")
+    return False
 
 
 def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, reason: str,
@@ -565,10 +568,10 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
         o = t.orders
         if conn.execute(select(o.c.order_id).where(o.c.source == order[0], o.c.order_id == order[1])).first() is None:
             raise NotFound(f"no order {order[1]!r} reported by {order[0]!r}")
-        _may_decide(conn, order, verdict, decided_by)
-        upsert.insert_or_update(conn, st.order_verdicts, [{
-            "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
-            "decided_at": now, "reason": reason.strip(), "basis": basis}])
+        if _may_decide(conn, order, verdict, decided_by):
+            upsert.insert_or_update(conn, st.order_verdicts, [{
+                "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
+                "decided_at": now, "reason": reason.strip(), "basis": basis}])
         before = credit_log.latest_head(conn)
         from chengxin.services import scoring
 

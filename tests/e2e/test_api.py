@@ -177,11 +177,14 @@ def test_a_platform_key_cannot_lift_close_or_sanction_what_another_source_report
                                               "reason": "closed by P1"}),
         line("evil-impose", "cx.sanction.imposed", {
             "sanction_id": "XP", "subject_id": {"source": "urn:cx:platform:P2", "id": "M9"},
-            "kind": "serious_dishonesty", "authority": "某市监局", "decision_no": "XP", "legal_basis": "x",
-            "category": "fake_order"})])
+            "kind": "platform_measure", "authority": "P1", "decision_no": "XP", "legal_basis": "x",
+            "category": "fake_order"}),
+        line("own-penalty", "cx.sanction.imposed", {  # an authority's kind of sanction, even on its own merchant
+            "sanction_id": "XQ", "subject_id": "M1", "kind": "serious_dishonesty", "authority": "某市监局",
+            "decision_no": "XQ", "legal_basis": "x", "category": "fake_order"})])
     assert report["accepted"] == 1
     assert [(r["line"], r["reason"].split(":")[0]) for r in report["rejects"]] == [
-        (1, "data.sanction_id"), (3, "data.shop_id"), (4, "data.subject_id")]
+        (1, "data.sanction_id"), (3, "data.shop_id"), (4, "data.subject_id"), (5, "data.kind")]
     assert sanctions_in(sample_api.get(f"/v1/parties/M1?source={P1}")) == {"X-TODAY": None}
     assert sample_api.get("/v1/parties/S9?source=urn:cx:platform:P2")["closed"] is None
     assert sample_api.get(f"/v1/parties/S2?source={P1}")["closed"]["reason"] == "moved"

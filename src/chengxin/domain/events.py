@@ -89,17 +89,22 @@ def parse_line(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
 
 
 # An integer beyond 64 bits is a JSON number of 19 or more digits; orjson reads it as a rounded float (two
-# different such numbers then hashed and stored alike: found by review). A cheap look first, in C: whitespace
-# deleted, every digit a 0, the characters a number follows kept, anything else an x; then a search for a
-# number of 19 digits (0.8 µs a line). Digits inside strings (a 19-digit order id) do not follow `:`, `[` or
-# `,` directly, so they seldom send a line to the exact reading.
+# different such numbers then hashed and stored alike: found by review). Looked for in C, in two steps: any
+# run of 19 digits (every digit a 0, anything else a space: 0.5 µs a line, and nearly every line is done);
+# then, only for such a line, a number of 19 digits (whitespace deleted, the characters a number follows kept,
+# anything else an x). Digits inside strings (a 19-digit order id) do not follow `:`, `[` or `,` directly, so
+# they seldom send a line to the exact reading.
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_RUN = b"0" * 19
 _SHAPE = bytes(48 if 48 <= b <= 57 else b if b in b":[,-" else 120 for b in range(256))
-_LONG = tuple(m + b"0" * 19 for m in (b":", b"[", b",", b":-", b"[-", b",-"))
+_LONG = tuple(m + _RUN for m in (b":", b"[", b",", b":-", b"[-", b",-"))
 _LONG_TEXT = re.compile(r"[:\[,]\s*-?[0-9]{19}")
 
 
 def _long_number(raw: bytes | str) -> bool:
     if isinstance(raw, bytes):
+        if _RUN not in raw.translate(_DIGITS):
+            return False
         shape = raw.translate(_SHAPE, b" \t\r\n")
         return any(m in shape for m in _LONG)
     return bool(_LONG_TEXT.search(raw))

@@ -12,6 +12,8 @@
     └── IntegrityFailure     (the credit log does not verify; exit 1, HTTP 500)
 
 Exit codes follow BSD sysexits where one fits, so scripts can tell "bad input" from "broken store".
+`from_foreign` maps the ordinary failures of other libraries (a missing file, a database that cannot be
+reached) onto this hierarchy, for the CLI and the API alike.
 """
 
 from __future__ import annotations
@@ -63,3 +65,38 @@ class Unavailable(ChengxinError):
 
 class IntegrityFailure(ChengxinError):
     status, exit_code, code = 500, 1, "integrity_failure"
+
+
+def from_foreign(e: BaseException) -> ChengxinError | None:
+    """The Chengxin error an ordinary failure stands for (a missing file, a YAML file that does not parse, a
+    setting out of range, a database that cannot be reached or has no schema); None for a bug, whose
+    traceback is wanted. The CLI and the API map these as they map their own errors."""
+    import yaml
+    from pydantic import ValidationError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from chengxin.domain.vocabulary import VocabularyError
+
+    if isinstance(e, OSError) and e.filename is not None:
+        return InvalidInput(f"{e.filename}: {e.strerror or e}")
+    if isinstance(e, VocabularyError):
+        return InvalidInput(str(e).splitlines()[0])
+    if isinstance(e, yaml.YAMLError):
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        return InvalidInput(f"not YAML: {getattr(e, 'problem', None) or e}{where}")
+    if isinstance(e, ValidationError):  # settings from the environment
+        return ConfigError("; ".join(f"CHENGXIN_{'.'.join(map(str, x['loc'])).upper()}: {x['msg']}"
+                                     for x in e.errors()))
+    if isinstance(e, OperationalError | InterfaceError):
+        first = str(e.orig or e).splitlines()[0]
+        if "no such table" in first or ("relation" in first and "does not exist" in first):
+            return ConfigError(f"the store has no schema or an old one ({first}): run `chengxin db upgrade`")
+        if any(sign in first.lower() for sign in _UNREACHABLE):  # other errors are bugs: their traceback shows
+            return Unavailable(f"the database cannot be used: {first}")
+    return None
+
+
+# what a database that cannot be reached or opened says (psycopg, SQLite)
+_UNREACHABLE = ("connection", "could not connect", "could not translate host", "unable to open database",
+                "timeout expired", "server closed", "database is locked", "disk i/o error", "readonly database")

@@ -527,3 +527,18 @@ def test_error_bodies(sample_api: Api, viewer: str, method: str, url: str, body:
     assert payload["error"] == error and isinstance(payload["detail"], str) and payload["detail"]
     with read_connection(sample_api.cx.engine) as conn:
         assert conn.execute(select(func.count()).select_from(t.access_journal)).scalar_one() == 0
+
+
+def test_a_database_that_cannot_be_reached_is_503_not_500(tmp_path) -> None:
+    """As the CLI exits 69 (EX_UNAVAILABLE), the API answers 503 with its JSON error body (it answered 500 and
+    a traceback: found by review)."""
+    from chengxin.bootstrap import bootstrap
+    from chengxin.entrypoints.api.app import create_app
+    from chengxin.settings import Settings
+
+    down = bootstrap(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:9/none", env="demo",
+                              keys_file=tmp_path / "keys.json"))
+    with TestClient(create_app(down), raise_server_exceptions=False) as client:
+        response = client.get(f"/v1/parties/S1?source={P1}")
+    assert response.status_code == 503
+    assert response.json()["error"] == "unavailable" and "cannot be used" in response.json()["detail"]

@@ -241,8 +241,8 @@ def test_day_after_valid_until_is_expired(rules: KeyCategories) -> None:
     assert gap.needed == ("food_business", "food_production", "prepackaged_food_filing")
     assert gap.status == "expired"
     assert gap.reason == (
-        "sells food but holds no valid food_business, food_production or prepackaged_food_filing licence: "
-        "food_business expired (valid until 2026-02-28)"
+        "sells food but holds no valid food business permit, food production permit or filing for selling "
+        "pre-packaged food only: food business permit expired (valid until 2026-02-28)"
     )
     assert gap.reason_zh == (
         "经营食品，但未持有有效的食品经营许可证、食品生产许可证或仅销售预包装食品备案凭证："
@@ -257,7 +257,7 @@ def test_valid_from_equal_to_day_is_valid(rules: KeyCategories) -> None:
 def test_valid_from_day_after_is_not_yet_valid(rules: KeyCategories) -> None:
     gap = only(licence_gaps(rules, ["food"], [BIZ, food(AT + DAY, None)], AT))
     assert gap.status == "not_yet_valid"
-    assert gap.reason.endswith(": food_business valid only from 2026-03-02")
+    assert gap.reason.endswith(": food business permit valid only from 2026-03-02")
     assert gap.reason_zh.endswith("：食品经营许可证自2026-03-02起才生效")
 
 
@@ -270,7 +270,7 @@ def test_lapse_with_pending_renewal_names_both(rules: KeyCategories) -> None:
     gap = only(licence_gaps(rules, ["food"], held, AT))
     assert gap.status == "not_yet_valid"
     assert (
-        "food_business expired (valid until 2026-02-28); food_business valid only from 2026-03-02"
+        "food business permit expired (valid until 2026-02-28); food business permit valid only from 2026-03-02"
         in gap.reason
     )
 
@@ -283,7 +283,7 @@ def test_expired_and_valid_of_same_type_is_fine(rules: KeyCategories) -> None:
 def test_missing_licence(rules: KeyCategories) -> None:
     gap = only(licence_gaps(rules, ["drug"], [BIZ], AT))
     assert (gap.category, gap.needed, gap.status) == ("drug", ("drug_business",), "missing")
-    assert gap.reason == "sells drugs but holds no valid drug_business licence"
+    assert gap.reason == "sells drugs but holds no valid drug business permit"
     assert gap.reason_zh == "经营药品，但未持有有效的药品经营许可证"
 
 

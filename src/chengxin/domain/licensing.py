@@ -303,6 +303,10 @@ def _gap(
         known = rules.licence_types.get(name)
         return known.zh if known is not None else name
 
+    def en_label(name: str) -> str:  # the English name without its explanation ("food business permit")
+        known = rules.licence_types.get(name)
+        return known.en.split(" (")[0] if known is not None else name
+
     details_en: list[str] = []
     details_zh: list[str] = []
     expired = later = False
@@ -316,14 +320,15 @@ def _gap(
         ]
         if ends:
             expired = True
-            details_en.append(f"{name} expired (valid until {max(ends).isoformat()})")
+            details_en.append(f"{en_label(name)} expired (valid until {max(ends).isoformat()})")
             details_zh.append(f"{zh_label(name)}有效期至{max(ends).isoformat()}，已过期")
         if starts:
             later = True
-            details_en.append(f"{name} valid only from {min(starts).isoformat()}")
+            details_en.append(f"{en_label(name)} valid only from {min(starts).isoformat()}")
             details_zh.append(f"{zh_label(name)}自{min(starts).isoformat()}起才生效")
 
-    reason = f"{what_en} but holds no valid {_or_list(needed, ', ', ' or ')} licence{tail_en}"
+    # English names, as the Chinese text has Chinese ones: the codes showed on English pages (found by review)
+    reason = f"{what_en} but holds no valid {_or_list([en_label(n) for n in needed], ', ', ' or ')}{tail_en}"
     reason_zh = f"{what_zh}，但未持有有效的{_or_list([zh_label(n) for n in needed], '、', '或')}{tail_zh}"
     if details_en:
         reason += ": " + "; ".join(details_en)

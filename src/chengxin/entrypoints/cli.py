@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin, bootstrap
-from chengxin.exc import ChengxinError, InvalidInput
+from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
 from chengxin.services.viewer import REGULATOR, Viewer
 
@@ -559,42 +559,9 @@ def main() -> None:
     try:
         app()
     except Exception as e:
-        known = e if isinstance(e, ChengxinError) else as_user_error(e)
+        known = e if isinstance(e, ChengxinError) else from_foreign(e)
         if known is None:
             raise
         err.print(f"[red]error[/]: {escape(known.detail)}")
         sys.exit(known.exit_code)
 
-
-def as_user_error(e: Exception) -> ChengxinError | None:
-    """The Chengxin error an ordinary failure stands for; None for a bug (its traceback is wanted)."""
-    import yaml
-    from pydantic import ValidationError
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
-    from chengxin.domain.vocabulary import VocabularyError
-    from chengxin.exc import ConfigError, Unavailable
-
-    if isinstance(e, OSError) and e.filename is not None:
-        return InvalidInput(f"{e.filename}: {e.strerror or e}")
-    if isinstance(e, VocabularyError):
-        return InvalidInput(str(e).splitlines()[0])
-    if isinstance(e, yaml.YAMLError):
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        return InvalidInput(f"not YAML: {getattr(e, 'problem', None) or e}{where}")
-    if isinstance(e, ValidationError):  # settings from the environment
-        return ConfigError("; ".join(f"CHENGXIN_{'.'.join(map(str, x['loc'])).upper()}: {x['msg']}"
-                                     for x in e.errors()))
-    if isinstance(e, OperationalError | InterfaceError):
-        first = str(e.orig or e).splitlines()[0]
-        if "no such table" in first or ("relation" in first and "does not exist" in first):
-            return ConfigError(f"the store has no schema or an old one ({first}): run `chengxin db upgrade`")
-        if any(sign in first.lower() for sign in _UNREACHABLE):  # other errors are bugs: their traceback shows
-            return Unavailable(f"the database cannot be used: {first}")
-    return None
-
-
-# what a database that cannot be reached or opened says (psycopg, SQLite)
-_UNREACHABLE = ("connection", "could not connect", "could not translate host", "unable to open database",
-                "timeout expired", "server closed", "database is locked", "disk i/o error", "readonly database")

@@ -10,10 +10,11 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chengxin.bootstrap import Chengxin, bootstrap, freeze_startup_objects
-from chengxin.exc import ChengxinError
+from chengxin.exc import ChengxinError, from_foreign
 
 log = logging.getLogger("chengxin.api")
 
@@ -46,6 +47,8 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(lists_router)
     app.add_exception_handler(ChengxinError, _chengxin_error)
+    for failure in (OperationalError, InterfaceError):  # the database down: 503, as the CLI says 69
+        app.add_exception_handler(failure, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     _mount_portal(app)  # may replace the HTTP error handler with one that renders HTML outside /v1
@@ -66,6 +69,14 @@ async def _chengxin_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("request failed", extra={"path": request.url.path, "code": exc.code})
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    known = from_foreign(exc)
+    if known is None:  # not an outage: a bug, logged as such without the statement's values
+        log.error("request failed", extra={"path": request.url.path, "code": "database"})
+        known = ChengxinError("internal error")
+    return await _chengxin_error(request, known)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

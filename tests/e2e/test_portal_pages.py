@@ -385,3 +385,19 @@ def test_the_language_link_stays_on_the_site_and_a_404_quotes_nothing(portal_cli
     assert page.status_code == 404 and planted not in unescape(page.text) and "该页面不存在" in page.text
     english = portal_client.get(f"/shops/{planted}?source=urn:cx:platform:P1&lang=en")
     assert english.status_code == 404 and planted not in unescape(english.text)
+
+
+def test_a_search_with_more_matches_than_shown_says_so(tmp_path: Path,
+                                                        portal_factory: Callable[..., Chengxin]) -> None:
+    """Search shows 20 shops; with more it stopped there without a word (found by review)."""
+    lines = [_event(f"bulk-{i}", P1, "cx.shop.opened", {
+        "shop_id": f"B{i}", "operator_id": "M1", "name": f"批量店{i:02d}", "url": f"https://b{i}.shop.example",
+        "categories": ["daily_goods"]}) for i in range(21)]
+    cx = portal_factory(tmp_path, *lines)
+    with TestClient(create_app(cx)) as client:
+        many = client.get("/search?q=批量店&lang=zh").text
+        one = client.get("/search?q=批量店07&lang=en").text
+    cx.engine.dispose()
+    assert many.count('data-testid="result-link"') == 20 and 'data-testid="more-results"' in many
+    assert "只显示前 20 家" in many
+    assert one.count('data-testid="result-link"') == 1 and 'data-testid="more-results"' not in one

@@ -96,11 +96,16 @@ def home(request: Request, t: T) -> Response:
     return render(request, t, "home.html", {"q": "", "shops": [], "found_parties": []})
 
 
+SHOWN = 20  # search results on a page: a longer list says so and asks for more of the name
+
+
 @router.get("/search")
 def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200)) -> Response:
     """Shops by name, URL or USCC; an htmx request gets the results fragment, a browser the whole page."""
     q = q.strip()
-    context = {"q": q, "shops": parties.search_shops(cx, q) if q else [], "found_parties": _parties_by_uscc(cx, q)}
+    shops = parties.search_shops(cx, q, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
+    context = {"q": q, "shops": shops[:SHOWN], "more": len(shops) > SHOWN, "shown": SHOWN,
+               "found_parties": _parties_by_uscc(cx, q)}
     fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
     response = render(request, t, "_results.html" if fragment else "home.html", {**context, "fragment": fragment})
     response.headers["Vary"] = "HX-Request"

@@ -5,12 +5,13 @@ a regulator's override; commitment breaches."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import ingest_file
+from tests.conftest import ingest_file, ingest_text
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
@@ -192,6 +193,28 @@ def test_an_interrupted_confirmation_is_not_finished_after_its_record_was_overtu
         v = st.order_verdicts.c
         assert conn.execute(select(v.verdict).where(v.order_source == P1, v.order_id == "O2")).scalar_one() == \
             "genuine"
+
+
+def test_an_overturned_ring_leaves_the_public_file_of_each_shop_of_the_operator(sample_app: Chengxin) -> None:
+    """A ring naming two shops of one operator writes a `confirmed` entry per shop and one record: an overturn
+    hid only the first shop's entry (found by review)."""
+    cx = sample_app
+    ingest_text(cx, json.dumps({"specversion": "1.0", "id": "s3-open", "source": P1, "type": "cx.shop.opened",
+                                "time": "2026-02-01T09:00:00+08:00", "data": {
+                                    "shop_id": "S3", "operator_id": "M1", "name": "示例二店",
+                                    "url": "https://s3.shop.example", "categories": ["daily_goods"]}},
+                               ensure_ascii=False) + "\n")
+    confirm(cx, Finding("fake_order_ring", 0.8, {"parties": ((P1, "S1"), (P1, "S3")), "orders": ((P1, "O1"),)},
+                        {"density": 2.5}), "run-two-shops")
+
+    def public_kinds(shop: str) -> set[str]:
+        return {r["kind"] for r in parties.show(cx, P1, shop, ANONYMOUS, limit=500)["credit_records"]}
+
+    assert "confirmed" in public_kinds("S1") and "confirmed" in public_kinds("S3")
+    (rec,) = _records_of(cx, P1, "S1")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    assert "confirmed" not in public_kinds("S1") and "confirmed" not in public_kinds("S3")
 
 def _records_of(cx: Chengxin, source: str, entity: str) -> list[Any]:
     with read_connection(cx.engine) as conn:

@@ -584,4 +584,25 @@ def hidden_credit_records(conn: Connection, refs: list[Ref], today: date) -> lis
             last = date.fromisoformat(r.disclose_until) if r.disclose_until else None
             if not L.publicly_shown(r.state, last, today):
                 out.append(int(r.credit_idx))
+        out += _hidden_confirmations(conn, refs[i:i + 200], today)
+    return out
+
+
+def _hidden_confirmations(conn: Connection, refs: list[Ref], today: date) -> list[int]:
+    """`confirmed` entries about these entities whose party's record the public no longer sees. A ring naming
+    two shops of one operator writes a `confirmed` entry per shop but one record (about the first shop): an
+    overturn or expiry hid only the first shop's entry (found by review)."""
+    from chengxin.adapters.db.query import pair_in
+    from chengxin.services.review import REVIEW_SOURCE
+
+    cr, d = t.credit_records.c, lt.dishonesty_records.c
+    out = []
+    for r in conn.execute(select(cr.idx, cr.event_id, cr.subject_kind, cr.subject_source, cr.subject_id).where(
+            cr.kind == "confirmed", cr.event_source == REVIEW_SOURCE, pair_in(cr.subject_source, cr.subject_id, refs))):
+        party = party_key_of(conn, (r.subject_source, r.subject_id), r.subject_kind)
+        rec = conn.execute(select(d.state, d.disclose_until).where(
+            d.record_key == SEP.join(("review", r.event_id, party or "")))).first()
+        last = date.fromisoformat(rec.disclose_until) if rec is not None and rec.disclose_until else None
+        if rec is not None and not L.publicly_shown(rec.state, last, today):
+            out.append(int(r.idx))
     return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -31,6 +31,7 @@ from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import commitments as C
 from chengxin.domain import lifecycle as L
+from chengxin.domain import lists as LS
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -56,13 +57,13 @@ def templates() -> C.Templates:
     return C.load_templates(vocab_text("commitments.yaml"), "vocab/commitments.yaml", rules().categories)
 
 
-CST = timezone(timedelta(hours=8), "CST")  # record dates are China Standard Time days (the statutes' days)
+CST = LS.CHINA  # record dates are China Standard Time days (the statutes' days)
 SEP = "\x1f"  # joins the parts of a record key: sources are URNs full of ':'
 
 
 def day_of(at: datetime) -> date:
     """The calendar day (China Standard Time) of an instant."""
-    return at.astimezone(CST).date()
+    return LS.china_day(at)
 
 
 def today() -> date:

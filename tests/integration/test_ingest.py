@@ -30,6 +30,24 @@ def test_sample_lands_whole(sample_app):
     assert count(sample_app, t.shipment_scans) == 7
 
 
+def test_a_rating_without_words_lands_and_counts(app):
+    # The sample's first rating sent with an empty text, as a buyer who only gives stars does.
+    lines = [json.loads(x) for x in SAMPLE.read_text(encoding="utf-8").splitlines() if x.strip()]
+    for obj in lines:
+        if obj["type"] == "cx.review.posted" and obj["data"]["review_id"] == "R1":
+            obj["data"]["text"] = ""
+    report = ingest_text(app, "\n".join(json.dumps(x, ensure_ascii=False) for x in lines))
+    assert (report.accepted, report.rejected) == (48, 0)
+    from chengxin.adapters.db import standing_tables as st
+    from chengxin.services import standing
+
+    standing.drain(app)
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(t.reviews.c.text).where(t.reviews.c.review_id == "R1")).scalar_one() == ""
+        L = st.rating_ledger
+        assert conn.execute(select(L.c.points, L.c.eligible).where(L.c.review_id == "R1")).one() == (1, True)
+
+
 def test_same_event_twice_is_a_no_op(app):
     first = ingest_text(app, line())
     again = ingest_text(app, line() + "\n" + line())

@@ -275,3 +275,30 @@ def test_a_19_digit_id_in_a_string_does_not_need_the_exact_reading():
     raw = json.dumps(with_data(order_id="1234567890123456789012")).encode()
     assert not events._long_number(raw) and isinstance(parse_line(raw, VOCAB), Event)
     assert events._long_number(PAID_LINE[:-1].encode() + b', "n": -1234567890123456789012}')
+
+
+REVIEW = {"specversion": "1.0", "id": "e-r", "source": "urn:cx:platform:P1", "type": "cx.review.posted",
+          "time": "2026-02-12T10:00:00+08:00",
+          "data": {"review_id": "R1", "order_id": "O9", "author_id": "B1", "target_id": "S1",
+                   "direction": "buyer_to_seller", "score": 5}}
+
+
+@pytest.mark.parametrize(("etype", "field", "value"), [
+    ("cx.review.posted", "text", ""), ("cx.review.posted", "text", "  "),
+    ("cx.complaint.filed", "text", ""), ("cx.order.cancelled", "reason", "")])
+def test_free_text_may_be_empty_on_both_paths(etype, field, value):
+    # A rating without words is an ordinary rating: its empty text is kept as sent, not the event refused.
+    base = {"cx.review.posted": REVIEW["data"],
+            "cx.complaint.filed": {"complaint_id": "C1", "channel": "12315", "target_id": "S1", "category": "other"},
+            "cx.order.cancelled": {"order_id": "O9", "by": "buyer"}}[etype]
+    raw = json.dumps({**REVIEW, "type": etype, "data": {**base, field: value}}, ensure_ascii=False)
+    event = parse_line(raw, VOCAB)
+    assert isinstance(event, Event) and event.data[field] == value
+    if value == "":
+        assert quick_check(raw, VOCAB) is not None
+
+
+@pytest.mark.parametrize(("value", "expected"), [(7, "data.text must be a string"),
+                                                 ("a\u0000b", "data.text must not contain a NUL character")])
+def test_free_text_is_still_checked(value, expected):
+    assert expected in reason({**REVIEW, "data": {**REVIEW["data"], "text": value}})

@@ -314,6 +314,15 @@ def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     return _OK
 
 
+def _text_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
+    # Free text a person wrote (a review's words, a reason): it may be empty, as a rating without words is.
+    if not isinstance(value, str):
+        return [f"{where} must be a string"]
+    if "\x00" in value:
+        return [f"{where} must not contain a NUL character"]
+    return _OK
+
+
 _HASH = re.compile(HASH)
 
 
@@ -406,6 +415,7 @@ def _dims_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 
 _CHECKS = {
     "str": _str_errors,
+    "text": _text_errors,
     "hash": _hash_errors,
     "ref": _ref_errors,
     "money": _count_errors,

@@ -72,7 +72,7 @@ ENVELOPE = msgspec.json.Decoder(Envelope)
 
 def _field_type(spec: FieldSpec) -> Any:
     kinds: dict[str, Any] = {
-        "str": NonBlank, "ref": Ref, "money": Count, "count": Count,
+        "str": NonBlank, "text": str, "ref": Ref, "money": Count, "count": Count,
         "hash": Annotated[str, msgspec.Meta(pattern=HASH)],
         "time": Annotated[str, msgspec.Meta(pattern=TIME)],
         "date": Annotated[str, msgspec.Meta(pattern=DATE_OR_TIME)],

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 FIELD_KINDS = frozenset(
-    {"str", "hash", "ref", "money", "count", "int", "time", "date", "region", "enum", "strs", "items", "dims"}
+    {"str", "text", "hash", "ref", "money", "count", "int", "time", "date", "region", "enum", "strs", "items", "dims"}
 )
 
 

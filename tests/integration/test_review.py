@@ -15,7 +15,7 @@ from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.quality import Finding
-from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import audit, parties, review, standing
 from chengxin.services.viewer import ANONYMOUS, Viewer
 
@@ -231,3 +231,39 @@ def test_an_interrupted_confirmation_is_finished_later(queued: Chengxin, monkeyp
     assert [r.subject_id for r in records(cx, "points_retracted")] == ["S1", "U1"]
     assert review.finish_pending(cx) == 0
     assert audit.verify(cx).ok
+
+
+def test_a_platform_cannot_confirm_fake_an_order_a_regulator_found_genuine(queued: Chengxin) -> None:
+    # Refused before anything is written: the item stays open for a regulator, and the queue keeps working
+    # (written first and refused after, every later publish and decision failed: found by review).
+    cx = queued
+    standing.set_order_verdict(cx, (P1, "O1"), "genuine", "regulator:k-reg", "inspected on site")
+    logged = records(cx, "confirmed")
+    with pytest.raises(Conflict, match="found genuine by a regulator"):
+        review.decide(cx, 1, "confirm", PLATFORM1, "no transit, 40 g")
+    assert review.get_item(cx, 1, REGULATOR)["status"] == "open" and records(cx, "confirmed") == logged
+    store_run(cx, "detect-test2")
+    review.publish(cx)
+    assert review.decide(cx, 3, "confirm", REGULATOR, "ring of S2")["item"]["status"] == "confirmed"
+    done = review.decide(cx, 1, "confirm", REGULATOR, "no transit after all")  # a regulator may
+    assert done["order_verdicts"] == 1 and review.finish_pending(cx) == 0
+
+
+def test_a_regulators_verdict_arriving_mid_confirmation_stands(queued: Chengxin,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Between a platform's confirmation and its order verdicts a regulator finds the order genuine: the
+    # regulator's verdict stands and the confirmation is finished, not retried for ever.
+    cx = queued
+    real = standing.set_order_verdict
+
+    def regulator_first(app: Chengxin, order: Any, *args: Any, **kwargs: Any) -> Any:
+        real(app, order, "genuine", "regulator:k-reg", "inspected on site")
+        return real(app, order, *args, **kwargs)
+
+    monkeypatch.setattr(standing, "set_order_verdict", regulator_first)
+    done = review.decide(cx, 1, "confirm", PLATFORM1, "no transit, 40 g")
+    assert (done["order_verdicts"], done["orders_held_genuine"]) == (0, 1)
+    assert review.get_item(cx, 1, REGULATOR)["decision"]["verdicts_at"]
+    with read_connection(cx.engine) as conn:
+        assert conn.execute(select(st.order_verdicts.c.verdict)).scalar_one() == "genuine"
+    assert review.finish_pending(cx) == 0

@@ -36,6 +36,7 @@ from chengxin.domain.events import canonical
 from chengxin.domain.quality import Finding
 from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_log, lifecycle, lists
+from chengxin.services.standing import REGULATOR_DECIDER
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 Ref = tuple[str, str]
@@ -320,6 +321,8 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
         parties = [((s.source, s.entity_id), s.subject_kind) for s in subjects if s.role == "party"]
         orders = [(s.source, s.entity_id) for s in subjects if s.role == "order"]
         fake = orders if status == CONFIRMED and takes_orders(row.kind, row.level) else []
+        if fake and not by.startswith(REGULATOR_DECIDER):
+            _not_held_genuine(conn, fake)
         conn.execute(update(rt.review_items).where(rt.review_items.c.id == item_id).values(
             status=status, decided_by=by, decided_at=now, reason=reason, basis=basis,
             verdicts_at=None if fake else now))
@@ -328,8 +331,8 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
         head = credit_log.append(conn, app.keys, app.settings.log_origin, records)
         if status == CONFIRMED and head is not None:  # the dishonesty records, and any commitment breaches
             lifecycle.open_from_review(conn, app, row, parties, by, now, reason, basis, head.size - len(records))
-    verdicts = _apply_verdicts(app, item_id, fake, by, reason, basis) if fake else {"orders": 0, "missing": 0,
-                                                                                   "credit_records": 0}
+    verdicts = _apply_verdicts(app, item_id, fake, by, reason, basis) if fake else {
+        "orders": 0, "missing": 0, "held": 0, "credit_records": 0}
     listed = lists.evaluate(app, _party_keys(app, [ref for ref, _ in parties]))  # the lists this brings
     lists.drain(app)  # and whatever else is queued (not reported here: other parties are not the caller's)
     with read_connection(app.engine) as conn:
@@ -337,6 +340,7 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
         item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()])[0]
     return {"item": item, "credit_records": len(records) + verdicts["credit_records"],
             "order_verdicts": verdicts["orders"], "orders_missing": verdicts["missing"],
+            "orders_held_genuine": verdicts["held"],
             "lists": (listed or {}).get("moves", []),
             "standing": [{"source": r[0], "id": r[1], "kind": k, "before": b, "after": a}
                          for (r, k), b, a in zip(parties, before, after, strict=False)]}
@@ -364,19 +368,39 @@ def _decision_records(row: Any, status: str, parties: list[tuple[Ref, str]], ord
             for ref, kind in parties]
 
 
+def _not_held_genuine(conn: Connection, orders: list[Ref]) -> None:
+    """Refuse, before anything is written, a confirmation that would find fake an order a regulator found
+    genuine: only a regulator changes a regulator's verdict (`standing._may_decide`). Written first and
+    refused after, it left the item confirmed with its verdicts pending, and every later review action
+    retried them and failed (found by review)."""
+    v = st.order_verdicts.c
+    for i in range(0, len(orders), 200):  # a shop's roll-up may name thousands: SQLite bounds an OR's depth
+        held = conn.execute(select(v.order_source, v.order_id, v.decided_by).where(
+            v.verdict == "genuine", v.decided_by.startswith(REGULATOR_DECIDER),
+            pair_in(v.order_source, v.order_id, orders[i:i + 200]))).first()
+        if held is None:
+            continue
+        src, oid, by = held
+        raise Conflict(f"order {oid!r} of {src!r} was found genuine by a regulator ({by}); only a regulator may "
+                       f"confirm an item that finds it fake")
+
+
 def _apply_verdicts(app: Chengxin, item_id: int, orders: Iterable[Ref], by: str, reason: str,
                     basis: str | None) -> dict[str, int]:
     """Record each order of a confirmed item as fake (its ratings recounted, points taken back), then mark the
     item's verdicts done. Verdicts are idempotent, so an interrupted run is simply repeated."""
     from chengxin.services import standing
 
-    done = {"orders": 0, "missing": 0, "credit_records": 0}
+    done = {"orders": 0, "missing": 0, "held": 0, "credit_records": 0}
     why = f"review item {item_id}" + (f"; {basis}" if basis else "")
     for order in orders:
         try:
             result = standing.set_order_verdict(app, order, "fake", by, reason, why)
         except NotFound:  # the finding named an order the store does not have
             done["missing"] += 1
+            continue
+        except Forbidden:  # a regulator found it genuine since the decision: the regulator's verdict stands
+            done["held"] += 1
             continue
         done["orders"] += 1
         done["credit_records"] += int(result.get("credit_records", 0))

@@ -233,8 +233,8 @@ def post_review_decision(body: DecisionRequest, cx: AppDep, viewer: ViewerDep,
     a `dismissed` record per party (not public). Answers the decided `item`, `credit_records` (how many the
     decision added), `order_verdicts`, `orders_missing`, `orders_held_genuine` (found genuine by a regulator
     meanwhile: that verdict stands) and `standing` [{source, id, kind, before, after}] (credit points, score
-    and grade). An item not visible to the caller is 404; one it may see but not decide 403; an item already decided, or a
-    platform's confirmation finding fake an order a regulator found genuine, 409 `conflict`."""
+    and grade). An item not visible to the caller is 404; one it may see but not decide 403; an item already
+    decided, or a platform's confirmation finding fake an order a regulator found genuine, 409 `conflict`."""
     _forbid_unless_key(viewer, "a review decision needs a regulator's key or the reporting platform's key")
     return json_response(review.decide(cx, item, body.decision, viewer, body.reason, body.basis))
 

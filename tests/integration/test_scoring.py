@@ -113,6 +113,27 @@ def test_one_product_named_bare_or_as_a_reference_is_one_item(app):
     standing.rebuild(app)
     assert (ledger(app)["RO2"][1], points(app)) == ("same_item_window", 1)
 
+def test_strangers_ratings_of_an_order_and_a_cancelled_orders_count_nothing(app):
+    """One paid, completed order rated by eight strangers gave a shop eight points (found by review); a rating
+    of a cancelled order counted too. Neither counts now, incrementally or by a full rebuild."""
+    feed = Feed().parties().order("O1", "2026-03-02").order("O2", "2026-03-20", product="G2")
+    feed.ev("cx.order.cancelled", "2026-03-21T09:00:00+08:00", {"order_id": "O2", "by": "platform"})
+    for i in range(8):
+        feed.ev("cx.review.posted", "2026-03-03T09:00:00+08:00", {
+            "review_id": f"Z{i}", "order_id": "O1", "author_id": f"Z{i}", "target_id": "S1",
+            "direction": "buyer_to_seller", "score": 5, "dimensions": {"as_described": 5, "service": 5,
+                                                                       "logistics": 5}})
+    assert ingest_text(app, feed.text()).rejected == 0
+    for _ in range(2):
+        got = ledger(app)
+        assert got["RO1"] == (1, "counted") and got["RO2"] == (0, "order_cancelled") and points(app) == 1
+        assert {got[f"Z{i}"] for i in range(8)} == {(0, "not_the_orders_parties")}
+        with read_connection(app.engine) as conn:
+            L = st.rating_ledger
+            assert conn.execute(select(L.c.review_id).where(L.c.dsr.is_(True))).scalars().all() == ["RO1"]
+        standing.rebuild(app)
+
+
 def test_a_confirmed_fake_order_takes_its_points_back_as_a_credit_record(app):
     ingest_text(app, Feed().parties().order("O1", "2026-03-02").order("O2", "2026-05-02", product="G1").text())
     assert points(app) == 2

@@ -21,7 +21,7 @@ def utc(day: int, hour: int = 12, month: int = 3, minute: int = 0, second: int =
 
 def rating(n: int, at: str, score: int = 5, item: str | None = None, order_at: str | None = None,
            **kw) -> R.Rating:
-    fields = {"paid": True, "completed": True, **kw}
+    fields = {"paid": True, "completed": True, "buyer": BUYER, "shop": SHOP, **kw}  # the order's own parties
     return R.Rating(("P1", f"R{n}"), SHOP, BUYER, kw.pop("direction", "buyer_to_seller"), score, at,
                     order_at=order_at or at, item=item or f"G{n}", **{k: v for k, v in fields.items()
                                                                        if k != "direction"})
@@ -146,3 +146,46 @@ def test_the_scorer_sizes_its_next_transaction_by_the_last_ones_pace():
     assert next_chunk(10, 0.001, 0.005, 20) == 20  # never more than the most
     assert next_chunk(1, 0.5, 0.005, 200) == 1  # one slow mark: still one at a time, never none
     assert next_chunk(0, 0.0, 0.005, 200) == 200  # nothing measured: the most
+
+
+def test_a_rating_counts_only_between_the_orders_buyer_and_shop():
+    # One real order rated by strangers, or naming another shop, earned points without end (found by review).
+    other = ("P1", "U9")
+    rs = [rating(1, utc(1), buyer=other, dims=(5, 5, 5)), rating(2, utc(2), shop=("P1", "S9"), dims=(5, 5, 5)),
+          rating(3, utc(3), buyer=None, shop=None), rating(4, utc(4), direction="buyer_to_carrier", buyer=other),
+          rating(5, utc(5), dims=(5, 5, 5))]
+    counted = R.count_pair(rs, RULES)
+    assert reasons(counted) == [R.OTHER_PARTIES] * 4 + [R.COUNTED]
+    assert points(counted) == [0, 0, 0, 0, 1] and [c.dsr for c in counted] == [False] * 4 + [True]
+    assert not any(c.eligible for c in counted[:4])
+    assert not R.counts_for_target("buyer_to_carrier", counted[3].reason, counted[3].eligible)
+    assert "buyer and shop" in R.explain(R.OTHER_PARTIES, RULES)["en"]
+
+
+def test_a_seller_rates_the_buyer_as_the_shop():
+    seller = R.Rating(("P1", "R1"), BUYER, SHOP, "seller_to_buyer", 5, utc(1), order_at=utc(1), item="G1",
+                      paid=True, completed=True, buyer=BUYER, shop=SHOP)
+    assert reasons(R.count_pair([seller], RULES)) == [R.COUNTED]
+    swapped = R.Rating(("P1", "R2"), SHOP, BUYER, "seller_to_buyer", 5, utc(1), order_at=utc(1), item="G1",
+                       paid=True, completed=True, buyer=BUYER, shop=SHOP)
+    assert reasons(R.count_pair([swapped], RULES)) == [R.OTHER_PARTIES]
+
+
+def test_a_cancelled_orders_rating_counts_toward_nothing():
+    counted = R.count_pair([rating(1, utc(1), cancelled=True, dims=(5, 5, 5))], RULES)
+    assert (reasons(counted), points(counted), counted[0].eligible, counted[0].dsr) == ([R.CANCELLED], [0], False,
+                                                                                         False)
+
+
+def test_unpaid_and_unknown_orders_ratings_stay_out_of_dsr():
+    rs = [rating(1, utc(1), paid=False, dims=(1, 1, 1)), rating(2, utc(2), order_at=None, dims=(1, 1, 1))]
+    rs[1] = R.Rating(("P1", "R2"), SHOP, BUYER, "buyer_to_seller", 1, utc(2), dims=(1, 1, 1))
+    assert [c.dsr for c in R.count_pair(rs, RULES)] == [False, False]
+
+
+def test_only_ratings_that_gave_points_count_as_taken_back():
+    assert R.taken_back("buyer_to_seller", R.RETRACTED, 1)
+    assert not R.taken_back("buyer_to_seller", R.RETRACTED, -1)  # a competitor's 1 star on a fake order
+    assert not R.taken_back("buyer_to_seller", R.RETRACTED, 0)
+    assert not R.taken_back("buyer_to_carrier", R.RETRACTED, 1)
+    assert not R.taken_back("buyer_to_seller", R.COUNTED, 1)

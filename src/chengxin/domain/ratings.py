@@ -32,6 +32,8 @@ NOT_COMPLETED = "order_not_completed"
 NO_ORDER = "order_unknown"
 RETRACTED = "retracted_fake_order"
 NO_POINTS = "direction_without_points"
+OTHER_PARTIES = "not_the_orders_parties"
+CANCELLED = "order_cancelled"
 REASONS: Mapping[str, tuple[str, str]] = {
     COUNTED: ("counted", "计分"),
     MONTH_CAP: ("beyond the ±{cap} points a buyer and seller may exchange in a natural month",
@@ -44,7 +46,14 @@ REASONS: Mapping[str, tuple[str, str]] = {
     NO_ORDER: ("the order is not known", "订单不存在"),
     RETRACTED: ("the order was confirmed fake: its points are taken back", "订单被认定为虚假交易，计分撤回"),
     NO_POINTS: ("ratings in this direction carry no credit points", "该方向的评价不计信用积分"),
+    OTHER_PARTIES: ("the author and the one rated are not this order's buyer and shop",
+                    "评价人与被评价方不是该订单的买卖双方"),
+    CANCELLED: ("the order was cancelled", "订单已取消"),
 }
+# What stops a rating from counting toward anything (points, positive rate, DSR, a carrier's ratings): it is
+# not a rating of a real, successful trade between these two.
+NOT_A_TRADE = frozenset({NO_ORDER, OTHER_PARTIES, NOT_PAID, NOT_COMPLETED, CANCELLED, RETRACTED})
+CARRIER = "buyer_to_carrier"
 CST = timedelta(hours=8)
 
 
@@ -96,6 +105,9 @@ class Rating:
     fake: bool = False            # the order was confirmed fake
     follow_up: bool = False
     dims: tuple[int, ...] | None = None
+    buyer: Ref | None = None      # the order's buyer and shop (None: not known)
+    shop: Ref | None = None
+    cancelled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,20 +196,47 @@ def _days_between(a: str, b: str) -> float:
 
 
 def _status(r: Rating, rules: RatingRules) -> str:
-    """Why a rating cannot count at all, or COUNTED if the pair rules decide."""
-    if r.direction not in rules.directions:
-        return NO_POINTS
-    if r.follow_up:
-        return FOLLOW_UP
+    """Why a rating cannot count at all, or COUNTED if the pair rules decide. First whether it rates a
+    successful trade between its author and the one it rates (else it counts toward nothing: not points, not
+    the positive rate, not DSR), then what it may count toward."""
     if r.order_at is None:
         return NO_ORDER
-    if r.fake:
-        return RETRACTED
+    if not _the_orders_parties(r):  # one order rated by strangers earned points without end (found by review)
+        return OTHER_PARTIES
     if "paid" in rules.requires and not r.paid:
         return NOT_PAID
     if "completed" in rules.requires and not r.completed:
         return NOT_COMPLETED
+    if r.cancelled:
+        return CANCELLED
+    if r.follow_up:
+        return FOLLOW_UP
+    if r.fake:
+        return RETRACTED
+    if r.direction not in rules.directions:
+        return NO_POINTS
     return COUNTED
+
+
+def _the_orders_parties(r: Rating) -> bool:
+    """Whether the author and the one rated are the order's, as events-v1 names them: for buyer_to_seller the
+    buyer and the shop, for seller_to_buyer the shop and the buyer, for buyer_to_carrier the buyer (and the
+    carrier, which the order does not name)."""
+    author, target = {"buyer_to_seller": (r.buyer, r.shop), "seller_to_buyer": (r.shop, r.buyer)}.get(
+        r.direction, (r.buyer, r.target))
+    return author is not None and author == r.author and target == r.target
+
+
+def counts_for_target(direction: str, reason: str, eligible: bool) -> bool:
+    """Whether a counted rating enters its target's ratings (`rating_sums`): one eligible for the positive
+    rate, or a carrier's rating of a real trade (carrier ratings give no points but count)."""
+    return eligible or (direction == CARRIER and reason == NO_POINTS)
+
+
+def taken_back(direction: str, reason: str, base: int) -> bool:
+    """Whether a rating counts as taken back from its target for a confirmed fake order: one that gave it
+    points. A negative rating on a fake order (a competitor's attack) is not the target's doing."""
+    return reason == RETRACTED and base > 0 and direction != CARRIER
 
 
 def _same_item_repeats(ratings: Sequence[Rating], rules: RatingRules) -> set[Ref]:
@@ -235,7 +274,8 @@ def count_pair(ratings: Sequence[Rating], rules: RatingRules) -> list[Counted]:
             month_sum[month] = running + points
             reason = COUNTED if points == base else MONTH_CAP
         eligible = reason in (COUNTED, SAME_ITEM, MONTH_CAP)
-        dsr = bool(r.dims) and not r.fake and dsr_used.get(month, 0) < rules.dsr_pair_month_cap
+        dsr = bool(r.dims) and reason not in NOT_A_TRADE and not r.fake \
+            and dsr_used.get(month, 0) < rules.dsr_pair_month_cap
         if dsr:
             dsr_used[month] = dsr_used.get(month, 0) + 1
         out.append(Counted(r.review, points, base, reason, month, eligible, dsr))

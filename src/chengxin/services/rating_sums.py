@@ -32,12 +32,15 @@ def rows_stmt(rules: S.ScoreRules, plain: bool) -> Any:
     score, author's weight and whether it was taken back; the caller narrows it by target or review."""
     L, r = st.rating_ledger, t.reviews
     w, joins = trade.weight(rules, plain, L.c.author_source, L.c.author_id, r.c.order_source, r.c.order_id)
-    counts = case((L.c.eligible.is_(True), 1), (L.c.direction == "buyer_to_carrier", 1), else_=0)
+    # as R.counts_for_target and R.taken_back, in SQL
+    counts = case((L.c.eligible.is_(True), 1), (and_(L.c.direction == R.CARRIER, L.c.reason == R.NO_POINTS), 1),
+                  else_=0)
+    taken = and_(L.c.reason == R.RETRACTED, L.c.base > 0, L.c.direction != R.CARRIER)
     frm: Any = L.join(r, and_(r.c.source == L.c.source, r.c.review_id == L.c.review_id))
     for table, cond in joins:
         frm = frm.outerjoin(table, cond)
     return select(L.c.target_source, L.c.target_id, counts, L.c.score, w,
-                  cast(L.c.reason == R.RETRACTED, Integer), L.c.source, L.c.review_id).select_from(frm)
+                  cast(taken, Integer), L.c.source, L.c.review_id).select_from(frm)
 
 
 def contribution(counts: Any, score: Any, weight: Any, retracted: Any) -> list[int]:

@@ -294,6 +294,8 @@ def _ratings_query() -> Any:
         cast(exists().where(v.c.order_source == r.c.order_source, v.c.order_id == r.c.order_id,
                             v.c.verdict == "fake"), Integer).label("fake"),
         r.c.order_source,  # a bare product id in the order's items names a product of the order's source
+        o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id,  # whom a rating of the order may name
+        cast(exists().where(same_order, u.c.kind == "cancelled"), Integer).label("cancelled"),
     ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
         r.c.target_id.is_not(None), r.c.author_id.is_not(None))
 
@@ -317,7 +319,7 @@ def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
 def _rating(row: Sequence[Any]) -> R.Rating:
     """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
     (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
-     paid, completed, fake, order_source) = row
+     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled) = row
     listed = orjson.loads(items) if items else None
     first = as_ref(order_source, listed[0]["product_id"]) if listed else None
     # one key whichever way the product is named (bare, or as a reference of the order's own source): they
@@ -327,7 +329,9 @@ def _rating(row: Sequence[Any]) -> R.Rating:
     return R.Rating(
         (source, review_id), (ts, ti), (as_, ai), direction, score, posted_at, order_at=placed_at, item=item,
         paid=bool(paid), completed=bool(completed), fake=bool(fake), follow_up=follows_id is not None,
-        dims=tuple(dims[d] for d in _DIMS) if dims and all(d in dims for d in _DIMS) else None)
+        dims=tuple(dims[d] for d in _DIMS) if dims and all(d in dims for d in _DIMS) else None,
+        buyer=(b_src, b_id) if b_id is not None else None, shop=(s_src, s_id) if s_id is not None else None,
+        cancelled=bool(cancelled))
 
 
 def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
@@ -385,7 +389,7 @@ def _keep_sums(conn: Connection, before: list[tuple[Any, ...]], after: list[tupl
     if not (before or after) or not trade.built(conn):
         return
     rating_sums.recounted(conn, scoring.score_rules(), [(b[0], b[1]) for b in before], [
-        ((a[2], a[3]), (a[0], a[1]), a[13] or a[6] == "buyer_to_carrier", a[7], a[12] == R.RETRACTED)
+        ((a[2], a[3]), (a[0], a[1]), R.counts_for_target(a[6], a[12], a[13]), a[7], R.taken_back(a[6], a[12], a[11]))
         for a in after])
     days: dict[tuple[str, str, str], list[int]] = {}
     for sign, target, dsr, direction, at, dims in (

@@ -190,3 +190,35 @@ def test_a_commitment_template_must_suit_the_party(sample: Api) -> None:
     body = {"subject_id": "U1", "template": "merchant-standard-v1"}
     refused = sample.call("POST", "/v1/commitments", "platform", status=422, json=body)
     assert "not a person" in refused["detail"]
+
+
+def _event(n: str, source: str, typ: str, data: dict[str, Any], time: str = "2026-04-01T09:00:00+08:00") -> str:
+    import json
+
+    return json.dumps({"specversion": "1.0", "id": n, "source": source, "type": typ, "time": time, "data": data},
+                      ensure_ascii=False)
+
+
+def test_a_persons_lists_reach_no_other_platform_through_a_shop_or_a_backdated_account(sample: Api,
+                                                                                       sample_app: Chengxin) -> None:
+    # P1's person U1 runs a shop and is on the (non-public) watch list. Another platform saw the entry through
+    # the shop's page, and, having sent a backdated registration with U1's ID number, through U1's measures
+    # (found by review); P1 itself then saw nothing of its own account.
+    p1, zz = "urn:cx:platform:P1", "urn:cx:platform:ZZ"
+    assert ingest_text(sample_app, _event("x-1", p1, "cx.shop.opened", {
+        "shop_id": "S9", "operator_id": "U1", "name": "张三的小店", "url": "https://s9.example",
+        "categories": ["daily_goods"]})).accepted == 1
+    sample.call("POST", "/v1/lists/watch/overrides", "regulator", json={
+        "source": p1, "id": "U1", "action": "add", "reason": "repeated complaints", "basis": "监管决定"})
+    assert ingest_text(sample_app, _event("x-2", zz, "cx.subject.registered", {
+        "subject_id": "V9", "kind": "person", "name": "张三", "id_number": "31010419900307123X",
+        "region": "310104"}, time="2025-12-01T09:00:00+08:00")).accepted == 1
+    public = sample.call("GET", f"/v1/parties/S9?source={p1}", "anonymous")
+    other = sample.call("GET", f"/v1/parties/S9?source={p1}", "other")
+    assert (other["lists"], other["measures"], other["dishonesty_records"]) == (
+        public["lists"], public["measures"], public["dishonesty_records"]) and other["lists"] == []
+    assert [x["list"] for x in sample.call("GET", f"/v1/parties/S9?source={p1}", "platform")["lists"]] == ["watch"]
+    for asked in ("U1", "S9"):
+        assert sample.call("GET", f"/v1/measures/{asked}?source={p1}", "other")["lists"] == []
+        assert [x["list"] for x in sample.call("GET", f"/v1/measures/{asked}?source={p1}", "platform")["lists"]] \
+            == ["watch"]

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, func, select, update
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
@@ -158,6 +158,7 @@ def measures_of(app: Chengxin, ref: Ref, viewer: Viewer) -> dict[str, Any]:
     """`GET /v1/measures/{party}`: what a platform asks before it ranks or admits a shop or account."""
     with read_connection(app.engine) as conn:
         key, subject = resolve(conn, ref)
+        subject = _asked_account(conn, ref) or subject
         if subject is not None and subject.kind in NATURAL_PERSONS and viewer.role != REGULATOR \
                 and not viewer.owns(subject.source):
             viewer = Viewer()  # another platform's account: a platform must not learn what that platform's
@@ -168,6 +169,19 @@ def measures_of(app: Chengxin, ref: Ref, viewer: Viewer) -> dict[str, Any]:
     natural = subject is not None and subject.kind in NATURAL_PERSONS
     return {"party": {"source": ref[0], "id": ref[1]}, "natural_person": natural, **view,
             "as_of": datetime.now(UTC).isoformat(timespec="seconds"), "last_change": feed}
+
+
+def _asked_account(conn: Connection, ref: Ref) -> Any:
+    """The subject report asked about: the subject itself, or the shop's operator. Not the party's oldest
+    report, which another platform could make its own by sending a backdated registration with the same ID
+    number (found by review)."""
+    s, sh = t.subjects.c, t.shops.c
+    own = conn.execute(select(t.subjects).where(s.source == ref[0], s.subject_id == ref[1])).first()
+    if own is not None:
+        return own
+    return conn.execute(select(t.subjects).join(t.shops, and_(sh.operator_source == s.source,
+                                                              sh.operator_id == s.subject_id))
+                        .where(sh.source == ref[0], sh.shop_id == ref[1])).first()
 
 
 def change_view(r: Any, viewer: Viewer | None) -> dict[str, Any]:

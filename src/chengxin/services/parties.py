@@ -21,7 +21,7 @@ from chengxin.domain import identity, licensing
 from chengxin.exc import NotFound
 from chengxin.services import credit_log
 from chengxin.services.credit_file import Ref, credit_records_view, today
-from chengxin.services.viewer import REGULATOR, Viewer
+from chengxin.services.viewer import ANONYMOUS, REGULATOR, Viewer
 
 NATURAL_PERSONS = frozenset({"person", "courier"})
 
@@ -291,8 +291,9 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     }
     view.update(_shop_standing(conn, shop, operator, categories, op_full,
                                scored=not person or viewer.may_reveal_pii or len(subjects) == every_report))
-    if operator is not None:
-        view.update(_consequences(conn, operator.party_key, op_refs, viewer))
+    if operator is not None:  # another source's person: their lists and records as the public sees them (a
+        # platform read a person's watch-list entry through the shop: found by review)
+        view.update(_consequences(conn, operator.party_key, op_refs, viewer if op_full or not person else ANONYMOUS))
         _cap_grade(view)
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])

@@ -626,7 +626,23 @@ def test_a_rings_shared_payer_account_and_honest_buyers_are_no_payment_fraud():
     assert paid(m) == []
 
 
+def test_a_shops_or_a_housemates_complaint_is_no_theft_report():
+    # A household shares one account; a shop's intimidation complaint, a housemate's complaint about the goods,
+    # or one by the shop named neither spouse a payment fraudster (found by review).
+    m = Market(registered=0.0)
+    first = m.order("WIFE", "S1", 41 * D, payer="pay-home")
+    second = m.order("HUSBAND", "S2", 52 * D, payer="pay-home")
+    m.complaint(second, 53 * D, by=(P, "S2"), category="intimidation")
+    m.complaint(second, 53 * D, by=(P, "WIFE"), category="not_as_described")
+    m.complaint(first, 53 * D, by=(P, "S1"), category="other")
+    assert paid(m) == []
+    m.complaint(second, 54 * D, by=(P, "WIFE"), category="other")  # the owner: "not my payment"
+    (f,) = paid(m)
+    assert f.refs("parties") == ((P, "HUSBAND"),) and "(other)" in f.evidence["why"]
+
+
 @pytest.mark.parametrize(("old", "new", "message"), [
+    ("  report_categories: [other]", "  report_categories: other", "payment_fraud.report_categories: expected"),
     ("  negative_max: 2", "  negative_max: 5", "malicious_review.negative_max: 5 is outside"),
     ("    similarity: 0.6 ", "    similarity: 1.6 ", "malicious_review.sabotage.similarity: 1.6 is outside"),
     ("  weights: {report: 0.9,", "  weights: {reported: 0.9,", "payment_fraud.weights: expected exactly the keys"),

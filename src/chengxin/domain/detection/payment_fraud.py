@@ -3,9 +3,12 @@
 Pure: reads the `Conduct` input of `malicious_review` (orders with their payer account hash, complaints, each
 subject's registration time). Per payer account, its orders in time order and the buyers placing them:
 
-- **Theft report.** A complaint naming an order paid from the account, filed by someone who is *not* that
-  order's buyer (the account's owner saying a payment was not theirs: the platform's "account stolen" report).
-  The complainant is the owner; every other buyer on the account is named.
+- **Theft report.** A complaint naming an order paid from the account, of a category in `report_categories`
+  (events-v1 has no "unauthorised payment": `other`), filed by someone who is *not* that order's buyer, nor
+  its shop, nor the complaint's target (the account's owner saying a payment was not theirs: the platform's
+  "account stolen" report). The complainant is the owner; every other buyer on the account is named. (Any
+  complaint by a non-buyer counted: a shop's intimidation complaint against a household sharing an account
+  named both spouses as fraudsters, found by review.)
 - **Many unrelated young buyers.** Without a report, the account's *owner* is the buyer who used it first; the
   other buyers whose first use comes at least `owner_lead_days` after the owner's, and who are young (registered
   at most `young_days` before that first use), are foreign. At least `min_buyers` of them make a finding when
@@ -23,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+from chengxin.domain.detection.checks import RuleError
 from chengxin.domain.detection.checks import keys as _keys
 from chengxin.domain.detection.checks import number as _number
 from chengxin.domain.detection.malicious_review import DAY, Complaint, Conduct, Order
@@ -40,18 +44,23 @@ class Rules:
     full_buyers: int
     weight_report: float
     weight_buyers: float
+    report_categories: frozenset[str]
 
 
 def parse_rules(doc: Any, where: str = "payment_fraud") -> Rules:
     """Check the `payment_fraud` section of vocab/detection.yaml."""
-    d = _keys(doc, where, ("min_buyers", "young_days", "owner_lead_days", "full_buyers", "weights"))
+    d = _keys(doc, where, ("min_buyers", "young_days", "owner_lead_days", "full_buyers", "weights",
+                           "report_categories"))
     w = _keys(d["weights"], f"{where}.weights", ("report", "buyers"))
+    cats = d["report_categories"]
+    if not isinstance(cats, list) or not all(isinstance(c, str) and c.strip() for c in cats):
+        raise RuleError(f"{where}.report_categories: expected a list of complaint categories")
     return Rules(int(_number(d["min_buyers"], f"{where}.min_buyers", 1, 10**6, integer=True)),
                  _number(d["young_days"], f"{where}.young_days", 0, 3650),
                  _number(d["owner_lead_days"], f"{where}.owner_lead_days", 0, 3650),
                  int(_number(d["full_buyers"], f"{where}.full_buyers", 1, 10**6, integer=True)),
                  _number(w["report"], f"{where}.weights.report", 0, 1),
-                 _number(w["buyers"], f"{where}.weights.buyers", 0, 1))
+                 _number(w["buyers"], f"{where}.weights.buyers", 0, 1), frozenset(cats))
 
 
 def _ref(r: Ref | None) -> dict[str, str] | None:
@@ -70,6 +79,12 @@ def _owner_leads(owner: Ref | None, young: list[Ref], orders: list[Order], data:
     return any(o.buyer == owner and o.shop not in theirs for o in orders)
 
 
+def _a_theft_report(c: Complaint, paid: Order, rules: Rules) -> bool:
+    """Whether a complaint on an order paid from an account says the payment was not its owner's."""
+    return (c.category in rules.report_categories and c.complainant is not None
+            and c.complainant not in (paid.buyer, paid.shop, c.target))
+
+
 def detect(data: Conduct, rules: Rules) -> list[Finding]:
     by_account: dict[str, list[Order]] = defaultdict(list)
     order_of: dict[Ref, Order] = {}
@@ -80,7 +95,7 @@ def detect(data: Conduct, rules: Rules) -> list[Finding]:
     reports: dict[str, list[Complaint]] = defaultdict(list)
     for c in data.complaints:
         paid = order_of.get(c.order) if c.order else None
-        if paid is not None and paid.payer and c.complainant and c.complainant != paid.buyer:
+        if paid is not None and paid.payer and _a_theft_report(c, paid, rules):
             reports[paid.payer].append(c)
     found = []
     for account, orders in sorted(by_account.items()):
@@ -109,7 +124,8 @@ def detect(data: Conduct, rules: Rules) -> list[Finding]:
             1 - rules.weight_buyers * min(1.0, len(young) / rules.full_buyers))
         why = (f"{len(named)} buyers other than its owner paid {len(mine)} orders from one payer account"
                + (f" ({len(young)} of them young accounts)" if young else "")
-               + (", and the owner reported it stolen" if report else ""))
+               + (f", and another account filed a complaint ({report[0].category}) on one of them" if report
+                  else ""))
         evidence = {"payer_account": account, "owner": _ref(owner), "buyers": len(named), "young_buyers": len(young),
                     "orders": len(mine), "shops": len({o.shop for o in mine}), "total": sum(o.total for o in mine),
                     "reports": [{"complaint": _ref(c.ref), "order": _ref(c.order), "category": c.category}

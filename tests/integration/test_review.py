@@ -135,6 +135,19 @@ def test_confirming_a_couriers_faked_deliveries_leaves_the_orders_counting(queue
         assert conn.execute(select(func.count()).select_from(st.order_verdicts)).scalar_one() == 0
 
 
+def test_an_order_a_couriers_roll_up_explains_is_about_the_courier_and_takes_nothing_back(sample_app: Chengxin
+                                                                                          ) -> None:
+    cx = sample_app
+    delivery = Finding("empty_parcel", 0.95, {"parties": ((L1, "C1"),), "orders": ((P1, "O1"),)}, {
+        "level": "order_delivery", "explained_by": "courier", "tells": {"no_transit": {"hours": 2.0}}})
+    store_run(cx, found=(delivery,))
+    review.publish(cx)
+    item = review.list_items(cx, REGULATOR, status="open")["items"][0]
+    assert [(p["id"], p["kind"]) for p in item["parties"]] == [("C1", "subject")]
+    done = review.decide(cx, item["id"], "confirm", REGULATOR, "the courier marked it delivered unmoved")
+    assert done["order_verdicts"] == 0 and parties.show(cx, P1, "S1", ANONYMOUS)["points"] == 1
+
+
 def test_dismissing_records_who_and_why_and_stays_internal(queued: Chengxin) -> None:
     cx = queued
     done = review.decide(cx, 3, "dismiss", REGULATOR, "buyer is the shop owner's relative; orders were real")

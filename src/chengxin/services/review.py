@@ -48,7 +48,7 @@ DECISIONS = {"confirm": CONFIRMED, "dismiss": DISMISSED}
 FAKE_ORDER_KINDS = frozenset({"fake_order_ring", "empty_parcel"})
 # ... except an empty-parcel roll-up of a courier or carrier: real orders whose delivery the logistics side
 # faked; the buyers' ratings of the shop stay.
-NOT_THE_SHOPS = frozenset({"courier", "carrier"})
+NOT_THE_SHOPS = frozenset({"courier", "carrier", "order_delivery"})  # real trades whose parcels a carrier faked
 _CHUNK = 200  # pairs per OR-list query
 
 

@@ -245,8 +245,10 @@ def _judged(reads: list[_Read], typical: Typical | None, rules: Rules, *, totals
     best = _best(reads)
     flagged = sorted((r for r in best if r.score >= rules.flag_score and (r.delivered or not delivered_only)),
                      key=lambda r: (-r.score, r.waybill.order))
-    found = [_order_finding(r) for r in flagged]
-    return found + _rollups(flagged, population(best) if totals is None else totals, rules) if rollups else found
+    if not rollups:
+        return [_order_finding(r) for r in flagged]
+    ups, explained = _rollups(flagged, population(best) if totals is None else totals, rules)
+    return [_order_finding(r, explained.get(r.waybill.order)) for r in flagged] + ups
 
 
 def _best(reads: Iterable[_Read]) -> list[_Read]:
@@ -413,12 +415,19 @@ def _ref(r: Ref | None) -> dict[str, str] | None:
     return None if r is None else {"source": r[0], "id": r[1]}
 
 
-def _order_finding(r: _Read) -> Finding:
+def _order_finding(r: _Read, explained_by: tuple[str, Ref] | None = None) -> Finding:
+    """One flagged order: about its shop (no party named: the review queue files it against the order's shop),
+    or, when a courier's or carrier's roll-up explains it and no tell is the shop's, about that courier or
+    carrier (level `order_delivery`: the trade was real; the shop was not to blame, found by review)."""
     w = r.waybill
     evidence = {"level": "order", "shipment": _ref(w.shipment), "tracking_no": w.tracking_no, "shop": _ref(w.shop),
                 "carrier": _ref(w.carrier), "courier": _ref(w.courier),
                 "tells": {name: r.tells[name] for name in TELLS if name in r.tells}}
-    return _finding(r.score, evidence, orders=(w.order,))
+    if explained_by is None:
+        return _finding(r.score, evidence, orders=(w.order,))
+    level, party = explained_by
+    return _finding(r.score, {**evidence, "level": "order_delivery", "explained_by": level},
+                    orders=(w.order,), parties=(party,))
 
 
 def _finding(score: float, evidence: dict[str, Any], *, orders: tuple[Ref, ...], parties: tuple[Ref, ...] = ()
@@ -440,7 +449,10 @@ def population(best: Iterable[_Read]) -> dict[str, dict[Ref, int]]:
     return out
 
 
-def _rollups(flagged: Sequence[_Read], totals: Totals, rules: Rules) -> list[Finding]:
+def _rollups(flagged: Sequence[_Read], totals: Totals, rules: Rules
+             ) -> tuple[list[Finding], dict[Ref, tuple[str, Ref]]]:
+    """The courier, carrier and shop roll-ups, and the flagged orders a courier's or carrier's roll-up explains
+    (with no tell of the shop's), each with the level and party that explains it."""
     moved = [r for r in flagged if COURIER_TELLS & r.tells.keys()]
     out: list[Finding] = []
     # Couriers, then carriers for what no flagged courier explains: parcels marked delivered without moving.
@@ -450,12 +462,18 @@ def _rollups(flagged: Sequence[_Read], totals: Totals, rules: Rules) -> list[Fin
     carriers = _parties("carrier", totals["carrier"], rest, lambda r: r.waybill.carrier, rules.rollup["carrier"])
     out += carriers.values()
 
-    def explained(r: _Read) -> bool:  # the carrier's doing, not the shop's
-        return not (SHOP_TELLS & r.tells.keys()) and (r.waybill.courier in couriers or r.waybill.carrier in carriers)
-
-    out += _parties("shop", totals["shop"], [r for r in flagged if not explained(r)], lambda r: r.waybill.shop,
-                    rules.rollup["shop"]).values()
-    return out
+    explained: dict[Ref, tuple[str, Ref]] = {}  # the carrier's doing, not the shop's
+    for r in flagged:
+        w = r.waybill
+        if SHOP_TELLS & r.tells.keys():
+            continue
+        if w.courier is not None and w.courier in couriers:
+            explained[w.order] = ("courier", w.courier)
+        elif w.carrier is not None and w.carrier in carriers:
+            explained[w.order] = ("carrier", w.carrier)
+    out += _parties("shop", totals["shop"], [r for r in flagged if r.waybill.order not in explained],
+                    lambda r: r.waybill.shop, rules.rollup["shop"]).values()
+    return out, explained
 
 
 def _parties(level: str, total: Mapping[Ref, int], flagged: Sequence[_Read], key: Any,

@@ -97,6 +97,53 @@ def test_audit_exits_nonzero_naming_the_first_bad_record(env, settings):
     assert json.loads(done.stdout)["first_bad"]["index"] == 5
 
 
+def test_audit_reports_a_payload_that_is_not_json_and_does_not_crash(env, settings):
+    """`audit verify --json` printed a traceback, not JSON, for a payload that is not JSON (found by review)."""
+    from sqlalchemy import create_engine, text
+
+    run(env, "ingest", str(SAMPLE))
+    engine = create_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE credit_records SET payload = 'x' WHERE idx = 5"))
+    engine.dispose()
+    done = run(env, "audit", "verify", "--json", check=False)
+    assert (done.returncode, "Traceback" in done.stderr) == (1, False), done.stderr[-500:]
+    report = json.loads(done.stdout)
+    assert report["ok"] is False and report["first_bad"] == {**report["first_bad"], "index": 5, "problem": "altered"}
+
+
+def test_audit_holds_the_log_to_a_checkpoint_saved_from_the_api(env, settings, app, tmp_path):
+    """A tail cut off cleanly at a signed head verifies on its own; not against the head an auditor saved."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from chengxin.entrypoints.api.app import create_app
+
+    run(env, "ingest", str(SAMPLE))
+    with TestClient(create_app(app)) as client:
+        saved = tmp_path / "head.json"
+        saved.write_text(client.get("/v1/log/head").text)
+    ok = json.loads(run(env, "audit", "verify", "--checkpoint", str(saved), "--json").stdout)
+    assert ok["ok"] is True and ok["records"] == 25
+    engine = create_engine(settings.database_url)
+    with engine.begin() as conn:
+        m = conn.execute(text("SELECT min(size) FROM tree_heads")).scalar_one()
+        conn.execute(text("DELETE FROM credit_records WHERE idx >= :m"), {"m": m})
+        conn.execute(text("DELETE FROM tree_heads WHERE size > :m"), {"m": m})
+        for level in range(6):
+            conn.execute(text("DELETE FROM merkle_nodes WHERE level = :l AND idx >= :i"), {"l": level, "i": m >> level})
+        conn.execute(text("UPDATE log_state SET size = :m"), {"m": m})
+    engine.dispose()
+    run(env, "audit", "verify")
+    done = run(env, "audit", "verify", "--checkpoint", str(saved), "--json", check=False)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["first_bad"] == {**json.loads(done.stdout)["first_bad"], "index": m,
+                                                    "problem": "truncated"}
+    saved.write_text(saved.read_text().replace('"size":25', '"size":26'))
+    forged = run(env, "audit", "verify", "--checkpoint", str(saved), check=False)
+    assert forged.returncode == 65 and "signature does not verify" in forged.stderr
+
+
 def test_the_shared_contract_checker_passes():
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, str(SHARED / "tools" / "check-contract")], cwd=root,

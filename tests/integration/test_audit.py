@@ -152,3 +152,172 @@ def test_frontier_cache_is_not_trusted_after_a_rollback_and_another_writer(app):
     with write_transaction(app.engine) as conn:
         credit_log.append(conn, app.keys, app.settings.log_origin, records("c"))
     assert audit.verify(app).ok
+
+
+# --- tampering that crashed the audit, a junk node, decoys, gaps, and checkpoints saved by an auditor ---------
+
+def log_head(cx):
+    """The newest signed head exactly as `GET /v1/log/head` serves it: what an auditor saves."""
+    from chengxin.entrypoints.api.routes import log_head as route
+
+    return route(cx)
+
+
+def restore_nodes(cx):
+    """Make every stored node agree with the stored leaf hashes, as a careful forger would."""
+    nodes, _ = merkle.append_leaves(0, [], [r.leaf_hash for r in rows(cx)])
+    n = t.merkle_nodes
+    with cx.engine.begin() as conn:
+        for level, idx, h in nodes:
+            conn.execute(update(n).where(n.c.level == level, n.c.idx == idx).values(hash=h))
+
+
+def rewrite(cx, index):
+    """Rewrite record `index` with its leaf hash and every node above it: only the signed roots can tell."""
+    cr, row = t.credit_records, rows(cx)[index]
+    payload = json.dumps({**json.loads(row.payload), "forged": True}, sort_keys=True, separators=(",", ":"))
+    leaf = merkle.leaf_hash(leaf_bytes(index, _record(SimpleNamespace(**{**row._asdict(), "payload": payload})),
+                                       row.event_hash))
+    tamper(cx, update(cr).where(cr.c.idx == index).values(payload=payload, leaf_hash=leaf))
+    restore_nodes(cx)
+
+
+def sign_again(cx):
+    """Sign every stored head anew over the stored leaves: what only a holder of the signing key can do."""
+    leaves, th = [r.leaf_hash for r in rows(cx)], t.tree_heads
+    with cx.engine.begin() as conn:
+        for size in list(conn.execute(select(th.c.size)).scalars()):
+            head = credit_log.sign_head(cx.keys, cx.settings.log_origin, size, merkle.root(leaves[:size]))
+            conn.execute(update(th).where(th.c.size == size).values(
+                root=head.root, signed_at=head.signed_at, signature=head.signature))
+
+
+@pytest.mark.parametrize(("stmt", "index", "problem", "says"), [
+    ("UPDATE credit_records SET payload = 'x' WHERE idx = 7", 7, "altered", "payload that is not JSON"),
+    ("UPDATE credit_records SET leaf_hash = 'abc' WHERE idx = 7", 7, "altered", "not 32 bytes"),  # TEXT on SQLite
+    (update(t.credit_records).where(t.credit_records.c.idx == 7).values(leaf_hash=b"\0"), 7, "altered",
+     "leaf hash of 1 bytes"),
+    (f"UPDATE merkle_nodes SET hash = '{'x' * 32}' WHERE level = 1 AND idx = 3", 6, "node", "(1, 3)"),
+    ("UPDATE tree_heads SET root = 'abc' WHERE size = 16", 15, "bad_signature", "size 16"),
+    ("DELETE FROM log_state", 25, "size", "log size says None"),
+])
+def test_tampering_that_crashed_the_audit_is_named_instead(logged, stmt, index, problem, says):
+    """Each of these raised out of `verify` (a traceback from `audit verify --json`); each is one problem."""
+    from sqlalchemy import text
+
+    tamper(logged, text(stmt) if isinstance(stmt, str) else stmt)
+    report = audit.verify(logged)
+    assert not report.ok and (report.first_bad["index"], report.first_bad["problem"]) == (index, problem)
+    assert says in report.first_bad["detail"] and report.problems == [report.first_bad["detail"]]
+
+
+def test_head_whose_size_is_not_a_number_is_named(logged, backend):
+    if backend != "sqlite":
+        pytest.skip("only SQLite keeps a text in an integer column")
+    from sqlalchemy import text
+
+    tamper(logged, text("UPDATE tree_heads SET size = 'x' WHERE size = 16"))
+    report = audit.verify(logged)
+    assert report.first_bad == {**report.first_bad, "index": None, "problem": "bad_signature"}
+    assert report.problems == ["tree head of size 'x': not a size"]
+
+
+def test_junk_node_in_place_of_a_real_one_is_named(logged):
+    """The node count stays right, and (1, 10**9) has no children to be checked against: recomputing every
+    node from the leaves names the missing real one and the junk one."""
+    n = t.merkle_nodes
+    tamper(logged, delete(n).where(n.c.level == 1, n.c.idx == 2))
+    tamper(logged, n.insert().values(level=1, idx=10**9, hash=b"\7" * 32))
+    report = audit.verify(logged)
+    assert not report.ok and report.first_bad == {**report.first_bad, "index": 4, "problem": "node"}
+    assert "(1, 2) is missing" in report.first_bad["detail"]
+    assert any("(1, 1000000000) lies beyond" in p for p in report.problems)
+
+
+def test_rewritten_record_is_not_hidden_behind_a_later_altered_decoy(logged):
+    """Record 5 rewritten with its leaf hash and nodes, record 9 carelessly edited, both under the head of
+    size 11: the audit named 9 and never 5."""
+    rewrite(logged, 5)
+    cr = t.credit_records
+    tamper(logged, update(cr).where(cr.c.idx == 9).values(payload=json.dumps({"score": 1})))
+    report = audit.verify(logged)
+    assert report.first_bad["problem"] == "rewritten" and report.first_bad["index"] <= 5
+    assert "records 0..10" in report.first_bad["detail"] and any("record 9 " in p for p in report.problems)
+
+
+def test_edited_leaf_hash_is_altered_not_rewritten(logged):
+    """The recomputed leaf gives the signed root: the edited leaf hash explains the mismatch, nothing more."""
+    cr = t.credit_records
+    tamper(logged, update(cr).where(cr.c.idx == 7).values(leaf_hash=b"\5" * 32))
+    report = audit.verify(logged)
+    assert report.first_bad == {**report.first_bad, "index": 7, "problem": "altered"}
+    assert not any("rewritten" in p for p in report.problems)
+
+
+def test_gap_names_the_missing_record_and_nothing_spurious(logged):
+    tamper(logged, delete(t.credit_records).where(t.credit_records.c.idx == 12))
+    report = audit.verify(logged)
+    assert report.records == 24 and report.first_bad["index"] == 12 and len(report.problems) == 1
+
+
+def test_saved_checkpoints_hold_on_an_intact_log(app, tmp_path):
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    empty = audit.checkpoint(app, log_head(app), "empty")  # the empty log's head: every log extends it
+    ingest_text(app, "\n".join(lines[:32]))
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(log_head(app)))
+    ingest_text(app, "\n".join(lines[32:]))
+    saved = [empty, audit.load_checkpoint(app, path), audit.checkpoint(app, log_head(app), "now")]
+    assert [c.size for c in saved] == [0, 16, 25]
+    report = audit.verify(app, saved)
+    assert report.ok, report.problems
+
+
+def test_truncated_tail_passes_alone_and_fails_against_a_saved_checkpoint(logged):
+    saved = audit.checkpoint(logged, log_head(logged), "saved.json")
+    m, n = 16, t.merkle_nodes
+    tamper(logged, delete(t.credit_records).where(t.credit_records.c.idx >= m))
+    tamper(logged, delete(t.tree_heads).where(t.tree_heads.c.size > m))
+    for level in range(6):  # the nodes completed after m leaves
+        tamper(logged, delete(n).where(n.c.level == level, n.c.idx >= m >> level))
+    tamper(logged, update(t.log_state).values(size=m))
+    assert audit.verify(logged).ok  # a clean rollback is consistent: nothing inside the node can tell
+    report = audit.verify(logged, [saved])
+    assert not report.ok and report.first_bad == {**report.first_bad, "index": m, "problem": "truncated"}
+
+
+def test_deleted_intermediate_head_fails_against_a_checkpoint_of_its_size(app):
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    ingest_text(app, "\n".join(lines[:32]))
+    saved = audit.checkpoint(app, log_head(app), "saved.json")
+    ingest_text(app, "\n".join(lines[32:]))
+    tamper(app, delete(t.tree_heads).where(t.tree_heads.c.size == saved.size))
+    assert audit.verify(app).ok  # nothing stored says a head of that size was ever signed
+    report = audit.verify(app, [saved])
+    assert report.first_bad == {**report.first_bad, "index": saved.size - 1, "problem": "missing_head"}
+
+
+def test_log_rewritten_and_signed_again_fails_against_a_saved_checkpoint(logged):
+    saved = audit.checkpoint(logged, log_head(logged), "saved.json")
+    rewrite(logged, 9)
+    sign_again(logged)
+    assert audit.verify(logged).ok  # the key holder's rewrite is consistent with itself
+    report = audit.verify(logged, [saved])
+    assert report.first_bad == {**report.first_bad, "index": 0, "problem": "inconsistent"}
+
+
+def test_a_checkpoint_must_be_a_head_of_this_log_signed_by_its_key(logged, tmp_path):
+    from chengxin.exc import InvalidInput
+
+    head = log_head(logged)
+    cases = {
+        "not JSON": "{",
+        "signature does not verify": json.dumps({**head, "size": head["size"] + 1}),
+        "not of": json.dumps({**head, "origin": "elsewhere"}),
+        "not a signed tree head": json.dumps({**head, "root": "!!"}),
+    }
+    for says, content in cases.items():
+        path = tmp_path / "head.json"
+        path.write_text(content)
+        with pytest.raises(InvalidInput, match=says):
+            audit.load_checkpoint(logged, path)

@@ -161,14 +161,21 @@ def _print_party(view: dict[str, Any]) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOpt = False) -> None:
+def audit_verify(
+    checkpoint: Annotated[list[Path] | None, typer.Option(
+        "--checkpoint", metavar="FILE", help="A signed tree head saved earlier from GET /v1/log/head (JSON): the "
+        "log must still extend it (a truncated or rewritten log verifies on its own). Repeatable.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Recompute the whole credit log from storage; exit 1 and name the first bad record if altered."""
-    report = audit.verify(_app())
+    cx = _app()
+    saved = [audit.load_checkpoint(cx, path) for path in checkpoint or []]
+    report = audit.verify(cx, saved)
     if as_json:
         _print_json(report.as_dict())
     elif report.ok:
         err.print(f"[green]ok[/]: {report.records} records, {report.tree_heads} signed tree heads, "
-                  f"{report.nodes} nodes verified")
+                  f"{report.nodes} nodes verified" + (f", {len(saved)} checkpoints held" if saved else ""))
     else:
         err.print(f"[red]FAILED[/]: first bad record {report.first_bad}")
     if not report.ok:

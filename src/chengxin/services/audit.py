@@ -1,24 +1,35 @@
 """`chengxin audit verify`: recompute the credit log from storage and name the first bad record.
 
-Checks, in one streaming pass over the records plus one over the stored nodes:
+Checks, in one streaming pass over the records:
 1. indices run 0, 1, 2, ... with no gap (a deleted record leaves one);
-2. each record's columns re-encode to its stored leaf hash (an edited or moved record does not);
-3. every signed tree head has a valid signature and its root is the root of the stored leaves up to its
-   size (a record rewritten together with its leaf hash breaks this);
+2. each record's columns re-encode to its stored leaf hash (an edited or moved record does not, nor does one
+   whose payload is not JSON or whose leaf hash is not 32 bytes: tampering is reported, never a traceback);
+3. every signed tree head has a valid signature and its root is the root of the leaves up to its size
+   (an altered record's leaf taken as stored, as recomputed or as its level-0 node: a record rewritten
+   together with its leaf hash breaks all three);
 4. no record lies beyond the newest signed head (one inserted at the end), and the log size agrees;
-5. every stored interior node is the hash of its children (proofs are built from them).
+5. every stored Merkle node equals the one recomputed from the leaves, none is missing and no other is
+   stored (proofs are served from them);
+6. each checkpoint an auditor saved earlier (a signed head as `GET /v1/log/head` serves it) still holds: the
+   log is at least that long, gives the same root at that size, and still stores that head.
+
+A log truncated cleanly at a signed head (records, heads and nodes deleted, the log size lowered), a deleted
+intermediate head, or a log rewritten by someone holding the signing key verifies on its own: only a
+checkpoint kept outside the node shows it.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
+import base64
+import copy
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, func, select
 
 from chengxin.adapters import crypto
 from chengxin.adapters.db import tables as t
@@ -26,6 +37,9 @@ from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, leaf_bytes
+from chengxin.exc import InvalidInput
+
+HASH = merkle.HASH_SIZE
 
 
 @dataclass
@@ -42,7 +56,7 @@ class AuditReport:
     def fail(self, index: int | None, problem: str, detail: str) -> None:
         self.ok = False
         self.problems.append(detail)
-        if self.first_bad is None or (index is not None and index < self.first_bad.get("index", 1 << 62)):
+        if self.first_bad is None or _earlier(index, self.first_bad["index"]):
             self.first_bad = {"index": index, "problem": problem, "detail": detail}
 
     def as_dict(self) -> dict[str, Any]:
@@ -50,58 +64,245 @@ class AuditReport:
                 "first_bad": self.first_bad, "problems": self.problems[:20]}
 
 
-def verify(app: Chengxin) -> AuditReport:
-    """Audit the whole log (read-only)."""
+def _earlier(index: int | None, than: int | None) -> bool:
+    """A problem that names no record ranks after every one that does."""
+    return index is not None and (than is None or index < than)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed tree head an auditor saved earlier, outside the node: the stored log must still extend it."""
+
+    name: str
+    size: int
+    root: bytes
+
+
+def load_checkpoint(app: Chengxin, path: Path) -> Checkpoint:
+    """Read a head saved from `GET /v1/log/head`. A file that is not one of this log's heads is the caller's
+    mistake (InvalidInput), not a finding about the log."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InvalidInput(f"{path}: not JSON ({e})") from None
+    return checkpoint(app, doc, str(path))
+
+
+def checkpoint(app: Chengxin, doc: Any, name: str) -> Checkpoint:
+    """Check a saved head (JSON as `GET /v1/log/head` serves it) is this log's, signed by this log's key."""
+    if isinstance(doc, dict) and doc.get("size") == 0 and type(doc["size"]) is int:
+        return Checkpoint(name, 0, merkle.EMPTY_ROOT)  # the empty log's head: unsigned, and every log extends it
+    origin, size, root, signed_at, signature = _saved_head(doc, name)
+    if origin != app.settings.log_origin:
+        raise InvalidInput(f"{name}: a head of the log {origin!r}, not of {app.settings.log_origin!r}")
+    note = crypto.checkpoint_note(origin, size, root, signed_at)
+    if not crypto.verify_signature(app.keys.verify_key, signature, note):
+        raise InvalidInput(f"{name}: its signature does not verify with this log's key {app.keys.key_id} "
+                           f"(it names key {doc.get('key_id')!r})")
+    return Checkpoint(name, size, root)
+
+
+def _saved_head(doc: Any, name: str) -> tuple[str, int, bytes, str, bytes]:
+    try:
+        origin, size, signed_at = doc["origin"], doc["size"], doc["signed_at"]
+        root = base64.b64decode(doc["root"], validate=True)
+        signature = base64.b64decode(doc["signature"], validate=True)
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidInput(f"{name}: not a signed tree head as GET /v1/log/head serves it ({e!r})") from None
+    if not (isinstance(origin, str) and isinstance(signed_at, str) and type(size) is int and size > 0
+            and len(root) == HASH):
+        raise InvalidInput(f"{name}: not a signed tree head (origin, size, root or signed_at malformed)")
+    return origin, size, root, signed_at, signature
+
+
+def verify(app: Chengxin, checkpoints: Sequence[Checkpoint] = ()) -> AuditReport:
+    """Audit the whole log (read-only), holding it to the auditor's saved `checkpoints` too."""
     report = AuditReport()
     with read_connection(app.engine) as conn:
-        heads = list(conn.execute(select(t.tree_heads).order_by(t.tree_heads.c.size)))
-        report.tree_heads = len(heads)
-        _check_signatures(app, heads, report)
-        _check_records(conn, heads, report)
+        heads = _heads(conn, report)
+        walk = _Walk(conn, report, heads, _check_signatures(app, heads, report), checkpoints)
+        for row in _stream_records(conn):
+            walk.record(row)
+        walk.finish(heads)
         _check_size(conn, heads, report)
-        _check_nodes(conn, report)
+        walk.nodes.finish(report, complete=not walk.gap)
     return report
 
 
-def _check_signatures(app: Chengxin, heads: list[Any], report: AuditReport) -> None:
+def _heads(conn: Connection, report: AuditReport) -> list[Any]:
+    """The stored heads in size order; one whose size is not a positive integer (SQLite keeps any type) can
+    cover no record and is reported."""
+    rows = list(conn.execute(select(t.tree_heads).order_by(t.tree_heads.c.size)))
+    report.tree_heads = len(rows)
+    for h in rows:
+        if not _sized(h):
+            report.fail(None, "bad_signature", f"tree head of size {h.size!r}: not a size")
+    return [h for h in rows if _sized(h)]
+
+
+def _sized(head: Any) -> bool:
+    return type(head.size) is int and head.size > 0
+
+
+def _check_signatures(app: Chengxin, heads: list[Any], report: AuditReport) -> list[Any]:
+    """The heads whose signature verifies; only their roots may convict a record."""
+    good = []
     for h in heads:
-        note = crypto.checkpoint_note(app.settings.log_origin, h.size, h.root, h.signed_at)
-        if h.key_id != app.keys.key_id or not crypto.verify_signature(app.keys.verify_key, h.signature, note):
+        if _signed(app, h):
+            good.append(h)
+        else:
             report.fail(h.size - 1, "bad_signature", f"tree head of size {h.size} is not signed by this log's key")
+    return good
+
+
+def _signed(app: Chengxin, h: Any) -> bool:
+    if not (_is_hash(h.root) and isinstance(h.signature, bytes)):
+        return False  # a column no append writes: no signature covers it
+    note = crypto.checkpoint_note(app.settings.log_origin, h.size, h.root, h.signed_at)
+    return h.key_id == app.keys.key_id and crypto.verify_signature(app.keys.verify_key, h.signature, note)
+
+
+def _is_hash(value: Any) -> bool:
+    return isinstance(value, bytes) and len(value) == HASH
 
 
 def _stream_records(conn: Connection) -> Iterator[Any]:
     q = select(t.credit_records).order_by(t.credit_records.c.idx)
-    yield from conn.execution_options(stream_results=True, yield_per=20_000).execute(q)
+    yield from conn.execute(q.execution_options(stream_results=True, yield_per=20_000))
 
 
-def _check_records(conn: Connection, heads: list[Any], report: AuditReport) -> None:
-    stream = merkle.RootStream()
-    pending = list(heads)
-    signed = heads[-1].size if heads else 0
-    prev_head_size, expected, altered = 0, 0, []
-    for row in _stream_records(conn):
-        if row.idx != expected:
-            report.fail(expected, "missing", f"record {expected} is missing (next stored index is {row.idx})")
-            return
-        expected += 1
-        if row.idx >= signed:
-            continue  # reported by _check_size as inserted beyond the newest signed head
-        if merkle.leaf_hash(leaf_bytes(row.idx, _record(row), row.event_hash)) != row.leaf_hash:
-            altered.append(row.idx)
-            report.fail(row.idx, "altered", f"record {row.idx} does not match its leaf hash (edited or moved)")
-        stream.push(row.leaf_hash)
-        while pending and pending[0].size == stream.size:
-            head = pending.pop(0)
-            explained = any(prev_head_size <= i < head.size for i in altered)
-            if stream.root() != head.root and not explained:
-                report.fail(prev_head_size, "rewritten",
-                            f"records {prev_head_size}..{head.size - 1} do not give the root signed at size "
-                            f"{head.size}: at least one of them was rewritten with its leaf hash")
-            prev_head_size = head.size
-    report.records = expected
-    if pending:
-        report.fail(expected, "missing", f"signed tree head of size {pending[0].size} but only {expected} records")
+class _Roots:
+    """Roots of the leaves so far, as stored and, from the first altered record on, with each altered record's
+    leaf as recomputed from its columns and as its level-0 node (stored at append, apart from the row). A
+    signed root that one of them gives is explained by the records already named `altered` (an edited row, an
+    edited leaf hash, rows swapped with their leaf hashes). Only altered records' leaves differ between them, so
+    a record rewritten together with its leaf hash breaks every one, and an altered decoy elsewhere in the range
+    cannot excuse it."""
+
+    def __init__(self) -> None:
+        self.streams = [merkle.RootStream()]
+
+    @property
+    def size(self) -> int:
+        return self.streams[0].size
+
+    def push(self, leaves: tuple[bytes, ...]) -> None:
+        """`leaves`: the one leaf hash of a sound record, or an altered one's candidates."""
+        if len(leaves) > len(self.streams):  # the same leaves so far: fork here, not from 0
+            self.streams += [copy.deepcopy(self.streams[0]) for _ in leaves[len(self.streams):]]
+        for i, stream in enumerate(self.streams):
+            stream.push(leaves[min(i, len(leaves) - 1)])
+
+    def give(self, root: bytes) -> bool:
+        return any(root == stream.root() for stream in self.streams)
+
+
+class _Walk:
+    """The one streaming pass over the records, in index order: leaves, roots at every signed head and
+    checkpoint, and the leaves fed to the node check."""
+
+    def __init__(self, conn: Connection, report: AuditReport, heads: list[Any], good: list[Any],
+                 checkpoints: Sequence[Checkpoint]) -> None:
+        self.conn, self.report, self.checkpoints = conn, report, [c for c in checkpoints if c.size]
+        self.signed = heads[-1].size if heads else 0
+        # (size, root, checkpoint or None for a stored head): checked when the roots reach that size
+        self.targets = sorted([(h.size, 0, h.root, None) for h in good] +
+                              [(c.size, 1, c.root, c) for c in self.checkpoints], key=lambda x: x[:2])
+        self.roots, self.nodes = _Roots(), _Nodes(conn)
+        self.count, self.gap, self.broken = 0, False, False
+        self.start = 0  # the first record not yet under a signed root that matched
+        self.trusted = 0  # the largest checkpoint matched so far
+
+    def record(self, row: Any) -> None:
+        if not self.gap and row.idx != self.count:
+            self.report.fail(self.count, "missing", f"record {self.count} is missing (next stored index is "
+                                                    f"{row.idx})")
+            self.gap = True  # every later root and node needs the missing leaf: they are not checked
+        self.count += 1
+        if self.gap or row.idx >= self.signed:
+            return  # beyond the newest signed head: reported by _check_size as inserted
+        leaves = _leaves(self.conn, row, self.report)
+        self.roots.push(leaves)
+        self.nodes.push(leaves[0])
+        while self.targets and self.targets[0][0] == self.roots.size:
+            size, _, root, saved = self.targets.pop(0)
+            self._check_root(size, root, saved)
+
+    def _check_root(self, size: int, root: bytes, saved: Checkpoint | None) -> None:
+        if self.broken:
+            return  # every later root covers the rewritten range: its mismatch says nothing new
+        if self.roots.give(root):
+            if saved:
+                self.trusted = size
+            else:
+                self.start = size
+        elif saved is None:
+            self.broken = True
+            self.report.fail(self.start, "rewritten", f"records {self.start}..{size - 1} do not give the root "
+                             f"signed at size {size}: at least one of them was rewritten with its leaf hash")
+        else:  # the stored heads agree with the records: they were signed again
+            self.report.fail(self.trusted, "inconsistent", f"records {self.trusted}..{size - 1} do not give the "
+                             f"root of checkpoint {saved.name} (size {size}): the log was rewritten and its "
+                             f"heads signed again since it was saved")
+
+    def finish(self, heads: list[Any]) -> None:
+        self.report.records = self.count
+        if self.gap:
+            return  # the missing record is the first bad one; nothing after it could be checked
+        if self.count < self.signed:
+            size = next(h.size for h in heads if h.size > self.count)
+            self.report.fail(self.count, "missing", f"signed tree head of size {size} but only {self.count} "
+                                                    f"records")
+        self._check_checkpoints({h.size for h in heads})
+
+    def _check_checkpoints(self, stored: set[int]) -> None:
+        for c in self.checkpoints:
+            if c.size > self.roots.size:
+                self.report.fail(self.roots.size, "truncated", f"checkpoint {c.name} signed {c.size} records; "
+                                 f"the log now holds {self.count}, the newest signed head {self.signed}")
+            elif c.size not in stored:  # the API proves only from stored heads: its holder is left without
+                self.report.fail(c.size - 1, "missing_head", f"the signed tree head of size {c.size} "
+                                 f"(checkpoint {c.name}) is no longer stored: it was deleted")
+
+
+def _leaves(conn: Connection, row: Any, report: AuditReport) -> tuple[bytes, ...]:
+    """The record's leaf hash; for an altered one (reported) its candidates: as stored, as recomputed from its
+    columns, and its level-0 node, with a stand-in for one that cannot be had (so the pass goes on)."""
+    stored = row.leaf_hash if _is_hash(row.leaf_hash) else None
+    recomputed, why = _recompute(row)
+    if stored is not None and stored == recomputed:
+        return (stored,)
+    if why is None:
+        why = ("does not match its leaf hash (edited or moved)" if stored is not None else
+               f"has a stored leaf hash of {_describe(row.leaf_hash)}, not {HASH} bytes")
+    report.fail(row.idx, "altered", f"record {row.idx} {why}")
+    node = _leaf_node(conn, row.idx)
+    stand_in = stored or recomputed or node or bytes(HASH)
+    return stored or stand_in, recomputed or stand_in, node or stand_in
+
+
+def _recompute(row: Any) -> tuple[bytes | None, str | None]:
+    """The leaf hash from the record's columns, or why there is none (columns no append could have written:
+    SQLite keeps a value of any type)."""
+    try:
+        record = _record(row)
+    except ValueError as e:
+        return None, f"has a payload that is not JSON ({e})"
+    try:
+        return merkle.leaf_hash(leaf_bytes(row.idx, record, row.event_hash)), None
+    except (TypeError, ValueError) as e:
+        return None, f"has columns that do not encode as a leaf ({e})"
+
+
+def _describe(value: Any) -> str:
+    return f"{len(value)} bytes" if isinstance(value, bytes) else f"type {type(value).__name__}"
+
+
+def _leaf_node(conn: Connection, idx: int) -> bytes | None:
+    """The level-0 node stored at append: a witness of the leaf apart from the record's row."""
+    n = t.merkle_nodes.c
+    value = conn.execute(select(n.hash).where(n.level == 0, n.idx == idx)).scalar()
+    return value if _is_hash(value) else None
 
 
 def _record(row: Any) -> CreditRecord:
@@ -110,42 +311,91 @@ def _record(row: Any) -> CreditRecord:
 
 
 def _check_size(conn: Connection, heads: list[Any], report: AuditReport) -> None:
-    size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
+    size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar()
     signed = heads[-1].size if heads else 0
     if report.records > signed:
         report.fail(signed, "inserted", f"records {signed}..{report.records - 1} lie beyond the newest signed head")
     if size != report.records and report.first_bad is None:
-        report.fail(min(size, report.records), "size", f"log size says {size}, storage has {report.records}")
+        at = min(size, report.records) if type(size) is int and size >= 0 else report.records
+        report.fail(at, "size", f"log size says {size}, storage has {report.records}")
 
 
-def _check_nodes(conn: Connection, report: AuditReport) -> None:
-    n = t.merkle_nodes
-    leaves = conn.execute(select(n.c.idx).select_from(n.join(
-        t.credit_records, and_(n.c.level == 0, n.c.idx == t.credit_records.c.idx)))
-        .where(n.c.hash != t.credit_records.c.leaf_hash).order_by(n.c.idx).limit(1)).scalar()
-    if leaves is not None:
-        report.fail(leaves, "node", f"stored leaf node {leaves} differs from record {leaves}'s leaf hash")
-    left, right = aliased(n), aliased(n)
-    q = (select(n.c.level, n.c.idx, n.c.hash, left.c.hash, right.c.hash)
-         .join(left, and_(left.c.level == n.c.level - 1, left.c.idx == n.c.idx * 2))
-         .join(right, and_(right.c.level == n.c.level - 1, right.c.idx == n.c.idx * 2 + 1))
-         .where(n.c.level > 0))
-    bad = [(level, idx) for level, idx, h, lh, rh in
-           conn.execution_options(stream_results=True, yield_per=20_000).execute(q)
-           if hashlib.sha256(b"\x01" + lh + rh).digest() != h]
-    if bad:  # a bad node also breaks its ancestors: the lowest one is where the tampering is
-        level, idx = min(bad)
-        report.fail(idx << level, "node", f"stored node ({level}, {idx}) is not the hash of its children "
-                                          f"({len(bad)} nodes fail)")
-    report.nodes = conn.execute(select(func.count()).select_from(n)).scalar_one()
-    expected = _expected_nodes(report.records)
-    if report.nodes != expected:
-        report.fail(None, "node", f"{report.nodes} stored nodes, {expected} expected for {report.records} records")
+class _Nodes:
+    """Every stored Merkle node compared with the one recomputed from the leaves as they stream past, a chunk
+    at a time: proofs are served from stored nodes, so a wrong, missing or extra one must be named (a count
+    let a junk node stand in for a real one)."""
+
+    CHUNK = 16_384
+    KEEP = 100_000  # bad nodes kept to find where the tampering is; beyond, only counted
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn, self.size = conn, 0
+        self.frontier: list[bytes] = []
+        self.leaves: list[bytes] = []
+        self.bad: dict[merkle.Node, bool] = {}  # (level, idx) -> stored at all
+        self.bad_count = 0
+
+    def push(self, leaf: bytes) -> None:
+        self.leaves.append(leaf)
+        if len(self.leaves) >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.leaves:
+            return
+        computed, self.frontier = merkle.append_leaves(self.size, self.frontier, self.leaves)
+        self.size, self.leaves = self.size + len(self.leaves), []
+        stored = _stored_nodes(self.conn, computed)
+        for level, idx, h in computed:
+            if stored.get((level, idx)) != h:
+                self.bad_count += 1
+                if len(self.bad) < self.KEEP:
+                    self.bad[level, idx] = (level, idx) in stored
+
+    def finish(self, report: AuditReport, complete: bool) -> None:
+        """Report the first bad node and, when every leaf was checked, the first stored node beyond them."""
+        self._flush()
+        if self.bad:
+            level, idx = _first_bad_node(self.bad)
+            what = "is not the node recomputed from the records" if self.bad[level, idx] else "is missing"
+            report.fail(idx << level, "node", f"stored node ({level}, {idx}) {what} ({self.bad_count} nodes fail)")
+        if complete:
+            _check_extra_nodes(self.conn, self.size, report)
+        report.nodes = self.conn.execute(select(func.count()).select_from(t.merkle_nodes)).scalar_one()
 
 
-def _expected_nodes(size: int) -> int:
-    total, level = 0, 0
-    while size >> level:
-        total += size >> level
-        level += 1
-    return total
+def _first_bad_node(bad: dict[merkle.Node, bool]) -> merkle.Node:
+    """The earliest bad node with no bad node below it: a node recomputed from a rewritten leaf differs up
+    the whole path the rewrite left unchanged, and the tampering is at the path's foot."""
+    above = set()
+    for level, idx in bad:
+        while level < 64 and (level + 1, idx >> 1) not in above:
+            level, idx = level + 1, idx >> 1
+            above.add((level, idx))
+    return min((n for n in bad if n not in above), key=lambda n: (n[1] << n[0], n[0]))
+
+
+def _stored_nodes(conn: Connection, computed: list[tuple[int, int, bytes]]) -> dict[merkle.Node, Any]:
+    """The stored nodes at the places of `computed`: on each level they are one run of indices."""
+    spans: dict[int, tuple[int, int]] = {}
+    for level, idx, _ in computed:
+        spans[level] = (spans.get(level, (idx, idx))[0], idx)
+    n = t.merkle_nodes.c
+    found: dict[merkle.Node, Any] = {}
+    for level, (lo, hi) in spans.items():
+        q = select(n.level, n.idx, n.hash).where(n.level == level, n.idx.between(lo, hi))
+        found.update({(lv, ix): h for lv, ix, h in conn.execute(q)})
+    return found
+
+
+def _check_extra_nodes(conn: Connection, size: int, report: AuditReport) -> None:
+    """No node may be stored beyond those `size` leaves complete: on level L, indices 0 .. (size >> L) - 1."""
+    n = t.merkle_nodes.c
+    for level, lo, hi in conn.execute(select(n.level, func.min(n.idx), func.max(n.idx)).group_by(n.level)):
+        width = size >> level if type(level) is int and level >= 0 else 0
+        if type(lo) is int and type(hi) is int and 0 <= lo <= hi < width:
+            continue
+        extra = lo if not (type(lo) is int and 0 <= lo < width) else conn.execute(
+            select(func.min(n.idx)).where(n.level == level, n.idx >= width)).scalar()
+        report.fail(size, "node", f"stored node ({level}, {extra}) lies beyond the {size} leaves of the log")
+        return

@@ -60,7 +60,7 @@ def test_confirming_a_detected_shop_moves_its_points_and_grade(marketplace: Api,
     queue = marketplace.call("GET", "/v1/review?status=open&limit=500", "regulator")["items"]
     shops = [i for i in queue if i["level"] == "shop"]
     assert shops and {i["kind"] for i in queue} == {"empty_parcel"}
-    assert {i["level"] for i in queue} == {"order", "shop", "courier"}
+    assert {i["level"] for i in queue} == {"order", "order_delivery", "shop", "courier"}
     item = max(shops, key=lambda i: len(i["orders"]))
     (shop,) = item["parties"]
     assert shop["kind"] == "shop" and item["evidence"]["level"] == "shop" and item["summary"]["flagged"] > 0

@@ -55,7 +55,7 @@ def kinds_seen(cx: Chengxin, entity: tuple[str, str], viewer: Viewer) -> set[str
 def queued(sample_app: Chengxin) -> Chengxin:
     store_run(sample_app)
     done = review.publish(sample_app)
-    assert done == {"runs": ["detect-test1"], "findings": 3, "published": 3, "already_queued": 0,
+    assert done == {"runs": ["detect-test1"], "findings": 3, "published": 3, "grown": 0, "already_queued": 0,
                     "about_no_one": 0, "credit_records": 4}
     return sample_app
 
@@ -88,6 +88,56 @@ def test_publishing_again_or_a_rerun_queues_nothing_twice(queued: Chengxin) -> N
     rerun = review.publish(queued, "detect-test2")
     assert (rerun["runs"], rerun["published"], rerun["already_queued"]) == (["detect-test2"], 0, 3)
     assert len(records(queued, "suspected")) == 4
+
+
+def _rollup(*orders: str) -> Finding:
+    return Finding("empty_parcel", 0.5 + 0.1 * len(orders), {"parties": ((P1, "S1"),),
+                                                               "orders": tuple((P1, o) for o in orders)},
+                   {"level": "shop", "flagged": len(orders)})
+
+
+def _items(cx: Chengxin) -> list[tuple[int, str, int | None, list[str]]]:
+    out = []
+    for i in review.list_items(cx, REGULATOR, limit=100)["items"]:
+        with read_connection(cx.engine) as conn:
+            follows = conn.execute(select(rt.review_items.c.follows).where(rt.review_items.c.id == i["id"])).scalar()
+        out.append((i["id"], i["status"], follows, sorted(o["id"] for o in i["orders"])))
+    return out
+
+
+def test_a_growing_suspicion_grows_its_open_item_and_follows_up_a_decided_one(sample_app: Chengxin) -> None:
+    # Keyed by every order named, a roll-up that gained one order was a new item each run: a dismissal did
+    # not stick, and three confirmations of one act left three serious records (found by review).
+    cx = sample_app
+    runs = [("r1", ("O1",)), ("r2", ("O1", "O2")), ("r3", ("O1", "O2")), ("r4", ("O1", "O2", "O3"))]
+    store_run(cx, "detect-r1", (_rollup(*runs[0][1]),))
+    assert review.publish(cx, "detect-r1")["published"] == 1
+    store_run(cx, "detect-r2", (_rollup(*runs[1][1]),))
+    grown = review.publish(cx, "detect-r2")
+    assert (grown["published"], grown["grown"], grown["credit_records"]) == (0, 1, 0)
+    assert _items(cx) == [(1, "open", None, ["O1", "O2"])]
+    assert review.get_item(cx, 1, REGULATOR)["evidence"]["flagged"] == 2  # the newest finding's evidence
+    review.decide(cx, 1, "dismiss", REGULATOR, "default label weights")
+    store_run(cx, "detect-r3", (_rollup(*runs[2][1]),))
+    assert review.publish(cx, "detect-r3")["already_queued"] == 1
+    store_run(cx, "detect-r4", (_rollup(*runs[3][1]),))
+    follow = review.publish(cx, "detect-r4")
+    assert (follow["published"], follow["credit_records"]) == (1, 1)
+    assert _items(cx) == [(1, "dismissed", None, ["O1", "O2"]), (2, "open", 1, ["O3"])]
+    done = review.decide(cx, 2, "confirm", REGULATOR, "a third parcel of 40 g")
+    assert done["order_verdicts"] == 1  # the new order only
+    assert len([r for r in records(cx, "confirmed") if r.subject_id == "S1"]) == 1
+
+
+def test_each_product_of_a_shop_is_its_own_suspicion(sample_app: Chengxin) -> None:
+    # Keyed without products, a shop's second fake discount was never queued (found by review).
+    cx = sample_app
+    found = tuple(Finding("price_fraud", 0.8, {"parties": ((P1, "S1"),), "products": ((P1, g),)},
+                          {"raised_by": 0.5}) for g in ("G1", "G2"))
+    store_run(cx, "detect-p", found)
+    assert review.publish(cx, "detect-p")["published"] == 2
+    products = [[p["id"] for p in i["products"]] for i in review.list_items(cx, REGULATOR)["items"]]
+    assert products == [["G1"], ["G2"]]
 
 
 def test_a_finding_about_no_one_is_not_queued(sample_app: Chengxin) -> None:

@@ -4,8 +4,9 @@ confirms or dismisses each. Nothing is punished on a machine score alone.
 - `publish(app, run_id)`: each finding of the run (default: each detector's newest run) that names a party
   or an order becomes an open review item, and a `suspected` credit record is appended for every party it
   is about (the parties it names; for a finding naming only orders, the orders' shops). Suspected records
-  are not public: regulators and the platform that reported the party see them. The same suspicion found
-  again by a later run (same kind, level, parties and orders) is not queued twice.
+  are not public: regulators and the platform that reported the party see them. One item per suspicion
+  (kind, level and subject): a later run's finding grows an open item, follows up a decided one with what is
+  new, or is already queued (`services/review_publish.py`).
 - `decide(app, item, "confirm" | "dismiss", viewer, reason, basis)`: a regulator, or the platform that
   reported every entity the item names, decides once, with a reason. Confirming appends a `confirmed` record
   per party (public for businesses, like a sanction: a person decided it and says why), and for a fake-order
@@ -18,7 +19,7 @@ confirms or dismisses each. Nothing is punished on a machine score alone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -33,9 +34,9 @@ from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
-from chengxin.domain.quality import Finding
 from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_log, lifecycle, lists
+from chengxin.services import review_publish as RP
 from chengxin.services.standing import REGULATOR_DECIDER
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
@@ -49,38 +50,14 @@ FAKE_ORDER_KINDS = frozenset({"fake_order_ring", "empty_parcel"})
 # ... except an empty-parcel roll-up of a courier or carrier: real orders whose delivery the logistics side
 # faked; the buyers' ratings of the shop stay.
 NOT_THE_SHOPS = frozenset({"courier", "carrier", "order_delivery"})  # real trades whose parcels a carrier faked
-_CHUNK = 200  # pairs per OR-list query
 
 
 class AlreadyDecided(Conflict):
     """A review item is decided once; a second decision is refused (HTTP 409, exit 65)."""
 
 
-# --- pure helpers ---------------------------------------------------------------------------------------------
-def summarise(evidence: Mapping[str, Any]) -> dict[str, Any]:
-    """The evidence in brief, for a credit record: the level, the top-level figures and which tells fired
-    (with their counts in a roll-up). No references, regions, tracking numbers or texts: the log cannot
-    forget, and the whole evidence stays with the finding, named by its digest."""
-    out: dict[str, Any] = {}
-    for key, value in evidence.items():
-        if (key == "level" and isinstance(value, str)) or isinstance(value, bool | int | float):
-            out[key] = value
-        elif key == "tells" and isinstance(value, Mapping):
-            out["tells"] = {name: x if isinstance(x, int | float) and not isinstance(x, bool) else True
-                            for name, x in value.items()}
-    return out
-
-
-def item_key(f: Finding) -> str:
-    """What makes two findings the same suspicion: kind, level and the parties and orders named."""
-    level = f.evidence.get("level")
-    body = {"kind": f.kind, "level": level if isinstance(level, str) else None,
-            "parties": sorted(list(r) for r in f.refs("parties")), "orders": sorted(list(r) for r in f.refs("orders"))}
-    return hashlib.sha256(canonical(body)).hexdigest()
-
-
-def evidence_sha256(evidence: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(dict(evidence))).hexdigest()
+# --- publishing (services/review_publish.py) -------------------------------------------------------------------
+summarise, evidence_sha256 = RP.summarise, RP.evidence_sha256
 
 
 def decided_by(viewer: Viewer) -> str:
@@ -90,108 +67,13 @@ def decided_by(viewer: Viewer) -> str:
     return f"{viewer.role}:{viewer.key_id}"
 
 
-# --- publishing -----------------------------------------------------------------------------------------------
 def publish(app: Chengxin, run_id: str | None = None) -> dict[str, Any]:
-    """Queue the findings of a run (default: each detector's newest run) for review and append a `suspected`
-    record per party each is about, in one transaction. Findings already queued (the same suspicion from an
-    earlier run) and findings naming neither a party nor an order are skipped. Returns the counts."""
+    """Queue the findings of a run (default: each detector's newest run) for review, one item per suspicion,
+    and append a `suspected` record per party each is about, in one transaction (`review_publish`). Returns
+    the counts: published (new items), grown (open items that gained parties or orders), already queued,
+    about no one."""
     finish_pending(app)
-    now = credit_log.now_utc()
-    done = {"findings": 0, "published": 0, "already_queued": 0, "about_no_one": 0, "credit_records": 0}
-    with write_transaction(app.engine) as conn:
-        stored = fd.read_findings(conn, run_id=run_id)
-        done["findings"] = len(stored)
-        runs = sorted({s.run_id for s in stored})
-        keys = {s.id: item_key(s.finding) for s in stored}
-        known = _known_keys(conn, list(dict.fromkeys(keys.values())))
-        named = [r for s in stored for r in s.finding.refs("parties")]
-        shops = _existing_shops(conn, named)
-        shop_of = _shops_of_orders(conn, [r for s in stored if not s.finding.refs("parties")
-                                          for r in s.finding.refs("orders")])
-        records: list[tuple[CreditRecord, str]] = []
-        subjects: list[dict[str, Any]] = []
-        for s in stored:
-            f, key = s.finding, keys[s.id]
-            if key in known:
-                done["already_queued"] += 1
-                continue
-            orders = list(dict.fromkeys(f.refs("orders")))
-            parties = [(r, "shop" if r in shops else "subject") for r in dict.fromkeys(f.refs("parties"))] or \
-                [(r, "shop") for r in dict.fromkeys(shop_of[o] for o in orders if o in shop_of)]
-            if not parties and not orders:
-                done["about_no_one"] += 1
-                continue
-            known.add(key)
-            item_id = _insert_item(conn, s, key, now)
-            subjects += [_subject_row(item_id, "party", ref, kind) for ref, kind in parties]
-            subjects += [_subject_row(item_id, "order", ref, "order") for ref in orders]
-            records += _suspected_records(item_id, s, parties, orders, now)
-            done["published"] += 1
-        if subjects:
-            conn.execute(rt.review_subjects.insert(), subjects)
-        if records:
-            credit_log.append(conn, app.keys, app.settings.log_origin, records)
-        done["credit_records"] = len(records)
-    return {"runs": runs, **done}
-
-
-def _known_keys(conn: Connection, keys: list[str]) -> set[str]:
-    c = rt.review_items.c
-    found: set[str] = set()
-    for i in range(0, len(keys), 500):
-        found.update(conn.execute(select(c.item_key).where(c.item_key.in_(keys[i:i + 500]))).scalars())
-    return found
-
-
-def _existing_shops(conn: Connection, refs: Sequence[Ref]) -> set[Ref]:
-    wanted, s = list(dict.fromkeys(refs)), t.shops.c
-    found: set[Ref] = set()
-    for i in range(0, len(wanted), _CHUNK):
-        found.update((r.source, r.shop_id) for r in conn.execute(
-            select(s.source, s.shop_id).where(pair_in(s.source, s.shop_id, wanted[i:i + _CHUNK]))))
-    return found
-
-
-def _shops_of_orders(conn: Connection, orders: Sequence[Ref]) -> dict[Ref, Ref]:
-    wanted, o = list(dict.fromkeys(orders)), t.orders.c
-    found: dict[Ref, Ref] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        for r in conn.execute(select(o.source, o.order_id, o.shop_source, o.shop_id).where(
-                pair_in(o.source, o.order_id, wanted[i:i + _CHUNK]))):
-            if r.shop_id is not None:
-                found[(r.source, r.order_id)] = (r.shop_source, r.shop_id)
-    return found
-
-
-def _insert_item(conn: Connection, s: fd.StoredFinding, key: str, now: str) -> int:
-    f = s.finding
-    level = f.evidence.get("level")
-    result = conn.execute(rt.review_items.insert().values(
-        item_key=key, finding_id=s.id, run_id=s.run_id, detector=s.detector, kind=f.kind,
-        level=level if isinstance(level, str) else None, score=f.score, evidence_sha256=evidence_sha256(f.evidence),
-        summary=orjson.dumps(summarise(f.evidence)).decode(), status=OPEN, published_at=now))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-
-def _subject_row(item_id: int, role: str, ref: Ref, kind: str) -> dict[str, Any]:
-    return {"item_id": item_id, "role": role, "source": ref[0], "entity_id": ref[1], "subject_kind": kind}
-
-
-def _finding_payload(item_id: int, kind: str, score: float | None, digest: str, run_id: str, orders: int,
-                     summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {"item": item_id, "finding_kind": kind, "score": score, "evidence_sha256": digest, "run_id": run_id,
-            "orders": orders, "summary": dict(summary)}
-
-
-def _suspected_records(item_id: int, s: fd.StoredFinding, parties: list[tuple[Ref, str]], orders: list[Ref],
-                       at: str) -> list[tuple[CreditRecord, str]]:
-    f = s.finding
-    payload = _finding_payload(item_id, f.kind, f.score, evidence_sha256(f.evidence), s.run_id, len(orders),
-                               summarise(f.evidence))
-    body = {**payload, "finding_id": s.id, "parties": [list(r) for r, _ in parties], "order_refs": orders}
-    event_hash = hashlib.sha256(canonical(body)).hexdigest()
-    return [(CreditRecord("suspected", kind, ref, (REVIEW_SOURCE, str(item_id)), at, payload), event_hash)
-            for ref, kind in parties]
+    return RP.publish(app, credit_log.now_utc(), run_id)
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -252,7 +134,8 @@ def _withheld(view: dict[str, Any], subjects: list[Any], viewer: Viewer | None) 
         return view
     others = [s for s in subjects if not viewer.owns(s.source)]
     return {**view, "parties": [p for p in view["parties"] if viewer.owns(p["source"])],
-            "orders": [o for o in view["orders"] if viewer.owns(o["source"])], "evidence": None,
+            "orders": [o for o in view["orders"] if viewer.owns(o["source"])],
+            "products": [p for p in view["products"] if viewer.owns(p["source"])], "evidence": None,
             "withheld": {"parties": sum(s.role == "party" for s in others),
                          "orders": sum(s.role == "order" for s in others),
                          "why": "the item also names other sources' entities; a regulator reads it whole"}}
@@ -269,8 +152,9 @@ def _view(r: Any, subjects: list[Any], evidence: Any) -> dict[str, Any]:
             "parties": [{"source": s.source, "id": s.entity_id, "kind": s.subject_kind}
                         for s in subjects if s.role == "party"],
             "orders": [{"source": s.source, "id": s.entity_id} for s in subjects if s.role == "order"],
-            "evidence_sha256": r.evidence_sha256, "summary": orjson.loads(r.summary), "evidence": evidence,
-            "decision": decision}
+            "products": [{"source": s.source, "id": s.entity_id} for s in subjects if s.role == "product"],
+            "follows": r.follows, "evidence_sha256": r.evidence_sha256, "summary": orjson.loads(r.summary),
+            "evidence": evidence, "decision": decision}
 
 
 def _sources(conn: Connection, item_id: int) -> set[str]:
@@ -360,8 +244,8 @@ def takes_orders(kind: str, level: str | None) -> bool:
 
 def _decision_records(row: Any, status: str, parties: list[tuple[Ref, str]], orders: int, by: str, at: str,
                       reason: str, basis: str | None) -> list[tuple[CreditRecord, str]]:
-    payload = {**_finding_payload(row.id, row.kind, row.score, row.evidence_sha256, row.run_id, orders,
-                                  orjson.loads(row.summary)),
+    payload = {**RP.finding_payload(row.id, row.kind, row.score, row.evidence_sha256, row.run_id, orders,
+                                    orjson.loads(row.summary)),
                "decided_by": by, "reason": reason, "basis": basis}
     event_hash = hashlib.sha256(canonical({**payload, "status": status, "decided_at": at})).hexdigest()
     return [(CreditRecord(status, kind, ref, (REVIEW_SOURCE, str(row.id)), at, payload), event_hash)

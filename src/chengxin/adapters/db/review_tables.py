@@ -13,9 +13,13 @@ from chengxin.adapters.db.tables import T, metadata
 review_items = Table(
     "review_items", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    # sha256 of the finding's kind, level and named parties and orders: the same suspicion found again by a
-    # later run is not queued (or recorded) twice
+    # sha256 of the suspicion and the item it follows (unique); before migration 0016, of the finding's kind,
+    # level and named parties and orders
     Column("item_key", T, nullable=False, unique=True),
+    # sha256 of the finding's kind, level and subject (`review_publish.suspicion_of`): one open item per
+    # suspicion, grown by later runs; a decided one is followed up by a new item naming what is new
+    Column("suspicion", T, index=True),
+    Column("follows", BigInteger),                     # the decided item of the same suspicion this follows up
     Column("finding_id", BigInteger, nullable=False),  # findings.id of the run that first found it
     Column("run_id", T, nullable=False),
     Column("detector", T, nullable=False),
@@ -39,8 +43,9 @@ review_subjects = Table(
     "review_subjects", metadata,
     Column("item_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
     Column("role", T, primary_key=True),               # party (a credit record is written about it) | order
+    #                                                    | product
     Column("source", T, primary_key=True),
     Column("entity_id", T, primary_key=True),
-    Column("subject_kind", T, nullable=False),         # shop | subject (parties); order
+    Column("subject_kind", T, nullable=False),         # shop | subject (parties); order; product
 )
 Index("ix_review_subjects_source", review_subjects.c.source, review_subjects.c.item_id)

@@ -75,3 +75,13 @@ def test_the_foreign_reference_table_is_the_vocabularys():
                                     {k: next(iter(v)) for k, v in f.foreign_when.items()})
              for t in event_vocabulary().types.values() for f in t.fields if f.foreign}
     assert documented == vocab
+
+
+def test_security_doc_gives_how_long_a_revoked_key_keeps_working():
+    """Each API process caches a known key (`keys.CACHE_SECONDS`): a key revoked by another process keeps working
+    there that long, which docs/security.md said never happens ("always 401"; found by review)."""
+    from chengxin.services.keys import CACHE_SECONDS
+
+    doc = " ".join((ROOT / "docs" / "security.md").read_text(encoding="utf-8").split())
+    assert f"keeps working in it for up to {CACHE_SECONDS:g} seconds" in doc
+    assert "always 401" not in doc

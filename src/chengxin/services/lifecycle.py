@@ -392,9 +392,15 @@ def decide_application(app: Chengxin, application_id: int, viewer: Viewer, decis
     with write_transaction(app.engine) as conn:
         a = lt.record_applications
         appl = conn.execute(select(a).where(a.c.id == application_id)).first()
+        # one answer whether it does not exist or is not the caller's: two told another platform how many
+        # applications there are and which record each is about (found by review)
+        hidden = NotFound(f"no application {application_id} visible to you")
         if appl is None:
-            raise NotFound(f"no application {application_id}")
-        row = _record(conn, appl.record_id, viewer)
+            raise hidden
+        try:
+            row = _record(conn, appl.record_id, viewer)
+        except NotFound:
+            raise hidden from None
         _may_decide(viewer, row)
         if appl.status != PENDING:
             raise Conflict(f"application {application_id} was already {appl.status}")

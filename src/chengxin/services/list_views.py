@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true, update
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
@@ -56,25 +56,38 @@ def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after
     if not _may_see_list(name, viewer):
         raise NotAuthenticated(f"the {name} list is not public; it needs a platform or regulator key")
     m = lt.list_memberships.c
-    q = select(lt.list_memberships).where(m.list == name, m.ended_at.is_(None)).order_by(m.id.desc()).limit(limit + 1)
+    shown = [m.list == name, m.ended_at.is_(None)]
+    if not lists.policies().lists[name].public:
+        # another platform's persons on a list that is not public are left out, as from the feed, and from
+        # `total` too (counted, they told a platform that such persons are listed); a public list shows
+        # them to everyone, masked
+        shown.append(_not_others_person(viewer))
+    q = select(lt.list_memberships).where(*shown).order_by(m.id.desc()).limit(limit + 1)
     if after is not None:
         q = q.where(m.id < after)
     if since:
         q = q.where(m.started_at >= since)
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
-        total = conn.execute(select(func.count()).where(m.list == name, m.ended_at.is_(None))).scalar_one()
+        total = conn.execute(select(func.count()).select_from(lt.list_memberships).where(*shown)).scalar_one()
         page = rows[:limit]
         subjects, shops = _prefetch(conn, page)  # two queries for the page, not two per member
-        # a list not public: another platform's persons on it are left out, as from the feed (a public
-        # list shows them to everyone, masked)
-        hidden = set() if lists.policies().lists[name].public else _others_persons(conn, page, viewer)
         items = [member_view(conn, r, viewer, subjects.get((r.subject_source, r.subject_id)),
-                             shops.get(r.party_key, [])) for r in page
-                 if (r.subject_source, r.subject_id) not in hidden]
+                             shops.get(r.party_key, [])) for r in page]
     d = lists.policies().lists[name]
     return {"list": {"name": name, "zh": d.zh, "en": d.en, "public": d.public, "remedy": dict(d.remedy)},
             "total": total, "members": items, "next_after": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def _not_others_person(viewer: Viewer) -> ColumnElement[bool]:
+    """A membership's condition, in SQL, of `_others_persons`: not a natural person another source reported
+    (regulators see all)."""
+    m, s = lt.list_memberships.c, t.subjects.c
+    if viewer.role == REGULATOR:
+        return true()
+    person = select(s.subject_id).where(s.source == m.subject_source, s.subject_id == m.subject_id,
+                                        s.kind.in_(sorted(NATURAL_PERSONS))).exists()
+    return or_(m.subject_source == viewer.source, ~person) if viewer.role == PLATFORM else ~person
 
 
 def _prefetch(conn: Connection, rows: Sequence[Any]) -> tuple[dict[Ref, Any], dict[str, list[Any]]]:
@@ -207,7 +220,7 @@ def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int 
     c = lt.measure_changes.c
     q = select(lt.measure_changes).order_by(c.seq).limit(limit + 1)
     if since:
-        q = q.where(c.seq > int(since)) if since.isdigit() else q.where(c.at > _iso(since))
+        q = q.where(c.seq > _seq(since)) if since.isascii() and since.isdigit() else q.where(c.at > _iso(since))
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
         page = rows[:limit]
@@ -231,10 +244,19 @@ def _others_persons(conn: Connection, rows: Sequence[Any], viewer: Viewer) -> se
     return out
 
 
+MAX_SEQ = 2**62  # the API's bound on cursors: a larger number overflowed the driver's 64-bit integers (a 500)
+
+
+def _seq(text: str) -> int:
+    if len(text) > len(str(MAX_SEQ)) or int(text) > MAX_SEQ:  # no int() of a megabyte of digits either
+        raise InvalidInput(f"changed_since: a feed sequence number is at most {MAX_SEQ}, got {text[:30]!r}")
+    return int(text)
+
+
 def _iso(text: str) -> str:
     try:
         return lifecycle._stamp(lifecycle.parse_time(text if "T" in text else f"{text}T00:00:00Z"))
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:  # not a time; a time beyond year 1..9999 once in UTC
         raise InvalidInput(f"changed_since: expected a feed sequence number or an ISO time, got {text!r}") from e
 
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chengxin.bootstrap import Chengxin, bootstrap, freeze_startup_objects
-from chengxin.exc import ChengxinError, from_foreign
+from chengxin.entrypoints.api.openapi import document
+from chengxin.exc import ChengxinError, Unavailable, from_foreign
 
 log = logging.getLogger("chengxin.api")
 
@@ -36,10 +41,9 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     from chengxin.entrypoints.api.routes import post_events_plain
     from chengxin.entrypoints.api.routes import router as api_router
 
-    app = FastAPI(
+    app = _Api(
         lifespan=_lifespan, title="Chengxin credit service", version="1",
         description="Ingest events-v1, read credit files, verify the tamper-evident credit log.",
-        responses={400: {"description": "Malformed request"}},
     )
     app.state.chengxin = cx or bootstrap()
     # the hot route first, as a plain Starlette route: the first full match wins (`routes.post_events_plain`)
@@ -51,8 +55,41 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
         app.add_exception_handler(failure, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(NoStore)
     _mount_portal(app)  # may replace the HTTP error handler with one that renders HTML outside /v1
     return app
+
+
+class _Api(FastAPI):
+    """FastAPI, with the OpenAPI document of `openapi.document`."""
+
+    def openapi(self) -> dict[str, Any]:
+        return document(self)
+
+
+def _is_api(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every `/v1` answer, errors included: an answer depends on the key that asked
+    (a platform's or regulator's full view, a revealed ID number), and a cache does not key on `X-API-Key`.
+    Plain ASGI rather than `BaseHTTPMiddleware`, which would cost the hot `POST /v1/events` a task per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_api(scope["path"]):
+            return await self.app(scope, receive, send)
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
 
 
 def _mount_portal(app: FastAPI) -> None:
@@ -65,10 +102,26 @@ def _mount_portal(app: FastAPI) -> None:
 
 async def _chengxin_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChengxinError)
+    outage = isinstance(exc, Unavailable)
     if exc.status >= 500:
-        log.error("request failed", extra={"path": request.url.path, "code": exc.code})
+        # an outage's reason names the host and port of the database (or NATS): the operator's log has it, and
+        # no caller, who may be anyone
+        reason = {"reason": _without_credentials(exc.detail)} if outage else {}
+        log.error("request failed", extra={"path": request.url.path, "code": exc.code, **reason})
+    return _answer(Unavailable(UNAVAILABLE) if outage else exc)
+
+
+def _answer(exc: ChengxinError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=headers)
+
+
+UNAVAILABLE = "the node cannot reach its database or message stream; try again later"  # all a caller learns
+
+
+def _without_credentials(text: str) -> str:
+    """`scheme://user:password@host` written as `scheme://***@host`, should a driver quote its URL."""
+    return re.sub(r"://[^/@\s]*@", "://***@", text)
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
@@ -77,6 +130,16 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
         log.error("request failed", extra={"path": request.url.path, "code": "database"})
         known = ChengxinError("internal error")
     return await _chengxin_error(request, known)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: the server logs its traceback (Starlette raises it on); the caller gets the usual JSON error body
+    on `/v1`, not a plain-text page, and the portal what it got before."""
+    if not _is_api(request.url.path):
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    answer = _answer(ChengxinError("internal error"))
+    answer.headers["Cache-Control"] = "no-store"  # this answer is sent from outside `NoStore`
+    return answer
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_viewer
+from chengxin.entrypoints.api.openapi import NEEDS_KEY, errors
 from chengxin.entrypoints.api.routes import MAX_INDEX, SourceQ, json_response
 from chengxin.services import commitments, lifecycle, list_views, lists, policy
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)])
+router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)], responses=errors(401, 503))
 ListName = Path(description="`black`, `red` or `watch` (see `GET /v1/lists`).", pattern="^[a-z_]+$")
 
 
@@ -66,7 +67,7 @@ def get_lists(viewer: ViewerDep) -> dict[str, Any]:
     return list_views.catalog_view()
 
 
-@router.get("/lists/{name}", tags=["lists"])
+@router.get("/lists/{name}", tags=["lists"], responses=errors(404, 422))
 def get_list(cx: AppDep, viewer: ViewerDep, name: str = ListName,
              limit: int = Query(100, ge=1, le=500),
              after: int | None = Query(None, ge=0, le=MAX_INDEX, description="Page cursor: `next_after`.")) -> Response:
@@ -75,7 +76,7 @@ def get_list(cx: AppDep, viewer: ViewerDep, name: str = ListName,
     return json_response(list_views.members(cx, name, viewer, limit=limit, after=after))
 
 
-@router.post("/lists/{name}/overrides", tags=["lists"])
+@router.post("/lists/{name}/overrides", tags=["lists"], responses=errors(403, 404, 422), openapi_extra=NEEDS_KEY)
 def post_override(body: OverrideRequest, cx: AppDep, viewer: ViewerDep, name: str = ListName) -> Response:
     """A regulator adds a party to a list or keeps it off, with reason and basis, until a review date; the
     party is re-evaluated at once and the answer says what moved. Everything else follows the policies."""
@@ -83,7 +84,7 @@ def post_override(body: OverrideRequest, cx: AppDep, viewer: ViewerDep, name: st
                                              body.basis, body.until))
 
 
-@router.get("/measures", tags=["measures"])
+@router.get("/measures", tags=["measures"], responses=errors(422), openapi_extra=NEEDS_KEY)
 def get_measure_changes(cx: AppDep, viewer: ViewerDep,
                         changed_since: str | None = Query(None, description=(
                             "A feed cursor (the previous answer's `next`) or an ISO time.")),
@@ -94,7 +95,7 @@ def get_measure_changes(cx: AppDep, viewer: ViewerDep,
     return json_response(list_views.changes(cx, viewer, changed_since, limit))
 
 
-@router.get("/measures/{entity_id}", tags=["measures"])
+@router.get("/measures/{entity_id}", tags=["measures"], responses=errors(404, 422))
 def get_measures(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ) -> Response:
     """The measures in force on the party behind a shop or subject, each with its value, what it applies to
     (shop, account, persons, carrier), its legal basis and the list memberships that impose it: what a
@@ -103,14 +104,15 @@ def get_measures(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = So
     return json_response(list_views.measures_of(cx, (source, entity_id), viewer))
 
 
-@router.get("/records/{record}", tags=["records"])
+@router.get("/records/{record}", tags=["records"], responses=errors(404, 422), openapi_extra=NEEDS_KEY)
 def get_record(cx: AppDep, viewer: ViewerDep, record: int = Path(ge=1, le=MAX_INDEX)) -> Response:
     """A dishonesty record with its lifecycle (every transition: who, when, why, basis, credit-log index),
     its applications, and whether a repair could be granted today if its conditions were met."""
     return json_response(lifecycle.get_record(cx, record, viewer))
 
 
-@router.post("/records/{record}/applications", tags=["records"])
+@router.post("/records/{record}/applications", tags=["records"], responses=errors(404, 409, 422),
+             openapi_extra=NEEDS_KEY)
 def post_application(body: ApplicationRequest, cx: AppDep, viewer: ViewerDep,
                      record: int = Path(ge=1, le=MAX_INDEX)) -> Response:
     """File an appeal or a repair application for a record (a regulator recording the party's filing, or the
@@ -118,7 +120,7 @@ def post_application(body: ApplicationRequest, cx: AppDep, viewer: ViewerDep,
     return json_response(lifecycle.file_application(cx, record, body.kind, viewer, body.grounds, body.conditions))
 
 
-@router.get("/applications", tags=["records"])
+@router.get("/applications", tags=["records"], responses=errors(422), openapi_extra=NEEDS_KEY)
 def get_applications(cx: AppDep, viewer: ViewerDep,
                      status: Literal["pending", "upheld", "overturned", "granted", "refused"] | None = Query(
                          "pending", description="Only applications in this state (default: pending)."),
@@ -130,7 +132,8 @@ def get_applications(cx: AppDep, viewer: ViewerDep,
     return json_response(lifecycle.list_applications(cx, viewer, status=status, limit=limit, after=after))
 
 
-@router.post("/applications/{application}/decision", tags=["records"])
+@router.post("/applications/{application}/decision", tags=["records"], responses=errors(403, 404, 409, 422),
+             openapi_extra=NEEDS_KEY)
 def post_application_decision(body: ApplicationDecision, cx: AppDep, viewer: ViewerDep,
                               application: int = Path(ge=1, le=MAX_INDEX)) -> Response:
     """Decide an appeal or repair application: a regulator, or the platform that decided the record."""
@@ -146,7 +149,7 @@ def get_templates() -> dict[str, Any]:
     return commitments.templates_view()
 
 
-@router.post("/commitments", tags=["commitments"])
+@router.post("/commitments", tags=["commitments"], responses=errors(403, 404, 422), openapi_extra=NEEDS_KEY)
 def post_commitment(body: CommitmentRequest, cx: AppDep, viewer: ViewerDep) -> Response:
     """Publish a standard commitment for a subject: stored as a `cx.commitment.published` event of the
     caller's source, so it is kept and logged like any event."""
@@ -154,7 +157,7 @@ def post_commitment(body: CommitmentRequest, cx: AppDep, viewer: ViewerDep) -> R
                                              commitment_id=body.commitment_id, source=body.source))
 
 
-@router.get("/policies/shadow", tags=["lists"])
+@router.get("/policies/shadow", tags=["lists"], openapi_extra=NEEDS_KEY)
 def get_shadow(cx: AppDep, viewer: ViewerDep) -> Response:
     """What the shadow policies would do now: who would enter or leave which list. No effect."""
     return json_response(policy.shadow_report(cx, viewer))

@@ -13,12 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_app, get_sequencer, get_viewer
+from chengxin.entrypoints.api.openapi import NEEDS_KEY, errors
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
 from chengxin.services import credit_log, ingest, parties, records, review, standing, standing_views
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
-# Every /v1 route resolves the viewer, so a bad key is refused even on public routes.
-router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)])
+# Every /v1 route resolves the viewer, so a bad key is refused even on public routes (401), and a key is
+# looked up in the database (503 when it cannot be reached).
+router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)], responses=errors(401, 503))
 
 
 def json_response(body: Any) -> Response:
@@ -56,13 +58,15 @@ class LookupRequest(BaseModel):
     id_number: str = Field(min_length=15, max_length=18, description="Resident ID number (in the body, never the URL).")
 
 
-@router.post("/events", response_model=IngestResult, tags=["ingestion"], openapi_extra={
+@router.post("/events", response_model=IngestResult, tags=["ingestion"], responses=errors(413), openapi_extra={
+    **NEEDS_KEY,
     "requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}})
 async def post_events(request: Request, cx: AppDep, viewer: ViewerDep) -> Response:
     """Submit events-v1 JSON Lines (at most `CHENGXIN_API_MAX_LINES` lines and `CHENGXIN_API_MAX_BYTES`).
 
     The accepted lines of one request land in one transaction; bad lines are reported by line number.
-    A platform key may only submit events whose `source` is its own."""
+    A platform key may only submit events whose `source` is its own. The body is read as JSON Lines whatever
+    its `Content-Type` says."""
     return await ingest_events(request, cx, viewer)
 
 
@@ -104,10 +108,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+# The bound of every numeric path and query parameter: a larger number is a 422 naming the parameter, not an
+# overflow in the database driver (SQLite and PostgreSQL integers are 64-bit) answered as a bare 500.
 MAX_INDEX = 2**62
 
 
-@router.get("/parties/{entity_id}", tags=["parties"])
+@router.get("/parties/{entity_id}", tags=["parties"], responses=errors(404, 422))
 def get_party(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ,
               limit: int = Query(20, ge=1, le=200, description="Most credit records in one page."),
               before: int | None = Query(None, ge=0, le=MAX_INDEX, description=(
@@ -124,7 +130,7 @@ def get_party(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = Sourc
     return json_response(parties.show(cx, source, entity_id, viewer, limit=limit, before=before))
 
 
-@router.get("/parties", tags=["parties"])
+@router.get("/parties", tags=["parties"], responses=errors(404, 422))
 def find_by_uscc(cx: AppDep, viewer: ViewerDep,
                  uscc: str = Query(min_length=18, max_length=18, description="Unified social credit code.")) -> \
         dict[str, Any]:
@@ -132,7 +138,7 @@ def find_by_uscc(cx: AppDep, viewer: ViewerDep,
     return {"parties": parties.find_by_uscc(cx, uscc, viewer)}
 
 
-@router.post("/parties/lookup", tags=["parties"])
+@router.post("/parties/lookup", tags=["parties"], responses=errors(404, 422), openapi_extra=NEEDS_KEY)
 def find_by_id_number(body: LookupRequest, cx: AppDep, viewer: ViewerDep) -> dict[str, Any]:
     """Find a natural person by resident ID number (regulators; platforms see only their own reports)."""
     if viewer.role not in (PLATFORM, REGULATOR):
@@ -140,7 +146,8 @@ def find_by_id_number(body: LookupRequest, cx: AppDep, viewer: ViewerDep) -> dic
     return {"parties": parties.find_by_id_number(cx, body.id_number, viewer)}
 
 
-@router.post("/parties/{entity_id}/reveal", tags=["parties"])
+@router.post("/parties/{entity_id}/reveal", tags=["parties"], responses=errors(403, 404, 422),
+             openapi_extra=NEEDS_KEY)
 def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, source: str = SourceQ) -> \
         dict[str, Any]:
     """The unmasked ID number of a natural person: regulators only, journaled with the purpose."""
@@ -151,7 +158,7 @@ def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, s
     return {"id_number": parties.reveal_id_number(cx, source, entity_id, viewer, body.purpose)}
 
 
-@router.get("/parties/{entity_id}/ratings", tags=["standing"])
+@router.get("/parties/{entity_id}/ratings", tags=["standing"], responses=errors(403, 404, 422))
 def get_ratings(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ,
                 limit: int = Query(50, ge=1, le=200, description="Most ratings, newest first.")) -> dict[str, Any]:
     """The newest ratings a shop (or subject) received, with what each counts toward its credit points and why.
@@ -171,7 +178,8 @@ def get_ratings(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = Sou
             "ratings": standing_views.ledger_view(cx, (source, entity_id), limit=limit)}
 
 
-@router.post("/orders/{order_id}/verdict", tags=["standing"])
+@router.post("/orders/{order_id}/verdict", tags=["standing"], responses=errors(403, 404, 422),
+             openapi_extra=NEEDS_KEY)
 def post_verdict(order_id: str, body: VerdictRequest, cx: AppDep, viewer: ViewerDep, source: str = SourceQ) -> \
         dict[str, Any]:
     """Decide whether an order was fake: a regulator, or the platform that reported the order.
@@ -199,7 +207,7 @@ class DecisionRequest(BaseModel):
     basis: str | None = Field(None, max_length=500, description="Legal or rule basis, case number.")
 
 
-@router.get("/review", tags=["review"])
+@router.get("/review", tags=["review"], responses=errors(422), openapi_extra=NEEDS_KEY)
 def get_review(cx: AppDep, viewer: ViewerDep,
                status: Literal["open", "confirmed", "dismissed"] | None = Query(None, description=(
                    "Only items in this state (default: all).")),
@@ -220,7 +228,8 @@ def get_review(cx: AppDep, viewer: ViewerDep,
     return json_response(review.list_items(cx, viewer, status=status, limit=limit, after=after))
 
 
-@router.post("/review/{item}/decision", tags=["review"])
+@router.post("/review/{item}/decision", tags=["review"], responses=errors(403, 404, 409, 422),
+             openapi_extra=NEEDS_KEY)
 def post_review_decision(body: DecisionRequest, cx: AppDep, viewer: ViewerDep,
                          item: int = Path(ge=1, le=MAX_INDEX, description="The review item's id.")) -> Response:
     """Confirm or dismiss a review item, once, with a reason: a regulator, or the platform that reported every
@@ -244,7 +253,7 @@ def _forbid_unless_key(viewer: Viewer, why: str) -> None:
         raise NotAuthenticated(why)
 
 
-@router.get("/shops", tags=["parties"])
+@router.get("/shops", tags=["parties"], responses=errors(422))
 def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description="Name, URL or USCC."),
            limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
     """Public credit query: shops by name, shop URL or the operator's USCC."""
@@ -261,10 +270,10 @@ def log_head(cx: AppDep) -> dict[str, Any]:
     return {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
 
 
-@router.get("/log/records/{index}", tags=["credit log"])
-def log_record(index: int, cx: AppDep, viewer: ViewerDep,
-               size: int | None = Query(None, ge=1, description="Tree size to prove against (default latest).")) -> \
-        dict[str, Any]:
+@router.get("/log/records/{index}", tags=["credit log"], responses=errors(404, 422))
+def log_record(cx: AppDep, viewer: ViewerDep, index: int = Path(ge=0, le=MAX_INDEX, description="Log index."),
+               size: int | None = Query(None, ge=1, le=MAX_INDEX, description=(
+                   "Tree size to prove against (default latest)."))) -> dict[str, Any]:
     """One credit record with its inclusion proof against a signed tree head (if the viewer may see it).
 
     `checks` says what the server verified before answering: the proof against the signed root
@@ -272,8 +281,9 @@ def log_record(index: int, cx: AppDep, viewer: ViewerDep,
     return records.record_with_proof(cx, index, viewer, size)
 
 
-@router.get("/log/consistency", tags=["credit log"])
-def log_consistency(cx: AppDep, first: int = Query(ge=1), second: int = Query(ge=1)) -> dict[str, Any]:
+@router.get("/log/consistency", tags=["credit log"], responses=errors(404, 422))
+def log_consistency(cx: AppDep, first: int = Query(ge=1, le=MAX_INDEX), second: int = Query(ge=1, le=MAX_INDEX)) -> \
+        dict[str, Any]:
     """Proof that the signed tree of size `first` is a prefix of the one of size `second`."""
     if first > second:
         raise InvalidInput("first must not exceed second")

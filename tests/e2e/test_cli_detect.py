@@ -35,7 +35,7 @@ def test_detect_then_evaluate_a_simulated_marketplace(env, tmp_path):
     orders = [f for f in findings if f["evidence"]["level"] == "order"]
     assert orders and all(len(f["orders"]) == 1 and f["parties"] == [] and f["evidence"]["tells"] for f in orders)
     levels = {f["evidence"]["level"] for f in findings if f["parties"]}
-    assert levels == {"shop", "courier"}
+    assert levels == {"shop", "courier", "order_delivery"}  # order_delivery: a parcel a courier faked
 
     table = run(env, "detect").stderr  # human output: one row per kind, then the parties named
     assert "empty_parcel" in table and "courier" in table and "shop" in table

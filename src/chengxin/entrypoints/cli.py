@@ -196,7 +196,8 @@ def review_publish(
         _print_json(done)
         return
     err.print(f"{done['published']} of {done['findings']} findings queued for review "
-              f"({done['already_queued']} already queued, {done['about_no_one']} naming no party or order); "
+              f"({done['grown']} grew an open item, {done['already_queued']} already queued, "
+              f"{done['about_no_one']} naming no party or order); "
               f"{done['credit_records']} suspected records; runs: {', '.join(done['runs']) or '-'}")
 
 
@@ -542,13 +543,15 @@ def detect_cmd(as_json: JsonOpt = False, rebuild_graph: Annotated[bool, typer.Op
         table.add_row(kind, f"{len(found):,}", f"{len(orders):,}", f"{len(parties):,}",
                       "-" if top is None else f"{top:.2f}")
     err.print(table)
-    for f in [f for f in run.findings if f.refs("parties")][:10]:  # the parties named first: shops, couriers
+    for f in [f for f in run.findings if f.refs("parties") and f.evidence.get("level") != "order_delivery"][:10]:
+        # the parties named first: shops, couriers (not each parcel a courier faked)
         who = ", ".join(f"{s} {i}" for s, i in f.refs("parties"))
         err.print(f"  {f.kind} {f.score}: {who} ({f.evidence.get('level', '')}, "
                   f"{f.evidence.get('flagged', len(f.refs('orders')))} orders)")
     if run.review:
         err.print(f"queued for review: {run.review.get('published', 0):,} new items "
-                  f"({run.review.get('already_queued', 0):,} already queued); see `chengxin review list`")
+                  f"({run.review.get('grown', 0):,} grew an open item, {run.review.get('already_queued', 0):,} "
+                  "already queued); see `chengxin review list`")
     err.print("score them with `chengxin evaluate --truth FILE`; `--json` prints every finding")
 
 

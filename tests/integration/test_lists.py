@@ -257,6 +257,20 @@ def test_a_commitment_breach_is_its_own_record(sample_app: Chengxin) -> None:
     shop = parties.show(cx, P1, "S1", ANONYMOUS)
     assert "commitment_breach" in {r["kind"] for r in shop["credit_records"]}
     assert shop["commitments"][0]["template"] == "merchant-standard-v1" and shop["commitments"][0]["standard"]
+    # the broken commitment counts in the operator's score, incrementally as by a full recompute (it was opened
+    # but never counted: "0 broken" beside it, found by review)
+    from chengxin.services import scoring, standing
+
+    with read_connection(cx.engine) as conn:
+        q = st.scoring_queue.c
+        assert conn.execute(select(q.kind).where(q.a_source == P1, q.a_id == "S1")).scalars().all() == ["party"]
+    standing.drain(cx)
+    for _ in range(2):
+        with read_connection(cx.engine) as conn:
+            detail = scoring.credit_view(conn, breach.party_key)["credit"]
+        (kept,) = [d for d in detail["dimensions"] if d["dimension"] == "commitments"]
+        assert kept["facts"] == {"published": 1, "broken": 1} and "1 broken" in kept["en"]
+        scoring.rebuild(cx)
 
 
 def test_sanctions_from_events_open_and_close_records(sample_app: Chengxin) -> None:

@@ -155,6 +155,36 @@ def test_a_confirmed_fake_order_takes_its_points_back_as_a_credit_record(app):
     assert kinds == ["points_retracted", "points_restored"] and audit.verify(app).ok
 
 
+def _point_records(app) -> list[tuple[str, str, int]]:
+    with read_connection(app.engine) as conn:
+        return [(r.kind, json.loads(r.payload)["review"][1], json.loads(r.payload)["points"]) for r in conn.execute(
+            select(t.credit_records).where(t.credit_records.c.kind.like("points_%")).order_by(t.credit_records.c.idx))]
+
+
+def test_what_a_verdict_took_back_an_appeal_gives_back_and_nothing_else(app):
+    """A retraction is given back in full when its order is found genuine, though the rating now counts
+    nothing (a later rating of the same item opened the 14-day window first); a rating that never gave points
+    gets no restoration (found by review: the restoration followed the points the rating carried now)."""
+    feed = Feed().parties().order("O1", "2026-03-01", score=None).order("O2", "2026-03-10")
+    feed.order("O3", "2026-03-11", product="G3", completed=False)
+    ingest_text(app, feed.text())
+    standing.set_order_verdict(app, (P, "O2"), "fake", "regulator:test", "ring")
+    standing.set_order_verdict(app, (P, "O3"), "fake", "regulator:test", "ring")
+    late = Feed()
+    late.n = 500
+    late.ev("cx.review.posted", "2026-03-20T19:00:00+08:00", {
+        "review_id": "RO1", "order_id": "O1", "author_id": "U1", "target_id": "S1", "direction": "buyer_to_seller",
+        "score": 5})
+    late.ev("cx.order.completed", "2026-03-21T09:00:00+08:00", {"order_id": "O3"})
+    ingest_text(app, late.text())
+    standing.drain(app)
+    standing.set_order_verdict(app, (P, "O2"), "genuine", "regulator:test", "appeal upheld")
+    standing.set_order_verdict(app, (P, "O3"), "genuine", "regulator:test", "appeal upheld")
+    assert ledger(app)["RO2"] == (0, "same_item_window")
+    assert _point_records(app) == [("points_retracted", "RO2", -1), ("points_restored", "RO2", 1)]
+    assert points(app) == 2 and audit.verify(app).ok
+
+
 def test_the_shop_page_and_party_file_show_standing_and_grade(app):
     ingest_text(app, Feed().parties().order("O1", "2026-03-02").order("O2", "2026-03-20", 3).text())
     shop = parties.show(app, P, "S1", Viewer("public"))

@@ -128,6 +128,11 @@ def settle(app: Chengxin) -> dict[str, Any]:
     or after a crash, is safe. Returns counts of what each step did."""
     scored = standing.drain(app)
     listed = lists.drain(app) or {}
+    again = standing.drain(app)  # what the records the lists step opened queued (a broken commitment)
+    if again["parties"]:  # and the lists of the parties whose grade that moved
+        more = lists.drain(app) or {}
+        listed = {k: listed.get(k, type(v)()) + v for k, v in more.items()}
+    scored = {k: scored[k] + again[k] for k in scored}
     live = detect_live.drain(app) or {}
     return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"],
             "lists_evaluated": listed.get("parties", 0), "list_entries": listed.get("entered", 0),

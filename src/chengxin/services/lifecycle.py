@@ -110,7 +110,15 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
     lists.mark(conn, [party_key])
     if origin != "breach":
         _breaches(conn, app, record_id, party_key, subject, category, at, by)
+    else:
+        _rescore(conn, subject[1])  # a broken commitment counts in the score
     return record_id
+
+
+def _rescore(conn: Connection, ref: Ref) -> None:
+    from chengxin.services import standing
+
+    standing.queue(conn, [("party", ref[0], ref[1], "", "")])
 
 
 def _stamp(at: datetime) -> str:
@@ -311,6 +319,8 @@ def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reaso
     from chengxin.services import lists
 
     lists.mark(conn, [row.party_key])
+    if row.origin == "breach":
+        _rescore(conn, (row.subject_source, row.subject_id))
     if after in L.ENDED:
         _end_dependants(conn, app, row, action, after, by, at)
     return after

@@ -23,8 +23,10 @@ import orjson
 from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, func, select
 
 from chengxin.adapters.db import direct, duck
+from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
+from chengxin.domain import lifecycle as LS
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
 from chengxin.services import columnar, lifecycle, rating_sums, trade
@@ -112,7 +114,7 @@ class Gather:
 
 # the figures summed per party, one column each (`Facts.values`)
 FIELDS = ("orders", "shipped", "on_time", "delivered", "returns", "ratings", "sum", "wtotal", "wsum", "retracted",
-          "complaints", "upheld", "commitments", "licence_gaps", "dsr_gap_sum", "dsr_n")
+          "complaints", "upheld", "commitments", "licence_gaps", "dsr_gap_sum", "dsr_n", "broken")
 FIELD = {name: i for i, name in enumerate(FIELDS)}
 
 
@@ -153,7 +155,7 @@ class Facts:
 
     def _profile(self, i: int, f: list[float]) -> S.Profile:
         (orders, shipped, on_time, delivered, returns, ratings, total, wtotal, wsum, retracted, complaints,
-         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n) = f
+         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n, broken) = f
         n_rated = int(ratings)
         return S.Profile(
             kind=self.kind[i], identity_valid=bool(self.identity_valid[i]), verified=bool(self.verified[i]),
@@ -162,7 +164,8 @@ class Facts:
             rating_mean_raw=total / n_rated if n_rated else None,
             dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, returns=returns, delivered=delivered, shipped=shipped,
             shipped_on_time=on_time, complaints=int(complaints), complaints_upheld=upheld,
-            sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments))
+            sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments),
+            commitments_broken=int(broken))
 
 
 _SUBJECTS = select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key, t.subjects.c.kind,
@@ -187,7 +190,7 @@ def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: 
     g = Gather(conn, keys, now, rules, plain, reader)
     g.keep = keep
     facts = Facts(g)
-    for step in (_orders, _trade, _ratings, _complaints, _sanctions, _commitments, _licence_gaps):
+    for step in (_orders, _trade, _ratings, _complaints, _sanctions, _commitments, _breaches, _licence_gaps):
         step(g, facts)
     _dsr(g, facts, rating_rules)
     return facts
@@ -281,6 +284,19 @@ def _commitments(g: Gather, facts: Facts) -> None:
                           {"today": lifecycle.day_of(g.now).isoformat()}):  # in force through its day in China
         if (i := g.party_of.get((a, b))) is not None:
             facts.add(i, commitments=n)
+
+
+def _breaches(g: Gather, facts: Facts) -> None:
+    """Commitments broken: the breach records in force (`lifecycle`: a confirmed act a published commitment
+    covers). They were opened but never counted: the score said "0 broken" beside one (found by review)."""
+    d = lt.dishonesty_records.c
+    q = select(d.party_key, func.count()).where(d.origin == "breach", d.state.in_(sorted(LS.IN_FORCE)))
+    if g.scoped:
+        q = q.where(d.party_key.in_(g.keys))
+    index = {k: i for i, k in enumerate(g.keys)}
+    for key, n in g.conn.execute(q.group_by(d.party_key)):
+        if (i := index.get(key)) is not None:
+            facts.add(i, broken=n)
 
 
 def _licence_gaps(g: Gather, facts: Facts) -> None:

@@ -185,6 +185,31 @@ def test_what_a_verdict_took_back_an_appeal_gives_back_and_nothing_else(app):
     assert points(app) == 2 and audit.verify(app).ok
 
 
+def test_a_score_no_event_touched_ages_with_the_days(app):
+    """A score depends on the day (a new party stops being new, sanctions fade, the DSR window moves): scores
+    older than a day are computed again, with the cause `time` in their history (found by review: a party no
+    event touched kept its score for ever)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    ingest_text(app, Feed().parties().order("O1", "2026-03-02").text())
+    def tenure(view):
+        return next(d["facts"]["days"] for d in view["credit"]["dimensions"] if d["dimension"] == "tenure")
+
+    with read_connection(app.engine) as conn:
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "M1")).scalar_one()
+        days = tenure(scoring.credit_view(conn, key))
+    assert scoring.rescore_stale(app) == 0  # fresh scores are left alone
+    with write_transaction(app.engine) as conn:
+        conn.execute(update(st.credit_scores).values(computed_at="2000-01-01T00:00:00.000000Z"))
+    later = datetime.now(UTC) + timedelta(days=400)
+    assert scoring.rescore_stale(app, now=later) == 2 and scoring.rescore_stale(app) == 0
+    with read_connection(app.engine) as conn:
+        view = scoring.credit_view(conn, key)
+    assert tenure(view) == days + 400 and view["credit"]["history"][0]["cause"] == "time"
+
+
 def test_the_shop_page_and_party_file_show_standing_and_grade(app):
     ingest_text(app, Feed().parties().order("O1", "2026-03-02").order("O2", "2026-03-20", 3).text())
     shop = parties.show(app, P, "S1", Viewer("public"))

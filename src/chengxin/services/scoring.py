@@ -7,8 +7,9 @@ orders, refits rater reliability over the whole rating graph and scores everyone
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, select
 from chengxin.adapters.db import bulk, direct, duck, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import write_transaction
+from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import reliability as REL
@@ -196,6 +197,30 @@ def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
     for i in range(0, len(keys), 100):
         changed += save_scores(conn, profiles(conn, keys[i:i + 100], _now()), cause)
     return changed
+
+
+STALE_AFTER = timedelta(days=1)  # a score this old is computed again (`rescore_stale`, by the scorer process)
+
+
+def rescore_stale(app: Chengxin, older_than: timedelta = STALE_AFTER, *, most: int = 2000, chunk: int = 100,
+                  pause_s: float = 0.0, now: datetime | None = None) -> int:
+    """Rescore the parties whose score is older than `older_than` (at most `most`, oldest first), `chunk` to a
+    transaction with `pause_s` between (the scorer's: short, so that requests get the write lock); returns
+    how many were rescored. A score depends on the day as well as on events (a sanction
+    fades, the DSR window moves, a commitment ends, a new party stops being new): without this, a party no
+    event touched kept its score for ever, unlike a full recompute (found by review)."""
+    now = now or _now()
+    cutoff = (now - older_than).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cs = st.credit_scores.c
+    with read_connection(app.engine) as conn:
+        keys = list(conn.execute(select(cs.party_key).where(cs.computed_at < cutoff).order_by(cs.computed_at)
+                                 .limit(most)).scalars())
+    for i in range(0, len(keys), chunk):
+        with write_transaction(app.engine) as conn:
+            save_scores(conn, profiles(conn, keys[i:i + chunk], now), "time")
+        if pause_s:
+            time.sleep(pause_s)
+    return len(keys)
 
 
 def rebuild(app: Chengxin) -> dict[str, Any]:

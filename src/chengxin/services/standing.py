@@ -172,6 +172,9 @@ _TAKE = select(*(st.scoring_queue.c[k] for k in _QUEUE_KEY)).limit(bindparam("n"
 _UNMARK = delete(st.scoring_queue).where(*(st.scoring_queue.c[k] == bindparam(k) for k in _QUEUE_KEY))
 
 
+# The scorer rescores this many scores older than a day this often, four to a transaction (~1.4M a day, ~5 s
+# of each minute at most: a day-old score is stale, not wrong)
+AGE_SCORES_EVERY_S, AGE_SCORES_MOST = 60, 1000
 FULL_LISTS_EVERY = timedelta(hours=6)  # the scorer re-evaluates every party's lists this often (a restart too,
 # but only when the last full evaluation, by whichever process, is older than that: see lists.full_due)
 
@@ -194,12 +197,16 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
     no scorer (`bench/bench_api.py`). The pause lets waiting writers in (SQLite writers queue on a `flock`,
     which a loop that takes it straight back would win), and bounds the scorer's share of the lock while
     events arrive: scores then lag behind a burst and catch up after it."""
-    from chengxin.services import detect_live, lists
+    from chengxin.services import detect_live, lists, scoring
 
+    aged = 0.0  # when scores were last aged (monotonic seconds)
     while not stop.is_set():
         done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s, budget_s=budget_s)
         if lists.full_due(app, FULL_LISTS_EVERY):  # time-based conditions: periods end, days pass
             lists.evaluate(app)
+        if time.monotonic() - aged > AGE_SCORES_EVERY_S:  # scores a day old, a batch at a time
+            aged = time.monotonic()
+            done["parties"] += scoring.rescore_stale(app, most=AGE_SCORES_MOST, chunk=4, pause_s=pause_s)
         flagged = detect_live.drain(app)  # delivered shipments: empty parcels flagged within seconds
         moved = lists.drain(app) or flagged  # grades that changed, sanctions that arrived: lists and measures follow
         if not done["pairs"] and not done["parties"] and not moved:

@@ -189,3 +189,12 @@ def test_only_ratings_that_gave_points_count_as_taken_back():
     assert not R.taken_back("buyer_to_seller", R.RETRACTED, 0)
     assert not R.taken_back("buyer_to_carrier", R.RETRACTED, 1)
     assert not R.taken_back("buyer_to_seller", R.COUNTED, 1)
+
+
+@pytest.mark.parametrize("dims", ["[as_described, looks]", "[]", "[service, service]"])
+def test_dsr_dimensions_are_the_reviews_own(dims):
+    text = vocab_text("rating_rules.yaml")
+    old = "dimensions: [as_described, service, logistics]"
+    assert old in text
+    with pytest.raises(VocabularyError, match="dsr.dimensions"):
+        R.load_rating_rules(text.replace(old, f"dimensions: {dims}", 1), "rating_rules.yaml")

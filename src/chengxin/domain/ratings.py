@@ -55,6 +55,7 @@ REASONS: Mapping[str, tuple[str, str]] = {
 NOT_A_TRADE = frozenset({NO_ORDER, OTHER_PARTIES, NOT_PAID, NOT_COMPLETED, CANCELLED, RETRACTED})
 CARRIER = "buyer_to_carrier"
 CST = timedelta(hours=8)
+DSR_DIMENSIONS = ("as_described", "service", "logistics")  # a review's `dimensions` (events-v1 `dims`)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,9 @@ def load_rating_rules(text: str, source: str = "<string>") -> RatingRules:
     _keys(dsr, ("window_days", "dimensions", "pair_month_cap"), "dsr", source)
     if set(pts["requires"]) - {"paid", "completed"}:
         raise VocabularyError(source, "points.requires: only paid and completed are known")
+    dims = dsr["dimensions"]
+    if not isinstance(dims, list) or not dims or len(set(dims)) != len(dims) or not set(dims) <= set(DSR_DIMENSIONS):
+        raise VocabularyError(source, f"dsr.dimensions: a list of distinct names among {', '.join(DSR_DIMENSIONS)}")
     return RatingRules(
         version=_int(doc["version"], "version", source), effective_from=_date(doc["effective_from"], source),
         by_score=dict(by_score), directions=tuple(pts["directions"]), requires=tuple(pts["requires"]),

@@ -121,6 +121,10 @@ def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
     parts = doc["trade"]["parts"]
     if abs(sum(parts.values()) - 1) > 1e-9:
         raise VocabularyError(source, "trade.parts: shares must sum to 1")
+    for section, key in _DIVISORS:  # a 0 here divided by zero for every party (found by review)
+        value = (doc[section] or {}).get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise VocabularyError(source, f"{section}.{key}: expected a number above 0, got {value!r}")
     from chengxin.domain.reliability import ReliabilityParams
 
     try:
@@ -128,6 +132,12 @@ def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
     except (TypeError, ValueError) as e:
         raise VocabularyError(source, f"reliability: {e}") from e
     return ScoreRules(int(doc["version"]), grades, kinds, {d: doc[d] for d in DIMENSIONS}, reliability)
+
+
+# Rules a score divides by: each must be above 0
+_DIVISORS = (("trade", "order_pseudocount"), ("trade", "rating_pseudocount"), ("trade", "return_rate_bad"),
+             ("trade", "dsr_gap_bad"), ("complaints", "upheld_rate_bad"), ("dishonesty", "half_life_days"),
+             ("tenure", "full_days"))
 
 
 def grade_for(score: int, rules: ScoreRules) -> str:
@@ -212,8 +222,8 @@ def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
 
 def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     burden = 0.0
-    for s in p.sanctions:
-        fade = 0.5 ** (s.age_days / c["half_life_days"])
+    for s in p.sanctions:  # a sanction in force weighs in full; once lifted it fades with its age
+        fade = 1.0 if s.lifted is None else 0.5 ** (s.age_days / c["half_life_days"])
         burden += c["severity"].get(s.kind, 0.5) * fade * (c["lifted"].get(s.lifted, 1.0) if s.lifted else 1.0)
     burden += c["per_retracted_rating"] * p.retracted
     active = sum(1 for s in p.sanctions if s.lifted is None)
@@ -264,11 +274,18 @@ _REASONS: tuple[tuple[str, Any, str, str], ...] = (
     ("GOOD_STANDING", lambda p, d: all(v >= 0.85 for v in d.values()), "good on every dimension",
      "各维度表现良好"),
 )
+# Codes that say something is wrong: with any of them, no GOOD_STANDING beside it (a sanction in force and
+# "good on every dimension" were given together, found by review)
+_ADVERSE = frozenset({"IDENTITY_INVALID", "SANCTION_IN_FORCE", "RATINGS_RETRACTED", "LICENCE_MISSING",
+                      "COMPLAINTS_UPHELD", "TRADE_POOR"})
 
 
 def _reasons(p: Profile, dims: list[Dimension]) -> list[dict[str, str]]:
     values = {d.name: d.value for d in dims}
-    return [{"code": code, "en": en, "zh": zh} for code, test, en, zh in _REASONS if test(p, values)]
+    found = [{"code": code, "en": en, "zh": zh} for code, test, en, zh in _REASONS if test(p, values)]
+    if any(r["code"] in _ADVERSE for r in found):
+        found = [r for r in found if r["code"] != "GOOD_STANDING"]
+    return found
 
 
 def _r(x: float | None) -> float | None:

@@ -37,7 +37,6 @@ from chengxin.services import columnar, credit_log, rating_sums, trade
 Ref = tuple[str, str]
 Pair = tuple[Ref, Ref]  # (target, author)
 VERDICTS_SOURCE = "urn:cx:chengxin:verdicts"  # the `event` of a credit record that a verdict caused
-_DIMS = ("as_described", "service", "logistics")
 
 
 @cache
@@ -323,6 +322,11 @@ def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
     return direct.rows(conn, _PAIR_Q, {"ts": ts, "ti": ti, "as_": as_, "ai": ai})
 
 
+def _dims(given: dict[str, int], names: tuple[str, ...]) -> tuple[int, ...] | None:
+    """The DSR dimensions the rules name, in their order (None unless the review gives each)."""
+    return tuple(given[d] for d in names) if all(d in given for d in names) else None
+
+
 def _rating(row: Sequence[Any]) -> R.Rating:
     """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
     (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
@@ -336,7 +340,7 @@ def _rating(row: Sequence[Any]) -> R.Rating:
     return R.Rating(
         (source, review_id), (ts, ti), (as_, ai), direction, score, posted_at, order_at=placed_at, item=item,
         paid=bool(paid), completed=bool(completed), fake=bool(fake), follow_up=follows_id is not None,
-        dims=tuple(dims[d] for d in _DIMS) if dims and all(d in dims for d in _DIMS) else None,
+        dims=_dims(dims, rules().dsr_dimensions) if dims else None,
         buyer=(b_src, b_id) if b_id is not None else None, shop=(s_src, s_id) if s_id is not None else None,
         cancelled=bool(cancelled))
 

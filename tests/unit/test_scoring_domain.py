@@ -1,0 +1,54 @@
+"""The credit score as a pure function: sanctions in force weigh in full, reasons do not contradict each other,
+and the rules file refuses values the score would divide by zero with."""
+
+from __future__ import annotations
+
+import pytest
+
+from chengxin.adapters.resources import vocab_text
+from chengxin.domain import scoring as S
+from chengxin.domain.vocabulary import VocabularyError
+
+RULES = S.load_score_rules(vocab_text("credit_score.yaml"), "credit_score.yaml")
+MERCHANT = dict(kind="enterprise", verified=True, days_known=2000, orders=500, ratings=400, ratings_weight=400.0,
+                rating_mean=4.9, rating_mean_raw=4.9, dsr_gap=0.0, delivered=500.0, shipped=500.0,
+                shipped_on_time=500.0, commitments=1)
+
+
+def codes(result: S.Score) -> set[str]:
+    return {r["code"] for r in result.reasons}
+
+
+def test_a_good_merchant_is_in_good_standing():
+    result = S.score(S.Profile(**MERCHANT), RULES)
+    assert result is not None and result.grade == "A" and "GOOD_STANDING" in codes(result)
+
+
+def test_a_serious_sanction_in_force_weighs_in_full_however_old():
+    # three years after imposition and still in force, it faded to an eighth: 959, grade A and "good on every
+    # dimension" beside "a sanction is in force" (found by review)
+    old = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("serious_dishonesty", 3 * 365.0),)), RULES)
+    new = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("serious_dishonesty", 1.0),)), RULES)
+    assert old is not None and new is not None and old.score == new.score
+    assert "SANCTION_IN_FORCE" in codes(old) and "GOOD_STANDING" not in codes(old)
+    assert next(d for d in old.dimensions if d.name == "dishonesty").value == 0.0
+
+
+def test_a_lifted_sanction_fades_with_its_age():
+    def burden(age: float) -> float:
+        result = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("administrative_penalty", age, "repaired"),)),
+                         RULES)
+        assert result is not None
+        return float(next(d for d in result.dimensions if d.name == "dishonesty").facts["burden"])
+
+    assert burden(365.0) == pytest.approx(burden(0.0) / 2)
+
+
+@pytest.mark.parametrize("key", ["order_pseudocount: 20", "half_life_days: 365", "full_days: 730",
+                                 "upheld_rate_bad: 0.05", "return_rate_bad: 0.25"])
+def test_rules_a_score_divides_by_must_be_above_zero(key):
+    text = vocab_text("credit_score.yaml")
+    assert key in text
+    name = key.split(":")[0]
+    with pytest.raises(VocabularyError, match=f"{name}: expected a number above 0"):
+        S.load_score_rules(text.replace(key, f"{name}: 0", 1), "credit_score.yaml")

@@ -71,6 +71,20 @@ def test_findings_round_trip_and_newest_run_per_detector(app):
     assert [s.detector for s in reviews] == ["reviews"]
 
 
+def test_a_live_run_is_not_the_detectors_newest_run(sample_app, truth_file):
+    # Live detection stores a few per-order findings as `live-…` runs of the same detector; taken for its
+    # newest run, `evaluate` and a plain `review publish` read those instead of the full run (found by review).
+    store_findings(sample_app)
+    with write_transaction(sample_app.engine) as conn:
+        insert_findings(conn, [finding("fake_order_ring", 0.9, orders=["O3"])], detector="ring", run_id="live-1",
+                        created_at="2026-01-03T00:00:00.000000Z")
+    with read_connection(sample_app.engine) as conn:
+        assert latest_runs(conn) == [("reviews", "r5"), ("ring", "r1")]
+        assert [s.run_id for s in read_findings(conn)] == ["r1", "r1", "r5"]
+        assert [s.run_id for s in read_findings(conn, run_id="live-1")] == ["live-1"]  # still read when named
+    assert evaluate(sample_app, truth_file).findings == 3
+
+
 def test_evaluate_scores_stored_findings_against_the_store(sample_app, truth_file):
     store_findings(sample_app)
     report = evaluate(sample_app, truth_file)

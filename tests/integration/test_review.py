@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -330,3 +331,71 @@ def test_a_regulators_verdict_arriving_mid_confirmation_stands(queued: Chengxin,
     with read_connection(cx.engine) as conn:
         assert conn.execute(select(st.order_verdicts.c.verdict)).scalar_one() == "genuine"
     assert review.finish_pending(cx) == 0
+
+
+def test_a_platform_sees_no_other_sources_references_in_its_own_items_evidence(sample_app: Chengxin) -> None:
+    # Empty-parcel vendors sell one tracking number to shops of several platforms: P1's own parcel item named
+    # P2's order under `shared_tracking` (and the logistics firm's courier) (found by review).
+    cx = sample_app
+    shared = Finding("empty_parcel", 0.9, {"orders": ((P1, "O1"),)}, {
+        "level": "order", "tracking_no": "SL1000000001", "shop": {"source": P1, "id": "S1"},
+        "courier": {"source": L1, "id": "C1"},
+        "tells": {"shared_tracking": {"tracking_no": "SL1000000001", "orders": 3,
+                                      "others": [{"source": P1, "id": "O3"}, {"source": P2, "id": "Q9"}]}}})
+    store_run(cx, found=(shared,))
+    review.publish(cx)
+    mine = review.get_item(cx, 1, PLATFORM1)
+    assert mine["evidence"]["tells"]["shared_tracking"] == {
+        "tracking_no": "SL1000000001", "orders": 3, "others": [{"source": P1, "id": "O3"}], "others_elsewhere": 1}
+    assert (mine["evidence"]["courier"], mine["evidence"]["courier_elsewhere"]) == (None, 1)
+    assert mine["evidence"]["shop"] == {"source": P1, "id": "S1"} and "withheld" not in mine
+    assert review.list_items(cx, PLATFORM1)["items"] == [mine]
+    assert review.get_item(cx, 1, REGULATOR)["evidence"] == shared.evidence  # the regulator reads it whole
+    decided = review.decide(cx, 1, "dismiss", PLATFORM1, "the tracking number was reused by the carrier")
+    assert "Q9" not in str(decided["item"]["evidence"]) and "C1" not in str(decided["item"]["evidence"])
+
+
+def test_the_public_sees_a_regulators_decision_without_its_key_id(queued: Chengxin) -> None:
+    # `decided_by: regulator:<key id>` was printed on the shop's public file: the key id is the prefix of the
+    # key's secret (found by review). The log keeps it; the public view says who decided by role only.
+    cx = queued
+    review.decide(cx, 1, "confirm", REGULATOR, "no transit, 40 g")
+
+    def deciders(viewer: Viewer) -> dict[str, str]:
+        shown = parties.show(cx, P1, "S1", viewer)["credit_records"]
+        return {r["kind"]: r["payload"]["decided_by"] for r in shown if r["kind"] in ("confirmed", "points_retracted")}
+
+    assert deciders(ANONYMOUS) == deciders(PLATFORM2) == {"confirmed": "regulator", "points_retracted": "regulator"}
+    assert deciders(REGULATOR) == deciders(PLATFORM1) == {"confirmed": "regulator:k-reg",
+                                                           "points_retracted": "regulator:k-reg"}
+    shown = parties.show(cx, P1, "S1", ANONYMOUS)["credit_records"]
+    assert "k-reg" not in str(shown) + "".join(base64.b64decode(r.get("leaf_bytes", "")).decode() for r in shown)
+    (confirmed,) = records(cx, "confirmed")
+    assert '"decided_by":"regulator:k-reg"' in confirmed.payload  # the log itself is unchanged
+    assert audit.verify(cx).ok
+
+
+def test_a_parcel_item_the_newest_full_run_no_longer_finds_is_marked_stale(sample_app: Chengxin) -> None:
+    # Read live before its transit scans arrived, a parcel is "no transit"; the full run that reads the whole
+    # waybill no longer finds it, and the open item stayed as if it did (found by review).
+    cx = sample_app
+    stored = [("live-a1", (PARCEL,), "2026-03-01"), ("detect-b1", (RING,), "2026-03-02"),
+              ("detect-c1", (PARCEL, RING), "2026-03-03")]
+
+    def run(i: int) -> dict[str, Any]:
+        run_id, found, day = stored[i]
+        with write_transaction(cx.engine) as conn:
+            insert_findings(conn, found, detector="empty_parcel", run_id=run_id, created_at=f"{day}T00:00:00.000000Z")
+        return review.publish(cx, run_id)
+
+    run(0)
+    assert review.get_item(cx, 1, REGULATOR)["stale"] is None  # no full run since: nothing to compare with
+    run(1)
+    stale = review.get_item(cx, 1, REGULATOR)["stale"]
+    assert stale is not None and (stale["not_found_by"], stale["since"]) == ("detect-b1", "2026-03-02T00:00:00.000000Z")
+    assert review.list_items(cx, PLATFORM1, status="open")["items"][0]["stale"] == stale  # the queue shows it
+    assert review.get_item(cx, 2, REGULATOR)["stale"] is None  # the ring: not a per-order item
+    suspected = len(records(cx, "suspected"))
+    assert run(2)["already_queued"] == 2  # found again: no longer stale
+    assert review.get_item(cx, 1, REGULATOR)["stale"] is None
+    assert len(records(cx, "suspected")) == suspected and review.get_item(cx, 1, REGULATOR)["status"] == "open"

@@ -85,7 +85,9 @@ def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: in
         key = sanction_of.get(idx)
         return states.get(key) if key else None
 
-    return {"credit_records": [record_view(r, state(r.idx)) for r in rows[:limit]],
+    in_full = set(refs) if full else set()  # the others' records are shown as the public sees them
+    return {"credit_records": [record_view(r, state(r.idx)) if (r.subject_source, r.subject_id) in in_full
+                               else public_record(record_view(r, state(r.idx))) for r in rows[:limit]],
             "credit_records_total": total,
             "credit_records_next_before": rows[limit - 1].idx if len(rows) > limit else None,
             "tree_size": head.size if head else 0}
@@ -222,3 +224,21 @@ def record_view(r: Any, sanction: SanctionState | None = None) -> dict[str, Any]
     if r.kind == "sanction":
         view["lifted"] = sanction.lifted if sanction else None
     return view
+
+
+def public_record(view: dict[str, Any]) -> dict[str, Any]:
+    """A record in the credit file as the public reads it: a regulator's decision (`decided_by` of a review
+    or a verdict, `by` of a list entry) says `regulator`, not `regulator:<key id>` (the prefix of the key's
+    secret) nor the CLI officer's name (found by review). Only the view: the log keeps what was hashed, and
+    the regulator and the reporting platform see who decided."""
+    payload = view.get("payload")
+    if not isinstance(payload, dict) or not any(_regulators(k, v) for k, v in payload.items()):
+        return view
+    masked = {k: "regulator" if _regulators(k, v) else v for k, v in payload.items()}
+    # The leaf's bytes name the key: beside the masked payload they would show it and fail a check of the
+    # record against them. The record's own page (`records.record_with_proof`) serves and proves it whole.
+    return {**{k: v for k, v in view.items() if k != "leaf_bytes"}, "payload": masked}
+
+
+def _regulators(key: str, value: Any) -> bool:
+    return key in ("decided_by", "by") and isinstance(value, str) and value.startswith("regulator:")

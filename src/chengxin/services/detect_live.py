@@ -123,7 +123,7 @@ def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
 
 def _store(app: Chengxin, detector: str, found: list[Any], queue: Any, cols: tuple[Any, Any], refs: list[Ref],
            publish: bool, review: Any) -> dict[str, Any]:
-    run_id = f"live-{uuid.uuid4().hex[:12]}"
+    run_id = f"{fd.LIVE_PREFIX}{uuid.uuid4().hex[:12]}"  # never taken for the detector's newest run
     with write_transaction(app.engine) as conn:
         if found:
             fd.insert_findings(conn, found, detector=detector, run_id=run_id)

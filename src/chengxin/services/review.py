@@ -13,7 +13,9 @@ confirms or dismisses each. Nothing is punished on a machine score alone.
   kind (`fake_order_ring`, or an `empty_parcel` the shop sent) records each named order as fake
   (`standing.set_order_verdict`), so its ratings stop counting and the points taken back become
   `points_retracted` records. Dismissing appends a `dismissed` record per party (not public).
-- `list_items(app, viewer, status)`: a regulator sees every item, a platform the items about its entities.
+- `list_items(app, viewer, status)`: a regulator sees every item, a platform the items about its entities
+  (without other sources' references in the evidence). An open per-order item whose order the detector's
+  newest full run no longer names says so (`stale`).
 """
 
 from __future__ import annotations
@@ -114,24 +116,58 @@ def _views(conn: Connection, rows: Sequence[Any], viewer: Viewer | None = None) 
     ids = [r.id for r in rows]
     subjects: dict[int, list[Any]] = {i: [] for i in ids}
     evidence: dict[int, Any] = {}
+    found_at: dict[int, str] = {}
     for k in range(0, len(ids), 500):
         part = ids[k:k + 500]
         for s in conn.execute(select(rt.review_subjects).where(rt.review_subjects.c.item_id.in_(part))
                               .order_by(rt.review_subjects.c.source, rt.review_subjects.c.entity_id)):
             subjects[s.item_id].append(s)
         wanted = [r.finding_id for r in rows[k:k + 500]]
-        for fid, ev in conn.execute(select(fd.findings.c.id, fd.findings.c.evidence).where(
-                fd.findings.c.id.in_(wanted))):
+        for fid, ev, at in conn.execute(select(fd.findings.c.id, fd.findings.c.evidence, fd.findings.c.created_at)
+                                        .where(fd.findings.c.id.in_(wanted))):
             evidence[fid] = orjson.loads(ev)
-    return [_withheld(_view(r, subjects[r.id], evidence.get(r.finding_id)), subjects[r.id], viewer) for r in rows]
+            found_at[fid] = at
+    stale = _stale(conn, rows, subjects, found_at)
+    return [_withheld(_view(r, subjects[r.id], evidence.get(r.finding_id), stale.get(r.id)), subjects[r.id], viewer)
+            for r in rows]
+
+
+def _stale(conn: Connection, rows: Sequence[Any], subjects: dict[int, list[Any]],
+           found_at: dict[int, str]) -> dict[int, dict[str, Any]]:
+    """Open per-order items whose order the detector's newest full run, run after their finding, no longer
+    names: read live from a feed whose transit scans came after the delivery, a parcel is "no transit" until
+    the full run reads its whole waybill (found by review). Computed when read, so a later run that finds the
+    order again clears it; nothing is withdrawn from the log, and a person still decides."""
+    out: dict[int, dict[str, Any]] = {}
+    newest: dict[str, tuple[str, str] | None] = {}
+    named: dict[tuple[str, str], set[Ref]] = {}
+    for r in rows:
+        if r.status != OPEN or r.level not in ("order", *RP.ONE_ORDER) or r.finding_id not in found_at:
+            continue
+        if r.detector not in newest:
+            newest[r.detector] = fd.newest_full_run(conn, r.detector)
+        run = newest[r.detector]
+        if run is None or run[0] == r.run_id or run[1] <= found_at[r.finding_id]:
+            continue  # no full run since the finding: it has not read what the finding read
+        if (run[0], r.kind) not in named:
+            named[(run[0], r.kind)] = fd.orders_named(conn, run[0], r.kind)
+        orders = [(s.source, s.entity_id) for s in subjects[r.id] if s.role == "order"]
+        if orders and not any(o in named[(run[0], r.kind)] for o in orders):
+            out[r.id] = {"not_found_by": run[0], "since": run[1],
+                         "why": "the newest full run no longer finds this order; the finding may be stale"}
+    return out
 
 
 def _withheld(view: dict[str, Any], subjects: list[Any], viewer: Viewer | None) -> dict[str, Any]:
     """A platform sees an item about its own entities; when the item also names other sources' parties or
     orders (a carrier's courier, another platform's orders in a roll-up), it sees only its own of them, and
-    neither their evidence, which names the others: a regulator reads the whole item and decides it."""
-    if viewer is None or viewer.role == REGULATOR or all(viewer.owns(s.source) for s in subjects):
+    neither their evidence, which names the others: a regulator reads the whole item and decides it. Of an
+    item about its own entities only, it sees the evidence without the references to other sources' entities
+    embedded in it (the other platforms' orders on a tracking number its shop shared: found by review)."""
+    if viewer is None or viewer.role == REGULATOR:
         return view
+    if all(viewer.owns(s.source) for s in subjects):
+        return {**view, "evidence": _own_refs(view["evidence"], viewer)}
     others = [s for s in subjects if not viewer.owns(s.source)]
     return {**view, "parties": [p for p in view["parties"] if viewer.owns(p["source"])],
             "orders": [o for o in view["orders"] if viewer.owns(o["source"])],
@@ -141,7 +177,29 @@ def _withheld(view: dict[str, Any], subjects: list[Any], viewer: Viewer | None) 
                          "why": "the item also names other sources' entities; a regulator reads it whole"}}
 
 
-def _view(r: Any, subjects: list[Any], evidence: Any) -> dict[str, Any]:
+def _own_refs(evidence: Any, viewer: Viewer) -> Any:
+    """The evidence without the references (`{"source", "id"}`) to other sources' entities; a field or list
+    that held some says how many beside it, as `<field>_elsewhere`."""
+    if isinstance(evidence, list):
+        return [_own_refs(x, viewer) for x in evidence if not _foreign(x, viewer)]
+    if not isinstance(evidence, dict):
+        return evidence
+    out: dict[str, Any] = {}
+    for key, value in evidence.items():
+        if _foreign(value, viewer):
+            out[key], out[f"{key}_elsewhere"] = None, 1
+            continue
+        out[key] = _own_refs(value, viewer)
+        if isinstance(value, list) and (n := sum(_foreign(x, viewer) for x in value)):
+            out[f"{key}_elsewhere"] = n
+    return out
+
+
+def _foreign(x: Any, viewer: Viewer) -> bool:
+    return isinstance(x, dict) and isinstance(x.get("source"), str) and "id" in x and not viewer.owns(x["source"])
+
+
+def _view(r: Any, subjects: list[Any], evidence: Any, stale: dict[str, Any] | None = None) -> dict[str, Any]:
     decision = None
     if r.status != OPEN:
         decision = {"decision": "confirm" if r.status == CONFIRMED else "dismiss", "decided_by": r.decided_by,
@@ -154,7 +212,7 @@ def _view(r: Any, subjects: list[Any], evidence: Any) -> dict[str, Any]:
             "orders": [{"source": s.source, "id": s.entity_id} for s in subjects if s.role == "order"],
             "products": [{"source": s.source, "id": s.entity_id} for s in subjects if s.role == "product"],
             "follows": r.follows, "evidence_sha256": r.evidence_sha256, "summary": orjson.loads(r.summary),
-            "evidence": evidence, "decision": decision}
+            "evidence": evidence, "decision": decision, "stale": stale}
 
 
 def _sources(conn: Connection, item_id: int) -> set[str]:
@@ -221,7 +279,8 @@ def decide(app: Chengxin, item_id: int, decision: str, viewer: Viewer, reason: s
     lists.drain(app)  # and whatever else is queued (not reported here: other parties are not the caller's)
     with read_connection(app.engine) as conn:
         after = _standing(conn, [ref for ref, _ in parties], viewer)
-        item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()])[0]
+        item = _views(conn, [conn.execute(select(rt.review_items).where(rt.review_items.c.id == item_id)).one()],
+                      viewer)[0]  # as the decider may see it: a platform, without other sources' references
     return {"item": item, "credit_records": len(records) + verdicts["credit_records"],
             "order_verdicts": verdicts["orders"], "orders_missing": verdicts["missing"],
             "orders_held_genuine": verdicts["held"],

@@ -80,10 +80,22 @@ def insert_findings(conn: Connection, found: Iterable[Finding], *, detector: str
     return len(rows)
 
 
+# Live detection's runs (services/detect_live.py) read a few new parcels or products each, without roll-ups:
+# they are published as they come, and never stand for a detector's run (evaluating or publishing one read a
+# handful of live findings instead of the full run: found by review).
+LIVE_PREFIX = "live-"
+
+
+def full_runs() -> Any:
+    """The condition on `findings` that a row belongs to a full run, not a live one."""
+    return findings.c.run_id.not_like(f"{LIVE_PREFIX}%")
+
+
 def latest_runs(conn: Connection) -> list[tuple[str, str]]:
-    """(detector, run_id) of each detector's newest run."""
+    """(detector, run_id) of each detector's newest full run (live runs are not runs of the detector)."""
     c = findings.c
-    runs = conn.execute(select(c.detector, c.run_id, func.max(c.created_at)).group_by(c.detector, c.run_id))
+    runs = conn.execute(select(c.detector, c.run_id, func.max(c.created_at)).where(full_runs())
+                        .group_by(c.detector, c.run_id))
     newest: dict[str, tuple[str, str]] = {}
     for detector, run_id, at in runs:
         if (at, run_id) > newest.get(detector, ("", "")):
@@ -91,8 +103,25 @@ def latest_runs(conn: Connection) -> list[tuple[str, str]]:
     return sorted((d, run_id) for d, (_, run_id) in newest.items())
 
 
+def newest_full_run(conn: Connection, detector: str) -> tuple[str, str] | None:
+    """(run_id, created_at) of the detector's newest full run (as `latest_runs` picks it); None before one."""
+    c = findings.c
+    row = conn.execute(select(c.run_id, c.created_at).where(c.detector == detector, full_runs())
+                       .order_by(c.created_at.desc(), c.run_id.desc()).limit(1)).first()
+    return (row.run_id, row.created_at) if row else None
+
+
+def orders_named(conn: Connection, run_id: str, kind: str) -> set[tuple[str, str]]:
+    """Every order a run's findings of `kind` name (its per-order findings and roll-ups alike)."""
+    c = findings.c
+    named: set[tuple[str, str]] = set()
+    for (subjects,) in conn.execute(select(c.subjects).where(c.run_id == run_id, c.kind == kind)):
+        named.update((o["source"], o["id"]) for o in orjson.loads(subjects).get("orders", ()))
+    return named
+
+
 def read_findings(conn: Connection, *, run_id: str | None = None, kind: str | None = None) -> list[StoredFinding]:
-    """Findings of one run, or by default of each detector's newest run (a rerun supersedes, not adds),
+    """Findings of one run, or by default of each detector's newest full run (a rerun supersedes, not adds),
     optionally of one kind; in insertion order."""
     c = findings.c
     q = select(findings).order_by(c.id)

@@ -128,6 +128,7 @@ def test_strangers_ratings_of_an_order_and_a_cancelled_orders_count_nothing(app)
         got = ledger(app)
         assert got["RO1"] == (1, "counted") and got["RO2"] == (0, "order_cancelled") and points(app) == 1
         assert {got[f"Z{i}"] for i in range(8)} == {(0, "not_the_orders_parties")}
+        assert parties.show(app, P, "S1", REGULATOR)["ratings"]["count"] == 1  # the all-time line too
         with read_connection(app.engine) as conn:
             L = st.rating_ledger
             assert conn.execute(select(L.c.review_id).where(L.c.dsr.is_(True))).scalars().all() == ["RO1"]

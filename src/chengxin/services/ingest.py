@@ -131,7 +131,7 @@ def settle(app: Chengxin) -> dict[str, Any]:
     again = standing.drain(app)  # what the records the lists step opened queued (a broken commitment)
     if again["parties"]:  # and the lists of the parties whose grade that moved
         more = lists.drain(app) or {}
-        listed = {k: listed.get(k, type(v)()) + v for k, v in more.items()}
+        listed = {**listed, **{k: listed.get(k, 0) + v for k, v in more.items() if isinstance(v, int)}}
     scored = {k: scored[k] + again[k] for k in scored}
     live = detect_live.drain(app) or {}
     return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"],

@@ -10,8 +10,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Integer, bindparam, func, select
+from sqlalchemy import Connection, Integer, and_, bindparam, func, or_, select
 
+from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
@@ -317,14 +318,19 @@ def _shop_standing(conn: Connection, shop: Any, operator: Any, categories: list[
     return {**shown, **(scoring.credit_view(conn, operator.party_key) if scored else _withheld())}
 
 
-_R = t.reviews
-_RATINGS = select(func.count(), func.avg(_R.c.score), func.sum((_R.c.score >= 4).cast(Integer))).where(
+# buyers' first ratings, less those the ledger found not to count (of a fake, unpaid or unknown order, or by
+# strangers: they showed in the shop's all-time average, found by review); one the scorer has not judged
+# yet shows until it has
+_R, _L = t.reviews, st.rating_ledger
+_RATINGS = select(func.count(), func.avg(_R.c.score), func.sum((_R.c.score >= 4).cast(Integer))).select_from(
+    _R.outerjoin(_L, and_(_L.c.source == _R.c.source, _L.c.review_id == _R.c.review_id))).where(
     _R.c.target_source == bindparam("s"), _R.c.target_id == bindparam("i"), _R.c.direction == "buyer_to_seller",
-    _R.c.follows_id.is_(None))
+    _R.c.follows_id.is_(None), or_(_L.c.review_id.is_(None), _L.c.eligible.is_(True)))
 
 
 def rating_summary(conn: Connection, shop: Ref) -> dict[str, Any]:
-    """Plain counts of buyer ratings (the weighted credit score is computed elsewhere)."""
+    """Plain counts of the buyer ratings that count, all time (the weighted credit score is computed
+    elsewhere)."""
     n, avg, positive = conn.execute(_RATINGS, {"s": shop[0], "i": shop[1]}).one()
     return {"count": n, "average": round(float(avg), 2) if avg is not None else None,
             "positive_rate": round(positive / n, 4) if n else None}

@@ -222,3 +222,16 @@ def test_a_persons_lists_reach_no_other_platform_through_a_shop_or_a_backdated_a
         assert sample.call("GET", f"/v1/measures/{asked}?source={p1}", "other")["lists"] == []
         assert [x["list"] for x in sample.call("GET", f"/v1/measures/{asked}?source={p1}", "platform")["lists"]] \
             == ["watch"]
+
+
+def test_a_platforms_shadow_report_reads_its_own_parties_and_one_runs_at_a_time(sample: Api) -> None:
+    # Any platform key made the node read every party; in a loop it held every request thread (found by
+    # review). A platform's report reads the parties it reported; one report at a time per process.
+    from chengxin.services import policy
+
+    everyone = sample.call("GET", "/v1/policies/shadow", "regulator")["parties"]
+    own = sample.call("GET", "/v1/policies/shadow", "platform")["parties"]
+    assert 0 < own < everyone and sample.call("GET", "/v1/policies/shadow", "other")["parties"] == 0
+    with policy._ONE_AT_A_TIME:
+        busy = sample.call("GET", "/v1/policies/shadow", "regulator", status=503)
+    assert "try again" in busy["detail"]

@@ -159,5 +159,6 @@ def post_commitment(body: CommitmentRequest, cx: AppDep, viewer: ViewerDep) -> R
 
 @router.get("/policies/shadow", tags=["lists"], openapi_extra=NEEDS_KEY)
 def get_shadow(cx: AppDep, viewer: ViewerDep) -> Response:
-    """What the shadow policies would do now: who would enter or leave which list. No effect."""
+    """What the shadow policies would do now: who would enter or leave which list. No effect. A platform's
+    report covers the parties it reported; one report at a time per process (503 while another runs)."""
     return json_response(policy.shadow_report(cx, viewer))

@@ -321,3 +321,17 @@ def test_a_checkpoint_must_be_a_head_of_this_log_signed_by_its_key(logged, tmp_p
         path.write_text(content)
         with pytest.raises(InvalidInput, match=says):
             audit.load_checkpoint(logged, path)
+
+
+def test_a_node_with_another_signing_key_refuses_to_append(logged, tmp_path):
+    # A demo key file is found relative to the working directory: a command started elsewhere made a new key
+    # and kept signing heads under it, and every later audit failed (found by review). It is refused now.
+    from chengxin.bootstrap import bootstrap
+    from chengxin.exc import ConfigError
+
+    other = bootstrap(logged.settings.model_copy(update={"keys_file": tmp_path / "another-keys.json"}))
+    assert other.keys.key_id != logged.keys.key_id
+    before = rows(logged)
+    with pytest.raises(ConfigError, match="signed by key"):
+        ingest_text(other, SAMPLE.read_text(encoding="utf-8").replace('"id": "s-0', '"id": "t-0'))
+    assert rows(logged) == before and audit.verify(logged).ok

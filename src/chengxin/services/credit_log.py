@@ -21,7 +21,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import require_durable
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, LogEntry, join_leaf, log_entry
-from chengxin.exc import IntegrityFailure, InvalidInput, NotFound
+from chengxin.exc import ConfigError, IntegrityFailure, InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,11 @@ def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Se
     if not entries:
         return None
     require_durable(conn)  # a record, once under a signed head, must never roll back
-    size, frontier = _frontier(conn)
+    size, frontier, signer = _frontier(conn)
+    if signer is not None and signer != keys.key_id:
+        raise ConfigError(f"the credit log's newest tree head (size {size}) was signed by key {signer}, and this "
+                          f"node's signing key is {keys.key_id}: heads under two keys would fail every audit. "
+                          "Use the log's own key (CHENGXIN_SIGNING_KEY, or the demo key file it was made with)")
     rows, leaves = [], []
     leaf_hash = merkle.leaf_hash
     for idx, (before, after, stored) in enumerate(entries, size):
@@ -89,15 +93,16 @@ assert bulk.columns("credit_records")[1:-1] == (  # what a log_entry stores, bet
 _FRONTIERS: dict[str, tuple[int, bytes, list[bytes]]] = {}
 
 
-def _frontier(conn: Connection) -> tuple[int, list[bytes]]:
+def _frontier(conn: Connection) -> tuple[int, list[bytes], str | None]:
+    """The log's size, its frontier and the key that signed its newest head (None: no head yet)."""
     size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
+    head = conn.execute(select(t.tree_heads.c.root, t.tree_heads.c.key_id).where(t.tree_heads.c.size == size)).first()
+    signer = head.key_id if head is not None else None
     cached = _FRONTIERS.get(str(conn.engine.url))
-    if cached is not None and cached[0] == size:
-        root = conn.execute(select(t.tree_heads.c.root).where(t.tree_heads.c.size == size)).scalar()
-        if root == cached[1]:
-            return size, list(cached[2])
+    if cached is not None and cached[0] == size and head is not None and head.root == cached[1]:
+        return size, list(cached[2]), signer
     found = _lookup(conn, merkle.range_nodes(0, size))
-    return size, [found[n] for n in merkle.range_nodes(0, size)]
+    return size, [found[n] for n in merkle.range_nodes(0, size)], signer
 
 
 def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHead:

@@ -5,6 +5,7 @@ The credit records themselves (paging, sanctions leaving the public view) are in
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import cache, lru_cache
 from typing import Any
@@ -369,11 +370,28 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
             ops = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.uscc == check.normalised)).scalars()
             refs = [(s.source, s.subject_id) for key in set(ops) for s in linked_subjects(conn, key)]
             return [_shop_summary(s) for s in _shops_of(conn, refs)][:limit]
-        cond = (t.shops.c.url == q) | (t.shops.c.url == q.rstrip("/")) | t.shops.c.name.contains(q, autoescape=True)
+        cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name.contains(q, autoescape=True)
         q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, (
             t.shop_closures.c.source == t.shops.c.source) & (t.shop_closures.c.shop_id == t.shops.c.shop_id))
         rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
         return [_shop_summary(s) for s in rows]
+
+
+def url_forms(query: str) -> list[str]:
+    """The ways a shop's URL may be stored that a visitor's pasted or typed one may mean: with or without the
+    scheme (https, http), `www.` and a trailing slash, the host in any case (`S1.shop.example/` found nothing
+    where `https://s1.shop.example` is stored)."""
+    rest = query.strip()
+    scheme = re.match(r"(?i)^(https?)://", rest)
+    rest = rest[scheme.end():] if scheme else rest
+    host, slash, path = rest.partition("/")
+    host = host.lower().removeprefix("www.")
+    path = (slash + path).rstrip("/")
+    forms = [query.strip()]
+    for s in ("https://", "http://"):
+        for www in ("", "www."):
+            forms += [f"{s}{www}{host}{path}", f"{s}{www}{host}{path}/"]
+    return list(dict.fromkeys(forms))
 
 
 def search_parties(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:

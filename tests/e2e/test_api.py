@@ -252,10 +252,12 @@ def test_every_record_is_proven_against_the_signed_head(sample_api: Api) -> None
         assert body["record"]["index"] == proof["index"] == index and proof["tree_size"] == 25
         assert body["tree_head"]["root"] == head["root"] and body["tree_head"]["signature"] == head["signature"]
         path = [b64(p) for p in proof["proof"]]
-        merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 25, path, root)
+        leaf = merkle.leaf_hash(b64(body["record"]["leaf_bytes"]))  # the record's own leaf, not a served hash
+        assert leaf == b64(proof["leaf_hash"]) and body["checks"]["inclusion"] is True
+        merkle.verify_inclusion(leaf, index, 25, path, root)
         if path:  # a proof for another leaf, or a bent path, does not verify
             with pytest.raises(merkle.ProofError):
-                merkle.verify_inclusion(b64(proof["leaf_hash"]), index, 25, [path[0][::-1], *path[1:]], root)
+                merkle.verify_inclusion(leaf, index, 25, [path[0][::-1], *path[1:]], root)
     sample_api.get("/v1/log/records/25", "regulator", status=404)  # beyond the log
     sample_api.get("/v1/log/records/0?size=5", "regulator", status=404)  # no signed head of that size
 

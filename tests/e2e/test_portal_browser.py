@@ -105,10 +105,10 @@ def test_a_tampered_proof_fails_in_the_browser(page: Page) -> None:
     def tamper(route: Route) -> None:
         response = route.fetch()
         body = response.text()
-        leaf = re.search(r'"leaf": ?"([^"]+)"', body)
-        assert leaf is not None
-        flipped = ("B" if leaf[1][0] != "B" else "C") + leaf[1][1:]
-        route.fulfill(response=response, body=body.replace(leaf[1], flipped))
+        step = re.search(r'"proof": ?\["([^"]+)"', body)  # the first hash of the audit path
+        assert step is not None
+        flipped = ("B" if step[1][0] != "B" else "C") + step[1][1:]
+        route.fulfill(response=response, body=body.replace(step[1], flipped))
 
     page.route("**/records/9", tamper)
     page.goto("/records/9")

@@ -147,10 +147,14 @@ def test_logistics_firm_page_uses_the_public_view(portal_client: TestClient) -> 
 def test_record_page_carries_a_proof_that_verifies(portal_client: TestClient) -> None:
     html = portal_client.get("/records/9").text
     data = json.loads(re.search(r'<script type="application/json" id="proof-data">(.*?)</script>', html, re.S)[1])
-    assert data["index"] == 9 and data["size"] == 25  # the sample's 23 records and 2 consequences
-    merkle.verify_inclusion(base64.b64decode(data["leaf"]), data["index"], data["size"],
+    record = data["record"]
+    assert record["index"] == 9 and data["size"] == 25  # the sample's 23 records and 2 consequences
+    assert "leaf" not in data  # the browser derives the leaf hash from the record's leaf bytes, never trusts one
+    leaf = base64.b64decode(record["leaf_bytes"])
+    assert json.loads(leaf)["payload"] == record["payload"] and json.loads(leaf)["event"][2] == record["event"]["hash"]
+    merkle.verify_inclusion(merkle.leaf_hash(leaf), record["index"], data["size"],
                             [base64.b64decode(p) for p in data["proof"]], base64.b64decode(data["root"]))
-    assert data["note"].split("\n")[1:3] == [str(data["size"]), data["root"]]
+    assert data["note"] == f"{data['origin']}\n{data['size']}\n{data['root']}\n{data['signed_at']}\n"
     for text in ('data-testid="verify-result"', "/static/verify.js", data["root"], data["signature"], "签名树头",
                  "食品经营许可证", "JY13101040000001"):
         assert text in html, text

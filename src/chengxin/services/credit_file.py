@@ -8,6 +8,7 @@ carries whether its sanction was lifted, and leaves the public view when its dis
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +21,8 @@ from sqlalchemy import Connection, bindparam, func, or_, select
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.domain import disclosure
+from chengxin.domain.credit import LEAF_VERSION, CreditRecord, leaf_bytes
+from chengxin.exc import IntegrityFailure
 from chengxin.services import credit_log
 
 # Record kinds the public sees for businesses; complaint *filings* are allegations and stay internal
@@ -217,13 +220,40 @@ def sanction_state_of(conn: Connection, row: Any) -> SanctionState | None:
 
 
 def record_view(r: Any, sanction: SanctionState | None = None) -> dict[str, Any]:
-    """One credit record as served; a `sanction` record says whether its sanction was lifted."""
-    view = {"index": r.idx, "kind": r.kind, "at": r.at, "payload": orjson.loads(r.payload),
+    """One credit record as served; a `sanction` record says whether its sanction was lifted.
+
+    It carries every field its leaf covers (`leaf_version`, `event.hash`) and the leaf's exact bytes
+    (`leaf_bytes`, base64), so anyone can hash the record they were shown: a verifier in JavaScript cannot
+    re-encode a float's canonical JSON (`1.0` parses to 1), but it can check that the bytes parse to the
+    record and hash to the proven leaf (docs/credit-log.md "Leaves")."""
+    payload = _payload(r)
+    view = {"index": r.idx, "kind": r.kind, "at": r.at, "payload": payload,
             "subject": {"kind": r.subject_kind, "source": r.subject_source, "id": r.subject_id},
-            "event": {"source": r.event_source, "id": r.event_id}}
+            "event": {"source": r.event_source, "id": r.event_id, "hash": r.event_hash},
+            "leaf_version": LEAF_VERSION, "leaf_bytes": base64.b64encode(leaf_of(r, payload)).decode()}
     if r.kind == "sanction":
         view["lifted"] = sanction.lifted if sanction else None
     return view
+
+
+def leaf_of(r: Any, payload: Any = None) -> bytes:
+    """The leaf bytes of a stored record row, recomputed from its columns (not the stored leaf hash): what
+    a served record is checked against."""
+    record = CreditRecord(r.kind, r.subject_kind, (r.subject_source, r.subject_id), (r.event_source, r.event_id),
+                          r.at, _payload(r) if payload is None else payload)
+    try:
+        return leaf_bytes(r.idx, record, r.event_hash)
+    except (TypeError, ValueError) as e:  # a column no append writes (SQLite keeps any type)
+        raise IntegrityFailure(f"credit record {r.idx} does not encode as a leaf ({e}); "
+                               "run `chengxin audit verify`") from None
+
+
+def _payload(r: Any) -> Any:
+    try:
+        return orjson.loads(r.payload)
+    except (TypeError, orjson.JSONDecodeError) as e:
+        raise IntegrityFailure(f"credit record {r.idx} has a payload that is not JSON ({e}); "
+                               "run `chengxin audit verify`") from None
 
 
 def public_record(view: dict[str, Any]) -> dict[str, Any]:

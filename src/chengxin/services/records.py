@@ -1,11 +1,15 @@
 """One credit record with its inclusion proof, shown only to viewers who may see it.
 
-The server checks both the inclusion proof (against the signed root) and the Ed25519 signature over the tree
-head's note before it serves them, and says so in `checks`; a browser or auditor can repeat both checks.
+The server checks the record itself into the signed root before it serves it: the leaf is recomputed from
+the record's columns (never taken from the stored leaf hash), so a record edited in the database is served
+with `checks.inclusion` false. It also checks the Ed25519 signature over the tree head's note. A browser or
+auditor can repeat both checks from what is served (docs/credit-log.md "Checking a record").
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -14,17 +18,25 @@ from chengxin.adapters import crypto
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import merkle
 from chengxin.exc import NotFound
 from chengxin.services import credit_file, credit_log
 from chengxin.services.credit_file import PUBLIC_KINDS, SANCTION_KINDS, SanctionState, record_view, sanction_state_of
 from chengxin.services.parties import NATURAL_PERSONS
 from chengxin.services.viewer import Viewer
 
+log = logging.getLogger("chengxin.records")
+
+HOW_TO_VERIFY = ("leaf = SHA-256(0x00 || base64-decoded record.leaf_bytes), whose JSON must equal the record's "
+                 "fields (docs/credit-log.md, Leaves); fold the proof per RFC 9162 §2.1.3.2 and compare with the "
+                 "signed root; check the Ed25519 signature over the note with a key you got out of band.")
+
 
 def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None = None) -> dict[str, Any]:
-    """The record, the signed tree head it is proven against, the proof, and `checks`: whether the proof
-    leads to the signed root (always true when served: a failing proof is an integrity error) and whether
-    the head's Ed25519 signature verifies with this node's public key."""
+    """The record, the signed tree head it is proven against, the proof, and `checks`: whether the leaf
+    recomputed from the record leads to the signed root (`inclusion`) and whether the head's Ed25519
+    signature verifies with this node's public key (`signature`). The proof's `leaf_hash` is the served
+    record's; stored nodes that do not prove even the stored leaf are an integrity error."""
     with read_connection(cx.engine) as conn:
         row = conn.execute(select(t.credit_records).where(t.credit_records.c.idx == index)).first()
         if row is None:
@@ -35,12 +47,27 @@ def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None
             raise NotFound(f"no credit record {index} visible to you")
         proof = credit_log.inclusion(conn, cx.keys, index, size)
         head = credit_log.head_at(conn, proof["tree_size"])
+    record = record_view(row, sanction)
+    leaf = merkle.leaf_hash(base64.b64decode(record["leaf_bytes"]))
+    included = _proves(leaf, proof, head.root)
     tree_head = {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64()}
     signed = crypto.verify_signature(cx.keys.verify_key, head.signature, tree_head["note"].encode())
-    return {"record": record_view(row, sanction), "proof": proof, "tree_head": tree_head,
-            "checks": {"inclusion": True, "signature": signed},
-            "how_to_verify": "leaf = SHA-256(0x00 || leaf bytes); fold the proof per RFC 9162 §2.1.3.2 and compare "
-                             "with the signed root; check the Ed25519 signature over the note."}
+    return {"record": record, "proof": {**proof, "leaf_hash": base64.b64encode(leaf).decode()},
+            "tree_head": tree_head, "checks": {"inclusion": included, "signature": signed},
+            "how_to_verify": HOW_TO_VERIFY}
+
+
+def _proves(leaf: bytes, proof: dict[str, Any], root: bytes) -> bool:
+    """Whether the record's own leaf folds to the signed root. False means the record's columns were edited
+    after it was logged: it is still served, marked, so the page shows what is wrong rather than hiding it."""
+    try:
+        merkle.verify_inclusion(leaf, proof["index"], proof["tree_size"],
+                                [base64.b64decode(p) for p in proof["proof"]], root)
+    except merkle.ProofError:
+        log.error("credit record does not match its logged leaf; run `chengxin audit verify`",
+                  extra={"index": proof["index"], "tree_size": proof["tree_size"]})
+        return False
+    return True
 
 
 def _visible(conn: Connection, row: Any, viewer: Viewer) -> bool:

@@ -126,7 +126,8 @@ def get_party(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = Sourc
     the last page), and a page stays the same while new records arrive. `credit_records_total` counts the
     records of every page. A natural person's public view is minimised (masked name, kind, verification mark,
     province); a lifted sanction carries `lifted: {at, reason}`, and leaves the public view once its disclosure
-    period ends or it is lifted as `repaired` or `revoked`."""
+    period ends or it is lifted as `repaired` or `revoked`. Each record carries its leaf (`leaf_version`,
+    `event.hash`, `leaf_bytes`), to be checked with `/v1/log/records/{index}` (docs/credit-log.md)."""
     return json_response(parties.show(cx, source, entity_id, viewer, limit=limit, before=before))
 
 
@@ -276,8 +277,11 @@ def log_record(cx: AppDep, viewer: ViewerDep, index: int = Path(ge=0, le=MAX_IND
                    "Tree size to prove against (default latest)."))) -> dict[str, Any]:
     """One credit record with its inclusion proof against a signed tree head (if the viewer may see it).
 
-    `checks` says what the server verified before answering: the proof against the signed root
-    (`inclusion`) and the Ed25519 signature over the head's note (`signature`)."""
+    The record carries its leaf: every field the leaf covers (`leaf_version`, `event.hash`) and its exact bytes
+    (`leaf_bytes`, base64; encoding in docs/credit-log.md). `checks` says what the server verified before
+    answering: that the leaf recomputed from the record folds with the proof to the signed root (`inclusion`;
+    false for a record edited since it was logged) and the Ed25519 signature over the head's note
+    (`signature`)."""
     return records.record_with_proof(cx, index, viewer, size)
 
 

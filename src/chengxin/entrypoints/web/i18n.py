@@ -181,15 +181,22 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "head.note": ("被签名的文本", "Signed note"),
     "proof.title": ("收录证明", "Inclusion proof"),
     "proof.leaf": ("叶子哈希", "Leaf hash"),
+    "proof.leaf_bytes": ("叶子内容（规范 JSON，base64）", "Leaf bytes (canonical JSON, base64)"),
     "proof.hashes": ("证明路径哈希（{n} 个）", "Proof hashes ({n})"),
-    "proof.explain": ("浏览器用 SHA-256 从叶子哈希按 RFC 9162 §2.1.3.2 逐级计算到根，并与签名树头中的根哈希比对。",
-                      "Your browser recomputes the path from the leaf hash to the root with SHA-256 "
-                      "(RFC 9162 §2.1.3.2) and compares it with the root in the signed tree head."),
+    "proof.explain": ("浏览器核对叶子内容与本页记录逐项一致，用 SHA-256 算出叶子哈希，"
+                      "按 RFC 9162 §2.1.3.2 逐级计算到根，并与签名树头中的根哈希比对。"
+                      "公钥与本页来自同一服务器，请与另行公布的密钥编号核对。",
+                      "Your browser checks that the leaf bytes are this record, field by field, hashes them with "
+                      "SHA-256, recomputes the path to the root (RFC 9162 §2.1.3.2) and compares it with the root "
+                      "in the signed tree head. The public key comes from the same server as this page: compare "
+                      "its key id with the one published elsewhere."),
     "proof.browser": ("浏览器验证", "Checked in your browser"),
     "proof.server": ("收录证明（服务器验证）", "Inclusion (checked by the server)"),
-    "proof.server_ok": ("已通过 ✓（服务器在返回前已用签名根核对收录证明）",
-                        "passed ✓ (the server checked the proof against the signed root before serving it)"),
-    "proof.server_fail": ("未通过 ✗", "failed ✗"),
+    "proof.server_ok": ("已通过 ✓（服务器在返回前已由记录重算叶子，并用签名根核对收录证明）",
+                        "passed ✓ (the server recomputed the leaf from the record and checked it against the "
+                        "signed root before serving it)"),
+    "proof.server_fail": ("未通过 ✗（记录与日志收录的叶子不符，可能已被篡改）",
+                          "failed ✗ (the record is not the leaf in the log: it may have been altered)"),
     "proof.server_sig": ("签名（服务器验证）", "Signature (checked by the server)"),
     "proof.server_sig_ok": ("已通过 ✓（服务器已用本节点公钥核对树头签名）",
                             "passed ✓ (the server checked the tree head's signature with this node's public key)"),

@@ -150,9 +150,11 @@ def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = 
 def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=MAX_INDEX)) -> Response:
     data = records.record_with_proof(cx, index, ANONYMOUS)
     head, proof = data["tree_head"], data["proof"]
-    check = {"index": proof["index"], "size": proof["tree_size"], "leaf": proof["leaf_hash"], "proof": proof["proof"],
-             "root": head["root"], "note": head["note"], "signature": head["signature"],
-             "public_key": head["public_key"]}
+    # What static/verify.js checks: the record shown (with its leaf bytes), not the served leaf hash, which
+    # it derives itself; the head's fields, to hold the signed note to them.
+    check = {"record": data["record"], "size": proof["tree_size"], "proof": proof["proof"], "root": head["root"],
+             "origin": head["origin"], "signed_at": head["signed_at"], "note": head["note"],
+             "signature": head["signature"], "public_key": head["public_key"], "key_id": head["key_id"]}
     return render(request, t, "record.html", {"data": data, "check": check})
 
 

@@ -1,12 +1,18 @@
-/* Chengxin portal: check a credit record's inclusion proof in the browser (no server trust needed).
+/* Chengxin portal: check in the browser that the credit record shown is in the signed log.
  *
- * Reads the JSON in #proof-data: {index, size, leaf, proof[], root, note, signature, public_key} (base64
- * hashes), recomputes the root from the leaf hash with WebCrypto SHA-256 following RFC 9162 §2.1.3.2,
- * compares it with the signed root, and checks the Ed25519 signature over the signed note when the
- * browser supports Ed25519. Results go to #verify-result and #signature-result.
+ * Reads the JSON in #proof-data: {record, size, proof[], root, origin, signed_at, note, signature, public_key,
+ * key_id}, with record.leaf_bytes the exact bytes of the record's leaf (base64). It parses those bytes and
+ * requires them to be the record shown, field by field; hashes them into the leaf (SHA-256 with 0x00,
+ * WebCrypto); folds the proof per RFC 9162 §2.1.3.2 and compares with the signed root; and checks the
+ * Ed25519 signature over the note, which must name this log, size, root and time, with the key whose id
+ * is shown. The served leaf hash is never used: a record edited after it was logged fails here.
+ * The key, origin and this script come from the same server as the page (docs/credit-log.md says where to
+ * get the key out of band). Results go to #verify-result and #signature-result.
  */
 (function () {
   "use strict";
+
+  const LEAF_VERSION = 1;
 
   function fromB64(text) {
     const raw = atob(text);
@@ -21,6 +27,10 @@
     return btoa(raw);
   }
 
+  function toHex(bytes) {
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
   function equal(a, b) {
     if (a.length !== b.length) return false;
     let diff = 0;
@@ -28,12 +38,40 @@
     return diff === 0;
   }
 
-  async function nodeHash(left, right) {
-    const buf = new Uint8Array(1 + left.length + right.length);
-    buf[0] = 1;
-    buf.set(left, 1);
-    buf.set(right, 1 + left.length);
+  async function sha256(prefix, parts) {
+    const size = parts.reduce(function (n, p) { return n + p.length; }, prefix === null ? 0 : 1);
+    const buf = new Uint8Array(size);
+    let at = 0;
+    if (prefix !== null) buf[at++] = prefix;
+    for (const p of parts) { buf.set(p, at); at += p.length; }
     return new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
+  }
+
+  function leafHash(bytes) { return sha256(0, [bytes]); }
+  function nodeHash(left, right) { return sha256(1, [left, right]); }
+
+  /* Two parsed JSON values are the same: numbers compare as numbers, so `1.0` in the leaf is 1 in the record
+   * (exactly why the leaf's bytes are served: JavaScript cannot re-encode them). */
+  function same(a, b) {
+    if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return Object.is(a, b);
+    if (Array.isArray(a) !== Array.isArray(b)) return false;
+    const ka = Object.keys(a), kb = Object.keys(b);
+    if (ka.length !== kb.length) return false;
+    return ka.every(function (k) { return Object.prototype.hasOwnProperty.call(b, k) && same(a[k], b[k]); });
+  }
+
+  /* The leaf the record's fields make (docs/credit-log.md, Leaves), and the first field where the leaf's
+   * bytes say otherwise (null when they agree). */
+  function mismatch(leaf, r) {
+    const want = {
+      v: LEAF_VERSION, i: r.index, kind: r.kind, subject: [r.subject.kind, r.subject.source, r.subject.id],
+      event: [r.event.source, r.event.id, r.event.hash], at: r.at, payload: r.payload,
+    };
+    if (r.leaf_version !== LEAF_VERSION) return "leaf_version";
+    if (typeof leaf !== "object" || leaf === null || Array.isArray(leaf)) return "leaf";
+    const extra = Object.keys(leaf).find(function (k) { return !Object.prototype.hasOwnProperty.call(want, k); });
+    if (extra !== undefined) return extra;
+    return Object.keys(want).find(function (k) { return !same(leaf[k], want[k]); }) || null;
   }
 
   // Halving with arithmetic, not bit operators: tree sizes may exceed 2^31.
@@ -66,17 +104,28 @@
     el.className = ok === null ? "pending" : (ok ? "ok" : "bad");
   }
 
+  /* The record shown is its leaf's bytes, and their hash, folded with the proof, is the signed root. */
   async function checkInclusion(d) {
-    const root = await rootFromInclusion(d.index, d.size, fromB64(d.leaf), d.proof.map(fromB64));
-    return { ok: equal(root, fromB64(d.root)), computed: toB64(root) };
+    const bytes = fromB64(d.record.leaf_bytes);
+    const differs = mismatch(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)), d.record);
+    if (differs !== null) return { ok: false, detail: "(the record shown is not its leaf: " + differs + ")" };
+    const root = await rootFromInclusion(d.record.index, d.size, await leafHash(bytes), d.proof.map(fromB64));
+    return equal(root, fromB64(d.root)) ? { ok: true, detail: "" }
+      : { ok: false, detail: "(computed root " + toB64(root) + ")" };
   }
 
-  /* The note must name the same size and root as shown, and its signature must verify. */
+  /* The note must be exactly this log's head as shown, signed by the key whose id is shown. */
   async function checkSignature(d) {
-    const lines = d.note.split("\n");
-    if (lines[1] !== String(d.size) || lines[2] !== d.root) return false;
-    const key = await crypto.subtle.importKey("raw", fromB64(d.public_key), { name: "Ed25519" }, false, ["verify"]);
-    return crypto.subtle.verify({ name: "Ed25519" }, key, fromB64(d.signature), new TextEncoder().encode(d.note));
+    const note = [d.origin, String(d.size), d.root, d.signed_at, ""].join("\n");
+    if (d.note !== note) return { ok: false, detail: "(the signed note is not the head shown)" };
+    const raw = fromB64(d.public_key);
+    if (toHex(await sha256(null, [raw])).slice(0, 16) !== d.key_id) {
+      return { ok: false, detail: "(the key id is not the public key's)" };
+    }
+    const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
+    const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, fromB64(d.signature),
+      new TextEncoder().encode(d.note));
+    return { ok: ok, detail: "" };
   }
 
   async function run() {
@@ -92,13 +141,14 @@
     }
     try {
       const inc = await checkInclusion(d);
-      show(result, inc.ok, inc.ok ? "" : "(computed root " + inc.computed + ")");
+      show(result, inc.ok, inc.detail);
     } catch (e) {
       show(result, false, "(" + e.message + ")");
     }
     if (!sig) return;
     try {
-      show(sig, await checkSignature(d), "");
+      const signed = await checkSignature(d);
+      show(sig, signed.ok, signed.detail);
     } catch (e) {
       if (e && e.name === "NotSupportedError") show(sig, null, sig.dataset.unsupported);
       else show(sig, false, "(" + e.message + ")");

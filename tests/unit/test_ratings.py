@@ -196,5 +196,5 @@ def test_dsr_dimensions_are_the_reviews_own(dims):
     text = vocab_text("rating_rules.yaml")
     old = "dimensions: [as_described, service, logistics]"
     assert old in text
-    with pytest.raises(VocabularyError, match="dsr.dimensions"):
+    with pytest.raises(VocabularyError, match=r"dsr\.dimensions"):
         R.load_rating_rules(text.replace(old, f"dimensions: {dims}", 1), "rating_rules.yaml")

@@ -6,6 +6,7 @@ The credit records themselves (paging, sanctions leaving the public view) are in
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from functools import cache, lru_cache
 from typing import Any
@@ -84,7 +85,7 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
         "licences": licences_view(conn, refs),
     }
     view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops],
-                                scored=len(subjects) == len(linked)))
+                                scored=score_shown(linked, viewer)))
     view.update(_consequences(conn, subject.party_key, refs, viewer))
     _cap_grade(view)
     refs += [(s.source, s.shop_id) for s in shops]
@@ -171,6 +172,15 @@ def _cap_grade(view: dict[str, Any]) -> None:
                           "grade_computed": grade, "grade_capped_by": cap["because"],
                           "grade_capped_lists": {"zh": "、".join(d.zh for d in named),
                                                  "en": ", ".join(d.en for d in named)}}
+
+
+def score_shown(linked: Sequence[Any], viewer: Viewer) -> bool:
+    """Whether the viewer sees the score of the party with these reports. A person's score counts every
+    account the ID number links, so it goes to a regulator, or to a platform that reported every one of those
+    accounts (it counted another platform's orders, complaints and sanctions: found by review); a business's
+    score to everyone. The one rule for party pages, shop pages and review decisions."""
+    return (viewer.may_reveal_pii or not any(s.kind in NATURAL_PERSONS for s in linked)
+            or all(viewer.owns(s.source) for s in linked))
 
 
 def _visible_reports(subjects: list[Any], asked: Any, viewer: Viewer) -> list[Any]:
@@ -273,7 +283,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     # A person reported by another source is that source's personal data: the shop's own platform does not
     # see it in full through the shop (it would learn the name, party key and file of another's account).
     op_full = full and (not person or viewer.sees_full(operator.source))
-    every_report = len(subjects)
+    scored = score_shown(subjects, viewer)
     if person:
         subjects = _visible_reports(subjects, operator, viewer)
         op_refs = [(s.source, s.subject_id) for s in subjects if op_full] or []
@@ -291,8 +301,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "licence_gaps": licence_gaps(categories, licences),
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
-    view.update(_shop_standing(conn, shop, operator, categories, op_full,
-                               scored=not person or viewer.may_reveal_pii or len(subjects) == every_report))
+    view.update(_shop_standing(conn, shop, operator, categories, op_full, scored=scored))
     if operator is not None:  # another source's person: their lists and records as the public sees them (a
         # platform read a person's watch-list entry through the shop: found by review)
         view.update(_consequences(conn, operator.party_key, op_refs, viewer if op_full or not person else ANONYMOUS))

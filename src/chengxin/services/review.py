@@ -371,15 +371,12 @@ def finish_pending(app: Chengxin) -> int:
 
 
 def _score_shown(conn: Connection, party_key: str, viewer: Viewer) -> bool:
-    """A person's score, computed over every account linked to the person, goes to a regulator, or to a
-    platform that reported every one of those accounts (found by review)."""
-    from chengxin.services.parties import NATURAL_PERSONS
+    """`parties.score_shown` of the party's reports."""
+    from chengxin.services.parties import score_shown
 
-    if viewer.role == REGULATOR:
-        return True
     linked = conn.execute(select(t.subjects.c.kind, t.subjects.c.source).where(
         t.subjects.c.party_key == party_key)).all()
-    return not any(kind in NATURAL_PERSONS for kind, _ in linked) or all(viewer.owns(src) for _, src in linked)
+    return score_shown(linked, viewer)
 
 
 def _standing(conn: Connection, refs: list[Ref], viewer: Viewer, most: int = 50) -> list[dict[str, Any]]:

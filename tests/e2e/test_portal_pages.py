@@ -64,7 +64,8 @@ def test_search_with_htmx_returns_only_the_fragment(portal_client: TestClient) -
 
 
 @pytest.mark.parametrize("query", ["91310104MA1FL8XQ36", "9131 0104 MA1F L8XQ36",
-                                   "９１３１０１０４ＭＡ１ＦＬ８ＸＱ３６", "https://s1.shop.example", "https://s1.shop.example/", "s1.shop.example",
+                                   "".join(chr(ord(c) + 0xFEE0) for c in "91310104MA1FL8XQ36"),  # full-width
+                                   "https://s1.shop.example", "https://s1.shop.example/", "s1.shop.example",
                                    "HTTP://www.S1.shop.example/", "旗舰"])
 def test_search_finds_the_shop_by_uscc_url_or_name(portal_client: TestClient, query: str) -> None:
     html = portal_client.get("/search", params={"q": query}, headers={"HX-Request": "true"}).text

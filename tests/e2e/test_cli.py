@@ -54,6 +54,16 @@ def test_errors_have_exit_codes(env):
     assert posing.returncode == 65 and "cannot report as a regulator" in posing.stderr
 
 
+def test_keys_list_as_a_table_or_json_never_with_secrets(env):
+    made = run(env, "keys", "create", "--role", "platform", "--label", "shop team", "--source", "urn:cx:platform:P1")
+    secret = made.stdout.strip().split()[-1]
+    listed = json.loads(run(env, "keys", "list", "--json").stdout)
+    assert [(k["role"], k["label"]) for k in listed] == [("platform", "shop team")]
+    table = run(env, "keys", "list")  # it printed JSON whether asked or not
+    assert table.stdout == "" and "shop team" in table.stderr and "platform" in table.stderr
+    assert secret not in table.stderr + json.dumps(listed)
+
+
 
 def test_ordinary_mistakes_are_one_line_and_an_exit_code_not_a_traceback(env, tmp_path):
     """A missing file, a policy file that is not YAML, a setting out of range, an unreachable or unmigrated

@@ -278,7 +278,20 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: JsonOpt = False) -> None:
     """List API keys (never their secrets)."""
-    _print_json(keys.list_keys(_app()))
+    found = keys.list_keys(_app())
+    if as_json:
+        _print_json(found)
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("key id", "role", "source", "label", "created", "revoked"):
+        table.add_column(name)
+    for k in found:
+        table.add_row(k["key_id"], k["role"], k["source"] or "-", k["label"] or "-", k["created_at"][:10],
+                      (k["revoked_at"] or "-")[:10])
+    err.print(table if found else "no API keys; `chengxin keys create` makes one")
 
 
 @keys_app.command("revoke")

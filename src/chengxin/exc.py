@@ -63,6 +63,13 @@ class Unavailable(ChengxinError):
     status, exit_code, code = 503, 69, "unavailable"
 
 
+class Busy(Unavailable):
+    """The node is well but this work is already running (a shadow report): try again shortly. Not an
+    outage: its reason is the caller's to read, and nothing is logged as failing."""
+
+    code = "busy"
+
+
 class IntegrityFailure(ChengxinError):
     status, exit_code, code = 500, 1, "integrity_failure"
 

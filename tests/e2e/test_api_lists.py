@@ -234,4 +234,5 @@ def test_a_platforms_shadow_report_reads_its_own_parties_and_one_runs_at_a_time(
     assert 0 < own < everyone and sample.call("GET", "/v1/policies/shadow", "other")["parties"] == 0
     with policy._ONE_AT_A_TIME:
         busy = sample.call("GET", "/v1/policies/shadow", "regulator", status=503)
-    assert "try again" in busy["detail"]
+    assert busy["error"] == "busy" and "try again" in busy["detail"]  # its own reason, not "cannot reach the
+    # database" (found by review)

@@ -482,3 +482,37 @@ def test_the_full_evaluation_is_due_by_the_time_recorded_in_the_store(sample_app
         assert conn.execute(select(lt.job_runs.c.finished_at)).scalar() == at.isoformat()
     assert not lists.full_due(sample_app, every, now=at + timedelta(hours=5))
     assert lists.full_due(sample_app, every, now=at + timedelta(hours=6))
+
+
+def test_a_sanction_whose_record_expired_weighs_as_expired_in_the_score(sample_app: Chengxin) -> None:
+    # A sanction in force weighs in full; one nobody lifts ends when its record's disclosure ends, and then
+    # weighs as expired (in full for ever otherwise: found by review).
+    from chengxin.services import profiles, scoring
+
+    cx = sample_app
+    sanction = {"specversion": "1.0", "id": "x-x2", "source": "urn:cx:regulator:310000",
+                "type": "cx.sanction.imposed", "time": "2026-03-12T09:00:00+08:00",
+                "data": {"sanction_id": "X2", "subject_id": "E-M2", "kind": "administrative_penalty",
+                         "authority": "某市场监督管理局", "decision_no": "罚〔2026〕13号",
+                         "legal_basis": "价格法第十四条",
+                         "category": "price_fraud", "disclose_until": "2026-12-31"}}
+    assert ingest_text(cx, json.dumps(sanction, ensure_ascii=False)).accepted == 1
+    lists.drain(cx)
+
+    def weighs(at: datetime) -> list[tuple[str, str | None]]:
+        with read_connection(cx.engine) as conn:
+            key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "E-M2")).scalar_one()
+            prof = profiles.gather(conn, [key], at, scoring.score_rules(), lists_rating_rules())[key]
+        return sorted(((s.kind, s.lifted) for s in prof.sanctions), key=lambda x: x[1] or "")
+
+    now = datetime.now(UTC)
+    assert weighs(now) == [("administrative_penalty", None), ("administrative_penalty", "repaired")]
+    later = datetime(2027, 1, 2, 12, tzinfo=UTC)
+    lists.evaluate(cx, None, later)  # the record's disclosure ended on 31 December
+    assert weighs(later) == [("administrative_penalty", "expired"), ("administrative_penalty", "repaired")]
+
+
+def lists_rating_rules():
+    from chengxin.services.standing import rules
+
+    return rules()

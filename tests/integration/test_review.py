@@ -141,6 +141,32 @@ def test_each_product_of_a_shop_is_its_own_suspicion(sample_app: Chengxin) -> No
     assert products == [["G1"], ["G2"]]
 
 
+def test_migration_0016_keys_items_queued_before_it_by_suspicion(sample_app: Chengxin) -> None:
+    from alembic import command
+
+    from chengxin.adapters.db.engine import alembic_config
+
+    cx = sample_app
+    found = (*(Finding("price_fraud", 0.8, {"parties": ((P1, "S1"),), "products": ((P1, g),)}, {"raised_by": 0.5})
+               for g in ("G1", "G2")), _rollup("O1", "O3"))
+    store_run(cx, "detect-m", found)
+    review.publish(cx, "detect-m")
+
+    def state() -> list[tuple[Any, ...]]:
+        with read_connection(cx.engine) as conn:
+            items = [tuple(r) for r in conn.execute(select(rt.review_items.c.id, rt.review_items.c.suspicion))]
+            subjects = [tuple(r) for r in conn.execute(select(rt.review_subjects).order_by(
+                rt.review_subjects.c.item_id, rt.review_subjects.c.role, rt.review_subjects.c.entity_id))]
+        return items + subjects
+
+    before = state()
+    with cx.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0015")
+        command.upgrade(alembic_config(conn), "head")
+    assert state() == before and any(s[1] == "product" for s in before if len(s) > 2)
+    assert review.publish(cx, "detect-m")["already_queued"] == 3
+
+
 def test_a_finding_about_no_one_is_not_queued(sample_app: Chengxin) -> None:
     store_run(sample_app, "detect-x", (Finding("empty_parcel", 0.9, {"products": ((P1, "G1"),)}, {}),))
     done = review.publish(sample_app, "detect-x")
@@ -197,6 +223,21 @@ def test_an_order_a_couriers_roll_up_explains_is_about_the_courier_and_takes_not
     assert [(p["id"], p["kind"]) for p in item["parties"]] == [("C1", "subject")]
     done = review.decide(cx, item["id"], "confirm", REGULATOR, "the courier marked it delivered unmoved")
     assert done["order_verdicts"] == 0 and parties.show(cx, P1, "S1", ANONYMOUS)["points"] == 1
+
+
+def test_a_parcel_a_roll_up_explained_stays_the_couriers(sample_app: Chengxin) -> None:
+    # A later read naming only the order (live detection has no roll-ups; a courier's roll-up at its
+    # threshold) put the shop back on the item, and a confirmation then found the order fake (found by review).
+    cx = sample_app
+    courier = Finding("empty_parcel", 0.95, {"parties": ((L1, "C1"),), "orders": ((P1, "O1"),)},
+                      {"level": "order_delivery", "explained_by": "courier", "tells": {"no_transit": {}}})
+    shop = Finding("empty_parcel", 0.95, {"orders": ((P1, "O1"),)}, {"level": "order", "tells": {"no_transit": {}}})
+    store_run(cx, "detect-c", (courier,))
+    review.publish(cx, "detect-c")
+    store_run(cx, "detect-s", (shop,))
+    assert review.publish(cx, "detect-s")["already_queued"] == 1
+    (item,) = review.list_items(cx, REGULATOR)["items"]
+    assert (item["level"], [p["id"] for p in item["parties"]]) == ("order_delivery", ["C1"])
 
 
 def test_dismissing_records_who_and_why_and_stays_internal(queued: Chengxin) -> None:

@@ -204,8 +204,15 @@ def test_a_score_no_event_touched_ages_with_the_days(app):
     assert scoring.rescore_stale(app) == 0  # fresh scores are left alone
     with write_transaction(app.engine) as conn:
         conn.execute(update(st.credit_scores).values(computed_at="2000-01-01T00:00:00.000000Z"))
+        # a score whose party is gone (its key changed) would stay the oldest and hold back every other
+        conn.execute(st.credit_scores.insert().values(party_key="uscc:GONE", score_kind="merchant", score=1,
+                                                      grade="D", computed_at="1999-01-01T00:00:00.000000Z",
+                                                      detail="{}"))
     later = datetime.now(UTC) + timedelta(days=400)
-    assert scoring.rescore_stale(app, now=later) == 2 and scoring.rescore_stale(app) == 0
+    assert scoring.rescore_stale(app, now=later) == 3 and scoring.rescore_stale(app) == 0
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(st.credit_scores.c.party_key).where(
+            st.credit_scores.c.party_key == "uscc:GONE")).first() is None
     with read_connection(app.engine) as conn:
         view = scoring.credit_view(conn, key)
     assert tenure(view) == days + 400 and view["credit"]["history"][0]["cause"] == "time"

@@ -198,3 +198,8 @@ def test_dsr_dimensions_are_the_reviews_own(dims):
     assert old in text
     with pytest.raises(VocabularyError, match=r"dsr\.dimensions"):
         R.load_rating_rules(text.replace(old, f"dimensions: {dims}", 1), "rating_rules.yaml")
+
+
+def test_cancelling_an_order_found_fake_does_not_undo_its_retraction():
+    counted = R.count_pair([rating(1, utc(1), fake=True, cancelled=True)], RULES)
+    assert reasons(counted) == [R.RETRACTED] and R.taken_back("buyer_to_seller", counted[0].reason, counted[0].base)

@@ -35,6 +35,7 @@ FINDINGS = [roll("O1"), roll("O1", "O2"), roll("O1", level="order", parties=()),
             Finding("price_fraud", 0.8, {"parties": ((P, "S1"),), "products": ((P, "G1"),)}, {}),
             Finding("price_fraud", 0.8, {"parties": ((P, "S1"),), "products": ((P, "G2"),)}, {}),
             Finding("payment_fraud", 0.9, {"parties": ((P, "F1"),)}, {"payer_account": "pay-1"}),
+            Finding("not_as_described", 0.7, {"parties": ((P, "S1"),), "products": ((P, "G1"),)}, {}),
             Finding("template_review", 0.6, {"parties": ((P, "A1"), (P, "A2")), "reviews": ((P, "R1"),)}, {})]
 
 
@@ -48,6 +49,9 @@ def test_a_growing_evidence_set_is_one_suspicion_and_each_product_its_own():
     assert suspicion_of(grown_ring) == s[4]  # a ring at the same shops that gained a buyer
     assert suspicion_of(Finding("payment_fraud", 0.9, {"parties": ((P, "F2"),)}, {"payer_account": "pay-1"})) \
         == s[7]
+    # a shop's not-as-described finding names its products as evidence: one more is the same suspicion
+    more = Finding("not_as_described", 0.7, {"parties": ((P, "S1"),), "products": ((P, "G1"), (P, "G2"))}, {})
+    assert suspicion_of(more) == s[8]
     assert len(set(s)) == len(s) - 2
 
 

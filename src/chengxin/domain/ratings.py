@@ -211,12 +211,12 @@ def _status(r: Rating, rules: RatingRules) -> str:
         return NOT_PAID
     if "completed" in rules.requires and not r.completed:
         return NOT_COMPLETED
-    if r.cancelled:
-        return CANCELLED
     if r.follow_up:
         return FOLLOW_UP
-    if r.fake:
+    if r.fake:  # before a cancellation: cancelling an order found fake does not undo its retraction (review)
         return RETRACTED
+    if r.cancelled:
+        return CANCELLED
     if r.direction not in rules.directions:
         return NO_POINTS
     return COUNTED

@@ -289,7 +289,7 @@ def keys_list(as_json: JsonOpt = False) -> None:
     for name in ("key id", "role", "source", "label", "created", "revoked"):
         table.add_column(name)
     for k in found:
-        table.add_row(k["key_id"], k["role"], k["source"] or "-", k["label"] or "-", k["created_at"][:10],
+        table.add_row(k["key_id"], k["role"], k["source"] or "-", k["label"] or "-", (k["created_at"] or "")[:10],
                       (k["revoked_at"] or "-")[:10])
     err.print(table if found else "no API keys; `chengxin keys create` makes one")
 

@@ -319,7 +319,7 @@ def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reaso
     from chengxin.services import lists
 
     lists.mark(conn, [row.party_key])
-    if row.origin == "breach":
+    if row.origin in ("breach", "sanction"):  # a broken commitment, an ended sanction: the score changes
         _rescore(conn, (row.subject_source, row.subject_id))
     if after in L.ENDED:
         _end_dependants(conn, app, row, action, after, by, at)

@@ -21,7 +21,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import lists as LS
-from chengxin.exc import NotAuthenticated, Unavailable
+from chengxin.exc import Busy, NotAuthenticated
 from chengxin.services import lifecycle, lists
 from chengxin.services.viewer import PUBLIC, REGULATOR, Viewer
 
@@ -43,7 +43,7 @@ def shadow_report(app: Chengxin, viewer: Viewer, text: str | None = None, source
     ps, at = candidate(text, source), now or datetime.now(UTC)
     if not _ONE_AT_A_TIME.acquire(blocking=False):  # it reads every party: one at a time per process, so that
         # a key calling it in a loop cannot hold every request thread (found by review)
-        raise Unavailable("a shadow report is being computed in this process; try again in a few seconds")
+        raise Busy("a shadow report is being computed in this process; try again in a few seconds")
     try:
         with read_connection(app.engine) as conn:
             keys = None if viewer.role == REGULATOR else _reported_by(conn, viewer.source or "")

@@ -264,14 +264,33 @@ def _complaints_stmt() -> Any:
 
 
 def _sanctions(g: Gather, facts: Facts) -> None:
+    """Sanctions with how they ended: lifted by an event, or their record ended in the lifecycle (disclosure
+    over, repaired, overturned). A sanction nobody lifts weighed in full for ever once sanctions in force
+    stopped fading (found by review)."""
     s, lift = t.sanctions, t.sanction_lifts
     (q,) = _statement("sanctions", g.dialect, False, lambda: (select(
-        s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason).outerjoin(
-        lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)),))
-    for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of):
-        if (i := g.party_of.get((row.subject_source, row.subject_id))) is not None:
-            facts.sanctions.setdefault(i, []).append(
-                S.Sanction(row.kind, days_between(row.imposed_at, g.now), row.reason))
+        s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason, s.c.source,
+        s.c.sanction_id).outerjoin(lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)),))
+    rows = [row for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of)
+            if (row[0], row[1]) in g.party_of]
+    ended = _ended_records(g, [lifecycle.SEP.join(("sanction", row[5], row[6])) for row in rows if row[4] is None])
+    for a, b, kind, imposed, reason, src, sid in rows:
+        how = reason or ended.get(lifecycle.SEP.join(("sanction", src, sid)))
+        facts.sanctions.setdefault(g.party_of[(a, b)], []).append(S.Sanction(kind, days_between(imposed, g.now), how))
+
+
+_ENDED_AS = {"expired": "expired", "repaired": "repaired", "overturned": "revoked"}  # record state: lift reason
+
+
+def _ended_records(g: Gather, keys: list[str]) -> dict[str, str]:
+    """How the sanction records with these keys ended (those still in force are left out)."""
+    d = lt.dishonesty_records.c
+    q = select(d.record_key, d.state).where(d.origin == "sanction", d.state.in_(sorted(_ENDED_AS)))
+    found: dict[str, str] = {}
+    for part in ([keys[i:i + 500] for i in range(0, len(keys), 500)] if g.scoped else [None]):
+        for key, state in g.conn.execute(q if part is None else q.where(d.record_key.in_(part))):
+            found[key] = _ENDED_AS[state]
+    return found
 
 
 def _commitments(g: Gather, facts: Facts) -> None:

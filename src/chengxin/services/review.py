@@ -140,7 +140,7 @@ def _stale(conn: Connection, rows: Sequence[Any], subjects: dict[int, list[Any]]
     order again clears it; nothing is withdrawn from the log, and a person still decides."""
     out: dict[int, dict[str, Any]] = {}
     newest: dict[str, tuple[str, str] | None] = {}
-    named: dict[tuple[str, str], set[Ref]] = {}
+    named: dict[tuple[str, str], frozenset[Ref]] = {}
     for r in rows:
         if r.status != OPEN or r.level not in ("order", *RP.ONE_ORDER) or r.finding_id not in found_at:
             continue

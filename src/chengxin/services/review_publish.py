@@ -61,8 +61,18 @@ def _subject(f: Finding) -> list[Any]:
         return [["payer_account", account]]
     if f.kind == "empty_parcel" and f.evidence.get("level") in ("order", *ONE_ORDER):
         return sorted(["order", *r] for r in f.refs("orders"))
-    named = [["party", *r] for r in f.refs("parties")] + [["product", *r] for r in f.refs("products")]
+    named = [["party", *r] for r in f.refs("parties")] + [["product", *r] for r in subject_products(f)]
     return sorted(named) or sorted(["order", *r] for r in f.refs("orders"))
+
+
+def subject_products(f: Finding) -> tuple[Ref, ...]:
+    """The products a finding is about: a fake discount's product. A shop's not-as-described or fake-traffic
+    finding names its products as evidence, which changes from run to run: in the suspicion, one more made a
+    new item of the same shop (found by review)."""
+    return f.refs("products") if f.kind in PRODUCT_KINDS else ()
+
+
+PRODUCT_KINDS = frozenset({"price_fraud"})
 
 
 def summarise(evidence: Mapping[str, Any]) -> dict[str, Any]:
@@ -131,10 +141,13 @@ def _queue(conn: Connection, s: fd.StoredFinding, key: str, known: dict[str, _Kn
            parties: list[tuple[Ref, str]], now: str) -> tuple[str, list[tuple[CreditRecord, str]]]:
     """One finding: a new item, a grown one, a follow-up of a decided one, or nothing (see the module)."""
     f = s.finding
-    orders, products = list(dict.fromkeys(f.refs("orders"))), list(dict.fromkeys(f.refs("products")))
+    orders, products = list(dict.fromkeys(f.refs("orders"))), list(dict.fromkeys(subject_products(f)))
     if not parties and not orders:
         return "about_no_one", []
     was = known.get(key)
+    if was is not None and was.level in ONE_ORDER and f.evidence.get("level") not in ONE_ORDER:
+        return "already_queued", []  # a parcel a roll-up explained stays the courier's or carrier's (a live
+        # read, without roll-ups, named the shop again; a roll-up at its threshold flipped it every run)
     if was is not None:
         new_parties = [(r, k) for r, k in parties if r not in was.parties]
         orders = [o for o in orders if o not in was.orders]
@@ -149,6 +162,7 @@ def _queue(conn: Connection, s: fd.StoredFinding, key: str, known: dict[str, _Kn
     if was is not None:  # a follow-up of a decided item: its subject and what is new
         subject = {(x[1], x[2]) for x in _subject(f) if x[0] in ("party", "shop")}
         parties = [(r, k) for r, k in parties if r in subject or r not in was.parties]
+        orders += [(x[1], x[2]) for x in _subject(f) if x[0] == "order" and (x[1], x[2]) not in orders]
     item_id = _insert_item(conn, s, key, was.item_id if was else None, now)
     level = f.evidence.get("level")
     known[key] = _remember(_Known(item_id, "open", level if isinstance(level, str) else None,

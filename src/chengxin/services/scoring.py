@@ -217,7 +217,11 @@ def rescore_stale(app: Chengxin, older_than: timedelta = STALE_AFTER, *, most: i
                                  .limit(most)).scalars())
     for i in range(0, len(keys), chunk):
         with write_transaction(app.engine) as conn:
-            save_scores(conn, profiles(conn, keys[i:i + chunk], now), "time")
+            found = profiles(conn, keys[i:i + chunk], now)
+            save_scores(conn, found, "time")
+            if gone := [k for k in keys[i:i + chunk] if k not in found]:  # a party no longer there (its key
+                # changed): its score would stay the oldest and hold back every other (found by review)
+                conn.execute(delete(st.credit_scores).where(cs.party_key.in_(gone)))
         if pause_s:
             time.sleep(pause_s)
     return len(keys)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Column, Connection, Float, Integer, Table, Text, func, select
+from sqlalchemy import BigInteger, Column, Connection, Float, Index, Integer, Table, Text, func, select
 
 from chengxin.adapters.db.query import pair_in
 from chengxin.adapters.db.tables import T, metadata
@@ -30,6 +30,9 @@ findings = Table(
     Column("subjects", Text, nullable=False),
     Column("evidence", Text, nullable=False),
 )
+# a detector's newest run (`newest_full_run`, when the review queue is read) and a run's findings
+Index("ix_findings_detector_created", findings.c.detector, findings.c.created_at)
+Index("ix_findings_run", findings.c.run_id, findings.c.kind)
 
 
 # Live detection (services/detect_live.py): shipments whose delivery arrived since the last drain, and what a
@@ -111,13 +114,23 @@ def newest_full_run(conn: Connection, detector: str) -> tuple[str, str] | None:
     return (row.run_id, row.created_at) if row else None
 
 
-def orders_named(conn: Connection, run_id: str, kind: str) -> set[tuple[str, str]]:
-    """Every order a run's findings of `kind` name (its per-order findings and roll-ups alike)."""
-    c = findings.c
-    named: set[tuple[str, str]] = set()
-    for (subjects,) in conn.execute(select(c.subjects).where(c.run_id == run_id, c.kind == kind)):
-        named.update((o["source"], o["id"]) for o in orjson.loads(subjects).get("orders", ()))
+def orders_named(conn: Connection, run_id: str, kind: str) -> frozenset[tuple[str, str]]:
+    """Every order a run's findings of `kind` name (its per-order findings and roll-ups alike). A run's
+    findings are written once, in one transaction: the set is kept for the newest few runs read, so that
+    reading the review queue does not parse a whole run each time (found by review)."""
+    key = (str(conn.engine.url), run_id, kind)
+    if (named := _NAMED.get(key)) is None:
+        c = findings.c
+        found: set[tuple[str, str]] = set()
+        for (subjects,) in conn.execute(select(c.subjects).where(c.run_id == run_id, c.kind == kind)):
+            found.update((o["source"], o["id"]) for o in orjson.loads(subjects).get("orders", ()))
+        named = _NAMED[key] = frozenset(found)
+        while len(_NAMED) > 4:
+            del _NAMED[next(iter(_NAMED))]
     return named
+
+
+_NAMED: dict[tuple[str, str, str], frozenset[tuple[str, str]]] = {}
 
 
 def read_findings(conn: Connection, *, run_id: str | None = None, kind: str | None = None) -> list[StoredFinding]:

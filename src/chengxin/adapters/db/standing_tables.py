@@ -60,7 +60,7 @@ credit_scores = Table(
     Column("score_kind", T, nullable=False),       # merchant, buyer, platform, logistics, courier
     Column("score", Integer, nullable=False),
     Column("grade", T, nullable=False),
-    Column("computed_at", T, nullable=False),
+    Column("computed_at", T, nullable=False, index=True),  # the scorer ages the oldest (`rescore_stale`)
     Column("detail", Text, nullable=False),        # JSON: dimensions, reasons, rules version
 )
 

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chengxin.bootstrap import Chengxin, bootstrap, freeze_startup_objects
 from chengxin.entrypoints.api.openapi import document
-from chengxin.exc import ChengxinError, Unavailable, from_foreign
+from chengxin.exc import Busy, ChengxinError, Unavailable, from_foreign
 
 log = logging.getLogger("chengxin.api")
 
@@ -102,8 +102,8 @@ def _mount_portal(app: FastAPI) -> None:
 
 async def _chengxin_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ChengxinError)
-    outage = isinstance(exc, Unavailable)
-    if exc.status >= 500:
+    outage = isinstance(exc, Unavailable) and not isinstance(exc, Busy)
+    if exc.status >= 500 and not isinstance(exc, Busy):
         # an outage's reason names the host and port of the database (or NATS): the operator's log has it, and
         # no caller, who may be anyone
         reason = {"reason": _without_credentials(exc.detail)} if outage else {}
@@ -112,7 +112,8 @@ async def _chengxin_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _answer(exc: ChengxinError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {"Retry-After": "5"} \
+        if isinstance(exc, Busy) else None
     return JSONResponse({"error": exc.code, "detail": exc.detail}, status_code=exc.status, headers=headers)
 
 

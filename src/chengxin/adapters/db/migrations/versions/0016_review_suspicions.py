@@ -31,14 +31,20 @@ def upgrade() -> None:
     op.add_column('review_items', sa.Column('follows', sa.BigInteger(), nullable=True))
     op.create_index(op.f('ix_review_items_suspicion'), 'review_items', ['suspicion'], unique=False)
     conn = op.get_bind()
+    conn.execute(sa.text("DELETE FROM review_subjects WHERE role = 'product'"))  # written anew below
     rows = conn.execute(sa.text("SELECT i.id, i.item_key, f.kind, f.subjects, f.evidence FROM review_items i "
                                 "LEFT JOIN findings f ON f.id = i.finding_id")).fetchall()
     for item_id, item_key, kind, subjects, evidence in rows:
-        key = item_key if kind is None else suspicion(kind, json.loads(subjects), json.loads(evidence))
+        named = json.loads(subjects) if kind is not None else {}
+        key = item_key if kind is None else suspicion(kind, named, json.loads(evidence))
         conn.execute(sa.text("UPDATE review_items SET suspicion = :s WHERE id = :i"), {"s": key, "i": item_id})
+        for source, product in _products(kind, named):  # an item names the products of its suspicion now
+            conn.execute(sa.text("INSERT INTO review_subjects (item_id, role, source, entity_id, subject_kind) "
+                                 "VALUES (:i, 'product', :s, :p, 'product')"), {"i": item_id, "s": source, "p": product})
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM review_subjects WHERE role = 'product'")
     op.drop_index(op.f('ix_review_items_suspicion'), table_name='review_items')
     op.drop_column('review_items', 'follows')
     op.drop_column('review_items', 'suspicion')
@@ -62,8 +68,15 @@ def _subject(kind: str, subjects: dict[str, Any], evidence: dict[str, Any]) -> l
         return [["payer_account", account]]
     if kind == "empty_parcel" and evidence.get("level") in ("order", "order_delivery"):
         return sorted(["order", *r] for r in refs("orders"))
-    named = [["party", *r] for r in refs("parties")] + [["product", *r] for r in refs("products")]
+    named = [["party", *r] for r in refs("parties")] + [["product", *r] for r in _products(kind, subjects)]
     return sorted(named) or sorted(["order", *r] for r in refs("orders"))
+
+
+def _products(kind: str | None, subjects: dict[str, Any]) -> list[list[str]]:
+    """`review_publish.subject_products`: a fake discount's product."""
+    if kind != "price_fraud":
+        return []
+    return list({(r["source"], r["id"]): [r["source"], r["id"]] for r in subjects.get("products") or []}.values())
 
 
 def _canonical(value: Any) -> bytes:

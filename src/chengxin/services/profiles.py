@@ -285,12 +285,17 @@ _ENDED_AS = {"expired": "expired", "repaired": "repaired", "overturned": "revoke
 def _ended_records(g: Gather, keys: list[str]) -> dict[str, str]:
     """How the sanction records with these keys ended (those still in force are left out)."""
     d = lt.dishonesty_records.c
-    q = select(d.record_key, d.state).where(d.origin == "sanction", d.state.in_(sorted(_ENDED_AS)))
-    found: dict[str, str] = {}
-    for part in ([keys[i:i + 500] for i in range(0, len(keys), 500)] if g.scoped else [None]):
-        for key, state in g.conn.execute(q if part is None else q.where(d.record_key.in_(part))):
-            found[key] = _ENDED_AS[state]
-    return found
+    rows = direct.rows_in(g.conn, _SANCTION_RECORDS, d.record_key, keys) if g.scoped else \
+        g.conn.execute(_SANCTION_RECORDS)
+    return {key: _ENDED_AS[state] for key, state in rows if state in _ENDED_AS}
+
+
+# prebuilt, run on the driver's cursor for a few parties (the lone-event step: built anew and run through
+# SQLAlchemy, these two steps took 1.9 ms of its 3.2)
+_SANCTION_RECORDS = select(lt.dishonesty_records.c.record_key, lt.dishonesty_records.c.state).where(
+    lt.dishonesty_records.c.origin == "sanction")
+_BREACH_RECORDS = select(lt.dishonesty_records.c.party_key, lt.dishonesty_records.c.state).where(
+    lt.dishonesty_records.c.origin == "breach")
 
 
 def _commitments(g: Gather, facts: Facts) -> None:
@@ -309,13 +314,12 @@ def _breaches(g: Gather, facts: Facts) -> None:
     """Commitments broken: the breach records in force (`lifecycle`: a confirmed act a published commitment
     covers). They were opened but never counted: the score said "0 broken" beside one (found by review)."""
     d = lt.dishonesty_records.c
-    q = select(d.party_key, func.count()).where(d.origin == "breach", d.state.in_(sorted(LS.IN_FORCE)))
-    if g.scoped:
-        q = q.where(d.party_key.in_(g.keys))
+    rows = direct.rows_in(g.conn, _BREACH_RECORDS, d.party_key, g.keys) if g.scoped else \
+        g.conn.execute(_BREACH_RECORDS)
     index = {k: i for i, k in enumerate(g.keys)}
-    for key, n in g.conn.execute(q.group_by(d.party_key)):
-        if (i := index.get(key)) is not None:
-            facts.add(i, broken=n)
+    for key, state in rows:
+        if state in LS.IN_FORCE and (i := index.get(key)) is not None:
+            facts.add(i, broken=1)
 
 
 def _licence_gaps(g: Gather, facts: Facts) -> None:

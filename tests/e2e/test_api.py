@@ -548,3 +548,12 @@ def test_a_database_that_cannot_be_reached_is_503_not_500(tmp_path, caplog: pyte
                                "detail": "the node cannot reach its database or message stream; try again later"}
     logged = [r for r in caplog.records if r.name == "chengxin.api" and getattr(r, "code", None) == "unavailable"]
     assert logged and "127.0.0.9" in logged[0].reason and "s3cret" not in logged[0].reason
+
+
+@pytest.mark.parametrize("url", ["/v1/shops?q=%00", f"/v1/parties/S%001?source={P1}", "/v1/measures/U1%00?source=x"])
+def test_a_nul_character_in_a_url_is_refused_not_a_500(api: Api, url: str) -> None:
+    # PostgreSQL refuses NUL in text: a search or lookup with %00 was a 500 (found by review)
+    body = api.get(url, "regulator", status=422)
+    assert body["error"] == "invalid_input" and "NUL" in body["detail"]
+    page = api.client.get("/search?q=%00")
+    assert page.status_code == 422

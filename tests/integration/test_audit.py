@@ -281,6 +281,12 @@ def test_truncated_tail_passes_alone_and_fails_against_a_saved_checkpoint(logged
     for level in range(6):  # the nodes completed after m leaves
         tamper(logged, delete(n).where(n.c.level == level, n.c.idx >= m >> level))
     tamper(logged, update(t.log_state).values(size=m))
+    alone = audit.verify(logged)  # the sample's sanction record, still stored, says its log records are gone
+    assert [p.split(" is ")[0] for p in alone.problems] == ["dishonesty record 1"]
+    from chengxin.adapters.db import lists_tables as lt
+
+    tamper(logged, delete(lt.record_transitions))  # rolled back with it, the log and what it states agree:
+    tamper(logged, delete(lt.dishonesty_records))
     assert audit.verify(logged).ok  # a clean rollback is consistent: nothing inside the node can tell
     report = audit.verify(logged, [saved])
     assert not report.ok and report.first_bad == {**report.first_bad, "index": m, "problem": "truncated"}

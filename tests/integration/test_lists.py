@@ -516,3 +516,27 @@ def lists_rating_rules():
     from chengxin.services.standing import rules
 
     return rules()
+
+
+def test_the_audit_names_a_record_whose_state_was_changed_outside_the_lifecycle(ringed: Chengxin) -> None:
+    # Set to overturned by hand, a confirmed record left public view while the audit said ok; set back to
+    # confirmed, a repaired one came back (found by review). The log's record_* moves say what it must be.
+    from sqlalchemy import update
+
+    cx = ringed
+    assert audit.verify(cx).ok
+    rec = record_of(cx, P1, "S2")
+    d = lt.dishonesty_records.c
+    with write_transaction(cx.engine) as conn:
+        conn.execute(update(lt.dishonesty_records).where(d.id == rec.id).values(state="overturned"))
+    report = audit.verify(cx)
+    assert not report.ok and report.first_bad["problem"] == "state" and report.first_bad["index"] == rec.credit_idx
+    with write_transaction(cx.engine) as conn:
+        conn.execute(update(lt.dishonesty_records).where(d.id == rec.id).values(state="confirmed"))
+    assert audit.verify(cx).ok
+    with read_connection(cx.engine) as conn:  # the sample's sanction record, repaired through the lifecycle
+        repaired = conn.execute(select(lt.dishonesty_records).where(d.state == "repaired")).one()
+    with write_transaction(cx.engine) as conn:
+        conn.execute(update(lt.dishonesty_records).where(d.id == repaired.id).values(state="confirmed"))
+    report = audit.verify(cx)
+    assert not report.ok and "says 'repaired'" in report.first_bad["detail"]

@@ -10,7 +10,8 @@ Checks, in one streaming pass over the records:
 4. no record lies beyond the newest signed head (one inserted at the end), and the log size agrees;
 5. every stored Merkle node equals the one recomputed from the leaves, none is missing and no other is
    stored (proofs are served from them);
-6. each checkpoint an auditor saved earlier (a signed head as `GET /v1/log/head` serves it) still holds: the
+6. each dishonesty record's stored state is the one its logged moves say (`audit_states.py`);
+7. each checkpoint an auditor saved earlier (a signed head as `GET /v1/log/head` serves it) still holds: the
    log is at least that long, gives the same root at that size, and still stores that head.
 
 A log truncated cleanly at a signed head (records, heads and nodes deleted, the log size lowered), a deleted
@@ -38,6 +39,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, leaf_bytes
 from chengxin.exc import InvalidInput
+from chengxin.services.audit_states import RecordStates
 
 HASH = merkle.HASH_SIZE
 
@@ -121,9 +123,12 @@ def verify(app: Chengxin, checkpoints: Sequence[Checkpoint] = ()) -> AuditReport
     with read_connection(app.engine) as conn:
         heads = _heads(conn, report)
         walk = _Walk(conn, report, heads, _check_signatures(app, heads, report), checkpoints)
+        states = RecordStates()
         for row in _stream_records(conn):
             walk.record(row)
+            states.see(row)
         walk.finish(heads)
+        states.finish(conn, report)
         _check_size(conn, heads, report)
         walk.nodes.finish(report, complete=not walk.gap)
     return report

@@ -540,3 +540,28 @@ def test_the_audit_names_a_record_whose_state_was_changed_outside_the_lifecycle(
         conn.execute(update(lt.dishonesty_records).where(d.id == repaired.id).values(state="confirmed"))
     report = audit.verify(cx)
     assert not report.ok and "says 'repaired'" in report.first_bad["detail"]
+
+
+def test_the_audit_names_a_list_membership_the_log_does_not_state(ringed: Chengxin) -> None:
+    # An ended membership inserted by hand, naming another record, hid that record while the audit said ok
+    # (found by review); so did ending a membership by hand.
+    from sqlalchemy import insert, update
+
+    cx = ringed
+    m = lt.list_memberships.c
+    with read_connection(cx.engine) as conn:
+        black = conn.execute(select(lt.list_memberships).where(m.list == "black", m.ended_at.is_(None))).first()
+    assert black is not None and audit.verify(cx).ok
+    with write_transaction(cx.engine) as conn:
+        conn.execute(update(lt.list_memberships).where(m.id == black.id).values(ended_at="2026-11-28T00:00:00Z"))
+    report = audit.verify(cx)
+    assert not report.ok and "is ended in storage" in report.first_bad["detail"]
+    with write_transaction(cx.engine) as conn:
+        conn.execute(update(lt.list_memberships).where(m.id == black.id).values(ended_at=None))
+        sanction = conn.execute(select(lt.dishonesty_records.c.credit_idx).where(
+            lt.dishonesty_records.c.origin == "sanction")).scalar_one()
+        row = {k: v for k, v in black._mapping.items() if k != "id"}
+        conn.execute(insert(lt.list_memberships).values({**row, "ended_at": "2026-11-28T00:00:00Z",
+                                                         "credit_idx": sanction}))
+    report = audit.verify(cx)
+    assert not report.ok and "which is not its list_entered record" in report.first_bad["detail"]

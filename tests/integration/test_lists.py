@@ -273,6 +273,21 @@ def test_a_commitment_breach_is_its_own_record(sample_app: Chengxin) -> None:
         scoring.rebuild(cx)
 
 
+def test_a_commitment_published_after_the_act_is_not_broken_by_it(sample_app: Chengxin) -> None:
+    # S2's ring order was placed on 15 February; its operator M2 committed on 1 March; the ring is confirmed
+    # now. Judged at the confirmation, the commitment was counted broken (found by review).
+    cx = sample_app
+    later = {"specversion": "1.0", "id": "x-k2", "source": P1, "type": "cx.commitment.published",
+             "time": "2026-03-01T09:00:00+08:00",
+             "data": {"commitment_id": "K2", "subject_id": "M2", "template": "merchant-standard-v1",
+                      "clauses": ["依法经营，信息真实"], "valid_until": "2027-03-01"}}
+    assert ingest_text(cx, json.dumps(later, ensure_ascii=False)).accepted == 1
+    confirm(cx, RING_S2, "run-s2")
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        assert conn.execute(select(d.id).where(d.origin == "breach")).all() == []
+
+
 def test_sanctions_from_events_open_and_close_records(sample_app: Chengxin) -> None:
     cx = sample_app
     lists.drain(cx)

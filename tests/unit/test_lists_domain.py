@@ -256,6 +256,16 @@ def test_a_breach_needs_a_commitment_in_force_covering_the_category() -> None:
     assert C.breaches(TEMPLATES, [other], "fake_order", T0 + timedelta(days=1)) == []
 
 
+def test_a_breach_is_judged_at_the_time_of_the_act() -> None:
+    # an act over before the commitment was published breaks nothing, though confirmed after it (it was
+    # judged at the confirmation: found by review); an act under way when it was published breaks it
+    k = C.Commitment(("P1", "K1"), "merchant-standard-v1", T0, T0 + timedelta(days=365))
+    assert C.breaches(TEMPLATES, [k], "fake_order", T0 - timedelta(days=20), T0 - timedelta(days=1)) == []
+    assert len(C.breaches(TEMPLATES, [k], "fake_order", T0 - timedelta(days=20), T0 + timedelta(days=1))) == 1
+    assert len(C.breaches(TEMPLATES, [k], "fake_order", T0 + timedelta(days=360), T0 + timedelta(days=400))) == 1
+    assert C.breaches(TEMPLATES, [k], "fake_order", T0 + timedelta(days=366), T0 + timedelta(days=400)) == []
+
+
 # --- rule files are checked at load ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('records["counterfeit"] >= 1', 'records["counterfiet"] >= 1', "fails on a sample"),

@@ -93,15 +93,21 @@ class Commitment:
     def in_force(self, t: datetime) -> bool:
         return self.published <= t and (self.until is None or t <= self.until)
 
+    def in_force_during(self, first: datetime, last: datetime) -> bool:
+        """In force at some moment of [first, last]."""
+        return self.published <= last and (self.until is None or first <= self.until)
+
 
 def breaches(templates: Templates, commitments: Iterable[Commitment], category: str,
-             at: datetime) -> list[tuple[Commitment, int, Clause]]:
-    """The clauses a confirmed record of `category`, confirmed at `at`, breaks: (commitment, clause number,
-    clause) for each commitment in force then whose template covers the category."""
+             at: datetime, until: datetime | None = None) -> list[tuple[Commitment, int, Clause]]:
+    """The clauses an act of `category` breaks: (commitment, clause number, clause) for each commitment in
+    force at some moment of the act (from `at` to `until`; a moment when `until` is None) whose template
+    covers the category. The act's time, not its confirmation's: a commitment published after the act but
+    before its confirmation was counted broken by it (found by review)."""
     out = []
     for c in commitments:
         template = templates.templates.get(c.template)
-        if template is None or not c.in_force(at):
+        if template is None or not c.in_force_during(at, until or at):
             continue
         out += [(c, i, clause) for i, clause in enumerate(template.clauses) if category in clause.areas]
     return _one_per_commitment(out)

@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, select, update
+from sqlalchemy import Connection, and_, delete, func, select, update
 
 from chengxin import exc
 from chengxin.adapters.db import lists_tables as lt
@@ -89,8 +89,9 @@ def who(viewer: Viewer) -> str:
 def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party_key: str, subject: tuple[str, Ref],
                 category: str, severity: str, at: datetime, by: str, basis: str, details: dict[str, Any],
                 sanction_kind: str | None = None, given_until: date | None = None, until_lifted: bool = False,
-                credit_idx: int | None = None) -> int | None:
-    """Insert a confirmed record (None if `key` is already recorded) and queue its party for the lists."""
+                credit_idx: int | None = None, act: tuple[datetime, datetime] | None = None) -> int | None:
+    """Insert a confirmed record (None if `key` is already recorded) and queue its party for the lists. `act`:
+    when the act itself happened, first and last (default: `at`), for the commitments it breaks."""
     if conn.execute(select(lt.dishonesty_records.c.id).where(lt.dishonesty_records.c.record_key == key)).first():
         return None
     r, day = rules(), day_of(at)
@@ -109,7 +110,7 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
 
     lists.mark(conn, [party_key])
     if origin != "breach":
-        _breaches(conn, app, record_id, party_key, subject, category, at, by)
+        _breaches(conn, app, record_id, party_key, subject, category, at, by, act or (at, at))
     else:
         _rescore(conn, subject[1])  # a broken commitment counts in the score
     return record_id
@@ -133,6 +134,7 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
     if category is None:
         return []
     at, out = parse_time(at_text), []
+    act = _act_of(conn, item.id) or (at, at)
     severity = rules().severity_of(category)
     seen: set[str] = set()
     for n, (ref, kind) in enumerate(parties):
@@ -144,10 +146,21 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
         rid = open_record(conn, app, key=SEP.join(("review", str(item.id), party)), origin="review", party_key=party,
                           subject=(kind, ref), category=category, severity=severity, at=at, by=by, basis=law,
                           details={"review_item": item.id, "finding_kind": item.kind, "reason": reason},
-                          credit_idx=first_idx + n)
+                          credit_idx=first_idx + n, act=act)
         if rid is not None:
             out.append(rid)
     return out
+
+
+def _act_of(conn: Connection, item_id: int) -> tuple[datetime, datetime] | None:
+    """When the act of a review item happened: its orders' first and last placing (None without orders)."""
+    from chengxin.adapters.db import review_tables as rt
+
+    sub, o = rt.review_subjects.c, t.orders.c
+    first, last = conn.execute(select(func.min(o.placed_at), func.max(o.placed_at)).select_from(
+        t.orders.join(rt.review_subjects, and_(sub.source == o.source, sub.entity_id == o.order_id))).where(
+        sub.item_id == item_id, sub.role == "order")).one()
+    return (parse_time(first), parse_time(last)) if first and last else None
 
 
 def party_key_of(conn: Connection, ref: Ref, kind: str = "subject") -> str | None:
@@ -180,7 +193,7 @@ def party_keys_of(conn: Connection, refs: Iterable[Ref]) -> list[str]:
 
 
 def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, subject: tuple[str, Ref],
-              category: str, at: datetime, by: str) -> None:
+              category: str, at: datetime, by: str, act: tuple[datetime, datetime]) -> None:
     """A breach record for each commitment in force whose template covers the category (SHSC art. 30(1))."""
     c, s = t.commitments.c, t.subjects.c
     rows = conn.execute(select(c.source, c.commitment_id, c.template, c.published_at, c.valid_until).select_from(
@@ -189,7 +202,7 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
     held = [C.Commitment((r.source, r.commitment_id), r.template, parse_time(r.published_at),
                          _end_of_day(r.valid_until)) for r in rows]
     tpl = templates()
-    found = C.breaches(tpl, held, category, at)
+    found = C.breaches(tpl, held, category, *act)
     order = {s: i for i, s in enumerate(L.SEVERITIES)}
     # one act breaks at most one record's worth of promises: the strictest clause broken (a merchant holding
     # a standard and a repair commitment is not counted twice for one act)

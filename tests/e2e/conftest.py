@@ -79,13 +79,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(portal_app: FastAPI) -> Iterator[str]:
-    """The portal on a free 127.0.0.1 port, served by uvicorn in a background thread."""
+def serve_in_thread(app: FastAPI, name: str) -> Iterator[str]:
+    """`app` on a free 127.0.0.1 port, served by uvicorn in a background thread, until the generator closes."""
     port = _free_port()
-    config = uvicorn.Config(portal_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="portal-uvicorn", daemon=True)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -95,6 +94,12 @@ def live_server(portal_app: FastAPI) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(portal_app: FastAPI) -> Iterator[str]:
+    """The portal on a free 127.0.0.1 port, served by uvicorn in a background thread."""
+    yield from serve_in_thread(portal_app, "portal-uvicorn")
 
 
 @pytest.fixture(scope="session")

@@ -94,29 +94,27 @@ def test_production_mode_refuses_missing_keys(env):
     assert done.returncode == 78 and "CHENGXIN_PII_KEY" in done.stderr
 
 
-def test_audit_exits_nonzero_naming_the_first_bad_record(env, settings):
+def _audit_after_editing_record_5(env, settings, payload: str):
+    """Ingest the sample, set record 5's payload to `payload` behind the node's back, run `audit verify --json`."""
     from sqlalchemy import create_engine, text
 
     run(env, "ingest", str(SAMPLE))
     engine = create_engine(settings.database_url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE credit_records SET payload = '{}' WHERE idx = 5"))
+        conn.execute(text("UPDATE credit_records SET payload = :p WHERE idx = 5"), {"p": payload})
     engine.dispose()
-    done = run(env, "audit", "verify", "--json", check=False)
+    return run(env, "audit", "verify", "--json", check=False)
+
+
+def test_audit_exits_nonzero_naming_the_first_bad_record(env, settings):
+    done = _audit_after_editing_record_5(env, settings, "{}")
     assert done.returncode == 1
     assert json.loads(done.stdout)["first_bad"]["index"] == 5
 
 
 def test_audit_reports_a_payload_that_is_not_json_and_does_not_crash(env, settings):
     """`audit verify --json` printed a traceback, not JSON, for a payload that is not JSON (found by review)."""
-    from sqlalchemy import create_engine, text
-
-    run(env, "ingest", str(SAMPLE))
-    engine = create_engine(settings.database_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE credit_records SET payload = 'x' WHERE idx = 5"))
-    engine.dispose()
-    done = run(env, "audit", "verify", "--json", check=False)
+    done = _audit_after_editing_record_5(env, settings, "x")
     assert (done.returncode, "Traceback" in done.stderr) == (1, False), done.stderr[-500:]
     report = json.loads(done.stdout)
     assert report["ok"] is False and report["first_bad"] == {**report["first_bad"], "index": 5, "problem": "altered"}

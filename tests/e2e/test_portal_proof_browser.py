@@ -8,17 +8,14 @@ import base64
 import hashlib
 import json
 import re
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Route, expect
 from sqlalchemy import select, update
-from tests.e2e.conftest import P1, make_portal_cx
+from tests.e2e.conftest import P1, make_portal_cx, serve_in_thread
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
@@ -49,18 +46,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chengxin]:
 @pytest.fixture(scope="module")
 def server(store: Chengxin) -> Iterator[str]:
     """The portal over this module's store, served by uvicorn on a free port in a background thread."""
-    config = uvicorn.Config(create_app(store), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, name="proof-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{uv.servers[0].sockets[0].getsockname()[1]}"
-    uv.should_exit = True
-    thread.join(timeout=10)
+    yield from serve_in_thread(create_app(store), "proof-uvicorn")
 
 
 @pytest.fixture

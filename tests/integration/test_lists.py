@@ -246,6 +246,51 @@ def test_records_expire_after_the_disclosure_period(ringed: Chengxin) -> None:
     assert "black" not in lists_of(cx, (P1, "S2"), REGULATOR)
 
 
+def _public_kinds(cx: Chengxin, shop: str) -> list[str]:
+    return [r["kind"] for r in parties.show(cx, P1, shop, ANONYMOUS, limit=500)["credit_records"]]
+
+
+def test_points_taken_back_leave_public_view_with_the_record_that_found_the_order_fake(sample_app: Chengxin) -> None:
+    """"Order O1 was found fake, its rating's points taken back" is a finding about the shop: it stayed public
+    after its record's disclosure ended (and after an overturn, beside the points given back)."""
+    cx = sample_app
+    confirm(cx, RING_S1, "run-s1")
+    assert "points_retracted" in _public_kinds(cx, "S1")
+    rec = record_of(cx, P1, "S1")
+    last_day = datetime.fromisoformat(rec.disclose_until).replace(tzinfo=UTC)
+    lists.evaluate(cx, None, last_day + timedelta(days=1, hours=1))
+    assert record_of(cx, P1, "S1").state == "expired"
+    assert "points_retracted" not in _public_kinds(cx, "S1")
+    full = parties.show(cx, P1, "S1", PLATFORM1, limit=500)["credit_records"]  # the reporting platform still sees it
+    assert "points_retracted" in [r["kind"] for r in full]
+
+
+def test_points_given_back_after_an_overturn_are_not_public_either(sample_app: Chengxin) -> None:
+    cx = sample_app
+    confirm(cx, RING_S1, "run-s1")
+    rec = record_of(cx, P1, "S1")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    kinds = [r["kind"] for r in parties.show(cx, P1, "S1", PLATFORM1, limit=500)["credit_records"]]
+    assert "points_retracted" in kinds and "points_restored" in kinds
+    assert not {"points_retracted", "points_restored"} & set(_public_kinds(cx, "S1"))
+
+
+def test_a_directly_decided_fake_order_is_public_for_the_fake_order_period(sample_app: Chengxin) -> None:
+    from chengxin.services import point_disclosure, standing
+
+    cx = sample_app
+    standing.set_order_verdict(cx, (P1, "O1"), "fake", "k-reg", "the buyer admitted it", "沪市监〔2026〕2号")
+    assert "points_retracted" in _public_kinds(cx, "S1")
+    with read_connection(cx.engine) as conn:
+        cr = t.credit_records.c
+        at = conn.execute(select(cr.at).where(cr.kind == "points_retracted", cr.subject_id == "S1")).scalar_one()
+        day = lifecycle.day_of(lifecycle.parse_time(at))
+        last = date(day.year + 3, day.month, min(day.day, 28 if day.month == 2 else day.day))  # serious: 3 years
+        assert point_disclosure.hidden_point_changes(conn, [(P1, "S1")], last) == []
+        assert len(point_disclosure.hidden_point_changes(conn, [(P1, "S1")], last + timedelta(days=1))) == 1
+
+
 def test_a_commitment_breach_is_its_own_record(sample_app: Chengxin) -> None:
     cx = sample_app
     confirm(cx, RING_S1, "run-s1")

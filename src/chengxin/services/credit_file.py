@@ -113,11 +113,13 @@ class _Group:
 
 
 def withdrawn_records(conn: Connection, refs: list[Ref]) -> list[int]:
-    """Log indexes the public no longer sees: records repaired, expired or overturned, and list entries whose
-    membership ended."""
-    from chengxin.services import lifecycle, list_views
+    """Log indexes the public no longer sees: records repaired, expired or overturned, list entries whose
+    membership ended, and point retractions whose finding is no longer disclosed."""
+    from chengxin.services import lifecycle, list_views, point_disclosure
 
-    return lifecycle.hidden_credit_records(conn, refs, lifecycle.today()) + list_views.ended_list_records(conn, refs)
+    on = lifecycle.today()
+    return lifecycle.hidden_credit_records(conn, refs, on) + list_views.ended_list_records(conn, refs) + \
+        point_disclosure.hidden_point_changes(conn, refs, on)
 
 
 _NO_CURSOR = 1 << 62  # `before` when there is none: above every log index

@@ -2,7 +2,7 @@
 
     CHENGXIN_DATABASE_URL=sqlite:///bench/.cache/detect10m/store.db .venv/bin/python bench/profile_rebuild.py
 
-Runs the steps of `standing.rebuild` and `scoring.rebuild` in-process on the store the settings name, in
+Runs the steps of `standing_ledger.rebuild` and `scoring.rebuild` in-process on the store the settings name, in
 the same order and transactions, with DuckDB reading the whole-table aggregates when it can (SQLite and
 `CHENGXIN_BATCH_ENGINE=duckdb`, the default), and prints each step's seconds. It rewrites the derived
 tables as `chengxin score` does.
@@ -20,7 +20,7 @@ from chengxin.adapters.db import duck
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.bootstrap import bootstrap
 from chengxin.services import profiles as P
-from chengxin.services import scoring, standing
+from chengxin.services import scoring, standing, standing_ledger
 from chengxin.settings import Settings
 
 
@@ -35,7 +35,7 @@ def main() -> int:
         times[name] = round(time.perf_counter() - started, 1)
         return result
 
-    timed("recount every rating", standing.rebuild, app)
+    timed("recount every rating", standing_ledger.rebuild, app)
     now = scoring._now()
     with duck.batch_reader(app.engine, app.settings.batch_engine == "duckdb") as reader:
         with write_transaction(app.engine) as conn:

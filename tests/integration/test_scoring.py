@@ -16,7 +16,7 @@ from chengxin.adapters.db import duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
-from chengxin.services import audit, parties, profiles, scoring, standing, standing_views
+from chengxin.services import audit, parties, profiles, scoring, standing, standing_ledger, standing_views
 from chengxin.services.viewer import Viewer
 from chengxin.simulate import Simulator, make_params
 
@@ -110,7 +110,7 @@ def test_one_product_named_bare_or_as_a_reference_is_one_item(app):
     feed = Feed().parties().order("O1", "2026-03-02").order("O2", "2026-03-05", product={"source": P, "id": "G1"})
     assert ingest_text(app, feed.text()).rejected == 0
     assert (ledger(app)["RO2"][1], points(app)) == ("same_item_window", 1)
-    standing.rebuild(app)
+    standing_ledger.rebuild(app)
     assert (ledger(app)["RO2"][1], points(app)) == ("same_item_window", 1)
 
 def test_strangers_ratings_of_an_order_and_a_cancelled_orders_count_nothing(app):
@@ -132,7 +132,7 @@ def test_strangers_ratings_of_an_order_and_a_cancelled_orders_count_nothing(app)
         with read_connection(app.engine) as conn:
             L = st.rating_ledger
             assert conn.execute(select(L.c.review_id).where(L.c.dsr.is_(True))).scalars().all() == ["RO1"]
-        standing.rebuild(app)
+        standing_ledger.rebuild(app)
 
 
 def test_a_confirmed_fake_order_takes_its_points_back_as_a_credit_record(app):
@@ -247,7 +247,7 @@ def test_incremental_recounts_equal_a_full_rebuild_whatever_the_order(app, tmp_p
         scored = {r.party_key for r in conn.execute(select(st.credit_scores))}
         queued = conn.execute(select(st.scoring_queue)).all()
     assert incremental and not queued
-    counts = standing.rebuild(app, chunk=7)  # the ledger is written 7 rows at a time while pairs stream in
+    counts = standing_ledger.rebuild(app, chunk=7)  # the ledger is written 7 rows at a time while pairs stream in
     assert counts["ratings"] == len(incremental) and counts["targets"] == len(standings)
     result = scoring.rebuild(app)
     assert ledger(app) == incremental
@@ -321,7 +321,7 @@ def test_a_budgeted_drain_settles_in_short_transactions_what_one_long_one_would(
         assert conn.execute(select(st.scoring_queue)).first() is None
         scores = {r.party_key: (r.score, r.grade) for r in conn.execute(select(st.credit_scores))}
     budgeted = ledger(app)
-    standing.rebuild(app)
+    standing_ledger.rebuild(app)
     scoring.rebuild(app)
     with read_connection(app.engine) as conn:
         assert {r.party_key: (r.score, r.grade) for r in conn.execute(select(st.credit_scores))} == scores

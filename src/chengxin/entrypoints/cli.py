@@ -419,7 +419,7 @@ def score_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Recount every rating's credit points, refit rater reliability and rescore every party."""
-    from chengxin.services import scoring, standing
+    from chengxin.services import scoring, standing, standing_ledger
 
     cx = _app()
     if follow:
@@ -431,7 +431,7 @@ def score_cmd(
         except KeyboardInterrupt:
             return
         return
-    points = standing.rebuild(cx)
+    points = standing_ledger.rebuild(cx)
     scores = scoring.rebuild(cx)
     summary = {"ratings": points, "scores": scores}
     if as_json:

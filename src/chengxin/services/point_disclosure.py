@@ -28,7 +28,7 @@ from chengxin.domain import lifecycle as L
 
 Ref = tuple[str, str]
 KINDS = ("points_retracted", "points_restored")
-VERDICTS_SOURCE = "urn:cx:chengxin:verdicts"  # as services/standing.py writes them
+VERDICTS_SOURCE = "urn:cx:chengxin:verdicts"  # as services/standing_retractions.py writes them
 FAKE_ORDER = "fake_order"  # the category of a directly decided fake order (vocab/lifecycle.yaml)
 
 

@@ -2,7 +2,7 @@
 their scores, and the same weighted by their authors (fairness, lockstep), and how many were taken back.
 
 Like the trade figures (`services/trade.py`, whose module docstring says why): the full recompute writes
-every target's sums (`target_ratings`); a recount of a pair (`standing.recount`) adds the difference
+every target's sums (`target_ratings`); a recount of a pair (`standing_ledger.recount`) adds the difference
 between the pair's ledger rows before and after; scoring a party reads one row per shop or subject. A
 rating's weight changes only at a full recompute. Weights are integer millionths, so that sums kept event
 by event equal a full count exactly.

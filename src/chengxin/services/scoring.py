@@ -52,7 +52,7 @@ def profiles(conn: Connection, keys: Iterable[str] | None, now: datetime, *, pla
 def fit_fairness(conn: Connection, reader: duck.Reader | None = None) -> dict[Ref, float]:
     """Fit rater reliability over every counted buyer rating of a shop (at the time its order was placed:
     lockstep shows in orders); store and return each author's fairness. The ratings are read by DuckDB
-    when a `reader` is given (it reads what is committed: the ledger is, by `standing.rebuild`), in the
+    when a `reader` is given (it reads what is committed: the ledger is, by `standing_ledger.rebuild`), in the
     ledger's key order either way, so that the fit sums in the same order whoever reads."""
     L, r, o = st.rating_ledger, t.reviews, t.orders
     q = select(L.c.author_source, L.c.author_id, L.c.target_source, L.c.target_id, L.c.score, L.c.at,

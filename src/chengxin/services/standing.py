@@ -1,25 +1,25 @@
 """Credit standing from ratings: points per rated entity, the ledger of what each rating counts, windows
-(positive rate, DSR against the category), and order verdicts that take points back.
+(positive rate, DSR against the category), and order verdicts that take points back. This module holds the
+rating rules, the queue of what is stale and its drain, and the verdicts; `services/standing_ledger.py`
+writes the ledger and the standings, `services/standing_retractions.py` the credit records of points a
+verdict takes back or gives back, and `services/standing_views.py` reads them.
 
 How it stays current: ingestion marks what a batch makes stale in `scoring_queue` (a rating's pair; an
 order whose payment, completion or verdict changed), in the batch's own transaction; `drain` recounts the
-marked pairs afterwards (`domain.ratings.count_pair` over one pair's ratings, so a recount is small) and
-updates the ledger and the standings. `rebuild` recounts everything (`chengxin score`).
+marked pairs afterwards (`standing_ledger.recount`: `domain.ratings.count_pair` over one pair's ratings, so
+a recount is small) and updates the ledger and the standings. `standing_ledger.rebuild` recounts everything
+(`chengxin score`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import cache
-from itertools import groupby
-from operator import itemgetter
 from typing import Any, NamedTuple
 
-import orjson
-from sqlalchemy import Connection, Integer, and_, bindparam, cast, delete, exists, func, literal, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -28,15 +28,15 @@ from chengxin.adapters.db.engine import NotDurable, read_connection, write_trans
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
-from chengxin.domain.credit import CreditRecord
-from chengxin.domain.events import as_ref, canonical
 from chengxin.domain.projection import Fact
 from chengxin.exc import Forbidden, InvalidInput, NotFound
-from chengxin.services import columnar, credit_log, rating_sums, trade
+from chengxin.services import credit_log, trade
+
+# `standing_ledger` and `scoring` import `rules` (and `standing_ledger` the types below) from this module, so
+# this module imports them inside the functions that use them: at the top, each import would wait on the other
 
 Ref = tuple[str, str]
 Pair = tuple[Ref, Ref]  # (target, author)
-VERDICTS_SOURCE = "urn:cx:chengxin:verdicts"  # the `event` of a credit record that a verdict caused
 
 
 @cache
@@ -82,7 +82,7 @@ def queue(conn: Connection, rows: list[tuple[str, str, str, str, str]]) -> None:
     bulk.insert_or_ignore_tuples(conn, "scoring_queue", rows)
 
 
-# --- recounting -------------------------------------------------------------------------------------------
+# --- settling the queue (the recount itself: services/standing_ledger.py) ---------------------------------
 REBUILD_BEYOND = 2_000  # a backlog this long (a bulk load) is settled faster by recounting everything
 FIRST_CHUNK = 8  # marks in a budgeted drain's first transaction; later ones follow the time each mark took
 FOLLOW_BUDGET_S = 0.005  # the scorer's transactions hold the write lock about this long...
@@ -100,13 +100,13 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     incremental steps; None never rebuilds (a server's scorer must not stall requests for a rebuild).
     With `budget_s`, chunks (at most `chunk` marks) are sized so that a transaction holds the write lock about
     that long: a request waits at most that long for the scorer."""
-    from chengxin.services import scoring
+    from chengxin.services import scoring, standing_ledger
 
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
         backlog = len(direct.rows(conn, _PEEK, {"n": (rebuild_beyond or 0) + 1}))
         seen = _latest_event(conn) if budget_s is not None else None
     if rebuild_beyond is not None and backlog > rebuild_beyond:
-        rebuilt = rebuild(app)
+        rebuilt = standing_ledger.rebuild(app)
         return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     done = {"pairs": 0, "parties": 0}
     size = chunk if budget_s is None else min(chunk, FIRST_CHUNK)
@@ -151,11 +151,11 @@ def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
 def _settle(conn: Connection, app: Chengxin, size: int, cause: str) -> dict[str, int]:
     """One chunk of the queue in the caller's transaction: recount, rescore, delete the marks. Returns
     how many marks it took, pairs it recounted and parties whose score changed."""
-    from chengxin.services import scoring
+    from chengxin.services import scoring, standing_ledger
 
     marks = direct.rows(conn, _TAKE, {"n": size})
     pairs = _pairs_of(conn, marks)
-    recount(conn, app, pairs)
+    standing_ledger.recount(conn, app, pairs)
     trade.refresh(conn, scoring.score_rules(), _orders_of(conn, marks))
     keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
     parties = scoring.rescore_in(conn, keys, cause)
@@ -286,276 +286,6 @@ _ORDER_PAIRS = select(t.reviews.c.target_source, t.reviews.c.target_id, t.review
                                                    t.reviews.c.order_id == bindparam("oid"))
 
 
-def _ratings_query() -> Any:
-    """Ratings with what the rules need of their orders: placed time, first item, paid, completed, fake."""
-    r, o, u, v = t.reviews, t.orders, t.order_updates, st.order_verdicts
-    same_order = and_(u.c.order_source == r.c.order_source, u.c.order_id == r.c.order_id)
-    return select(
-        r.c.source, r.c.review_id, r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id,
-        r.c.direction, r.c.score, r.c.posted_at, r.c.follows_id, r.c.dimensions, o.c.placed_at, o.c["items"],
-        # as integers, not booleans: SQLite's booleans need SQLAlchemy's processing, and a pair's recount
-        # then could not run on the driver's cursor (`adapters/db/direct.py`); `_rating` reads them as truth
-        cast(exists().where(same_order, u.c.kind == "paid"), Integer).label("paid"),
-        cast(exists().where(same_order, u.c.kind == "completed"), Integer).label("completed"),
-        cast(exists().where(v.c.order_source == r.c.order_source, v.c.order_id == r.c.order_id,
-                            v.c.verdict == "fake"), Integer).label("fake"),
-        r.c.order_source,  # a bare product id in the order's items names a product of the order's source
-        o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id,  # whom a rating of the order may name
-        cast(exists().where(same_order, u.c.kind == "cancelled"), Integer).label("cancelled"),
-    ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
-        r.c.target_id.is_not(None), r.c.author_id.is_not(None))
-
-
-_PAIR_Q = None
-
-
-def _pair_rows(conn: Connection, pair: Pair) -> list[Any]:
-    global _PAIR_Q
-    r = t.reviews
-    if _PAIR_Q is None:
-        from sqlalchemy import bindparam
-
-        _PAIR_Q = _ratings_query().where(
-            r.c.target_source == bindparam("ts"), r.c.target_id == bindparam("ti"),
-            r.c.author_source == bindparam("as_"), r.c.author_id == bindparam("ai"))
-    (ts, ti), (as_, ai) = pair
-    return direct.rows(conn, _PAIR_Q, {"ts": ts, "ti": ti, "as_": as_, "ai": ai})
-
-
-def _dims(given: dict[str, int], names: tuple[str, ...]) -> tuple[int, ...] | None:
-    """The DSR dimensions the rules name, in their order (None unless the review gives each)."""
-    return tuple(given[d] for d in names) if all(d in given for d in names) else None
-
-
-def _rating(row: Sequence[Any]) -> R.Rating:
-    """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
-    (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
-     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled) = row
-    listed = orjson.loads(items) if items else None
-    first = as_ref(order_source, listed[0]["product_id"]) if listed else None
-    # one key whichever way the product is named (bare, or as a reference of the order's own source): they
-    # counted as two items, and two ratings of one item within 14 days as two (found by review)
-    item = f"{first[0]}|{first[1]}" if first else None
-    dims = orjson.loads(dimensions) if dimensions else None
-    return R.Rating(
-        (source, review_id), (ts, ti), (as_, ai), direction, score, posted_at, order_at=placed_at, item=item,
-        paid=bool(paid), completed=bool(completed), fake=bool(fake), follow_up=follows_id is not None,
-        dims=_dims(dims, rules().dsr_dimensions) if dims else None,
-        buyer=(b_src, b_id) if b_id is not None else None, shop=(s_src, s_id) if s_id is not None else None,
-        cancelled=bool(cancelled))
-
-
-def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
-    """Recount these pairs: rewrite their ledger rows, record points taken back or restored, update the
-    standings of their targets. Runs in the caller's write transaction."""
-    targets: dict[Ref, None] = {}
-    records: list[tuple[CreditRecord, str]] = []
-    ledger: list[tuple[Any, ...]] = []
-    before: list[tuple[Any, ...]] = []
-    work = list(dict.fromkeys(pairs))
-    for pair in work:  # grows while it runs: pairs that still count a review that has moved into this one
-        rows = _pair_rows(conn, pair)
-        work.extend(p for p in _moved_from(conn, pair, rows) if p not in work)
-        ratings = [_rating(row) for row in rows]
-        old = _old_ledger(conn, pair)
-        _delete_pair(conn, pair)
-        for rating, c in zip(sorted(ratings, key=_time_order), R.count_pair(ratings, rules()),
-                             strict=True):
-            ledger.append(_ledger_tuple(rating, c))
-            records.extend(_point_changes(conn, rating, c, old.get(c.review)))
-        before.extend((*review, pair[0], *row) for review, row in old.items())
-        targets[pair[0]] = None
-    bulk.insert_tuples(conn, "rating_ledger", ledger)
-    _update_standings(conn, list(targets), before, ledger)
-    _keep_sums(conn, before, ledger)
-    if records:  # in practice only a verdict's own transaction takes points back or restores them
-        credit_log.append(conn, app.keys, app.settings.log_origin, records)
-
-
-def _moved_from(conn: Connection, pair: Pair, rows: Sequence[Any]) -> list[Pair]:
-    """The other pairs whose ledger still counts one of these ratings: a review re-sent with another author or
-    target. They are recounted too, so that the rating leaves them (and is not counted, nor keyed, twice)."""
-    L = st.rating_ledger
-    found = direct.in_refs(conn, _COUNTED_IN, L.c.source, L.c.review_id, [(r[0], r[1]) for r in rows])
-    return [p for p in {((a, b), (c, d)) for a, b, c, d in found} if p != pair]
-
-
-_COUNTED_IN = select(st.rating_ledger.c.target_source, st.rating_ledger.c.target_id, st.rating_ledger.c.author_source,
-                     st.rating_ledger.c.author_id)
-
-
-def _old_ledger(conn: Connection, pair: Pair) -> dict[Ref, tuple[Any, ...]]:
-    """A pair's ledger rows before its recount: review -> (points, reason, score, eligible, direction, dsr, at,
-    dims)."""
-    return {(r[0], r[1]): tuple(r[2:]) for r in direct.rows(conn, _OLD_LEDGER, _pair_params(pair))}
-
-
-def _keep_sums(conn: Connection, before: list[tuple[Any, ...]], after: list[tuple[Any, ...]]) -> None:
-    """Add the recount's difference to the kept rating sums of its targets (`services/rating_sums.py`):
-    `before` as (review source, id, target, points, reason, score, eligible, direction, dsr, at, dims),
-    `after` as ledger tuples; and their DSR ratings to the kept days. Nothing to do until a full
-    recompute has built them."""
-    from chengxin.services import scoring
-
-    if not (before or after) or not trade.built(conn):
-        return
-    rating_sums.recounted(conn, scoring.score_rules(), [(b[0], b[1]) for b in before], [
-        ((a[2], a[3]), (a[0], a[1]), R.counts_for_target(a[6], a[12], a[13]), a[7], R.taken_back(a[6], a[12], a[11]))
-        for a in after])
-    days: dict[tuple[str, str, str], list[int]] = {}
-    for sign, target, dsr, direction, at, dims in (
-            *((-1, b[2], b[8], b[7], b[9], b[10]) for b in before),
-            *((1, (a[2], a[3]), a[14], a[6], a[8], a[15]) for a in after)):
-        if dsr and direction == "buyer_to_seller":
-            acc = days.setdefault((*target, at[:10]), [0, 0])
-            acc[0] += sign
-            acc[1] += sign * rating_sums.dsr_points(dims)
-    rating_sums.add_days(conn, days)
-
-
-def _pair_params(pair: Pair) -> dict[str, str]:
-    (ts, ti), (as_, ai) = pair
-    return {"ts": ts, "ti": ti, "as": as_, "ai": ai}
-
-
-def _delete_pair(conn: Connection, pair: Pair) -> None:
-    direct.execute(conn, _DELETE_PAIR, _pair_params(pair))
-
-
-_PAIR_COND = (st.rating_ledger.c.target_source == bindparam("ts"), st.rating_ledger.c.target_id == bindparam("ti"),
-              st.rating_ledger.c.author_source == bindparam("as"), st.rating_ledger.c.author_id == bindparam("ai"))
-_OLD_LEDGER = select(st.rating_ledger.c.source, st.rating_ledger.c.review_id, st.rating_ledger.c.points,
-                     st.rating_ledger.c.reason, st.rating_ledger.c.score,
-                     cast(st.rating_ledger.c.eligible, Integer), st.rating_ledger.c.direction,
-                     cast(st.rating_ledger.c.dsr, Integer), st.rating_ledger.c.at, st.rating_ledger.c.dims).where(
-    *_PAIR_COND)
-_DELETE_PAIR = delete(st.rating_ledger).where(*_PAIR_COND)
-
-
-LEDGER_COLUMNS = ("source", "review_id", "target_source", "target_id", "author_source", "author_id", "direction",
-                  "score", "at", "month", "points", "base", "reason", "eligible", "dsr", "dims")
-
-
-def _ledger_tuple(r: R.Rating, c: R.Counted) -> tuple[Any, ...]:
-    """A rating_ledger row, in LEDGER_COLUMNS order (the table's)."""
-    return (*r.review, *r.target, *r.author, r.direction, r.score, r.at, c.month, c.points, c.base, c.reason,
-            c.eligible, c.dsr, ",".join(map(str, r.dims)) if r.dims else None)
-
-
-def _point_changes(conn: Connection, r: R.Rating, c: R.Counted, old: tuple[Any, ...] | None) -> list[
-        tuple[CreditRecord, str]]:
-    """A credit record when a verdict takes a rating's points back, or gives them back."""
-    if old is None:
-        return []
-    old_points, old_reason = old[:2]
-    taken = c.reason == R.RETRACTED and old_reason != R.RETRACTED and old_points != 0
-    leaving = old_reason == R.RETRACTED and c.reason != R.RETRACTED
-    order = _order_of(conn, r.review) if taken or leaving else None
-    # Given back is what was taken back and not given back yet (by its own records): judged by the points the
-    # rating would carry now, a retraction was left standing and a restoration could have none before it
-    # (found by review)
-    owed = -_outstanding(conn, r, order) if leaving and order is not None else 0
-    if not (taken or owed):
-        return []
-    assert order is not None
-    verdict = conn.execute(select(st.order_verdicts).where(
-        st.order_verdicts.c.order_source == order[0], st.order_verdicts.c.order_id == order[1])).first()
-    body = canonical({k: getattr(verdict, k) for k in ("order_source", "order_id", "verdict", "decided_by",
-                                                       "decided_at", "reason", "basis")}) if verdict else b"{}"
-    kind = "points_retracted" if taken else "points_restored"
-    record = CreditRecord(
-        kind, "shop" if r.direction == "buyer_to_seller" else "subject", r.target,
-        (VERDICTS_SOURCE, f"{order[0]}|{order[1]}"), verdict.decided_at if verdict else credit_log.now_utc(),
-        {"review": list(r.review), "order": list(order), "points": -old_points if taken else owed,
-         "decided_by": verdict.decided_by if verdict else None, **({} if taken else {"counts_now": c.points})})
-    return [(record, hashlib.sha256(body).hexdigest())]
-
-
-def _outstanding(conn: Connection, r: R.Rating, order: Ref) -> int:
-    """The points of this rating's retraction records not yet given back: their sum with its restorations."""
-    cr = t.credit_records.c
-    rows = conn.execute(select(cr.payload).where(
-        cr.subject_source == r.target[0], cr.subject_id == r.target[1], cr.event_source == VERDICTS_SOURCE,
-        cr.event_id == f"{order[0]}|{order[1]}", cr.kind.in_(("points_retracted", "points_restored"))))
-    return sum(int(p["points"]) for (raw,) in rows if (p := orjson.loads(raw))["review"] == list(r.review))
-
-
-def _order_of(conn: Connection, review: Ref) -> Ref:
-    r = t.reviews
-    row = conn.execute(select(r.c.order_source, r.c.order_id).where(
-        r.c.source == review[0], r.c.review_id == review[1])).one()
-    return row.order_source, row.order_id
-
-
-def _update_standings(conn: Connection, targets: list[Ref], before: list[tuple[Any, ...]],
-                      after: list[tuple[Any, ...]]) -> None:
-    """Add the recount's difference in points and ratings to its targets' standings: `before`, the old ledger
-    rows of the pairs recounted (as `_keep_sums` takes them), `after` their new ledger tuples. (Summing a
-    target's whole ledger instead grew with its ratings.)"""
-    change = {target: [0, 0] for target in targets}
-    for b in before:
-        change[b[2]][0] -= b[3]
-        change[b[2]][1] -= 1
-    for a in after:
-        change[(a[2], a[3])][0] += a[10]
-        change[(a[2], a[3])][1] += 1
-    s = st.standings
-    was = {(r[0], r[1]): (r[2], r[3]) for r in direct.in_refs(conn, _STANDINGS, s.c.target_source, s.c.target_id,
-                                                               targets)}
-    now = credit_log.now_utc()
-    upsert.insert_or_update(conn, s, [
-        {"target_source": ts, "target_id": ti, "points": was.get((ts, ti), (0, 0))[0] + points,
-         "ratings": was.get((ts, ti), (0, 0))[1] + n, "updated_at": now}
-        for (ts, ti), (points, n) in change.items()])
-
-
-_STANDINGS = select(st.standings.c.target_source, st.standings.c.target_id, st.standings.c.points,
-                    st.standings.c.ratings)
-
-
-def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
-    """Recount every pair from the events (`chengxin score`): ledger and standings rewritten. Streams the
-    ratings pair by pair and writes the ledger `chunk` rows at a time, so memory does not grow with them.
-    (Read through DuckDB instead, bench-10m's 652,855 ratings took as long and its child peaked at 1.7 GB:
-    the ORDER BY holds every rating.)"""
-    assert bulk.columns("rating_ledger") == LEDGER_COLUMNS
-    with write_transaction(app.engine) as conn:
-        # the kept rating sums no longer match the ledger: counted from it until the full recompute that
-        # follows builds them again (`services/rating_sums.py`)
-        for table in (st.rating_ledger, st.standings, st.scoring_queue, st.trade_state):
-            conn.execute(delete(table))
-        r, the_rules = t.reviews, rules()
-        q = _ratings_query().order_by(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id)
-        ledger: list[tuple[Any, ...]] = []
-        targets: set[Ref] = set()
-        pairs = ratings = 0
-        for (ts, ti, _, _), group in groupby(columnar.stream(conn, q), key=itemgetter(2, 3, 4, 5)):
-            batch = sorted(map(_rating, group), key=_time_order)
-            ledger.extend(map(_ledger_tuple, batch, R.count_pair(batch, the_rules)))
-            targets.add((ts, ti))
-            pairs += 1
-            if len(ledger) >= chunk:
-                ratings += len(ledger)
-                bulk.insert_tuples(conn, "rating_ledger", ledger)
-                ledger.clear()
-        ratings += len(ledger)
-        bulk.insert_tuples(conn, "rating_ledger", ledger)
-        _rebuild_standings(conn)
-    return {"pairs": pairs, "ratings": ratings, "targets": len(targets)}
-
-
-def _time_order(r: R.Rating) -> tuple[str, Ref]:  # the order `count_pair` returns its counts in
-    return r.at, r.review
-
-
-def _rebuild_standings(conn: Connection) -> None:
-    L, now = st.rating_ledger, credit_log.now_utc()
-    conn.execute(st.standings.insert().from_select(
-        ["target_source", "target_id", "points", "ratings", "updated_at"],
-        select(L.c.target_source, L.c.target_id, func.sum(L.c.points), func.count(), literal(now))
-        .group_by(L.c.target_source, L.c.target_id)))
-
-
 # --- verdicts -----------------------------------------------------------------------------------------------
 class _Mark(NamedTuple):
     kind: str
@@ -602,13 +332,13 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
                 "order_source": order[0], "order_id": order[1], "verdict": verdict, "decided_by": decided_by,
                 "decided_at": now, "reason": reason.strip(), "basis": basis}])
         before = credit_log.latest_head(conn)
-        from chengxin.services import scoring
+        from chengxin.services import scoring, standing_ledger
 
         # recounted in this durable transaction, not through the queue: the points taken back (or restored)
         # are credit records, and no drain of derived data (whose commits may be lost) may append them
         marks = [_Mark("order", order[0], order[1], "", "")]
         pairs = _pairs_of(conn, marks)
-        recount(conn, app, pairs)
+        standing_ledger.recount(conn, app, pairs)
         scoring.rescore_in(conn, scoring.party_keys(conn, _touched(conn, marks, pairs)), "verdict")
         after = credit_log.latest_head(conn)
     added = (after.size if after else 0) - (before.size if before else 0)

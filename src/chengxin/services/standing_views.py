@@ -1,5 +1,5 @@
 """Reading the credit standing of a shop or subject: points, level, positive rate, DSR against the
-category average, and the ledger of what each rating counts and why (`services/standing.py` keeps them)."""
+category average, and the ledger of what each rating counts and why (`services/standing_ledger.py` keeps them)."""
 
 from __future__ import annotations
 

@@ -291,6 +291,39 @@ def test_a_directly_decided_fake_order_is_public_for_the_fake_order_period(sampl
         assert len(point_disclosure.hidden_point_changes(conn, [(P1, "S1")], last + timedelta(days=1))) == 1
 
 
+def _traffic(shop: str, bursts: list[list[str]]) -> Finding:
+    return Finding("fake_traffic", 0.9, {"parties": ((P1, shop),), "orders": (), "products": ((P1, "G1"),)},
+                   {"bursts": bursts, "days": sum(len(b) for b in bursts)})
+
+
+def _breaches_of(cx: Chengxin) -> list[Any]:
+    with read_connection(cx.engine) as conn:
+        d = lt.dishonesty_records.c
+        return list(conn.execute(select(d.subject_id, d.details).where(d.origin == "breach")))
+
+
+def test_an_act_before_the_commitment_breaks_it_not_even_without_orders(sample_app: Chengxin) -> None:
+    """M1 committed on 8 January 2026: fake traffic in December 2025, confirmed now, broke nothing. Without
+    orders the act was dated by its confirmation, and a serious breach record opened (found by review)."""
+    cx = sample_app
+    confirm(cx, _traffic("S1", [["2025-12-01", "2025-12-03"]]), "run-before")
+    assert record_of(cx, P1, "S1").category == "fake_traffic"
+    assert _breaches_of(cx) == []
+
+
+def test_an_act_after_the_commitment_breaks_it_without_orders(sample_app: Chengxin) -> None:
+    cx = sample_app
+    confirm(cx, _traffic("S1", [["2026-02-10", "2026-02-11"]]), "run-after")
+    (breach,) = _breaches_of(cx)
+    assert breach.subject_id == "S1" and '"clause":1' in breach.details
+
+
+def test_an_act_no_evidence_dates_breaks_no_commitment(sample_app: Chengxin) -> None:
+    cx = sample_app
+    confirm(cx, Finding("not_as_described", 0.9, {"parties": ((P1, "S1"),), "orders": ()}, {"rate": 0.4}), "run-nad")
+    assert record_of(cx, P1, "S1").category == "not_as_described" and _breaches_of(cx) == []
+
+
 def test_a_commitment_breach_is_its_own_record(sample_app: Chengxin) -> None:
     cx = sample_app
     confirm(cx, RING_S1, "run-s1")

@@ -141,6 +141,44 @@ def test_each_product_of_a_shop_is_its_own_suspicion(sample_app: Chengxin) -> No
     assert products == [["G1"], ["G2"]]
 
 
+def _traffic(*bursts: tuple[str, str]) -> Finding:
+    return Finding("fake_traffic", 0.9, {"parties": ((P1, "S1"),), "products": ((P1, "G1"),)},
+                   {"bursts": [list(b) for b in bursts], "days": 2 * len(bursts)})
+
+
+def test_a_decided_suspicion_comes_back_when_its_subject_does_it_again(sample_app: Chengxin) -> None:
+    # Without orders, a decided shop-level suspicion never came back: a shop confirmed for fake traffic in
+    # February bought traffic again in June, and no item was queued (found by review).
+    cx = sample_app
+    store_run(cx, "detect-t1", (_traffic(("2026-02-10", "2026-02-11")),))
+    review.publish(cx, "detect-t1")
+    review.decide(cx, 1, "confirm", REGULATOR, "bought traffic")
+    store_run(cx, "detect-t2", (_traffic(("2026-02-10", "2026-02-12")),))  # the same burst, a day longer
+    assert review.publish(cx, "detect-t2")["already_queued"] == 1
+    store_run(cx, "detect-t3", (_traffic(("2026-02-10", "2026-02-12"), ("2026-06-01", "2026-06-02")),))
+    again = review.publish(cx, "detect-t3")
+    assert (again["published"], again["credit_records"]) == (1, 1)
+    item = review.get_item(cx, 2, REGULATOR)
+    assert [p["id"] for p in item["parties"]] == ["S1"] and item["evidence"]["bursts"][-1] == ["2026-06-01",
+                                                                                               "2026-06-02"]
+    store_run(cx, "detect-t4", (_traffic(("2026-02-10", "2026-02-12"), ("2026-06-01", "2026-06-03")),))
+    assert review.publish(cx, "detect-t4")["grown"] == 0  # nothing new for the open follow-up: as it was
+    # a second fake discount of the same product, after the first was decided, names the product again
+    raise_ = {"at": "2026-05-01T02:00:00+00:00"}
+    first = Finding("price_fraud", 0.8, {"parties": ((P1, "S1"),), "products": ((P1, "G1"),)},
+                    {"raise": raise_, "discount": {"at": "2026-05-03T02:00:00+00:00"}})
+    store_run(cx, "detect-p1", (first,))
+    assert review.publish(cx, "detect-p1")["published"] == 1
+    (priced,) = [i for i in review.list_items(cx, REGULATOR)["items"] if i["kind"] == "price_fraud"]
+    review.decide(cx, priced["id"], "dismiss", REGULATOR, "a real promotion")
+    second = Finding("price_fraud", 0.8, first.subjects, {"raise": {"at": "2026-09-01T02:00:00+00:00"},
+                                                          "discount": {"at": "2026-09-02T02:00:00+00:00"}})
+    store_run(cx, "detect-p2", (second,))
+    assert review.publish(cx, "detect-p2")["published"] == 1
+    follow = [i for i in review.list_items(cx, REGULATOR, limit=100)["items"] if i["kind"] == "price_fraud"][-1]
+    assert [p["id"] for p in follow["products"]] == ["G1"]
+
+
 def test_migration_0016_keys_items_queued_before_it_by_suspicion(sample_app: Chengxin) -> None:
     from alembic import command
 

@@ -29,6 +29,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import acts
 from chengxin.domain import commitments as C
 from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
@@ -44,6 +45,7 @@ APPEAL, REPAIR = "appeal", "repair"
 PENDING = "pending"
 
 
+NO_ACT = (datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))  # an act no evidence dates
 Conflict = exc.Conflict  # the record's state or an earlier decision forbids this (HTTP 409, exit 65)
 
 
@@ -91,7 +93,8 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
                 sanction_kind: str | None = None, given_until: date | None = None, until_lifted: bool = False,
                 credit_idx: int | None = None, act: tuple[datetime, datetime] | None = None) -> int | None:
     """Insert a confirmed record (None if `key` is already recorded) and queue its party for the lists. `act`:
-    when the act itself happened, first and last (default: `at`), for the commitments it breaks."""
+    when the act itself happened, first and last (default: `at`), for the commitments it breaks; `NO_ACT`:
+    the act has no time, and breaks none."""
     if conn.execute(select(lt.dishonesty_records.c.id).where(lt.dishonesty_records.c.record_key == key)).first():
         return None
     r, day = rules(), day_of(at)
@@ -109,7 +112,7 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
     from chengxin.services import lists
 
     lists.mark(conn, [party_key])
-    if origin != "breach":
+    if origin != "breach" and act is not NO_ACT:
         _breaches(conn, app, record_id, party_key, subject, category, at, by, act or (at, at))
     else:
         _rescore(conn, subject[1])  # a broken commitment counts in the score
@@ -134,7 +137,7 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
     if category is None:
         return []
     at, out = parse_time(at_text), []
-    act = _act_of(conn, item.id) or (at, at)
+    act = _act_of(conn, item)  # None: the act has no time, and breaks no commitment
     severity = rules().severity_of(category)
     seen: set[str] = set()
     for n, (ref, kind) in enumerate(parties):
@@ -146,21 +149,40 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
         rid = open_record(conn, app, key=SEP.join(("review", str(item.id), party)), origin="review", party_key=party,
                           subject=(kind, ref), category=category, severity=severity, at=at, by=by, basis=law,
                           details={"review_item": item.id, "finding_kind": item.kind, "reason": reason},
-                          credit_idx=first_idx + n, act=act)
+                          credit_idx=first_idx + n, act=act or NO_ACT)
         if rid is not None:
             out.append(rid)
     return out
 
 
-def _act_of(conn: Connection, item_id: int) -> tuple[datetime, datetime] | None:
-    """When the act of a review item happened: its orders' first and last placing (None without orders)."""
+def _act_of(conn: Connection, item: Any) -> tuple[datetime, datetime] | None:
+    """When the act of a review item happened, first and last: its orders' placing; else as its finding's
+    evidence dates it (`domain/acts.py`: bursts of visits, a raise and its "discount"); else its reviews'
+    posting. None when nothing dates it: with the confirmation's time instead, a commitment published after
+    the act counted as broken by it (found by review)."""
+    from chengxin.adapters.db import findings as fd
     from chengxin.adapters.db import review_tables as rt
 
     sub, o = rt.review_subjects.c, t.orders.c
     first, last = conn.execute(select(func.min(o.placed_at), func.max(o.placed_at)).select_from(
         t.orders.join(rt.review_subjects, and_(sub.source == o.source, sub.entity_id == o.order_id))).where(
-        sub.item_id == item_id, sub.role == "order")).one()
-    return (parse_time(first), parse_time(last)) if first and last else None
+        sub.item_id == item.id, sub.role == "order")).one()
+    if first and last:
+        return parse_time(first), parse_time(last)
+    found = fd.finding_by_id(conn, item.finding_id)
+    if found is None:
+        return None
+    return acts.act_window(found.finding.kind, found.finding.evidence) or _posted(conn, found.finding.refs("reviews"))
+
+
+def _posted(conn: Connection, reviews: tuple[Ref, ...]) -> tuple[datetime, datetime] | None:
+    from chengxin.adapters.db.query import pair_in
+
+    r, times = t.reviews.c, list[str]()
+    for i in range(0, len(reviews), 200):
+        times += conn.execute(select(r.posted_at).where(pair_in(r.source, r.review_id, list(reviews[i:i + 200])))
+                              ).scalars().all()
+    return (parse_time(min(times)), parse_time(max(times))) if times else None
 
 
 def party_key_of(conn: Connection, ref: Ref, kind: str = "subject") -> str | None:

@@ -31,6 +31,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import acts
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
 from chengxin.domain.quality import Finding
@@ -106,6 +107,7 @@ class _Known:
     item_id: int
     status: str
     level: str | None = None
+    finding_id: int | None = None
     parties: set[Ref] = field(default_factory=set)
     orders: set[Ref] = field(default_factory=set)
     products: set[Ref] = field(default_factory=set)
@@ -152,23 +154,35 @@ def _queue(conn: Connection, s: fd.StoredFinding, key: str, known: dict[str, _Kn
         new_parties = [(r, k) for r, k in parties if r not in was.parties]
         orders = [o for o in orders if o not in was.orders]
         products = [p for p in products if p not in was.products]
-        if not (new_parties or orders or products):
+        if not (new_parties or orders or products or _again(conn, was, f)):
             return "already_queued", []
         if was.status == "open":
             if f.evidence.get("level") in ONE_ORDER and was.level not in ONE_ORDER:
                 _reattribute(conn, was, parties)
             _remember(was, new_parties, orders, products)
+            was.finding_id = s.id  # the item now shows this finding
             return "grown", _grow(conn, s, was.item_id, new_parties, orders, products)
     if was is not None:  # a follow-up of a decided item: its subject and what is new
         subject = {(x[1], x[2]) for x in _subject(f) if x[0] in ("party", "shop")}
         parties = [(r, k) for r, k in parties if r in subject or r not in was.parties]
         orders += [(x[1], x[2]) for x in _subject(f) if x[0] == "order" and (x[1], x[2]) not in orders]
+        products += [p for p in subject_products(f) if p not in products]
     item_id = _insert_item(conn, s, key, was.item_id if was else None, now)
     level = f.evidence.get("level")
-    known[key] = _remember(_Known(item_id, "open", level if isinstance(level, str) else None,
+    known[key] = _remember(_Known(item_id, "open", level if isinstance(level, str) else None, s.id,
                                   *((was.parties, was.orders, was.products) if was else ())), parties, orders, products)
     _add_subjects(conn, item_id, parties, orders, products)
     return "published", _suspected_records(item_id, s, parties, orders, now)
+
+
+def _again(conn: Connection, was: _Known, f: Finding) -> bool:
+    """Whether the finding shows an act that began after those of the item's own finding: the same subject did
+    it again (a new burst of fake traffic, a new fake discount). A decided shop-level suspicion without orders
+    never came back (found by review)."""
+    if not acts.episodes(f.kind, f.evidence):
+        return False
+    old = fd.finding_by_id(conn, was.finding_id)
+    return old is not None and bool(acts.later_episodes(f.kind, f.evidence, old.finding.evidence))
 
 
 def _remember(k: _Known, parties: list[tuple[Ref, str]], orders: list[Ref], products: list[Ref]) -> _Known:
@@ -210,10 +224,12 @@ def _known(conn: Connection, keys: list[str]) -> dict[str, _Known]:
     found: dict[str, _Known] = {}
     by_item: dict[int, str] = {}
     for i in range(0, len(keys), 500):
-        for key, item_id, status, level in conn.execute(select(c.suspicion, c.id, c.status, c.level).where(
+        for key, item_id, status, level, finding_id in conn.execute(select(
+                c.suspicion, c.id, c.status, c.level, c.finding_id).where(
                 c.suspicion.in_(keys[i:i + 500])).order_by(c.id)):
             was = found.get(key)
-            found[key] = _Known(item_id, status, level, *((was.parties, was.orders, was.products) if was else ()))
+            found[key] = _Known(item_id, status, level, finding_id,
+                                *((was.parties, was.orders, was.products) if was else ()))
             by_item[item_id] = key
     ids = list(by_item)
     for i in range(0, len(ids), 500):

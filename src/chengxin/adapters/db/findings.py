@@ -145,6 +145,11 @@ def read_findings(conn: Connection, *, run_id: str | None = None, kind: str | No
     return [_stored(row) for row in conn.execute(q)]
 
 
+def finding_by_id(conn: Connection, finding_id: int | None) -> StoredFinding | None:
+    row = conn.execute(select(findings).where(findings.c.id == finding_id)).first() if finding_id else None
+    return _stored(row) if row is not None else None
+
+
 def _stored(row: Any) -> StoredFinding:
     subjects = {cls: refs for cls, refs in orjson.loads(row.subjects).items() if cls in CLASSES}
     raw = {"kind": row.kind, "score": row.score, "evidence": orjson.loads(row.evidence), **subjects}

@@ -11,7 +11,7 @@ list ≥ `min_claimed`, the list still at least the raised one × (1 − `tolera
 the offer before the raise, give or take `tolerance` (price_k ≥ price_before × (1 − tolerance)). An honest
 festival discount lowers the offer and keeps the list price: there is no raise before it, so no finding.
 
-One finding per product (its first raise-then-discount), naming the product and its shop. Score:
+One finding per product (its newest raise-then-discount), naming the product and its shop. Score:
 min(1, (claimed discount − real discount) / `full_gap`), the real discount being 1 − price_k / price_before.
 """
 
@@ -83,8 +83,10 @@ def _point(p: Point) -> dict[str, Any]:
 
 
 def _check(prod: Product, rules: Rules) -> Finding | None:
+    """The product's newest fake discount: a later one, after an earlier one was decided, is a new act for the
+    review queue (`domain/acts.py`)."""
     pts = prod.points
-    for i in range(1, len(pts)):
+    for i in range(len(pts) - 1, 0, -1):
         before, raised = pts[i - 1], pts[i]
         if before.list_price <= 0 or before.price <= 0:
             continue

@@ -118,6 +118,7 @@ class RepairRule:
     not_while_on_lists: tuple[str, ...]
     barred_severities: tuple[str, ...]
     basis: str
+    not_while_sanctioned: tuple[str, ...] = ()  # the authorities' lists, by the sanction kind that lists a party
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,8 @@ def load_rules(text: str, source: str = "<string>") -> LifecycleRules:
                      for n, s in doc["sanctions"].items()}
         r = doc["repair"]
         repair = RepairRule(tuple(r["requires"]), bool(r["no_repeat_of_same_category"]),
-                            tuple(r["not_while_on_lists"]), tuple(r["barred_severities"]), r["basis"])
+                            tuple(r["not_while_on_lists"]), tuple(r["barred_severities"]), r["basis"],
+                            tuple(r["not_while_sanctioned"]))
     except (KeyError, TypeError) as e:
         raise VocabularyError(source, f"missing or malformed entry: {e}") from e
     _check(source, severities, categories, sanctions, repair, doc["breach"])
@@ -188,6 +190,10 @@ def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[
     unknown = set(repair.requires) - set(REPAIR_CONDITIONS)
     if unknown:
         raise VocabularyError(source, f"repair.requires: unknown conditions {sorted(unknown)}")
+    unknown = set(repair.not_while_sanctioned) - set(sanctions)
+    if unknown:
+        raise VocabularyError(source, f"repair.not_while_sanctioned: unknown sanction kinds {sorted(unknown)}; "
+                                      f"known: {sorted(sanctions)}")
 
 
 # --- periods --------------------------------------------------------------------------------------------------
@@ -230,7 +236,10 @@ def check_repair(rules: LifecycleRules, *, state: str, severity: str, repair_on:
     force (not under appeal), its minimum publicity period is over, the applicant meets every required
     condition, has not repeated the same conduct, and is not on a list that bars repair. `lists` are the
     lists the party would be on *without this record*: a record cannot bar its own repair by the listing it
-    caused, but another serious record can."""
+    caused, but another serious record can. They are this node's lists (`repair.not_while_on_lists`) and the
+    authorities' lists, named by the sanction kind in force that puts a party on them
+    (`repair.not_while_sanctioned`: the abnormal-operation list and the serious-illegality list, PPD art. 14
+    (4); ZJPC art. 32)."""
     r, unmet = rules.repair, []
     if state != CONFIRMED:
         unmet.append(f"the record is {state}; only a confirmed record (not under appeal) can be repaired")
@@ -242,4 +251,6 @@ def check_repair(rules: LifecycleRules, *, state: str, severity: str, repair_on:
     if r.no_repeat_of_same_category and repeats:
         unmet.append(f"the same conduct was recorded again {repeats} time(s) after this record")
     unmet += [f"the party is on the {name} list" for name in lists if name in r.not_while_on_lists]
+    unmet += [f"the party is on the authority's {name} list (the sanction is in force)"
+              for name in lists if name in r.not_while_sanctioned]
     return RepairCheck(not unmet, tuple(unmet))

@@ -534,12 +534,16 @@ def _subject_token(r: Any) -> str:
 
 # --- lists without one record (for repair checks) ------------------------------------------------------------
 def lists_without(conn: Connection, party_key: str, record_id: int, at: datetime) -> list[str]:
-    """The lists the party would be on by policy if this record did not exist."""
+    """The lists the party would be on if this record did not exist: this node's lists as an evaluation
+    decides them (a regulator's overrides applied: an addition bars repair, a removal lifts the bar), and the
+    authorities' lists it is on by a sanction in force that `repair.not_while_sanctioned` names (PPD art. 14
+    (4): not while on the abnormal-operation or serious-illegality list), named by the sanction kind."""
     facts, _ = gather(conn, [party_key], at)
     f = facts.get(party_key)
     if f is None:
         return []
-    ps = policies()
-    held = [m.policy for m in _open_memberships(conn, [party_key]).get(party_key, [])]
-    return sorted({ps.by_id(pid).list for pid in LS.evaluate(ps.enforced(), profile(f, at, record_id), held,
-                                                             lifecycle.day_of(at))})
+    prof = profile(f, at, record_id)
+    held = _open_memberships(conn, [party_key]).get(party_key, [])
+    want = _wanted(prof, held, _active_overrides(conn, [party_key], at).get(party_key, []), lifecycle.day_of(at))
+    barring = lifecycle.rules().repair.not_while_sanctioned
+    return sorted({name for name, _ in want} | {k for k in barring if prof["sanctions"].get(k)})

@@ -1,0 +1,85 @@
+"""The rules of consequences where they meet the store, on every storage backend: what bars a credit repair
+(an authority's lists, a regulator's override), how long an authority's serious-illegality listing lasts, which
+records put a party on the black list, and what the credit log says of a regulator's overrides."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from tests.conftest import ingest_text
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db.engine import read_connection
+from chengxin.bootstrap import Chengxin
+from chengxin.services import lifecycle, list_views, lists
+from chengxin.services.lifecycle import Conflict
+from chengxin.services.viewer import Viewer
+
+P1 = "urn:cx:platform:P1"
+REG = "urn:cx:regulator:310000"
+REGULATOR = Viewer("regulator", key_id="k-reg")
+ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
+LATER = datetime(2027, 3, 20, 4, tzinfo=UTC)  # a serious record of 2026-03-12 may be repaired from 2027-03-13
+
+
+def sanction(sid: str, kind: str, category: str, time: str, *, source: str = REG, subject: str = "E-M2",
+             authority: str = "某市场监督管理局") -> dict[str, Any]:
+    return {"specversion": "1.0", "id": f"ev-{sid}", "source": source, "type": "cx.sanction.imposed",
+            "time": time, "data": {"sanction_id": sid, "subject_id": subject, "kind": kind, "authority": authority,
+                                   "decision_no": f"罚〔2026〕{sid}号", "legal_basis": "某法 第一条",
+                                   "category": category}}
+
+
+def add(cx: Chengxin, *events: dict[str, Any]) -> None:
+    report = ingest_text(cx, "\n".join(json.dumps(e, ensure_ascii=False) for e in events), "extra")
+    assert report.accepted == len(events), report.as_dict()
+    lists.drain(cx)
+
+
+def record_of(cx: Chengxin, sid: str) -> Any:
+    d = lt.dishonesty_records.c
+    with read_connection(cx.engine) as conn:
+        return conn.execute(select(lt.dishonesty_records).where(d.record_key.like(f"sanction%{sid}"))).one()
+
+
+def apply_for_repair(cx: Chengxin, sid: str, at: datetime = LATER) -> int:
+    filed = lifecycle.file_application(cx, record_of(cx, sid).id, "repair", REGULATOR, "fine paid", ALL_MET, now=at)
+    return int(filed["application"]["id"])
+
+
+def grant(cx: Chengxin, application: int, at: datetime = LATER) -> dict[str, Any]:
+    return lifecycle.decide_application(cx, application, REGULATOR, "grant", "ok", now=at)
+
+
+def on_lists(cx: Chengxin, ref: tuple[str, str] = (P1, "S2")) -> list[tuple[str, str]]:
+    return sorted((m["list"], m["policy"]) for m in list_views.measures_of(cx, ref, REGULATOR)["lists"])
+
+
+# --- 1. what bars a repair ------------------------------------------------------------------------------------
+def test_no_repair_while_on_the_abnormal_operation_list(sample_app: Chengxin) -> None:
+    """PPD art. 14 (4): not while on the abnormal-operation list (it was granted: found by review)."""
+    cx = sample_app
+    add(cx, sanction("X4", "administrative_penalty", "privacy", "2026-03-12T09:00:00+08:00"),
+        sanction("AO1", "abnormal_operation", "other", "2026-03-12T10:00:00+08:00"))
+    with pytest.raises(Conflict, match="abnormal_operation list"):
+        grant(cx, apply_for_repair(cx, "X4"))
+    assert record_of(cx, "X4").state == "confirmed"
+
+
+def test_no_repair_while_a_regulator_keeps_the_party_on_the_black_list(sample_app: Chengxin) -> None:
+    """ZJPC art. 32: not while on the serious list, also when a regulator put the party there (it was granted:
+    the check re-ran the policies and ignored the overrides: found by review); a removal lifts the bar."""
+    cx = sample_app
+    add(cx, sanction("X4", "administrative_penalty", "privacy", "2026-03-12T09:00:00+08:00"))
+    list_views.override(cx, "black", (P1, "S2"), "add", REGULATOR, "court judgment", "某法院判决书",
+                        until=date(2027, 6, 1), now=datetime(2026, 6, 1, tzinfo=UTC))
+    application = apply_for_repair(cx, "X4")
+    with pytest.raises(Conflict, match="on the black list"):
+        grant(cx, application)
+    list_views.override(cx, "black", (P1, "S2"), "remove", REGULATOR, "judgment set aside", "再审判决",
+                        until=date(2027, 6, 1), now=datetime(2027, 3, 19, tzinfo=UTC))
+    assert grant(cx, application)["record"]["state"] == "repaired"

@@ -125,6 +125,26 @@ def test_same_uscc_from_two_sources_is_one_party(sample_app):
     assert keys["M2"] == keys["E-M2"] == "uscc:92330106MA2B7C4D1W"
 
 
+def test_a_person_sent_with_a_businesss_uscc_does_not_join_its_party(sample_app):
+    """A person is identified by the ID number: keyed by a USCC sent with it, any platform could join a
+    business's party and, a person now linked, erase the business's public score (found by review)."""
+    from chengxin.services import parties
+    from chengxin.services.viewer import ANONYMOUS
+
+    person = {"specversion": "1.0", "id": "px-1", "source": "urn:cx:platform:P2", "type": "cx.subject.registered",
+              "time": "2026-03-01T09:00:00+08:00", "data": {
+                  "subject_id": "UX", "kind": "person", "name": "王某", "uscc": "91310104MA1FL8XQ36",
+                  "id_number": "11010519491231002X", "region": "110105"}}
+    before = parties.show(sample_app, "urn:cx:platform:P1", "M1", ANONYMOUS)
+    assert before["score"] is not None
+    assert ingest_text(sample_app, json.dumps(person, ensure_ascii=False) + "\n").accepted == 1
+    with read_connection(sample_app.engine) as conn:
+        row = conn.execute(select(t.subjects).where(t.subjects.c.subject_id == "UX")).one()
+    assert row.party_key.startswith("ric:") and row.identity_scheme == "ric" and row.uscc == "91310104MA1FL8XQ36"
+    after = parties.show(sample_app, "urn:cx:platform:P1", "M1", ANONYMOUS)
+    assert after["score"] == before["score"] and "UX" not in json.dumps(after, ensure_ascii=False)
+
+
 def test_reference_to_an_entity_not_yet_seen_resolves_when_it_arrives(app):
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
     scans = [x for x in lines if "cx.shipment.scanned" in x or "cx.shipment.delivered" in x]

@@ -22,15 +22,24 @@ def protect_subject(keys: crypto.Keys, row: dict[str, Any], *, today: date) -> d
                identity_valid=False, identity_reason=identity.NO_IDENTIFIER)
     local_key = f"local:{row['source']}|{row['subject_id']}"
     row["party_key"] = local_key
+    natural = row.get("kind") in NATURAL_PERSONS
     if uscc is not None:
         check = identity.check_uscc(uscc)
-        row.update(uscc=check.normalised, identity_scheme="uscc", identity_valid=check.valid,
-                   identity_reason=check.reason)
-        if check.valid:
+        row["uscc"] = check.normalised
+        if not natural:
+            row.update(identity_scheme="uscc", identity_valid=check.valid, identity_reason=check.reason)
+        if check.valid and not natural:
             row["party_key"] = f"uscc:{check.normalised}"
     if id_number is not None:
-        _protect_id_number(keys, row, id_number, today=today, keep_key=uscc is not None)
+        _protect_id_number(keys, row, id_number, today=today, keep_key=uscc is not None and not natural)
     return row
+
+
+# A natural person (a buyer, a courier) is identified by the resident ID number only: a USCC sent with one is
+# kept as sent but links nothing. Keyed by it, a person registered with any business's USCC joined that
+# business's party, which then showed the person's report and, a person now linked, lost its public score
+# (found by review).
+NATURAL_PERSONS = frozenset({"person", "courier"})
 
 
 def _protect_id_number(keys: crypto.Keys, row: dict[str, Any], id_number: str, *, today: date,

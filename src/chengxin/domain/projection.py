@@ -117,14 +117,26 @@ def _order(e: Event) -> Iterator[Fact]:
     )
 
 
+# Each update stores only the fields its type declares: an undeclared extra field (allowed, and not
+# checked) never reaches a column (a `"by": {...}` on a payment could not be bound and lost the batch).
+_UPDATE_FIELDS = {
+    "paid": ("amount", "currency", "method", "payer_account"),
+    "cancelled": ("by", "reason"),
+    "completed": (),
+}
+
+
+_UPDATE_COLUMNS = ("amount", "currency", "method", "payer_account", "by", "reason")
+
+
 def _order_update(kind: str) -> Callable[[Event], Iterator[Fact]]:
+    names = _UPDATE_FIELDS[kind]
+    unset = dict.fromkeys(c for c in _UPDATE_COLUMNS if c not in names)  # every column given: a tuple at C speed
+
     def project_update(e: Event) -> Iterator[Fact]:
         d = e.data
-        yield _append(
-            e, "order_updates", kind=kind, amount=d.get("amount"), currency=d.get("currency"),
-            method=d.get("method"), payer_account=d.get("payer_account"), by=d.get("by"),
-            reason=d.get("reason"), **_ref_cols("order", e.ref("order_id")),
-        )
+        yield _append(e, "order_updates", kind=kind, **unset, **{n: d.get(n) for n in names},
+                      **_ref_cols("order", e.ref("order_id")))
 
     return project_update
 
@@ -147,9 +159,13 @@ def _shipment(e: Event) -> Iterator[Fact]:
 
 
 def _scan(e: Event) -> Iterator[Fact]:
-    d = e.data
-    status = d.get("status", "delivered")
-    yield _append(e, "shipment_scans", status=status, region=d["region"], signed_by=d.get("signed_by"),
+    yield _append(e, "shipment_scans", status=e.data["status"], region=e.data["region"], signed_by=None,
+                  **_ref_cols("shipment", e.ref("shipment_id")))
+
+
+def _delivered(e: Event) -> Iterator[Fact]:
+    # a delivery is a scan of status "delivered", whatever an undeclared `status` field of the event says
+    yield _append(e, "shipment_scans", status="delivered", region=e.data["region"], signed_by=e.data["signed_by"],
                   **_ref_cols("shipment", e.ref("shipment_id")))
 
 
@@ -234,7 +250,7 @@ _PROJECTORS: dict[str, Callable[[Event], Iterator[Fact]]] = {
     "cx.traffic.reported": _traffic,
     "cx.shipment.created": _shipment,
     "cx.shipment.scanned": _scan,
-    "cx.shipment.delivered": _scan,
+    "cx.shipment.delivered": _delivered,
     "cx.review.posted": _review,
     "cx.return.requested": _return_requested,
     "cx.return.resolved": _resolution("return_resolutions", "return_id", outcome="outcome", amount="amount",

@@ -83,3 +83,22 @@ def test_no_repair_while_a_regulator_keeps_the_party_on_the_black_list(sample_ap
     list_views.override(cx, "black", (P1, "S2"), "remove", REGULATOR, "judgment set aside", "再审判决",
                         until=date(2027, 6, 1), now=datetime(2027, 3, 19, tzinfo=UTC))
     assert grant(cx, application)["record"]["state"] == "repaired"
+
+
+# --- 2. a serious-illegality listing lasts until the authority removes the party ------------------------------
+def test_an_unlifted_serious_dishonesty_listing_does_not_expire(sample_app: Chengxin) -> None:
+    """ZJPC art. 16: past its 5 years, a listing not lifted stays (it expired and the firm left the black
+    list: found by review); the authority's lifting ends it."""
+    cx = sample_app
+    add(cx, sanction("SD1", "serious_dishonesty", "fake_order", "2026-04-01T09:00:00+08:00"))
+    assert ("black", "black.serious_dishonesty") in on_lists(cx)
+    assert record_of(cx, "SD1").disclose_until is None
+    lists.evaluate(cx, None, datetime(2031, 4, 3, tzinfo=UTC))
+    assert record_of(cx, "SD1").state == "confirmed"
+    assert ("black", "black.serious_dishonesty") in on_lists(cx)
+    lifted = {"specversion": "1.0", "id": "ev-SD1-lift", "source": REG, "type": "cx.sanction.lifted",
+              "time": "2031-05-01T09:00:00+08:00", "data": {"sanction_id": "SD1", "reason": "repaired"}}
+    add(cx, lifted)
+    lists.evaluate(cx, None, datetime(2031, 5, 2, tzinfo=UTC))
+    assert record_of(cx, "SD1").state == "repaired"
+    assert [name for name, _ in on_lists(cx)] == ["watch"]

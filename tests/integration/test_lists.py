@@ -324,6 +324,28 @@ def test_an_act_no_evidence_dates_breaks_no_commitment(sample_app: Chengxin) -> 
     assert record_of(cx, P1, "S1").category == "not_as_described" and _breaches_of(cx) == []
 
 
+def test_a_sanction_without_a_date_leaves_the_public_file_with_its_record(sample_app: Chengxin,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """No `disclose_until`: the record's default period (serious: 3 years) decides. The record expired, but the
+    public credit file kept the sanction for ever (found by review)."""
+    cx = sample_app
+    event = {"specversion": "1.0", "id": "ev-x3", "source": REG_SOURCE, "type": "cx.sanction.imposed",
+             "time": "2026-03-12T09:00:00+08:00", "data": {
+                 "sanction_id": "X3", "subject_id": "E-M2", "kind": "administrative_penalty", "authority": "某局",
+                 "decision_no": "罚〔2026〕X3号", "legal_basis": "某法 第一条", "category": "counterfeit"}}
+    ingest_text(cx, json.dumps(event, ensure_ascii=False) + "\n")
+    lists.drain(cx)
+
+    def public_sanctions() -> list[str]:
+        view = parties.show(cx, REG_SOURCE, "E-M2", ANONYMOUS, limit=500)["credit_records"]
+        return [r["payload"]["decision_no"] for r in view if r["kind"] == "sanction"]
+
+    assert "罚〔2026〕X3号" in public_sanctions()
+    lists.evaluate(cx, None, datetime(2029, 3, 14, 4, tzinfo=UTC))
+    monkeypatch.setattr(lifecycle, "today", lambda: date(2029, 3, 14))
+    assert "罚〔2026〕X3号" not in public_sanctions()
+
+
 def test_a_commitment_breach_is_its_own_record(sample_app: Chengxin) -> None:
     cx = sample_app
     confirm(cx, RING_S1, "run-s1")

@@ -35,3 +35,16 @@ def test_a_repaired_or_revoked_sanction_is_withdrawn_at_once(reason: str | None,
 
 def test_a_lifted_sanction_past_its_period_is_hidden_whatever_the_reason() -> None:
     assert not publicly_disclosed("2027-01-09", "expired", TODAY)
+
+
+@pytest.mark.parametrize(("lift", "record_shown", "shown"), [
+    pytest.param(None, True, True, id="record-in-its-period"),
+    pytest.param(None, False, False, id="record-past-its-default-period"),
+    pytest.param("expired", False, False, id="lifted-as-expired-record-ended"),
+    pytest.param("expired", None, False, id="lifted-as-expired-no-record"),
+    pytest.param(None, None, True, id="no-record-not-lifted"),
+])
+def test_a_sanction_without_a_date_is_public_while_its_record_is(lift: str | None, record_shown: bool | None,
+                                                                  shown: bool) -> None:
+    # without a date of its own, a sanction stayed public for ever, lifted as expired or not (found by review)
+    assert publicly_disclosed(None, lift, TODAY, record_shown=record_shown) is shown

@@ -18,9 +18,11 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, func, or_, select
 
+from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.domain import disclosure
+from chengxin.domain import lifecycle as lifecycle_rules
 from chengxin.domain.credit import LEAF_VERSION, CreditRecord, leaf_bytes
 from chengxin.exc import IntegrityFailure
 from chengxin.services import credit_log
@@ -57,13 +59,17 @@ class SanctionState:
     disclose_until: str | None
     lifted_at: str | None
     lift_reason: str | None
+    record_state: str | None = None  # its dishonesty record's (services/lifecycle.py), if one was opened
+    record_until: str | None = None
 
     @property
     def lifted(self) -> dict[str, Any] | None:
         return {"at": self.lifted_at, "reason": self.lift_reason} if self.lift_reason else None
 
     def public(self, on: date) -> bool:
-        return disclosure.publicly_disclosed(self.disclose_until, self.lift_reason, on)
+        shown = None if self.record_state is None else lifecycle_rules.publicly_shown(
+            self.record_state, date.fromisoformat(self.record_until) if self.record_until else None, on)
+        return disclosure.publicly_disclosed(self.disclose_until, self.lift_reason, on, record_shown=shown)
 
 
 def credit_records_view(conn: Connection, refs: list[Ref], full: bool, limit: int,
@@ -204,11 +210,16 @@ def sanction_states(conn: Connection, keys: Iterable[Ref]) -> dict[Ref, Sanction
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    s, lift = t.sanctions, t.sanction_lifts
-    q = select(s.c.source, s.c.sanction_id, s.c.disclose_until, lift.c.at, lift.c.reason).outerjoin(
+    from chengxin.services.lifecycle import SEP
+
+    s, lift, d = t.sanctions, t.sanction_lifts, lt.dishonesty_records
+    q = select(s.c.source, s.c.sanction_id, s.c.disclose_until, lift.c.at, lift.c.reason, d.c.state,
+               d.c.disclose_until.label("record_until")).outerjoin(
         lift, (lift.c.source == s.c.source) & (lift.c.sanction_id == s.c.sanction_id),
-    ).where(pair_in(s.c.source, s.c.sanction_id, wanted))
-    return {(r.source, r.sanction_id): SanctionState(r.disclose_until, r.at, r.reason) for r in conn.execute(q)}
+    ).outerjoin(d, d.c.record_key == (f"sanction{SEP}" + s.c.source + SEP + s.c.sanction_id)).where(
+        pair_in(s.c.source, s.c.sanction_id, wanted))
+    return {(r.source, r.sanction_id): SanctionState(r.disclose_until, r.at, r.reason, r.state, r.record_until)
+            for r in conn.execute(q)}
 
 
 def sanction_state_of(conn: Connection, row: Any) -> SanctionState | None:

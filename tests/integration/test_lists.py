@@ -177,6 +177,24 @@ def test_overturning_one_record_leaves_an_order_another_record_holds_fake(ringed
 
 
 
+def test_another_partys_record_does_not_hold_an_order_fake(sample_app: Chengxin) -> None:
+    """A ring at S1 (M1) and S2 (M2) and a second finding at S1 both name O1. Once both of M1's records are
+    overturned, O1 is genuine again, whatever M2's record of the ring: it kept O1 fake when the ring's M1
+    record was overturned first, and not the other way round (found by review)."""
+    cx = sample_app
+    confirm(cx, Finding("fake_order_ring", 0.85, {"parties": ((P1, "S1"), (P1, "S2")),
+                                                  "orders": ((P1, "O1"), (P1, "O2"))}, {"density": 2.0}), "run-ring")
+    confirm(cx, RING_S1, "run-s1")
+    first, second = sorted(_records_of(cx, P1, "S1"), key=lambda r: r.id)
+    for rec in (first, second):
+        filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    with read_connection(cx.engine) as conn:
+        v = st.order_verdicts.c
+        verdicts = dict(conn.execute(select(v.order_id, v.verdict).where(v.order_source == P1)).all())
+    assert verdicts == {"O1": "genuine", "O2": "fake"}  # M2's record stands for its own order
+
+
 def test_an_interrupted_confirmation_is_not_finished_after_its_record_was_overturned(ringed: Chengxin) -> None:
     """A crash between a confirmation and its order verdicts leaves `verdicts_at` empty, and the next publish
     finishes them: after an appeal overturned the record, that took the orders again (found by review)."""

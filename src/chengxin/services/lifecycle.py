@@ -515,7 +515,7 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
             t.orders.join(t.shops, and_(sh.source == o.shop_source, sh.shop_id == o.shop_id)).join(
                 t.subjects, and_(s.source == sh.operator_source, s.subject_id == sh.operator_id))).where(
             s.party_key == row.party_key, o.order_id.in_([oid for _, oid in orders] or [""])))}
-        held = _held_elsewhere(conn, item, [x for x in orders if x in mine])
+        held = _held_elsewhere(conn, item, [x for x in orders if x in mine], row.party_key)
     for order in [x for x in orders if x in mine and x not in held]:
         try:
             standing.set_order_verdict(app, order, "genuine", by, reason, f"record {row.id} overturned on appeal")
@@ -523,9 +523,11 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
             continue
 
 
-def _held_elsewhere(conn: Connection, item: int, orders: list[Ref]) -> set[Ref]:
-    """Those of `orders` that another confirmed review item, whose record is still in force, also found fake:
-    overturning one record must not clear an order another one holds (found by review)."""
+def _held_elsewhere(conn: Connection, item: int, orders: list[Ref], party_key: str) -> set[Ref]:
+    """Those of `orders` that another confirmed review item, whose record about the same party (the orders'
+    shop's operator) is still in force, also found fake: overturning one record must not clear an order
+    another one holds, nor may another party's record hold them (a ring's record of another shop kept them
+    fake, or not, by the order of the overturns) (both found by review)."""
     from chengxin.adapters.db import review_tables as rt
     from chengxin.services import review
 
@@ -537,7 +539,7 @@ def _held_elsewhere(conn: Connection, item: int, orders: list[Ref]) -> set[Ref]:
     held: set[Ref] = set()
     for r in rows:
         if (r.source, r.entity_id) in orders and review.takes_orders(r.kind, r.level) and conn.execute(
-                select(d.id).where(d.record_key.like(f"review{SEP}{r.item_id}{SEP}%"),
+                select(d.id).where(d.record_key == SEP.join(("review", str(r.item_id), party_key)),
                                    d.state.in_(sorted(L.IN_FORCE)))).first() is not None:
             held.add((r.source, r.entity_id))
     return held

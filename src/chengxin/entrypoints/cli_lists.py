@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chengxin.entrypoints.cli import JsonOpt, _app, _print_json, err
+from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
 from chengxin.services.viewer import REGULATOR, Viewer
 
 lists_app = typer.Typer(help="Red, black and watch lists: evaluate, show, override.", no_args_is_help=True)

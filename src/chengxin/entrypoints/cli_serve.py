@@ -1,0 +1,134 @@
+"""`chengxin serve | demo | score`: running the node. The API and portal with the scorer process beside
+them, the demo marketplace, and the full recount and rescore (`--follow`: what the scorer process runs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
+
+serve_app = typer.Typer()  # added to the root without a name (`cli.py`): its commands are the root's
+
+
+@serve_app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default CHENGXIN_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CHENGXIN_PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (default CHENGXIN_WORKERS).")] = None,
+    scorer: Annotated[bool, typer.Option(help="Also run the scorer process that keeps points and scores "
+                                              "current as events arrive (see `chengxin score --follow`).")] = True,
+) -> None:
+    """Serve the HTTP API (/v1, /docs) and the public portal (/)."""
+    import multiprocessing
+
+    import uvicorn
+
+    from chengxin.entrypoints.api.app import create_app
+
+    cx = _app()
+    cx.engine  # noqa: B018 - migrate before the first request, not during it
+    bind: dict[str, Any] = {"host": host or cx.settings.host, "port": port or cx.settings.port, "log_level": "info",
+            "access_log": False}
+    count = workers or cx.settings.workers
+    # its own process: scoring costs about as much CPU as ingesting, and beside the API it would halve it
+    follower = multiprocessing.get_context("spawn").Process(target=_follow, name="chengxin-scorer", daemon=True)
+    if scorer:
+        follower.start()
+    try:
+        if count > 1:  # each process builds its own app from the same environment
+            uvicorn.run("chengxin.entrypoints.api.app:create_app", factory=True, workers=count, **bind)
+        else:
+            uvicorn.run(create_app(cx), **bind)
+    finally:
+        if follower.is_alive():
+            follower.terminate()  # a transaction cut short rolls back; its marks stay queued
+
+
+def _follow() -> None:
+    """The scorer process: keep standings current until terminated, in short transactions that give way
+    to requests (`standing.follow`). At normal CPU priority: a scorer at low priority was preempted while
+    it held the write lock, and requests waited for it (p99 34 ms against 16 ms at 1,000 events/s,
+    `bench/bench_api.py`); its pauses bound its share of the cores when requests are arriving."""
+    from chengxin.bootstrap import freeze_startup_objects
+    from chengxin.services import standing
+
+    app = _app()
+    freeze_startup_objects()
+    standing.follow(app, _UntilParentExits(), chunk=50)
+
+
+class _UntilParentExits:
+    """The scorer's stop signal: its parent (the server) is gone, however it ended (a killed server leaves
+    no daemon child behind to clean up, so the child watches for itself)."""
+
+    def __init__(self) -> None:
+        import os
+
+        self.parent = os.getppid()
+
+    def is_set(self) -> bool:
+        import os
+
+        return os.getppid() != self.parent
+
+    def wait(self, timeout: float) -> bool:
+        import time
+
+        time.sleep(timeout)
+        return self.is_set()
+
+
+@serve_app.command("demo")
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load the demo data and exit.")] = False,
+) -> None:
+    """Load the demo marketplace into the configured store, print demo API keys, and serve."""
+    from chengxin.services.demo import load_demo
+
+    cx = _app()
+    summary = load_demo(cx)
+    err.print(f"demo marketplace loaded: {summary['accepted']} new events ({summary['duplicates']} already there)")
+    err.print(f"  simulated with planted dishonesty; ground truth in {summary['simulated']['truth']} "
+              "(score detectors with `chengxin evaluate --truth` on it)", soft_wrap=True)
+    err.print(f"  detectors found {summary['detected']['findings']:,} suspicions; "
+              f"{summary['detected']['queued_for_review']:,} queued for review (`chengxin review list`)")
+    members = ", ".join(f"{n} {name}" for name, n in summary["decided"]["list_members"].items())
+    err.print(f"  a simulated case officer confirmed review items {summary['decided']['confirmed_items']}; "
+              f"lists: {members} (`chengxin lists show black`, portal /lists/black)")
+    for role, secret in summary["keys"].items():
+        err.print(f"  {role} API key: {secret}", soft_wrap=True)
+    if not no_serve:
+        serve(host=None, port=port, workers=None)
+
+
+@serve_app.command("score")
+def score_cmd(
+    follow: Annotated[bool, typer.Option("--follow", help="Instead: keep points and scores current as events "
+                                                         "arrive, until interrupted (what `serve` runs).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recount every rating's credit points, refit rater reliability and rescore every party."""
+    from chengxin.services import scoring, standing, standing_ledger
+
+    cx = _app()
+    if follow:
+        import threading
+
+        err.print("following the scoring queue; Ctrl-C to stop")
+        try:
+            standing.follow(cx, threading.Event())
+        except KeyboardInterrupt:
+            return
+        return
+    points = standing_ledger.rebuild(cx)
+    scores = scoring.rebuild(cx)
+    summary = {"ratings": points, "scores": scores}
+    if as_json:
+        _print_json(summary)
+        return
+    err.print(f"recounted {points['ratings']:,} ratings of {points['pairs']:,} buyer-seller pairs; "
+              f"fitted {scores['raters']:,} raters; scored {scores['parties']:,} parties "
+              f"({scores['changed']:,} changed): " + ", ".join(f"{g} {n:,}" for g, n in scores["grades"].items()))

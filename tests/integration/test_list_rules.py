@@ -102,3 +102,19 @@ def test_an_unlifted_serious_dishonesty_listing_does_not_expire(sample_app: Chen
     lists.evaluate(cx, None, datetime(2031, 5, 2, tzinfo=UTC))
     assert record_of(cx, "SD1").state == "repaired"
     assert [name for name, _ in on_lists(cx)] == ["watch"]
+
+
+# --- 3. the black list counts serious and grave records only -------------------------------------------------
+def test_a_platforms_own_minor_measure_does_not_blacklist(sample_app: Chengxin) -> None:
+    """A platform's own measure of counterfeits (minor) put the party on the public black list with its shop
+    closed and its account frozen on every platform (found by review): it is watched, not published."""
+    cx = sample_app
+    mine = {"source": P1, "subject": "M2", "authority": "示例平台治理部"}
+    add(cx, sanction("PM1", "platform_measure", "counterfeit", "2026-11-01T09:00:00+08:00", **mine),
+        sanction("PM2", "platform_measure", "fake_order", "2026-11-01T10:00:00+08:00", **mine))
+    lists.evaluate(cx, None, datetime(2026, 11, 2, tzinfo=UTC))
+    assert record_of(cx, "PM1").severity == "minor"
+    assert ("watch", "watch.records") in on_lists(cx) and "black" not in {name for name, _ in on_lists(cx)}
+    assert list_views.members(cx, "black", Viewer())["members"] == []
+    measures = {m["measure"] for m in list_views.measures_of(cx, (P1, "S2"), REGULATOR)["measures"]}
+    assert not measures & {"close_shop", "freeze_account", "refuse_entry", "hide_shop"}

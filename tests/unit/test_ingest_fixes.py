@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.resources import event_vocabulary
-from chengxin.domain.events import Event, parse_line
+from chengxin.domain.events import Event, _hash_errors, parse_line
+from chengxin.domain.fastcheck import quick_check
 from chengxin.domain.projection import project
-from chengxin.domain.vocabulary import EventType, FieldSpec
+from chengxin.domain.vocabulary import HASH, EventType, FieldSpec
 
 VOCAB = event_vocabulary()
 SOURCE = "urn:cx:regulator:310000"  # may send every enum value (a sanction's kind included)
@@ -85,3 +89,66 @@ def test_a_delivery_is_a_delivery_and_a_scan_is_not():
     assert isinstance(e, Event)
     (fact,) = project(e)
     assert fact.values["signed_by"] is None and fact.values["status"] != "delivered"
+
+
+# --- 2. keyed hashes: only a real raw shape is refused, and the reason names it ---
+
+PAID = {"specversion": "1.0", "id": "e-1", "source": "urn:cx:platform:P1", "type": "cx.order.paid",
+        "time": "2026-02-10T20:16:00+08:00", "data": {"order_id": "O9", "amount": 100, "method": "card"}}
+
+
+def _payer(value: object) -> str:
+    return json.dumps({**PAID, "data": {**PAID["data"], "payer_account": value}})
+
+
+@pytest.mark.parametrize("hashed", [
+    "84120937", "9f:3c:a1",  # the review's lines: a truncated hex digest without a letter, a colon-separated one
+    "0123456789", "3141592653589793", "18446744073709551615", "9f:3c:a1:07", "a1::b2:c3:d4:e5:f6:07:18:29",
+    "1234567", "12-34-56-78-90", "11111111111", "00000000000000001", "123456789012345678", "999.1.1.1",
+])
+def test_a_keyed_hash_without_a_letter_is_accepted(hashed):
+    parsed = parse_line(_payer(hashed), VOCAB)
+    assert isinstance(parsed, Event), parsed
+    assert parsed.data["payer_account"] == hashed
+
+
+@pytest.mark.parametrize(("raw", "shape"), [
+    ("13812345678", "a mobile phone number"), ("+8613812345678", "a mobile phone number"),
+    ("86-138-1234-5678", "a mobile phone number"), ("138.1234.5678", "a mobile phone number"),
+    ("021-62345678", "a landline phone number"), ("0755-1234567", "a landline phone number"),
+    ("4111111111111111", "a bank card number"), ("6222-0212-3456-7894", "a bank card number"),
+    ("6212261202011584340", "a bank card number"),
+    ("110105198511224567", "a resident ID number"), ("31010419900307123X", "a resident ID number"),
+    ("310104-19900307-123x", "a resident ID number"), ("110105491231002", "a resident ID number"),
+    ("192.168.1.1", "an IPv4 address"), ("10.0.0.1:8080", "an IPv4 address"), ("192.168.1.0/24", "an IPv4 address"),
+    ("::ffff:192.168.1.20", "an IPv4 address"), ("2001:db8::1", "an IPv6 address"), ("fe80::1", "an IPv6 address"),
+    ("2001:db8::/32", "an IPv6 address"), ("1:2:3:4:5:6:7:8", "an IPv6 address"),
+])
+def test_a_raw_value_is_refused_naming_its_shape(raw, shape):
+    parsed = parse_line(_payer(raw), VOCAB)
+    assert not isinstance(parsed, Event)
+    assert f"data.payer_account must be the platform's opaque keyed hash, never the raw value: it looks like {shape}" \
+        in parsed.reason
+    assert quick_check(_payer(raw), VOCAB) is None
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("a b", "found ' '"), ("", "it is empty"), ("x" * 257, "it has 257 characters"), ("张三", "found '张'"),
+    (12345, "a string, not int"),
+])
+def test_a_value_that_is_no_hash_says_what_is_wrong(value, why):
+    parsed = parse_line(_payer(value), VOCAB)
+    assert not isinstance(parsed, Event) and why in parsed.reason
+
+
+_HASHY = st.text(alphabet="0123456789-.:/+=_Xx", max_size=24) | st.text(alphabet="0123456789abcdefABCDEF:/.",
+                                                                          max_size=40)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(_HASHY, st.from_regex(r"\A(\+?86-?)?1[3-9][0-9]{9}\Z"), st.from_regex(
+    r"\A[0-9]{1,3}(\.[0-9]{1,3}){3}([:/][0-9]{1,5})?\Z"), st.from_regex(r"\A[0-9]{13,19}\Z")))
+def test_the_fast_path_never_accepts_a_hash_the_explaining_validator_refuses(value):
+    slow = _hash_errors("data.x", value, VOCAB.types["cx.order.paid"].fields[0])
+    if slow:
+        assert not re.match(HASH, value), (value, slow)

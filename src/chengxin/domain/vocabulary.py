@@ -18,14 +18,19 @@ FIELD_KINDS = frozenset(
 
 
 # A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
-# value: printable ASCII without spaces, and not shaped like a raw value: seven or more digits and no letter
-# (a phone, bank card or resident ID number, however punctuated: 138-1234-5678, 6222-0212-3456-7890), a
-# resident ID ending in X, an IPv4 address (alone, with a port or prefix length, or mapped into IPv6: ::ffff:
-# 192.0.2.1) or an IPv6 address. A raw value sent by mistake is refused, so that it is never stored. A hash
-# must therefore carry a letter once it has seven digits. (The classes are disjoint: no backtracking blow-up.)
-HASH = (r"^(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){7,}\Z)(?![0-9]{14,17}[Xx]\Z)"  # phone, card, ID
+# value: 1 to 256 printable ASCII characters without spaces (letters, digits and :_-+/=.). This pattern is
+# what the fast path checks (fastcheck.py): it lets through every value that cannot be raw and refuses, for
+# the explaining validator to look at closely, every one that may be: 10 to 19 digits and no letter, however
+# punctuated (a phone, landline, bank card or resident ID number: 138-1234-5678, 6222-0212-3456-7890), 17
+# digits and an X, an IPv4 address (alone, with a port or prefix length, or mapped into IPv6: ::ffff:
+# 192.0.2.1) or anything shaped like an IPv6 address. The explaining validator (`events.raw_shape`) refuses
+# only those of a real raw shape (a mobile number, a card number passing Luhn, a resident ID with its check
+# character, a real IP address, ...), so that a raw value sent by mistake is never stored, and a hash that
+# happens to be all digits is kept. (The classes are disjoint: no backtracking blow-up.)
+HASH = (r"^(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){10,19}\Z)"  # phone, landline, card, ID
+        r"(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){17}[Xx][^A-Za-z0-9]*\Z)"  # ID ending in X
         r"(?!(?=[^.]*\.).*?(?<![0-9A-Za-z])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:/][0-9]+)?\Z)"  # IPv4 (+port, prefix)
-        r"(?![0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}\Z)"  # IPv6
+        r"(?![0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?\Z)"  # IPv6 (+prefix)
         r"[A-Za-z0-9:_\-+/=.]{1,256}\Z")
 
 

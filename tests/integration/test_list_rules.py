@@ -13,9 +13,10 @@ from sqlalchemy import select
 from tests.conftest import ingest_text
 
 from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
-from chengxin.services import lifecycle, list_views, lists
+from chengxin.services import audit, lifecycle, list_views, lists
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import Viewer
 
@@ -118,3 +119,44 @@ def test_a_platforms_own_minor_measure_does_not_blacklist(sample_app: Chengxin) 
     assert list_views.members(cx, "black", Viewer())["members"] == []
     measures = {m["measure"] for m in list_views.measures_of(cx, (P1, "S2"), REGULATOR)["measures"]}
     assert not measures & {"close_shop", "freeze_account", "refuse_entry", "hide_shop"}
+
+
+# --- 4. a regulator's overrides are in the credit log ---------------------------------------------------------
+def logged(cx: Chengxin, *kinds: str) -> list[dict[str, Any]]:
+    cr = t.credit_records.c
+    with read_connection(cx.engine) as conn:
+        return [{"kind": r.kind, "idx": r.idx, **json.loads(r.payload)} for r in conn.execute(
+            select(cr.kind, cr.idx, cr.payload).where(cr.kind.in_(kinds)).order_by(cr.idx))]
+
+
+def test_an_override_and_the_moves_it_causes_are_logged_with_who_why_and_basis(sample_app: Chengxin) -> None:
+    """An override was in no credit record, and a removal was logged as `the condition no longer holds`
+    (found by review)."""
+    cx = sample_app
+    add(cx, sanction("X5", "administrative_penalty", "counterfeit", "2026-03-12T09:00:00+08:00"))
+    assert ("black", "black.counterfeit") in on_lists(cx)
+    done = list_views.override(cx, "black", (P1, "S2"), "remove", REGULATOR, "set aside on review",
+                               "行政复议决定书 沪府复〔2026〕9号", until=date(2027, 6, 1))
+    (record,) = logged(cx, "list_override", "list_override_private")
+    assert record == {"kind": "list_override", "idx": done["override"]["credit_record"],
+                      "override": done["override"]["id"], "list": "black", "action": "remove",
+                      "by": "regulator:k-reg", "reason": "set aside on review",
+                      "basis": "行政复议决定书 沪府复〔2026〕9号", "until": "2027-06-01", "replaces": []}
+    (left,) = [r for r in logged(cx, "list_left") if r["list"] == "black"]
+    assert left["idx"] > record["idx"] and left["basis"] == "行政复议决定书 沪府复〔2026〕9号"
+    assert left["override"] == {"id": record["override"], "by": "regulator:k-reg", "reason": "set aside on review",
+                                "until": "2027-06-01"}
+    assert left["reason"] == "removed by a regulator's override: set aside on review"
+    with read_connection(cx.engine) as conn:
+        m = lt.list_memberships.c
+        assert conn.execute(select(m.end_reason).where(m.policy == "black.counterfeit")).scalar() == left["reason"]
+    # a later override of the same list replaces it, and says so; a list that is not public has a private kind
+    again = list_views.override(cx, "black", (P1, "S2"), "add", REGULATOR, "court judgment", "某法院判决书")
+    list_views.override(cx, "watch", (P1, "S2"), "remove", REGULATOR, "checked", "某局决定")
+    overrides = logged(cx, "list_override", "list_override_private")
+    assert [(r["kind"], r["action"], r["replaces"]) for r in overrides] == [
+        ("list_override", "remove", []), ("list_override", "add", [record["override"]]),
+        ("list_override_private", "remove", [])]
+    (entered,) = [r for r in logged(cx, "list_entered") if r["policy"] == "manual"]
+    assert entered["override"] == again["override"]["id"]
+    assert audit.verify(cx).as_dict()["ok"]

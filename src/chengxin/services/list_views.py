@@ -20,7 +20,7 @@ from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import measures as M
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from chengxin.services import lifecycle, lists
+from chengxin.services import lifecycle, list_overrides, lists
 from chengxin.services.parties import NATURAL_PERSONS, identity_view
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
@@ -283,14 +283,18 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
             raise InvalidInput(f"the {name} list is public: a natural person who operates no shop is not "
                                "published on it (PIPL art. 25); use the watch list")
         o = lt.list_overrides.c
-        conn.execute(update(lt.list_overrides).where(o.party_key == key, o.list == name, o.lifted_at.is_(None))
-                     .values(lifted_at=lifecycle._stamp(at)))
-        conn.execute(lt.list_overrides.insert().values(
-            party_key=key, list=name, action=action, reason=reason, basis=basis, by=lifecycle.who(viewer),
-            at=lifecycle._stamp(at), until=review.isoformat()))
+        replaced = list(conn.execute(select(o.id).where(o.party_key == key, o.list == name, o.lifted_at.is_(None))
+                                     .order_by(o.id)).scalars())
+        conn.execute(update(lt.list_overrides).where(o.id.in_(replaced)).values(lifted_at=lifecycle._stamp(at)))
+        row: dict[str, Any] = {"party_key": key, "list": name, "action": action, "reason": reason,
+                               "basis": basis, "by": lifecycle.who(viewer), "at": lifecycle._stamp(at),
+                               "until": review.isoformat()}
+        row["id"] = int(conn.execute(lt.list_overrides.insert().values(**row)).inserted_primary_key[0])  # type: ignore[index]
+        idx = list_overrides.log(conn, app, key, row, replaced, lists.policies().lists[name].public, at)
     result = lists.evaluate(app, [key], at)
-    return {"override": {"list": name, "action": action, "party": {"source": ref[0], "id": ref[1]},
-                         "reason": reason, "basis": basis, "until": review.isoformat()}, "evaluation": result}
+    return {"override": {"id": row["id"], "list": name, "action": action, "party": {"source": ref[0], "id": ref[1]},
+                         "reason": reason, "basis": basis, "until": review.isoformat(), "credit_record": idx},
+            "evaluation": result}
 
 
 def history(conn: Connection, key: str) -> list[dict[str, Any]]:

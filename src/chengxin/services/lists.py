@@ -33,12 +33,12 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.domain import measures as M
-from chengxin.services import credit_log, lifecycle
+from chengxin.services import credit_log, lifecycle, list_overrides
 
 Ref = tuple[str, str]
 LISTS_SOURCE = "urn:cx:chengxin:lists"
 NATURAL = frozenset({"person", "courier"})  # as services.parties.NATURAL_PERSONS (not imported: a cycle)
-MANUAL = "manual"
+MANUAL = list_overrides.MANUAL  # the policy of a membership a regulator's addition imposes
 _CHUNK = 500
 
 
@@ -248,7 +248,8 @@ def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[st
         for key, f in facts.items():
             prof = profile(f, at)
             want = _wanted(prof, held.get(key, []), overrides.get(key, []), lifecycle.day_of(at))
-            cause = _apply(conn, app, key, first[key], held.get(key, []), want, stamp, at, total["moves"])
+            cause = _apply(conn, app, key, first[key], held.get(key, []), want, overrides.get(key, []), at,
+                           total["moves"])
             if cause:
                 changed[key] = cause
             if shadow_set is not None:
@@ -272,15 +273,7 @@ def _open_memberships(conn: Connection, keys: Sequence[str] | None) -> dict[str,
     return out
 
 
-def _active_overrides(conn: Connection, keys: Sequence[str] | None, at: datetime) -> dict[str, list[Any]]:
-    o = lt.list_overrides.c
-    out: dict[str, list[Any]] = defaultdict(list)
-    for part in _parts(keys):
-        q = select(lt.list_overrides).where(o.lifted_at.is_(None),  # `until` is a day in China
-                                            o.until >= lifecycle.day_of(at).isoformat()).order_by(o.id)
-        for r in conn.execute(q if part is None else q.where(o.party_key.in_(part))):
-            out[r.party_key].append(r)
-    return out
+_active_overrides = list_overrides.active  # a regulator's overrides in force (services/policy.py reads them too)
 
 
 def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: date,
@@ -303,17 +296,17 @@ def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: dat
     return {k: v for k, v in want.items() if k[0] in keep}
 
 
-def _apply(conn: Connection, app: Chengxin, key: str, first: Any, held: list[Any],
-           want: dict[tuple[str, str], Any], stamp: str, at: datetime, moves: dict[str, list[Any]]) -> list[Any]:
-    have = {(m.list, m.policy): m for m in held}
+def _apply(conn: Connection, app: Chengxin, key: str, first: Any, held: list[Any], want: dict[tuple[str, str], Any],
+           overrides: list[Any], at: datetime, moves: dict[str, list[Any]]) -> list[Any]:
+    have, stamp = {(m.list, m.policy): m for m in held}, lifecycle._stamp(at)
     cause: list[dict[str, Any]] = []
     for pair in [p for p in have if p not in want]:
         m = have[pair]
-        reason = "the condition no longer holds" if pair[1] != MANUAL else "the regulator's addition lapsed"
-        _log(conn, app, key, first, "list_left", m.list, m.policy, {"reason": reason}, at)
+        why = list_overrides.left_because(m.list, m.policy, overrides)  # a removal names itself and its basis
+        _log(conn, app, key, first, "list_left", m.list, m.policy, why, at)
         conn.execute(update(lt.list_memberships).where(lt.list_memberships.c.id == m.id).values(
-            ended_at=stamp, end_reason=reason))
-        moves["left"].append(_move_view("left", m.list, m.policy, first, reason))
+            ended_at=stamp, end_reason=why["reason"]))
+        moves["left"].append(_move_view("left", m.list, m.policy, first, why["reason"]))
         cause.append({"left": m.list, "policy": m.policy})
     for pair in [p for p in want if p not in have]:
         why = want[pair]
@@ -332,7 +325,7 @@ def _entry(pair: tuple[str, str], why: Any, at: datetime) -> dict[str, Any]:
     d = policies().lists[pair[0]]
     if pair[1] == MANUAL:
         return {"reason": {"zh": why.reason, "en": why.reason}, "basis": why.basis, "by": why.by,
-                "review_at": why.until}
+                "review_at": why.until, "override": why.id}
     review = (lifecycle.day_of(at) + timedelta(days=d.review_days)).isoformat()
     return {"reason": {"zh": why.zh, "en": why.en}, "basis": why.basis, "by": "policy", "review_at": review}
 

@@ -195,6 +195,40 @@ def test_another_partys_record_does_not_hold_an_order_fake(sample_app: Chengxin)
     assert verdicts == {"O1": "genuine", "O2": "fake"}  # M2's record stands for its own order
 
 
+def test_an_overturn_interrupted_before_its_orders_were_given_back_is_finished_later(
+        sample_app: Chengxin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The overturn commits first, then the orders are given back: a failure in between left them fake, their
+    points taken, for good (found by review). The next sync finishes it, and leaves alone an order found fake
+    again after the overturn."""
+    from chengxin.services import standing
+
+    cx = sample_app
+    confirm(cx, RING_S1, "run-s1")
+    rec = record_of(cx, P1, "S1")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    real = standing.set_order_verdict
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("connection lost")
+
+    monkeypatch.setattr(standing, "set_order_verdict", lost)
+    with pytest.raises(ConnectionError):
+        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    monkeypatch.setattr(standing, "set_order_verdict", real)
+
+    def verdict() -> str:
+        with read_connection(cx.engine) as conn:
+            v = st.order_verdicts.c
+            return str(conn.execute(select(v.verdict).where(v.order_source == P1, v.order_id == "O1")).scalar_one())
+
+    assert record_of(cx, P1, "S1").state == "overturned" and verdict() == "fake"
+    assert lifecycle.sync(cx)["restored"] == 1
+    assert verdict() == "genuine"
+    standing.set_order_verdict(cx, (P1, "O1"), "fake", "regulator:k-reg", "the buyer admitted it later")
+    lifecycle.sync(cx)
+    assert verdict() == "fake"
+
+
 def test_an_interrupted_confirmation_is_not_finished_after_its_record_was_overturned(ringed: Chengxin) -> None:
     """A crash between a confirmation and its order verdicts leaves `verdicts_at` empty, and the next publish
     finishes them: after an appeal overturned the record, that took the orders again (found by review)."""
@@ -416,7 +450,7 @@ def test_sanctions_from_events_open_and_close_records(sample_app: Chengxin) -> N
             lt.record_transitions.c.record_id == rec.id).order_by(lt.record_transitions.c.id))]
     # the sample's penalty X1 was lifted as repaired
     assert (rec.sanction_kind, rec.state, moves) == ("administrative_penalty", "repaired", ["confirm", "repair"])
-    assert lifecycle.sync(cx) == {"opened": 0, "lifted": 0, "expired": 0}  # idempotent
+    assert lifecycle.sync(cx) == {"opened": 0, "lifted": 0, "expired": 0, "restored": 0}  # idempotent
 
 
 def test_regulator_override_adds_and_removes(sample_app: Chengxin) -> None:

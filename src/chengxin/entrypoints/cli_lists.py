@@ -51,7 +51,8 @@ def lists_evaluate(at: AtOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json({"sync": synced, **done})
         return
-    err.print(f"records: {synced['opened']} opened, {synced['lifted']} lifted, {synced['expired']} expired; "
+    err.print(f"records: {synced['opened']} opened, {synced['lifted']} lifted, {synced['expired']} expired, "
+              f"{synced['restored']} overturned with orders to give back; "
               f"{done['parties']:,} parties evaluated: {done['entered']} entries, {done['left']} exits, "
               f"{done['measure_changes']} measure changes")
     for m in done["moves"][:20]:

@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, delete, func, select, update
+from sqlalchemy import Connection, String, and_, cast, delete, func, literal, select, update
 
 from chengxin import exc
 from chengxin.adapters.db import lists_tables as lt
@@ -272,6 +272,7 @@ def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
         done["opened"] = _open_sanctions(conn, app)  # a sync asked after this commit runs again
         done["lifted"] = _apply_lifts(conn, app)
         done["expired"] = expire_due(conn, app, at)
+    done["restored"] = finish_overturns(app)
     return done
 
 
@@ -521,6 +522,36 @@ def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
             standing.set_order_verdict(app, order, "genuine", by, reason, f"record {row.id} overturned on appeal")
         except (NotFound, Forbidden):  # gone; or a regulator's own verdict, which only a regulator changes
             continue
+
+
+def finish_overturns(app: Chengxin) -> int:
+    """Give back the orders of overturned records whose giving back did not finish: `decide_application`
+    commits the overturn, then restores the orders in transactions of their own, and a failure in between
+    left them fake for good (found by review). An order of the record's own party still fake from before the
+    overturn is given back now (unless another record of the party holds it); one found fake again after the
+    overturn is left alone. Returns the records looked at."""
+    from chengxin.adapters.db import review_tables as rt
+    from chengxin.adapters.db import standing_tables as st
+
+    d, s, v, o, sh, sub = (lt.dishonesty_records.c, rt.review_subjects.c, st.order_verdicts.c, t.orders.c,
+                           t.shops.c, t.subjects.c)
+    key = literal(f"review{SEP}") + cast(s.item_id, String) + literal(SEP) + d.party_key
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(select(lt.dishonesty_records).where(d.id.in_(select(d.id).select_from(
+            lt.dishonesty_records.join(rt.review_subjects, and_(s.role == "order", d.record_key == key)).join(
+                st.order_verdicts, and_(v.order_source == s.source, v.order_id == s.entity_id)).join(
+                t.orders, and_(o.source == s.source, o.order_id == s.entity_id)).join(
+                t.shops, and_(sh.source == o.shop_source, sh.shop_id == o.shop_id)).join(
+                t.subjects, and_(sub.source == sh.operator_source, sub.subject_id == sh.operator_id))).where(
+            d.origin == "review", d.state == L.OVERTURNED, v.verdict == "fake", v.decided_at < d.ended_at,
+            sub.party_key == d.party_key)))))
+        tr = lt.record_transitions.c
+        moves = {r.record_id: (r.by, r.reason) for r in conn.execute(select(tr.record_id, tr.by, tr.reason).where(
+            tr.record_id.in_([r.id for r in rows] or [-1]), tr.action == "overturn"))}
+    for row in rows:
+        by, reason = moves.get(row.id, ("chengxin", "record overturned"))
+        _restore_orders(app, row, by, reason)
+    return len(rows)
 
 
 def _held_elsewhere(conn: Connection, item: int, orders: list[Ref], party_key: str) -> set[Ref]:

@@ -59,3 +59,54 @@ def test_undeclared_fields_of_every_type_never_reach_a_column(backend, tmp_path,
     for i, value in enumerate(EXTRA_VALUES):
         (tmp_path / str(i)).mkdir()
         assert _load(tmp_path / str(i), sqlite_template, pg_template, backend, lines(value, True)) == reference
+
+
+# --- 3. a party's and a shop's age: the earliest report, whatever re-sent it later ---
+
+P1 = "urn:cx:platform:P1"
+REG = [  # /tmp/review-ingest reg1.jsonl then reg2.jsonl: registered 2023, re-sent in 2026 to add verified_at
+    '{"specversion":"1.0","id":"r-1","source":"urn:cx:platform:P1","type":"cx.subject.registered",'
+    '"time":"2023-01-03T09:00:00+08:00","data":{"subject_id":"M1","kind":"enterprise","name":"上海示例食品有限公司",'
+    '"uscc":"91310104MA1FL8XQ36","region":"310104"}}',
+    '{"specversion":"1.0","id":"r-2","source":"urn:cx:platform:P1","type":"cx.shop.opened",'
+    '"time":"2023-01-04T09:00:00+08:00","data":{"shop_id":"S1","operator_id":"M1","name":"示例食品店",'
+    '"url":"https://s1.shop.example","categories":["food"]}}',
+    '{"specversion":"1.0","id":"r-3","source":"urn:cx:platform:P1","type":"cx.subject.registered",'
+    '"time":"2026-11-20T09:00:00+08:00","data":{"subject_id":"M1","kind":"enterprise","name":"上海示例食品有限公司",'
+    '"uscc":"91310104MA1FL8XQ36","region":"310104","verified_at":"2026-11-20T09:00:00+08:00"}}',
+    '{"specversion":"1.0","id":"r-4","source":"urn:cx:platform:P1","type":"cx.shop.opened",'
+    '"time":"2026-11-20T09:00:00+08:00","data":{"shop_id":"S1","operator_id":"M1","name":"示例食品旗舰店",'
+    '"url":"https://s1.shop.example","categories":["food","drug"]}}',
+]
+
+
+def _ages(cx: Chengxin) -> tuple[object, ...]:
+    with read_connection(cx.engine) as conn:
+        s = conn.execute(select(t.subjects.c.registered_at, t.subjects.c.verified_at, t.subjects.c.ord)).one()
+        shop = conn.execute(select(t.shops.c.opened_at, t.shops.c.name, t.shops.c.categories, t.shops.c.ord)).one()
+    return (*s, *shop)
+
+
+def test_a_resent_registration_or_shop_keeps_the_first_time(backend, tmp_path, sqlite_template, pg_template,
+                                                            monkeypatch):
+    """registered_at and opened_at are the earliest report's time (LEAST of old and new), whatever the order
+    and split, and whether PostgreSQL writes by COPY or by statements; the rest is the latest report's."""
+    from chengxin.adapters.db import bulk
+
+    want = ("2023-01-03T01:00:00.000000Z", "2026-11-20T01:00:00.000000Z", f"2026-11-20T01:00:00.000000Z|{P1}|r-3",
+            "2023-01-04T01:00:00.000000Z", "示例食品旗舰店", '["food","drug"]', f"2026-11-20T01:00:00.000000Z|{P1}|r-4")
+    old, new = REG[:2], REG[2:]
+    for i, (batches, copy_from) in enumerate([
+            ([old, new], 64), ([new, old], 64), ([old + new], 64), ([new + old], 64), ([new, old], 1),
+            ([[REG[3], REG[0]], [REG[2], REG[1]]], 1)]):
+        monkeypatch.setattr(bulk, "COPY_FROM", copy_from)  # 1: PostgreSQL through its staging tables
+        (tmp_path / str(i)).mkdir()
+        url, cleanup = make_database(backend, tmp_path / str(i), sqlite_template, pg_template)
+        cx = bootstrap(Settings(database_url=url, keys_file=tmp_path / "keys.json", batch_size=1000))
+        try:
+            for batch in batches:
+                assert ingest_text(cx, "\n".join(batch)).accepted == len(batch)
+            assert _ages(cx) == want, batches
+        finally:
+            cx.engine.dispose()
+            cleanup()  # type: ignore[operator]

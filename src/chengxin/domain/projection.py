@@ -2,9 +2,10 @@
 
 Each event yields `Fact`s. A *state* fact (`lww=True`) sets an entity's row and wins only if its event
 sorts later by `Event.ord` (time, then source and id), so any order or split of the same events gives the
-same rows. An *append* fact (`lww=False`) is one row per event (scans, payments, price points) keyed by the
-event's own identity. References keep both halves, `<name>_source` and `<name>_id`, so a reference to an
-entity not yet seen is kept as written and resolves by join once that entity arrives.
+same rows; the columns `EARLIEST` names keep the earliest value instead (when a party was first reported).
+An *append* fact (`lww=False`) is one row per event (scans, payments, price points) keyed by the event's own
+identity. References keep both halves, `<name>_source` and `<name>_id`, so a reference to an entity not yet
+seen is kept as written and resolves by join once that entity arrives.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ class Fact:
     table: str
     values: dict[str, Any]
     lww: bool = True
+
+
+# Columns of a state row that keep the earliest value of all its events rather than the last writer's: when a
+# party or shop was first reported. A registration re-sent to add `verified_at`, or a shop re-sent to rename it,
+# must not make a party of three years "known for 8 days". Merged as the minimum, whatever the arrival order
+# (`adapters/db/store.py` within a batch, `adapters/db/bulk.py` against the stored row).
+EARLIEST: dict[str, tuple[str, ...]] = {"subjects": ("registered_at",), "shops": ("opened_at",)}
 
 
 def project(event: Event) -> list[Fact]:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from chengxin.adapters.db import tables as t
+from chengxin.domain.projection import EARLIEST
 
 Row = Sequence[Any]
 
@@ -49,7 +50,8 @@ def insert_sql(table_name: str, dialect: str) -> tuple[str, tuple[str, ...]]:
 
 @cache
 def upsert_sql(table_name: str, dialect: str) -> tuple[str, tuple[str, ...]]:
-    """`INSERT ... ON CONFLICT DO UPDATE ... WHERE excluded.ord > current.ord`: the later event wins."""
+    """`INSERT ... ON CONFLICT DO UPDATE ... WHERE excluded.ord > current.ord`: the later event wins (the
+    columns `projection.EARLIEST` names keep the earliest value)."""
     sql, cols = insert_sql(table_name, dialect)
     return f"{sql}{_on_conflict(table_name)}", cols
 
@@ -57,9 +59,20 @@ def upsert_sql(table_name: str, dialect: str) -> tuple[str, tuple[str, ...]]:
 def _on_conflict(table_name: str) -> str:
     table = t.metadata.tables[table_name]
     keys = [c.name for c in table.primary_key.columns]
-    sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in _columns(table) if c not in keys)
-    conflict = f' ON CONFLICT ({", ".join(_q(k) for k in keys)}) DO UPDATE SET {sets}'
-    return f"{conflict} WHERE excluded.ord > {table.name}.ord"
+    cols = [c for c in _columns(table) if c not in keys]
+    conflict = f' ON CONFLICT ({", ".join(_q(k) for k in keys)}) DO UPDATE SET '
+    later = f"excluded.ord > {table.name}.ord"
+    firsts = EARLIEST.get(table_name, ())
+    if not firsts:
+        return conflict + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols) + f" WHERE {later}"
+    # The later event's values, but the earliest of the `EARLIEST` columns (when a party was first reported):
+    # the row is touched when either comes from the new one, each column taking its own. SET reads the row as
+    # it was, so `ord` and the others test the same old `ord`.
+    earlier = {c: f"excluded.{_q(c)} < {table.name}.{_q(c)}" for c in firsts}
+    sets = ", ".join(
+        f"{_q(c)} = CASE WHEN {earlier.get(c, later)} THEN excluded.{_q(c)} ELSE {table.name}.{_q(c)} END"
+        for c in cols)
+    return f"{conflict}{sets} WHERE {' OR '.join([later, *earlier.values()])}"
 
 
 @cache

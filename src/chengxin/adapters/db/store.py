@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from chengxin.adapters.db import bulk
 from chengxin.adapters.db import tables as t
-from chengxin.domain.projection import Fact
+from chengxin.domain.projection import EARLIEST, Fact
 
 _CHUNK = 400  # keys per IN (...) query on SQLite: well under its variable limit
 _PG_CHUNK = 10_000  # keys per `= ANY(%s)` array on PostgreSQL (one parameter)
@@ -55,8 +55,8 @@ TableRows = dict[str, list[tuple[Any, ...]]]  # table name -> tuples in `bulk.co
 
 
 def fact_rows(facts: Iterable[Fact]) -> tuple[TableRows, TableRows]:
-    """(state rows to upsert, one per key: the latest by `ord`; rows to append), as tuples. No database: a
-    bulk load's second process builds them."""
+    """(state rows to upsert, one per key: the latest by `ord`, with the earliest value of `EARLIEST`'s
+    columns; rows to append), as tuples. No database: a bulk load's second process builds them."""
     state: dict[str, dict[Any, dict[str, Any]]] = {}
     append: dict[str, list[dict[str, Any]]] = {}
     for fact in facts:
@@ -69,12 +69,24 @@ def fact_rows(facts: Iterable[Fact]) -> tuple[TableRows, TableRows]:
                 rows = state[fact.table] = {}
             key = _key_of(fact.table)(values)
             old = rows.get(key)
-            if old is None or values["ord"] > old["ord"]:
+            if old is None:
                 rows[key] = values
+            else:
+                rows[key] = _merge(fact.table, old, values)
         else:
             append.setdefault(fact.table, []).append(fact.values)
     return ({name: _tuples(name, merged.values()) for name, merged in state.items()},
             {name: _tuples(name, appended) for name, appended in append.items()})
+
+
+def _merge(table: str, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Two states of one row: the later event's (by `ord`), with the earliest of the `EARLIEST` columns."""
+    later, earlier = (new, old) if new["ord"] > old["ord"] else (old, new)
+    firsts = EARLIEST.get(table)
+    if not firsts:
+        return later
+    keep = {c: earlier[c] for c in firsts if earlier[c] is not None and (later[c] is None or earlier[c] < later[c])}
+    return {**later, **keep} if keep else later  # a new dict: the facts' own values stay as projected
 
 
 def _tuples(table_name: str, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from chengxin.domain import commitments as C
 from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.domain import measures as M
@@ -81,4 +82,58 @@ def test_minor_records_counts_by_category_without_breaches() -> None:
 def test_a_typo_in_minor_records_is_refused() -> None:
     bad = text("list_policies.yaml").replace('minor_records["counterfeit"]', 'minor_records["counterfiet"]', 1)
     with pytest.raises(VocabularyError, match="fails on a sample"):
+        LS.load_policies(bad, "bad.yaml", RULES.categories, RULES.sanctions, CATALOG)
+
+
+# --- 5. the rule files are checked against each other at load ------------------------------------------------
+def test_the_repair_bar_names_lists_the_policy_file_defines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo, `blacklist`, silently disabled the bar (found by review)."""
+    from chengxin.services import lifecycle, lists
+
+    bad = L.load_rules(text("lifecycle.yaml").replace("on_lists: [black]", "on_lists: [blacklist]"))
+    with pytest.raises(VocabularyError, match=r"lifecycle\.yaml: repair\.not_while_on_lists: unknown lists "
+                                              r"\['blacklist'\]; pol\.yaml defines"):
+        L.check_lists(bad, POLICIES.lists, "lifecycle.yaml", "pol.yaml")
+    monkeypatch.setattr(lifecycle, "rules", lambda: bad)  # the node's loader checks it with its policies
+    with pytest.raises(VocabularyError, match=r"vocab/lifecycle\.yaml: repair\.not_while_on_lists"):
+        lists.load_policy_text(text("list_policies.yaml"), "vocab/list_policies.yaml")
+    named_as_sanction = {**POLICIES.lists, "abnormal_operation": POLICIES.lists["watch"]}
+    with pytest.raises(VocabularyError, match=r"pol\.yaml: lists: \['abnormal_operation'\] named as sanction kinds"):
+        L.check_lists(RULES, named_as_sanction, "lifecycle.yaml", "pol.yaml")
+    L.check_lists(RULES, POLICIES.lists, "lifecycle.yaml", "pol.yaml")  # the shipped files agree
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("joint punishment, severity: serious}", "joint punishment, severity: serios}",
+     r"bad\.yaml: penalties\.black_list\.severity: unknown severity 'serios'"),
+    ("for: [logistics, courier]", "for: [logistic, courier]",
+     r"bad\.yaml: templates\.logistics-standard-v1\.for: expected party kinds among .*unknown: \['logistic'\]"),
+    ("for: [platform]", "for: []", r"templates\.platform-standard-v1\.for: expected party kinds"),
+])
+def test_a_commitment_file_names_known_severities_and_party_kinds(old: str, new: str, message: str) -> None:
+    """A penalty's severity typo raised KeyError inside every review decision that broke a commitment."""
+    bad = text("commitments.yaml").replace(old, new, 1)
+    assert bad != text("commitments.yaml")
+    with pytest.raises(VocabularyError, match=message):
+        C.load_templates(bad, "bad.yaml", RULES.categories)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("decide_within_days: 7 ", "decide_within_days: 0 ", r"appeal\.decide_within_days: expected a positive"),
+    ("decide_within_days: 7 ", "decide_within_days: -7 ", r"appeal\.decide_within_days: expected a positive"),
+    ("decide_within_days: 7 ", "decide_within_days: seven ", r"appeal\.decide_within_days: expected a positive"),
+    ('effective_from: "2026-12-01"', 'effective_from: "2026-12-32"', r"effective_from: expected an ISO date"),
+    ('effective_from: "2026-12-01"', 'effective_from: "1 December 2026"', r"effective_from: expected an ISO date"),
+])
+def test_a_lifecycle_file_with_a_bad_appeal_period_or_date_is_refused(old: str, new: str, message: str) -> None:
+    bad = text("lifecycle.yaml").replace(old, new, 1)
+    assert bad != text("lifecycle.yaml")
+    with pytest.raises(VocabularyError, match=r"bad\.yaml: " + message):
+        L.load_rules(bad, "bad.yaml")
+
+
+def test_a_policy_effective_date_is_an_iso_date() -> None:
+    bad = text("list_policies.yaml").replace('effective_from: "2026-01-01"', 'effective_from: "2026-01-1x"', 1)
+    with pytest.raises(VocabularyError, match=r"policies\[0\] \(black\.fake_transactions\)\.effective_from: "
+                                              r"expected an ISO date"):
         LS.load_policies(bad, "bad.yaml", RULES.categories, RULES.sanctions, CATALOG)

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from chengxin.domain.lifecycle import SEVERITIES
+from chengxin.domain.lists import PARTY_KINDS
 from chengxin.domain.vocabulary import VocabularyError
 
 TYPES = ("voluntary", "self_regulation", "repair", "approval")
@@ -71,7 +73,15 @@ def load_templates(text: str, source: str, categories: Iterable[str]) -> Templat
                      for n, t in doc["templates"].items()}
     except (KeyError, TypeError) as e:
         raise VocabularyError(source, f"missing or malformed entry: {e}") from e
+    for p in penalties.values():  # a typo raised KeyError inside every review decision breaking a commitment
+        if p.severity not in SEVERITIES:
+            raise VocabularyError(source, f"penalties.{p.name}.severity: unknown severity {p.severity!r}; "
+                                          f"expected one of {', '.join(SEVERITIES)} (lifecycle.yaml)")
     for t in templates.values():
+        if set(t.parties) - set(PARTY_KINDS) or not t.parties:
+            unknown = sorted(set(t.parties) - set(PARTY_KINDS))
+            raise VocabularyError(source, f"templates.{t.id}.for: expected party kinds among "
+                                          f"{', '.join(PARTY_KINDS)}; unknown: {unknown}")
         if t.type not in TYPES:
             raise VocabularyError(source, f"templates.{t.id}.type: expected one of {', '.join(TYPES)}")
         for i, c in enumerate(t.clauses):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -169,9 +169,42 @@ def load_rules(text: str, source: str = "<string>") -> LifecycleRules:
     except (KeyError, TypeError) as e:
         raise VocabularyError(source, f"missing or malformed entry: {e}") from e
     _check(source, severities, categories, sanctions, repair, doc["breach"])
-    return LifecycleRules(int(doc["version"]), str(doc["effective_from"]), severities, categories, sanctions,
-                          doc["breach"]["severity"], doc["breach"]["basis"], repair,
-                          int(doc["appeal"]["decide_within_days"]), doc["appeal"]["basis"])
+    appeal = doc["appeal"]
+    if not isinstance(appeal, dict) or not {"decide_within_days", "basis"} <= set(appeal):
+        raise VocabularyError(source, "appeal: expected the keys decide_within_days and basis")
+    return LifecycleRules(int(doc["version"]), iso_day(doc["effective_from"], "effective_from", source).isoformat(),
+                          severities, categories, sanctions, doc["breach"]["severity"], doc["breach"]["basis"], repair,
+                          _positive_days(appeal.get("decide_within_days"), "appeal.decide_within_days", source),
+                          str(appeal["basis"]))
+
+
+def iso_day(value: Any, where: str, source: str) -> date:
+    """A day written as an ISO date (`2026-12-01`, quoted or not); a VocabularyError naming the key otherwise."""
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise VocabularyError(source, f"{where}: expected an ISO date (YYYY-MM-DD), got {value!r}") from None
+
+
+def _positive_days(value: Any, where: str, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise VocabularyError(source, f"{where}: expected a positive whole number of days, got {value!r}")
+    return value
+
+
+def check_lists(rules: LifecycleRules, lists: Iterable[str], source: str, lists_source: str) -> None:
+    """Across files: the lists `repair.not_while_on_lists` names are lists `lists_source` defines (a typo,
+    `blacklist`, silently disabled the bar), and no list is named as a sanction kind the repair check reads as
+    an authority's list (`repair.not_while_sanctioned`)."""
+    names = set(lists)
+    unknown = [n for n in rules.repair.not_while_on_lists if n not in names]
+    if unknown:
+        raise VocabularyError(source, f"repair.not_while_on_lists: unknown lists {unknown}; {lists_source} defines "
+                                      f"{sorted(names)}")
+    clash = sorted(names & set(rules.repair.not_while_sanctioned))
+    if clash:
+        raise VocabularyError(lists_source, f"lists: {clash} named as sanction kinds of {source} "
+                                            "repair.not_while_sanctioned; give the list another name")
 
 
 def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[str, Category],

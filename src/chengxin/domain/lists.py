@@ -16,6 +16,7 @@ from typing import Any
 import cel
 import yaml
 
+from chengxin.domain.lifecycle import iso_day
 from chengxin.domain.vocabulary import VocabularyError
 
 ENFORCE, SHADOW = "enforce", "shadow"
@@ -211,8 +212,8 @@ def _policy(source: str, i: int, p: Mapping[str, Any], lists: Mapping[str, ListD
         programs = (_compile(source, f"{where}.when", when, samples),
                     _compile(source, f"{where}.stay", stay, samples) if stay else None)
         policy = Policy(str(p["id"]), str(p["list"]), p["zh"], p["en"], when, str(p["basis"]),
-                        date.fromisoformat(str(p["effective_from"])), stay, str(p.get("mode", ENFORCE)),
-                        dict(p.get("measures") or {}), programs)
+                        iso_day(p["effective_from"], f"{where}.effective_from", source), stay,
+                        str(p.get("mode", ENFORCE)), dict(p.get("measures") or {}), programs)
     except VocabularyError:
         raise
     except (KeyError, TypeError, ValueError) as e:

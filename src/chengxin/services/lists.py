@@ -51,6 +51,7 @@ def load_policy_text(text: str, source: str) -> LS.PolicySet:
     """Parse and check a policy file against this node's categories, sanction kinds and measures."""
     r = lifecycle.rules()
     found = LS.load_policies(text, source, r.categories, r.sanctions, catalog())
+    L.check_lists(r, found.lists, "vocab/lifecycle.yaml", source)  # the repair bar names lists of this file
     for name, d in found.lists.items():
         M.check_values(catalog(), f"lists.{name}.measures", d.measures, source)
     for p in found.policies:

@@ -269,18 +269,29 @@ def _payload(r: Any) -> Any:
                                "run `chengxin audit verify`") from None
 
 
+def public_payload(payload: Any) -> Any:
+    """A record's payload as the public reads it: a regulator's decision (`decided_by` of a review or a verdict,
+    `by` of a list entry) says `regulator`, not `regulator:<key id>` (the prefix of the key's secret) nor the CLI
+    officer's name (found by review)."""
+    if not isinstance(payload, dict):
+        return payload
+    return {k: "regulator" if _regulators(k, v) else v for k, v in payload.items()}
+
+
 def public_record(view: dict[str, Any]) -> dict[str, Any]:
-    """A record in the credit file as the public reads it: a regulator's decision (`decided_by` of a review
-    or a verdict, `by` of a list entry) says `regulator`, not `regulator:<key id>` (the prefix of the key's
-    secret) nor the CLI officer's name (found by review). Only the view: the log keeps what was hashed, and
-    the regulator and the reporting platform see who decided."""
+    """A record in the credit file as the public reads it (`public_payload`). Only the view: the log keeps what
+    was hashed, and the regulator and the reporting platform see it whole.
+
+    A record the masking changed names its masked fields (`masked`) and comes without `leaf_bytes`: the leaf
+    holds what was logged, the key id, which the public does not see (docs/security.md, "What
+    the public sees of a logged record"). Its page proves the leaf's hash is in the log, and the server that
+    the record is that leaf (`records.record_with_proof`)."""
     payload = view.get("payload")
-    if not isinstance(payload, dict) or not any(_regulators(k, v) for k, v in payload.items()):
+    shown = public_payload(payload)
+    if shown == payload or not isinstance(payload, dict):
         return view
-    masked = {k: "regulator" if _regulators(k, v) else v for k, v in payload.items()}
-    # The leaf's bytes name the key: beside the masked payload they would show it and fail a check of the
-    # record against them. The record's own page (`records.record_with_proof`) serves and proves it whole.
-    return {**{k: v for k, v in view.items() if k != "leaf_bytes"}, "payload": masked}
+    masked = sorted(k for k in payload if shown[k] != payload[k])
+    return {**{k: v for k, v in view.items() if k != "leaf_bytes"}, "payload": shown, "masked": masked}
 
 
 def _regulators(key: str, value: Any) -> bool:

@@ -21,7 +21,14 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
 from chengxin.exc import NotFound
 from chengxin.services import credit_file, credit_log
-from chengxin.services.credit_file import PUBLIC_KINDS, SANCTION_KINDS, SanctionState, record_view, sanction_state_of
+from chengxin.services.credit_file import (
+    PUBLIC_KINDS,
+    SANCTION_KINDS,
+    SanctionState,
+    public_record,
+    record_view,
+    sanction_state_of,
+)
 from chengxin.services.parties import NATURAL_PERSONS
 from chengxin.services.viewer import Viewer
 
@@ -29,14 +36,20 @@ log = logging.getLogger("chengxin.records")
 
 HOW_TO_VERIFY = ("leaf = SHA-256(0x00 || base64-decoded record.leaf_bytes), whose JSON must equal the record's "
                  "fields (docs/credit-log.md, Leaves); fold the proof per RFC 9162 §2.1.3.2 and compare with the "
-                 "signed root; check the Ed25519 signature over the note with a key you got out of band.")
+                 "signed root; check the Ed25519 signature over the note with a key you got out of band. A record "
+                 "served with `masked` fields has no leaf_bytes (docs/security.md): proof.leaf_hash, the hash of "
+                 "its logged leaf, folds to the signed root, and the server checked the record against that leaf.")
 
 
 def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None = None) -> dict[str, Any]:
     """The record, the signed tree head it is proven against, the proof, and `checks`: whether the leaf
     recomputed from the record leads to the signed root (`inclusion`) and whether the head's Ed25519
     signature verifies with this node's public key (`signature`). The proof's `leaf_hash` is the served
-    record's; stored nodes that do not prove even the stored leaf are an integrity error."""
+    record's; stored nodes that do not prove even the stored leaf are an integrity error.
+
+    A viewer who does not read the record whole (`_in_full`) gets it as the public credit file shows it
+    (`credit_file.public_record`): who decided as a role, personal numbers in free text masked, and then no
+    `leaf_bytes`, whose logged text holds them; `proof.leaf_hash` stays the logged leaf's hash."""
     with read_connection(cx.engine) as conn:
         row = conn.execute(select(t.credit_records).where(t.credit_records.c.idx == index)).first()
         if row is None:
@@ -50,11 +63,19 @@ def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None
     record = record_view(row, sanction)
     leaf = merkle.leaf_hash(base64.b64decode(record["leaf_bytes"]))
     included = _proves(leaf, proof, head.root)
+    if not _in_full(row, viewer):
+        record = public_record(record)  # as in the credit file: masked, and then without its leaf bytes
     tree_head = {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64()}
     signed = crypto.verify_signature(cx.keys.verify_key, head.signature, tree_head["note"].encode())
     return {"record": record, "proof": {**proof, "leaf_hash": base64.b64encode(leaf).decode()},
             "tree_head": tree_head, "checks": {"inclusion": included, "signature": signed},
             "how_to_verify": HOW_TO_VERIFY}
+
+
+def _in_full(row: Any, viewer: Viewer) -> bool:
+    """Whether the viewer reads the record whole, as logged: a regulator, and the platform that reported its
+    subject or its event. Everyone else reads it as the public does (`credit_file.public_record`)."""
+    return viewer.may_reveal_pii or viewer.sees_full(row.subject_source) or viewer.owns(row.event_source)
 
 
 def _proves(leaf: bytes, proof: dict[str, Any], root: bytes) -> bool:

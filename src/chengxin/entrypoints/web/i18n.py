@@ -190,6 +190,25 @@ _PAIRS: dict[str, tuple[str, str]] = {
                       "SHA-256, recomputes the path to the root (RFC 9162 §2.1.3.2) and compares it with the root "
                       "in the signed tree head. The public key comes from the same server as this page: compare "
                       "its key id with the one published elsewhere."),
+    "proof.explain_masked": ("本页隐去了该记录的部分字段（如认定方的密钥编号），日志收录的叶子含其原文，"
+                             "故不公开叶子内容。服务器已由日志中的记录重算叶子并核对收录证明；浏览器取服务器给出的叶子哈希，"
+                             "按 RFC 9162 §2.1.3.2 逐级计算到根，并与签名树头中的根哈希比对。"
+                             "公钥与本页来自同一服务器，请与另行公布的密钥编号核对。",
+                             "Some fields of this record are masked on this page (such as the key id of who decided); "
+                             "the logged leaf holds them as written, so its bytes are not public. The server "
+                             "recomputed the leaf from the logged record and checked the proof; your browser folds "
+                             "the leaf hash the server gives up the path to the root (RFC 9162 §2.1.3.2) and "
+                             "compares it with the root in the signed tree head. The public key comes from the same "
+                             "server as this page: compare its key id with the one published elsewhere."),
+    "proof.leaf_logged": ("以下叶子内容即日志收录的记录原文，上方“记录内容”与之逐项一致。",
+                          "These leaf bytes are the record as logged; the recorded fields above are the same, "
+                          "field by field."),
+    "proof.leaf_withheld": ("不公开：日志收录的叶子含有本页隐去的字段原文。"
+                            "监管部门与报送平台可经接口取得叶子内容并自行核对。",
+                            "Not public: the logged leaf holds the fields this page masks. Regulators and the "
+                            "reporting platform get the leaf bytes through the API and can check them."),
+    "proof.partial": ("叶子已收录 ✓（记录与叶子的逐项核对由服务器完成）",
+                      "leaf in the log ✓ (the server checked the record against its leaf)"),
     "proof.browser": ("浏览器验证", "Checked in your browser"),
     "proof.server": ("收录证明（服务器验证）", "Inclusion (checked by the server)"),
     "proof.server_ok": ("已通过 ✓（服务器在返回前已由记录重算叶子，并用签名根核对收录证明）",

@@ -151,8 +151,11 @@ def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=M
     data = records.record_with_proof(cx, index, ANONYMOUS)
     head, proof = data["tree_head"], data["proof"]
     # What static/verify.js checks: the record shown (with its leaf bytes), not the served leaf hash, which
-    # it derives itself; the head's fields, to hold the signed note to them.
+    # it derives itself; the head's fields, to hold the signed note to them. A record shown masked has no
+    # leaf bytes (they hold what it masks): then the served leaf hash, which the server derived from the record
+    # as logged, is all the browser can fold to the root.
     check = {"record": data["record"], "size": proof["tree_size"], "proof": proof["proof"], "root": head["root"],
+             "leaf_hash": proof["leaf_hash"],
              "origin": head["origin"], "signed_at": head["signed_at"], "note": head["note"],
              "signature": head["signature"], "public_key": head["public_key"], "key_id": head["key_id"]}
     return render(request, t, "record.html", {"data": data, "check": check})

@@ -5,9 +5,13 @@
  * requires them to be the record shown, field by field; hashes them into the leaf (SHA-256 with 0x00,
  * WebCrypto); folds the proof per RFC 9162 §2.1.3.2 and compares with the signed root; and checks the
  * Ed25519 signature over the note, which must name this log, size, root and time, with the key whose id
- * is shown. The served leaf hash is never used: a record edited after it was logged fails here.
+ * is shown. The served leaf hash is not used then: a record edited after it was logged fails here.
  * The key, origin and this script come from the same server as the page (docs/credit-log.md says where to
  * get the key out of band). Results go to #verify-result and #signature-result.
+ *
+ * A record shown with masked fields (record.masked: who decided, personal numbers in its free text) comes
+ * without its leaf bytes, which hold what it masks (docs/security.md). Then the browser can only fold the leaf
+ * hash the server derived from the logged record: the result says "partial", never "verified".
  */
 (function () {
   "use strict";
@@ -104,6 +108,19 @@
     el.className = ok === null ? "pending" : (ok ? "ok" : "bad");
   }
 
+  function showPartial(el) {
+    el.textContent = el.dataset.partial;
+    el.dataset.state = "partial";
+    el.className = "ok";
+  }
+
+  /* A masked record without its leaf bytes: the served leaf hash folds to the signed root. */
+  async function checkLeafHash(d) {
+    const root = await rootFromInclusion(d.record.index, d.size, fromB64(d.leaf_hash), d.proof.map(fromB64));
+    return equal(root, fromB64(d.root)) ? { ok: true, detail: "" }
+      : { ok: false, detail: "(computed root " + toB64(root) + ")" };
+  }
+
   /* The record shown is its leaf's bytes, and their hash, folded with the proof, is the signed root. */
   async function checkInclusion(d) {
     const bytes = fromB64(d.record.leaf_bytes);
@@ -139,9 +156,11 @@
       if (sig) show(sig, null, sig.dataset.unsupported);
       return;
     }
+    const withheld = Array.isArray(d.record.masked) && d.record.masked.length > 0 && !d.record.leaf_bytes;
     try {
-      const inc = await checkInclusion(d);
-      show(result, inc.ok, inc.detail);
+      const inc = await (withheld ? checkLeafHash(d) : checkInclusion(d));
+      if (withheld && inc.ok) showPartial(result);
+      else show(result, inc.ok, inc.detail);
     } catch (e) {
       show(result, false, "(" + e.message + ")");
     }

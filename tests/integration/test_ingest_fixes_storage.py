@@ -110,3 +110,33 @@ def test_a_resent_registration_or_shop_keeps_the_first_time(backend, tmp_path, s
         finally:
             cx.engine.dispose()
             cleanup()  # type: ignore[operator]
+
+
+# --- 4. a shop re-opened after its closure is open ---
+
+def _opened(event_id: str, time: str, name: str = "示例日用小店") -> str:
+    return json.dumps({"specversion": "1.0", "id": event_id, "source": P1, "type": "cx.shop.opened", "time": time,
+                       "data": {"shop_id": "S2", "operator_id": "M2", "name": name, "url": "https://s2.shop.example",
+                                "categories": ["daily_goods"]}}, ensure_ascii=False)
+
+
+def _closed_where_shown(cx: Chengxin) -> tuple[object, object, object]:
+    from chengxin.services import parties
+    from chengxin.services.viewer import ANONYMOUS
+
+    shop = parties.show(cx, P1, "S2", ANONYMOUS)["closed"]
+    party = next(s["closed_at"] for s in parties.show(cx, P1, "M2", ANONYMOUS)["shops"] if s["id"] == "S2")
+    found = next(s["closed_at"] for s in parties.search_shops(cx, "s2.shop.example") if s["id"] == "S2")
+    return shop, party, found
+
+
+def test_a_shop_reopened_after_its_closure_is_open(sample_app):
+    """The sample closes S2 on 2026-10-01; its platform opens it again on 2026-11-01 (reopen.jsonl). An opening
+    re-sent with an earlier time (a rename dated 2026-09-01) does not undo the closure."""
+    closed = _closed_where_shown(sample_app)
+    assert closed[0] == {"at": "2026-09-30T16:00:00.000000Z", "reason": "operator request"}
+    assert closed[1:] == ("2026-09-30T16:00:00.000000Z",) * 2
+    assert ingest_text(sample_app, _opened("ro-0", "2026-09-01T09:00:00+08:00", "改名小店")).accepted == 1
+    assert _closed_where_shown(sample_app) == closed
+    assert ingest_text(sample_app, _opened("ro-1", "2026-11-01T09:00:00+08:00")).accepted == 1
+    assert _closed_where_shown(sample_app) == (None, None, None)

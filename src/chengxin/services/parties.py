@@ -225,10 +225,24 @@ def _shops_of(conn: Connection, operators: list[Ref]) -> list[Any]:
     if not operators:
         return []
     q = select(t.shops, t.shop_closures.c.closed_at, t.shop_closures.c.reason.label("close_reason")).outerjoin(
-        t.shop_closures, (t.shop_closures.c.source == t.shops.c.source)
-        & (t.shop_closures.c.shop_id == t.shops.c.shop_id),
+        t.shop_closures, _closed(conn),
     ).where(pair_in(t.shops.c.operator_source, t.shops.c.operator_id, operators))
     return list(conn.execute(q))
+
+
+def _closed(conn: Connection) -> Any:
+    """Join condition of a shop's closure that still holds: one later (by event order) than the shop's latest
+    opening, since a shop re-opened after a closure is open. `ord` compares by code point, as everywhere
+    (PostgreSQL: in the "C" collation, whatever the database's)."""
+    c, s = t.shop_closures.c, t.shops.c
+    later = c.ord.collate("C") > s.ord if conn.dialect.name == "postgresql" else c.ord > s.ord
+    return (c.source == s.source) & (c.shop_id == s.shop_id) & later
+
+
+def _closure_of(conn: Connection, shop: Any) -> Any:
+    """The shop's closure, if it is later than the shop's latest opening (None: the shop is open)."""
+    closure = conn.execute(_CLOSURE, {"s": shop.source, "i": shop.shop_id}).first()
+    return closure if closure is not None and closure.ord > shop.ord else None
 
 
 def _shop_summary(s: Any) -> dict[str, Any]:
@@ -274,7 +288,7 @@ def licence_gaps(categories: list[str], rows: list[Any]) -> list[dict[str, Any]]
 
 
 def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int | None]) -> dict[str, Any]:
-    closure = conn.execute(_CLOSURE, {"s": shop.source, "i": shop.shop_id}).first()
+    closure = _closure_of(conn, shop)
     operator = _subject(conn, shop.operator_source, shop.operator_id)
     subjects = linked_subjects(conn, operator.party_key) if operator is not None else []
     op_refs = [(s.source, s.subject_id) for s in subjects] or [(shop.operator_source, shop.operator_id)]
@@ -380,8 +394,7 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
             refs = [(s.source, s.subject_id) for key in set(ops) for s in linked_subjects(conn, key)]
             return [_shop_summary(s) for s in _shops_of(conn, refs)][:limit]
         cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name.contains(q, autoescape=True)
-        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, (
-            t.shop_closures.c.source == t.shops.c.source) & (t.shop_closures.c.shop_id == t.shops.c.shop_id))
+        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, _closed(conn))
         rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
         return [_shop_summary(s) for s in rows]
 

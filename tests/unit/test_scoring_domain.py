@@ -36,7 +36,7 @@ def test_a_serious_sanction_in_force_weighs_in_full_however_old():
 
 def test_a_lifted_sanction_fades_with_its_age():
     def burden(age: float) -> float:
-        result = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("administrative_penalty", age, "repaired"),)),
+        result = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("administrative_penalty", age, "expired"),)),
                          RULES)
         assert result is not None
         return float(next(d for d in result.dimensions if d.name == "dishonesty").facts["burden"])
@@ -52,3 +52,22 @@ def test_rules_a_score_divides_by_must_be_above_zero(key):
     name = key.split(":")[0]
     with pytest.raises(VocabularyError, match=f"{name}: expected a number above 0"):
         S.load_score_rules(text.replace(key, f"{name}: 0", 1), "credit_score.yaml")
+
+
+@pytest.mark.parametrize("how", ["repaired", "revoked"])
+def test_a_withdrawn_sanction_counts_nowhere(how):
+    # it leaves public view; counted, the public score card still said "1 sanction (0 in force)" and "past
+    # sanctions lifted or repaired" about it (found by review)
+    clean = S.score(S.Profile(**MERCHANT), RULES)
+    withdrawn = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("administrative_penalty", 30.0, how),)), RULES)
+    assert clean is not None and withdrawn is not None
+    dim = next(d for d in withdrawn.dimensions if d.name == "dishonesty")
+    assert withdrawn.score == clean.score and dim.facts["sanctions"] == 0 and "无处罚" in dim.zh
+    assert codes(withdrawn) == codes(clean)
+
+
+def test_a_sanction_lifted_as_expired_still_counts_and_says_so():
+    lifted = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("administrative_penalty", 30.0, "expired"),)), RULES)
+    assert lifted is not None and "SANCTIONS_LIFTED" in codes(lifted)
+    assert next(d for d in lifted.dimensions if d.name == "dishonesty").facts == {
+        "sanctions": 1, "in_force": 0, "retracted": 0, "burden": pytest.approx(0.5 * 0.5 * 0.5 ** (30 / 365), abs=1e-4)}

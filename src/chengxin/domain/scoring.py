@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from chengxin.domain.disclosure import WITHDRAWING_LIFTS
 from chengxin.domain.vocabulary import VocabularyError
 
 DIMENSIONS = ("identity", "trade", "complaints", "dishonesty", "commitments", "tenure")
@@ -220,19 +221,26 @@ def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
                                                       "upheld_rate": _r(rate)})
 
 
+def counted(p: Profile) -> tuple[Sanction, ...]:
+    """The sanctions a score counts: not those withdrawn (repaired, or revoked: annulled). A withdrawn sanction
+    leaves public view (`domain/disclosure.py`); counted, the public score card still said "1 sanction (0 in
+    force)" and "past sanctions lifted or repaired" about it (found by review)."""
+    return tuple(s for s in p.sanctions if s.lifted not in WITHDRAWING_LIFTS)
+
+
 def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
-    burden = 0.0
-    for s in p.sanctions:  # a sanction in force weighs in full; once lifted it fades with its age
+    burden, kept = 0.0, counted(p)
+    for s in kept:  # a sanction in force weighs in full; once lifted (expired) it fades with its age
         fade = 1.0 if s.lifted is None else 0.5 ** (s.age_days / c["half_life_days"])
         burden += c["severity"].get(s.kind, 0.5) * fade * (c["lifted"].get(s.lifted, 1.0) if s.lifted else 1.0)
     burden += c["per_retracted_rating"] * p.retracted
-    active = sum(1 for s in p.sanctions if s.lifted is None)
-    en = (f"{_n(len(p.sanctions), 'sanction')} ({active} in force), {_n(p.retracted, 'rating')} taken back"
-          if p.sanctions or p.retracted else "no sanctions or confirmed dishonesty")
-    zh = (f"受处罚{len(p.sanctions)}次（{active}项有效），{p.retracted}条评价因虚假交易撤回"
-          if p.sanctions or p.retracted else "无处罚或已认定的失信记录")
+    active = sum(1 for s in kept if s.lifted is None)
+    en = (f"{_n(len(kept), 'sanction')} ({active} in force), {_n(p.retracted, 'rating')} taken back"
+          if kept or p.retracted else "no sanctions or confirmed dishonesty")
+    zh = (f"受处罚{len(kept)}次（{active}项有效），{p.retracted}条评价因虚假交易撤回"
+          if kept or p.retracted else "无处罚或已认定的失信记录")
     return Dimension("dishonesty", w, _clip(1 - burden), en, zh,
-                     {"sanctions": len(p.sanctions), "in_force": active, "retracted": p.retracted,
+                     {"sanctions": len(kept), "in_force": active, "retracted": p.retracted,
                       "burden": round(burden, 4)})
 
 
@@ -269,8 +277,8 @@ _REASONS: tuple[tuple[str, Any, str, str], ...] = (
     ("IDENTITY_UNVERIFIED", lambda p, d: p.identity_valid and not p.verified, "real name not verified",
      "未经实名核验"),
     ("NEW_PARTY", lambda p, d: p.days_known < 90, "known for less than 90 days", "经营/注册不足90天"),
-    ("SANCTIONS_REPAIRED", lambda p, d: p.sanctions and all(s.lifted for s in p.sanctions),
-     "past sanctions lifted or repaired", "既往处罚已解除或信用修复"),
+    ("SANCTIONS_LIFTED", lambda p, d: counted(p) and all(s.lifted for s in counted(p)),
+     "past sanctions lifted, their disclosure period over", "既往处罚已解除（公示期满）"),
     ("GOOD_STANDING", lambda p, d: all(v >= 0.85 for v in d.values()), "good on every dimension",
      "各维度表现良好"),
 )

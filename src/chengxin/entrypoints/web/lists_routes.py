@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n
-from chengxin.entrypoints.web.present import cn_date, localised, party_href, shop_href
+from chengxin.entrypoints.web.present import cn_date, localised, party_href, public, shop_href
 from chengxin.entrypoints.web.render import SECURITY_HEADERS, render
 from chengxin.entrypoints.web.routes import MAX_INDEX, PortalRoute, T, error_page
 from chengxin.exc import NotFound
@@ -45,7 +45,7 @@ def list_page(request: Request, cx: AppDep, t: T, name: str, after: int | None =
         raise NotFound(t("error.no_page"))
     if not entry["public"]:
         return error_page(request, 404, t("lists.not_public"))
-    data = list_views.members(cx, name, ANONYMOUS, limit=limit, after=after)
+    data = public(list_views.members(cx, name, ANONYMOUS, limit=limit, after=after))
     catalog = {m["measure"]: m for m in list_views.catalog_view()["measures"]}
     measures = [catalog[m] for m in entry["measures"] if m in catalog]
     policies = [p for p in entry["policies"] if p.get("mode", "enforce") == "enforce"]
@@ -60,13 +60,13 @@ def list_page(request: Request, cx: AppDep, t: T, name: str, after: int | None =
 @router.get("/notices")
 def notices_page(request: Request, cx: AppDep, t: T) -> Response:
     """Risk notices: public serious dishonesty records in force, newest first."""
-    return render(request, t, "notices.html", {"notices": notices.risk_notices(cx, NOTICES)})
+    return render(request, t, "notices.html", {"notices": public(notices.risk_notices(cx, NOTICES))})
 
 
 @router.get("/notices.atom")
 def notices_feed(request: Request, cx: AppDep, t: T) -> Response:
     """The risk notices as an Atom 1.0 feed (RFC 4287), in the request's language."""
-    body = atom_feed(t, notices.risk_notices(cx, NOTICES), str(request.base_url).rstrip("/"))
+    body = atom_feed(t, public(notices.risk_notices(cx, NOTICES)), str(request.base_url).rstrip("/"))
     headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"}
     return Response(body, media_type=ATOM_TYPE, headers=headers)
 

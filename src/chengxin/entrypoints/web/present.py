@@ -1,6 +1,7 @@
 """Presentation helpers for the portal: plain descriptions of credit records, dates, labels and links.
 
 Pure functions over the service views (no storage access); registered as Jinja2 globals and filters.
+Every page shows its views through `public`: personal numbers in free text masked (`domain/redact.py`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,24 @@ from urllib.parse import quote, urlsplit
 import orjson
 
 from chengxin.domain.identity import reason_zh
+from chengxin.domain.redact import redact_tree
 from chengxin.entrypoints.web.i18n import Translator
 from chengxin.services import parties, standing
 
 CHINA = timezone(timedelta(hours=8), "CST")
+
+# What a page shows as reported: identifiers (links are built from them) and codes; and the credit records, which
+# `credit_file.public_record` already gave as the public reads them (masked, so their leaf bytes withheld).
+PORTAL_CODES = frozenset({"source", "id", "url", "uscc", "number", "credit_records", "kind", "category",
+                          "categories", "template", "list", "policy", "measure", "code", "dimension", "tier"})
+
+
+def public(view: Any) -> Any:
+    """A service view as a portal page shows it: every free text (a shop's closure reason, names, list reasons
+    and bases, commitments ...) with phone, resident ID and bank card numbers masked; identifiers and codes as
+    they are. Every page goes through it (found by review: a shop's closure reason quoting its owner's phone
+    and resident ID number was shown whole)."""
+    return redact_tree(view, PORTAL_CODES)
 
 
 def shop_href(source: str, shop_id: str) -> str:

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chengxin.entrypoints.api.app import http_error
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n
-from chengxin.entrypoints.web.present import party_href, shop_href
+from chengxin.entrypoints.web.present import party_href, public, shop_href
 from chengxin.entrypoints.web.render import render, request_translator, translator
 from chengxin.exc import ChengxinError, InvalidInput
 from chengxin.services import parties, records
@@ -104,8 +104,8 @@ def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200
     """Shops by name, URL or USCC; an htmx request gets the results fragment, a browser the whole page."""
     q = q.strip()
     shops = parties.search_shops(cx, q, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
-    context = {"q": q, "shops": shops[:SHOWN], "more": len(shops) > SHOWN, "shown": SHOWN,
-               "found_parties": _parties_by_uscc(cx, q)}
+    context = {"q": q, "shops": public(shops[:SHOWN]), "more": len(shops) > SHOWN, "shown": SHOWN,
+               "found_parties": public(_parties_by_uscc(cx, q))}
     fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
     response = render(request, t, "_results.html" if fragment else "home.html", {**context, "fragment": fragment})
     response.headers["Vary"] = "HX-Request"
@@ -164,7 +164,8 @@ def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=M
 def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str, before: int | None) -> dict[str, Any]:
     if not source:
         raise InvalidInput(t("error.missing_source"))
-    return parties.show(cx, source, entity_id, ANONYMOUS, limit=PAGE_SIZE, before=before)
+    view: dict[str, Any] = public(parties.show(cx, source, entity_id, ANONYMOUS, limit=PAGE_SIZE, before=before))
+    return view
 
 
 def _redirect(request: Request, target: str) -> Response:

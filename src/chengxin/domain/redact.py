@@ -1,0 +1,118 @@
+"""Personal numbers in free text, masked for public display.
+
+Free text that reporters and deciders write (a shop's closure reason, a review decision's reason and basis, a
+list override's reason) can quote a phone or resident ID number, and the public never sees those unmasked
+(docs/security.md). `redact(text)` masks, wherever they occur in the text, with the masks of
+`domain/identity.py`:
+
+- an 18-character resident ID number (17 digits and a digit or X, the 7th to 14th a date 1800-2099), also
+  grouped 6-8-4 by spaces or hyphens: `mask_ric`, "1101**********4567";
+- a mainland mobile number (11 digits, 13x-19x), with or without +86 / 0086 / 86, also grouped 3-4-4:
+  `mask_phone`, "138****5678";
+- a landline with its area code (010, 02x or a four-digit 0xxx, also in brackets or after +86 without the 0),
+  then 7 or 8 digits: `mask_phone`'s form for other numbers, every digit but the last 4 masked;
+- a bank-card-like run of 13 to 19 digits that passes the Luhn check, written whole or in groups of four:
+  every digit but the last 4 masked.
+
+A number counts only where no ASCII letter, digit or `*` touches it: `JY13101040000001` (a licence number),
+a hash or a USCC is a code, not a number someone wrote, and a mask is not masked again. So "电话13812345678"
+and "tel: 13812345678" are masked, "tel13812345678" is not. Full-width digits count as digits. Addresses,
+names and e-mail addresses in free text are not recognised: they stay as written.
+
+`redact_tree(value, keep)` masks every string in a JSON-like value except under the keys in `keep` (codes
+and identifiers a page needs as they are). Pure: stdlib and stdnum.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+from typing import Any
+
+from stdnum import luhn
+
+from chengxin.domain.identity import mask_phone, mask_ric
+
+__all__ = ["redact", "redact_tree"]
+
+# Length-preserving folding, so that a match in the folded text is the same span of the original.
+_FOLD = str.maketrans(
+    {**{chr(0xFF10 + i): str(i) for i in range(10)},
+     **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}, **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
+     "－": "-", "‐": "-", "‑": "-", "‒": "-", "–": "-", "（": "(", "）": ")", "＋": "+", "\u3000": " ",
+     "\u00a0": " ", "＊": "*"})
+
+_START = r"(?<![0-9A-Za-z*])"
+_END = r"(?![0-9A-Za-z*])"
+_SEP = r"[ -]?"
+_AREA = r"(?:10|2[0-9]|[3-9][0-9]{2})"  # an area code without its leading 0
+_RIC = re.compile(
+    _START + r"[1-9][0-9]{5}" + _SEP + r"(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])" + _SEP
+    + r"[0-9]{3}[0-9Xx]" + _END)
+_MOBILE = re.compile(_START + r"(?:(?:\+|00)?86" + _SEP + r")?1[3-9][0-9](?:" + _SEP + r"[0-9]{4}){2}" + _END)
+_LANDLINE = re.compile(
+    _START + r"(?:(?:\+|00)86" + _SEP + r"\(?" + _AREA + r"\)?|\(0" + _AREA + r"\)|0" + _AREA + r")" + _SEP
+    + r"[1-9][0-9]{2,3}" + _SEP + r"[0-9]{4}" + _END)
+_CARD = re.compile(_START + r"(?:[0-9]{13,19}|[0-9]{4}(?P<sep>[ -])[0-9]{4}(?:(?P=sep)[0-9]{4}){1,2}"
+                   r"(?:(?P=sep)[0-9]{1,3})?)" + _END)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit() or ch in "Xx").upper()
+
+
+def _last4(digits: str) -> str:
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _whole(mask: Callable[[str], str]) -> Callable[[str], tuple[int, str]]:
+    return lambda match: (len(match), mask(_digits(match)))
+
+
+def _card(match: str) -> tuple[int, str] | None:
+    """The card number the run is, or begins with when its last group is not part of it ("6222 0212 3456 7890 1":
+    a card and a digit after it)."""
+    head = match.rsplit(match[4], 1)[0] if len(match) > 4 and match[4] in " -" else match
+    for part in dict.fromkeys((match, head)):
+        digits = _digits(part)
+        if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
+            return len(part), _last4(digits)
+    return None
+
+
+# Each rule: a pattern and what a match becomes (the length of the match it masks, and its mask), or None.
+_RULES: tuple[tuple[re.Pattern[str], Callable[[str], tuple[int, str] | None]], ...] = (
+    (_RIC, _whole(mask_ric)),
+    (_MOBILE, _whole(mask_phone)),
+    (_LANDLINE, _whole(_last4)),
+    (_CARD, _card),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with the resident ID, mobile, landline and bank card numbers in it masked (see the module)."""
+    if not any(ch.isdigit() for ch in text):
+        return text
+    for pattern, mask in _RULES:
+        folded = text.translate(_FOLD)
+        out, at = [], 0
+        for m in pattern.finditer(folded):
+            found = mask(m.group())
+            if found is not None:
+                out += [text[at:m.start()], found[1]]
+                at = m.start() + found[0]
+        if at:
+            text = "".join(out) + text[at:]
+    return text
+
+
+def redact_tree(value: Any, keep: Collection[str] = ()) -> Any:
+    """A copy of a JSON-like value (dicts, lists, strings ...) with every string redacted, except the values of
+    the dict keys in `keep`, left whole."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: v if k in keep else redact_tree(v, keep) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_tree(v, keep) for v in value]
+    return value

@@ -1,0 +1,61 @@
+"""Fixes to the public portal found by review, pure parts: masking personal numbers in free text, and what the
+public reads of a record's payload."""
+
+from __future__ import annotations
+
+import pytest
+
+from chengxin.domain.redact import redact, redact_tree
+from chengxin.services.credit_file import public_payload, public_record
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("店主赵小明（电话13812345678，身份证110105198511224567）申请注销",
+     "店主赵小明（电话138****5678，身份证1101**********4567）申请注销"),
+    ("tel: +86 138 1234 5678, 0086-13912345678, 8613812345678, 138-1234-5678",
+     "tel: 138****5678, 139****5678, 138****5678, 138****5678"),
+    ("身份证 31010419900307123X、31010419900307123x、310104 19900307 123X",
+     "身份证 3101**********123X、3101**********123X、3101**********123X"),
+    ("身份证号11010519851122456X（校验位错）", "身份证号**************456X（校验位错）"),
+    ("座机 021-62345678，(010)87654321，0571 8888 6666，+86 21 6234 5678",
+     "座机 *******5678，*******4321，********6666，********5678"),
+    ("卡号 6222021234567894、6222 0212 3456 7894、6222-0212-3456-7894 1",
+     "卡号 ************7894、************7894、************7894 1"),
+    ("全角 １３８１２３４５６７８", "全角 138****5678"),
+])
+def test_personal_numbers_in_free_text_are_masked_as_the_project_masks_them(text: str, shown: str) -> None:
+    assert redact(text) == shown
+    assert redact(shown) == shown  # a mask is not masked again
+
+
+@pytest.mark.parametrize("text", [
+    "JY13101040000001",  # a licence number: a code, letters touch it
+    "91310000MA1K3R5T2F 91310104MA1FL8XQ36",  # USCCs
+    "6222021234567890",  # 16 digits that fail the Luhn check: not a card
+    "P1-2025-7 沪市监〔2026〕1号 2026-03-21T02:00:00.000000Z ¥1,000.00 订单 O20260321000123456",
+    "f567f27172343f040782bc7a6cf8e30afbb5d22734af2696099fd374db46d52b",  # a hash
+    "138****5678 1101**********4567",
+    "400-820-8820",  # a service number, not a landline with an area code
+])
+def test_codes_dates_and_amounts_are_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_a_tree_is_masked_except_under_the_keys_kept() -> None:
+    tree = {"id": "13812345678", "reason": {"zh": "电话13812345678", "en": "phone 13812345678"},
+            "clauses": ["联系 13812345678"], "n": 13812345678}
+    assert redact_tree(tree, {"id"}) == {"id": "13812345678", "reason": {"zh": "电话138****5678",
+                                                                         "en": "phone 138****5678"},
+                                         "clauses": ["联系 138****5678"], "n": 13812345678}
+
+
+def test_the_public_reads_a_payloads_free_text_masked_and_its_codes_as_logged() -> None:
+    payload = {"reason": "买家来电 13812345678", "basis": "平台规则 4.2", "decided_by": "regulator:k-1",
+               "order": ["urn:cx:platform:P1", "13812345678"], "evidence_sha256": "ab" * 32,
+               "reason_list": "13812345678"}
+    assert public_payload(payload) == {**payload, "reason": "买家来电 138****5678", "decided_by": "regulator"}
+    view = {"index": 3, "payload": payload, "leaf_bytes": "e30="}
+    shown = public_record(view)
+    assert shown["masked"] == ["decided_by", "reason"] and "leaf_bytes" not in shown
+    clean = {"index": 4, "payload": {"reason": "核对了订单", "decided_by": "urn:cx:platform:P1"}, "leaf_bytes": "e30="}
+    assert public_record(clean) is clean  # nothing masked: served whole, with its leaf bytes

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
-from sqlalchemy import select
-from tests.conftest import ingest_text, make_database
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError
+from tests.conftest import PG_URL, _with_db, ingest_text, make_database
 from tests.unit.test_ingest_fixes import EXTRA_VALUES, VOCAB, _extras, example_data, example_line
 
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.engine import make_engine, migrate, read_connection
 from chengxin.bootstrap import Chengxin, bootstrap
 from chengxin.settings import Settings
 
@@ -140,3 +143,80 @@ def test_a_shop_reopened_after_its_closure_is_open(sample_app):
     assert _closed_where_shown(sample_app) == closed
     assert ingest_text(sample_app, _opened("ro-1", "2026-11-01T09:00:00+08:00")).accepted == 1
     assert _closed_where_shown(sample_app) == (None, None, None)
+
+
+# --- 5. on PostgreSQL, `ord` compares by code point whatever the database's collation ---
+
+def _same_time(event_id: str, etype: str, data: dict[str, object]) -> str:
+    return json.dumps({"specversion": "1.0", "id": event_id, "source": P1, "type": etype,
+                       "time": "2026-03-01T10:00:00+08:00", "data": data}, ensure_ascii=False)
+
+
+# Events of one time: `ord` then orders them by id, "e-B" < "e-a" by code point (as Python compares), but
+# "e-a" < "e-B" in ICU's English collation. The later by code point must win however the events are split.
+SAME_TIME = [
+    _same_time("e-a", "cx.shop.opened", {"shop_id": "S7", "operator_id": "M7", "name": "by e-a",
+                                          "url": "https://s7.example", "categories": ["food"]}),
+    _same_time("e-B", "cx.shop.opened", {"shop_id": "S7", "operator_id": "M7", "name": "by e-B",
+                                          "url": "https://s7.example", "categories": ["food"]}),
+    _same_time("o-a", "cx.order.placed", {"order_id": "O7", "shop_id": "S7", "buyer_id": "U7", "total": 2,
+                                           "items": [{"product_id": "G7", "quantity": 1, "unit_price": 2}],
+                                           "ship_to_region": "310104"}),
+    _same_time("o-B", "cx.order.placed", {"order_id": "O7", "shop_id": "S7", "buyer_id": "U7", "total": 1,
+                                           "items": [{"product_id": "G7", "quantity": 1, "unit_price": 1}],
+                                           "ship_to_region": "310104"}),
+]
+# a closure of the same time: "e_a" > "e-a" by code point ("_" after "-"), "e_a" < "e-a" in ICU's collation
+CLOSE_SAME_TIME = _same_time("e_a", "cx.shop.closed", {"shop_id": "S7", "reason": "later by code point"})
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CHENGXIN_TEST_DATABASE_URL)")
+def test_which_event_of_one_time_wins_does_not_depend_on_the_split_in_an_icu_database(tmp_path, monkeypatch):
+    """The test databases are C.UTF-8; here is one collated by ICU's English rules, as a deployment in a
+    Chinese or English locale may be. A batch is merged in Python (code points), batches meet in the upsert's
+    `excluded.ord > ord`: both must agree, by statements and through the staging tables alike; and a closure
+    later by code point than the opening of the same time closes the shop."""
+    from chengxin.adapters.db import bulk
+    from chengxin.services import parties
+    from chengxin.services.viewer import ANONYMOUS
+
+    assert PG_URL
+    name = f"cx_icu_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en'"))
+    except DBAPIError as e:  # a server built without ICU
+        admin.dispose()
+        pytest.skip(f"no ICU collation on this server: {e.orig}")
+    try:
+        url = _with_db(PG_URL, name)
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        cx = bootstrap(Settings(database_url=url, keys_file=tmp_path / "keys.json", batch_size=1000))
+        try:
+            with cx.engine.connect() as c:  # the database does order otherwise than code points
+                assert c.execute(text("SELECT x FROM (VALUES ('e-B'), ('e-a'), ('e_a')) v(x) ORDER BY x")).scalars(
+                ).all() == ["e_a", "e-a", "e-B"] != sorted(["e-B", "e-a", "e_a"])
+            shop_a, shop_b, order_a, order_b = SAME_TIME
+            for copy_from in (64, 1):  # statements, then COPY through the staging tables
+                monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
+                for batches in ([[shop_a, order_a], [shop_b, order_b]], [[shop_b, order_b], [shop_a, order_a]],
+                                [[shop_a, shop_b, order_a, order_b]]):
+                    with cx.engine.begin() as c:
+                        c.execute(text("DELETE FROM events; DELETE FROM shops; DELETE FROM orders"))
+                    for batch in batches:
+                        assert ingest_text(cx, "\n".join(batch)).accepted == len(batch)
+                    with read_connection(cx.engine) as conn:
+                        assert conn.execute(select(t.shops.c.name)).scalar_one() == "by e-a", (copy_from, batches)
+                        assert conn.execute(select(t.orders.c.total)).scalar_one() == 2, (copy_from, batches)
+            assert ingest_text(cx, CLOSE_SAME_TIME).accepted == 1
+            assert parties.show(cx, P1, "S7", ANONYMOUS)["closed"] is not None
+            assert [s["closed_at"] for s in parties.search_shops(cx, "s7.example")] == ["2026-03-01T02:00:00.000000Z"]
+        finally:
+            cx.engine.dispose()
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -53,22 +53,26 @@ def upsert_sql(table_name: str, dialect: str) -> tuple[str, tuple[str, ...]]:
     """`INSERT ... ON CONFLICT DO UPDATE ... WHERE excluded.ord > current.ord`: the later event wins (the
     columns `projection.EARLIEST` names keep the earliest value)."""
     sql, cols = insert_sql(table_name, dialect)
-    return f"{sql}{_on_conflict(table_name)}", cols
+    return f"{sql}{_on_conflict(table_name, dialect)}", cols
 
 
-def _on_conflict(table_name: str) -> str:
+def _on_conflict(table_name: str, dialect: str) -> str:
     table = t.metadata.tables[table_name]
     keys = [c.name for c in table.primary_key.columns]
     cols = [c for c in _columns(table) if c not in keys]
     conflict = f' ON CONFLICT ({", ".join(_q(k) for k in keys)}) DO UPDATE SET '
-    later = f"excluded.ord > {table.name}.ord"
+    # Compared by code point, as Python compares `Event.ord` when it merges a batch: on PostgreSQL in the "C"
+    # collation, since the database's own (a locale's, ICU's) orders `|`, case and accents otherwise, and which
+    # of two events of the same time won would depend on how the events were split into batches.
+    c_ = ' COLLATE "C"' if dialect == "postgresql" else ""
+    later = f"excluded.ord{c_} > {table.name}.ord"
     firsts = EARLIEST.get(table_name, ())
     if not firsts:
         return conflict + ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in cols) + f" WHERE {later}"
     # The later event's values, but the earliest of the `EARLIEST` columns (when a party was first reported):
     # the row is touched when either comes from the new one, each column taking its own. SET reads the row as
     # it was, so `ord` and the others test the same old `ord`.
-    earlier = {c: f"excluded.{_q(c)} < {table.name}.{_q(c)}" for c in firsts}
+    earlier = {c: f"excluded.{_q(c)}{c_} < {table.name}.{_q(c)}" for c in firsts}
     sets = ", ".join(
         f"{_q(c)} = CASE WHEN {earlier.get(c, later)} THEN excluded.{_q(c)} ELSE {table.name}.{_q(c)} END"
         for c in cols)
@@ -86,7 +90,7 @@ def _stage_sql(table_name: str) -> tuple[str, str, str]:
     stage = f"cx_stage_{table_name}"
     cols = ", ".join(_q(c) for c in columns(table_name))
     create = f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table_name}) ON COMMIT DELETE ROWS"
-    move = f"INSERT INTO {table_name} ({cols}) SELECT {cols} FROM {stage}{_on_conflict(table_name)}"
+    move = f"INSERT INTO {table_name} ({cols}) SELECT {cols} FROM {stage}{_on_conflict(table_name, 'postgresql')}"
     return create, f"COPY {stage} ({cols}) FROM STDIN", move
 
 

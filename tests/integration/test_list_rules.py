@@ -160,3 +160,36 @@ def test_an_override_and_the_moves_it_causes_are_logged_with_who_why_and_basis(s
     (entered,) = [r for r in logged(cx, "list_entered") if r["policy"] == "manual"]
     assert entered["override"] == again["override"]["id"]
     assert audit.verify(cx).as_dict()["ok"]
+
+
+# --- 6. a party key no report has any more --------------------------------------------------------------------
+def registered(uscc: str, event: str, time: str) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": event, "source": P1, "type": "cx.subject.registered", "time": time,
+            "data": {"subject_id": "M3", "kind": "individual_business", "name": "示例三号店", "region": "330106",
+                     "uscc": uscc}}
+
+
+def test_memberships_of_a_key_no_report_has_follow_their_report(sample_app: Chengxin) -> None:
+    """A corrected USCC gives the report a new party key: the old key's memberships were never evaluated again
+    and stayed on the lists for ever (found by review). They follow their report to its key, with a regulator's
+    overrides, and are judged there; the audit still passes."""
+    cx = sample_app
+    shop = {"specversion": "1.0", "id": "s3", "source": P1, "type": "cx.shop.opened",
+            "time": "2026-02-01T10:00:00+08:00", "data": {"shop_id": "S3", "operator_id": "M3", "name": "三号店",
+                                                          "url": "https://s3.shop.example", "categories": ["food"]}}
+    add(cx, registered("91330100MA2CXQ1234", "m3-a", "2026-02-01T09:00:00+08:00"), shop,  # a bad check digit
+        sanction("PM3", "platform_measure", "other", "2026-11-01T09:00:00+08:00", source=P1, subject="M3"))
+    list_views.override(cx, "black", (P1, "S3"), "add", REGULATOR, "court judgment", "某法院判决书",
+                        until=date(2027, 6, 1))
+    m = lt.list_memberships.c
+    with read_connection(cx.engine) as conn:
+        old = conn.execute(select(m.party_key).where(m.policy == "manual")).scalar()
+    assert sorted(on_lists(cx, (P1, "S3"))) == [("black", "manual"), ("watch", "watch.records")]
+    add(cx, registered("91330100MA2CXQ123N", "m3-b", "2026-03-01T09:00:00+08:00"))  # corrected
+    lists.evaluate(cx)
+    with read_connection(cx.engine) as conn:
+        assert conn.execute(select(m.id).where(m.party_key == old, m.ended_at.is_(None))).all() == []
+        manual = conn.execute(select(m.party_key, m.ended_at).where(m.policy == "manual")).one()
+    assert tuple(manual) == ("uscc:91330100MA2CXQ123N", None)  # the regulator's addition went with the firm
+    assert [x["party"]["id"] for x in list_views.members(cx, "black", Viewer())["members"]] == ["M3"]
+    assert audit.verify(cx).as_dict()["ok"]

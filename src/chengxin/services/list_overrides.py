@@ -24,10 +24,9 @@ from sqlalchemy import Connection, select
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.bootstrap import Chengxin
-from chengxin.services import lifecycle
+from chengxin.services import lifecycle, list_facts
 
 MANUAL = "manual"  # the policy of a membership an addition imposes (as services.lists.MANUAL)
-_CHUNK = 500
 
 
 def active(conn: Connection, keys: Sequence[str] | None, at: datetime) -> dict[str, list[Any]]:
@@ -35,8 +34,7 @@ def active(conn: Connection, keys: Sequence[str] | None, at: datetime) -> dict[s
     o = lt.list_overrides.c
     q = select(lt.list_overrides).where(o.lifted_at.is_(None), o.until >= lifecycle.day_of(at).isoformat())
     out: dict[str, list[Any]] = defaultdict(list)
-    parts = [None] if keys is None else [list(keys[i:i + _CHUNK]) for i in range(0, len(keys), _CHUNK)]
-    for part in parts:
+    for part in list_facts.parts(keys):
         for r in conn.execute((q if part is None else q.where(o.party_key.in_(part))).order_by(o.id)):
             out[r.party_key].append(r)
     return out

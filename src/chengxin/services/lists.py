@@ -21,10 +21,9 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, union, update
 
 from chengxin.adapters.db import lists_tables as lt
-from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db import upsert
 from chengxin.adapters.db.engine import read_connection, write_transaction
@@ -33,13 +32,15 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.domain import measures as M
-from chengxin.services import credit_log, lifecycle, list_overrides
+from chengxin.services import credit_log, lifecycle, list_facts, list_overrides
 
 Ref = tuple[str, str]
+
+
 LISTS_SOURCE = "urn:cx:chengxin:lists"
 NATURAL = frozenset({"person", "courier"})  # as services.parties.NATURAL_PERSONS (not imported: a cycle)
 MANUAL = list_overrides.MANUAL  # the policy of a membership a regulator's addition imposes
-_CHUNK = 500
+GONE = {"reason": "no report of the party has this party key any more (its identification changed)"}
 
 
 @cache
@@ -106,87 +107,8 @@ def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:
     return evaluate(app, keys, now) if keys else None
 
 
-# --- gathering facts ------------------------------------------------------------------------------------------
-def gather(conn: Connection, keys: Sequence[str] | None, now: datetime,
-           history: bool = False) -> tuple[dict[str, LS.ListFacts], dict[str, Any]]:
-    """List facts of these parties (everyone when None) and each party's first subject report. Grades are the
-    current one, or their whole history when `history` (for replays)."""
-    s = t.subjects.c
-    q = select(s.party_key, s.kind, s.registered_at, s.source, s.subject_id).order_by(
-        s.registered_at, s.source, s.subject_id)  # the first report, the same on every database
-    first: dict[str, Any] = {}
-    for part in _parts(keys):
-        for r in conn.execute(q if part is None else q.where(s.party_key.in_(part))):
-            first.setdefault(r.party_key, r)
-    spans: dict[str, list[LS.Span]] = defaultdict(list)
-    d = lt.dishonesty_records.c
-    for part in _parts(keys):
-        rq = select(lt.dishonesty_records).where(d.state.not_in((L.DISMISSED,)))
-        for r in conn.execute(rq if part is None else rq.where(d.party_key.in_(part))):
-            spans[r.party_key].append(_span(r))
-    grades = _grades(conn, keys, now, history)
-    commitments = _commitments(conn, keys)
-    shops = _shop_counts(conn, keys)
-    facts = {k: LS.ListFacts(r.kind, lifecycle.parse_time(r.registered_at), tuple(spans.get(k, ())),
-                             tuple(grades.get(k, ())), tuple(commitments.get(k, ())), shops.get(k, 0))
-             for k, r in first.items()}
-    return facts, first
-
-
-def _parts(keys: Sequence[str] | None) -> Iterable[list[str] | None]:
-    if keys is None:
-        yield None
-        return
-    keys = list(keys)
-    for i in range(0, len(keys), _CHUNK):
-        yield keys[i:i + _CHUNK]
-
-
-def _span(r: Any) -> LS.Span:
-    breach = r.origin == "breach"  # its key: breach, the record that broke the commitment, the commitment
-    return LS.Span(r.category, r.severity, lifecycle.parse_time(r.confirmed_at),
-                   lifecycle.parse_time(r.ended_at) if r.ended_at else None, r.sanction_kind, breach, r.id,
-                   int(r.record_key.split(lifecycle.SEP)[1]) if breach else None)
-
-
-def _grades(conn: Connection, keys: Sequence[str] | None, now: datetime,
-            history: bool) -> dict[str, list[tuple[datetime, str, int]]]:
-    out: dict[str, list[tuple[datetime, str, int]]] = defaultdict(list)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    if history:
-        h = st.score_history.c
-        q = select(h.party_key, h.at, h.grade, h.score).order_by(h.id)
-    else:
-        c = st.credit_scores.c
-        q = select(c.party_key, c.computed_at, c.grade, c.score)
-    col = q.selected_columns[0]
-    for part in _parts(keys):
-        for k, at, grade, score in conn.execute(q if part is None else q.where(col.in_(part))):
-            out[k].append((lifecycle.parse_time(at) if history else epoch, grade, int(score)))
-    return out
-
-
-def _commitments(conn: Connection, keys: Sequence[str] | None) -> dict[str, list[tuple[datetime, datetime | None]]]:
-    c, s = t.commitments.c, t.subjects.c
-    q = select(s.party_key, c.published_at, c.valid_until).select_from(t.commitments.join(
-        t.subjects, (s.source == c.subject_source) & (s.subject_id == c.subject_id)))
-    out: dict[str, list[tuple[datetime, datetime | None]]] = defaultdict(list)
-    for part in _parts(keys):
-        for k, published, until in conn.execute(q if part is None else q.where(s.party_key.in_(part))):
-            # in force to the end of its last day in China
-            end = lifecycle.parse_time(until[:10] + "T00:00:00+08:00") + timedelta(days=1) if until else None
-            out[k].append((lifecycle.parse_time(published), end))
-    return out
-
-
-def _shop_counts(conn: Connection, keys: Sequence[str] | None) -> dict[str, int]:
-    sh, s = t.shops.c, t.subjects.c
-    q = select(s.party_key, func.count()).select_from(t.shops.join(
-        t.subjects, (s.source == sh.operator_source) & (s.subject_id == sh.operator_id))).group_by(s.party_key)
-    out: dict[str, int] = {}
-    for part in _parts(keys):
-        out.update((k, int(n)) for k, n in conn.execute(q if part is None else q.where(s.party_key.in_(part))))
-    return out
+# --- gathering facts (services/list_facts.py) -----------------------------------------------------------------
+gather, _parts = list_facts.gather, list_facts.parts
 
 
 def profile(f: LS.ListFacts, at: datetime, without: int | None = None) -> dict[str, Any]:
@@ -223,8 +145,10 @@ def evaluate(app: Chengxin, keys: Sequence[str] | None = None, now: datetime | N
     if keys is None:
         with write_transaction(app.engine) as conn:
             lifecycle.expire_due(conn, app, at)
-        with read_connection(app.engine) as conn:
-            keys = list(conn.execute(select(t.subjects.c.party_key).distinct()).scalars())
+            list_facts.follow_reports(conn)
+        with read_connection(app.engine) as conn:  # and keys no report has any more, to end their memberships
+            keys = list(conn.execute(union(select(t.subjects.c.party_key), select(lt.list_memberships.c.party_key)
+                                           .where(lt.list_memberships.c.ended_at.is_(None)))).scalars())
     total: dict[str, Any] = {"parties": 0, "moves": {"entered": [], "left": []}, "changed": 0,
                              "shadow": {"would_enter": [], "would_leave": []}}
     for i in range(0, len(keys), CHUNK_PARTIES):
@@ -256,6 +180,9 @@ def _evaluate_chunk(app: Chengxin, keys: list[str], at: datetime, total: dict[st
             if shadow_set is not None:
                 candidates = _wanted(prof, held.get(key, []), overrides.get(key, []), lifecycle.day_of(at), shadow_set)
                 _shadow(first[key], want, candidates, total["shadow"])
+        for key in [k for k in held if k not in facts]:  # no report has this key any more (a corrected USCC
+            first[key] = list_facts.Report(held[key][0].subject_source, held[key][0].subject_id)  # gave them another):
+            changed[key] = _apply(conn, app, key, first[key], held[key], {}, None, at, total["moves"])  # it leaves
         if full:  # members whose measures changed with the policy file, not with a move: the feed says so too
             changed.update({k: [{"policies": policies().version}] for k in _stale_feed(conn, keys, changed)})
         total["changed"] += _record_changes(conn, changed, held, first, stamp, compare_feed=full)
@@ -298,13 +225,14 @@ def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: dat
 
 
 def _apply(conn: Connection, app: Chengxin, key: str, first: Any, held: list[Any], want: dict[tuple[str, str], Any],
-           overrides: list[Any], at: datetime, moves: dict[str, list[Any]]) -> list[Any]:
+           overrides: list[Any] | None, at: datetime, moves: dict[str, list[Any]]) -> list[Any]:
+    """Enter and leave lists as `want` says; `overrides` None: the party key has no report any more."""
     have, stamp = {(m.list, m.policy): m for m in held}, lifecycle._stamp(at)
     cause: list[dict[str, Any]] = []
     for pair in [p for p in have if p not in want]:
         m = have[pair]
-        why = list_overrides.left_because(m.list, m.policy, overrides)  # a removal names itself and its basis
-        _log(conn, app, key, first, "list_left", m.list, m.policy, why, at)
+        why = list_overrides.left_because(m.list, m.policy, overrides) if overrides is not None else GONE
+        _log(conn, app, key, first, "list_left", m.list, m.policy, {**why, "membership": m.id}, at)
         conn.execute(update(lt.list_memberships).where(lt.list_memberships.c.id == m.id).values(
             ended_at=stamp, end_reason=why["reason"]))
         moves["left"].append(_move_view("left", m.list, m.policy, first, why["reason"]))

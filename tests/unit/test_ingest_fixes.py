@@ -152,3 +152,47 @@ def test_the_fast_path_never_accepts_a_hash_the_explaining_validator_refuses(val
     slow = _hash_errors("data.x", value, VOCAB.types["cx.order.paid"].fields[0])
     if slow:
         assert not re.match(HASH, value), (value, slow)
+
+
+# --- 6. a date field sent as a full time is the day that instant falls on in China ---
+
+SANCTION = {"specversion": "1.0", "id": "x-1", "source": "urn:cx:regulator:310000", "type": "cx.sanction.imposed",
+            "time": "2026-03-01T10:00:00+08:00",
+            "data": {"sanction_id": "X1", "subject_id": "M1", "kind": "administrative_penalty", "authority": "市监局",
+                     "decision_no": "沪市监罚〔2026〕1号", "legal_basis": "电子商务法", "category": "price_fraud"}}
+
+
+def _disclosed_until(value: str) -> object:
+    parsed = parse_line(json.dumps({**SANCTION, "data": {**SANCTION["data"], "disclose_until": value}}), VOCAB)
+    assert isinstance(parsed, Event), parsed
+    (fact,) = project(parsed)
+    return fact.values["disclose_until"]
+
+
+@pytest.mark.parametrize(("sent", "day"), [
+    ("2026-06-30T16:00:00Z", "2026-07-01"), ("2026-07-01T00:00:00+08:00", "2026-07-01"),
+    ("2026-06-30T12:00:00-04:00", "2026-07-01"), ("2026-06-30T15:59:59.999999Z", "2026-06-30"),
+    ("2026-06-30", "2026-06-30"), ("2026-07-01T23:59:59+08:00", "2026-07-01"),
+])
+def test_a_date_sent_as_a_time_is_its_day_in_china(sent, day):
+    assert _disclosed_until(sent) == day
+
+
+def test_the_same_instant_is_the_same_day_in_every_date_field():
+    licence = VOCAB.types["cx.licence.published"]
+    traffic = VOCAB.types["cx.traffic.reported"]
+    for etype, names in ((licence, ("valid_from", "valid_until")), (traffic, ("date",))):
+        days = set()
+        for sent in ("2026-06-30T16:00:00Z", "2026-07-01T00:00:00+08:00", "2026-06-30T09:00:00-07:00"):
+            data = {**example_data(etype, True), **dict.fromkeys(names, sent)}
+            parsed = parse_line(json.dumps(example_line(etype.name, data)), VOCAB)
+            assert isinstance(parsed, Event), parsed
+            (fact, *_) = project(parsed)
+            days |= {fact.values.get(n) or fact.values.get("day") for n in names}
+        assert days == {"2026-07-01"}, etype.name
+
+
+def test_a_time_whose_day_in_china_is_after_9999_is_refused_on_both_paths():
+    raw = json.dumps({**SANCTION, "data": {**SANCTION["data"], "disclose_until": "9999-12-31T20:00:00Z"}})
+    parsed = parse_line(raw, VOCAB)
+    assert not isinstance(parsed, Event) and "data.disclose_until falls after 9999-12-31" in parsed.reason

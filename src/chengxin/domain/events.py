@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -164,10 +164,15 @@ def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
     data = obj["data"]
     try:
         at = utc(env.time)  # the pattern matched; is it a real moment?
-        for name in _calendar_fields(vocab.types[env.type]):
+        for name, is_date in _calendar_fields(vocab.types[env.type]):
             value = data.get(name)
             if value is not None:  # the same calendar checks as the slow path's _date/_time checks
-                date.fromisoformat(value) if len(value) == 10 else utc(value)
+                if len(value) == 10:
+                    date.fromisoformat(value)
+                else:
+                    utc(value)
+                    if is_date:
+                        as_date(value)  # its China day exists
     except (ValueError, OverflowError):
         return None
     return Event(env.source, env.id, env.type, at, data, obj)
@@ -177,14 +182,15 @@ def _has_nul(raw: bytes | str) -> bool:
     """A NUL character, written the only way a valid JSON line can hold one (raw control characters are not)."""
     return b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw
 
-_CALENDAR: dict[int, tuple[EventType, tuple[str, ...]]] = {}
+_CALENDAR: dict[int, tuple[EventType, tuple[tuple[str, bool], ...]]] = {}
 
 
-def _calendar_fields(etype: EventType) -> tuple[str, ...]:
-    """The type's time and date fields (their calendar validity is checked outside the pattern)."""
+def _calendar_fields(etype: EventType) -> tuple[tuple[str, bool], ...]:
+    """The type's time and date fields, each with whether it is a date (their calendar validity is checked
+    outside the pattern)."""
     key = id(etype)
     if key not in _CALENDAR:
-        _CALENDAR[key] = (etype, tuple(f.name for f in etype.fields if f.kind in ("time", "date")))
+        _CALENDAR[key] = (etype, tuple((f.name, f.kind == "date") for f in etype.fields if f.kind in ("time", "date")))
     return _CALENDAR[key][1]
 
 
@@ -275,11 +281,16 @@ def _utc(text: str) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # 3x faster than strftime
 
 
+CHINA = timezone(timedelta(hours=8), "CST")  # the project counts China's days (periods, disclosure, traffic)
+
+
 def as_date(text: str) -> date:
-    """A `date`-kind value (calendar date or RFC 3339 time) as a calendar date in its own offset."""
+    """A `date`-kind value as a calendar date: a date as sent; a full RFC 3339 time as the day it falls on in
+    China (CST, UTC+8), whatever its offset, so one instant is one day (`2026-06-30T16:00:00Z` and
+    `2026-07-01T00:00:00+08:00` are both 2026-07-01). OverflowError for a time whose China day is after 9999."""
     if _DATE.match(text):
         return date.fromisoformat(text)
-    return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).date()
+    return datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(CHINA).date()
 
 
 def _is_int(value: Any) -> bool:
@@ -306,7 +317,14 @@ def _date_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
             return [f"{where} is not a real date"]
         return _OK
     if isinstance(value, str) and _TIME.match(value):
-        return _time_errors(where, value)
+        errors = _time_errors(where, value)
+        if not errors:
+            try:
+                as_date(value)
+            except OverflowError:
+                return [f"{where} falls after 9999-12-31 on China's calendar (a full time is kept as its day in "
+                        f"China, UTC+8)"]
+        return errors
     return [f"{where} not a date (YYYY-MM-DD) or RFC 3339 time"]
 
 

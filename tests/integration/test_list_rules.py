@@ -193,3 +193,34 @@ def test_memberships_of_a_key_no_report_has_follow_their_report(sample_app: Chen
     assert tuple(manual) == ("uscc:91330100MA2CXQ123N", None)  # the regulator's addition went with the firm
     assert [x["party"]["id"] for x in list_views.members(cx, "black", Viewer())["members"]] == ["M3"]
     assert audit.verify(cx).as_dict()["ok"]
+
+
+def test_a_membership_ended_because_its_new_key_already_holds_it_passes_the_audit(sample_app: Chengxin) -> None:
+    """The old key's membership ends (its list_left names it) when the corrected key already holds the same:
+    the audit matched list_left by party, list and policy, read the move against the new key's membership,
+    and failed a consistent store (found by review)."""
+    cx = sample_app
+    p2 = "urn:cx:platform:P2"
+    shop = {"specversion": "1.0", "id": "s3", "source": P1, "type": "cx.shop.opened",
+            "time": "2026-02-01T10:00:00+08:00", "data": {"shop_id": "S3", "operator_id": "M3", "name": "三号店",
+                                                          "url": "https://s3.shop.example", "categories": ["food"]}}
+    other = {"specversion": "1.0", "id": "n3", "source": p2, "type": "cx.subject.registered",
+             "time": "2026-02-01T09:00:00+08:00", "data": {"subject_id": "N3", "kind": "individual_business",
+                                                           "name": "示例三号店", "region": "330106",
+                                                           "uscc": "91330100MA2CXQ123N"}}
+    other_shop = {"specversion": "1.0", "id": "t3", "source": p2, "type": "cx.shop.opened",
+                  "time": "2026-02-01T10:00:00+08:00", "data": {"shop_id": "T3", "operator_id": "N3",
+                                                                "name": "三号店二", "url": "https://t3.shop.example",
+                                                                "categories": ["food"]}}
+    add(cx, registered("91330100MA2CXQ1234", "m3-a", "2026-02-01T09:00:00+08:00"), shop, other, other_shop)
+    for ref in ((P1, "S3"), (p2, "T3")):  # two keys, each on the black list by the regulator's hand
+        list_views.override(cx, "black", ref, "add", REGULATOR, "court judgment", "某法院判决书",
+                            until=date(2027, 6, 1))
+    add(cx, registered("91330100MA2CXQ123N", "m3-b", "2026-03-01T09:00:00+08:00"))  # now the same key
+    lists.evaluate(cx)
+    m = lt.list_memberships.c
+    with read_connection(cx.engine) as conn:
+        open_ = conn.execute(select(m.party_key).where(m.policy == "manual", m.ended_at.is_(None))).scalars().all()
+    assert open_ == ["uscc:91330100MA2CXQ123N"]
+    report = audit.verify(cx).as_dict()
+    assert report["ok"], report

@@ -8,7 +8,8 @@ audit said ok):
   naming the record and the state it moved `to`): set to `overturned` by hand, a confirmed record left view;
 - a list membership: its `credit_idx` must be its own `list_entered` record (same subject, list and policy),
   and it is ended exactly when a `list_left` of the same follows that entry in the log (an ended membership
-  inserted by hand, naming another record, hid that record).
+  inserted by hand, naming another record, hid that record); a `list_left` that names its membership (its
+  payload's `membership`) is that membership's only.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class RecordStates:
         self.said: dict[int, tuple[str, int]] = {}  # record id -> (state it moved to, log index)
         self.entered: dict[int, Entry] = {}  # log index of a list_entered -> what it entered
         self.left: dict[Entry, list[int]] = {}  # what left a list -> the log indices of its list_left
+        self.left_membership: dict[int, int] = {}  # membership id -> its list_left, where the move names it
 
     def see(self, row: Any) -> None:
         kind = row.kind
@@ -53,6 +55,8 @@ class RecordStates:
             return  # an altered payload: the walk names it
         if kind in ENTERED:
             self.entered[int(row.idx)] = entry
+        elif isinstance(member := payload.get("membership"), int):
+            self.left_membership[member] = int(row.idx)  # a move that names its membership is that one's only
         else:
             self.left.setdefault(entry, []).append(int(row.idx))
 
@@ -71,7 +75,8 @@ class RecordStates:
                 report.fail(row.credit_idx, "state", f"list membership {row.id} ({row.list}) names log record "
                                                      f"{row.credit_idx}, which is not its list_entered record")
                 continue
-            gone = any(i > row.credit_idx for i in left.get((row.party_key, row.list, row.policy), ()))
+            gone = self.left_membership.get(row.id, -1) > row.credit_idx or any(
+                i > row.credit_idx for i in left.get((row.party_key, row.list, row.policy), ()))
             self._compare(row, gone, report)
 
     def _left_by_party(self, conn: Connection, keys: set[str]) -> dict[tuple[str, str, str], list[int]]:

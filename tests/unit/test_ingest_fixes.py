@@ -196,3 +196,38 @@ def test_a_time_whose_day_in_china_is_after_9999_is_refused_on_both_paths():
     raw = json.dumps({**SANCTION, "data": {**SANCTION["data"], "disclose_until": "9999-12-31T20:00:00Z"}})
     parsed = parse_line(raw, VOCAB)
     assert not isinstance(parsed, Event) and "data.disclose_until falls after 9999-12-31" in parsed.reason
+
+
+# --- 7. a product's GTIN: 8, 12, 13 or 14 digits with a right check digit ---
+
+def _listed(gtin: object) -> str:
+    data = {**example_data(VOCAB.types["cx.product.listed"], True), "gtin": gtin}
+    return json.dumps(example_line("cx.product.listed", data))
+
+
+@pytest.mark.parametrize("gtin", ["96385074", "036000291452", "4006381333931", "10012345000017", "6901234567892"])
+def test_a_valid_gtin_is_accepted_on_both_paths(gtin):
+    assert quick_check(_listed(gtin), VOCAB) is not None
+    parsed = parse_line(_listed(gtin), VOCAB)
+    assert isinstance(parsed, Event) and parsed.data["gtin"] == gtin
+
+
+@pytest.mark.parametrize(("gtin", "why"), [
+    ("not-a-gtin", "data.gtin must be a GTIN-8, -12, -13 or -14: digits only (found 'not-a-gtin')"),
+    ("4006381333932", "data.gtin has a wrong check digit: a GTIN ending 2 after these digits ends 1"),
+    ("400638133393", "data.gtin has a wrong check digit"),
+    ("4006381333", "data.gtin must be a GTIN-8, -12, -13 or -14: 8, 12, 13 or 14 digits (found 10)"),
+    ("4006381 333931", "digits only"), ("４００６３８１３３３９３１", "digits only"),
+])
+def test_an_invalid_gtin_is_refused_naming_the_field(gtin, why):
+    parsed = parse_line(_listed(gtin), VOCAB)
+    assert not isinstance(parsed, Event) and why in parsed.reason, parsed
+
+
+def test_a_format_is_checked_when_the_vocabulary_loads():
+    from chengxin.domain.vocabulary import VocabularyError, load_event_types
+
+    with pytest.raises(VocabularyError, match="format must be one of"):
+        load_event_types("types: {x.y: {fields: {a: {kind: count, format: gtin}}}}")
+    with pytest.raises(VocabularyError, match="format must be one of"):
+        load_event_types("types: {x.y: {fields: {a: {kind: str, format: isbn}}}}")

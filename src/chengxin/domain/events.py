@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
-from stdnum import luhn
+from stdnum import ean, luhn
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -175,12 +175,27 @@ def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
                         as_date(value)  # its China day exists
     except (ValueError, OverflowError):
         return None
+    for name, problem in _formatted_fields(vocab.types[env.type]):  # a check digit: outside the pattern too
+        value = data.get(name)
+        if value is not None and problem(value):
+            return None
     return Event(env.source, env.id, env.type, at, data, obj)
 
 
 def _has_nul(raw: bytes | str) -> bool:
     """A NUL character, written the only way a valid JSON line can hold one (raw control characters are not)."""
     return b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw
+
+_FORMATTED: dict[int, tuple[EventType, tuple[tuple[str, Any], ...]]] = {}
+
+
+def _formatted_fields(etype: EventType) -> tuple[tuple[str, Any], ...]:
+    """The type's fields with a `format`, each with its check (none for most types)."""
+    key = id(etype)
+    if key not in _FORMATTED:
+        _FORMATTED[key] = (etype, tuple((f.name, _FORMATS[f.format]) for f in etype.fields if f.format))
+    return _FORMATTED[key][1]
+
 
 _CALENDAR: dict[int, tuple[EventType, tuple[tuple[str, bool], ...]]] = {}
 
@@ -333,7 +348,24 @@ def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
         return [f"{where} must be a non-empty string"]
     if "\x00" in value:
         return [f"{where} must not contain a NUL character"]
+    if spec.format is not None and (why := _FORMATS[spec.format](value)):
+        return [f"{where} {why}"]
     return _OK
+
+
+def gtin_problem(value: str) -> str | None:
+    """Why a string is not a GTIN-8, -12, -13 or -14 (None: it is one), as sent: digits only."""
+    if not (value.isascii() and value.isdigit()):
+        return f"must be a GTIN-8, -12, -13 or -14: digits only (found {value[:20]!r})"
+    if len(value) not in (8, 12, 13, 14):
+        return f"must be a GTIN-8, -12, -13 or -14: 8, 12, 13 or 14 digits (found {len(value)})"
+    want = ean.calc_check_digit(value[:-1])
+    if want != value[-1]:
+        return f"has a wrong check digit: a GTIN ending {value[-1]} after these digits ends {want}"
+    return None
+
+
+_FORMATS = {"gtin": gtin_problem}
 
 
 def _text_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:

@@ -15,6 +15,9 @@ import yaml
 FIELD_KINDS = frozenset(
     {"str", "text", "hash", "ref", "money", "count", "int", "time", "date", "region", "enum", "strs", "items", "dims"}
 )
+# Checks of a `str` field beyond its kind (`format: gtin`), done by `events.py` on both paths: a check digit is
+# no pattern the fast path's msgspec types could hold.
+FIELD_FORMATS = frozenset({"gtin"})
 
 
 # A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
@@ -63,6 +66,7 @@ class FieldSpec:
     # An enum value only sources of these kinds may send, whatever the channel (a sanction only an authority
     # imposes): value -> source kinds. Checked on every event, not only on an API key's
     only_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    format: str | None = None  # one of FIELD_FORMATS (a `str` field only): `gtin`, a GTIN with its check digit
 
 
 @dataclass(frozen=True)
@@ -112,9 +116,12 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
     if not isinstance(spec, dict) or spec.get("kind") not in FIELD_KINDS:
         raise VocabularyError(source, f"{where}: kind must be one of {sorted(FIELD_KINDS)}")
     unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when", "foreign", "foreign_when",
-                           "foreign_to", "only_from"}
+                           "foreign_to", "only_from", "format"}
     if unknown:
         raise VocabularyError(source, f"{where}: unknown keys {sorted(unknown)}")
+    fmt = spec.get("format")
+    if fmt is not None and (fmt not in FIELD_FORMATS or spec["kind"] != "str"):
+        raise VocabularyError(source, f"{where}: format must be one of {sorted(FIELD_FORMATS)}, on a str field")
     values = spec.get("values", [])
     if spec["kind"] == "enum" and not values:
         raise VocabularyError(source, f"{where}: enum needs `values`")
@@ -138,6 +145,7 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
         foreign_when={k: frozenset(str(x) for x in v) for k, v in (spec.get("foreign_when") or {}).items()},
         foreign_to=frozenset(to),
         only_from=only,
+        format=fmt,
     )
 
 

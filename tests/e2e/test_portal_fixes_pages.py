@@ -233,3 +233,190 @@ def test_the_public_api_masks_the_numbers_in_its_records_and_the_reporter_reads_
     assert MOBILE in own["payload"]["reason"] and "masked" not in own and own["leaf_bytes"]
     listed = client.get("/v1/parties/M2", params={"source": P1}).json()["credit_records"]
     assert LANDLINE not in str(listed) and any(MASKED[LANDLINE] in str(r["payload"]) for r in listed)
+
+
+# --- no raw vocabulary codes on zh and en pages -----------------------------------------------------------
+
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+WORD = re.compile(r"^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*$")
+TEXT_KEYS = frozenset({"zh", "en", "basis", "remedy", "label", "description"})
+
+
+def vocabulary_codes() -> set[str]:
+    """Every code the vocabularies define: mapping keys and string values that are identifiers (`fake_order`,
+    `clothing`, `merchant-standard-v1`), never their zh/en texts; with the simulator's shop categories, which a
+    demo's shops carry."""
+    import yaml
+
+    from chengxin.adapters.resources import vocab_text
+    from chengxin.simulate.text import CATEGORIES
+
+    found: set[str] = {c[0] for c in CATEGORIES}
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and WORD.match(k):
+                    found.add(k)
+                if k not in TEXT_KEYS:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and WORD.match(value):
+            found.add(value)
+
+    for name in ("commitments", "credit_score", "detection", "events-v1", "key_categories", "lifecycle",
+                 "list_policies", "measures", "rating_rules"):
+        walk(yaml.safe_load(vocab_text(f"{name}.yaml")))
+    return found
+
+
+RAW_SECTIONS = re.compile(r'<(script|style)\b.*?</\1>|<([a-z]+)\b[^>]*\btranslate="no"[^>]*>.*?</\2>', re.S)
+NOT_WORDS = re.compile(r"(?:urn:\S+|https?://\S+|[\w.-]+\.example\S*|[A-Za-z0-9+/=]{24,})")
+
+
+# Free text, shown as its writer wrote it: the demo officer's bilingual reason, the simulator's closure reasons.
+FREE_TEXT = ("operator request", "platform: violation", "licence expired")
+
+
+def visible_words(html: str) -> list[str]:
+    """The lowercase ASCII words of a page's visible text: no scripts, no raw record data (`translate="no"`),
+    no URNs, URLs or hashes, nor free text as written."""
+    from chengxin.services.demo import DEMO_REASON
+
+    text = unescape(re.sub(r"<[^>]+>", " ", RAW_SECTIONS.sub(" ", html)))
+    for written in (DEMO_REASON, *FREE_TEXT):
+        text = text.replace(written, " ")
+    return re.findall(r"(?<![\w-])[a-z][a-z0-9]*(?:[_-][a-z0-9]+)*(?![\w-])", NOT_WORDS.sub(" ", text))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Chengxin]]:
+    """A small demo marketplace (the showcase, a simulated one with its detections, a case officer's decisions,
+    lists), scored again 120 days on (the cause `time`)."""
+    from datetime import UTC, datetime, timedelta
+
+    from chengxin.bootstrap import bootstrap
+    from chengxin.services import scoring
+    from chengxin.services.demo import demo_params, load_demo
+    from chengxin.settings import Settings
+
+    tmp = tmp_path_factory.mktemp("portal-demo")
+    cx = bootstrap(Settings(database_url=f"sqlite:///{tmp}/x.db", keys_file=tmp / "keys.json"))
+    load_demo(cx, params=demo_params(days=5, shops=20, buyers=100, orders_per_day=40))
+    scoring.rescore_stale(cx, older_than=timedelta(0), most=100_000, now=datetime.now(UTC) + timedelta(days=120))
+    with TestClient(create_app(cx)) as c:
+        yield c, cx
+    cx.engine.dispose()
+
+
+def demo_pages(client: TestClient, cx: Chengxin) -> list[str]:
+    """The main pages: home, a search, the lists, the notices, every shop and party page the lists and notices
+    link to plus the showcase's, and a record page of each public kind."""
+    from chengxin.services.credit_file import PUBLIC_KINDS
+
+    pages = ["/", "/search?q=%E5%BA%97", "/lists/black", "/lists/red", "/notices",
+             shop_href(P1, "S1"), shop_href(P1, "S2"), party_href(P1, "M1"), party_href(P1, "M2")]
+    for listing in ("/lists/black", "/lists/red", "/notices", "/search?q=%E5%BA%97"):
+        linked = re.findall(r'href="(/(?:shops|parties)/[^"]+)"', client.get(listing).text)
+        pages += sorted({unescape(h) for h in linked})
+    with read_connection(cx.engine) as conn:
+        cr = t.credit_records.c
+        for kind in sorted(PUBLIC_KINDS):
+            for idx in conn.execute(select(cr.idx).where(cr.kind == kind).order_by(cr.idx.desc()).limit(3)).scalars():
+                if client.get(f"/records/{idx}").status_code == 200:
+                    pages.append(f"/records/{idx}")
+                    break
+    return list(dict.fromkeys(pages))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_main_pages_show_no_raw_vocabulary_code(demo: tuple[TestClient, Chengxin], lang: str) -> None:
+    # categories (`clothing`), the score history's cause (`time`), who decided (`regulator`, a URN) and
+    # commitment templates (`merchant-standard-v1`) were shown raw, English codes on Chinese pages (found by review)
+    client, cx = demo
+    codes = vocabulary_codes()
+    found: dict[str, set[str]] = {}
+    pages = demo_pages(client, cx)
+    assert len(pages) > 20 and any(p.startswith("/records/") for p in pages)
+    for page in pages:
+        response = client.get(page + ("&" if "?" in page else "?") + f"lang={lang}")
+        assert response.status_code == 200, page
+        words = set(visible_words(response.text))
+        # a zh page has no English code at all; an en page none written as a code (snake_case, an id)
+        raw = {w for w in words & codes if lang == "zh" or SNAKE.match(w) or any(c.isdigit() for c in w)}
+        if raw:
+            found[page] = raw
+    assert not found, found
+
+
+@pytest.mark.parametrize(("lang", "regulator", "platform"), [
+    ("zh", "（认定方：监管部门）", "（认定方：平台（示例电商平台有限公司））"),
+    ("en", "(decided by regulator)", "(decided by platform (示例电商平台有限公司))"),
+])
+def test_who_decided_is_said_as_a_role_and_a_platform_by_its_name(client: TestClient, store: Chengxin,
+                                                                   noisy: tuple[TestClient, Chengxin], lang: str,
+                                                                   regulator: str, platform: str) -> None:
+    # "（认定方：regulator）" or a source's URN was printed (found by review)
+    for c, cx, said in ((client, store, regulator), (noisy[0], noisy[1], platform)):
+        for page in (shop_href(P1, "S1") + f"&lang={lang}", f"/records/{index_of(cx, 'confirmed')}?lang={lang}"):
+            text = text_of(c.get(page).text)
+            assert said in text, page
+            assert "urn:cx:platform:P1）" not in text and "urn:cx:platform:P1)" not in text
+
+
+def _proof_page(page: Page, url: str, forge: Any) -> None:
+    from playwright.sync_api import Route
+
+    def tamper(route: Route) -> None:
+        response = route.fetch()
+        found = PROOF_DATA.search(response.text())
+        assert found is not None
+        data: dict[str, Any] = json.loads(found[1])
+        forge(data)
+        body = response.text()[:found.start(1)] + json.dumps(data) + response.text()[found.end(1):]
+        route.fulfill(response=response, body=body)
+
+    page.route(f"**{url.split('?')[0]}*", tamper)
+    page.goto(url)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("lang", "leaf", "key"), [
+    ("zh", "验证失败 ✗ （页面所示记录与其叶子不符：记录内容）", "验证失败 ✗ （密钥编号与公钥不符）"),
+    ("en", "failed ✗ (the record shown is not its leaf: Recorded fields)",
+     "failed ✗ (the key id is not the public key's)"),
+])
+def test_the_browsers_failures_are_told_in_the_pages_language(browser: Browser, server: str, store: Chengxin,
+                                                              lang: str, leaf: str, key: str) -> None:
+    # verify.js wrote its failure details in English on every page (found by review)
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    url = f"/records/{index_of(store, 'licence')}?lang={lang}"
+    _proof_page(page, url, lambda d: d["record"]["payload"].update(number="JY13101049999999"))
+    expect(page.get_by_test_id("verify-result")).to_have_text(leaf)
+    expect(page.get_by_test_id("verify-result")).to_have_attribute("data-detail", "leaf: payload")
+    page.unroute("**")
+    _proof_page(page, url, lambda d: d.update(key_id="0123456789abcdef"))
+    expect(page.get_by_test_id("signature-result")).to_have_text(key)
+    expect(page.get_by_test_id("signature-result")).to_have_attribute("data-detail", "key")
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("lang", "said"), [
+    ("zh", "未验证：此浏览器不支持 WebCrypto（请通过 HTTPS 打开本页）"),
+    ("en", "not checked: this browser lacks WebCrypto (open this page over HTTPS)"),
+])
+def test_a_browser_without_webcrypto_says_it_did_not_check(browser: Browser, server: str, store: Chengxin,
+                                                           lang: str, said: str) -> None:
+    # it said "验证失败 ✗" (failed), as if the record were altered (found by review)
+    context = browser.new_context(base_url=server)
+    context.add_init_script("Object.defineProperty(Crypto.prototype, 'subtle', {get: () => undefined});")
+    page = context.new_page()
+    page.goto(f"/records/{index_of(store, 'licence')}?lang={lang}")
+    expect(page.get_by_test_id("verify-result")).to_have_attribute("data-state", "unsupported")
+    expect(page.get_by_test_id("verify-result")).to_have_text(said)
+    expect(page.get_by_test_id("signature-result")).to_have_attribute("data-state", "unsupported")
+    context.close()

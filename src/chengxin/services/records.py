@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,6 +20,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
+from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import NotFound
 from chengxin.services import credit_file, credit_log
 from chengxin.services.credit_file import (
@@ -70,6 +72,26 @@ def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None
     return {"record": record, "proof": {**proof, "leaf_hash": base64.b64encode(leaf).decode()},
             "tree_head": tree_head, "checks": {"inclusion": included, "signature": signed},
             "how_to_verify": HOW_TO_VERIFY}
+
+
+def source_names(cx: Chengxin, sources: Iterable[str]) -> dict[str, str]:
+    """The name each reporting source registered for itself (a platform's own `platform` subject, a logistics
+    firm's `logistics` one), for the sources that have one: how a page names who decided."""
+    wanted = sorted({s for s in sources if source_kind(s) in _SELF_KINDS})
+    if not wanted:
+        return {}
+    s = t.subjects.c
+    with read_connection(cx.engine) as conn:
+        rows = conn.execute(select(s.source, s.kind, s.name).where(s.source.in_(wanted), s.kind.in_(_SELF_KINDS))
+                            .order_by(s.registered_at, s.subject_id))
+        names: dict[str, str] = {}
+        for r in rows:
+            if r.kind == source_kind(r.source):
+                names.setdefault(r.source, r.name)
+    return names
+
+
+_SELF_KINDS = ("platform", "logistics")
 
 
 def _in_full(row: Any, viewer: Viewer) -> bool:

@@ -152,6 +152,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "dim.tenure": ("经营时长", "Time in business"),
     "cause.events": ("新报送的信用信息", "new reports"),
     "cause.rebuild": ("全量重新计算", "full recount"),
+    "cause.time": ("随时间更新（统计期滚动、记录到期）", "time passing (windows moved on, records aged)"),
     "rec.title": ("公开信用记录", "Public credit records"),
     "rec.none": ("暂无公开信用记录。", "No public credit records."),
     "rec.shown": ("显示 {shown} 条，共 {total} 条", "{shown} of {total} shown"),
@@ -170,6 +171,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "rec.subject": ("记录对象", "About"),
     "rec.event": ("来源事件", "Source event"),
     "rec.payload": ("记录内容", "Recorded fields"),
+    "rec.payload_raw": ("以下为日志收录的字段名与取值（代码原文），其含义见上方说明。",
+                        "The fields as logged, with their names and codes as written; the sentence above says "
+                        "what they mean."),
     "head.title": ("签名树头", "Signed tree head"),
     "head.origin": ("日志名称", "Log origin"),
     "head.size": ("日志规模（记录数）", "Tree size (records)"),
@@ -227,6 +231,22 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "proof.fail": ("验证失败 ✗", "failed ✗"),
     "proof.sig": ("签名验证（浏览器）", "Signature (in your browser)"),
     "proof.sig_unsupported": ("浏览器不支持 Ed25519，未验证签名", "not checked: this browser lacks Ed25519"),
+    "proof.unsupported": ("未验证：此浏览器不支持 WebCrypto（请通过 HTTPS 打开本页）",
+                          "not checked: this browser lacks WebCrypto (open this page over HTTPS)"),
+    "proof.field.v": ("叶子版本", "leaf version"),
+    "proof.field.leaf": ("叶子内容", "leaf"),
+    # why the browser's check failed (static/verify.js reads them from the page)
+    "proof.why.leaf": ("（页面所示记录与其叶子不符：{field}）", "(the record shown is not its leaf: {field})"),
+    "proof.why.root": ("（算出的根哈希为 {root}，不是签名的根）", "(computed root {root}, not the signed one)"),
+    "proof.why.json": ("（叶子内容不是 UTF-8 JSON）", "(the leaf bytes are not UTF-8 JSON)"),
+    "proof.why.index": ("（日志序号不在树中）", "(the index is not in the tree)"),
+    "proof.why.hash": ("（证明路径中有哈希不是 32 字节）", "(a proof hash is not 32 bytes)"),
+    "proof.why.long": ("（证明路径比到根的路径长）", "(the proof is longer than the path to the root)"),
+    "proof.why.short": ("（证明路径比到根的路径短）", "(the proof is shorter than the path to the root)"),
+    "proof.why.error": ("（浏览器未能完成验证）", "(the browser could not complete the check)"),
+    "proof.why.note": ("（被签名的文本与所示树头不符）", "(the signed note is not the head shown)"),
+    "proof.why.key": ("（密钥编号与公钥不符）", "(the key id is not the public key's)"),
+    "proof.why.signature": ("（签名与公钥不符）", "(the signature does not match the public key)"),
     "error.title": ("出错了", "Something went wrong"),
     "error.404": ("没有找到您要的内容", "Not found"),
     "error.422": ("请求有误", "Invalid request"),
@@ -235,6 +255,34 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error.missing_source": ("缺少参数 source（报送来源）。", "The source parameter is missing."),
     "error.no_page": ("该页面不存在。", "There is no such page."),
     "yuan": ("¥{amount}", "¥{amount}"),
+    # who decided (present.decider): a role, never a key id
+    "decider.regulator": ("监管部门", "regulator"),
+    "decider.platform": ("平台", "platform"),
+    "decider.logistics": ("物流企业", "logistics firm"),
+    "decider.hotline": ("投诉热线", "complaints hotline"),
+    "decider.policy": ("名单规则", "list policy"),
+    "decider.chengxin": ("本系统", "this system"),
+    "decider.named": ("{role}（{name}）", "{role} ({name})"),
+    # what a record is about, when not a party or shop (record page)
+    "subject.complaint": ("投诉", "complaint"),
+    "subject.sanction": ("惩戒", "sanction"),
+    # ordinary shop categories (key categories are named in vocab/key_categories.yaml); others show as sent
+    "shopcat.clothing": ("服饰", "clothing"),
+    "shopcat.electronics": ("数码", "electronics"),
+    "shopcat.cosmetics": ("美妆", "cosmetics"),
+    "shopcat.home": ("家居", "home"),
+    "shopcat.appliances": ("家用电器", "home appliances"),
+    "shopcat.furniture": ("家具", "furniture"),
+    "shopcat.books": ("图书", "books"),
+    "shopcat.stationery": ("文具", "stationery"),
+    "shopcat.toys": ("玩具", "toys"),
+    "shopcat.baby": ("母婴", "mother and baby"),
+    "shopcat.sports": ("运动户外", "sports and outdoors"),
+    "shopcat.shoes": ("鞋靴", "shoes"),
+    "shopcat.bags": ("箱包", "bags"),
+    "shopcat.jewellery": ("珠宝首饰", "jewellery"),
+    "shopcat.pets": ("宠物用品", "pet supplies"),
+    "shopcat.auto": ("汽车用品", "car accessories"),
     "follow_up": ("（追评）", " (follow-up)"),
     # party kinds
     "kind.enterprise": ("企业", "enterprise"),
@@ -387,6 +435,9 @@ class Translator:
     def __call__(self, key: str, **fields: Any) -> str:
         text = MESSAGES[self.lang].get(key, key)
         return Formatter().vformat(text, (), _Lenient(fields)) if fields else text
+
+    def has(self, key: str) -> bool:
+        return key in MESSAGES[self.lang]
 
     def label(self, prefix: str, value: Any) -> str:
         """The label of an enumeration value, or the raw value when the catalogue has none."""

@@ -14,6 +14,7 @@ import orjson
 
 from chengxin.domain.identity import reason_zh
 from chengxin.domain.redact import redact_tree
+from chengxin.domain.vocabulary import source_kind
 from chengxin.entrypoints.web.i18n import Translator
 from chengxin.services import parties, standing
 
@@ -86,10 +87,12 @@ def cn_datetime(value: str | None) -> str:
 
 
 def category_label(t: Translator, key: str) -> str:
+    """A shop category's name: a key category's from its rules, another known one's from the catalogue
+    (`shopcat.*`); a category nobody named (the vocabulary is open) as the platform sent it."""
     if key == "all_shops":
         return t("req.all_shops")
     rule = parties.key_categories().categories.get(key)
-    return (rule.zh if t.lang == "zh" else rule.en) if rule else key
+    return (rule.zh if t.lang == "zh" else rule.en) if rule else t.label("shopcat", key)
 
 
 def licence_label(t: Translator, licence_type: str) -> str:
@@ -139,12 +142,31 @@ def _money(t: Translator, fen: Any) -> str:
     return t("yuan", amount=f"{fen / 100:,.2f}")
 
 
-def describe(t: Translator, record: dict[str, Any]) -> str:
-    """One plain sentence about a credit record, in the translator's language."""
+def decider(t: Translator, value: Any, names: dict[str, str] | None = None) -> str:
+    """Who decided, in the page's language: a role (监管部门 / regulator), a reporting source by its kind and
+    its name when known (平台（示例电商平台有限公司）); never a key id, nor a raw code or URN."""
+    if not isinstance(value, str) or not value:
+        return "–"
+    if value == "regulator" or value.startswith("regulator:"):
+        return t("decider.regulator")
+    if value in ("policy", "chengxin"):
+        return t(f"decider.{value}")
+    kind = source_kind(value) if value.startswith("urn:") else value.partition(":")[0]
+    if not t.has(f"decider.{kind}"):
+        return value
+    role, name = t(f"decider.{kind}"), (names or {}).get(value)
+    return t("decider.named", role=role, name=name) if name else role
+
+
+def describe(t: Translator, record: dict[str, Any], names: dict[str, str] | None = None) -> str:
+    """One plain sentence about a credit record, in the translator's language; `names`: the names of the
+    sources that decided, when known (`decider`)."""
     kind, p = record["kind"], record.get("payload") or {}
     build = _DESCRIBERS.get(kind)
     if build is None:
         return t("desc.other", kind=t.label("record", kind), payload=orjson.dumps(p).decode())
+    if "decided_by" in p:
+        p = {**p, "decided_by": decider(t, p["decided_by"], names)}
     return build(t, p)
 
 
@@ -175,8 +197,16 @@ def _complaint_outcome(t: Translator, p: dict[str, Any]) -> str:
              compensation=_money(t, p.get("compensation")))
 
 
+def commitment_title(t: Translator, template: Any) -> str:
+    """A commitment template's title (vocab/commitments.yaml); a template of the reporter's own, its id."""
+    from chengxin.services import lifecycle
+
+    found = lifecycle.templates().templates.get(str(template))
+    return (found.zh if t.lang == "zh" else found.en) if found else str(template or "–")
+
+
 def _commitment(t: Translator, p: dict[str, Any]) -> str:
-    return t("desc.commitment", template=p.get("template"), clauses=p.get("clauses"),
+    return t("desc.commitment", template=commitment_title(t, p.get("template")), clauses=p.get("clauses"),
              valid_until=p.get("valid_until") or t("lic.open_ended"))
 
 

@@ -158,14 +158,23 @@ def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=M
              "leaf_hash": proof["leaf_hash"],
              "origin": head["origin"], "signed_at": head["signed_at"], "note": head["note"],
              "signature": head["signature"], "public_key": head["public_key"], "key_id": head["key_id"]}
-    return render(request, t, "record.html", {"data": data, "check": check})
+    return render(request, t, "record.html", {"data": data, "check": check,
+                                              "decider_names": decider_names(cx, [data["record"]])})
 
 
 def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str, before: int | None) -> dict[str, Any]:
     if not source:
         raise InvalidInput(t("error.missing_source"))
     view: dict[str, Any] = public(parties.show(cx, source, entity_id, ANONYMOUS, limit=PAGE_SIZE, before=before))
+    view["decider_names"] = decider_names(cx, view.get("credit_records") or [])
     return view
+
+
+def decider_names(cx: Any, shown: list[dict[str, Any]]) -> dict[str, str]:
+    """The names of the sources that decided these records (a platform that confirmed a finding): the page
+    says "平台（示例电商平台有限公司）", not the source's URN."""
+    deciders = {r["payload"].get("decided_by") for r in shown if isinstance(r.get("payload"), dict)}
+    return records.source_names(cx, [d for d in deciders if isinstance(d, str)])
 
 
 def _redirect(request: Request, target: str) -> Response:

@@ -7,7 +7,8 @@
  * Ed25519 signature over the note, which must name this log, size, root and time, with the key whose id
  * is shown. The served leaf hash is not used then: a record edited after it was logged fails here.
  * The key, origin and this script come from the same server as the page (docs/credit-log.md says where to
- * get the key out of band). Results go to #verify-result and #signature-result.
+ * get the key out of band). Results go to #verify-result and #signature-result, in the page's language (their
+ * data-* attributes); a browser without WebCrypto says it did not check, not that the check failed.
  *
  * A record shown with masked fields (record.masked: who decided, personal numbers in its free text) comes
  * without its leaf bytes, which hold what it masks (docs/security.md). Then the browser can only fold the leaf
@@ -82,13 +83,20 @@
   function odd(n) { return n % 2 === 1; }
   function half(n) { return Math.floor(n / 2); }
 
+  /* An error the page can name in its language (`data-msg-<code>`). */
+  function fault(code) {
+    const e = new Error(code);
+    e.code = code;
+    return e;
+  }
+
   /* RFC 9162 §2.1.3.2: the root implied by `leaf` at `index` in a tree of `size` and the audit path. */
   async function rootFromInclusion(index, size, leaf, path) {
-    if (!(index >= 0 && index < size)) throw new Error("index out of range");
+    if (!(index >= 0 && index < size)) throw fault("index");
     let fn = index, sn = size - 1, r = leaf;
     for (const p of path) {
-      if (p.length !== 32) throw new Error("proof hash is not 32 bytes");
-      if (sn === 0) throw new Error("proof longer than the path to the root");
+      if (p.length !== 32) throw fault("hash");
+      if (sn === 0) throw fault("long");
       if (odd(fn) || fn === sn) {
         r = await nodeHash(p, r);
         while (!odd(fn) && fn !== 0) { fn = half(fn); sn = half(sn); }
@@ -98,51 +106,76 @@
       fn = half(fn);
       sn = half(sn);
     }
-    if (sn !== 0) throw new Error("proof shorter than the path to the root");
+    if (sn !== 0) throw fault("short");
     return r;
   }
 
-  function show(el, ok, detail) {
-    el.textContent = ok === null ? detail : (ok ? el.dataset.ok : el.dataset.fail) + (detail ? " " + detail : "");
-    el.dataset.state = ok === null ? "unsupported" : (ok ? "verified" : "failed");
-    el.className = ok === null ? "pending" : (ok ? "ok" : "bad");
+  /* Every word the script writes comes from the page, in the page's language: the result (`data-ok`,
+   * `data-fail`, `data-partial`, `data-unsupported`) and what went wrong (`data-msg-<code>`, with {field} or
+   * {root} filled in). `data-detail` keeps the code (and a browser's own error text) for tools and tests. */
+  const STATES = { verified: ["ok", "ok"], failed: ["fail", "bad"], partial: ["partial", "ok"],
+    unsupported: ["unsupported", "pending"] };
+
+  function message(el, code, values) {
+    let text = el.dataset["msg" + code.charAt(0).toUpperCase() + code.slice(1)] || el.dataset.msgError || "";
+    const names = el.dataset.fields ? JSON.parse(el.dataset.fields) : {};
+    Object.keys(values || {}).forEach(function (k) {
+      const v = k === "field" && Object.prototype.hasOwnProperty.call(names, values[k]) ? names[values[k]] : values[k];
+      text = text.split("{" + k + "}").join(v);
+    });
+    return text;
   }
 
-  function showPartial(el) {
-    el.textContent = el.dataset.partial;
-    el.dataset.state = "partial";
-    el.className = "ok";
+  function show(el, state, problem) {
+    const word = el.dataset[STATES[state][0]] || "";
+    const extra = problem ? message(el, problem.code, problem.values) : "";
+    el.textContent = word + (extra ? " " + extra : "");
+    el.dataset.state = state;
+    el.dataset.detail = !problem ? "" : problem.code + (problem.values && problem.values.field ?
+      ": " + problem.values.field : "") + (problem.note ? ": " + problem.note : "");
+    el.className = STATES[state][1];
+  }
+
+  function folded(root, d) {
+    return equal(root, fromB64(d.root)) ? { ok: true }
+      : { ok: false, problem: { code: "root", values: { root: toB64(root) } } };
   }
 
   /* A masked record without its leaf bytes: the served leaf hash folds to the signed root. */
   async function checkLeafHash(d) {
-    const root = await rootFromInclusion(d.record.index, d.size, fromB64(d.leaf_hash), d.proof.map(fromB64));
-    return equal(root, fromB64(d.root)) ? { ok: true, detail: "" }
-      : { ok: false, detail: "(computed root " + toB64(root) + ")" };
+    return folded(await rootFromInclusion(d.record.index, d.size, fromB64(d.leaf_hash), d.proof.map(fromB64)), d);
   }
 
   /* The record shown is its leaf's bytes, and their hash, folded with the proof, is the signed root. */
   async function checkInclusion(d) {
     const bytes = fromB64(d.record.leaf_bytes);
-    const differs = mismatch(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes)), d.record);
-    if (differs !== null) return { ok: false, detail: "(the record shown is not its leaf: " + differs + ")" };
-    const root = await rootFromInclusion(d.record.index, d.size, await leafHash(bytes), d.proof.map(fromB64));
-    return equal(root, fromB64(d.root)) ? { ok: true, detail: "" }
-      : { ok: false, detail: "(computed root " + toB64(root) + ")" };
+    let leaf;
+    try {
+      leaf = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch (e) {
+      return { ok: false, problem: { code: "json", note: e.message } };
+    }
+    const differs = mismatch(leaf, d.record);
+    if (differs !== null) return { ok: false, problem: { code: "leaf", values: { field: differs } } };
+    return folded(await rootFromInclusion(d.record.index, d.size, await leafHash(bytes), d.proof.map(fromB64)), d);
   }
 
   /* The note must be exactly this log's head as shown, signed by the key whose id is shown. */
   async function checkSignature(d) {
     const note = [d.origin, String(d.size), d.root, d.signed_at, ""].join("\n");
-    if (d.note !== note) return { ok: false, detail: "(the signed note is not the head shown)" };
+    if (d.note !== note) return { ok: false, problem: { code: "note" } };
     const raw = fromB64(d.public_key);
     if (toHex(await sha256(null, [raw])).slice(0, 16) !== d.key_id) {
-      return { ok: false, detail: "(the key id is not the public key's)" };
+      return { ok: false, problem: { code: "key" } };
     }
     const key = await crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
     const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, fromB64(d.signature),
       new TextEncoder().encode(d.note));
-    return { ok: ok, detail: "" };
+    return { ok: ok, problem: ok ? null : { code: "signature" } };
+  }
+
+  function thrown(e) {
+    return e && e.code ? { code: e.code } : { code: "error", note: e && e.message };
   }
 
   async function run() {
@@ -151,26 +184,25 @@
     const sig = document.getElementById("signature-result");
     if (!source || !result) return;
     const d = JSON.parse(source.textContent);
-    if (!window.crypto || !crypto.subtle) {
-      show(result, false, "(WebCrypto unavailable: open this page over HTTPS)");
-      if (sig) show(sig, null, sig.dataset.unsupported);
+    if (!window.crypto || !crypto.subtle) {  // not checked, rather than failed (plain HTTP, an old browser)
+      show(result, "unsupported", null);
+      if (sig) show(sig, "unsupported", null);
       return;
     }
     const withheld = Array.isArray(d.record.masked) && d.record.masked.length > 0 && !d.record.leaf_bytes;
     try {
       const inc = await (withheld ? checkLeafHash(d) : checkInclusion(d));
-      if (withheld && inc.ok) showPartial(result);
-      else show(result, inc.ok, inc.detail);
+      show(result, inc.ok ? (withheld ? "partial" : "verified") : "failed", inc.problem);
     } catch (e) {
-      show(result, false, "(" + e.message + ")");
+      show(result, "failed", thrown(e));
     }
     if (!sig) return;
     try {
       const signed = await checkSignature(d);
-      show(sig, signed.ok, signed.detail);
+      show(sig, signed.ok ? "verified" : "failed", signed.problem);
     } catch (e) {
-      if (e && e.name === "NotSupportedError") show(sig, null, sig.dataset.unsupported);
-      else show(sig, false, "(" + e.message + ")");
+      if (e && e.name === "NotSupportedError") show(sig, "unsupported", null);
+      else show(sig, "failed", thrown(e));
     }
   }
 

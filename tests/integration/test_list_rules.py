@@ -14,7 +14,7 @@ from tests.conftest import ingest_text
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.services import audit, lifecycle, list_views, lists
 from chengxin.services.lifecycle import Conflict
@@ -224,3 +224,23 @@ def test_a_membership_ended_because_its_new_key_already_holds_it_passes_the_audi
     assert open_ == ["uscc:91330100MA2CXQ123N"]
     report = audit.verify(cx).as_dict()
     assert report["ok"], report
+
+
+def test_migration_0018_ends_the_5_year_end_of_serious_listings_opened_before(sample_app: Chengxin) -> None:
+    from alembic import command
+
+    from chengxin.adapters.db.engine import alembic_config
+
+    cx = sample_app
+    add(cx, sanction("SD9", "serious_dishonesty", "fake_order", "2026-04-01T09:00:00+08:00"),
+        {**sanction("SD8", "serious_dishonesty", "fake_order", "2026-04-01T09:00:00+08:00"),
+         "data": {**sanction("SD8", "serious_dishonesty", "fake_order", "")["data"], "disclose_until": "2027-04-01"}})
+    d = lt.dishonesty_records.c
+    with write_transaction(cx.engine) as conn:  # as opened before: the grave severity's 5 years
+        conn.execute(lt.dishonesty_records.update().where(d.record_key.like("sanction%SD9")).values(
+            disclose_until="2031-04-01"))
+    with cx.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0017")
+        command.upgrade(alembic_config(conn), "head")
+    assert record_of(cx, "SD9").disclose_until is None  # until lifted
+    assert record_of(cx, "SD8").disclose_until == "2027-04-01"  # the authority's own date stays

@@ -98,7 +98,8 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
     if conn.execute(select(lt.dishonesty_records.c.id).where(lt.dishonesty_records.c.record_key == key)).first():
         return None
     r, day = rules(), day_of(at)
-    last = None if until_lifted else L.disclose_until(r, severity, day, given_until)
+    # a kind that lasts until lifted has no default end, but the authority's own date, when it gave one, holds
+    last = None if until_lifted and given_until is None else L.disclose_until(r, severity, day, given_until)
     row = {"record_key": key, "origin": origin, "party_key": party_key, "subject_kind": subject[0],
            "subject_source": subject[1][0], "subject_id": subject[1][1], "category": category, "severity": severity,
            "sanction_kind": sanction_kind, "state": L.CONFIRMED, "confirmed_at": _stamp(at), "decided_by": by,

@@ -149,6 +149,21 @@ def migrate(engine: Engine) -> None:
         command.upgrade(alembic_config(conn), "head")
 
 
+def describe_error(exc: BaseException) -> str:
+    """What failed, for an operator's log, without personal data: the exception's class, and for a database
+    error the driver's class, SQLSTATE and the first line of its message (which names a constraint, an index
+    or a column; the values a statement carried are in later lines, or in SQLAlchemy's text, left out),
+    with any personal number in it masked."""
+    from chengxin.domain.redact import redact
+
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return type(exc).__name__
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    first = (str(orig).strip().splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__} ({type(orig).__name__}{f', {state}' if state else ''}): {redact(first)}"
+
+
 def refresh_statistics(engine: Engine) -> None:
     """ANALYZE on PostgreSQL, for bulk loads: a planner without statistics takes a fresh table for a tiny
     one and scans it whole for every duplicate check (autovacuum may be off, or not have run yet)."""

@@ -103,3 +103,30 @@ def test_an_error_outside_the_commit_fails_its_group_only(app, monkeypatch):
                           origin="s", actor="k").result(timeout=30).accepted == 48
     finally:
         seq.close()
+
+
+def test_one_request_failing_in_a_group_fails_alone(app):
+    """A group commit that fails is stored again one request at a time: only the request at fault gets the error
+    (a shop name too long for PostgreSQL's index failed every request grouped with it)."""
+    seq = S.Sequencer(app)
+    try:
+        held = _Held(app)
+        try:
+            first = seq.submit(_batch(app, 0), origin="t", actor="k")  # the writer takes it and waits for the lock
+            time.sleep(0.2)
+            poison = _batch(app, 1)
+            row = poison.items[0].event_row  # a NULL type violates NOT NULL: the transaction rolls back
+            poison.items[0].event_row = (*row[:2], None, *row[3:])
+            bad = seq.submit(poison, origin="bad", actor="k")
+            good = [seq.submit(_batch(app, i), origin="t", actor="k") for i in range(2, 7)]
+            dup = seq.submit(_batch(app, 2), origin="t", actor="k")  # grouped with its twin: a duplicate either way
+        finally:
+            held.release()
+        assert first.result(timeout=30).accepted == 1
+        with pytest.raises(Exception, match=r"(?i)null"):
+            bad.result(timeout=30)
+        assert [f.result(timeout=30).accepted for f in good] == [1] * 5
+        assert (dup.result(timeout=30).accepted, dup.result().duplicates) == (0, 1)
+    finally:
+        seq.close()
+    assert audit.verify(app).ok

@@ -9,9 +9,11 @@ Ratings and scores follow in a separate scorer process (`standing.follow`, start
 scoring costs about as much CPU as ingesting, and in this process it would halve what the API can take.
 What the scorer must redo is queued durably in each request's transaction.
 
-The writer thread outlives any error (it is logged, without the values), and PostgreSQL's statistics are
-refreshed in a thread of their own, never on the commit path: one failed ANALYZE ended the writer, and every
-later request of the process waited for ever (found by review).
+One request's failure is its own: a group whose transaction fails is stored again one batch at a time, so
+that only the batch at fault fails (a shop name too long for PostgreSQL's index failed every request grouped
+with it: found by review). The writer thread outlives any error (it is logged, without the values), and
+PostgreSQL's statistics are refreshed in a thread of their own, never on the commit path: one failed
+ANALYZE ended the writer, and every later request of the process waited for ever (found by review).
 """
 
 from __future__ import annotations
@@ -84,8 +86,13 @@ class Sequencer:
         try:
             reports = commit_many(self._app, [(j.batch, j.origin, j.actor) for j in group])
         except Exception as exc:
-            for job in group:
-                _resolve(job.done, exc)
+            if len(group) > 1:  # stored again one at a time: only the request at fault fails
+                log.warning("ingest: a group of %d requests failed (%s); storing each alone", len(group),
+                            describe_error(exc))
+                for job in group:
+                    self._commit([job])
+                return
+            _resolve(group[0].done, exc)
             return
         for job, report in zip(group, reports, strict=True):
             _resolve(job.done, report)

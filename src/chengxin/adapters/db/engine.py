@@ -157,11 +157,14 @@ def describe_error(exc: BaseException) -> str:
     from chengxin.domain.redact import redact
 
     orig = getattr(exc, "orig", None)
+    if orig is None and type(exc).__module__.split(".")[0] in ("psycopg", "sqlite3"):
+        orig = exc  # the driver's own error, from a statement run on its cursor (`adapters/db/direct.py`)
     if orig is None:
         return type(exc).__name__
     state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
     first = (str(orig).strip().splitlines() or [""])[0][:200]
-    return f"{type(exc).__name__} ({type(orig).__name__}{f', {state}' if state else ''}): {redact(first)}"
+    outer = f"{type(exc).__name__}: " if orig is not exc else ""
+    return f"{outer}{type(orig).__name__}{f' [{state}]' if state else ''}: {redact(first)}"
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -231,3 +232,39 @@ def test_a_format_is_checked_when_the_vocabulary_loads():
         load_event_types("types: {x.y: {fields: {a: {kind: count, format: gtin}}}}")
     with pytest.raises(VocabularyError, match="format must be one of"):
         load_event_types("types: {x.y: {fields: {a: {kind: str, format: isbn}}}}")
+
+
+# --- 8. RFC 3339 forms Python's datetime does not take: a leap second, a fraction of more than 9 digits ---
+
+@pytest.mark.parametrize(("sent", "at"), [
+    ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59.999999Z"),
+    ("2017-01-01T07:59:60+08:00", "2016-12-31T23:59:59.999999Z"),  # the same leap second, in China
+    ("2016-12-31T23:59:60.25Z", "2016-12-31T23:59:59.999999Z"),
+    ("2026-02-10T20:16:00.1234567891+08:00", "2026-02-10T12:16:00.123456Z"),
+    ("2026-02-10T20:16:00.12345678901234567890Z", "2026-02-10T20:16:00.123456Z"),
+])
+def test_a_leap_second_and_a_long_fraction_are_accepted(sent, at):
+    line = {**PAID, "time": sent}
+    parsed = parse_line(json.dumps(line), VOCAB)
+    assert isinstance(parsed, Event), parsed
+    assert parsed.at == at
+    reg = VOCAB.types["cx.subject.registered"]
+    data = {**example_data(reg, True), "verified_at": sent}
+    parsed = parse_line(json.dumps(example_line(reg.name, data)), VOCAB)
+    assert isinstance(parsed, Event), parsed
+    assert project(parsed)[0].values["verified_at"] == at
+    assert _disclosed_until(sent) == (datetime.fromisoformat(at[:-1]) + timedelta(hours=8)).date().isoformat()
+
+
+def test_a_leap_second_sorts_after_the_second_before_it():
+    late = parse_line(json.dumps({**PAID, "time": "2016-12-31T23:59:60Z"}), VOCAB)
+    early = parse_line(json.dumps({**PAID, "time": "2016-12-31T23:59:59.999998Z"}), VOCAB)
+    after = parse_line(json.dumps({**PAID, "time": "2017-01-01T00:00:00Z"}), VOCAB)
+    assert isinstance(late, Event) and isinstance(early, Event) and isinstance(after, Event)
+    assert early.ord < late.ord < after.ord
+
+
+@pytest.mark.parametrize("sent", ["2016-12-31T22:59:60Z", "2016-12-31T23:58:60+08:00", "2016-12-31T23:59:61Z"])
+def test_a_second_60_that_ends_no_utc_day_is_refused(sent):
+    parsed = parse_line(json.dumps({**PAID, "time": sent}), VOCAB)
+    assert not isinstance(parsed, Event) and "time is not a real date and time" in parsed.reason

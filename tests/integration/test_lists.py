@@ -376,6 +376,25 @@ def test_an_act_no_evidence_dates_breaks_no_commitment(sample_app: Chengxin) -> 
     assert record_of(cx, P1, "S1").category == "not_as_described" and _breaches_of(cx) == []
 
 
+def test_a_confirmed_record_moves_the_score_while_in_force(sample_app: Chengxin) -> None:
+    """A confirmed not-as-described record (no orders, no points to take back) left the score and its "no
+    confirmed dishonesty" unchanged beside the public record (found by review)."""
+    from chengxin.services import standing
+
+    cx = sample_app
+    standing.drain(cx)
+    before = parties.show(cx, P1, "M1", ANONYMOUS)
+    confirm(cx, Finding("not_as_described", 0.9, {"parties": ((P1, "S1"),), "orders": ()}, {"rate": 0.4}), "run-nad")
+    standing.drain(cx)
+    after = parties.show(cx, P1, "M1", ANONYMOUS)
+    assert after["score"] < before["score"] and "RECORD_IN_FORCE" in {r["code"] for r in after["reasons"]}
+    rec = record_of(cx, P1, "S1")
+    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the returns were a courier's damage")
+    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "photos show transit damage")
+    standing.drain(cx)
+    assert parties.show(cx, P1, "M1", ANONYMOUS)["score"] == before["score"]
+
+
 def test_a_sanction_without_a_date_leaves_the_public_file_with_its_record(sample_app: Chengxin,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """No `disclose_until`: the record's default period (serious: 3 years) decides. The record expired, but the

@@ -70,4 +70,37 @@ def test_a_sanction_lifted_as_expired_still_counts_and_says_so():
     lifted = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("administrative_penalty", 30.0, "expired"),)), RULES)
     assert lifted is not None and "SANCTIONS_LIFTED" in codes(lifted)
     assert next(d for d in lifted.dimensions if d.name == "dishonesty").facts == {
-        "sanctions": 1, "in_force": 0, "retracted": 0, "burden": pytest.approx(0.5 * 0.5 * 0.5 ** (30 / 365), abs=1e-4)}
+        "sanctions": 1, "in_force": 0, "retracted": 0, "records": {"minor": 0, "serious": 0, "grave": 0},
+        "burden": pytest.approx(0.5 * 0.5 * 0.5 ** (30 / 365), abs=1e-4)}
+
+
+def test_a_confirmed_record_in_force_counts_by_its_severity_and_says_so():
+    # a confirmed empty parcel or fake traffic left the score and its "no confirmed dishonesty" unchanged
+    # beside the public record (found by review)
+    clean = S.score(S.Profile(**MERCHANT), RULES)
+    found = S.score(S.Profile(**MERCHANT, records=(0, 1, 0)), RULES)
+    assert clean is not None and found is not None
+    dim = next(d for d in found.dimensions if d.name == "dishonesty")
+    assert dim.facts["records"] == {"minor": 0, "serious": 1, "grave": 0} and dim.facts["burden"] == 0.35
+    assert "1 confirmed dishonesty record in force" in dim.en and "有效的失信认定记录1条" in dim.zh
+    assert found.score < clean.score and "RECORD_IN_FORCE" in codes(found) and "GOOD_STANDING" not in codes(found)
+
+
+@pytest.mark.parametrize(("profile", "code"), [({"identity_valid": False}, "IDENTITY_INVALID"),
+                                               ({"licence_gaps": 1}, "LICENCE_MISSING")])
+def test_a_failed_identity_or_a_missing_licence_holds_the_grade_at_c(profile, code):
+    # a day-old shop with an invalid USCC and no licence was graded B ("good") on its trade's priors
+    # (found by review)
+    result = S.score(S.Profile(**{**MERCHANT, **profile}), RULES)
+    assert result is not None and result.score >= 700 and result.grade == "C" and result.scored_grade in ("A", "B")
+    held = next(r for r in result.reasons if r["code"] == "GRADE_HELD")
+    assert held["en"].startswith("grade held at C while: ") and code in codes(result)
+    assert result.as_dict(RULES)["scored_grade"] == result.scored_grade
+
+
+def test_caps_name_known_reasons_and_grades():
+    text = vocab_text("credit_score.yaml")
+    with pytest.raises(VocabularyError, match="caps"):
+        S.load_score_rules(text.replace("IDENTITY_INVALID: C", "IDENTITY_BAD: C", 1), "credit_score.yaml")
+    with pytest.raises(VocabularyError, match="caps"):
+        S.load_score_rules(text.replace("IDENTITY_INVALID: C", "IDENTITY_INVALID: E", 1), "credit_score.yaml")

@@ -53,6 +53,7 @@ class Profile:
     complaints_upheld: float = 0.0         # upheld + half of partly upheld
     sanctions: tuple[Sanction, ...] = ()
     retracted: int = 0                     # ratings taken back: their orders were confirmed fake
+    records: tuple[int, int, int] = (0, 0, 0)  # confirmed dishonesty records in force: minor, serious, grave
     commitments: int = 0
     commitments_broken: int = 0
 
@@ -64,6 +65,7 @@ class ScoreRules:
     kinds: Mapping[str, tuple[frozenset[str], Mapping[str, int]]]
     params: Mapping[str, Mapping[str, Any]]
     reliability: Any = None   # domain.reliability.ReliabilityParams for weighting ratings
+    caps: Mapping[str, str] = field(default_factory=dict)  # reason code -> the best grade while it holds
 
     def kind_of(self, party_kind: str) -> str | None:
         return next((k for k, (applies, _) in self.kinds.items() if party_kind in applies), None)
@@ -94,18 +96,20 @@ class Score:
     kind: str
     dimensions: list[Dimension]
     reasons: list[dict[str, str]]
+    scored_grade: str | None = None  # the score's own grade, when a reason held the grade below it
 
     def as_dict(self, rules: ScoreRules) -> dict[str, Any]:
         zh, en = next((z, e) for g, _, z, e in rules.grades if g == self.grade)
         return {"score": self.score, "grade": self.grade, "grade_zh": zh, "grade_en": en, "score_kind": self.kind,
                 "dimensions": [d.as_dict() for d in self.dimensions], "reasons": self.reasons,
-                "rules_version": rules.version}
+                "rules_version": rules.version,
+                **({"scored_grade": self.scored_grade} if self.scored_grade else {})}
 
 
 # --- rules -----------------------------------------------------------------------------------------------
 def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
     doc = yaml.safe_load(text)
-    need = ("version", "effective_from", "grades", "kinds", "reliability", *[d for d in DIMENSIONS])
+    need = ("version", "effective_from", "grades", "kinds", "reliability", "caps", *[d for d in DIMENSIONS])
     if not isinstance(doc, dict) or set(doc) != set(need):
         raise VocabularyError(source, f"top level: expected exactly the keys {', '.join(need)}")
     grades = tuple((g["grade"], int(g["min"]), g["zh"], g["en"]) for g in doc["grades"])
@@ -132,7 +136,18 @@ def load_score_rules(text: str, source: str = "<string>") -> ScoreRules:
         reliability = ReliabilityParams(**(doc["reliability"] or {}))
     except (TypeError, ValueError) as e:
         raise VocabularyError(source, f"reliability: {e}") from e
-    return ScoreRules(int(doc["version"]), grades, kinds, {d: doc[d] for d in DIMENSIONS}, reliability)
+    caps = doc["caps"] or {}
+    codes, names = {r[0] for r in _REASONS}, {g[0] for g in grades}
+    if not isinstance(caps, dict) or not set(caps) <= codes or not set(caps.values()) <= names:
+        raise VocabularyError(source, f"caps: reason codes of {sorted(codes)} to grades of {sorted(names)}")
+    per_record = (doc["dishonesty"] or {}).get("per_record")
+    if not isinstance(per_record, dict) or set(per_record) != set(SEVERITIES) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in per_record.values()):
+        raise VocabularyError(source, f"dishonesty.per_record: a share from 0 to 1 for each of {SEVERITIES}")
+    return ScoreRules(int(doc["version"]), grades, kinds, {d: doc[d] for d in DIMENSIONS}, reliability, dict(caps))
+
+
+SEVERITIES = ("minor", "serious", "grave")  # of dishonesty records (vocab/lifecycle.yaml)
 
 
 # Rules a score divides by: each must be above 0
@@ -154,7 +169,27 @@ def score(p: Profile, rules: ScoreRules) -> Score | None:
     weights = rules.kinds[kind][1]
     dims = [_DIMENSION_FUNCS[name](p, rules.params[name], w) for name, w in weights.items()]
     total = max(0, min(1000, sum(d.points for d in dims)))
-    return Score(total, grade_for(total, rules), kind, dims, _reasons(p, dims))
+    reasons, grade = _reasons(p, dims), grade_for(total, rules)
+    held = _held_to(grade, reasons, rules)
+    if held is None:
+        return Score(total, grade, kind, dims, reasons)
+    best, codes = held
+    why = [r for r in reasons if r["code"] in codes]
+    reasons.append({"code": "GRADE_HELD", "en": f"grade held at {best} while: " + "; ".join(r["en"] for r in why),
+                    "zh": f"信用等级最高为{best}，因：" + "；".join(r["zh"] for r in why)})
+    return Score(total, best, kind, dims, reasons, scored_grade=grade)
+
+
+def _held_to(grade: str, reasons: list[dict[str, str]], rules: ScoreRules) -> tuple[str, list[str]] | None:
+    """The best grade the reasons allow, if below the score's own, and the codes that hold it there: a party
+    that failed its real-name check, or sells in a key category without its licence, was graded "good" on
+    its trade's priors a day after opening (found by review)."""
+    order = [g[0] for g in rules.grades]  # best first
+    caps = [(order.index(rules.caps[r["code"]]), r["code"]) for r in reasons if r["code"] in rules.caps]
+    if not caps or max(caps)[0] <= order.index(grade):
+        return None
+    worst = max(caps)[0]
+    return order[worst], [code for at, code in caps if at == worst]
 
 
 def _clip(x: float) -> float:
@@ -234,14 +269,17 @@ def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
         fade = 1.0 if s.lifted is None else 0.5 ** (s.age_days / c["half_life_days"])
         burden += c["severity"].get(s.kind, 0.5) * fade * (c["lifted"].get(s.lifted, 1.0) if s.lifted else 1.0)
     burden += c["per_retracted_rating"] * p.retracted
-    active = sum(1 for s in kept if s.lifted is None)
-    en = (f"{_n(len(kept), 'sanction')} ({active} in force), {_n(p.retracted, 'rating')} taken back"
-          if kept or p.retracted else "no sanctions or confirmed dishonesty")
-    zh = (f"受处罚{len(kept)}次（{active}项有效），{p.retracted}条评价因虚假交易撤回"
-          if kept or p.retracted else "无处罚或已认定的失信记录")
+    burden += sum(c["per_record"][sev] * n for sev, n in zip(SEVERITIES, p.records, strict=True))
+    active, records = sum(1 for s in kept if s.lifted is None), sum(p.records)
+    en = (f"{_n(len(kept), 'sanction')} ({active} in force), {_n(records, 'confirmed dishonesty record')} in "
+          f"force, {_n(p.retracted, 'rating')} taken back" if kept or p.retracted or records
+          else "no sanctions or confirmed dishonesty")
+    zh = (f"受处罚{len(kept)}次（{active}项有效），有效的失信认定记录{records}条，{p.retracted}条评价因虚假交易撤回"
+          if kept or p.retracted or records else "无处罚或已认定的失信记录")
     return Dimension("dishonesty", w, _clip(1 - burden), en, zh,
-                     {"sanctions": len(kept), "in_force": active, "retracted": p.retracted,
-                      "burden": round(burden, 4)})
+                     {"sanctions": len(kept), "in_force": active, "records": dict(zip(SEVERITIES, p.records,
+                                                                                     strict=True)),
+                      "retracted": p.retracted, "burden": round(burden, 4)})
 
 
 def _commitments(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
@@ -266,6 +304,8 @@ _REASONS: tuple[tuple[str, Any, str, str], ...] = (
     ("IDENTITY_INVALID", lambda p, d: not p.identity_valid, "identifier failed its checks", "证照号码无效"),
     ("SANCTION_IN_FORCE", lambda p, d: any(s.lifted is None for s in p.sanctions), "a sanction is in force",
      "存在有效的处罚或惩戒"),
+    ("RECORD_IN_FORCE", lambda p, d: sum(p.records) > 0, "a confirmed dishonesty record is in force",
+     "存在有效的失信认定记录"),
     ("RATINGS_RETRACTED", lambda p, d: p.retracted > 0, "ratings were taken back for confirmed fake orders",
      "存在被认定虚假交易而撤回的评价"),
     ("LICENCE_MISSING", lambda p, d: p.licence_gaps > 0, "sells in a key category without a valid licence",
@@ -284,8 +324,8 @@ _REASONS: tuple[tuple[str, Any, str, str], ...] = (
 )
 # Codes that say something is wrong: with any of them, no GOOD_STANDING beside it (a sanction in force and
 # "good on every dimension" were given together, found by review)
-_ADVERSE = frozenset({"IDENTITY_INVALID", "SANCTION_IN_FORCE", "RATINGS_RETRACTED", "LICENCE_MISSING",
-                      "COMPLAINTS_UPHELD", "TRADE_POOR"})
+_ADVERSE = frozenset({"IDENTITY_INVALID", "SANCTION_IN_FORCE", "RECORD_IN_FORCE", "RATINGS_RETRACTED",
+                      "LICENCE_MISSING", "COMPLAINTS_UPHELD", "TRADE_POOR"})
 
 
 def _reasons(p: Profile, dims: list[Dimension]) -> list[dict[str, str]]:

@@ -115,8 +115,7 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
     lists.mark(conn, [party_key])
     if origin != "breach" and act is not NO_ACT:
         _breaches(conn, app, record_id, party_key, subject, category, at, by, act or (at, at))
-    else:
-        _rescore(conn, subject[1])  # a broken commitment counts in the score
+    _rescore(conn, subject[1])  # a record in force, or a broken commitment, counts in the score
     return record_id
 
 
@@ -356,8 +355,7 @@ def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reaso
     from chengxin.services import lists
 
     lists.mark(conn, [row.party_key])
-    if row.origin in ("breach", "sanction"):  # a broken commitment, an ended sanction: the score changes
-        _rescore(conn, (row.subject_source, row.subject_id))
+    _rescore(conn, (row.subject_source, row.subject_id))  # a record's weight in the score moves with it
     if after in L.ENDED:
         _end_dependants(conn, app, row, action, after, by, at)
     return after

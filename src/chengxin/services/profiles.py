@@ -114,7 +114,8 @@ class Gather:
 
 # the figures summed per party, one column each (`Facts.values`)
 FIELDS = ("orders", "shipped", "on_time", "delivered", "returns", "ratings", "sum", "wtotal", "wsum", "retracted",
-          "complaints", "upheld", "commitments", "licence_gaps", "dsr_gap_sum", "dsr_n", "broken")
+          "complaints", "upheld", "commitments", "licence_gaps", "dsr_gap_sum", "dsr_n", "broken", "minor", "serious",
+          "grave")
 FIELD = {name: i for i, name in enumerate(FIELDS)}
 
 
@@ -155,7 +156,7 @@ class Facts:
 
     def _profile(self, i: int, f: list[float]) -> S.Profile:
         (orders, shipped, on_time, delivered, returns, ratings, total, wtotal, wsum, retracted, complaints,
-         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n, broken) = f
+         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n, broken, minor, serious, grave) = f
         n_rated = int(ratings)
         return S.Profile(
             kind=self.kind[i], identity_valid=bool(self.identity_valid[i]), verified=bool(self.verified[i]),
@@ -165,7 +166,7 @@ class Facts:
             dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, returns=returns, delivered=delivered, shipped=shipped,
             shipped_on_time=on_time, complaints=int(complaints), complaints_upheld=upheld,
             sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments),
-            commitments_broken=int(broken))
+            commitments_broken=int(broken), records=(int(minor), int(serious), int(grave)))
 
 
 _SUBJECTS = select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key, t.subjects.c.kind,
@@ -294,8 +295,9 @@ def _ended_records(g: Gather, keys: list[str]) -> dict[str, str]:
 # SQLAlchemy, these two steps took 1.9 ms of its 3.2)
 _SANCTION_RECORDS = select(lt.dishonesty_records.c.record_key, lt.dishonesty_records.c.state).where(
     lt.dishonesty_records.c.origin == "sanction")
-_BREACH_RECORDS = select(lt.dishonesty_records.c.party_key, lt.dishonesty_records.c.state).where(
-    lt.dishonesty_records.c.origin == "breach")
+_BREACH_RECORDS = select(lt.dishonesty_records.c.party_key, lt.dishonesty_records.c.state,
+                         lt.dishonesty_records.c.origin, lt.dishonesty_records.c.severity).where(
+    lt.dishonesty_records.c.origin.in_(("breach", "review")))
 
 
 def _commitments(g: Gather, facts: Facts) -> None:
@@ -312,14 +314,17 @@ def _commitments(g: Gather, facts: Facts) -> None:
 
 def _breaches(g: Gather, facts: Facts) -> None:
     """Commitments broken: the breach records in force (`lifecycle`: a confirmed act a published commitment
-    covers). They were opened but never counted: the score said "0 broken" beside one (found by review)."""
+    covers). They were opened but never counted: the score said "0 broken" beside one (found by review).
+    And the confirmed review records in force, by severity: a confirmed empty parcel, fake traffic or price
+    fraud left the score and its "no confirmed dishonesty" unchanged beside the public record (found by
+    review). Sanctions count by their own kind (`_sanctions`)."""
     d = lt.dishonesty_records.c
     rows = direct.rows_in(g.conn, _BREACH_RECORDS, d.party_key, g.keys) if g.scoped else \
         g.conn.execute(_BREACH_RECORDS)
     index = {k: i for i, k in enumerate(g.keys)}
-    for key, state in rows:
+    for key, state, origin, severity in rows:
         if state in LS.IN_FORCE and (i := index.get(key)) is not None:
-            facts.add(i, broken=1)
+            facts.add(i, **({"broken": 1} if origin == "breach" else {severity: 1}))
 
 
 def _licence_gaps(g: Gather, facts: Facts) -> None:

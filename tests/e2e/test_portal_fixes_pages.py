@@ -420,3 +420,22 @@ def test_a_browser_without_webcrypto_says_it_did_not_check(browser: Browser, ser
     expect(page.get_by_test_id("verify-result")).to_have_text(said)
     expect(page.get_by_test_id("signature-result")).to_have_attribute("data-state", "unsupported")
     context.close()
+
+
+# --- search by a USCC written in groups ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["9131 0000 MA1K 3R5T 2F", "91310000-MA1K3R5T2F", "9131-0000-ma1k-3r5t-2f",
+                                   "".join(chr(ord(c) + 0xFEE0) for c in "91310000-MA1K3R5T2F")])
+def test_the_portals_search_finds_a_party_by_its_uscc_written_in_groups(client: TestClient, query: str) -> None:
+    # the length was tested before spaces and hyphens were dropped: such a code found nothing (found by review)
+    html = client.get("/search", params={"q": query}, headers={"HX-Request": "true"}).text
+    assert "示例速递有限公司" in html and 'data-testid="party-link"' in html
+
+
+@pytest.mark.parametrize("query", ["9131 0104 MA1F L8XQ36", "91310104-MA1FL8XQ36", "91310104 - MA1FL8XQ36"])
+def test_the_portal_and_the_api_find_a_shop_by_its_operators_uscc_written_in_groups(client: TestClient,
+                                                                                     query: str) -> None:
+    html = client.get("/search", params={"q": query}, headers={"HX-Request": "true"}).text
+    assert "示例食品旗舰店" in html and 'data-testid="no-results"' not in html
+    assert [s["id"] for s in client.get("/v1/shops", params={"q": query}).json()["shops"]] == ["S1"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import unicodedata
 from typing import Any, Literal
 
 import orjson
@@ -254,11 +256,25 @@ def _forbid_unless_key(viewer: Viewer, why: str) -> None:
         raise NotAuthenticated(why)
 
 
+_GROUPING = re.compile(r"[\s\-\u2010-\u2014]")  # spaces and hyphens (dashes) a code is written in groups with
+
+
+def shop_query(q: str) -> str:
+    """A search as the services take it: a USCC written in groups, with spaces or hyphens, full-width or in lower
+    case ("9131 0000 MA1K 3R5T 2F", "91310000-MA1K3R5T2F") as its 18 characters, upper-case; any other query
+    as typed. The length was tested before the spaces and hyphens were dropped, so such a code found nothing
+    (found by review). The portal's search (entrypoints/web/routes.py) uses it too."""
+    code = _GROUPING.sub("", unicodedata.normalize("NFKC", q)).upper()
+    # a USCC's 3rd to 8th characters are its region code, all digits: a name of 18 letters is not taken for one
+    return code if len(code) == 18 and code.isascii() and code.isalnum() and code[2:8].isdigit() else q.strip()
+
+
 @router.get("/shops", tags=["parties"], responses=errors(422))
 def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description="Name, URL or USCC."),
            limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
-    """Public credit query: shops by name, shop URL or the operator's USCC."""
-    return {"shops": parties.search_shops(cx, q, limit=limit)}
+    """Public credit query: shops by name, shop URL or the operator's USCC (also written in groups with spaces
+    or hyphens)."""
+    return {"shops": parties.search_shops(cx, shop_query(q), limit=limit)}
 
 
 @router.get("/log/head", tags=["credit log"])

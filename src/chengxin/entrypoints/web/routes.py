@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chengxin.entrypoints.api.app import http_error
 from chengxin.entrypoints.api.deps import AppDep
+from chengxin.entrypoints.api.routes import shop_query
 from chengxin.entrypoints.web import i18n
 from chengxin.entrypoints.web.present import party_href, public, shop_href
 from chengxin.entrypoints.web.render import render, request_translator, translator
@@ -103,9 +104,10 @@ SHOWN = 20  # search results on a page: a longer list says so and asks for more 
 def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200)) -> Response:
     """Shops by name, URL or USCC; an htmx request gets the results fragment, a browser the whole page."""
     q = q.strip()
-    shops = parties.search_shops(cx, q, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
+    query = shop_query(q)  # a USCC written in groups as its 18 characters; the page shows `q` as typed
+    shops = parties.search_shops(cx, query, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
     context = {"q": q, "shops": public(shops[:SHOWN]), "more": len(shops) > SHOWN, "shown": SHOWN,
-               "found_parties": public(_parties_by_uscc(cx, q))}
+               "found_parties": public(_parties_by_uscc(cx, query))}
     fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
     response = render(request, t, "_results.html" if fragment else "home.html", {**context, "fragment": fragment})
     response.headers["Vary"] = "HX-Request"

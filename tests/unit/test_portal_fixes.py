@@ -59,3 +59,20 @@ def test_the_public_reads_a_payloads_free_text_masked_and_its_codes_as_logged() 
     assert shown["masked"] == ["decided_by", "reason"] and "leaf_bytes" not in shown
     clean = {"index": 4, "payload": {"reason": "核对了订单", "decided_by": "urn:cx:platform:P1"}, "leaf_bytes": "e30="}
     assert public_record(clean) is clean  # nothing masked: served whole, with its leaf bytes
+
+
+@pytest.mark.parametrize(("lang", "currency", "amount", "shown"), [
+    ("zh", None, 1000, "¥10.00"), ("en", "CNY", 123456, "¥1,234.56"), ("zh", "USD", 1000, "USD 10.00"),
+    ("en", "usd", 1000, "USD 10.00"), ("en", "EUR", 5, "EUR 0.05"), ("zh", "JPY", 1000, "JPY 1,000"),
+    ("en", "KWD", 1000, "KWD 1.000"), ("zh", "XYZ", 1000, "1000（XYZ，按最小货币单位计）"),
+    ("en", "XYZ", 1000, "1000 (XYZ, in minor units)"), ("en", "USD", None, "–"),
+])
+def test_compensation_is_written_in_its_currency(lang: str, currency: str | None, amount: int | None,
+                                                 shown: str) -> None:
+    # currency USD, compensation 1000 read "赔偿 ¥10.00" (found by review)
+    from chengxin.entrypoints.web import i18n, present
+
+    t = i18n.Translator(lang)
+    payload = {"outcome": "upheld", "compensation": amount, **({"currency": currency} if currency else {})}
+    text = present.describe(t, {"kind": "complaint_outcome", "payload": payload})
+    assert text.endswith(shown) and (currency in (None, "CNY") or "¥" not in text)

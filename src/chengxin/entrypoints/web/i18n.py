@@ -255,6 +255,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "error.missing_source": ("缺少参数 source（报送来源）。", "The source parameter is missing."),
     "error.no_page": ("该页面不存在。", "There is no such page."),
     "yuan": ("¥{amount}", "¥{amount}"),
+    "money.other": ("{currency} {amount}", "{currency} {amount}"),
+    "money.minor_units": ("{amount}（{currency}，按最小货币单位计）", "{amount} ({currency}, in minor units)"),
     # who decided (present.decider): a role, never a key id
     "decider.regulator": ("监管部门", "regulator"),
     "decider.platform": ("平台", "platform"),

@@ -136,10 +136,27 @@ def _requirement(t: Translator, key: str, needed: Any, gap: dict[str, Any] | Non
             "reason": (gap["reason_zh"] if t.lang == "zh" else gap["reason"]) if gap else None}
 
 
-def _money(t: Translator, fen: Any) -> str:
-    if not isinstance(fen, int):
+# Digits after the decimal point in each currency's amounts (ISO 4217 minor units). events-v1 money is an integer
+# count of its currency's minor unit (`currency`, default CNY: fen): 1000 is ¥10.00 in CNY, USD 10.00 in USD,
+# JPY 1,000 in JPY. A currency not listed here is shown as that count, named as minor units of its code.
+MINOR_UNITS = {"CNY": 2, "HKD": 2, "MOP": 2, "TWD": 2, "USD": 2, "EUR": 2, "GBP": 2, "AUD": 2, "CAD": 2,
+               "CHF": 2, "SGD": 2, "NZD": 2, "MYR": 2, "THB": 2, "INR": 2, "RUB": 2, "SEK": 2, "NOK": 2,
+               "DKK": 2, "IDR": 2, "PHP": 2, "JPY": 0, "KRW": 0, "VND": 0, "BHD": 3, "KWD": 3, "OMR": 3,
+               "JOD": 3}
+
+
+def money(t: Translator, amount: Any, currency: Any = None) -> str:
+    """An amount in minor units of `currency` (default CNY) as the page writes it: "¥10.00" (CNY), "USD 10.00",
+    "JPY 1,000"; an unknown currency: "1000 (XYZ, in minor units)". Every amount was shown as yuan, so
+    USD 1000 read "¥10.00" (found by review)."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
         return "–"
-    return t("yuan", amount=f"{fen / 100:,.2f}")
+    code = str(currency or "CNY").strip().upper()
+    digits = MINOR_UNITS.get(code)
+    if digits is None:
+        return t("money.minor_units", amount=amount, currency=code)
+    text = f"{amount / 10 ** digits:,.{digits}f}"
+    return t("yuan", amount=text) if code == "CNY" else t("money.other", amount=text, currency=code)
 
 
 def decider(t: Translator, value: Any, names: dict[str, str] | None = None) -> str:
@@ -194,7 +211,7 @@ def _complaint(t: Translator, p: dict[str, Any]) -> str:
 
 def _complaint_outcome(t: Translator, p: dict[str, Any]) -> str:
     return t("desc.complaint_outcome", outcome=t.label("outcome", p.get("outcome")),
-             compensation=_money(t, p.get("compensation")))
+             compensation=money(t, p.get("compensation"), p.get("currency")))
 
 
 def commitment_title(t: Translator, template: Any) -> str:

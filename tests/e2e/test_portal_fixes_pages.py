@@ -439,3 +439,60 @@ def test_the_portal_and_the_api_find_a_shop_by_its_operators_uscc_written_in_gro
     html = client.get("/search", params={"q": query}, headers={"HX-Request": "true"}).text
     assert "示例食品旗舰店" in html and 'data-testid="no-results"' not in html
     assert [s["id"] for s in client.get("/v1/shops", params={"q": query}).json()["shops"]] == ["S1"]
+
+
+# --- a list counts and shows parties, not entries -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def listed_twice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Chengxin]]:
+    """The sample with fake-order rings confirmed at S1 (M1) and S2 (M2): both on the black list by its policy;
+    and M2 put on it once more by a regulator's override: three entries, two parties."""
+    from chengxin.services import lists
+
+    cx = make_portal_cx(tmp_path_factory.mktemp("portal-listed-twice"))
+    lists.drain(cx)
+    for shop, order in (("S1", "O1"), ("S2", "O2")):
+        ring = Finding("fake_order_ring", 0.9, {"parties": ((P1, shop),), "orders": ((P1, order),)}, {"density": 3.0})
+        with write_transaction(cx.engine) as conn:
+            insert_findings(conn, (ring,), detector="test", run_id=f"run-{shop}")
+        review.publish(cx, f"run-{shop}")
+        item = next(i for i in review.list_items(cx, REGULATOR, status="open")["items"] if i["run_id"] == f"run-{shop}")
+        review.decide(cx, item["id"], "confirm", REGULATOR, "checked the orders and chats", "沪市监〔2026〕1号")
+    list_views.override(cx, "black", (P1, "M2"), "add", REGULATOR, "售假屡教不改", "沪市监〔2026〕2号")
+    lists.drain(cx)
+    with TestClient(create_app(cx)) as c:
+        yield c, cx
+    cx.engine.dispose()
+
+
+def member_rows(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<tr data-testid="(list-member(?:-entry)?)" data-party="([^"]+)">', html)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_list_counts_its_parties_and_shows_each_once_with_its_entries(listed_twice: tuple[TestClient, Chengxin],
+                                                                        lang: str) -> None:
+    # "共 10 个主体" counted memberships, and a party listed twice appeared twice (found by review)
+    client, cx = listed_twice
+    entries = list_views.members(cx, "black", Viewer("regulator", key_id="k"))["members"]
+    assert sorted(m["party"]["id"] for m in entries) == ["M1", "M2", "M2"]  # the case: three entries, two parties
+    html = client.get(f"/lists/black?lang={lang}").text
+    rows = member_rows(html)
+    assert [p for kind, p in rows if kind == "list-member"] == ["M2", "M1"]  # newest first, once each
+    assert [p for kind, p in rows if kind == "list-member-entry"] == ["M2"]
+    assert ("共 2 个主体" if lang == "zh" else "2 member(s)") in text_of(html)
+    m2 = html[html.index('data-party="M2"'):html.index('data-party="M1"')]
+    assert "售假屡教不改" in m2 and m2.count('data-testid="member-reason"') == 2
+    assert m2.count('data-testid="member-shop"') == 1  # its shop once
+
+
+def test_a_lists_pages_hold_whole_parties(listed_twice: tuple[TestClient, Chengxin]) -> None:
+    client, _ = listed_twice
+    first = client.get("/lists/black?limit=1&lang=zh").text
+    assert [p for _, p in member_rows(first)] == ["M2", "M2"]  # both of M2's entries on its page
+    found = re.search(r'href="(/lists/black\?after=\d+&amp;limit=1)" rel="next"', first)
+    assert found
+    second = client.get(unescape(found[1])).text
+    assert [p for _, p in member_rows(second)] == ["M1"] and 'rel="next"' not in second
+    assert "共 2 个主体" in text_of(second)

@@ -15,16 +15,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from chengxin.entrypoints.api.deps import AppDep
-from chengxin.entrypoints.web import i18n
+from chengxin.entrypoints.web import i18n, list_members
 from chengxin.entrypoints.web.present import cn_date, localised, party_href, public, shop_href
 from chengxin.entrypoints.web.render import SECURITY_HEADERS, render
 from chengxin.entrypoints.web.routes import MAX_INDEX, PortalRoute, T, error_page
 from chengxin.exc import NotFound
 from chengxin.services import list_views, lists, notices
-from chengxin.services.viewer import ANONYMOUS
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
-LIST_PAGE = 50      # members per page; older entries are behind the "more" link
+LIST_PAGE = 50      # parties per page; the parties listed earlier are behind the "more" link
 NOTICES = 50        # notices on the page and in the feed
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -39,13 +38,14 @@ def list_names() -> dict[str, dict[str, str]]:
 @router.get("/lists/{name}")
 def list_page(request: Request, cx: AppDep, t: T, name: str, after: int | None = Query(None, ge=0, le=MAX_INDEX),
               limit: int = Query(LIST_PAGE, ge=1, le=100)) -> Response:
-    """A public list: its criteria (the enforced policies with their legal basis), remedy and current members."""
+    """A public list: its criteria (the enforced policies with their legal basis), remedy and current members,
+    each party once with its entries (`limit` parties a page)."""
     entry = next((x for x in list_views.catalog_view()["lists"] if x["name"] == name), None)
     if entry is None:
         raise NotFound(t("error.no_page"))
     if not entry["public"]:
         return error_page(request, 404, t("lists.not_public"))
-    data = public(list_views.members(cx, name, ANONYMOUS, limit=limit, after=after))
+    data = public(list_members.by_party(cx, name, limit=limit, after=after))  # each party once, with its entries
     catalog = {m["measure"]: m for m in list_views.catalog_view()["measures"]}
     measures = [catalog[m] for m in entry["measures"] if m in catalog]
     policies = [p for p in entry["policies"] if p.get("mode", "enforce") == "enforce"]

@@ -21,8 +21,6 @@ def serve(
                                               "current as events arrive (see `chengxin score --follow`).")] = True,
 ) -> None:
     """Serve the HTTP API (/v1, /docs) and the public portal (/)."""
-    import multiprocessing
-
     import uvicorn
 
     from chengxin.entrypoints.api.app import create_app
@@ -32,8 +30,9 @@ def serve(
     bind: dict[str, Any] = {"host": host or cx.settings.host, "port": port or cx.settings.port, "log_level": "info",
             "access_log": False}
     count = workers or cx.settings.workers
-    # its own process: scoring costs about as much CPU as ingesting, and beside the API it would halve it
-    follower = multiprocessing.get_context("spawn").Process(target=_follow, name="chengxin-scorer", daemon=True)
+    # its own process: scoring costs about as much CPU as ingesting, and beside the API it would halve it;
+    # started again should it end while the server runs (it ended for good on its first error: found by review)
+    follower = Supervised(_follow, name="chengxin-scorer")
     if scorer:
         follower.start()
     try:
@@ -42,8 +41,7 @@ def serve(
         else:
             uvicorn.run(create_app(cx), **bind)
     finally:
-        if follower.is_alive():
-            follower.terminate()  # a transaction cut short rolls back; its marks stay queued
+        follower.stop()  # a transaction cut short rolls back; its marks stay queued
 
 
 def _follow() -> None:
@@ -57,6 +55,62 @@ def _follow() -> None:
     app = _app()
     freeze_startup_objects()
     standing.follow(app, _UntilParentExits(), chunk=50)
+
+
+class Supervised:
+    """A child process (spawned: a fresh interpreter) that a thread of this process starts again whenever it
+    exits, until `stop`: after `first_wait_s`, twice as long after each next exit that came within a minute of
+    its start (`most_wait_s` at most), at once again after one that ran longer."""
+
+    def __init__(self, target: Any, *, name: str, args: tuple[Any, ...] = (), first_wait_s: float = 1.0,
+                 most_wait_s: float = 60.0) -> None:
+        import multiprocessing
+        import threading
+
+        self.target, self.name, self.args = target, name, args
+        self.first_wait_s, self.most_wait_s = first_wait_s, most_wait_s
+        self.starts = 0
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._child: Any = None
+        self._watcher = threading.Thread(target=self._watch, name=f"{name}-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._watcher.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop restarting, and end the child (SIGTERM)."""
+        with self._lock:
+            self._stopping.set()
+            child = self._child
+        if child is not None and child.is_alive():
+            child.terminate()
+            child.join(timeout)
+        if self._watcher.is_alive():
+            self._watcher.join(timeout)
+
+    def _watch(self) -> None:
+        import logging
+        import time
+
+        failures = 0
+        while True:
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                child = self._context.Process(target=self.target, args=self.args, name=self.name, daemon=True)
+                child.start()
+                self._child, self.starts = child, self.starts + 1
+            began = time.monotonic()
+            child.join()
+            if self._stopping.is_set():
+                return
+            failures = failures + 1 if time.monotonic() - began < 60 else 1
+            wait = min(self.most_wait_s, self.first_wait_s * 2 ** (failures - 1))
+            logging.getLogger("chengxin.serve").error("%s process exited (code %s); started again in %.0f s",
+                                                      self.name, child.exitcode, wait)
+            self._stopping.wait(wait)
 
 
 class _UntilParentExits:

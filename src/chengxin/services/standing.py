@@ -9,10 +9,20 @@ order whose payment, completion or verdict changed), in the batch's own transact
 marked pairs afterwards (`standing_ledger.recount`: `domain.ratings.count_pair` over one pair's ratings, so
 a recount is small) and updates the ledger and the standings. `standing_ledger.rebuild` recounts everything
 (`chengxin score`).
+
+What fails does not stop the rest: a chunk of marks whose transaction fails is settled again one mark at a
+time, and a mark that fails alone waits, then is tried again, and after `PARK_AFTER` failures is set aside
+(logged with its error, without personal data) while the others are settled. One mark whose order's figures
+PostgreSQL could not index failed every drain, every `chengxin settle` and every restart of the scorer, which
+died on the first error (found by review). The marks set aside are kept in this process's memory, not in the
+store: a restarted scorer, or another `chengxin settle`, tries each again, `PARK_AFTER` times at most. Errors
+that say the database is out of reach, or that the transaction lost a race, are not the mark's: they are
+raised, and `follow` waits and tries again.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -24,12 +34,12 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import NotDurable, read_connection, write_transaction
+from chengxin.adapters.db.engine import NotDurable, describe_error, read_connection, write_transaction
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
 from chengxin.domain.projection import Fact
-from chengxin.exc import Forbidden, InvalidInput, NotFound
+from chengxin.exc import Forbidden, InvalidInput, NotFound, Unavailable, from_foreign
 from chengxin.services import credit_log, trade
 
 # `standing_ledger` and `scoring` import `rules` (and `standing_ledger` the types below) from this module, so
@@ -37,6 +47,7 @@ from chengxin.services import credit_log, trade
 
 Ref = tuple[str, str]
 Pair = tuple[Ref, Ref]  # (target, author)
+log = logging.getLogger("chengxin.scorer")
 
 
 @cache
@@ -102,8 +113,9 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     that long: a request waits at most that long for the scorer."""
     from chengxin.services import scoring, standing_ledger
 
+    aside = set_aside(app)
     with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
-        backlog = len(direct.rows(conn, _PEEK, {"n": (rebuild_beyond or 0) + 1}))
+        backlog = _backlog(conn, (rebuild_beyond or 0) + 1, aside.skipped())
         seen = _latest_event(conn) if budget_s is not None else None
     if rebuild_beyond is not None and backlog > rebuild_beyond:
         rebuilt = standing_ledger.rebuild(app)
@@ -111,7 +123,7 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     done = {"pairs": 0, "parties": 0}
     size = chunk if budget_s is None else min(chunk, FIRST_CHUNK)
     while backlog:
-        marks, latest, took = _settle_chunk(app, size, cause, done, budget_s is not None)
+        marks, latest, took = _settle_chunk(app, size, cause, done, budget_s is not None, aside)
         backlog = marks == size  # a full chunk: there may be more
         if budget_s is not None:
             size = next_chunk(marks, took, budget_s, chunk)
@@ -127,19 +139,59 @@ def _latest_event(conn: Connection) -> int | None:
     return latest
 
 
-def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool
+def _backlog(conn: Connection, most: int, skip: set[tuple[Any, ...]]) -> int:
+    """How many marks are queued, up to `most`, not counting those set aside."""
+    if not skip:
+        return len(direct.rows(conn, _PEEK, {"n": most}))
+    return len([m for m in direct.rows(conn, _TAKE, {"n": most + len(skip)}) if tuple(m) not in skip][:most])
+
+
+def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool, aside: SetAside
                   ) -> tuple[int, int | None, float]:
-    """One chunk of the queue in its own write transaction, which does not wait for the disk: it writes only
-    derived data and deletes the marks that asked for it, so a commit lost to a power cut is redone from
-    them (`engine.write_transaction`). Should the chunk append to the credit log after all, it is redone in
-    a durable transaction. Returns how many marks it took, the newest event's number when `look`, and how long
-    it held the write lock."""
+    """One chunk of the queue in its own write transaction (`_settle_marks`). Should it fail for something
+    other than the database's state (`transient`), its marks are settled again one at a time, so that a mark
+    that cannot be settled holds back no other: that one fails alone, and is set aside for a while, then for
+    good (`SetAside`). Returns how many marks it took, the newest event's number when `look`, and how long it
+    held the write lock."""
+    taken: list[Any] = []
+    skip = aside.skipped()
+    try:
+        found = _settle_marks(app, size, cause, done, look, skip, None, taken)
+    except Exception as exc:
+        if not taken or transient(exc):
+            raise
+        if len(taken) == 1:
+            aside.failed(taken[0], exc)
+            return 1, None, 0.0
+        log.warning("scorer: a transaction of %d marks failed (%s); settling them one at a time", len(taken),
+                    describe_error(exc))
+        began, latest = time.perf_counter(), None
+        for mark in taken:
+            try:
+                _, latest, _ = _settle_marks(app, 1, cause, done, look, skip, [mark], [])
+            except Exception as one:
+                if transient(one):
+                    raise
+                aside.failed(mark, one)
+        return len(taken), latest, time.perf_counter() - began
+    if aside.failures:
+        aside.settled(taken)
+    return found
+
+
+def _settle_marks(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool,
+                  skip: set[tuple[Any, ...]], only: list[Any] | None, taken: list[Any]
+                  ) -> tuple[int, int | None, float]:
+    """`size` marks of the queue, not those in `skip` (or the marks `only`), in one write transaction, which
+    does not wait for the disk: it writes only derived data and deletes the marks that asked for it, so a
+    commit lost to a power cut is redone from them (`engine.write_transaction`). Should the chunk append to
+    the credit log after all, it is redone in a durable transaction. `taken` receives the marks taken."""
     for durable in (False, True):
         try:
             with write_transaction(app.engine, durable=durable) as conn:
                 began = time.perf_counter()  # the lock is ours from here to the end of the commit
                 latest = _latest_event(conn) if look else None
-                counts = _settle(conn, app, size, cause)
+                counts = _settle(conn, app, size, cause, skip, only, taken)
         except NotDurable:
             continue
         done["pairs"] += counts["pairs"]
@@ -148,12 +200,20 @@ def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
     raise AssertionError("a durable transaction cannot be refused as not durable")
 
 
-def _settle(conn: Connection, app: Chengxin, size: int, cause: str) -> dict[str, int]:
+def _settle(conn: Connection, app: Chengxin, size: int, cause: str, skip: set[tuple[Any, ...]] | None = None,
+            only: list[Any] | None = None, taken: list[Any] | None = None) -> dict[str, int]:
     """One chunk of the queue in the caller's transaction: recount, rescore, delete the marks. Returns
     how many marks it took, pairs it recounted and parties whose score changed."""
     from chengxin.services import scoring, standing_ledger
 
-    marks = direct.rows(conn, _TAKE, {"n": size})
+    if only is not None:
+        marks = only
+    elif skip:  # marks set aside stay queued: take as many more, and leave them
+        marks = [m for m in direct.rows(conn, _TAKE, {"n": size + len(skip)}) if tuple(m) not in skip][:size]
+    else:
+        marks = direct.rows(conn, _TAKE, {"n": size})
+    if taken is not None:
+        taken[:] = marks
     pairs = _pairs_of(conn, marks)
     standing_ledger.recount(conn, app, pairs)
     trade.refresh(conn, scoring.score_rules(), _orders_of(conn, marks))
@@ -162,6 +222,76 @@ def _settle(conn: Connection, app: Chengxin, size: int, cause: str) -> dict[str,
     for m in marks:
         direct.execute(conn, _UNMARK, dict(zip(_QUEUE_KEY, m, strict=True)))
     return {"marks": len(marks), "pairs": len(pairs), "parties": parties}
+
+
+# --- what fails -------------------------------------------------------------------------------------------------
+PARK_AFTER = 3  # a mark that failed alone this many times is set aside for the life of the process...
+RETRY_FIRST_S = 2.0  # ...and before that waits this long (doubling) to be tried again
+# SQLSTATE classes of a database out of reach or a transaction that lost a race: the work is not at fault
+_TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
+_TRANSIENT_STATES = ("55P03",)  # lock not available
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether an error is the database's state rather than the work's: a lost or refused connection, a
+    deadlock or serialisation failure, a lock wait given up, an operator's cancel, a locked, full or failing
+    SQLite file. Tried again as it was, such work may succeed."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and (state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES):
+        return True
+    name = getattr(orig, "sqlite_errorname", None)
+    if isinstance(name, str) and name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR")):
+        return True
+    return isinstance(from_foreign(exc), Unavailable)
+
+
+class SetAside:
+    """Marks that failed alone, in this process, for one store: how often each failed, until when it waits
+    (after `PARK_AFTER` failures: for good) and why. Settling a mark clears its record."""
+
+    def __init__(self) -> None:
+        self.failures: dict[tuple[Any, ...], tuple[int, float, str]] = {}  # mark -> (times, until, error)
+
+    def skipped(self) -> set[tuple[Any, ...]]:
+        if not self.failures:
+            return set()
+        now = time.monotonic()
+        return {mark for mark, (_, until, _) in self.failures.items() if until > now}
+
+    def parked(self) -> dict[tuple[Any, ...], str]:
+        """The marks set aside for good, with their error."""
+        return {mark: error for mark, (times, _, error) in self.failures.items() if times >= PARK_AFTER}
+
+    def failed(self, mark: Any, exc: BaseException) -> None:
+        key = tuple(mark)
+        times = self.failures.get(key, (0, 0.0, ""))[0] + 1
+        error = describe_error(exc)
+        wait = float("inf") if times >= PARK_AFTER else RETRY_FIRST_S * 2 ** (times - 1)
+        self.failures[key] = (times, time.monotonic() + wait, error)
+        # the log names the mark's kind and source (no one's ids: the mark stays in scoring_queue, which has them)
+        if times >= PARK_AFTER:
+            log.error("scorer: a %s mark of %s failed %d times and is set aside until this process restarts "
+                      "(it stays in scoring_queue): %s", key[0], key[1], times, error)
+        else:
+            log.warning("scorer: a %s mark of %s failed (%s); tried again in %.0f s", key[0], key[1], error, wait)
+
+    def settled(self, marks: Iterable[Any]) -> None:
+        for mark in marks:
+            self.failures.pop(tuple(mark), None)
+
+
+_ASIDE: dict[str, SetAside] = {}
+
+
+def set_aside(app: Chengxin) -> SetAside:
+    """This process's marks set aside for `app`'s store."""
+    key = app.engine.url.render_as_string(hide_password=True)
+    if (aside := _ASIDE.get(key)) is None:
+        aside = _ASIDE[key] = SetAside()
+    return aside
 
 
 # The queue's statements, built once (`adapters/db/direct.py`: a lone event's step is ~20 small statements)
@@ -195,21 +325,52 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
     transaction held it up to 243 ms, and the API's p99 at 1,000 events/s was 64-106 ms against 7.3 ms with
     no scorer (`bench/bench_api.py`). The pause lets waiting writers in (SQLite writers queue on a `flock`,
     which a loop that takes it straight back would win), and bounds the scorer's share of the lock while
-    events arrive: scores then lag behind a burst and catch up after it."""
+    events arrive: scores then lag behind a burst and catch up after it.
+
+    Each step runs on its own (`_Steps`): one that fails is logged and waits, longer each time it fails again,
+    while the others go on; the scorer ended on its first error before (found by review)."""
     from chengxin.services import detect_live, lists, scoring
 
+    steps = _Steps()
     aged = 0.0  # when scores were last aged (monotonic seconds)
     while not stop.is_set():
-        done = drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s, budget_s=budget_s)
-        if lists.full_due(app, FULL_LISTS_EVERY):  # time-based conditions: periods end, days pass
-            lists.evaluate(app)
+        done = steps.run("scores", lambda: drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s,
+                                                 budget_s=budget_s)) or {"pairs": 0, "parties": 0}
+        steps.run("full lists", lambda: lists.full_due(app, FULL_LISTS_EVERY) and lists.evaluate(app))
         if time.monotonic() - aged > AGE_SCORES_EVERY_S:  # scores a day old, a batch at a time
             aged = time.monotonic()
-            done["parties"] += scoring.rescore_stale(app, most=AGE_SCORES_MOST, chunk=4, pause_s=pause_s)
-        flagged = detect_live.drain(app)  # delivered shipments: empty parcels flagged within seconds
-        moved = lists.drain(app) or flagged  # grades that changed, sanctions that arrived: lists and measures follow
+            done["parties"] += steps.run("aged scores", lambda: scoring.rescore_stale(
+                app, most=AGE_SCORES_MOST, chunk=4, pause_s=pause_s)) or 0
+        flagged = steps.run("live detection", lambda: detect_live.drain(app))  # empty parcels within seconds
+        moved = steps.run("lists", lambda: lists.drain(app)) or flagged  # grades that changed, sanctions: lists
         if not done["pairs"] and not done["parties"] and not moved:
             stop.wait(idle_s)
+
+
+STEP_RETRY_FIRST_S, STEP_RETRY_MOST_S = 1.0, 60.0  # a failed scorer step waits this long, doubling up to this
+
+
+class _Steps:
+    """The scorer's steps, each on its own: a step that raises is logged (what failed, never the values) and
+    skipped for a while, 1 s after its first failure and twice as long after each next one, 60 s at most;
+    one that succeeds is tried at every pass again."""
+
+    def __init__(self) -> None:
+        self.failed: dict[str, tuple[int, float]] = {}  # step -> (failures in a row, not before)
+
+    def run(self, name: str, step: Any) -> Any:
+        times, until = self.failed.get(name, (0, 0.0))
+        if times and time.monotonic() < until:
+            return None
+        try:
+            result = step()
+        except Exception as exc:
+            wait = min(STEP_RETRY_MOST_S, STEP_RETRY_FIRST_S * 2 ** times)
+            self.failed[name] = (times + 1, time.monotonic() + wait)
+            log.error("scorer: %s failed (%s); tried again in %.0f s", name, describe_error(exc), wait)
+            return None
+        self.failed.pop(name, None)
+        return result
 
 
 def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair]) -> list[Ref]:

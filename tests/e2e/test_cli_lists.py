@@ -69,7 +69,7 @@ def test_policy_check_shadow_and_backtest_change_nothing(env, tmp_path):
     run(env, "ingest", str(events))
     assert "ok:" in run(env, "policy", "check", str(POLICIES)).stderr
     bad = tmp_path / "bad.yaml"
-    bad.write_text(POLICIES.read_text(encoding="utf-8").replace("serious_records >= 3", "serious_records >="),
+    bad.write_text(POLICIES.read_text(encoding="utf-8").replace("platform_serious >= 3", "platform_serious >="),
                    encoding="utf-8")
     refused = run(env, "policy", "check", str(bad), check=False)
     assert refused.returncode != 0 and "does not compile" in refused.stderr

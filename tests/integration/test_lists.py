@@ -376,6 +376,26 @@ def test_an_act_no_evidence_dates_breaks_no_commitment(sample_app: Chengxin) -> 
     assert record_of(cx, P1, "S1").category == "not_as_described" and _breaches_of(cx) == []
 
 
+def test_a_platforms_own_confirmation_lists_its_merchant_for_watching_not_publicly(sample_app: Chengxin) -> None:
+    """The serious-dishonesty list and its measures on every platform are an authority's: the reporting
+    platform's confirmation of a ring put its merchant on the public black list (found by review). It is for
+    the watch list; the same record confirmed by a regulator lists the party publicly."""
+    cx = sample_app
+    with write_transaction(cx.engine) as conn:
+        insert_findings(conn, (RING_S2,), detector="test", run_id="run-p")
+    review.publish(cx, "run-p")
+    item = next(i for i in review.list_items(cx, REGULATOR, status="open")["items"] if i["run_id"] == "run-p")
+    review.decide(cx, item["id"], "confirm", PLATFORM1, "our own investigation", "platform rule 4.2")
+    lists.drain(cx)
+    assert record_of(cx, P1, "S2").state == "confirmed"
+    assert set(lists_of(cx, (P1, "S2"), REGULATOR)) == {"watch"}
+    assert lists_of(cx, (P1, "S2")) == []  # nothing public
+    confirm(cx, Finding("empty_parcel", 0.9, {"parties": ((P1, "S2"),), "orders": ((P1, "O2"),)}, {"level": "shop"}),
+            "run-r")  # a regulator's
+    lists.drain(cx)
+    assert lists_of(cx, (P1, "S2")) == ["black"]
+
+
 def test_a_confirmed_record_moves_the_score_while_in_force(sample_app: Chengxin) -> None:
     """A confirmed not-as-described record (no orders, no points to take back) left the score and its "no
     confirmed dishonesty" unchanged beside the public record (found by review)."""

@@ -269,8 +269,8 @@ def test_a_breach_is_judged_at_the_time_of_the_act() -> None:
 # --- rule files are checked at load ---------------------------------------------------------------------------
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('records["counterfeit"] >= 1', 'records["counterfiet"] >= 1', "fails on a sample"),
-    ("serious_records >= 3", "serious_record >= 3", "unknown variables"),
-    ("serious_records >= 3", "serious_records >=", "does not compile"),
+    ("serious_records - platform_serious >= 3", "serious_record - platform_serious >= 3", "unknown variables"),
+    ("serious_records - platform_serious >= 3", "serious_records - platform_serious >=", "does not compile"),
     ('sanctions["abnormal_operation"] >= 1', 'sanctions["abnormal_operation"] + 1', "must yield true or false"),
     ("    list: watch\n", "    list: grey\n", "unknown list"),
     ("close_shop: true, freeze_account", "close_door: true, freeze_account", "unknown measures"),

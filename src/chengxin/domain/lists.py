@@ -37,6 +37,7 @@ class Span:
     breach: bool = False          # a broken commitment
     record_id: int | None = None
     of: int | None = None         # a breach: the record whose act broke the commitment (it ends with it)
+    by_platform: bool = False     # confirmed by a platform, not by an authority (a regulator or its sanction)
 
     def holds(self, t: datetime) -> bool:
         return self.start <= t and (self.end is None or t < self.end)
@@ -74,20 +75,23 @@ def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_ki
     it: a record's own breach blocked its repair, found by review)."""
     live = [s for s in f.records if s.holds(t) and (without is None or without not in (s.record_id, s.of))]
     records = dict.fromkeys(categories, 0)
-    minor = dict.fromkeys(records, 0)
+    minor, platform = dict.fromkeys(records, 0), dict.fromkeys(records, 0)
     sanctions = dict.fromkeys(sanction_kinds, 0)
     for s in live:
         if not s.breach:
             records[s.category] = records.get(s.category, 0) + 1
             minor[s.category] = minor.get(s.category, 0) + (s.severity == "minor")
+            platform[s.category] = platform.get(s.category, 0) + (s.severity != "minor" and s.by_platform)
         if s.sanction:
             sanctions[s.sanction] = sanctions.get(s.sanction, 0) + 1
     grade = next(((g, sc) for at, g, sc in reversed(f.grades) if at <= t), ("", -1))
     newest = max((s.start for s in live), default=None)
     return {
         "kind": f.kind, "shops": f.shops, "grade": grade[0], "score": int(grade[1]),
-        "records": records, "minor_records": minor, "records_total": sum(1 for s in live if not s.breach),
+        "records": records, "minor_records": minor, "platform_records": platform,
+        "records_total": sum(1 for s in live if not s.breach),
         "serious_records": sum(1 for s in live if s.severity in ("serious", "grave")),
+        "platform_serious": sum(1 for s in live if s.severity != "minor" and s.by_platform and not s.breach),
         "grave_records": sum(1 for s in live if s.severity == "grave"),
         "sanctions": sanctions, "sanctions_total": sum(1 for s in live if s.sanction),
         "breaches": sum(1 for s in live if s.breach),
@@ -99,7 +103,8 @@ def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_ki
 
 SAMPLE_PROFILE: dict[str, Any] = {
     "kind": "enterprise", "shops": 1, "grade": "B", "score": 700, "records": {}, "minor_records": {},
-    "records_total": 0, "serious_records": 0, "grave_records": 0, "sanctions": {}, "sanctions_total": 0,
+    "platform_records": {}, "records_total": 0, "serious_records": 0, "platform_serious": 0, "grave_records": 0,
+    "sanctions": {}, "sanctions_total": 0,
     "breaches": 0, "commitments": 1, "days_since_record": NEVER, "days_known": 400.0,
 }
 VARIABLES = frozenset(SAMPLE_PROFILE)
@@ -178,7 +183,8 @@ def load_policies(text: str, source: str, categories: Iterable[str], sanction_ki
     known = set(measure_names) if measure_names is not None else None
     categories = list(categories)  # read twice
     samples = [{**SAMPLE_PROFILE, "kind": kind, "records": dict.fromkeys(categories, 1),
-                "minor_records": dict.fromkeys(categories, 1), "sanctions": dict.fromkeys(sanction_kinds, 1)}
+                "minor_records": dict.fromkeys(categories, 1), "platform_records": dict.fromkeys(categories, 1),
+                "sanctions": dict.fromkeys(sanction_kinds, 1)}
                for kind in PARTY_KINDS]
     lists = {n: _list_def(source, n, d, known) for n, d in (doc["lists"] or {}).items()}
     policies = tuple(_policy(source, i, p, lists, known, samples) for i, p in enumerate(doc["policies"] or []))
@@ -253,11 +259,14 @@ def _check_measures(source: str, where: str, measures: Mapping[str, Any], known:
 def prepare(profile: Mapping[str, Any]) -> Any:
     """A profile converted to CEL values once, for every policy to read: the conversion costs several times
     what one policy's evaluation does (measured: 35 µs vs 2-7 µs). A profile written by hand (tests,
-    examples) may leave out `minor_records` or some of its categories: those count zero."""
+    examples) may leave out `minor_records`, `platform_records` or some of their categories, and
+    `platform_serious`: those count zero."""
     variables = dict(profile)
-    minor = variables.get("minor_records") or {}
-    if minor.keys() != (variables.get("records") or {}).keys():
-        variables["minor_records"] = {**dict.fromkeys(variables.get("records") or {}, 0), **minor}
+    for name in ("minor_records", "platform_records"):
+        given = variables.get(name) or {}
+        if given.keys() != (variables.get("records") or {}).keys():
+            variables[name] = {**dict.fromkeys(variables.get("records") or {}, 0), **given}
+    variables.setdefault("platform_serious", 0)
     return cel.Context(variables=variables)
 
 

@@ -22,6 +22,8 @@ from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.services import lifecycle
 
+REGULATOR_DECIDER = "regulator:"  # how a regulator's decisions are recorded (lifecycle.who, standing.py)
+
 _CHUNK = 500
 
 
@@ -71,7 +73,8 @@ def _span(r: Any) -> LS.Span:
     breach = r.origin == "breach"  # its key: breach, the record that broke the commitment, the commitment
     return LS.Span(r.category, r.severity, lifecycle.parse_time(r.confirmed_at),
                    lifecycle.parse_time(r.ended_at) if r.ended_at else None, r.sanction_kind, breach, r.id,
-                   int(r.record_key.split(lifecycle.SEP)[1]) if breach else None)
+                   int(r.record_key.split(lifecycle.SEP)[1]) if breach else None,
+                   r.origin == "review" and not str(r.decided_by).startswith(REGULATOR_DECIDER))
 
 
 def _grades(conn: Connection, keys: Sequence[str] | None, now: datetime,

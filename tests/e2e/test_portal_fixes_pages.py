@@ -496,3 +496,33 @@ def test_a_lists_pages_hold_whole_parties(listed_twice: tuple[TestClient, Chengx
     second = client.get(unescape(found[1])).text
     assert [p for _, p in member_rows(second)] == ["M1"] and 'rel="next"' not in second
     assert "共 2 个主体" in text_of(second)
+
+
+# --- HEAD ----------------------------------------------------------------------------------------------------
+
+
+def portal_urls(cx: Chengxin) -> list[str]:
+    return ["/", "/?lang=en", "/search?q=%E7%A4%BA%E4%BE%8B", shop_href(P1, "S1"), party_href(P1, "M1"),
+            f"/records/{index_of(cx, 'licence')}", "/lists/black", "/lists/red", "/notices", "/notices.atom"]
+
+
+def test_portal_pages_answer_head_like_get_without_a_body(client: TestClient, store: Chengxin) -> None:
+    # HEAD was 405 on every page: link checkers and monitors saw the portal as broken (found by review)
+    for url in portal_urls(store):
+        got, head = client.get(url), client.head(url)
+        assert (head.status_code, got.status_code) == (200, 200), url
+        assert head.content == b"", url
+        assert head.headers["content-type"] == got.headers["content-type"], url
+        assert int(head.headers["content-length"]) == len(got.content), url
+    for url, status in (("/shops/NOPE?source=x", 404), ("/no/such/page", 404), ("/records/x", 422),
+                        (shop_href(P1, "M1"), 303)):
+        head = client.head(url, follow_redirects=False)
+        assert head.status_code == status and head.content == b"", url
+
+
+def test_a_live_server_answers_head(server: str, store: Chengxin) -> None:
+    import urllib.request
+
+    for url in [*portal_urls(store)[:4], "/static/verify.js"]:
+        with urllib.request.urlopen(urllib.request.Request(server + url, method="HEAD"), timeout=10) as answer:
+            assert answer.status == 200 and answer.read() == b"", url

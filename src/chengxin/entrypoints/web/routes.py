@@ -38,12 +38,24 @@ PAGE_SIZE = 20  # credit records per page; older ones are behind the "older reco
 
 
 class PortalRoute(APIRoute):
-    """A route whose errors (ChengxinError, bad parameters) render as the friendly HTML error page."""
+    """A route whose errors (ChengxinError, bad parameters) render as the friendly HTML error page. A page
+    answers HEAD as it answers GET, without the body (it was 405: link checkers and monitors ask with HEAD,
+    found by review)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = kwargs.get("methods")
+        if methods and "GET" in {m.upper() for m in methods}:
+            kwargs["methods"] = {*methods, "HEAD"}
+        super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            response = await answer(request)
+            return without_body(response) if request.method == "HEAD" else response
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except ChengxinError as e:
@@ -58,6 +70,13 @@ class PortalRoute(APIRoute):
                 return error_page(request, 422, None)
 
         return guarded
+
+
+def without_body(response: Response) -> Response:
+    """The answer to HEAD: GET's status and headers (its Content-Length too), no body."""
+    head = Response(status_code=response.status_code)
+    head.raw_headers = list(response.raw_headers)
+    return head
 
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
@@ -86,7 +105,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith(JSON_PREFIXES):
         return await http_error(request, exc)
     t = translator(request)
-    return error_page(request, exc.status_code, t("error.no_page") if exc.status_code == 404 else None)
+    page = error_page(request, exc.status_code, t("error.no_page") if exc.status_code == 404 else None)
+    return without_body(page) if request.method == "HEAD" else page
 
 
 # --- pages --------------------------------------------------------------------------------------------

@@ -90,6 +90,9 @@ def test_confirmed_ring_blacklists_the_shop_with_measures(ringed: Chengxin) -> N
     feed = list_views.changes(cx, PLATFORM2)
     assert [c["party"]["id"] for c in feed["changes"]][-1] == "M2"
     assert "hide_shop" in feed["changes"][-1]["added"]
+    # another platform can act on it: the firm's USCC and shops, not only the reporter's own id (found by review)
+    assert feed["changes"][-1]["uscc"] == "92330106MA2B7C4D1W"
+    assert {(s["source"], s["id"]) for s in feed["changes"][-1]["shops"]} == {(P1, "S2")}
     with pytest.raises(NotAuthenticated):
         list_views.changes(cx, ANONYMOUS)
     assert audit.verify(cx).as_dict()["ok"]
@@ -626,7 +629,8 @@ def test_the_public_view_of_a_record_names_no_key_and_no_free_text(ringed: Cheng
 def test_a_platforms_feed_leaves_out_other_platforms_persons(sample_app: Chengxin) -> None:
     cx = sample_app
     list_views.override(cx, "watch", (P1, "U1"), "add", REGULATOR, "court judgment", "判决书")
-    assert "U1" in [c["party"]["id"] for c in list_views.changes(cx, PLATFORM1)["changes"]]
+    mine = next(c for c in list_views.changes(cx, PLATFORM1)["changes"] if c["party"]["id"] == "U1")
+    assert mine["uscc"] is None  # a person: no identifier in the feed
     assert "U1" not in [c["party"]["id"] for c in list_views.changes(cx, PLATFORM2)["changes"]]
     assert "U1" in [c["party"]["id"] for c in list_views.changes(cx, REGULATOR)["changes"]]
 

@@ -197,9 +197,10 @@ def _asked_account(conn: Connection, ref: Ref) -> Any:
                         .where(sh.source == ref[0], sh.shop_id == ref[1])).first()
 
 
-def change_view(r: Any, viewer: Viewer | None) -> dict[str, Any]:
+def change_view(r: Any, viewer: Viewer | None, who: dict[str, Any] | None = None) -> dict[str, Any]:
     """One feed entry as `viewer` may see it (None: everything, for the node's own stream): measures meant
-    for other audiences are left out of `measures`, `added` and `removed` alike."""
+    for other audiences are left out of `measures`, `added` and `removed` alike. `who`: the party's USCC and
+    shops as the viewer may see them (`_who`)."""
     measures = orjson.loads(r.measures)
     added, removed = orjson.loads(r.added), orjson.loads(r.removed)
     if viewer is not None:
@@ -209,7 +210,7 @@ def change_view(r: Any, viewer: Viewer | None) -> dict[str, Any]:
         added = [n for n in added if n in catalog and catalog[n].audience in allowed]
         removed = [n for n in removed if n in catalog and catalog[n].audience in allowed]
     return {"seq": r.seq, "party": {"source": r.subject_source, "id": r.subject_id}, "at": r.at,
-            "measures": list(measures.values()), "added": added, "removed": removed,
+            **(who or {}), "measures": list(measures.values()), "added": added, "removed": removed,
             "cause": orjson.loads(r.cause)}
 
 
@@ -225,8 +226,31 @@ def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int 
         rows = list(conn.execute(q))
         page = rows[:limit]
         hidden = _others_persons(conn, page, viewer)
-    return {"changes": [change_view(r, viewer) for r in page if (r.subject_source, r.subject_id) not in hidden],
+        who = _who(conn, [r.party_key for r in page], viewer)
+    return {"changes": [change_view(r, viewer, who.get(r.party_key)) for r in page
+                        if (r.subject_source, r.subject_id) not in hidden],
             "next": str(page[-1].seq) if page else since, "more": len(rows) > limit}
+
+
+def _who(conn: Connection, keys: list[str], viewer: Viewer) -> dict[str, dict[str, Any]]:
+    """Each party's USCC (a business's, as its licence shows it) and shops, so that a platform can act on a
+    measure without a lookup per entry: an entry named the party only by another platform's own id, which
+    says nothing to the platform that must refuse its entry or hide its shop (found by review). A natural
+    person's shops are listed only from the viewer's own reports (PIPL: another platform's view of a person
+    is not shared)."""
+    s, sh, out = t.subjects.c, t.shops.c, {k: {"uscc": None, "shops": []} for k in keys}
+    wanted = sorted(set(keys))
+    for i in range(0, len(wanted), 500):
+        rows = conn.execute(select(s.party_key, s.kind, s.uscc, sh.source, sh.shop_id, sh.name).select_from(
+            t.subjects.outerjoin(t.shops, and_(sh.operator_source == s.source, sh.operator_id == s.subject_id))).where(
+            s.party_key.in_(wanted[i:i + 500])).order_by(s.party_key, sh.source, sh.shop_id))
+        for r in rows:
+            entry, natural = out[r.party_key], r.kind in NATURAL_PERSONS
+            if not natural and r.party_key.startswith("uscc:"):
+                entry["uscc"] = r.party_key.removeprefix("uscc:")
+            if r.shop_id is not None and (not natural or viewer.role == REGULATOR or viewer.owns(r.source)):
+                entry["shops"].append({"source": r.source, "id": r.shop_id, "name": r.name})
+    return out
 
 
 def _others_persons(conn: Connection, rows: Sequence[Any], viewer: Viewer) -> set[Ref]:

@@ -17,9 +17,23 @@ from chengxin.bootstrap import Chengxin, bootstrap
 from chengxin.services.ingest import IngestReport, ingest, read_lines
 from chengxin.settings import Settings
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SAMPLE = SHARED / "spec" / "sample-v1.jsonl"
-SAMPLE_BAD = SHARED / "spec" / "sample-v1-bad.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "spec"  # the input format events-v1 and its sample files
+SAMPLE = SPEC / "sample-v1.jsonl"
+SAMPLE_BAD = SPEC / "sample-v1-bad.jsonl"
+VECTORS = ROOT / "tests" / "data" / "vectors" / "rfc6962"  # transparency-dev's RFC 6962 vectors (Apache-2.0)
+# The project's shared material beside the checkout (statute texts, data sets, the contract checker): not in
+# the repository, so the tests that read it skip without it (`shared_path`). README, "Material outside".
+SHARED = ROOT.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file of ../shared, or skip the calling test saying what is missing and where it comes from."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared/{'/'.join(parts)} is the project's shared material outside "
+                    "the repository (README.md, 'Material outside the repository')")
+    return path
 PG_URL = os.environ.get("CHENGXIN_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 

@@ -24,7 +24,7 @@ from chengxin.entrypoints.api.app import create_app
 from chengxin.services.ingest import ingest, read_lines
 from chengxin.settings import Settings
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared/spec/sample-v1.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "spec/sample-v1.jsonl"
 P1 = "urn:cx:platform:P1"
 CHROMIUM = "/usr/bin/chromium"
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLE, SAMPLE_BAD, SHARED
+from tests.conftest import SAMPLE, SAMPLE_BAD, shared_path
 from tests.e2e.cli import CLI, run
 
 
@@ -157,7 +157,7 @@ def test_audit_holds_the_log_to_a_checkpoint_saved_from_the_api(env, settings, a
 
 def test_the_shared_contract_checker_passes():
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, str(SHARED / "tools" / "check-contract")], cwd=root,
+    done = subprocess.run([sys.executable, str(shared_path("tools", "check-contract"))], cwd=root,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout
     assert "0 failed" in done.stdout

@@ -25,7 +25,7 @@ from chengxin.entrypoints.web import i18n, render, routes
 from chengxin.entrypoints.web.present import party_href, shop_href
 from chengxin.services import credit_file, parties
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared/spec/sample-v1.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "spec/sample-v1.jsonl"
 P1 = "urn:cx:platform:P1"
 WEB = Path(render.__file__).parent
 S1, S2 = shop_href(P1, "S1"), shop_href(P1, "S2")

@@ -14,7 +14,7 @@ from chengxin.domain import events, fastcheck
 from chengxin.domain.events import Event, Rejected, parse_line
 from chengxin.domain.fastcheck import quick_check
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec"
+SPEC = Path(__file__).resolve().parents[2] / "spec"
 VOCAB = event_vocabulary()
 SAMPLE = [json.loads(x) for x in (SPEC / "sample-v1.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
 PAID = {"specversion": "1.0", "id": "e-1", "source": "urn:cx:platform:P1", "type": "cx.order.paid",

@@ -26,7 +26,7 @@ from chengxin.domain.identity import (
     region_name,
 )
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+SPEC = Path(__file__).resolve().parents[2] / "spec"
 TODAY = datetime.date(2026, 3, 1)
 
 
@@ -36,7 +36,7 @@ def with_check(body17: str) -> str:
 
 
 def sample_values(field: str) -> list[str]:
-    lines = (SHARED / "spec" / "sample-v1.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = (SPEC / "sample-v1.jsonl").read_text(encoding="utf-8").splitlines()
     events = [json.loads(line) for line in lines if line.strip()]
     return sorted({e["data"][field] for e in events if field in e.get("data", {})})
 

@@ -1,4 +1,5 @@
-"""RFC 6962 / 9162 conformance: the shared transparency-dev vectors and the CT reference roots."""
+"""RFC 6962 / 9162 conformance: transparency-dev's vectors (a copy in tests/data/vectors, Apache-2.0) and the CT
+reference roots."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from chengxin.domain import merkle
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "rfc6962"
+VECTORS = Path(__file__).resolve().parents[1] / "data" / "vectors" / "rfc6962"
 INCLUSION = sorted((VECTORS / "inclusion").rglob("*.json"))
 CONSISTENCY = sorted((VECTORS / "consistency").rglob("*.json"))
 

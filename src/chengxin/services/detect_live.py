@@ -10,6 +10,11 @@
   shop, courier and carrier need the whole population and come with the next full run; the review queue does
   not queue the same order twice.
 
+A drain reads outside the write lock, so data may arrive for a shipment while it is being read: marking it
+again moves its `marked_at`, and the drain deletes only the marks whose `marked_at` is still the one it read,
+so the next drain reads the shipment again with what arrived (the late waybill's mark was ignored, and the
+drain deleted it: the parcel was never read live; found by review).
+
 Ingestion drains after each load; `chengxin serve`'s scorer process drains continuously.
 """
 
@@ -21,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
 from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import findings as fd
@@ -58,8 +63,42 @@ def marks_of(facts: Iterable[Any], now: str) -> Marks:
 
 
 def queue(conn: Connection, parcels: list[tuple[str, str, str]], prices: list[tuple[str, str, str]]) -> None:
-    bulk.insert_or_ignore_tuples(conn, "live_queue", parcels)
-    bulk.insert_or_ignore_tuples(conn, "live_price_queue", prices)
+    """Queue the marks, or mark again those queued: their `marked_at` becomes the new one (see the module).
+    As many statements as an insert that ignores what is there: one per mark, pipelined, or on PostgreSQL
+    a `COPY` and one `INSERT ... SELECT` for a bulk load's many."""
+    for table, rows in (("live_queue", parcels), ("live_price_queue", prices)):
+        if not rows:
+            continue
+        if conn.dialect.name == "postgresql" and len(rows) >= bulk.COPY_FROM:
+            create, copy, move = _stage_sql(table)
+            conn.exec_driver_sql(create)
+            bulk.copy_rows(conn, copy, rows)
+            conn.exec_driver_sql(move)
+        else:
+            bulk.executemany(conn, _remark_sql(table, conn.dialect.name), rows)
+
+
+def _remark_sql(table: str, dialect: str) -> str:
+    sql, _ = bulk.insert_sql(table, dialect)
+    key, at = _queue_key(table)
+    return f"{sql} ON CONFLICT ({key}) DO UPDATE SET {at} = excluded.{at}"
+
+
+def _stage_sql(table: str) -> tuple[str, str, str]:
+    """PostgreSQL: the staging table (`adapters/db/bulk.py`'s, which a group commit may fill more than once in
+    one transaction), the `COPY` into it and the move, the newest mark of each key winning."""
+    stage, cols = f"cx_stage_{table}", ", ".join(bulk.columns(table))
+    key, at = _queue_key(table)
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS",
+            f"COPY {stage} ({cols}) FROM STDIN",
+            f"INSERT INTO {table} ({cols}) SELECT DISTINCT ON ({key}) {cols} FROM {stage} ORDER BY {key}, {at} DESC "
+            f"ON CONFLICT ({key}) DO UPDATE SET {at} = excluded.{at}")
+
+
+def _queue_key(table: str) -> tuple[str, str]:
+    cols = bulk.columns(table)
+    assert cols[2] == "marked_at", cols  # (source, id, marked_at)
+    return f"{cols[0]}, {cols[1]}", cols[2]
 
 
 def save_state(conn: Connection, run_id: str, typical: EP.Typical) -> None:
@@ -97,8 +136,9 @@ def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
         backlog = conn.execute(select(func.count()).select_from(fd.live_price_queue)).scalar_one()
         if backlog > LIVE_MAX:
             return _defer(app, backlog, "price_fraud", fd.live_price_queue)
-        refs = [(r.product_source, r.product_id) for r in conn.execute(
-            select(q.product_source, q.product_id).order_by(q.marked_at).limit(BATCH))]
+        marks = [tuple(r) for r in conn.execute(
+            select(q.product_source, q.product_id, q.marked_at).order_by(q.marked_at).limit(BATCH))]
+        refs = [(s, i) for s, i, _ in marks]
         if not refs:
             return None
         points: dict[Ref, list[tuple[float, int, int]]] = defaultdict(list)
@@ -117,20 +157,24 @@ def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
                                  tuple(PF.Point(at, lp, pr) for at, lp, pr in sorted(points[ref])))
                       for ref in sorted(points)])
     found = PF.detect(data, detect.rules().price_fraud)
-    return _store(app, "price_fraud", found, fd.live_price_queue, (q.product_source, q.product_id), refs, publish,
-                  review)
+    return _store(app, "price_fraud", found, fd.live_price_queue, marks, publish, review)
 
 
-def _store(app: Chengxin, detector: str, found: list[Any], queue: Any, cols: tuple[Any, Any], refs: list[Ref],
+def _store(app: Chengxin, detector: str, found: list[Any], queue: Any, marks: list[tuple[str, str, str]],
            publish: bool, review: Any) -> dict[str, Any]:
     run_id = f"{fd.LIVE_PREFIX}{uuid.uuid4().hex[:12]}"  # never taken for the detector's newest run
     with write_transaction(app.engine) as conn:
         if found:
             fd.insert_findings(conn, found, detector=detector, run_id=run_id)
-        for i in range(0, len(refs), _CHUNK):
-            conn.execute(delete(queue).where(pair_in(cols[0], cols[1], refs[i:i + _CHUNK])))
+        conn.execute(_unmark(queue), [{"s": s, "i": i, "at": at} for s, i, at in marks])
     published = review.publish(app, run_id) if found and publish else None
-    return {"read": len(refs), "flagged": len(found), "run_id": run_id, "review": published}
+    return {"read": len(marks), "flagged": len(found), "run_id": run_id, "review": published}
+
+
+def _unmark(queue: Any) -> Any:
+    """Delete a mark read at `at`: one marked again since (newer data) stays for the next drain."""
+    source, key, at = (queue.c[c] for c in bulk.columns(queue.name))
+    return delete(queue).where(source == bindparam("s"), key == bindparam("i"), at == bindparam("at"))
 
 
 def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
@@ -142,8 +186,9 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
         backlog = conn.execute(select(func.count()).select_from(fd.live_queue)).scalar_one()
         if backlog > LIVE_MAX:
             return _defer(app, backlog, DETECTOR, fd.live_queue)
-        refs = [(r.shipment_source, r.shipment_id) for r in conn.execute(
-            select(q.shipment_source, q.shipment_id).order_by(q.marked_at).limit(BATCH))]
+        marks = [tuple(r) for r in conn.execute(
+            select(q.shipment_source, q.shipment_id, q.marked_at).order_by(q.marked_at).limit(BATCH))]
+        refs = [(s, i) for s, i, _ in marks]
         if not refs:
             return None
         waybills = WB.by_shipments(conn, refs)
@@ -151,7 +196,7 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
         others = WB.others(conn, waybills)  # as the full run counts them: shipments of stored orders
         typical = _typical(conn, categories)
     found = EP.read_live(waybills, typical, others, detect.rules().empty_parcel)
-    done = _store(app, DETECTOR, found, fd.live_queue, (q.shipment_source, q.shipment_id), refs, publish, review)
+    done = _store(app, DETECTOR, found, fd.live_queue, marks, publish, review)
     return {**done, "waybills": len(waybills), "typical": typical is not None}
 
 

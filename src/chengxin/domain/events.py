@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -154,7 +154,7 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
 
 
 def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
-    """The fast path (fastcheck.py), plus the calendar checks a pattern cannot do (no 30 February)."""
+    """The fast path (fastcheck.py), plus the checks a pattern cannot do (no 30 February, a check digit)."""
     env = quick_check(raw, vocab)
     if env is None or _has_nul(raw):  # the slow path names the field with a NUL (PostgreSQL refuses it in text)
         return None
@@ -165,21 +165,12 @@ def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
     data = obj["data"]
     try:
         at = utc(env.time)  # the pattern matched; is it a real moment?
-        for name, is_date in _calendar_fields(vocab.types[env.type]):
+        for name, check in _extra_checks(vocab.types[env.type]):
             value = data.get(name)
-            if value is not None:  # the same calendar checks as the slow path's _date/_time checks
-                if len(value) == 10:
-                    date.fromisoformat(value)
-                else:
-                    utc(value)
-                    if is_date:
-                        as_date(value)  # its China day exists
+            if value is not None:
+                check(value)
     except (ValueError, OverflowError):
         return None
-    for name, problem in _formatted_fields(vocab.types[env.type]):  # a check digit: outside the pattern too
-        value = data.get(name)
-        if value is not None and problem(value):
-            return None
     return Event(env.source, env.id, env.type, at, data, obj)
 
 
@@ -187,27 +178,41 @@ def _has_nul(raw: bytes | str) -> bool:
     """A NUL character, written the only way a valid JSON line can hold one (raw control characters are not)."""
     return b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw
 
-_FORMATTED: dict[int, tuple[EventType, tuple[tuple[str, Any], ...]]] = {}
+def _real_date(value: str) -> None:
+    """The slow path's _date_errors checks: a real date, or a real time whose day in China exists."""
+    if len(value) == 10:
+        date.fromisoformat(value)
+    else:
+        utc(value)
+        as_date(value)
 
 
-def _formatted_fields(etype: EventType) -> tuple[tuple[str, Any], ...]:
-    """The type's fields with a `format`, each with its check (none for most types)."""
+def _formatted(problem: Callable[[str], str | None]) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if problem(value):
+            raise ValueError(value)
+
+    return check
+
+
+_EXTRA: dict[int, tuple[EventType, tuple[tuple[str, Callable[[str], Any]], ...]]] = {}
+
+
+def _extra_checks(etype: EventType) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    """The type's fields a pattern cannot check, each with its check (ValueError or OverflowError: not valid),
+    worked out once: a time or date is real (no 30 February), a GTIN's check digit is right."""
     key = id(etype)
-    if key not in _FORMATTED:
-        _FORMATTED[key] = (etype, tuple((f.name, _FORMATS[f.format]) for f in etype.fields if f.format))
-    return _FORMATTED[key][1]
-
-
-_CALENDAR: dict[int, tuple[EventType, tuple[tuple[str, bool], ...]]] = {}
-
-
-def _calendar_fields(etype: EventType) -> tuple[tuple[str, bool], ...]:
-    """The type's time and date fields, each with whether it is a date (their calendar validity is checked
-    outside the pattern)."""
-    key = id(etype)
-    if key not in _CALENDAR:
-        _CALENDAR[key] = (etype, tuple((f.name, f.kind == "date") for f in etype.fields if f.kind in ("time", "date")))
-    return _CALENDAR[key][1]
+    if key not in _EXTRA:
+        checks: list[tuple[str, Callable[[str], Any]]] = []
+        for f in etype.fields:
+            if f.kind == "time":
+                checks.append((f.name, utc))
+            elif f.kind == "date":
+                checks.append((f.name, _real_date))
+            elif f.format:
+                checks.append((f.name, _formatted(_FORMATS[f.format])))
+        _EXTRA[key] = (etype, tuple(checks))
+    return _EXTRA[key][1]
 
 
 def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:

@@ -42,11 +42,11 @@ def test_a_repaired_shop_leaves_public_view(tmp_path: Path) -> None:
 
 
 def test_a_blacklisted_shops_grade_card_is_capped_and_says_why(tmp_path: Path) -> None:
-    cx = make_listed_cx(tmp_path)
+    cx = make_listed_cx(tmp_path)  # S1: scored B with its record in force (S2's own score is D already)
     with TestClient(create_app(cx)) as client:
-        zh = get(client, shop_href(P1, "S2"))
+        zh = get(client, shop_href(P1, "S1"))
         assert 'data-grade="D"' in zh
         assert "等级降为 D" in zh and "严重失信名单（黑名单）" in zh
-        en = get(client, shop_href(P1, "S2"), "en")
+        en = get(client, shop_href(P1, "S1"), "en")
         assert "lowered to D" in en and "black list (serious dishonesty)" in en
     cx.engine.dispose()

@@ -137,13 +137,13 @@ def test_a_shop_run_by_a_person_shows_the_shops_ratings_but_not_the_persons_grad
 
 @pytest.mark.parametrize(("lang", "kind", "points", "expected"), [
     ("zh", "points_retracted", -1, "订单 O5 被认定为虚假交易，其评价的 1 分信用积分已撤回"
-                                   "（认定方：urn:cx:platform:P1）"),
+                                   "（认定方：平台）"),
     ("en", "points_retracted", -1, "Order O5 was confirmed fake: its rating's 1 credit point(s) were taken back "
-                                   "(decided by urn:cx:platform:P1)"),
+                                   "(decided by platform)"),
     ("zh", "points_restored", 1, "订单 O5 经复核认定为真实交易，其评价的 1 分信用积分已恢复"
-                                 "（认定方：urn:cx:platform:P1）"),
+                                 "（认定方：平台）"),
     ("en", "points_restored", 1, "Order O5 was found genuine on review: its rating's 1 credit point(s) were "
-                                 "restored (decided by urn:cx:platform:P1)"),
+                                 "restored (decided by platform)"),
 ])
 def test_points_taken_back_or_restored_are_described(lang: str, kind: str, points: int, expected: str) -> None:
     t = i18n.Translator(lang)

@@ -626,6 +626,22 @@ def test_the_public_view_of_a_record_names_no_key_and_no_free_text(ringed: Cheng
     assert full["decided_by"] == "regulator:k-reg" and full["details"]["reason"]
 
 
+def test_a_lists_free_text_reaches_others_masked(sample_app: Chengxin) -> None:
+    """A regulator's reason and basis are free text: the API served a phone and an ID number in them whole to
+    the public and to other platforms (found by review); the regulator reads them as written."""
+    cx = sample_app
+    said = "店主电话13812345678，身份证110105198511224567"
+    list_views.override(cx, "black", (P1, "S2"), "add", REGULATOR, said, "判决书（联系人13812345678）")
+    shown = {v: list_views.measures_of(cx, (P1, "S2"), viewer)["lists"] for v, viewer in
+             (("public", ANONYMOUS), ("p2", PLATFORM2), ("regulator", REGULATOR))}
+    for who in ("public", "p2"):
+        text = json.dumps(shown[who], ensure_ascii=False)
+        assert "13812345678" not in text and "110105198511224567" not in text and "138****5678" in text
+    assert "13812345678" in json.dumps(shown["regulator"], ensure_ascii=False)
+    members = json.dumps(list_views.members(cx, "black", ANONYMOUS), ensure_ascii=False)
+    assert "13812345678" not in members and "110105198511224567" not in members
+
+
 def test_a_platforms_feed_leaves_out_other_platforms_persons(sample_app: Chengxin) -> None:
     cx = sample_app
     list_views.override(cx, "watch", (P1, "U1"), "add", REGULATOR, "court judgment", "判决书")

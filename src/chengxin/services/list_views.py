@@ -19,6 +19,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import measures as M
+from chengxin.domain.redact import redact_tree
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import lifecycle, list_overrides, lists
 from chengxin.services.parties import NATURAL_PERSONS, identity_view
@@ -122,10 +123,18 @@ def member_view(conn: Connection, r: Any, viewer: Viewer, subject: Any = None,
     return {"membership": r.id, "party": {"source": r.subject_source, "id": r.subject_id,
                                           "name": who.get("name"), "kind": who.get("kind"),
                                           "uscc": who.get("uscc"), "region_name": who.get("region_name")},
-            "shops": shops, "list": r.list, "policy": r.policy, "reason": orjson.loads(r.reason), "basis": r.basis,
+            "shops": shops, "list": r.list, "policy": r.policy, "reason": _said(orjson.loads(r.reason), full),
+            "basis": _said(r.basis, full),
             "by": r.by if r.by == "policy" or full else "regulator", "started_at": r.started_at,
             "review_at": r.review_at, "ended_at": r.ended_at, "end_reason": r.end_reason,
             "credit_record": r.credit_idx}
+
+
+def _said(value: Any, full: bool) -> Any:
+    """A reason or basis as a viewer may read it: a regulator's override is free text, which may quote a phone
+    or ID number; others read it masked (`domain/redact.py`), as the portal and the public records do (the API
+    served it whole: found by review)."""
+    return value if full else redact_tree(value)
 
 
 def _shops_of_party(conn: Connection, r: Any) -> list[Any]:
@@ -161,8 +170,10 @@ def party_lists(conn: Connection, key: str, viewer: Viewer, subject: Any = None)
     if "restrict_persons" in measures:  # whom the platform must apply it to (persons of record)
         measures["restrict_persons"] = {**measures["restrict_persons"], "persons": [
             {"source": s, "id": i} for s, i in lists.representatives(conn, key)]}
+    full = viewer.role == REGULATOR
     return {"lists": [{"list": r.list, "zh": lists.policies().lists[r.list].zh, "policy": r.policy,
-                       "reason": orjson.loads(r.reason), "basis": r.basis, "started_at": r.started_at,
+                       "reason": _said(orjson.loads(r.reason), full), "basis": _said(r.basis, full),
+                       "started_at": r.started_at,
                        "review_at": r.review_at} for r in shown],
             "measures": list(measures.values())}
 
@@ -238,7 +249,8 @@ def _who(conn: Connection, keys: list[str], viewer: Viewer) -> dict[str, dict[st
     says nothing to the platform that must refuse its entry or hide its shop (found by review). A natural
     person's shops are listed only from the viewer's own reports (PIPL: another platform's view of a person
     is not shared)."""
-    s, sh, out = t.subjects.c, t.shops.c, {k: {"uscc": None, "shops": []} for k in keys}
+    s, sh = t.subjects.c, t.shops.c
+    out: dict[str, dict[str, Any]] = {k: {"uscc": None, "shops": []} for k in keys}
     wanted = sorted(set(keys))
     for i in range(0, len(wanted), 500):
         rows = conn.execute(select(s.party_key, s.kind, s.uscc, sh.source, sh.shop_id, sh.name).select_from(

@@ -17,6 +17,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
+from chengxin.domain.redact import redact
 from chengxin.services import lifecycle
 from chengxin.services.parties import NATURAL_PERSONS
 
@@ -68,7 +69,7 @@ def _notice(conn: Connection, row: Any, today: Any) -> dict[str, Any] | None:
         return None
     return {"record": row.id, "category": row.category, "category_zh": view["category_zh"],
             "category_en": view["category_en"], "severity": row.severity, "state": row.state,
-            "basis": row.basis, "decided_by": view["decided_by"], "confirmed_at": row.confirmed_at,
+            "basis": redact(row.basis), "decided_by": view["decided_by"], "confirmed_at": row.confirmed_at,
             "disclose_until": row.disclose_until,
             "party": {"source": party.source, "id": party.subject_id, "name": party.name, "kind": party.kind,
                       "uscc": party.uscc},

@@ -129,7 +129,7 @@ def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
     """Products whose price points arrived, read against their own history (the full detector's own test:
     a list price raised shortly before a "discount" that leaves the offer where it was)."""
     from chengxin.domain.detection import price_fraud as PF
-    from chengxin.services import detect, review
+    from chengxin.services import detect
 
     q, pp, p = fd.live_price_queue.c, t.price_points.c, t.products.c
     with read_connection(app.engine) as conn:
@@ -157,17 +157,24 @@ def drain_prices(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
                                  tuple(PF.Point(at, lp, pr) for at, lp, pr in sorted(points[ref])))
                       for ref in sorted(points)])
     found = PF.detect(data, detect.rules().price_fraud)
-    return _store(app, "price_fraud", found, fd.live_price_queue, marks, publish, review)
+    return _store(app, "price_fraud", found, fd.live_price_queue, marks, publish)
 
 
 def _store(app: Chengxin, detector: str, found: list[Any], queue: Any, marks: list[tuple[str, str, str]],
-           publish: bool, review: Any) -> dict[str, Any]:
+           publish: bool) -> dict[str, Any]:
+    """Store the findings as a live run, publish them to the review queue and delete the marks read, in one
+    transaction: stored and unmarked, then published in a second, a crash between left them unpublished for
+    good (a plain `review.publish` reads full runs only; found by review)."""
+    from chengxin.services import review_publish
+
     run_id = f"{fd.LIVE_PREFIX}{uuid.uuid4().hex[:12]}"  # never taken for the detector's newest run
+    published = None
     with write_transaction(app.engine) as conn:
         if found:
             fd.insert_findings(conn, found, detector=detector, run_id=run_id)
+            if publish:
+                published = review_publish.publish_in(conn, app, now_utc(), run_id)
         conn.execute(_unmark(queue), [{"s": s, "i": i, "at": at} for s, i, at in marks])
-    published = review.publish(app, run_id) if found and publish else None
     return {"read": len(marks), "flagged": len(found), "run_id": run_id, "review": published}
 
 
@@ -179,7 +186,7 @@ def _unmark(queue: Any) -> Any:
 
 def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
     """Read the queued shipments; store and publish the flagged orders. None when the queue is empty."""
-    from chengxin.services import detect, review
+    from chengxin.services import detect
 
     q = fd.live_queue.c
     with read_connection(app.engine) as conn:
@@ -196,7 +203,7 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
         others = WB.others(conn, waybills)  # as the full run counts them: shipments of stored orders
         typical = _typical(conn, categories)
     found = EP.read_live(waybills, typical, others, detect.rules().empty_parcel)
-    done = _store(app, DETECTOR, found, fd.live_queue, marks, publish, review)
+    done = _store(app, DETECTOR, found, fd.live_queue, marks, publish)
     return {**done, "waybills": len(waybills), "typical": typical is not None}
 
 

@@ -116,26 +116,33 @@ class _Known:
 # --- publishing -----------------------------------------------------------------------------------------------
 def publish(app: Chengxin, now: str, run_id: str | None = None) -> dict[str, Any]:
     """Queue a run's findings (default: each detector's newest run) in one transaction; returns the counts."""
+    with write_transaction(app.engine) as conn:
+        return publish_in(conn, app, now, run_id)
+
+
+def publish_in(conn: Connection, app: Chengxin, now: str, run_id: str | None = None) -> dict[str, Any]:
+    """`publish` in the caller's durable write transaction: live detection stores a run's findings and
+    publishes them in one, so that no crash between the two leaves them stored and never queued for review
+    (found by review)."""
     done = {"findings": 0, "published": 0, "grown": 0, "already_queued": 0, "about_no_one": 0,
             "credit_records": 0}
-    with write_transaction(app.engine) as conn:
-        stored = fd.read_findings(conn, run_id=run_id)
-        done["findings"] = len(stored)
-        keys = {s.id: suspicion_of(s.finding) for s in stored}
-        known = _known(conn, list(dict.fromkeys(keys.values())))
-        shops = _existing_shops(conn, [r for s in stored for r in s.finding.refs("parties")])
-        shop_of = _shops_of_orders(conn, [r for s in stored if not s.finding.refs("parties")
-                                          for r in s.finding.refs("orders")])
-        records: list[tuple[CreditRecord, str]] = []
-        for s in stored:
-            parties = [(r, "shop" if r in shops else "subject") for r in dict.fromkeys(s.finding.refs("parties"))] \
-                or [(r, "shop") for r in dict.fromkeys(shop_of[o] for o in s.finding.refs("orders") if o in shop_of)]
-            outcome, added = _queue(conn, s, keys[s.id], known, parties, now)
-            done[outcome] += 1
-            records += added
-        if records:
-            credit_log.append(conn, app.keys, app.settings.log_origin, records)
-        done["credit_records"] = len(records)
+    stored = fd.read_findings(conn, run_id=run_id)
+    done["findings"] = len(stored)
+    keys = {s.id: suspicion_of(s.finding) for s in stored}
+    known = _known(conn, list(dict.fromkeys(keys.values())))
+    shops = _existing_shops(conn, [r for s in stored for r in s.finding.refs("parties")])
+    shop_of = _shops_of_orders(conn, [r for s in stored if not s.finding.refs("parties")
+                                      for r in s.finding.refs("orders")])
+    records: list[tuple[CreditRecord, str]] = []
+    for s in stored:
+        parties = [(r, "shop" if r in shops else "subject") for r in dict.fromkeys(s.finding.refs("parties"))] \
+            or [(r, "shop") for r in dict.fromkeys(shop_of[o] for o in s.finding.refs("orders") if o in shop_of)]
+        outcome, added = _queue(conn, s, keys[s.id], known, parties, now)
+        done[outcome] += 1
+        records += added
+    if records:
+        credit_log.append(conn, app.keys, app.settings.log_origin, records)
+    done["credit_records"] = len(records)
     return {"runs": sorted({s.run_id for s in stored}), **done}
 
 

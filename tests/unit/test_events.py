@@ -63,9 +63,10 @@ def test_reasons_name_the_field(obj, expected):
 
 @pytest.mark.parametrize("raw_value", [
     "上海市徐汇区漕溪北路88号 张三 13812345678", "13812345678", "31010419900307123X", "192.168.1.1", "a b", "",
-    "x" * 257, "+8613812345678", "110105491231002", "2001:db8::1", "fe80::1", "6222021234567890123", "1234567",
-    # punctuated numbers and addressed forms (found by review)
-    "138-1234-5678", "021-12345678", "310104-19900307-1235", "6222-0212-3456-7890", "+86-138-1234-5678",
+    "x" * 257, "+8613812345678", "110105491231002", "2001:db8::1", "fe80::1", "6212261202011584340",
+    # punctuated numbers and addressed forms (found by review); a card number passes Luhn, an ID number its
+    # check character: digits that are neither are a keyed hash (`test_keyed_hashes_pass`)
+    "138-1234-5678", "021-12345678", "310104-19900307-123X", "6222-0212-3456-7894", "+86-138-1234-5678",
     "::ffff:192.168.1.20", "10.0.0.1:8080", "192.168.1.0/24", "1.2.3.4"])
 def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_value):
     """device, ip, address and payer_account carry the platform's keyed hash: a raw address, phone number,
@@ -77,7 +78,7 @@ def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_val
 
 @pytest.mark.parametrize("hashed", ["a:91bc", "p3:0f3c2a", "hmac-sha256:Zm9v+YmFy/==", "d1:0f3c2", "a12:1b2c3d4",
                                     "123456", "1", "h:abcdef0123456789", "d1:1234567", "sha256:0123456789abcdef",
-                                    "12-34-56"])
+                                    "12-34-56", "1234567", "84120937"])
 def test_keyed_hashes_pass(hashed):
     raw = json.dumps(with_data(payer_account=hashed))
     assert quick_check(raw, VOCAB) is not None and isinstance(parse_line(raw, VOCAB), Event)

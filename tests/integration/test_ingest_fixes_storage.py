@@ -220,3 +220,29 @@ def test_which_event_of_one_time_wins_does_not_depend_on_the_split_in_an_icu_dat
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_a_business_whose_uscc_fails_its_check_is_found_by_that_code(sample_app):
+    """Searching the code a shop page shows found nothing when it failed its check digit: exactly the shops
+    flagged identity-invalid were hidden from the public query (found by review)."""
+    from chengxin.services import parties
+    from chengxin.services.viewer import ANONYMOUS
+
+    src = "urn:cx:platform:P2"
+    events = [{"specversion": "1.0", "id": "bu-1", "source": src, "type": "cx.subject.registered",
+               "time": "2026-05-01T09:00:00+08:00", "data": {"subject_id": "MBAD", "kind": "enterprise",
+                                                             "name": "错码示例有限公司", "uscc": "91310104MA1FL8XQ37",
+                                                             "region": "310104"}},
+              {"specversion": "1.0", "id": "bu-2", "source": src, "type": "cx.shop.opened",
+               "time": "2026-05-02T09:00:00+08:00", "data": {
+                   "shop_id": "SBAD", "operator_id": "MBAD", "name": "错码小店", "url": "https://bad.shop.example",
+                   "categories": ["food"]}},
+              {"specversion": "1.0", "id": "bu-3", "source": src, "type": "cx.shop.closed",
+               "time": "2026-06-02T09:00:00+08:00", "data": {"shop_id": "SBAD",
+                                                             "reason": "店主电话13812345678申请注销"}}]
+    ingest_text(sample_app, "\n".join(json.dumps(e, ensure_ascii=False) for e in events))
+    for query in ("91310104MA1FL8XQ37", "9131 0104 MA1F L8XQ 37"):
+        assert [s["id"] for s in parties.search_shops(sample_app, query)] == ["SBAD"]
+    assert [s["id"] for s in parties.search_shops(sample_app, "91310104MA1FL8XQ36")] == ["S1"]  # M1's valid code
+    shop = parties.show(sample_app, src, "SBAD", ANONYMOUS)
+    assert shop["closed"]["reason"] == "店主电话138****5678申请注销"  # free text, masked for the public

@@ -204,17 +204,22 @@ STALE_AFTER = timedelta(days=1)  # a score this old is computed again (`rescore_
 
 def rescore_stale(app: Chengxin, older_than: timedelta = STALE_AFTER, *, most: int = 2000, chunk: int = 100,
                   pause_s: float = 0.0, now: datetime | None = None) -> int:
-    """Rescore the parties whose score is older than `older_than` (at most `most`, oldest first), `chunk` to a
-    transaction with `pause_s` between (the scorer's: short, so that requests get the write lock); returns
-    how many were rescored. A score depends on the day as well as on events (a sanction
+    """Rescore the parties that have no score (at most `most`, looked for in a window of parties per call:
+    `unscored`), then those whose score is older than `older_than` (oldest first, as many as `most` leaves),
+    `chunk` to a transaction with `pause_s` between (the scorer's: short, so that requests get the write
+    lock); returns how many were rescored. A score depends on the day as well as on events (a sanction
     fades, the DSR window moves, a commitment ends, a new party stops being new): without this, a party no
-    event touched kept its score for ever, unlike a full recompute (found by review)."""
+    event touched kept its score for ever, unlike a full recompute (found by review). A full rebuild
+    interrupted after the ratings' recount, which clears the queue, left the parties it had not scored yet
+    without a score for good (found by review): those are found here."""
     now = now or _now()
     cutoff = (now - older_than).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     cs = st.credit_scores.c
     with read_connection(app.engine) as conn:
-        keys = list(conn.execute(select(cs.party_key).where(cs.computed_at < cutoff).order_by(cs.computed_at)
-                                 .limit(most)).scalars())
+        keys = unscored(conn, app, most)
+        if len(keys) < most:
+            keys += list(conn.execute(select(cs.party_key).where(cs.computed_at < cutoff).order_by(cs.computed_at)
+                                      .limit(most - len(keys))).scalars())
     for i in range(0, len(keys), chunk):
         with write_transaction(app.engine) as conn:
             found = profiles(conn, keys[i:i + chunk], now)
@@ -225,6 +230,31 @@ def rescore_stale(app: Chengxin, older_than: timedelta = STALE_AFTER, *, most: i
         if pause_s:
             time.sleep(pause_s)
     return len(keys)
+
+
+UNSCORED_WINDOW = 20_000  # parties looked at per `unscored` call: two index range scans, ~50 ms on SQLite
+_UNSCORED_AFTER: dict[str, str] = {}  # per store: the party key the last look stopped after
+
+
+def unscored(conn: Connection, app: Chengxin, most: int) -> list[str]:
+    """Up to `most` parties without a score, among the next `UNSCORED_WINDOW` party keys after where the
+    previous call stopped (in this process; from the first key again after the last): every party is looked
+    at within (parties / window) calls, and each call costs the same whatever the store's size."""
+    store = app.engine.url.render_as_string(hide_password=True)
+    after, s, cs = _UNSCORED_AFTER.get(store, ""), t.subjects.c, st.credit_scores.c
+    window = list(conn.execute(select(s.party_key).where(s.party_key > after).distinct().order_by(s.party_key)
+                               .limit(UNSCORED_WINDOW)).scalars())
+    if not window:
+        _UNSCORED_AFTER[store] = ""
+        return []
+    scored = set(conn.execute(select(cs.party_key).where(cs.party_key > after, cs.party_key <= window[-1]))
+                 .scalars())
+    missing = [k for k in window if k not in scored][:most]
+    if len(missing) == most:
+        _UNSCORED_AFTER[store] = missing[-1]
+    else:
+        _UNSCORED_AFTER[store] = "" if len(window) < UNSCORED_WINDOW else window[-1]
+    return missing
 
 
 def rebuild(app: Chengxin) -> dict[str, Any]:

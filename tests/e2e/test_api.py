@@ -344,6 +344,12 @@ def test_reveal_is_journaled_once_per_call(sample_api: Api) -> None:
     with read_connection(sample_api.cx.engine) as conn:
         journal = [row.object for row in conn.execute(select(t.access_journal).order_by(t.access_journal.c.id))]
     assert journal == [f"{P1}|U1|case 1", f"{P1}|U1|case 2"]
+    # and the regulators can read it back, newest first, a page at a time (it was written, never readable)
+    page = sample_api.get("/v1/access-journal?limit=1", "regulator")
+    assert [(e["party"], e["purpose"], e["action"]) for e in page["entries"]] == [
+        ({"source": P1, "id": "U1"}, "case 2", "reveal_id_number")]
+    rest = sample_api.get(f"/v1/access-journal?before={page['next_before']}", "regulator")
+    assert [e["purpose"] for e in rest["entries"]] == ["case 1"] and rest["next_before"] is None
 
 
 def test_unknown_party_is_404(sample_api: Api) -> None:

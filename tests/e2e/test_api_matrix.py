@@ -346,6 +346,10 @@ def revealed(plain: str, subject: str, source: str) -> Check:
     return check
 
 
+def journal_is_empty(body: Any, env: Env, call: Call) -> None:
+    assert body == {"entries": [], "next_before": None}  # a fresh node: nobody revealed anything
+
+
 def shops_are(*ids: str) -> Check:
     def check(body: Any, env: Env, call: Call) -> None:
         assert sorted(s["id"] for s in body["shops"]) == sorted(ids)
@@ -639,6 +643,10 @@ MATRIX: dict[tuple[str, str], Objects] = {
             regulator=ok(revealed(C1_ID, "C1", L1), journal=1, reveals=C1_ID))),
         "unknown party": (post_json(f"/v1/parties/NOPE/reveal?source={P1}", PURPOSE), row(
             anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=HIDDEN)),
+    },
+    ("GET", "/v1/access-journal"): {
+        "the journal of reveals": (get("/v1/access-journal"), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=ok(journal_is_empty))),
     },
     ("GET", "/v1/parties/{entity_id}/ratings"): {
         "own shop S1": (get(f"/v1/parties/S1/ratings?source={P1}"), row(

@@ -385,6 +385,29 @@ def reveal_id_number(app: Chengxin, source: str, subject_id: str, viewer: Viewer
         return decrypt_id(app.keys, row._asdict())
 
 
+def access_journal(app: Chengxin, viewer: Viewer, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
+    """Who unmasked whose ID number, when and why, newest first, for the regulators' audit of their own
+    officers (PIPL art. 51, 54): the journal was written on every reveal and readable by no one (found by
+    review). `before`: the cursor of the next page (an entry id)."""
+    from chengxin.exc import Forbidden
+
+    if viewer.role != REGULATOR:
+        raise Forbidden("the access journal is for regulators")
+    j = t.access_journal.c
+    q = select(t.access_journal).order_by(j.id.desc()).limit(limit + 1)
+    with read_connection(app.engine) as conn:
+        rows = list(conn.execute(q.where(j.id < before) if before is not None else q))
+    return {"entries": [_journal_entry(r) for r in rows[:limit]],
+            "next_before": rows[limit - 1].id if len(rows) > limit else None}
+
+
+def _journal_entry(r: Any) -> dict[str, Any]:
+    source, _, rest = r.object.partition("|")  # source|subject id|purpose, as `reveal_id_number` writes it
+    subject, _, purpose = rest.partition("|")
+    return {"id": r.id, "at": r.at, "key_id": r.key_id, "action": r.action,
+            "party": {"source": source, "id": subject}, "purpose": purpose}
+
+
 def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
     """Public credit query: a shop by name (substring), URL, or its operator's USCC."""
     q = query.strip()

@@ -161,6 +161,16 @@ def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, s
     return {"id_number": parties.reveal_id_number(cx, source, entity_id, viewer, body.purpose)}
 
 
+@router.get("/access-journal", tags=["parties"], responses=errors(403, 422), openapi_extra=NEEDS_KEY)
+def access_journal(cx: AppDep, viewer: ViewerDep,
+                   before: int | None = Query(None, ge=1, le=2**62, description="An entry id: older entries only."),
+                   limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
+    """Who unmasked whose ID number, when and for what purpose, newest first: regulators only."""
+    if viewer.role == PUBLIC:
+        raise NotAuthenticated("needs a regulator API key")
+    return parties.access_journal(cx, viewer, before=before, limit=limit)
+
+
 @router.get("/parties/{entity_id}/ratings", tags=["standing"], responses=errors(403, 404, 422))
 def get_ratings(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = SourceQ,
                 limit: int = Query(50, ge=1, le=200, description="Most ratings, newest first.")) -> dict[str, Any]:

@@ -44,6 +44,7 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     app = _Api(
         lifespan=_lifespan, title="Chengxin credit service", version="1",
         description="Ingest events-v1, read credit files, verify the tamper-evident credit log.",
+        docs_url=None, redoc_url=None,  # FastAPI's pages load their scripts from a CDN: `/docs` is served below
     )
     app.state.chengxin = cx or bootstrap()
     # the hot route first, as a plain Starlette route: the first full match wins (`routes.post_events_plain`)
@@ -59,7 +60,20 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     app.add_middleware(NoNul)
     app.add_middleware(NoStore)
     _mount_portal(app)  # may replace the HTTP error handler with one that renders HTML outside /v1
+    app.add_route("/docs", _docs, methods=["GET", "HEAD"], include_in_schema=False)
     return app
+
+
+async def _docs(request: Any) -> Any:
+    """The OpenAPI document in Swagger UI, its script and style vendored under the portal's /static (npm
+    `swagger-ui-dist`, static/swagger/VERSION): FastAPI's own page loads them from cdn.jsdelivr.net, and was
+    blank on a node without internet, or where that CDN is unreliable (found by review)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    return get_swagger_ui_html(openapi_url="/openapi.json", title="Chengxin credit service — API",
+                               swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                               swagger_css_url="/static/swagger/swagger-ui.css",
+                               swagger_favicon_url="/static/favicon.svg")
 
 
 class _Api(FastAPI):

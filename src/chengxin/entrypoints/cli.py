@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin
-from chengxin.entrypoints import cli_detect, cli_lists, cli_serve
+from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_serve
 from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
@@ -44,6 +44,12 @@ app.add_typer(cli_detect.review_app, name="review")
 cli_lists.register(app)
 
 
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Chengxin (诚信): e-commerce integrity and credit platform."""
+    cli_common.begin(ctx.invoked_subcommand)  # each command names its database; `demo` may create one
+
+
 @app.command("ingest")
 def ingest_cmd(
     files: Annotated[list[Path], typer.Argument(help="events-v1 JSON Lines files ('-' for stdin).")],
@@ -58,7 +64,7 @@ def ingest_cmd(
     _readable(files)  # all of them, before the first is stored: a missing second file left the first unsettled
     if rejects and not rejects.parent.is_dir():  # and where the rejects go, before anything is committed
         raise InvalidInput(f"--rejects {rejects}: no folder {rejects.parent}")
-    cx = _app()
+    cx = _app(create=True)  # the first load makes the store
     report = ingest.IngestReport()
     with _progress(as_json) as progress:
         for path in files:
@@ -188,7 +194,7 @@ def keys_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Issue an API key; the secret is printed once."""
-    key_id, secret = keys.create_key(_app(), role, label, source)
+    key_id, secret = keys.create_key(_app(create=True), role, label, source)  # a new node's first key too
     if as_json:
         _print_json({"key_id": key_id, "secret": secret, "role": role, "source": source})
     else:
@@ -233,11 +239,14 @@ def keys_generate() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply database migrations (also done automatically unless CHENGXIN_AUTO_MIGRATE=false)."""
+    """Apply database migrations, making an empty store if there is none (also done automatically when a
+    command opens a store, unless CHENGXIN_AUTO_MIGRATE=false)."""
     from chengxin.adapters.db.engine import make_engine, migrate
 
-    cx = _app()
-    migrate(make_engine(cx.settings.database_url))
+    settings, _ = cli_common.checked_settings(create=True)  # and no keys: none are generated
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
     err.print("schema up to date")
 
 
@@ -252,5 +261,5 @@ def main() -> None:
         known = e if isinstance(e, ChengxinError) else from_foreign(e)
         if known is None:
             raise
-        err.print(f"[red]error[/]: {escape(known.detail)}")
+        err.print(f"[red]error[/]: {escape(known.detail)}", soft_wrap=True)  # paths and URLs whole, to copy
         sys.exit(known.exit_code)

@@ -1,0 +1,116 @@
+"""What a newcomer met first (found by review): a repository that did not stand alone without ../shared, and
+the `chengxin` command as a newcomer runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.conftest import SAMPLE, SAMPLE_BAD, SHARED, SPEC, VECTORS
+from tests.e2e.cli import run
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "spec").glob("*.md"))]
+
+
+# --- the repository stands alone -------------------------------------------------------------------------------
+def test_the_tests_inputs_are_in_the_repository():
+    """The sample files and the Merkle vectors lay in ../shared: a clone elsewhere failed `make test`."""
+    for path in (SAMPLE, SAMPLE_BAD, SPEC / "sample-v1-bad.expected.json", SPEC / "events-v1.md"):
+        assert path.is_file() and path.is_relative_to(ROOT), path
+    assert VECTORS.is_relative_to(ROOT) and len(list(VECTORS.rglob("*.json"))) > 100
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_local_link_of_the_docs_is_a_file_of_the_repository(doc: Path):
+    """README's events-v1 link and docs/ingestion.md's pointed at ../shared, dead in a clone elsewhere."""
+    text = re.sub(r"^```.*?^```", "", doc.read_text(encoding="utf-8"), flags=re.M | re.S)
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue
+        path = (doc.parent / target.split("#", 1)[0]).resolve()
+        assert path.is_relative_to(ROOT) and path.exists(), f"{doc.name}: {target}"
+
+
+@pytest.mark.parametrize("name", ["spec", "vectors/rfc6962"])
+def test_the_copies_are_the_shared_originals(name: str):
+    """The repository's copies stay byte for byte those of the project's shared material (when it is there)."""
+    original = SHARED / name
+    if not original.is_dir():
+        pytest.skip(f"{original} is absent: nothing to compare the copy with")
+    copy = SPEC if name == "spec" else VECTORS
+    files = {p.relative_to(original).as_posix() for p in original.rglob("*") if p.is_file()}
+    assert files and files <= {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()}
+    for rel in sorted(files):
+        assert (copy / rel).read_bytes() == (original / rel).read_bytes(), rel
+
+
+# --- the store a command opens ----------------------------------------------------------------------------------
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A folder holding no store, and an environment with no CHENGXIN_ setting: the defaults apply."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    return {k: v for k, v in os.environ.items() if not k.startswith("CHENGXIN_")}, folder
+
+
+@pytest.mark.parametrize("argv", [("audit", "verify"), ("audit", "verify", "--json"), ("lists", "show", "black"),
+                                  ("party", "show", "M1", "--source", "urn:cx:platform:P1"), ("detect",),
+                                  ("keys", "list")])
+def test_a_command_run_elsewhere_refuses_the_store_that_is_not_there(elsewhere, argv):
+    """`audit verify` from another folder printed `ok: 0 records` about a new, empty store it made in ./var."""
+    env, folder = elsewhere
+    done = run(env, *argv, check=False, cwd=folder)
+    said = " ".join(done.stderr.split())
+    assert (done.returncode, "Traceback" in said, done.stdout) == (78, False, ""), said
+    assert f"no Chengxin store at sqlite:///{folder}/var/chengxin.db" in said
+    assert "CHENGXIN_DATABASE_URL" in said and "chengxin db upgrade" in said
+    assert not (folder / "var").exists()  # neither the store, its folder nor a keys file was made
+
+
+def test_ingest_makes_the_store_and_every_command_names_its_database(elsewhere):
+    env, folder = elsewhere
+    made = run(env, "ingest", str(SAMPLE), cwd=folder)
+    db = f"sqlite:///{folder}/var/chengxin.db"
+    assert f"database: {db}" in made.stderr and "no store there yet" in made.stderr
+    audit = run(env, "audit", "verify", cwd=folder)
+    assert audit.stderr.splitlines()[0] == f"database: {db}" and "ok: 25 records" in audit.stderr
+    assert "no store there yet" not in audit.stderr
+    as_json = run(env, "audit", "verify", "--json", cwd=folder)
+    assert json.loads(as_json.stdout)["records"] == 25  # stdout stays the JSON alone
+
+
+def test_db_upgrade_makes_an_empty_store_on_purpose(elsewhere):
+    env, folder = elsewhere
+    run(env, "db", "upgrade", cwd=folder)
+    assert not (folder / "var" / "demo-keys.json").exists()  # a schema needs no keys
+    assert "ok: 0 records" in run(env, "audit", "verify", cwd=folder).stderr
+
+
+def test_a_store_with_data_refuses_new_keys(elsewhere):
+    """With CHENGXIN_DATABASE_URL set but the keys file relative, another folder had new demo keys made for an
+    existing store: its ID numbers unreadable, its log signed with another key."""
+    env, folder = elsewhere
+    run(env, "ingest", str(SAMPLE), cwd=folder)
+    other = folder.parent / "other"
+    other.mkdir()
+    env = {**env, "CHENGXIN_DATABASE_URL": f"sqlite:///{folder}/var/chengxin.db"}
+    done = run(env, "audit", "verify", check=False, cwd=other)
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 78 and f"{other}/var/demo-keys.json does not exist" in said, said
+    assert "CHENGXIN_KEYS_FILE" in said and not (other / "var").exists()
+    shutil.copytree(folder / "var", other / "var")  # the store's own keys: fine
+    assert run({**env, "CHENGXIN_KEYS_FILE": str(folder / "var" / "demo-keys.json")}, "audit", "verify",
+               cwd=other).returncode == 0
+
+
+def test_the_database_line_masks_a_password(elsewhere):
+    env, folder = elsewhere
+    env = {**env, "CHENGXIN_DATABASE_URL": "postgresql+psycopg://cx:hunter2@127.0.0.1:9/none"}
+    done = run(env, "audit", "verify", check=False, cwd=folder)
+    assert done.returncode == 69 and "database: postgresql+psycopg://cx:***@127.0.0.1:9/none" in done.stderr
+    assert "hunter2" not in done.stderr

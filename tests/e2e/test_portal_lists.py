@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -266,3 +267,15 @@ def test_the_operators_own_page_shows_its_lists_measures_and_commitments(client:
     assert 'data-testid="list-badge" data-list="black"' in html and 'data-testid="measures"' in html
     start = html.index('data-testid="commitments"')
     assert "电子商务经营者信用承诺书" in text_of(html[start:html.index("</section>", start)])
+
+
+def test_search_results_say_which_platform_and_which_public_list(client: TestClient) -> None:
+    """Two shops of one name were told apart by nothing, and a blacklisted shop looked like any other among
+    the results (found by review)."""
+    for lang, black, platform in (("zh", "严重失信名单（黑名单）", "所在平台："),
+                                  ("en", "black list (serious dishonesty)", "on ")):
+        html = get(client, "/search?q=" + quote("示例"), lang)
+        results = re.findall(r'<li class="card result">(.*?)</li>', html, re.S)
+        s2 = next(r for r in results if 'data-testid="result-link">示例日用小店<' in r)
+        assert 'data-list="black"' in s2 and black in text_of(s2)
+        assert platform in text_of(s2)

@@ -424,11 +424,32 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
                 [(s.source, s.subject_id) for s in linked_subjects(conn, op.party_key)] if check.valid
                 else [(op.source, op.subject_id)])))
             if refs or check.valid:
-                return [_shop_summary(s) for s in _shops_of(conn, refs)][:limit]
+                return _with_lists(conn, [_shop_summary(s) for s in _shops_of(conn, refs)][:limit])
         cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name.contains(q, autoescape=True)
         q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, _closed(conn))
         rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
-        return [_shop_summary(s) for s in rows]
+        return _with_lists(conn, [_shop_summary(s) for s in rows])
+
+
+def _with_lists(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each result with the public lists (black, red) its operator is on, as its page shows them: a
+    blacklisted shop looked like any other among the results (found by review). A natural person's shop
+    shows none here (its page says what the public may know)."""
+    from chengxin.adapters.db import lists_tables as lt
+    from chengxin.services import lists
+
+    public = sorted(n for n, d in lists.policies().lists.items() if d.public)
+    refs = [(s["source"], s["id"]) for s in shops]
+    sh, sub, m = t.shops.c, t.subjects.c, lt.list_memberships.c
+    on: dict[Ref, set[str]] = {}
+    for i in range(0, len(refs), 200):
+        for r in conn.execute(select(sh.source, sh.shop_id, m.list).select_from(t.shops.join(t.subjects, and_(
+                sub.source == sh.operator_source, sub.subject_id == sh.operator_id)).join(
+                lt.list_memberships, m.party_key == sub.party_key)).where(
+                pair_in(sh.source, sh.shop_id, refs[i:i + 200]), m.ended_at.is_(None), m.list.in_(public),
+                sub.kind.not_in(sorted(NATURAL_PERSONS)))):
+            on.setdefault((r.source, r.shop_id), set()).add(r.list)
+    return [{**s, "lists": sorted(on.get((s["source"], s["id"]), ()))} for s in shops]
 
 
 def url_forms(query: str) -> list[str]:

@@ -35,6 +35,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "search.hint": ("输入时自动显示结果。", "Results appear as you type."),
     "search.none": ("没有找到与“{q}”相符的网店。", "No shop matches “{q}”."),
     "search.count": ("找到 {n} 家网店", "{n} shop(s) found"),
+    "search.platform": ("所在平台：{name}", "on {name}"),
     "search.more": ("只显示前 {n} 家；还有更多相符的网店，请输入更完整的名称、网址或统一社会信用代码。",
                     "Only the first {n} are shown and more shops match: type more of the name, the URL or the USCC."),
     "search.parties": ("持有该统一社会信用代码的经营主体", "Parties with this unified social credit code"),

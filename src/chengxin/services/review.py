@@ -353,12 +353,16 @@ def _apply_verdicts(app: Chengxin, item_id: int, orders: Iterable[Ref], by: str,
     return done
 
 
-def finish_pending(app: Chengxin) -> int:
+def finish_pending(app: Chengxin, decided_before: str | None = None) -> int:
     """Finish confirmations interrupted between the decision and its order verdicts (a crash, a lost
-    connection): record the verdicts of confirmed fake-order items whose `verdicts_at` is still empty."""
+    connection): record the verdicts of confirmed fake-order items whose `verdicts_at` is still empty (with
+    `decided_before`, only of items decided before then: the scorer leaves a young one to the process that
+    decided it, which is likely still at it)."""
     i = rt.review_items.c
+    younger = [i.decided_at < decided_before] if decided_before is not None else []
     with read_connection(app.engine) as conn:
-        pending = list(conn.execute(select(rt.review_items).where(i.status == CONFIRMED, i.verdicts_at.is_(None))))
+        pending = list(conn.execute(select(rt.review_items).where(i.status == CONFIRMED, i.verdicts_at.is_(None),
+                                                                   *younger)))
         work = []
         for row in pending:
             s = rt.review_subjects.c

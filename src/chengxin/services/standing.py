@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -331,7 +331,7 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
     while the others go on; the scorer ended on its first error before (found by review)."""
     from chengxin.services import detect_live, lists, scoring
 
-    steps = _Steps()
+    steps, unfinished = _Steps(), _Unfinished()
     aged = 0.0  # when scores were last aged (monotonic seconds)
     while not stop.is_set():
         done = steps.run("scores", lambda: drain(app, chunk=chunk, rebuild_beyond=None, pause_s=pause_s,
@@ -343,8 +343,67 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
                 app, most=AGE_SCORES_MOST, chunk=4, pause_s=pause_s)) or 0
         flagged = steps.run("live detection", lambda: detect_live.drain(app))  # empty parcels within seconds
         moved = steps.run("lists", lambda: lists.drain(app)) or flagged  # grades that changed, sanctions: lists
+        moved = steps.run("interrupted review actions", lambda: unfinished.finish(app)) or moved
         if not done["pairs"] and not done["parties"] and not moved:
             stop.wait(idle_s)
+
+
+def finish_interrupted(app: Chengxin) -> dict[str, int]:
+    """Finish what a crash left half done: confirmations before their order verdicts were recorded
+    (`review.finish_pending`), overturns before their orders were given back (`lifecycle.finish_overturns`).
+    Each was finished only by a later review action or sanction (found by review): `chengxin settle` calls
+    this, and the scorer looks at every pass (`_Unfinished`)."""
+    from chengxin.services import lifecycle, review
+
+    return {"confirmations": review.finish_pending(app), "overturns": lifecycle.finish_overturns(app)}
+
+
+FINISH_GRACE_S = 60.0  # the scorer finishes a review action this long after it was taken, at the earliest
+
+
+class _Unfinished:
+    """The scorer's look for interrupted review actions (`finish_interrupted`) at every pass: one statement
+    built once when there is nothing to finish, 0.16 ms on an empty SQLite store and 0.5 ms on PostgreSQL
+    (calling both finishers costs 0.4 + 1.6 ms and 0.9 + 2.7 ms). It asks for a confirmed item without its
+    verdicts decided `FINISH_GRACE_S` ago or more (a younger one is likely still being finished by the process
+    that decided it), and for the newest record transition: an overturn's orders are given back once a
+    transition newer than those the last finishing saw has been seen for `FINISH_GRACE_S` (an overturned record
+    stays overturned when finished, so the look starts where the last one ended; the first look of a process
+    finds every earlier one)."""
+
+    def __init__(self) -> None:
+        self.transitions = -1  # the newest record transition the last finishing of overturns saw (-1: none yet)
+        self.newer: tuple[int, float] | None = None  # a newer one, and when it was first seen (monotonic)
+
+    def finish(self, app: Chengxin) -> int:
+        from chengxin.services import lifecycle, review
+
+        before = (datetime.now(UTC) - timedelta(seconds=FINISH_GRACE_S)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with read_connection(app.engine) as conn:
+            pending, newest = direct.rows(conn, _look(), {"before": before})[0]
+        done = review.finish_pending(app, decided_before=before) if pending else 0
+        newest = -1 if newest is None else int(newest)
+        if newest > self.transitions:
+            if self.newer is None or self.newer[0] != newest:
+                self.newer = (newest, time.monotonic())
+            if time.monotonic() - self.newer[1] >= FINISH_GRACE_S:
+                done += lifecycle.finish_overturns(app)
+                self.transitions, self.newer = newest, None
+        return done
+
+
+@cache
+def _look() -> Any:
+    """`_Unfinished`'s one statement, built once: is a confirmation older than `before` without its verdicts;
+    the newest record transition."""
+    from chengxin.adapters.db import lists_tables as lt
+    from chengxin.adapters.db import review_tables as rt
+    from chengxin.services import review
+
+    i = rt.review_items.c
+    return select(select(i.id).where(i.status == review.CONFIRMED, i.verdicts_at.is_(None),
+                                     i.decided_at < bindparam("before")).exists(),
+                  select(func.max(lt.record_transitions.c.id)).scalar_subquery())
 
 
 STEP_RETRY_FIRST_S, STEP_RETRY_MOST_S = 1.0, 60.0  # a failed scorer step waits this long, doubling up to this

@@ -114,3 +114,38 @@ def test_the_database_line_masks_a_password(elsewhere):
     done = run(env, "audit", "verify", check=False, cwd=folder)
     assert done.returncode == 69 and "database: postgresql+psycopg://cx:***@127.0.0.1:9/none" in done.stderr
     assert "hunter2" not in done.stderr
+
+
+# --- party show, to read ----------------------------------------------------------------------------------------
+P1 = "urn:cx:platform:P1"
+
+
+def test_party_show_says_lists_capped_grade_measures_commitments_and_pages_the_records(env):
+    """`party show` printed the grade (capped by the black list, without saying so), then every credit record as
+    raw JSON, and nothing of lists, measures, dishonesty records or commitments."""
+    run(env, "ingest", str(SAMPLE))
+    run(env, "lists", "override", "black", "--source", P1, "--id", "M1", "--add", "--reason", "counterfeit goods",
+        "--basis", "电子商务法 第十七条")
+    full = json.loads(run(env, "party", "show", "S1", "--source", P1, "--json").stdout)
+    assert (full["grade"], full["grade_computed"]) == ("D", "A")
+    said = run(env, "party", "show", "S1", "--source", P1).stderr
+    lines = said.splitlines()
+    assert '{"' not in said and "{'" not in said  # no JSON, no Python dicts
+    assert "capped at D from A by black list (manual; 电子商务法 第十七条)" in said
+    assert any(x.startswith("  black (") and "counterfeit goods" in x for x in lines)
+    assert "  grade capped = D on the account, for the public (black list;" in said
+    assert "  K1: e-commerce merchant credit commitment (voluntary), published 2026-01-08" in said
+    assert "dishonesty records in force: none" in said
+    records = [x for x in lines if x.startswith("  #")]
+    assert len(records) == min(10, full["credit_records_total"]) and records[0].startswith("  #27 ")
+    paged = run(env, "party", "show", "S1", "--source", P1, "--limit", "2").stderr
+    assert len([x for x in paged.splitlines() if x.startswith("  #")]) == 2
+    nxt = full["credit_records"][1]["index"]
+    assert f"{full['credit_records_total'] - 2} more: --limit N shows more, --before {nxt} the next" in paged
+    assert "--json prints them whole" in paged
+    older = run(env, "party", "show", "S1", "--source", P1, "--limit", "2", "--before", str(nxt)).stderr
+    assert [x.split()[0] for x in older.splitlines() if x.startswith("  #")] == \
+        [f"#{r['index']}" for r in full["credit_records"][2:4]]
+    repaired = run(env, "party", "show", "S2", "--source", P1).stderr
+    assert "dishonesty records in force: none" in repaired and "  not in force: 1 repaired" in repaired
+    assert "licence gap: operates a shop but holds no valid business licence" in " ".join(repaired.split())

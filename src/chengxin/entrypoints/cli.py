@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin
+from chengxin.domain.lifecycle import IN_FORCE
 from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_serve
 from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
@@ -128,11 +130,17 @@ def party_show(
     entity_id: Annotated[str, typer.Argument(help="The party's or shop's id as its source reported it.")],
     source: Annotated[str, typer.Option(help="The reporting source, e.g. urn:cx:platform:P1.")],
     public: Annotated[bool, typer.Option(help="Show the masked public view instead of the operator's.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Credit records to show, newest first (default 10; "
+                                                          "100 with --json).")] = None,
+    before: Annotated[int | None, typer.Option(min=0, help="Only credit records with a lower log index (the "
+                                                           "next, older page).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show a party or shop: identity, licences, credit records. The CLI runs as the node's operator
-    (regulator view); ID numbers stay masked (use the API's reveal, which is journaled)."""
-    view = parties.show(_app(), source, entity_id, Viewer() if public else Viewer(role=REGULATOR, key_id="cli"))
+    """Show a party or shop: identity, grade and why, lists and measures, dishonesty records, commitments and
+    the newest credit records. The CLI runs as the node's operator (regulator view); ID numbers stay masked
+    (use the API's reveal, which is journaled)."""
+    viewer = Viewer() if public else Viewer(role=REGULATOR, key_id="cli")
+    view = parties.show(_app(), source, entity_id, viewer, limit=limit or (100 if as_json else 10), before=before)
     if as_json:
         _print_json(view)
         return
@@ -140,31 +148,150 @@ def party_show(
 
 
 def _print_party(view: dict[str, Any]) -> None:
+    """A summary to read: no JSON (`--json` prints the whole view)."""
     who = view.get("operator", view)
-    err.print(f"[bold]{view.get('name') or who.get('name')}[/] ({view['entity']} {view['source']} {view['id']})")
-    ident = who.get("identity", {})
-    err.print(f"identity: {ident.get('scheme')} valid={ident.get('valid')} verified={ident.get('verified')}"
-              f" {ident.get('reason') or ''}")
+    _print_heading(view, who)
+    _print_identity(who)
+    for lic in view.get("licences", []):
+        err.print(f"licence: {lic['label_zh']} {lic['number']}" + (f", until {lic['valid_until']}" if
+                  lic.get("valid_until") else "") + ("" if lic.get("valid_now", True) else " [red](not valid now)[/]"),
+                  soft_wrap=True)
     for gap in view.get("licence_gaps", []):
-        err.print(f"[red]licence gap[/]: {gap['reason']}")
+        err.print(f"[red]licence gap[/]: {gap['reason']}", soft_wrap=True)
     if "points" in view:  # not in a natural person's view for those who may not see it
         level = view.get("level")
         step = f", next level at {level['next_minimum']}" if level and level.get("next_minimum") else ""
         err.print(f"credit points: {view['points']} (level: {level['label_en'] if level else 'none'}{step})")
     if (rate := (view.get("positive_rate") or {}).get("rate")) is not None:
         err.print(f"positive rate: {rate:.2%} over {view['positive_rate']['window_days']} days")
-    if "grade" in view:
-        credit = view.get("credit") or {}
-        grade = f"{view['grade']} ({credit.get('grade_en')}), score {view['score']}/1000" if view["grade"] else \
-            "not scored"
-        err.print(f"credit grade: {grade}")
-        for reason in view.get("reasons") or []:
-            err.print(f"  reason {reason['code']}: {reason['en']}")
-        for d in credit.get("dimensions") or []:
-            err.print(f"  {d['dimension']}: {d['points']}/{d['weight']} ({d['en']})")
-    err.print(f"credit records: {view['credit_records_total']} (log size {view.get('tree_size')})")
-    for r in view["credit_records"][:20]:
-        err.print(f"  #{r['index']} {r['at'][:10]} {r['kind']} {json.dumps(r['payload'], ensure_ascii=False)}")
+    _print_grade(view)
+    _print_consequences(view)
+    _print_credit_records(view)
+
+
+def _print_heading(view: dict[str, Any], who: dict[str, Any]) -> None:
+    if view["entity"] == "shop":
+        err.print(f"[bold]{escape(view['name'] or '')}[/] (shop {view['source']} {view['id']}), operated by "
+                  f"{escape(who.get('name') or '?')} ({who.get('source')} {who.get('id')})", soft_wrap=True)
+        closed = view.get("closed")
+        err.print(f"opened {(view.get('opened_at') or '?')[:10]}"
+                  + (f"; [red]closed[/] {closed['at'][:10]}: {escape(closed.get('reason') or '')}" if closed else ""))
+        return
+    err.print(f"[bold]{escape(view.get('name') or '')}[/] ({view.get('kind', 'party')} {view['source']} {view['id']})",
+              soft_wrap=True)
+    if shops := view.get("shops"):
+        err.print("shops: " + "; ".join(f"{escape(s['name'] or '')} ({s['source']} {s['id']})"
+                                        + (" closed" if s.get("closed_at") else "") for s in shops), soft_wrap=True)
+
+
+def _print_identity(who: dict[str, Any]) -> None:
+    ident = who.get("identity") or {}
+    number = who.get("uscc") or who.get("id_number")
+    state = "valid" if ident.get("valid") else f"[red]invalid[/]: {escape(ident.get('reason') or 'failed its check')}"
+    verified = "verified" + (f" {ident['verified_at'][:10]}" if ident.get("verified_at") else "") \
+        if ident.get("verified") else "not verified"
+    named = " ".join(x for x in ((ident.get("scheme") or "").upper(), number) if x)
+    err.print(f"identity: {named + ' ' if named else ''}{state}, real name {verified}"
+              + (f"; {who['region_name']}" if who.get("region_name") else ""), soft_wrap=True)
+
+
+def _print_grade(view: dict[str, Any]) -> None:
+    if "grade" not in view:
+        return
+    credit = view.get("credit") or {}
+    if view["grade"] is None:
+        err.print("credit grade: " + ("withheld (it counts other reporters' accounts of this person)"
+                                      if view.get("score_withheld") else "not scored yet"))
+        return
+    err.print(f"credit grade: [bold]{view['grade']}[/] ({credit.get('grade_en')}), score {view['score']}/1000")
+    if view.get("grade_computed"):
+        because = "; ".join(f"{b['list']} list ({b['policy']}; {b['basis']})" for b in view.get("grade_capped_by", []))
+        err.print(f"  [red]capped[/] at {view['grade']} from {view['grade_computed']} by {because}", soft_wrap=True)
+    if credit.get("scored_grade"):
+        err.print(f"  held below the score's own grade {credit['scored_grade']} (reason GRADE_HELD below)")
+    for reason in view.get("reasons") or []:
+        err.print(f"  reason {reason['code']}: {reason['en']}", soft_wrap=True)
+    for d in credit.get("dimensions") or []:
+        err.print(f"  {d['dimension']}: {d['points']}/{d['weight']} ({d['en']})", soft_wrap=True)
+
+
+def _print_consequences(view: dict[str, Any]) -> None:
+    if "lists" in view:
+        err.print("lists:" + ("" if view["lists"] else " none"))
+        for m in view["lists"]:
+            err.print(f"  [bold]{m['list']}[/] ({m['zh']}) since {m['started_at'][:10]}, review {m['review_at']}: "
+                      f"{m['reason']['en']} ({m['policy']}; {m['basis']})", soft_wrap=True)
+    if "measures" in view:
+        err.print("measures in force:" + ("" if view["measures"] else " none"))
+        for m in view["measures"]:
+            lists = ", ".join(dict.fromkeys(b["list"] for b in m["because"]))
+            audience = "the public" if m["audience"] == "public" else m["audience"]
+            err.print(f"  {m['en']} = {_value(m['value'])} on the {m['applies_to']}, for {audience} ({lists} list; "
+                      f"{m['basis']})", soft_wrap=True)
+    if "dishonesty_records" in view:
+        records = view["dishonesty_records"]
+        live = [r for r in records if r["state"] in IN_FORCE]
+        err.print("dishonesty records in force:" + ("" if live else " none"))
+        for r in live:
+            err.print(f"  record {r['id']}: {r['category_en'] or r['category']}, {r['severity']}, {r['state']} "
+                      f"{(r['confirmed_at'] or '')[:10]} by {r['decided_by']}; "
+                      + (f"public until {r['disclose_until']}, " if r.get("disclose_until") else "")
+                      + (f"repair from {r['repair_from']}; " if r.get("repair_from") else "")
+                      + f"{r['basis'] or ''} (`chengxin records show {r['id']}`)", soft_wrap=True)
+        if rest := Counter(r["state"] for r in records if r["state"] not in IN_FORCE):
+            err.print("  not in force: " + ", ".join(f"{n} {state}" for state, n in sorted(rest.items())))
+    if "commitments" in view:
+        err.print("commitments:" + ("" if view["commitments"] else " none"))
+        for c in view["commitments"]:
+            title = c["title"]["en"] if c.get("title") else c["template"]
+            err.print(f"  {c['id']}: {title} ({c['type'] or 'own text'}), published {c['published_at'][:10]}, "
+                      + (f"until {c['valid_until']}, " if c.get("valid_until") else "")
+                      + ("in force" if c["in_force"] else "ended"), soft_wrap=True)
+
+
+def _print_credit_records(view: dict[str, Any]) -> None:
+    shown, total = view["credit_records"], view["credit_records_total"]
+    size = f" (log size {view['tree_size']:,})" if view.get("tree_size") is not None else ""
+    err.print(f"credit records: {total:,}{size}"
+              + (f"; the {len(shown)} newest:" if shown and len(shown) < total else ":" if shown else ""))
+    me = (view["source"], view["id"])
+    for r in shown:
+        subject = r["subject"]
+        about = "" if (subject["source"], subject["id"]) == me else f" [{subject['kind']} {subject['id']}]"
+        masked = f" (masked: {', '.join(r['masked'])})" if r.get("masked") else ""
+        line = f"  #{r['index']} {r['at'][:10]} {r['kind']}{about}: {_payload_line(r['payload'])}{masked}"
+        if err.is_terminal:  # one line of the screen each; piped or redirected, whole
+            err.print(line, markup=False, highlight=False, no_wrap=True, overflow="ellipsis", crop=True)
+        else:
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
+    if view.get("credit_records_next_before") is not None:
+        err.print(f"{total - len(shown):,} more: --limit N shows more, --before {view['credit_records_next_before']} "
+                  "the next older ones; --json prints them whole (with each record's leaf bytes)", soft_wrap=True)
+
+
+# a credit record's payload in one line: these keys first, these left out (the whole payload: --json)
+_FIRST = ("list", "category", "finding_kind", "orders", "kind", "from", "to", "points", "rating", "grade", "score",
+          "value", "reason", "basis", "decided_by", "by")
+_LEFT_OUT = frozenset({"evidence_sha256", "run_id", "summary", "tells"})
+
+
+def _payload_line(payload: Any) -> str:
+    if not isinstance(payload, dict):
+        return str(payload)
+    keys = [k for k in _FIRST if k in payload] + sorted(k for k in payload if k not in _FIRST)
+    bits = []
+    for key in keys:
+        value = payload[key]
+        if isinstance(value, dict) and "en" in value:
+            value = value["en"]
+        if key in _LEFT_OUT or isinstance(value, dict | list) or value is None:
+            continue
+        bits.append(f"{key}={_value(value)}")
+    return " ".join(bits) or "-"
+
+
+def _value(value: Any) -> str:
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 @audit_app.command("verify")

@@ -118,6 +118,13 @@ def test_status_must_be_known(sample: Api) -> None:
     assert sample.call("GET", "/v1/review?status=pending", "regulator", 422)["error"] == "invalid_input"
 
 
+def test_the_queue_filters_over_http(sample: Api) -> None:
+    assert sample.call("GET", "/v1/review?kind=fake_order_ring&min_score=0.5", "regulator")["items"] == []
+    assert sample.call("GET", "/v1/review?min_score=2", "regulator", 422)["error"] == "invalid_input"
+    body = sample.call("GET", "/v1/review?party=S1", "regulator", 422)  # a party needs its source
+    assert body["error"] == "invalid_input" and "party_source" in body["detail"]
+
+
 def test_the_review_routes_are_documented(sample: Api) -> None:
     spec = sample.client.get("/openapi.json").json()
     listing, decision = spec["paths"]["/v1/review"]["get"], spec["paths"]["/v1/review/{item}/decision"]["post"]

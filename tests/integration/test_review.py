@@ -205,6 +205,24 @@ def test_migration_0016_keys_items_queued_before_it_by_suspicion(sample_app: Che
     assert review.publish(cx, "detect-m")["already_queued"] == 3
 
 
+def test_the_queue_filters_by_kind_level_score_and_party(queued: Chengxin) -> None:
+    # a reviewer had to page past every single parcel to reach a ring (found by review)
+    cx = queued
+
+    def ids(**filters: Any) -> list[tuple[str, str | None]]:
+        return [(i["kind"], i["level"]) for i in review.list_items(cx, REGULATOR, **filters)["items"]]
+
+    every = ids()
+    assert len(every) == 3
+    assert ids(kind="fake_order_ring") == [("fake_order_ring", None)]
+    assert all(kind == "empty_parcel" for kind, _ in ids(kind="empty_parcel")) and len(ids(kind="empty_parcel")) == 2
+    assert all(i["score"] >= 0.9 for i in review.list_items(cx, REGULATOR, min_score=0.9)["items"])
+    assert len(ids(min_score=0.9)) == 1  # PARCEL (0.96) only
+    assert ids(party=(P1, "S2")) == [("fake_order_ring", None)]
+    assert ids(party=(P1, "S2"), kind="empty_parcel") == []
+    assert ids(level=COURIER.evidence["level"]) == [("empty_parcel", COURIER.evidence["level"])]
+
+
 def test_a_finding_about_no_one_is_not_queued(sample_app: Chengxin) -> None:
     store_run(sample_app, "detect-x", (Finding("empty_parcel", 0.9, {"products": ((P1, "G1"),)}, {}),))
     done = review.publish(sample_app, "detect-x")

@@ -80,9 +80,12 @@ def publish(app: Chengxin, run_id: str | None = None) -> dict[str, Any]:
 
 # --- reading --------------------------------------------------------------------------------------------------
 def list_items(app: Chengxin, viewer: Viewer, *, status: str | None = None, limit: int = 100,
-               after: int | None = None) -> dict[str, Any]:
+               after: int | None = None, kind: str | None = None, level: str | None = None,
+               min_score: float | None = None, party: tuple[str, str] | None = None) -> dict[str, Any]:
     """Review items in queue order (by id), at most `limit` with an id above `after`: a regulator's all, a
-    platform's those about its own entities. `next_after` is the cursor of the next page (None on the last)."""
+    platform's those about its own entities. `next_after` is the cursor of the next page (None on the last).
+    Filters, for triage: a finding `kind`, a roll-up `level`, a `min_score`, and a `party` (source, id) the
+    item names (a reviewer had to page past hundreds of single parcels to reach a ring: found by review)."""
     _need_key(viewer, "the review queue needs a platform or regulator API key")
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"status: expected one of {', '.join(STATUSES)}")
@@ -92,6 +95,7 @@ def list_items(app: Chengxin, viewer: Viewer, *, status: str | None = None, limi
         q = q.where(i.status == status)
     if after is not None:
         q = q.where(i.id > after)
+    q = _filtered(q, kind, level, min_score, party)
     if viewer.role != REGULATOR:
         sub = rt.review_subjects.c
         q = q.where(exists().where(sub.item_id == i.id, sub.source == (viewer.source or "")))
@@ -100,6 +104,21 @@ def list_items(app: Chengxin, viewer: Viewer, *, status: str | None = None, limi
         page = rows[:limit]
         views = _views(conn, page, viewer)
     return {"items": views, "next_after": page[-1].id if len(rows) > limit else None}
+
+
+def _filtered(q: Any, kind: str | None, level: str | None, min_score: float | None,
+              party: tuple[str, str] | None) -> Any:
+    i, sub = rt.review_items.c, rt.review_subjects.c
+    if kind is not None:
+        q = q.where(i.kind == kind)
+    if level is not None:
+        q = q.where(i.level == level)
+    if min_score is not None:
+        q = q.where(i.score >= min_score)
+    if party is not None:
+        q = q.where(exists().where(sub.item_id == i.id, sub.role == "party", sub.source == party[0],
+                                   sub.entity_id == party[1]))
+    return q
 
 
 def get_item(app: Chengxin, item_id: int, viewer: Viewer) -> dict[str, Any]:

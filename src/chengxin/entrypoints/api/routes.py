@@ -226,9 +226,16 @@ def get_review(cx: AppDep, viewer: ViewerDep,
                    "Only items in this state (default: all).")),
                limit: int = Query(100, ge=1, le=500, description="Most items in one page."),
                after: int | None = Query(None, ge=0, le=MAX_INDEX, description=(
-                   "Page cursor: only items with a higher id; pass the previous page's `next_after`."))) -> Response:
+                   "Page cursor: only items with a higher id; pass the previous page's `next_after`.")),
+               kind: str | None = Query(None, max_length=64, description="Only findings of this kind."),
+               level: str | None = Query(None, max_length=64, description="Only roll-ups of this level."),
+               min_score: float | None = Query(None, ge=0, le=1, description="Only items scored at least this."),
+               party: str | None = Query(None, max_length=512, description=(
+                   "Only items naming this party or shop (with `party_source`).")),
+               party_source: str | None = Query(None, max_length=512)) -> Response:
     """The review queue of detection findings, oldest first: a regulator sees every item, a platform the items
-    naming one of its own parties or orders.
+    naming one of its own parties or orders. Filters for triage: `kind`, `level`, `min_score`, and a party or
+    shop the item names (`party` with `party_source`).
 
     Each item: `id`, `kind`, `level` (of a roll-up: `shop`, `courier`, `carrier`; `order`), `score` (the
     machine's, 0-1), `status` (`open`, `confirmed`, `dismissed`), `parties` [{source, id, kind}] (whom its
@@ -238,7 +245,11 @@ def get_review(cx: AppDep, viewer: ViewerDep,
     Publishing an item appended a `suspected` credit record per party: not public, seen by regulators and by
     the platform that reported the party."""
     _forbid_unless_key(viewer, "the review queue needs a platform or regulator API key")
-    return json_response(review.list_items(cx, viewer, status=status, limit=limit, after=after))
+    if (party is None) != (party_source is None):
+        raise InvalidInput("party and party_source: give both, or neither")
+    return json_response(review.list_items(cx, viewer, status=status, limit=limit, after=after, kind=kind,
+                                           level=level, min_score=min_score,
+                                           party=(party_source, party) if party and party_source else None))
 
 
 @router.post("/review/{item}/decision", tags=["review"], responses=errors(403, 404, 409, 422),

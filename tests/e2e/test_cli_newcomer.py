@@ -149,3 +149,49 @@ def test_party_show_says_lists_capped_grade_measures_commitments_and_pages_the_r
     repaired = run(env, "party", "show", "S2", "--source", P1).stderr
     assert "dishonesty records in force: none" in repaired and "  not in force: 1 repaired" in repaired
     assert "licence gap: operates a shop but holds no valid business licence" in " ".join(repaired.split())
+
+
+# --- smaller things ---------------------------------------------------------------------------------------------
+def test_ingest_exits_0_on_a_partial_success_and_65_with_strict(env):
+    """Rejected lines left the exit code 0 with no way to make a script notice: --strict exits 65."""
+    partial = run(env, "ingest", str(SAMPLE_BAD), "--json")
+    assert json.loads(partial.stdout)["rejected"] == 10  # exit 0: the good lines landed (documented)
+    strict = run(env, "ingest", str(SAMPLE_BAD), "--strict", "--json", check=False)
+    report = json.loads(strict.stdout)  # the report is printed all the same
+    assert (strict.returncode, report["rejected"], report["duplicates"]) == (65, 10, 12)
+    assert "--strict: 10 lines rejected" in " ".join(strict.stderr.split())
+    assert run(env, "ingest", str(SAMPLE), "--strict").returncode == 0
+
+
+@pytest.mark.parametrize("argv", [("ingest",), ("measures", "feed"), ("records", "show"), ("party", "show"),
+                                  ("lists", "override"), ("review", "decide")])
+def test_flags_read_as_flags_in_help(argv):
+    """`--json <bool>` read as if it took a value, and `--json [default: True]` on measures feed and records show
+    could not be turned off."""
+    shown = run(dict(os.environ, COLUMNS="200"), *argv, "--help").stdout
+    rows = [x for x in shown.splitlines() if re.search(r"--(json|strict|defer|public|add|remove|confirm|dismiss)\b",
+                                                       x)]
+    assert rows and all("<bool>" not in x and "default: True" not in x for x in rows), rows
+
+
+def test_measures_feed_and_records_show_read_by_people_unless_json(env):
+    run(env, "ingest", str(SAMPLE))
+    run(env, "lists", "evaluate")
+    feed = run(env, "measures", "feed")
+    assert feed.stdout == "" and "urn:cx:platform:P1 M1 (USCC 91310104MA1FL8XQ36): " in feed.stderr
+    assert json.loads(run(env, "measures", "feed", "--json").stdout)["changes"]
+    record = run(env, "records", "show", "1")
+    assert record.stdout == "" and "record 1: price fraud / 价格欺诈, minor, repaired" in record.stderr
+    assert "repaired by 杭州市西湖区市场监督管理局" in record.stderr
+    assert json.loads(run(env, "records", "show", "1", "--json").stdout)["state"] == "repaired"
+
+
+def test_readme_examples_give_what_the_commands_require():
+    """README's `lists override` example left out the required --reason and --basis; it never said to activate
+    .venv, nor what `make bench` takes."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    override = next(x for x in readme.splitlines() if x.startswith("chengxin lists override"))
+    assert "--reason" in override and "--basis" in override
+    assert ". .venv/bin/activate" in readme and "25 minutes" in readme and "needs PostgreSQL" in readme
+    for code in ("| 0 |", "| 65 |", "| 78 |", "--strict"):
+        assert code in readme

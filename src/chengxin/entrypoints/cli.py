@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.lifecycle import IN_FORCE
 from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_serve
-from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
+from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err, shown
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
 from chengxin.services.viewer import REGULATOR, Viewer
@@ -56,13 +56,17 @@ def _root(ctx: typer.Context) -> None:
 def ingest_cmd(
     files: Annotated[list[Path], typer.Argument(help="events-v1 JSON Lines files ('-' for stdin).")],
     rejects: Annotated[Path | None, typer.Option(help="Write rejected lines' numbers and reasons here.")] = None,
-    defer: Annotated[bool, typer.Option("--defer", help="Store and project only: leave ratings, scores, lists "
-                                        "and live detection queued for `chengxin settle` or the scorer of "
-                                        "`chengxin serve` (for bulk backfills).")] = False,
+    defer: Annotated[bool, typer.Option("--defer", metavar=FLAG, help="Store and project only: leave ratings, "
+                                        "scores, lists and live detection queued for `chengxin settle` or the "
+                                        "scorer of `chengxin serve` (for bulk backfills).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", metavar=FLAG, help="Exit 65 if any line was rejected or "
+                                         "conflicts with a stored event (the other lines are stored all the "
+                                         "same).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest events; bad lines are reported and skipped, the rest land. Re-sending is a no-op. Then ratings,
-    scores, lists and live detection follow, unless --defer."""
+    scores, lists and live detection follow, unless --defer. Exit 0 when the good lines landed, rejects or not
+    (a partial success: the report says what was refused); --strict makes rejects and conflicts exit 65."""
     _readable(files)  # all of them, before the first is stored: a missing second file left the first unsettled
     if rejects and not rejects.parent.is_dir():  # and where the rejects go, before anything is committed
         raise InvalidInput(f"--rejects {rejects}: no folder {rejects.parent}")
@@ -82,7 +86,12 @@ def ingest_cmd(
         err.print(f"accepted {report.accepted}, duplicates {report.duplicates}, conflicts {report.conflicts}, "
                   f"rejected {report.rejected}")
         for r in report.rejects[:20]:
-            err.print(f"  {r['file']}:{r['line']}: {r['reason']}")
+            err.print(f"  {r['file']}:{r['line']}: {r['reason']}", markup=False, soft_wrap=True)
+        if report.rejected > 20:
+            err.print(f"  ... {report.rejected - 20:,} more: --rejects FILE writes every one")
+    if strict and (report.rejected or report.conflicts):
+        raise InvalidInput(f"--strict: {report.rejected:,} lines rejected, {report.conflicts:,} in conflict with "
+                           f"stored events ({report.accepted:,} accepted lines are stored)")
 
 
 def _readable(files: list[Path]) -> None:
@@ -129,7 +138,8 @@ def settle_cmd(as_json: JsonOpt = False) -> None:
 def party_show(
     entity_id: Annotated[str, typer.Argument(help="The party's or shop's id as its source reported it.")],
     source: Annotated[str, typer.Option(help="The reporting source, e.g. urn:cx:platform:P1.")],
-    public: Annotated[bool, typer.Option(help="Show the masked public view instead of the operator's.")] = False,
+    public: Annotated[bool, typer.Option("--public", metavar=FLAG, help="Show the masked public view instead of "
+                                         "the operator's.")] = False,
     limit: Annotated[int | None, typer.Option(min=1, help="Credit records to show, newest first (default 10; "
                                                           "100 with --json).")] = None,
     before: Annotated[int | None, typer.Option(min=0, help="Only credit records with a lower log index (the "
@@ -226,7 +236,7 @@ def _print_consequences(view: dict[str, Any]) -> None:
         for m in view["measures"]:
             lists = ", ".join(dict.fromkeys(b["list"] for b in m["because"]))
             audience = "the public" if m["audience"] == "public" else m["audience"]
-            err.print(f"  {m['en']} = {_value(m['value'])} on the {m['applies_to']}, for {audience} ({lists} list; "
+            err.print(f"  {m['en']} = {shown(m['value'])} on the {m['applies_to']}, for {audience} ({lists} list; "
                       f"{m['basis']})", soft_wrap=True)
     if "dishonesty_records" in view:
         records = view["dishonesty_records"]
@@ -286,12 +296,8 @@ def _payload_line(payload: Any) -> str:
             value = value["en"]
         if key in _LEFT_OUT or isinstance(value, dict | list) or value is None:
             continue
-        bits.append(f"{key}={_value(value)}")
+        bits.append(f"{key}={shown(value)}")
     return " ".join(bits) or "-"
-
-
-def _value(value: Any) -> str:
-    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 @audit_app.command("verify")

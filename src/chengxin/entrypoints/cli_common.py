@@ -24,7 +24,10 @@ from chengxin.exc import ConfigError, Unavailable
 from chengxin.settings import Settings
 
 err = Console(stderr=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+# A flag shows no value in --help (typer writes `<bool>` after every option unless given a metavar: `--json
+# <bool>` read as if it took a value: found by review).
+FLAG = ""
+JsonOpt = Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print machine-readable JSON on stdout.")]
 
 # Root commands that may make the store they are pointed at, though they ask for the app plainly (`demo`, in
 # cli_serve.py, loads the demo into a new store as into an old one).
@@ -172,6 +175,11 @@ def _require_keys(settings: Settings) -> None:
             f"{keys_file.resolve()} does not exist, and new keys would not read nor sign it as before. Point "
             "CHENGXIN_KEYS_FILE at the keys file made with the store (the default ./var/demo-keys.json is "
             "relative to the current folder), or set CHENGXIN_PII_KEY, CHENGXIN_INDEX_KEY and CHENGXIN_SIGNING_KEY")
+
+
+def shown(value: Any) -> str:
+    """A value in a line of human output (a measure's, a payload field's): yes/no for a boolean."""
+    return ("yes" if value else "no") if isinstance(value, bool) else str(value)
 
 
 def _print_json(obj: Any) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
+from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err
 from chengxin.services.viewer import REGULATOR, Viewer
 
 detect_app = typer.Typer()  # added to the root without a name (`cli.py`): its commands are the root's
@@ -108,8 +108,9 @@ def _print_evaluation(report: Any) -> None:
 
 @detect_app.command("detect")
 def detect_cmd(as_json: JsonOpt = False, rebuild_graph: Annotated[bool, typer.Option(
-        "--rebuild-graph", help="Make the order graph (orders as integer columns, for ring detection) again "
-                                "from the stored orders before detecting.")] = False) -> None:
+        "--rebuild-graph", metavar=FLAG, help="Make the order graph (orders as integer columns, for ring "
+                                              "detection) again from the stored orders before detecting.")] = False,
+               ) -> None:
     """Run every detector over the stored data; keep the findings (one run) and print them."""
     from rich import box
     from rich.table import Table
@@ -194,8 +195,8 @@ def review_list(
 def review_decide(
     item: Annotated[int, typer.Argument(help="The review item's id.")],
     reason: Annotated[str, typer.Option(help="Why (recorded; published with a confirmation).")],
-    confirm: Annotated[bool, typer.Option("--confirm", help="The finding is right.")] = False,
-    dismiss: Annotated[bool, typer.Option("--dismiss", help="The finding is wrong.")] = False,
+    confirm: Annotated[bool, typer.Option("--confirm", metavar=FLAG, help="The finding is right.")] = False,
+    dismiss: Annotated[bool, typer.Option("--dismiss", metavar=FLAG, help="The finding is wrong.")] = False,
     basis: Annotated[str | None, typer.Option(help="Legal or rule basis, case number.")] = None,
     by: Annotated[str, typer.Option(help="Who decides, recorded as regulator:<by>.")] = "cli",
     as_json: JsonOpt = False,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
+from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err, shown
 from chengxin.services.viewer import REGULATOR, Viewer
 
 lists_app = typer.Typer(help="Red, black and watch lists: evaluate, show, override.", no_args_is_help=True)
@@ -87,7 +87,8 @@ def lists_override(
     source: Annotated[str, typer.Option(help="Reporting source of the shop or subject.")],
     entity_id: Annotated[str, typer.Option("--id", help="Shop or subject id.")],
     reason: Annotated[str, typer.Option(help="Why.")], basis: Annotated[str, typer.Option(help="Legal basis.")],
-    add: Annotated[bool, typer.Option("--add")] = False, remove: Annotated[bool, typer.Option("--remove")] = False,
+    add: Annotated[bool, typer.Option("--add", metavar=FLAG, help="Put the party on the list.")] = False,
+    remove: Annotated[bool, typer.Option("--remove", metavar=FLAG, help="Keep the party off the list.")] = False,
     until: Annotated[datetime | None, typer.Option(help="Review date (default: the list's period).")] = None,
     by: ByOpt = "cli", as_json: JsonOpt = False,
 ) -> None:
@@ -98,8 +99,12 @@ def lists_override(
         raise typer.BadParameter("give exactly one of --add and --remove")
     done = list_views.override(_app(), name, (source, entity_id), "add" if add else "remove", _viewer(by), reason,
                                basis, until.date() if until else None)
-    _print_json(done) if as_json else err.print(
-        f"override recorded until {done['override']['until']}; moves: {done['evaluation']['moves'] or 'none'}")
+    if as_json:
+        _print_json(done)
+        return
+    moves = "; ".join(f"{m['move']} {m['list']} ({m['policy']}): {m['party']['source']} {m['party']['id']}"
+                      for m in done["evaluation"]["moves"])
+    err.print(f"override recorded until {done['override']['until']}; moves: {moves or 'none'}", soft_wrap=True)
 
 
 # --- measures -------------------------------------------------------------------------------------------------
@@ -121,11 +126,20 @@ def measures_show(entity_id: Annotated[str, typer.Argument(help="Shop or subject
 
 @measures_app.command("feed")
 def measures_feed(since: Annotated[str | None, typer.Option(help="Cursor or ISO time.")] = None,
-                  limit: Annotated[int, typer.Option(min=1)] = 500, as_json: JsonOpt = True) -> None:
-    """Measure changes after a cursor (JSON)."""
+                  limit: Annotated[int, typer.Option(min=1)] = 500, as_json: JsonOpt = False) -> None:
+    """Measure changes after a cursor, oldest first: whose measures changed, and the measures now in force."""
     from chengxin.services import list_views
 
-    _print_json(list_views.changes(_app(), _viewer("cli"), since, limit))
+    page = list_views.changes(_app(), _viewer("cli"), since, limit)
+    if as_json:
+        _print_json(page)
+        return
+    for c in page["changes"]:
+        now = ", ".join(f"{m['en']} = {shown(m['value'])}" for m in c["measures"]) or "none"
+        err.print(f"#{c['seq']} {c['at'][:19]} {c['party']['source']} {c['party']['id']}"
+                  + (f" (USCC {c['uscc']})" if c.get("uscc") else "") + f": {now}", markup=False, soft_wrap=True)
+    after = "next page" if page["more"] else "newer ones, later"
+    err.print(f"{len(page['changes'])} changes" + (f"; {after}: --since {page['next']}" if page["next"] else ""))
 
 
 @measures_app.command("publish")
@@ -146,11 +160,34 @@ def measures_publish(as_json: JsonOpt = False) -> None:
 
 # --- records --------------------------------------------------------------------------------------------------
 @records_app.command("show")
-def records_show(record: Annotated[int, typer.Argument()], as_json: JsonOpt = True) -> None:
-    """A dishonesty record with its transitions and applications (JSON)."""
+def records_show(record: Annotated[int, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """A dishonesty record with its transitions and applications, and whether it could be repaired now."""
     from chengxin.services import lifecycle
 
-    _print_json(lifecycle.get_record(_app(), record, _viewer("cli")))
+    r = lifecycle.get_record(_app(), record, _viewer("cli"))
+    if as_json:
+        _print_json(r)
+        return
+    s = r["subject"]
+    err.print(f"record {r['id']}: {r['category_en'] or r['category']} / {r['category_zh']}, {r['severity']}, "
+              f"[bold]{r['state']}[/]; {s['kind']} {s['source']} {s['id']}", soft_wrap=True)
+    err.print(f"confirmed {(r['confirmed_at'] or '-')[:10]} by {r['decided_by']}; basis {r['basis'] or '-'}; "
+              + ("public" + (f" until {r['disclose_until']}" if r.get("disclose_until") else "") if r["public"] else
+                 "not public" + (f" (disclosure period to {r['disclose_until']})" if r.get("disclose_until") else ""))
+              + (f"; repair from {r['repair_from']}" if r.get("repair_from") else "")
+              + (f"; ended {r['ended_at'][:10]}" if r.get("ended_at") else "")
+              + f"; credit record #{r['credit_record']}", markup=False, soft_wrap=True)
+    for m in r["transitions"]:
+        err.print(f"  {m['at'][:10]} {m['action']}: {m['from'] or '-'} -> {m['to']} by {m['by']}: {m['reason'] or ''}"
+                  + (f" ({m['basis']})" if m.get("basis") else "") + f" [#{m['credit_record']}]", markup=False,
+                  soft_wrap=True)
+    for a in r["applications"]:
+        err.print(f"  application {a['id']}: {a['kind']} filed {a['filed_at'][:10]} by {a['filed_by']}, {a['status']}"
+                  + (f", due {a['due_by']}" if a.get("due_by") else "") + f": {a['grounds']}", markup=False,
+                  soft_wrap=True)
+    check = r["repair_check_if_conditions_met"]
+    err.print("repair: could be granted now, its conditions met" if check["eligible"] else
+              "repair: not now: " + "; ".join(check["unmet"]), markup=False, soft_wrap=True)
 
 
 @records_app.command("applications")

@@ -195,3 +195,36 @@ def test_readme_examples_give_what_the_commands_require():
     assert ". .venv/bin/activate" in readme and "25 minutes" in readme and "needs PostgreSQL" in readme
     for code in ("| 0 |", "| 65 |", "| 78 |", "--strict"):
         assert code in readme
+
+
+# --- docs/credit-log.md's check of a masked public record -------------------------------------------------------
+def test_the_docs_check_takes_a_masked_public_record_as_far_as_its_leaf(sample_app):
+    """docs/credit-log.md said every served record carries its leaf bytes, and its check read `leaf_bytes`: a
+    public read of a record with masked fields has none (KeyError). It now checks the leaf's hash there."""
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    from fastapi.testclient import TestClient
+    from tests.unit.test_leaf_doc import run_block
+
+    from chengxin.entrypoints.api.app import create_app
+    from chengxin.services import keys, list_views
+    from chengxin.services.viewer import REGULATOR, Viewer
+
+    cx = sample_app
+    check = run_block("python leaf-reference", "python leaf-check")["check_served"]
+    pinned = cx.keys.verify_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    list_views.override(cx, "black", (P1, "M1"), "add", Viewer(REGULATOR, key_id="k-reg"), "counterfeit goods",
+                        "电子商务法 第十七条")
+    _, secret = keys.create_key(cx, "regulator", "auditor")
+    with TestClient(create_app(cx)) as api:
+        size = api.get("/v1/log/head").json()["size"]
+        answers = [api.get(f"/v1/log/records/{i}") for i in range(size)]
+        public = [a.json() for a in answers if a.status_code == 200]  # records not public answer 404
+        masked = [r for r in public if r["record"].get("masked")]
+        assert masked and all("leaf_bytes" not in r["record"] for r in masked)
+        assert {check(r, pinned, cx.settings.log_origin) for r in public} == {"record", "leaf"}
+        whole = api.get(f"/v1/log/records/{masked[0]['record']['index']}",
+                        headers={"Authorization": f"Bearer {secret}"}).json()
+    assert "leaf_bytes" in whole["record"] and check(whole, pinned, cx.settings.log_origin) == "record"
+    forged = {**masked[0], "proof": {**masked[0]["proof"], "leaf_hash": whole["proof"]["proof"][0]}}
+    with pytest.raises(ValueError, match="not in the signed tree"):
+        check(forged, pinned, cx.settings.log_origin)

@@ -228,3 +228,27 @@ def test_the_docs_check_takes_a_masked_public_record_as_far_as_its_leaf(sample_a
     forged = {**masked[0], "proof": {**masked[0]["proof"], "leaf_hash": whole["proof"]["proof"][0]}}
     with pytest.raises(ValueError, match="not in the signed tree"):
         check(forged, pinned, cx.settings.log_origin)
+
+
+# --- the demo's keys ---------------------------------------------------------------------------------------------
+def test_the_demo_issues_a_key_for_each_platform_that_holds_its_data(app, tmp_path):
+    """The demo printed P1's key only (the 48-event showcase): the simulated marketplace and its findings are
+    M1's and M2's, and `GET /v1/review` with the printed key returned nothing."""
+    from fastapi.testclient import TestClient
+
+    from chengxin.entrypoints.api.app import create_app
+    from chengxin.services.demo import demo_params, load_demo
+
+    done = load_demo(app, params=demo_params(days=5, shops=20, buyers=100, orders_per_day=40))
+    platforms = ["urn:cx:platform:P1", "urn:cx:platform:M1", "urn:cx:platform:M2"]
+    assert list(done["keys"]) == [f"platform ({p})" for p in platforms] + ["regulator"]
+    assert done["simulated"]["platforms"] == platforms[1:]
+    seen = {}
+    with TestClient(create_app(app)) as api:
+        for label, secret in done["keys"].items():
+            items = api.get("/v1/review", params={"limit": 500}, headers={"Authorization": f"Bearer {secret}"})
+            seen[label] = {p["source"] for i in items.json()["items"] for p in i["parties"]}
+    p1, m1, m2 = (f"platform ({p})" for p in platforms)
+    assert seen[p1] == set()  # the showcase has nothing to review
+    assert seen[m1] == {platforms[1]} and seen[m2] <= {platforms[2]}  # each its own items
+    assert seen["regulator"] >= seen[m1] | seen[m2]

@@ -5,6 +5,10 @@ a complaint, a penalty and its repair) come first; the simulator's demo preset (
 urn:cx:platform:M1 and M2, with planted dishonesty) fills the portal around them. The simulated events
 and their truth file are kept beside the keys file, so `chengxin evaluate --truth var/demo-truth.json`
 works on the demo. Loading twice is a no-op (the simulator is deterministic; every event is deduplicated).
+
+A platform key sees what its source reported: P1's the showcase, each simulated platform's its own shops,
+findings and review items. So the demo issues one per source that holds data, and a regulator's key (it only
+issued P1's, and `GET /v1/review` with it showed nothing of the simulated marketplace: found by review).
 """
 
 from __future__ import annotations
@@ -25,8 +29,12 @@ def demo_params(**overrides: Any) -> Params:
     return make_params("demo", platform_prefix="M", **overrides)
 
 
+SHOWCASE = "urn:cx:platform:P1"  # the source of the showcase (the events-v1 sample)
+
+
 def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
-    """Ingest the showcase and a simulated marketplace; issue a platform and a regulator key (demo only)."""
+    """Ingest the showcase and a simulated marketplace; issue a key for each platform that holds data (the
+    showcase's and each simulated one) and a regulator's (demo only). `keys` maps a label to each secret."""
     if cx.settings.env != "demo":
         raise ConfigError("`chengxin demo` runs only with CHENGXIN_ENV=demo")
     showcase = (files("chengxin") / "demo" / "showcase.jsonl").read_bytes().splitlines()
@@ -34,7 +42,8 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
     folder = Path(cx.settings.keys_file).parent
     folder.mkdir(parents=True, exist_ok=True)
     events, truth = folder / "demo-events.jsonl", folder / "demo-truth.json"
-    simulated = simulate(params or demo_params(), events, truth, preset="demo")
+    params = params or demo_params()
+    simulated = simulate(params, events, truth, preset="demo")
     with events.open("rb") as f:
         report.add(ingest.ingest(cx, ingest.read_lines(str(events), f), origin="demo:simulated",
                                  expected_lines=ingest.lines_in(events.stat().st_size)))
@@ -42,12 +51,19 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
 
     found = detect(cx)  # findings, queued for review: what a platform's risk team would look at first
     decided = _demo_decisions(cx)
-    _, platform = keys.create_key(cx, "platform", "demo platform P1", "urn:cx:platform:P1")
-    _, regulator = keys.create_key(cx, "regulator", "demo regulator")
-    return {**report.as_dict(), "simulated": {"events": simulated["events"], "truth": str(truth)},
+    platforms = [SHOWCASE, *simulated_platforms(params)]
+    issued = {f"platform ({source})": keys.create_key(cx, "platform", f"demo platform {source.rsplit(':', 1)[1]}",
+                                                     source)[1] for source in platforms}
+    issued["regulator"] = keys.create_key(cx, "regulator", "demo regulator")[1]
+    return {**report.as_dict(), "simulated": {"events": simulated["events"], "truth": str(truth),
+                                              "platforms": platforms[1:]},
             "detected": {"findings": len(found.findings), "queued_for_review": found.review.get("published", 0)},
-            "decided": decided,
-            "keys": {"platform (urn:cx:platform:P1)": platform, "regulator": regulator}}
+            "decided": decided, "keys": issued}
+
+
+def simulated_platforms(params: Params) -> list[str]:
+    """The platform sources the simulator reports as (`simulate/engine.py`: the prefix and a number from 1)."""
+    return [f"urn:cx:platform:{params.platform_prefix}{i + 1}" for i in range(params.platforms)]
 
 
 DEMO_OFFICER = Viewer(role=REGULATOR, key_id="demo-case-officer")

@@ -252,3 +252,18 @@ def test_the_demo_issues_a_key_for_each_platform_that_holds_its_data(app, tmp_pa
     assert seen[p1] == set()  # the showcase has nothing to review
     assert seen[m1] == {platforms[1]} and seen[m2] <= {platforms[2]}  # each its own items
     assert seen["regulator"] >= seen[m1] | seen[m2]
+    events = app.settings.keys_file.parent / "demo-events.jsonl"
+    assert events.stat().st_mode & 0o777 == 0o600  # simulated names and ID numbers: the owner's only
+
+
+def test_the_demo_events_stay_the_owners_when_rewritten(app):
+    """docs/security.md: the demo's events hold names and ID numbers shaped like real ones, to be kept 0600;
+    `chengxin demo` wrote them 0644, and a rewrite keeps whatever mode the file had."""
+    from chengxin.services.demo import demo_params, load_demo
+
+    events = app.settings.keys_file.parent / "demo-events.jsonl"
+    events.parent.mkdir(parents=True, exist_ok=True)
+    events.write_text("")
+    events.chmod(0o644)
+    load_demo(app, params=demo_params(days=5, shops=20, buyers=100, orders_per_day=40))
+    assert events.stat().st_mode & 0o777 == 0o600 and events.stat().st_size > 0

@@ -42,6 +42,7 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
     folder = Path(cx.settings.keys_file).parent
     folder.mkdir(parents=True, exist_ok=True)
     events, truth = folder / "demo-events.jsonl", folder / "demo-truth.json"
+    _owner_only(events)  # simulated names and ID numbers, shaped like real ones (docs/security.md)
     params = params or demo_params()
     simulated = simulate(params, events, truth, preset="demo")
     with events.open("rb") as f:
@@ -64,6 +65,12 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
 def simulated_platforms(params: Params) -> list[str]:
     """The platform sources the simulator reports as (`simulate/engine.py`: the prefix and a number from 1)."""
     return [f"urn:cx:platform:{params.platform_prefix}{i + 1}" for i in range(params.platforms)]
+
+
+def _owner_only(path: Path) -> None:
+    """Make `path` its owner's only (0600) before it is written, new or rewritten (a rewrite keeps the mode)."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
 
 
 DEMO_OFFICER = Viewer(role=REGULATOR, key_id="demo-case-officer")

@@ -23,6 +23,15 @@ def test_publish_list_and_decide(env, tmp_path):
     (item,) = [i for i in queue if i["kind"] == "empty_parcel" and i["level"] == "shop"][:1]
     shop = item["parties"][0]
     assert "#" in run(env, "review", "list").stderr
+    # triage: the shop roll-ups of one kind, or what names one shop (a reviewer paged past every parcel)
+    rollups = json.loads(run(env, "review", "list", "--kind", "empty_parcel", "--level", "shop", "--json").stdout)
+    assert item["id"] in [i["id"] for i in rollups["items"]] and {i["level"] for i in rollups["items"]} == {"shop"}
+    named = json.loads(run(env, "review", "list", "--party", shop["id"], "--party-source", shop["source"],
+                           "--json").stdout)["items"]
+    assert item["id"] in [i["id"] for i in named]
+    assert all(shop in i["parties"] for i in named)
+    half = run(env, "review", "list", "--party", shop["id"], check=False)
+    assert half.returncode != 0 and "--party-source" in half.stderr
 
     done = run(env, "review", "decide", str(item["id"]), "--confirm", "--reason", "parcels of 30 g, no transit",
                "--basis", "rule 4.2", "--by", "officer-7")

@@ -171,12 +171,24 @@ def review_list(
     status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed (default: all).")] = None,
     limit: Annotated[int, typer.Option(help="Most items.", min=1)] = 100,
     after: Annotated[int | None, typer.Option(help="Only items with a higher id (the next page).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only findings of this kind, e.g. fake_order_ring.")] = None,
+    level: Annotated[str | None, typer.Option(help="Only roll-ups of this level: shop, courier, carrier.")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Only items scored at least this (0-1).", min=0,
+                                                    max=1)] = None,
+    party: Annotated[str | None, typer.Option(help="Only items naming this party or shop (with --party-source).")
+                     ] = None,
+    party_source: Annotated[str | None, typer.Option(help="The source that reported --party.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The review queue, oldest first (the CLI is the node's operator: it sees every item)."""
+    """The review queue, oldest first (the CLI is the node's operator: it sees every item); filters for
+    triage, as `GET /v1/review` has them."""
+    from chengxin.exc import InvalidInput
     from chengxin.services import review
 
-    page = review.list_items(_app(), _OPERATOR, status=status, limit=limit, after=after)
+    if (party is None) != (party_source is None):
+        raise InvalidInput("--party and --party-source: give both, or neither")
+    page = review.list_items(_app(), _OPERATOR, status=status, limit=limit, after=after, kind=kind, level=level,
+                             min_score=min_score, party=(party_source, party) if party and party_source else None)
     if as_json:
         _print_json(page)
         return

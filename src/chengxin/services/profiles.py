@@ -15,17 +15,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from itertools import chain
 from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, func, select
+from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, func, literal_column, or_, select, union_all
 
 from chengxin.adapters.db import direct, duck
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.domain import lifecycle as LS
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
@@ -59,6 +61,7 @@ class Gather:
         reads (a full rebuild), run by DuckDB when a `reader` is given (it reads only committed rows)."""
         self.conn, self.now, self.rules, self.plain, self.scoped = conn, now, rules, plain, keys is not None
         self.keep = False  # write the kept trade figures anew (`collect`)
+        self.days: dict[Ref, list[int]] | None = None  # the kept DSR days after the window's first (`_figures`)
         # scoring some parties reads the kept figures once a full recompute has built them (looked up once)
         self.kept = self.scoped and trade.built(conn)
         self.reader = None if keys is not None else reader
@@ -191,7 +194,12 @@ def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: 
     g = Gather(conn, keys, now, rules, plain, reader)
     g.keep = keep
     facts = Facts(g)
-    for step in (_orders, _trade, _ratings, _complaints, _sanctions, _commitments, _breaches, _licence_gaps):
+    if g.kept and not g.plain:  # a few parties' kept figures: one statement for five steps
+        _figures(g, facts, R.window_start(now, rating_rules.dsr_window_days)[:10])
+        steps: tuple[Any, ...] = (_sanctions, _breaches, _licence_gaps)
+    else:
+        steps = (_orders, _trade, _ratings, _complaints, _sanctions, _commitments, _breaches, _licence_gaps)
+    for step in steps:
         step(g, facts)
     _dsr(g, facts, rating_rules)
     return facts
@@ -201,6 +209,89 @@ def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S
            rating_rules: R.RatingRules, *, plain: bool = False) -> dict[str, S.Profile]:
     """Profiles of these parties (everyone when `keys` is None); `plain` weighs every order and rating 1."""
     return collect(conn, keys, now, rules, rating_rules, plain=plain).profiles()
+
+
+# --- a few parties' kept figures in one statement -------------------------------------------------------------
+# Scoring one event's parties read their orders (at their shops, as buyers), their shops' trade figures, their
+# rating sums, complaints, commitments and kept DSR days in seven statements of a few rows each; as one UNION
+# ALL of the same statements, tagged, the lone-event step runs six fewer (~30 µs each on SQLite).
+FIGURES_CHUNK = 64  # references of each kind per statement: SQLite allows 500 terms in a compound select
+_AT_SHOPS, _BOUGHT, _TRADE, _RATED, _COMPLAINED, _COMMITTED, _DSR_DAYS = range(7)
+
+
+def _figures(g: Gather, facts: Facts, first_day: str) -> None:
+    """The five steps `_orders`, `_trade`, `_ratings`, `_complaints` and `_commitments` over the kept figures,
+    and the kept DSR days after `first_day` (for `_dsr`), read together and added in the steps' order."""
+    shops, subjects = list(g.shop_party), list(g.party_of)
+    targets = list(dict.fromkeys([*shops, *subjects]))  # as each step's `in_refs` took them
+    found: list[list[Any]] = [[] for _ in range(_DSR_DAYS + 1)]
+    params = {"today": lifecycle.day_of(g.now).isoformat(), "after": first_day}  # commitments: in force
+    for i in range(0, max(len(shops), len(subjects), len(targets)), FIGURES_CHUNK):  # through its day in China
+        parts = [_padded(refs[i:i + FIGURES_CHUNK]) for refs in (shops, subjects, targets)]
+        for name, part in zip("spt", parts, strict=True):
+            params.update(pair_params(name, part))
+        for row in direct.rows(g.conn, _figures_stmt(*(len(p) for p in parts)), params):
+            found[row[0]].append(row)
+    _add_figures(g, facts, found)
+
+
+def _add_figures(g: Gather, facts: Facts, found: list[list[Any]]) -> None:
+    for _, a, b, n, *_rest in (*found[_AT_SHOPS], *found[_BOUGHT]):
+        g.add(facts, (a, b), orders=int(n))
+    for _, a, b, *sums in found[_TRADE]:
+        shipped, on_time, delivered, returns = (int(v) / trade.SCALE for v in sums[:4])
+        g.add(facts, (a, b), shipped=shipped, on_time=on_time, delivered=delivered, returns=returns)
+    for _, a, b, n, total, wtotal, wsum, retracted in found[_RATED]:
+        g.add(facts, (a, b), ratings=int(n), sum=int(total), wtotal=int(wtotal) / trade.SCALE,
+              wsum=int(wsum) / trade.SCALE, retracted=int(retracted))
+    for _, a, b, n, halves, *_rest in found[_COMPLAINED]:
+        g.add(facts, (a, b), complaints=int(n), upheld=int(halves) / 2)  # exact: halves as `_complaints` sums
+    for _, a, b, n, *_rest in found[_COMMITTED]:
+        if (i := g.party_of.get((a, b))) is not None:
+            facts.add(i, commitments=int(n))
+    g.days = {}
+    for _, a, b, n, points, *_rest in found[_DSR_DAYS]:
+        acc = g.days.setdefault((a, b), [0, 0])
+        acc[0] += int(n or 0)
+        acc[1] += int(points or 0)
+
+
+def _padded(refs: list[Ref]) -> list[Ref]:
+    """References filled to the next power of two with one that matches nothing: a few statement shapes."""
+    return refs + [direct.NO_REF] * ((1 << (len(refs) - 1).bit_length()) - len(refs)) if refs else []
+
+
+@cache
+def _figures_stmt(shops: int, subjects: int, targets: int) -> Any:
+    """`_figures`' UNION ALL for so many references of each kind (parameters `pair_params("s"|"p"|"t", ...)`):
+    rows (tag, source, id, up to five integers); a GROUP BY per reference, as `direct.in_refs` runs them."""
+    o, c, res, cm, d = t.orders.c, t.complaints.c, t.complaint_resolutions.c, t.commitments.c, st.dsr_days.c
+    k, tr = st.target_ratings.c, st.shop_trade.c
+    halves = func.sum(case((res.outcome == "upheld", 2), (res.outcome == "partly_upheld", 1), else_=0))
+    in_force = cm.valid_until.is_(None) | (func.substr(cm.valid_until, 1, 10) >= bindparam("today"))
+    each: list[tuple[Any, ...]] = [(_AT_SHOPS, "s", shops, o.shop_source, o.shop_id, [func.count()], t.orders, None),
+            (_BOUGHT, "p", subjects, o.buyer_source, o.buyer_id, [func.count()], t.orders, None),
+            (_COMPLAINED, "t", targets, c.target_source, c.target_id, [func.count(), halves], t.complaints.outerjoin(
+                t.complaint_resolutions, and_(res.source == c.source, res.complaint_id == c.complaint_id)), None),
+            (_COMMITTED, "p", subjects, cm.subject_source, cm.subject_id, [func.count()], t.commitments, in_force),
+            (_DSR_DAYS, "s", shops, d.target_source, d.target_id, [func.sum(d.ratings), func.sum(d.points)],
+             st.dsr_days, d.day > bindparam("after"))]
+    branches = [_tagged(tag, a, b, values).select_from(frm).where(
+        a == bindparam(f"{name}a{i}"), b == bindparam(f"{name}b{i}"), *([] if cond is None else [cond])).group_by(a, b)
+        for tag, name, n, a, b, values, frm, cond in each for i in range(n)]
+    if shops:
+        branches.append(_tagged(_TRADE, tr.shop_source, tr.shop_id, [tr.shipped, tr.on_time, tr.delivered, tr.returns])
+                        .where(bound_pair_in(tr.shop_source, tr.shop_id, "s", shops)))
+    if targets:
+        branches.append(_tagged(_RATED, k.target_source, k.target_id, [k[c] for c in rating_sums.SUMS]).where(
+            bound_pair_in(k.target_source, k.target_id, "t", targets)))
+    return union_all(*branches)
+
+
+def _tagged(tag: int, a: Any, b: Any, values: list[Any]) -> Any:
+    """A branch's columns: its tag, the reference, its values and zeros up to five (written in the SQL, so
+    that every branch's columns are integers on PostgreSQL too)."""
+    return select(literal_column(str(tag)), a, b, *values, *[literal_column("0")] * (5 - len(values)))
 
 
 def _orders(g: Gather, facts: Facts) -> None:
@@ -297,7 +388,9 @@ _SANCTION_RECORDS = select(lt.dishonesty_records.c.record_key, lt.dishonesty_rec
     lt.dishonesty_records.c.origin == "sanction")
 _BREACH_RECORDS = select(lt.dishonesty_records.c.party_key, lt.dishonesty_records.c.state,
                          lt.dishonesty_records.c.origin, lt.dishonesty_records.c.severity).where(
-    lt.dishonesty_records.c.origin.in_(("breach", "review")))
+    # not IN: a literal list is rendered per execution, which sent the statement through SQLAlchemy
+    # (adapters/db/direct.py), a tenth of a lone event's step
+    or_(lt.dishonesty_records.c.origin == "breach", lt.dishonesty_records.c.origin == "review"))
 
 
 def _commitments(g: Gather, facts: Facts) -> None:
@@ -364,7 +457,8 @@ def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
     if g.keep:
         rating_sums.rebuild_days(g.conn, days)
     if kept:
-        for shop, (n, points) in rating_sums.kept_days(g.conn, list(g.shop_party), first).items():
+        days_after = g.days if g.days is not None else rating_sums.kept_days(g.conn, list(g.shop_party), first)
+        for shop, (n, points) in days_after.items():
             acc = sums.setdefault(shop, [0, 0])
             acc[0] += n
             acc[1] += points

@@ -16,17 +16,18 @@ from typing import Any
 import numpy as np
 import orjson
 from numpy.typing import NDArray
-from sqlalchemy import Connection, and_, bindparam, delete, select
+from sqlalchemy import Connection, and_, bindparam, delete, literal, select, union_all
 
 from chengxin.adapters.db import bulk, direct, duck, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import reliability as REL
 from chengxin.domain import scoring as S
-from chengxin.services import columnar, credit_log
+from chengxin.services import columnar, credit_log, trade
 from chengxin.services import profiles as P
 from chengxin.services.standing import rules as rating_rules
 
@@ -118,7 +119,9 @@ def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: 
 
 def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grades: dict[str, int] | None) -> int:
     rules, now, cs = score_rules(), credit_log.now_utc(), st.credit_scores
-    old = {r.party_key: r for r in direct.rows_in(conn, _OLD_SCORES, cs.c.party_key, list(profs))}
+    few = len(profs) <= DETAILS_AT_ONCE
+    old = {r.party_key: r for r in direct.rows_in(conn, _OLD_DETAILED if few else _OLD_SCORES, cs.c.party_key,
+                                                  list(profs))}
     rows, moved = [], []
     for key, profile in profs.items():
         result = S.score(profile, rules)
@@ -132,8 +135,9 @@ def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grade
         before = old.get(key)
         if before is None or before.score != result.score or before.grade != result.grade:
             moved.append((key, before, result, detail))
-    details = {r.party_key: r.detail for r in direct.rows_in(conn, _OLD_DETAILS, cs.c.party_key,
-                                                              [k for k, before, _, _ in moved if before is not None])}
+    was = [k for k, before, _, _ in moved if before is not None]
+    details = {k: old[k].detail for k in was} if few else \
+        {r.party_key: r.detail for r in direct.rows_in(conn, _OLD_DETAILS, cs.c.party_key, was)}
     history = [{"party_key": key, "at": now, "score": result.score, "grade": result.grade,
                 "previous_score": before.score if before else None,
                 "previous_grade": before.grade if before else None, "cause": cause,
@@ -161,6 +165,10 @@ _HISTORY = st.score_history.insert().values({c: bindparam(c) for c in (
     "party_key", "at", "score", "grade", "previous_score", "previous_grade", "cause", "reasons")})
 _OLD_SCORES = select(st.credit_scores.c.party_key, st.credit_scores.c.score, st.credit_scores.c.grade)
 _OLD_DETAILS = select(st.credit_scores.c.party_key, st.credit_scores.c.detail)
+# A few parties (one event's) read their previous details with their scores, one statement instead of two;
+# a full rebuild's chunks read only the details of the few whose score moved (a detail is ~2 KB).
+DETAILS_AT_ONCE = 8
+_OLD_DETAILED = _OLD_SCORES.add_columns(st.credit_scores.c.detail)
 
 
 
@@ -174,19 +182,28 @@ def _why_moved(before: str | None, detail: dict[str, Any]) -> dict[str, Any]:
 
 
 def party_keys(conn: Connection, refs: list[Ref]) -> list[str]:
-    """The parties of these shops and subject reports."""
-    s, sh = t.subjects, t.shops
-    keys: dict[str, None] = {}
-    for (k,) in direct.in_refs(conn, _PARTY_OF_SUBJECT, s.c.source, s.c.subject_id, refs):
-        keys[k] = None
-    for (k,) in direct.in_refs(conn, _PARTY_OF_SHOP, sh.c.source, sh.c.shop_id, refs):
-        keys[k] = None
-    return list(keys)
+    """The parties of these shops and subject reports: those of subject reports first, then those of shops
+    (one statement for both, per chunk of `direct.CHUNK` references)."""
+    refs = list(dict.fromkeys(refs))
+    found: list[tuple[int, str]] = []
+    for i in range(0, len(refs), direct.CHUNK):
+        part = refs[i:i + direct.CHUNK]
+        n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... references), each built once
+        part += [direct.NO_REF] * (n - len(part))
+        found.extend(direct.rows(conn, _parties_of(n), pair_params("r", part)))
+    found.sort(key=lambda row: row[0])  # stable: within each kind, the order read
+    return list(dict.fromkeys(key for _, key in found))
 
 
-_PARTY_OF_SUBJECT = select(t.subjects.c.party_key)
-_PARTY_OF_SHOP = select(t.subjects.c.party_key).join(t.shops, and_(
-    t.shops.c.operator_source == t.subjects.c.source, t.shops.c.operator_id == t.subjects.c.subject_id))
+@cache
+def _parties_of(n: int) -> Any:
+    """The party keys of `n` references as subject reports (0) and as shops (1), built once per shape."""
+    s, sh = t.subjects.c, t.shops.c
+    return union_all(
+        select(literal(0), s.party_key).where(bound_pair_in(s.source, s.subject_id, "r", n)),
+        select(literal(1), s.party_key).join_from(t.subjects, t.shops, and_(
+            sh.operator_source == s.source, sh.operator_id == s.subject_id)).where(
+            bound_pair_in(sh.source, sh.shop_id, "r", n)))
 
 
 def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
@@ -266,6 +283,7 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
             # new weights: the kept figures no longer match them until the second transaction rewrites them
             # (should it fail, scoring counts from orders and ledger until the next rebuild)
             conn.execute(delete(st.trade_state))
+            trade.note_built(conn, False)
             lockstep = find_lockstep_orders(conn)
             fairness = fit_fairness(conn, reader)
         # Committed first: DuckDB reads the file, not this transaction. The second transaction holds the

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, literal, select, union_all
 
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -113,24 +113,35 @@ def drain(app: Chengxin, *, chunk: int = 2000, cause: str = "events",
     that long: a request waits at most that long for the scorer."""
     from chengxin.services import scoring, standing_ledger
 
-    aside = set_aside(app)
-    with read_connection(app.engine) as conn:  # most drains find little or nothing: look before locking
-        backlog = _backlog(conn, (rebuild_beyond or 0) + 1, aside.skipped())
-        seen = _latest_event(conn) if budget_s is not None else None
-    if rebuild_beyond is not None and backlog > rebuild_beyond:
-        rebuilt = standing_ledger.rebuild(app)
-        return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
+    aside, look = set_aside(app), budget_s is not None
+    most = None if rebuild_beyond is None else rebuild_beyond + 1  # marks that make a bulk backlog
+    backlog, seen = 1, None
+    if look:  # the scorer polls a queue that is mostly empty: it looks before taking the write lock
+        with read_connection(app.engine) as conn:
+            backlog = _backlog(conn, most or 1, aside.skipped())
+            seen = _latest_event(conn)
+    # any other drain settles what its caller has just queued: the first transaction counts the backlog itself
+    # (a read transaction before it was a tenth of a lone event's step)
     done = {"pairs": 0, "parties": 0}
     size = chunk if budget_s is None else min(chunk, FIRST_CHUNK)
-    while backlog:
-        marks, latest, took = _settle_chunk(app, size, cause, done, budget_s is not None, aside)
-        backlog = marks == size  # a full chunk: there may be more
-        if budget_s is not None:
-            size = next_chunk(marks, took, budget_s, chunk)
-        busy, seen = latest != seen, latest  # events stored since the last look
-        if backlog and pause_s:
-            time.sleep(pause_s if busy or budget_s is None else min(took, pause_s))  # the lock is free for requests
+    try:
+        while backlog:
+            marks, latest, took = _settle_chunk(app, size, cause, done, look, aside, most)
+            most = None  # only the first transaction looks for a bulk backlog
+            backlog = marks == size  # a full chunk: there may be more
+            if budget_s is not None:
+                size = next_chunk(marks, took, budget_s, chunk)
+            busy, seen = latest != seen, latest  # events stored since the last look
+            if backlog and pause_s:
+                time.sleep(pause_s if busy or budget_s is None else min(took, pause_s))  # the lock is free
+    except _BulkBacklog:
+        rebuilt = standing_ledger.rebuild(app)
+        return {"pairs": rebuilt["pairs"], "parties": scoring.rebuild(app)["parties"]}
     return done
+
+
+class _BulkBacklog(Exception):
+    """The first transaction of a drain found more marks than its `rebuild_beyond`: rolled back, for a rebuild."""
 
 
 def _latest_event(conn: Connection) -> int | None:
@@ -146,17 +157,19 @@ def _backlog(conn: Connection, most: int, skip: set[tuple[Any, ...]]) -> int:
     return len([m for m in direct.rows(conn, _TAKE, {"n": most + len(skip)}) if tuple(m) not in skip][:most])
 
 
-def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool, aside: SetAside
-                  ) -> tuple[int, int | None, float]:
+def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool, aside: SetAside,
+                  most: int | None = None) -> tuple[int, int | None, float]:
     """One chunk of the queue in its own write transaction (`_settle_marks`). Should it fail for something
     other than the database's state (`transient`), its marks are settled again one at a time, so that a mark
     that cannot be settled holds back no other: that one fails alone, and is set aside for a while, then for
     good (`SetAside`). Returns how many marks it took, the newest event's number when `look`, and how long it
-    held the write lock."""
+    held the write lock. `most`: raise `_BulkBacklog` instead when this many marks or more are queued."""
     taken: list[Any] = []
     skip = aside.skipped()
     try:
-        found = _settle_marks(app, size, cause, done, look, skip, None, taken)
+        found = _settle_marks(app, size, cause, done, look, skip, None, taken, most)
+    except _BulkBacklog:
+        raise
     except Exception as exc:
         if not taken or transient(exc):
             raise
@@ -180,7 +193,7 @@ def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
 
 
 def _settle_marks(app: Chengxin, size: int, cause: str, done: dict[str, int], look: bool,
-                  skip: set[tuple[Any, ...]], only: list[Any] | None, taken: list[Any]
+                  skip: set[tuple[Any, ...]], only: list[Any] | None, taken: list[Any], most: int | None = None
                   ) -> tuple[int, int | None, float]:
     """`size` marks of the queue, not those in `skip` (or the marks `only`), in one write transaction, which
     does not wait for the disk: it writes only derived data and deletes the marks that asked for it, so a
@@ -191,7 +204,7 @@ def _settle_marks(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
             with write_transaction(app.engine, durable=durable) as conn:
                 began = time.perf_counter()  # the lock is ours from here to the end of the commit
                 latest = _latest_event(conn) if look else None
-                counts = _settle(conn, app, size, cause, skip, only, taken)
+                counts = _settle(conn, app, size, cause, skip, only, taken, most)
         except NotDurable:
             continue
         done["pairs"] += counts["pairs"]
@@ -201,27 +214,37 @@ def _settle_marks(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
 
 
 def _settle(conn: Connection, app: Chengxin, size: int, cause: str, skip: set[tuple[Any, ...]] | None = None,
-            only: list[Any] | None = None, taken: list[Any] | None = None) -> dict[str, int]:
+            only: list[Any] | None = None, taken: list[Any] | None = None, most: int | None = None
+            ) -> dict[str, int]:
     """One chunk of the queue in the caller's transaction: recount, rescore, delete the marks. Returns
-    how many marks it took, pairs it recounted and parties whose score changed."""
+    how many marks it took, pairs it recounted and parties whose score changed; raises `_BulkBacklog` when
+    `most` marks or more are queued (nothing written yet)."""
     from chengxin.services import scoring, standing_ledger
 
-    if only is not None:
-        marks = only
-    elif skip:  # marks set aside stay queued: take as many more, and leave them
-        marks = [m for m in direct.rows(conn, _TAKE, {"n": size + len(skip)}) if tuple(m) not in skip][:size]
-    else:
-        marks = direct.rows(conn, _TAKE, {"n": size})
+    marks = only if only is not None else _take(conn, size, skip or set(), most)
     if taken is not None:
         taken[:] = marks
-    pairs = _pairs_of(conn, marks)
+    if not marks:
+        return {"marks": 0, "pairs": 0, "parties": 0}
+    orders = _orders_read(conn, marks)
+    pairs = _pairs_of(marks, orders)
     standing_ledger.recount(conn, app, pairs)
     trade.refresh(conn, scoring.score_rules(), _orders_of(conn, marks))
-    keys = scoring.party_keys(conn, _touched(conn, marks, pairs))
+    keys = scoring.party_keys(conn, _touched(conn, marks, pairs, orders))
     parties = scoring.rescore_in(conn, keys, cause)
     for m in marks:
         direct.execute(conn, _UNMARK, dict(zip(_QUEUE_KEY, m, strict=True)))
     return {"marks": len(marks), "pairs": len(pairs), "parties": parties}
+
+
+def _take(conn: Connection, size: int, skip: set[tuple[Any, ...]], most: int | None) -> list[Any]:
+    """The next `size` marks, not those set aside (they stay queued: as many more are taken, and left);
+    `_BulkBacklog` when `most` or more are queued besides those."""
+    found = direct.rows(conn, _TAKE, {"n": max(size, most or 0) + len(skip)})
+    marks = [m for m in found if tuple(m) not in skip] if skip else found
+    if most is not None and len(marks) >= most:
+        raise _BulkBacklog
+    return marks[:size]
 
 
 # --- what fails -------------------------------------------------------------------------------------------------
@@ -432,14 +455,17 @@ class _Steps:
         return result
 
 
-def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair]) -> list[Ref]:
-    """Shops and subjects whose party's score the marks may change."""
+def _touched(conn: Connection, marks: Sequence[Any], pairs: list[Pair], orders: dict[Ref, OrderRefs]
+             ) -> list[Ref]:
+    """Shops and subjects whose party's score the marks may change (`orders`: what `_orders_read` found)."""
     refs: dict[Ref, None] = {}
     for target, author in pairs:
         refs[target] = refs[author] = None
     for m in marks:
-        for ref in _RESOLVE[m.kind](conn, (m.a_source, m.a_id)):
-            refs[ref] = None
+        ref = (m.a_source, m.a_id)
+        found = orders[ref].parties if m.kind == "order" and ref in orders else _RESOLVE[m.kind](conn, ref)
+        for party in found:
+            refs[party] = None
     return list(refs)
 
 
@@ -491,19 +517,43 @@ _RESOLVE: dict[str, Any] = {
 }
 
 
-def _pairs_of(conn: Connection, marks: Sequence[Any]) -> list[Pair]:
+class OrderRefs(NamedTuple):
+    """What an order mark names: the pairs of its ratings, and its shop and buyer (none: an unknown order)."""
+    pairs: list[Pair]
+    parties: list[Ref]
+
+
+def _orders_read(conn: Connection, marks: Sequence[Any]) -> dict[Ref, OrderRefs]:
+    """For each order mark, its ratings' pairs and its parties, in one statement per order (they were two,
+    the parties read after the recount, which changes neither)."""
+    found: dict[Ref, OrderRefs] = {}
+    for m in marks:
+        if m.kind == "order" and (ref := (m.a_source, m.a_id)) not in found:
+            rows = direct.rows(conn, _ORDER_REFS, {"src": m.a_source, "oid": m.a_id})
+            order = next((r for r in rows if r[0] == "order"), None)  # the order's key: one row at most
+            found[ref] = OrderRefs([((r[1], r[2]), (r[3], r[4])) for r in rows if r[0] == "rating"],
+                                   [(order[1], order[2]), (order[3], order[4])] if order else [])
+    return found
+
+
+def _pairs_of(marks: Sequence[Any], orders: dict[Ref, OrderRefs]) -> list[Pair]:
+    """The pairs to recount: those marked, and those of the ratings of marked orders (`orders`: what
+    `_orders_read` found)."""
     pairs = {((m.a_source, m.a_id), (m.b_source, m.b_id)): None for m in marks if m.kind == "pair"}
     for m in marks:
         if m.kind == "order":
-            for ts, ti, as_, ai in direct.rows(conn, _ORDER_PAIRS, {"src": m.a_source, "oid": m.a_id}):
-                if ti is not None and ai is not None:
-                    pairs[((ts, ti), (as_, ai))] = None
+            for target, author in orders[(m.a_source, m.a_id)].pairs:
+                if target[1] is not None and author[1] is not None:
+                    pairs[(target, author)] = None
     return list(pairs)
 
 
-_ORDER_PAIRS = select(t.reviews.c.target_source, t.reviews.c.target_id, t.reviews.c.author_source,
-                      t.reviews.c.author_id).where(t.reviews.c.order_source == bindparam("src"),
-                                                   t.reviews.c.order_id == bindparam("oid"))
+_R, _O = t.reviews.c, t.orders.c
+_ORDER_REFS = union_all(
+    select(literal("rating"), _R.target_source, _R.target_id, _R.author_source, _R.author_id).where(
+        _R.order_source == bindparam("src"), _R.order_id == bindparam("oid")),
+    select(literal("order"), _O.shop_source, _O.shop_id, _O.buyer_source, _O.buyer_id).where(
+        _O.source == bindparam("src"), _O.order_id == bindparam("oid")))
 
 
 # --- verdicts -----------------------------------------------------------------------------------------------
@@ -557,9 +607,10 @@ def set_order_verdict(app: Chengxin, order: Ref, verdict: str, decided_by: str, 
         # recounted in this durable transaction, not through the queue: the points taken back (or restored)
         # are credit records, and no drain of derived data (whose commits may be lost) may append them
         marks = [_Mark("order", order[0], order[1], "", "")]
-        pairs = _pairs_of(conn, marks)
+        orders = _orders_read(conn, marks)
+        pairs = _pairs_of(marks, orders)
         standing_ledger.recount(conn, app, pairs)
-        scoring.rescore_in(conn, scoring.party_keys(conn, _touched(conn, marks, pairs)), "verdict")
+        scoring.rescore_in(conn, scoring.party_keys(conn, _touched(conn, marks, pairs, orders)), "verdict")
         after = credit_log.latest_head(conn)
     added = (after.size if after else 0) - (before.size if before else 0)
     return {"order": {"source": order[0], "id": order[1]}, "verdict": verdict, "decided_at": now,

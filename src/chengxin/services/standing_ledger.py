@@ -221,6 +221,7 @@ def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
         # follows builds them again (`services/rating_sums.py`)
         for table in (st.rating_ledger, st.standings, st.scoring_queue, st.trade_state):
             conn.execute(delete(table))
+        trade.note_built(conn, False)
         r, the_rules = t.reviews, rules()
         q = _ratings_query().order_by(r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id)
         ledger: list[tuple[Any, ...]] = []

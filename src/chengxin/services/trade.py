@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, delete, exists, func, literal, or_, select
 from sqlalchemy.types import Double
@@ -24,6 +25,7 @@ from sqlalchemy.types import Double
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.domain import scoring as S
 from chengxin.services import credit_log
 
@@ -148,12 +150,30 @@ def rebuild(conn: Connection, rows: Iterable[Any], chunk: int = 20_000) -> dict[
     bulk.insert_tuples(conn, "trade_parts", part)
     bulk.insert_tuples(conn, "shop_trade", [(*shop, *v) for shop, v in sums.items()])
     upsert.insert_or_update(conn, st.trade_state, [{"name": "trade", "built_at": credit_log.now_utc()}])
+    note_built(conn, True)
     return sums
 
 
 def built(conn: Connection) -> bool:
-    """Whether the kept figures hold every order and rating (else count shops' figures from orders)."""
-    return bool(direct.rows(conn, _BUILT))
+    """Whether the kept figures hold every order and rating (else count shops' figures from orders). Read
+    once per transaction: a lone event's step asked three times (the figures, the rating sums, the profile),
+    and only a full recount or recompute changes the answer, each telling `note_built`."""
+    tx = conn.get_transaction()
+    if tx is not None and (known := _BUILT_IN.get(tx)) is not None:
+        return known
+    found = bool(direct.rows(conn, _BUILT))
+    if tx is not None:
+        _BUILT_IN[tx] = found
+    return found
+
+
+def note_built(conn: Connection, now: bool) -> None:
+    """What `built` answers for the rest of this transaction, which has just written or deleted the state."""
+    if (tx := conn.get_transaction()) is not None:
+        _BUILT_IN[tx] = now
+
+
+_BUILT_IN: WeakKeyDictionary[Any, bool] = WeakKeyDictionary()  # transaction -> built (gone with it)
 
 
 def shop_sums(conn: Connection, shops: list[Ref]) -> dict[Ref, list[int]]:
@@ -168,8 +188,7 @@ def refresh(conn: Connection, rules: S.ScoreRules, orders: list[Ref]) -> None:
     full recompute has built the tables."""
     if not orders or not built(conn):
         return
-    new = {(r[0], r[1], r[2]): r for stmt, src, oid in _scoped(conn.dialect.name, rules)
-           for r in direct.in_refs(conn, stmt, src, oid, orders)}
+    new = {(r[0], r[1], r[2]): r for r in _items_of(conn, rules, orders)}
     deltas: dict[Ref, list[int]] = {}
     for key, row in new.items():
         before = _part(conn, key)
@@ -216,11 +235,27 @@ _PART = select(_TP.c.item_kind, _TP.c.shop_source, _TP.c.shop_id, _TP.c.weight, 
 _DROP = delete(_TP).where(*_KEY)
 _BUILT = select(st.trade_state.c.name).where(st.trade_state.c.name == bindparam("name", "trade"))
 _SHOPS = select(*(st.shop_trade.c[c] for c in ("shop_source", "shop_id", *_SUMS)))
-_STATEMENTS: dict[str, Any] = {}
+_STATEMENTS: dict[tuple[str, int], Any] = {}
 
 
-def _scoped(dialect: str, rules: S.ScoreRules) -> list[tuple[Any, Any, Any]]:
-    """The scoped, weighted item statements, built once per dialect (the rules are loaded once)."""
-    if (found := _STATEMENTS.get(dialect)) is None:
-        found = _STATEMENTS[dialect] = statements(rules, dialect, False, True)
-    return list(found)
+def _items_of(conn: Connection, rules: S.ScoreRules, orders: list[Ref]) -> list[Any]:
+    """The weighted shipment and return rows (`ROW`) of these orders: one statement for both kinds (a UNION
+    ALL, built once per dialect and number of orders), in chunks of `direct.CHUNK` orders."""
+    orders = list(dict.fromkeys(orders))
+    found: list[Any] = []
+    for i in range(0, len(orders), direct.CHUNK):
+        part = orders[i:i + direct.CHUNK]
+        n = 1 << (len(part) - 1).bit_length()  # a few shapes (1, 2, 4 ... orders), each built once
+        part += [direct.NO_REF] * (n - len(part))
+        found.extend(direct.rows(conn, _items_stmt(conn.dialect.name, rules, n), pair_params("r", part)))
+    return found
+
+
+def _items_stmt(dialect: str, rules: S.ScoreRules, n: int) -> Any:
+    """Both scoped item statements narrowed to `n` orders given as `pair_params("r", ...)` (the rules are
+    loaded once, so the statement is built once per dialect and shape)."""
+    if (found := _STATEMENTS.get((dialect, n))) is None:
+        shipments, returns = (stmt.where(bound_pair_in(src, oid, "r", n))
+                              for stmt, src, oid in statements(rules, dialect, False, True))
+        found = _STATEMENTS[(dialect, n)] = shipments.union_all(returns)
+    return found

@@ -94,15 +94,30 @@ _FRONTIERS: dict[str, tuple[int, bytes, list[bytes]]] = {}
 
 
 def _frontier(conn: Connection) -> tuple[int, list[bytes], str | None]:
-    """The log's size, its frontier and the key that signed its newest head (None: no head yet)."""
+    """The log's size, its frontier and the key that signed its newest head (None: no head yet).
+
+    The frontier is checked against the newest signed head before anything is signed over it: a stored node
+    replaced, or the newest head or log size edited, would otherwise have the next append sign a head that
+    is not consistent with the last one (a fork signed by the log's own key, blamed on the new record)."""
     size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
-    head = conn.execute(select(t.tree_heads.c.root, t.tree_heads.c.key_id).where(t.tree_heads.c.size == size)).first()
+    head = conn.execute(select(t.tree_heads.c.size, t.tree_heads.c.root, t.tree_heads.c.key_id)
+                        .order_by(t.tree_heads.c.size.desc()).limit(1)).first()
+    if (head.size if head is not None else 0) != size:
+        raise IntegrityFailure(f"the credit log's size is {size} but its newest signed tree head is of size "
+                               f"{head.size if head is not None else 'none'}: nothing is appended or signed "
+                               "until `chengxin audit verify` has found what was changed")
     signer = head.key_id if head is not None else None
     cached = _FRONTIERS.get(str(conn.engine.url))
     if cached is not None and cached[0] == size and head is not None and head.root == cached[1]:
         return size, list(cached[2]), signer
     found = _lookup(conn, merkle.range_nodes(0, size))
-    return size, [found[n] for n in merkle.range_nodes(0, size)], signer
+    frontier = [found[n] for n in merkle.range_nodes(0, size)]
+    if head is not None and (not all(isinstance(h, bytes) and len(h) == merkle.HASH_SIZE for h in frontier)
+                             or merkle.frontier_root(frontier) != head.root):
+        raise IntegrityFailure(f"the stored Merkle nodes of the credit log's {size} records do not give the root "
+                               f"of its newest signed tree head: nothing is appended or signed until "
+                               "`chengxin audit verify` has found what was changed")
+    return size, frontier, signer
 
 
 def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHead:

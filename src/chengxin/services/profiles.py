@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from itertools import chain
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -136,6 +136,7 @@ class Facts:
         self.verified = np.zeros(n, dtype=bool)
         self.first: list[str | None] = [None] * n
         self.sanctions: dict[int, list[S.Sanction]] = {}
+        self.previous: dict[str, Previous] | None = None  # the stored scores, when read with the facts (`_few`)
         for r in sorted(g.subjects, key=lambda r: r.registered_at):
             i = g.party_of[(r.source, r.subject_id)]
             if self.first[i] is None:
@@ -194,12 +195,10 @@ def collect(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: 
     g = Gather(conn, keys, now, rules, plain, reader)
     g.keep = keep
     facts = Facts(g)
-    if g.kept and not g.plain:  # a few parties' kept figures: one statement for five steps
-        _figures(g, facts, R.window_start(now, rating_rules.dsr_window_days)[:10])
-        steps: tuple[Any, ...] = (_sanctions, _breaches, _licence_gaps)
-    else:
-        steps = (_orders, _trade, _ratings, _complaints, _sanctions, _commitments, _breaches, _licence_gaps)
-    for step in steps:
+    if g.kept and not g.plain:  # a few parties over the kept figures: every step in one statement
+        _few(g, facts, rating_rules)
+        return facts
+    for step in (_orders, _trade, _ratings, _complaints, _sanctions, _commitments, _breaches, _licence_gaps):
         step(g, facts)
     _dsr(g, facts, rating_rules)
     return facts
@@ -211,49 +210,94 @@ def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S
     return collect(conn, keys, now, rules, rating_rules, plain=plain).profiles()
 
 
-# --- a few parties' kept figures in one statement -------------------------------------------------------------
-# Scoring one event's parties read their orders (at their shops, as buyers), their shops' trade figures, their
-# rating sums, complaints, commitments and kept DSR days in seven statements of a few rows each; as one UNION
-# ALL of the same statements, tagged, the lone-event step runs six fewer (~30 µs each on SQLite).
-FIGURES_CHUNK = 64  # references of each kind per statement: SQLite allows 500 terms in a compound select
-_AT_SHOPS, _BOUGHT, _TRADE, _RATED, _COMPLAINED, _COMMITTED, _DSR_DAYS = range(7)
+# --- a few parties' facts in one statement -------------------------------------------------------------------
+# Scoring one event's parties ran a statement per step, of a few rows each: orders (at their shops, as buyers),
+# shops' trade figures, rating sums, complaints, commitments, kept DSR days, sanctions, breaches, licences and
+# the DSR window's first day; and saving their scores read the stored ones. Once the kept figures are built they
+# run as one UNION ALL of the same statements, each row tagged with its step: ten statements fewer in a lone
+# event's step (~30 µs each on SQLite).
+FEW_CHUNK = 64  # references of each kind per statement: SQLite allows 500 terms in a compound select
+(_AT_SHOPS, _BOUGHT, _TRADE, _RATED, _COMPLAINED, _COMMITTED, _DSR_DAYS, _SANCTIONED, _BREACHES, _LICENSED,
+ _DSR_FIRST, _SCORED) = range(12)
+_N, _X = 3, 8  # a row: (tag, source, id, five integers from _N, five texts from _X), NULL where a step has none
 
 
-def _figures(g: Gather, facts: Facts, first_day: str) -> None:
-    """The five steps `_orders`, `_trade`, `_ratings`, `_complaints` and `_commitments` over the kept figures,
-    and the kept DSR days after `first_day` (for `_dsr`), read together and added in the steps' order."""
-    shops, subjects = list(g.shop_party), list(g.party_of)
-    targets = list(dict.fromkeys([*shops, *subjects]))  # as each step's `in_refs` took them
-    found: list[list[Any]] = [[] for _ in range(_DSR_DAYS + 1)]
-    params = {"today": lifecycle.day_of(g.now).isoformat(), "after": first_day}  # commitments: in force
-    for i in range(0, max(len(shops), len(subjects), len(targets)), FIGURES_CHUNK):  # through its day in China
-        parts = [_padded(refs[i:i + FIGURES_CHUNK]) for refs in (shops, subjects, targets)]
-        for name, part in zip("spt", parts, strict=True):
-            params.update(pair_params(name, part))
-        for row in direct.rows(g.conn, _figures_stmt(*(len(p) for p in parts)), params):
-            found[row[0]].append(row)
+class Previous(NamedTuple):
+    """A party's stored score, which saving its new one compares with (`scoring.save_scores`)."""
+    party_key: str
+    score: int
+    grade: str
+    detail: str
+
+
+class _Held(NamedTuple):
+    """A licence as `_licence_gaps` and `parties.licence_gaps` read it."""
+    subject_source: str
+    subject_id: str
+    licence_type: str
+    number: str
+    valid_from: str
+    valid_until: str | None
+
+
+def _few(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
+    """Every step of `collect` for a few parties over the kept figures, from one statement per chunk, each
+    step's rows added in the order its own statement gave them."""
+    since = R.window_start(g.now, rr.dsr_window_days)
+    found = _read_few(g, since)
     _add_figures(g, facts, found)
+    _sanctions(g, facts, [(r[1], r[2], *r[_X:_X + 5]) for r in found[_SANCTIONED]])
+    _breaches(g, facts, [(r[1], *r[_X:_X + 3]) for r in found[_BREACHES]])
+    _licence_gaps(g, facts, [_Held(r[1], r[2], *r[_X:_X + 4]) for r in found[_LICENSED]])
+    _dsr(g, facts, rr, [(r[1], r[2], r[_X], r[_X + 1]) for r in found[_DSR_FIRST]])
+    facts.previous = {r[1]: Previous(r[1], int(r[_N]), r[_X], r[_X + 1]) for r in found[_SCORED]}
+
+
+def _read_few(g: Gather, since: str) -> list[list[Any]]:
+    """The rows of `_few_stmt` by tag, read a chunk of `FEW_CHUNK` references of each kind at a time."""
+    shops, subjects = list(g.shop_party), list(g.party_of)
+    refs = {"s": shops, "p": subjects, "t": list(dict.fromkeys([*shops, *subjects]))}  # as `in_refs` took them
+    first = since[:10]
+    params: dict[str, Any] = {"today": lifecycle.day_of(g.now).isoformat(),  # commitments in force through
+                              "after": first, "since": since,  # their day in China; the DSR window's first day
+                              "until": (date.fromisoformat(first) + timedelta(days=1)).isoformat()}
+    found: list[list[Any]] = [[] for _ in range(_SCORED + 1)]
+    for i in range(0, max(len(g.keys), *map(len, refs.values())), FEW_CHUNK):
+        shape = []
+        for name, some in refs.items():
+            part = _padded(some[i:i + FEW_CHUNK])
+            params.update(pair_params(name, part))
+            shape.append(len(part))
+        keys = g.keys[i:i + FEW_CHUNK]
+        n = 1 << (len(keys) - 1).bit_length() if keys else 0  # filled with the last key, as `select_in` does
+        params.update({f"k{j}": keys[min(j, len(keys) - 1)] for j in range(n)})
+        for row in direct.rows(g.conn, _few_stmt(*shape, n), params):
+            found[row[0]].append(row)
+    return found
 
 
 def _add_figures(g: Gather, facts: Facts, found: list[list[Any]]) -> None:
-    for _, a, b, n, *_rest in (*found[_AT_SHOPS], *found[_BOUGHT]):
-        g.add(facts, (a, b), orders=int(n))
-    for _, a, b, *sums in found[_TRADE]:
-        shipped, on_time, delivered, returns = (int(v) / trade.SCALE for v in sums[:4])
-        g.add(facts, (a, b), shipped=shipped, on_time=on_time, delivered=delivered, returns=returns)
-    for _, a, b, n, total, wtotal, wsum, retracted in found[_RATED]:
-        g.add(facts, (a, b), ratings=int(n), sum=int(total), wtotal=int(wtotal) / trade.SCALE,
-              wsum=int(wsum) / trade.SCALE, retracted=int(retracted))
-    for _, a, b, n, halves, *_rest in found[_COMPLAINED]:
-        g.add(facts, (a, b), complaints=int(n), upheld=int(halves) / 2)  # exact: halves as `_complaints` sums
-    for _, a, b, n, *_rest in found[_COMMITTED]:
-        if (i := g.party_of.get((a, b))) is not None:
-            facts.add(i, commitments=int(n))
+    """What `_orders`, `_trade`, `_ratings`, `_complaints` and `_commitments` add, from `_read_few`'s rows;
+    the kept DSR days after the window's first day for `_dsr`."""
+    for r in (*found[_AT_SHOPS], *found[_BOUGHT]):
+        g.add(facts, (r[1], r[2]), orders=int(r[_N]))
+    for r in found[_TRADE]:
+        shipped, on_time, delivered, returns = (int(v) / trade.SCALE for v in r[_N:_N + 4])
+        g.add(facts, (r[1], r[2]), shipped=shipped, on_time=on_time, delivered=delivered, returns=returns)
+    for r in found[_RATED]:
+        n, total, wtotal, wsum, retracted = map(int, r[_N:_N + 5])
+        g.add(facts, (r[1], r[2]), ratings=n, sum=total, wtotal=wtotal / trade.SCALE, wsum=wsum / trade.SCALE,
+              retracted=retracted)
+    for r in found[_COMPLAINED]:  # upheld counted in halves: exactly what `_complaints` sums
+        g.add(facts, (r[1], r[2]), complaints=int(r[_N]), upheld=int(r[_N + 1]) / 2)
+    for r in found[_COMMITTED]:
+        if (i := g.party_of.get((r[1], r[2]))) is not None:
+            facts.add(i, commitments=int(r[_N]))
     g.days = {}
-    for _, a, b, n, points, *_rest in found[_DSR_DAYS]:
-        acc = g.days.setdefault((a, b), [0, 0])
-        acc[0] += int(n or 0)
-        acc[1] += int(points or 0)
+    for r in found[_DSR_DAYS]:
+        acc = g.days.setdefault((r[1], r[2]), [0, 0])
+        acc[0] += int(r[_N] or 0)
+        acc[1] += int(r[_N + 1] or 0)
 
 
 def _padded(refs: list[Ref]) -> list[Ref]:
@@ -262,36 +306,64 @@ def _padded(refs: list[Ref]) -> list[Ref]:
 
 
 @cache
-def _figures_stmt(shops: int, subjects: int, targets: int) -> Any:
-    """`_figures`' UNION ALL for so many references of each kind (parameters `pair_params("s"|"p"|"t", ...)`):
-    rows (tag, source, id, up to five integers); a GROUP BY per reference, as `direct.in_refs` runs them."""
-    o, c, res, cm, d = t.orders.c, t.complaints.c, t.complaint_resolutions.c, t.commitments.c, st.dsr_days.c
-    k, tr = st.target_ratings.c, st.shop_trade.c
-    halves = func.sum(case((res.outcome == "upheld", 2), (res.outcome == "partly_upheld", 1), else_=0))
-    in_force = cm.valid_until.is_(None) | (func.substr(cm.valid_until, 1, 10) >= bindparam("today"))
-    each: list[tuple[Any, ...]] = [(_AT_SHOPS, "s", shops, o.shop_source, o.shop_id, [func.count()], t.orders, None),
-            (_BOUGHT, "p", subjects, o.buyer_source, o.buyer_id, [func.count()], t.orders, None),
-            (_COMPLAINED, "t", targets, c.target_source, c.target_id, [func.count(), halves], t.complaints.outerjoin(
-                t.complaint_resolutions, and_(res.source == c.source, res.complaint_id == c.complaint_id)), None),
-            (_COMMITTED, "p", subjects, cm.subject_source, cm.subject_id, [func.count()], t.commitments, in_force),
-            (_DSR_DAYS, "s", shops, d.target_source, d.target_id, [func.sum(d.ratings), func.sum(d.points)],
-             st.dsr_days, d.day > bindparam("after"))]
+def _few_stmt(shops: int, subjects: int, targets: int, keys: int) -> Any:
+    """`_read_few`'s UNION ALL for so many references of each kind (`pair_params("s"|"p"|"t", ...)`) and party
+    keys (`k0`...): each step's statement as it ran alone (a GROUP BY per reference, as `direct.in_refs`
+    runs them; the others narrowed by an OR of references)."""
+    n = {"s": shops, "p": subjects, "t": targets}
     branches = [_tagged(tag, a, b, values).select_from(frm).where(
-        a == bindparam(f"{name}a{i}"), b == bindparam(f"{name}b{i}"), *([] if cond is None else [cond])).group_by(a, b)
-        for tag, name, n, a, b, values, frm, cond in each for i in range(n)]
-    if shops:
-        branches.append(_tagged(_TRADE, tr.shop_source, tr.shop_id, [tr.shipped, tr.on_time, tr.delivered, tr.returns])
-                        .where(bound_pair_in(tr.shop_source, tr.shop_id, "s", shops)))
-    if targets:
-        branches.append(_tagged(_RATED, k.target_source, k.target_id, [k[c] for c in rating_sums.SUMS]).where(
-            bound_pair_in(k.target_source, k.target_id, "t", targets)))
+        a == bindparam(f"{name}a{i}"), b == bindparam(f"{name}b{i}"), *cond).group_by(a, b)
+        for tag, name, a, b, values, frm, cond in _grouped() for i in range(n[name])]
+    for name, a, b, stmt in _narrowed():
+        if n[name]:
+            branches.append(stmt.where(bound_pair_in(a, b, name, n[name])))
+    if keys:
+        d, cs = lt.dishonesty_records.c, st.credit_scores.c
+        nothing: Any = literal_column("NULL")
+        branches += [_tagged(_BREACHES, d.party_key, nothing, [], [d.state, d.origin, d.severity]).where(
+            _BREACH_ORIGINS, d.party_key.in_([bindparam(f"k{i}") for i in range(keys)])),
+            _tagged(_SCORED, cs.party_key, nothing, [cs.score], [cs.grade, cs.detail]).where(
+            cs.party_key.in_([bindparam(f"k{i}") for i in range(keys)]))]
     return union_all(*branches)
 
 
-def _tagged(tag: int, a: Any, b: Any, values: list[Any]) -> Any:
-    """A branch's columns: its tag, the reference, its values and zeros up to five (written in the SQL, so
-    that every branch's columns are integers on PostgreSQL too)."""
-    return select(literal_column(str(tag)), a, b, *values, *[literal_column("0")] * (5 - len(values)))
+def _grouped() -> list[tuple[Any, ...]]:
+    """The steps that count per reference: (tag, kind of reference, its columns, values, from, conditions)."""
+    o, c, res, cm, d = t.orders.c, t.complaints.c, t.complaint_resolutions.c, t.commitments.c, st.dsr_days.c
+    halves = func.sum(case((res.outcome == "upheld", 2), (res.outcome == "partly_upheld", 1), else_=0))
+    complaints = t.complaints.outerjoin(t.complaint_resolutions, and_(res.source == c.source,
+                                                                      res.complaint_id == c.complaint_id))
+    return [(_AT_SHOPS, "s", o.shop_source, o.shop_id, [func.count()], t.orders, []),
+            (_BOUGHT, "p", o.buyer_source, o.buyer_id, [func.count()], t.orders, []),
+            (_COMPLAINED, "t", c.target_source, c.target_id, [func.count(), halves], complaints, []),
+            (_COMMITTED, "p", cm.subject_source, cm.subject_id, [func.count()], t.commitments, [_IN_FORCE]),
+            (_DSR_DAYS, "s", d.target_source, d.target_id, [func.sum(d.ratings), func.sum(d.points)], st.dsr_days,
+             [d.day > bindparam("after")])]
+
+
+def _narrowed() -> list[tuple[Any, ...]]:
+    """The steps that read rows: (kind of reference, its columns, the tagged statement)."""
+    tr, k, s, lift, lic, L = (st.shop_trade.c, st.target_ratings.c, t.sanctions.c, t.sanction_lifts.c, t.licences.c,
+                              st.rating_ledger.c)
+    lifts = t.sanctions.outerjoin(t.sanction_lifts, and_(lift.source == s.source, lift.sanction_id == s.sanction_id))
+    return [
+        ("s", tr.shop_source, tr.shop_id, _tagged(_TRADE, tr.shop_source, tr.shop_id, [
+            tr.shipped, tr.on_time, tr.delivered, tr.returns])),
+        ("t", k.target_source, k.target_id, _tagged(_RATED, k.target_source, k.target_id, [
+            k[c] for c in rating_sums.SUMS])),
+        ("p", s.subject_source, s.subject_id, _tagged(_SANCTIONED, s.subject_source, s.subject_id, [], [
+            s.kind, s.imposed_at, lift.reason, s.source, s.sanction_id]).select_from(lifts)),
+        ("p", lic.subject_source, lic.subject_id, _tagged(_LICENSED, lic.subject_source, lic.subject_id, [], [
+            lic.licence_type, lic.number, lic.valid_from, lic.valid_until])),
+        ("s", L.target_source, L.target_id, _tagged(_DSR_FIRST, L.target_source, L.target_id, [], [
+            L.at, L.dims]).where(*_DSR_WINDOW))]
+
+
+def _tagged(tag: int, a: Any, b: Any, numbers: list[Any], texts: list[Any] | None = None) -> Any:
+    """A branch's columns: its tag, the reference, five integers and five texts, NULL where it has none."""
+    texts = texts or []
+    return select(literal_column(str(tag)), a, b, *numbers, *[literal_column("NULL")] * (5 - len(numbers)),
+                  *texts, *[literal_column("NULL")] * (5 - len(texts)))
 
 
 def _orders(g: Gather, facts: Facts) -> None:
@@ -355,16 +427,16 @@ def _complaints_stmt() -> Any:
         c.c.target_source, c.c.target_id)
 
 
-def _sanctions(g: Gather, facts: Facts) -> None:
+def _sanctions(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -> None:
     """Sanctions with how they ended: lifted by an event, or their record ended in the lifecycle (disclosure
     over, repaired, overturned). A sanction nobody lifts weighed in full for ever once sanctions in force
-    stopped fading (found by review)."""
+    stopped fading (found by review). `found`: the rows already read (`_few`)."""
     s, lift = t.sanctions, t.sanction_lifts
     (q,) = _statement("sanctions", g.dialect, False, lambda: (select(
         s.c.subject_source, s.c.subject_id, s.c.kind, s.c.imposed_at, lift.c.reason, s.c.source,
         s.c.sanction_id).outerjoin(lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)),))
-    rows = [row for row in g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of)
-            if (row[0], row[1]) in g.party_of]
+    found = g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of) if found is None else found
+    rows = [row for row in found if (row[0], row[1]) in g.party_of]
     ended = _ended_records(g, [lifecycle.SEP.join(("sanction", row[5], row[6])) for row in rows if row[4] is None])
     for a, b, kind, imposed, reason, src, sid in rows:
         how = reason or ended.get(lifecycle.SEP.join(("sanction", src, sid)))
@@ -386,18 +458,19 @@ def _ended_records(g: Gather, keys: list[str]) -> dict[str, str]:
 # SQLAlchemy, these two steps took 1.9 ms of its 3.2)
 _SANCTION_RECORDS = select(lt.dishonesty_records.c.record_key, lt.dishonesty_records.c.state).where(
     lt.dishonesty_records.c.origin == "sanction")
+# not IN: a literal list is rendered per execution, which sent the statement through SQLAlchemy
+# (adapters/db/direct.py), a tenth of a lone event's step
+_BREACH_ORIGINS = or_(lt.dishonesty_records.c.origin == "breach", lt.dishonesty_records.c.origin == "review")
 _BREACH_RECORDS = select(lt.dishonesty_records.c.party_key, lt.dishonesty_records.c.state,
-                         lt.dishonesty_records.c.origin, lt.dishonesty_records.c.severity).where(
-    # not IN: a literal list is rendered per execution, which sent the statement through SQLAlchemy
-    # (adapters/db/direct.py), a tenth of a lone event's step
-    or_(lt.dishonesty_records.c.origin == "breach", lt.dishonesty_records.c.origin == "review"))
+                         lt.dishonesty_records.c.origin, lt.dishonesty_records.c.severity).where(_BREACH_ORIGINS)
+_IN_FORCE = t.commitments.c.valid_until.is_(None) | (  # through its day in China (`today`)
+    func.substr(t.commitments.c.valid_until, 1, 10) >= bindparam("today"))
 
 
 def _commitments(g: Gather, facts: Facts) -> None:
     c = t.commitments
     (q,) = _statement("commitments", g.dialect, False, lambda: (select(c.c.subject_source, c.c.subject_id,
-                                                                       func.count()).where(
-        c.c.valid_until.is_(None) | (func.substr(c.c.valid_until, 1, 10) >= bindparam("today"))).group_by(
+                                                                       func.count()).where(_IN_FORCE).group_by(
         c.c.subject_source, c.c.subject_id),))
     for a, b, n in g.rows(q, c.c.subject_source, c.c.subject_id, g.party_of,
                           {"today": lifecycle.day_of(g.now).isoformat()}):  # in force through its day in China
@@ -405,29 +478,34 @@ def _commitments(g: Gather, facts: Facts) -> None:
             facts.add(i, commitments=n)
 
 
-def _breaches(g: Gather, facts: Facts) -> None:
+def _breaches(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -> None:
     """Commitments broken: the breach records in force (`lifecycle`: a confirmed act a published commitment
     covers). They were opened but never counted: the score said "0 broken" beside one (found by review).
     And the confirmed review records in force, by severity: a confirmed empty parcel, fake traffic or price
     fraud left the score and its "no confirmed dishonesty" unchanged beside the public record (found by
-    review). Sanctions count by their own kind (`_sanctions`)."""
-    d = lt.dishonesty_records.c
-    rows = direct.rows_in(g.conn, _BREACH_RECORDS, d.party_key, g.keys) if g.scoped else \
-        g.conn.execute(_BREACH_RECORDS)
+    review). Sanctions count by their own kind (`_sanctions`). `found`: the rows already read (`_few`)."""
+    rows = _breach_rows(g) if found is None else found
     index = {k: i for i, k in enumerate(g.keys)}
     for key, state, origin, severity in rows:
         if state in LS.IN_FORCE and (i := index.get(key)) is not None:
             facts.add(i, **({"broken": 1} if origin == "breach" else {severity: 1}))
 
 
-def _licence_gaps(g: Gather, facts: Facts) -> None:
-    """Licences each shop lacks for what it sells: one missing licence counts once, whichever rules ask."""
+def _breach_rows(g: Gather) -> Iterable[Any]:
+    if g.scoped:
+        return direct.rows_in(g.conn, _BREACH_RECORDS, lt.dishonesty_records.c.party_key, g.keys)
+    return g.conn.execute(_BREACH_RECORDS)
+
+
+def _licence_gaps(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -> None:
+    """Licences each shop lacks for what it sells: one missing licence counts once, whichever rules ask.
+    `found`: the licences already read (`_few`)."""
     from chengxin.services.parties import licence_gaps
 
     lic = t.licences
     held: dict[int, list[Any]] = defaultdict(list)
     (q,) = _statement("licences", g.dialect, False, lambda: (select(lic),))
-    for row in g.rows(q, lic.c.subject_source, lic.c.subject_id, g.party_of):
+    for row in g.rows(q, lic.c.subject_source, lic.c.subject_id, g.party_of) if found is None else found:
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             held[key].append(row)
     for shop in g.shops:
@@ -436,23 +514,21 @@ def _licence_gaps(g: Gather, facts: Facts) -> None:
         facts.add(key, licence_gaps=len(missing))
 
 
-def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
+def _dsr(g: Gather, facts: Facts, rr: R.RatingRules, found: Iterable[Any] | None = None) -> None:
     """Each shop's DSR over the window against its category's average, weighted by its DSR ratings. Scoring
     some parties reads the window's first, partial day rating by rating and the kept days after it
     (`rating_sums.kept_days`); a full recompute reads every rating of the window (from the start of its first
-    day, when `keep`, to write the kept days anew)."""
+    day, when `keep`, to write the kept days anew). `found`: the first day's ratings already read (`_few`)."""
     L = st.rating_ledger
     since = R.window_start(g.now, rr.dsr_window_days)
     first = since[:10]
     (q,) = _statement("dsr", g.dialect, False, lambda: (select(L.c.target_source, L.c.target_id, L.c.at, L.c.dims)
-                                                         .where(L.c.dsr.is_(True), L.c.at >= bindparam("since"),
-                                                                L.c.at < bindparam("until"),
-                                                                L.c.direction == "buyer_to_seller"),))
+                                                         .where(*_DSR_WINDOW),))
     sums: dict[Ref, list[int]] = {}
     kept = g.kept
     until = (date.fromisoformat(first) + timedelta(days=1)).isoformat() if kept else "9999"
     rows = g.stream(q, L.c.target_source, L.c.target_id, g.shop_party,
-                    {"since": first if g.keep else since, "until": until})
+                    {"since": first if g.keep else since, "until": until}) if found is None else found
     days = rating_sums.dsr_days_of(_window(rows, since, sums))
     if g.keep:
         rating_sums.rebuild_days(g.conn, days)
@@ -463,6 +539,10 @@ def _dsr(g: Gather, facts: Facts, rr: R.RatingRules) -> None:
             acc[0] += n
             acc[1] += points
     _dsr_gaps(g, facts, rr, since, sums)
+
+
+_DSR_WINDOW = (st.rating_ledger.c.dsr.is_(True), st.rating_ledger.c.at >= bindparam("since"),
+               st.rating_ledger.c.at < bindparam("until"), st.rating_ledger.c.direction == "buyer_to_seller")
 
 
 def _window(rows: Iterable[Any], since: str, sums: dict[Ref, list[int]]) -> Iterator[Any]:

@@ -107,21 +107,24 @@ def _epochs(at: list[str]) -> NDArray[np.float64]:
 
 # --- scoring and history -------------------------------------------------------------------------------------
 def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str,
-                grades: dict[str, int] | None = None, *, chunk: int = 5000) -> int:
+                grades: dict[str, int] | None = None, *, chunk: int = 5000,
+                previous: dict[str, P.Previous] | None = None) -> int:
     """Score the profiles; store scores; append history where score or grade changed. Returns changes;
     counts the grades into `grades` when given. Works in chunks, so memory holds one chunk's explanations
-    (a full rebuild scores every party)."""
+    (a full rebuild scores every party). `previous`: the stored scores, when read with the profiles."""
     keys, changed = list(profiles_by_key), 0
     for i in range(0, len(keys), chunk):
-        changed += _save_chunk(conn, {k: profiles_by_key[k] for k in keys[i:i + chunk]}, cause, grades)
+        changed += _save_chunk(conn, {k: profiles_by_key[k] for k in keys[i:i + chunk]}, cause, grades, previous)
     return changed
 
 
-def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grades: dict[str, int] | None) -> int:
+def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grades: dict[str, int] | None,
+                previous: dict[str, P.Previous] | None) -> int:
     rules, now, cs = score_rules(), credit_log.now_utc(), st.credit_scores
-    few = len(profs) <= DETAILS_AT_ONCE
-    old = {r.party_key: r for r in direct.rows_in(conn, _OLD_DETAILED if few else _OLD_SCORES, cs.c.party_key,
-                                                  list(profs))}
+    few = previous is not None or len(profs) <= DETAILS_AT_ONCE
+    old: dict[str, Any] = {k: previous[k] for k in profs if k in previous} if previous is not None else {
+        r.party_key: r for r in direct.rows_in(conn, _OLD_DETAILED if few else _OLD_SCORES, cs.c.party_key,
+                                               list(profs))}
     rows, moved = [], []
     for key, profile in profs.items():
         result = S.score(profile, rules)
@@ -212,7 +215,8 @@ def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
         return 0
     changed = 0
     for i in range(0, len(keys), 100):
-        changed += save_scores(conn, profiles(conn, keys[i:i + 100], _now()), cause)
+        facts = P.collect(conn, keys[i:i + 100], _now(), score_rules(), rating_rules())
+        changed += save_scores(conn, facts.profiles(), cause, previous=facts.previous)
     return changed
 
 

@@ -120,6 +120,13 @@ ODD_VALUES = [None, "", " ", "\u3000", "\u00a0\t", "\u2028",
               {"source": 1, "id": "i"}, "2026-02-30T00:00:00+08:00", "0001-01-01T00:00:00+08:00",
               "2026-02-28", "2026-02-29", "999999", "31010", "buyer", "12315", 10**30,
               "13812345678", "192.168.1.1", "a b", "a:91bc", "2001:db8::1", "+8613812345678"]
+# at and over the length limits (vocab/events-v1.yaml `lengths`: id and source 128, name and url 512, text
+# 10,000), in characters of 1 and 4 bytes, bare, in reference objects, lists and items
+_LONG = [c * n for c in ("x", "\U00020000") for n in (128, 129, 512, 513)] + ["t" * 10_000, "t" * 10_001]
+ODD_VALUES += [*_LONG, {"source": "s" * 129, "id": "i"}, {"source": "s", "id": "\U00020000" * 129},
+               {"source": "s" * 128, "id": "i" * 128}, ["a" * 513], ["a", "\U00020000" * 129], ["a" * 128],
+               [{"product_id": "p" * 129, "quantity": 1, "unit_price": 1}],
+               [{"product_id": {"source": "s" * 129, "id": "p"}, "quantity": 1, "unit_price": 1}]]
 
 
 @st.composite

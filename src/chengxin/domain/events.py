@@ -226,6 +226,8 @@ def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:
             errors.append(f"{name} must be a non-empty string")
         elif "\x00" in obj[name]:
             errors.append(f"{name} must not contain a NUL character")
+        elif (limit := vocab.lengths.get(name)) is not None and len(obj[name]) > limit:
+            errors.append(too_long(name, obj[name], limit))
     if not isinstance(obj["type"], str) or obj["type"] not in vocab.types:
         errors.append(f"unknown type {str(obj['type'])[:80]!r}")
     errors.extend(_time_errors("time", obj["time"]))
@@ -366,11 +368,19 @@ def _date_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     return [f"{where} not a date (YYYY-MM-DD) or RFC 3339 time"]
 
 
+def too_long(where: str, value: str, limit: int) -> str:
+    """The reason for a string over its length limit (`vocab/events-v1.yaml`, `lengths`): characters, as counted
+    in Unicode code points (a Chinese character is one), never the value itself (it may be personal data)."""
+    return f"{where}: {len(value)} characters, at most {limit}"
+
+
 def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or not value.strip():
         return [f"{where} must be a non-empty string"]
     if "\x00" in value:
         return [f"{where} must not contain a NUL character"]
+    if spec.max_length is not None and len(value) > spec.max_length:
+        return [too_long(where, value, spec.max_length)]
     if spec.format is not None and (why := _FORMATS[spec.format](value)):
         return [f"{where} {why}"]
     return _OK
@@ -397,6 +407,8 @@ def _text_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
         return [f"{where} must be a string"]
     if "\x00" in value:
         return [f"{where} must not contain a NUL character"]
+    if spec.max_length is not None and len(value) > spec.max_length:
+        return [too_long(where, value, spec.max_length)]
     return _OK
 
 
@@ -478,9 +490,15 @@ def _hash_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 
 
 def _ref_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
+    """A bare id (`max_length`), or an object naming another source's entity: its `source` (`max_source`) and
+    `id` (`max_length`)."""
     if isinstance(value, dict):
         ok = all(isinstance(v := value.get(k), str) and v.strip() and "\x00" not in v for k in ("source", "id"))
-        return [] if ok else [f"{where} reference object needs string `source` and `id`"]
+        if not ok:
+            return [f"{where} reference object needs string `source` and `id`"]
+        return [too_long(f"{where}.{k}", value[k], limit) for k, limit in (("source", spec.max_source),
+                                                                          ("id", spec.max_length))
+                if limit is not None and len(value[k]) > limit]
     return _str_errors(where, value, spec)
 
 
@@ -520,6 +538,11 @@ def _strs_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
         return [f"{where} must be a non-empty list of strings"]
     if not all(isinstance(v, str) and v.strip() and "\x00" not in v for v in value):
         return [f"{where} must contain only non-empty strings without NUL characters"]
+    limit = spec.max_length
+    long = [] if limit is None else [i for i, v in enumerate(value) if len(v) > limit]
+    if long and limit is not None:  # the first, and how many more (a list may be long)
+        more = f" (and {len(long) - 1} more over it)" if len(long) > 1 else ""
+        return [too_long(f"{where}[{long[0]}]", value[long[0]], limit) + more]
     return _OK
 
 

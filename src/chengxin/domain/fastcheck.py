@@ -4,13 +4,13 @@
 structs built from `vocab/events-v1.yaml`. Only when it says no does the slow, explaining validator run, to
 produce the reasons that name each field. The fast path may refuse a line the slow path would accept (the
 line is then simply checked slowly), but must never accept one the slow path refuses; a property test
-(`tests/unit/test_fastcheck.py`) holds the two to that.
+(`tests/unit/test_events.py`) holds the two to that, length limits included.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -35,20 +35,26 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # stored as 64-bit int
 Score = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 
-class RefObject(msgspec.Struct):
-    """`{"source": ..., "id": ...}`: an entity of another source."""
-
-    source: NonBlank
-    id: NonBlank
-
-
-Ref = Union[NonBlank, RefObject]  # noqa: UP007 - msgspec needs the typing form here
+def _bounded(max_length: int | None, *, blank: bool = False) -> Any:
+    """A string of at most `max_length` characters (code points, as `len` counts them; None: any length),
+    not empty unless `blank`: the vocabulary's length limits, checked in C."""
+    return Annotated[str, msgspec.Meta(min_length=None if blank else 1, max_length=max_length)]
 
 
-class Item(msgspec.Struct):
-    product_id: Ref
-    quantity: Count
-    unit_price: Count
+_REFS: dict[tuple[int | None, int | None], tuple[Any, Any]] = {}
+
+
+def _ref_types(max_id: int | None, max_source: int | None) -> tuple[Any, Any]:
+    """(reference, order item) types with these length limits, made once: a reference is a bare id, or
+    `{"source": ..., "id": ...}` naming an entity of another source; an item's product_id is a reference."""
+    key = (max_id, max_source)
+    if key not in _REFS:
+        bare = _bounded(max_id)
+        obj = msgspec.defstruct("RefObject", [("source", _bounded(max_source)), ("id", bare)])
+        ref = bare | obj
+        item = msgspec.defstruct("Item", [("product_id", ref), ("quantity", Count), ("unit_price", Count)])
+        _REFS[key] = (ref, item)
+    return _REFS[key]
 
 
 class Dimensions(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,20 +77,25 @@ ENVELOPE = msgspec.json.Decoder(Envelope)
 
 
 def _field_type(spec: FieldSpec) -> Any:
-    kinds: dict[str, Any] = {
-        "str": NonBlank, "text": str, "ref": Ref, "money": Count, "count": Count,
-        "hash": Annotated[str, msgspec.Meta(pattern=HASH)],
-        "time": Annotated[str, msgspec.Meta(pattern=TIME)],
-        "date": Annotated[str, msgspec.Meta(pattern=DATE_OR_TIME)],
-        "region": Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}\Z")],
-        "strs": Annotated[list[NonBlank], msgspec.Meta(min_length=1)],
-        "items": Annotated[list[Item], msgspec.Meta(min_length=1)],
-        "dims": Dimensions,
-    }
     if spec.kind == "int":
         return Annotated[int, msgspec.Meta(ge=spec.minimum, le=spec.maximum)]
     if spec.kind == "enum":
         return Literal[tuple(sorted(spec.values))]
+    if spec.kind in ("ref", "items"):
+        ref, item = _ref_types(spec.max_length, spec.max_source)
+        if spec.kind == "ref":
+            return ref
+        return Annotated[list[item], msgspec.Meta(min_length=1)]  # type: ignore[valid-type]
+    element = _bounded(spec.max_length)
+    kinds: dict[str, Any] = {
+        "str": element, "text": _bounded(spec.max_length, blank=True), "money": Count, "count": Count,
+        "hash": Annotated[str, msgspec.Meta(pattern=HASH)],
+        "time": Annotated[str, msgspec.Meta(pattern=TIME)],
+        "date": Annotated[str, msgspec.Meta(pattern=DATE_OR_TIME)],
+        "region": Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}\Z")],
+        "strs": Annotated[list[element], msgspec.Meta(min_length=1)],  # type: ignore[valid-type]
+        "dims": Dimensions,
+    }
     return kinds[spec.kind]
 
 
@@ -97,6 +108,7 @@ def _struct(etype: EventType) -> type[msgspec.Struct]:
 
 
 _DECODERS: dict[int, tuple[Vocabulary, dict[str, msgspec.json.Decoder[Any]]]] = {}
+_LIMIT = 1 << 62  # no limit: longer than any line
 
 
 def decoders(vocab: Vocabulary) -> dict[str, msgspec.json.Decoder[Any]]:
@@ -105,6 +117,11 @@ def decoders(vocab: Vocabulary) -> dict[str, msgspec.json.Decoder[Any]]:
     if key not in _DECODERS:
         _DECODERS[key] = (vocab, {name: msgspec.json.Decoder(_struct(et)) for name, et in vocab.types.items()})
     return _DECODERS[key][1]
+
+
+def envelope_limits(vocab: Vocabulary) -> tuple[int, int]:
+    """At most how many characters an event's `id` and `source` have (`lengths` in the vocabulary)."""
+    return vocab.lengths.get("id", _LIMIT), vocab.lengths.get("source", _LIMIT)
 
 
 def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
@@ -116,6 +133,9 @@ def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
         env = ENVELOPE.decode(raw)
         decoder = decoders(vocab).get(env.type)
         if decoder is None:
+            return None
+        max_id, max_source = envelope_limits(vocab)
+        if len(env.id) > max_id or len(env.source) > max_source:
             return None
         data = decoder.decode(env.data)
     except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # too deep: the slow path says so

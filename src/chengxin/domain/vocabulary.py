@@ -18,6 +18,14 @@ FIELD_KINDS = frozenset(
 # Checks of a `str` field beyond its kind (`format: gtin`), done by `events.py` on both paths: a check digit is
 # no pattern the fast path's msgspec types could hold.
 FIELD_FORMATS = frozenset({"gtin"})
+# Length limits (`lengths` in the vocabulary: a class name -> at most that many characters, i.e. Unicode code
+# points, as JSON, Python and msgspec count them). Every `str`, `strs` (each element) and `text` field names its
+# class (`length`); the envelope's `id` and `source` and every reference (a bare id, or the `id` and `source` of
+# an object; an item's `product_id` too) take the `id` and `source` classes, which every vocabulary defines. An
+# implementation limit (docs/ingestion.md): PostgreSQL refuses an index entry over 2,704 bytes, which failed the
+# whole batch, so every string that reaches an index is bounded, checked on both validation paths.
+ENVELOPE_LENGTHS = ("id", "source")
+LENGTH_KINDS = frozenset({"str", "strs", "text"})
 
 
 # A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
@@ -67,6 +75,12 @@ class FieldSpec:
     # imposes): value -> source kinds. Checked on every event, not only on an API key's
     only_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
     format: str | None = None  # one of FIELD_FORMATS (a `str` field only): `gtin`, a GTIN with its check digit
+    # The length class (`str`, `strs`, `text`; None for the other kinds) and what it allows, in characters: the
+    # value's length (each element's for `strs`; the id's for a `ref`, and for each `items` entry's product_id);
+    # `max_source` is a reference object's `source` (`ref`, `items`). None: no limit (a spec built in code)
+    length: str | None = None
+    max_length: int | None = None
+    max_source: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,7 @@ class Vocabulary:
 
     version: str
     types: Mapping[str, EventType]
+    lengths: Mapping[str, int] = field(default_factory=dict)  # length class -> at most that many characters
 
 
 def load_event_types(text: str, source: str = "<string>") -> Vocabulary:
@@ -95,14 +110,33 @@ def load_event_types(text: str, source: str = "<string>") -> Vocabulary:
     doc = yaml.safe_load(text)
     if not isinstance(doc, dict) or not isinstance(doc.get("types"), dict):
         raise VocabularyError(source, "expected a mapping with `version` and `types`")
-    types = {name: _event_type(source, name, spec) for name, spec in doc["types"].items()}
-    return Vocabulary(version=str(doc.get("version", "")), types=types)
+    lengths = _lengths(source, doc.get("lengths"))
+    types = {name: _event_type(source, name, spec, lengths) for name, spec in doc["types"].items()}
+    if not lengths:
+        raise VocabularyError(source, f"needs `lengths`: a mapping of length classes to at most how many "
+                                      f"characters, with {' and '.join(ENVELOPE_LENGTHS)}")
+    return Vocabulary(version=str(doc.get("version", "")), types=types, lengths=lengths)
 
 
-def _event_type(source: str, name: str, spec: Any) -> EventType:
+def _lengths(source: str, spec: Any) -> dict[str, int]:
+    """The length classes ({} when the vocabulary has none: refused once its types are checked)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict) or not all(isinstance(k, str) for k in spec):
+        raise VocabularyError(source, "lengths must map length classes to at most how many characters")
+    for name, limit in spec.items():
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise VocabularyError(source, f"lengths.{name}: must be a whole number of characters, at least 1")
+    missing = [name for name in ENVELOPE_LENGTHS if name not in spec]
+    if missing:
+        raise VocabularyError(source, f"lengths: needs {', '.join(missing)} (the envelope's and every reference's)")
+    return dict(spec)
+
+
+def _event_type(source: str, name: str, spec: Any, lengths: Mapping[str, int]) -> EventType:
     if not isinstance(spec, dict) or not isinstance(spec.get("fields"), dict) or not spec["fields"]:
         raise VocabularyError(source, f"{name}: needs a non-empty `fields` mapping")
-    fields = tuple(_field(source, name, fname, fspec) for fname, fspec in spec["fields"].items())
+    fields = tuple(_field(source, name, fname, fspec, lengths) for fname, fspec in spec["fields"].items())
     names = {f.name for f in fields}
     for f in fields:
         for other in [*f.required_when, *f.foreign_when]:
@@ -111,12 +145,12 @@ def _event_type(source: str, name: str, spec: Any) -> EventType:
     return EventType(name=name, fields=fields)
 
 
-def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
+def _field(source: str, tname: str, name: str, spec: Any, lengths: Mapping[str, int]) -> FieldSpec:
     where = f"{tname}.{name}"
     if not isinstance(spec, dict) or spec.get("kind") not in FIELD_KINDS:
         raise VocabularyError(source, f"{where}: kind must be one of {sorted(FIELD_KINDS)}")
     unknown = set(spec) - {"kind", "required", "values", "min", "max", "required_when", "foreign", "foreign_when",
-                           "foreign_to", "only_from", "format"}
+                           "foreign_to", "only_from", "format", "length"}
     if unknown:
         raise VocabularyError(source, f"{where}: unknown keys {sorted(unknown)}")
     fmt = spec.get("format")
@@ -133,6 +167,7 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
         if not isinstance(kinds, list) or not set(kinds) <= SOURCE_KINDS:
             raise VocabularyError(source, f"{where}: {key} must be a list of {sorted(SOURCE_KINDS)}")
     only = _only_from(source, where, spec.get("only_from") or {}, {str(v) for v in values})
+    length, max_length, max_source = _field_length(source, where, spec, lengths)
     return FieldSpec(
         name=name,
         kind=spec["kind"],
@@ -146,7 +181,31 @@ def _field(source: str, tname: str, name: str, spec: Any) -> FieldSpec:
         foreign_to=frozenset(to),
         only_from=only,
         format=fmt,
+        length=length,
+        max_length=max_length,
+        max_source=max_source,
     )
+
+
+def _field_length(source: str, where: str, spec: dict[str, Any],
+                  lengths: Mapping[str, int]) -> tuple[str | None, int | None, int | None]:
+    """(length class, its limit, a reference object's source limit) of a field: a `str`, `strs` or `text` field
+    names its class; a reference (and an item's product_id) takes the `id` and `source` classes."""
+    kind, length = spec["kind"], spec.get("length")
+    if not lengths:
+        return None, None, None  # a vocabulary without `lengths` is refused once its types are checked
+    if kind in ("ref", "items"):
+        if length is not None:
+            raise VocabularyError(source, f"{where}: a {kind} takes the `id` and `source` lengths, not `length`")
+        return None, lengths.get("id"), lengths.get("source")
+    if kind not in LENGTH_KINDS:
+        if length is not None:
+            raise VocabularyError(source, f"{where}: only a {', '.join(sorted(LENGTH_KINDS))} field has a `length`")
+        return None, None, None
+    if not isinstance(length, str) or length not in lengths:
+        raise VocabularyError(source, f"{where}: a {kind} field needs `length`, one of the classes of `lengths` "
+                                      f"({', '.join(sorted(lengths))})")
+    return str(length), lengths[length], None
 
 
 def _only_from(source: str, where: str, spec: Any, values: set[str]) -> dict[str, frozenset[str]]:

@@ -279,3 +279,27 @@ def test_search_results_say_which_platform_and_which_public_list(client: TestCli
         s2 = next(r for r in results if 'data-testid="result-link">示例日用小店<' in r)
         assert 'data-list="black"' in s2 and black in text_of(s2)
         assert platform in text_of(s2)
+
+
+def test_search_results_show_each_shops_grade_as_its_page_does(client: TestClient) -> None:
+    """A D-graded shop looked like an A-graded one among the results. The grade shown is the shop page's:
+    capped by the black list's `lower_grade` measure; none for a natural person's shop (its operator's score
+    counts accounts the public may not learn of)."""
+    from chengxin.services import parties, shop_search
+    from chengxin.services.viewer import ANONYMOUS
+
+    cx = client.app.state.chengxin  # type: ignore[attr-defined]
+    found = {s["id"]: s for s in shop_search.search_shops(cx, "示例", limit=50)}
+    for shop in ("S1", "S2"):
+        page = parties.show(cx, P1, shop, ANONYMOUS)
+        assert (found[shop]["grade"], found[shop]["grade_computed"]) == (page["grade"], page.get("grade_computed"))
+    assert (found["S1"]["grade"], found["S1"]["grade_computed"]) == ("D", "B")  # capped by the black list
+    person = shop_search.search_shops(cx, PERSON_SHOP)[0]
+    assert person["grade"] is None and person["score_withheld"] == "natural_person"
+    for lang, words in (("zh", "信用等级 D"), ("en", "Credit grade D")):
+        html = get(client, "/search?q=" + quote("示例"), lang)
+        results = re.findall(r'<li class="card result">(.*?)</li>', html, re.S)
+        row = next(r for r in results if 'data-testid="result-link">示例食品旗舰店<' in r)
+        assert 'data-testid="result-grade" data-grade="D"' in row and words in text_of(row)
+    html = get(client, "/search?q=" + quote(PERSON_SHOP))
+    assert 'data-testid="result-grade"' not in html

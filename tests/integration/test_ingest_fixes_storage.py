@@ -124,12 +124,12 @@ def _opened(event_id: str, time: str, name: str = "示例日用小店") -> str:
 
 
 def _closed_where_shown(cx: Chengxin) -> tuple[object, object, object]:
-    from chengxin.services import parties
+    from chengxin.services import parties, shop_search
     from chengxin.services.viewer import ANONYMOUS
 
     shop = parties.show(cx, P1, "S2", ANONYMOUS)["closed"]
     party = next(s["closed_at"] for s in parties.show(cx, P1, "M2", ANONYMOUS)["shops"] if s["id"] == "S2")
-    found = next(s["closed_at"] for s in parties.search_shops(cx, "s2.shop.example") if s["id"] == "S2")
+    found = next(s["closed_at"] for s in shop_search.search_shops(cx, "s2.shop.example") if s["id"] == "S2")
     return shop, party, found
 
 
@@ -177,7 +177,7 @@ def test_which_event_of_one_time_wins_does_not_depend_on_the_split_in_an_icu_dat
     `excluded.ord > ord`: both must agree, by statements and through the staging tables alike; and a closure
     later by code point than the opening of the same time closes the shop."""
     from chengxin.adapters.db import bulk
-    from chengxin.services import parties
+    from chengxin.services import parties, shop_search
     from chengxin.services.viewer import ANONYMOUS
 
     assert PG_URL
@@ -213,7 +213,8 @@ def test_which_event_of_one_time_wins_does_not_depend_on_the_split_in_an_icu_dat
                         assert conn.execute(select(t.orders.c.total)).scalar_one() == 2, (copy_from, batches)
             assert ingest_text(cx, CLOSE_SAME_TIME).accepted == 1
             assert parties.show(cx, P1, "S7", ANONYMOUS)["closed"] is not None
-            assert [s["closed_at"] for s in parties.search_shops(cx, "s7.example")] == ["2026-03-01T02:00:00.000000Z"]
+            found = [s["closed_at"] for s in shop_search.search_shops(cx, "s7.example")]
+            assert found == ["2026-03-01T02:00:00.000000Z"]
         finally:
             cx.engine.dispose()
     finally:
@@ -225,7 +226,7 @@ def test_which_event_of_one_time_wins_does_not_depend_on_the_split_in_an_icu_dat
 def test_a_business_whose_uscc_fails_its_check_is_found_by_that_code(sample_app):
     """Searching the code a shop page shows found nothing when it failed its check digit: exactly the shops
     flagged identity-invalid were hidden from the public query (found by review)."""
-    from chengxin.services import parties
+    from chengxin.services import parties, shop_search
     from chengxin.services.viewer import ANONYMOUS
 
     src = "urn:cx:platform:P2"
@@ -242,7 +243,7 @@ def test_a_business_whose_uscc_fails_its_check_is_found_by_that_code(sample_app)
                                                              "reason": "店主电话13812345678申请注销"}}]
     ingest_text(sample_app, "\n".join(json.dumps(e, ensure_ascii=False) for e in events))
     for query in ("91310104MA1FL8XQ37", "9131 0104 MA1F L8XQ 37"):
-        assert [s["id"] for s in parties.search_shops(sample_app, query)] == ["SBAD"]
-    assert [s["id"] for s in parties.search_shops(sample_app, "91310104MA1FL8XQ36")] == ["S1"]  # M1's valid code
+        assert [s["id"] for s in shop_search.search_shops(sample_app, query)] == ["SBAD"]
+    assert [s["id"] for s in shop_search.search_shops(sample_app, "91310104MA1FL8XQ36")] == ["S1"]  # M1's valid code
     shop = parties.show(sample_app, src, "SBAD", ANONYMOUS)
     assert shop["closed"]["reason"] == "店主电话138****5678申请注销"  # free text, masked for the public

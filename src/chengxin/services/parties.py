@@ -5,7 +5,6 @@ The credit records themselves (paging, sanctions leaving the public view) are in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import date
 from functools import cache, lru_cache
@@ -77,18 +76,18 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
     linked = linked_subjects(conn, subject.party_key)
     subjects = _visible_reports(linked, subject, viewer)
     refs = [(s.source, s.subject_id) for s in subjects]
-    shops = _shops_of(conn, refs)
+    shops = shops_of(conn, refs)
     view: dict[str, Any] = {
         "entity": "party", "source": subject.source, "id": subject.subject_id,
         **identity_view(subject, full),
         "reports": [{"source": s.source, "id": s.subject_id} for s in subjects],
-        "shops": [_shop_summary(s) for s in shops],
+        "shops": [shop_summary(s) for s in shops],
         "licences": licences_view(conn, refs),
     }
     view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops],
                                 scored=score_shown(linked, viewer)))
     view.update(_consequences(conn, subject.party_key, refs, viewer))
-    _cap_grade(view)
+    cap_grade(view)
     refs += [(s.source, s.shop_id) for s in shops]
     mine, others = _split_reporters(refs, viewer, full)
     view.update(credit_records_view(conn, mine, full, *page, others=others))
@@ -155,7 +154,7 @@ def _shown(row: Any) -> bool:
     return bool(lifecycle.record_view(row)["public"])
 
 
-def _cap_grade(view: dict[str, Any]) -> None:
+def cap_grade(view: dict[str, Any]) -> None:
     """A `lower_grade` measure in force caps the grade shown (the score and its reasons stay as computed;
     `grade_computed` keeps the uncapped grade and `grade_capped_by` says which lists capped it)."""
     cap = next((m for m in view.get("measures", []) if m["measure"] == "lower_grade"), None)
@@ -222,16 +221,16 @@ def _identity_flags(subject: Any) -> list[str]:
     return ["identity_invalid"] if not subject.identity_valid else []
 
 
-def _shops_of(conn: Connection, operators: list[Ref]) -> list[Any]:
+def shops_of(conn: Connection, operators: list[Ref]) -> list[Any]:
     if not operators:
         return []
     q = select(t.shops, t.shop_closures.c.closed_at, t.shop_closures.c.reason.label("close_reason")).outerjoin(
-        t.shop_closures, _closed(conn),
+        t.shop_closures, closed_join(conn),
     ).where(pair_in(t.shops.c.operator_source, t.shops.c.operator_id, operators))
     return list(conn.execute(q))
 
 
-def _closed(conn: Connection) -> Any:
+def closed_join(conn: Connection) -> Any:
     """Join condition of a shop's closure that still holds: one later (by event order) than the shop's latest
     opening, since a shop re-opened after a closure is open. `ord` compares by code point, as everywhere
     (PostgreSQL: in the "C" collation, whatever the database's)."""
@@ -246,7 +245,7 @@ def _closure_of(conn: Connection, shop: Any) -> Any:
     return closure if closure is not None and closure.ord > shop.ord else None
 
 
-def _shop_summary(s: Any) -> dict[str, Any]:
+def shop_summary(s: Any) -> dict[str, Any]:
     return {"source": s.source, "id": s.shop_id, "name": s.name, "url": s.url,
             "categories": orjson.loads(s.categories), "opened_at": s.opened_at,
             "closed_at": getattr(s, "closed_at", None)}
@@ -322,7 +321,7 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
     if operator is not None:  # another source's person: their lists and records as the public sees them (a
         # platform read a person's watch-list entry through the shop: found by review)
         view.update(_consequences(conn, operator.party_key, op_refs, viewer if op_full or not person else ANONYMOUS))
-        _cap_grade(view)
+        cap_grade(view)
     view["flags"] = (["licence_missing"] if view["licence_gaps"] else []) + (
         ["operator_identity_invalid"] if operator is not None and not operator.identity_valid else [])
     mine, others = _split_reporters([(shop.source, shop.shop_id), *op_refs], viewer, full)
@@ -406,67 +405,6 @@ def _journal_entry(r: Any) -> dict[str, Any]:
     subject, _, purpose = rest.partition("|")
     return {"id": r.id, "at": r.at, "key_id": r.key_id, "action": r.action,
             "party": {"source": source, "id": subject}, "purpose": purpose}
-
-
-def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Public credit query: a shop by name (substring), URL, or its operator's USCC."""
-    q = query.strip()
-    if not q:
-        return []
-    with read_connection(app.engine) as conn:
-        check = identity.check_uscc(q)
-        if len(check.normalised) == 18 and re.fullmatch(r"[0-9A-Z]{18}", check.normalised):
-            # by the code as the operator's licence shows it, valid or not: a business whose code fails its
-            # check is linked to no one, and was found by no one searching its own code (found by review)
-            ops = conn.execute(select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key).where(
-                t.subjects.c.uscc == check.normalised)).all()
-            refs = list(dict.fromkeys(ref for op in ops for ref in (
-                [(s.source, s.subject_id) for s in linked_subjects(conn, op.party_key)] if check.valid
-                else [(op.source, op.subject_id)])))
-            if refs or check.valid:
-                return _with_lists(conn, [_shop_summary(s) for s in _shops_of(conn, refs)][:limit])
-        cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name.contains(q, autoescape=True)
-        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, _closed(conn))
-        rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
-        return _with_lists(conn, [_shop_summary(s) for s in rows])
-
-
-def _with_lists(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each result with the public lists (black, red) its operator is on, as its page shows them: a
-    blacklisted shop looked like any other among the results (found by review). A natural person's shop
-    shows none here (its page says what the public may know)."""
-    from chengxin.adapters.db import lists_tables as lt
-    from chengxin.services import lists
-
-    public = sorted(n for n, d in lists.policies().lists.items() if d.public)
-    refs = [(s["source"], s["id"]) for s in shops]
-    sh, sub, m = t.shops.c, t.subjects.c, lt.list_memberships.c
-    on: dict[Ref, set[str]] = {}
-    for i in range(0, len(refs), 200):
-        for r in conn.execute(select(sh.source, sh.shop_id, m.list).select_from(t.shops.join(t.subjects, and_(
-                sub.source == sh.operator_source, sub.subject_id == sh.operator_id)).join(
-                lt.list_memberships, m.party_key == sub.party_key)).where(
-                pair_in(sh.source, sh.shop_id, refs[i:i + 200]), m.ended_at.is_(None), m.list.in_(public),
-                sub.kind.not_in(sorted(NATURAL_PERSONS)))):
-            on.setdefault((r.source, r.shop_id), set()).add(r.list)
-    return [{**s, "lists": sorted(on.get((s["source"], s["id"]), ()))} for s in shops]
-
-
-def url_forms(query: str) -> list[str]:
-    """The ways a shop's URL may be stored that a visitor's pasted or typed one may mean: with or without the
-    scheme (https, http), `www.` and a trailing slash, the host in any case (`S1.shop.example/` found nothing
-    where `https://s1.shop.example` is stored)."""
-    rest = query.strip()
-    scheme = re.match(r"(?i)^(https?)://", rest)
-    rest = rest[scheme.end():] if scheme else rest
-    host, slash, path = rest.partition("/")
-    host = host.lower().removeprefix("www.")
-    path = (slash + path).rstrip("/")
-    forms = [query.strip()]
-    for s in ("https://", "http://"):
-        for www in ("", "www."):
-            forms += [f"{s}{www}{host}{path}", f"{s}{www}{host}{path}/"]
-    return list(dict.fromkeys(forms))
 
 
 def search_parties(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:

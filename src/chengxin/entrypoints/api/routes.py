@@ -17,7 +17,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_app, get_sequencer, get_viewer
 from chengxin.entrypoints.api.openapi import NEEDS_KEY, errors
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
-from chengxin.services import credit_log, ingest, parties, records, review, standing, standing_views
+from chengxin.services import credit_log, ingest, parties, records, review, shop_search, standing, standing_views
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 # Every /v1 route resolves the viewer, so a bad key is refused even on public routes (401), and a key is
@@ -295,7 +295,7 @@ def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description=
            limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
     """Public credit query: shops by name, shop URL or the operator's USCC (also written in groups with spaces
     or hyphens)."""
-    return {"shops": parties.search_shops(cx, shop_query(q), limit=limit)}
+    return {"shops": shop_search.search_shops(cx, shop_query(q), limit=limit)}
 
 
 @router.get("/log/head", tags=["credit log"])

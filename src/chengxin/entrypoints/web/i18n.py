@@ -38,6 +38,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "search.platform": ("所在平台：{name}", "on {name}"),
     "search.more": ("只显示前 {n} 家；还有更多相符的网店，请输入更完整的名称、网址或统一社会信用代码。",
                     "Only the first {n} are shown and more shops match: type more of the name, the URL or the USCC."),
+    "search.grade": ("信用等级 {grade} {words}", "Credit grade {grade} {words}"),
+    "search.ungraded": ("尚未评级", "not yet graded"),
     "search.parties": ("持有该统一社会信用代码的经营主体", "Parties with this unified social credit code"),
     "search.results_for": ("“{q}”的查询结果", "Results for “{q}”"),
     "shop.open": ("营业中", "Open"),

@@ -27,7 +27,7 @@ from chengxin.entrypoints.web import i18n
 from chengxin.entrypoints.web.present import party_href, public, shop_href
 from chengxin.entrypoints.web.render import render, request_translator, translator
 from chengxin.exc import ChengxinError, InvalidInput
-from chengxin.services import lists, parties, records
+from chengxin.services import lists, parties, records, shop_search
 from chengxin.services.viewer import ANONYMOUS
 
 log = logging.getLogger("chengxin.portal")
@@ -125,7 +125,7 @@ def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200
     """Shops by name, URL or USCC; an htmx request gets the results fragment, a browser the whole page."""
     q = q.strip()
     query = shop_query(q)  # a USCC written in groups as its 18 characters; the page shows `q` as typed
-    shops = parties.search_shops(cx, query, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
+    shops = shop_search.search_shops(cx, query, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
     context = {"q": q, "shops": public(shops[:SHOWN]), "more": len(shops) > SHOWN, "shown": SHOWN,
                "found_parties": public(_parties_by_uscc(cx, query)),
                # which platform each shop is on: two shops of one name were told apart by nothing (found by review)

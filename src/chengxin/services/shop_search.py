@@ -1,0 +1,115 @@
+"""The public credit query: shops by name, shop URL or the operator's USCC, each result with what a buyer
+looks at first — the public lists its operator is on and its credit grade, as the shop's own page shows them.
+
+Read by the portal's search page and `GET /v1/shops`; the full views are in `parties.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.adapters.db.query import pair_in
+from chengxin.bootstrap import Chengxin
+from chengxin.domain import identity
+from chengxin.domain import measures as M
+from chengxin.services.credit_file import Ref
+from chengxin.services.parties import NATURAL_PERSONS, cap_grade, closed_join, linked_subjects, shop_summary, shops_of
+
+PART = 200  # shops per statement when their operators are looked up
+
+
+def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Public credit query: a shop by name (substring), URL, or its operator's USCC."""
+    q = query.strip()
+    if not q:
+        return []
+    with read_connection(app.engine) as conn:
+        check = identity.check_uscc(q)
+        if len(check.normalised) == 18 and re.fullmatch(r"[0-9A-Z]{18}", check.normalised):
+            # by the code as the operator's licence shows it, valid or not: a business whose code fails its
+            # check is linked to no one, and was found by no one searching its own code (found by review)
+            ops = conn.execute(select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key).where(
+                t.subjects.c.uscc == check.normalised)).all()
+            refs = list(dict.fromkeys(ref for op in ops for ref in (
+                [(s.source, s.subject_id) for s in linked_subjects(conn, op.party_key)] if check.valid
+                else [(op.source, op.subject_id)])))
+            if refs or check.valid:
+                return _with_standing(conn, [shop_summary(s) for s in shops_of(conn, refs)][:limit])
+        cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name.contains(q, autoescape=True)
+        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, closed_join(conn))
+        rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
+        return _with_standing(conn, [shop_summary(s) for s in rows])
+
+
+def _with_standing(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each result with the public lists (black, red) its operator is on and the operator's grade, as the
+    shop's page shows them (capped by a `lower_grade` measure in force): a blacklisted shop looked like any
+    other among the results (found by review), and a D-graded one like an A. A natural person's shop shows
+    neither here (`score_withheld`; its page says what the public may know); `grade` is None until its operator
+    is scored."""
+    operators = _business_operators(conn, [(s["source"], s["id"]) for s in shops])
+    standing = {key: _standing(conn, key) for key in set(operators.values())}
+    out = []
+    for s in shops:
+        key = operators.get((s["source"], s["id"]))
+        out.append({**s, **(standing[key] if key else _PERSONS_SHOP)})
+    return out
+
+
+# A natural person's shop: its operator's score counts every account the ID number links (`parties._withheld`)
+_PERSONS_SHOP = {"lists": [], "grade": None, "score_withheld": "natural_person"}
+
+
+def _business_operators(conn: Connection, refs: list[Ref]) -> dict[Ref, str]:
+    """The party key of each shop's operator, for the shops a business operates."""
+    sh, sub = t.shops.c, t.subjects.c
+    found: dict[Ref, str] = {}
+    for i in range(0, len(refs), PART):
+        found.update(((r.source, r.shop_id), r.party_key) for r in conn.execute(
+            select(sh.source, sh.shop_id, sub.party_key).select_from(t.shops.join(t.subjects, and_(
+                sub.source == sh.operator_source, sub.subject_id == sh.operator_id))).where(
+                pair_in(sh.source, sh.shop_id, refs[i:i + PART]), sub.kind.not_in(sorted(NATURAL_PERSONS)))))
+    return found
+
+
+def _standing(conn: Connection, party_key: str) -> dict[str, Any]:
+    """One business's public lists and its grade as the public sees it."""
+    from chengxin.services import lists, scoring
+    from chengxin.services.list_views import AUDIENCES
+    from chengxin.services.viewer import PUBLIC
+
+    m = lt.list_memberships.c
+    held = list(conn.execute(select(lt.list_memberships).where(m.party_key == party_key, m.ended_at.is_(None))))
+    public = sorted({r.list for r in held if lists.policies().lists[r.list].public})
+    grade = conn.execute(select(st.credit_scores.c.grade).where(st.credit_scores.c.party_key == party_key)).scalar()
+    view: dict[str, Any] = {"grade": grade,
+                            "measures": list(M.visible(lists.in_force(held), AUDIENCES[PUBLIC]).values())}
+    cap_grade(view)
+    words = {g: (zh, en) for g, _, zh, en in scoring.score_rules().grades}
+    shown: str | None = view["grade"]
+    return {"lists": public, "grade": shown, "grade_zh": words[shown][0] if shown else None,
+            "grade_en": words[shown][1] if shown else None, "grade_computed": view.get("grade_computed")}
+
+
+def url_forms(query: str) -> list[str]:
+    """The ways a shop's URL may be stored that a visitor's pasted or typed one may mean: with or without the
+    scheme (https, http), `www.` and a trailing slash, the host in any case (`S1.shop.example/` found nothing
+    where `https://s1.shop.example` is stored)."""
+    rest = query.strip()
+    scheme = re.match(r"(?i)^(https?)://", rest)
+    rest = rest[scheme.end():] if scheme else rest
+    host, slash, path = rest.partition("/")
+    host = host.lower().removeprefix("www.")
+    path = (slash + path).rstrip("/")
+    forms = [query.strip()]
+    for s in ("https://", "http://"):
+        for www in ("", "www."):
+            forms += [f"{s}{www}{host}{path}", f"{s}{www}{host}{path}/"]
+    return list(dict.fromkeys(forms))

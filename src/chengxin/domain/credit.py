@@ -2,7 +2,8 @@
 
 Pure. `records_for(event, facts)` says which records an accepted event adds; `leaf_bytes` is the exact
 byte string the Merkle log hashes for a record, so the auditor can recompute every leaf from storage.
-Leaves carry pseudonyms and hashes, never raw personal data (a log cannot forget; reliability.md §2).
+Leaves carry pseudonyms and hashes, never raw personal data (a log cannot forget; reliability.md §2): free
+text people write is logged with its phone, resident ID and bank card numbers masked (`logged_payload`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,13 @@ from typing import Any
 
 from chengxin.domain.events import Event, Ref, canonical
 from chengxin.domain.projection import Fact
+from chengxin.domain.redact import redact_tree
 
 LEAF_VERSION = 1
+
+# Payload fields people write: a decision's reason and basis, a sanction's authority, decision number and legal
+# basis, a list entry's reason (an override's is free text).
+FREE_TEXT = frozenset({"reason", "basis", "authority", "decision_no", "legal_basis", "grounds", "text"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +56,22 @@ def log_entry(record: CreditRecord, event_hash: str) -> LogEntry:
     """A record ready to append at any index: its leaf split around the index (`join_leaf`), and the columns
     stored beside it (kind, subject kind, subject, event, event hash, at, payload JSON). A bulk load builds
     these off the storing thread, which then only joins, hashes and inserts."""
+    payload = logged_payload(record.payload)
     head = canonical({"at": record.at, "event": [record.event[0], record.event[1], event_hash]})
-    tail = canonical({"kind": record.kind, "payload": record.payload,
+    tail = canonical({"kind": record.kind, "payload": payload,
                       "subject": [record.subject_kind, record.subject[0], record.subject[1]], "v": LEAF_VERSION})
     stored = (record.kind, record.subject_kind, record.subject[0], record.subject[1], record.event[0],
-              record.event[1], event_hash, record.at, canonical(dict(record.payload)).decode())
+              record.event[1], event_hash, record.at, canonical(payload).decode())
     return head[:-1] + b',"i":', b"," + tail[1:], stored
+
+
+def logged_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What the log keeps of a record's payload: its free text (`FREE_TEXT`) with personal numbers masked
+    (`domain/redact.py`). Masking only on display was not enough: a leaf's hash is public (it is a sibling in
+    every neighbour's inclusion proof), and a phone number masked as 139****1234 was recovered from it in
+    0.1 s by hashing the 10^4 leaves it could be (found by review). The whole text stays with whoever wrote
+    it: the raw event the record cites, or the review decision or list override behind it."""
+    return {k: redact_tree(v) if k in FREE_TEXT else v for k, v in payload.items()}
 
 
 def join_leaf(index: int, head: bytes, tail: bytes) -> bytes:

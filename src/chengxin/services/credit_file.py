@@ -23,7 +23,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import bound_pair_in, pair_in, pair_params
 from chengxin.domain import disclosure
 from chengxin.domain import lifecycle as lifecycle_rules
-from chengxin.domain.credit import LEAF_VERSION, CreditRecord, leaf_bytes
+from chengxin.domain.credit import FREE_TEXT, LEAF_VERSION, CreditRecord, leaf_bytes
 from chengxin.domain.redact import redact_tree
 from chengxin.exc import IntegrityFailure
 from chengxin.services import credit_log
@@ -270,17 +270,13 @@ def _payload(r: Any) -> Any:
                                "run `chengxin audit verify`") from None
 
 
-# Payload fields people write: a decision's reason and basis, a sanction's authority, decision number and legal
-# basis, a list entry's reason (an override's is free text). The public reads them with personal numbers masked.
-FREE_TEXT = frozenset({"reason", "basis", "authority", "decision_no", "legal_basis", "grounds", "text"})
-
-
 def public_payload(payload: Any) -> Any:
     """A record's payload as the public reads it: a regulator's decision (`decided_by` of a review or a verdict,
     `by` of a list entry) says `regulator`, not `regulator:<key id>` (the prefix of the key's secret) nor the CLI
     officer's name (found by review); phone, resident ID and bank card numbers in its free text (`FREE_TEXT`)
     are masked (`domain/redact.py`: an owner's phone quoted in a decision's reason was published, found by
-    review)."""
+    review). Records logged since `credit.logged_payload` have their numbers masked in the log itself; this
+    masks those logged before."""
     if not isinstance(payload, dict):
         return payload
     return {k: "regulator" if _regulators(k, v) else redact_tree(v) if k in FREE_TEXT else v
@@ -289,7 +285,8 @@ def public_payload(payload: Any) -> Any:
 
 def public_record(view: dict[str, Any]) -> dict[str, Any]:
     """A record in the credit file as the public reads it (`public_payload`). Only the view: the log keeps what
-    was hashed, and the regulator and the reporting platform see it whole.
+    was hashed, and the regulator and the reporting platform see that (a key id, an officer's name, and in
+    records logged before `credit.logged_payload` the personal numbers in free text).
 
     A record the masking changed names its masked fields (`masked`) and comes without `leaf_bytes`: the leaf
     holds what was logged, the key id or the number, which the public does not see (docs/security.md, "What

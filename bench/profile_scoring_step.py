@@ -11,6 +11,8 @@ this schema and scored by this checkout (`chengxin score`), with `--store COPY -
 Each run ingests new ratings one event per commit (order, payment, completion, review of one buyer at one shop
 after another: `bench_scoring._rating_lines`) and times the drain after each; the first `--warm` shops are not
 counted. Issue 4's target is a median of 1 ms per event. CPU time leaves out the commit's wait for the disk.
+`--scorer` times the drain as the scorer process of `chengxin serve` runs it (`standing.follow`: budgeted, looking
+at the queue in a read transaction before taking the write lock) instead of `standing.drain`'s defaults.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from _common import CACHE, PYTHON, describe, log, machine
 STORE = CACHE / "scoring-bench-1m"
 
 
-def child(folder: Path, shops: int, warm: int, largest: bool = False) -> dict[str, Any]:
+def child(folder: Path, shops: int, warm: int, largest: bool = False, scorer: bool = False) -> dict[str, Any]:
     """One run in this process (the code on sys.path): the drain's medians after each lone event."""
     import bench_scoring as B
     from chengxin.adapters.db import tables as t
@@ -60,7 +62,11 @@ def child(folder: Path, shops: int, warm: int, largest: bool = False) -> dict[st
         for k, line in enumerate(B._rating_lines(i, shop, buyer, product.get(shop.shop_id, "G1"), "STEP")):
             ingest.commit(cx, ingest.prepare(cx, [("bench", k + 1, line)]), origin="bench", actor="bench")
             c0, w0 = time.process_time(), time.perf_counter()
-            standing.drain(cx)
+            if scorer:  # as `standing.follow` calls it
+                standing.drain(cx, chunk=200, rebuild_beyond=None, pause_s=standing.FOLLOW_PAUSE_S,
+                               budget_s=standing.FOLLOW_BUDGET_S)
+            else:
+                standing.drain(cx)
             if i >= warm:
                 cpu.append(time.process_time() - c0)
                 wall.append(time.perf_counter() - w0)
@@ -71,7 +77,8 @@ def child(folder: Path, shops: int, warm: int, largest: bool = False) -> dict[st
             "wall_median_ms": round(statistics.median(wall) * 1000, 3)}
 
 
-def run(src: Path | None, shops: int, warm: int, store: Path = STORE, largest: bool = False) -> dict[str, Any]:
+def run(src: Path | None, shops: int, warm: int, store: Path = STORE, largest: bool = False,
+        scorer: bool = False) -> dict[str, Any]:
     """A fresh copy of the store and a fresh process running `src` (None: this checkout)."""
     with tempfile.TemporaryDirectory(prefix="cx-step-") as tmp:
         folder = Path(tmp)
@@ -79,7 +86,7 @@ def run(src: Path | None, shops: int, warm: int, store: Path = STORE, largest: b
             shutil.copy(f, folder / f.name)
         env = {**os.environ, **({"PYTHONPATH": str(src)} if src else {})}
         out = subprocess.run([PYTHON, __file__, "--child", str(folder), "--shops", str(shops), "--warm", str(warm),
-                              *(["--largest"] if largest else [])],
+                              *(["--largest"] if largest else []), *(["--scorer"] if scorer else [])],
                              env=env, capture_output=True, text=True, check=True)
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -93,10 +100,11 @@ def main() -> int:
     ap.add_argument("--store", type=Path, default=STORE, help="this checkout's store (default: bench_scoring's)")
     ap.add_argument("--against-store", type=Path, help="the other checkout's store, when its schema is older")
     ap.add_argument("--largest", action="store_true", help="rate the shops with the most orders instead")
+    ap.add_argument("--scorer", action="store_true", help="time the drain as the scorer process runs it")
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.shops, args.warm, args.largest)))
+        print(json.dumps(child(args.child, args.shops, args.warm, args.largest, args.scorer)))
         return 0
     if not (args.store / "store.db").exists():
         print(f"no store at {args.store}: run bench/bench_scoring.py first", file=sys.stderr)
@@ -106,10 +114,11 @@ def main() -> int:
         return 2
     log(describe(machine()))
     for _ in range(args.rounds):
-        mine = run(None, args.shops, args.warm, args.store, args.largest)
+        mine = run(None, args.shops, args.warm, args.store, args.largest, args.scorer)
         log(json.dumps(mine))
         if args.against is not None:
-            other = run(args.against, args.shops, args.warm, args.against_store or args.store, args.largest)
+            other = run(args.against, args.shops, args.warm, args.against_store or args.store, args.largest,
+                        args.scorer)
             log(json.dumps(other))
             log(f"ratio (other / this): CPU ×{other['cpu_median_ms'] / mine['cpu_median_ms']:.2f}, "
                 f"wall ×{other['wall_median_ms'] / mine['wall_median_ms']:.2f}")

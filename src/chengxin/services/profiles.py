@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import orjson
 from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, func, literal_column, or_, select, union_all
+from sqlalchemy.types import BigInteger, Text
 
 from chengxin.adapters.db import direct, duck
 from chengxin.adapters.db import lists_tables as lt
@@ -319,10 +320,9 @@ def _few_stmt(shops: int, subjects: int, targets: int, keys: int) -> Any:
             branches.append(stmt.where(bound_pair_in(a, b, name, n[name])))
     if keys:
         d, cs = lt.dishonesty_records.c, st.credit_scores.c
-        nothing: Any = literal_column("NULL")
-        branches += [_tagged(_BREACHES, d.party_key, nothing, [], [d.state, d.origin, d.severity]).where(
+        branches += [_tagged(_BREACHES, d.party_key, _NO_TEXT, [], [d.state, d.origin, d.severity]).where(
             _BREACH_ORIGINS, d.party_key.in_([bindparam(f"k{i}") for i in range(keys)])),
-            _tagged(_SCORED, cs.party_key, nothing, [cs.score], [cs.grade, cs.detail]).where(
+            _tagged(_SCORED, cs.party_key, _NO_TEXT, [cs.score], [cs.grade, cs.detail]).where(
             cs.party_key.in_([bindparam(f"k{i}") for i in range(keys)]))]
     return union_all(*branches)
 
@@ -362,8 +362,13 @@ def _narrowed() -> list[tuple[Any, ...]]:
 def _tagged(tag: int, a: Any, b: Any, numbers: list[Any], texts: list[Any] | None = None) -> Any:
     """A branch's columns: its tag, the reference, five integers and five texts, NULL where it has none."""
     texts = texts or []
-    return select(literal_column(str(tag)), a, b, *numbers, *[literal_column("NULL")] * (5 - len(numbers)),
-                  *texts, *[literal_column("NULL")] * (5 - len(texts)))
+    return select(literal_column(str(tag)), a, b, *numbers, *[_NO_NUMBER] * (5 - len(numbers)),
+                  *texts, *[_NO_TEXT] * (5 - len(texts)))
+
+
+# NULLs with their type: PostgreSQL types a UNION ALL pair by pair, and two untyped NULLs made a text column,
+# which a later branch's count could not join
+_NO_NUMBER, _NO_TEXT = cast(literal_column("NULL"), BigInteger), cast(literal_column("NULL"), Text)
 
 
 def _orders(g: Gather, facts: Facts) -> None:

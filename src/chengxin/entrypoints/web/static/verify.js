@@ -90,12 +90,19 @@
     return e;
   }
 
-  /* RFC 9162 §2.1.3.2: the root implied by `leaf` at `index` in a tree of `size` and the audit path. */
+  const HASH_SIZE = 32;
+
+  /* RFC 9162 §2.1.3.2: the root implied by `leaf` at `index` in a tree of `size` and the audit path. Every hash
+   * (the leaf's, each in the path) must be 32 bytes: an empty leaf hash folded with no path "proved" an empty
+   * root (transparency-dev's inclusion/single-entry/empty-root-and-leaf.json). */
   async function rootFromInclusion(index, size, leaf, path) {
-    if (!(index >= 0 && index < size)) throw fault("index");
+    if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) {
+      throw fault("index");
+    }
+    if (leaf.length !== HASH_SIZE) throw fault("hash");
     let fn = index, sn = size - 1, r = leaf;
     for (const p of path) {
-      if (p.length !== 32) throw fault("hash");
+      if (p.length !== HASH_SIZE) throw fault("hash");
       if (sn === 0) throw fault("long");
       if (odd(fn) || fn === sn) {
         r = await nodeHash(p, r);
@@ -137,7 +144,9 @@
   }
 
   function folded(root, d) {
-    return equal(root, fromB64(d.root)) ? { ok: true }
+    const signed = fromB64(d.root);
+    if (signed.length !== HASH_SIZE) return { ok: false, problem: { code: "hash" } };
+    return equal(root, signed) ? { ok: true }
       : { ok: false, problem: { code: "root", values: { root: toB64(root) } } };
   }
 
@@ -205,6 +214,9 @@
       else show(sig, "failed", thrown(e));
     }
   }
+
+  // For tests (tests/e2e/test_verify_js_vectors.py runs RFC 6962 vectors through these); the page does not use it.
+  window.chengxinVerify = Object.freeze({ rootFromInclusion: rootFromInclusion, checkLeafHash: checkLeafHash });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", run);
   else run();

@@ -62,8 +62,9 @@ def test_record_rewritten_with_its_leaf_hash_breaks_the_signed_root(logged):
     tamper(logged, update(t.merkle_nodes).where(t.merkle_nodes.c.level == 0, t.merkle_nodes.c.idx == 9)
            .values(hash=leaf))
     report = audit.verify(logged)
-    assert not report.ok and report.first_bad["problem"] in ("rewritten", "node")
-    assert report.first_bad["index"] <= 9
+    # its level-0 node rewritten too: the node above it, (1, 4), still holds the old leaf
+    assert report.first_bad == {**report.first_bad, "index": 8, "problem": "rewritten"}
+    assert "one of records 8..9" in report.first_bad["detail"]
 
 
 def test_deleted_record_is_named(logged):
@@ -172,14 +173,16 @@ def restore_nodes(cx):
             conn.execute(update(n).where(n.c.level == level, n.c.idx == idx).values(hash=h))
 
 
-def rewrite(cx, index):
-    """Rewrite record `index` with its leaf hash and every node above it: only the signed roots can tell."""
+def rewrite(cx, index, nodes_too=True):
+    """Rewrite record `index` with its leaf hash and every node above it: only the signed roots can tell.
+    Without `nodes_too`, the stored nodes keep the old leaf."""
     cr, row = t.credit_records, rows(cx)[index]
     payload = json.dumps({**json.loads(row.payload), "forged": True}, sort_keys=True, separators=(",", ":"))
     leaf = merkle.leaf_hash(leaf_bytes(index, _record(SimpleNamespace(**{**row._asdict(), "payload": payload})),
                                        row.event_hash))
     tamper(cx, update(cr).where(cr.c.idx == index).values(payload=payload, leaf_hash=leaf))
-    restore_nodes(cx)
+    if nodes_too:
+        restore_nodes(cx)
 
 
 def sign_again(cx):
@@ -234,15 +237,49 @@ def test_junk_node_in_place_of_a_real_one_is_named(logged):
     assert any("(1, 1000000000) lies beyond" in p for p in report.problems)
 
 
-def test_rewritten_record_is_not_hidden_behind_a_later_altered_decoy(logged):
-    """Record 5 rewritten with its leaf hash and nodes, record 9 carelessly edited, both under the head of
-    size 11: the audit named 9 and never 5."""
-    rewrite(logged, 5)
+@pytest.mark.parametrize("nodes_too", [True, False])
+def test_rewritten_record_is_not_hidden_behind_a_later_altered_decoy(logged, nodes_too):
+    """Record 5 rewritten with its leaf hash (and every node above it, or not), record 9 carelessly edited,
+    both under the head of size 11: the audit named 9 and never 5. With the nodes rewritten too, only the
+    signed root can tell, and it names its range; with the nodes left, the level-0 node names record 5."""
+    rewrite(logged, 5, nodes_too)
     cr = t.credit_records
     tamper(logged, update(cr).where(cr.c.idx == 9).values(payload=json.dumps({"score": 1})))
     report = audit.verify(logged)
-    assert report.first_bad["problem"] == "rewritten" and report.first_bad["index"] <= 5
+    assert report.first_bad == {**report.first_bad, "index": 0 if nodes_too else 5, "problem": "rewritten"}
     assert "records 0..10" in report.first_bad["detail"] and any("record 9 " in p for p in report.problems)
+
+
+def sparse(app):
+    """The sample in one batch: one head for the 23 records it states (then one for each consequence)."""
+    ingest_file(app, SAMPLE)
+    with read_connection(app.engine) as conn:
+        assert list(conn.execute(select(t.tree_heads.c.size).order_by(t.tree_heads.c.size)).scalars()) == [23, 24, 25]
+    return app
+
+
+def test_record_rewritten_with_its_leaf_hash_under_a_sparse_head_is_named(app):
+    """Record 13 and its leaf hash rewritten, the nodes left: the audit named record 0 ("records 0..22") and
+    listed node (0, 13) only among its problems (found by review)."""
+    rewrite(sparse(app), 13, nodes_too=False)
+    report = audit.verify(app)
+    assert report.first_bad == {**report.first_bad, "index": 13, "problem": "rewritten"}
+    assert "record 13 was rewritten" in report.first_bad["detail"] and "records 0..22" in report.first_bad["detail"]
+
+
+def test_record_inserted_in_the_middle_is_named(app):
+    """A record inserted at 13, the later ones moved up and every leaf hash recomputed (no key needed): the
+    audit named record 0."""
+    sparse(app)
+    cr, old = t.credit_records, rows(app)
+    new = {**old[13]._asdict(), "subject_id": "SX", "event_id": "eX"}
+    moved = [new] + [{**r._asdict(), "idx": r.idx + 1} for r in old[13:]]
+    tamper(app, delete(cr).where(cr.c.idx >= 13))
+    for r in moved:
+        leaf = merkle.leaf_hash(leaf_bytes(r["idx"], _record(SimpleNamespace(**r)), r["event_hash"]))
+        tamper(app, cr.insert().values({**r, "leaf_hash": leaf}))
+    report = audit.verify(app)
+    assert report.first_bad == {**report.first_bad, "index": 13, "problem": "rewritten"}
 
 
 def test_edited_leaf_hash_is_altered_not_rewritten(logged):

@@ -215,6 +215,8 @@ class _Walk:
                               [(c.size, 1, c.root, c) for c in self.checkpoints], key=lambda x: x[:2])
         self.roots, self.nodes = _Roots(), _Nodes(conn)
         self.count, self.gap, self.broken = 0, False, False
+        self.rewritten: tuple[int, int] | None = None  # (first record, size) of the range a signed root convicts
+        self.altered: set[int] = set()  # records already named altered: their nodes' faults are theirs
         self.start = 0  # the first record not yet under a signed root that matched
         self.trusted = 0  # the largest checkpoint matched so far
 
@@ -227,6 +229,8 @@ class _Walk:
         if self.gap or row.idx >= self.signed:
             return  # beyond the newest signed head: reported by _check_size as inserted
         leaves = _leaves(self.conn, row, self.report)
+        if len(leaves) > 1 and len(self.altered) < _Nodes.KEEP:
+            self.altered.add(row.idx)
         self.roots.push(leaves)
         self.nodes.push(leaves[0])
         while self.targets and self.targets[0][0] == self.roots.size:
@@ -241,10 +245,8 @@ class _Walk:
                 self.trusted = size
             else:
                 self.start = size
-        elif saved is None:
-            self.broken = True
-            self.report.fail(self.start, "rewritten", f"records {self.start}..{size - 1} do not give the root "
-                             f"signed at size {size}: at least one of them was rewritten with its leaf hash")
+        elif saved is None:  # named in `finish`, once the nodes under the range have been compared
+            self.broken, self.rewritten = True, (self.start, size)
         else:  # the stored heads agree with the records: they were signed again
             self.report.fail(self.trusted, "inconsistent", f"records {self.trusted}..{size - 1} do not give the "
                              f"root of checkpoint {saved.name} (size {size}): the log was rewritten and its "
@@ -252,6 +254,7 @@ class _Walk:
 
     def finish(self, heads: list[Any]) -> None:
         self.report.records = self.count
+        self._name_rewritten()
         if self.gap:
             return  # the missing record is the first bad one; nothing after it could be checked
         if self.count < self.signed:
@@ -259,6 +262,29 @@ class _Walk:
             self.report.fail(self.count, "missing", f"signed tree head of size {size} but only {self.count} "
                                                     f"records")
         self._check_checkpoints({h.size for h in heads})
+
+    def _name_rewritten(self) -> None:
+        """Name the rewritten record: the signed root convicts only a range (all the records since the last
+        head that matched, with sparse heads a whole ingest batch), but the nodes stored at append still hold
+        the old leaf. The first record under a bad node with no bad node below it, in the range and not already
+        named altered, is the one rewritten (its level-0 node is not its leaf); else the range's first."""
+        if self.rewritten is None:
+            return
+        start, size = self.rewritten
+        range_ = f"records {start}..{size - 1} do not give the root signed at size {size}"
+        foot = self.nodes.first_foot(start, size, self.altered)
+        if foot is None:
+            self.report.fail(start, "rewritten", f"{range_}: at least one of them was rewritten with its leaf hash")
+            return
+        level, idx = foot
+        first, last = max(idx << level, start), min((idx + 1) << level, size) - 1
+        if level == 0:
+            what = (f"record {first} was rewritten with its leaf hash (or inserted): its level-0 node, stored "
+                    f"when it was appended, is {'not its leaf' if self.nodes.bad[foot] else 'missing'}")
+        else:
+            what = (f"one of records {first}..{last} was rewritten with its leaf hash: stored node ({level}, {idx})"
+                    " is not the one they give")
+        self.report.fail(first, "rewritten", f"{what}, and {range_}")
 
     def _check_checkpoints(self, stored: set[int]) -> None:
         for c in self.checkpoints:
@@ -357,6 +383,14 @@ class _Nodes:
                 if len(self.bad) < self.KEEP:
                     self.bad[level, idx] = (level, idx) in stored
 
+    def first_foot(self, start: int, size: int, skip: set[int]) -> merkle.Node | None:
+        """After every leaf is pushed: the earliest bad node over records start..size-1 with no bad node below
+        it, leaving out the level-0 nodes of the records in `skip`."""
+        self._flush()
+        feet = [(lv, ix) for lv, ix in _feet(self.bad) if not (lv == 0 and ix in skip)
+                and ix << lv < size and (ix + 1) << lv > start]
+        return min(feet, key=lambda n: (n[1] << n[0], n[0]), default=None)
+
     def finish(self, report: AuditReport, complete: bool) -> None:
         """Report the first bad node and, when every leaf was checked, the first stored node beyond them."""
         self._flush()
@@ -372,12 +406,17 @@ class _Nodes:
 def _first_bad_node(bad: dict[merkle.Node, bool]) -> merkle.Node:
     """The earliest bad node with no bad node below it: a node recomputed from a rewritten leaf differs up
     the whole path the rewrite left unchanged, and the tampering is at the path's foot."""
+    return min(_feet(bad), key=lambda n: (n[1] << n[0], n[0]))
+
+
+def _feet(bad: dict[merkle.Node, bool]) -> list[merkle.Node]:
+    """The bad nodes with no bad node below them."""
     above = set()
     for level, idx in bad:
         while level < 64 and (level + 1, idx >> 1) not in above:
             level, idx = level + 1, idx >> 1
             above.add((level, idx))
-    return min((n for n in bad if n not in above), key=lambda n: (n[1] << n[0], n[0]))
+    return [n for n in bad if n not in above]
 
 
 def _stored_nodes(conn: Connection, computed: list[tuple[int, int, bytes]]) -> dict[merkle.Node, Any]:

@@ -133,7 +133,16 @@ def test_a_bad_rules_file_is_refused_naming_the_place():
     for bad, where in ((text.replace("pair_month_cap: 6", "pair_month_cap: -6"), "points.pair_month_cap"),
                        (text.replace("{1: -1, 2: -1,", "{2: -1,"), "points.by_score"),
                        (text.replace("minimums: [251,", "minimums: [25,"), "levels"),
-                       (text.replace("same_item_days: 14", "same_item_days: 14\n  extra: 1"), "points")):
+                       (text.replace("same_item_days: 14", "same_item_days: 14\n  extra: 1"), "points"),
+                       # found by review: each of these loaded, the first silently giving no points
+                       (text.replace("[buyer_to_seller, seller_to_buyer]", "[buyer_to_sellr, seller_to_buyer]"),
+                        "points.directions"),
+                       (text.replace("[buyer_to_seller, seller_to_buyer]", "[buyer_to_seller, buyer_to_seller]"),
+                        "points.directions"),
+                       (text.replace("{1: -1, 2: -1,", "{1: 9, 2: -1,"), "points.by_score"),
+                       (text.replace("{1: -1, 2: -1, 3: 0, 4: 1, 5: 1}", "{1: 1, 2: 1, 3: 0, 4: -1, 5: -1}"),
+                        "points.by_score"),
+                       (text.replace("pair_month_cap: 6", "pair_month_cap: 0"), "points.by_score")):
         with pytest.raises(VocabularyError, match=where):
             R.load_rating_rules(bad, "x.yaml")
 

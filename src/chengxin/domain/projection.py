@@ -29,8 +29,11 @@ class Fact:
 # Columns of a state row that keep the earliest value of all its events rather than the last writer's: when a
 # party or shop was first reported. A registration re-sent to add `verified_at`, or a shop re-sent to rename it,
 # must not make a party of three years "known for 8 days". Merged as the minimum, whatever the arrival order
-# (`adapters/db/store.py` within a batch, `adapters/db/bulk.py` against the stored row).
-EARLIEST: dict[str, tuple[str, ...]] = {"subjects": ("registered_at",), "shops": ("opened_at",)}
+# (`adapters/db/store.py` within a batch, `adapters/db/bulk.py` against the stored row). A review re-sent or
+# edited keeps when it was first posted: its natural month and rolling windows are that time's, so re-sending
+# a capped rating in the next month no longer counted it there, past the month's cap (found by review).
+EARLIEST: dict[str, tuple[str, ...]] = {"subjects": ("registered_at",), "shops": ("opened_at",),
+                                        "reviews": ("posted_at",)}
 
 
 def project(event: Event) -> list[Fact]:

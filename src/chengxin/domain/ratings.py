@@ -54,6 +54,7 @@ REASONS: Mapping[str, tuple[str, str]] = {
 # not a rating of a real, successful trade between these two.
 NOT_A_TRADE = frozenset({NO_ORDER, OTHER_PARTIES, NOT_PAID, NOT_COMPLETED, CANCELLED, RETRACTED})
 CARRIER = "buyer_to_carrier"
+DIRECTIONS = ("buyer_to_seller", "seller_to_buyer", CARRIER)  # events-v1 `cx.review.posted` direction
 CST = timedelta(hours=8)
 DSR_DIMENSIONS = ("as_described", "service", "logistics")  # a review's `dimensions` (events-v1 `dims`)
 
@@ -139,6 +140,7 @@ def load_rating_rules(text: str, source: str = "<string>") -> RatingRules:
     _keys(dsr, ("window_days", "dimensions", "pair_month_cap"), "dsr", source)
     if set(pts["requires"]) - {"paid", "completed"}:
         raise VocabularyError(source, "points.requires: only paid and completed are known")
+    _check_points(pts, source)
     dims = dsr["dimensions"]
     if not isinstance(dims, list) or not dims or len(set(dims)) != len(dims) or not set(dims) <= set(DSR_DIMENSIONS):
         raise VocabularyError(source, f"dsr.dimensions: a list of distinct names among {', '.join(DSR_DIMENSIONS)}")
@@ -152,6 +154,21 @@ def load_rating_rules(text: str, source: str = "<string>") -> RatingRules:
         dsr_window_days=_int(dsr["window_days"], "dsr.window_days", source),
         dsr_dimensions=tuple(dsr["dimensions"]),
         dsr_pair_month_cap=_int(dsr["pair_month_cap"], "dsr.pair_month_cap", source))
+
+
+def _check_points(pts: dict[str, Any], source: str) -> None:
+    """What the points rules must say to mean anything: a misspelt direction loaded, and that direction's
+    ratings then gave no points without a word; a score worth more than the month's cap, a cap of 0, or a
+    better score worth less than a worse one also loaded (found by review)."""
+    directions = pts["directions"]
+    if not isinstance(directions, list) or len(set(directions)) != len(directions) \
+            or not set(directions) <= set(DIRECTIONS):
+        raise VocabularyError(source, f"points.directions: distinct directions among {', '.join(DIRECTIONS)}")
+    cap = _int(pts["pair_month_cap"], "points.pair_month_cap", source)
+    worth = [pts["by_score"][score] for score in (1, 2, 3, 4, 5)]
+    if cap < 1 or any(abs(v) > cap for v in worth) or worth != sorted(worth):
+        raise VocabularyError(source, "points.by_score: each score's points within ±pair_month_cap (at least 1), "
+                                      "a better score never worth less than a worse one")
 
 
 def _keys(obj: Any, keys: Sequence[str], where: str, source: str) -> None:
@@ -278,7 +295,9 @@ def count_pair(ratings: Sequence[Rating], rules: RatingRules) -> list[Counted]:
             month_sum[month] = running + points
             reason = COUNTED if points == base else MONTH_CAP
         eligible = reason in (COUNTED, SAME_ITEM, MONTH_CAP)
-        dsr = bool(r.dims) and reason not in NOT_A_TRADE and not r.fake \
+        # a follow-up is FOLLOW_UP whatever its order became: its DSR asks the trade itself (a cancelled
+        # order's follow-up entered DSR, found by review)
+        dsr = bool(r.dims) and reason not in NOT_A_TRADE and not r.fake and not r.cancelled \
             and dsr_used.get(month, 0) < rules.dsr_pair_month_cap
         if dsr:
             dsr_used[month] = dsr_used.get(month, 0) + 1

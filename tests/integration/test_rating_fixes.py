@@ -1,0 +1,63 @@
+"""Rating rules at their edges, found by review: a re-sent review keeps the month it was first posted in, and a
+cancelled order's follow-up enters no DSR. Incrementally and by a full rebuild, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from tests.conftest import ingest_text
+from tests.integration.test_scoring import Feed, ledger, points
+
+from chengxin.adapters.db import standing_tables as st
+from chengxin.adapters.db.engine import read_connection
+from chengxin.services import standing_ledger
+
+
+def _products(feed: Feed, n: int) -> Feed:
+    for i in range(2, n + 1):
+        feed.ev("cx.product.listed", "2026-01-02T12:00:00+08:00", {
+            "product_id": f"G{i}", "shop_id": "S1", "title": "毛巾", "category": "daily_goods",
+            "list_price": 990, "price": 990})
+    return feed
+
+
+def _months(cx) -> dict[str, str]:
+    L = st.rating_ledger
+    with read_connection(cx.engine) as conn:
+        return {r.review_id: r.month for r in conn.execute(select(L.c.review_id, L.c.month))}
+
+
+def test_a_review_resent_in_the_next_month_keeps_its_first_month_and_the_cap(app):
+    """Seven five-star ratings in January: the seventh is past the pair's +6 cap. Re-sent unchanged on
+    3 February under a new event id, it counted in February and the shop had 7 points (found by review)."""
+    feed = _products(Feed().parties(), 7)
+    for i in range(1, 8):
+        feed.order(f"O{i}", f"2026-01-{i + 1:02d}", product=f"G{i}" if i > 1 else "G1")
+    assert ingest_text(app, feed.text()).rejected == 0
+    assert ledger(app)["RO7"] == (0, "pair_month_cap") and points(app) == 6
+    again = Feed()
+    again.n = 1000
+    again.ev("cx.review.posted", "2026-02-03T12:00:00+08:00", {
+        "review_id": "RO7", "order_id": "O7", "author_id": "U1", "target_id": "S1", "direction": "buyer_to_seller",
+        "score": 5, "dimensions": {"as_described": 5, "service": 5, "logistics": 5}})
+    assert ingest_text(app, again.text()).accepted == 1
+    for _ in range(2):
+        assert ledger(app)["RO7"] == (0, "pair_month_cap") and _months(app)["RO7"] == "2026-01"
+        assert points(app) == 6
+        standing_ledger.rebuild(app)
+
+
+def test_a_cancelled_orders_follow_up_enters_no_dsr(app):
+    """The follow-up check ran before the cancellation's, and a cancelled order's follow-up entered the shop's
+    DSR (docs/scoring.md: a cancelled order's rating counts toward nothing) (found by review)."""
+    feed = Feed().parties().order("O1", "2026-03-02")
+    feed.ev("cx.order.cancelled", "2026-03-03T09:00:00+08:00", {"order_id": "O1", "by": "platform"})
+    feed.ev("cx.review.posted", "2026-03-04T09:00:00+08:00", {
+        "review_id": "RF1", "order_id": "O1", "author_id": "U1", "target_id": "S1", "direction": "buyer_to_seller",
+        "score": 5, "follows": "RO1", "dimensions": {"as_described": 5, "service": 5, "logistics": 5}})
+    assert ingest_text(app, feed.text()).rejected == 0
+    L = st.rating_ledger
+    for _ in range(2):
+        with read_connection(app.engine) as conn:
+            assert conn.execute(select(L.c.review_id).where(L.c.dsr.is_(True))).scalars().all() == []
+            assert conn.execute(select(st.dsr_days).where(st.dsr_days.c.ratings != 0)).all() == []
+        standing_ledger.rebuild(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from tests.conftest import ingest_text
-from tests.integration.test_scoring import Feed, ledger, points
+from tests.integration.test_scoring import Feed, P, ledger, points
 
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db.engine import read_connection
@@ -61,3 +61,27 @@ def test_a_cancelled_orders_follow_up_enters_no_dsr(app):
             assert conn.execute(select(L.c.review_id).where(L.c.dsr.is_(True))).scalars().all() == []
             assert conn.execute(select(st.dsr_days).where(st.dsr_days.c.ratings != 0)).all() == []
         standing_ledger.rebuild(app)
+
+
+def test_a_person_who_runs_a_shop_keeps_a_buyer_credit_beside_the_shops(app):
+    """U1 runs shop S2 and buys at S1, whose five seller-to-buyer ratings gave U1 five points of buyer credit;
+    U1's file showed only S2's points, 0, and no level (found by review)."""
+    from tests.integration.test_scoring import REGULATOR
+
+    from chengxin.services import parties
+
+    feed = _products(Feed().parties(), 5)
+    feed.ev("cx.shop.opened", "2026-01-04T09:00:00+08:00", {
+        "shop_id": "S2", "operator_id": "U1", "name": "街角小铺", "url": "https://s2.example",
+        "categories": ["daily_goods"]})
+    for i in range(1, 6):
+        feed.order(f"O{i}", f"2026-03-{i + 1:02d}", score=None, product=f"G{i}")
+        feed.ev("cx.review.posted", f"2026-03-{i + 1:02d}T20:00:00+08:00", {
+            "review_id": f"RS{i}", "order_id": f"O{i}", "author_id": "S1", "target_id": "U1",
+            "direction": "seller_to_buyer", "score": 5})
+    assert ingest_text(app, feed.text()).rejected == 0
+    view = parties.show(app, P, "U1", REGULATOR)
+    assert view["points"] == 0 and view["buyer_credit"]["points"] == 5
+    assert view["buyer_credit"]["level"]["tier"] == "heart"
+    merchant = parties.show(app, P, "M1", REGULATOR)  # buys nothing: its buyer credit is 0 beside its shop's
+    assert merchant["buyer_credit"] == {"points": 0, "level": None}

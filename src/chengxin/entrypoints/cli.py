@@ -172,6 +172,10 @@ def _print_party(view: dict[str, Any]) -> None:
         level = view.get("level")
         step = f", next level at {level['next_minimum']}" if level and level.get("next_minimum") else ""
         err.print(f"credit points: {view['points']} (level: {level['label_en'] if level else 'none'}{step})")
+        buyer = view.get("buyer_credit")
+        if view.get("shops") and buyer and buyer["points"]:  # a shop operator who also buys
+            b_level = buyer["level"]["label_en"] if buyer["level"] else "none"
+            err.print(f"buyer credit points: {buyer['points']} (level: {b_level})")
     if (rate := (view.get("positive_rate") or {}).get("rate")) is not None:
         err.print(f"positive rate: {rate:.2%} over {view['positive_rate']['window_days']} days")
     _print_grade(view)

@@ -108,14 +108,21 @@ def _split_reporters(refs: list[Ref], viewer: Viewer, full: bool) -> tuple[list[
 
 def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: list[Ref], *,
                     scored: bool) -> dict[str, Any]:
-    """Credit points and level (a merchant's: its shops' seller credit; a person's: buyer credit), and the
-    party's score, grade and reasons, unless not `scored` (`_withheld`)."""
+    """Credit points and level (a merchant's: its shops' seller credit; a person's: buyer credit), its buyer
+    credit apart (`buyer_credit`: the same as `points` for a party without shops), and the party's score,
+    grade and reasons, unless not `scored` (`_withheld`)."""
     from chengxin.domain.ratings import level_for
     from chengxin.services import scoring, standing, standing_views
 
+    rules = standing.rules()
     points = standing_views.points_of(conn, shops or reports)
-    level = level_for(points, standing.rules())
+    level = level_for(points, rules)
+    # a party that runs shops and also buys has two credits, as Taobao shows them: `points` was its shops'
+    # alone, and a person's buyer credit was nowhere (found by review)
+    buyer = standing_views.points_of(conn, reports) if shops else points
+    buyer_level = level_for(buyer, rules)
     return {"points": points, "level": level.as_dict() if level else None,
+            "buyer_credit": {"points": buyer, "level": buyer_level.as_dict() if buyer_level else None},
             **(scoring.credit_view(conn, subject.party_key) if scored else _withheld())}
 
 

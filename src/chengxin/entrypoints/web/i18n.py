@@ -93,6 +93,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "standing.party_title": ("信用积分与等级", "Credit points and level"),
     "standing.points": ("信用积分", "Credit points"),
     "standing.points_of_shops": ("其经营网店的信用积分合计。", "The credit points of the shops it operates, together."),
+    "standing.buyer_credit": ("作为买家另有信用积分 {points}。", "As a buyer it has {points} credit points besides."),
     "standing.level": ("信用等级", "Credit level"),
     "standing.no_level": ("暂无等级", "No level yet"),
     "standing.first_level": ("积满 {minimum} 分为 {label}", "{minimum} points make {label}"),

@@ -128,16 +128,31 @@ def test_a_step_failing_again_waits_longer(monkeypatch):
     assert steps.run("x", lambda: 7) == 7 and steps.run("x", broken) is None and len(calls) == 3
 
 
+def _legacy_shipment(app, shipment_id: str) -> None:
+    """A shipment of order O1 stored as a store written before events-v1's length limits kept it (ingestion now
+    refuses an id over 128 characters): projected and written as ingestion wrote it then."""
+    from chengxin.adapters.db.engine import write_transaction
+    from chengxin.adapters.db.store import fact_rows, write_rows
+    from chengxin.domain.events import Event
+    from chengxin.domain.projection import project
+
+    data = {"shipment_id": shipment_id, "order_id": "O1", "carrier_id": "LG1", "tracking_no": "ZZ1", "weight_g": 300}
+    event = Event(P, "p-legacy", "cx.shipment.created", "2026-02-10T01:00:00.000000Z", data, {})
+    with write_transaction(app.engine) as conn:
+        write_rows(conn, *fact_rows(project(event)))
+
+
 def test_on_postgresql_a_shipment_id_over_the_index_limit_holds_back_no_other_mark(app):
     """The reviewer's case: a 2,670-character shipment id makes the `trade_parts` key of its order exceed
-    PostgreSQL's btree limit; every drain failed, and every restart of the scorer."""
+    PostgreSQL's btree limit; every drain failed, and every restart of the scorer. Ingestion now refuses such an
+    id, but a store written before may hold one."""
     if app.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's index row limit")
     assert ingest(app, read_lines("s", SAMPLE.read_bytes().splitlines()), origin="s").accepted == 48
+    _legacy_shipment(app, secrets.token_hex(1335))
     ev = {"specversion": "1.0", "id": "p-1", "source": P, "type": "cx.shipment.created",
-          "time": "2026-02-10T09:00:00+08:00", "data": {"shipment_id": secrets.token_hex(1335),
-                                                        "order_id": "O1", "carrier_id": "LG1",
-                                                        "tracking_no": "ZZ1", "weight_g": 300}}
+          "time": "2026-02-10T09:00:00+08:00", "data": {"shipment_id": "SH-O1-2", "order_id": "O1",
+                                                        "carrier_id": "LG1", "tracking_no": "ZZ2", "weight_g": 300}}
     assert ingest(app, read_lines("p", [json.dumps(ev).encode()]), origin="p", defer=True).accepted == 1
     assert ingest_text(app, Feed().parties().order("O9", "2026-03-02").text()).accepted  # settled at once
     standing.drain(app, rebuild_beyond=None)

@@ -64,7 +64,7 @@ def _with_standing(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[s
 
 
 # A natural person's shop: its operator's score counts every account the ID number links (`parties._withheld`)
-_PERSONS_SHOP = {"lists": [], "grade": None, "score_withheld": "natural_person"}
+_PERSONS_SHOP: dict[str, Any] = {"lists": [], "grade": None, "score_withheld": "natural_person"}
 
 
 def _business_operators(conn: Connection, refs: list[Ref]) -> dict[Ref, str]:

@@ -13,6 +13,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The demo's log name. Signed notes name their log: two nodes both signing as this one could have their heads
+# and proofs taken for each other's, so outside demo mode a node must name its own (`log_origin`).
+DEMO_LOG_ORIGIN = "chengxin.local/credit-log"
+
 
 class Settings(BaseSettings):
     """Everything configurable about a Chengxin node."""
@@ -31,8 +35,9 @@ class Settings(BaseSettings):
     index_key: str | None = None
     # Ed25519 private key (base64 of the 32-byte seed) that signs credit-log tree heads.
     signing_key: str | None = None
-    # Name of this log in signed checkpoints (the first line of the signed note).
-    log_origin: str = "chengxin.local/credit-log"
+    # Name of this log in signed checkpoints (the first line of the signed note): unique to this node, such as
+    # its domain and a path (`credit.example.gov.cn/log`). Production refuses the demo's name, its default.
+    log_origin: str = Field(default=DEMO_LOG_ORIGIN, min_length=1)
     # Run Alembic migrations to head when a command opens the store.
     auto_migrate: bool = True
     # Lines per transaction in bulk ingestion: the unit that lands whole or not at all.

@@ -97,3 +97,63 @@ def test_another_key_cannot_append_when_the_newest_head_is_deleted(logged, tmp_p
     assert state(logged) == before
     with read_connection(logged.engine) as conn:
         assert set(conn.execute(select(t.tree_heads.c.key_id)).scalars()) == {logged.keys.key_id}
+
+
+# --- heads are signed in order of time ----------------------------------------------------------------------
+
+def resign(cx, size, signed_at):
+    """Sign the stored head of `size` again with another time: what a holder of the key can do."""
+    from chengxin.adapters import crypto
+
+    th = t.tree_heads
+    with read_connection(cx.engine) as conn:
+        root = conn.execute(select(th.c.root).where(th.c.size == size)).scalar_one()
+    note = crypto.checkpoint_note(cx.settings.log_origin, size, root, signed_at)
+    tamper(cx, update(th).where(th.c.size == size).values(signed_at=signed_at,
+                                                           signature=crypto.sign(cx.keys, note)))
+
+
+def test_a_head_signed_before_a_smaller_one_is_named(logged):
+    with read_connection(logged.engine) as conn:
+        sizes = list(conn.execute(select(t.tree_heads.c.size).order_by(t.tree_heads.c.size)).scalars())
+    resign(logged, sizes[1], "2020-01-01T00:00:00.000000Z")
+    report = audit.verify(logged)
+    assert report.first_bad == {**report.first_bad, "index": sizes[1] - 1, "problem": "time"}
+    assert f"before the head of size {sizes[0]}" in report.first_bad["detail"]
+
+
+def test_a_clock_a_little_behind_the_newest_head_signs_at_its_time(logged):
+    from datetime import UTC, datetime, timedelta
+
+    ahead = (datetime.now(UTC) + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    resign(logged, 25, ahead)
+    assert append(logged).signed_at == ahead
+    assert audit.verify(logged).ok
+    far = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    resign(logged, 26, far)
+    before = state(logged)
+    with pytest.raises(ConfigError, match="set the clock right"):
+        append(logged)
+    assert state(logged) == before
+
+
+# --- another signing key: a setting to fix, not a bad record ------------------------------------------------
+
+def test_audit_with_another_signing_key_is_a_configuration_error_not_record_0(logged, tmp_path):
+    """A new CHENGXIN_SIGNING_KEY made `audit verify` report record 0 `bad_signature`."""
+    from chengxin.bootstrap import bootstrap
+
+    other = bootstrap(logged.settings.model_copy(update={"keys_file": tmp_path / "another-keys.json"}))
+    with pytest.raises(ConfigError, match=f"signed by key {logged.keys.key_id}.*Use the log's own key"):
+        audit.verify(other)
+    with read_connection(logged.engine) as conn, pytest.raises(ConfigError, match="signed by key"):
+        credit_log.require_own_key(conn, other.keys, other.settings.log_origin)
+    assert audit.verify(logged).ok
+
+
+def test_an_edited_key_id_is_tampering_named_by_the_audit_not_a_setting(logged):
+    tamper(logged, update(t.tree_heads).where(t.tree_heads.c.size == 25).values(key_id="0123456789abcdef"))
+    with read_connection(logged.engine) as conn:
+        credit_log.require_own_key(conn, logged.keys, logged.settings.log_origin)  # the signature is this key's
+    report = audit.verify(logged)
+    assert report.first_bad == {**report.first_bad, "index": 24, "problem": "bad_signature"}

@@ -1,7 +1,8 @@
 """Keys and cryptography: AES-GCM for personal data, HMAC for keyed hashes, Ed25519 for tree heads.
 
 Keys come from settings. In demo mode missing keys are generated once into `keys_file` (mode 0600); in
-production a missing key is a ConfigError: there are no built-in default secrets.
+production a missing key is a ConfigError: there are no built-in default secrets. Nor known ones: production
+refuses a key of one repeated byte (an all-zero seed) and a key used for two purposes, and the demo's log name.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from chengxin.exc import ConfigError, IntegrityFailure
-from chengxin.settings import Settings
+from chengxin.settings import DEMO_LOG_ORIGIN, Settings
 
 _ENC_PREFIX = "cx-enc:v1:"
 KEY_NAMES = ("pii_key", "index_key", "signing_key")
@@ -54,13 +55,39 @@ def load_keys(settings: Settings) -> Keys:
     """Keys from settings; in demo mode, fill the gaps from (or into) the demo key file."""
     values = {name: getattr(settings, name) for name in KEY_NAMES}
     missing = [name for name, v in values.items() if not v]
-    if missing and settings.env == "production":
+    if settings.env == "production":
         names = ", ".join(f"CHENGXIN_{n.upper()}" for n in missing)
-        raise ConfigError(f"production mode needs {names}; generate with `chengxin keys generate`")
+        if missing:
+            raise ConfigError(f"production mode needs {names}; generate with `chengxin keys generate`" +
+                              ("; and CHENGXIN_LOG_ORIGIN" if settings.log_origin == DEMO_LOG_ORIGIN else ""))
+        if settings.log_origin == DEMO_LOG_ORIGIN:
+            raise ConfigError(f"production mode needs CHENGXIN_LOG_ORIGIN, this log's own name in every signed head "
+                              f"(not the demo's {DEMO_LOG_ORIGIN!r}, which other nodes sign as too), e.g. "
+                              "credit.example.gov.cn/log; set it once, before the first record")
+        keys = _decode(values)
+        _refuse_known(keys)
+        return keys
     if missing:
         stored = _demo_keys(settings.keys_file)
         values.update({n: stored[n] for n in missing})
     return _decode(values)
+
+
+def _refuse_known(keys: Keys) -> None:
+    """Production refuses keys anyone could guess or that serve two purposes: a key of one repeated byte (an
+    all-zero seed, say, left from a template), and the same key set as two of the three. With the signing key
+    also the PII or index key, anyone who learns one secret can sign heads, and the reverse."""
+    raw = {"pii_key": keys.pii, "index_key": keys.index,
+           "signing_key": keys.signing.private_bytes_raw()}
+    for name, value in raw.items():
+        if len(set(value)) == 1:
+            raise ConfigError(f"CHENGXIN_{name.upper()} is the byte {value[0]:#04x} repeated, a key anyone can "
+                              "guess; generate keys with `chengxin keys generate`")
+    for i, a in enumerate(KEY_NAMES):
+        for b in KEY_NAMES[i + 1:]:
+            if raw[a] == raw[b]:
+                raise ConfigError(f"CHENGXIN_{a.upper()} and CHENGXIN_{b.upper()} are the same key: each purpose "
+                                  "needs its own; generate keys with `chengxin keys generate`")
 
 
 def generate_key_material() -> dict[str, str]:

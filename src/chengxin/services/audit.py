@@ -10,8 +10,9 @@ Checks, in one streaming pass over the records:
 4. no record lies beyond the newest signed head (one inserted at the end), and the log size agrees;
 5. every stored Merkle node equals the one recomputed from the leaves, none is missing and no other is
    stored (proofs are served from them);
-6. each dishonesty record's stored state is the one its logged moves say (`audit_states.py`);
-7. each checkpoint an auditor saved earlier (a signed head as `GET /v1/log/head` serves it) still holds: the
+6. signed heads' times never go backwards as their sizes grow;
+7. each dishonesty record's stored state is the one its logged moves say (`audit_states.py`);
+8. each checkpoint an auditor saved earlier (a signed head as `GET /v1/log/head` serves it) still holds: the
    log is at least that long, gives the same root at that size, and still stores that head.
 
 A log truncated cleanly at a signed head (records, heads and nodes deleted, the log size lowered), a deleted
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, leaf_bytes
 from chengxin.exc import InvalidInput
+from chengxin.services import credit_log
 from chengxin.services.audit_states import RecordStates
 
 HASH = merkle.HASH_SIZE
@@ -121,6 +124,7 @@ def verify(app: Chengxin, checkpoints: Sequence[Checkpoint] = ()) -> AuditReport
     """Audit the whole log (read-only), holding it to the auditor's saved `checkpoints` too."""
     report = AuditReport()
     with read_connection(app.engine) as conn:
+        credit_log.require_own_key(conn, app.keys, app.settings.log_origin)  # another key: a setting, not a record
         heads = _heads(conn, report)
         walk = _Walk(conn, report, heads, _check_signatures(app, heads, report), checkpoints)
         states = RecordStates()
@@ -157,7 +161,19 @@ def _check_signatures(app: Chengxin, heads: list[Any], report: AuditReport) -> l
             good.append(h)
         else:
             report.fail(h.size - 1, "bad_signature", f"tree head of size {h.size} is not signed by this log's key")
+    _check_times(good, report)
     return good
+
+
+def _check_times(good: list[Any], report: AuditReport) -> None:
+    """Heads are signed in order of size, each after the one before: a head signed earlier than a smaller one
+    was signed again later (a rewrite by the key's holder) or under a clock set back."""
+    for before, h in itertools.pairwise(good):
+        if not (isinstance(h.signed_at, str) and isinstance(before.signed_at, str)):
+            continue  # a signature covers the time: one that verified over a non-text is not possible
+        if h.signed_at < before.signed_at:
+            report.fail(h.size - 1, "time", f"tree head of size {h.size} was signed at {h.signed_at}, before the "
+                        f"head of size {before.size} ({before.signed_at}): heads are signed in order")
 
 
 def _signed(app: Chengxin, h: Any) -> bool:

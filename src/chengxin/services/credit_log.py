@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
@@ -60,11 +60,9 @@ def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Se
     if not entries:
         return None
     require_durable(conn)  # a record, once under a signed head, must never roll back
-    size, frontier, signer = _frontier(conn)
+    size, frontier, signer, last_signed = _frontier(conn)
     if signer is not None and signer != keys.key_id:
-        raise ConfigError(f"the credit log's newest tree head (size {size}) was signed by key {signer}, and this "
-                          f"node's signing key is {keys.key_id}: heads under two keys would fail every audit. "
-                          "Use the log's own key (CHENGXIN_SIGNING_KEY, or the demo key file it was made with)")
+        raise other_key(size, signer, keys)
     rows, leaves = [], []
     leaf_hash = merkle.leaf_hash
     for idx, (before, after, stored) in enumerate(entries, size):
@@ -76,7 +74,7 @@ def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Se
     bulk.executemany(conn, bulk.insert_sql("merkle_nodes", conn.dialect.name)[0], nodes)
     new_size = size + len(entries)
     conn.execute(update(t.log_state).where(t.log_state.c.id == 1).values(size=new_size))
-    head = sign_head(keys, origin, new_size, merkle.frontier_root(new_frontier))
+    head = sign_head(keys, origin, new_size, merkle.frontier_root(new_frontier), after=last_signed)
     bulk.insert_rows(conn, "tree_heads", [{"size": head.size, "root": head.root, "signed_at": head.signed_at,
                                            "key_id": head.key_id, "signature": head.signature}])
     _FRONTIERS[str(conn.engine.url)] = (new_size, head.root, new_frontier)
@@ -93,23 +91,23 @@ assert bulk.columns("credit_records")[1:-1] == (  # what a log_entry stores, bet
 _FRONTIERS: dict[str, tuple[int, bytes, list[bytes]]] = {}
 
 
-def _frontier(conn: Connection) -> tuple[int, list[bytes], str | None]:
-    """The log's size, its frontier and the key that signed its newest head (None: no head yet).
+def _frontier(conn: Connection) -> tuple[int, list[bytes], str | None, str | None]:
+    """The log's size, its frontier, and the key that signed its newest head and when (None: no head yet).
 
     The frontier is checked against the newest signed head before anything is signed over it: a stored node
     replaced, or the newest head or log size edited, would otherwise have the next append sign a head that
     is not consistent with the last one (a fork signed by the log's own key, blamed on the new record)."""
     size = conn.execute(select(t.log_state.c.size).where(t.log_state.c.id == 1)).scalar_one()
-    head = conn.execute(select(t.tree_heads.c.size, t.tree_heads.c.root, t.tree_heads.c.key_id)
-                        .order_by(t.tree_heads.c.size.desc()).limit(1)).first()
+    th = t.tree_heads.c
+    head = conn.execute(select(th.size, th.root, th.key_id, th.signed_at).order_by(th.size.desc()).limit(1)).first()
     if (head.size if head is not None else 0) != size:
         raise IntegrityFailure(f"the credit log's size is {size} but its newest signed tree head is of size "
                                f"{head.size if head is not None else 'none'}: nothing is appended or signed "
                                "until `chengxin audit verify` has found what was changed")
-    signer = head.key_id if head is not None else None
+    signer, last_signed = (head.key_id, head.signed_at) if head is not None else (None, None)
     cached = _FRONTIERS.get(str(conn.engine.url))
     if cached is not None and cached[0] == size and head is not None and head.root == cached[1]:
-        return size, list(cached[2]), signer
+        return size, list(cached[2]), signer, last_signed
     found = _lookup(conn, merkle.range_nodes(0, size))
     frontier = [found[n] for n in merkle.range_nodes(0, size)]
     if head is not None and (not all(isinstance(h, bytes) and len(h) == merkle.HASH_SIZE for h in frontier)
@@ -117,11 +115,48 @@ def _frontier(conn: Connection) -> tuple[int, list[bytes], str | None]:
         raise IntegrityFailure(f"the stored Merkle nodes of the credit log's {size} records do not give the root "
                                f"of its newest signed tree head: nothing is appended or signed until "
                                "`chengxin audit verify` has found what was changed")
-    return size, frontier, signer
+    return size, frontier, signer, last_signed
 
 
-def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes) -> TreeHead:
+# How far the newest head's time may lie ahead of this clock: within it, a new head takes that time instead of
+# its own (heads are signed in order, and `audit verify` requires their times to follow it); beyond it, the
+# clock is wrong (or the newest head is) and nothing is signed.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def other_key(size: int, signer: str, keys: crypto.Keys) -> ConfigError:
+    """The error of a node whose signing key did not sign the log's newest head: it must neither sign nor serve."""
+    return ConfigError(f"the credit log's newest tree head (size {size}) was signed by key {signer}, and this node's "
+                       f"signing key is {keys.key_id}: heads under two keys would fail every audit, and the log's "
+                       "heads would be served with a key that did not sign them. Use the log's own key "
+                       "(CHENGXIN_SIGNING_KEY, or the demo key file it was made with: CHENGXIN_KEYS_FILE). Rotating "
+                       "the signing key is not supported yet (docs/credit-log.md, 'Changing the signing key')")
+
+
+def require_own_key(conn: Connection, keys: crypto.Keys, origin: str) -> None:
+    """Refuse (ConfigError) a node whose signing key is not the one that signed the log's newest head: what a
+    server checks before it starts, and `audit verify` before it audits, as an append does before it signs. A
+    head whose `key_id` names another key but whose signature verifies with this one was edited instead: that
+    is the audit's to name, not a setting."""
+    head = latest_head(conn)
+    if head is None or head.key_id == keys.key_id:
+        return
+    if isinstance(head.root, bytes) and isinstance(head.signed_at, str) and isinstance(head.signature, bytes) and \
+            crypto.verify_signature(keys.verify_key, head.signature,
+                                    crypto.checkpoint_note(origin, head.size, head.root, head.signed_at)):
+        return
+    raise other_key(head.size, str(head.key_id), keys)
+
+
+def sign_head(keys: crypto.Keys, origin: str, size: int, root: bytes, after: str | None = None) -> TreeHead:
+    """Sign the head of `size` and `root` now, or at `after` (the newest head's time) if this clock is behind."""
     signed_at = now_utc()
+    if isinstance(after, str) and after > signed_at:
+        if after > (datetime.now(UTC) + CLOCK_SKEW).strftime("%Y-%m-%dT%H:%M:%S.%fZ"):
+            raise ConfigError(f"the credit log's newest tree head was signed at {after}, more than "
+                              f"{CLOCK_SKEW.seconds // 60} minutes after this clock ({signed_at}): set the clock "
+                              "right (heads are signed in order of time)")
+        signed_at = after
     note = crypto.checkpoint_note(origin, size, root, signed_at)
     return TreeHead(size, root, signed_at, keys.key_id, crypto.sign(keys, note))
 

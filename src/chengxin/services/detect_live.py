@@ -15,6 +15,9 @@ again moves its `marked_at`, and the drain deletes only the marks whose `marked_
 so the next drain reads the shipment again with what arrived (the late waybill's mark was ignored, and the
 drain deleted it: the parcel was never read live; found by review).
 
+A backlog beyond `LIVE_MAX` (a bulk load) is read by the full detector instead (`_defer`): the marks it covers
+are deleted after it has run, never before, so a failed run or a crash leaves them for the next drain.
+
 Ingestion drains after each load; `chengxin serve`'s scorer process drains continuously.
 """
 
@@ -26,7 +29,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from chengxin.adapters.db import bulk, upsert
 from chengxin.adapters.db import findings as fd
@@ -208,12 +211,27 @@ def drain_parcels(app: Chengxin, publish: bool = True) -> dict[str, Any] | None:
 
 
 def _defer(app: Chengxin, backlog: int, detector: str, queue: Any) -> dict[str, Any]:
-    """A backfill: run the full detector once (findings published as usual) and clear its queue."""
+    """A backfill: run the full detector once (findings published as usual), then delete the marks it covered.
+
+    The queue was deleted first, then the detector run: one that failed, or a process that died during the
+    run (a bulk load's, minutes long), lost the backlog for good, and its parcels were never read (found by
+    review). Now the marks are claimed first: in one write transaction, every mark queued by then gets the
+    claim's time as its `marked_at`. A mark stored after the claim (another load, or data for a claimed
+    shipment, which marks it again and so moves its `marked_at`) keeps its own, and stays for the next drain;
+    after the run, only the marks still claimed are deleted. A claim rather than "marked at or before the run's
+    start": `marked_at` is stamped when a batch is prepared, before it waits for the write lock (in a bulk
+    load's second process, a batch earlier), so a batch prepared before the run and committed after the
+    detector read its tables had marks dated before the start that the run never saw. A crash at any point
+    leaves every mark (claimed ones look merely older), and the next drain defers or reads them again."""
     from chengxin.services.detect import detect
 
-    with write_transaction(app.engine) as conn:
-        conn.execute(delete(queue))
+    at = queue.c[bulk.columns(queue.name)[2]]
+    with write_transaction(app.engine) as conn:  # writers wait: every mark stored so far is in the claim
+        claim = now_utc()
+        conn.execute(update(queue).values({at: claim}))
     run = detect(app, only=[detector])
+    with write_transaction(app.engine) as conn:
+        conn.execute(delete(queue).where(at == claim))
     return {"read": backlog, "deferred_to_full_run": run.run_id, "flagged": len(run.findings),
             "review": run.review}
 

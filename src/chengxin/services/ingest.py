@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, distinct, func, select
 
 from chengxin.adapters.db import bulk, store
+from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.services import credit_log, detect_live, ingest_apart, lists, standing
@@ -121,12 +123,14 @@ def ingest(app: Chengxin, lines: Iterable[Line], *, origin: str, actor: str = "c
     return report
 
 
-def settle(app: Chengxin) -> dict[str, Any]:
+def settle(app: Chengxin, *, unscored: bool = True) -> dict[str, Any]:
     """Draw the consequences of what was stored: recount ratings and rescore the parties touched; open
     records for new sanctions and re-evaluate the lists of parties whose profile changed; read newly delivered
     parcels and price points for live detection. Each step drains its own durable queue, so settling twice,
-    or after a crash, is safe. Returns counts of what each step did."""
+    or after a crash, is safe. After the scores' queue, every party that has no score at all is scored
+    (`score_unscored`), unless `unscored` is False. Returns counts of what each step did."""
     scored = standing.drain(app)
+    first = score_unscored(app) if unscored else 0  # before the lists, which read the grades it gives
     listed = lists.drain(app) or {}
     again = standing.drain(app)  # what the records the lists step opened queued (a broken commitment)
     if again["parties"]:  # and the lists of the parties whose grade that moved
@@ -134,10 +138,40 @@ def settle(app: Chengxin) -> dict[str, Any]:
         listed = {**listed, **{k: listed.get(k, 0) + v for k, v in more.items() if isinstance(v, int)}}
     scored = {k: scored[k] + again[k] for k in scored}
     live = detect_live.drain(app) or {}
-    return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"],
+    return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"], "unscored_scored": first,
             "lists_evaluated": listed.get("parties", 0), "list_entries": listed.get("entered", 0),
             "list_exits": listed.get("left", 0), "measure_changes": listed.get("measure_changes", 0),
             "live_flagged": {kind: sum(p.get("flagged", 0) for p in passes) for kind, passes in live.items()}}
+
+
+_NO_AGED = timedelta(days=365 * 1000)  # `rescore_stale` then takes no score for aged: settling is not aging
+
+
+def score_unscored(app: Chengxin) -> int:
+    """Score the parties that have no score at all; returns how many were looked for and scored. A full
+    rebuild interrupted after the ratings' recount (which clears the scoring queue: `standing.drain` of a
+    deferred load's backlog) left the parties it had not scored yet without a score, and nothing queued asks
+    for them: only the scorer's aging pass found them, a window of parties a minute, so a node without
+    `chengxin serve` kept them unscored (found by review). `scoring.rescore_stale` looks at the next
+    `scoring.UNSCORED_WINDOW` party keys per call, from where this process's last look stopped: one call per
+    window, and one for the wrap, covers every party stored before the first call (a call that finds as many
+    as it may take, `most`, stays in its window: another follows). Scores a day old are the scorer's to
+    refresh, not this: `_NO_AGED`."""
+    from chengxin.services import scoring
+
+    with read_connection(app.engine) as conn:
+        parties = conn.execute(select(func.count(distinct(t.subjects.c.party_key)))).scalar_one()
+    if not parties:
+        return 0
+    windows, done = -(-parties // scoring.UNSCORED_WINDOW) + 2, 0
+    while windows:
+        found = scoring.rescore_stale(app, _NO_AGED, most=_UNSCORED_MOST)
+        done += found
+        windows -= found < _UNSCORED_MOST  # this call's window was looked at to its end
+    return done
+
+
+_UNSCORED_MOST = 2000  # parties scored per `rescore_stale` call (in transactions of its `chunk`)
 
 
 def lines_in(size: int) -> int:
@@ -186,7 +220,8 @@ def ingest_batch(app: Chengxin, batch: list[Line], *, origin: str, actor: str,
                  own_source: str | None = None) -> IngestReport:
     """One transaction: every accepted line of `batch` lands, or none does; then ratings and scores follow."""
     report = commit(app, prepare(app, batch, own_source), origin=origin, actor=actor)
-    settle(app)
+    settle(app, unscored=False)  # one request's event: the look for unscored parties costs a pass over every
+    # party key, and the scorer process beside the server makes it
     return report
 
 

@@ -36,8 +36,8 @@ def serve(
     if scorer:
         follower.start()
     try:
-        if count > 1:  # each process builds its own app from the same environment
-            uvicorn.run("chengxin.entrypoints.api.app:create_app", factory=True, workers=count, **bind)
+        if count > 1:  # each process builds its own app from the same environment, and refuses a store gone
+            uvicorn.run("chengxin.entrypoints.api.app:worker_app", factory=True, workers=count, **bind)
         else:
             uvicorn.run(create_app(cx), **bind)
     finally:

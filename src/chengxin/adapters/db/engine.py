@@ -1,4 +1,5 @@
-"""Engines for SQLite and PostgreSQL, write transactions, and migrations.
+"""Engines for SQLite and PostgreSQL, write transactions, migrations, and whether a store is there
+(`store_state`, without creating one: the command line and the API refuse a store that is not).
 
 Writers are serialised: on SQLite a write transaction takes an exclusive `flock` on
 `<database>-writer.lock`, then starts with `BEGIN IMMEDIATE`; on PostgreSQL it locks the one `log_state`
@@ -27,7 +28,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, select
 
 from chengxin.adapters.db.tables import log_state
-from chengxin.exc import ConfigError
+from chengxin.exc import ConfigError, Unavailable
 
 _WRITE = "cx_write"
 _DURABLE = "cx_durable"
@@ -174,3 +175,87 @@ def refresh_statistics(engine: Engine) -> None:
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
+
+
+# --- whether a store is there (moved from entrypoints/cli_common.py: the API refuses a missing one too) ---
+def database_label(url: str) -> str:
+    """The database URL as an operator reads it: a SQLite file's absolute path, a password masked."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy reads: make_engine names it later
+        return url.split("@", 1)[-1] if "@" in url else url
+    path = sqlite_file(url)
+    if path is not None:
+        return f"sqlite:///{path.resolve()}"
+    return parsed.render_as_string(hide_password=True)
+
+
+def store_state(url: str) -> tuple[str, str]:
+    """(`missing` | `empty` | `holds data` | `unknown`, why) of the store at `url`, without creating or
+    migrating anything (a store with no Chengxin schema counts as missing)."""
+    if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        if path is None:
+            return "unknown", "an in-memory or URI database"
+        if not path.exists():
+            return "missing", f"{path.resolve()} does not exist"
+        return _sqlite_state(path)
+    if url.startswith("postgresql"):
+        return _postgresql_state(url)
+    return "unknown", "not a database this node knows"  # make_engine refuses it with its own message
+
+
+# the tables whose rows mean a store holds data made with its keys
+_DATA_TABLES = ("events", "credit_records", "api_keys")
+
+
+def sqlite_file(url: str) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # not a URL SQLAlchemy reads: make_engine names it later
+        return None
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _sqlite_state(path: Path) -> tuple[str, str]:
+    import sqlite3
+    from urllib.parse import quote
+
+    try:  # mode=rw: never creates the file
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=60)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "alembic_version" not in tables:
+                return "missing", f"{path.resolve()} holds no Chengxin store"
+            data = any(conn.execute(f"SELECT 1 FROM {name} LIMIT 1").fetchone()  # names of _DATA_TABLES
+                       for name in _DATA_TABLES if name in tables)
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise Unavailable(f"the database cannot be used: {path.resolve()}: {e}") from None
+    return ("holds data" if data else "empty"), ""
+
+
+def _postgresql_state(url: str) -> tuple[str, str]:
+    """A database that cannot be reached raises (`exc.from_foreign`: Unavailable, exit 69)."""
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool, hide_parameters=True)
+    try:
+        with engine.connect() as conn:
+            inspector = inspect(conn)
+            if not inspector.has_table("alembic_version"):
+                return "missing", "the database holds no Chengxin store"
+            data = any(conn.execute(text(f"SELECT 1 FROM {name} LIMIT 1")).first()  # names of _DATA_TABLES
+                       for name in _DATA_TABLES if inspector.has_table(name))
+    finally:
+        engine.dispose()
+    return ("holds data" if data else "empty"), ""

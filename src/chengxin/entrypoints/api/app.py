@@ -17,9 +17,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chengxin.bootstrap import Chengxin, bootstrap, freeze_startup_objects
+from chengxin.bootstrap import Chengxin, existing, freeze_startup_objects
 from chengxin.entrypoints.api.openapi import document
-from chengxin.exc import Busy, ChengxinError, InvalidInput, Unavailable, from_foreign
+from chengxin.exc import Busy, ChengxinError, ConfigError, InvalidInput, Unavailable, from_foreign
 
 log = logging.getLogger("chengxin.api")
 
@@ -36,7 +36,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(cx: Chengxin | None = None) -> FastAPI:
-    """Build the ASGI app around one `Chengxin` (from the environment when none is given)."""
+    """Build the ASGI app around one `Chengxin`. When none is given, the environment's store, which must exist
+    (`bootstrap.existing`: ConfigError otherwise, as the command line refuses it with exit 78): built plainly,
+    it made a new, empty SQLite store at a path that named none, and served it (found by review)."""
     from chengxin.entrypoints.api.lists_routes import router as lists_router
     from chengxin.entrypoints.api.routes import post_events_plain
     from chengxin.entrypoints.api.routes import router as api_router
@@ -46,7 +48,7 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
         description="Ingest events-v1, read credit files, verify the tamper-evident credit log.",
         docs_url=None, redoc_url=None,  # FastAPI's pages load their scripts from a CDN: `/docs` is served below
     )
-    app.state.chengxin = cx or bootstrap()
+    app.state.chengxin = cx or existing()
     # the hot route first, as a plain Starlette route: the first full match wins (`routes.post_events_plain`)
     app.add_route("/v1/events", post_events_plain, methods=["POST"], include_in_schema=False)
     app.include_router(api_router)
@@ -62,6 +64,20 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     _mount_portal(app)  # may replace the HTTP error handler with one that renders HTML outside /v1
     app.add_route("/docs", _docs, methods=["GET", "HEAD"], include_in_schema=False)
     return app
+
+
+def worker_app() -> FastAPI:
+    """`create_app()` for a worker process of uvicorn (`chengxin serve --workers N`, or
+    `uvicorn --factory chengxin.entrypoints.api.app:worker_app`): a store refused is logged, and the worker
+    exits with uvicorn's start-up failure code, on which its supervisor stops rather than start the worker
+    again, and again (any other error is taken for a crash, and the worker restarted)."""
+    from uvicorn.config import STARTUP_FAILURE
+
+    try:
+        return create_app()
+    except ConfigError as refused:
+        log.error("%s", refused.detail)
+        raise SystemExit(STARTUP_FAILURE) from None
 
 
 async def _docs(request: Any) -> Any:

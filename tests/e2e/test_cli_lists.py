@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICIES = ROOT / "src" / "chengxin" / "vocab" / "list_policies.yaml"
 
 
-def test_ring_to_black_list_to_repair(env, tmp_path):
+def test_ring_to_black_list_to_repair(env, settings, tmp_path):
     events = tmp_path / "events.jsonl"
     run(env, "simulate", "--seed", "8", "--days", "30", "--shops", "25", "--buyers", "300", "--orders-per-day", "60",
         "--set", "rings=1", "--set", "ring_workers=8,10", "--out", str(events))
@@ -51,15 +51,34 @@ def test_ring_to_black_list_to_repair(env, tmp_path):
     early = run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant", "--reason", "ok",
                 check=False)
     assert early.returncode == 65 and "minimum publicity period" in early.stderr
-    later = (datetime.now(UTC) + timedelta(days=370)).strftime("%Y-%m-%dT%H:%M:%S")
-    done = json.loads(run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant",
-                          "--reason", "conditions met", "--at", later, "--json").stdout)
+    later = datetime.now(UTC) + timedelta(days=370)
+    ahead = run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant", "--reason",
+                "conditions met", "--at", later.strftime("%Y-%m-%dT%H:%M:%S"), check=False)
+    assert ahead.returncode == 2 and "in the future" in ahead.stderr  # the command line acts now, or in the past
+    done = _decide_a_year_later(settings, filed["application"]["id"], later)
     assert done["record"]["state"] == "repaired"
     black = json.loads(run(env, "lists", "show", "black", "--json").stdout)
     assert shop["id"] not in {s["id"] for m in black["members"] for s in m["shops"]}
     public = json.loads(run(env, "party", "show", shop["id"], "--source", shop["source"], "--public", "--json").stdout)
     assert not {"confirmed", "list_entered"} & {r["kind"] for r in public["credit_records"]}
     assert json.loads(run(env, "audit", "verify", "--json").stdout)["ok"] is True
+
+
+def _decide_a_year_later(settings, application: int, later: datetime) -> dict:
+    """What `chengxin records decide APP --decision grant` does, a year on: the services themselves, as of then
+    (the command line refuses an --at ahead of now)."""
+    from chengxin.bootstrap import bootstrap
+    from chengxin.services import lifecycle, lists
+    from chengxin.services.viewer import REGULATOR, Viewer
+
+    cx = bootstrap(settings)
+    try:
+        done = lifecycle.decide_application(cx, application, Viewer(role=REGULATOR, key_id="cli"), "grant",
+                                            "conditions met", None, later)
+        lists.drain(cx, later)
+    finally:
+        cx.engine.dispose()
+    return done
 
 
 def test_policy_check_shadow_and_backtest_change_nothing(env, tmp_path):

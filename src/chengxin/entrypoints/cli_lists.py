@@ -6,7 +6,7 @@ Each command calls one service, as the API does.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,8 +21,26 @@ records_app = typer.Typer(help="Dishonesty records: show, appeal, repair, decide
 policy_app = typer.Typer(help="Check, shadow-run and backtest list policies.", no_args_is_help=True)
 commitments_app = typer.Typer(help="Credit-commitment templates.", no_args_is_help=True)
 ByOpt = Annotated[str, typer.Option(help="Who acts, recorded as regulator:<by>.")]
-AtOpt = Annotated[datetime | None, typer.Option("--at", help="Act as of this time (UTC; default now), e.g. to "
-                                                "replay a decision date.")]
+CLOCK_SKEW = timedelta(minutes=5)  # an --at this far ahead of this machine's clock is still taken as now's
+
+
+def _not_ahead(at: datetime | None) -> datetime | None:
+    """--at in UTC (a time without a zone is UTC), refused as a usage error (exit 2) when it lies ahead of now
+    by more than `CLOCK_SKEW`. What the command records (transitions, decisions, list entries, their credit
+    records) takes effect now, dated ahead: a repair granted "a year from now", a period that has not run,
+    took a party off the black list at once (found by review). A time past replays a decision date."""
+    if at is None:
+        return None
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    now = datetime.now(UTC)
+    if at > now + CLOCK_SKEW:
+        raise typer.BadParameter(f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}Z is in the future (now "
+                                 f"{now:%Y-%m-%dT%H:%M:%S}Z, UTC): a command acts as of now or a time past")
+    return at
+
+
+AtOpt = Annotated[datetime | None, typer.Option("--at", callback=_not_ahead, help="Act as of this time (UTC; "
+                                                "default now; never ahead of now), e.g. to replay a decision date.")]
 
 
 def _viewer(by: str) -> Viewer:

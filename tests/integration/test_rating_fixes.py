@@ -85,3 +85,41 @@ def test_a_person_who_runs_a_shop_keeps_a_buyer_credit_beside_the_shops(app):
     assert view["buyer_credit"]["level"]["tier"] == "heart"
     merchant = parties.show(app, P, "M1", REGULATOR)  # buys nothing: its buyer credit is 0 beside its shop's
     assert merchant["buyer_credit"] == {"points": 0, "level": None}
+
+
+def _carrier_review(feed: Feed, rid: str, day: str, carrier: str, score: int = 1) -> None:
+    feed.ev("cx.review.posted", f"{day}T20:00:00+08:00", {
+        "review_id": rid, "order_id": "O1", "author_id": "U1", "target_id": carrier, "direction": "buyer_to_carrier",
+        "score": score, "dimensions": {"as_described": score, "service": score, "logistics": score}})
+
+
+def _target_sums(cx) -> dict[str, int]:
+    k = st.target_ratings
+    with read_connection(cx.engine) as conn:
+        return {r.target_id: r.ratings for r in conn.execute(select(k.c.target_id, k.c.ratings)) if r.ratings}
+
+
+def test_a_buyer_rates_only_a_carrier_of_the_orders_shipments(app):
+    """O1 was shipped by C1: five one-star ratings of O1 aimed at C2, which never carried it, all counted for C2
+    (found by review). Now they count toward nothing; a rating of C1 counts once its shipment is known, whichever
+    arrives first, incrementally and by a full rebuild."""
+    from chengxin.services import scoring
+
+    feed = Feed().parties().order("O1", "2026-10-01", score=None)
+    for i in range(5):
+        _carrier_review(feed, f"RC{i}", f"2026-10-0{i + 2}", "C2")
+    _carrier_review(feed, "RK", "2026-10-03", "C1", score=4)
+    assert ingest_text(app, feed.text()).rejected == 0
+    assert {ledger(app)[f"RC{i}"] for i in range(5)} | {ledger(app)["RK"]} == {(0, "not_the_orders_parties")}
+    shipped = Feed()
+    shipped.n = 500
+    shipped.ev("cx.shipment.created", "2026-10-01T12:00:00+08:00", {
+        "shipment_id": "SH1", "order_id": "O1", "carrier_id": "C1", "tracking_no": "T1"})
+    assert ingest_text(app, shipped.text()).accepted == 1
+    for _ in range(2):
+        got = ledger(app)
+        assert {got[f"RC{i}"] for i in range(5)} == {(0, "not_the_orders_parties")}
+        assert got["RK"] == (0, "direction_without_points")
+        assert _target_sums(app).get("C2") is None and _target_sums(app)["C1"] == 1
+        standing_ledger.rebuild(app)
+        scoring.rebuild(app)

@@ -84,7 +84,7 @@ def test_confirmed_fake_orders_count_zero_and_say_so():
 
 def test_follow_ups_unpaid_uncompleted_and_carrier_ratings_carry_no_points():
     rs = [rating(1, utc(1), follow_up=True, dims=(5, 5, 5)), rating(2, utc(2), paid=False),
-          rating(3, utc(3), completed=False), rating(4, utc(4), direction="buyer_to_carrier"),
+          rating(3, utc(3), completed=False), rating(4, utc(4), direction="buyer_to_carrier", carried=True),
           rating(5, utc(5), order_at=None)]
     rs[4] = R.Rating(("P1", "R5"), SHOP, BUYER, "buyer_to_seller", 5, utc(5))
     counted = R.count_pair(rs, RULES)
@@ -212,3 +212,15 @@ def test_dsr_dimensions_are_the_reviews_own(dims):
 def test_cancelling_an_order_found_fake_does_not_undo_its_retraction():
     counted = R.count_pair([rating(1, utc(1), fake=True, cancelled=True)], RULES)
     assert reasons(counted) == [R.RETRACTED] and R.taken_back("buyer_to_seller", counted[0].reason, counted[0].base)
+
+
+def test_a_buyer_rates_a_carrier_only_of_the_orders_own_shipments():
+    # Any carrier was accepted for buyer_to_carrier: a buyer rated carriers that never carried the order
+    # (found by review). `carried`: a shipment of the order names the one rated as its carrier.
+    stranger = rating(1, utc(1), direction="buyer_to_carrier", dims=(1, 1, 1))
+    carrier = rating(2, utc(2), direction="buyer_to_carrier", carried=True, dims=(4, 4, 4))
+    by_another = rating(3, utc(3), direction="buyer_to_carrier", carried=True, buyer=("P1", "U9"))
+    counted = R.count_pair([stranger, carrier, by_another], RULES)
+    assert reasons(counted) == [R.OTHER_PARTIES, R.NO_POINTS, R.OTHER_PARTIES]
+    assert [c.dsr for c in counted] == [False, True, False]
+    assert [R.counts_for_target(R.CARRIER, c.reason, c.eligible) for c in counted] == [False, True, False]

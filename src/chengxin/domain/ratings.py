@@ -46,8 +46,8 @@ REASONS: Mapping[str, tuple[str, str]] = {
     NO_ORDER: ("the order is not known", "订单不存在"),
     RETRACTED: ("the order was confirmed fake: its points are taken back", "订单被认定为虚假交易，计分撤回"),
     NO_POINTS: ("ratings in this direction carry no credit points", "该方向的评价不计信用积分"),
-    OTHER_PARTIES: ("the author and the one rated are not this order's buyer and shop",
-                    "评价人与被评价方不是该订单的买卖双方"),
+    OTHER_PARTIES: ("the author and the one rated are not this order's buyer and shop (or a carrier of its "
+                    "shipments)", "评价人与被评价方不是该订单的买卖双方（或其运单的承运方）"),
     CANCELLED: ("the order was cancelled", "订单已取消"),
 }
 # What stops a rating from counting toward anything (points, positive rate, DSR, a carrier's ratings): it is
@@ -110,6 +110,7 @@ class Rating:
     buyer: Ref | None = None      # the order's buyer and shop (None: not known)
     shop: Ref | None = None
     cancelled: bool = False
+    carried: bool = False         # a shipment of the order names the one rated as its carrier
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,10 +242,13 @@ def _status(r: Rating, rules: RatingRules) -> str:
 
 def _the_orders_parties(r: Rating) -> bool:
     """Whether the author and the one rated are the order's, as events-v1 names them: for buyer_to_seller the
-    buyer and the shop, for seller_to_buyer the shop and the buyer, for buyer_to_carrier the buyer (and the
-    carrier, which the order does not name)."""
+    buyer and the shop, for seller_to_buyer the shop and the buyer, for buyer_to_carrier the buyer and a
+    carrier of one of the order's shipments (`carried`). Any carrier was accepted: a buyer rated a carrier that
+    never carried the order, as often as they liked (found by review)."""
+    if r.direction == CARRIER:
+        return r.buyer is not None and r.buyer == r.author and r.carried
     author, target = {"buyer_to_seller": (r.buyer, r.shop), "seller_to_buyer": (r.shop, r.buyer)}.get(
-        r.direction, (r.buyer, r.target))
+        r.direction, (None, None))
     return author is not None and author == r.author and target == r.target
 
 

@@ -28,8 +28,10 @@ from chengxin.services.standing_retractions import point_changes
 
 
 def _ratings_query() -> Any:
-    """Ratings with what the rules need of their orders: placed time, first item, paid, completed, fake."""
-    r, o, u, v = t.reviews, t.orders, t.order_updates, st.order_verdicts
+    """Ratings with what the rules need of their orders: placed time, first item, paid, completed, fake, its
+    parties, cancelled, and whether a shipment of the order names the one rated as its carrier (in this one
+    statement: no statement more per recount)."""
+    r, o, u, v, s = t.reviews, t.orders, t.order_updates, st.order_verdicts, t.shipments
     same_order = and_(u.c.order_source == r.c.order_source, u.c.order_id == r.c.order_id)
     return select(
         r.c.source, r.c.review_id, r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id,
@@ -43,6 +45,9 @@ def _ratings_query() -> Any:
         r.c.order_source,  # a bare product id in the order's items names a product of the order's source
         o.c.buyer_source, o.c.buyer_id, o.c.shop_source, o.c.shop_id,  # whom a rating of the order may name
         cast(exists().where(same_order, u.c.kind == "cancelled"), Integer).label("cancelled"),
+        cast(exists().where(s.c.order_source == r.c.order_source, s.c.order_id == r.c.order_id,
+                            s.c.carrier_source == r.c.target_source, s.c.carrier_id == r.c.target_id),
+             Integer).label("carried"),
     ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
         r.c.target_id.is_not(None), r.c.author_id.is_not(None))
 
@@ -71,7 +76,7 @@ def _dims(given: dict[str, int], names: tuple[str, ...]) -> tuple[int, ...] | No
 def _rating(row: Sequence[Any]) -> R.Rating:
     """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
     (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
-     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled) = row
+     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled, carried) = row
     listed = orjson.loads(items) if items else None
     first = as_ref(order_source, listed[0]["product_id"]) if listed else None
     # one key whichever way the product is named (bare, or as a reference of the order's own source): they
@@ -83,7 +88,7 @@ def _rating(row: Sequence[Any]) -> R.Rating:
         paid=bool(paid), completed=bool(completed), fake=bool(fake), follow_up=follows_id is not None,
         dims=_dims(dims, rules().dsr_dimensions) if dims else None,
         buyer=(b_src, b_id) if b_id is not None else None, shop=(s_src, s_id) if s_id is not None else None,
-        cancelled=bool(cancelled))
+        cancelled=bool(cancelled), carried=bool(carried))
 
 
 def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:

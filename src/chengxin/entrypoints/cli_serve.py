@@ -3,11 +3,14 @@ them, the demo marketplace, and the full recount and rescore (`--follow`: what t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
+
+if TYPE_CHECKING:
+    from chengxin.bootstrap import Chengxin
 
 serve_app = typer.Typer()  # added to the root without a name (`cli.py`): its commands are the root's
 
@@ -27,6 +30,7 @@ def serve(
 
     cx = _app()
     cx.engine  # noqa: B018 - migrate before the first request, not during it
+    _require_own_key(cx)
     bind: dict[str, Any] = {"host": host or cx.settings.host, "port": port or cx.settings.port, "log_level": "info",
             "access_log": False}
     count = workers or cx.settings.workers
@@ -42,6 +46,16 @@ def serve(
             uvicorn.run(create_app(cx), **bind)
     finally:
         follower.stop()  # a transaction cut short rolls back; its marks stay queued
+
+
+def _require_own_key(cx: Chengxin) -> None:
+    """Refuse to serve a log whose newest head another signing key signed: the server would publish this key
+    beside heads it did not sign (every signature check failing) and refuse every append (docs/credit-log.md)."""
+    from chengxin.adapters.db.engine import read_connection
+    from chengxin.services import credit_log
+
+    with read_connection(cx.engine) as conn:
+        credit_log.require_own_key(conn, cx.keys, cx.settings.log_origin)
 
 
 def _follow() -> None:

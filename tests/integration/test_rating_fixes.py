@@ -123,3 +123,30 @@ def test_a_buyer_rates_only_a_carrier_of_the_orders_shipments(app):
         assert _target_sums(app).get("C2") is None and _target_sums(app)["C1"] == 1
         standing_ledger.rebuild(app)
         scoring.rebuild(app)
+
+
+def _point_records(cx) -> list[tuple[str, str, str, int]]:
+    import json
+
+    from chengxin.adapters.db import tables as t
+
+    cr = t.credit_records.c
+    with read_connection(cx.engine) as conn:
+        return [(r.kind, r.subject_id, json.loads(r.payload)["review"][1], json.loads(r.payload)["points"])
+                for r in conn.execute(select(cr.kind, cr.subject_id, cr.payload).where(
+                    cr.kind.in_(("points_retracted", "points_restored"))).order_by(cr.idx))]
+
+
+def test_a_fake_orders_one_star_rating_leaves_its_victim_no_retraction_record(app):
+    """A rival's one-star rating of an order confirmed fake gave the rated shop a public `points_retracted`
+    record ("its rating's 1 point(s) were taken back"), a decided dishonesty record of the victim (found by
+    review). Its point of loss is given back, and no record says so either way; the appeal writes none."""
+    from chengxin.services import standing
+
+    assert ingest_text(app, Feed().parties().order("O1", "2026-10-05", score=1).text()).rejected == 0
+    assert points(app) == -1
+    standing.set_order_verdict(app, (P, "O1"), "fake", "regulator:test", "reverse brushing by a rival")
+    assert points(app) == 0 and ledger(app)["RO1"] == (0, "retracted_fake_order")
+    assert _point_records(app) == []
+    standing.set_order_verdict(app, (P, "O1"), "genuine", "regulator:test", "appeal upheld")
+    assert points(app) == -1 and _point_records(app) == []

@@ -27,7 +27,10 @@ def point_changes(conn: Connection, r: R.Rating, c: R.Counted, old: tuple[Any, .
     if old is None:
         return []
     old_points, old_reason = old[:2]
-    taken = c.reason == R.RETRACTED and old_reason != R.RETRACTED and old_points != 0
+    # only points the rating gave its target are taken back (as `R.taken_back`): a rival's one-star rating of a
+    # fake order left its victim a public record "its rating's 1 point(s) were taken back" (found by review).
+    # A restoration gives back only what a retraction took (`_outstanding`), so an appeal writes none either
+    taken = c.reason == R.RETRACTED and old_reason != R.RETRACTED and old_points > 0
     leaving = old_reason == R.RETRACTED and c.reason != R.RETRACTED
     order = _order_of(conn, r.review) if taken or leaving else None
     # Given back is what was taken back and not given back yet (by its own records): judged by the points the

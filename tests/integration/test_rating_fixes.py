@@ -150,3 +150,38 @@ def test_a_fake_orders_one_star_rating_leaves_its_victim_no_retraction_record(ap
     assert _point_records(app) == []
     standing.set_order_verdict(app, (P, "O1"), "genuine", "regulator:test", "appeal upheld")
     assert points(app) == -1 and _point_records(app) == []
+
+
+def test_one_order_rated_ten_times_counts_once(app):
+    """Ten five-star reviews of O1 (none a follow-up) gave 1 point but a positive rate of 10/10 and ten
+    ratings in the kept sums (found by review). The first posted counts, later ones count toward nothing, and
+    one follow-up of the order enters DSR beside it; arriving newest first, incrementally and by a rebuild."""
+    from datetime import UTC, datetime
+
+    from chengxin.services import scoring, standing_views
+
+    feed = Feed().parties().order("O1", "2026-10-01", score=None)
+    reviews = Feed()
+    reviews.n = 500
+    for i in range(10):
+        reviews.ev("cx.review.posted", f"2026-10-{i + 2:02d}T12:00:00+08:00", {
+            "review_id": f"R{i}", "order_id": "O1", "author_id": "U1", "target_id": "S1",
+            "direction": "buyer_to_seller", "score": 5, **({"follows": "R0"} if i >= 8 else {}),
+            "dimensions": {"as_described": 5, "service": 5, "logistics": 5}})
+    assert ingest_text(app, feed.text()).rejected == 0
+    for line in reversed(reviews.lines):
+        assert ingest_text(app, line).accepted == 1
+    for _ in range(2):
+        got = ledger(app)
+        assert got["R0"] == (1, "counted") and {got[f"R{i}"] for i in range(1, 8)} == {(0, "duplicate_order_rating")}
+        assert got["R8"] == got["R9"] == (0, "follow_up") and points(app) == 1
+        assert _target_sums(app) == {"S1": 1}
+        with read_connection(app.engine) as conn:
+            view = standing_views.standing_view(conn, (P, "S1"), category="daily_goods",
+                                                as_of=datetime(2026, 11, 1, tzinfo=UTC))
+            L = st.rating_ledger
+            assert sorted(conn.execute(select(L.c.review_id).where(L.c.dsr.is_(True))).scalars()) == ["R0", "R8"]
+        assert (view["positive_rate"]["positive"], view["positive_rate"]["rate"]) == (1, 1.0)
+        assert view["dsr"]["count"] == 2
+        standing_ledger.rebuild(app)
+        scoring.rebuild(app)

@@ -21,7 +21,8 @@ def utc(day: int, hour: int = 12, month: int = 3, minute: int = 0, second: int =
 
 def rating(n: int, at: str, score: int = 5, item: str | None = None, order_at: str | None = None,
            **kw) -> R.Rating:
-    fields = {"paid": True, "completed": True, "buyer": BUYER, "shop": SHOP, **kw}  # the order's own parties
+    fields = {"paid": True, "completed": True, "buyer": BUYER, "shop": SHOP,  # the order's own parties
+              "order": ("P1", f"O{n}"), **kw}
     return R.Rating(("P1", f"R{n}"), SHOP, BUYER, kw.pop("direction", "buyer_to_seller"), score, at,
                     order_at=order_at or at, item=item or f"G{n}", **{k: v for k, v in fields.items()
                                                                        if k != "direction"})
@@ -224,3 +225,24 @@ def test_a_buyer_rates_a_carrier_only_of_the_orders_own_shipments():
     assert reasons(counted) == [R.OTHER_PARTIES, R.NO_POINTS, R.OTHER_PARTIES]
     assert [c.dsr for c in counted] == [False, True, False]
     assert [R.counts_for_target(R.CARRIER, c.reason, c.eligible) for c in counted] == [False, True, False]
+
+
+def test_an_order_is_rated_once_per_direction_and_followed_up_into_dsr_once():
+    # Ten five-star reviews of one order gave 1 point but a positive rate of 10/10 and ten ratings in the
+    # sums (found by review): the first counts, in posted-time order whichever arrives first; later ones count
+    # toward nothing, a fake order's included (not taken back again); only the first follow-up enters DSR.
+    order = ("P1", "O1")
+    rs = [rating(i, utc(2 + i), order=order, item="G1", order_at=utc(1), dims=(5, 5, 5)) for i in range(4)]
+    rs += [rating(10 + i, utc(10 + i), order=order, item="G1", order_at=utc(1), follow_up=True, dims=(4, 4, 4))
+           for i in range(2)]
+    counted = R.count_pair(list(reversed(rs)), RULES)
+    assert reasons(counted) == [R.COUNTED] + [R.DUPLICATE] * 3 + [R.FOLLOW_UP] * 2
+    assert points(counted) == [1, 0, 0, 0, 0, 0] and [c.eligible for c in counted] == [True] + [False] * 5
+    assert [c.dsr for c in counted] == [True, False, False, False, True, False]
+    fake = R.count_pair([rating(i, utc(2 + i), order=order, fake=True) for i in range(3)], RULES)
+    assert reasons(fake) == [R.RETRACTED, R.DUPLICATE, R.DUPLICATE]
+    assert [R.taken_back("buyer_to_seller", c.reason, c.base) for c in fake] == [True, False, False]
+    carrier = [rating(i, utc(2 + i), order=order, direction=R.CARRIER, carried=True) for i in range(2)]
+    assert [R.counts_for_target(R.CARRIER, c.reason, c.eligible) for c in R.count_pair(carrier, RULES)] == [
+        True, False]
+    assert "only the first" in R.explain(R.DUPLICATE, RULES)["en"]

@@ -34,6 +34,7 @@ RETRACTED = "retracted_fake_order"
 NO_POINTS = "direction_without_points"
 OTHER_PARTIES = "not_the_orders_parties"
 CANCELLED = "order_cancelled"
+DUPLICATE = "duplicate_order_rating"
 REASONS: Mapping[str, tuple[str, str]] = {
     COUNTED: ("counted", "计分"),
     MONTH_CAP: ("beyond the ±{cap} points a buyer and seller may exchange in a natural month",
@@ -49,6 +50,8 @@ REASONS: Mapping[str, tuple[str, str]] = {
     OTHER_PARTIES: ("the author and the one rated are not this order's buyer and shop (or a carrier of its "
                     "shipments)", "评价人与被评价方不是该订单的买卖双方（或其运单的承运方）"),
     CANCELLED: ("the order was cancelled", "订单已取消"),
+    DUPLICATE: ("its author already rated this order in this direction: only the first rating counts",
+                "该评价人已就此订单作过同方向评价，仅首次评价计入"),
 }
 # What stops a rating from counting toward anything (points, positive rate, DSR, a carrier's ratings): it is
 # not a rating of a real, successful trade between these two.
@@ -111,6 +114,7 @@ class Rating:
     shop: Ref | None = None
     cancelled: bool = False
     carried: bool = False         # a shipment of the order names the one rated as its carrier
+    order: Ref | None = None      # the order rated (None: not known)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +221,11 @@ def _days_between(a: str, b: str) -> float:
     return abs((datetime.fromisoformat(a[:19]) - datetime.fromisoformat(b[:19])).total_seconds()) / 86400
 
 
-def _status(r: Rating, rules: RatingRules) -> str:
+def _status(r: Rating, rules: RatingRules, repeated: bool = False) -> str:
     """Why a rating cannot count at all, or COUNTED if the pair rules decide. First whether it rates a
     successful trade between its author and the one it rates (else it counts toward nothing: not points, not
-    the positive rate, not DSR), then what it may count toward."""
+    the positive rate, not DSR), then what it may count toward. `repeated`: an earlier rating of the pair
+    rates the same order in the same direction, and is not a follow-up either (`_repeats`)."""
     if r.order_at is None:
         return NO_ORDER
     if not _the_orders_parties(r):  # one order rated by strangers earned points without end (found by review)
@@ -231,6 +236,8 @@ def _status(r: Rating, rules: RatingRules) -> str:
         return NOT_COMPLETED
     if r.follow_up:
         return FOLLOW_UP
+    if repeated:  # before a retraction: a fake order's repeated ratings are not each taken back
+        return DUPLICATE
     if r.fake:  # before a cancellation: cancelling an order found fake does not undo its retraction (review)
         return RETRACTED
     if r.cancelled:
@@ -280,10 +287,30 @@ def _same_item_repeats(ratings: Sequence[Rating], rules: RatingRules) -> set[Ref
     return repeats
 
 
+def _repeats(ordered: Sequence[Rating]) -> set[Ref]:
+    """Ratings of an order that an earlier rating of the pair (by posted time, then review id) already rates in
+    the same direction: a later rating that is not a follow-up, and a follow-up after the first. All of a pair's
+    ratings of one order share its author, the one rated and the order's state, so the first is the first."""
+    seen: set[tuple[Ref, str, bool]] = set()
+    later: set[Ref] = set()
+    for r in ordered:
+        if r.order is None:
+            continue
+        key = (r.order, r.direction, r.follow_up)
+        if key in seen:
+            later.add(r.review)
+        seen.add(key)
+    return later
+
+
 def count_pair(ratings: Sequence[Rating], rules: RatingRules) -> list[Counted]:
-    """What each rating of one (target, author) pair counts, in time order."""
+    """What each rating of one (target, author) pair counts, in time order. One order is rated once per
+    direction: ten five-star reviews of one order entered the positive rate, DSR and the rating sums ten times
+    (found by review); later ones are `DUPLICATE` and count toward nothing, and only the first follow-up of an
+    order enters DSR."""
     ordered = sorted(ratings, key=lambda r: (r.at, r.review))
-    status = {r.review: _status(r, rules) for r in ordered}
+    repeated = _repeats(ordered)
+    status = {r.review: _status(r, rules, r.review in repeated) for r in ordered}
     repeats = _same_item_repeats([r for r in ordered if status[r.review] == COUNTED], rules)
     month_sum: dict[str, int] = {}
     dsr_used: dict[str, int] = {}
@@ -301,8 +328,8 @@ def count_pair(ratings: Sequence[Rating], rules: RatingRules) -> list[Counted]:
         eligible = reason in (COUNTED, SAME_ITEM, MONTH_CAP)
         # a follow-up is FOLLOW_UP whatever its order became: its DSR asks the trade itself (a cancelled
         # order's follow-up entered DSR, found by review)
-        dsr = bool(r.dims) and reason not in NOT_A_TRADE and not r.fake and not r.cancelled \
-            and dsr_used.get(month, 0) < rules.dsr_pair_month_cap
+        dsr = bool(r.dims) and reason not in NOT_A_TRADE and r.review not in repeated and not r.fake \
+            and not r.cancelled and dsr_used.get(month, 0) < rules.dsr_pair_month_cap
         if dsr:
             dsr_used[month] = dsr_used.get(month, 0) + 1
         out.append(Counted(r.review, points, base, reason, month, eligible, dsr))

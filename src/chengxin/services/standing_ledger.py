@@ -48,6 +48,7 @@ def _ratings_query() -> Any:
         cast(exists().where(s.c.order_source == r.c.order_source, s.c.order_id == r.c.order_id,
                             s.c.carrier_source == r.c.target_source, s.c.carrier_id == r.c.target_id),
              Integer).label("carried"),
+        r.c.order_id,
     ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
         r.c.target_id.is_not(None), r.c.author_id.is_not(None))
 
@@ -76,7 +77,7 @@ def _dims(given: dict[str, int], names: tuple[str, ...]) -> tuple[int, ...] | No
 def _rating(row: Sequence[Any]) -> R.Rating:
     """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
     (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
-     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled, carried) = row
+     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled, carried, order_id) = row
     listed = orjson.loads(items) if items else None
     first = as_ref(order_source, listed[0]["product_id"]) if listed else None
     # one key whichever way the product is named (bare, or as a reference of the order's own source): they
@@ -88,7 +89,8 @@ def _rating(row: Sequence[Any]) -> R.Rating:
         paid=bool(paid), completed=bool(completed), fake=bool(fake), follow_up=follows_id is not None,
         dims=_dims(dims, rules().dsr_dimensions) if dims else None,
         buyer=(b_src, b_id) if b_id is not None else None, shop=(s_src, s_id) if s_id is not None else None,
-        cancelled=bool(cancelled), carried=bool(carried))
+        cancelled=bool(cancelled), carried=bool(carried),
+        order=(order_source, order_id) if order_id is not None else None)
 
 
 def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:

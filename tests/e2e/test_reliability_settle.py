@@ -16,3 +16,18 @@ def test_settle_finishes_interrupted_review_actions(sample_app, env, monkeypatch
     run(env, "settle")
     assert verdict(sample_app, "O2") == "fake" and verdict(sample_app, "O1") == "genuine"
     assert review.get_item(sample_app, item, Viewer("regulator", key_id="k"))["decision"]["verdicts_at"]
+
+
+
+def test_settle_after_a_deferred_load_scores_everyone_and_then_has_nothing_to_do(env):
+    """After `ingest --defer` nobody is scored: settle scores them and says so; settling again does nothing."""
+    import json
+
+    from tests.conftest import SAMPLE
+
+    run(env, "ingest", str(SAMPLE), "--defer")
+    first = json.loads(run(env, "settle", "--json").stdout)
+    assert first["parties_scored"] + first["unscored_scored"] > 0
+    assert "scored 0 parties" in run(env, "settle").stderr
+    again = json.loads(run(env, "settle", "--json").stdout)
+    assert (again["parties_scored"], again["unscored_scored"]) == (0, 0)

@@ -128,7 +128,9 @@ def settle_cmd(as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(done)
         return
-    err.print(f"scored {done['parties_scored']:,} parties ({done['ratings_pairs']:,} rating pairs recounted); "
+    unscored = done.get("unscored_scored", 0)
+    err.print(f"scored {done['parties_scored']:,} parties ({done['ratings_pairs']:,} rating pairs recounted"
+              + (f"; {unscored:,} that had no score" if unscored else "") + "); "
               f"lists of {done['lists_evaluated']:,} parties evaluated ({done['list_entries']:,} entries, "
               f"{done['list_exits']:,} exits); live detection flagged "
               + (", ".join(f"{n:,} {k}" for k, n in done["live_flagged"].items()) or "nothing"))

@@ -25,3 +25,21 @@ def test_another_signing_key_is_refused_as_a_setting(env):
     served = run(other, "serve", "--workers", "1", "--port", "0", "--no-scorer", check=False)
     said = " ".join(served.stderr.split())
     assert served.returncode == 78 and "signed by key" in said and "CHENGXIN_SIGNING_KEY" in said, said
+
+
+def test_an_api_worker_built_from_the_environment_refuses_another_signing_key(env, monkeypatch):
+    """`create_app()` (each worker of `chengxin serve --workers N`, uvicorn's factory) checks the key as
+    `chengxin serve` does."""
+    import pytest
+
+    from chengxin.entrypoints.api.app import create_app
+    from chengxin.exc import ConfigError
+
+    run(env, "ingest", str(SAMPLE))
+    for name, value in env.items():
+        if name.startswith("CHENGXIN_"):
+            monkeypatch.setenv(name, value)
+    create_app().state.chengxin.engine.dispose()  # its own key: built
+    monkeypatch.setenv("CHENGXIN_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode())
+    with pytest.raises(ConfigError, match="signed by key"):
+        create_app()

@@ -48,7 +48,7 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
         description="Ingest events-v1, read credit files, verify the tamper-evident credit log.",
         docs_url=None, redoc_url=None,  # FastAPI's pages load their scripts from a CDN: `/docs` is served below
     )
-    app.state.chengxin = cx or existing()
+    app.state.chengxin = cx or _own_key(existing())
     # the hot route first, as a plain Starlette route: the first full match wins (`routes.post_events_plain`)
     app.add_route("/v1/events", post_events_plain, methods=["POST"], include_in_schema=False)
     app.include_router(api_router)
@@ -64,6 +64,18 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     _mount_portal(app)  # may replace the HTTP error handler with one that renders HTML outside /v1
     app.add_route("/docs", _docs, methods=["GET", "HEAD"], include_in_schema=False)
     return app
+
+
+def _own_key(cx: Chengxin) -> Chengxin:
+    """The environment's node, refused (ConfigError) when its signing key is not the one that signed the log's
+    newest head, as `chengxin serve` refuses it: a worker built from the environment served the new public key
+    beside heads the old one signed, and every browser check of a record failed (found by review)."""
+    from chengxin.adapters.db.engine import read_connection
+    from chengxin.services import credit_log
+
+    with read_connection(cx.engine) as conn:
+        credit_log.require_own_key(conn, cx.keys, cx.settings.log_origin)
+    return cx
 
 
 def worker_app() -> FastAPI:

@@ -164,8 +164,10 @@ def _point_records(app) -> list[tuple[str, str, int]]:
 
 def test_what_a_verdict_took_back_an_appeal_gives_back_and_nothing_else(app):
     """A retraction is given back in full when its order is found genuine, though the rating now counts
-    nothing (a later rating of the same item opened the 14-day window first); a rating that never gave points
-    gets no restoration (found by review: the restoration followed the points the rating carried now)."""
+    nothing (a later rating of the same item opened the 14-day window first) (found by review: the restoration
+    followed the points the rating carried now). O3's rating gave no points when O3 was found fake (not yet
+    completed): its worth is taken back once O3 completes, as it would have been had the verdict come after
+    (`services/standing_retractions.py`), and given back on appeal."""
     feed = Feed().parties().order("O1", "2026-03-01", score=None).order("O2", "2026-03-10")
     feed.order("O3", "2026-03-11", product="G3", completed=False)
     ingest_text(app, feed.text())
@@ -182,7 +184,8 @@ def test_what_a_verdict_took_back_an_appeal_gives_back_and_nothing_else(app):
     standing.set_order_verdict(app, (P, "O2"), "genuine", "regulator:test", "appeal upheld")
     standing.set_order_verdict(app, (P, "O3"), "genuine", "regulator:test", "appeal upheld")
     assert ledger(app)["RO2"] == (0, "same_item_window")
-    assert _point_records(app) == [("points_retracted", "RO2", -1), ("points_restored", "RO2", 1)]
+    assert _point_records(app) == [("points_retracted", "RO2", -1), ("points_retracted", "RO3", -1),
+                                   ("points_restored", "RO2", 1), ("points_restored", "RO3", 1)]
     assert points(app) == 2 and audit.verify(app).ok
 
 

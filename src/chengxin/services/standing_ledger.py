@@ -20,11 +20,9 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
-from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import as_ref
-from chengxin.services import columnar, credit_log, rating_sums, trade
+from chengxin.services import columnar, credit_log, rating_sums, standing_retractions, trade
 from chengxin.services.standing import Pair, Ref, rules
-from chengxin.services.standing_retractions import point_changes
 
 
 def _ratings_query() -> Any:
@@ -97,9 +95,9 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
     """Recount these pairs: rewrite their ledger rows, record points taken back or restored, update the
     standings of their targets. Runs in the caller's write transaction."""
     targets: dict[Ref, None] = {}
-    records: list[tuple[CreditRecord, str]] = []
     ledger: list[tuple[Any, ...]] = []
     before: list[tuple[Any, ...]] = []
+    counted: list[tuple[Ref, R.Rating, R.Counted]] = []
     work = list(dict.fromkeys(pairs))
     for pair in work:  # grows while it runs: pairs that still count a review that has moved into this one
         rows = _pair_rows(conn, pair)
@@ -110,13 +108,16 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
         for rating, c in zip(sorted(ratings, key=_time_order), R.count_pair(ratings, rules()),
                              strict=True):
             ledger.append(_ledger_tuple(rating, c))
-            records.extend(point_changes(conn, rating, c, old.get(c.review)))
+            counted.append((pair[0], rating, c))
         before.extend((*review, pair[0], *row) for review, row in old.items())
         targets[pair[0]] = None
     bulk.insert_tuples(conn, "rating_ledger", ledger)
     _update_standings(conn, list(targets), before, ledger)
     _keep_sums(conn, before, ledger)
-    if records:  # in practice only a verdict's own transaction takes points back or restores them
+    # what each rating's records took back, brought to what is due now (no statement unless a rating is taken
+    # back now or was before); a drain that appends them is redone durable (`standing._settle_marks`)
+    records = standing_retractions.recount_changes(conn, counted, [(b[2], (b[0], b[1]), b[4]) for b in before])
+    if records:
         credit_log.append(conn, app.keys, app.settings.log_origin, records)
 
 
@@ -246,6 +247,11 @@ def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
         ratings += len(ledger)
         bulk.insert_tuples(conn, "rating_ledger", ledger)
         _rebuild_standings(conn)
+        # the records of points taken back follow the ledger: those a verdict's recount could not write (the
+        # ratings arrived after it, or were stored without a drain) are written here, and none twice
+        records = standing_retractions.all_changes(conn)
+        if records:
+            credit_log.append(conn, app.keys, app.settings.log_origin, records)
     return {"pairs": pairs, "ratings": ratings, "targets": len(targets)}
 
 

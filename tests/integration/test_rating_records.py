@@ -123,3 +123,24 @@ def test_an_appeal_before_the_ratings_arrive_leaves_no_record(app):
     assert sorted(kinds) == sorted([("points_retracted", r, -1) for r in ("RO1", "RO8", "RO11")]
                                    + [("points_restored", r, 1) for r in ("RO1", "RO8", "RO11")])
 
+
+
+
+def test_a_retraction_past_the_monthly_cap_names_its_month_and_its_worth(app):
+    """Seven five-star ratings in January, O1 found fake: its record says 1 point was taken back, and the shop
+    stays at 6, as the seventh rating, held back by the cap, now counts (found by review: the record did not
+    match the change). The record states the rating's worth, which no later event changes, and names the pair's
+    month, whose ledger shows what counts in its place (docs/scoring.md)."""
+    from tests.integration.test_rating_fixes import _products
+    from tests.integration.test_scoring import ledger, points
+
+    feed = _products(Feed().parties(), 7)
+    for i in range(1, 8):
+        feed.order(f"O{i}", f"2026-01-{i + 1:02d}", product=f"G{i}")
+    assert ingest_text(app, "\n".join(feed.lines)).rejected == 0
+    assert points(app) == 6 and ledger(app)["RO7"] == (0, "pair_month_cap")
+    standing.set_order_verdict(app, (P, "O1"), "fake", "regulator:test", "ring")
+    assert points(app) == 6 and ledger(app)["RO7"] == (1, "counted")
+    (record,) = _records(app)
+    assert record[0] == "points_retracted" and json.loads(record[4]) == {
+        "review": [P, "RO1"], "order": [P, "O1"], "points": -1, "month": "2026-01", "decided_by": "regulator:test"}

@@ -142,6 +142,8 @@ def _changes(conn: Connection, owed: Mapping[tuple[Ref, Ref], Due], kept: Outsta
         restored = abs(should) < abs(have)
         payload: dict[str, Any] = {"review": list(review), "order": list(order), "points": should - have,
                                    "decided_by": verdict.decided_by if verdict else None}
+        if not restored and d is not None:
+            payload["month"] = d.month  # the pair's natural month: what its ledger counts, in the rating's place
         if restored:
             payload["counts_now"] = counts_now.get(review, 0) if d is None or d.order != order else d.counts_now
         records.append((CreditRecord(

@@ -127,6 +127,13 @@ ODD_VALUES += [*_LONG, {"source": "s" * 129, "id": "i"}, {"source": "s", "id": "
                {"source": "s" * 128, "id": "i" * 128}, ["a" * 513], ["a", "\U00020000" * 129], ["a" * 128],
                [{"product_id": "p" * 129, "quantity": 1, "unit_price": 1}],
                [{"product_id": {"source": "s" * 129, "id": "p"}, "quantity": 1, "unit_price": 1}]]
+# control characters (refused in ids, sources, codes, names and urls; kept in free text), raw and escaped, bare,
+# in reference objects, lists and items; and look-alikes that are none (a backslash before `n`, ©, —)
+_CONTROL = ["a\x1fb", "\x01", "O\n1", "x\ty", "r\r", "\x7f", "a\x85", "\x9f\x80", "p\u2028", "\u2029q", "a\\nb",
+            "a\\u001fb", "\u00a9\u2014", "中\x1f文"]
+ODD_VALUES += [*_CONTROL, {"source": "s\x1f", "id": "i"}, {"source": "s", "id": "i\u2028"}, ["a", "b\x85"],
+               ["c\n"], [{"product_id": "p\x1f", "quantity": 1, "unit_price": 1}],
+               [{"product_id": {"source": "s", "id": "p\x7f"}, "quantity": 1, "unit_price": 1}]]
 
 
 @st.composite
@@ -140,7 +147,7 @@ def mutated(draw: st.DrawFn) -> str:
                 del target[key]
             else:
                 target[key] = json.loads(json.dumps(draw(st.sampled_from(ODD_VALUES))))  # a copy: no shared state
-    return json.dumps(obj, ensure_ascii=False)
+    return json.dumps(obj, ensure_ascii=draw(st.booleans()))  # raw (DEL, C1, U+2028 as such) or escaped
 
 
 @settings(max_examples=1500, deadline=None)

@@ -20,7 +20,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from chengxin.domain.fastcheck import quick_check
-from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary, source_refusal
+from chengxin.domain.vocabulary import CONTROLS, HASH, EventType, FieldSpec, Vocabulary, source_refusal
 
 MAX_LINE_BYTES = 1 << 20  # a CloudEvent this large is a producer bug, not a credit fact
 # ASCII digits only (`\d` also matches other scripts' digits), and an offset of at most 23:59 (RFC 3339). A
@@ -155,8 +155,8 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
 
 def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
     """The fast path (fastcheck.py), plus the checks a pattern cannot do (no 30 February, a check digit)."""
-    env = quick_check(raw, vocab)
-    if env is None or _has_nul(raw):  # the slow path names the field with a NUL (PostgreSQL refuses it in text)
+    env = quick_check(raw, vocab)  # None for a line with a control character (NUL too): the slow path names it
+    if env is None:
         return None
     try:  # the pattern check skips fields outside the vocabulary, which may still be bad JSON for orjson
         obj = orjson.loads(raw)
@@ -173,10 +173,6 @@ def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
         return None
     return Event(env.source, env.id, env.type, at, data, obj)
 
-
-def _has_nul(raw: bytes | str) -> bool:
-    """A NUL character, written the only way a valid JSON line can hold one (raw control characters are not)."""
-    return b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw
 
 def _real_date(value: str) -> None:
     """The slow path's _date_errors checks: a real date, or a real time whose day in China exists."""
@@ -226,6 +222,8 @@ def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:
             errors.append(f"{name} must be a non-empty string")
         elif "\x00" in obj[name]:
             errors.append(f"{name} must not contain a NUL character")
+        elif name in vocab.no_controls and (why := control_character(name, obj[name])):
+            errors.append(why)
         elif (limit := vocab.lengths.get(name)) is not None and len(obj[name]) > limit:
             errors.append(too_long(name, obj[name], limit))
     if not isinstance(obj["type"], str) or obj["type"] not in vocab.types:
@@ -374,11 +372,26 @@ def too_long(where: str, value: str, limit: int) -> str:
     return f"{where}: {len(value)} characters, at most {limit}"
 
 
+_CONTROL = re.compile(CONTROLS)
+
+
+def control_character(where: str, value: str) -> str | None:
+    """The reason for a string with a control character where its class refuses them (`no_controls` in
+    `vocab/events-v1.yaml`: C0, DEL, C1, U+2028, U+2029), None without one: the first one's code point and
+    position (in characters, from 1), never the value (it may be personal data)."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    return f"{where}: control character U+{ord(found.group()):04X} at position {found.start() + 1}"
+
+
 def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or not value.strip():
         return [f"{where} must be a non-empty string"]
     if "\x00" in value:
         return [f"{where} must not contain a NUL character"]
+    if spec.plain and (why := control_character(where, value)):
+        return [why]
     if spec.max_length is not None and len(value) > spec.max_length:
         return [too_long(where, value, spec.max_length)]
     if spec.format is not None and (why := _FORMATS[spec.format](value)):
@@ -407,6 +420,8 @@ def _text_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
         return [f"{where} must be a string"]
     if "\x00" in value:
         return [f"{where} must not contain a NUL character"]
+    if spec.plain and (why := control_character(where, value)):  # a `text` of a class refusing them
+        return [why]
     if spec.max_length is not None and len(value) > spec.max_length:
         return [too_long(where, value, spec.max_length)]
     return _OK
@@ -491,14 +506,18 @@ def _hash_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 
 def _ref_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     """A bare id (`max_length`), or an object naming another source's entity: its `source` (`max_source`) and
-    `id` (`max_length`)."""
+    `id` (`max_length`); neither with a control character (`plain`)."""
     if isinstance(value, dict):
         ok = all(isinstance(v := value.get(k), str) and v.strip() and "\x00" not in v for k in ("source", "id"))
         if not ok:
             return [f"{where} reference object needs string `source` and `id`"]
-        return [too_long(f"{where}.{k}", value[k], limit) for k, limit in (("source", spec.max_source),
-                                                                          ("id", spec.max_length))
-                if limit is not None and len(value[k]) > limit]
+        errors: list[str] = []
+        for k, limit in (("source", spec.max_source), ("id", spec.max_length)):
+            if spec.plain and (why := control_character(f"{where}.{k}", value[k])):
+                errors.append(why)
+            elif limit is not None and len(value[k]) > limit:
+                errors.append(too_long(f"{where}.{k}", value[k], limit))
+        return errors
     return _str_errors(where, value, spec)
 
 
@@ -538,6 +557,10 @@ def _strs_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
         return [f"{where} must be a non-empty list of strings"]
     if not all(isinstance(v, str) and v.strip() and "\x00" not in v for v in value):
         return [f"{where} must contain only non-empty strings without NUL characters"]
+    if spec.plain:  # the first element with a control character
+        for i, v in enumerate(value):
+            if why := control_character(f"{where}[{i}]", v):
+                return [why]
     limit = spec.max_length
     long = [] if limit is None else [i for i, v in enumerate(value) if len(v) > limit]
     if long and limit is not None:  # the first, and how many more (a list may be long)

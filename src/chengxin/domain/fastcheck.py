@@ -4,17 +4,18 @@
 structs built from `vocab/events-v1.yaml`. Only when it says no does the slow, explaining validator run, to
 produce the reasons that name each field. The fast path may refuse a line the slow path would accept (the
 line is then simply checked slowly), but must never accept one the slow path refuses; a property test
-(`tests/unit/test_events.py`) holds the two to that, length limits included.
+(`tests/unit/test_events.py`) holds the two to that, length limits and control characters included.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import msgspec
 
-from chengxin.domain.vocabulary import HASH, EventType, FieldSpec, Vocabulary
+from chengxin.domain.vocabulary import CONTROLS, HASH, EventType, FieldSpec, Vocabulary
 
 # Not blank: at least one character, and (checked once per line by `_MAY_BE_BLANK`, not per string: a
 # pattern constraint calls back into Python's `re` for every string and cost 1.2 µs of the 1.7 µs an
@@ -28,6 +29,20 @@ WHITESPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2
 _MAY_BE_BLANK_TEXT = re.compile('"[\\\\' + re.escape(WHITESPACE) + "]")
 _MAY_BE_BLANK_BYTES = re.compile(  # the same characters in UTF-8 (one class and a few sequences: 0.7 µs a line)
     rb'"(?:[\t-\r\x1c-\x20\\]|\xc2[\x85\xa0]|\xe1\x9a\x80|\xe2\x80[\x80-\x8a\xa8\xa9\xaf]|\xe2\x81\x9f|\xe3\x80\x80)')
+# Control characters (C0, DEL, C1, U+2028, U+2029) are refused in the strings of the classes `no_controls` names
+# (ids, sources, codes, names, urls) and kept in free text (a review's line breaks). A JSON line holds one
+# escaped (a short escape \b \f \n \r \t, or \u0000-\u001F, \u007F, \u0080-\u009F, \u2028, \u2029, hex digits
+# in either case) or raw (DEL, C1 and U+2028/9 in UTF-8; a raw C0 character is not valid JSON, which both
+# decoders refuse). `_may_hold_control` looks once a line: an ASCII line without a backslash or DEL holds none
+# (three scans in C), any other line is searched with one pattern (about 1 µs a line on 2 busy cores, on
+# bench/gen_events.py output and on the sample alike; a pattern constraint on every string would call back into
+# Python's `re` for each, and cost more). Only a line where it finds one (a review with lines, or an escaped
+# backslash before an `n`) has the strings of those classes looked at (`_plain`, about 2 µs); one with a NUL,
+# which no string may hold, is left to the slow validator.
+_MAY_HAVE_CONTROL_TEXT = re.compile(r"\\(?:[bfnrt]|u(?:00[0189][0-9A-Fa-f]|007[Ff]|202[89]))|[\x7f-\x9f\u2028\u2029]")
+_MAY_HAVE_CONTROL_BYTES = re.compile(
+    rb"\\(?:[bfnrt]|u(?:00[0189][0-9A-Fa-f]|007[Ff]|202[89]))|\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]")
+_CONTROL = re.compile(CONTROLS)
 _CLOCK = r"[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"  # as events._TIME
 TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _CLOCK + r"\Z"
 DATE_OR_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\Z|" + _CLOCK + r"\Z)"
@@ -129,6 +144,9 @@ def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
     blank = _MAY_BE_BLANK_BYTES if isinstance(raw, bytes) else _MAY_BE_BLANK_TEXT
     if blank.search(raw):  # type: ignore[arg-type]
         return None
+    controls = _may_hold_control(raw)
+    if controls and (b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw):
+        return None  # no string may hold a NUL: the slow path names the field
     try:
         env = ENVELOPE.decode(raw)
         decoder = decoders(vocab).get(env.type)
@@ -143,7 +161,52 @@ def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
     for name, other, values in _conditional(vocab.types[env.type]):
         if getattr(data, name) is None and str(getattr(data, other)) in values:
             return None
+    if controls and _CONTROL.search("".join(_plain(env, data, vocab))):  # one where its class refuses it
+        return None
     return env
+
+
+def _may_hold_control(raw: bytes | str) -> bool:
+    """Whether the line may hold a control character, in any spelling (False: certainly none)."""
+    if raw.isascii() and ("\\" not in raw and "\x7f" not in raw if isinstance(raw, str) else
+                          b"\\" not in raw and b"\x7f" not in raw):
+        return False  # an ASCII line without a backslash or DEL: no escape, no DEL, no C1, no U+2028/9
+    if isinstance(raw, bytes):
+        return _MAY_HAVE_CONTROL_BYTES.search(raw) is not None
+    return _MAY_HAVE_CONTROL_TEXT.search(raw) is not None
+
+
+def _plain(env: Envelope, data: Any, vocab: Vocabulary) -> Iterator[str]:
+    """The line's strings whose class refuses control characters (`no_controls`): the envelope's `id` and
+    `source`, and each such field's (each element of a list; a reference's id, or its object's `source` and
+    `id`; each item's product_id)."""
+    if "id" in vocab.no_controls:
+        yield env.id
+    if "source" in vocab.no_controls:
+        yield env.source
+    for name, items in _plain_fields(vocab.types[env.type]):
+        value = getattr(data, name)
+        if value is None:
+            continue
+        if items:
+            value = [item.product_id for item in value]
+        for one in value if isinstance(value, list) else (value,):
+            if isinstance(one, str):
+                yield one
+            else:  # a reference object
+                yield one.source
+                yield one.id
+
+
+_PLAIN: dict[int, tuple[EventType, tuple[tuple[str, bool], ...]]] = {}
+
+
+def _plain_fields(etype: EventType) -> tuple[tuple[str, bool], ...]:
+    """(field, is it `items`) of the fields that refuse control characters, per type, worked out once."""
+    key = id(etype)
+    if key not in _PLAIN:
+        _PLAIN[key] = (etype, tuple((f.name, f.kind == "items") for f in etype.fields if f.plain))
+    return _PLAIN[key][1]
 
 
 _CONDITIONAL: dict[int, tuple[EventType, list[tuple[str, str, frozenset[str]]]]] = {}

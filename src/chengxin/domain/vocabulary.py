@@ -26,6 +26,12 @@ FIELD_FORMATS = frozenset({"gtin"})
 # whole batch, so every string that reaches an index is bounded, checked on both validation paths.
 ENVELOPE_LENGTHS = ("id", "source")
 LENGTH_KINDS = frozenset({"str", "strs", "text"})
+# Control characters (`no_controls` in the vocabulary: the length classes whose strings refuse them): C0
+# (U+0000-U+001F), DEL (U+007F), C1 (U+0080-U+009F) and the line and paragraph separators U+2028 and U+2029.
+# The stored keys are (source, id) pairs joined with U+001F (services/lifecycle.py, columnar.py), so an id or
+# source holding one made two entities one key; every vocabulary refuses them in `id` and `source` (the
+# envelope's and every reference's). NUL is refused in every string, free text included.
+CONTROLS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"  # a pattern: one control character
 
 
 # A `hash` field carries a platform's opaque keyed hash (device, IP, address, payer account), never the raw
@@ -81,6 +87,9 @@ class FieldSpec:
     length: str | None = None
     max_length: int | None = None
     max_source: int | None = None
+    # Control characters (CONTROLS) refused: the field's length class is one of `no_controls` (a `ref` and an
+    # `items` entry's product_id: the `id` and `source` classes, which always are). False: only NUL is refused
+    plain: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class Vocabulary:
     version: str
     types: Mapping[str, EventType]
     lengths: Mapping[str, int] = field(default_factory=dict)  # length class -> at most that many characters
+    no_controls: frozenset[str] = frozenset()  # the length classes whose strings refuse control characters
 
 
 def load_event_types(text: str, source: str = "<string>") -> Vocabulary:
@@ -111,11 +121,15 @@ def load_event_types(text: str, source: str = "<string>") -> Vocabulary:
     if not isinstance(doc, dict) or not isinstance(doc.get("types"), dict):
         raise VocabularyError(source, "expected a mapping with `version` and `types`")
     lengths = _lengths(source, doc.get("lengths"))
-    types = {name: _event_type(source, name, spec, lengths) for name, spec in doc["types"].items()}
+    plain = _no_controls(source, doc.get("no_controls"), lengths)
+    types = {name: _event_type(source, name, spec, lengths, plain) for name, spec in doc["types"].items()}
     if not lengths:
         raise VocabularyError(source, f"needs `lengths`: a mapping of length classes to at most how many "
                                       f"characters, with {' and '.join(ENVELOPE_LENGTHS)}")
-    return Vocabulary(version=str(doc.get("version", "")), types=types, lengths=lengths)
+    if not plain:
+        raise VocabularyError(source, f"needs `no_controls`: the length classes whose strings refuse control "
+                                      f"characters, with {' and '.join(ENVELOPE_LENGTHS)}")
+    return Vocabulary(version=str(doc.get("version", "")), types=types, lengths=lengths, no_controls=plain)
 
 
 def _lengths(source: str, spec: Any) -> dict[str, int]:
@@ -133,10 +147,25 @@ def _lengths(source: str, spec: Any) -> dict[str, int]:
     return dict(spec)
 
 
-def _event_type(source: str, name: str, spec: Any, lengths: Mapping[str, int]) -> EventType:
+def _no_controls(source: str, spec: Any, lengths: Mapping[str, int]) -> frozenset[str]:
+    """The length classes that refuse control characters (empty when the vocabulary has no `no_controls`, or no
+    `lengths`: refused once its types are checked)."""
+    if spec is None or not lengths:
+        return frozenset()
+    if not isinstance(spec, list) or not all(isinstance(k, str) and k in lengths for k in spec):
+        raise VocabularyError(source, f"no_controls must list classes of `lengths` ({', '.join(sorted(lengths))})")
+    missing = [name for name in ENVELOPE_LENGTHS if name not in spec]
+    if missing:
+        raise VocabularyError(source, f"no_controls: needs {', '.join(missing)} (the envelope's and every "
+                                      f"reference's: they are joined into stored keys)")
+    return frozenset(spec)
+
+
+def _event_type(source: str, name: str, spec: Any, lengths: Mapping[str, int],
+                plain: frozenset[str] = frozenset()) -> EventType:
     if not isinstance(spec, dict) or not isinstance(spec.get("fields"), dict) or not spec["fields"]:
         raise VocabularyError(source, f"{name}: needs a non-empty `fields` mapping")
-    fields = tuple(_field(source, name, fname, fspec, lengths) for fname, fspec in spec["fields"].items())
+    fields = tuple(_field(source, name, fname, fspec, lengths, plain) for fname, fspec in spec["fields"].items())
     names = {f.name for f in fields}
     for f in fields:
         for other in [*f.required_when, *f.foreign_when]:
@@ -145,7 +174,8 @@ def _event_type(source: str, name: str, spec: Any, lengths: Mapping[str, int]) -
     return EventType(name=name, fields=fields)
 
 
-def _field(source: str, tname: str, name: str, spec: Any, lengths: Mapping[str, int]) -> FieldSpec:
+def _field(source: str, tname: str, name: str, spec: Any, lengths: Mapping[str, int],
+           plain: frozenset[str] = frozenset()) -> FieldSpec:
     where = f"{tname}.{name}"
     if not isinstance(spec, dict) or spec.get("kind") not in FIELD_KINDS:
         raise VocabularyError(source, f"{where}: kind must be one of {sorted(FIELD_KINDS)}")
@@ -184,6 +214,8 @@ def _field(source: str, tname: str, name: str, spec: Any, lengths: Mapping[str, 
         length=length,
         max_length=max_length,
         max_source=max_source,
+        plain=(length in plain) if length is not None else (
+            spec["kind"] in ("ref", "items") and all(k in plain for k in ENVELOPE_LENGTHS)),
     )
 
 

@@ -387,7 +387,7 @@ def reveal_id_number(app: Chengxin, source: str, subject_id: str, viewer: Viewer
             raise NotFound("this party has no resident ID number on file")
         conn.execute(t.access_journal.insert().values(
             at=credit_log.now_utc(), key_id=viewer.key_id or "?", action="reveal_id_number",
-            object=f"{source}|{subject_id}|{purpose[:200]}"))
+            object=JOURNAL_SEP.join((source, subject_id, purpose[:200]))))
         return decrypt_id(app.keys, row._asdict())
 
 
@@ -407,9 +407,16 @@ def access_journal(app: Chengxin, viewer: Viewer, *, before: int | None = None, 
             "next_before": rows[limit - 1].id if len(rows) > limit else None}
 
 
+# The access journal's object: source, subject id and purpose joined by U+001F, which ingestion refuses in
+# sources and ids. They were joined by "|", which both may hold: a reveal of `U|1` reported by `P` was read
+# back as subject `U` and purpose `1|...` (found by review); entries written so are still read that way.
+JOURNAL_SEP = "\x1f"
+
+
 def _journal_entry(r: Any) -> dict[str, Any]:
-    source, _, rest = r.object.partition("|")  # source|subject id|purpose, as `reveal_id_number` writes it
-    subject, _, purpose = rest.partition("|")
+    sep = JOURNAL_SEP if JOURNAL_SEP in r.object else "|"
+    source, _, rest = r.object.partition(sep)  # as `reveal_id_number` writes it
+    subject, _, purpose = rest.partition(sep)
     return {"id": r.id, "at": r.at, "key_id": r.key_id, "action": r.action,
             "party": {"source": source, "id": subject}, "purpose": purpose}
 

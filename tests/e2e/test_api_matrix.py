@@ -342,7 +342,7 @@ def revealed(plain: str, subject: str, source: str) -> Check:
         assert body == {"id_number": plain}
         (entry,) = env.journal()
         assert (entry.key_id, entry.action) == (env.key_ids["regulator"], "reveal_id_number")
-        assert entry.object == f"{source}|{subject}|{call.json['purpose']}"
+        assert entry.object == "\x1f".join((source, subject, call.json["purpose"]))  # parties.JOURNAL_SEP
     return check
 
 

@@ -343,7 +343,7 @@ def test_reveal_is_journaled_once_per_call(sample_api: Api) -> None:
         assert response.json() == {"id_number": U1_ID}
     with read_connection(sample_api.cx.engine) as conn:
         journal = [row.object for row in conn.execute(select(t.access_journal).order_by(t.access_journal.c.id))]
-    assert journal == [f"{P1}|U1|case 1", f"{P1}|U1|case 2"]
+    assert journal == ["\x1f".join((P1, "U1", "case 1")), "\x1f".join((P1, "U1", "case 2"))]  # parties.JOURNAL_SEP
     # and the regulators can read it back, newest first, a page at a time (it was written, never readable)
     page = sample_api.get("/v1/access-journal?limit=1", "regulator")
     assert [(e["party"], e["purpose"], e["action"]) for e in page["entries"]] == [

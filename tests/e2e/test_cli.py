@@ -52,6 +52,9 @@ def test_errors_have_exit_codes(env):
     posing = run(env, "keys", "create", "--role", "platform", "--label", "x", "--source", "urn:cx:regulator:310000",
                  check=False)  # a platform key reporting as a regulator would void `only_from`
     assert posing.returncode == 65 and "cannot report as a regulator" in posing.stderr
+    piped = run(env, "keys", "create", "--role", "platform", "--label", "x", "--source", "urn:cx:platform:P|1",
+                check=False)  # every event it sent would be refused: a source is a URI, which has no "|"
+    assert piped.returncode == 65 and "source: '|' at position 18" in piped.stderr
 
 
 def test_keys_list_as_a_table_or_json_never_with_secrets(env):

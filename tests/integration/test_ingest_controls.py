@@ -1,7 +1,8 @@
 """Control characters on every storage backend: an id, source, reference, code or name holding one is rejected
 as its own line, naming the field and the code point, while the lines around it land. Stored keys join a source
 and an id with U+001F (services/lifecycle.py, columnar.py): such an id was stored, and two entities could make one
-key. Free text keeps its line breaks and tabs, stored as sent."""
+key. Free text keeps its line breaks and tabs, stored as sent. A "|" in a source (a URI has none) is refused the
+same way: stored keys join a source and what follows it with "|" (events.source_character)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,20 @@ def bad_shop_name() -> dict[str, Any]:
     return {**e, "id": "e-ctrl-name", "data": {**e["data"], "shop_id": "S-ctrl", "name": "示例\n店"}}
 
 
+def pipe_source() -> dict[str, Any]:  # "…P1|x" + id "e-1" made one key with "…P1" + id "x|e-1" (events.ord)
+    return {**sample_event("cx.order.completed"), "source": "urn:cx:platform:P1|x"}
+
+
+def pipe_ref_source() -> dict[str, Any]:
+    e = sample_event("cx.complaint.filed")
+    target = {"source": "urn:cx:platform:P1|S", "id": "1"}  # one local key with ("urn:cx:platform:P1", "S|1")
+    return {**e, "id": "e-pipe-ref", "data": {**e["data"], "complaint_id": "C-pipe", "target_id": target}}
+
+
+PIPE = ": '|' at position 19: a source is a URI, which has none (write it %7C)"
 CASES = {
+    "pipe in source": (pipe_source, "source" + PIPE),
+    "pipe in reference source": (pipe_ref_source, "data.target_id.source" + PIPE),
     "id": (bad_id, "id: control character U+001F at position 2"),
     "order_id": (bad_order_id, "data.order_id: control character U+001F at position 12"),
     "reference source": (bad_ref_source, "data.target_id.source: control character U+2028 at position 19"),

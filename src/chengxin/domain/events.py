@@ -20,7 +20,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from chengxin.domain.fastcheck import quick_check
-from chengxin.domain.vocabulary import CONTROLS, HASH, EventType, FieldSpec, Vocabulary, source_refusal
+from chengxin.domain.vocabulary import CONTROLS, HASH, SOURCE_RESERVED, EventType, FieldSpec, Vocabulary, source_refusal
 
 MAX_LINE_BYTES = 1 << 20  # a CloudEvent this large is a producer bug, not a credit fact
 # ASCII digits only (`\d` also matches other scripts' digits), and an offset of at most 23:59 (RFC 3339). A
@@ -222,7 +222,7 @@ def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:
             errors.append(f"{name} must be a non-empty string")
         elif "\x00" in obj[name]:
             errors.append(f"{name} must not contain a NUL character")
-        elif name in vocab.no_controls and (why := control_character(name, obj[name])):
+        elif why := key_character(name, obj[name], plain=name in vocab.no_controls, source=name == "source"):
             errors.append(why)
         elif (limit := vocab.lengths.get(name)) is not None and len(obj[name]) > limit:
             errors.append(too_long(name, obj[name], limit))
@@ -385,6 +385,21 @@ def control_character(where: str, value: str) -> str | None:
     return f"{where}: control character U+{ord(found.group()):04X} at position {found.start() + 1}"
 
 
+def key_character(where: str, value: str, *, plain: bool, source: bool) -> str | None:
+    """The reason an id or source may not be stored as a key: a control character (`plain`: its class refuses
+    them) or, in a source, a "|"; None when it may."""
+    return (control_character(where, value) if plain else None) or (source_character(where, value) if source
+                                                                       else None)
+
+
+def source_character(where: str, value: str) -> str | None:
+    """The reason for a source holding "|" (None without one): where, never the value."""
+    at = value.find(SOURCE_RESERVED)
+    if at < 0:
+        return None
+    return f"{where}: '|' at position {at + 1}: a source is a URI, which has none (write it %7C)"
+
+
 def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
     if not isinstance(value, str) or not value.strip():
         return [f"{where} must be a non-empty string"]
@@ -513,7 +528,7 @@ def _ref_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
             return [f"{where} reference object needs string `source` and `id`"]
         errors: list[str] = []
         for k, limit in (("source", spec.max_source), ("id", spec.max_length)):
-            if spec.plain and (why := control_character(f"{where}.{k}", value[k])):
+            if why := key_character(f"{where}.{k}", value[k], plain=spec.plain, source=k == "source"):
                 errors.append(why)
             elif limit is not None and len(value[k]) > limit:
                 errors.append(too_long(f"{where}.{k}", value[k], limit))

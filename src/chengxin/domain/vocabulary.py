@@ -26,6 +26,11 @@ FIELD_FORMATS = frozenset({"gtin"})
 # whole batch, so every string that reaches an index is bounded, checked on both validation paths.
 ENVELOPE_LENGTHS = ("id", "source")
 LENGTH_KINDS = frozenset({"str", "strs", "text"})
+# A source is a URI (CloudEvents: a URI-reference, e.g. `urn:cx:platform:P1`), and RFC 3986 has no "|" (it is
+# written %7C). Chengxin's stored keys join a source and what follows it with "|" (an event's order key, a
+# party's local key `local:<source>|<id>`, the associated data of encrypted fields, a standing order's key),
+# so they split unambiguously only while no source holds one; ids may. A rule of storage, not of vocabulary.
+SOURCE_RESERVED = "|"
 # Control characters (`no_controls` in the vocabulary: the length classes whose strings refuse them): C0
 # (U+0000-U+001F), DEL (U+007F), C1 (U+0080-U+009F) and the line and paragraph separators U+2028 and U+2029.
 # The stored keys are (source, id) pairs joined with U+001F (services/lifecycle.py, columnar.py), so an id or

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
+from chengxin.domain.events import source_character
 from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import InvalidInput, NotAuthenticated, NotFound
 from chengxin.services.credit_log import now_utc
@@ -30,6 +31,8 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
         raise InvalidInput("a platform key needs the `source` its events carry, e.g. urn:cx:platform:P1")
     if role == PLATFORM and source_kind(str(source)) == "regulator":  # `only_from` would be void
         raise InvalidInput("a platform key cannot report as a regulator source; issue a regulator key")
+    if role == PLATFORM and (why := source_character("source", str(source))):  # its events could never land
+        raise InvalidInput(why)
     if role == REGULATOR and source:  # it would not be stored, yet `keys create` reported it (found by review)
         raise InvalidInput("a regulator key has no source: it reads and decides for every source")
     key_id = secrets.token_hex(6)

@@ -22,6 +22,13 @@ from chengxin.services.credit_file import public_payload, public_record
     ("卡号 6222021234567894、6222 0212 3456 7894、6222-0212-3456-7894 1",
      "卡号 ************7894、************7894、************7894 1"),
     ("全角 １３８１２３４５６７８", "全角 138****5678"),
+    # e-mail addresses: the local part but its first character (a QQ mailbox's is a QQ number), before the numbers
+    ("联系 zhang.san@163.com 或 13812345678@qq.com；Mail: Li_Si+cx@corp.example.cn",
+     "联系 z***@163.com 或 1***@qq.com；Mail: L***@corp.example.cn"),
+    # a street address's house, building, unit and room numbers after a place word; the road and district stay
+    ("退货地址上海市浦东新区张江路123号5栋101室", "退货地址上海市浦东新区张江路***号*栋***室"),
+    ("北京市朝阳区建国路88号SOHO现代城3号楼2单元1502", "北京市朝阳区建国路**号SOHO现代城*号楼*单元****"),
+    ("幸福小区12-3号楼 5层，长安街１号", "幸福小区**-*号楼 *层，长安街*号"),
 ])
 def test_personal_numbers_in_free_text_are_masked_as_the_project_masks_them(text: str, shown: str) -> None:
     assert redact(text) == shown
@@ -36,6 +43,8 @@ def test_personal_numbers_in_free_text_are_masked_as_the_project_masks_them(text
     "f567f27172343f040782bc7a6cf8e30afbb5d22734af2696099fd374db46d52b",  # a hash
     "138****5678 1101**********4567",
     "400-820-8820",  # a service number, not a landline with an area code
+    "2026年3月1日 第1号决定；买了3个，5号发货；知道了，3号楼下见",  # numbers with a unit but no place before them
+    "张江路1234 团购@所有人 a@b",  # a road and a bare number; an @ that is no address
 ])
 def test_codes_dates_and_amounts_are_left_alone(text: str) -> None:
     assert redact(text) == text

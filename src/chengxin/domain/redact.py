@@ -16,8 +16,18 @@ list override's reason) can quote a phone or resident ID number, and the public 
 
 A number counts only where no ASCII letter, digit or `*` touches it: `JY13101040000001` (a licence number),
 a hash or a USCC is a code, not a number someone wrote, and a mask is not masked again. So "电话13812345678"
-and "tel: 13812345678" are masked, "tel13812345678" is not. Full-width digits count as digits. Addresses,
-names and e-mail addresses in free text are not recognised: they stay as written.
+and "tel: 13812345678" are masked, "tel13812345678" is not. Full-width digits count as digits.
+
+Two more kinds, not numbers alone:
+
+- an e-mail address: its local part masked but for its first character, the domain kept ("z***@163.com"; a
+  QQ mailbox's local part is the owner's QQ number);
+- a street address's numbers: after a road, street, lane, village or estate word (路 街 道 巷 弄 胡同 村 组 里
+  小区 花园 公寓 大厦 广场 苑 园 城), the house, building, unit, floor and room numbers that follow, each
+  digit a `*` ("张江路***号*栋***室"). The district and the road stay: they say where, not who. Numbers
+  written in Chinese numerals (三号楼) are not recognised.
+
+Names in free text are not recognised: they stay as written (docs/security.md).
 
 `redact_tree(value, keep)` masks every string in a JSON-like value except under the keys in `keep` (codes
 and identifiers a page needs as they are). Pure: stdlib and stdnum.
@@ -57,6 +67,22 @@ _CARD = re.compile(_START + r"(?:[0-9]{13,19}|[0-9]{4}(?P<sep>[ -])[0-9]{4}(?:(?
                    r"(?:(?P=sep)[0-9]{1,3})?)" + _END)
 
 
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# A place word, then one or more numbers each with its unit (号, 号楼, 栋, 单元, 室, ...; "12-3号" too), then
+# perhaps a room number with no unit ("5栋101"), the whole run masked digit by digit.
+_PLACE = r"(?:路|街|道|巷|弄|胡同|村|组|里|小区|花园|公寓|大厦|广场|苑|园|城)"
+_UNIT = r"(?:号楼|号院|号|弄|栋|幢|座|单元|楼|层|室|户)"
+_HOUSE = re.compile(_PLACE + r"(?: ?[0-9]+(?:-[0-9]+)* ?" + _UNIT + r")+(?:-?[0-9]+)?(?![0-9])")  # "88号SOHO"
+
+
+def _email(match: str) -> tuple[int, str]:
+    return len(match), match[0] + "***" + match[match.index("@"):]
+
+
+def _house(match: str) -> tuple[int, str]:
+    return len(match), re.sub(r"[0-9]", "*", match)
+
+
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit() or ch in "Xx").upper()
 
@@ -82,16 +108,19 @@ def _card(match: str) -> tuple[int, str] | None:
 
 # Each rule: a pattern and what a match becomes (the length of the match it masks, and its mask), or None.
 _RULES: tuple[tuple[re.Pattern[str], Callable[[str], tuple[int, str] | None]], ...] = (
+    (_EMAIL, _email),  # first: a QQ mailbox's local part is a number the rules below would mask otherwise
     (_RIC, _whole(mask_ric)),
     (_MOBILE, _whole(mask_phone)),
     (_LANDLINE, _whole(_last4)),
     (_CARD, _card),
+    (_HOUSE, _house),
 )
 
 
 def redact(text: str) -> str:
-    """`text` with the resident ID, mobile, landline and bank card numbers in it masked (see the module)."""
-    if not any(ch.isdigit() for ch in text):
+    """`text` with the resident ID, mobile, landline and bank card numbers, e-mail addresses and street
+    addresses' numbers in it masked (see the module)."""
+    if "@" not in text and not any(ch.isdigit() for ch in text):
         return text
     for pattern, mask in _RULES:
         folded = text.translate(_FOLD)

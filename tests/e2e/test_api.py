@@ -152,7 +152,7 @@ def test_each_reporter_posts_its_own_lines(api: Api) -> None:
     assert logistics["accepted"] == 6 and logistics["duplicates"] == 0 and logistics["rejected"] == 42
     rest = api.post_events("regulator", SAMPLE_LINES)
     assert (rest["accepted"], rest["duplicates"]) == (5, 43)
-    assert api.get("/v1/health") == {"status": "ok", "tree_size": 23}
+    assert api.get("/v1/health") == {"status": "ok", "tree_size": 23, "scoring_parked": 0}
 
 
 def test_a_platform_key_cannot_lift_close_or_sanction_what_another_source_reported(sample_api: Api) -> None:

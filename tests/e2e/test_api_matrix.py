@@ -368,7 +368,7 @@ def consistent_with_itself(body: Any, env: Env, call: Call) -> None:
 
 
 def healthy(body: Any, env: Env, call: Call) -> None:
-    assert body == {"status": "ok", "tree_size": SAMPLE_TREE_SIZE}
+    assert body == {"status": "ok", "tree_size": SAMPLE_TREE_SIZE, "scoring_parked": 0}
 
 
 def ingested(accepted: int) -> Check:

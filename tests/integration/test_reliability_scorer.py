@@ -12,7 +12,6 @@ import time
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import DataError
 from tests.conftest import SAMPLE, ingest_text
 from tests.integration.test_scoring import Feed, P, points
 
@@ -28,26 +27,6 @@ def _queue(app) -> list[tuple[str, str]]:
         return sorted((r.kind, r.a_id) for r in conn.execute(select(st.scoring_queue)))
 
 
-@pytest.fixture
-def poisoned(app, monkeypatch):
-    """Order O2's figures cannot be stored (as a 2,670-character shipment id over PostgreSQL's index limit):
-    every transaction that refreshes them fails."""
-    tries: list[int] = []
-    real = standing.trade.refresh
-
-    def refresh(conn, rules, orders):
-        if (P, "O2") in orders and -1 not in tries:  # -1: mended
-            tries.append(1)
-            raise DataError("INSERT INTO trade_parts ...", {}, Exception("index row size exceeds maximum"))
-        return real(conn, rules, orders)
-
-    monkeypatch.setattr(standing.trade, "refresh", refresh)
-    assert ingest(app, read_lines("f", Feed().parties().order("O1", "2026-03-02").order("O2", "2026-04-02")
-                                  .order("O3", "2026-05-02").text().encode().splitlines()), origin="f",
-                  defer=True).rejected == 0
-    return tries
-
-
 def test_a_mark_that_fails_alone_is_set_aside_and_the_rest_is_settled(app, poisoned, monkeypatch, caplog):
     monkeypatch.setattr(standing, "RETRY_FIRST_S", 0.0)  # tried again at the next drain
     done = standing.drain(app, rebuild_beyond=None)  # raised, and settled nothing, before
@@ -57,11 +36,11 @@ def test_a_mark_that_fails_alone_is_set_aside_and_the_rest_is_settled(app, poiso
     assert "order mark of urn:cx:platform:P1 failed" in caplog.text and "O2" not in caplog.text
     standing.drain(app, rebuild_beyond=None)
     standing.drain(app, rebuild_beyond=None)
-    assert len(poisoned) == 4 and list(standing.set_aside(app).parked()) == [("order", P, "O2", "", "")]
-    assert "set aside" in caplog.text
-    for _ in range(3):  # set aside: never tried again by this process
+    assert len(poisoned) == 4 and _queue(app) == []  # parked in the store (tests/integration/test_scoring_parked.py)
+    assert "order mark of urn:cx:platform:P1 failed 3 times and is parked" in caplog.text
+    for _ in range(3):  # parked: never tried again
         assert standing.drain(app, rebuild_beyond=None) == {"pairs": 0, "parties": 0}
-    assert len(poisoned) == 4 and _queue(app) == [("order", "O2")]
+    assert len(poisoned) == 4 and not standing.set_aside(app).failures
 
 
 def test_a_mark_that_failed_waits_before_it_is_tried_again(app, poisoned):

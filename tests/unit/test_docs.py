@@ -36,6 +36,19 @@ def test_readme_gives_the_two_commands():
     assert "make demo" in readme and "make test" in readme
 
 
+def test_every_command_is_in_the_readme():
+    """Each of `chengxin`'s commands and groups appears in the README's list as `chengxin NAME` (a group with a
+    subcommand after it)."""
+    import typer
+
+    from chengxin.entrypoints.cli import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    assert "scoring" in names and "ingest" in names
+    assert [n for n in names if f"chengxin {n}" not in readme] == []
+
+
 def test_every_simulator_parameter_is_documented_with_its_default():
     import dataclasses
     import re

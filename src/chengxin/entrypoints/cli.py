@@ -43,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(cli_detect.review_app, name="review")
+app.add_typer(cli_serve.scoring_app, name="scoring")
 cli_lists.register(app)
 
 
@@ -134,6 +135,9 @@ def settle_cmd(as_json: JsonOpt = False) -> None:
               f"lists of {done['lists_evaluated']:,} parties evaluated ({done['list_entries']:,} entries, "
               f"{done['list_exits']:,} exits); live detection flagged "
               + (", ".join(f"{n:,} {k}" for k, n in done["live_flagged"].items()) or "nothing"))
+    if done["scoring_parked"]:
+        err.print(f"[yellow]{done['scoring_parked']:,} scoring marks are parked after failing; see "
+                  "`chengxin scoring parked`[/yellow]")
 
 
 @party_app.command("show")

@@ -1,5 +1,6 @@
-"""`chengxin serve | demo | score`: running the node. The API and portal with the scorer process beside
-them, the demo marketplace, and the full recount and rescore (`--follow`: what the scorer process runs)."""
+"""`chengxin serve | demo | score | scoring`: running the node. The API and portal with the scorer process
+beside them, the demo marketplace, the full recount and rescore (`--follow`: what the scorer process runs), and
+the scoring marks parked after failing (`scoring parked | release`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from chengxin.entrypoints.cli_common import JsonOpt, _app, _print_json, err
+from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err
+from chengxin.exc import InvalidInput
 
 if TYPE_CHECKING:
     from chengxin.bootstrap import Chengxin
 
 serve_app = typer.Typer()  # added to the root without a name (`cli.py`): its commands are the root's
+scoring_app = typer.Typer(help="Scoring marks parked after failing: list them, put them back in the queue.",
+                          no_args_is_help=True)
 
 
 @serve_app.command("serve")
@@ -200,3 +204,49 @@ def score_cmd(
     err.print(f"recounted {points['ratings']:,} ratings of {points['pairs']:,} buyer-seller pairs; "
               f"fitted {scores['raters']:,} raters; scored {scores['parties']:,} parties "
               f"({scores['changed']:,} changed): " + ", ".join(f"{g} {n:,}" for g, n in scores["grades"].items()))
+
+
+@scoring_app.command("parked")
+def scoring_parked_cmd(
+    kind: Annotated[str | None, typer.Option(help="Only marks of this kind (pair, order, party, ...).")] = None,
+    source: Annotated[str | None, typer.Option(help="Only marks naming an entity of this source.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The scoring marks parked after failing alone: what each names, how often it failed, its last error.
+    Exit 0 whether or not there are any (the count is on `/v1/health` too)."""
+    from chengxin.services import scoring_parked
+
+    rows = scoring_parked.parked(_app(), kind=kind, source=source)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        err.print("no scoring marks are parked")
+        return
+    for r in rows:
+        what = f"{r['a_source']} {r['a_id']}" + (f" by {r['b_source']} {r['b_id']}" if r["b_id"] else "")
+        print(f"{r['parked_at']}  {r['kind']:<10} {what}  failed {r['failures']}x: {r['error']}")
+    err.print(f"{len(rows):,} parked; `chengxin scoring release` puts them back in the queue once the cause is "
+              "fixed")
+
+
+@scoring_app.command("release")
+def scoring_release_cmd(
+    every: Annotated[bool, typer.Option("--all", metavar=FLAG, help="Release every parked mark.")] = False,
+    kind: Annotated[str | None, typer.Option(help="Release the marks of this kind.")] = None,
+    source: Annotated[str | None, typer.Option(help="Release the marks naming an entity of this source.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Put parked scoring marks back in the queue: the scorer (or `chengxin settle`) settles them, or parks
+    them again after as many failures. Needs --all, --kind or --source."""
+    from chengxin.services import scoring_parked
+
+    if not (every or kind or source):
+        raise InvalidInput("say which marks to release: --all, --kind or --source")
+    released = scoring_parked.release(_app(), kind=kind, source=source)
+    if as_json:
+        _print_json({"released": released})
+        return
+    err.print(f"released {released:,} parked marks to the scoring queue; `chengxin settle` or the scorer settles "
+              "them")
+

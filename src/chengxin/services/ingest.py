@@ -24,7 +24,7 @@ from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.services import credit_log, detect_live, ingest_apart, lists, standing
+from chengxin.services import credit_log, detect_live, ingest_apart, lists, scoring_parked, standing
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare, read_lines
 
 __all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "Rows", "commit", "commit_many", "ingest",
@@ -138,7 +138,10 @@ def settle(app: Chengxin, *, unscored: bool = True) -> dict[str, Any]:
         listed = {**listed, **{k: listed.get(k, 0) + v for k, v in more.items() if isinstance(v, int)}}
     scored = {k: scored[k] + again[k] for k in scored}
     live = detect_live.drain(app) or {}
+    with read_connection(app.engine) as conn:  # marks that failed too often: an operator's to look at
+        parked = scoring_parked.count(conn)
     return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"], "unscored_scored": first,
+            "scoring_parked": parked,
             "lists_evaluated": listed.get("parties", 0), "list_entries": listed.get("entered", 0),
             "list_exits": listed.get("left", 0), "measure_changes": listed.get("measure_changes", 0),
             "live_flagged": {kind: sum(p.get("flagged", 0) for p in passes) for kind, passes in live.items()}}

@@ -14,8 +14,9 @@ What fails does not stop the rest: a chunk of marks whose transaction fails is s
 time, and a mark that fails alone waits, then is tried again, and after `PARK_AFTER` failures is set aside
 (logged with its error, without personal data) while the others are settled. One mark whose order's figures
 PostgreSQL could not index failed every drain, every `chengxin settle` and every restart of the scorer, which
-died on the first error (found by review). The marks set aside are kept in this process's memory, not in the
-store: a restarted scorer, or another `chengxin settle`, tries each again, `PARK_AFTER` times at most. Errors
+died on the first error (found by review). A mark set aside for good is parked in the store
+(`services/scoring_parked.py`: out of the queue, with its error, until `chengxin scoring release`), so a restart
+or another `chengxin settle` does not try it again; only if the store refuses is it kept in memory. Errors
 that say the database is out of reach, or that the transaction lost a race, are not the mark's: they are
 raised, and `follow` waits and tries again.
 """
@@ -174,7 +175,7 @@ def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
         if not taken or transient(exc):
             raise
         if len(taken) == 1:
-            aside.failed(taken[0], exc)
+            aside.failed(app, taken[0], exc)
             return 1, None, 0.0
         log.warning("scorer: a transaction of %d marks failed (%s); settling them one at a time", len(taken),
                     describe_error(exc))
@@ -185,7 +186,7 @@ def _settle_chunk(app: Chengxin, size: int, cause: str, done: dict[str, int], lo
             except Exception as one:
                 if transient(one):
                     raise
-                aside.failed(mark, one)
+                aside.failed(app, mark, one)
         return len(taken), latest, time.perf_counter() - began
     if aside.failures:
         aside.settled(taken)
@@ -251,7 +252,7 @@ def _take(conn: Connection, size: int, skip: set[tuple[Any, ...]], most: int | N
 
 
 # --- what fails -------------------------------------------------------------------------------------------------
-PARK_AFTER = 3  # a mark that failed alone this many times is set aside for the life of the process...
+PARK_AFTER = 3  # a mark that failed alone this many times is parked (services/scoring_parked.py)...
 RETRY_FIRST_S = 2.0  # ...and before that waits this long (doubling) to be tried again
 # SQLSTATE classes of a database out of reach or a transaction that lost a race: the work is not at fault
 _TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
@@ -291,18 +292,21 @@ class SetAside:
         """The marks set aside for good, with their error."""
         return {mark: error for mark, (times, _, error) in self.failures.items() if times >= PARK_AFTER}
 
-    def failed(self, mark: Any, exc: BaseException) -> None:
+    def failed(self, app: Chengxin, mark: Any, exc: BaseException) -> None:
+        """Count a failure of `mark` alone; at the `PARK_AFTER`th, park it in the store (kept aside in memory
+        only if the store refuses)."""
+        from chengxin.services import scoring_parked
+
         key = tuple(mark)
         times = self.failures.get(key, (0, 0.0, ""))[0] + 1
         error = describe_error(exc)
         wait = float("inf") if times >= PARK_AFTER else RETRY_FIRST_S * 2 ** (times - 1)
         self.failures[key] = (times, time.monotonic() + wait, error)
-        # the log names the mark's kind and source (no one's ids: the mark stays in scoring_queue, which has them)
-        if times >= PARK_AFTER:
-            log.error("scorer: a %s mark of %s failed %d times and is set aside until this process restarts "
-                      "(it stays in scoring_queue): %s", key[0], key[1], times, error)
-        else:
+        # the log names the mark's kind and source (no one's ids: the queue or the parked table has them)
+        if times < PARK_AFTER:
             log.warning("scorer: a %s mark of %s failed (%s); tried again in %.0f s", key[0], key[1], error, wait)
+        elif scoring_parked.park(app, key, times, error):
+            del self.failures[key]  # out of the queue: queued again by new events, it is tried afresh
 
     def settled(self, marks: Iterable[Any]) -> None:
         for mark in marks:

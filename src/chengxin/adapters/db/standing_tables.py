@@ -53,6 +53,18 @@ scoring_queue = Table(
     Column("b_source", T, primary_key=True), Column("b_id", T, primary_key=True),
 )
 
+# Marks of `scoring_queue` that failed alone `standing.PARK_AFTER` times, moved here (in one transaction) to wait
+# for an operator (`chengxin scoring parked`, `release`) instead of failing again at every restart and settle.
+scoring_parked = Table(
+    "scoring_parked", metadata,
+    Column("kind", T, primary_key=True),
+    Column("a_source", T, primary_key=True), Column("a_id", T, primary_key=True),
+    Column("b_source", T, primary_key=True), Column("b_id", T, primary_key=True),
+    Column("failures", Integer, nullable=False),  # in all, over every time it was parked
+    Column("error", Text, nullable=False),        # the last one (engine.describe_error: no parameters)
+    Column("parked_at", T, nullable=False),
+)
+
 # The credit score and grade of each party (linked reports: one party key), with its explanation.
 credit_scores = Table(
     "credit_scores", metadata,

@@ -17,7 +17,17 @@ from chengxin.bootstrap import Chengxin
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_app, get_sequencer, get_viewer
 from chengxin.entrypoints.api.openapi import NEEDS_KEY, errors
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
-from chengxin.services import credit_log, ingest, parties, records, review, shop_search, standing, standing_views
+from chengxin.services import (
+    credit_log,
+    ingest,
+    parties,
+    records,
+    review,
+    scoring_parked,
+    shop_search,
+    standing,
+    standing_views,
+)
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 # Every /v1 route resolves the viewer, so a bad key is refused even on public routes (401), and a key is
@@ -334,7 +344,9 @@ def log_consistency(cx: AppDep, first: int = Query(ge=1, le=MAX_INDEX), second: 
 
 @router.get("/health", tags=["operations"])
 def health(cx: AppDep) -> dict[str, Any]:
-    """Liveness and the log size (cheap; for load balancers)."""
+    """Liveness, the log size, and how many scoring marks are parked after failing (`chengxin scoring parked`;
+    cheap, for load balancers and monitoring)."""
     with read_connection(cx.engine) as conn:
         head = credit_log.latest_head(conn)
-    return {"status": "ok", "tree_size": head.size if head else 0}
+        parked = scoring_parked.count(conn)
+    return {"status": "ok", "tree_size": head.size if head else 0, "scoring_parked": parked}

@@ -21,8 +21,12 @@ lint: $(STAMP)  ## ruff and mypy (strict on domain/)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# Test processes: one per core (pytest-xdist). Each test makes its own store (a SQLite file, a PostgreSQL
+# database from a template) and its own NATS stream, so they share nothing. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
+
 test: lint  ## the whole suite; storage tests also on PostgreSQL when CHENGXIN_TEST_DATABASE_URL is set
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 bench: $(STAMP)  ## every benchmark in bench/, results in docs/benchmarks.md
 	$(BIN)/python bench/run_all.py

@@ -36,7 +36,7 @@ def test_a_mark_that_fails_alone_is_set_aside_and_the_rest_is_settled(app, poiso
     assert "order mark of urn:cx:platform:P1 failed" in caplog.text and "O2" not in caplog.text
     standing.drain(app, rebuild_beyond=None)
     standing.drain(app, rebuild_beyond=None)
-    assert len(poisoned) == 4 and _queue(app) == []  # parked in the store (tests/integration/test_scoring_parked.py)
+    assert len(poisoned) == 4 and _queue(app) == []  # parked in the store (test_scoring_failures.py)
     assert "order mark of urn:cx:platform:P1 failed 3 times and is parked" in caplog.text
     for _ in range(3):  # parked: never tried again
         assert standing.drain(app, rebuild_beyond=None) == {"pairs": 0, "parties": 0}

@@ -214,9 +214,9 @@ def scoring_parked_cmd(
 ) -> None:
     """The scoring marks parked after failing alone: what each names, how often it failed, its last error.
     Exit 0 whether or not there are any (the count is on `/v1/health` too)."""
-    from chengxin.services import scoring_parked
+    from chengxin.services import scoring_failures
 
-    rows = scoring_parked.parked(_app(), kind=kind, source=source)
+    rows = scoring_failures.parked(_app(), kind=kind, source=source)
     if as_json:
         _print_json(rows)
         return
@@ -225,7 +225,7 @@ def scoring_parked_cmd(
         return
     for r in rows:
         what = f"{r['a_source']} {r['a_id']}" + (f" by {r['b_source']} {r['b_id']}" if r["b_id"] else "")
-        print(f"{r['parked_at']}  {r['kind']:<10} {what}  failed {r['failures']}x: {r['error']}")
+        print(f"{r['failed_at']}  {r['kind']:<10} {what}  failed {r['failures']}x: {r['error']}")
     err.print(f"{len(rows):,} parked; `chengxin scoring release` puts them back in the queue once the cause is "
               "fixed")
 
@@ -239,11 +239,11 @@ def scoring_release_cmd(
 ) -> None:
     """Put parked scoring marks back in the queue: the scorer (or `chengxin settle`) settles them, or parks
     them again after as many failures. Needs --all, --kind or --source."""
-    from chengxin.services import scoring_parked
+    from chengxin.services import scoring_failures
 
     if not (every or kind or source):
         raise InvalidInput("say which marks to release: --all, --kind or --source")
-    released = scoring_parked.release(_app(), kind=kind, source=source)
+    released = scoring_failures.release(_app(), kind=kind, source=source)
     if as_json:
         _print_json({"released": released})
         return

@@ -24,7 +24,7 @@ from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.services import credit_log, detect_live, ingest_apart, lists, scoring_parked, standing
+from chengxin.services import credit_log, detect_live, ingest_apart, lists, scoring_failures, standing
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare, read_lines
 
 __all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "Rows", "commit", "commit_many", "ingest",
@@ -139,7 +139,7 @@ def settle(app: Chengxin, *, unscored: bool = True) -> dict[str, Any]:
     scored = {k: scored[k] + again[k] for k in scored}
     live = detect_live.drain(app) or {}
     with read_connection(app.engine) as conn:  # marks that failed too often: an operator's to look at
-        parked = scoring_parked.count(conn)
+        parked = scoring_failures.count(conn)
     return {"ratings_pairs": scored["pairs"], "parties_scored": scored["parties"], "unscored_scored": first,
             "scoring_parked": parked,
             "lists_evaluated": listed.get("parties", 0), "list_entries": listed.get("entered", 0),

@@ -15,8 +15,9 @@ time, and a mark that fails alone waits, then is tried again, and after `PARK_AF
 (logged with its error, without personal data) while the others are settled. One mark whose order's figures
 PostgreSQL could not index failed every drain, every `chengxin settle` and every restart of the scorer, which
 died on the first error (found by review). A mark set aside for good is parked in the store
-(`services/scoring_parked.py`: out of the queue, with its error, until `chengxin scoring release`), so a restart
-or another `chengxin settle` does not try it again; only if the store refuses is it kept in memory. Errors
+(`services/scoring_failures.py`: failures are counted there, and at `PARK_AFTER` the mark leaves the queue,
+with its error, until `chengxin scoring release`), so a restart or another `chengxin settle` does not try it
+again. Errors
 that say the database is out of reach, or that the transaction lost a race, are not the mark's: they are
 raised, and `follow` waits and tries again.
 """
@@ -41,7 +42,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
 from chengxin.domain.projection import Fact
 from chengxin.exc import Forbidden, InvalidInput, NotFound, Unavailable, from_foreign
-from chengxin.services import credit_log, trade
+from chengxin.services import credit_log, scoring_failures, trade
 
 # `standing_ledger` and `scoring` import `rules` (and `standing_ledger` the types below) from this module, so
 # this module imports them inside the functions that use them: at the top, each import would wait on the other
@@ -222,7 +223,7 @@ def _settle(conn: Connection, app: Chengxin, size: int, cause: str, skip: set[tu
     `most` marks or more are queued (nothing written yet)."""
     from chengxin.services import scoring, standing_ledger
 
-    marks = only if only is not None else _take(conn, size, skip or set(), most)
+    marks, failing = (only, True) if only is not None else _take(conn, size, skip or set(), most)
     if taken is not None:
         taken[:] = marks
     if not marks:
@@ -235,25 +236,29 @@ def _settle(conn: Connection, app: Chengxin, size: int, cause: str, skip: set[tu
     parties = scoring.rescore_in(conn, keys, cause)
     for m in marks:
         direct.execute(conn, _UNMARK, dict(zip(_QUEUE_KEY, m, strict=True)))
+    if failing:  # some mark has failed before: those settled now forget it (services/scoring_failures.py)
+        scoring_failures.settled(conn, marks)
     return {"marks": len(marks), "pairs": len(pairs), "parties": parties}
 
 
-def _take(conn: Connection, size: int, skip: set[tuple[Any, ...]], most: int | None) -> list[Any]:
-    """The next `size` marks, not those set aside (they stay queued: as many more are taken, and left);
-    `_BulkBacklog` when `most` or more are queued besides those. Whether the kept figures are built comes
-    with them (`trade.built`, asked by the recount, the figures and the profiles: one statement fewer)."""
+def _take(conn: Connection, size: int, skip: set[tuple[Any, ...]], most: int | None) -> tuple[list[Any], bool]:
+    """The next `size` marks, not those set aside (they stay queued: as many more are taken, and left), and
+    whether any mark's failures are counted (`scoring_failures`); `_BulkBacklog` when `most` or more are queued
+    besides those. Whether the kept figures are built comes with them (`trade.built`, asked by the recount,
+    the figures and the profiles), and so does the failures' flag: no statement of their own."""
     found = direct.rows(conn, _TAKE_NOTING, {"n": max(size, most or 0) + len(skip)})
     if found:
-        trade.note_built(conn, bool(found[0][-1]))
-    marks = [m for m in (_Mark(*r[:-1]) for r in found) if not skip or tuple(m) not in skip]
+        trade.note_built(conn, bool(found[0][-2]))
+    marks = [m for m in (_Mark(*r[:-2]) for r in found) if not skip or tuple(m) not in skip]
     if most is not None and len(marks) >= most:
         raise _BulkBacklog
-    return marks[:size]
+    return marks[:size], bool(found and found[0][-1])
 
 
 # --- what fails -------------------------------------------------------------------------------------------------
-PARK_AFTER = 3  # a mark that failed alone this many times is parked (services/scoring_parked.py)...
-RETRY_FIRST_S = 2.0  # ...and before that waits this long (doubling) to be tried again
+PARK_AFTER = 3  # a mark that failed alone this many times is parked (services/scoring_failures.py)...
+RETRY_FIRST_S = 2.0  # ...and before that waits this long (doubling) to be tried again...
+RETRY_MOST_S = 600.0  # ...at most (while the store refuses to count its failures, it is never parked)
 # SQLSTATE classes of a database out of reach or a transaction that lost a race: the work is not at fault
 _TRANSIENT_CLASSES = ("08", "40", "53", "57", "58")
 _TRANSIENT_STATES = ("55P03",)  # lock not available
@@ -293,20 +298,24 @@ class SetAside:
         return {mark: error for mark, (times, _, error) in self.failures.items() if times >= PARK_AFTER}
 
     def failed(self, app: Chengxin, mark: Any, exc: BaseException) -> None:
-        """Count a failure of `mark` alone; at the `PARK_AFTER`th, park it in the store (kept aside in memory
-        only if the store refuses)."""
-        from chengxin.services import scoring_parked
+        """Count a failure of `mark` alone, in the store (`scoring_failures.record`: at the `PARK_AFTER`th it
+        is parked there, out of the queue); meanwhile it waits here, longer each time, before it is tried
+        again. Counted here alone while the store refuses."""
+        from chengxin.services import scoring_failures
 
         key = tuple(mark)
-        times = self.failures.get(key, (0, 0.0, ""))[0] + 1
         error = describe_error(exc)
-        wait = float("inf") if times >= PARK_AFTER else RETRY_FIRST_S * 2 ** (times - 1)
+        stored = scoring_failures.record(app, key, error, PARK_AFTER)
+        times = stored[0] if stored else self.failures.get(key, (0, 0.0, ""))[0] + 1
+        # the log names the mark's kind and source (no one's ids: the queue and scoring_failures have them)
+        if stored and stored[1]:
+            self.failures.pop(key, None)
+            log.error("scorer: a %s mark of %s failed %d times and is parked (`chengxin scoring parked`): %s",
+                      key[0], key[1], times, error)
+            return
+        wait = min(RETRY_MOST_S, RETRY_FIRST_S * 2 ** (times - 1))
         self.failures[key] = (times, time.monotonic() + wait, error)
-        # the log names the mark's kind and source (no one's ids: the queue or the parked table has them)
-        if times < PARK_AFTER:
-            log.warning("scorer: a %s mark of %s failed (%s); tried again in %.0f s", key[0], key[1], error, wait)
-        elif scoring_parked.park(app, key, times, error):
-            del self.failures[key]  # out of the queue: queued again by new events, it is tried afresh
+        log.warning("scorer: a %s mark of %s failed (%s); tried again in %.0f s", key[0], key[1], error, wait)
 
     def settled(self, marks: Iterable[Any]) -> None:
         for mark in marks:
@@ -328,7 +337,8 @@ def set_aside(app: Chengxin) -> SetAside:
 _QUEUE_KEY = ("kind", "a_source", "a_id", "b_source", "b_id")
 _PEEK = select(st.scoring_queue.c.kind).limit(bindparam("n"))
 _TAKE = select(*(st.scoring_queue.c[k] for k in _QUEUE_KEY)).limit(bindparam("n"))
-_TAKE_NOTING = _TAKE.add_columns(cast(exists().where(st.trade_state.c.name == "trade"), Integer))  # an integer:
+_TAKE_NOTING = _TAKE.add_columns(cast(exists().where(st.trade_state.c.name == "trade"), Integer),  # integers:
+                                  cast(select(literal(1)).select_from(st.scoring_failures).exists(), Integer))
 # a boolean needs SQLAlchemy's processing on SQLite (adapters/db/direct.py)
 _UNMARK = delete(st.scoring_queue).where(*(st.scoring_queue.c[k] == bindparam(k) for k in _QUEUE_KEY))
 

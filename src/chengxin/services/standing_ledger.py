@@ -227,7 +227,7 @@ def rebuild(app: Chengxin, *, chunk: int = 5000) -> dict[str, int]:
     with write_transaction(app.engine) as conn:
         # the kept rating sums no longer match the ledger: counted from it until the full recompute that
         # follows builds them again (`services/rating_sums.py`)
-        for table in (st.rating_ledger, st.standings, st.scoring_queue, st.trade_state):
+        for table in (st.rating_ledger, st.standings, st.scoring_queue, st.trade_state, st.scoring_failures):
             conn.execute(delete(table))
         trade.note_built(conn, False)
         r, the_rules = t.reviews, rules()

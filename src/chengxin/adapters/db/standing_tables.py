@@ -53,16 +53,19 @@ scoring_queue = Table(
     Column("b_source", T, primary_key=True), Column("b_id", T, primary_key=True),
 )
 
-# Marks of `scoring_queue` that failed alone `standing.PARK_AFTER` times, moved here (in one transaction) to wait
-# for an operator (`chengxin scoring parked`, `release`) instead of failing again at every restart and settle.
-scoring_parked = Table(
-    "scoring_parked", metadata,
+# Marks of `scoring_queue` that failed alone, and how often (services/scoring_failures.py): counted in the store,
+# so that one-shot `chengxin settle` runs count too. After `standing.PARK_AFTER` failures a mark is parked: out
+# of the queue (in the same transaction), waiting for an operator (`chengxin scoring parked`, `release`).
+# A mark that settles loses its row.
+scoring_failures = Table(
+    "scoring_failures", metadata,
     Column("kind", T, primary_key=True),
     Column("a_source", T, primary_key=True), Column("a_id", T, primary_key=True),
     Column("b_source", T, primary_key=True), Column("b_id", T, primary_key=True),
-    Column("failures", Integer, nullable=False),  # in all, over every time it was parked
+    Column("failures", Integer, nullable=False),  # since it last settled or was released
     Column("error", Text, nullable=False),        # the last one (engine.describe_error: no parameters)
-    Column("parked_at", T, nullable=False),
+    Column("failed_at", T, nullable=False),       # the last failure
+    Column("parked", Boolean, nullable=False),    # out of the queue until released
 )
 
 # The credit score and grade of each party (linked reports: one party key), with its explanation.

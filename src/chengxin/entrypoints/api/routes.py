@@ -23,7 +23,7 @@ from chengxin.services import (
     parties,
     records,
     review,
-    scoring_parked,
+    scoring_failures,
     shop_search,
     standing,
     standing_views,
@@ -348,5 +348,5 @@ def health(cx: AppDep) -> dict[str, Any]:
     cheap, for load balancers and monitoring)."""
     with read_connection(cx.engine) as conn:
         head = credit_log.latest_head(conn)
-        parked = scoring_parked.count(conn)
+        parked = scoring_failures.count(conn)
     return {"status": "ok", "tree_size": head.size if head else 0, "scoring_parked": parked}

@@ -28,7 +28,14 @@ from chengxin.services.credit_file import public_payload, public_record
     # a street address's house, building, unit and room numbers after a place word; the road and district stay
     ("退货地址上海市浦东新区张江路123号5栋101室", "退货地址上海市浦东新区张江路***号*栋***室"),
     ("北京市朝阳区建国路88号SOHO现代城3号楼2单元1502", "北京市朝阳区建国路**号SOHO现代城*号楼*单元****"),
-    ("幸福小区12-3号楼 5层，长安街１号", "幸福小区**-*号楼 *层，长安街*号"),
+    ("幸福小区12-3号楼 5层，长安街１号", "幸福小区**-*号楼 5层，长安街*号"),  # a floor alone is no one's door
+    # buildings by letter or phase on the way, rooms without a unit, full-width @ (found by review)
+    ("邮箱：zhangsan＠163．com", "邮箱：z***@163.com"),
+    ("阳光花园A栋2单元1201室；万科城市花园二期12栋2单元301室",
+     "阳光花园A栋*单元****室；万科城市花园二期**栋*单元***室"),
+    ("碧桂园东区5栋1单元1202、3#楼2单元501、幸福里6-2-301、国贸大厦1801",
+     "碧桂园东区*栋*单元****、*#楼*单元***、幸福里*-*-***、国贸大厦****"),
+    ("建国路88号SOHO现代城A座1201室，张江路88号2024年开业", "建国路**号SOHO现代城A座****室，张江路**号2024年开业"),
 ])
 def test_personal_numbers_in_free_text_are_masked_as_the_project_masks_them(text: str, shown: str) -> None:
     assert redact(text) == shown
@@ -43,11 +50,21 @@ def test_personal_numbers_in_free_text_are_masked_as_the_project_masks_them(text
     "f567f27172343f040782bc7a6cf8e30afbb5d22734af2696099fd374db46d52b",  # a hash
     "138****5678 1101**********4567",
     "400-820-8820",  # a service number, not a landline with an area code
-    "2026年3月1日 第1号决定；买了3个，5号发货；知道了，3号楼下见",  # numbers with a unit but no place before them
+    "2026年3月1日 第1号决定；买了3个，5号发货",  # numbers with a unit but no place before them
     "张江路1234 团购@所有人 a@b",  # a road and a bare number; an @ that is no address
+    "本村30户，小区2024年交付，第5层",  # households, years and floors are no one's door
 ])
+
 def test_codes_dates_and_amounts_are_left_alone(text: str) -> None:
     assert redact(text) == text
+
+
+def test_names_keep_their_street_numbers_but_not_personal_numbers() -> None:
+    """A shop called 西湖路88号面馆 is called that (and a business's address is public on its licence): only the
+    street-address rule is left out under `name` (found by review)."""
+    tree = {"name": "西湖路88号面馆 13812345678", "reason": "送到西湖路88号", "shops": [{"name": "万达广场3号店"}]}
+    assert redact_tree(tree) == {"name": "西湖路88号面馆 138****5678", "reason": "送到西湖路**号",
+                                 "shops": [{"name": "万达广场3号店"}]}
 
 
 def test_a_tree_is_masked_except_under_the_keys_kept() -> None:

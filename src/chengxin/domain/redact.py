@@ -20,12 +20,15 @@ and "tel: 13812345678" are masked, "tel13812345678" is not. Full-width digits co
 
 Two more kinds, not numbers alone:
 
-- an e-mail address: its local part masked but for its first character, the domain kept ("z***@163.com"; a
-  QQ mailbox's local part is the owner's QQ number);
+- an e-mail address (a full-width ＠ too): its local part masked but for its first character, the domain kept
+  ("z***@163.com"; a QQ mailbox's local part is the owner's QQ number);
 - a street address's numbers: after a road, street, lane, village or estate word (路 街 道 巷 弄 胡同 村 组 里
-  小区 花园 公寓 大厦 广场 苑 园 城), the house, building, unit, floor and room numbers that follow, each
-  digit a `*` ("张江路***号*栋***室"). The district and the road stay: they say where, not who. Numbers
-  written in Chinese numerals (三号楼) are not recognised.
+  小区 花园 公寓 大厦 广场 苑 园 城), or on their own when they name a building, unit or room (3栋, 2单元, 501室,
+  3号楼), the house, building, unit and room numbers that follow, each digit a `*` ("张江路***号*栋***室",
+  "碧桂园东区*栋*单元****"); letters and phases on the way (A座, 二期, 东区) are kept. The district and the road
+  stay: they say where, not who. Floors and households alone (5层, 30户), years and counts are not addresses;
+  numbers written in Chinese numerals (三号楼) are not recognised. Under `name` (`redact_tree`), this rule is
+  left out: "西湖路88号面馆" is what a shop is called, and a business's address is public on its licence.
 
 Names in free text are not recognised: they stay as written (docs/security.md).
 
@@ -50,7 +53,7 @@ _FOLD = str.maketrans(
     {**{chr(0xFF10 + i): str(i) for i in range(10)},
      **{chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}, **{chr(0xFF41 + i): chr(0x61 + i) for i in range(26)},
      "－": "-", "‐": "-", "‑": "-", "‒": "-", "–": "-", "（": "(", "）": ")", "＋": "+", "\u3000": " ",
-     "\u00a0": " ", "＊": "*"})
+     "\u00a0": " ", "＊": "*", "＠": "@", "．": ".", "＃": "#"})
 
 _START = r"(?<![0-9A-Za-z*])"
 _END = r"(?![0-9A-Za-z*])"
@@ -68,11 +71,22 @@ _CARD = re.compile(_START + r"(?:[0-9]{13,19}|[0-9]{4}(?P<sep>[ -])[0-9]{4}(?:(?
 
 
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# A place word, then one or more numbers each with its unit (号, 号楼, 栋, 单元, 室, ...; "12-3号" too), then
-# perhaps a room number with no unit ("5栋101"), the whole run masked digit by digit.
+# A street address's numbers: a run of numbers each with its unit (号, 号楼, 栋, 单元, 室, ...; "12-3号", "3#楼"),
+# letters or phases that stand for a building on the way ("A座", "二期", "东区"), and perhaps a room number with no
+# unit after a building or unit ("5栋1单元1202", "A座1201"), every digit masked. The run follows a place word
+# (a road, street, lane, village or estate: "张江路123号"), or holds a building, unit or room on its own
+# ("3栋2单元501"); after a place word, also a building-unit-room triple ("幸福里6-2-301") and, after 大厦 or 公寓,
+# a bare room number ("国贸大厦1801"). Floors (层) and households (户) alone are not part of one: "本村30户" and
+# "5层" say no one's door. Numbers in Chinese numerals (三号楼) are not recognised.
 _PLACE = r"(?:路|街|道|巷|弄|胡同|村|组|里|小区|花园|公寓|大厦|广场|苑|园|城)"
-_UNIT = r"(?:号楼|号院|号|弄|栋|幢|座|单元|楼|层|室|户)"
-_HOUSE = re.compile(_PLACE + r"(?: ?[0-9]+(?:-[0-9]+)* ?" + _UNIT + r")+(?:-?[0-9]+)?(?![0-9])")  # "88号SOHO"
+_NUMBER = r"[0-9]+(?:-[0-9]+)*#? ?"
+_STEP = (r"(?:" + _NUMBER + r"(?:号楼|号院|号|弄|栋|幢|座|单元|楼|室)"  # a number with its unit, or a building's
+         r"|[A-Za-z](?:栋|幢|座|区)|[一二三四五六七八九十]+期|[东南西北]区)")  # letter, a phase, a block
+_ROOM = r"(?<=[栋幢座元楼])-?[0-9]{2,5}"  # a room number after a building, unit or floor
+_STRONG = r"(?:" + _NUMBER + r"(?:栋|幢|单元|室|号楼)|[0-9]+#楼)"  # a building, unit or room: an address
+_BARE = r"(?:[0-9]+-[0-9]+-[0-9]+|(?<=大厦|公寓)[0-9]{3,5})(?![0-9])"  # "幸福里6-2-301", "国贸大厦1801"
+_HOUSE = re.compile(r"(?:" + _PLACE + r" ?(?:" + _STEP + r"(?: ?" + _STEP + r")*(?:" + _ROOM + r")?|" + _BARE
+                    + r")|(?<![0-9A-Za-z])" + _STRONG + r"(?: ?" + _STEP + r")*(?:" + _ROOM + r")?)")
 
 
 def _email(match: str) -> tuple[int, str]:
@@ -113,16 +127,16 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[str], tuple[int, str] | None]], .
     (_MOBILE, _whole(mask_phone)),
     (_LANDLINE, _whole(_last4)),
     (_CARD, _card),
-    (_HOUSE, _house),
+    (_HOUSE, _house),  # last: `redact(..., addresses=False)` leaves it out
 )
 
 
-def redact(text: str) -> str:
-    """`text` with the resident ID, mobile, landline and bank card numbers, e-mail addresses and street
-    addresses' numbers in it masked (see the module)."""
-    if "@" not in text and not any(ch.isdigit() for ch in text):
+def redact(text: str, *, addresses: bool = True) -> str:
+    """`text` with the resident ID, mobile, landline and bank card numbers, e-mail addresses and (unless not
+    `addresses`) street addresses' numbers in it masked (see the module)."""
+    if "@" not in text and "＠" not in text and not any(ch.isdigit() for ch in text):
         return text
-    for pattern, mask in _RULES:
+    for pattern, mask in _RULES if addresses else _RULES[:-1]:
         folded = text.translate(_FOLD)
         out, at = [], 0
         for m in pattern.finditer(folded):
@@ -135,13 +149,18 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_tree(value: Any, keep: Collection[str] = ()) -> Any:
+# Keys whose strings are names (a shop's, a business's): a business's address is public on its licence, and
+# "西湖路88号面馆" is what the shop is called, so only personal numbers and e-mail addresses are masked there.
+NAMES = frozenset({"name"})
+
+
+def redact_tree(value: Any, keep: Collection[str] = (), *, name: bool = False) -> Any:
     """A copy of a JSON-like value (dicts, lists, strings ...) with every string redacted, except the values of
-    the dict keys in `keep`, left whole."""
+    the dict keys in `keep`, left whole; under the keys in `NAMES` without the street-address rule."""
     if isinstance(value, str):
-        return redact(value)
+        return redact(value, addresses=not name)
     if isinstance(value, dict):
-        return {k: v if k in keep else redact_tree(v, keep) for k, v in value.items()}
+        return {k: v if k in keep else redact_tree(v, keep, name=k in NAMES) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [redact_tree(v, keep) for v in value]
+        return [redact_tree(v, keep, name=name) for v in value]
     return value

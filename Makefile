@@ -23,10 +23,11 @@ lint: $(STAMP)  ## ruff and mypy (strict on domain/)
 
 # Test processes: one per core (pytest-xdist). Each test makes its own store (a SQLite file, a PostgreSQL
 # database from a template) and its own NATS stream, so they share nothing. TEST_WORKERS=0 runs in this process.
+# At most 8: each holds PostgreSQL connections, and the server allows 100 by default.
 TEST_WORKERS ?= auto
 
 test: lint  ## the whole suite; storage tests also on PostgreSQL when CHENGXIN_TEST_DATABASE_URL is set
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --maxprocesses=8
 
 bench: $(STAMP)  ## every benchmark in bench/, results in docs/benchmarks.md
 	$(BIN)/python bench/run_all.py

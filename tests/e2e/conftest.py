@@ -73,18 +73,16 @@ def portal_client(portal_app: FastAPI) -> Iterator[TestClient]:
         yield client
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def serve_in_thread(app: FastAPI, name: str) -> Iterator[str]:
-    """`app` on a free 127.0.0.1 port, served by uvicorn in a background thread, until the generator closes."""
-    port = _free_port()
+    """`app` on a free 127.0.0.1 port, served by uvicorn in a background thread, until the generator closes.
+    The socket is bound here and handed to uvicorn: a port found free and bound again later could be taken in
+    between by a test in another process (pytest-xdist)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -94,6 +92,7 @@ def serve_in_thread(app: FastAPI, name: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    sock.close()
 
 
 @pytest.fixture(scope="session")

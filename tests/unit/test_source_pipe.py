@@ -60,3 +60,16 @@ def test_a_hotline_reference_to_a_platform_with_a_pipe_is_refused() -> None:
     raw = line(HOTLINE, "data.target_id.source", "urn:cx:platform:P1|x")
     got = parse_line(raw, VOCAB)
     assert isinstance(got, Rejected) and got.reason.startswith("data.target_id.source: '|' at position 19")
+
+
+@pytest.mark.parametrize(("source", "why"), [
+    ("urn:cx:platform:P|1", "source: '|' at position 18"),
+    ("urn:cx:platform:P\x1f1", "source: control character U+001F at position 18"),
+    (" urn:cx:platform:P1", "without surrounding spaces"),
+    ("urn:cx:platform:" + "P" * 200, "characters, at most"),
+])
+def test_a_platform_key_refuses_a_source_its_events_could_not_carry(source: str, why: str) -> None:
+    from chengxin.services.keys import source_refused
+
+    assert why in (source_refused(source) or "")
+    assert source_refused("urn:cx:platform:P1") is None

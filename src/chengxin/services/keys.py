@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.resources import event_vocabulary
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.events import source_character
+from chengxin.domain.events import key_character, too_long
 from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import InvalidInput, NotAuthenticated, NotFound
 from chengxin.services.credit_log import now_utc
@@ -23,6 +24,18 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def source_refused(source: str) -> str | None:
+    """Why a platform key may not carry this source (None: it may): the checks an event's `source` passes
+    (events-v1: not blank, no control character or "|", within its length), or every event it sent would be
+    refused (found by review)."""
+    if not source.strip() or source != source.strip():
+        return "source must be a non-empty string without surrounding spaces, e.g. urn:cx:platform:P1"
+    limit = event_vocabulary().lengths.get("source")
+    if limit is not None and len(source) > limit:
+        return too_long("source", source, limit)
+    return key_character("source", source, plain=True, source=True)
+
+
 def create_key(app: Chengxin, role: str, label: str, source: str | None = None) -> tuple[str, str]:
     """Issue a key; returns (key_id, secret). The secret is shown once and never stored."""
     if role not in (PLATFORM, REGULATOR):
@@ -31,7 +44,7 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
         raise InvalidInput("a platform key needs the `source` its events carry, e.g. urn:cx:platform:P1")
     if role == PLATFORM and source_kind(str(source)) == "regulator":  # `only_from` would be void
         raise InvalidInput("a platform key cannot report as a regulator source; issue a regulator key")
-    if role == PLATFORM and (why := source_character("source", str(source))):  # its events could never land
+    if role == PLATFORM and (why := source_refused(str(source))):  # its events could never land
         raise InvalidInput(why)
     if role == REGULATOR and source:  # it would not be stored, yet `keys create` reported it (found by review)
         raise InvalidInput("a regulator key has no source: it reads and decides for every source")

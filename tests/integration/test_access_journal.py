@@ -1,6 +1,7 @@
 """The access journal reads back whose ID number was revealed and why, whatever the reporter's source and the
-party's id hold: they were joined by "|", which both may contain, and `U|1` reported by `urn:x|p` was read back
-as another party and purpose (found by review). An entry written the old way is still read."""
+party's id and the purpose hold: they were joined by "|", which ids and purposes may contain (sources could
+then too), and `U|1` reported by `urn:x|p` was read back as another party and purpose (found by review). An
+entry written the old way is still read."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from chengxin.services import parties
 from chengxin.services.viewer import Viewer
 
 REGULATOR = Viewer("regulator", key_id="k-officer")
-SOURCE, SUBJECT, RIC = "urn:cx:platform:P|2", "U|1", "31010419900307123X"
+SOURCE, SUBJECT, RIC = "urn:cx:platform:P2", "U|1", "31010419900307123X"  # a source holds no "|" (a URI)
 
 
 def test_a_reveal_is_journaled_as_the_party_it_was_whatever_its_source_and_id_hold(app):

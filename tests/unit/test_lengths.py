@@ -207,7 +207,7 @@ OWN = {("api_keys", "key_id"), ("api_keys", "secret_hash"), ("credit_scores", "c
        ("measure_changes", "published_at"), ("order_graph_chunks", "col"), ("order_graph_names", "role"),
        ("order_graph_state", "name"), ("rating_ledger", "at"), ("record_applications", "status"),
        ("review_items", "status"), ("review_items", "suspicion"), ("review_items", "item_key"),
-       ("review_subjects", "role"), ("scoring_queue", "kind"), ("subjects", "id_hmac"),
+       ("review_subjects", "role"), ("scoring_queue", "kind"), ("scoring_failures", "kind"), ("subjects", "id_hmac"),
        ("trade_parts", "item_kind"), ("trade_state", "name")}
 
 

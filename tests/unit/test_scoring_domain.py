@@ -98,6 +98,19 @@ def test_a_failed_identity_or_a_missing_licence_holds_the_grade_at_c(profile, co
     assert result.as_dict(RULES)["scored_grade"] == result.scored_grade
 
 
+def test_a_new_party_is_not_called_excellent_whatever_its_score():
+    """Known for less than 90 days, a record is mostly the priors: a new shop was graded A above shops proven
+    over years. Held at B (`caps` in credit_score.yaml); from day 90 its score's grade stands."""
+    new = S.score(S.Profile(**{**MERCHANT, "days_known": 30.0, "orders": 40, "ratings": 30, "ratings_weight": 30.0,
+                               "delivered": 40.0, "shipped": 40.0, "shipped_on_time": 40.0}), RULES)
+    assert new is not None and new.score >= 850 and new.scored_grade == "A" and new.grade == "B"
+    held = next(r for r in new.reasons if r["code"] == "GRADE_HELD")
+    assert held["en"] == "grade held at B while: known for less than 90 days"
+    assert held["zh"] == "信用等级最高为B，因：经营/注册不足90天"
+    proven = S.score(S.Profile(**{**MERCHANT, "days_known": 90.0}), RULES)
+    assert proven is not None and proven.grade == "A" and "GRADE_HELD" not in codes(proven)
+
+
 def test_caps_name_known_reasons_and_grades():
     text = vocab_text("credit_score.yaml")
     with pytest.raises(VocabularyError, match="caps"):

@@ -111,6 +111,30 @@ def test_a_new_party_is_not_called_excellent_whatever_its_score():
     assert proven is not None and proven.grade == "A" and "GRADE_HELD" not in codes(proven)
 
 
+@pytest.mark.parametrize(("profile", "code", "grade"), [
+    ({"sanctions": (S.Sanction("serious_dishonesty", 10.0),)}, "SERIOUS_DISHONESTY", "D"),
+    ({"records": (0, 0, 1)}, "SERIOUS_DISHONESTY", "D"),
+    ({"sanctions": (S.Sanction("platform_measure", 10.0),)}, "SANCTION_IN_FORCE", "C"),
+    ({"records": (1, 0, 0)}, "RECORD_IN_FORCE", "C"),
+    ({"rating_mean": 2.0, "rating_mean_raw": 2.0, "ratings": 200, "ratings_weight": 200.0}, "RATINGS_POOR", "C"),
+])
+def test_serious_trouble_holds_the_grade_down_whatever_the_score(profile, code, grade):
+    """A dimension takes at most its own weight off: a serious sanction in force left 724 points (B, good), a
+    platform measure 912 (A), a shop rated 2 of 5 by 200 buyers A (found by review)."""
+    result = S.score(S.Profile(**{**MERCHANT, **profile}), RULES)
+    assert result is not None and result.grade == grade and result.scored_grade in ("A", "B")
+    assert code in codes(result) and "GOOD_STANDING" not in codes(result)
+    held = next(r for r in result.reasons if r["code"] == "GRADE_HELD")
+    assert held["en"].startswith(f"grade held at {grade} while: ")
+
+
+def test_a_lifted_sanction_or_few_poor_ratings_hold_nothing():
+    lifted = S.score(S.Profile(**MERCHANT, sanctions=(S.Sanction("serious_dishonesty", 500.0, "expired"),)), RULES)
+    few = S.score(S.Profile(**{**MERCHANT, "rating_mean": 2.0, "ratings": 10, "ratings_weight": 10.0}), RULES)
+    assert lifted is not None and "GRADE_HELD" not in codes(lifted) and "SERIOUS_DISHONESTY" not in codes(lifted)
+    assert few is not None and "RATINGS_POOR" not in codes(few)
+
+
 def test_caps_name_known_reasons_and_grades():
     text = vocab_text("credit_score.yaml")
     with pytest.raises(VocabularyError, match="caps"):

@@ -32,6 +32,7 @@ from chengxin.adapters.db.query import bound_pair_in, pair_params
 from chengxin.domain import lifecycle as LS
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
+from chengxin.domain.disclosure import WITHDRAWING_LIFTS
 from chengxin.services import columnar, lifecycle, rating_sums, trade
 
 Ref = tuple[str, str]
@@ -138,7 +139,9 @@ class Facts:
         self.first: list[str | None] = [None] * n
         self.sanctions: dict[int, list[S.Sanction]] = {}
         self.previous: dict[str, Previous] | None = None  # the stored scores, when read with the facts (`_few`)
-        for r in sorted(g.subjects, key=lambda r: r.registered_at):
+        # the first report names the kind; ties broken by source and id, as `list_facts` does (in read order,
+        # a full rebuild and a rescore could pick different reports: found by review)
+        for r in sorted(g.subjects, key=lambda r: (r.registered_at, r.source, r.subject_id)):
             i = g.party_of[(r.source, r.subject_id)]
             if self.first[i] is None:
                 self.kind[i], self.first[i] = r.kind, r.registered_at
@@ -442,9 +445,12 @@ def _sanctions(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -> N
         s.c.sanction_id).outerjoin(lift, and_(lift.c.source == s.c.source, lift.c.sanction_id == s.c.sanction_id)),))
     found = g.rows(q, s.c.subject_source, s.c.subject_id, g.party_of) if found is None else found
     rows = [row for row in found if (row[0], row[1]) in g.party_of]
-    ended = _ended_records(g, [lifecycle.SEP.join(("sanction", row[5], row[6])) for row in rows if row[4] is None])
+    ended = _ended_records(g, [lifecycle.SEP.join(("sanction", row[5], row[6])) for row in rows])
     for a, b, kind, imposed, reason, src, sid in rows:
-        how = reason or ended.get(lifecycle.SEP.join(("sanction", src, sid)))
+        record = ended.get(lifecycle.SEP.join(("sanction", src, sid)))
+        # withdrawn in the lifecycle (repaired, overturned) wins: an authority's later "expired" lift brought
+        # a repaired sanction back at half weight (found by review)
+        how = record if record in WITHDRAWING_LIFTS else reason or record
         facts.sanctions.setdefault(g.party_of[(a, b)], []).append(S.Sanction(kind, days_between(imposed, g.now), how))
 
 
@@ -502,9 +508,18 @@ def _breach_rows(g: Gather) -> Iterable[Any]:
     return g.conn.execute(_BREACH_RECORDS)
 
 
+REGISTRATION = frozenset({"business_licence"})  # the market-entity registration (vocab/key_categories.yaml)
+
+
 def _licence_gaps(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -> None:
-    """Licences each shop lacks for what it sells: one missing licence counts once, whichever rules ask.
-    `found`: the licences already read (`_few`)."""
+    """Key categories a party's shops sell without a valid licence: each category counts once per party,
+    however many of its shops sell it (each shop added every licence that would do: two food shops without
+    one counted 8). The registration every shop needs (the business licence) is not a key category's
+    licence, wherever a rule names it (`all_shops`, and categories such as daily goods whose only need is
+    registration): the shop page shows that gap, and the score leaves it out (an enterprise's USCC is its
+    registration, and a person may sell without one under E-Commerce Law art. 10; counted, every shop run by a
+    person was held at C "for selling in a key category", found by review). `found`: the licences already
+    read (`_few`)."""
     from chengxin.services.parties import licence_gaps
 
     lic = t.licences
@@ -513,10 +528,13 @@ def _licence_gaps(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -
     for row in g.rows(q, lic.c.subject_source, lic.c.subject_id, g.party_of) if found is None else found:
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             held[key].append(row)
+    missing: dict[int, set[str]] = defaultdict(set)
     for shop in g.shops:
         key = g.shop_party[(shop.source, shop.shop_id)]
-        missing = {kind for gap in licence_gaps(orjson.loads(shop.categories), held[key]) for kind in gap["needed"]}
-        facts.add(key, licence_gaps=len(missing))
+        missing[key].update(gap["category"] for gap in licence_gaps(orjson.loads(shop.categories), held[key])
+                            if not set(gap["needed"]) <= REGISTRATION)  # `needed`: any one of them would do
+    for key, kinds in missing.items():
+        facts.add(key, licence_gaps=len(kinds))
 
 
 def _dsr(g: Gather, facts: Facts, rr: R.RatingRules, found: Iterable[Any] | None = None) -> None:

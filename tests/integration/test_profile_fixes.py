@@ -1,0 +1,64 @@
+"""What a party's profile counts, fixed after review: a missing licence counts once per party however many of its
+shops lack it; the registration every shop needs (the business licence) is not "a key category without a valid
+licence"; the kind comes from the first report, ties broken by source and id on every path."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from tests.conftest import ingest_text
+from tests.integration.test_scoring import Feed, P
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
+from chengxin.services import parties, profiles, scoring, standing
+from chengxin.services.viewer import Viewer
+
+REGULATOR = Viewer("regulator", key_id="k")
+
+
+def _profile(app, entity: str = "M1"):
+    with read_connection(app.engine) as conn:
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == entity)).scalar_one()
+        return profiles.gather(conn, [key], datetime.now(UTC), scoring.score_rules(), standing.rules())[key]
+
+
+def _codes(app, entity: str = "M1") -> list[str]:
+    return [r["code"] for r in parties.show(app, P, entity, REGULATOR)["reasons"]]
+
+
+def test_a_shop_without_a_business_licence_event_is_not_missing_a_key_categorys_licence(app):
+    ingest_text(app, Feed().parties().order("O1", "2026-03-02").text())  # daily goods: registration only
+    assert _profile(app).licence_gaps == 0 and "LICENCE_MISSING" not in _codes(app)
+
+
+def test_two_shops_missing_the_same_licence_count_it_once(app):
+    feed = Feed().parties()
+    for shop in ("F1", "F2"):  # both sell food, and M1 holds no food licence
+        feed.ev("cx.shop.opened", "2026-01-05T11:00:00+08:00", {
+            "shop_id": shop, "operator_id": "M1", "name": f"食品店{shop}", "url": f"https://{shop}.example",
+            "categories": ["food"]})
+    ingest_text(app, feed.text())
+    assert _profile(app).licence_gaps == 1  # each shop added the 4 licences that would do: 8
+    assert "LICENCE_MISSING" in _codes(app)
+
+
+def test_the_kind_is_the_first_reports_whichever_path_scored_it(app):
+    """Two sources report one USCC at the same moment as different kinds: the full recompute (everyone) and a
+    rescore of the party (scoped) pick the same report, the lower source's (in read order they could differ)."""
+    def registered(source: str, kind: str) -> str:
+        return json.dumps({"specversion": "1.0", "id": "r-1", "source": source, "type": "cx.subject.registered",
+                           "time": "2026-01-02T09:00:00+08:00",
+                           "data": {"subject_id": "M", "kind": kind, "name": "示例有限公司",
+                                    "uscc": "91310000MA1K3R5T2F", "region": "310104"}}, ensure_ascii=False)
+
+    ingest_text(app, registered("urn:cx:platform:P2", "enterprise") + "\n" + registered(
+        "urn:cx:platform:P1", "platform"))
+    with read_connection(app.engine) as conn:
+        [key] = set(conn.execute(select(t.subjects.c.party_key)).scalars())
+        now, rules = datetime.now(UTC), (scoring.score_rules(), standing.rules())
+        everyone = profiles.gather(conn, None, now, *rules)[key]
+        scoped = profiles.gather(conn, [key], now, *rules)[key]
+    assert everyone.kind == scoped.kind == "platform"  # urn:cx:platform:P1 sorts first

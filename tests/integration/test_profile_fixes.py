@@ -13,6 +13,7 @@ from tests.integration.test_scoring import Feed, P
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
+from chengxin.domain import scoring as S
 from chengxin.services import parties, profiles, scoring, standing
 from chengxin.services.viewer import Viewer
 
@@ -62,3 +63,20 @@ def test_the_kind_is_the_first_reports_whichever_path_scored_it(app):
         everyone = profiles.gather(conn, None, now, *rules)[key]
         scoped = profiles.gather(conn, [key], now, *rules)[key]
     assert everyone.kind == scoped.kind == "platform"  # urn:cx:platform:P1 sorts first
+
+
+def test_a_sanction_repaired_in_the_lifecycle_stays_withdrawn_when_later_lifted_as_expired(sample_app):
+    """The authority's later "expired" lift brought a repaired sanction back at half weight (found by review)."""
+    from tests.integration.test_list_rules import LATER, REG, add, apply_for_repair, grant, sanction
+
+    cx = sample_app
+    add(cx, sanction("X5", "administrative_penalty", "privacy", "2026-03-12T09:00:00+08:00"))
+    grant(cx, apply_for_repair(cx, "X5"))
+    lift = {"specversion": "1.0", "id": "ev-lift-X5", "source": REG, "type": "cx.sanction.lifted",
+            "time": "2026-06-01T09:00:00+08:00", "data": {"sanction_id": "X5", "reason": "expired"}}
+    assert ingest_text(cx, json.dumps(lift)).accepted == 1
+    with read_connection(cx.engine) as conn:
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "E-M2")).scalar_one()
+        profile = profiles.gather(conn, [key], LATER, scoring.score_rules(), standing.rules())[key]
+    # the sample's X1 (lifted as repaired) and X5 (repaired in the lifecycle, then lifted as expired)
+    assert [s.lifted for s in profile.sanctions] == ["repaired", "repaired"] and S.counted(profile) == ()

@@ -80,3 +80,38 @@ def test_a_sanction_repaired_in_the_lifecycle_stays_withdrawn_when_later_lifted_
         profile = profiles.gather(conn, [key], LATER, scoring.score_rules(), standing.rules())[key]
     # the sample's X1 (lifted as repaired) and X5 (repaired in the lifecycle, then lifted as expired)
     assert [s.lifted for s in profile.sanctions] == ["repaired", "repaired"] and S.counted(profile) == ()
+
+
+def test_a_merchants_trade_is_its_shops_not_what_it_bought(app):
+    """M1 buys from another shop, which rates it 1 as a buyer: its purchases and that rating were mixed into its
+    seller ratings and orders (found by review). On every path: a full recompute, and a rescore over the kept
+    figures after it."""
+    def ev(n: int, typ: str, time: str, data: dict) -> str:
+        return json.dumps({"specversion": "1.0", "id": f"b-{n}", "source": P, "type": typ, "time": time,
+                           "data": data}, ensure_ascii=False)
+
+    bought = [
+        ev(1, "cx.subject.registered", "2026-01-02T09:00:00+08:00", {
+            "subject_id": "M2", "kind": "enterprise", "name": "另一家有限公司", "uscc": "91310104MA1FL8XQ36",
+            "region": "310104"}),
+        ev(2, "cx.shop.opened", "2026-01-02T11:00:00+08:00", {
+            "shop_id": "S2", "operator_id": "M2", "name": "另一家店", "url": "https://s2.example",
+            "categories": ["daily_goods"]}),
+        ev(3, "cx.order.placed", "2026-03-05T10:00:00+08:00", {
+            "order_id": "B1", "shop_id": "S2", "buyer_id": "M1",
+            "items": [{"product_id": "G2", "quantity": 1, "unit_price": 500}], "total": 500,
+            "ship_to_region": "310104"}),
+        ev(4, "cx.order.paid", "2026-03-05T10:05:00+08:00", {"order_id": "B1", "amount": 500, "method": "wallet"}),
+        ev(5, "cx.order.completed", "2026-03-05T18:00:00+08:00", {"order_id": "B1"}),
+        ev(6, "cx.review.posted", "2026-03-05T19:00:00+08:00", {
+            "review_id": "RB1", "order_id": "B1", "author_id": "S2", "target_id": "M1",
+            "direction": "seller_to_buyer", "score": 1}),
+    ]
+    report = ingest_text(app, Feed().parties().order("O1", "2026-03-02").text() + "\n" + "\n".join(bought))
+    assert report.rejected == 0, report.rejects
+    scoring.rebuild(app)
+    with read_connection(app.engine) as conn:
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "M1")).scalar_one()
+        now, rules = datetime.now(UTC), (scoring.score_rules(), standing.rules())
+        for merchant in (profiles.gather(conn, None, now, *rules)[key], profiles.gather(conn, [key], now, *rules)[key]):
+            assert (merchant.orders, merchant.ratings, merchant.rating_mean_raw) == (1, 1, 5.0)

@@ -54,6 +54,9 @@ def days_between(since: str | None, now: datetime) -> float:
     return max(0.0, (now - datetime.fromisoformat(since[:19]).replace(tzinfo=UTC)).total_seconds() / 86400)
 
 
+MERCHANT = "merchant"  # the score kind (vocab/credit_score.yaml) whose trade is its shops' alone
+
+
 class Gather:
     """The parties being scored, their subject reports and shops, and how to read rows about them."""
 
@@ -110,6 +113,17 @@ class Gather:
 
     def add(self, facts: Facts, ref: Ref, **values: float) -> None:
         if (i := self.owner(ref)) is not None:
+            facts.add(i, **values)
+
+    def add_trading(self, facts: Facts, ref: Ref, **values: float) -> None:
+        """Orders and ratings in the party's trading role: a shop's go to its operator; a subject's own (as a
+        buyer, or a carrier) only to a party not scored as a merchant, whose trade is its shops'. A merchant's
+        purchases and the ratings sellers gave it as a buyer were mixed in: buying from an accomplice diluted
+        its sellers' ratings (found by review)."""
+        i = self.shop_party.get(ref)
+        if i is None and (i := self.party_of.get(ref)) is not None and self.rules.kind_of(facts.kind[i]) == MERCHANT:
+            return
+        if i is not None:
             facts.add(i, **values)
 
     def weight(self, buyer_source: Any, buyer_id: Any, order_source: Any, order_id: Any) -> tuple[Any, list[Any]]:
@@ -284,14 +298,15 @@ def _add_figures(g: Gather, facts: Facts, found: list[list[Any]]) -> None:
     """What `_orders`, `_trade`, `_ratings`, `_complaints` and `_commitments` add, from `_read_few`'s rows;
     the kept DSR days after the window's first day for `_dsr`."""
     for r in (*found[_AT_SHOPS], *found[_BOUGHT]):
-        g.add(facts, (r[1], r[2]), orders=int(r[_N]))
+        g.add_trading(facts, (r[1], r[2]), orders=int(r[_N]))
     for r in found[_TRADE]:
         shipped, on_time, delivered, returns = (int(v) / trade.SCALE for v in r[_N:_N + 4])
         g.add(facts, (r[1], r[2]), shipped=shipped, on_time=on_time, delivered=delivered, returns=returns)
     for r in found[_RATED]:
         n, total, wtotal, wsum, retracted = map(int, r[_N:_N + 5])
-        g.add(facts, (r[1], r[2]), ratings=n, sum=total, wtotal=wtotal / trade.SCALE, wsum=wsum / trade.SCALE,
-              retracted=retracted)
+        g.add_trading(facts, (r[1], r[2]), ratings=n, sum=total, wtotal=wtotal / trade.SCALE,
+                      wsum=wsum / trade.SCALE)
+        g.add(facts, (r[1], r[2]), retracted=retracted)
     for r in found[_COMPLAINED]:  # upheld counted in halves: exactly what `_complaints` sums
         g.add(facts, (r[1], r[2]), complaints=int(r[_N]), upheld=int(r[_N + 1]) / 2)
     for r in found[_COMMITTED]:
@@ -382,7 +397,7 @@ def _orders(g: Gather, facts: Facts) -> None:
         (q,) = _statement(f"orders:{src.name}", g.dialect, False,
                           lambda src=src, oid=oid: (select(src, oid, func.count()).group_by(src, oid),))
         for a, b, n in g.rows(q, src, oid, refs):
-            g.add(facts, (a, b), orders=n)
+            g.add_trading(facts, (a, b), orders=n)
 
 
 def _trade(g: Gather, facts: Facts) -> None:
@@ -416,8 +431,8 @@ def _ratings(g: Gather, facts: Facts) -> None:
         rows = g.stream(q, L.c.target_source, L.c.target_id, [*g.shop_party, *g.party_of])
         sums = rating_sums.rebuild(g.conn, rows) if g.keep else rating_sums.by_target(rows)
     for target, (n, total, wtotal, wsum, retracted) in sums.items():
-        g.add(facts, target, ratings=n, sum=total, wtotal=wtotal / trade.SCALE, wsum=wsum / trade.SCALE,
-              retracted=retracted)
+        g.add_trading(facts, target, ratings=n, sum=total, wtotal=wtotal / trade.SCALE, wsum=wsum / trade.SCALE)
+        g.add(facts, target, retracted=retracted)  # taken back for fake orders: in any role
 
 
 def _complaints(g: Gather, facts: Facts) -> None:

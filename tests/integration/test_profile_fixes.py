@@ -115,3 +115,22 @@ def test_a_merchants_trade_is_its_shops_not_what_it_bought(app):
         now, rules = datetime.now(UTC), (scoring.score_rules(), standing.rules())
         for merchant in (profiles.gather(conn, None, now, *rules)[key], profiles.gather(conn, [key], now, *rules)[key]):
             assert (merchant.orders, merchant.ratings, merchant.rating_mean_raw) == (1, 1, 5.0)
+
+
+def test_a_return_the_seller_rejected_is_no_quality_return(app):
+    """A buyer's rejected "quality" returns took a shop's returns part to 0 (found by review). Counted until the
+    rejection arrives, on the kept figures (after a full recompute) and on a full recompute alike."""
+    def ev(n: int, typ: str, time: str, data: dict) -> str:
+        return json.dumps({"specversion": "1.0", "id": f"ret-{n}", "source": P, "type": typ, "time": time,
+                           "data": data}, ensure_ascii=False)
+
+    ingest_text(app, Feed().parties().order("O1", "2026-03-02").text())
+    scoring.rebuild(app)  # from here a rescore reads the kept figures
+    ingest_text(app, ev(1, "cx.return.requested", "2026-03-04T10:00:00+08:00",
+                        {"return_id": "RT1", "order_id": "O1", "reason": "quality"}))
+    assert _profile(app).returns == 1.0
+    ingest_text(app, ev(2, "cx.return.resolved", "2026-03-05T10:00:00+08:00",
+                        {"return_id": "RT1", "outcome": "rejected"}))
+    assert _profile(app).returns == 0.0
+    scoring.rebuild(app)
+    assert _profile(app).returns == 0.0

@@ -510,13 +510,17 @@ def _shipment_order(conn: Connection, ref: Ref) -> list[Ref]:
 
 
 def _orders_of(conn: Connection, marks: Sequence[Any]) -> list[Ref]:
-    """The orders whose trade figures the marks may change: their own, and those of signed shipments."""
+    """The orders whose trade figures the marks may change: their own, those of signed shipments, and those
+    of resolved returns."""
     refs: dict[Ref, None] = {}
     for m in marks:
         if m.kind == "order":
             refs[(m.a_source, m.a_id)] = None
         elif m.kind == "shipment":
             refs.update(dict.fromkeys(_shipment_order(conn, (m.a_source, m.a_id))))
+        elif m.kind == "return":  # its resolution: a rejected return no longer counts
+            refs.update(dict.fromkeys(_one(conn, t.returns, "return_id", (m.a_source, m.a_id), "order_source",
+                                           "order_id")))
     return list(refs)
 
 

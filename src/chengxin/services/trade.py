@@ -105,10 +105,14 @@ def _shipments(rules: S.ScoreRules, dialect: str, plain: bool, scoped: bool) -> 
 
 
 def _returns(rules: S.ScoreRules, plain: bool, scoped: bool) -> Any:
-    ret, o = t.returns, t.orders
+    """Quality returns, each by its order's weight; one the seller rejected (resolved `rejected`) counts
+    nothing: a buyer's 30 rejected "quality" returns took a shop's returns part to 0 (found by review)."""
+    ret, o, rr = t.returns, t.orders, t.return_resolutions
     frm, w = _of_order(ret, rules, plain, scoped)
-    quality = or_(*(ret.c.reason == r for r in QUALITY_RETURNS))  # not IN: a literal list is rendered per
-    # execution, so the statement could not run as compiled (adapters/db/direct.py)
+    rejected = exists().where(rr.c.source == ret.c.source, rr.c.return_id == ret.c.return_id,
+                              rr.c.outcome == "rejected")
+    quality = and_(or_(*(ret.c.reason == r for r in QUALITY_RETURNS)), ~rejected)  # not IN: a literal list is
+    # rendered per execution, so the statement could not run as compiled (adapters/db/direct.py)
     q = select(literal("return"), ret.c.source, ret.c.return_id, o.c.shop_source, o.c.shop_id, w, literal(0),
                literal(0), literal(0), case((quality, 1), else_=0)).select_from(frm)
     return q if scoped else q.where(quality)

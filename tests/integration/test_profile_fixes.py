@@ -134,3 +134,19 @@ def test_a_return_the_seller_rejected_is_no_quality_return(app):
     assert _profile(app).returns == 0.0
     scoring.rebuild(app)
     assert _profile(app).returns == 0.0
+
+
+def test_a_buyers_orders_are_those_it_paid_for(app):
+    """Placing and cancelling orders diluted a buyer's complaint rate (found by review): only paid orders count,
+    on the full recompute and on the kept figures alike."""
+    feed = Feed().parties().order("O1", "2026-03-02")
+    for n in range(5):
+        feed.order(f"X{n}", "2026-03-03", None, paid=False, completed=False)
+    ingest_text(app, feed.text())
+    assert _profile(app, "U1").orders == 1
+    scoring.rebuild(app)  # the kept figures from here
+    assert _profile(app, "U1").orders == 1
+    with read_connection(app.engine) as conn:
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "U1")).scalar_one()
+        everyone = profiles.gather(conn, None, datetime.now(UTC), scoring.score_rules(), standing.rules())[key]
+    assert everyone.orders == 1

@@ -293,7 +293,7 @@ def test_search_results_show_each_shops_grade_as_its_page_does(client: TestClien
     for shop in ("S1", "S2"):
         page = parties.show(cx, P1, shop, ANONYMOUS)
         assert (found[shop]["grade"], found[shop]["grade_computed"]) == (page["grade"], page.get("grade_computed"))
-    assert (found["S1"]["grade"], found["S1"]["grade_computed"]) == ("D", "C")  # its record holds C; the list D
+    assert (found["S1"]["grade"], found["S1"]["grade_computed"]) == ("D", "B")  # capped by the black list
     person = shop_search.search_shops(cx, PERSON_SHOP)[0]
     assert person["grade"] is None and person["score_withheld"] == "natural_person"
     for lang, words in (("zh", "信用等级 D"), ("en", "Credit grade D")):

@@ -31,7 +31,12 @@ def _codes(app, entity: str = "M1") -> list[str]:
 
 
 def test_a_shop_without_a_business_licence_event_is_not_missing_a_key_categorys_licence(app):
-    ingest_text(app, Feed().parties().order("O1", "2026-03-02").text())  # daily goods: registration only
+    """Daily goods and edible farm produce need registration only (`ecl10_exemption_applies`)."""
+    feed = Feed().parties().order("O1", "2026-03-02")  # S1: daily goods
+    feed.ev("cx.shop.opened", "2026-01-05T11:00:00+08:00", {
+        "shop_id": "F0", "operator_id": "M1", "name": "农产品店", "url": "https://f0.example",
+        "categories": ["farm_produce"]})
+    ingest_text(app, feed.text())
     assert _profile(app).licence_gaps == 0 and "LICENCE_MISSING" not in _codes(app)
 
 
@@ -133,7 +138,10 @@ def test_a_return_the_seller_rejected_is_no_quality_return(app):
                         {"return_id": "RT1", "outcome": "rejected"}))
     assert _profile(app).returns == 0.0
     scoring.rebuild(app)
-    assert _profile(app).returns == 0.0
+    with read_connection(app.engine) as conn:  # counted from the orders, as a full recompute does
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "M1")).scalar_one()
+        assert profiles.gather(conn, None, datetime.now(UTC), scoring.score_rules(), standing.rules())[
+            key].returns == 0.0
 
 
 def test_a_buyers_orders_are_those_it_paid_for(app):
@@ -150,3 +158,14 @@ def test_a_buyers_orders_are_those_it_paid_for(app):
         key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "U1")).scalar_one()
         everyone = profiles.gather(conn, None, datetime.now(UTC), scoring.score_rules(), standing.rules())[key]
     assert everyone.orders == 1
+
+
+def test_a_person_with_a_shop_is_scored_on_its_shop_not_on_what_it_bought(app):
+    """A person may sell without registering (E-Commerce Law art. 10): scored as a person, its trade was its
+    shop's and its own purchases together (found by review)."""
+    shop = json.dumps({"specversion": "1.0", "id": "p-shop", "source": P, "type": "cx.shop.opened",
+                       "time": "2026-01-04T10:00:00+08:00", "data": {
+                           "shop_id": "S9", "operator_id": "U1", "name": "小张杂货铺", "url": "https://s9.example",
+                           "categories": ["daily_goods"]}}, ensure_ascii=False)
+    ingest_text(app, Feed().parties().order("O1", "2026-03-02").text() + "\n" + shop)  # U1 bought O1 at S1
+    assert (_profile(app, "U1").orders, _profile(app, "U1").ratings) == (0, 0)

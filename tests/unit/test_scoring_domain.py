@@ -113,19 +113,33 @@ def test_a_new_party_is_not_called_excellent_whatever_its_score():
 
 @pytest.mark.parametrize(("profile", "code", "grade"), [
     ({"sanctions": (S.Sanction("serious_dishonesty", 10.0),)}, "SERIOUS_DISHONESTY", "D"),
-    ({"records": (0, 0, 1)}, "SERIOUS_DISHONESTY", "D"),
-    ({"sanctions": (S.Sanction("platform_measure", 10.0),)}, "SANCTION_IN_FORCE", "C"),
-    ({"records": (1, 0, 0)}, "RECORD_IN_FORCE", "C"),
+    ({"sanctions": (S.Sanction("administrative_penalty", 10.0),)}, "PENALTY_IN_FORCE", "C"),
+    ({"sanctions": (S.Sanction("abnormal_operation", 10.0),)}, "PENALTY_IN_FORCE", "C"),
     ({"rating_mean": 2.0, "rating_mean_raw": 2.0, "ratings": 200, "ratings_weight": 200.0}, "RATINGS_POOR", "C"),
 ])
 def test_serious_trouble_holds_the_grade_down_whatever_the_score(profile, code, grade):
     """A dimension takes at most its own weight off: a serious sanction in force left 724 points (B, good), a
-    platform measure 912 (A), a shop rated 2 of 5 by 200 buyers A (found by review)."""
+    shop rated 2 of 5 by 200 buyers A (found by review)."""
     result = S.score(S.Profile(**{**MERCHANT, **profile}), RULES)
     assert result is not None and result.grade == grade and result.scored_grade in ("A", "B")
     assert code in codes(result) and "GOOD_STANDING" not in codes(result)
     held = next(r for r in result.reasons if r["code"] == "GRADE_HELD")
     assert held["en"].startswith(f"grade held at {grade} while: ")
+
+
+@pytest.mark.parametrize("profile", [{"sanctions": (S.Sanction("platform_measure", 10.0),)},
+                                     {"records": (1, 0, 0)}, {"records": (0, 0, 1)}])
+def test_a_platforms_own_measure_or_finding_weighs_but_holds_no_grade(profile):
+    """One platform's finding has no public effect beyond it (list_policies.yaml): it weighs in the dishonesty
+    dimension, and holds no grade (a long-standing merchant with one platform measure went from A to C)."""
+    clean, found = S.score(S.Profile(**MERCHANT), RULES), S.score(S.Profile(**{**MERCHANT, **profile}), RULES)
+    assert clean is not None and found is not None and found.score < clean.score
+    assert "GRADE_HELD" not in codes(found) and found.scored_grade is None
+
+
+def test_a_profile_without_ratings_scores_without_error():
+    result = S.score(S.Profile(kind="person"), RULES)  # ratings_weight and rating_mean None (found by review)
+    assert result is not None and "RATINGS_POOR" not in codes(result)
 
 
 def test_a_lifted_sanction_or_few_poor_ratings_hold_nothing():

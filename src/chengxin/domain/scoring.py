@@ -299,16 +299,26 @@ def _tenure(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
 _DIMENSION_FUNCS = {"identity": _identity, "trade": _trade, "complaints": _complaints,
                     "dishonesty": _dishonesty, "commitments": _commitments, "tenure": _tenure}
 
+# Sanctions the authorities impose (`only_from` regulator sources in vocab/events-v1.yaml): in force, they hold
+# the grade down (`caps`); a platform's own measure, and the dishonesty records a platform confirms, weigh in the
+# dishonesty dimension only, so that one platform's finding has no public effect beyond it (list_policies.yaml)
+SERIOUS, PENALTIES = frozenset({"serious_dishonesty"}), frozenset({"administrative_penalty", "abnormal_operation"})
+
+
+def _in_force(p: Profile, kinds: frozenset[str]) -> bool:
+    return any(s.lifted is None and s.kind in kinds for s in p.sanctions)
+
+
 # Poor ratings: at least this much reliability weight of ratings, with a weighted mean below this (a shop rated 2
 # of 5 by 200 buyers was graded A: the rating is half of the trade dimension, found by review)
 POOR_RATINGS = (20.0, 3.0)
 # reason codes: (code, test on profile and dimensions, en, zh); the notable facts, worst first
 _REASONS: tuple[tuple[str, Any, str, str], ...] = (
     ("IDENTITY_INVALID", lambda p, d: not p.identity_valid, "identifier failed its checks", "证照号码无效"),
-    ("SERIOUS_DISHONESTY", lambda p, d: any(s.lifted is None and s.kind == "serious_dishonesty" for s in
-                                             p.sanctions) or p.records[SEVERITIES.index("grave")] > 0,
-     "a serious dishonesty sanction or a grave dishonesty record is in force",
-     "存在有效的严重失信惩戒或严重失信认定记录"),
+    ("SERIOUS_DISHONESTY", lambda p, d: _in_force(p, SERIOUS), "on the list of serious dishonesty (a "
+     "sanction of the authorities in force)", "列入严重失信名单（主管部门的惩戒有效）"),
+    ("PENALTY_IN_FORCE", lambda p, d: _in_force(p, PENALTIES), "an administrative penalty or abnormal-operation "
+     "listing of the authorities is in force", "存在有效的行政处罚或经营异常名录"),
     ("SANCTION_IN_FORCE", lambda p, d: any(s.lifted is None for s in p.sanctions), "a sanction is in force",
      "存在有效的处罚或惩戒"),
     ("RECORD_IN_FORCE", lambda p, d: sum(p.records) > 0, "a confirmed dishonesty record is in force",
@@ -319,8 +329,9 @@ _REASONS: tuple[tuple[str, Any, str, str], ...] = (
      "经营重点品类缺少有效许可证"),
     ("COMPLAINTS_UPHELD", lambda p, d: d.get("complaints", 1.0) < 0.7, "many complaints upheld",
      "成立的投诉较多"),
-    ("RATINGS_POOR", lambda p, d: "trade" in d and p.ratings_weight >= POOR_RATINGS[0] and p.rating_mean <
-     POOR_RATINGS[1], "ratings are poor (a reliability-weighted mean below 3 of 5)", "评价较差（加权均分低于3分）"),
+    ("RATINGS_POOR", lambda p, d: "trade" in d and (p.ratings_weight or 0.0) >= POOR_RATINGS[0] and
+     p.rating_mean is not None and p.rating_mean < POOR_RATINGS[1],
+     "ratings are poor (a reliability-weighted mean below 3 of 5)", "评价较差（加权均分低于3分）"),
     ("TRADE_POOR", lambda p, d: d.get("trade", 1.0) < 0.6, "weak transaction performance (ratings, returns, "
      "shipping)", "交易履约表现较差（评价、退货、发货）"),
     ("IDENTITY_UNVERIFIED", lambda p, d: p.identity_valid and not p.verified, "real name not verified",
@@ -333,7 +344,8 @@ _REASONS: tuple[tuple[str, Any, str, str], ...] = (
 )
 # Codes that say something is wrong: with any of them, no GOOD_STANDING beside it (a sanction in force and
 # "good on every dimension" were given together, found by review)
-_ADVERSE = frozenset({"IDENTITY_INVALID", "SERIOUS_DISHONESTY", "SANCTION_IN_FORCE", "RECORD_IN_FORCE",
+_ADVERSE = frozenset({"IDENTITY_INVALID", "SERIOUS_DISHONESTY", "PENALTY_IN_FORCE", "SANCTION_IN_FORCE",
+                      "RECORD_IN_FORCE",
                       "RATINGS_RETRACTED", "LICENCE_MISSING", "COMPLAINTS_UPHELD", "RATINGS_POOR", "TRADE_POOR"})
 
 

@@ -46,6 +46,7 @@ from chengxin.domain import lifecycle as LS
 from chengxin.domain import ratings as R
 from chengxin.domain import scoring as S
 from chengxin.domain.disclosure import WITHDRAWING_LIFTS
+from chengxin.domain.licensing import ALL_SHOPS
 from chengxin.services import columnar, lifecycle, rating_sums, trade
 
 Ref = tuple[str, str]
@@ -96,6 +97,7 @@ class Gather:
                       if (r.operator_source, r.operator_id) in self.party_of]
         self.shop_party = {(r.source, r.shop_id): self.party_of[(r.operator_source, r.operator_id)]
                            for r in self.shops}
+        self.sellers = frozenset(self.shop_party.values())  # parties with a shop: their trade is their shops'
 
     def owner(self, ref: Ref) -> int | None:
         """The index of the party a shop or subject belongs to (None: not in this gathering)."""
@@ -130,12 +132,13 @@ class Gather:
 
     def add_trading(self, facts: Facts, ref: Ref, **values: float) -> None:
         """Orders and ratings in the party's trading role: a shop's go to its operator; a subject's own (as a
-        buyer, or a carrier) only to a party not scored as a merchant, whose trade is its shops'. A merchant's
+        buyer, or a carrier) only to a party with no shop and not scored as a merchant. A seller's
         purchases and the ratings sellers gave it as a buyer were mixed in: buying from an accomplice diluted
         its sellers' ratings (found by review)."""
         i = self.shop_party.get(ref)
-        if i is None and (i := self.party_of.get(ref)) is not None and self.rules.kind_of(facts.kind[i]) == MERCHANT:
-            return
+        if i is None and (i := self.party_of.get(ref)) is not None and (
+                i in self.sellers or self.rules.kind_of(facts.kind[i]) == MERCHANT):
+            return  # a seller's own purchases: not its trade (a person with a shop sells too)
         if i is not None:
             facts.add(i, **values)
 
@@ -543,7 +546,14 @@ def _breach_rows(g: Gather) -> Iterable[Any]:
     return g.conn.execute(_BREACH_RECORDS)
 
 
-REGISTRATION = frozenset({"business_licence"})  # the market-entity registration (vocab/key_categories.yaml)
+@cache
+def _registration_only() -> frozenset[str]:
+    """The gaps that are the registration alone: `all_shops`, and the categories whose only requirement is
+    registration (`ecl10_exemption_applies` in vocab/key_categories.yaml: daily goods, edible farm produce)."""
+    from chengxin.services.parties import key_categories
+
+    rules = key_categories()
+    return frozenset({ALL_SHOPS, *(k for k, r in rules.categories.items() if r.ecl10_exemption_applies)})
 
 
 def _licence_gaps(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -> None:
@@ -563,11 +573,12 @@ def _licence_gaps(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -
     for row in g.rows(q, lic.c.subject_source, lic.c.subject_id, g.party_of) if found is None else found:
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             held[key].append(row)
+    registration = _registration_only()
     missing: dict[int, set[str]] = defaultdict(set)
     for shop in g.shops:
         key = g.shop_party[(shop.source, shop.shop_id)]
         missing[key].update(gap["category"] for gap in licence_gaps(orjson.loads(shop.categories), held[key])
-                            if not set(gap["needed"]) <= REGISTRATION)  # `needed`: any one of them would do
+                            if gap["category"] not in registration)
     for key, kinds in missing.items():
         facts.add(key, licence_gaps=len(kinds))
 

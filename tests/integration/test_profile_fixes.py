@@ -169,3 +169,32 @@ def test_a_person_with_a_shop_is_scored_on_its_shop_not_on_what_it_bought(app):
                            "categories": ["daily_goods"]}}, ensure_ascii=False)
     ingest_text(app, Feed().parties().order("O1", "2026-03-02").text() + "\n" + shop)  # U1 bought O1 at S1
     assert (_profile(app, "U1").orders, _profile(app, "U1").ratings) == (0, 0)
+
+
+def test_migration_0019_sets_aside_kept_figures_that_counted_a_rejected_return(app):
+    """Kept figures built before the rejection rule counted rejected quality returns: a store holding one counts
+    from the orders until the next full recompute. A store without one keeps its figures."""
+    from alembic import command
+
+    from chengxin.adapters.db import standing_tables as st
+    from chengxin.adapters.db.engine import alembic_config
+    from chengxin.services import trade
+
+    def built_after_upgrade() -> bool:
+        with app.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0018")
+            command.upgrade(alembic_config(conn), "head")
+        with read_connection(app.engine) as conn:
+            return trade.built(conn)
+
+    ingest_text(app, Feed().parties().order("O1", "2026-03-02").text())
+    scoring.rebuild(app)
+    assert built_after_upgrade()
+    ingest_text(app, "\n".join(json.dumps({"specversion": "1.0", "id": f"rr-{i}", "source": P, "type": typ,
+                                           "time": f"2026-03-0{4 + i}T10:00:00+08:00", "data": data})
+                               for i, (typ, data) in enumerate([
+                                   ("cx.return.requested", {"return_id": "RT9", "order_id": "O1", "reason": "quality"}),
+                                   ("cx.return.resolved", {"return_id": "RT9", "outcome": "rejected"})])))
+    with read_connection(app.engine) as conn:
+        assert conn.execute(select(st.trade_state)).first() is not None
+    assert not built_after_upgrade()

@@ -4,7 +4,8 @@ A mark of `scoring_queue` that failed alone `standing.PARK_AFTER` times was set 
 only: every restart and every `chengxin settle` tried it again, a one-shot `settle` never counted past one
 failure, and nothing showed an operator it was there. Failures are now counted in `scoring_failures`; a mark
 that reaches the limit is parked (out of the queue) until `chengxin scoring release` puts it back. The kept
-trade figures are set aside (they counted rejected returns): scores count from the orders until `chengxin score`.
+trade figures of a store with a rejected return are set aside (they counted it): scores count from the orders
+until `chengxin score`.
 
 Revision ID: 0019
 Revises: 0018
@@ -34,9 +35,10 @@ def upgrade() -> None:
         sa.Column('parked', sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint('kind', 'a_source', 'a_id', 'b_source', 'b_id', name=op.f('pk_scoring_failures')),
     )
-    # The kept trade figures counted quality returns the seller rejected; until the next full recompute
-    # (`chengxin score`) builds them again, scores count from the orders (services/trade.py `built`).
-    op.execute("DELETE FROM trade_state")
+    # The kept trade figures counted quality returns the seller rejected: a store that holds such a rejection
+    # counts from the orders until the next full recompute (`chengxin score`) builds them again
+    # (services/trade.py `built`). Any other store's figures are right (an empty one's are built, and stay so).
+    op.execute("DELETE FROM trade_state WHERE EXISTS (SELECT 1 FROM return_resolutions WHERE outcome = 'rejected')")
 
 
 def downgrade() -> None:

@@ -51,6 +51,21 @@ def test_two_shops_missing_the_same_licence_count_it_once(app):
     assert "LICENCE_MISSING" in _codes(app)
 
 
+def test_a_closed_shops_missing_licence_no_longer_counts(app):
+    feed = Feed().parties()
+    feed.ev("cx.shop.opened", "2026-01-05T11:00:00+08:00", {
+        "shop_id": "F1", "operator_id": "M1", "name": "食品店", "url": "https://f1.example", "categories": ["food"]})
+    ingest_text(app, feed.text())
+    assert _profile(app).licence_gaps == 1
+    feed.ev("cx.shop.closed", "2026-02-05T11:00:00+08:00", {"shop_id": "F1", "reason": "停业"})
+    ingest_text(app, feed.lines[-1])
+    assert _profile(app).licence_gaps == 0 and "LICENCE_MISSING" not in _codes(app)
+    with read_connection(app.engine) as conn:  # the full recompute's path too
+        key = conn.execute(select(t.subjects.c.party_key).where(t.subjects.c.subject_id == "M1")).scalar_one()
+        assert profiles.gather(conn, None, datetime.now(UTC), scoring.score_rules(), standing.rules())[
+            key].licence_gaps == 0
+
+
 def test_the_kind_is_the_first_reports_whichever_path_scored_it(app):
     """Two sources report one USCC at the same moment as different kinds: the full recompute (everyone) and a
     rescore of the party (scoped) pick the same report, the lower source's (in read order they could differ)."""

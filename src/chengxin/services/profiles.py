@@ -574,13 +574,28 @@ def _licence_gaps(g: Gather, facts: Facts, found: Iterable[Any] | None = None) -
         if (key := g.party_of.get((row.subject_source, row.subject_id))) is not None:
             held[key].append(row)
     registration = _registration_only()
-    missing: dict[int, set[str]] = defaultdict(set)
+    gaps: dict[Ref, set[str]] = {}
     for shop in g.shops:
         key = g.shop_party[(shop.source, shop.shop_id)]
-        missing[key].update(gap["category"] for gap in licence_gaps(orjson.loads(shop.categories), held[key])
-                            if gap["category"] not in registration)
+        found = {gap["category"] for gap in licence_gaps(orjson.loads(shop.categories), held[key])
+                 if gap["category"] not in registration}
+        if found:
+            gaps[(shop.source, shop.shop_id)] = found
+    missing: dict[int, set[str]] = defaultdict(set)
+    for ref in set(gaps) - _closed(g, list(gaps)):  # a closed shop sells nothing: its gaps counted for ever
+        missing[g.shop_party[ref]].update(gaps[ref])  # before (found by review)
     for key, kinds in missing.items():
         facts.add(key, licence_gaps=len(kinds))
+
+
+def _closed(g: Gather, shops: list[Ref]) -> set[Ref]:
+    """Which of these shops are closed: read only for shops with a gap (most have none, and a lone event's step
+    reads nothing more)."""
+    if not shops:
+        return set()
+    c = t.shop_closures.c
+    q = select(c.source, c.shop_id)
+    return {(r[0], r[1]) for r in direct.in_refs(g.conn, q, c.source, c.shop_id, shops)}
 
 
 def _dsr(g: Gather, facts: Facts, rr: R.RatingRules, found: Iterable[Any] | None = None) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests.conftest import ingest_file, ingest_text
 
 from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import review_tables as rt
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
@@ -185,11 +186,11 @@ def test_another_partys_record_does_not_hold_an_order_fake(sample_app: Chengxin)
     overturned, O1 is genuine again, whatever M2's record of the ring: it kept O1 fake when the ring's M1
     record was overturned first, and not the other way round (found by review)."""
     cx = sample_app
+    confirm(cx, RING_S1, "run-s1")  # first: a ring confirmed after it and holding O1 is the same act
     confirm(cx, Finding("fake_order_ring", 0.85, {"parties": ((P1, "S1"), (P1, "S2")),
                                                   "orders": ((P1, "O1"), (P1, "O2"))}, {"density": 2.0}), "run-ring")
-    confirm(cx, RING_S1, "run-s1")
-    first, second = sorted(_records_of(cx, P1, "S1"), key=lambda r: r.id)
-    for rec in (first, second):
+    first, ring = sorted(_records_of(cx, P1, "S1"), key=lambda r: r.id)
+    for rec in (ring, first):  # the ring's record overturned first
         filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
         lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     with read_connection(cx.engine) as conn:
@@ -793,3 +794,68 @@ def test_the_audit_names_a_list_membership_the_log_does_not_state(ringed: Chengx
                                                          "credit_idx": sanction}))
     report = audit.verify(cx)
     assert not report.ok and "which is not its list_entered record" in report.first_bad["detail"]
+
+
+# --- review fixes: a breach is as serious, and as much the platform's, as its act; one act through two items ---
+def _confirm_as(cx: Chengxin, finding: Finding, run: str, viewer: Viewer) -> dict[str, Any]:
+    with write_transaction(cx.engine) as conn:
+        insert_findings(conn, (finding,), detector="test", run_id=run)
+    review.publish(cx, run)
+    item = next(i for i in review.list_items(cx, REGULATOR, status="open")["items"] if i["run_id"] == run)
+    return review.decide(cx, item["id"], "confirm", viewer, "our own investigation", "platform rule 4.2")
+
+
+def test_a_platforms_own_confirmations_do_not_list_its_committed_merchant_publicly(sample_app: Chengxin) -> None:
+    """M1 committed (merchant-standard-v1, black_list penalty). Three acts its platform confirmed each broke the
+    commitment; the breaches counted as an authority's serious records, and the third act put M1 on the public
+    black list with its shop closed (found by review). A platform's confirmations are for the watch list."""
+    cx = sample_app
+    for n, day in enumerate(("2026-02-10", "2026-03-10", "2026-04-10")):
+        _confirm_as(cx, _traffic("S1", [[day, day]]), f"run-p{n}", PLATFORM1)
+    lists.drain(cx)
+    breaches = _records(cx, "breach")
+    assert len(breaches) == 3 and {b.severity for b in breaches} == {"serious"}
+    assert set(lists_of(cx, (P1, "S1"), REGULATOR)) == {"watch"}
+    assert lists_of(cx, (P1, "S1")) == []
+
+
+def test_a_minor_act_breaks_a_commitment_as_a_minor_record(sample_app: Chengxin) -> None:
+    """A platform's own measure (minor) broke M1's commitment, whose penalty is the black list: the breach was
+    a serious record (found by review). A breach weighs at most what its act does."""
+    cx = sample_app
+    measure = {"specversion": "1.0", "id": "x-pm1", "source": P1, "type": "cx.sanction.imposed",
+               "time": "2026-03-12T09:00:00+08:00", "data": {
+                   "sanction_id": "PM1", "subject_id": "M1", "kind": "platform_measure", "authority": "平台",
+                   "decision_no": "平台〔2026〕1号", "legal_basis": "平台规则", "category": "false_advertising"}}
+    ingest_text(cx, json.dumps(measure, ensure_ascii=False) + "\n")
+    lists.drain(cx)
+    (breach,) = _records(cx, "breach")
+    assert breach.severity == "minor" and "minor as the act is, not serious" in breach.details
+    assert "black" not in lists_of(cx, (P1, "S1"), REGULATOR)
+
+
+def test_a_shops_roll_up_and_its_single_parcels_are_one_act(sample_app: Chengxin) -> None:
+    """A regulator confirmed a shop's empty-parcel roll-up (O1, O3), then the single parcels it holds: three
+    serious records of one act, a repeat offender whose repair the repeats then blocked (found by review). A
+    parcel the roll-up does not hold is an act of its own."""
+    cx = sample_app
+    _extra(cx, ORDER_O9)
+    confirm(cx, Finding("empty_parcel", 0.9, {"parties": ((P1, "S1"),), "orders": ((P1, "O1"), (P1, "O3"))},
+                        {"level": "shop"}), "run-shop")
+    for oid in ("O1", "O3"):
+        confirm(cx, Finding("empty_parcel", 0.8, {"parties": ((P1, "S1"),), "orders": ((P1, oid),)},
+                            {"level": "order"}), f"run-{oid}")
+    (rec,) = _records(cx, "review")
+    assert (rec.subject_id, rec.category) == ("S1", "empty_parcel")
+    with read_connection(cx.engine) as conn:
+        i = rt.review_items.c
+        assert conn.execute(select(i.status).where(i.run_id.in_(("run-O1", "run-O3")))).scalars().all() == [
+            "confirmed", "confirmed"]  # decided, without a record of their own
+    confirm(cx, Finding("empty_parcel", 0.8, {"parties": ((P1, "S1"),), "orders": ((P1, "O9"),)},
+                        {"level": "order"}), "run-O9")
+    assert len(_records(cx, "review")) == 2
+
+
+ORDER_O9 = ('{"specversion":"1.0","id":"x-o9","source":"urn:cx:platform:P1","type":"cx.order.placed",'
+            '"time":"2026-03-20T10:00:00+08:00","data":{"order_id":"O9","shop_id":"S1","buyer_id":"U2",'
+            '"items":[{"product_id":"G1","quantity":1,"unit_price":9900}],"total":9900,"ship_to_region":"110105"}}')

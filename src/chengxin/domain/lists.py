@@ -91,7 +91,8 @@ def profile_at(f: ListFacts, t: datetime, categories: Iterable[str], sanction_ki
         "records": records, "minor_records": minor, "platform_records": platform,
         "records_total": sum(1 for s in live if not s.breach),
         "serious_records": sum(1 for s in live if s.severity in ("serious", "grave")),
-        "platform_serious": sum(1 for s in live if s.severity != "minor" and s.by_platform and not s.breach),
+        # a breach of a platform-confirmed act is the platform's too: serious_records counts it as well
+        "platform_serious": sum(1 for s in live if s.severity != "minor" and s.by_platform),
         "grave_records": sum(1 for s in live if s.severity == "grave"),
         "sanctions": sanctions, "sanctions_total": sum(1 for s in live if s.sanction),
         "breaches": sum(1 for s in live if s.breach),

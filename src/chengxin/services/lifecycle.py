@@ -114,7 +114,7 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
 
     lists.mark(conn, [party_key])
     if origin != "breach" and act is not NO_ACT:
-        _breaches(conn, app, record_id, party_key, subject, category, at, by, act or (at, at))
+        _breaches(conn, app, record_id, party_key, subject, category, severity, at, by, act or (at, at))
     _rescore(conn, subject[1])  # a record in force, or a broken commitment, counts in the score
     return record_id
 
@@ -140,11 +140,14 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
     act = _act_of(conn, item)  # None: the act has no time, and breaks no commitment
     severity = rules().severity_of(category)
     seen: set[str] = set()
+    overlapping = _order_sharing_items(conn, item.id)
     for n, (ref, kind) in enumerate(parties):
         party = party_key_of(conn, ref, kind)
         if party is None or party in seen:  # one act, one record per party: two shops of one operator in
             continue                        # one ring are one record (about the first shop named)
         seen.add(party)
+        if _same_act_recorded(conn, party, category, overlapping):
+            continue
         law = f"{rules().categories[category].basis}" + (f"; {basis}" if basis else "")
         rid = open_record(conn, app, key=SEP.join(("review", str(item.id), party)), origin="review", party_key=party,
                           subject=(kind, ref), category=category, severity=severity, at=at, by=by, basis=law,
@@ -153,6 +156,38 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
         if rid is not None:
             out.append(rid)
     return out
+
+
+def _order_sharing_items(conn: Connection, item_id: int) -> dict[int, set[tuple[str, str]]]:
+    """Other review items naming an order this one names (a shop's roll-up and the single parcels in it), each
+    with the orders of this one it names; {-1: every order of this one}."""
+    from chengxin.adapters.db import review_tables as rt
+
+    mine, theirs = rt.review_subjects.alias("mine"), rt.review_subjects.alias("theirs")
+    out: dict[int, set[tuple[str, str]]] = {-1: set()}
+    for other, src, oid in conn.execute(select(theirs.c.item_id, mine.c.source, mine.c.entity_id).select_from(
+            mine.outerjoin(theirs, and_(theirs.c.role == "order", theirs.c.source == mine.c.source,
+                                        theirs.c.entity_id == mine.c.entity_id, theirs.c.item_id != mine.c.item_id))
+    ).where(mine.c.item_id == item_id, mine.c.role == "order")):
+        out[-1].add((src, oid))
+        if other is not None:
+            out.setdefault(other, set()).add((src, oid))
+    return out
+
+
+def _same_act_recorded(conn: Connection, party: str, category: str, items: dict[int, set[tuple[str, str]]]) -> bool:
+    """Whether every order of this item is already in the party's records in force, of this category, from other
+    items: the same act, confirmed again (a shop's roll-up, then its single parcels, made three serious records
+    of one act and a repeat offender; found by review). An item with orders of its own is a wider act."""
+    d, mine = lt.dishonesty_records.c, items[-1]
+    keys = {SEP.join(("review", str(x), party)): x for x in items if x != -1}
+    covered: set[tuple[str, str]] = set()
+    chosen = sorted(keys)
+    for i in range(0, len(chosen), 500):
+        for key in conn.execute(select(d.record_key).where(d.record_key.in_(chosen[i:i + 500]),
+                                                           d.category == category, d.state.in_(L.IN_FORCE))).scalars():
+            covered |= items[keys[key]]
+    return bool(mine) and mine <= covered
 
 
 def _act_of(conn: Connection, item: Any) -> tuple[datetime, datetime] | None:
@@ -215,8 +250,11 @@ def party_keys_of(conn: Connection, refs: Iterable[Ref]) -> list[str]:
 
 
 def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, subject: tuple[str, Ref],
-              category: str, at: datetime, by: str, act: tuple[datetime, datetime]) -> None:
-    """A breach record for each commitment in force whose template covers the category (SHSC art. 30(1))."""
+              category: str, severity: str, at: datetime, by: str, act: tuple[datetime, datetime]) -> None:
+    """A breach record for each commitment in force whose template covers the category (SHSC art. 30(1)),
+    at most as serious as the act (`severity`): a commitment cannot make a minor act a serious record (a
+    platform's warning put a merchant on the black list through its commitment's black_list penalty, found
+    by review; a black list rests on serious acts)."""
     c, s = t.commitments.c, t.subjects.c
     rows = conn.execute(select(c.source, c.commitment_id, c.template, c.published_at, c.valid_until).select_from(
         t.commitments.join(t.subjects, and_(s.source == c.subject_source, s.subject_id == c.subject_id))).where(
@@ -230,14 +268,16 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
     # a standard and a repair commitment is not counted twice for one act)
     for commitment, number, clause in sorted(found, key=lambda f: -order[tpl.penalties[f[2].penalty].severity])[:1]:
         penalty = tpl.penalties[clause.penalty]
+        weight = min(penalty.severity, severity, key=order.__getitem__)
         details = {"breaks": {"commitment": list(commitment.key), "template": commitment.template,
                               "clause": number + 1, "zh": clause.zh, "en": clause.en},
                    "penalty": {"name": penalty.name, "zh": penalty.zh, "en": penalty.en},
-                   "record": record_id, "reason": f"record {record_id} ({category}) breaks clause {number + 1}"}
+                   "record": record_id, "reason": f"record {record_id} ({category}) breaks clause {number + 1}"
+                   + (f"; {weight} as the act is, not {penalty.severity}" if weight != penalty.severity else "")}
         payload = {"record": record_id, "category": category, **details}
         idx = append_record(conn, app, "commitment_breach", subject, payload, at)
         open_record(conn, app, key=SEP.join(("breach", str(record_id), *commitment.key)), origin="breach",
-                    party_key=party_key, subject=subject, category=category, severity=penalty.severity, at=at,
+                    party_key=party_key, subject=subject, category=category, severity=weight, at=at,
                     by=by, basis=rules().breach_basis, details=details, credit_idx=idx)
 
 

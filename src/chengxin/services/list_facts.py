@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -51,6 +52,7 @@ def gather(conn: Connection, keys: Sequence[str] | None, now: datetime,
         rq = select(lt.dishonesty_records).where(d.state.not_in((L.DISMISSED,)))
         for r in conn.execute(rq if part is None else rq.where(d.party_key.in_(part))):
             spans[r.party_key].append(_span(r))
+    spans = {k: _breaches_as_their_acts(v) for k, v in spans.items()}
     grades = _grades(conn, keys, now, history)
     commitments = _commitments(conn, keys)
     shops = _shop_counts(conn, keys)
@@ -75,6 +77,14 @@ def _span(r: Any) -> LS.Span:
                    lifecycle.parse_time(r.ended_at) if r.ended_at else None, r.sanction_kind, breach, r.id,
                    int(r.record_key.split(lifecycle.SEP)[1]) if breach else None,
                    r.origin == "review" and not str(r.decided_by).startswith(REGULATOR_DECIDER))
+
+
+def _breaches_as_their_acts(spans: list[LS.Span]) -> list[LS.Span]:
+    """A breach is confirmed as its act was: by a platform when the act's record was. Counted as an
+    authority's, a platform's own confirmation reached the public black list through the merchant's
+    commitment (found by review)."""
+    platform = {s.record_id for s in spans if s.by_platform}
+    return [replace(s, by_platform=True) if s.breach and s.of in platform else s for s in spans]
 
 
 def _grades(conn: Connection, keys: Sequence[str] | None, now: datetime,

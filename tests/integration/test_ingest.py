@@ -178,3 +178,41 @@ def test_platform_may_only_submit_its_own_source(app):
     lines = list(read_lines("req", [line().encode(), line(id="x-2", source="urn:cx:platform:P1").encode()]))
     report = ingest_batch(app, lines, origin="api", actor="k", own_source="urn:cx:platform:PX")
     assert report.accepted == 1 and report.rejects[0]["line"] == 2 and "not yours" in report.rejects[0]["reason"]
+
+
+def test_an_id_number_sent_as_a_uscc_is_protected_like_one(app):
+    """A person's resident ID number in `uscc` was stored, searchable and shown in the clear (found by review).
+    It is masked in the subject, encrypted in the stored event, found by no USCC lookup; an enterprise
+    holding one is flagged with a reason that quotes none of it."""
+    from chengxin.adapters import crypto
+    from chengxin.exc import NotFound
+    from chengxin.services import parties
+    from chengxin.services.viewer import ANONYMOUS
+
+    number = "110105198511224567"
+
+    def subject(sid: str, kind: str, uscc: str) -> str:
+        data = {"subject_id": sid, "kind": kind, "name": "某某", "uscc": uscc, "region": "110105"}
+        if kind == "person":
+            data["id_number"] = number
+        return json.dumps({"specversion": "1.0", "id": f"e-{sid}", "source": "urn:cx:platform:P1",
+                           "type": "cx.subject.registered", "time": "2026-04-01T09:00:00+08:00", "data": data})
+
+    report = ingest_text(app, "\n".join([subject("BU9", "person", number), subject("EN9", "enterprise", number),
+                                         subject("EN8", "enterprise", "91310000MA1FL8TQ32")]))
+    assert report.accepted == 3
+    with read_connection(app.engine) as conn:
+        rows = {r.subject_id: r for r in conn.execute(select(t.subjects))}
+        stored = " ".join(conn.execute(select(t.events.c.body)).scalars())
+        bodies = {s: json.loads(b) for s, b in conn.execute(select(t.events.c.event_id, t.events.c.body))}
+    assert number not in stored and number not in " ".join(str(r.uscc) for r in rows.values())
+    assert rows["BU9"].uscc == rows["EN9"].uscc == "1101**********4567"
+    assert not rows["EN9"].identity_valid and "resident ID number" in rows["EN9"].identity_reason
+    assert rows["EN8"].uscc == "91310000MA1FL8TQ32"  # a USCC is kept as sent
+    token = bodies["e-EN9"]["data"]["uscc"]
+    assert crypto.decrypt_text(app.keys, token, "events.body.uscc|urn:cx:platform:P1|e-EN9") == number
+    try:
+        parties.find_by_uscc(app, number, ANONYMOUS)
+        raise AssertionError("an ID number found a party by USCC")
+    except NotFound:
+        pass

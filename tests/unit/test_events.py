@@ -67,7 +67,10 @@ def test_reasons_name_the_field(obj, expected):
     # punctuated numbers and addressed forms (found by review); a card number passes Luhn, an ID number its
     # check character: digits that are neither are a keyed hash (`test_keyed_hashes_pass`)
     "138-1234-5678", "021-12345678", "310104-19900307-123X", "6222-0212-3456-7894", "+86-138-1234-5678",
-    "::ffff:192.168.1.20", "10.0.0.1:8080", "192.168.1.0/24", "1.2.3.4"])
+    "::ffff:192.168.1.20", "10.0.0.1:8080", "192.168.1.0/24", "1.2.3.4",
+    # behind a label of letters and separators (found by review: accepted and stored in the clear)
+    "tel:+86-138-0013-8000", "p:13800138000", "card:6222021234567890128", "id:31010419900307123X",
+    "m13800138000", "ph:021-12345678", "ip:2001:db8::1"])
 def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_value):
     """device, ip, address and payer_account carry the platform's keyed hash: a raw address, phone number,
     resident ID or IP sent by mistake is rejected (and so never stored), on the fast path too."""
@@ -80,8 +83,11 @@ def test_a_raw_value_where_a_keyed_hash_belongs_is_refused_on_both_paths(raw_val
                                     "123456", "1", "h:abcdef0123456789", "d1:1234567", "sha256:0123456789abcdef",
                                     "12-34-56", "1234567", "84120937"])
 def test_keyed_hashes_pass(hashed):
+    """On both paths; letters then only digits (`h:abcdef0123456789`) may be a labelled number, so the fast
+    path leaves it to the explaining validator, which keeps it (no raw shape)."""
     raw = json.dumps(with_data(payer_account=hashed))
-    assert quick_check(raw, VOCAB) is not None and isinstance(parse_line(raw, VOCAB), Event)
+    assert isinstance(parse_line(raw, VOCAB), Event)
+    assert quick_check(raw, VOCAB) is not None or hashed == "h:abcdef0123456789"
 
 
 def test_all_problems_of_a_line_are_listed():

@@ -20,7 +20,16 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from chengxin.domain.fastcheck import quick_check
-from chengxin.domain.vocabulary import CONTROLS, HASH, SOURCE_RESERVED, EventType, FieldSpec, Vocabulary, source_refusal
+from chengxin.domain.vocabulary import (
+    CONTROLS,
+    HASH,
+    LABEL,
+    SOURCE_RESERVED,
+    EventType,
+    FieldSpec,
+    Vocabulary,
+    source_refusal,
+)
 
 MAX_LINE_BYTES = 1 << 20  # a CloudEvent this large is a producer bug, not a credit fact
 # ASCII digits only (`\d` also matches other scripts' digits), and an offset of at most 23:59 (RFC 3339). A
@@ -453,11 +462,26 @@ _IPV4 = re.compile(r"(?:^|.*[^0-9A-Za-z.])([0-9]{1,3}(?:\.[0-9]{1,3}){3})(?:[:/]
 
 def raw_shape(value: str) -> str | None:
     """What raw personal value a would-be keyed hash has the shape of (None: none). Only real shapes count,
-    however punctuated: a mainland mobile number (with or without +86), a landline written with its area code,
-    a bank card number that passes the Luhn check, a resident ID with its check character and a real birth
-    date (or a 15-digit one of a known region and birth date), an IPv4 address (also with a port or prefix
-    length, or mapped into IPv6) or an address `ipaddress` parses as IPv6. A hash made only of digits (a
-    decimal digest, or a hex one that happens to have no letter) is not refused for being digits."""
+    however punctuated, alone or after a label of letters and separators (`tel:`, `card:`, `m`): a mainland
+    mobile number (with or without +86), a landline written with its area code, a bank card number that passes
+    the Luhn check, a resident ID with its check character and a real birth date (or a 15-digit one of a known
+    region and birth date), an IPv4 address (also with a port or prefix length, or mapped into IPv6) or an
+    address `ipaddress` parses as IPv6. A hash made only of digits (a decimal digest, or a hex one that happens
+    to have no letter) is not refused for being digits."""
+    shape = _raw_shape(value)
+    label = _LABEL.match(value)
+    if shape is None and label and 0 < label.end() < len(value):
+        shape = _raw_shape(value[label.end():])
+    if shape is None and (cut := _LABEL_SEP.match(value)) and cut.end() < len(value):
+        shape = _raw_shape(value[cut.end():])  # letters, then separators: `ip:2001:db8::1`
+    return shape
+
+
+_LABEL = re.compile(LABEL)
+_LABEL_SEP = re.compile(r"[A-Za-z]*+[:_\-+/=.]++")
+
+
+def _raw_shape(value: str) -> str | None:
     digits = value.translate(_SEPARATORS)
     if digits.isdigit() and digits.isascii():
         if _MOBILE.match(digits):

@@ -95,6 +95,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "birth_in_future": ("{field}: birth date in the future", "{field_zh}出生日期晚于当前日期"),
     "region_unknown": ("{field}: region unknown", "{field_zh}地区码不存在"),
     "no_identifier": ("no legal identifier given", "未提供统一社会信用代码或身份证号"),
+    "uscc_holds_ric": ("{field}: a resident ID number, not a USCC (stored protected)",
+                       "{field_zh}为身份证号而非统一社会信用代码（已加密保存）"),
 }
 NO_IDENTIFIER = REASONS["no_identifier"][0]
 _FIELDS = {"uscc": "uscc", "ric": "id_number"}  # scheme -> event field
@@ -162,6 +164,17 @@ def _bad(scheme: str, normalised: str, code: str, **values: object) -> IdentityC
                          reason_zh=zh.format(field_zh=_FIELD_ZH[field], **values))
 
 
+_RIC_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+
+
+def holds_ric(value: str) -> bool:
+    """Whether a value sent as a USCC is no USCC but shaped as a resident ID number (17 digits and a digit or X):
+    personal data, masked and encrypted as an ID number is. Kept as sent, a person's ID number in `uscc` was
+    stored and searchable in the clear (found by review)."""
+    n = normalise(value)
+    return bool(_RIC_SHAPE.fullmatch(n)) and not check_uscc(n).valid
+
+
 def check_uscc(value: str) -> IdentityCheck:
     """Check a unified social credit code: length, alphabet, mod-31 check character (GB 32100-2015)."""
     n = normalise(value)
@@ -178,7 +191,7 @@ def check_uscc(value: str) -> IdentityCheck:
     try:
         uscc.validate(n)
     except InvalidChecksum:
-        return _bad("uscc", n, "check_wrong")
+        return _bad("uscc", n, "uscc_holds_ric" if _RIC_SHAPE.fullmatch(n) else "check_wrong")
     except InvalidLength:  # unreachable after the checks above; kept so no stdnum error escapes unmapped
         return _bad("uscc", n, "length", n=len(n))
     except InvalidFormat:

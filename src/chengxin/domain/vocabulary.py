@@ -48,11 +48,15 @@ CONTROLS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"  # a pattern: one control characte
 # 192.0.2.1) or anything shaped like an IPv6 address. The explaining validator (`events.raw_shape`) refuses
 # only those of a real raw shape (a mobile number, a card number passing Luhn, a resident ID with its check
 # character, a real IP address, ...), so that a raw value sent by mistake is never stored, and a hash that
-# happens to be all digits is kept. (The classes are disjoint: no backtracking blow-up.)
-HASH = (r"^(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){10,19}\Z)"  # phone, landline, card, ID
-        r"(?![^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){17}[Xx][^A-Za-z0-9]*\Z)"  # ID ending in X
+# happens to be all digits is kept. (The classes are disjoint: no backtracking blow-up.) Each shape may come
+# after a label of letters and separators (`tel:`, `p:`, `card:`, `m`, `ip:`): labelled, a raw number was
+# accepted and stored in the clear (found by review). The label is taken whole (possessive), as
+# `events.raw_shape` takes it.
+LABEL = r"[A-Za-z:_\-+/=.]*+"
+HASH = (rf"^(?!{LABEL}[^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){{10,19}}\Z)"  # phone, landline, card, ID
+        rf"(?!{LABEL}[^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){{17}}[Xx][^A-Za-z0-9]*\Z)"  # ID ending in X
         r"(?!(?=[^.]*\.).*?(?<![0-9A-Za-z])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:[:/][0-9]+)?\Z)"  # IPv4 (+port, prefix)
-        r"(?![0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?\Z)"  # IPv6 (+prefix)
+        r"(?!(?:[A-Za-z]*+[:_\-+/=.]++)?[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:/[0-9]{1,3})?\Z)"  # IPv6
         r"[A-Za-z0-9:_\-+/=.]{1,256}\Z")
 
 

@@ -25,7 +25,7 @@ def protect_subject(keys: crypto.Keys, row: dict[str, Any], *, today: date) -> d
     natural = row.get("kind") in NATURAL_PERSONS
     if uscc is not None:
         check = identity.check_uscc(uscc)
-        row["uscc"] = check.normalised
+        row["uscc"] = identity.mask_ric(check.normalised) if identity.holds_ric(uscc) else check.normalised
         if not natural:
             row.update(identity_scheme="uscc", identity_valid=check.valid, identity_reason=check.reason)
         if check.valid and not natural:
@@ -64,11 +64,21 @@ def reveal_id_number(keys: crypto.Keys, subject: dict[str, Any]) -> str | None:
     return crypto.decrypt(keys, blob, f"subjects.id_number|{subject['source']}|{subject['subject_id']}")
 
 
+def body_needs_protection(data: dict[str, Any]) -> bool:
+    """Whether an event's data carries an ID number: as `id_number`, or as a `uscc` that is one."""
+    return "id_number" in data or (isinstance(data.get("uscc"), str) and identity.holds_ric(data["uscc"]))
+
+
 def protect_body(keys: crypto.Keys, envelope: dict[str, Any]) -> dict[str, Any]:
-    """The raw event as received, but with a resident ID number encrypted in place."""
+    """The raw event as received, but with a resident ID number encrypted in place (`id_number`, or a `uscc`
+    holding one)."""
     data = envelope.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("id_number"), str):
-        return envelope  # none, or null: kept as sent (encrypting null would store the text "None")
-    aad = f"events.body.id_number|{envelope['source']}|{envelope['id']}"
-    token = crypto.encrypt_text(keys, str(data["id_number"]), aad)
-    return {**envelope, "data": {**data, "id_number": token}}
+    if not isinstance(data, dict):
+        return envelope
+    out = dict(data)
+    for field in ("id_number", "uscc"):
+        value = data.get(field)  # none, or null: kept as sent (encrypting null would store the text "None")
+        if isinstance(value, str) and (field == "id_number" or identity.holds_ric(value)):
+            aad = f"events.body.{field}|{envelope['source']}|{envelope['id']}"
+            out[field] = crypto.encrypt_text(keys, value, aad)
+    return {**envelope, "data": out} if out != data else envelope

@@ -25,7 +25,7 @@ from chengxin.domain.projection import Fact, project
 from chengxin.domain.vocabulary import foreign_refusal
 from chengxin.services import detect_live, lists, standing
 from chengxin.services.credit_log import now_utc
-from chengxin.services.identity import protect_body, protect_subject
+from chengxin.services.identity import body_needs_protection, protect_body, protect_subject
 
 Line = tuple[str, int, bytes]  # (file or request name, line number from 1, raw bytes)
 
@@ -132,7 +132,7 @@ def _prepare_event(app: Chengxin, e: Event, where: tuple[str, int], raw: bytes, 
 
 def _body(app: Chengxin, e: Event, raw: bytes) -> str:
     """The event as received, byte for byte, unless it carries an ID number (then encrypted in place)."""
-    if "id_number" in e.data:
+    if body_needs_protection(e.data):
         return orjson.dumps(protect_body(app.keys, dict(e.envelope))).decode()
     return raw.decode()
 

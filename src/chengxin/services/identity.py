@@ -7,6 +7,7 @@ A resident ID number is stored only as AES-GCM ciphertext, an HMAC for linking, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -64,7 +65,7 @@ def reveal_id_number(keys: crypto.Keys, subject: dict[str, Any]) -> str | None:
     return crypto.decrypt(keys, blob, f"subjects.id_number|{subject['source']}|{subject['subject_id']}")
 
 
-def body_needs_protection(data: dict[str, Any]) -> bool:
+def body_needs_protection(data: Mapping[str, Any]) -> bool:
     """Whether an event's data carries an ID number: as `id_number`, or as a `uscc` that is one."""
     return "id_number" in data or (isinstance(data.get("uscc"), str) and identity.holds_ric(data["uscc"]))
 

@@ -78,3 +78,7 @@ class Settings(BaseSettings):
     nats_stream: str = "CHENGXIN_MEASURES"
     # Subject prefix of measure-change messages: `<prefix>.<party token>` (a digest: subjects may not hold dots).
     nats_subject: str = "chengxin.measures"
+    # The node's public address (`https://credit.example.gov.cn`), for absolute links (the risk notices'
+    # Atom feed). Unset: the address a request came to, and the answer is then not cacheable (a `Host` header
+    # of the caller's choosing must not reach a shared cache).
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")

@@ -28,6 +28,12 @@ def test_same_output_in_every_process(tmp_path):
     assert a[0] == b[0] and a[1] == b[1]
     summary = a[2]
     assert summary["events"] == a[0].count(b"\n") and summary["planted"]["fake_order_ring"]["groups"] == 1
+    # names and resident ID numbers: the owner's only (they were written world-readable, found by review);
+    # a file written over keeps no wider mode
+    assert {(tmp_path / f).stat().st_mode & 0o777 for f in ("a.jsonl", "a.json", "b.jsonl", "b.json")} == {0o600}
+    (tmp_path / "a.jsonl").chmod(0o644)
+    simulate(tmp_path, "a", "1")
+    assert (tmp_path / "a.jsonl").stat().st_mode & 0o777 == 0o600
 
 
 

@@ -303,3 +303,24 @@ def test_search_results_show_each_shops_grade_as_its_page_does(client: TestClien
         assert 'data-testid="result-grade" data-grade="D"' in row and words in text_of(row)
     html = get(client, "/search?q=" + quote(PERSON_SHOP))
     assert 'data-testid="result-grade"' not in html
+
+
+def test_the_feed_names_the_configured_address_and_never_caches_a_callers_host(client: TestClient) -> None:
+    """Links were built from the request's Host header and the feed was cacheable: a cache in front could keep
+    another host's links for every reader (found by review). Without `public_url` the answer is for its caller
+    only; with it, the links name it whatever the Host."""
+    forged = client.get("/notices.atom", headers={"Host": "evil.example"})
+    assert forged.headers["cache-control"] == "no-store" and "http://evil.example/" in forged.text
+
+
+def test_a_configured_public_address_is_what_the_feed_links(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    cx = make_listed_cx(tmp_path)
+    cx = replace(cx, settings=cx.settings.model_copy(update={"public_url": "https://credit.example.gov.cn"}))
+    with TestClient(create_app(cx)) as c:
+        response = c.get("/notices.atom", headers={"Host": "evil.example"})
+    body = response.content.decode()
+    assert "evil.example" not in body and "https://credit.example.gov.cn/notices.atom" in body
+    assert response.headers["cache-control"] == "public, max-age=300"
+    cx.engine.dispose()

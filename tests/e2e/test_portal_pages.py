@@ -408,3 +408,15 @@ def test_a_search_with_more_matches_than_shown_says_so(tmp_path: Path,
     assert many.count('data-testid="result-link"') == 20 and 'data-testid="more-results"' in many
     assert "只显示前 20 家" in many
     assert one.count('data-testid="result-link"') == 1 and 'data-testid="more-results"' not in one
+
+
+@pytest.mark.parametrize("url", ["/docs", "/static/htmx.min.js", "/openapi.json"])
+def test_pages_beside_the_portal_cannot_be_framed_or_sniffed(portal_client: TestClient, url: str) -> None:
+    """/docs, where a regulator types a key, had no frame-ancestors, X-Frame-Options or nosniff (found by
+    review); the portal's own pages keep their full policy."""
+    r = portal_client.get(url)
+    assert r.status_code == 200
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert portal_client.get("/").headers["content-security-policy"] == render.SECURITY_HEADERS[
+        "Content-Security-Policy"]

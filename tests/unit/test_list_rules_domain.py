@@ -109,6 +109,11 @@ def test_the_repair_bar_names_lists_the_policy_file_defines(monkeypatch: pytest.
     ("for: [logistics, courier]", "for: [logistic, courier]",
      r"bad\.yaml: templates\.logistics-standard-v1\.for: expected party kinds among .*unknown: \['logistic'\]"),
     ("for: [platform]", "for: []", r"templates\.platform-standard-v1\.for: expected party kinds"),
+    # an unquoted comma in a flow mapping cut the English short (found by review)
+    ('en: "We do not fake orders or reviews, nor organise', "en: We do not fake orders or reviews, nor organise",
+     r"templates\.merchant-standard-v1\.clauses\[0\]: expected exactly the keys areas, en, penalty, zh; found "
+     r"\['areas', 'en', 'nor organise or take part in fake transactions\.\"', 'penalty', 'zh'\]"),
+    ('en: "I do not fake orders or reviews."', 'en: ""', r"individual-seller-standard-v1\.clauses\[0\]: zh and en"),
 ])
 def test_a_commitment_file_names_known_severities_and_party_kinds(old: str, new: str, message: str) -> None:
     """A penalty's severity typo raised KeyError inside every review decision that broke a commitment."""

@@ -66,6 +66,7 @@ def load_templates(text: str, source: str, categories: Iterable[str]) -> Templat
     if not isinstance(doc, dict) or set(doc) != {"version", "templates", "penalties"}:
         raise VocabularyError(source, "top level: expected exactly the keys version, templates, penalties")
     known = set(categories)
+    _exact_keys(doc, source)
     try:
         penalties = {n: Penalty(n, p["zh"], p["en"], p["severity"]) for n, p in doc["penalties"].items()}
         templates = {n: Template(n, tuple(t["for"]), t["type"], t["zh"], t["en"], t["basis"],
@@ -89,6 +90,26 @@ def load_templates(text: str, source: str, categories: Iterable[str]) -> Templat
                 raise VocabularyError(source, f"templates.{t.id}.clauses[{i}]: unknown areas "
                                               f"{sorted(set(c.areas) - known)} or penalty {c.penalty!r}")
     return Templates(int(doc["version"]), templates, penalties)
+
+
+_CLAUSE_KEYS, _PENALTY_KEYS = {"areas", "penalty", "zh", "en"}, {"zh", "en", "severity"}
+
+
+def _exact_keys(doc: dict[str, Any], source: str) -> None:
+    """Every clause and penalty has exactly its keys, texts non-empty: an unquoted comma in a flow mapping
+    (`{en: We do not fake orders, nor ...}`) cut a clause's English short and made the rest a key of its own
+    (found by review)."""
+    places = [(f"penalties.{n}", p, _PENALTY_KEYS) for n, p in (doc.get("penalties") or {}).items()]
+    for n, t in (doc.get("templates") or {}).items():
+        clauses = t.get("clauses") if isinstance(t, dict) else None
+        places += [(f"templates.{n}.clauses[{i}]", c, _CLAUSE_KEYS) for i, c in enumerate(clauses or [])]
+    for where, entry, keys in places:
+        if not isinstance(entry, dict) or set(entry) != keys:
+            found = sorted(map(str, entry)) if isinstance(entry, dict) else type(entry).__name__
+            raise VocabularyError(source, f"{where}: expected exactly the keys {', '.join(sorted(keys))}; found "
+                                          f"{found} (quote a text holding a comma)")
+        if not all(isinstance(entry[k], str) and entry[k].strip() for k in ("zh", "en")):
+            raise VocabularyError(source, f"{where}: zh and en must be non-empty texts")
 
 
 @dataclass(frozen=True)

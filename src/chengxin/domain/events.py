@@ -20,6 +20,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from chengxin.domain.fastcheck import quick_check
+from chengxin.domain.redact import redact
 from chengxin.domain.vocabulary import (
     CONTROLS,
     HASH,
@@ -236,7 +237,8 @@ def _envelope_errors(obj: dict[str, Any], vocab: Vocabulary) -> Sequence[str]:
         elif (limit := vocab.lengths.get(name)) is not None and len(obj[name]) > limit:
             errors.append(too_long(name, obj[name], limit))
     if not isinstance(obj["type"], str) or obj["type"] not in vocab.types:
-        errors.append(f"unknown type {str(obj['type'])[:80]!r}")
+        # quoted masked: a reason is stored (`ingest_problems`), and a type can carry anything (found by review)
+        errors.append(f"unknown type {redact(str(obj['type'])[:80])!r}")
     errors.extend(_time_errors("time", obj["time"]))
     if not isinstance(obj["data"], dict):
         errors.append("data must be an object")
@@ -426,7 +428,7 @@ def _str_errors(where: str, value: Any, spec: FieldSpec) -> Sequence[str]:
 def gtin_problem(value: str) -> str | None:
     """Why a string is not a GTIN-8, -12, -13 or -14 (None: it is one), as sent: digits only."""
     if not (value.isascii() and value.isdigit()):
-        return f"must be a GTIN-8, -12, -13 or -14: digits only (found {value[:20]!r})"
+        return f"must be a GTIN-8, -12, -13 or -14: digits only (found {redact(value[:20])!r})"
     if len(value) not in (8, 12, 13, 14):
         return f"must be a GTIN-8, -12, -13 or -14: 8, 12, 13 or 14 digits (found {len(value)})"
     want = ean.calc_check_digit(value[:-1])

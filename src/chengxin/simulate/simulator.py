@@ -8,6 +8,7 @@ engine (clock, queue) < world (population) < trade (honest orders) < schemes (pl
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -68,7 +69,8 @@ def simulate(params: Params, out: Path | str, truth: Path | str | None = None,
               "event_types": types}
     doc = sim.truth.as_dict(header)
     if truth is not None:
-        Path(truth).write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+        with _owner_only(truth) as t:
+            t.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     return {"events": written, "seconds": round(seconds, 3),
             "events_per_second": round(written / max(seconds, 1e-9)), "event_types": header["event_types"],
             "planted": doc["counts"], "licence_gaps": len(doc["licence_gaps"])}
@@ -79,5 +81,12 @@ def _open(out: Path | str) -> Any:
 
     if str(out) == "-":
         return nullcontext(sys.stdout.buffer)
-    f: BinaryIO = open(out, "wb", buffering=1 << 20)  # noqa: SIM115 - closed by the with in simulate()
-    return f
+    return _owner_only(out)
+
+
+def _owner_only(path: Path | str) -> BinaryIO:
+    """Open for writing, readable by its owner only (0600), new or rewritten: the events hold names and
+    check-valid resident ID numbers, and were written world-readable (found by review)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb", buffering=1 << 20)

@@ -124,15 +124,27 @@ class NoStore:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_api(scope["path"]):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        api = _is_api(scope["path"])
 
-        async def send_no_store(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+                headers = MutableHeaders(scope=message)
+                if api:
+                    headers["Cache-Control"] = "no-store"
+                else:  # what the portal's pages set, on the rest too (/docs, where keys are typed, /static)
+                    for name, value in _BASELINE:
+                        headers.setdefault(name, value)
             await send(message)
 
-        await self.app(scope, receive, send_no_store)
+        await self.app(scope, receive, send_with_headers)
+
+
+# Beside the API: /docs (Swagger UI, where a regulator types a key) could be framed, and static files sniffed
+# (found by review). A page with its own Content-Security-Policy (the portal's) keeps it.
+_BASELINE = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+             ("Content-Security-Policy", "frame-ancestors 'none'"), ("Referrer-Policy", "same-origin"))
 
 
 class NoNul:

@@ -66,8 +66,13 @@ def notices_page(request: Request, cx: AppDep, t: T) -> Response:
 @router.get("/notices.atom")
 def notices_feed(request: Request, cx: AppDep, t: T) -> Response:
     """The risk notices as an Atom 1.0 feed (RFC 4287), in the request's language."""
-    body = atom_feed(t, public(notices.risk_notices(cx, NOTICES)), str(request.base_url).rstrip("/"))
+    configured = cx.settings.public_url
+    base = (configured or str(request.base_url)).rstrip("/")
+    body = atom_feed(t, public(notices.risk_notices(cx, NOTICES)), base)
     headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"}
+    # links built from the caller's Host header: for that caller only (a cache poisoned with another host's
+    # links sent every reader of the feed there; found by review)
+    headers["Cache-Control"] = "public, max-age=300" if configured else "no-store"
     return Response(body, media_type=ATOM_TYPE, headers=headers)
 
 

@@ -13,6 +13,7 @@ from chengxin.domain.vocabulary import VocabularyError, foreign_refusal, load_ev
 VOCAB = load_event_types(vocab_text("events-v1.yaml"), "events-v1.yaml")
 P1, P2 = "urn:cx:platform:P1", "urn:cx:platform:P2"
 L1, HOTLINE, REG = "urn:cx:logistics:L1", "urn:cx:hotline:12315", "urn:cx:regulator:310000"
+PAY = "urn:cx:payment:PAY1"
 
 
 def of(source: str, entity: str) -> dict[str, str]:
@@ -40,6 +41,7 @@ REFUSED = [  # (submitter, type, data, the field named)
     (P2, "cx.review.posted", {"review_id": "R9", "order_id": "O9", "author_id": "U1", "target_id": of(P1, "S1"),
                               "direction": "buyer_to_carrier", "score": 1}, "target_id"),
     (P1, "cx.shipment.created", {"shipment_id": "SH3", "order_id": "O1", "carrier_id": of(P2, "M1")}, "carrier_id"),
+    (PAY, "cx.order.completed", {"order_id": of(P1, "O1")}, "order_id"),  # a payment institution pays, only
 ]
 ALLOWED = [
     (L1, "cx.shipment.scanned", {"shipment_id": of(P1, "SH1"), "status": "in_transit"}),
@@ -52,6 +54,10 @@ ALLOWED = [
     (REG, "cx.sanction.lifted", {"sanction_id": of("urn:cx:regulator:330000", "X1"), "reason": "revoked"}),
     (P1, "cx.shop.closed", {"shop_id": of(P1, "S1"), "reason": "own, written as an object"}),
     (P1, "cx.shop.closed", {"shop_id": "S1", "reason": "own"}),
+    # the spec's reporters and targets, refused through the API (found by review): a payment institution
+    # reporting a platform's order paid; a platform's complaint about a carrier
+    (PAY, "cx.order.paid", {"order_id": of(P1, "O1"), "amount": 100, "method": "card"}),
+    (P1, "cx.complaint.filed", {"complaint_id": "C9", "target_id": of(L1, "L1"), "category": "delivery"}),
 ]
 
 
@@ -90,3 +96,21 @@ def test_only_urn_sources_have_a_kind() -> None:
 def test_the_vocabulary_refuses_a_bad_foreign_rule(spec: str, reason: str) -> None:
     with pytest.raises(VocabularyError, match=reason):
         load_event_types(f"version: '1'\ntypes:\n  cx.x:\n    fields:\n      a: {spec}\n      b: {{kind: str}}\n")
+
+
+def test_a_urns_scheme_and_namespace_are_read_in_any_case() -> None:
+    """RFC 8141: `URN:CX:regulator:310000` is a regulator (its sanctions were refused; found by review); the
+    kind itself is this namespace's, lower case."""
+    assert source_kind("URN:CX:regulator:310000") == source_kind("urn:Cx:regulator:310000") == "regulator"
+    assert source_kind("urn:cx:Regulator:310000") is None and source_kind("urn:cx:payment:PAY1") == "payment"
+
+
+def test_foreign_to_by_kind_limits_that_kind_only() -> None:
+    f = VOCAB.types["cx.complaint.filed"]  # foreign_to: {platform: [logistics]}
+    assert foreign_refusal(f, {"target_id": of(P2, "S1")}, HOTLINE) is None
+    assert foreign_refusal(f, {"target_id": of(L1, "L1")}, P1) is None
+    why = foreign_refusal(f, {"target_id": of(P2, "S1")}, P1)
+    assert why is not None and "platform naming logistics sources'" in why
+    with pytest.raises(VocabularyError, match="foreign_to must be a list"):
+        load_event_types("version: '1'\ntypes:\n  cx.x:\n    fields:\n      a: {kind: ref, foreign: [hotline], "
+                         "foreign_to: {platform: [logistics]}}\n")

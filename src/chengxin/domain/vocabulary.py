@@ -85,7 +85,8 @@ class FieldSpec:
     # `foreign_when`, only for these values of other fields
     foreign: frozenset[str] = frozenset()
     foreign_when: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    foreign_to: frozenset[str] = frozenset()  # and only to entities of sources of these kinds (empty: any)
+    # and, per submitting kind, only to entities of sources of these kinds (a kind not in it: any)
+    foreign_to: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # An enum value only sources of these kinds may send, whatever the channel (a sanction only an authority
     # imposes): value -> source kinds. Checked on every event, not only on an API key's
     only_from: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -202,9 +203,9 @@ def _field(source: str, tname: str, name: str, spec: Any, lengths: Mapping[str, 
     foreign, to = spec.get("foreign", []), spec.get("foreign_to", [])
     if (foreign or to or spec.get("foreign_when")) and spec["kind"] != "ref":
         raise VocabularyError(source, f"{where}: only a ref may name who may point it at another source")
-    for key, kinds in (("foreign", foreign), ("foreign_to", to)):
-        if not isinstance(kinds, list) or not set(kinds) <= SOURCE_KINDS:
-            raise VocabularyError(source, f"{where}: {key} must be a list of {sorted(SOURCE_KINDS)}")
+    if not isinstance(foreign, list) or not set(foreign) <= SOURCE_KINDS:
+        raise VocabularyError(source, f"{where}: foreign must be a list of {sorted(SOURCE_KINDS)}")
+    to_by_kind = _foreign_to(source, where, to, foreign)
     only = _only_from(source, where, spec.get("only_from") or {}, {str(v) for v in values})
     length, max_length, max_source = _field_length(source, where, spec, lengths)
     return FieldSpec(
@@ -217,7 +218,7 @@ def _field(source: str, tname: str, name: str, spec: Any, lengths: Mapping[str, 
         required_when=when,
         foreign=frozenset(foreign),
         foreign_when={k: frozenset(str(x) for x in v) for k, v in (spec.get("foreign_when") or {}).items()},
-        foreign_to=frozenset(to),
+        foreign_to=to_by_kind,
         only_from=only,
         format=fmt,
         length=length,
@@ -258,6 +259,18 @@ def _only_from(source: str, where: str, spec: Any, values: set[str]) -> dict[str
     return {str(value): frozenset(kinds) for value, kinds in spec.items()}
 
 
+def _foreign_to(source: str, where: str, to: Any, foreign: list[str]) -> dict[str, frozenset[str]]:
+    """`foreign_to` as a list (for every kind in `foreign`) or by submitting kind (`{platform: [logistics]}`:
+    a platform may name a logistics firm's entity, the other kinds any)."""
+    by_kind = {k: to for k in foreign} if isinstance(to, list) else to
+    ok = isinstance(by_kind, dict) and set(by_kind) <= set(foreign) and all(
+        isinstance(v, list) and (v or isinstance(to, list)) and set(v) <= SOURCE_KINDS for v in by_kind.values())
+    if not ok or (isinstance(to, list) and to and not foreign):
+        raise VocabularyError(source, f"{where}: foreign_to must be a list of {sorted(SOURCE_KINDS)}, or such lists "
+                                      "by a kind of `foreign`")
+    return {k: frozenset(v) for k, v in by_kind.items() if v}
+
+
 def source_refusal(etype: EventType, source: str, data: Mapping[str, Any]) -> str | None:
     """Why a source may not send this event at all (None: it may): an enum value reserved to other kinds of
     source (`only_from`), e.g. a platform imposing a regulator's sanction."""
@@ -269,13 +282,17 @@ def source_refusal(etype: EventType, source: str, data: Mapping[str, Any]) -> st
     return None
 
 
-SOURCE_KINDS = frozenset({"platform", "logistics", "hotline", "regulator"})
+# events-v1's reporters: platforms, logistics firms, payment institutions, hotlines and regulators
+SOURCE_KINDS = frozenset({"platform", "logistics", "payment", "hotline", "regulator"})
 
 
 def source_kind(source: str) -> str | None:
-    """`platform` of `urn:cx:platform:P1`; None for a source not of the form `urn:cx:<kind>:<name>`."""
+    """`platform` of `urn:cx:platform:P1`; None for a source not of the form `urn:cx:<kind>:<name>`. `urn` and
+    `cx` in any case (a URN's scheme and namespace are case-insensitive, RFC 8141: `URN:CX:regulator:310000`
+    was refused a regulator's sanction; found by review)."""
     parts = source.split(":")
-    return parts[2] if len(parts) >= 4 and parts[:2] == ["urn", "cx"] and parts[2] in SOURCE_KINDS else None
+    namespace = len(parts) >= 4 and parts[0].lower() == "urn" and parts[1].lower() == "cx"
+    return parts[2] if namespace and parts[2] in SOURCE_KINDS else None
 
 
 def foreign_refusal(etype: EventType, data: Mapping[str, Any], own: str) -> str | None:
@@ -304,10 +321,12 @@ def _ref_refusal(f: FieldSpec, ref: Any, data: Mapping[str, Any], own: str) -> s
     if not isinstance(ref, Mapping) or ref.get("source") == own:
         return None  # a plain string names the submitter's own entity
     kind, target = source_kind(own), source_kind(str(ref.get("source")))
+    to = f.foreign_to.get(kind or "")
     if kind in f.foreign and all(str(data.get(k)) in v for k, v in f.foreign_when.items()) \
-            and (not f.foreign_to or target in f.foreign_to):
+            and (not to or target in to):
         return None
-    allowed = f" (allowed for {', '.join(sorted(f.foreign))} sources" + (
-        f", naming {', '.join(sorted(f.foreign_to))} sources'" if f.foreign_to else "") + ")" if f.foreign else ""
+    allowed = f" (allowed for {', '.join(sorted(f.foreign))} sources" + "".join(
+        f", {k} naming {', '.join(sorted(v))} sources'" for k, v in sorted(f.foreign_to.items())) + ")" \
+        if f.foreign else ""
     return f"data.{f.name}: names {ref.get('source')!r}'s entity; a {kind or 'source'} key may only name its " \
            f"own source's here{allowed}"

@@ -325,3 +325,31 @@ def test_free_text_may_be_empty_on_both_paths(etype, field, value):
                                                  ("a\u0000b", "data.text must not contain a NUL character")])
 def test_free_text_is_still_checked(value, expected):
     assert expected in reason({**REVIEW, "data": {**REVIEW["data"], "text": value}})
+
+
+@pytest.mark.parametrize(("extra", "why"), [
+    ({"subject": 5}, "subject must be a non-empty string"),
+    ({"subject": " "}, "subject must be a non-empty string"),
+    ({"datacontenttype": ["x"]}, "datacontenttype must be a non-empty string"),
+    ({"datacontenttype": "text/xml"}, "datacontenttype must be a JSON media type"),
+    ({"dataschema": {"a": 1}}, "dataschema must be a non-empty string"),
+    ({"dataschema": "not a uri"}, "dataschema must be a URI"),
+])
+def test_cloudevents_optional_attributes_are_checked_when_present(extra, why):
+    """They were accepted whatever they held, and kept in the stored event (found by review)."""
+    raw = json.dumps({**PAID, **extra})
+    assert why in reason({**PAID, **extra}) and quick_check(raw, VOCAB) is None
+
+
+@pytest.mark.parametrize("extra", [{"subject": "O1", "datacontenttype": "application/json",
+                                    "dataschema": "https://example.org/events-v1.json"},
+                                   {"datacontenttype": "application/cloudevents+json; charset=utf-8"},
+                                   {"subject": None}])
+def test_valid_optional_attributes_pass(extra):
+    assert isinstance(parse_line(json.dumps({**PAID, **extra}), VOCAB), Event)
+
+
+def test_an_envelope_problem_does_not_hide_the_datas():
+    """Only the envelope's problems were reported: a sender fixing them found the next only on resending."""
+    got = reason({**PAID, "time": "2026-03-01", "data": {**PAID["data"], "amount": -5}})
+    assert "time not RFC 3339" in got and "data.amount negative" in got

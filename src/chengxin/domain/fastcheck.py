@@ -86,6 +86,11 @@ class Envelope(msgspec.Struct):
     type: str
     time: Annotated[str, msgspec.Meta(pattern=TIME)]
     data: msgspec.Raw
+    # CloudEvents' optional attributes: rare, so a line with any of them goes to the slow path, which checks
+    # them (events.OPTIONAL_ATTRIBUTES)
+    subject: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    datacontenttype: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    dataschema: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
 
 ENVELOPE = msgspec.json.Decoder(Envelope)
@@ -150,7 +155,7 @@ def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
     try:
         env = ENVELOPE.decode(raw)
         decoder = decoders(vocab).get(env.type)
-        if decoder is None:
+        if decoder is None or not (env.subject is env.datacontenttype is env.dataschema is msgspec.UNSET):
             return None
         max_id, max_source = envelope_limits(vocab)
         if len(env.id) > max_id or len(env.source) > max_source:

@@ -19,6 +19,7 @@ from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity
 from chengxin.domain import measures as M
+from chengxin.domain.projection import name_key
 from chengxin.services.credit_file import Ref
 from chengxin.services.parties import NATURAL_PERSONS, cap_grade, closed_join, linked_subjects, shop_summary, shops_of
 
@@ -42,7 +43,7 @@ def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str
                 else [(op.source, op.subject_id)])))
             if refs or check.valid:
                 return _with_standing(conn, [shop_summary(s) for s in shops_of(conn, refs)][:limit])
-        cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name.contains(q, autoescape=True)
+        cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name_key.contains(name_key(q), autoescape=True)
         q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, closed_join(conn))
         rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
         return _with_standing(conn, [shop_summary(s) for s in rows])

@@ -109,6 +109,7 @@ shops = _state_table(
     "shops", "shop_id",
     Column("name", T, nullable=False, index=True), Column("url", T, nullable=False, index=True),
     Column("categories", Text, nullable=False), Column("opened_at", T, nullable=False),
+    Column("name_key", T),  # what the public search matches (`projection.name_key`); NULL only mid-migration
     refs=("operator",),
 )
 shop_closures = _state_table("shop_closures", "shop_id", Column("reason", T), Column("closed_at", T))

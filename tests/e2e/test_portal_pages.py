@@ -420,3 +420,11 @@ def test_pages_beside_the_portal_cannot_be_framed_or_sniffed(portal_client: Test
     assert r.headers["content-security-policy"] == "frame-ancestors 'none'"
     assert portal_client.get("/").headers["content-security-policy"] == render.SECURITY_HEADERS[
         "Content-Security-Policy"]
+
+
+def test_english_pages_give_legal_bases_in_english(portal_client: TestClient) -> None:
+    """The commitment's basis stayed in Chinese on the English page (found by review)."""
+    en = portal_client.get(S1 + "&lang=en").text
+    assert "E-Commerce Law art. 5, 17; Shanghai Social Credit Regulations art. 30" in en
+    assert "电子商务法 第五条" not in en
+    assert "电子商务法 第五条、第十七条" in portal_client.get(S1 + "&lang=zh").text

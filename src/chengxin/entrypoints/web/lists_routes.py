@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n, list_members
-from chengxin.entrypoints.web.present import cn_date, localised, party_href, public, shop_href
+from chengxin.entrypoints.web.present import basis_text, cn_date, localised, party_href, public, shop_href
 from chengxin.entrypoints.web.render import SECURITY_HEADERS, render
 from chengxin.entrypoints.web.routes import MAX_INDEX, PortalRoute, T, error_page
 from chengxin.exc import NotFound
@@ -112,7 +112,7 @@ def atom_feed(t: i18n.Translator, items: list[dict[str, Any]], base: str) -> byt
         ET.SubElement(entry, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html",
                                                  "href": base + notice_href(n)})
         until = n["disclose_until"] or t("notices.until_lifted")
-        _text(entry, "summary", t("notices.entry_summary", category=category, basis=n["basis"],
+        _text(entry, "summary", t("notices.entry_summary", category=category, basis=basis_text(t, n["basis"]),
                                   date=cn_date(n["confirmed_at"]), until=until), type="text")
         _text(entry, "category", "", term=n["category"], label=category).text = None
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)

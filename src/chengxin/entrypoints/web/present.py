@@ -7,11 +7,13 @@ Every page shows its views through `public`: personal numbers in free text maske
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import orjson
 
+from chengxin.domain import statutes
 from chengxin.domain.identity import reason_zh
 from chengxin.domain.redact import redact_tree
 from chengxin.domain.vocabulary import source_kind
@@ -231,7 +233,7 @@ def _sanction(t: Translator, p: dict[str, Any]) -> str:
     return t("desc.sanction", authority=p.get("authority"),
              sanction_kind=t.label("sanction_kind", p.get("sanction_kind")),
              category=t.label("category", p.get("category")), decision_no=p.get("decision_no"),
-             legal_basis=p.get("legal_basis"), disclose_until=p.get("disclose_until") or "–")
+             legal_basis=basis_text(t, p.get("legal_basis")), disclose_until=p.get("disclose_until") or "–")
 
 
 def lifted_note(t: Translator, record: dict[str, Any]) -> str | None:
@@ -293,7 +295,8 @@ def _review_text(t: Translator, kind: str, p: dict[str, Any]) -> str:
     score = p.get("score")
     return t(f"desc.{kind}", finding=t.label("finding", p.get("finding_kind")),
              score=f"{score:.2f}" if isinstance(score, int | float) else "–", evidence=evidence_brief(t, p),
-             reason=p.get("reason") or "–", basis=p.get("basis") or "–", decided_by=p.get("decided_by") or "–")
+             reason=p.get("reason") or "–", basis=basis_text(t, p.get("basis")) or "–",
+             decided_by=p.get("decided_by") or "–")
 
 
 def _suspected(t: Translator, p: dict[str, Any]) -> str:
@@ -322,7 +325,7 @@ def _in_lang(t: Translator, value: Any) -> str:
 
 def _list_entered(t: Translator, p: dict[str, Any]) -> str:
     return t("desc.list_entered", list=_list_name(t, p.get("list")), reason=_in_lang(t, p.get("reason")),
-             basis=p.get("basis") or "–", review_at=p.get("review_at") or "–")
+             basis=basis_text(t, p.get("basis")) or "–", review_at=p.get("review_at") or "–")
 
 
 def _list_left(t: Translator, p: dict[str, Any]) -> str:
@@ -354,6 +357,19 @@ def localised(t: Translator, item: dict[str, Any] | None, zh: str = "zh", en: st
     if not item:
         return ""
     return str(item.get(zh if t.lang == "zh" else en) or item.get(en) or "")
+
+
+@cache
+def _statute_titles() -> dict[str, str]:
+    from chengxin.adapters.resources import vocab_text
+
+    return statutes.load(vocab_text("statutes.yaml"), "statutes.yaml")
+
+
+def basis_text(t: Translator, basis: Any) -> Any:
+    """A legal basis as the page's language reads it: the English pages showed the Chinese statute names
+    (found by review)."""
+    return statutes.in_english(basis, _statute_titles()) if t.lang == "en" else basis
 
 
 def level_badge(t: Translator, level: dict[str, Any] | None, points: int) -> dict[str, Any]:

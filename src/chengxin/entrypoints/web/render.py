@@ -36,7 +36,7 @@ def _environment() -> jinja2.Environment:
         identity_reason=present.identity_reason, lifted_note=present.lifted_note,
         category_label=present.category_label, licence_label=present.licence_label, HTMX_SRI=HTMX_SRI,
         localised=present.localised, level_badge=present.level_badge, percent=present.percent,
-        dsr_rows=present.dsr_rows, credit_history=present.credit_history,
+        dsr_rows=present.dsr_rows, credit_history=present.credit_history, basis_text=present.basis_text,
     )
     env.filters.update(cn_date=present.cn_date, cn_datetime=present.cn_datetime)
     return env

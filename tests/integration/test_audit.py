@@ -319,7 +319,7 @@ def test_truncated_tail_passes_alone_and_fails_against_a_saved_checkpoint(logged
         tamper(logged, delete(n).where(n.c.level == level, n.c.idx >= m >> level))
     tamper(logged, update(t.log_state).values(size=m))
     alone = audit.verify(logged)  # the sample's sanction record, still stored, says its log records are gone
-    assert [p.split(" is ")[0] for p in alone.problems] == ["dishonesty record 1"]
+    assert alone.problems and all(p.startswith("dishonesty record 1 ") for p in alone.problems)
     from chengxin.adapters.db import lists_tables as lt
 
     tamper(logged, delete(lt.record_transitions))  # rolled back with it, the log and what it states agree:

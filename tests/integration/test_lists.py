@@ -796,6 +796,44 @@ def test_the_audit_names_a_list_membership_the_log_does_not_state(ringed: Chengx
     assert not report.ok and "which is not its list_entered record" in report.first_bad["detail"]
 
 
+def _tampering(case: str, rec: Any) -> list[Any]:
+    from sqlalchemy import delete, insert, update
+
+    d, m, c = lt.dishonesty_records.c, lt.list_memberships.c, st.credit_scores.c
+    planted = {k: v for k, v in rec._mapping.items() if k != "id"}
+    return {
+        "planted": [insert(lt.dishonesty_records).values({**planted, "record_key": "planted", "credit_idx": None})],
+        "copied": [insert(lt.dishonesty_records).values({**planted, "record_key": "copied"})],
+        "moved_deleted": [delete(lt.record_transitions), delete(lt.dishonesty_records).where(d.state == "repaired")],
+        "breach_deleted": [delete(lt.dishonesty_records).where(d.origin == "breach")],
+        "membership_deleted": [delete(lt.list_memberships).where(m.list == "black")],
+        "score_edited": [update(st.credit_scores).where(c.party_key == rec.party_key).values(score=999, grade="A")],
+    }[case]
+
+
+@pytest.mark.parametrize(("case", "said"), [
+    ("planted", "names log record None, which did not open it"), ("copied", "both name log record"),
+    ("moved_deleted", "which storage no longer holds"), ("breach_deleted", "storage holds no record of it"),
+    ("membership_deleted", "storage holds no membership of it"),
+    ("score_edited", "is not the one its explanation gives")])
+def test_the_audit_names_records_memberships_and_scores_changed_by_hand(ringed: Chengxin, case: str,
+                                                                        said: str) -> None:
+    """A dishonesty record planted or deleted by hand, a membership deleted, a score edited: the audit said ok
+    while the public view changed (found by review)."""
+    from chengxin.services import standing
+
+    cx = ringed
+    confirm(cx, RING_S1, "run-s1")  # M1's commitment: a breach record
+    standing.drain(cx)
+    rec = record_of(cx, P1, "S2")
+    assert audit.verify(cx).ok
+    with write_transaction(cx.engine) as conn:
+        for stmt in _tampering(case, rec):
+            conn.execute(stmt)
+    report = audit.verify(cx)
+    assert not report.ok and any(said in p for p in report.problems), report.problems
+
+
 # --- review fixes: a breach is as serious, and as much the platform's, as its act; one act through two items ---
 def _confirm_as(cx: Chengxin, finding: Finding, run: str, viewer: Viewer) -> dict[str, Any]:
     with write_transaction(cx.engine) as conn:

@@ -86,6 +86,8 @@ def from_foreign(e: BaseException) -> ChengxinError | None:
 
     if isinstance(e, OSError) and e.filename is not None:
         return InvalidInput(f"{e.filename}: {e.strerror or e}")
+    if isinstance(e, OverflowError):  # a number a command was given, beyond what the store keeps (found by review)
+        return InvalidInput(f"a number out of range: {e}")
     if isinstance(e, VocabularyError):
         return InvalidInput(str(e).splitlines()[0])
     if isinstance(e, yaml.YAMLError):

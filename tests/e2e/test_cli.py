@@ -92,6 +92,22 @@ def test_ordinary_mistakes_are_one_line_and_an_exit_code_not_a_traceback(env, tm
     # nothing was stored by the refused loads: the first file of a list with a missing one waits for the fix
     assert json.loads(run(env, "audit", "verify", "--json").stdout)["records"] == 0
 
+def test_a_number_too_large_is_a_usage_error_not_a_traceback(env):
+    """Beyond the store's integers, `records show 99999999999999999999999` (and --limit, --before, --after) ended
+    in an OverflowError traceback and exit 1, the code of a log that does not verify (found by review)."""
+    from chengxin.exc import InvalidInput, from_foreign
+
+    run(env, "ingest", str(SAMPLE))
+    big = "99999999999999999999999"
+    for argv in (("records", "show", big), ("party", "show", "M1", "--source", "urn:cx:platform:P1", "--before", big),
+                 ("review", "list", "--after", big), ("lists", "show", "black", "--limit", big),
+                 ("measures", "feed", "--limit", big)):
+        done = run(env, *argv, "--json", check=False)
+        assert (done.returncode, "Traceback" in done.stderr, done.stdout) == (2, False, ""), (argv, done.stderr)
+    assert isinstance(from_foreign(OverflowError("Python int too large to convert to SQLite INTEGER")),
+                      InvalidInput)
+
+
 def test_production_mode_refuses_missing_keys(env):
     done = run({**env, "CHENGXIN_ENV": "production"}, "audit", "verify", check=False)
     assert done.returncode == 78 and "CHENGXIN_PII_KEY" in done.stderr

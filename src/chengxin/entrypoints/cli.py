@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.lifecycle import IN_FORCE
 from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_serve
-from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err, shown
+from chengxin.entrypoints.cli_common import FLAG, MAX_ID, JsonOpt, _app, _print_json, err, shown
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
 from chengxin.services.viewer import REGULATOR, Viewer
@@ -146,10 +146,10 @@ def party_show(
     source: Annotated[str, typer.Option(help="The reporting source, e.g. urn:cx:platform:P1.")],
     public: Annotated[bool, typer.Option("--public", metavar=FLAG, help="Show the masked public view instead of "
                                          "the operator's.")] = False,
-    limit: Annotated[int | None, typer.Option(min=1, help="Credit records to show, newest first (default 10; "
-                                                          "100 with --json).")] = None,
-    before: Annotated[int | None, typer.Option(min=0, help="Only credit records with a lower log index (the "
-                                                           "next, older page).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="Credit records to show, newest first "
+                                                                      "(default 10; 100 with --json).")] = None,
+    before: Annotated[int | None, typer.Option(min=0, max=MAX_ID, help="Only credit records with a lower log "
+                                                                       "index (the next, older page).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a party or shop: identity, grade and why, lists and measures, dishonesty records, commitments and

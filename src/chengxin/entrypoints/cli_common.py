@@ -28,6 +28,10 @@ err = Console(stderr=True)
 # <bool>` read as if it took a value: found by review).
 FLAG = ""
 JsonOpt = Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print machine-readable JSON on stdout.")]
+# The largest id, index or count a command takes (as the API's): a larger one overflowed the store's integers
+# into a traceback (found by review)
+MAX_ID = 2**62
+
 
 # Root commands that may make the store they are pointed at, though they ask for the app plainly (`demo`, in
 # cli_serve.py, loads the demo into a new store as into an old one).

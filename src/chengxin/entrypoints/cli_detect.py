@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err
+from chengxin.entrypoints.cli_common import FLAG, MAX_ID, JsonOpt, _app, _print_json, err
 from chengxin.services.viewer import REGULATOR, Viewer
 
 detect_app = typer.Typer()  # added to the root without a name (`cli.py`): its commands are the root's
@@ -169,8 +169,9 @@ def review_publish(
 @review_app.command("list")
 def review_list(
     status: Annotated[str | None, typer.Option(help="open, confirmed or dismissed (default: all).")] = None,
-    limit: Annotated[int, typer.Option(help="Most items.", min=1)] = 100,
-    after: Annotated[int | None, typer.Option(help="Only items with a higher id (the next page).")] = None,
+    limit: Annotated[int, typer.Option(help="Most items.", min=1, max=MAX_ID)] = 100,
+    after: Annotated[int | None, typer.Option(help="Only items with a higher id (the next page).", min=0,
+                                              max=MAX_ID)] = None,
     kind: Annotated[str | None, typer.Option(help="Only findings of this kind, e.g. fake_order_ring.")] = None,
     level: Annotated[str | None, typer.Option(help="Only roll-ups of this level: shop, courier, carrier.")] = None,
     min_score: Annotated[float | None, typer.Option(help="Only items scored at least this (0-1).", min=0,
@@ -205,7 +206,7 @@ def review_list(
 
 @review_app.command("decide")
 def review_decide(
-    item: Annotated[int, typer.Argument(help="The review item's id.")],
+    item: Annotated[int, typer.Argument(help="The review item's id.", min=0, max=MAX_ID)],
     reason: Annotated[str, typer.Option(help="Why (recorded; published with a confirmation).")],
     confirm: Annotated[bool, typer.Option("--confirm", metavar=FLAG, help="The finding is right.")] = False,
     dismiss: Annotated[bool, typer.Option("--dismiss", metavar=FLAG, help="The finding is wrong.")] = False,

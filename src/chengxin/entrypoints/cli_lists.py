@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chengxin.entrypoints.cli_common import FLAG, JsonOpt, _app, _print_json, err, shown
+from chengxin.entrypoints.cli_common import FLAG, MAX_ID, JsonOpt, _app, _print_json, err, shown
 from chengxin.services.viewer import REGULATOR, Viewer
 
 lists_app = typer.Typer(help="Red, black and watch lists: evaluate, show, override.", no_args_is_help=True)
@@ -83,7 +83,7 @@ def lists_evaluate(at: AtOpt = None, as_json: JsonOpt = False) -> None:
 
 @lists_app.command("show")
 def lists_show(name: Annotated[str, typer.Argument(help="black, red or watch.")],
-               limit: Annotated[int, typer.Option(min=1)] = 100, as_json: JsonOpt = False) -> None:
+               limit: Annotated[int, typer.Option(min=1, max=MAX_ID)] = 100, as_json: JsonOpt = False) -> None:
     """The current members of a list."""
     from chengxin.services import list_views
 
@@ -144,7 +144,7 @@ def measures_show(entity_id: Annotated[str, typer.Argument(help="Shop or subject
 
 @measures_app.command("feed")
 def measures_feed(since: Annotated[str | None, typer.Option(help="Cursor or ISO time.")] = None,
-                  limit: Annotated[int, typer.Option(min=1)] = 500, as_json: JsonOpt = False) -> None:
+                  limit: Annotated[int, typer.Option(min=1, max=MAX_ID)] = 500, as_json: JsonOpt = False) -> None:
     """Measure changes after a cursor, oldest first: whose measures changed, and the measures now in force."""
     from chengxin.services import list_views
 
@@ -178,7 +178,7 @@ def measures_publish(as_json: JsonOpt = False) -> None:
 
 # --- records --------------------------------------------------------------------------------------------------
 @records_app.command("show")
-def records_show(record: Annotated[int, typer.Argument()], as_json: JsonOpt = False) -> None:
+def records_show(record: Annotated[int, typer.Argument(min=0, max=MAX_ID)], as_json: JsonOpt = False) -> None:
     """A dishonesty record with its transitions and applications, and whether it could be repaired now."""
     from chengxin.services import lifecycle
 
@@ -226,7 +226,7 @@ def records_applications(status: Annotated[str | None, typer.Option(help="pendin
 
 @records_app.command("file")
 def records_file(
-    record: Annotated[int, typer.Argument()],
+    record: Annotated[int, typer.Argument(min=0, max=MAX_ID)],
     kind: Annotated[str, typer.Option(help="appeal or repair.")],
     grounds: Annotated[str, typer.Option(help="The party's grounds.")],
     met: Annotated[list[str] | None, typer.Option(help="Repair conditions met: penalty_fulfilled, harm_removed, "
@@ -243,7 +243,7 @@ def records_file(
 
 @records_app.command("decide")
 def records_decide(
-    application: Annotated[int, typer.Argument()],
+    application: Annotated[int, typer.Argument(min=0, max=MAX_ID)],
     decision: Annotated[str, typer.Option(help="uphold / overturn (appeal); grant / refuse (repair).")],
     reason: Annotated[str, typer.Option()], basis: Annotated[str | None, typer.Option()] = None,
     by: ByOpt = "cli", at: AtOpt = None, as_json: JsonOpt = False,

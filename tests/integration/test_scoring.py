@@ -374,3 +374,29 @@ def assert_same_profiles(got: dict, want: dict) -> None:
     for k, p in want.items():  # sums in another row order: floats may differ in the last bits
         assert {f: v if not isinstance(v, float) else approx(v, rel=1e-12) for f, v in asdict(got[k]).items()} \
             == asdict(p), k
+
+
+def test_a_rating_posted_before_its_order_and_a_follow_up_of_nothing_count_for_nothing(app):
+    """A review dated before its order was placed earned a point once the order completed, and a follow-up naming
+    no first rating of the order entered DSR (found by review). A follow-up of the real first rating still
+    enters DSR, without points."""
+    feed = Feed().parties()
+    feed.order("OB", "2026-03-05", score=None)
+    feed.ev("cx.review.posted", "2026-03-04T10:00:00+08:00", {
+        "review_id": "RB", "order_id": "OB", "author_id": "U1", "target_id": "S1", "direction": "buyer_to_seller",
+        "score": 5})
+    feed.order("OC", "2026-03-06", product="G1")
+    for rid, follows in (("RF-none", "NOPE"), ("RF-real", "ROC")):
+        feed.ev("cx.review.posted", "2026-03-20T10:00:00+08:00", {
+            "review_id": rid, "order_id": "OC", "author_id": "U1", "target_id": "S1",
+            "direction": "buyer_to_seller", "score": 5, "follows": follows,
+            "dimensions": {"as_described": 5, "service": 5, "logistics": 5}})
+    assert ingest_text(app, feed.text()).rejected == 0
+    got = ledger(app)
+    assert got["RB"] == (0, "posted_before_the_order") and got["ROC"] == (1, "counted")
+    assert got["RF-none"] == (0, "follows_no_first_rating") and got["RF-real"] == (0, "follow_up")
+    L = st.rating_ledger
+    with read_connection(app.engine) as conn:
+        dsr = dict(conn.execute(select(L.c.review_id, L.c.dsr)).all())
+    assert (dsr["RF-none"], dsr["RF-real"]) == (False, True)
+    assert points(app) == 1

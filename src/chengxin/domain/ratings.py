@@ -35,6 +35,8 @@ NO_POINTS = "direction_without_points"
 OTHER_PARTIES = "not_the_orders_parties"
 CANCELLED = "order_cancelled"
 DUPLICATE = "duplicate_order_rating"
+BEFORE_ORDER = "posted_before_the_order"
+UNFOLLOWED = "follows_no_first_rating"
 REASONS: Mapping[str, tuple[str, str]] = {
     COUNTED: ("counted", "计分"),
     MONTH_CAP: ("beyond the ±{cap} points a buyer and seller may exchange in a natural month",
@@ -52,10 +54,14 @@ REASONS: Mapping[str, tuple[str, str]] = {
     CANCELLED: ("the order was cancelled", "订单已取消"),
     DUPLICATE: ("its author already rated this order in this direction: only the first rating counts",
                 "该评价人已就此订单作过同方向评价，仅首次评价计入"),
+    BEFORE_ORDER: ("posted before the order was placed", "评价时间早于下单时间"),
+    UNFOLLOWED: ("a follow-up of no first rating of this order by its author",
+                 "追评所追的首次评价不存在或不属于该订单"),
 }
 # What stops a rating from counting toward anything (points, positive rate, DSR, a carrier's ratings): it is
 # not a rating of a real, successful trade between these two.
-NOT_A_TRADE = frozenset({NO_ORDER, OTHER_PARTIES, NOT_PAID, NOT_COMPLETED, CANCELLED, RETRACTED})
+NOT_A_TRADE = frozenset({NO_ORDER, OTHER_PARTIES, NOT_PAID, NOT_COMPLETED, CANCELLED, RETRACTED, BEFORE_ORDER,
+                         UNFOLLOWED})
 CARRIER = "buyer_to_carrier"
 DIRECTIONS = ("buyer_to_seller", "seller_to_buyer", CARRIER)  # events-v1 `cx.review.posted` direction
 CST = timedelta(hours=8)
@@ -115,6 +121,7 @@ class Rating:
     cancelled: bool = False
     carried: bool = False         # a shipment of the order names the one rated as its carrier
     order: Ref | None = None      # the order rated (None: not known)
+    follows_first: bool = True    # a follow-up: the review it follows is its author's first rating of the order
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,8 +241,10 @@ def _status(r: Rating, rules: RatingRules, repeated: bool = False) -> str:
         return NOT_PAID
     if "completed" in rules.requires and not r.completed:
         return NOT_COMPLETED
+    if r.at < r.order_at:  # no rating of that trade (fixed-width UTC text: compared as text; found by review)
+        return BEFORE_ORDER
     if r.follow_up:
-        return FOLLOW_UP
+        return FOLLOW_UP if r.follows_first else UNFOLLOWED
     if repeated:  # before a retraction: a fake order's repeated ratings are not each taken back
         return DUPLICATE
     if r.fake:  # before a cancellation: cancelling an order found fake does not undo its retraction (review)
@@ -294,7 +303,7 @@ def _repeats(ordered: Sequence[Rating]) -> set[Ref]:
     seen: set[tuple[Ref, str, bool]] = set()
     later: set[Ref] = set()
     for r in ordered:
-        if r.order is None:
+        if r.order is None or (r.follow_up and not r.follows_first):  # no follow-up of the order's: takes no turn
             continue
         key = (r.order, r.direction, r.follow_up)
         if key in seen:

@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Integer, and_, bindparam, cast, delete, exists, func, literal, select
+from sqlalchemy import Connection, Integer, and_, bindparam, case, cast, delete, exists, func, literal, select
 
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -29,7 +29,7 @@ def _ratings_query() -> Any:
     """Ratings with what the rules need of their orders: placed time, first item, paid, completed, fake, its
     parties, cancelled, and whether a shipment of the order names the one rated as its carrier (in this one
     statement: no statement more per recount)."""
-    r, o, u, v, s = t.reviews, t.orders, t.order_updates, st.order_verdicts, t.shipments
+    r, o, u, v, s, f = t.reviews, t.orders, t.order_updates, st.order_verdicts, t.shipments, t.reviews.alias("f")
     same_order = and_(u.c.order_source == r.c.order_source, u.c.order_id == r.c.order_id)
     return select(
         r.c.source, r.c.review_id, r.c.target_source, r.c.target_id, r.c.author_source, r.c.author_id,
@@ -47,6 +47,13 @@ def _ratings_query() -> Any:
                             s.c.carrier_source == r.c.target_source, s.c.carrier_id == r.c.target_id),
              Integer).label("carried"),
         r.c.order_id,
+        # a follow-up: whether it follows its author's first rating of this order of the one rated (one of no
+        # such rating entered DSR; found by review). Looked up for follow-ups only.
+        case((r.c.follows_id.is_(None), 1), else_=cast(exists().where(
+            f.c.source == r.c.follows_source, f.c.review_id == r.c.follows_id, f.c.follows_id.is_(None),
+            f.c.author_source == r.c.author_source, f.c.author_id == r.c.author_id,
+            f.c.target_source == r.c.target_source, f.c.target_id == r.c.target_id,
+            f.c.order_source == r.c.order_source, f.c.order_id == r.c.order_id), Integer)).label("follows_first"),
     ).select_from(r.outerjoin(o, and_(o.c.source == r.c.order_source, o.c.order_id == r.c.order_id))).where(
         r.c.target_id.is_not(None), r.c.author_id.is_not(None))
 
@@ -75,7 +82,7 @@ def _dims(given: dict[str, int], names: tuple[str, ...]) -> tuple[int, ...] | No
 def _rating(row: Sequence[Any]) -> R.Rating:
     """A rating from a row of `_ratings_query` (a Row or a plain tuple)."""
     (source, review_id, ts, ti, as_, ai, direction, score, posted_at, follows_id, dimensions, placed_at, items,
-     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled, carried, order_id) = row
+     paid, completed, fake, order_source, b_src, b_id, s_src, s_id, cancelled, carried, order_id, follows_first) = row
     listed = orjson.loads(items) if items else None
     first = as_ref(order_source, listed[0]["product_id"]) if listed else None
     # one key whichever way the product is named (bare, or as a reference of the order's own source): they
@@ -88,7 +95,8 @@ def _rating(row: Sequence[Any]) -> R.Rating:
         dims=_dims(dims, rules().dsr_dimensions) if dims else None,
         buyer=(b_src, b_id) if b_id is not None else None, shop=(s_src, s_id) if s_id is not None else None,
         cancelled=bool(cancelled), carried=bool(carried),
-        order=(order_source, order_id) if order_id is not None else None)
+        order=(order_source, order_id) if order_id is not None else None,
+        follows_first=bool(follows_first))
 
 
 def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:

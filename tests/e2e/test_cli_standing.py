@@ -48,3 +48,22 @@ def test_deferred_ingest_is_settled_later_to_the_same_standing(env: dict[str, st
     fresh = {**env, "CHENGXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}"}
     run(fresh, "ingest", str(feed))
     assert _standing(fresh, "S1") == settled
+
+
+def test_party_show_of_a_merchant_gives_its_shops_positive_rate_and_dsr(env: dict[str, str], tmp_path: Path) -> None:
+    """`party show M1 --json` had points and level but no positive_rate or dsr: only a shop's view had them
+    (found by review). A merchant's are its shops' together, as its points are."""
+    import json
+
+    feed = tmp_path / "standing.jsonl"
+    feed.write_bytes(b"\n".join(standing_lines()) + b"\n")
+    run(env, "ingest", str(feed))
+
+    def view(entity: str) -> dict:
+        return json.loads(run(env, "party", "show", entity, "--source", P1, "--json").stdout)
+
+    shop, merchant = view("S1"), view("M1")
+    for key in ("points", "positive_rate"):
+        assert merchant[key] == shop[key], key
+    assert merchant["dsr"] == shop["dsr"] and merchant["dsr"]["window_days"] == 180
+    assert merchant["positive_rate"]["positive"] == 5

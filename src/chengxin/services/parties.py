@@ -121,9 +121,22 @@ def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: l
     # alone, and a person's buyer credit was nowhere (found by review)
     buyer = standing_views.points_of(conn, reports) if shops else points
     buyer_level = level_for(buyer, rules)
+    # its positive rate and DSR as its points are (its shops', or as a buyer or carrier rated): `party show` of
+    # a party gave neither, only a shop's did (found by review); DSR against a category its shops all share
     return {"points": points, "level": level.as_dict() if level else None,
+            **standing_views.rates_of(conn, shops or reports, category=_one_category(conn, shops)),
             "buyer_credit": {"points": buyer, "level": buyer_level.as_dict() if buyer_level else None},
             **(scoring.credit_view(conn, subject.party_key) if scored else _withheld())}
+
+
+def _one_category(conn: Connection, shops: list[Ref]) -> str | None:
+    """The first category every one of these shops has (a shop's DSR is shown against it), else None."""
+    if not shops:
+        return None
+    s = t.shops.c
+    firsts = {(orjson.loads(c) or [None])[0] for c in conn.execute(select(s.categories).where(
+        pair_in(s.source, s.shop_id, shops))).scalars()}
+    return next(iter(firsts)) if len(firsts) == 1 else None
 
 
 def _withheld() -> dict[str, Any]:

@@ -33,24 +33,32 @@ def points_of(conn: Connection, targets: list[Ref]) -> int:
 def standing_view(conn: Connection, target: Ref, *, category: str | None = None,
                   as_of: datetime | None = None) -> dict[str, Any]:
     """Points, level, positive rate and DSR (with the category's average) of a rated shop or subject."""
-    rr, L = rules(), st.rating_ledger
-    as_of = as_of or datetime.now(UTC)
+    rr = rules()
     row = conn.execute(select(st.standings.c.points, st.standings.c.ratings).where(
         st.standings.c.target_source == target[0], st.standings.c.target_id == target[1])).first()
     points = int(row.points) if row else 0
     level = R.level_for(points, rr)
+    return {"points": points, "level": level.as_dict() if level else None,
+            **rates_of(conn, [target], category=category, as_of=as_of)}
+
+
+def rates_of(conn: Connection, targets: list[Ref], *, category: str | None = None,
+             as_of: datetime | None = None) -> dict[str, Any]:
+    """The positive rate and DSR of these rated entities together (a shop; a merchant's shops; a person's
+    reports), DSR against the category's average when a `category` is given."""
+    rr, L = rules(), st.rating_ledger
+    as_of = as_of or datetime.now(UTC)
+    mine = pair_in(L.c.target_source, L.c.target_id, targets) if len(targets) != 1 else and_(
+        L.c.target_source == targets[0][0], L.c.target_id == targets[0][1])  # one: the index's own equality
     since_pr = R.window_start(as_of, rr.positive_window_days)
-    scores = conn.execute(select(L.c.score).where(
-        L.c.target_source == target[0], L.c.target_id == target[1], L.c.eligible.is_(True),
-        L.c.at >= since_pr)).scalars()
+    scores: list[int] = list(conn.execute(select(L.c.score).where(
+        mine, L.c.eligible.is_(True), L.c.at >= since_pr)).scalars()) if targets else []
     since_dsr = R.window_start(as_of, rr.dsr_window_days)
-    dims = conn.execute(select(L.c.dims).where(
-        L.c.target_source == target[0], L.c.target_id == target[1], L.c.dsr.is_(True),
-        L.c.at >= since_dsr)).scalars()
+    dims: list[str] = list(conn.execute(select(L.c.dims).where(
+        mine, L.c.dsr.is_(True), L.c.at >= since_dsr)).scalars()) if targets else []
     dsr = R.dsr_means((_dims(d) for d in dims), rr.dsr_dimensions)
-    view: dict[str, Any] = {"points": points, "level": level.as_dict() if level else None,
-            "positive_rate": {**R.positive_rate(scores), "window_days": rr.positive_window_days},
-            "dsr": {**dsr, "window_days": rr.dsr_window_days}}
+    view: dict[str, Any] = {"positive_rate": {**R.positive_rate(scores), "window_days": rr.positive_window_days},
+                            "dsr": {**dsr, "window_days": rr.dsr_window_days}}
     if category:
         view["dsr"]["category"] = category
         view["dsr"]["category_average"] = category_dsr(conn, category, since_dsr)

@@ -278,3 +278,19 @@ def test_a_shop_is_found_whatever_the_width_and_case_of_its_name(sample_app):
         command.downgrade(cfg, "0019")
         command.upgrade(cfg, "head")
     assert found("ＡＢＣ") == ["SW"] and found("示例食品") == ["S1"]
+
+
+def test_a_shop_in_no_category_yet_lands_and_is_shown_and_scored(sample_app):
+    """`categories: []` is a list, as events-v1 asks; it was refused (found by review). The shop lands, its page
+    and standing show, and its operator is scored."""
+    from chengxin.services import parties, standing
+    from chengxin.services.viewer import ANONYMOUS
+
+    shop = {"specversion": "1.0", "id": "nc-1", "source": "urn:cx:platform:P1", "type": "cx.shop.opened",
+            "time": "2026-05-02T09:00:00+08:00", "data": {"shop_id": "SNC", "operator_id": "M1", "name": "新店",
+                                                          "url": "https://nc.shop.example", "categories": []}}
+    assert ingest_text(sample_app, json.dumps(shop, ensure_ascii=False)).accepted == 1
+    standing.drain(sample_app)
+    view = parties.show(sample_app, "urn:cx:platform:P1", "SNC", ANONYMOUS)
+    assert view["categories"] == [] and "category" not in view["dsr"]
+    assert parties.show(sample_app, "urn:cx:platform:P1", "M1", ANONYMOUS)["grade"] is not None

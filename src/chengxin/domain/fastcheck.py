@@ -113,7 +113,7 @@ def _field_type(spec: FieldSpec) -> Any:
         "time": Annotated[str, msgspec.Meta(pattern=TIME)],
         "date": Annotated[str, msgspec.Meta(pattern=DATE_OR_TIME)],
         "region": Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}\Z")],
-        "strs": Annotated[list[element], msgspec.Meta(min_length=1)],  # type: ignore[valid-type]
+        "strs": list[element],  # type: ignore[valid-type]
         "dims": Dimensions,
     }
     return kinds[spec.kind]

@@ -180,3 +180,21 @@ def test_the_shared_contract_checker_passes():
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout
     assert "0 failed" in done.stdout
+
+
+def test_two_loads_creating_one_new_store_at_once_both_land(env, tmp_path):
+    """The second of two `chengxin ingest` starting on a store not made yet failed "database is locked" while
+    the first made the schema (found by review). Each now waits its turn; both use the one keys file made."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    halves = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    halves[0].write_text("\n".join(lines[:24]) + "\n", encoding="utf-8")
+    halves[1].write_text("\n".join(lines[24:]) + "\n", encoding="utf-8")
+    fresh = {**env, "CHENGXIN_DATABASE_URL": f"sqlite:///{tmp_path / 'new' / 'store.db'}",
+             "CHENGXIN_KEYS_FILE": str(tmp_path / "keys.json")}
+    procs = [subprocess.Popen([CLI, "ingest", str(h), "--json"], env=fresh, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for h in halves]
+    done = [(p.wait(timeout=120), p.stdout.read() if p.stdout else "", p.stderr.read() if p.stderr else "")
+            for p in procs]
+    assert [code for code, _, _ in done] == [0, 0], [err[-400:] for _, _, err in done]
+    assert sum(json.loads(out)["accepted"] for _, out, _ in done) == len(lines)
+    assert json.loads(run(fresh, "audit", "verify", "--json").stdout)["ok"]

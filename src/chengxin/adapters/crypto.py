@@ -96,13 +96,25 @@ def generate_key_material() -> dict[str, str]:
 
 
 def _demo_keys(path: Path) -> dict[str, str]:
+    """The demo keys in `path`, made there first if missing: written whole to a file of this process, then
+    linked into place (atomic: two commands starting on a new store at once made the file twice, or read it
+    half written; the second now reads the first's)."""
     if path.exists():
         return dict(json.loads(path.read_text()))
     path.parent.mkdir(parents=True, exist_ok=True)
     material = generate_key_material()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(material, f)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        material = dict(json.loads(path.read_text()))
+    finally:
+        tmp.unlink()
     return material
 
 

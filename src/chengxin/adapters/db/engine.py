@@ -145,8 +145,10 @@ def alembic_config(conn: Connection | None = None) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
-    with engine.begin() as conn:
+    """Bring the schema to the newest migration (idempotent), as a writer: two commands creating one new
+    SQLite store at once had the second fail "database is locked" (its read of the schema version could not
+    become a write; found by review). It now waits its turn, then finds the schema made."""
+    with _writer_lock(engine), engine.connect().execution_options(**{_WRITE: True}) as conn, conn.begin():
         command.upgrade(alembic_config(conn), "head")
 
 

@@ -510,6 +510,10 @@ def test_regulator_override_adds_and_removes(sample_app: Chengxin) -> None:
     assert member["policy"] == "manual" and member["reason"]["zh"] == "court judgment"
     list_views.override(cx, "black", (P1, "S1"), "remove", REGULATOR, "judgment set aside", "再审判决")
     assert lists_of(cx, (P1, "S1")) == ["red"]
+    # a review date already past was accepted, lapsed at once and ended the removal in force (found by review)
+    with pytest.raises(InvalidInput, match="is past"):
+        list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "typo", "某法", until=date(2025, 3, 1))
+    assert lists_of(cx, (P1, "S1")) == ["red"]
 
 
 

@@ -312,6 +312,9 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
         raise InvalidInput("reason and basis: both are required (SHSC art. 32: a measure states its basis)")
     at = now or datetime.now(UTC)
     review = until or lifecycle.day_of(at) + timedelta(days=lists.policies().lists[name].review_days)
+    if review < lifecycle.day_of(at):  # a lapsed override, which would end the ones in force (found by review)
+        raise InvalidInput(f"until: {review.isoformat()} is past (today is {lifecycle.day_of(at).isoformat()} in "
+                           "China): an override runs to a review date to come")
     with write_transaction(app.engine) as conn:
         key, subject = resolve(conn, ref)
         if action == "add" and lists.policies().lists[name].public and subject is not None and \

@@ -275,6 +275,14 @@ def test_a_breach_is_judged_at_the_time_of_the_act() -> None:
     ("    list: watch\n", "    list: grey\n", "unknown list"),
     ("close_shop: true, freeze_account", "close_door: true, freeze_account", "unknown measures"),
     ("excludes: [red]                  #", "excludes: [pink]                 #", "excludes"),
+    # branches the samples of counts 1 and grade B never reached (found by review): a typo'd category, a
+    # division by a count that may be 0, a text where a boolean belongs
+    ('sanctions["abnormal_operation"] >= 1\'', 'sanctions["abnormal_operation"] >= 1 || (grade == "D" && '
+     'records["fake_orders"] > 0)\'', "fails on a sample"),
+    ('sanctions["abnormal_operation"] >= 1\'', 'sanctions["abnormal_operation"] >= 1 || (serious_records > 0 '
+     '&& score / grave_records > 1)\'', "fails on a sample"),
+    ('sanctions["abnormal_operation"] >= 1\'', 'records_total == 0 ? sanctions["abnormal_operation"] >= 1 : '
+     '"yes"\'', "must yield true or false"),
 ])
 def test_a_bad_policy_file_is_refused(old: str, new: str, message: str) -> None:
     bad = text("list_policies.yaml").replace(old, new, 1)

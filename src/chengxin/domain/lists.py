@@ -148,7 +148,10 @@ class Policy:
         mapping or a prepared `cel.Context` (see `prepare`)."""
         when, stay = self._programs
         program = stay if member and stay is not None else when
-        return bool(program.execute(profile if isinstance(profile, cel.Context) else prepare(profile)))
+        try:  # only true lists a party: a text or an error (which the load-time check makes rare) does not
+            return program.execute(profile if isinstance(profile, cel.Context) else prepare(profile)) is True
+        except (TypeError, RuntimeError, KeyError, ValueError, ArithmeticError):
+            return False
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "list": self.list, "zh": self.zh, "en": self.en, "when": self.when,
@@ -182,11 +185,7 @@ def load_policies(text: str, source: str, categories: Iterable[str], sanction_ki
     if not isinstance(doc, dict) or not {"version", "lists", "policies"} <= set(doc):
         raise VocabularyError(source, "top level: expected the keys version, lists, policies")
     known = set(measure_names) if measure_names is not None else None
-    categories = list(categories)  # read twice
-    samples = [{**SAMPLE_PROFILE, "kind": kind, "records": dict.fromkeys(categories, 1),
-                "minor_records": dict.fromkeys(categories, 1), "platform_records": dict.fromkeys(categories, 1),
-                "sanctions": dict.fromkeys(sanction_kinds, 1)}
-               for kind in PARTY_KINDS]
+    samples = sample_profiles(list(categories), list(sanction_kinds))
     lists = {n: _list_def(source, n, d, known) for n, d in (doc["lists"] or {}).items()}
     policies = tuple(_policy(source, i, p, lists, known, samples) for i, p in enumerate(doc["policies"] or []))
     for d in lists.values():
@@ -196,6 +195,26 @@ def load_policies(text: str, source: str, categories: Iterable[str], sanction_ki
     if len(ids) != len(set(ids)):
         raise VocabularyError(source, f"policies: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
     return PolicySet(int(doc["version"]), lists, policies)
+
+
+_COUNTS = ("shops", "score", "records_total", "serious_records", "platform_serious", "grave_records",
+           "sanctions_total", "breaches", "commitments", "days_since_record", "days_known")
+
+
+def sample_profiles(categories: list[str], sanction_kinds: list[str]) -> list[dict[str, Any]]:
+    """Profiles an expression must hold or fail on without an error, every branch reached: each party kind;
+    each grade with every count 0, 1 and 3; and each count 0 while the others are 1. Run only on the kinds
+    with counts of 1, a typo'd category in a branch those skipped (`grade == "D" && records["fake_orders"]`)
+    and a division by a count that is 0 passed the check and broke every evaluation (found by review)."""
+    def one(kind: str, grade: str, n: int, zero: str | None = None, in_maps: int | None = None) -> dict[str, Any]:
+        m = n if in_maps is None else in_maps
+        maps = {name: dict.fromkeys(categories, m) for name in ("records", "minor_records", "platform_records")}
+        counts = {k: (0 if k == zero else n) for k in _COUNTS}
+        return {**SAMPLE_PROFILE, **counts, **maps, "kind": kind, "grade": grade,
+                "sanctions": dict.fromkeys(sanction_kinds, m)}
+    return ([one(kind, "B", 1) for kind in PARTY_KINDS]
+            + [one("enterprise", grade, n) for grade in ("A", "B", "C", "D", "") for n in (0, 1, 3)]
+            + [one("enterprise", "D", 1, zero, in_maps) for zero in _COUNTS for in_maps in (0, 1)])
 
 
 def _list_def(source: str, name: str, d: Mapping[str, Any], known: set[str] | None) -> ListDef:
@@ -244,8 +263,10 @@ def _compile(source: str, where: str, expr: str, samples: Sequence[Mapping[str, 
     for sample in samples:
         try:
             result = program.execute(dict(sample))
-        except (TypeError, RuntimeError, KeyError, ValueError) as e:
-            raise VocabularyError(source, f"{where}: fails on a sample {sample['kind']} profile: {e!r}") from e
+        except (TypeError, RuntimeError, KeyError, ValueError, ArithmeticError) as e:
+            raise VocabularyError(source, f"{where}: fails on a sample {sample['kind']} profile (grade "
+                                          f"{sample['grade']!r}, records_total {sample['records_total']}): "
+                                          f"{e!r}") from e
         if not isinstance(result, bool):
             raise VocabularyError(source, f"{where}: must yield true or false, gave {result!r}")
     return program

@@ -78,6 +78,9 @@ def test_changes_are_published_once_in_order(nats_app: Chengxin) -> None:
     assert [mid for _, mid, _ in got] == [f"{s.log_origin}/{c['seq']}" for c in feed]
     last = orjson.loads(got[-1][2])
     assert last["party"]["id"] == "M2" and "hide_shop" in last["added"]
+    # named as the regulator's feed names them, so a system can act on it (neither was sent: found by review)
+    assert [orjson.loads(body) for _, _, body in got] == feed
+    assert last["shops"] == [{"source": "urn:cx:platform:P1", "id": "S2", "name": "示例日用小店"}]
     assert lists.publish_feed(cx) == {"published": 0, "pending": 0, "error": None}  # nothing left, nothing twice
     assert len(streams.read(s.nats_url, s.nats_stream, f"{s.nats_subject}.>")) == len(got)
 

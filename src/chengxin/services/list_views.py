@@ -211,7 +211,7 @@ def _asked_account(conn: Connection, ref: Ref) -> Any:
 def change_view(r: Any, viewer: Viewer | None, who: dict[str, Any] | None = None) -> dict[str, Any]:
     """One feed entry as `viewer` may see it (None: everything, for the node's own stream): measures meant
     for other audiences are left out of `measures`, `added` and `removed` alike. `who`: the party's USCC and
-    shops as the viewer may see them (`_who`)."""
+    shops as the viewer may see them (`who`)."""
     measures = orjson.loads(r.measures)
     added, removed = orjson.loads(r.added), orjson.loads(r.removed)
     if viewer is not None:
@@ -237,13 +237,16 @@ def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int 
         rows = list(conn.execute(q))
         page = rows[:limit]
         hidden = _others_persons(conn, page, viewer)
-        who = _who(conn, [r.party_key for r in page], viewer)
-    return {"changes": [change_view(r, viewer, who.get(r.party_key)) for r in page
+        named = who(conn, [r.party_key for r in page], viewer)
+    return {"changes": [change_view(r, viewer, named.get(r.party_key)) for r in page
                         if (r.subject_source, r.subject_id) not in hidden],
             "next": str(page[-1].seq) if page else since, "more": len(rows) > limit}
 
 
-def _who(conn: Connection, keys: list[str], viewer: Viewer) -> dict[str, dict[str, Any]]:
+NODE = Viewer(REGULATOR, key_id="node")  # the node's own stream: what a regulator's key reads
+
+
+def who(conn: Connection, keys: list[str], viewer: Viewer) -> dict[str, dict[str, Any]]:
     """Each party's USCC (a business's, as its licence shows it) and shops, so that a platform can act on a
     measure without a lookup per entry: an entry named the party only by another platform's own id, which
     says nothing to the platform that must refuse its entry or hide its shop (found by review). A natural

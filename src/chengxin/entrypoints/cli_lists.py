@@ -64,8 +64,11 @@ def lists_evaluate(at: AtOpt = None, as_json: JsonOpt = False) -> None:
     from chengxin.services import lifecycle, lists
 
     cx = _app()
-    synced = lifecycle.sync(cx, _utc(at))
-    done = lists.evaluate(cx, None, _utc(at))
+    when = _utc(at)
+    if when is not None:
+        lists.refuse_going_back(cx, when)
+    synced = lifecycle.sync(cx, when)
+    done = lists.evaluate(cx, None, when)
     if as_json:
         _print_json({"sync": synced, **done})
         return

@@ -701,6 +701,11 @@ def test_restrictions_reach_the_persons_behind_a_blacklisted_enterprise(sample_a
     # the same report of the firm as the measure names (the earliest registered: M2 kept its first time when
     # re-sent with its representatives, E-M2 was the earliest only while a re-send took the latest time)
     assert feed and feed[-1]["added"] == ["restrict_persons"] and feed[-1]["cause"][0]["via"]["id"] == "M2"
+    # a full evaluation compared the person's own memberships with that entry, and fed "restrict_persons
+    # removed" while the firm still bore it (found by review)
+    lists.evaluate(cx)
+    again = [c for c in list_views.changes(cx, PLATFORM1)["changes"] if c["party"]["id"] == "U1"]
+    assert again == feed
 
 
 def test_the_full_evaluation_is_due_by_the_time_recorded_in_the_store(sample_app: Chengxin) -> None:

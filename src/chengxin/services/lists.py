@@ -393,9 +393,16 @@ def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], 
         return 0
     after = _open_memberships(conn, list(changed))
     fed = _last_fed(conn, list(changed)) if compare_feed else {}
+
+    def measures(key: str, own: list[Any]) -> dict[str, Any]:
+        # a person's include those of the enterprises it represents: compared without them, a full evaluation
+        # fed "restrict_persons removed" for a representative whose firm still bore it (found by review)
+        return person_measures(conn, key, own) if not key.startswith("uscc:") else in_force(own)
+
     rows = [row for key, cause in changed.items()
             if (row := _feed_row(key, (first[key].source, first[key].subject_id), stamp,
-                                 fed.get(key, in_force(held.get(key, []))), in_force(after.get(key, [])), cause))]
+                                 fed[key] if key in fed else measures(key, held.get(key, [])),
+                                 measures(key, after.get(key, [])), cause))]
     rows += _person_rows(conn, [r for r in rows if _touches_persons(r)], stamp)
     if rows:
         conn.execute(lt.measure_changes.insert(), rows)

@@ -198,6 +198,18 @@ def test_replay_enters_and_leaves_with_the_record() -> None:
 
 
 
+def test_replay_keeps_a_person_without_a_shop_off_public_lists_as_enforcement_does() -> None:
+    """The backtest listed a shopless person on the black list (serious dishonesty) that enforcement kept off
+    it (PIPL art. 25; found by review); the same person with a shop is listed."""
+    span = LS.Span("other", "grave", T0 + timedelta(days=10), None, sanction="serious_dishonesty", record_id=1)
+    for shops, listed in ((0, set()), (1, {"black"})):
+        f = LS.ListFacts("person", T0, (span,), shops=shops)
+        out = LS.replay(POLICIES.enforced(), f, T0 + timedelta(days=60), list(RULES.categories),
+                        list(RULES.sanctions), lists=POLICIES.lists)
+        public = {POLICIES.by_id(i.policy).list for i in out} & {"black", "red"}
+        assert public == listed, shops
+
+
 def test_leaving_a_record_out_leaves_out_the_breach_it_caused() -> None:
     """Repair asks what the lists would be without the record: its own breach of a commitment, which ends
     with it, blocked that (found by review). Another record's breach stays."""

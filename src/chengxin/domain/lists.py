@@ -304,6 +304,19 @@ def exclusive(lists: Mapping[str, ListDef], names: Iterable[str]) -> set[str]:
     return chosen - {x for name in chosen for x in lists[name].excludes}
 
 
+NATURAL_KINDS = frozenset({"person", "courier"})
+
+
+def kept_lists(lists: Mapping[str, ListDef], names: Iterable[str], profile: Mapping[str, Any]) -> set[str]:
+    """The lists a party ends up on (`exclusive`), never a public one for a natural person who sells nothing
+    (PIPL art. 25). Enforcement and the backtest both keep these: the backtest listed such a person on the
+    black list that enforcement kept off it (found by review)."""
+    keep = exclusive(lists, names)
+    if profile["kind"] in NATURAL_KINDS and not profile["shops"]:
+        keep = {name for name in keep if not lists[name].public}
+    return keep
+
+
 @dataclass(frozen=True)
 class Interval:
     policy: str
@@ -322,9 +335,10 @@ def replay(policies: Sequence[Policy], f: ListFacts, until: datetime, categories
     held: dict[str, datetime] = {}
     out: list[Interval] = []
     for t in points:
-        now = set(evaluate(policies, profile_at(f, t, categories, sanction_kinds), held, china_day(t)))
+        prof = profile_at(f, t, categories, sanction_kinds)
+        now = set(evaluate(policies, prof, held, china_day(t)))
         if lists is not None:
-            keep = exclusive(lists, {by_list[p] for p in now})
+            keep = kept_lists(lists, {by_list[p] for p in now}, prof)
             now = {p for p in now if by_list[p] in keep}
         for pid in [p for p in held if p not in now]:
             out.append(Interval(pid, held.pop(pid), t))

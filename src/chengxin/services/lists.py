@@ -39,7 +39,6 @@ Ref = tuple[str, str]
 
 
 LISTS_SOURCE = "urn:cx:chengxin:lists"
-NATURAL = frozenset({"person", "courier"})  # as services.parties.NATURAL_PERSONS (not imported: a cycle)
 MANUAL = list_overrides.MANUAL  # the policy of a membership a regulator's addition imposes
 GONE = {"reason": "no report of the party has this party key any more (its identification changed)"}
 
@@ -230,9 +229,7 @@ def _wanted(prof: dict[str, Any], held: list[Any], overrides: list[Any], on: dat
             want[(o.list, MANUAL)] = o
         else:
             want = {k: v for k, v in want.items() if k[0] != o.list}
-    keep = LS.exclusive(ps.lists, {name for name, _ in want})
-    if prof["kind"] in NATURAL and not prof["shops"]:  # PIPL art. 25: a person who sells nothing is never
-        keep = {name for name in keep if not ps.lists[name].public}  # published on a public list
+    keep = LS.kept_lists(ps.lists, {name for name, _ in want}, prof)  # a person who sells nothing: no public list
     return {k: v for k, v in want.items() if k[0] in keep}
 
 

@@ -279,7 +279,10 @@ def check_repair(rules: LifecycleRules, *, state: str, severity: str, repair_on:
     if severity in r.barred_severities:
         unmet.append(f"{severity} records cannot be repaired; they leave by their own removal rules")
     if today < repair_on:
-        unmet.append(f"the minimum publicity period runs until {repair_on.isoformat()}")
+        # the day named is the first a repair may be granted (the period ends the day before: the message said
+        # "runs until" that first day, a day more than docs/lists.md; found by review)
+        unmet.append(f"the minimum publicity period is not over: a repair may be granted from "
+                     f"{repair_on.isoformat()}")
     unmet += [f"condition not met: {c}" for c in r.requires if not conditions.get(c)]
     if r.no_repeat_of_same_category and repeats:
         unmet.append(f"the same conduct was recorded again {repeats} time(s) after this record")

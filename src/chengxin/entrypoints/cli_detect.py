@@ -73,6 +73,9 @@ def evaluate_cmd(
     from chengxin.services.evaluate import evaluate
 
     report = evaluate(_app(), truth, findings)
+    if findings is None and report.findings == 0:  # live runs at ingestion are not scored: a full one is
+        err.print("[yellow]note[/]: the store holds no full detection run: run `chengxin detect` first (a quick "
+                  "start without it scored nothing; found by review)")
     if as_json:
         _print_json(report.as_dict())
     else:
@@ -138,7 +141,8 @@ def detect_cmd(as_json: JsonOpt = False, rebuild_graph: Annotated[bool, typer.Op
     for f in [f for f in run.findings if f.refs("parties") and f.evidence.get("level") != "order_delivery"][:10]:
         # the parties named first: shops, couriers (not each parcel a courier faked)
         who = ", ".join(f"{s} {i}" for s, i in f.refs("parties"))
-        err.print(f"  {f.kind} {f.score}: {who} ({f.evidence.get('level', '')}, "
+        level = f.evidence.get("level")  # only empty parcels roll up by level: the others showed "(, 203 orders)"
+        err.print(f"  {f.kind} {f.score}: {who} ({f'{level}, ' if level else ''}"
                   f"{f.evidence.get('flagged', len(f.refs('orders')))} orders)")
     if run.review:
         err.print(f"queued for review: {run.review.get('published', 0):,} new items "

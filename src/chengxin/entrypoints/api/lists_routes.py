@@ -122,7 +122,7 @@ def post_application(body: ApplicationRequest, cx: AppDep, viewer: ViewerDep,
 
 @router.get("/applications", tags=["records"], responses=errors(422), openapi_extra=NEEDS_KEY)
 def get_applications(cx: AppDep, viewer: ViewerDep,
-                     status: Literal["pending", "upheld", "overturned", "granted", "refused"] | None = Query(
+                     status: Literal["pending", "upheld", "overturned", "granted", "refused", "moot"] | None = Query(
                          "pending", description="Only applications in this state (default: pending)."),
                      limit: int = Query(100, ge=1, le=500),
                      after: int | None = Query(None, ge=0, le=MAX_INDEX, description="Page cursor: `next_after`.")

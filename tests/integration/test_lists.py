@@ -531,6 +531,21 @@ def test_an_override_ends_with_its_last_day_in_china(sample_app: Chengxin) -> No
     lists.evaluate(cx, now=datetime(2026, 11, 27, 16, 0, tzinfo=UTC))  # midnight: the 28th in China
     assert lists_of(cx, (P1, "S1")) == ["red"]
 
+def test_a_lapsed_override_is_evaluated_on_its_next_day_without_a_full_evaluation(sample_app: Chengxin) -> None:
+    """A lapsed override's membership and measures stayed in force until the party was evaluated for another
+    reason, up to six hours (found by review): the first drain of the next day in China evaluates it."""
+    cx = sample_app
+    lists.evaluate(cx)
+    until = lifecycle.day_of(datetime.now(UTC)) + timedelta(days=10)
+    list_views.override(cx, "black", (P1, "S1"), "add", REGULATOR, "court judgment", "某法院判决书", until=until)
+    last = datetime(until.year, until.month, until.day, 15, 59, tzinfo=UTC)  # 23:59 on `until` in China
+    assert lists.drain(cx, last) is None  # nothing lapsed yet
+    assert lists_of(cx, (P1, "S1")) == ["black"]
+    done = lists.drain(cx, last + timedelta(minutes=1))  # midnight: the next day in China
+    assert done is not None and lists_of(cx, (P1, "S1")) == ["red"]
+    assert lists.drain(cx, last + timedelta(hours=1)) is None  # handled once
+
+
 def test_pending_applications_are_a_work_queue(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")

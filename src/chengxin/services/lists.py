@@ -96,7 +96,8 @@ def queue_supervision(conn: Connection, sync: bool, commitments: list[tuple[str,
 
 
 def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:
-    """Sync sanctions if asked, then evaluate the queued parties (None when the queue is empty)."""
+    """Sync sanctions if asked, then evaluate the queued parties and those whose override lapsed since the last
+    drain (None when there are none)."""
     q = lt.list_queue.c
     with read_connection(app.engine) as conn:
         keys = list(conn.execute(select(q.party_key)).scalars())
@@ -104,7 +105,39 @@ def drain(app: Chengxin, now: datetime | None = None) -> dict[str, Any] | None:
         lifecycle.sync(app, now)  # removes the mark in its own transaction
         with read_connection(app.engine) as conn:
             keys = [k for k in conn.execute(select(q.party_key)).scalars() if k != SYNC]
+    keys = list(dict.fromkeys([*keys, *_lapsed_overrides(app, now or datetime.now(UTC))]))
     return evaluate(app, keys, now) if keys else None
+
+
+LAPSE_JOB = "lists.overrides_lapsed"  # the job_runs row: the day (in China) whose lapsed overrides were handled
+
+
+def _lapsed_overrides(app: Chengxin, now: datetime) -> list[str]:
+    """The parties whose override's review date passed since the day last handled: an override holds through
+    its `until` (a day in China), and its membership and measures then stayed in force until the party was
+    evaluated for another reason, up to the next full evaluation (found by review)."""
+    today, o, j = lifecycle.day_of(now).isoformat(), lt.list_overrides.c, lt.job_runs.c
+    store = str(app.engine.url)
+    if _LAPSES_HANDLED.get(store, "") >= today:  # this process handled today: no statement at each drain
+        return []
+    with read_connection(app.engine) as conn:
+        last = conn.execute(select(j.finished_at).where(j.job == LAPSE_JOB)).scalar()
+        if last is not None and last[:10] >= today:
+            _LAPSES_HANDLED[store] = last[:10]
+            return []
+        q = select(o.party_key).distinct().where(o.lifted_at.is_(None), o.until < today)
+        keys = list(conn.execute(q if last is None else q.where(o.until >= last[:10])).scalars())
+    _finished_on(app, LAPSE_JOB, today)
+    _LAPSES_HANDLED[store] = today
+    return keys
+
+
+_LAPSES_HANDLED: dict[str, str] = {}  # store -> the day (in China) this process last handled
+
+
+def _finished_on(app: Chengxin, job: str, day: str) -> None:
+    with write_transaction(app.engine) as conn:
+        upsert.insert_or_update(conn, lt.job_runs, [{"job": job, "finished_at": day}])
 
 
 # --- gathering facts (services/list_facts.py) -----------------------------------------------------------------

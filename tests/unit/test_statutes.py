@@ -27,6 +27,11 @@ def test_chinese_numbers(text: str, number: int) -> None:
     ("上海市社会信用条例 第三十条第一项; 信用承诺", "Shanghai Social Credit Regulations art. 30(1); credit commitment"),
     ("民法典 第二百零一条第二款", "Civil Code art. 201 para. 2"),
     ("沪市监〔2026〕1号", "沪市监〔2026〕1号"),  # a decision number: as written
+    # a formal title was garbled, its short name replaced inside it (found by review)
+    ("《中华人民共和国电子商务法》第十七条", "E-Commerce Law art. 17"),
+    ("《中华人民共和国食品安全法》第三十五条", "Food Safety Law art. 35"),
+    ("《平台服务协议》第4条", "the platform's service agreement art. 4"),
+    ("某某电子商务法实施细则 第三条", "某某电子商务法实施细则 art. 3"),  # a name inside another, unknown one
     ("platform rule 4.2", "platform rule 4.2"), ("", ""), (None, None)])
 def test_a_basis_in_english(basis: str | None, english: str | None) -> None:
     assert S.in_english(basis, TITLES) == english

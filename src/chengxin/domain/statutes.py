@@ -18,8 +18,11 @@ from chengxin.domain.vocabulary import VocabularyError
 
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")}
 _UNITS = {"十": 10, "百": 100, "千": 1000}
-_ARTICLE = re.compile(r"第([零一二三四五六七八九十百千]+)条(?:第([零一二三四五六七八九十百千]+)款)?"
-                      r"(?:第([零一二三四五六七八九十百千]+)项)?")
+_N = r"[零一二三四五六七八九十百千]+|[0-9]+"  # 第三十条, or 第30条
+_ARTICLE = re.compile(rf"第({_N})条(?:第({_N})款)?(?:第({_N})项)?")
+
+
+_FORMAL = re.compile(r"《(?:中华人民共和国)?([^》]+)》")
 
 
 def load(text: str, source: str) -> dict[str, str]:
@@ -35,7 +38,9 @@ def load(text: str, source: str) -> dict[str, str]:
 
 
 def chinese_number(text: str) -> int:
-    """三十 -> 30, 八十六 -> 86, 一百零二 -> 102, 十七 -> 17."""
+    """三十 -> 30, 八十六 -> 86, 一百零二 -> 102, 十七 -> 17 (and 30 -> 30)."""
+    if text.isascii() and text.isdigit():
+        return int(text)
     total, digit = 0, 0
     for ch in text:
         if ch in _UNITS:
@@ -57,9 +62,11 @@ def in_english(basis: Any, titles: Mapping[str, str]) -> Any:
     """A basis in English where its parts are known; anything but a text comes back as it is."""
     if not isinstance(basis, str) or not basis:
         return basis
-    text = basis
+    # a formal title 《中华人民共和国电子商务法》 is the statute's: its short name was replaced inside it, which
+    # read 《中华人民共和国E-Commerce Law 》 (found by review); a name inside another, unknown one is not its
+    text = _FORMAL.sub(lambda m: f"{titles[m[1]]} " if m[1] in titles else m[0], basis)
     for name, title in titles.items():
-        text = text.replace(name, f"{title} ")
+        text = re.sub(rf"(?<![\u4e00-\u9fff]){re.escape(name)}(?![\u4e00-\u9fff])", f"{title} ", text)
     text = _ARTICLE.sub(_article, text)
     text = re.sub(r"、\s*art\. ", ", ", text).replace("、", ", ").replace("；", "; ").replace("，", ", ")
     return re.sub(r" {2,}", " ", text).replace(" ,", ",").replace(" ;", ";").strip()

@@ -428,3 +428,22 @@ def test_english_pages_give_legal_bases_in_english(portal_client: TestClient) ->
     assert "E-Commerce Law art. 5, 17; Shanghai Social Credit Regulations art. 30" in en
     assert "电子商务法 第五条" not in en
     assert "电子商务法 第五条、第十七条" in portal_client.get(S1 + "&lang=zh").text
+
+
+def test_a_shop_ordered_closed_is_not_shown_open() -> None:
+    """A blacklisted shop showed "营业中 / Open" beside its close_shop measure in force (found by review)."""
+    from chengxin.entrypoints.web.i18n import Translator
+
+    macros = render.templates.env.get_template("_macros.html").module
+    for lang, ordered, open_ in (("zh", "责令关闭", "营业中"), ("en", "Ordered closed", "Open")):
+        t = Translator(lang)
+        assert ordered in str(macros.shop_status(t, None, [{"measure": "close_shop", "value": True}]))
+        assert ordered in str(macros.shop_status(t, None, [{"measure": "hide_shop", "value": True}]))
+        assert open_ in str(macros.shop_status(t, None, [{"measure": "lower_grade", "value": "D"}]))
+
+
+def test_the_licence_gap_banner_names_what_is_missing(portal_client: TestClient) -> None:
+    """It said only "lacks 3 required licence(s)", the licences three screens further down (found by review)."""
+    html = portal_client.get(S2 + "&lang=en").text
+    banner = html[html.index('data-testid="gap-banner"'):].split("</p>")[0]
+    assert 'href="#requirements"' in banner and "business licence" in banner and 'id="requirements"' in html

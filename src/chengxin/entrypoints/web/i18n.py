@@ -44,6 +44,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "search.results_for": ("“{q}”的查询结果", "Results for “{q}”"),
     "shop.open": ("营业中", "Open"),
     "shop.closed": ("已关闭", "Closed"),
+    # a close_shop or hide_shop measure in force: "open" beside it contradicted it (found by review)
+    "shop.ordered_closed": ("责令关闭", "Ordered closed"),
     "shop.closed_on": ("{date} 关闭：{reason}", "Closed on {date}: {reason}"),
     "shop.url": ("店铺网址", "Shop URL"),
     "shop.categories": ("经营类目", "Categories"),
@@ -230,6 +232,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "proof.server_sig_fail": ("未通过 ✗（树头签名与本节点公钥不符）",
                               "failed ✗ (the tree head's signature does not match this node's public key)"),
     "proof.pending": ("正在验证…", "Verifying…"),
+    # shown until the page's script takes over: without it (blocked, not loaded) the rows said "verifying…" for
+    # ever (found by review)
+    "proof.unchecked": ("尚未在本浏览器中验证", "Not checked in this browser"),
     "proof.nojs": ("需要启用 JavaScript 才能在浏览器中验证。", "Enable JavaScript to verify in your browser."),
     "proof.ok": ("已验证 ✓", "verified ✓"),
     "proof.fail": ("验证失败 ✗", "failed ✗"),

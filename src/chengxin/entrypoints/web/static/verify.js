@@ -192,6 +192,9 @@
     const result = document.getElementById("verify-result");
     const sig = document.getElementById("signature-result");
     if (!source || !result) return;
+    for (const el of [result, sig]) {  // the page says "not checked" until this script runs
+      if (el) { el.textContent = el.dataset.pending; el.dataset.state = "pending"; }
+    }
     const d = JSON.parse(source.textContent);
     if (!window.crypto || !crypto.subtle) {  // not checked, rather than failed (plain HTTP, an old browser)
       show(result, "unsupported", null);

@@ -447,3 +447,20 @@ def test_the_licence_gap_banner_names_what_is_missing(portal_client: TestClient)
     html = portal_client.get(S2 + "&lang=en").text
     banner = html[html.index('data-testid="gap-banner"'):].split("</p>")[0]
     assert 'href="#requirements"' in banner and "business licence" in banner and 'id="requirements"' in html
+
+
+def test_records_name_their_reporter_and_their_verify_links(portal_client: TestClient) -> None:
+    """The reporter column showed URNs (urn:cx:regulator:310000), and every verify link had one name for a
+    screen reader (found by review)."""
+    from chengxin.entrypoints.web.i18n import Translator
+    from chengxin.entrypoints.web.present import reporter_label
+
+    zh = portal_client.get(S1 + "&lang=zh").text
+    table = zh[zh.index('class="data records stack"'):].split("</table>")[0]
+    assert ">示例电商平台有限公司<" in table and 'title="urn:cx:platform:P1"' in table
+    assert "按记入信用日志的先后排列" in zh and 'aria-label="验证第 ' in table
+    assert ">urn:cx:" not in table
+    en = Translator("en")
+    assert reporter_label(en, "urn:cx:regulator:310000", {}) == "regulator (310000)"
+    assert reporter_label(en, "urn:cx:hotline:12315", {}) == "hotline 12315"
+    assert reporter_label(en, "urn:cx:chengxin:lists", {}) == "Chengxin"

@@ -46,6 +46,12 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "shop.closed": ("已关闭", "Closed"),
     # a close_shop or hide_shop measure in force: "open" beside it contradicted it (found by review)
     "shop.ordered_closed": ("责令关闭", "Ordered closed"),
+    "reporter.regulator": ("监管部门（{code}）", "regulator ({code})"),
+    "reporter.hotline": ("投诉热线 {code}", "hotline {code}"),
+    "reporter.payment": ("支付机构（{code}）", "payment institution ({code})"),
+    "reporter.chengxin": ("诚信平台", "Chengxin"),
+    "rec.order_note": ("按记入信用日志的先后排列，最新在前", "in the order they entered the credit log, newest first"),
+    "rec.verify_of": ("验证第 {index} 号记录的收录", "verify inclusion of record {index}"),
     "shop.closed_on": ("{date} 关闭：{reason}", "Closed on {date}: {reason}"),
     "shop.url": ("店铺网址", "Shop URL"),
     "shop.categories": ("经营类目", "Categories"),

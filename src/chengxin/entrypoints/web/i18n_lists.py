@@ -5,6 +5,8 @@ from __future__ import annotations
 
 PAIRS: dict[str, tuple[str, str]] = {
     "nav.main": ("主导航", "Main navigation"),
+    "nav.footer": ("页脚导航", "Footer navigation"),
+    "nav.skip": ("跳到正文", "Skip to content"),
     "nav.black": ("黑名单", "Black list"),
     "nav.red": ("红名单", "Red list"),
     "nav.notices": ("风险提示", "Risk notices"),

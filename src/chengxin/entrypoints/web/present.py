@@ -359,6 +359,17 @@ def localised(t: Translator, item: dict[str, Any] | None, zh: str = "zh", en: st
     return str(item.get(zh if t.lang == "zh" else en) or item.get(en) or "")
 
 
+def reporter_label(t: Translator, source: str, names: dict[str, str] | None) -> str:
+    """Who reported a record, as a reader names it: the name the source registered for itself, else what
+    kind of reporter it is (a regulator, a hotline, Chengxin itself), else the source as sent."""
+    if names and source in names:
+        return names[source]
+    kind, code = source_kind(source), source.rsplit(":", 1)[-1]
+    if kind in ("regulator", "hotline", "payment"):
+        return t(f"reporter.{kind}", code=code)
+    return t("reporter.chengxin") if source.startswith("urn:cx:chengxin:") else source
+
+
 @cache
 def _statute_titles() -> dict[str, str]:
     from chengxin.adapters.resources import vocab_text

@@ -37,6 +37,7 @@ def _environment() -> jinja2.Environment:
         category_label=present.category_label, licence_label=present.licence_label, HTMX_SRI=HTMX_SRI,
         localised=present.localised, level_badge=present.level_badge, percent=present.percent,
         dsr_rows=present.dsr_rows, credit_history=present.credit_history, basis_text=present.basis_text,
+        reporter_label=present.reporter_label,
     )
     env.filters.update(cn_date=present.cn_date, cn_datetime=present.cn_datetime)
     return env

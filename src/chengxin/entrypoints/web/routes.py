@@ -192,6 +192,9 @@ def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str, before: int 
         raise InvalidInput(t("error.missing_source"))
     view: dict[str, Any] = public(parties.show(cx, source, entity_id, ANONYMOUS, limit=PAGE_SIZE, before=before))
     view["decider_names"] = decider_names(cx, view.get("credit_records") or [])
+    # who reported each record, by name where the source registered one (the page showed URNs: found by review)
+    view["reporter_names"] = records.source_names(cx, {r["event"]["source"] for r in view.get("credit_records") or []
+                                                      if isinstance(r.get("event"), dict)})
     return view
 
 

@@ -464,3 +464,12 @@ def test_records_name_their_reporter_and_their_verify_links(portal_client: TestC
     assert reporter_label(en, "urn:cx:regulator:310000", {}) == "regulator (310000)"
     assert reporter_label(en, "urn:cx:hotline:12315", {}) == "hotline 12315"
     assert reporter_label(en, "urn:cx:chengxin:lists", {}) == "Chengxin"
+
+
+def test_a_live_search_retitles_the_page_and_static_files_are_cached(portal_client: TestClient) -> None:
+    """After a live search the tab kept the first query's title; a reload asked for every static file again
+    (found by review)."""
+    frag = portal_client.get("/search?q=示例", headers={"HX-Request": "true"}).text
+    assert "<title>“示例”的查询结果 · " in frag
+    assert portal_client.get("/static/portal.css").headers["cache-control"] == "public, max-age=3600"
+    assert portal_client.get("/").headers.get("cache-control") != "public, max-age=3600"

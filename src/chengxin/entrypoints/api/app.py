@@ -126,7 +126,7 @@ class NoStore:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        api = _is_api(scope["path"])
+        api, static = _is_api(scope["path"]), scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -136,6 +136,8 @@ class NoStore:
                 else:  # what the portal's pages set, on the rest too (/docs, where keys are typed, /static)
                     for name, value in _BASELINE:
                         headers.setdefault(name, value)
+                    if static:  # an hour: a reload asked for every file again (found by review); a new release's
+                        headers.setdefault("Cache-Control", "public, max-age=3600")  # files within the hour
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

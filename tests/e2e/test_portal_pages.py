@@ -167,6 +167,7 @@ def test_missing_things_get_the_friendly_404_page(portal_client: TestClient, url
     r = portal_client.get(url)
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
     assert 'data-testid="error-page"' in r.text and "没有找到您要的内容" in r.text and 'href="/docs"' in r.text
+    assert 'action="/search"' in r.text.split('data-testid="error-page"')[1]  # search from where the link broke
 
 
 def test_bad_parameters_get_a_friendly_page(portal_client: TestClient) -> None:

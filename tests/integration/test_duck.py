@@ -44,7 +44,7 @@ def test_duckdb_reads_what_sqlite_reads(sqlite_app):
 def test_a_writer_keeps_its_locks_while_duckdb_reads(sqlite_app):
     # DuckDB carries its own SQLite: in one process the two would drop each other's POSIX locks, and the
     # writer's next statement would fail with "locking protocol"
-    jobs = select(func.count().label("n")).select_from(lt.job_runs)
+    jobs = select(func.count().label("n")).select_from(lt.job_runs).where(lt.job_runs.c.job == "test")
     with duck.reader(sqlite_app.engine) as reader:
         with write_transaction(sqlite_app.engine) as conn:
             n = reader.rows(select(func.count().label("n")).select_from(t.events))[0].n

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, delete, func, select, union, update
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db import upsert
-from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.engine import read_connection, require_serialised, write_transaction
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
@@ -435,6 +435,9 @@ def _record_changes(conn: Connection, changed: dict[str, list[dict[str, Any]]], 
                                  measures(key, after.get(key, [])), cause))]
     rows += _person_rows(conn, [r for r in rows if _touches_persons(r)], stamp)
     if rows:
+        # the feed's cursor is `seq`: numbers must become visible in order, which holds only while writers
+        # are serialised (a `write_transaction`; adapters/db/engine.py): else a poller could pass one by
+        require_serialised(conn)
         conn.execute(lt.measure_changes.insert(), rows)
     return len(rows)
 

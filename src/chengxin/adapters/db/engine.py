@@ -6,6 +6,13 @@ Writers are serialised: on SQLite a write transaction takes an exclusive `flock`
 row. The credit log needs one sequencer anyway (indices contiguous, no gaps), and with writers serialised
 the duplicate check and the insert of an event cannot race.
 
+Serialised writers also make every autoincrement column a safe feed cursor: a writer takes its numbers only
+after the previous writer committed (on PostgreSQL, the `log_state` row lock is released after the commit is
+visible), so numbers become visible in increasing order and a reader polling `seq > cursor` never passes a
+number that commits later. Without that, two transactions could take 10 and 11 and commit 11 first: a poller
+would see 11, move its cursor past 10 and never read 10. The measures feed (`measure_changes.seq`) relies on
+it, and its writer checks it (`require_serialised`).
+
 Every write transaction is durable (its commit waits for the disk) unless it asks otherwise: the scorer's
 transactions write only derived data (ledger, standings, scores), recomputable from the events, and delete
 the queue marks that asked for them in the same transaction, so a commit lost to a power cut is redone from
@@ -99,6 +106,18 @@ def write_transaction(engine: Engine, *, durable: bool = True) -> Iterator[Conne
             if not durable:
                 conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         yield conn
+
+
+class NotSerialised(RuntimeError):
+    """A write that must be serialised with every other (a feed row, whose cursor must become visible in
+    order) was attempted outside a `write_transaction`. Internal: a programming error, never a user's."""
+
+
+def require_serialised(conn: Connection) -> None:
+    """Refuse (`NotSerialised`) unless `conn` is a `write_transaction`'s: the only transactions that hold the
+    writers' lock (SQLite: `BEGIN IMMEDIATE` after the `flock`; PostgreSQL: the `log_state` row)."""
+    if not conn.get_execution_options().get(_WRITE):
+        raise NotSerialised("this transaction does not hold the writers' lock; a feed's rows need it")
 
 
 def require_durable(conn: Connection) -> None:

@@ -216,6 +216,104 @@ def test_notices_atom_feed_parses_and_has_the_entry(client: TestClient) -> None:
     assert "fake orders (brushing)" in (english.findtext(f"{ATOM}entry/{ATOM}summary") or "")
 
 
+def notice_records(html: str) -> list[int]:
+    return [int(r) for r in re.findall(r'<tr data-testid="notice" data-record="(\d+)"', html)]
+
+
+def pager_link(html: str, testid: str) -> str | None:
+    found = re.search(rf'<a href="([^"]+)" rel="\w+" data-testid="{testid}">', html)
+    return unescape(found[1]) if found else None
+
+
+def test_notices_page_by_page_older_then_newer_in_both_languages(client: TestClient) -> None:
+    """The page showed the 50 newest notices and no way to the older ones. Pages of `limit`, newest first, by
+    "older" and "newer" links (record-id cursors; two notices confirmed at the same instant are told apart by
+    id); the same notices as one page, each once."""
+    every = notice_records(get(client, "/notices"))
+    assert len(every) >= 3
+    html = get(client, "/notices?limit=1")
+    assert pager_link(html, "notices-newer") is None and "更早的风险提示" in html
+    pages, href = [notice_records(html)], pager_link(html, "notices-older")
+    hrefs = [href]
+    while href is not None:
+        html = get(client, href)
+        pages.append(notice_records(html))
+        assert pager_link(html, "notices-newer") is not None  # a later page leads back
+        href = pager_link(html, "notices-older")
+        hrefs.append(href)
+    assert [r for p in pages for r in p] == every and all(len(p) == 1 for p in pages)
+    assert hrefs[0] == f"/notices?before={every[0]}&limit=1" and hrefs[-1] is None
+    # and back: the newer link of each page shows the page before it
+    for i in range(len(pages) - 1, 0, -1):
+        newer = pager_link(get(client, f"/notices?before={pages[i - 1][0]}&limit=1"), "notices-newer")
+        assert newer is not None and notice_records(get(client, newer)) == pages[i - 1]
+    # two a page, and in English
+    english = get(client, "/notices?limit=2", "en")
+    assert notice_records(english) == every[:2] and "Older notices →" in english
+    second = get(client, pager_link(english, "notices-older") or "", "en")
+    assert notice_records(second) == every[2:4] and "← Newer notices" in second
+    assert notice_records(get(client, f"/notices?after={every[-1]}&limit=1")) == every[-2:-1]
+    # nothing newer than the newest: the first page; nothing older than the oldest: an empty page saying so
+    assert notice_records(get(client, f"/notices?after={every[0]}")) == every
+    last = get(client, f"/notices?before={every[-1]}", "en")
+    assert notice_records(last) == [] and "No risk notice on this page." in last
+    assert pager_link(last, "notices-newer") is not None and pager_link(last, "notices-older") is None
+
+
+def _record_id(client: TestClient, subject: str, severity: str) -> int:
+    from sqlalchemy import select
+
+    from chengxin.adapters.db import lists_tables as lt
+    from chengxin.adapters.db.engine import read_connection
+
+    cx = client.app.state.chengxin  # type: ignore[attr-defined]
+    d = lt.dishonesty_records.c
+    with read_connection(cx.engine) as conn:
+        return int(conn.execute(select(d.id).where(d.subject_id == subject, d.severity == severity)).scalars().first())
+
+
+def test_bad_notice_cursors_get_the_error_page_on_the_page_and_the_feed(client: TestClient) -> None:
+    """A cursor that is no number, out of range, names no notice (a minor record, a natural person's: its time
+    is not for the public either), or two cursors at once: the portal's error page (422) in the page's
+    language, never a 500."""
+    person, minor = _record_id(client, "S9", "serious"), _record_id(client, "E-M2", "minor")
+    bad = ["before=abc", "before=-1", "before=0", f"before={2**70}", "after=1.5", "before=99999999",
+           f"before={person}", f"after={minor}", "before=2&after=3", "limit=0", "limit=101", "limit=x"]
+    for path in ("/notices", "/notices.atom"):
+        for query in bad:
+            response = client.get(f"{path}?{query}")
+            assert response.status_code == 422, (path, query, response.status_code)
+            assert 'data-testid="error-page"' in response.text, (path, query)
+    zh, en = client.get("/notices?before=99999999&lang=zh").text, client.get("/notices?before=99999999&lang=en").text
+    assert "没有这条风险提示" in zh and "there is no such notice" in en
+
+
+def test_the_atom_feed_pages_as_the_page_does(client: TestClient) -> None:
+    """The feed gives the page's newest notices and pages on as the page does (RFC 5005: `next` older,
+    `previous` newer, `first`), each link in the feed's language."""
+    every = notice_records(get(client, "/notices"))
+
+    def links(feed: ET.Element) -> dict[str, str]:
+        return {link.get("rel", ""): link.get("href", "") for link in feed.findall(f"{ATOM}link")}
+
+    def records(feed: ET.Element) -> list[int]:
+        return [int((e.findtext(f"{ATOM}id") or "").rsplit(":", 1)[1]) for e in feed.findall(f"{ATOM}entry")]
+
+    first = ET.fromstring(client.get("/notices.atom?lang=en&limit=1").content)
+    assert records(first) == every[:1] and "previous" not in links(first) and "first" not in links(first)
+    seen, feed = records(first), first
+    while "next" in links(feed):
+        href = links(feed)["next"]
+        assert href.startswith("http://testserver/notices.atom?lang=en&before=") and href.endswith("&limit=1")
+        feed = ET.fromstring(client.get(href.removeprefix("http://testserver")).content)
+        assert feed.findtext(f"{ATOM}title") == "Risk notices: serious dishonesty records"
+        assert {"previous", "first"} <= set(links(feed))
+        seen += records(feed)
+    assert seen == every
+    whole = ET.fromstring(client.get("/notices.atom").content)
+    assert records(whole) == every and not {"next", "previous"} & set(links(whole))
+
+
 def test_shop_page_shows_list_badge_public_measures_and_commitment(client: TestClient) -> None:
     html = get(client, shop_href(P1, "S1"))
     found = re.search(r'data-testid="list-badge" data-list="black">(.*?)</div>', html, re.S)

@@ -3,6 +3,7 @@ black list page with the reason; the pages load without console errors (CSP, ass
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -78,3 +79,25 @@ def test_list_and_notice_pages_run_without_console_errors(page: Page, lists_serv
     expect(page).to_have_url(f"{lists_server}/notices")
     expect(page.locator('[data-testid="notice"]').first).to_be_visible()
     assert problems == []
+
+
+def test_older_and_newer_notices_a_page_at_a_time(browser: Browser, lists_server: str) -> None:
+    """The notices page showed the newest 50 and no way on: "older" and "newer" links page through them, and
+    the language switch keeps the page."""
+    context = browser.new_context(base_url=lists_server, locale="zh-CN")
+    page = context.new_page()
+    page.goto("/notices?limit=1")
+    rows = page.get_by_test_id("notice")
+    expect(rows).to_have_count(1)
+    newest = rows.get_attribute("data-record")
+    expect(page.get_by_test_id("notices-newer")).to_have_count(0)
+    page.get_by_role("link", name="更早的风险提示 →").click()
+    expect(page).to_have_url(re.compile(r"/notices\?before=\d+&limit=1$"))
+    expect(rows).to_have_count(1)
+    assert rows.get_attribute("data-record") != newest
+    page.get_by_test_id("lang-switch").click()
+    expect(page).to_have_url(re.compile(r"before=\d+&limit=1&lang=en$"))
+    page.get_by_role("link", name="← Newer notices").click()
+    expect(rows).to_have_attribute("data-record", newest or "")
+    expect(page.get_by_test_id("notices-older")).to_have_text("Older notices →")
+    context.close()

@@ -1,5 +1,5 @@
 """Risk notices (风险提示): the public dishonesty records in force of serious category, newest first, for the
-portal's `/notices` page and its Atom feed.
+portal's `/notices` page and its Atom feed, a page at a time (`page`: keyset cursors, record ids).
 
 Public only: a record is shown while `lifecycle.record_view(row)["public"]` holds (in force, within its
 disclosure period) and never when its party is a natural person (a shop's record is its operator's; PIPL
@@ -8,9 +8,10 @@ art. 25: a person's records are not published as notices).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
@@ -18,6 +19,7 @@ from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.domain.redact import redact
+from chengxin.exc import InvalidInput
 from chengxin.services import lifecycle
 from chengxin.services.parties import NATURAL_PERSONS
 
@@ -27,28 +29,96 @@ _BATCH = 200
 
 def risk_notices(app: Chengxin, limit: int = 50) -> list[dict[str, Any]]:
     """Up to `limit` public serious records in force, newest confirmation first, each with its party and shop."""
+    notices: list[dict[str, Any]] = page(app, limit)["notices"]
+    return notices
+
+
+def page(app: Chengxin, limit: int = 50, before: int | None = None, after: int | None = None) -> dict[str, Any]:
+    """One page of notices, newest confirmation first: the newest `limit`, or those just older than the
+    notice (record id) `before`, or just newer than `after` (keyset: a page stays the same while new notices
+    arrive). `older` and `newer` are the cursors of the pages beside it (None: there is none): the `before`
+    and the `after` of their links. A cursor is any serious record of a business, in force or no longer (a
+    link to an older page keeps working after its notice was repaired); another id is InvalidInput."""
+    if before is not None and after is not None:
+        raise InvalidInput("before and after: one cursor at a time")
     today = lifecycle.today()
-    d, s = lt.dishonesty_records.c, t.subjects.c
-    persons = select(s.party_key).where(s.party_key == d.party_key, s.kind.in_(sorted(NATURAL_PERSONS)))
-    q = select(lt.dishonesty_records).where(
-        d.state.in_(sorted(L.IN_FORCE)), d.severity.in_(SERIOUS),
-        or_(d.disclose_until.is_(None), d.disclose_until >= today.isoformat()),
-        ~persons.exists(),  # natural persons never (a ring's buyers would otherwise be read and dropped here)
-    ).order_by(d.confirmed_at.desc(), d.id.desc())
+    with read_connection(app.engine) as conn:
+        if after is not None:
+            found = _collect(conn, _newer(conn, after, today), limit + 1, today)
+            if len(found) <= limit:  # the newest notices: the first page, full
+                return _first(conn, limit, today)
+            shown = found[:limit][::-1]
+            return {"notices": shown, "newer": shown[0]["record"],
+                    "older": shown[-1]["record"] if _collect(conn, _older(conn, shown[-1]["record"], today), 1, today)
+                    else None}
+        if before is None:
+            return _first(conn, limit, today)
+        found = _collect(conn, _older(conn, before, today), limit + 1, today)
+        shown = found[:limit]
+        newest = shown[0]["record"] if shown else before
+        newer = _collect(conn, _newer(conn, newest, today), 1, today)
+        return {"notices": shown, "older": shown[-1]["record"] if len(found) > limit else None,
+                "newer": newest if newer else None}
+
+
+def _first(conn: Connection, limit: int, today: date) -> dict[str, Any]:
+    found = _collect(conn, _listed(today).order_by(*_NEWEST_FIRST), limit + 1, today)
+    return {"notices": found[:limit], "older": found[limit - 1]["record"] if len(found) > limit else None,
+            "newer": None}
+
+
+_d = lt.dishonesty_records.c
+_NEWEST_FIRST = (_d.confirmed_at.desc(), _d.id.desc())
+
+
+def _businesses() -> Any:
+    """Serious records of businesses: natural persons never (a ring's buyers would otherwise be read and
+    dropped one by one)."""
+    s = t.subjects.c
+    persons = select(s.party_key).where(s.party_key == _d.party_key, s.kind.in_(sorted(NATURAL_PERSONS)))
+    return select(lt.dishonesty_records).where(_d.severity.in_(SERIOUS), ~persons.exists())
+
+
+def _listed(today: date) -> Any:
+    """The candidates of the notices: in force, within their disclosure period (`_notice` checks the rest)."""
+    return _businesses().where(_d.state.in_(sorted(L.IN_FORCE)),
+                               or_(_d.disclose_until.is_(None), _d.disclose_until >= today.isoformat()))
+
+
+def _anchor(conn: Connection, record: int) -> tuple[str, int]:
+    row = conn.execute(_businesses().where(_d.id == record)).first()
+    if row is None:
+        raise InvalidInput("no such notice: a page cursor names a serious record of a business")
+    return row.confirmed_at, row.id
+
+
+def _older(conn: Connection, record: int, today: date) -> Any:
+    at, rid = _anchor(conn, record)
+    return _listed(today).where(or_(_d.confirmed_at < at, and_(_d.confirmed_at == at, _d.id < rid))).order_by(
+        *_NEWEST_FIRST)
+
+
+def _newer(conn: Connection, record: int, today: date) -> Any:
+    at, rid = _anchor(conn, record)
+    return _listed(today).where(or_(_d.confirmed_at > at, and_(_d.confirmed_at == at, _d.id > rid))).order_by(
+        _d.confirmed_at, _d.id)
+
+
+def _collect(conn: Connection, q: Any, n: int, today: date) -> list[dict[str, Any]]:
+    """The first `n` notices of the candidates `q`, in its order (read `_BATCH` at a time)."""
     out: list[dict[str, Any]] = []
     offset = 0
-    with read_connection(app.engine) as conn:
-        while len(out) < limit:
-            rows = list(conn.execute(q.limit(_BATCH).offset(offset)))
-            for row in rows:
-                notice = _notice(conn, row, today)
-                if notice is not None:
-                    out.append(notice)
-                    if len(out) == limit:
-                        break
-            if len(rows) < _BATCH:
-                break
-            offset += _BATCH
+    while len(out) < n:
+        rows = list(conn.execute(q.limit(_BATCH).offset(offset)))
+        for row in rows:
+            notice = _notice(conn, row, today)
+            if notice is not None:
+                out.append(notice)
+                if len(out) == n:
+                    break
+        if len(rows) < _BATCH:
+            break
+        offset += _BATCH
     return out
 
 

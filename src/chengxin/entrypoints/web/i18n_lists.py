@@ -59,6 +59,12 @@ PAIRS: dict[str, tuple[str, str]] = {
                       "Serious dishonesty records within their disclosure period (fake orders, empty parcels, "
                       "counterfeit goods …), newest first. Natural persons are not listed here."),
     "notices.none": ("目前没有风险提示。", "No risk notice at present."),
+    "notices.no_more": ("此页没有风险提示。", "No risk notice on this page."),
+    "notices.older": ("更早的风险提示 →", "Older notices →"),
+    "notices.newer": ("← 较新的风险提示", "← Newer notices"),
+    "notices.pages": ("风险提示分页", "Pages of risk notices"),
+    "notices.bad_cursor": ("分页链接无效：没有这条风险提示。请从最新一页开始浏览。",
+                           "This page link is not valid: there is no such notice. Start from the newest page."),
     "notices.feed": ("Atom 订阅", "Atom feed"),
     "notices.party": ("主体 / 网店", "Party / shop"),
     "notices.category": ("失信类别", "Category"),

@@ -8,23 +8,25 @@ on the lists and never in the notices (`services/notices.py`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from chengxin.bootstrap import Chengxin
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.web import i18n, list_members
 from chengxin.entrypoints.web.present import basis_text, cn_date, localised, party_href, public, shop_href
 from chengxin.entrypoints.web.render import SECURITY_HEADERS, render
 from chengxin.entrypoints.web.routes import MAX_INDEX, PortalRoute, T, error_page
-from chengxin.exc import NotFound
+from chengxin.exc import InvalidInput, NotFound
 from chengxin.services import list_views, lists, notices
 
 router = APIRouter(route_class=PortalRoute, include_in_schema=False, default_response_class=HTMLResponse)
 LIST_PAGE = 50      # parties per page; the parties listed earlier are behind the "more" link
-NOTICES = 50        # notices on the page and in the feed
+NOTICES = 50        # notices on a page and in a page of the feed; older ones are behind the "older" link
 ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
@@ -57,23 +59,73 @@ def list_page(request: Request, cx: AppDep, t: T, name: str, after: int | None =
         "first_href": f"/lists/{name}" + (f"?limit={limit}" if page_q else "")})
 
 
+Cursor = Annotated[int | None, Query(ge=1, le=MAX_INDEX)]  # a notice's record id
+PageSize = Annotated[int, Query(ge=1, le=100)]
+
+
+def _notices_page(request: Request, t: i18n.Translator, cx: Chengxin, limit: int, before: int | None,
+                  after: int | None) -> dict[str, Any] | Response:
+    """The page of notices the cursors ask for, or the error page (422) for a cursor naming no notice."""
+    if before is not None and after is not None:
+        return error_page(request, 422, t("notices.bad_cursor"))
+    try:
+        data: dict[str, Any] = public(notices.page(cx, limit, before=before, after=after))
+    except InvalidInput:  # the service says it in English; the page says it in its own language
+        return error_page(request, 422, t("notices.bad_cursor"))
+    return data
+
+
+def _notices_query(cursor: str, record: int, limit: int, lang: str | None = None) -> str:
+    params = [*([("lang", lang)] if lang else []), (cursor, str(record)),
+              *([("limit", str(limit))] if limit != NOTICES else [])]
+    return "?" + urlencode(params)
+
+
 @router.get("/notices")
-def notices_page(request: Request, cx: AppDep, t: T) -> Response:
-    """Risk notices: public serious dishonesty records in force, newest first."""
-    return render(request, t, "notices.html", {"notices": public(notices.risk_notices(cx, NOTICES))})
+def notices_page(request: Request, cx: AppDep, t: T, before: Cursor = None, after: Cursor = None,
+                 limit: PageSize = NOTICES) -> Response:
+    """Risk notices: public serious dishonesty records in force, newest first, `limit` a page; `before` (the
+    "older" link) and `after` (the "newer" link) are record ids."""
+    data = _notices_page(request, t, cx, limit, before, after)
+    if isinstance(data, Response):
+        return data
+    older, newer = data["older"], data["newer"]
+    return render(request, t, "notices.html", {
+        "notices": data["notices"], "paged": before is not None or after is not None,
+        "older_href": f"/notices{_notices_query('before', older, limit)}" if older is not None else None,
+        "newer_href": f"/notices{_notices_query('after', newer, limit)}" if newer is not None else None})
 
 
 @router.get("/notices.atom")
-def notices_feed(request: Request, cx: AppDep, t: T) -> Response:
-    """The risk notices as an Atom 1.0 feed (RFC 4287), in the request's language."""
+def notices_feed(request: Request, cx: AppDep, t: T, before: Cursor = None, after: Cursor = None,
+                 limit: PageSize = NOTICES) -> Response:
+    """The risk notices as an Atom 1.0 feed (RFC 4287), in the request's language, paged as the page is
+    (RFC 5005 paged feed: `next` older, `previous` newer, `first` the newest)."""
+    data = _notices_page(request, t, cx, limit, before, after)
+    if isinstance(data, Response):
+        return data
     configured = cx.settings.public_url
     base = (configured or str(request.base_url)).rstrip("/")
-    body = atom_feed(t, public(notices.risk_notices(cx, NOTICES)), base)
+    body = atom_feed(t, data["notices"], base, pages=_feed_pages(t, data, limit, before, after))
     headers = {k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"}
     # links built from the caller's Host header: for that caller only (a cache poisoned with another host's
     # links sent every reader of the feed there; found by review)
     headers["Cache-Control"] = "public, max-age=300" if configured else "no-store"
     return Response(body, media_type=ATOM_TYPE, headers=headers)
+
+
+def _feed_pages(t: i18n.Translator, data: dict[str, Any], limit: int, before: int | None,
+                after: int | None) -> dict[str, str]:
+    """The paging links of a feed page (RFC 5005 section 3), as paths with their query, in the feed's language."""
+    pages: dict[str, str] = {}
+    if before is not None or after is not None:
+        pages["self"] = _notices_query("before" if before is not None else "after", before or after or 0, limit)
+        pages["first"] = "?" + urlencode([("lang", t.lang), *([("limit", str(limit))] if limit != NOTICES else [])])
+    if data["older"] is not None:
+        pages["next"] = _notices_query("before", data["older"], limit, t.lang)
+    if data["newer"] is not None:
+        pages["previous"] = _notices_query("after", data["newer"], limit, t.lang)
+    return pages
 
 
 def notice_href(n: dict[str, Any]) -> str:
@@ -89,8 +141,12 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     return el
 
 
-def atom_feed(t: i18n.Translator, items: list[dict[str, Any]], base: str) -> bytes:
-    """An Atom feed of notices: feed id/title/updated/author/links; per entry id, title, updated, link, summary."""
+def atom_feed(t: i18n.Translator, items: list[dict[str, Any]], base: str,
+              pages: dict[str, str] | None = None) -> bytes:
+    """An Atom feed of notices: feed id/title/updated/author/links; per entry id, title, updated, link, summary.
+    `pages`: the paging links (rel → query of `/notices.atom`: `self` of a later page, `first`, `next`,
+    `previous`)."""
+    pages = pages or {}
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: t.html_lang})
     _text(feed, "id", f"{base}/notices.atom")
@@ -100,8 +156,12 @@ def atom_feed(t: i18n.Translator, items: list[dict[str, Any]], base: str) -> byt
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", t("site.name"))
     ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "self", "type": "application/atom+xml",
-                                            "href": f"{base}/notices.atom"})
+                                            "href": f"{base}/notices.atom{pages.get('self', '')}"})
     ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": "alternate", "type": "text/html", "href": f"{base}/notices"})
+    for rel in ("first", "previous", "next"):
+        if rel in pages:
+            ET.SubElement(feed, f"{{{ATOM}}}link", {"rel": rel, "type": "application/atom+xml",
+                                                    "href": f"{base}/notices.atom{pages[rel]}"})
     for n in items:
         category = localised(t, n, "category_zh", "category_en") or n["category"]
         name = n["shop"]["name"] if n["shop"] else n["party"]["name"]

@@ -101,3 +101,26 @@ def test_older_and_newer_notices_a_page_at_a_time(browser: Browser, lists_server
     expect(rows).to_have_attribute("data-record", newest or "")
     expect(page.get_by_test_id("notices-older")).to_have_text("Older notices →")
     context.close()
+
+
+def test_on_a_phone_the_grade_comes_before_the_measures(browser: Browser, lists_server: str) -> None:
+    """On a phone the shop's grade and its reasons came below its measures, where people looked for the grade
+    first: there it now comes first (after the shop's header); a wide screen keeps its order."""
+    for viewport, grade_first in (({"width": 390, "height": 844}, True), ({"width": 1280, "height": 900}, False)):
+        context = browser.new_context(viewport=viewport, base_url=lists_server, locale="zh-CN")
+        page = context.new_page()
+        page.goto(f"/shops/S1?source={SOURCE}")  # on the black list (measures) with a grade, capped to D
+        expect(page.get_by_test_id("grade")).to_have_attribute("data-grade", "D")
+        head, grade = page.locator(".profile-head").bounding_box(), page.get_by_test_id("credit").bounding_box()
+        measures = page.get_by_test_id("measures").bounding_box()
+        reasons = page.get_by_test_id("credit-reasons").bounding_box()
+        assert head and grade and measures and reasons
+        if grade_first:
+            assert head["y"] + head["height"] <= grade["y"], (head, grade)
+            assert grade["y"] + grade["height"] <= measures["y"], (grade, measures)  # reasons included
+            assert reasons["y"] < measures["y"]
+            # nothing scrolls sideways
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        else:
+            assert measures["y"] + measures["height"] <= grade["y"], (measures, grade)
+        context.close()

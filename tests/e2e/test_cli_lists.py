@@ -68,12 +68,12 @@ def _decide_a_year_later(settings, application: int, later: datetime) -> dict:
     """What `chengxin records decide APP --decision grant` does, a year on: the services themselves, as of then
     (the command line refuses an --at ahead of now)."""
     from chengxin.bootstrap import bootstrap
-    from chengxin.services import lifecycle, lists
+    from chengxin.services import appeals, lists
     from chengxin.services.viewer import REGULATOR, Viewer
 
     cx = bootstrap(settings)
     try:
-        done = lifecycle.decide_application(cx, application, Viewer(role=REGULATOR, key_id="cli"), "grant",
+        done = appeals.decide_application(cx, application, Viewer(role=REGULATOR, key_id="cli"), "grant",
                                             "conditions met", None, later)
         lists.drain(cx, later)
     finally:

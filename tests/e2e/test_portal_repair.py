@@ -15,7 +15,7 @@ from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db.engine import read_connection
 from chengxin.entrypoints.api.app import create_app
 from chengxin.entrypoints.web.present import shop_href
-from chengxin.services import audit, lifecycle, lists
+from chengxin.services import appeals, audit, lifecycle, lists
 
 ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
 
@@ -29,9 +29,9 @@ def test_a_repaired_shop_leaves_public_view(tmp_path: Path) -> None:
             rec = conn.execute(select(lt.dishonesty_records).where(
                 d.subject_source == P1, d.subject_id == "S2", d.origin == "review")).one()
         later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=366)
-        filed = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "corrected; fine paid", ALL_MET,
+        filed = appeals.file_application(cx, rec.id, "repair", REGULATOR, "corrected; fine paid", ALL_MET,
                                            now=later)
-        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "conditions met", now=later)
+        appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "conditions met", now=later)
         lists.drain(cx, later)
         black = get(client, "/lists/black")
         assert all("示例日用小店" not in m["text"] for m in members(black))

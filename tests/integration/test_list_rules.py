@@ -16,7 +16,7 @@ from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.services import audit, lifecycle, list_views, lists
+from chengxin.services import appeals, audit, list_views, lists
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import Viewer
 
@@ -48,12 +48,12 @@ def record_of(cx: Chengxin, sid: str) -> Any:
 
 
 def apply_for_repair(cx: Chengxin, sid: str, at: datetime = LATER) -> int:
-    filed = lifecycle.file_application(cx, record_of(cx, sid).id, "repair", REGULATOR, "fine paid", ALL_MET, now=at)
+    filed = appeals.file_application(cx, record_of(cx, sid).id, "repair", REGULATOR, "fine paid", ALL_MET, now=at)
     return int(filed["application"]["id"])
 
 
 def grant(cx: Chengxin, application: int, at: datetime = LATER) -> dict[str, Any]:
-    return lifecycle.decide_application(cx, application, REGULATOR, "grant", "ok", now=at)
+    return appeals.decide_application(cx, application, REGULATOR, "grant", "ok", now=at)
 
 
 def on_lists(cx: Chengxin, ref: tuple[str, str] = (P1, "S2")) -> list[tuple[str, str]]:

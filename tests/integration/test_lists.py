@@ -22,7 +22,7 @@ from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.quality import Finding
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated
-from chengxin.services import audit, lifecycle, list_views, lists, parties, review
+from chengxin.services import appeals, audit, lifecycle, list_views, lists, parties, review
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import ANONYMOUS, Viewer
 
@@ -112,16 +112,16 @@ def test_repair_after_the_period_takes_the_record_out_of_public_view(ringed: Che
     cx = ringed
     rec = record_of(cx, P1, "S2")
     confirmed_at = lifecycle.parse_time(rec.confirmed_at)
-    filed = lifecycle.file_application(cx, rec.id, "repair", PLATFORM1, "corrected; fine paid", ALL_MET,
+    filed = appeals.file_application(cx, rec.id, "repair", PLATFORM1, "corrected; fine paid", ALL_MET,
                                        now=confirmed_at + timedelta(days=10))
     app_id = filed["application"]["id"]
     # too early: the minimum publicity period for a serious record is a year
     with pytest.raises(Conflict, match="minimum publicity period"):
-        lifecycle.decide_application(cx, app_id, REGULATOR, "grant", "ok", now=confirmed_at + timedelta(days=364))
+        appeals.decide_application(cx, app_id, REGULATOR, "grant", "ok", now=confirmed_at + timedelta(days=364))
     with pytest.raises(Forbidden):  # the platform did not decide the record; the regulator did
-        lifecycle.decide_application(cx, app_id, PLATFORM1, "grant", "ok", now=confirmed_at + timedelta(days=366))
+        appeals.decide_application(cx, app_id, PLATFORM1, "grant", "ok", now=confirmed_at + timedelta(days=366))
     later = confirmed_at + timedelta(days=366)
-    done = lifecycle.decide_application(cx, app_id, REGULATOR, "grant", "conditions met", now=later)
+    done = appeals.decide_application(cx, app_id, REGULATOR, "grant", "conditions met", now=later)
     assert done["application"]["status"] == "granted" and done["record"]["state"] == "repaired"
     lists.drain(cx, later)
     assert lists_of(cx, (P1, "S2")) == []
@@ -137,10 +137,10 @@ def test_repair_conditions_are_each_required(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")
     later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=400)
-    filed = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "asks", {"penalty_fulfilled": True}, now=later)
+    filed = appeals.file_application(cx, rec.id, "repair", REGULATOR, "asks", {"penalty_fulfilled": True}, now=later)
     with pytest.raises(Conflict, match=r"condition not met: harm_removed; condition not met: repair_commitment"):
-        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "x", now=later)
-    refused = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "refuse", "not yet", now=later)
+        appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "x", now=later)
+    refused = appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "refuse", "not yet", now=later)
     assert refused["application"]["status"] == "refused" and refused["record"]["state"] == "confirmed"
     assert not refused["application"]["check"]["eligible"]
 
@@ -148,14 +148,14 @@ def test_repair_conditions_are_each_required(ringed: Chengxin) -> None:
 def test_appeal_overturned_ends_the_record_and_gives_points_back(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
     assert filed["record"]["state"] == "appealed" and filed["application"]["due_by"]
     assert lists_of(cx, (P1, "S2")) == ["black"]  # an appeal does not suspend the record
     with pytest.raises(Conflict):  # one pending appeal at a time
-        lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "again")
+        appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "again")
     with pytest.raises(InvalidInput):
-        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "wrong verb")
-    done = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+        appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "wrong verb")
+    done = appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     assert done["record"]["state"] == "overturned"
     lists.drain(cx)
     assert lists_of(cx, (P1, "S2")) == []
@@ -173,8 +173,8 @@ def test_overturning_one_record_leaves_an_order_another_record_holds_fake(ringed
     confirm(cx, Finding("fake_order_ring", 0.85, {"parties": ((P1, "S2"), (P1, "S1")),
                                                   "orders": ((P1, "O2"), (P1, "O1"))}, {"density": 2.0}), "run-both")
     first = min((r for r in _records_of(cx, P1, "S2")), key=lambda r: r.id)
-    filed = lifecycle.file_application(cx, first.id, "appeal", PLATFORM1, "the buyers are real customers")
-    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    filed = appeals.file_application(cx, first.id, "appeal", PLATFORM1, "the buyers are real customers")
+    appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     with read_connection(cx.engine) as conn:
         v = st.order_verdicts.c
         assert conn.execute(select(v.verdict).where(v.order_source == P1, v.order_id == "O2")).scalar_one() == "fake"
@@ -191,8 +191,8 @@ def test_another_partys_record_does_not_hold_an_order_fake(sample_app: Chengxin)
                                                   "orders": ((P1, "O1"), (P1, "O2"))}, {"density": 2.0}), "run-ring")
     first, ring = sorted(_records_of(cx, P1, "S1"), key=lambda r: r.id)
     for rec in (ring, first):  # the ring's record overturned first
-        filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
-        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+        filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+        appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     with read_connection(cx.engine) as conn:
         v = st.order_verdicts.c
         verdicts = dict(conn.execute(select(v.order_id, v.verdict).where(v.order_source == P1)).all())
@@ -209,7 +209,7 @@ def test_an_overturn_interrupted_before_its_orders_were_given_back_is_finished_l
     cx = sample_app
     confirm(cx, RING_S1, "run-s1")
     rec = record_of(cx, P1, "S1")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
     real = standing.set_order_verdict
 
     def lost(*args: Any, **kwargs: Any) -> Any:
@@ -217,7 +217,7 @@ def test_an_overturn_interrupted_before_its_orders_were_given_back_is_finished_l
 
     monkeypatch.setattr(standing, "set_order_verdict", lost)
     with pytest.raises(ConnectionError):
-        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+        appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     monkeypatch.setattr(standing, "set_order_verdict", real)
 
     def verdict() -> str:
@@ -242,8 +242,8 @@ def test_an_interrupted_confirmation_is_not_finished_after_its_record_was_overtu
     with write_transaction(cx.engine) as conn:  # as if the verdicts had not been recorded yet
         conn.execute(rt.review_items.update().values(verdicts_at=None))
     rec = record_of(cx, P1, "S2")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
-    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     assert review.finish_pending(cx) == 0
     with read_connection(cx.engine) as conn:
         v = st.order_verdicts.c
@@ -268,8 +268,8 @@ def test_an_overturned_ring_leaves_the_public_file_of_each_shop_of_the_operator(
 
     assert "confirmed" in public_kinds("S1") and "confirmed" in public_kinds("S3")
     (rec,) = _records_of(cx, P1, "S1")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
-    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     assert "confirmed" not in public_kinds("S1") and "confirmed" not in public_kinds("S3")
 
 def _records_of(cx: Chengxin, source: str, entity: str) -> list[Any]:
@@ -281,10 +281,10 @@ def _records_of(cx: Chengxin, source: str, entity: str) -> list[Any]:
 def test_appeal_upheld_returns_to_confirmed(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", REGULATOR, "objection by letter")
-    done = lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
+    filed = appeals.file_application(cx, rec.id, "appeal", REGULATOR, "objection by letter")
+    done = appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
     assert done["record"]["state"] == "confirmed"
-    moves = [m["action"] for m in lifecycle.get_record(cx, rec.id, REGULATOR)["transitions"]]
+    moves = [m["action"] for m in appeals.get_record(cx, rec.id, REGULATOR)["transitions"]]
     assert moves == ["confirm", "appeal", "uphold"]
 
 
@@ -325,8 +325,8 @@ def test_points_given_back_after_an_overturn_are_not_public_either(sample_app: C
     cx = sample_app
     confirm(cx, RING_S1, "run-s1")
     rec = record_of(cx, P1, "S1")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
-    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     kinds = [r["kind"] for r in parties.show(cx, P1, "S1", PLATFORM1, limit=500)["credit_records"]]
     assert "points_retracted" in kinds and "points_restored" in kinds
     assert not {"points_retracted", "points_restored"} & set(_public_kinds(cx, "S1"))
@@ -413,8 +413,8 @@ def test_a_confirmed_record_moves_the_score_while_in_force(sample_app: Chengxin)
     after = parties.show(cx, P1, "M1", ANONYMOUS)
     assert after["score"] < before["score"] and "RECORD_IN_FORCE" in {r["code"] for r in after["reasons"]}
     rec = record_of(cx, P1, "S1")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the returns were a courier's damage")
-    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "photos show transit damage")
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the returns were a courier's damage")
+    appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "photos show transit damage")
     standing.drain(cx)
     assert parties.show(cx, P1, "M1", ANONYMOUS)["score"] == before["score"]
 
@@ -549,16 +549,16 @@ def test_a_lapsed_override_is_evaluated_on_its_next_day_without_a_full_evaluatio
 def test_pending_applications_are_a_work_queue(ringed: Chengxin) -> None:
     cx = ringed
     rec = record_of(cx, P1, "S2")
-    filed = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
-    pending = lifecycle.list_applications(cx, REGULATOR)["applications"]
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the buyers are real customers")
+    pending = appeals.list_applications(cx, REGULATOR)["applications"]
     assert [(a["id"], a["kind"], a["status"]) for a in pending] == [(filed["application"]["id"], "appeal", "pending")]
-    assert lifecycle.list_applications(cx, PLATFORM1)["applications"] == pending  # it reported the shop
-    assert lifecycle.list_applications(cx, PLATFORM2)["applications"] == []
+    assert appeals.list_applications(cx, PLATFORM1)["applications"] == pending  # it reported the shop
+    assert appeals.list_applications(cx, PLATFORM2)["applications"] == []
     with pytest.raises(NotAuthenticated):
-        lifecycle.list_applications(cx, ANONYMOUS)
-    lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
-    assert lifecycle.list_applications(cx, REGULATOR)["applications"] == []
-    assert len(lifecycle.list_applications(cx, REGULATOR, status="upheld")["applications"]) == 1
+        appeals.list_applications(cx, ANONYMOUS)
+    appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "evidence holds")
+    assert appeals.list_applications(cx, REGULATOR)["applications"] == []
+    assert len(appeals.list_applications(cx, REGULATOR, status="upheld")["applications"]) == 1
 
 
 def test_the_feed_names_only_measures_the_viewer_may_see(ringed: Chengxin) -> None:
@@ -627,12 +627,12 @@ def test_a_breach_falls_with_its_record_and_a_pending_application_goes_moot(samp
     rec = record_of(cx, P1, "S1")
     (breach,) = _records(cx, "breach")
     assert breach.state == "confirmed"
-    repair = lifecycle.file_application(cx, rec.id, "repair", REGULATOR, "asks early", ALL_MET)
-    appeal = lifecycle.file_application(cx, rec.id, "appeal", PLATFORM1, "not ours")
-    lifecycle.decide_application(cx, appeal["application"]["id"], REGULATOR, "overturn", "logs show real orders")
+    repair = appeals.file_application(cx, rec.id, "repair", REGULATOR, "asks early", ALL_MET)
+    appeal = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "not ours")
+    appeals.decide_application(cx, appeal["application"]["id"], REGULATOR, "overturn", "logs show real orders")
     (breach,) = _records(cx, "breach")
     assert breach.state == "overturned"  # the act fell, so did the broken promise
-    moot = lifecycle.application_view(cx, repair["application"]["id"], REGULATOR)["application"]
+    moot = appeals.application_view(cx, repair["application"]["id"], REGULATOR)["application"]
     assert moot["status"] == "moot" and "overturned" in moot["reason"]
     lists.drain(cx)
     assert "black" not in lists_of(cx, (P1, "S1"), REGULATOR)

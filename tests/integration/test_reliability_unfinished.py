@@ -17,7 +17,7 @@ from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
-from chengxin.services import lifecycle, review, standing
+from chengxin.services import appeals, review, standing
 
 
 def verdict(cx: Chengxin, order: str) -> str | None:
@@ -53,10 +53,10 @@ def interrupted_confirmation(cx: Chengxin, monkeypatch: pytest.MonkeyPatch) -> i
 
 def interrupted_overturn(cx: Chengxin, monkeypatch: pytest.MonkeyPatch) -> None:
     confirm(cx, RING_S1, "run-s1")
-    filed = lifecycle.file_application(cx, record_of(cx, P1, "S1").id, "appeal", PLATFORM1, "real customers")
+    filed = appeals.file_application(cx, record_of(cx, P1, "S1").id, "appeal", PLATFORM1, "real customers")
     mend = _lost(monkeypatch)
     with pytest.raises(ConnectionError):
-        lifecycle.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
+        appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "overturn", "chats show real orders")
     mend()
     assert record_of(cx, P1, "S1").state == "overturned" and verdict(cx, "O1") == "fake"
 
@@ -105,7 +105,7 @@ def test_the_scorer_leaves_a_young_action_to_the_process_taking_it(sample_app: C
 def test_nothing_to_finish_costs_one_statement(app: Chengxin, monkeypatch) -> None:
     calls: list[str] = []
     monkeypatch.setattr(review, "finish_pending", lambda *a, **k: calls.append("pending") or 0)
-    monkeypatch.setattr(lifecycle, "finish_overturns", lambda *a, **k: calls.append("overturns") or 0)
+    monkeypatch.setattr(appeals, "finish_overturns", lambda *a, **k: calls.append("overturns") or 0)
     unfinished = standing._Unfinished()
     for _ in range(3):
         assert unfinished.finish(app) == 0

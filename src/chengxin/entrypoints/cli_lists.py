@@ -183,9 +183,9 @@ def measures_publish(as_json: JsonOpt = False) -> None:
 @records_app.command("show")
 def records_show(record: Annotated[int, typer.Argument(min=0, max=MAX_ID)], as_json: JsonOpt = False) -> None:
     """A dishonesty record with its transitions and applications, and whether it could be repaired now."""
-    from chengxin.services import lifecycle
+    from chengxin.services import appeals
 
-    r = lifecycle.get_record(_app(), record, _viewer("cli"))
+    r = appeals.get_record(_app(), record, _viewer("cli"))
     if as_json:
         _print_json(r)
         return
@@ -216,9 +216,9 @@ def records_applications(status: Annotated[str | None, typer.Option(help="pendin
                                                                         "granted, refused; `all` for every one.")]
                          = "pending", as_json: JsonOpt = False) -> None:
     """Appeals and repair applications waiting for a decision (or in another state)."""
-    from chengxin.services import lifecycle
+    from chengxin.services import appeals
 
-    page = lifecycle.list_applications(_app(), _viewer("cli"), status=None if status == "all" else status)
+    page = appeals.list_applications(_app(), _viewer("cli"), status=None if status == "all" else status)
     if as_json:
         _print_json(page)
         return
@@ -237,9 +237,9 @@ def records_file(
     by: ByOpt = "cli", at: AtOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """File an appeal or a repair application for a record."""
-    from chengxin.services import lifecycle
+    from chengxin.services import appeals
 
-    done = lifecycle.file_application(_app(), record, kind, _viewer(by), grounds, dict.fromkeys(met or [], True),
+    done = appeals.file_application(_app(), record, kind, _viewer(by), grounds, dict.fromkeys(met or [], True),
                                       _utc(at))
     _print(done, as_json)
 
@@ -252,10 +252,10 @@ def records_decide(
     by: ByOpt = "cli", at: AtOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Decide an appeal or repair application; lists follow at once."""
-    from chengxin.services import lifecycle, lists
+    from chengxin.services import appeals, lists
 
     cx = _app()
-    done = lifecycle.decide_application(cx, application, _viewer(by), decision, reason, basis, _utc(at))
+    done = appeals.decide_application(cx, application, _viewer(by), decision, reason, basis, _utc(at))
     lists.drain(cx, _utc(at))
     _print(done, as_json)
 

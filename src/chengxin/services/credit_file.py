@@ -37,7 +37,7 @@ from chengxin.services import credit_log
 # list_entered: joining a public list (red, black), shown while the membership lasts (services/lists.py);
 # commitment_breach: a confirmed record broke a published commitment, shown while that record is public.
 # A confirmed record, sanction or breach leaves public view when repaired, expired or overturned
-# (services/lifecycle.py `hidden_credit_records`); the log keeps it.
+# (services/record_views.py `hidden_credit_records`); the log keeps it.
 PUBLIC_KINDS = frozenset({"identity", "licence", "rating", "complaint_outcome", "commitment", "sanction",
                           "sanction_lifted", "inspection", "points_retracted", "points_restored", "confirmed",
                           "list_entered", "commitment_breach"})
@@ -122,10 +122,10 @@ class _Group:
 def withdrawn_records(conn: Connection, refs: list[Ref]) -> list[int]:
     """Log indexes the public no longer sees: records repaired, expired or overturned, list entries whose
     membership ended, and point retractions whose finding is no longer disclosed."""
-    from chengxin.services import lifecycle, list_views, point_disclosure
+    from chengxin.services import lifecycle, list_views, point_disclosure, record_views
 
     on = lifecycle.today()
-    return lifecycle.hidden_credit_records(conn, refs, on) + list_views.ended_list_records(conn, refs) + \
+    return record_views.hidden_credit_records(conn, refs, on) + list_views.ended_list_records(conn, refs) + \
         point_disclosure.hidden_point_changes(conn, refs, on)
 
 

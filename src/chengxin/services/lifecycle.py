@@ -1,15 +1,11 @@
-"""Dishonesty records and their lifecycle (issue 6, items 1, 2 and 6): opening them, appeals, credit repair,
-expiry, and commitment breaches.
+"""Dishonesty records and their lifecycle (issue 6, items 1, 2 and 6): opening them, their moves, expiry, and
+commitment breaches. Appeals and credit repair are `appeals.py`; records as served, `record_views.py`.
 
 A record opens when a person confirms a review item (`open_from_review`, called by `services/review.py` in
 the decision's transaction), when an authority's sanction arrives (`sync`), or when a confirmed record breaks a
 commitment the party published (a breach record, opened beside it). Each move is a `record_transitions` row
 and a credit-log record (`record_<action>`), with who, when, why and the legal basis; the record's state is
 the last move. After any change the party is queued for list re-evaluation (`services/lists.py`).
-
-Who may act: an appeal is filed by a regulator (recording the party's objection) or by the platform that
-reported the party; a repair application likewise. Decisions are a regulator's, or the platform's for a record
-the platform itself decided (上海市社会信用条例 art. 36: the provider decides objections about its records).
 """
 
 from __future__ import annotations
@@ -21,12 +17,12 @@ from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, and_, cast, delete, func, literal, select, update
+from sqlalchemy import Connection, and_, delete, func, select, update
 
 from chengxin import exc
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
-from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.adapters.db.engine import write_transaction
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import acts
@@ -35,9 +31,8 @@ from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.domain.credit import CreditRecord
 from chengxin.domain.events import canonical
-from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_file, credit_log
-from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
+from chengxin.services.viewer import PLATFORM, Viewer
 
 Ref = tuple[str, str]
 LIFECYCLE_SOURCE = "urn:cx:chengxin:lifecycle"  # the `event` of credit records this module writes
@@ -77,7 +72,7 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _now(now: datetime | None) -> tuple[datetime, str]:
+def now_and_stamp(now: datetime | None) -> tuple[datetime, str]:
     at = now or datetime.now(UTC)
     return at, at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -303,7 +298,7 @@ def append_record(conn: Connection, app: Chengxin, kind: str, subject: tuple[str
 def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
     """Open records for sanctions not yet recorded, apply their liftings, expire records whose disclosure
     ended. Idempotent; cheap when nothing is new (two indexed anti-joins)."""
-    at, _ = _now(now)
+    at, _ = now_and_stamp(now)
     done = {"opened": 0, "lifted": 0, "expired": 0}
     with write_transaction(app.engine) as conn:
         from chengxin.services import lists
@@ -312,7 +307,9 @@ def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
         done["opened"] = _open_sanctions(conn, app)  # a sync asked after this commit runs again
         done["lifted"] = _apply_lifts(conn, app)
         done["expired"] = expire_due(conn, app, at)
-    done["restored"] = finish_overturns(app)
+    from chengxin.services import appeals  # appeals moves records through this module
+
+    done["restored"] = appeals.finish_overturns(app)
     return done
 
 
@@ -357,7 +354,7 @@ def _apply_lifts(conn: Connection, app: Chengxin) -> int:
         action = _LIFT_ACTIONS[row.reason]
         if action == "repair" and row.state != L.CONFIRMED:
             action = "overturn"  # lifted while under appeal: the authority ended it
-        _move(conn, app, row, action, row.decided_by, f"sanction lifted: {row.reason}",
+        move(conn, app, row, action, row.decided_by, f"sanction lifted: {row.reason}",
               rules().sanctions[row.sanction_kind].basis if row.sanction_kind in rules().sanctions else None,
               parse_time(row.lifted_at))
     return len(rows)
@@ -369,12 +366,12 @@ def expire_due(conn: Connection, app: Chengxin, at: datetime) -> int:
     rows = list(conn.execute(select(lt.dishonesty_records).where(
         d.state.in_(sorted(L.IN_FORCE)), d.disclose_until.is_not(None), d.disclose_until < day_of(at).isoformat())))
     for row in rows:
-        _move(conn, app, row, "expire", "chengxin", f"disclosure period ended {row.disclose_until}",
+        move(conn, app, row, "expire", "chengxin", f"disclosure period ended {row.disclose_until}",
               rules().severities[row.severity].basis, at)
     return len(rows)
 
 
-def _move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reason: str, basis: str | None,
+def move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reason: str, basis: str | None,
           at: datetime, state: str | None = None) -> str:
     """Apply a lifecycle action to a record: state, transition row, credit record, list queue."""
     before = state or row.state
@@ -417,316 +414,4 @@ def _end_dependants(conn: Connection, app: Chengxin, row: Any, action: str, afte
     for breach in conn.execute(select(lt.dishonesty_records).where(
             d.record_key.startswith(SEP.join(("breach", str(row.id), ""))), d.state.in_(sorted(L.IN_FORCE)))).all():
         step = _FOLLOW[after] if breach.state == L.CONFIRMED or after != L.REPAIRED else "overturn"
-        _move(conn, app, breach, step, by, f"record {row.id} was {after}", rules().breach_basis, at)
-
-
-# --- appeals and repair ---------------------------------------------------------------------------------------
-def _need_key(viewer: Viewer) -> None:
-    if viewer.role == PUBLIC:
-        raise NotAuthenticated("appeals and repairs need a regulator's key or the reporting platform's key")
-
-
-def _record(conn: Connection, record_id: int, viewer: Viewer) -> Any:
-    row = conn.execute(select(lt.dishonesty_records).where(lt.dishonesty_records.c.id == record_id)).first()
-    if row is None or not (viewer.role == REGULATOR or viewer.owns(row.subject_source)
-                           or viewer.source == row.decided_by):
-        raise NotFound(f"no dishonesty record {record_id} visible to you")
-    return row
-
-
-def _may_decide(viewer: Viewer, row: Any) -> None:
-    if not (viewer.role == REGULATOR or (viewer.role == PLATFORM and viewer.source == row.decided_by)):
-        raise Forbidden("only a regulator, or the platform that decided the record, decides on it")
-
-
-def file_application(app: Chengxin, record_id: int, kind: str, viewer: Viewer, grounds: str,
-                     conditions: dict[str, bool] | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """File an appeal (the record moves to `appealed`) or a repair application (checked now, decided later)."""
-    _need_key(viewer)
-    grounds = (grounds or "").strip()
-    if kind not in (APPEAL, REPAIR):
-        raise InvalidInput("kind: expected appeal or repair")
-    if not grounds:
-        raise InvalidInput("grounds: say why; an application without grounds is not filed")
-    at, stamp = _now(now)
-    with write_transaction(app.engine) as conn:
-        row = _record(conn, record_id, viewer)
-        a = lt.record_applications.c
-        if conn.execute(select(a.id).where(a.record_id == record_id, a.kind == kind, a.status == PENDING)).first():
-            raise Conflict(f"record {record_id} already has a pending {kind} application")
-        due = (day_of(at) + timedelta(days=rules().appeal_days)).isoformat() if kind == APPEAL else None
-        if kind == APPEAL:
-            _move(conn, app, row, "appeal", who(viewer), grounds, rules().appeal_basis, at)
-        elif row.state != L.CONFIRMED:
-            raise Conflict(f"record {record_id} is {row.state}; only a confirmed record can be repaired")
-        app_id = int(conn.execute(lt.record_applications.insert().values(
-            record_id=record_id, kind=kind, filed_by=who(viewer), filed_at=stamp, grounds=grounds,
-            conditions=orjson.dumps(conditions or {}).decode(), status=PENDING, due_by=due)).inserted_primary_key[0])  # type: ignore[index]
-    return application_view(app, app_id, viewer)
-
-
-def decide_application(app: Chengxin, application_id: int, viewer: Viewer, decision: str, reason: str,
-                       basis: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Decide an appeal (`uphold` the record or `overturn` it) or a repair (`grant` or `refuse`). A repair is
-    granted only when the statutory check passes on the day (`domain.lifecycle.check_repair`)."""
-    _need_key(viewer)
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("reason: say why; a decision without a reason is not recorded")
-    at, stamp = _now(now)
-    with write_transaction(app.engine) as conn:
-        a = lt.record_applications
-        appl = conn.execute(select(a).where(a.c.id == application_id)).first()
-        # one answer whether it does not exist or is not the caller's: two told another platform how many
-        # applications there are and which record each is about (found by review)
-        hidden = NotFound(f"no application {application_id} visible to you")
-        if appl is None:
-            raise hidden
-        try:
-            row = _record(conn, appl.record_id, viewer)
-        except NotFound:
-            raise hidden from None
-        _may_decide(viewer, row)
-        if appl.status != PENDING:
-            raise Conflict(f"application {application_id} was already {appl.status}")
-        status, check = _decide(conn, app, appl, row, decision, who(viewer), reason, basis, at)
-        conn.execute(update(a).where(a.c.id == application_id).values(
-            status=status, decided_by=who(viewer), decided_at=stamp, reason=reason, basis=basis,
-            check=orjson.dumps(check).decode() if check else None))
-    if status == "overturned" and row.origin == "review":
-        _restore_orders(app, row, who(viewer), reason)
-    return application_view(app, application_id, viewer)
-
-
-def _decide(conn: Connection, app: Chengxin, appl: Any, row: Any, decision: str, by: str, reason: str,
-            basis: str | None, at: datetime) -> tuple[str, dict[str, Any] | None]:
-    allowed = {APPEAL: {"uphold": "upheld", "overturn": "overturned"}, REPAIR: {"grant": "granted",
-                                                                              "refuse": "refused"}}[appl.kind]
-    if decision not in allowed:
-        raise InvalidInput(f"decision: a{'n' if appl.kind == APPEAL else ''} {appl.kind} is decided by "
-                           f"{' or '.join(allowed)}")
-    law = basis or (rules().appeal_basis if appl.kind == APPEAL else rules().repair.basis)
-    if appl.kind == APPEAL:
-        _move(conn, app, row, decision, by, reason, law, at)
-        return allowed[decision], None
-    check = repair_check(conn, row, orjson.loads(appl.conditions), at)
-    if decision == "grant":
-        if not check.eligible:
-            raise Conflict("repair cannot be granted: " + "; ".join(check.unmet))
-        _move(conn, app, row, "repair", by, reason, law, at)
-    return allowed[decision], check.as_dict()
-
-
-def repair_check(conn: Connection, row: Any, conditions: dict[str, bool], at: datetime) -> L.RepairCheck:
-    """The statutory repair check for a record on the day `at`."""
-    d = lt.dishonesty_records.c
-    repeats = conn.execute(select(d.id).where(
-        d.party_key == row.party_key, d.category == row.category, d.id != row.id, d.origin != "breach",
-        d.confirmed_at > row.confirmed_at, d.state.not_in((L.DISMISSED, L.OVERTURNED)))).all()
-    from chengxin.services import lists
-
-    others = lists.lists_without(conn, row.party_key, row.id, at)
-    return L.check_repair(rules(), state=row.state, severity=row.severity,
-                          repair_on=date.fromisoformat(row.repair_from), today=day_of(at), conditions=conditions,
-                          repeats=len(repeats), lists=others)
-
-
-def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:
-    """An overturned fake-order record gives back the points its orders' verdicts took."""
-    from chengxin.adapters.db import review_tables as rt
-    from chengxin.services import review, standing
-
-    item = orjson.loads(row.details).get("review_item")
-    with read_connection(app.engine) as conn:
-        kind_row = conn.execute(select(rt.review_items.c.kind, rt.review_items.c.level).where(
-            rt.review_items.c.id == item)).first()
-        s = rt.review_subjects.c
-        orders = [(r.source, r.entity_id) for r in conn.execute(select(s.source, s.entity_id).where(
-            s.item_id == item, s.role == "order"))]
-    if kind_row is None or not review.takes_orders(kind_row.kind, kind_row.level):
-        return
-    with write_transaction(app.engine) as conn:  # a confirmation interrupted before its verdicts is not finished
-        i = rt.review_items.c  # after its record fell (`review.finish_pending` took the orders again: found by review)
-        conn.execute(update(rt.review_items).where(i.id == item, i.verdicts_at.is_(None)).values(
-            verdicts_at=credit_log.now_utc()))
-    with read_connection(app.engine) as conn:  # only this party's orders: others of the item keep their verdict
-        o, sh, s = t.orders.c, t.shops.c, t.subjects.c
-        mine = {(r.source, r.order_id) for r in conn.execute(select(o.source, o.order_id).select_from(
-            t.orders.join(t.shops, and_(sh.source == o.shop_source, sh.shop_id == o.shop_id)).join(
-                t.subjects, and_(s.source == sh.operator_source, s.subject_id == sh.operator_id))).where(
-            s.party_key == row.party_key, o.order_id.in_([oid for _, oid in orders] or [""])))}
-        held = _held_elsewhere(conn, item, [x for x in orders if x in mine], row.party_key)
-    for order in [x for x in orders if x in mine and x not in held]:
-        try:
-            standing.set_order_verdict(app, order, "genuine", by, reason, f"record {row.id} overturned on appeal")
-        except (NotFound, Forbidden):  # gone; or a regulator's own verdict, which only a regulator changes
-            continue
-
-
-def finish_overturns(app: Chengxin) -> int:
-    """Give back the orders of overturned records whose giving back did not finish: `decide_application`
-    commits the overturn, then restores the orders in transactions of their own, and a failure in between
-    left them fake for good (found by review). An order of the record's own party still fake from before the
-    overturn is given back now (unless another record of the party holds it); one found fake again after the
-    overturn is left alone. Returns the records looked at."""
-    from chengxin.adapters.db import review_tables as rt
-    from chengxin.adapters.db import standing_tables as st
-
-    d, s, v, o, sh, sub = (lt.dishonesty_records.c, rt.review_subjects.c, st.order_verdicts.c, t.orders.c,
-                           t.shops.c, t.subjects.c)
-    key = literal(f"review{SEP}") + cast(s.item_id, String) + literal(SEP) + d.party_key
-    with read_connection(app.engine) as conn:
-        rows = list(conn.execute(select(lt.dishonesty_records).where(d.id.in_(select(d.id).select_from(
-            lt.dishonesty_records.join(rt.review_subjects, and_(s.role == "order", d.record_key == key)).join(
-                st.order_verdicts, and_(v.order_source == s.source, v.order_id == s.entity_id)).join(
-                t.orders, and_(o.source == s.source, o.order_id == s.entity_id)).join(
-                t.shops, and_(sh.source == o.shop_source, sh.shop_id == o.shop_id)).join(
-                t.subjects, and_(sub.source == sh.operator_source, sub.subject_id == sh.operator_id))).where(
-            d.origin == "review", d.state == L.OVERTURNED, v.verdict == "fake", v.decided_at < d.ended_at,
-            sub.party_key == d.party_key)))))
-        tr = lt.record_transitions.c
-        moves = {r.record_id: (r.by, r.reason) for r in conn.execute(select(tr.record_id, tr.by, tr.reason).where(
-            tr.record_id.in_([r.id for r in rows] or [-1]), tr.action == "overturn"))}
-    for row in rows:
-        by, reason = moves.get(row.id, ("chengxin", "record overturned"))
-        _restore_orders(app, row, by, reason)
-    return len(rows)
-
-
-def _held_elsewhere(conn: Connection, item: int, orders: list[Ref], party_key: str) -> set[Ref]:
-    """Those of `orders` that another confirmed review item, whose record about the same party (the orders'
-    shop's operator) is still in force, also found fake: overturning one record must not clear an order
-    another one holds, nor may another party's record hold them (a ring's record of another shop kept them
-    fake, or not, by the order of the overturns) (both found by review)."""
-    from chengxin.adapters.db import review_tables as rt
-    from chengxin.services import review
-
-    s, i, d = rt.review_subjects.c, rt.review_items.c, lt.dishonesty_records.c
-    rows = conn.execute(select(s.source, s.entity_id, s.item_id, i.kind, i.level).join(
-        rt.review_items, i.id == s.item_id).where(
-        s.role == "order", s.item_id != item, i.status == review.CONFIRMED,
-        s.entity_id.in_([oid for _, oid in orders] or [""])))
-    held: set[Ref] = set()
-    for r in rows:
-        if (r.source, r.entity_id) in orders and review.takes_orders(r.kind, r.level) and conn.execute(
-                select(d.id).where(d.record_key == SEP.join(("review", str(r.item_id), party_key)),
-                                   d.state.in_(sorted(L.IN_FORCE)))).first() is not None:
-            held.add((r.source, r.entity_id))
-    return held
-
-
-# --- reading --------------------------------------------------------------------------------------------------
-def record_view(row: Any, on: date | None = None, *, public: bool = False) -> dict[str, Any]:
-    """A record as served; `public`: without who decided (a key id) and the free-text details."""
-    last = date.fromisoformat(row.disclose_until) if row.disclose_until else None
-    cat = rules().categories.get(row.category)
-    by = row.decided_by
-    if public and (by.startswith("regulator:") or by == "chengxin"):
-        by = "regulator" if by != "chengxin" else by
-    view = {"id": row.id, "origin": row.origin, "category": row.category, "category_zh": cat.zh if cat else None,
-            "category_en": cat.en if cat else None, "severity": row.severity, "state": row.state,
-            "sanction_kind": row.sanction_kind,
-            "subject": {"kind": row.subject_kind, "source": row.subject_source, "id": row.subject_id},
-            "confirmed_at": row.confirmed_at, "decided_by": by, "basis": row.basis,
-            "disclose_until": row.disclose_until, "repair_from": row.repair_from, "ended_at": row.ended_at,
-            "public": L.publicly_shown(row.state, last, on or today()),
-            "credit_record": row.credit_idx, "details": orjson.loads(row.details)}
-    if public:
-        details = view.pop("details")
-        view["details"] = {k: details[k] for k in ("decision_no", "authority", "penalty", "breaks") if k in details}
-    return view
-
-
-def get_record(app: Chengxin, record_id: int, viewer: Viewer) -> dict[str, Any]:
-    """A record with its transitions and applications (regulators; the reporting or deciding platform)."""
-    _need_key(viewer)
-    with read_connection(app.engine) as conn:
-        row = _record(conn, record_id, viewer)
-        tr = lt.record_transitions.c
-        moves = [{"action": m.action, "from": m.from_state, "to": m.to_state, "at": m.at, "by": m.by,
-                  "reason": m.reason, "basis": m.basis, "credit_record": m.credit_idx}
-                 for m in conn.execute(select(lt.record_transitions).where(tr.record_id == record_id).order_by(tr.id))]
-        apps = [_application(a) for a in conn.execute(select(lt.record_applications).where(
-            lt.record_applications.c.record_id == record_id).order_by(lt.record_applications.c.id))]
-        check = repair_check(conn, row, {c: True for c in rules().repair.requires}, datetime.now(UTC))
-    return {**record_view(row), "transitions": moves, "applications": apps,
-            "repair_check_if_conditions_met": check.as_dict()}
-
-
-def _application(a: Any) -> dict[str, Any]:
-    return {"id": a.id, "record": a.record_id, "kind": a.kind, "filed_by": a.filed_by, "filed_at": a.filed_at,
-            "grounds": a.grounds, "conditions": orjson.loads(a.conditions), "status": a.status, "due_by": a.due_by,
-            "decided_by": a.decided_by, "decided_at": a.decided_at, "reason": a.reason, "basis": a.basis,
-            "check": orjson.loads(a.check) if a.check else None}
-
-
-def application_view(app: Chengxin, application_id: int, viewer: Viewer) -> dict[str, Any]:
-    with read_connection(app.engine) as conn:
-        a = conn.execute(select(lt.record_applications).where(lt.record_applications.c.id == application_id)).one()
-        row = _record(conn, a.record_id, viewer)
-    return {"application": _application(a), "record": record_view(row)}
-
-
-def list_applications(app: Chengxin, viewer: Viewer, *, status: str | None = PENDING, limit: int = 100,
-                      after: int | None = None) -> dict[str, Any]:
-    """Appeals and repair applications in filing order (the regulator's work queue): a regulator sees all, a
-    platform those about records of its entities or records it decided. `next_after` pages on."""
-    _need_key(viewer)
-    a, d = lt.record_applications.c, lt.dishonesty_records.c
-    q = select(lt.record_applications, d.subject_source, d.decided_by.label("record_decided_by")).join(
-        lt.dishonesty_records, d.id == a.record_id).order_by(a.id).limit(limit + 1)
-    if status:
-        q = q.where(a.status == status)
-    if after is not None:
-        q = q.where(a.id > after)
-    if viewer.role != REGULATOR:
-        q = q.where((d.subject_source == (viewer.source or "")) | (d.decided_by == (viewer.source or "")))
-    with read_connection(app.engine) as conn:
-        rows = list(conn.execute(q))
-    return {"applications": [_application(r) for r in rows[:limit]],
-            "next_after": rows[limit - 1].id if len(rows) > limit else None}
-
-
-def records_of(conn: Connection, party_key: str) -> list[Any]:
-    d = lt.dishonesty_records.c
-    return list(conn.execute(select(lt.dishonesty_records).where(d.party_key == party_key).order_by(d.id)))
-
-
-def hidden_credit_records(conn: Connection, refs: list[Ref], today: date) -> list[int]:
-    """Log indexes of records about these entities that the public no longer sees: repaired, expired or
-    overturned records, and those whose disclosure ended (their log entries and proofs remain)."""
-    d = lt.dishonesty_records.c
-    out: list[int] = []
-    for i in range(0, len(refs), 200):
-        from chengxin.adapters.db.query import pair_in
-
-        for r in conn.execute(select(d.credit_idx, d.state, d.disclose_until, d.origin).where(
-                d.credit_idx.is_not(None), pair_in(d.subject_source, d.subject_id, refs[i:i + 200]))):
-            if r.origin == "sanction" and r.state not in (L.REPAIRED, L.OVERTURNED):
-                continue  # a sanction's own publication rules decide (domain/disclosure.py): a sanction
-                # lifted as expired stays public, marked lifted, through its disclosure date
-            last = date.fromisoformat(r.disclose_until) if r.disclose_until else None
-            if not L.publicly_shown(r.state, last, today):
-                out.append(int(r.credit_idx))
-        out += _hidden_confirmations(conn, refs[i:i + 200], today)
-    return out
-
-
-def _hidden_confirmations(conn: Connection, refs: list[Ref], today: date) -> list[int]:
-    """`confirmed` entries about these entities whose party's record the public no longer sees. A ring naming
-    two shops of one operator writes a `confirmed` entry per shop but one record (about the first shop): an
-    overturn or expiry hid only the first shop's entry (found by review)."""
-    from chengxin.adapters.db.query import pair_in
-    from chengxin.services.review import REVIEW_SOURCE
-
-    cr, d = t.credit_records.c, lt.dishonesty_records.c
-    out = []
-    for r in conn.execute(select(cr.idx, cr.event_id, cr.subject_kind, cr.subject_source, cr.subject_id).where(
-            cr.kind == "confirmed", cr.event_source == REVIEW_SOURCE, pair_in(cr.subject_source, cr.subject_id, refs))):
-        party = party_key_of(conn, (r.subject_source, r.subject_id), r.subject_kind)
-        rec = conn.execute(select(d.state, d.disclose_until).where(
-            d.record_key == SEP.join(("review", r.event_id, party or "")))).first()
-        last = date.fromisoformat(rec.disclose_until) if rec is not None and rec.disclose_until else None
-        if rec is not None and not L.publicly_shown(rec.state, last, today):
-            out.append(int(r.idx))
-    return out
+        move(conn, app, breach, step, by, f"record {row.id} was {after}", rules().breach_basis, at)

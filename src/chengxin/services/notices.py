@@ -1,7 +1,7 @@
 """Risk notices (风险提示): the public dishonesty records in force of serious category, newest first, for the
 portal's `/notices` page and its Atom feed, a page at a time (`page`: keyset cursors, record ids).
 
-Public only: a record is shown while `lifecycle.record_view(row)["public"]` holds (in force, within its
+Public only: a record is shown while `record_views.record_view(row)["public"]` holds (in force, within its
 disclosure period) and never when its party is a natural person (a shop's record is its operator's; PIPL
 art. 25: a person's records are not published as notices).
 """
@@ -20,7 +20,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.domain.redact import redact
 from chengxin.exc import InvalidInput
-from chengxin.services import lifecycle
+from chengxin.services import lifecycle, record_views
 from chengxin.services.parties import NATURAL_PERSONS
 
 SERIOUS = ("serious", "grave")
@@ -123,7 +123,7 @@ def _collect(conn: Connection, q: Any, n: int, today: date) -> list[dict[str, An
 
 
 def _notice(conn: Connection, row: Any, today: Any) -> dict[str, Any] | None:
-    view = lifecycle.record_view(row, today, public=True)
+    view = record_views.record_view(row, today, public=True)
     if not view["public"]:
         return None
     shop = None

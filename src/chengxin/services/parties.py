@@ -149,15 +149,15 @@ def _withheld() -> dict[str, Any]:
 def _consequences(conn: Connection, party_key: str, refs: list[Ref], viewer: Viewer) -> dict[str, Any]:
     """Lists the party is on and the measures in force (as the viewer may see them), and its commitments in
     full (R9: a commitment is public)."""
-    from chengxin.services import commitments, lifecycle, list_views
+    from chengxin.services import commitments, list_views, record_views
 
-    rows = lifecycle.records_of(conn, party_key)
+    rows = record_views.records_of(conn, party_key)
     if viewer.role != REGULATOR:
         natural = bool(rows) and _is_natural(conn, party_key)
         # the public sees records in force (of businesses); a platform also those about what it reported,
         # and of a natural person only those (it must not learn what another platform knows of a person)
         rows = [r for r in rows if viewer.owns(r.subject_source) or (not natural and _shown(r))]
-    records = [lifecycle.record_view(r, public=not (viewer.role == REGULATOR or viewer.owns(r.subject_source)))
+    records = [record_views.record_view(r, public=not (viewer.role == REGULATOR or viewer.owns(r.subject_source)))
                for r in rows]
     return {**list_views.party_lists(conn, party_key, viewer), "commitments": commitments.of_refs(conn, refs),
             "dishonesty_records": records}
@@ -169,9 +169,9 @@ def _is_natural(conn: Connection, party_key: str) -> bool:
 
 
 def _shown(row: Any) -> bool:
-    from chengxin.services import lifecycle
+    from chengxin.services import record_views
 
-    return bool(lifecycle.record_view(row)["public"])
+    return bool(record_views.record_view(row)["public"])
 
 
 def cap_grade(view: dict[str, Any]) -> None:

@@ -392,12 +392,12 @@ def follow(app: Chengxin, stop: Any, *, idle_s: float = 1.0, chunk: int = 200, p
 
 def finish_interrupted(app: Chengxin) -> dict[str, int]:
     """Finish what a crash left half done: confirmations before their order verdicts were recorded
-    (`review.finish_pending`), overturns before their orders were given back (`lifecycle.finish_overturns`).
+    (`review.finish_pending`), overturns before their orders were given back (`appeals.finish_overturns`).
     Each was finished only by a later review action or sanction (found by review): `chengxin settle` calls
     this, and the scorer looks at every pass (`_Unfinished`)."""
-    from chengxin.services import lifecycle, review
+    from chengxin.services import appeals, review
 
-    return {"confirmations": review.finish_pending(app), "overturns": lifecycle.finish_overturns(app)}
+    return {"confirmations": review.finish_pending(app), "overturns": appeals.finish_overturns(app)}
 
 
 FINISH_GRACE_S = 60.0  # the scorer finishes a review action this long after it was taken, at the earliest
@@ -418,7 +418,7 @@ class _Unfinished:
         self.newer: tuple[int, float] | None = None  # a newer one, and when it was first seen (monotonic)
 
     def finish(self, app: Chengxin) -> int:
-        from chengxin.services import lifecycle, review
+        from chengxin.services import appeals, review
 
         before = (datetime.now(UTC) - timedelta(seconds=FINISH_GRACE_S)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         with read_connection(app.engine) as conn:
@@ -429,7 +429,7 @@ class _Unfinished:
             if self.newer is None or self.newer[0] != newest:
                 self.newer = (newest, time.monotonic())
             if time.monotonic() - self.newer[1] >= FINISH_GRACE_S:
-                done += lifecycle.finish_overturns(app)
+                done += appeals.finish_overturns(app)
                 self.transitions, self.newer = newest, None
         return done
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_viewer
 from chengxin.entrypoints.api.openapi import NEEDS_KEY, errors
 from chengxin.entrypoints.api.routes import MAX_INDEX, SourceQ, json_response
-from chengxin.services import commitments, lifecycle, list_views, lists, policy
+from chengxin.services import appeals, commitments, list_views, lists, policy
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(get_viewer)], responses=errors(401, 503))
 ListName = Path(description="`black`, `red` or `watch` (see `GET /v1/lists`).", pattern="^[a-z_]+$")
@@ -108,7 +108,7 @@ def get_measures(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = So
 def get_record(cx: AppDep, viewer: ViewerDep, record: int = Path(ge=1, le=MAX_INDEX)) -> Response:
     """A dishonesty record with its lifecycle (every transition: who, when, why, basis, credit-log index),
     its applications, and whether a repair could be granted today if its conditions were met."""
-    return json_response(lifecycle.get_record(cx, record, viewer))
+    return json_response(appeals.get_record(cx, record, viewer))
 
 
 @router.post("/records/{record}/applications", tags=["records"], responses=errors(404, 409, 422),
@@ -117,7 +117,7 @@ def post_application(body: ApplicationRequest, cx: AppDep, viewer: ViewerDep,
                      record: int = Path(ge=1, le=MAX_INDEX)) -> Response:
     """File an appeal or a repair application for a record (a regulator recording the party's filing, or the
     platform that reported the party)."""
-    return json_response(lifecycle.file_application(cx, record, body.kind, viewer, body.grounds, body.conditions))
+    return json_response(appeals.file_application(cx, record, body.kind, viewer, body.grounds, body.conditions))
 
 
 @router.get("/applications", tags=["records"], responses=errors(422), openapi_extra=NEEDS_KEY)
@@ -129,7 +129,7 @@ def get_applications(cx: AppDep, viewer: ViewerDep,
                      ) -> Response:
     """Appeals and repair applications in filing order, with their due dates: a regulator's work queue (a
     platform sees those about its own entities or records it decided)."""
-    return json_response(lifecycle.list_applications(cx, viewer, status=status, limit=limit, after=after))
+    return json_response(appeals.list_applications(cx, viewer, status=status, limit=limit, after=after))
 
 
 @router.post("/applications/{application}/decision", tags=["records"], responses=errors(403, 404, 409, 422),
@@ -137,7 +137,7 @@ def get_applications(cx: AppDep, viewer: ViewerDep,
 def post_application_decision(body: ApplicationDecision, cx: AppDep, viewer: ViewerDep,
                               application: int = Path(ge=1, le=MAX_INDEX)) -> Response:
     """Decide an appeal or repair application: a regulator, or the platform that decided the record."""
-    done = lifecycle.decide_application(cx, application, viewer, body.decision, body.reason, body.basis)
+    done = appeals.decide_application(cx, application, viewer, body.decision, body.reason, body.basis)
     lists.drain(cx)
     return json_response(done)
 

@@ -150,7 +150,7 @@ class Gather:
 # the figures summed per party, one column each (`Facts.values`)
 FIELDS = ("orders", "shipped", "on_time", "delivered", "returns", "ratings", "sum", "wtotal", "wsum", "retracted",
           "complaints", "upheld", "commitments", "licence_gaps", "dsr_gap_sum", "dsr_n", "broken", "minor", "serious",
-          "grave")
+          "grave", "carried")
 FIELD = {name: i for i, name in enumerate(FIELDS)}
 
 
@@ -194,7 +194,7 @@ class Facts:
 
     def _profile(self, i: int, f: list[float]) -> S.Profile:
         (orders, shipped, on_time, delivered, returns, ratings, total, wtotal, wsum, retracted, complaints,
-         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n, broken, minor, serious, grave) = f
+         upheld, commitments, licence_gaps, dsr_gap_sum, dsr_n, broken, minor, serious, grave, carried) = f
         n_rated = int(ratings)
         return S.Profile(
             kind=self.kind[i], identity_valid=bool(self.identity_valid[i]), verified=bool(self.verified[i]),
@@ -202,7 +202,7 @@ class Facts:
             ratings=n_rated, ratings_weight=wtotal, rating_mean=wsum / wtotal if wtotal else None,
             rating_mean_raw=total / n_rated if n_rated else None,
             dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, returns=returns, delivered=delivered, shipped=shipped,
-            shipped_on_time=on_time, complaints=int(complaints), complaints_upheld=upheld,
+            shipped_on_time=on_time, carried=carried, complaints=int(complaints), complaints_upheld=upheld,
             sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments),
             commitments_broken=int(broken), records=(int(minor), int(serious), int(grave)))
 
@@ -252,7 +252,7 @@ def gather(conn: Connection, keys: Iterable[str] | None, now: datetime, rules: S
 # event's step (~30 µs each on SQLite).
 FEW_CHUNK = 64  # references of each kind per statement: SQLite allows 500 terms in a compound select
 (_AT_SHOPS, _BOUGHT, _TRADE, _RATED, _COMPLAINED, _COMMITTED, _DSR_DAYS, _SANCTIONED, _BREACHES, _LICENSED,
- _DSR_FIRST, _SCORED) = range(12)
+ _DSR_FIRST, _CARRIED, _SCORED) = range(13)
 _N, _X = 3, 8  # a row: (tag, source, id, five integers from _N, five texts from _X), NULL where a step has none
 
 
@@ -311,13 +311,17 @@ def _read_few(g: Gather, since: str) -> list[list[Any]]:
 
 
 def _add_figures(g: Gather, facts: Facts, found: list[list[Any]]) -> None:
-    """What `_orders`, `_trade`, `_ratings`, `_complaints` and `_commitments` add, from `_read_few`'s rows;
+    """What `_orders`, `_trade` (with parcels carried), `_ratings`, `_complaints` and `_commitments` add, from
+    `_read_few`'s rows;
     the kept DSR days after the window's first day for `_dsr`."""
     for r in (*found[_AT_SHOPS], *found[_BOUGHT]):
         g.add_trading(facts, (r[1], r[2]), orders=int(r[_N]))
     for r in found[_TRADE]:
         shipped, on_time, delivered, returns = (int(v) / trade.SCALE for v in r[_N:_N + 4])
         g.add(facts, (r[1], r[2]), shipped=shipped, on_time=on_time, delivered=delivered, returns=returns)
+    for r in found[_CARRIED]:
+        if (i := g.party_of.get((r[1], r[2]))) is not None:
+            facts.add(i, carried=int(r[_N]) / trade.SCALE)
     for r in found[_RATED]:
         n, total, wtotal, wsum, retracted = map(int, r[_N:_N + 5])
         g.add_trading(facts, (r[1], r[2]), ratings=n, sum=total, wtotal=wtotal / trade.SCALE,
@@ -379,6 +383,7 @@ def _narrowed() -> list[tuple[Any, ...]]:
     """The steps that read rows: (kind of reference, its columns, the tagged statement)."""
     tr, k, s, lift, lic, L = (st.shop_trade.c, st.target_ratings.c, t.sanctions.c, t.sanction_lifts.c, t.licences.c,
                               st.rating_ledger.c)
+    ct = st.carrier_trade.c
     lifts = t.sanctions.outerjoin(t.sanction_lifts, and_(lift.source == s.source, lift.sanction_id == s.sanction_id))
     return [
         ("s", tr.shop_source, tr.shop_id, _tagged(_TRADE, tr.shop_source, tr.shop_id, [
@@ -390,7 +395,8 @@ def _narrowed() -> list[tuple[Any, ...]]:
         ("p", lic.subject_source, lic.subject_id, _tagged(_LICENSED, lic.subject_source, lic.subject_id, [], [
             lic.licence_type, lic.number, lic.valid_from, lic.valid_until])),
         ("s", L.target_source, L.target_id, _tagged(_DSR_FIRST, L.target_source, L.target_id, [], [
-            L.at, L.dims]).where(*_DSR_WINDOW))]
+            L.at, L.dims]).where(*_DSR_WINDOW)),
+        ("p", ct.subject_source, ct.subject_id, _tagged(_CARRIED, ct.subject_source, ct.subject_id, [ct.parcels]))]
 
 
 def _tagged(tag: int, a: Any, b: Any, numbers: list[Any], texts: list[Any] | None = None) -> Any:
@@ -424,20 +430,43 @@ def _orders(g: Gather, facts: Facts) -> None:
 
 
 def _trade(g: Gather, facts: Facts) -> None:
-    """Per shop: shipments, those within the on-time hours of payment, those delivered, quality returns; each
-    weighted by its order (`services/trade.py`). Scoring some parties reads the sums kept per shop; a full
-    recompute counts every order (and, when `keep`, writes the kept figures anew)."""
+    """Per shop: shipments, those within the on-time hours of payment, those delivered, quality returns; per
+    carrier and courier: the parcels it carried; each weighted by its order (`services/trade.py`). Scoring
+    some parties reads the sums kept per shop and carrier; a full recompute counts every order (and, when
+    `keep`, writes the kept figures anew)."""
     o = t.orders
     if g.kept and not g.plain:
         sums = trade.shop_sums(g.conn, list(g.shop_party))
+        carried = trade.carrier_sums(g.conn, list(g.party_of))
     else:
         found = _statement(f"trade:{g.scoped}", g.dialect, g.plain,
                            lambda: tuple(q for q, _, _ in trade.statements(g.rules, g.dialect, g.plain, g.scoped)))
         rows = chain.from_iterable(g.stream(q, o.c.shop_source, o.c.shop_id, g.shop_party) for q in found)
-        sums = trade.rebuild(g.conn, rows) if g.keep else trade.by_shop(rows)
+        if g.scoped:  # the shops' orders; the carriers' and couriers' parcels by their own references
+            sums, carried = trade.by_shop(rows), _carried(g)
+        else:
+            sums, carried = trade.rebuild(g.conn, rows) if g.keep else trade.sums_of(rows)
     for shop, (shipped, on_time, delivered, returns) in sums.items():
         g.add(facts, shop, shipped=shipped / trade.SCALE, on_time=on_time / trade.SCALE,
               delivered=delivered / trade.SCALE, returns=returns / trade.SCALE)
+    for subject, parcels in carried.items():
+        if (i := g.party_of.get(subject)) is not None:
+            facts.add(i, carried=parcels / trade.SCALE)
+
+
+def _carried(g: Gather) -> dict[Ref, int]:
+    """The parcels the gathered subjects carried, from the shipments that name them as carrier or courier
+    (scoring some parties before the kept figures are built: no index by carrier, so each reads the
+    shipments whole; a full recompute builds the figures)."""
+    sh = t.shipments.c
+    carried: dict[Ref, int] = {}
+    # a statement per role: `direct.in_refs` keeps one narrowing per statement
+    found = _statement("carried", g.dialect, g.plain, lambda: tuple(
+        trade.statements(g.rules, g.dialect, g.plain, True)[0][0] for _ in range(2)))
+    for role, (src, sid) in enumerate(((sh.carrier_source, sh.carrier_id), (sh.courier_source, sh.courier_id))):
+        for ref, n in trade.carried_by(g.rows(found[role], src, sid, g.party_of), role).items():
+            carried[ref] = carried.get(ref, 0) + n
+    return carried
 
 
 def _ratings(g: Gather, facts: Facts) -> None:

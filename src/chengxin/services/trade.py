@@ -11,16 +11,36 @@ figures. Scoring a shop reads one row. An order's weight (its buyer's fairness a
 kept with each part; weights are refitted only by a full recompute, which rewrites everything. Weights are
 kept in millionths, as integers, so that sums kept event by event equal a full count exactly, in whatever
 order events arrive.
+
+A shipment's part also names its carrier and courier, and `carrier_trade` keeps per subject the weights of the
+parcels it carried, moved the same way (a shipment re-sent with another carrier is taken back from the one it
+counted for): a logistics firm's or a courier's complaints are counted per parcel carried, and scoring one that
+carried a million parcels reads one row. A drain whose shipments move a carrier's or courier's parcels rescores
+it in the drain's transaction: no order names it, so nothing else would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, DateTime, and_, bindparam, case, cast, delete, exists, func, literal, or_, select
-from sqlalchemy.types import Double
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+)
+from sqlalchemy.types import Double, String
 
 from chengxin.adapters.db import bulk, direct, upsert
 from chengxin.adapters.db import standing_tables as st
@@ -33,8 +53,9 @@ Ref = tuple[str, str]
 SCALE = 1_000_000
 QUALITY_RETURNS = ("quality", "not_as_described", "damaged", "counterfeit")
 ROW = ("item_kind", "item_source", "item_id", "shop_source", "shop_id", "weight", "shipped", "on_time",
-       "delivered", "returns")  # every item row the statements below return; `trade_parts` holds the same,
-# the weight in millionths
+       "delivered", "returns", "carrier_source", "carrier_id", "courier_source", "courier_id")  # every item row
+# the statements below return; `trade_parts` holds the same, the weight in millionths (a return: no carrier)
+CARRIED = slice(10, 14)  # a row's carrier and courier references
 
 
 def weight(rules: S.ScoreRules, plain: bool, buyer_source: Any, buyer_id: Any, order_source: Any,
@@ -101,7 +122,8 @@ def _shipments(rules: S.ScoreRules, dialect: str, plain: bool, scoped: bool) -> 
     hours = rules.params["trade"]["on_time_hours"] * 3600
     on_time = case((epoch(sh.c.created_at, dialect) - epoch(paid, dialect) <= hours, 1), else_=0)  # unpaid: 0
     return select(literal("shipment"), sh.c.source, sh.c.shipment_id, o.c.shop_source, o.c.shop_id, w, literal(1),
-                  on_time, case((signed, 1), else_=0), literal(0)).select_from(frm)
+                  on_time, case((signed, 1), else_=0), literal(0), sh.c.carrier_source, sh.c.carrier_id,
+                  sh.c.courier_source, sh.c.courier_id).select_from(frm)
 
 
 def _returns(rules: S.ScoreRules, plain: bool, scoped: bool) -> Any:
@@ -114,8 +136,17 @@ def _returns(rules: S.ScoreRules, plain: bool, scoped: bool) -> Any:
     quality = and_(or_(*(ret.c.reason == r for r in QUALITY_RETURNS)), ~rejected)  # not IN: a literal list is
     # rendered per execution, so the statement could not run as compiled (adapters/db/direct.py)
     q = select(literal("return"), ret.c.source, ret.c.return_id, o.c.shop_source, o.c.shop_id, w, literal(0),
-               literal(0), literal(0), case((quality, 1), else_=0)).select_from(frm)
+               literal(0), literal(0), case((quality, 1), else_=0), *[_NO_REF] * 4).select_from(frm)
     return q if scoped else q.where(quality)
+
+
+_NO_REF = cast(null(), String)  # typed: PostgreSQL types a UNION ALL's columns pair by pair
+
+
+def carriers(refs: Sequence[Any]) -> list[Ref]:
+    """The subjects a parcel counts for, from its (carrier source, id, courier source, id): its carrier and its
+    courier (once where both name one subject)."""
+    return [r for r in dict.fromkeys(((refs[0], refs[1]), (refs[2], refs[3]))) if r[1] is not None]
 
 
 def figures(row: Any) -> tuple[int, ...] | None:
@@ -128,34 +159,61 @@ def figures(row: Any) -> tuple[int, ...] | None:
 
 def by_shop(rows: Iterable[Any]) -> dict[Ref, list[int]]:
     """Weight × each count, summed per shop, in millionths."""
+    return sums_of(rows)[0]
+
+
+def sums_of(rows: Iterable[Any]) -> tuple[dict[Ref, list[int]], dict[Ref, int]]:
+    """Weight × each count summed per shop, and the parcels' weights per carrier and courier, in millionths
+    (one pass: `rows` may be a stream)."""
     sums: dict[Ref, list[int]] = {}
+    carried: dict[Ref, int] = {}
     for row in rows:
         if (f := figures(row)) is not None:
             _add(sums, (row[3], row[4]), f, 1)
-    return sums
+            _carry(carried, row[CARRIED], f, 1)
+    return sums, carried
 
 
-def rebuild(conn: Connection, rows: Iterable[Any], chunk: int = 20_000) -> dict[Ref, list[int]]:
-    """Rewrite every item's part and every shop's sums from `rows` (every shipment's and return's,
-    `statements`), in the caller's transaction (the full recompute's); returns the sums."""
+def carried_by(rows: Iterable[Any], role: int) -> dict[Ref, int]:
+    """The parcels' weights per carrier (`role` 0) or courier (1) of shipment rows read by that role's
+    reference; a parcel whose courier is its carrier too counts once, as the carrier's."""
+    carried: dict[Ref, int] = {}
+    for row in rows:
+        if (f := figures(row)) is None or not f[1]:
+            continue
+        carrier, courier = (row[10], row[11]), (row[12], row[13])
+        ref = carrier if role == 0 else courier
+        if ref[1] is not None and (role == 0 or courier != carrier):
+            carried[ref] = carried.get(ref, 0) + f[0]
+    return carried
+
+
+def rebuild(conn: Connection, rows: Iterable[Any], chunk: int = 20_000
+            ) -> tuple[dict[Ref, list[int]], dict[Ref, int]]:
+    """Rewrite every item's part, every shop's sums and every carrier's and courier's parcels from `rows` (every
+    shipment's and return's, `statements`), in the caller's transaction (the full recompute's); returns the
+    sums (`sums_of`)."""
     assert bulk.columns("trade_parts") == ROW
-    for table in (st.trade_parts, st.shop_trade):
+    for table in (st.trade_parts, st.shop_trade, st.carrier_trade):
         conn.execute(delete(table))
     sums: dict[Ref, list[int]] = {}
+    carried: dict[Ref, int] = {}
     part: list[tuple[Any, ...]] = []
     for row in rows:
         if (f := figures(row)) is None:
             continue
-        part.append((*row[:5], *f))
+        part.append((*row[:5], *f, *row[CARRIED]))
         _add(sums, (row[3], row[4]), f, 1)
+        _carry(carried, row[CARRIED], f, 1)
         if len(part) >= chunk:
             bulk.insert_tuples(conn, "trade_parts", part)
             part.clear()
     bulk.insert_tuples(conn, "trade_parts", part)
     bulk.insert_tuples(conn, "shop_trade", [(*shop, *v) for shop, v in sums.items()])
+    bulk.insert_tuples(conn, "carrier_trade", [(*ref, n) for ref, n in carried.items() if n])
     upsert.insert_or_update(conn, st.trade_state, [{"name": "trade", "built_at": credit_log.now_utc()}])
     note_built(conn, True)
-    return sums
+    return sums, carried
 
 
 def built(conn: Connection) -> bool:
@@ -186,30 +244,49 @@ def shop_sums(conn: Connection, shops: list[Ref]) -> dict[Ref, list[int]]:
     return {(r[0], r[1]): list(r[2:]) for r in direct.in_refs(conn, _SHOPS, s.c.shop_source, s.c.shop_id, shops)}
 
 
+def carrier_sums(conn: Connection, subjects: list[Ref]) -> dict[Ref, int]:
+    """The kept parcels (weights, millionths) of these carriers and couriers (none carried: no row)."""
+    c = st.carrier_trade.c
+    return {(r[0], r[1]): int(r[2]) for r in direct.in_refs(conn, _CARRIERS, c.subject_source, c.subject_id,
+                                                              subjects)}
+
+
 def refresh(conn: Connection, rules: S.ScoreRules, orders: list[Ref]) -> None:
-    """Recount the shipments and returns of these orders; take what each counted before from the shop it
-    counted for, add what it counts now to its shop now (a drain, in its transaction). Nothing to do until a
-    full recompute has built the tables."""
+    """Recount the shipments and returns of these orders; take what each counted before from the shop (and
+    carrier, courier) it counted for, add what it counts now to its shop (carrier, courier) now, and rescore
+    the carriers and couriers whose parcels moved (a drain, in its transaction). Nothing to do until a full
+    recompute has built the tables."""
     if not orders or not built(conn):
         return
     new = {(r[0], r[1], r[2]): r for r in _items_of(conn, rules, orders)}
     deltas: dict[Ref, list[int]] = {}
+    carried: dict[Ref, int] = {}
     for key, row in new.items():
         before = _part(conn, key)
         now = figures(row)
-        if before is not None and now is not None and tuple(before[3:]) == now and before[1:3] == row[3:5]:
+        if before is not None and now is not None and tuple(before[3:8]) == now and before[1:3] == row[3:5] \
+                and tuple(before[8:]) == tuple(row[CARRIED]):
             continue
         if before is not None:
-            _add(deltas, (before[1], before[2]), tuple(before[3:]), -1)
+            was = tuple(before[3:8])
+            _add(deltas, (before[1], before[2]), was, -1)
+            _carry(carried, before[8:12], was, -1)
             direct.execute(conn, _DROP, dict(zip(("kind", "src", "id"), key, strict=True)))
         if now is not None:
             _add(deltas, (row[3], row[4]), now, 1)
-            bulk.insert_tuples(conn, "trade_parts", [(*row[:5], *now)])
+            _carry(carried, row[CARRIED], now, 1)
+            bulk.insert_tuples(conn, "trade_parts", [(*row[:5], *now, *row[CARRIED])])
     _apply(conn, {k: d for k, d in deltas.items() if any(d)})
+    if moved := {k: d for k, d in carried.items() if d}:
+        _apply_carried(conn, moved)
+        from chengxin.services import scoring  # it reads the kept figures: no import at load
+
+        scoring.rescore_in(conn, scoring.party_keys(conn, list(moved)))
 
 
 def _part(conn: Connection, key: tuple[str, str, str]) -> Any:
-    """What an item counted for which shop when last counted: (kind, shop source, shop id, weight, counts...)."""
+    """What an item counted for which shop when last counted: (kind, shop source, shop id, weight, counts...,
+    carrier source, carrier id, courier source, courier id)."""
     found = direct.rows(conn, _PART, dict(zip(("kind", "src", "id"), key, strict=True)))
     return found[0] if found else None
 
@@ -218,6 +295,19 @@ def _add(deltas: dict[Ref, list[int]], shop: Ref, f: tuple[int, ...], sign: int)
     acc = deltas.setdefault(shop, [0, 0, 0, 0])
     for i, n in enumerate(f[1:]):
         acc[i] += sign * f[0] * n
+
+
+def _carry(carried: dict[Ref, int], refs: Sequence[Any], f: tuple[int, ...], sign: int) -> None:
+    """A shipment's parcel (its weight) to each subject that carried it (`refs`: as `carriers` takes them)."""
+    if f[1]:  # shipped: a shipment, not a return
+        for ref in carriers(refs):
+            carried[ref] = carried.get(ref, 0) + sign * f[0]
+
+
+def _apply_carried(conn: Connection, deltas: dict[Ref, int]) -> None:
+    sums = carrier_sums(conn, list(deltas))
+    upsert.insert_or_update(conn, st.carrier_trade, [
+        {"subject_source": ref[0], "subject_id": ref[1], "parcels": sums.get(ref, 0) + d} for ref, d in deltas.items()])
 
 
 def _apply(conn: Connection, deltas: dict[Ref, list[int]]) -> None:
@@ -234,11 +324,12 @@ def _apply(conn: Connection, deltas: dict[Ref, list[int]]) -> None:
 _SUMS = ("shipped", "on_time", "delivered", "returns")
 _TP = st.trade_parts
 _KEY = (_TP.c.item_kind == bindparam("kind"), _TP.c.item_source == bindparam("src"), _TP.c.item_id == bindparam("id"))
-_PART = select(_TP.c.item_kind, _TP.c.shop_source, _TP.c.shop_id, _TP.c.weight, *(_TP.c[c] for c in _SUMS)).where(
-    *_KEY)
+_PART = select(_TP.c.item_kind, _TP.c.shop_source, _TP.c.shop_id, _TP.c.weight, *(_TP.c[c] for c in _SUMS),
+               *(_TP.c[c] for c in ROW[CARRIED])).where(*_KEY)
 _DROP = delete(_TP).where(*_KEY)
 _BUILT = select(st.trade_state.c.name).where(st.trade_state.c.name == bindparam("name", "trade"))
 _SHOPS = select(*(st.shop_trade.c[c] for c in ("shop_source", "shop_id", *_SUMS)))
+_CARRIERS = select(st.carrier_trade.c.subject_source, st.carrier_trade.c.subject_id, st.carrier_trade.c.parcels)
 _STATEMENTS: dict[tuple[str, int], Any] = {}
 
 

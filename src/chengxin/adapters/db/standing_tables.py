@@ -123,7 +123,8 @@ Index("ix_returns_order", returns.c.order_source, returns.c.order_id)
 # its order's weight (the buyer's fairness times the lockstep weight, in millionths: integers, so that sums
 # kept up to date event by event equal a full count exactly) and its counts (a shipment: shipped, on time,
 # delivered; a return: quality). Kept so that an item moved to another order or shop is taken back from the
-# shop it counted for.
+# shop it counted for. A shipment also names its carrier and courier (NULL for a return, or none named): the
+# parcel counts, with the same weight, in their parcels carried (`carrier_trade`).
 trade_parts = Table(
     "trade_parts", metadata,
     Column("item_kind", T, primary_key=True),      # shipment | return
@@ -132,6 +133,7 @@ trade_parts = Table(
     Column("weight", BigInteger, nullable=False),
     Column("shipped", Integer, nullable=False), Column("on_time", Integer, nullable=False),
     Column("delivered", Integer, nullable=False), Column("returns", Integer, nullable=False),
+    Column("carrier_source", T), Column("carrier_id", T), Column("courier_source", T), Column("courier_id", T),
 )
 
 # Per shop: the sum over its orders of weight × each count (millionths), kept as orders change, so that
@@ -142,6 +144,16 @@ shop_trade = Table(
     Column("shipped", BigInteger, nullable=False), Column("on_time", BigInteger, nullable=False),
     Column("delivered", BigInteger, nullable=False), Column("returns", BigInteger, nullable=False),
 )
+
+# Per carrier or courier (a subject): the sum of the weights of the parcels it carried (millionths), kept as
+# shipments change, so that scoring a logistics firm that carried a million parcels reads one row; its
+# complaints are counted per parcel carried (docs/scoring.md).
+carrier_trade = Table(
+    "carrier_trade", metadata,
+    Column("subject_source", T, primary_key=True), Column("subject_id", T, primary_key=True),
+    Column("parcels", BigInteger, nullable=False),
+)
+
 
 def _rating_sums() -> list[Column[int]]:
     """How many ratings count, their scores summed, the same weighted by their authors (integer millionths),
@@ -172,7 +184,7 @@ dsr_days = Table(
     Column("ratings", BigInteger, nullable=False), Column("points", BigInteger, nullable=False),
 )
 
-# Whether the five tables above hold every order and rating (a row named `trade`, written by the full
+# Whether the six tables above hold every order and rating (a row named `trade`, written by the full
 # recompute, or at migration on an empty store; a recount of the whole ledger deletes it); until then a
 # party's figures are counted from its orders and ledger rows.
 trade_state = Table(

@@ -181,20 +181,25 @@ def load_policies(text: str, source: str, categories: Iterable[str], sanction_ki
     boolean on sample profiles of every party kind whose maps hold exactly the known categories and sanction
     kinds (so `records["fake_orders"]`, a typo, is refused at load); lists and measures named exist; ids are
     unique."""
-    doc = yaml.safe_load(text)
-    if not isinstance(doc, dict) or not {"version", "lists", "policies"} <= set(doc):
-        raise VocabularyError(source, "top level: expected the keys version, lists, policies")
+    doc = yaml.load(text, Loader=_TextDates)  # a SafeLoader
+    if not isinstance(doc, dict) or set(doc) != {"version", "lists", "policies"}:
+        raise VocabularyError(source, "top level: expected exactly the keys version, lists, policies")
+    version = _whole(source, "version", doc["version"], 1, None, "a positive whole number")
+    if not isinstance(doc["lists"], dict) or not doc["lists"]:
+        raise VocabularyError(source, "lists: expected a mapping of list names to their definitions")
+    if not isinstance(doc["policies"], list):
+        raise VocabularyError(source, "policies: expected a list of policies")
     known = set(measure_names) if measure_names is not None else None
     samples = sample_profiles(list(categories), list(sanction_kinds))
-    lists = {n: _list_def(source, n, d, known) for n, d in (doc["lists"] or {}).items()}
-    policies = tuple(_policy(source, i, p, lists, known, samples) for i, p in enumerate(doc["policies"] or []))
+    lists = {_text(source, "lists", n): _list_def(source, n, d, known) for n, d in doc["lists"].items()}
+    policies = tuple(_policy(source, i, p, lists, known, samples) for i, p in enumerate(doc["policies"]))
     for d in lists.values():
         if set(d.excludes) - set(lists) or d.name in d.excludes:
             raise VocabularyError(source, f"lists.{d.name}.excludes: unknown or own list in {list(d.excludes)}")
     ids = [p.id for p in policies]
     if len(ids) != len(set(ids)):
         raise VocabularyError(source, f"policies: duplicate ids {sorted({i for i in ids if ids.count(i) > 1})}")
-    return PolicySet(int(doc["version"]), lists, policies)
+    return PolicySet(version, lists, policies)
 
 
 _COUNTS = ("shops", "score", "records_total", "serious_records", "platform_serious", "grave_records",
@@ -217,37 +222,101 @@ def sample_profiles(categories: list[str], sanction_kinds: list[str]) -> list[di
             + [one("enterprise", "D", 1, zero, in_maps) for zero in _COUNTS for in_maps in (0, 1)])
 
 
-def _list_def(source: str, name: str, d: Mapping[str, Any], known: set[str] | None) -> ListDef:
-    try:
-        out = ListDef(name, d["zh"], d["en"], bool(d["public"]), int(d["review_days"]), dict(d.get("measures") or {}),
-                      dict(d.get("remedy") or {}), tuple(d.get("excludes") or ()))
-    except (KeyError, TypeError) as e:
-        raise VocabularyError(source, f"lists.{name}: missing or malformed {e}") from e
+# A membership is reviewed at least this often: five years, leap days included, the longest any statute keeps
+# a listing public (ZJPC art. 16); a longer period (10^8 days) outlived every record behind it, or overflowed
+# the date it was added to (found by review).
+MAX_REVIEW_DAYS = 1827
+LIST_KEYS = frozenset({"zh", "en", "public", "review_days", "measures", "remedy", "excludes"})
+POLICY_KEYS = frozenset({"id", "list", "zh", "en", "when", "stay", "basis", "effective_from", "mode", "measures"})
+
+
+class _TextDates(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text, for `iso_day` to read naming the key: the loader's own
+    date constructor raised a bare ValueError (`2026-13-45`: a traceback, found by review)."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+# Each key is checked for what it is, never coerced: `bool("false")` is True, so a quoted "false" published a
+# list, and `int()` of a text raised a traceback (found by review).
+def _text(source: str, where: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise VocabularyError(source, f"{where}: expected a text, got {value!r}")
+    return value
+
+
+def _flag(source: str, where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise VocabularyError(source, f"{where}: expected true or false (unquoted), got {value!r}")
+    return value
+
+
+def _whole(source: str, where: str, value: Any, low: int, high: int | None, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        raise VocabularyError(source, f"{where}: expected {what}, got {value!r}")
+    return value
+
+
+def _mapping(source: str, where: str, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise VocabularyError(source, f"{where}: expected a mapping, got {value!r}")
+    return dict(value)
+
+
+def _keys(source: str, where: str, d: Any, allowed: frozenset[str], required: Iterable[str]) -> None:
+    if not isinstance(d, dict):
+        raise VocabularyError(source, f"{where}: expected a mapping, got {d!r}")
+    unknown, missing = sorted(set(map(str, d)) - allowed), sorted(set(required) - set(d))
+    if unknown or missing:  # a typo (`exclude:`) silently dropped what the key says
+        raise VocabularyError(source, f"{where}: " + "; ".join(
+            ([f"unknown keys {unknown} (known: {sorted(allowed)})"] if unknown else [])
+            + ([f"missing keys {missing}"] if missing else [])))
+
+
+def _list_def(source: str, name: str, d: Any, known: set[str] | None) -> ListDef:
+    where = f"lists.{name}"
+    _keys(source, where, d, LIST_KEYS, ("zh", "en", "public", "review_days", "remedy"))
+    excludes = d.get("excludes") or []
+    if not isinstance(excludes, list):
+        raise VocabularyError(source, f"{where}.excludes: expected a list of list names, got {excludes!r}")
+    out = ListDef(name, _text(source, f"{where}.zh", d["zh"]), _text(source, f"{where}.en", d["en"]),
+                  _flag(source, f"{where}.public", d["public"]),
+                  _whole(source, f"{where}.review_days", d["review_days"], 1, MAX_REVIEW_DAYS,
+                         f"a positive whole number of days (at most {MAX_REVIEW_DAYS})"),
+                  _mapping(source, f"{where}.measures", d.get("measures")),
+                  _mapping(source, f"{where}.remedy", d["remedy"]),
+                  tuple(_text(source, f"{where}.excludes", x) for x in excludes))
     if set(out.remedy) != {"zh", "en"} or not all(isinstance(v, str) for v in out.remedy.values()):
-        raise VocabularyError(source, f"lists.{name}.remedy: expected {{zh: text, en: text}} (quote a text "
+        raise VocabularyError(source, f"{where}.remedy: expected {{zh: text, en: text}} (quote a text "
                                       "with a comma)")
-    _check_measures(source, f"lists.{name}.measures", out.measures, known)
+    _check_measures(source, f"{where}.measures", out.measures, known)
     return out
 
 
-def _policy(source: str, i: int, p: Mapping[str, Any], lists: Mapping[str, ListDef], known: set[str] | None,
+def _policy(source: str, i: int, p: Any, lists: Mapping[str, ListDef], known: set[str] | None,
             samples: Sequence[Mapping[str, Any]]) -> Policy:
-    where = f"policies[{i}] ({p.get('id', '?')})"
-    try:
-        when, stay = str(p["when"]), p.get("stay")
-        programs = (_compile(source, f"{where}.when", when, samples),
-                    _compile(source, f"{where}.stay", stay, samples) if stay else None)
-        policy = Policy(str(p["id"]), str(p["list"]), p["zh"], p["en"], when, str(p["basis"]),
-                        iso_day(p["effective_from"], f"{where}.effective_from", source), stay,
-                        str(p.get("mode", ENFORCE)), dict(p.get("measures") or {}), programs)
-    except VocabularyError:
-        raise
-    except (KeyError, TypeError, ValueError) as e:
-        raise VocabularyError(source, f"{where}: missing or malformed {e}") from e
+    where = f"policies[{i}]" + (f" ({p.get('id')})" if isinstance(p, dict) and p.get("id") else "")
+    _keys(source, where, p, POLICY_KEYS, ("id", "list", "zh", "en", "when", "basis", "effective_from"))
+    when, stay = _text(source, f"{where}.when", p["when"]), p.get("stay")
+    if stay is not None:
+        _text(source, f"{where}.stay", stay)
+    mode = p.get("mode", ENFORCE)
+    if mode not in (ENFORCE, SHADOW):
+        raise VocabularyError(source, f"{where}.mode: expected enforce or shadow, got {mode!r}")
+    programs = (_compile(source, f"{where}.when", when, samples),
+                _compile(source, f"{where}.stay", stay, samples) if stay is not None else None)
+    policy = Policy(_text(source, f"{where}.id", p["id"]), _text(source, f"{where}.list", p["list"]),
+                    _text(source, f"{where}.zh", p["zh"]), _text(source, f"{where}.en", p["en"]), when,
+                    _text(source, f"{where}.basis", p["basis"]),
+                    iso_day(p["effective_from"], f"{where}.effective_from", source), stay, mode,
+                    _mapping(source, f"{where}.measures", p.get("measures")), programs)
     if policy.list not in lists:
         raise VocabularyError(source, f"{where}.list: unknown list {policy.list!r}")
-    if policy.mode not in (ENFORCE, SHADOW):
-        raise VocabularyError(source, f"{where}.mode: expected enforce or shadow")
     _check_measures(source, f"{where}.measures", policy.measures, known)
     return policy
 

@@ -148,7 +148,7 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as e:  # also: not UTF-8, a number beyond a double, nesting too deep
-        return Rejected(f"broken JSON: {e.msg} at character {e.pos}")
+        return Rejected(utf8_problem(raw) or f"broken JSON: {e.msg} at character {e.pos}")
     except RecursionError:
         return Rejected("broken JSON: nested too deeply")
     if not isinstance(obj, dict):
@@ -161,6 +161,18 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     if errors:
         return Rejected("; ".join(errors))
     return Event(obj["source"], obj["id"], obj["type"], utc(obj["time"]), obj["data"], obj)
+
+
+def utf8_problem(raw: bytes | str) -> str | None:
+    """Why a line is not UTF-8 text (None: it is): the first bad byte's position, counted from 1, and its
+    value. orjson's own reason for it ("surrogates not allowed at character 0") points nowhere near it."""
+    if isinstance(raw, str):
+        return None
+    try:
+        raw.decode()
+    except UnicodeDecodeError as e:
+        return f"broken JSON: the line is not valid UTF-8 at byte {e.start + 1} (0x{raw[e.start]:02X}): send UTF-8 text"
+    return None
 
 
 def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:

@@ -161,8 +161,8 @@ def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
         if len(env.id) > max_id or len(env.source) > max_source:
             return None
         data = decoder.decode(env.data)
-    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):  # too deep: the slow path says so
-        return None
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        return None  # too deep, or not UTF-8 in a string msgspec decodes: the slow path says so
     for name, other, values in _conditional(vocab.types[env.type]):
         if getattr(data, name) is None and str(getattr(data, other)) in values:
             return None

@@ -110,7 +110,8 @@ def lists_override(
     reason: Annotated[str, typer.Option(help="Why.")], basis: Annotated[str, typer.Option(help="Legal basis.")],
     add: Annotated[bool, typer.Option("--add", metavar=FLAG, help="Put the party on the list.")] = False,
     remove: Annotated[bool, typer.Option("--remove", metavar=FLAG, help="Keep the party off the list.")] = False,
-    until: Annotated[datetime | None, typer.Option(help="Review date (default: the list's period).")] = None,
+    until: Annotated[datetime | None, typer.Option(
+        help="Review date (default, and latest allowed: the list's review period from today).")] = None,
     by: ByOpt = "cli", as_json: JsonOpt = False,
 ) -> None:
     """Add a party to a list, or keep it off, by hand (a regulator's decision with reason and basis)."""

@@ -314,10 +314,7 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
     if not reason or not basis:
         raise InvalidInput("reason and basis: both are required (SHSC art. 32: a measure states its basis)")
     at = now or datetime.now(UTC)
-    review = until or lifecycle.day_of(at) + timedelta(days=lists.policies().lists[name].review_days)
-    if review < lifecycle.day_of(at):  # a lapsed override, which would end the ones in force (found by review)
-        raise InvalidInput(f"until: {review.isoformat()} is past (today is {lifecycle.day_of(at).isoformat()} in "
-                           "China): an override runs to a review date to come")
+    review = _review_date(name, until, lifecycle.day_of(at))
     with write_transaction(app.engine) as conn:
         key, subject = resolve(conn, ref)
         if action == "add" and lists.policies().lists[name].public and subject is not None and \
@@ -337,6 +334,22 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
     return {"override": {"id": row["id"], "list": name, "action": action, "party": {"source": ref[0], "id": ref[1]},
                          "reason": reason, "basis": basis, "until": review.isoformat(), "credit_record": idx},
             "evaluation": result}
+
+
+def _review_date(name: str, until: date | None, today: date) -> date:
+    """The override's review date: `until`, or the list's review period from today. Neither past (a lapsed
+    override would end the ones in force) nor beyond that period: a membership is reviewed at least that
+    often, and an `until` of 2999 kept a party on the public black list for ~970 years (both found by review)."""
+    days = lists.policies().lists[name].review_days
+    latest = today + timedelta(days=days)
+    review = until or latest
+    if review < today:
+        raise InvalidInput(f"until: {review.isoformat()} is past (today is {today.isoformat()} in China): an "
+                           "override runs to a review date to come")
+    if review > latest:
+        raise InvalidInput(f"until: {review.isoformat()} is beyond the {name} list's review period of {days} days; "
+                           f"the latest allowed is {latest.isoformat()} (renew the override when it is reviewed)")
+    return review
 
 
 def history(conn: Connection, key: str) -> list[dict[str, Any]]:

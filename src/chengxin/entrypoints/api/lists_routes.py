@@ -26,8 +26,9 @@ class OverrideRequest(BaseModel):
         "`add`: put the party on the list whatever the policies say; `remove`: keep it off the list."))
     reason: str = Field(min_length=3, max_length=500, description="Why (published for public lists).")
     basis: str = Field(min_length=3, max_length=500, description="Legal basis or decision number.")
-    until: date | None = Field(None, description="Review date: the override lapses after it (default: the "
-                                                  "list's review period).")
+    until: date | None = Field(None, description="Review date: the override lapses after it (default, and "
+                                                  "latest allowed: today plus the list's `review_days`; a later "
+                                                  "date is 422 naming the latest).")
 
 
 class ApplicationRequest(BaseModel):

@@ -85,3 +85,50 @@ def test_the_cli_stores_the_rest_and_exits_0(env, tmp_path) -> None:
     out = json.loads(run(env, "ingest", str(feed), "--json").stdout)
     assert (out["accepted"], out["rejected"]) == (48, 4)
     assert [(r["line"], r["reason"]) for r in out["rejects"]] == EXPECTED
+
+
+PAID = '{"specversion":"1.0","id":"big-%d","source":"urn:cx:platform:P1","type":"cx.order.paid",' \
+       '"time":"2026-03-10T20:17:00+08:00","data":{"order_id":"O1","amount":%d,"method":"card"}}'
+TOO_LARGE = "data.amount too large (at most 9223372036854775807)"
+
+
+@pytest.mark.parametrize(("number", "why"), [(2**64 - 1, TOO_LARGE), (2**64, TOO_LARGE), (10**40, TOO_LARGE),
+                                             (-(2**64), "data.amount negative")])
+def test_an_integer_beyond_64_bits_is_too_large_not_no_integer(number: int, why: str) -> None:
+    assert parse_line((PAID % (k := abs(number) % 1000, number)).encode(), event_vocabulary()) == Rejected(why), k
+
+
+def test_a_json_array_is_answered_as_such() -> None:
+    assert parse_line(b"[" + COMPLETED + b"]", event_vocabulary()) == \
+        Rejected("one event per line (JSON Lines), not a JSON array")
+
+
+def body_of(cx: Chengxin, event_id: str) -> str:
+    with read_connection(cx.engine) as conn:
+        return conn.execute(select(t.events.c.body).where(t.events.c.event_id == event_id)).scalar_one()
+
+
+def test_a_byte_order_mark_before_the_first_line_is_skipped(app: Chengxin) -> None:
+    report = ingest(app, read_lines("bom.jsonl", [b"\xef\xbb\xbf" + SAMPLE_LINES[0], *SAMPLE_LINES[1:]]),
+                    origin="bom.jsonl")
+    assert (report.accepted, report.rejected) == (48, 0)
+    assert body_of(app, "s-001") == SAMPLE_LINES[0].decode()  # stored as the line without it
+    again = ingest(app, read_lines("plain.jsonl", SAMPLE_LINES), origin="plain.jsonl")
+    assert (again.accepted, again.duplicates, again.conflicts) == (0, 48, 0)  # the same content hash
+
+
+def test_the_api_skips_a_bom_and_names_an_array_and_a_huge_integer(node: Api) -> None:
+    bom = node.post_events("p1", [b"\xef\xbb\xbf" + COMPLETED])
+    assert (bom["accepted"], bom["rejected"]) == (1, 0)
+    array = node.post_events("p1", [b"[" + COMPLETED + b"]"])
+    assert array["rejects"] == [{"file": "request", "line": 1,
+                                 "reason": "one event per line (JSON Lines), not a JSON array"}]
+    huge = node.post_events("p1", [(PAID % (1, 2**64)).encode()])
+    assert huge["rejects"] == [{"file": "request", "line": 1, "reason": TOO_LARGE}]
+
+
+def test_the_cli_skips_a_bom(env, tmp_path) -> None:
+    feed = tmp_path / "bom.jsonl"
+    feed.write_bytes(b"\xef\xbb\xbf" + b"\n".join(SAMPLE_LINES) + b"\n")
+    out = json.loads(run(env, "ingest", str(feed), "--json").stdout)
+    assert (out["accepted"], out["rejected"]) == (48, 0)

@@ -143,6 +143,16 @@ def _number_problem(raw: bytes | str) -> str | None:
     return None
 
 
+def _exact(raw: bytes | str, obj: dict[str, Any]) -> dict[str, Any]:
+    """The line read again by the standard library, whose integers are exact (orjson has read it: it is valid
+    JSON), so that an integer beyond 64 bits is `too large` or `negative`, as one just beyond 63 bits is."""
+    try:
+        exact = json.loads(raw)
+    except RecursionError:
+        return obj
+    return exact if isinstance(exact, dict) else obj
+
+
 def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
     """The explaining validator: every problem of the line, each naming its field."""
     try:
@@ -151,8 +161,12 @@ def _slow(raw: bytes | str, vocab: Vocabulary) -> Event | Rejected:
         return Rejected(utf8_problem(raw) or f"broken JSON: {e.msg} at character {e.pos}")
     except RecursionError:
         return Rejected("broken JSON: nested too deeply")
+    if isinstance(obj, list) and obj and all(isinstance(x, dict) for x in obj):  # events sent as one array
+        return Rejected("one event per line (JSON Lines), not a JSON array")
     if not isinstance(obj, dict):
         return Rejected("not a JSON object")
+    if _long_number(raw):  # orjson reads an integer beyond 64 bits as a float: "not an integer", for one too large
+        obj = _exact(raw, obj)
     errors = [*_envelope_errors(obj, vocab)]
     kind = obj.get("type")
     etype = vocab.types.get(kind) if isinstance(kind, str) else None

@@ -84,9 +84,16 @@ def assemble(items: list[Prepared], batch_id: str | None = None) -> Rows:
                 [log_entry(r, item.content_hash) for item in items for r in item.records])
 
 
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which Windows tools and Excel's "UTF-8" write first
+
+
 def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
-    """Number every line from 1 (blank ones included, as the spec counts them); skip blank lines."""
+    """Number every line from 1 (blank ones included, as the spec counts them); skip blank lines. A byte
+    order mark at the start of the input is skipped (RFC 8259 8.1 lets a parser ignore it): it is no part of
+    the first event, whose stored body and content hash are then those of the line without it."""
     for number, raw in enumerate(stream, 1):
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
         if raw.strip():
             yield (name, number, raw.rstrip(b"\r\n"))
 

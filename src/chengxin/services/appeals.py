@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, String, and_, cast, literal, select, update
+from sqlalchemy import Connection, String, and_, cast, exists, func, literal, select, update
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
@@ -34,14 +34,45 @@ def _need_key(viewer: Viewer) -> None:
 def _record(conn: Connection, record_id: int, viewer: Viewer) -> Any:
     row = conn.execute(select(lt.dishonesty_records).where(lt.dishonesty_records.c.id == record_id)).first()
     if row is None or not (viewer.role == REGULATOR or viewer.owns(row.subject_source)
-                           or viewer.source == row.decided_by):
+                           or _is_decider(conn, viewer, row)):
         raise NotFound(f"no dishonesty record {record_id} visible to you")
     return row
 
 
-def _may_decide(viewer: Viewer, row: Any) -> None:
-    if not (viewer.role == REGULATOR or (viewer.role == PLATFORM and viewer.source == row.decided_by)):
+def decider(conn: Connection, row: Any) -> str:
+    """Who decided a record, as access reads it: a sanction's record, the source that reported the sanction
+    (the platform that imposed its own measure; an authority's regulator source, whose records regulators
+    decide); a breach record, its act's record's decider; any other, `decided_by`. Not a sanction record's
+    `decided_by`: records opened before 2026-11-28 hold the event's free-text `authority` there."""
+    if row.origin == "breach":
+        act = conn.execute(select(lt.dishonesty_records).where(
+            lt.dishonesty_records.c.id == lifecycle.act_of_breach(row))).first()
+        if act is not None:
+            return decider(conn, act)
+    return lifecycle.sanction_source(row) or str(row.decided_by)
+
+
+def _is_decider(conn: Connection, viewer: Viewer, row: Any) -> bool:
+    return viewer.role == PLATFORM and bool(viewer.source) and viewer.source == decider(conn, row)
+
+
+def _may_decide(conn: Connection, viewer: Viewer, row: Any) -> None:
+    if not (viewer.role == REGULATOR or _is_decider(conn, viewer, row)):
         raise Forbidden("only a regulator, or the platform that decided the record, decides on it")
+
+
+def _decided_by_sql(source: str) -> Any:
+    """SQL: the records `decider` names `source` as deciding (a breach: by its act's record)."""
+    d, act = lt.dishonesty_records, lt.dishonesty_records.alias("act")
+
+    def own(r: Any) -> Any:
+        prefix = f"sanction{lifecycle.SEP}{source}{lifecycle.SEP}"
+        return ((r.c.origin == "sanction") & (func.substr(r.c.record_key, 1, len(prefix)) == prefix)) | (
+            r.c.origin.not_in(("sanction", "breach")) & (r.c.decided_by == source))
+
+    key = literal(f"breach{lifecycle.SEP}") + cast(act.c.id, String) + literal(lifecycle.SEP)
+    return own(d) | ((d.c.origin == "breach") & exists(select(act.c.id).where(
+        own(act), func.substr(d.c.record_key, 1, func.length(key)) == key)))
 
 
 def file_application(app: Chengxin, record_id: int, kind: str, viewer: Viewer, grounds: str,
@@ -92,7 +123,7 @@ def decide_application(app: Chengxin, application_id: int, viewer: Viewer, decis
             row = _record(conn, appl.record_id, viewer)
         except NotFound:
             raise hidden from None
-        _may_decide(viewer, row)
+        _may_decide(conn, viewer, row)
         if appl.status != PENDING:
             raise Conflict(f"application {application_id} was already {appl.status}")
         status, check = _decide(conn, app, appl, row, decision, lifecycle.who(viewer), reason, basis, at)
@@ -264,7 +295,7 @@ def list_applications(app: Chengxin, viewer: Viewer, *, status: str | None = PEN
     if after is not None:
         q = q.where(a.id > after)
     if viewer.role != REGULATOR:
-        q = q.where((d.subject_source == (viewer.source or "")) | (d.decided_by == (viewer.source or "")))
+        q = q.where((d.subject_source == (viewer.source or "")) | _decided_by_sql(viewer.source or ""))
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
     return {"applications": [_application(r) for r in rows[:limit]],

@@ -294,6 +294,17 @@ def append_record(conn: Connection, app: Chengxin, kind: str, subject: tuple[str
     return head.size - 1
 
 
+def sanction_source(row: Any) -> str | None:
+    """The source that reported a sanction record's sanction (from its key: records opened before 2026-11-28
+    stored the event's free-text `authority` as `decided_by`); None for a record of another origin."""
+    return str(row.record_key).split(SEP)[1] if row.origin == "sanction" else None
+
+
+def act_of_breach(row: Any) -> int:
+    """The id of the record whose act broke a breach record's commitment."""
+    return int(str(row.record_key).split(SEP)[1])
+
+
 # --- sanctions from events ------------------------------------------------------------------------------------
 def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
     """Open records for sanctions not yet recorded, apply their liftings, expire records whose disclosure
@@ -316,6 +327,9 @@ def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
 def _open_sanctions(conn: Connection, app: Chengxin) -> int:
     s, d, cr, sub = t.sanctions.c, lt.dishonesty_records.c, t.credit_records.c, t.subjects.c
     # sanctions of known subjects without a record yet (one of an unknown subject waits for its subject)
+    # decided by the source that reported it (a platform's own measure: that platform; an authority's: its
+    # regulator source), never the free-text `authority`: a platform was locked out of its own measure's
+    # appeals, and another platform named there could read and overturn it (found by review)
     new = list(conn.execute(select(t.sanctions, sub.party_key).join(t.subjects, and_(
         sub.source == s.subject_source, sub.subject_id == s.subject_id)).where(~select(d.id).where(
             d.record_key == (f"sanction{SEP}" + s.source + SEP + s.sanction_id)).exists())))
@@ -334,7 +348,7 @@ def _open_sanctions(conn: Connection, app: Chengxin) -> int:
         opened += open_record(
             conn, app, key=SEP.join(("sanction", row.source, row.sanction_id)), origin="sanction", party_key=party,
             subject=("subject", (row.subject_source, row.subject_id)), category=category,
-            severity=rules().severity_of(category, row.kind), at=parse_time(row.imposed_at), by=row.authority,
+            severity=rules().severity_of(category, row.kind), at=parse_time(row.imposed_at), by=row.source,
             basis=row.legal_basis or rule.basis, sanction_kind=row.kind, given_until=given,
             until_lifted=rule.until_lifted, credit_idx=idx,
             details={"sanction": [row.source, row.sanction_id], "decision_no": row.decision_no,
@@ -347,14 +361,14 @@ _LIFT_ACTIONS = {"repaired": "repair", "revoked": "overturn", "expired": "expire
 
 def _apply_lifts(conn: Connection, app: Chengxin) -> int:
     lift, d = t.sanction_lifts.c, lt.dishonesty_records
-    rows = list(conn.execute(select(d, lift.reason, lift.at.label("lifted_at")).join(
+    rows = list(conn.execute(select(d, lift.reason, lift.at.label("lifted_at"), lift.source.label("lifted_by")).join(
         t.sanction_lifts, d.c.record_key == (f"sanction{SEP}" + lift.source + SEP + lift.sanction_id)).where(
         d.c.state.in_(sorted(L.IN_FORCE)))))
     for row in rows:
         action = _LIFT_ACTIONS[row.reason]
         if action == "repair" and row.state != L.CONFIRMED:
             action = "overturn"  # lifted while under appeal: the authority ended it
-        move(conn, app, row, action, row.decided_by, f"sanction lifted: {row.reason}",
+        move(conn, app, row, action, row.lifted_by, f"sanction lifted: {row.reason}",
               rules().sanctions[row.sanction_kind].basis if row.sanction_kind in rules().sanctions else None,
               parse_time(row.lifted_at))
     return len(rows)

@@ -22,7 +22,7 @@ def record_view(row: Any, on: date | None = None, *, public: bool = False) -> di
     """A record as served; `public`: without who decided (a key id) and the free-text details."""
     last = date.fromisoformat(row.disclose_until) if row.disclose_until else None
     cat = lifecycle.rules().categories.get(row.category)
-    by = row.decided_by
+    by = lifecycle.sanction_source(row) or row.decided_by  # a sanction's: who imposed it (`authority`: details)
     if public and (by.startswith("regulator:") or by == "chengxin"):
         by = "regulator" if by != "chengxin" else by
     view = {"id": row.id, "origin": row.origin, "category": row.category, "category_zh": cat.zh if cat else None,

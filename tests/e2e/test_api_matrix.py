@@ -381,7 +381,7 @@ def ingested(accepted: int) -> Check:
 
 
 def source_rejected(body: Any, env: Env, call: Call) -> None:
-    """A platform key submitting another source's event: a per-line reject naming `source`, nothing stored."""
+    """A key submitting another source's event: a per-line reject naming `source`, nothing stored."""
     assert (body["accepted"], body["rejected"]) == (0, 1)
     (reject,) = body["rejects"]
     assert reject["line"] == 1 and "source" in reject["reason"]
@@ -586,13 +586,15 @@ Objects = dict[str, tuple[Call, dict[str, Expect]]]
 
 MATRIX: dict[tuple[str, str], Objects] = {
     ("POST", "/v1/events"): {
+        # A regulator key bound to no source sends any authority's events, never a platform's or a logistics
+        # firm's: it forged P1's (found by review).
         "own source P1": (post_lines(event(P1, "m-1")), row(
-            anonymous=UNAUTHENTICATED, p1=ok(ingested(1)), p2=ok(source_rejected),
-            # A regulator key is bound to no source, so it may submit for any source (see the report).
-            regulator=ok(ingested(1)))),
+            anonymous=UNAUTHENTICATED, p1=ok(ingested(1)), p2=ok(source_rejected), regulator=ok(source_rejected))),
         "other source L1": (post_lines(event(L1, "m-2")), row(
             anonymous=UNAUTHENTICATED, p1=ok(source_rejected), p2=ok(source_rejected),
-            regulator=ok(ingested(1)))),
+            regulator=ok(source_rejected))),
+        "an authority's source": (post_lines(event(REG_SOURCE, "m-3")), row(
+            anonymous=UNAUTHENTICATED, p1=ok(source_rejected), p2=ok(source_rejected), regulator=ok(ingested(1)))),
     },
     ("GET", PARTY): {
         "own shop S1": (get(f"/v1/parties/S1?source={P1}"), row(
@@ -958,7 +960,7 @@ def test_events_over_the_line_limit(small_env: Env, viewer: str, status: int) ->
     response = small_env.call(viewer, too_many)
     assert response.status_code == status
     assert response.json()["error"] == ERROR_CODES[status]
-    at_limit = post_lines(*(event(P1, f"ok-{i}") for i in range(3)))
+    at_limit = post_lines(*(event(REG_SOURCE if viewer == "regulator" else P1, f"ok-{i}") for i in range(3)))
     if viewer in ("p1", "regulator"):
         assert small_env.call(viewer, at_limit).json()["accepted"] == 3
     with read_connection(small_env.cx.engine) as conn:

@@ -45,10 +45,10 @@ def test_errors_have_exit_codes(env):
     assert missing.returncode == 66 and "NOPE" in missing.stderr and "Traceback" not in missing.stderr
     bad_key = run(env, "keys", "create", "--role", "platform", "--label", "x", check=False)
     assert bad_key.returncode == 65 and "source" in bad_key.stderr
-    # a regulator key has no source: it was reported with the one given, and stored without (found by review)
+    # a regulator key is bound to an authority's source, never a platform's (it forged P1's events: found by review)
     sourced = run(env, "keys", "create", "--role", "regulator", "--label", "x", "--source", "urn:cx:platform:P1",
                   check=False)
-    assert sourced.returncode == 65 and "has no source" in sourced.stderr
+    assert sourced.returncode == 65 and "an authority's source" in sourced.stderr
     posing = run(env, "keys", "create", "--role", "platform", "--label", "x", "--source", "urn:cx:regulator:310000",
                  check=False)  # a platform key reporting as a regulator would void `only_from`
     assert posing.returncode == 65 and "cannot report as a regulator" in posing.stderr

@@ -36,11 +36,11 @@ def stored(cx: Chengxin) -> int:
 
 def test_the_api_rejects_the_over_long_line_and_stores_the_rest(node: Api) -> None:
     body = [*SAMPLE_LINES[:10], json.dumps(over_long_order_id(), ensure_ascii=False).encode(), *SAMPLE_LINES[10:]]
-    report = node.post_events("regulator", body)
+    report = node.post_events("senders", body)
     assert (report["accepted"], report["rejected"]) == (48, 1)
     assert report["rejects"] == [{"file": "request", "line": 11, "reason": CASES["order_id"][1]}]
     assert stored(node.cx) == 48
-    again = node.post_events("regulator", body)  # re-sent: a no-op for the good lines
+    again = node.post_events("senders", body)  # re-sent: a no-op for the good lines
     assert (again["accepted"], again["duplicates"], again["rejected"]) == (0, 48, 1)
 
 

@@ -336,7 +336,9 @@ def audit_verify(
 def keys_create(
     role: Annotated[str, typer.Option(help="platform or regulator")],
     label: Annotated[str, typer.Option(help="Who the key is for.")],
-    source: Annotated[str | None, typer.Option(help="For platform keys: the source its events carry.")] = None,
+    source: Annotated[str | None, typer.Option(help=(
+        "The source its events carry: required for a platform key; for a regulator key, its authority's "
+        "urn:cx:regulator: source (without it, the key sends events of any regulator source)."))] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Issue an API key; the secret is printed once."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -13,10 +14,11 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.resources import event_vocabulary
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.events import key_character, too_long
+from chengxin.domain.events import Event, key_character, parse_line, too_long
 from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import InvalidInput, NotAuthenticated, NotFound
 from chengxin.services.credit_log import now_utc
+from chengxin.services.prepare import Line, PreparedBatch, prepare
 from chengxin.services.viewer import PLATFORM, REGULATOR, Viewer
 
 
@@ -25,7 +27,7 @@ def _digest(secret: str) -> str:
 
 
 def source_refused(source: str) -> str | None:
-    """Why a platform key may not carry this source (None: it may): the checks an event's `source` passes
+    """Why a key may not carry this source (None: it may): the checks an event's `source` passes
     (events-v1: not blank, no control character or "|", within its length), or every event it sent would be
     refused (found by review)."""
     if not source.strip() or source != source.strip():
@@ -46,15 +48,45 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
         raise InvalidInput("a platform key cannot report as a regulator source; issue a regulator key")
     if role == PLATFORM and (why := source_refused(str(source))):  # its events could never land
         raise InvalidInput(why)
-    if role == REGULATOR and source:  # it would not be stored, yet `keys create` reported it (found by review)
-        raise InvalidInput("a regulator key has no source: it reads and decides for every source")
+    if role == REGULATOR and source is not None and source_kind(source) != "regulator":
+        # a regulator key posing as a platform or logistics firm forged its events (found by review)
+        raise InvalidInput(f"source {source!r}: a regulator key is bound to an authority's source, "
+                           "e.g. urn:cx:regulator:310000")
+    if role == REGULATOR and source is not None and (why := source_refused(source)):
+        raise InvalidInput(why)
     key_id = secrets.token_hex(6)
     secret = f"cx_{key_id}_{secrets.token_urlsafe(32)}"
     with write_transaction(app.engine) as conn:
         conn.execute(t.api_keys.insert().values(
-            key_id=key_id, secret_hash=_digest(secret), role=role, source=source if role == PLATFORM else None,
+            key_id=key_id, secret_hash=_digest(secret), role=role, source=source,
             label=label, created_at=now_utc()))
     return key_id, secret
+
+
+def prepare_submission(app: Chengxin, viewer: Viewer, lines: list[Line]) -> PreparedBatch:
+    """The lines a key submits, prepared, with those it may not send rejected by line, naming `source`.
+
+    A platform key, and a regulator key bound to its authority's source (`keys create --source`), send that
+    source's events only, and name other sources' entities only where the vocabulary allows. A regulator key
+    bound to no source (issued before keys could be bound) sends any authority's events (`urn:cx:regulator:`),
+    each checked as its own source's: never a platform's or logistics firm's, which it could forge (a shop
+    closed "by" a platform; found by review)."""
+    if viewer.role != REGULATOR or viewer.source:
+        return prepare(app, lines, viewer.source)
+    refused: list[dict[str, Any]] = []
+    by_source: dict[str | None, list[Line]] = {}
+    for line in lines:
+        parsed = parse_line(line[2], app.vocab)
+        source = parsed.source if isinstance(parsed, Event) else None  # a broken line: `prepare` says why
+        if source is not None and source_kind(source) != "regulator":
+            refused.append({"file": line[0], "line": line[1], "reason": (
+                f"source {source!r} is not a regulator's: a regulator key sends only urn:cx:regulator: sources")})
+        else:
+            by_source.setdefault(source, []).append(line)
+    batches = [prepare(app, group, source) for source, group in by_source.items()]
+    rejects = sorted([*refused, *(r for b in batches for r in b.rejects)], key=lambda r: int(r["line"]))
+    items = sorted((item for b in batches for item in b.items), key=lambda item: item.where[1])
+    return PreparedBatch(rejects, items)
 
 
 # Known keys are remembered for a few seconds so a busy feed does not pay a query per request. A revocation

@@ -20,6 +20,7 @@ from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLa
 from chengxin.services import (
     credit_log,
     ingest,
+    keys,
     parties,
     records,
     review,
@@ -77,8 +78,10 @@ async def post_events(request: Request, cx: AppDep, viewer: ViewerDep) -> Respon
     """Submit events-v1 JSON Lines (at most `CHENGXIN_API_MAX_LINES` lines and `CHENGXIN_API_MAX_BYTES`).
 
     The accepted lines of one request land in one transaction; bad lines are reported by line number.
-    A platform key may only submit events whose `source` is its own. The body is read as JSON Lines whatever
-    its `Content-Type` says."""
+    A platform key may only submit events whose `source` is its own; a regulator key those of its authority's
+    source (`chengxin keys create --role regulator --source urn:cx:regulator:...`), or, bound to none, of any
+    `urn:cx:regulator:` source: another line is rejected by line number, naming `source`.
+    The body is read as JSON Lines whatever its `Content-Type` says."""
     return await ingest_events(request, cx, viewer)
 
 
@@ -101,10 +104,9 @@ async def ingest_events(request: Request, cx: Chengxin, viewer: Viewer) -> Respo
     lines = list(ingest.read_lines("request", body.split(b"\n")))
     if len(lines) > cx.settings.api_max_lines:
         raise PayloadTooLarge(f"{len(lines)} lines; at most {cx.settings.api_max_lines} per request")
-    own = viewer.source if viewer.role == PLATFORM else None
     # a few lines are prepared on the event loop (a thread hop costs more); a large batch in a thread
-    prepared = ingest.prepare(cx, lines, own) if len(lines) <= 20 else \
-        await run_in_threadpool(ingest.prepare, cx, lines, own)
+    prepared = keys.prepare_submission(cx, viewer, lines) if len(lines) <= 20 else \
+        await run_in_threadpool(keys.prepare_submission, cx, viewer, lines)
     done = get_sequencer(request).submit(prepared, origin=f"api:{viewer.key_id}", actor=viewer.key_id or "?")
     # a Response skips FastAPI's validation and encoding of the answer (`IngestResult` documents it): per request
     return json_response((await asyncio.wrap_future(done)).as_dict())

@@ -1,6 +1,7 @@
-"""A regulator's list overrides within bounds (regulator review): an `until` beyond the list's review period
+"""Bounds the regulator review found missing. A list override's `until` beyond the list's review period
 (2999: a public black-list entry for ~970 years) is refused naming `until` and the latest date allowed,
-through the API (422) and the CLI (exit 65); the default review date stays the list's period."""
+through the API (422) and the CLI (exit 65); the default review date stays the list's period. The measures
+feed refuses a cursor past its newest change (422)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,11 @@ def test_the_cli_refuses_it_too(env: dict[str, str]) -> None:
     ok = run(env, "lists", "override", "black", "--source", P1, "--id", "M1", "--add", "--reason", "court judgment",
              "--basis", "电子商务法 第十七条", "--until", _in(30))
     assert f"override recorded until {_in(30)}" in ok.stderr
+
+
+def test_the_feed_refuses_a_cursor_past_its_newest_change(api: Api) -> None:
+    """The same bound on the measures feed's cursor (finding 6): 422 naming it and the newest seq."""
+    newest = int(api.call("GET", "/v1/measures", "regulator")["next"] or 0)
+    refused = api.call("GET", "/v1/measures?changed_since=99999", "regulator", status=422)
+    assert refused["detail"].startswith(f"changed_since: 99999 is past the feed's newest change ({newest})")
+    assert api.call("GET", f"/v1/measures?changed_since={newest}", "regulator")["next"] == str(newest)

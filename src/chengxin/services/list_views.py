@@ -231,16 +231,27 @@ def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int 
         raise NotAuthenticated("the measures feed needs a platform or regulator API key")
     c = lt.measure_changes.c
     q = select(lt.measure_changes).order_by(c.seq).limit(limit + 1)
+    cursor = _seq(since) if since and since.isascii() and since.isdigit() else None
     if since:
-        q = q.where(c.seq > _seq(since)) if since.isascii() and since.isdigit() else q.where(c.at > _iso(since))
+        q = q.where(c.seq > cursor) if cursor is not None else q.where(c.at > _iso(since))
     with read_connection(app.engine) as conn:
+        newest = conn.execute(select(func.max(c.seq))).scalar() or 0
+        if cursor is not None and cursor > newest:
+            # handed back as `next`, it would pass every change up to it by, silently (found by review). The
+            # node's newest seq, not the viewer's newest visible one: `next` may stand on a change the viewer
+            # does not see, and the number is only a counter
+            raise InvalidInput(f"changed_since: {cursor} is past the feed's newest change ({newest}); a cursor "
+                               "is the `next` of an earlier answer")
         rows = list(conn.execute(q))
         page = rows[:limit]
         hidden = _others_persons(conn, page, viewer)
         named = who(conn, [r.party_key for r in page], viewer)
+    # nothing after a time: the cursor is the newest change read, so that polling goes on by cursor (handing the
+    # time back, a time ahead passed by every change made before it came)
+    after = str(page[-1].seq) if page else str(newest) if since and cursor is None else since
     return {"changes": [change_view(r, viewer, named.get(r.party_key)) for r in page
                         if (r.subject_source, r.subject_id) not in hidden],
-            "next": str(page[-1].seq) if page else since, "more": len(rows) > limit}
+            "next": after, "more": len(rows) > limit}
 
 
 NODE = Viewer(REGULATOR, key_id="node")  # the node's own stream: what a regulator's key reads

@@ -103,10 +103,10 @@ def test_an_authoritys_sanction_is_decided_by_regulators_whatever_its_authority_
     add(cx, sanction("X9", "E-M2", P1, source=REG, kind="administrative_penalty", category="price_fraud"))
     rec = records(cx, "X9")[0]
     assert appeals.get_record(cx, rec.id, REGULATOR)["decided_by"] == REG
-    with pytest.raises(NotFound):  # P1 reports neither the subject nor the sanction
-        appeals.get_record(cx, rec.id, PLATFORM1)
+    # P1 reports the same business (M2): it sees the public record, and does not decide it
+    assert appeals.get_record(cx, rec.id, PLATFORM1)["decided_by"] == REG
     filed = appeals.file_application(cx, rec.id, "appeal", REGULATOR, "the party objects")
-    with pytest.raises(NotFound):
+    with pytest.raises(Forbidden):
         appeals.decide_application(cx, filed["application"]["id"], PLATFORM1, "overturn", "P1 overturns")
     assert appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "uphold", "stands")[
         "record"]["state"] == "confirmed"
@@ -124,3 +124,63 @@ def test_a_regulators_sanction_on_a_platforms_report_is_not_the_platforms_to_dec
     filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "the merchant objects")
     with pytest.raises(Forbidden):
         appeals.decide_application(cx, filed["application"]["id"], PLATFORM1, "overturn", "P1 overturns")
+
+
+# --- a platform reporting the record's party itself --------------------------------------------------------
+def registered(source: str, subject: str, kind: str, **ids: str) -> dict[str, Any]:
+    return {"specversion": "1.0", "id": f"reg-{source[-2:]}-{subject}", "source": source,
+            "type": "cx.subject.registered", "time": "2026-05-01T09:00:00+08:00",
+            "data": {"subject_id": subject, "kind": kind, "name": "某某", "region": "310104", **ids}}
+
+
+def test_a_platform_sees_another_platforms_public_record_of_its_merchant_and_appeals_it(
+        sample_app: Chengxin) -> None:
+    """P2's measure on its report of P1's merchant M1 (the same USCC) puts M1 on P1's lists: P1 reads the
+    record as its party file shows it (the public view) and files an appeal; P2 or a regulator decides."""
+    cx = sample_app
+    add(cx, registered(P2, "Q1", "enterprise", uscc="91310104MA1FL8XQ36"),
+        sanction("PQ1", "Q1", "P2平台", source=P2))
+    rec = records(cx, "PQ1")[0]
+    repair = appeals.file_application(cx, rec.id, "repair", PLATFORM2, "P2's own note on the merchant")
+    seen = appeals.get_record(cx, rec.id, PLATFORM1)
+    assert (seen["id"], seen["public"], seen["decided_by"], seen["subject"]["source"]) == (rec.id, True, P2, P2)
+    assert set(seen["details"]) == {"decision_no", "authority"}  # not P2's free text
+    assert [m["action"] for m in seen["transitions"]] == ["confirm"] and "reason" not in seen["transitions"][0]
+    assert seen["applications"] == []  # P2's application is P2's
+    assert "reason" in appeals.get_record(cx, rec.id, PLATFORM2)["details"]  # P2 sees it whole
+    filed = appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "商家申诉：货品为正品")
+    assert filed["record"]["state"] == "appealed" and "reason" not in filed["record"]["details"]
+    assert filed["application"]["filed_by"] == P1
+    with pytest.raises(Forbidden):
+        appeals.decide_application(cx, filed["application"]["id"], PLATFORM1, "overturn", "P1 decides")
+    assert [a["id"] for a in appeals.list_applications(cx, PLATFORM1)["applications"]] == [filed["application"]["id"]]
+    assert {a["id"] for a in appeals.list_applications(cx, PLATFORM2, status=None)["applications"]} == {
+        repair["application"]["id"], filed["application"]["id"]}
+    done = appeals.decide_application(cx, filed["application"]["id"], PLATFORM2, "overturn", "经复核为正品")
+    assert done["record"]["state"] == "overturned"
+    # the filer follows its appeal to the end, though the record left public view
+    after = appeals.get_record(cx, rec.id, PLATFORM1)
+    assert after["state"] == "overturned" and [a["status"] for a in after["applications"]] == ["overturned"]
+
+
+def test_another_platforms_record_of_the_same_person_stays_hidden(sample_app: Chengxin) -> None:
+    """A natural person's record is its reporter's: P1, which reports the same person (U1's ID number), learns
+    nothing of P2's record about its own account of them."""
+    cx = sample_app
+    add(cx, registered(P2, "V1", "person", id_number="31010419900307123X"),
+        sanction("PV1", "V1", "P2平台", source=P2, category="fake_review"))
+    rec = records(cx, "PV1")[0]
+    with pytest.raises(NotFound):
+        appeals.get_record(cx, rec.id, PLATFORM1)
+    with pytest.raises(NotFound):
+        appeals.file_application(cx, rec.id, "appeal", PLATFORM1, "appeal")
+
+
+def test_a_business_record_out_of_public_view_stays_the_reporters(sample_app: Chengxin) -> None:
+    cx = sample_app
+    add(cx, registered(P2, "Q1", "enterprise", uscc="91310104MA1FL8XQ36"),
+        sanction("PQ2", "Q1", "P2平台", source=P2))
+    rec = records(cx, "PQ2")[0]
+    appeal_and_overturn(cx, rec.id, PLATFORM2, PLATFORM2)
+    with pytest.raises(NotFound):  # P1 filed nothing about it, and the party file no longer shows it
+        appeals.get_record(cx, rec.id, PLATFORM1)

@@ -23,6 +23,7 @@ from chengxin.domain import lifecycle as L
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_log, lifecycle, record_views
 from chengxin.services.lifecycle import APPEAL, PENDING, REPAIR, Conflict, Ref
+from chengxin.services.parties import NATURAL_PERSONS
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 
@@ -33,10 +34,37 @@ def _need_key(viewer: Viewer) -> None:
 
 def _record(conn: Connection, record_id: int, viewer: Viewer) -> Any:
     row = conn.execute(select(lt.dishonesty_records).where(lt.dishonesty_records.c.id == record_id)).first()
-    if row is None or not (viewer.role == REGULATOR or viewer.owns(row.subject_source)
-                           or _is_decider(conn, viewer, row)):
+    if row is None or not (_sees_full(conn, viewer, row) or _reports_party(conn, viewer, row)):
         raise NotFound(f"no dishonesty record {record_id} visible to you")
     return row
+
+
+def _sees_full(conn: Connection, viewer: Viewer, row: Any) -> bool:
+    """Whether the viewer sees the record whole: a regulator, the platform that reported its subject, and the
+    platform that decided it."""
+    return viewer.role == REGULATOR or viewer.owns(row.subject_source) or _is_decider(conn, viewer, row)
+
+
+def _reports_party(conn: Connection, viewer: Viewer, row: Any) -> bool:
+    """Whether a platform reports the record's party itself (another platform's record about the same business,
+    by party key, puts the platform's own merchant on lists and under measures): it sees the record as its
+    party file shows it (public, in its public view) and files an appeal or a repair for its merchant; it
+    also follows a record it filed an application about. Not a natural person's: a platform must not learn
+    what another platform knows of a person (docs/security.md). It was a 404 although the party file showed
+    the record (found by review)."""
+    if viewer.role != PLATFORM or not viewer.source:
+        return False
+    s, a = t.subjects.c, lt.record_applications.c
+    reports = conn.execute(select(s.source, s.kind).where(s.party_key == row.party_key)).all()
+    if viewer.source not in {r.source for r in reports} or {r.kind for r in reports} & NATURAL_PERSONS:
+        return False
+    return bool(record_views.record_view(row)["public"]) or conn.execute(select(a.id).where(
+        a.record_id == row.id, a.filed_by == viewer.source)).first() is not None
+
+
+def _view(conn: Connection, row: Any, viewer: Viewer) -> dict[str, Any]:
+    """The record as this viewer may see it: whole, or (a platform reporting its party) its public view."""
+    return record_views.record_view(row, public=not _sees_full(conn, viewer, row))
 
 
 def decider(conn: Connection, row: Any) -> str:
@@ -253,19 +281,29 @@ def _held_elsewhere(conn: Connection, item: int, orders: list[Ref], party_key: s
 
 
 def get_record(app: Chengxin, record_id: int, viewer: Viewer) -> dict[str, Any]:
-    """A record with its transitions and applications (regulators; the reporting or deciding platform)."""
+    """A record with its transitions and applications (regulators; the reporting or deciding platform). A
+    platform that reports the record's party under its own report sees the record's public view, its moves
+    without their free-text reasons, and its own applications only."""
     _need_key(viewer)
     with read_connection(app.engine) as conn:
         row = _record(conn, record_id, viewer)
-        tr = lt.record_transitions.c
+        full = _sees_full(conn, viewer, row)
+        tr, ra = lt.record_transitions.c, lt.record_applications.c
         moves = [{"action": m.action, "from": m.from_state, "to": m.to_state, "at": m.at, "by": m.by,
                   "reason": m.reason, "basis": m.basis, "credit_record": m.credit_idx}
                  for m in conn.execute(select(lt.record_transitions).where(tr.record_id == record_id).order_by(tr.id))]
-        apps = [_application(a) for a in conn.execute(select(lt.record_applications).where(
-            lt.record_applications.c.record_id == record_id).order_by(lt.record_applications.c.id))]
+        q = select(lt.record_applications).where(ra.record_id == record_id).order_by(ra.id)
+        apps = [_application(a) for a in conn.execute(q if full else q.where(ra.filed_by == viewer.source))]
         check = repair_check(conn, row, {c: True for c in lifecycle.rules().repair.requires}, datetime.now(UTC))
-    return {**record_views.record_view(row), "transitions": moves, "applications": apps,
+    if not full:
+        moves = [{**{k: v for k, v in m.items() if k != "reason"}, "by": _public_by(m["by"])} for m in moves]
+    return {**record_views.record_view(row, public=not full), "transitions": moves, "applications": apps,
             "repair_check_if_conditions_met": check.as_dict()}
+
+
+def _public_by(by: str) -> str:
+    """Who moved a record, as the public reads it: a regulator's key id is not shown."""
+    return "regulator" if by.startswith("regulator:") else by
 
 
 def _application(a: Any) -> dict[str, Any]:
@@ -279,13 +317,15 @@ def application_view(app: Chengxin, application_id: int, viewer: Viewer) -> dict
     with read_connection(app.engine) as conn:
         a = conn.execute(select(lt.record_applications).where(lt.record_applications.c.id == application_id)).one()
         row = _record(conn, a.record_id, viewer)
-    return {"application": _application(a), "record": record_views.record_view(row)}
+        shown = _view(conn, row, viewer)
+    return {"application": _application(a), "record": shown}
 
 
 def list_applications(app: Chengxin, viewer: Viewer, *, status: str | None = PENDING, limit: int = 100,
                       after: int | None = None) -> dict[str, Any]:
     """Appeals and repair applications in filing order (the regulator's work queue): a regulator sees all, a
-    platform those about records of its entities or records it decided. `next_after` pages on."""
+    platform those about records of its entities, records it decided and those it filed. `next_after` pages
+    on."""
     _need_key(viewer)
     a, d = lt.record_applications.c, lt.dishonesty_records.c
     q = select(lt.record_applications, d.subject_source, d.decided_by.label("record_decided_by")).join(
@@ -295,7 +335,8 @@ def list_applications(app: Chengxin, viewer: Viewer, *, status: str | None = PEN
     if after is not None:
         q = q.where(a.id > after)
     if viewer.role != REGULATOR:
-        q = q.where((d.subject_source == (viewer.source or "")) | _decided_by_sql(viewer.source or ""))
+        q = q.where((d.subject_source == (viewer.source or "")) | _decided_by_sql(viewer.source or "")
+                    | (a.filed_by == (viewer.source or "")))
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
     return {"applications": [_application(r) for r in rows[:limit]],

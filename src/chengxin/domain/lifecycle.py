@@ -229,6 +229,32 @@ def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[
                                       f"known: {sorted(sanctions)}")
 
 
+# --- legal bases ----------------------------------------------------------------------------------------------
+_CITATION = re.compile(r"《?(?P<law>[^《》;；]+?)》?\s*(?P<articles>第[^;；]+)")
+
+
+def join_basis(*parts: str | None) -> str | None:
+    """Legal bases joined as one (`; `), each statute once, in the order first cited: a category's statutes and
+    an officer's (`电子商务法 第十七条` beside `电子商务法 第十七条; 反不正当竞争法 第八条` was printed twice, found
+    by review). Articles of a law cited again join its first citation (`电子商务法 第十七条、第三十九条`); a
+    formal title (`《中华人民共和国电子商务法》`) is the same law as its short name; anything else (a decision
+    number) is kept once, as written."""
+    cited: list[list[Any]] = []  # [as written, the law's key (None: not a citation), the law, its articles]
+    for part in parts:
+        for item in (x.strip() for x in re.split(r"[;；]", part or "")):
+            found = _CITATION.fullmatch(item)
+            law = found["law"].strip() if found else ""
+            key = law.removeprefix("中华人民共和国") if found else None
+            articles = [a.strip() for a in found["articles"].split("、") if a.strip()] if found else []
+            same = next((c for c in cited if (c[1] == key if key else c[0] == item)), None)
+            if same is None and item:
+                cited.append([item, key, law, articles])
+            elif same is not None and (more := [a for a in articles if a not in same[3]]):
+                same[3] += more
+                same[0] = f"{same[2]} {'、'.join(same[3])}"
+    return "; ".join(c[0] for c in cited) or None
+
+
 # --- periods --------------------------------------------------------------------------------------------------
 def disclose_until(rules: LifecycleRules, severity: str, confirmed_on: date, given: date | None = None) -> date | None:
     """The last day a record is public: the authority's own date when it gave one, else the severity's period

@@ -136,6 +136,7 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
     severity = rules().severity_of(category)
     seen: set[str] = set()
     overlapping = _order_sharing_items(conn, item.id)
+    law = review_basis(item.kind, basis) or rules().categories[category].basis
     for n, (ref, kind) in enumerate(parties):
         party = party_key_of(conn, ref, kind)
         if party is None or party in seen:  # one act, one record per party: two shops of one operator in
@@ -143,7 +144,6 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
         seen.add(party)
         if _same_act_recorded(conn, party, category, overlapping):
             continue
-        law = f"{rules().categories[category].basis}" + (f"; {basis}" if basis else "")
         rid = open_record(conn, app, key=SEP.join(("review", str(item.id), party)), origin="review", party_key=party,
                           subject=(kind, ref), category=category, severity=severity, at=at, by=by, basis=law,
                           details={"review_item": item.id, "finding_kind": item.kind, "reason": reason},
@@ -151,6 +151,14 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
         if rid is not None:
             out.append(rid)
     return out
+
+
+def review_basis(finding_kind: str, basis: str | None) -> str | None:
+    """The legal basis of the record a confirmed finding of this kind opens: its category's statutes, then the
+    officer's `basis`, each statute once (`domain.lifecycle.join_basis`). The decision's logged `confirmed`
+    record should carry the same (services/review.py logs the officer's `basis` as given)."""
+    category = rules().category_of_finding(finding_kind)
+    return L.join_basis(rules().categories[category].basis if category else None, basis)
 
 
 def _order_sharing_items(conn: Connection, item_id: int) -> dict[int, set[tuple[str, str]]]:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true, update
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import lifecycle as L
 from chengxin.domain import measures as M
 from chengxin.domain.redact import redact_tree
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -71,7 +73,8 @@ def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after
     with read_connection(app.engine) as conn:
         rows = list(conn.execute(q))
         total = conn.execute(select(func.count()).select_from(lt.list_memberships).where(*shown)).scalar_one()
-        page = rows[:limit]
+        own = own_accounts(conn, rows[:limit], viewer)
+        page = [_renamed(r, own.get(r.party_key)) for r in rows[:limit]]
         subjects, shops = _prefetch(conn, page)  # two queries for the page, not two per member
         items = [member_view(conn, r, viewer, subjects.get((r.subject_source, r.subject_id)),
                              shops.get(r.party_key, [])) for r in page]
@@ -81,14 +84,18 @@ def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after
 
 
 def _not_others_person(viewer: Viewer) -> ColumnElement[bool]:
-    """A membership's condition, in SQL, of `_others_persons`: not a natural person another source reported
-    (regulators see all)."""
-    m, s = lt.list_memberships.c, t.subjects.c
+    """A membership's condition, in SQL, of `withheld_persons` (regulators see all; the public no natural
+    person)."""
+    m, s, d = lt.list_memberships.c, t.subjects.c, lt.dishonesty_records.c
     if viewer.role == REGULATOR:
         return true()
-    person = select(s.subject_id).where(s.source == m.subject_source, s.subject_id == m.subject_id,
-                                        s.kind.in_(sorted(NATURAL_PERSONS))).exists()
-    return or_(m.subject_source == viewer.source, ~person) if viewer.role == PLATFORM else ~person
+    person = select(s.subject_id).where(s.party_key == m.party_key, s.kind.in_(sorted(NATURAL_PERSONS))).exists()
+    if viewer.role != PLATFORM:
+        return ~person
+    mine = select(s.subject_id).where(s.party_key == m.party_key, s.source == viewer.source).exists()
+    theirs = select(d.id).where(d.party_key == m.party_key, d.state.in_(sorted(L.IN_FORCE)),
+                                d.subject_source != viewer.source).exists()
+    return ~person | (mine & ~theirs)
 
 
 def _prefetch(conn: Connection, rows: Sequence[Any]) -> tuple[dict[Ref, Any], dict[str, list[Any]]]:
@@ -161,6 +168,8 @@ def party_lists(conn: Connection, key: str, viewer: Viewer, subject: Any = None)
     """The lists a party is on and the measures in force, as this viewer may see them (party and shop views).
     A natural person's lists are not shown to the public except public-list memberships by their shop."""
     m = lt.list_memberships.c
+    if viewer.role == PLATFORM and key in withheld_persons(conn, [key], viewer):
+        viewer = Viewer()  # its own account of a person another platform also reported: as the public sees it
     held = list(conn.execute(select(lt.list_memberships).where(m.party_key == key, m.ended_at.is_(None))
                              .order_by(m.id)))
     shown = [r for r in held if _may_see_list(r.list, viewer)]
@@ -186,7 +195,8 @@ def measures_of(app: Chengxin, ref: Ref, viewer: Viewer) -> dict[str, Any]:
         if subject is not None and subject.kind in NATURAL_PERSONS and viewer.role != REGULATOR \
                 and not viewer.owns(subject.source):
             viewer = Viewer()  # another platform's account: a platform must not learn what that platform's
-            # lists hold about a person; it asks about its own account of the person (linked by ID number)
+            # lists hold about a person; it asks about its own account of the person (linked by ID number),
+            # and learns nothing that rests on another platform's records there either (`party_lists`)
         view = party_lists(conn, key, viewer, subject)
         feed = conn.execute(select(func.max(lt.measure_changes.c.seq)).where(
             lt.measure_changes.c.party_key == key)).scalar()
@@ -244,13 +254,14 @@ def changes(app: Chengxin, viewer: Viewer, since: str | None = None, limit: int 
                                "is the `next` of an earlier answer")
         rows = list(conn.execute(q))
         page = rows[:limit]
-        hidden = _others_persons(conn, page, viewer)
+        hidden = withheld_persons(conn, [r.party_key for r in page], viewer)
         named = who(conn, [r.party_key for r in page], viewer)
+        own = own_accounts(conn, [r for r in page if r.party_key not in hidden], viewer)
     # nothing after a time: the cursor is the newest change read, so that polling goes on by cursor (handing the
     # time back, a time ahead passed by every change made before it came)
     after = str(page[-1].seq) if page else str(newest) if since and cursor is None else since
-    return {"changes": [change_view(r, viewer, named.get(r.party_key)) for r in page
-                        if (r.subject_source, r.subject_id) not in hidden],
+    return {"changes": [change_view(_renamed(r, own.get(r.party_key)), viewer, named.get(r.party_key))
+                        for r in page if r.party_key not in hidden],
             "next": after, "more": len(rows) > limit}
 
 
@@ -279,18 +290,56 @@ def who(conn: Connection, keys: list[str], viewer: Viewer) -> dict[str, dict[str
     return out
 
 
-def _others_persons(conn: Connection, rows: Sequence[Any], viewer: Viewer) -> set[Ref]:
-    """Natural persons another platform reported: a platform's feed leaves them out (it must not learn what
-    another platform knows about a person); regulators see all."""
-    if viewer.role == REGULATOR:
-        return set()
-    from chengxin.adapters.db.query import pair_in
+def _renamed(r: Any, own: Ref | None) -> Any:
+    """A membership or change row naming the viewer's own account of the person (`own_accounts`)."""
+    if own is None or (r.subject_source, r.subject_id) == own:
+        return r
+    return SimpleNamespace(**{**r._asdict(), "subject_source": own[0], "subject_id": own[1]})
 
-    refs = list({(r.subject_source, r.subject_id) for r in rows if not viewer.owns(r.subject_source)})
-    s, out = t.subjects.c, set()
-    for i in range(0, len(refs), 200):
-        out |= {(r.source, r.subject_id) for r in conn.execute(select(s.source, s.subject_id).where(
-            pair_in(s.source, s.subject_id, refs[i:i + 200]), s.kind.in_(sorted(NATURAL_PERSONS))))}
+
+def own_accounts(conn: Connection, rows: Sequence[Any], viewer: Viewer) -> dict[str, Ref]:
+    """For a platform, its own account of each natural person (by party key) that another source's account
+    names in these rows (memberships or feed changes): the entry names the account the platform knows, never another
+    platform's (a platform acts on its own account, as `who` lists a business's shops of every platform)."""
+    if viewer.role != PLATFORM:
+        return {}
+    s = t.subjects.c
+    theirs = [r for r in rows if r.subject_source != viewer.source]
+    keys = sorted({r.party_key for r in theirs})
+    mine: dict[str, Ref] = {}
+    for i in range(0, len(keys), 500):
+        for x in conn.execute(select(s.party_key, s.source, s.subject_id).where(
+                s.party_key.in_(keys[i:i + 500]), s.source == viewer.source, s.kind.in_(sorted(NATURAL_PERSONS)))
+                .order_by(s.registered_at.desc(), s.subject_id.desc())):
+            mine[x.party_key] = (x.source, x.subject_id)  # the earliest registered is the last written
+    return mine
+
+
+def withheld_persons(conn: Connection, keys: Sequence[str], viewer: Viewer) -> set[str]:
+    """Party keys of natural persons whose non-public lists and measures this viewer may not read: for a
+    platform, those it reported no account of, and those with a record in force about another source's account
+    (another platform's measure, its review decision, a breach of a commitment made there). A person's
+    memberships are judged on every account the ID number links, so one resting on another platform's record
+    told the platform, through its own account, what that platform knows of the person (the party view hides
+    such records): the lookup showed it, while the feed and the watch list, which looked only at the account
+    a membership names (the first registered), hid it, or showed it when the platform's account happened to be
+    the first (found by review). Regulators read all; the public, no person's."""
+    if viewer.role == REGULATOR or not keys:
+        return set()
+    s, d, out = t.subjects.c, lt.dishonesty_records.c, set()
+    wanted = sorted(set(keys))
+    for i in range(0, len(wanted), 500):
+        part = wanted[i:i + 500]
+        natural = set(conn.execute(select(s.party_key).where(s.party_key.in_(part),
+                                                             s.kind.in_(sorted(NATURAL_PERSONS)))).scalars())
+        if viewer.role != PLATFORM or not natural:
+            out |= natural
+            continue
+        mine = set(conn.execute(select(s.party_key).where(s.party_key.in_(sorted(natural)),
+                                                          s.source == viewer.source)).scalars())
+        out |= (natural - mine) | set(conn.execute(select(d.party_key).where(
+            d.party_key.in_(sorted(mine)), d.state.in_(sorted(L.IN_FORCE)),
+            d.subject_source != viewer.source)).scalars())
     return out
 
 

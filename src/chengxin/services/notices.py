@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, and_, or_, select
 
 from chengxin.adapters.db import lists_tables as lt
@@ -80,8 +81,11 @@ def _businesses() -> Any:
 
 
 def _listed(today: date) -> Any:
-    """The candidates of the notices: in force, within their disclosure period (`_notice` checks the rest)."""
-    return _businesses().where(_d.state.in_(sorted(L.IN_FORCE)),
+    """The candidates of the notices: in force, within their disclosure period (`_notice` checks the rest).
+    Acts only: a commitment breach is part of its act's notice (`_broken`), not one of its own, since it stands
+    or falls with its act (one act appeared twice, as two serious findings: found by review). A page cursor
+    may still name a breach record (`_anchor`): a link made before keeps its place."""
+    return _businesses().where(_d.state.in_(sorted(L.IN_FORCE)), _d.origin != "breach",
                                or_(_d.disclose_until.is_(None), _d.disclose_until >= today.isoformat()))
 
 
@@ -143,7 +147,25 @@ def _notice(conn: Connection, row: Any, today: Any) -> dict[str, Any] | None:
             "disclose_until": row.disclose_until,
             "party": {"source": party.source, "id": party.subject_id, "name": party.name, "kind": party.kind,
                       "uscc": party.uscc},
-            "shop": {"source": shop.source, "id": shop.shop_id, "name": shop.name} if shop is not None else None}
+            "shop": {"source": shop.source, "id": shop.shop_id, "name": shop.name} if shop is not None else None,
+            "breaches": _broken(conn, row, today)}
+
+
+def _broken(conn: Connection, act: Any, today: date) -> list[dict[str, Any]]:
+    """The commitments the act broke, as its public breach records say (the commitment, template and clause)."""
+    key = lifecycle.SEP.join(("breach", str(act.id), ""))
+    rows = conn.execute(select(lt.dishonesty_records).where(
+        _d.party_key == act.party_key, _d.origin == "breach", _d.state.in_(sorted(L.IN_FORCE)),
+        _d.record_key.startswith(key, autoescape=True)).order_by(_d.id))
+    out = []
+    for r in rows:
+        if not record_views.record_view(r, today, public=True)["public"]:
+            continue
+        breaks = orjson.loads(r.details).get("breaks", {})
+        commitment = breaks.get("commitment") or [None, None]
+        out.append({"record": r.id, "commitment": {"source": commitment[0], "id": commitment[1]},
+                    "template": breaks.get("template"), "clause": breaks.get("clause"), "basis": redact(r.basis)})
+    return out
 
 
 def _subject(conn: Connection, source: str, subject_id: str) -> Any:

@@ -135,6 +135,16 @@ def notice_href(n: dict[str, Any]) -> str:
     return party_href(n["party"]["source"], n["party"]["id"])
 
 
+def broken_text(t: i18n.Translator, n: dict[str, Any]) -> str:
+    """The commitments a notice's act broke, said as part of its notice (a breach is no notice of its own).
+    Worded here until the portal's catalogue (`i18n_lists.py`) carries it."""
+    said = [(f"信用承诺 {b['commitment']['id']} 第{b['clause']}条" if t.lang == "zh" else
+             f"commitment {b['commitment']['id']}, clause {b['clause']}") for b in n.get("breaches") or []]
+    if not said:
+        return ""
+    return f"另违反{'、'.join(said)}。" if t.lang == "zh" else f" Also broke {'; '.join(said)}."
+
+
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     el = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
     el.text = text
@@ -173,7 +183,7 @@ def atom_feed(t: i18n.Translator, items: list[dict[str, Any]], base: str,
                                                  "href": base + notice_href(n)})
         until = n["disclose_until"] or t("notices.until_lifted")
         _text(entry, "summary", t("notices.entry_summary", category=category, basis=basis_text(t, n["basis"]),
-                                  date=cn_date(n["confirmed_at"]), until=until), type="text")
+                                  date=cn_date(n["confirmed_at"]), until=until) + broken_text(t, n), type="text")
         _text(entry, "category", "", term=n["category"], label=category).text = None
     body: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     return body

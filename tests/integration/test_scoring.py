@@ -318,7 +318,8 @@ def test_a_budgeted_drain_settles_in_short_transactions_what_one_long_one_would(
     real = standing.next_chunk
     monkeypatch.setattr(standing, "next_chunk", lambda marks, *a: taken.append(marks) or real(marks, *a))
     done = standing.drain(app, chunk=50, rebuild_beyond=None, budget_s=1e-6)  # far too short for one mark
-    assert queued > 10 and done["pairs"] > 0 and sum(taken) == queued
+    # every mark queued, and the shops a category's moved DSR average queued (scoring.publish_categories)
+    assert queued > 10 and done["pairs"] > 0 and sum(taken) >= queued
     assert taken[0] == standing.FIRST_CHUNK and set(taken[1:]) <= {0, 1}  # then one mark at a time
     with read_connection(app.engine) as conn:
         assert conn.execute(select(st.scoring_queue)).first() is None

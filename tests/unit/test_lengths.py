@@ -219,7 +219,8 @@ def widest_bytes(table: str, column: str) -> int:
     by_name = {"source": source, "ident": max(ident, 256),  # order graph: an entity's id, or a keyed hash
                "party_key": party, "record_key": SHORT + max(party, source + ident)}  # services/lifecycle.py
     by_table = {("shops", "name"): L["name"] * wide, ("shops", "url"): L["url"] * wide,
-                ("subjects", "uscc"): L["code"] * wide, ("shipments", "tracking_no"): L["code"] * wide}
+                ("subjects", "uscc"): L["code"] * wide, ("shipments", "tracking_no"): L["code"] * wide,
+                ("category_dsr", "category"): L["name"] * wide}  # a shop's first category, as its event gave it
     if (table, column) in OWN:
         return SHORT
     if (table, column) in by_table:

@@ -154,8 +154,8 @@ SEVERITIES = ("minor", "serious", "grave")  # of dishonesty records (vocab/lifec
 
 # Rules a score divides by: each must be above 0
 _DIVISORS = (("trade", "order_pseudocount"), ("trade", "rating_pseudocount"), ("trade", "return_rate_bad"),
-             ("trade", "dsr_gap_bad"), ("complaints", "upheld_rate_bad"), ("dishonesty", "half_life_days"),
-             ("tenure", "full_days"))
+             ("trade", "dsr_gap_bad"), ("trade", "dsr_category_step"), ("complaints", "upheld_rate_bad"),
+             ("dishonesty", "half_life_days"), ("tenure", "full_days"))
 
 
 def grade_for(score: int, rules: ScoreRules) -> str:

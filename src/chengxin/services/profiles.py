@@ -12,6 +12,7 @@ lockstep burst at its shop (see `services/scoring.py` and docs/scoring.md).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -169,6 +170,9 @@ class Facts:
         self.first: list[str | None] = [None] * n
         self.sanctions: dict[int, list[S.Sanction]] = {}
         self.previous: dict[str, Previous] | None = None  # the stored scores, when read with the facts (`_few`)
+        # category -> (its DSR average over every shop, when read, whether one was published before): the
+        # categories whose published average these facts found moved (`_dsr_basis`), for the scorer to publish
+        self.moved: dict[str, tuple[dict[str, Any], str, bool]] = {}
         # the first report names the kind; ties broken by source and id, as `list_facts` does (in read order,
         # a full rebuild and a rescore could pick different reports: found by review)
         for r in sorted(g.subjects, key=lambda r: (r.registered_at, r.source, r.subject_id)):
@@ -654,6 +658,45 @@ def _dsr(g: Gather, facts: Facts, rr: R.RatingRules, found: Iterable[Any] | None
     _dsr_gaps(g, facts, rr, since, sums)
 
 
+def _dsr_basis(g: Gather, facts: Facts, rr: R.RatingRules, since: str, categories: list[str]
+               ) -> dict[str, dict[str, Any]]:
+    """The average each category's shops are compared with: its published one (`category_dsr`), while the
+    average over every shop of the category is within `dsr_category_step` of it on each dimension (or was read
+    before it); else that average, noted in `facts.moved` to be published (`scoring.publish_categories`), its
+    shops rescored. A shop's gap followed the average only when the shop itself was rescored, or a day later:
+    its page compared its DSR with a stale average (found by review). A full recompute follows the same rule,
+    so that it gives the scores that scoring each party alone gives."""
+    from chengxin.services.standing_views import live_category_dsr, published_dsr
+
+    step = float(g.rules.params["trade"]["dsr_category_step"])
+    published = published_dsr(g.conn, categories)
+    basis: dict[str, dict[str, Any]] = {}
+    for category in categories:
+        live, at = live_category_dsr(g.conn, category, since, fresh_below=fresh_below(step))
+        kept = published.get(category)
+        if kept is not None and (kept[1] >= at or within(kept[0], live, rr.dsr_dimensions, step)):
+            basis[category] = kept[0]
+        else:
+            basis[category] = live
+            facts.moved[category] = (live, at, kept is not None)
+    return basis
+
+
+def fresh_below(step: float) -> int:
+    """Categories of fewer DSR ratings than this are read anew at each look: one rating (1 star in a category
+    of 5) may move their average by more than `step`, and reading them costs little."""
+    return math.ceil(4 / step)
+
+
+def within(a: dict[str, Any], b: dict[str, Any], dimensions: Iterable[str], step: float) -> bool:
+    """Whether two category averages are within `step` of each other on every dimension."""
+    for d in dimensions:
+        x, y = a.get(d), b.get(d)
+        if (x is None) != (y is None) or (x is not None and abs(x - y) > step + 1e-9):
+            return False
+    return True
+
+
 _DSR_WINDOW = (st.rating_ledger.c.dsr.is_(True), st.rating_ledger.c.at >= bindparam("since"),
                st.rating_ledger.c.at < bindparam("until"), st.rating_ledger.c.direction == "buyer_to_seller")
 
@@ -669,13 +712,13 @@ def _window(rows: Iterable[Any], since: str, sums: dict[Ref, list[int]]) -> Iter
 
 
 def _dsr_gaps(g: Gather, facts: Facts, rr: R.RatingRules, since: str, sums: dict[Ref, list[int]]) -> None:
-    from chengxin.services.standing_views import category_dsr
-
     categories = {(s.source, s.shop_id): (orjson.loads(s.categories) or [None])[0] for s in g.shops}
+    basis = _dsr_basis(g, facts, rr, since, sorted({c for shop, (n, _) in sums.items()
+                                                     if n and (c := categories.get(shop))}))
     k = len(rr.dsr_dimensions)  # every DSR rating has each dimension
     for shop, (n, points) in sums.items():
         category = categories.get(shop)
-        avg = category_dsr(g.conn, category, since) if category and n else None
+        avg = basis.get(category) if category and n else None
         dims = [avg[d] for d in rr.dsr_dimensions] if avg and avg["count"] else []
         if dims and (i := g.shop_party.get(shop)) is not None:
             facts.add(i, dsr_gap_sum=(points / k / n - sum(dims) / len(dims)) * n, dsr_n=n)

@@ -27,6 +27,7 @@ from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import reliability as REL
 from chengxin.domain import scoring as S
+from chengxin.domain.ratings import window_start
 from chengxin.services import columnar, credit_log, trade
 from chengxin.services import profiles as P
 from chengxin.services.standing import rules as rating_rules
@@ -217,7 +218,56 @@ def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
     for i in range(0, len(keys), 100):
         facts = P.collect(conn, keys[i:i + 100], _now(), score_rules(), rating_rules())
         changed += save_scores(conn, facts.profiles(), cause, previous=facts.previous)
+        publish_categories(conn, facts.moved)
     return changed
+
+
+# --- the DSR averages shops are compared with ----------------------------------------------------------------
+def publish_categories(conn: Connection, moved: dict[str, tuple[dict[str, Any], str, bool]], *,
+                       queue: bool = True) -> int:
+    """Publish these categories' DSR averages (`profiles.Facts.moved`: the average over every shop, when it was
+    read, whether one was published before) and queue the shops of each category that had one, so that their
+    scores compare them with the new one; returns how many shops were queued. Not `queue`: a full recompute,
+    which has scored every shop against these."""
+    from chengxin.services import standing
+    from chengxin.services.standing_views import published_dsr, shops_of_category
+
+    if not moved:
+        return 0
+    newer = published_dsr(conn, list(moved))  # another process may have published a later reading: it stays
+    moved = {c: m for c, m in moved.items() if c not in newer or newer[c][1] < m[1]}
+    if not moved:
+        return 0
+    upsert.insert_or_update(conn, st.category_dsr, [
+        {"category": c, "average": orjson.dumps(avg).decode(), "computed_at": at} for c, (avg, at, _) in moved.items()])
+    if not queue:
+        return 0
+    shops = [shop for c, (_, _, before) in moved.items() if before for shop in shops_of_category(conn, c)]
+    standing.queue(conn, [("party", src, sid, "", "") for src, sid in shops])
+    return len(shops)
+
+
+def check_categories(app: Chengxin, now: datetime | None = None) -> int:
+    """Compare every published category average with the average over every shop of the category now (read
+    anew for a small category, else as cached: ten minutes at most), and publish those that moved beyond the
+    step, their shops queued (`publish_categories`): a category whose shops no event rescores follows too.
+    Reads outside the write lock; writes only when one moved. Returns how many shops were queued."""
+    now = now or _now()
+    rr, step = rating_rules(), float(score_rules().params["trade"]["dsr_category_step"])
+    since = window_start(now, rr.dsr_window_days)
+    from chengxin.services.standing_views import live_category_dsr
+
+    c = st.category_dsr.c
+    moved: dict[str, tuple[dict[str, Any], str, bool]] = {}
+    with read_connection(app.engine) as conn:
+        for category, average, at in conn.execute(select(c.category, c.average, c.computed_at)).all():
+            live, read_at = live_category_dsr(conn, category, since, fresh_below=P.fresh_below(step))
+            if read_at > at and not P.within(orjson.loads(average), live, rr.dsr_dimensions, step):
+                moved[category] = (live, read_at, True)
+    if not moved:
+        return 0
+    with write_transaction(app.engine) as conn:
+        return publish_categories(conn, moved)
 
 
 STALE_AFTER = timedelta(days=1)  # a score this old is computed again (`rescore_stale`, by the scorer process)
@@ -232,8 +282,10 @@ def rescore_stale(app: Chengxin, older_than: timedelta = STALE_AFTER, *, most: i
     fades, the DSR window moves, a commitment ends, a new party stops being new): without this, a party no
     event touched kept its score for ever, unlike a full recompute (found by review). A full rebuild
     interrupted after the ratings' recount, which clears the queue, left the parties it had not scored yet
-    without a score for good (found by review): those are found here."""
+    without a score for good (found by review): those are found here. First, each category's published DSR
+    average is compared with the average now (`check_categories`)."""
     now = now or _now()
+    check_categories(app, now)
     cutoff = (now - older_than).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     cs = st.credit_scores.c
     with read_connection(app.engine) as conn:
@@ -243,8 +295,10 @@ def rescore_stale(app: Chengxin, older_than: timedelta = STALE_AFTER, *, most: i
                                       .limit(most - len(keys))).scalars())
     for i in range(0, len(keys), chunk):
         with write_transaction(app.engine) as conn:
-            found = profiles(conn, keys[i:i + chunk], now)
+            facts = P.collect(conn, keys[i:i + chunk], now, score_rules(), rating_rules())
+            found = facts.profiles()
             save_scores(conn, found, "time")
+            publish_categories(conn, facts.moved)
             if gone := [k for k in keys[i:i + chunk] if k not in found]:  # a party no longer there (its key
                 # changed): its score would stay the oldest and hold back every other (found by review)
                 conn.execute(delete(st.credit_scores).where(cs.party_key.in_(gone)))
@@ -295,6 +349,7 @@ def rebuild(app: Chengxin) -> dict[str, Any]:
         with write_transaction(app.engine) as conn:
             facts = P.collect(conn, None, now, score_rules(), rating_rules(), reader=reader,  # each table
                               keep=True)  # once; the trade figures kept per order and shop written anew
+            publish_categories(conn, facts.moved, queue=False)  # every shop compared with these
             for start in range(0, len(facts.keys), REBUILD_SLICE):
                 changed += save_scores(conn, facts.profiles(start, start + REBUILD_SLICE), "rebuild", grades)
     return {"parties": len(facts.keys), "raters": len(fairness), "lockstep_orders": lockstep, "changed": changed,

@@ -7,8 +7,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+import orjson
+from sqlalchemy import Connection, and_, bindparam, func, select
 
+from chengxin.adapters.db import direct
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
@@ -45,7 +47,8 @@ def standing_view(conn: Connection, target: Ref, *, category: str | None = None,
 def rates_of(conn: Connection, targets: list[Ref], *, category: str | None = None,
              as_of: datetime | None = None) -> dict[str, Any]:
     """The positive rate and DSR of these rated entities together (a shop; a merchant's shops; a person's
-    reports), DSR against the category's average when a `category` is given."""
+    reports), DSR against the category's average when a `category` is given: the published one, which scores
+    compare with too (`category_average`)."""
     rr, L = rules(), st.rating_ledger
     as_of = as_of or datetime.now(UTC)
     mine = pair_in(L.c.target_source, L.c.target_id, targets) if len(targets) != 1 else and_(
@@ -61,7 +64,7 @@ def rates_of(conn: Connection, targets: list[Ref], *, category: str | None = Non
                             "dsr": {**dsr, "window_days": rr.dsr_window_days}}
     if category:
         view["dsr"]["category"] = category
-        view["dsr"]["category_average"] = category_dsr(conn, category, since_dsr)
+        view["dsr"]["category_average"] = category_average(conn, category, since_dsr)
     return view
 
 
@@ -69,23 +72,64 @@ def _dims(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(","))
 
 
-_CATEGORY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+_CATEGORY_CACHE: dict[tuple[str, str, str], tuple[float, dict[str, Any], str]] = {}
 
 
 def category_dsr(conn: Connection, category: str, since: str) -> dict[str, Any]:
     """Mean DSR of all shops whose first category is `category`, over the window (cached ten minutes:
     a category's average moves slowly, and it spans every shop of the category)."""
+    return live_category_dsr(conn, category, since)[0]
+
+
+def live_category_dsr(conn: Connection, category: str, since: str, *, fresh_below: int = 0
+                      ) -> tuple[dict[str, Any], str]:
+    """`category_dsr`, and when it was read (UTC text). An average of fewer than `fresh_below` ratings is read
+    anew each time: one rating may move it by more than a step, and reading it costs little."""
     key = (str(conn.engine.url), category, since[:13])
     hit = _CATEGORY_CACHE.get(key)
-    if hit and time.monotonic() - hit[0] < 600:
-        return hit[1]
+    if hit and time.monotonic() - hit[0] < 600 and hit[1]["count"] >= fresh_below:
+        return hit[1], hit[2]
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     L, s = st.rating_ledger, t.shops
     q = select(L.c.dims).select_from(L.join(s, and_(s.c.source == L.c.target_source, s.c.shop_id == L.c.target_id))
-                                     ).where(L.c.dsr.is_(True), L.c.at >= since,
-                                             s.c.categories.startswith(f'["{category}"', autoescape=True))
+                                     ).where(L.c.dsr.is_(True), L.c.at >= since, _of_category(category))
     means = R.dsr_means((_dims(d) for d in conn.execute(q).scalars()), rules().dsr_dimensions)
-    _CATEGORY_CACHE[key] = (time.monotonic(), means)
-    return means
+    _CATEGORY_CACHE[key] = (time.monotonic(), means, at)
+    return means, at
+
+
+def _of_category(category: str) -> Any:
+    """A shop whose first category is `category`."""
+    return t.shops.c.categories.startswith(f'["{category}"', autoescape=True)
+
+
+def shops_of_category(conn: Connection, category: str) -> list[Ref]:
+    """The shops whose first category is `category` (read whole: only when its published average moves)."""
+    s = t.shops.c
+    return [(r[0], r[1]) for r in conn.execute(select(s.source, s.shop_id).where(_of_category(category)))]
+
+
+def published_dsr(conn: Connection, categories: list[str]) -> dict[str, tuple[dict[str, Any], str]]:
+    """The published averages of these categories (`category_average`), each with when it was read."""
+    found = {}
+    for category in categories:  # a few: the categories of the shops being scored
+        for _, average, at in direct.rows(conn, _PUBLISHED, {"c": category}):
+            found[category] = (orjson.loads(average), at)
+    return found
+
+
+_PUBLISHED = select(st.category_dsr.c.category, st.category_dsr.c.average, st.category_dsr.c.computed_at).where(
+    st.category_dsr.c.category == bindparam("c"))  # built once, run on the driver's cursor (a scoring step's)
+
+
+def category_average(conn: Connection, category: str, since: str) -> dict[str, Any]:
+    """The DSR average of a category as shop pages show it and scores compare shops with: the published one
+    (`as_of`: when it was read from the ratings), which follows the average over every shop of the category
+    within a step (`services/profiles.py`, docs/scoring.md); before its first publication, that average."""
+    found = published_dsr(conn, [category]).get(category)
+    if found is None:
+        return category_dsr(conn, category, since)
+    return {**found[0], "as_of": found[1]}
 
 
 def ledger_view(app: Chengxin, target: Ref, *, limit: int = 50) -> list[dict[str, Any]]:

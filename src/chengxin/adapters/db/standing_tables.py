@@ -192,3 +192,13 @@ trade_state = Table(
     Column("name", T, primary_key=True),
     Column("built_at", T, nullable=False),
 )
+
+# Per shop category: the DSR average that scores and shop pages compare its shops with (services/standing_views.py
+# `category_average`), published anew, and the category's shops rescored, when the average over every shop of
+# the category moves beyond `dsr_category_step` from it (docs/scoring.md).
+category_dsr = Table(
+    "category_dsr", metadata,
+    Column("category", T, primary_key=True),
+    Column("average", Text, nullable=False),       # JSON: {"count": ratings, "<dimension>": mean, ...}
+    Column("computed_at", T, nullable=False),      # when the average was read from the ratings
+)

@@ -210,6 +210,46 @@ def _fast(raw: bytes | str, vocab: Vocabulary) -> Event | None:
     return Event(env.source, env.id, env.type, at, data, obj)
 
 
+def normalised(envelope: Mapping[str, Any], vocab: Vocabulary) -> dict[str, Any]:
+    """An event's envelope as Chengxin reads it, for telling a re-send that means the same from a conflict: a
+    JSON null left out (an optional attribute or field sent as null is absent: `subject`, `data.gtin`), and
+    `time` and each time field of its data in UTC to the microsecond (`.000`, or the same instant in another
+    offset, is the same time). The stored content hash stays that of the envelope as sent."""
+    out = {k: v for k, v in envelope.items() if v is not None}
+    data = out.get("data")
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if v is not None}
+        etype = vocab.types.get(str(out.get("type")))
+        for name in _time_fields(etype) if etype is not None else ():
+            data[name] = _utc_or_as_sent(data.get(name))
+        out["data"] = data
+    out["time"] = _utc_or_as_sent(out.get("time"))
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _time_fields(etype: EventType) -> tuple[str, ...]:
+    return tuple(f.name for f in etype.fields if f.kind == "time")
+
+
+def _utc_or_as_sent(value: Any) -> Any:
+    try:
+        return utc(value) if isinstance(value, str) else value
+    except (ValueError, OverflowError):
+        return value
+
+
+def differing_fields(kept: Mapping[str, Any], sent: Mapping[str, Any]) -> list[str]:
+    """The paths where two normalised envelopes differ (the envelope's, then `data.`'s, each sorted): what a
+    conflict's reason names (never the values, which may be personal data)."""
+    paths = [k for k in sorted(kept.keys() | sent.keys()) if k != "data" and kept.get(k) != sent.get(k)]
+    a, b = kept.get("data"), sent.get("data")
+    if isinstance(a, dict) and isinstance(b, dict):
+        paths += [f"data.{k}" for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)]
+    elif a != b:
+        paths.append("data")
+    return paths
+
+
 def _real_date(value: str) -> None:
     """The slow path's _date_errors checks: a real date, or a real time whose day in China exists."""
     if len(value) == 10:

@@ -18,12 +18,15 @@ from datetime import timedelta
 from itertools import islice
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, distinct, func, select
 
+from chengxin.adapters import crypto
 from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
+from chengxin.domain.events import differing_fields, normalised
 from chengxin.services import credit_log, detect_live, ingest_apart, lists, scoring_failures, standing
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare, read_lines
 
@@ -252,7 +255,7 @@ def commit_many(app: Chengxin, batches: Sequence[tuple[PreparedBatch, str, str]]
         known = store.existing_hashes(conn, list({key for each in identities for key, _, _ in each}))
         for (batch, origin, actor), idents in zip(batches, identities, strict=True):
             report = IngestReport(rejected=len(batch.rejects), rejects=batch.rejects)
-            rows = _new_rows(batch, idents, known, report)
+            rows = _new_rows(app, conn, batch, idents, known, report)
             known.update(((row[0], row[1]), row[4]) for row in rows.events)  # later batches see these
             _store(conn, rows)
             entries += rows.log
@@ -277,13 +280,17 @@ def _identities(batch: PreparedBatch) -> list[Identity]:
     return [(item.key, item.content_hash, item.where) for item in batch.items]
 
 
-def _new_rows(batch: PreparedBatch, identities: list[Identity], known: dict[tuple[str, str], str],
-              report: IngestReport) -> Rows:
+def _new_rows(app: Chengxin, conn: Connection, batch: PreparedBatch, identities: list[Identity],
+              known: dict[tuple[str, str], str], report: IngestReport) -> Rows:
     """The rows of the batch's new events; the others are counted in `report` as duplicates or conflicts. A
     batch assembled in the second process is stored as it came when all its events are new (a load's usual
     case) and nothing when none is; when only some are, the lines of those are prepared again here (and must
     come out as the second process prepared them)."""
-    fresh = _deduplicate(identities, known, report)
+    fresh, suspects = _deduplicate(identities, known, report)
+    for k, first in suspects:
+        key, _, where = identities[k]
+        kept = _body_of(batch, first) if first is not None else _stored_body(conn, key)
+        _same_or_conflict(app, report, key, where, kept, _body_of(batch, k))
     if batch.rows is None:
         return assemble([batch.items[k] for k in fresh])
     if len(fresh) == len(identities):
@@ -298,30 +305,68 @@ def _new_rows(batch: PreparedBatch, identities: list[Identity], known: dict[tupl
     return assemble(items)
 
 
-def _deduplicate(identities: list[Identity], known: dict[tuple[str, str], str], report: IngestReport) -> list[int]:
-    """Positions of the new events. Same (source, id) and content: duplicate. Same (source, id), other
-    content: conflict, first kept. `known` holds the content hashes of the keys already stored."""
-    first: dict[tuple[str, str], str] = {}
+def _deduplicate(identities: list[Identity], known: dict[tuple[str, str], str],
+                 report: IngestReport) -> tuple[list[int], list[tuple[int, int | None]]]:
+    """Positions of the new events, and of the suspects: same (source, id) as one kept (the first in the batch
+    at that position, or stored: None) with another content hash, which `_same_or_conflict` reads closer. The
+    same hash: a duplicate, counted here. `known` holds the content hashes of the keys already stored."""
+    first: dict[tuple[str, str], int] = {}
     fresh: list[int] = []
-    for k, (key, digest, where) in enumerate(identities):
-        kept = first[key] if key in first else known.get(key)
+    suspects: list[tuple[int, int | None]] = []
+    for k, (key, digest, _) in enumerate(identities):
+        at = first.get(key)
+        kept = identities[at][1] if at is not None else known.get(key)
         if kept is None:
-            first[key] = digest
+            first[key] = k
             fresh.append(k)
+        elif digest == kept:
+            report.duplicates += 1
         else:
-            _same_or_conflict(report, key, digest, where, kept)
-    return fresh
+            suspects.append((k, at))
+    return fresh, suspects
 
 
-def _same_or_conflict(report: IngestReport, key: tuple[str, str], digest: str, where: tuple[str, int],
-                      kept_hash: str) -> None:
-    if digest == kept_hash:
+def _body_of(batch: PreparedBatch, k: int) -> str:
+    """The stored body of the batch's k-th valid event (`events.body`)."""
+    return str(batch.rows.events[k][5] if batch.rows is not None else batch.items[k].event_row[5])
+
+
+def _stored_body(conn: Connection, key: tuple[str, str]) -> str:
+    e = t.events.c
+    return str(conn.execute(select(e.body).where(e.source == key[0], e.event_id == key[1])).scalar_one())
+
+
+def _same_or_conflict(app: Chengxin, report: IngestReport, key: tuple[str, str], where: tuple[str, int],
+                      kept: str, sent: str) -> None:
+    """Another content hash: a duplicate all the same when both read alike once normalised (`events.normalised`:
+    a null for an absent field, a time in another offset or with `.000`), else a conflict naming the fields
+    that differ. Conflicts are rare: this reads the kept event's body (one query)."""
+    differ = differing_fields(normalised(_readable(app, kept), app.vocab), normalised(_readable(app, sent), app.vocab))
+    if not differ:
         report.duplicates += 1
         return
     report.conflicts += 1
     report.conflict_details.append({
         "file": where[0], "line": where[1], "source": key[0], "id": key[1],
-        "reason": "same (source, id) as an earlier event with different content; the first is kept"})
+        "reason": f"same (source, id) as an earlier event with different content ({', '.join(differ)}); "
+                  f"the first is kept"})
+
+
+_ENCRYPTED = "cx-enc:"  # `crypto.encrypt_text`'s tokens start so
+
+
+def _readable(app: Chengxin, body: str) -> dict[str, Any]:
+    """A stored body as sent: an ID number encrypted in place (`identity.protect_body`) decrypted again, so that
+    two sendings of one number compare equal (each encryption differs)."""
+    envelope: dict[str, Any] = orjson.loads(body)
+    data = envelope.get("data")
+    if isinstance(data, dict):
+        for field in ("id_number", "uscc"):
+            value = data.get(field)
+            if isinstance(value, str) and value.startswith(_ENCRYPTED):
+                aad = f"events.body.{field}|{envelope['source']}|{envelope['id']}"
+                data[field] = crypto.decrypt_text(app.keys, value, aad)
+    return envelope
 
 
 def _store(conn: Connection, rows: Rows) -> None:

@@ -69,3 +69,15 @@ def test_the_feed_refuses_a_cursor_past_its_newest_change(api: Api) -> None:
     refused = api.call("GET", "/v1/measures?changed_since=99999", "regulator", status=422)
     assert refused["detail"].startswith(f"changed_since: 99999 is past the feed's newest change ({newest})")
     assert api.call("GET", f"/v1/measures?changed_since={newest}", "regulator")["next"] == str(newest)
+
+
+def test_an_addition_a_held_list_excludes_is_refused_naming_it(api: Api) -> None:
+    """A red-list addition for a black-listed party answered 200, override recorded, and nothing moved
+    (finding 4): 409 naming the excluding list; nothing is recorded."""
+    assert _override(api, "black", reason="court judgment")["evaluation"]["moves"]
+    refused = _override(api, "red", 409, reason="trustworthy by decision")
+    assert refused["detail"] == (f"M1 ({P1}) is on the black list, which excludes the red list: the addition would "
+                                 "have no effect (remove it from the black list first)")
+    lists_now = [x["list"] for x in api.call("GET", f"/v1/measures/S1?source={P1}", "regulator")["lists"]]
+    assert lists_now == ["black"]
+    assert _override(api, "red", action="remove")["override"]["action"] == "remove"  # a removal is no addition

@@ -22,7 +22,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.domain import measures as M
 from chengxin.domain.redact import redact_tree
-from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import lifecycle, list_overrides, lists
 from chengxin.services.parties import NATURAL_PERSONS, identity_view
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
@@ -381,6 +381,8 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
                 subject.kind in NATURAL_PERSONS and not _shops_of_party(conn, subject):
             raise InvalidInput(f"the {name} list is public: a natural person who operates no shop is not "
                                "published on it (PIPL art. 25); use the watch list")
+        if action == "add":
+            _not_excluded(conn, key, name, ref)
         o = lt.list_overrides.c
         replaced = list(conn.execute(select(o.id).where(o.party_key == key, o.list == name, o.lifted_at.is_(None))
                                      .order_by(o.id)).scalars())
@@ -394,6 +396,18 @@ def override(app: Chengxin, name: str, ref: Ref, action: str, viewer: Viewer, re
     return {"override": {"id": row["id"], "list": name, "action": action, "party": {"source": ref[0], "id": ref[1]},
                          "reason": reason, "basis": basis, "until": review.isoformat(), "credit_record": idx},
             "evaluation": result}
+
+
+def _not_excluded(conn: Connection, key: str, name: str, ref: Ref) -> None:
+    """An addition to a list that a list the party is on excludes (the black list excludes the red) would be
+    recorded and have no effect: the answer said 200 and nothing moved (found by review). Conflict, naming the
+    excluding list: remove the party from it first, if that is the decision."""
+    m, ps = lt.list_memberships.c, lists.policies()
+    held = set(conn.execute(select(m.list).where(m.party_key == key, m.ended_at.is_(None))).scalars())
+    blocking = sorted(x for x in held if x in ps.lists and name in ps.lists[x].excludes) if name not in held else []
+    if blocking:
+        raise Conflict(f"{ref[1]} ({ref[0]}) is on the {' and '.join(blocking)} list, which excludes the {name} "
+                       f"list: the addition would have no effect (remove it from the {blocking[0]} list first)")
 
 
 def _review_date(name: str, until: date | None, today: date) -> date:

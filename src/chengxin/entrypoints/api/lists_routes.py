@@ -77,10 +77,12 @@ def get_list(cx: AppDep, viewer: ViewerDep, name: str = ListName,
     return json_response(list_views.members(cx, name, viewer, limit=limit, after=after))
 
 
-@router.post("/lists/{name}/overrides", tags=["lists"], responses=errors(403, 404, 422), openapi_extra=NEEDS_KEY)
+@router.post("/lists/{name}/overrides", tags=["lists"], responses=errors(403, 404, 409, 422),
+             openapi_extra=NEEDS_KEY)
 def post_override(body: OverrideRequest, cx: AppDep, viewer: ViewerDep, name: str = ListName) -> Response:
     """A regulator adds a party to a list or keeps it off, with reason and basis, until a review date; the
-    party is re-evaluated at once and the answer says what moved. Everything else follows the policies."""
+    party is re-evaluated at once and the answer says what moved. Everything else follows the policies. An
+    addition to a list that a list the party is on excludes (red, while on the black or watch list) is 409."""
     return json_response(list_views.override(cx, name, (body.source, body.id), body.action, viewer, body.reason,
                                              body.basis, body.until))
 

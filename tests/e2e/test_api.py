@@ -357,15 +357,16 @@ FULL_WIDTH_U1_ID = "".join(chr(ord(c) + 0xFEE0) for c in U1_ID)  # ３１０１�
 
 @pytest.mark.parametrize("number", [U1_ID, U1_ID.lower(), FULL_WIDTH_U1_ID])
 def test_lookup_by_id_number(sample_api: Api, number: str) -> None:
-    found = sample_api.client.post("/v1/parties/lookup", json={"id_number": number},
+    found = sample_api.client.post("/v1/parties/lookup", json={"id_number": number, "purpose": "case 1"},
                                    headers=sample_api.as_("regulator"))
     assert found.status_code == 200
     (party,) = found.json()["parties"]
     assert (party["source"], party["id"], party["name"]) == (P1, "U1", "张三")
     assert party["id_number"] == "3101**********123X" and U1_ID not in found.text
-    other = sample_api.client.post("/v1/parties/lookup", json={"id_number": number}, headers=sample_api.as_("p2"))
+    other = sample_api.client.post("/v1/parties/lookup", json={"id_number": number, "purpose": "case 1"},
+                                   headers=sample_api.as_("p2"))
     assert other.status_code == 404 and other.json()["error"] == "not_found"
-    anonymous = sample_api.client.post("/v1/parties/lookup", json={"id_number": number})
+    anonymous = sample_api.client.post("/v1/parties/lookup", json={"id_number": number, "purpose": "case 1"})
     assert anonymous.status_code == 401
 
 

@@ -150,7 +150,7 @@ Check = Callable[[Any, Env, Call], None]
 class Expect:
     status: int
     check: Check | None = None
-    journal: int = 0  # access_journal rows the call must leave behind (only a reveal writes one)
+    journal: int = 0  # access_journal rows the call must leave behind (a reveal, a lookup by ID number)
     reveals: str | None = None  # the one plain ID number this response may carry
     xfail: str | None = None
 
@@ -165,6 +165,7 @@ def ok(*checks: Check, journal: int = 0, reveals: str | None = None) -> Expect:
 UNAUTHENTICATED = Expect(401)
 FORBIDDEN = Expect(403)
 HIDDEN = Expect(404)
+HIDDEN_JOURNALED = Expect(404, journal=1)  # a lookup by ID number that finds nothing the key may see
 BAD_KEY_IGNORED = (
     "route takes no ViewerDep, so a revoked or unknown key is silently treated as anonymous (200) "
     "instead of 401")
@@ -629,12 +630,15 @@ MATRIX: dict[tuple[str, str], Objects] = {
             regulator=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), each_party(EM2_FULL)))),
     },
     ("POST", "/v1/parties/lookup"): {
-        "own person U1 by ID number": (post_json("/v1/parties/lookup", {"id_number": U1_ID}), row(
-            anonymous=UNAUTHENTICATED, p1=ok(parties_are((P1, "U1")), each_party(U1_FULL)), p2=HIDDEN,
-            regulator=ok(parties_are((P1, "U1")), each_party(U1_FULL)))),
-        "other courier C1 by ID number": (post_json("/v1/parties/lookup", {"id_number": C1_ID}), row(
-            anonymous=UNAUTHENTICATED, p1=HIDDEN, p2=HIDDEN,
-            regulator=ok(parties_are((L1, "C1")), each_party(C1_FULL)))),
+        # every lookup by a key is journaled, a miss too (naming no party): it was journaled nowhere (found
+        # by review)
+        "own person U1 by ID number": (post_json("/v1/parties/lookup", {"id_number": U1_ID, **PURPOSE}), row(
+            anonymous=UNAUTHENTICATED, p1=ok(parties_are((P1, "U1")), each_party(U1_FULL), journal=1),
+            p2=HIDDEN_JOURNALED,
+            regulator=ok(parties_are((P1, "U1")), each_party(U1_FULL), journal=1))),
+        "other courier C1 by ID number": (post_json("/v1/parties/lookup", {"id_number": C1_ID, **PURPOSE}), row(
+            anonymous=UNAUTHENTICATED, p1=HIDDEN_JOURNALED, p2=HIDDEN_JOURNALED,
+            regulator=ok(parties_are((L1, "C1")), each_party(C1_FULL), journal=1))),
     },
     ("POST", "/v1/parties/{entity_id}/reveal"): {
         "own person U1": (post_json(f"/v1/parties/U1/reveal?source={P1}", PURPOSE), row(
@@ -853,7 +857,7 @@ MATRIX: dict[tuple[str, str], Objects] = {
 }
 
 
-WRITING_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/parties/{entity_id}/reveal"),
+WRITING_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/parties/{entity_id}/reveal"), ("POST", "/v1/parties/lookup"),
                   ("POST", "/v1/orders/{order_id}/verdict"), ("POST", "/v1/review/{item}/decision"),
                   ("POST", "/v1/lists/{name}/overrides"), ("POST", "/v1/records/{record}/applications"),
                   ("POST", "/v1/applications/{application}/decision"), ("POST", "/v1/commitments")}

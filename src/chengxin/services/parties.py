@@ -398,16 +398,24 @@ def reveal_id_number(app: Chengxin, source: str, subject_id: str, viewer: Viewer
             raise NotFound(f"no party {subject_id!r} reported by {source!r}")
         if row.id_cipher is None:
             raise NotFound("this party has no resident ID number on file")
-        conn.execute(t.access_journal.insert().values(
-            at=credit_log.now_utc(), key_id=viewer.key_id or "?", action="reveal_id_number",
-            object=JOURNAL_SEP.join((source, subject_id, purpose[:200]))))
+        _journal(conn, viewer, "reveal_id_number", [(source, subject_id)], purpose)
         return decrypt_id(app.keys, row._asdict())
 
 
+def _journal(conn: Any, viewer: Viewer, action: str, parties: list[tuple[str, str]], purpose: str) -> None:
+    """One access-journal entry per party reached, or one naming none when nothing was found (probing ID
+    numbers leaves a trace too). Never the ID number itself."""
+    conn.execute(t.access_journal.insert(), [
+        {"at": credit_log.now_utc(), "key_id": viewer.key_id or "?", "action": action,
+         "object": JOURNAL_SEP.join((source, subject_id, purpose[:200]))}
+        for source, subject_id in parties or [("", "")]])
+
+
 def access_journal(app: Chengxin, viewer: Viewer, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
-    """Who unmasked whose ID number, when and why, newest first, for the regulators' audit of their own
-    officers (PIPL art. 51, 54): the journal was written on every reveal and readable by no one (found by
-    review). `before`: the cursor of the next page (an entry id)."""
+    """Who unmasked whose ID number (`reveal_id_number`) or looked a person up by one (`lookup_id_number`), when
+    and why, newest first, for the regulators' audit of their own officers (PIPL art. 51, 54): the journal was
+    written on every reveal and readable by no one (found by review). `before`: the cursor of the next page (an
+    entry id)."""
     from chengxin.exc import Forbidden
 
     if viewer.role != REGULATOR:
@@ -431,7 +439,7 @@ def _journal_entry(r: Any) -> dict[str, Any]:
     source, _, rest = r.object.partition(sep)  # as `reveal_id_number` writes it
     subject, _, purpose = rest.partition(sep)
     return {"id": r.id, "at": r.at, "key_id": r.key_id, "action": r.action,
-            "party": {"source": source, "id": subject}, "purpose": purpose}
+            "party": {"source": source, "id": subject} if source or subject else None, "purpose": purpose}
 
 
 def search_parties(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:
@@ -464,15 +472,22 @@ def find_by_uscc(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any
     return [show(app, r.source, r.subject_id, viewer, limit=20) for r in rows]
 
 
-def find_by_id_number(app: Chengxin, id_number: str, viewer: Viewer) -> list[dict[str, Any]]:
+def find_by_id_number(app: Chengxin, id_number: str, viewer: Viewer, purpose: str) -> list[dict[str, Any]]:
     """Reports of the person with this ID number, found by keyed hash (the number is never stored plain).
-    Platforms see only their own reports."""
+    Platforms see only their own reports. Journaled with the purpose, as a reveal is: it confirms that the
+    person is a party and gives the whole credit file, and was journaled nowhere (found by review); a lookup
+    that finds nothing is journaled too, naming no party. The number itself is never journaled."""
     from chengxin.adapters.crypto import keyed_hash
+    from chengxin.adapters.db.engine import write_transaction
+    from chengxin.exc import InvalidInput
 
+    if not purpose.strip():
+        raise InvalidInput("purpose: say why; looking a person up by ID number needs a purpose, which is journaled")
     digest = keyed_hash(app.keys, "ric", identity.normalise(id_number))
-    with read_connection(app.engine) as conn:
+    with write_transaction(app.engine) as conn:
         rows = [r for r in conn.execute(select(t.subjects).where(t.subjects.c.id_hmac == digest))
                 if viewer.sees_full(r.source)]
+        _journal(conn, viewer, "lookup_id_number", [(r.source, r.subject_id) for r in rows], purpose)
     if not rows:
         raise NotFound("no party with that ID number visible to you")
     return [show(app, r.source, r.subject_id, viewer, limit=20) for r in rows]

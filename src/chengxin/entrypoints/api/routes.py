@@ -69,6 +69,8 @@ class VerdictRequest(BaseModel):
 class LookupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id_number: str = Field(min_length=15, max_length=18, description="Resident ID number (in the body, never the URL).")
+    purpose: str = Field(min_length=3, max_length=200, description=(
+        "Why the person is looked up (journaled with the parties found, never the number)."))
 
 
 @router.post("/events", response_model=IngestResult, tags=["ingestion"], responses=errors(413), openapi_extra={
@@ -155,10 +157,12 @@ def find_by_uscc(cx: AppDep, viewer: ViewerDep,
 
 @router.post("/parties/lookup", tags=["parties"], responses=errors(404, 422), openapi_extra=NEEDS_KEY)
 def find_by_id_number(body: LookupRequest, cx: AppDep, viewer: ViewerDep) -> dict[str, Any]:
-    """Find a natural person by resident ID number (regulators; platforms see only their own reports)."""
+    """Find a natural person by resident ID number (regulators; platforms see only their own reports), with a
+    `purpose`: each lookup is journaled (`lookup_id_number`, one entry per party found, or one naming none),
+    as a reveal is; the number itself never is."""
     if viewer.role not in (PLATFORM, REGULATOR):
         raise NotAuthenticated("looking up by ID number needs an API key")
-    return {"parties": parties.find_by_id_number(cx, body.id_number, viewer)}
+    return {"parties": parties.find_by_id_number(cx, body.id_number, viewer, body.purpose)}
 
 
 @router.post("/parties/{entity_id}/reveal", tags=["parties"], responses=errors(403, 404, 422),
@@ -177,7 +181,8 @@ def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, s
 def access_journal(cx: AppDep, viewer: ViewerDep,
                    before: int | None = Query(None, ge=1, le=2**62, description="An entry id: older entries only."),
                    limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
-    """Who unmasked whose ID number, when and for what purpose, newest first: regulators only."""
+    """Who unmasked whose ID number (`reveal_id_number`) or looked a person up by one (`lookup_id_number`), when
+    and for what purpose, newest first: regulators only. `party` is null for a lookup that found nothing."""
     if viewer.role == PUBLIC:
         raise NotAuthenticated("needs a regulator API key")
     return parties.access_journal(cx, viewer, before=before, limit=limit)

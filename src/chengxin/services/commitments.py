@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
-from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import ingest, lifecycle
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
@@ -38,6 +38,9 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
     regulator names the `source`). Returns the ingestion result and the commitment as stored."""
     if viewer.role == PUBLIC:
         raise NotAuthenticated("publishing a commitment needs a platform or regulator API key")
+    if viewer.role == PLATFORM and source is not None and source != viewer.source:
+        # as `POST /v1/events` refuses a line of another source; it was ignored without a word (found by review)
+        raise InvalidInput(f"source: a platform publishes under its own source ({viewer.source}), not {source!r}")
     src = viewer.source if viewer.role == PLATFORM else source
     if not src:
         raise InvalidInput("source: a regulator names the source that reported the subject")
@@ -46,7 +49,10 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
     found = lifecycle.templates().templates.get(template)
     if found is None:
         raise InvalidInput(f"template: unknown {template!r}; see GET /v1/commitments/templates")
-    now = datetime.now(UTC)
+    today = lifecycle.today()
+    if valid_until is not None and valid_until < today:  # published, logged and never in force (found by review)
+        raise InvalidInput(f"valid_until: {valid_until.isoformat()} is past (today is {today.isoformat()} in "
+                           "China): a commitment runs to a day to come")
     # derived from what is committed, so a retried request is the same commitment (a no-op), not a second one
     cid = commitment_id or "K-" + hashlib.sha256(f"{src}\x00{subject_id}\x00{template}\x00{valid_until}"
                                                  .encode()).hexdigest()[:12]
@@ -54,11 +60,16 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
                             "clauses": [c.zh for c in found.clauses]}
     if valid_until:
         data["valid_until"] = valid_until.isoformat()
-    event = {"specversion": "1.0", "id": f"commitment-{cid}", "source": src, "type": "cx.commitment.published",
-             "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
     with _reading(app) as conn:
         kind = conn.execute(select(t.subjects.c.kind).where(t.subjects.c.source == src,
                                                             t.subjects.c.subject_id == subject_id)).scalar()
+        # a retry carries the time of the event first stored: with the time of each request, every retry a
+        # second later was a "conflict" (found by review)
+        stored = conn.execute(select(t.events.c.body).where(t.events.c.source == src,
+                                                            t.events.c.event_id == f"commitment-{cid}")).scalar()
+    time = orjson.loads(stored).get("time") if stored else None
+    event = {"specversion": "1.0", "id": f"commitment-{cid}", "source": src, "type": "cx.commitment.published",
+             "time": time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
     if kind is None:
         raise NotFound(f"no subject {subject_id!r} reported by {src!r}")
     if kind not in found.parties:
@@ -66,9 +77,20 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
     report = ingest.ingest_batch(app, [("api", 1, orjson.dumps(event))], origin=f"api:{viewer.key_id}",
                                  actor=viewer.key_id or "?", own_source=viewer.source if viewer.role == PLATFORM
                                  else None)
+    _refused(report, cid)
     with _reading(app) as conn:
         shown = of_refs(conn, [(src, subject_id)])
     return {"ingest": report.as_dict(), "commitment": next((c for c in shown if c["id"] == cid), None)}
+
+
+def _refused(report: ingest.IngestReport, cid: str) -> None:
+    """A commitment the ingestion did not keep is an error, not a 200 with `commitment: null` (found by
+    review): a rejected event names its field (422); another commitment stored under the id, 409."""
+    if report.rejected:
+        raise InvalidInput("; ".join(str(r["reason"]) for r in report.rejects))
+    if report.conflicts:
+        raise Conflict(f"commitment_id: {cid} is already published with other terms (template, validity or "
+                       "clauses); the first is kept: choose another commitment_id")
 
 
 def _reading(app: Chengxin) -> Any:

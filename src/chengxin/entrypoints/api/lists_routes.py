@@ -56,9 +56,10 @@ class CommitmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     subject_id: str = Field(min_length=1, description="The subject (as reported by the caller's source).")
     template: str = Field(min_length=1, description="A standard template id (`GET /v1/commitments/templates`).")
-    valid_until: date | None = None
+    valid_until: date | None = Field(None, description="Last day in force (China); today or later.")
     commitment_id: str | None = Field(None, max_length=100, description="Default: derived from the request.")
-    source: str | None = Field(None, description="For a regulator: the source that reported the subject.")
+    source: str | None = Field(None, description="For a regulator: the source that reported the subject (a "
+                                                  "platform: its own, or 422).")
 
 
 @router.get("/lists", tags=["lists"])
@@ -152,10 +153,12 @@ def get_templates() -> dict[str, Any]:
     return commitments.templates_view()
 
 
-@router.post("/commitments", tags=["commitments"], responses=errors(403, 404, 422), openapi_extra=NEEDS_KEY)
+@router.post("/commitments", tags=["commitments"], responses=errors(403, 404, 409, 422), openapi_extra=NEEDS_KEY)
 def post_commitment(body: CommitmentRequest, cx: AppDep, viewer: ViewerDep) -> Response:
     """Publish a standard commitment for a subject: stored as a `cx.commitment.published` event of the
-    caller's source, so it is kept and logged like any event."""
+    caller's source, so it is kept and logged like any event. A retry is the same commitment (`duplicates:
+    1`); an event refused is 422 naming the field, another commitment under the same id 409, a platform's
+    `source` other than its own 422, a `valid_until` past 422."""
     return json_response(commitments.publish(cx, viewer, body.subject_id, body.template, valid_until=body.valid_until,
                                              commitment_id=body.commitment_id, source=body.source))
 

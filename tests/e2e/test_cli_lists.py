@@ -45,12 +45,21 @@ def test_ring_to_black_list_to_repair(env, settings, tmp_path):
     (record,) = party["dishonesty_records"]
     assert (record["category"], record["state"], record["subject"]["id"]) == ("fake_order", "confirmed", shop["id"])
     rec_id = record["id"]
-    all_met = ["--met", "penalty_fulfilled", "--met", "harm_removed", "--met", "repair_commitment"]
+    all_met = ["--met", "penalty_fulfilled", "--met", "harm_removed"]
     filed = json.loads(run(env, "records", "file", str(rec_id), "--kind", "repair", "--grounds", "corrected",
                            *all_met, "--json").stdout)
     early = run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant", "--reason", "ok",
                 check=False)
     assert early.returncode == 65 and "minimum publicity period" in early.stderr
+    assert "repair commitment not on file" in early.stderr
+    signed = tmp_path / "commitment.jsonl"  # the operator signs a repair commitment, sent in its platform's feed
+    operator = party["operator"]
+    signed.write_text(json.dumps({
+        "specversion": "1.0", "id": "rc-1", "source": operator["source"], "type": "cx.commitment.published",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "data": {"commitment_id": "RC1", "subject_id": operator["id"], "template": "repair-commitment-v1",
+                 "clauses": ["已纠正失信行为，不再发生"]}}, ensure_ascii=False) + "\n", encoding="utf-8")
+    run(env, "ingest", str(signed))
     later = datetime.now(UTC) + timedelta(days=370)
     ahead = run(env, "records", "decide", str(filed["application"]["id"]), "--decision", "grant", "--reason",
                 "conditions met", "--at", later.strftime("%Y-%m-%dT%H:%M:%S"), check=False)

@@ -15,9 +15,10 @@ from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db.engine import read_connection
 from chengxin.entrypoints.api.app import create_app
 from chengxin.entrypoints.web.present import shop_href
-from chengxin.services import appeals, audit, lifecycle, lists
+from chengxin.services import appeals, audit, commitments, lifecycle, lists
+from chengxin.services.viewer import Viewer
 
-ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
+ALL_MET = {"penalty_fulfilled": True, "harm_removed": True}
 
 
 def test_a_repaired_shop_leaves_public_view(tmp_path: Path) -> None:
@@ -29,6 +30,7 @@ def test_a_repaired_shop_leaves_public_view(tmp_path: Path) -> None:
             rec = conn.execute(select(lt.dishonesty_records).where(
                 d.subject_source == P1, d.subject_id == "S2", d.origin == "review")).one()
         later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=366)
+        commitments.publish(cx, Viewer("platform", P1, "k-p1"), "M2", "repair-commitment-v1")  # S2's operator
         filed = appeals.file_application(cx, rec.id, "repair", REGULATOR, "corrected; fine paid", ALL_MET,
                                            now=later)
         appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "conditions met", now=later)

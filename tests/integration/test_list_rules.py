@@ -23,7 +23,7 @@ from chengxin.services.viewer import Viewer
 P1 = "urn:cx:platform:P1"
 REG = "urn:cx:regulator:310000"
 REGULATOR = Viewer("regulator", key_id="k-reg")
-ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
+ALL_MET = {"penalty_fulfilled": True, "harm_removed": True}
 LATER = datetime(2027, 3, 20, 4, tzinfo=UTC)  # a serious record of 2026-03-12 may be repaired from 2027-03-13
 
 
@@ -47,7 +47,17 @@ def record_of(cx: Chengxin, sid: str) -> Any:
         return conn.execute(select(lt.dishonesty_records).where(d.record_key.like(f"sanction%{sid}"))).one()
 
 
+def repair_commitment(subject: str = "E-M2", source: str = REG, time: str = "2026-11-20T09:00:00+08:00"
+                      ) -> dict[str, Any]:
+    """The party's signed repair commitment, published (a repair is granted only with one on file)."""
+    return {"specversion": "1.0", "id": f"ev-rc-{subject}", "source": source, "type": "cx.commitment.published",
+            "time": time, "data": {"commitment_id": f"RC-{subject}", "subject_id": subject,
+                                   "template": "repair-commitment-v1", "clauses": ["已纠正失信行为，不再发生"]}}
+
+
 def apply_for_repair(cx: Chengxin, sid: str, at: datetime = LATER) -> int:
+    """The party signs a repair commitment and applies (the commitment once: a second application reuses it)."""
+    ingest_text(cx, json.dumps(repair_commitment(), ensure_ascii=False), "commitment")
     filed = appeals.file_application(cx, record_of(cx, sid).id, "repair", REGULATOR, "fine paid", ALL_MET, now=at)
     return int(filed["application"]["id"])
 

@@ -22,7 +22,7 @@ from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.quality import Finding
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated
-from chengxin.services import appeals, audit, lifecycle, list_views, lists, parties, review
+from chengxin.services import appeals, audit, commitments, lifecycle, list_views, lists, parties, review
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import ANONYMOUS, Viewer
 
@@ -35,7 +35,7 @@ PLATFORM2 = Viewer("platform", "urn:cx:platform:P2", "k-p2")
 # merchant-standard-v1: a fake-order record breaks its first clause).
 RING_S2 = Finding("fake_order_ring", 0.9, {"parties": ((P1, "S2"),), "orders": ((P1, "O2"),)}, {"density": 3.0})
 RING_S1 = Finding("fake_order_ring", 0.8, {"parties": ((P1, "S1"),), "orders": ((P1, "O1"),)}, {"density": 2.5})
-ALL_MET = {"penalty_fulfilled": True, "harm_removed": True, "repair_commitment": True}
+ALL_MET = {"penalty_fulfilled": True, "harm_removed": True}
 
 
 def confirm(cx: Chengxin, finding: Finding, run: str) -> dict[str, Any]:
@@ -121,6 +121,9 @@ def test_repair_after_the_period_takes_the_record_out_of_public_view(ringed: Che
     with pytest.raises(Forbidden):  # the platform did not decide the record; the regulator did
         appeals.decide_application(cx, app_id, PLATFORM1, "grant", "ok", now=confirmed_at + timedelta(days=366))
     later = confirmed_at + timedelta(days=366)
+    with pytest.raises(Conflict, match="repair commitment not on file"):
+        appeals.decide_application(cx, app_id, REGULATOR, "grant", "ok", now=later)
+    commitments.publish(cx, PLATFORM1, "M2", "repair-commitment-v1")  # S2's operator signs one
     done = appeals.decide_application(cx, app_id, REGULATOR, "grant", "conditions met", now=later)
     assert done["application"]["status"] == "granted" and done["record"]["state"] == "repaired"
     lists.drain(cx, later)
@@ -138,7 +141,8 @@ def test_repair_conditions_are_each_required(ringed: Chengxin) -> None:
     rec = record_of(cx, P1, "S2")
     later = lifecycle.parse_time(rec.confirmed_at) + timedelta(days=400)
     filed = appeals.file_application(cx, rec.id, "repair", REGULATOR, "asks", {"penalty_fulfilled": True}, now=later)
-    with pytest.raises(Conflict, match=r"condition not met: harm_removed; condition not met: repair_commitment"):
+    with pytest.raises(Conflict, match=r"condition not met: harm_removed; repair commitment not on file: no "
+                                       r"repair-commitment-v1 commitment of the party"):
         appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "grant", "x", now=later)
     refused = appeals.decide_application(cx, filed["application"]["id"], REGULATOR, "refuse", "not yet", now=later)
     assert refused["application"]["status"] == "refused" and refused["record"]["state"] == "confirmed"

@@ -30,7 +30,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 def repair(**over: Any) -> L.RepairCheck:
     args: dict[str, Any] = {"state": "confirmed", "severity": "serious", "repair_on": date(2027, 3, 1),
                             "today": date(2027, 3, 1), "repeats": 0, "lists": [],
-                            "conditions": dict.fromkeys(L.REPAIR_CONDITIONS, True)}
+                            "conditions": dict.fromkeys(L.REPAIR_CONDITIONS, True), "commitment": True}
     return L.check_repair(RULES, **{**args, **over})
 
 

@@ -43,7 +43,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "expire": (frozenset({CONFIRMED, APPEALED}), EXPIRED),
 }
 SEVERITIES = ("minor", "serious", "grave")
-REPAIR_CONDITIONS = ("penalty_fulfilled", "harm_removed", "repair_commitment")
+REPAIR_CONDITIONS = ("penalty_fulfilled", "harm_removed")  # what a repair applicant declares met
+COMMITMENT_NOT_ON_FILE = "repair commitment not on file"
 
 
 class IllegalTransition(ValueError):
@@ -119,6 +120,7 @@ class RepairRule:
     barred_severities: tuple[str, ...]
     basis: str
     not_while_sanctioned: tuple[str, ...] = ()  # the authorities' lists, by the sanction kind that lists a party
+    commitment_template: str = "repair-commitment-v1"  # the signed repair commitment, published as a commitment
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def load_rules(text: str, source: str = "<string>") -> LifecycleRules:
         r = doc["repair"]
         repair = RepairRule(tuple(r["requires"]), bool(r["no_repeat_of_same_category"]),
                             tuple(r["not_while_on_lists"]), tuple(r["barred_severities"]), r["basis"],
-                            tuple(r["not_while_sanctioned"]))
+                            tuple(r["not_while_sanctioned"]), str(r["commitment_template"]))
     except (KeyError, TypeError) as e:
         raise VocabularyError(source, f"missing or malformed entry: {e}") from e
     _check(source, severities, categories, sanctions, repair, doc["breach"])
@@ -207,6 +209,15 @@ def check_lists(rules: LifecycleRules, lists: Iterable[str], source: str, lists_
                                             "repair.not_while_sanctioned; give the list another name")
 
 
+def check_templates(rules: LifecycleRules, types: Mapping[str, str], source: str, templates_source: str) -> None:
+    """Across files: `repair.commitment_template` is a repair template of `templates_source` (`types`: each
+    template's type)."""
+    name, repair = rules.repair.commitment_template, sorted(n for n, kind in types.items() if kind == "repair")
+    if name not in repair:
+        raise VocabularyError(source, f"repair.commitment_template: {name!r} is not a repair template of "
+                                      f"{templates_source} (its repair templates: {repair})")
+
+
 def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[str, Category],
            sanctions: Mapping[str, SanctionRule], repair: RepairRule, breach: Mapping[str, Any]) -> None:
     used: list[tuple[str, Any]] = [(f"categories.{c.name}", c.severity) for c in categories.values()]
@@ -220,6 +231,9 @@ def _check(source: str, severities: Mapping[str, Severity], categories: Mapping[
     kinds = [k for c in categories.values() for k in c.findings]
     if len(kinds) != len(set(kinds)):
         raise VocabularyError(source, "categories: a finding kind may map to one category only")
+    if "repair_commitment" in repair.requires:  # a checkbox the filer ticked; never checked (found by review)
+        raise VocabularyError(source, "repair.requires: repair_commitment is not declared but looked up: name "
+                                      "its template as repair.commitment_template")
     unknown = set(repair.requires) - set(REPAIR_CONDITIONS)
     if unknown:
         raise VocabularyError(source, f"repair.requires: unknown conditions {sorted(unknown)}")
@@ -290,10 +304,13 @@ class RepairCheck:
 
 
 def check_repair(rules: LifecycleRules, *, state: str, severity: str, repair_on: date, today: date,
-                 conditions: Mapping[str, bool], repeats: int, lists: Sequence[str]) -> RepairCheck:
+                 conditions: Mapping[str, bool], commitment: bool, repeats: int, lists: Sequence[str]) -> RepairCheck:
     """The statutory conditions for credit repair (PPD art. 14; SHSC art. 38; ZJPC art. 32): the record is in
     force (not under appeal), its minimum publicity period is over, the applicant meets every required
-    condition, has not repeated the same conduct, and is not on a list that bars repair. `lists` are the
+    condition, a repair commitment of the party is on file (`commitment`: one of the template
+    `repair.commitment_template` published since the record was confirmed, and in force; SAMR: a signed
+    repair commitment),
+    it has not repeated the same conduct, and is not on a list that bars repair. `lists` are the
     lists the party would be on *without this record*: a record cannot bar its own repair by the listing it
     caused, but another serious record can. They are this node's lists (`repair.not_while_on_lists`) and the
     authorities' lists, named by the sanction kind in force that puts a party on them
@@ -310,6 +327,9 @@ def check_repair(rules: LifecycleRules, *, state: str, severity: str, repair_on:
         unmet.append(f"the minimum publicity period is not over: a repair may be granted from "
                      f"{repair_on.isoformat()}")
     unmet += [f"condition not met: {c}" for c in r.requires if not conditions.get(c)]
+    if not commitment:
+        unmet.append(f"{COMMITMENT_NOT_ON_FILE}: no {r.commitment_template} commitment of the party published since "
+                     "the record was confirmed and in force")
     if r.no_repeat_of_same_category and repeats:
         unmet.append(f"the same conduct was recorded again {repeats} time(s) after this record")
     unmet += [f"the party is on the {name} list" for name in lists if name in r.not_while_on_lists]

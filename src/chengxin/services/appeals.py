@@ -19,6 +19,7 @@ from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import commitments as C
 from chengxin.domain import lifecycle as L
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_log, lifecycle, record_views
@@ -193,7 +194,25 @@ def repair_check(conn: Connection, row: Any, conditions: dict[str, bool], at: da
     others = lists.lists_without(conn, row.party_key, row.id, at)
     return L.check_repair(lifecycle.rules(), state=row.state, severity=row.severity,
                           repair_on=date.fromisoformat(row.repair_from), today=lifecycle.day_of(at),
-                          conditions=conditions, repeats=len(repeats), lists=others)
+                          conditions=conditions, commitment=_repair_commitment(conn, row, at),
+                          repeats=len(repeats), lists=others)
+
+
+def _repair_commitment(conn: Connection, row: Any, at: datetime) -> bool:
+    """Whether the record's party published a repair commitment (`repair.commitment_template`) on or after the
+    day the record was confirmed (not one from before, which the act broke or another record's repair used)
+    that is in force at `at`. It was a box the filer ticked, and a repair was granted with no commitment on
+    file, so its promise could never be broken (found by review)."""
+    c, s = t.commitments.c, t.subjects.c
+    lifecycle.templates()  # the template is checked against vocab/commitments.yaml when loaded
+    since = lifecycle.day_of(lifecycle.parse_time(row.confirmed_at))  # a day: event times may lack fractions
+    for r in conn.execute(select(c.published_at, c.valid_until).select_from(t.commitments.join(t.subjects, and_(
+            s.source == c.subject_source, s.subject_id == c.subject_id))).where(
+            s.party_key == row.party_key, c.template == lifecycle.rules().repair.commitment_template)):
+        held = C.Commitment(("", ""), "", lifecycle.parse_time(r.published_at), lifecycle.end_of_day(r.valid_until))
+        if lifecycle.day_of(held.published) >= since and held.in_force(at):
+            return True
+    return False
 
 
 def _restore_orders(app: Chengxin, row: Any, by: str, reason: str) -> None:

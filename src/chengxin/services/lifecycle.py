@@ -51,7 +51,10 @@ def rules() -> L.LifecycleRules:
 
 @cache
 def templates() -> C.Templates:
-    return C.load_templates(vocab_text("commitments.yaml"), "vocab/commitments.yaml", rules().categories)
+    found = C.load_templates(vocab_text("commitments.yaml"), "vocab/commitments.yaml", rules().categories)
+    L.check_templates(rules(), {n: x.type for n, x in found.templates.items()}, "vocab/lifecycle.yaml",
+                      "vocab/commitments.yaml")
+    return found
 
 
 CST = LS.CHINA  # record dates are China Standard Time days (the statutes' days)
@@ -263,7 +266,7 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
         t.commitments.join(t.subjects, and_(s.source == c.subject_source, s.subject_id == c.subject_id))).where(
         s.party_key == party_key))
     held = [C.Commitment((r.source, r.commitment_id), r.template, parse_time(r.published_at),
-                         _end_of_day(r.valid_until)) for r in rows]
+                         end_of_day(r.valid_until)) for r in rows]
     tpl = templates()
     found = C.breaches(tpl, held, category, *act)
     order = {s: i for i, s in enumerate(L.SEVERITIES)}
@@ -284,7 +287,7 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
                     by=by, basis=rules().breach_basis, details=details, credit_idx=idx)
 
 
-def _end_of_day(day: str | None) -> datetime | None:
+def end_of_day(day: str | None) -> datetime | None:
     """The last instant of a day in China (a commitment's `valid_until`), as lists and the credit file read it."""
     if not day:
         return None

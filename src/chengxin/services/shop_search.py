@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
@@ -27,26 +27,51 @@ PART = 200  # shops per statement when their operators are looked up
 
 
 def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Public credit query: a shop by name (substring), URL, or its operator's USCC."""
+    """Public credit query: a shop by name (substring), URL, or its operator's USCC (the first page)."""
+    return list(search_page(app, query, limit=limit)["shops"])
+
+
+def search_page(app: Chengxin, query: str, *, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    """One page of the shops `query` finds, ordered by name (then source and id, so pages neither overlap
+    nor skip a shop of the same name): `shops`, `total` (every match), and `next_offset`, the `offset` of the
+    next page (None on the last). A hit list cut at `limit` looked complete, and there was no way to the rest
+    (found by review)."""
     q = query.strip()
     if not q:
-        return []
+        return _page([], 0, offset)
     with read_connection(app.engine) as conn:
-        check = identity.check_uscc(q)
-        if len(check.normalised) == 18 and re.fullmatch(r"[0-9A-Z]{18}", check.normalised):
-            # by the code as the operator's licence shows it, valid or not: a business whose code fails its
-            # check is linked to no one, and was found by no one searching its own code (found by review)
-            ops = conn.execute(select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key).where(
-                t.subjects.c.uscc == check.normalised)).all()
-            refs = list(dict.fromkeys(ref for op in ops for ref in (
-                [(s.source, s.subject_id) for s in linked_subjects(conn, op.party_key)] if check.valid
-                else [(op.source, op.subject_id)])))
-            if refs or check.valid:
-                return _with_standing(conn, [shop_summary(s) for s in shops_of(conn, refs)][:limit])
+        by_code = _by_uscc(conn, q)
+        if by_code is not None:
+            found = sorted(by_code, key=lambda s: (s.name, s.source, s.shop_id))
+            return _page(_with_standing(conn, [shop_summary(s) for s in found[offset:offset + limit]]),
+                         len(found), offset)
         cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name_key.contains(name_key(q), autoescape=True)
-        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, closed_join(conn))
-        rows = conn.execute(q_shops.where(cond).order_by(t.shops.c.name).limit(limit))
-        return _with_standing(conn, [shop_summary(s) for s in rows])
+        q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, closed_join(conn)).where(
+            cond)
+        total = conn.execute(select(func.count()).select_from(q_shops.subquery())).scalar_one()
+        rows = conn.execute(q_shops.order_by(t.shops.c.name, t.shops.c.source, t.shops.c.shop_id)
+                            .offset(offset).limit(limit))
+        return _page(_with_standing(conn, [shop_summary(s) for s in rows]), total, offset)
+
+
+def _by_uscc(conn: Connection, q: str) -> list[Any] | None:
+    """The shops of the business whose USCC `q` is (None: `q` is no USCC, or one no one reported)."""
+    check = identity.check_uscc(q)
+    if not (len(check.normalised) == 18 and re.fullmatch(r"[0-9A-Z]{18}", check.normalised)):
+        return None
+    # by the code as the operator's licence shows it, valid or not: a business whose code fails its check is
+    # linked to no one, and was found by no one searching its own code (found by review)
+    ops = conn.execute(select(t.subjects.c.source, t.subjects.c.subject_id, t.subjects.c.party_key).where(
+        t.subjects.c.uscc == check.normalised)).all()
+    refs = list(dict.fromkeys(ref for op in ops for ref in (
+        [(s.source, s.subject_id) for s in linked_subjects(conn, op.party_key)] if check.valid
+        else [(op.source, op.subject_id)])))
+    return shops_of(conn, refs) if refs or check.valid else None
+
+
+def _page(shops: list[dict[str, Any]], total: int, offset: int) -> dict[str, Any]:
+    end = offset + len(shops)
+    return {"shops": shops, "total": total, "next_offset": end if shops and end < total else None}
 
 
 def _with_standing(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -307,12 +307,22 @@ def shop_query(q: str) -> str:
     return code if len(code) == 18 and code.isascii() and code.isalnum() and code[2:8].isdigit() else q.strip()
 
 
-@router.get("/shops", tags=["parties"], responses=errors(422))
+class ShopPage(BaseModel):
+    shops: list[dict[str, Any]] = Field(description=(
+        "Each shop: `source`, `id`, `name`, `url`, `closed_at`, its operator's public `lists` and `grade`."))
+    total: int = Field(description="How many shops the query finds, over every page.")
+    next_offset: int | None = Field(description="The `offset` of the next page; null on the last.")
+
+
+@router.get("/shops", tags=["parties"], response_model=ShopPage, responses=errors(422))
 def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description="Name, URL or USCC."),
-           limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+           limit: int = Query(20, ge=1, le=100, description="Most shops in one page."),
+           offset: int = Query(0, ge=0, le=MAX_INDEX, description=(
+               "How many shops to skip: the previous page's `next_offset`."))) -> Response:
     """Public credit query: shops by name, shop URL or the operator's USCC (also written in groups with spaces
-    or hyphens)."""
-    return {"shops": shop_search.search_shops(cx, shop_query(q), limit=limit)}
+    or hyphens), ordered by name, `limit` per page. `total` counts every shop found; `next_offset` is the
+    `offset` of the next page (null on the last)."""
+    return json_response(shop_search.search_page(cx, shop_query(q), limit=limit, offset=offset))
 
 
 @router.get("/log/head", tags=["credit log"])

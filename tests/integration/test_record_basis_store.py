@@ -3,10 +3,12 @@ citing the category's own statute printed it twice: found by review)."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from sqlalchemy import select
 
 from chengxin.adapters.db import lists_tables as lt
+from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
@@ -35,4 +37,8 @@ def test_a_review_records_basis_cites_each_statute_once(sample_app: Chengxin, of
     with read_connection(cx.engine) as conn:
         rec = conn.execute(select(lt.dishonesty_records).where(lt.dishonesty_records.c.origin == "review")).one()
     assert rec.basis == stored and appeals.get_record(cx, rec.id, REGULATOR)["basis"] == stored
-    assert lifecycle.review_basis("fake_order_ring", officer) == stored  # what the decision's log should carry
+    assert lifecycle.review_basis("fake_order_ring", officer) == stored
+    with read_connection(cx.engine) as conn:  # the decision's logged `confirmed` record says the same, once
+        logged = [orjson.loads(r.payload)["basis"] for r in conn.execute(select(t.credit_records.c.payload).where(
+            t.credit_records.c.kind == "confirmed"))]
+    assert logged and set(logged) == {stored}

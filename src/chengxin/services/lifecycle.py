@@ -159,7 +159,7 @@ def open_from_review(conn: Connection, app: Chengxin, item: Any, parties: list[t
 def review_basis(finding_kind: str, basis: str | None) -> str | None:
     """The legal basis of the record a confirmed finding of this kind opens: its category's statutes, then the
     officer's `basis`, each statute once (`domain.lifecycle.join_basis`). The decision's logged `confirmed`
-    record should carry the same (services/review.py logs the officer's `basis` as given)."""
+    record carries the same (`review._decision_records`)."""
     category = rules().category_of_finding(finding_kind)
     return L.join_basis(rules().categories[category].basis if category else None, basis)
 

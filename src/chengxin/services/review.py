@@ -324,7 +324,9 @@ def _decision_records(row: Any, status: str, parties: list[tuple[Ref, str]], ord
                       reason: str, basis: str | None) -> list[tuple[CreditRecord, str]]:
     payload = {**RP.finding_payload(row.id, row.kind, row.score, row.evidence_sha256, row.run_id, orders,
                                     orjson.loads(row.summary)),
-               "decided_by": by, "reason": reason, "basis": basis}
+               "decided_by": by, "reason": reason,
+               # a confirmation's logged basis is the record's it opens (the category's statutes and the officer's)
+               "basis": lifecycle.review_basis(row.kind, basis) if status == CONFIRMED else basis}
     event_hash = hashlib.sha256(canonical({**payload, "status": status, "decided_at": at})).hexdigest()
     return [(CreditRecord(status, kind, ref, (REVIEW_SOURCE, str(row.id)), at, payload), event_hash)
             for ref, kind in parties]

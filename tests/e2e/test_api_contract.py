@@ -97,7 +97,8 @@ def test_a_feed_cursor_out_of_range_is_422_naming_it(node: Env, since: str) -> N
     assert response.status_code == 422, response.text
     body = response.json()
     assert body["error"] == "invalid_input" and body["detail"].startswith("changed_since: ")
-    assert node.call("p1", get("/v1/measures?changed_since=4611686018427387904")).status_code == 200
+    at_cap = node.call("p1", get("/v1/measures?changed_since=4611686018427387904"))  # in range: no overflow,
+    assert at_cap.status_code == 422 and "past the feed's newest change" in at_cap.json()["detail"]  # no such one
 
 
 # --- the OpenAPI document (F6) ----------------------------------------------------------------------------

@@ -230,7 +230,7 @@ def test_notices_page_by_page_older_then_newer_in_both_languages(client: TestCli
     "older" and "newer" links (record-id cursors; two notices confirmed at the same instant are told apart by
     id); the same notices as one page, each once."""
     every = notice_records(get(client, "/notices"))
-    assert len(every) >= 3
+    assert len(every) >= 2  # one act, one notice: a breach of a commitment is part of its act's
     html = get(client, "/notices?limit=1")
     assert pager_link(html, "notices-newer") is None and "更早的风险提示" in html
     pages, href = [notice_records(html)], pager_link(html, "notices-older")
@@ -247,11 +247,11 @@ def test_notices_page_by_page_older_then_newer_in_both_languages(client: TestCli
     for i in range(len(pages) - 1, 0, -1):
         newer = pager_link(get(client, f"/notices?before={pages[i - 1][0]}&limit=1"), "notices-newer")
         assert newer is not None and notice_records(get(client, newer)) == pages[i - 1]
-    # two a page, and in English
-    english = get(client, "/notices?limit=2", "en")
-    assert notice_records(english) == every[:2] and "Older notices →" in english
+    # in English
+    english = get(client, "/notices?limit=1", "en")
+    assert notice_records(english) == every[:1] and "Older notices →" in english
     second = get(client, pager_link(english, "notices-older") or "", "en")
-    assert notice_records(second) == every[2:4] and "← Newer notices" in second
+    assert notice_records(second) == every[1:2] and "← Newer notices" in second
     assert notice_records(get(client, f"/notices?after={every[-1]}&limit=1")) == every[-2:-1]
     # nothing newer than the newest: the first page; nothing older than the oldest: an empty page saying so
     assert notice_records(get(client, f"/notices?after={every[0]}")) == every

@@ -233,8 +233,9 @@ def records_file(
     record: Annotated[int, typer.Argument(min=0, max=MAX_ID)],
     kind: Annotated[str, typer.Option(help="appeal or repair.")],
     grounds: Annotated[str, typer.Option(help="The party's grounds.")],
-    met: Annotated[list[str] | None, typer.Option(help="Repair conditions met: penalty_fulfilled, harm_removed, "
-                                                       "repair_commitment (repeat the option).")] = None,
+    met: Annotated[list[str] | None, typer.Option(help="Repair conditions met: penalty_fulfilled, harm_removed "
+                                                       "(repeat the option); the repair commitment is checked "
+                                                       "among the party's published commitments.")] = None,
     by: ByOpt = "cli", at: AtOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """File an appeal or a repair application for a record."""

@@ -38,8 +38,9 @@ class ApplicationRequest(BaseModel):
         "(信用修复): the party corrected its conduct and asks the record to leave public view."))
     grounds: str = Field(min_length=3, max_length=2000, description="The party's grounds, as filed.")
     conditions: dict[str, bool] = Field(default_factory=dict, description=(
-        "For a repair, the conditions the applicant declares met: `penalty_fulfilled`, `harm_removed`, "
-        "`repair_commitment` (see `vocab/lifecycle.yaml`)."))
+        "For a repair, the conditions the applicant declares met: `penalty_fulfilled`, `harm_removed` (see "
+        "`vocab/lifecycle.yaml`). The repair commitment is not declared: the check looks for the party's "
+        "published `repair-commitment-v1` (`POST /v1/commitments`)."))
 
 
 class ApplicationDecision(BaseModel):

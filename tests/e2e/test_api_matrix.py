@@ -363,6 +363,15 @@ def signed_head(body: Any, env: Env, call: Call) -> None:
         base64.b64decode(body["signature"]), body["note"].encode())
 
 
+def heads_listed(body: Any, env: Env, call: Call) -> None:
+    """The sample's three signed heads, newest first, each verifying with the key served beside them."""
+    sizes = [h["size"] for h in body["heads"]]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] == SAMPLE_TREE_SIZE and len(sizes) == 3
+    key = Ed25519PublicKey.from_public_bytes(base64.b64decode(body["public_key"]))
+    for head in body["heads"]:
+        key.verify(base64.b64decode(head["signature"]), head["note"].encode())
+
+
 def consistent_with_itself(body: Any, env: Env, call: Call) -> None:
     assert (body["first"], body["second"], body["proof"]) == (SAMPLE_TREE_SIZE, SAMPLE_TREE_SIZE, [])
     assert body["first_root"] == body["second_root"]
@@ -706,6 +715,11 @@ MATRIX: dict[tuple[str, str], Objects] = {
     ("GET", "/v1/log/head"): {
         "-": (get("/v1/log/head"), row(
             anonymous=ok(signed_head), p1=ok(signed_head), p2=ok(signed_head), regulator=ok(signed_head),
+            bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+    },
+    ("GET", "/v1/log/heads"): {
+        "-": (get("/v1/log/heads"), row(
+            anonymous=ok(heads_listed), p1=ok(heads_listed), p2=ok(heads_listed), regulator=ok(heads_listed),
             bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
     },
     ("GET", "/v1/log/records/{index}"): {

@@ -190,6 +190,18 @@ def head_at(conn: Connection, size: int) -> TreeHead:
     return _head(row)
 
 
+def heads(conn: Connection, *, before: int | None = None, limit: int = 100) -> tuple[list[TreeHead], int | None]:
+    """The signed tree heads, newest first, `limit` of them below size `before` (all when None), and the
+    `before` of the next, older page (None on the last). An auditor joining late picks a past head here to
+    prove consistency from: only the newest was served, and a consistency proof needs a stored head's size
+    (found by review)."""
+    th = t.tree_heads.c
+    q = select(t.tree_heads).order_by(th.size.desc()).limit(limit + 1)
+    rows = list(conn.execute(q.where(th.size < before) if before is not None else q))
+    found = [_head(r) for r in rows[:limit]]
+    return found, found[-1].size if len(rows) > limit else None
+
+
 def _head(row: Any) -> TreeHead:
     return TreeHead(row.size, row.root, row.signed_at, row.key_id, row.signature)
 
@@ -211,8 +223,10 @@ def inclusion(conn: Connection, keys: crypto.Keys, index: int, size: int | None 
             "proof": [_b64(p) for p in proof], "root": _b64(head.root)}
 
 
-def consistency(conn: Connection, size1: int, size2: int) -> dict[str, Any]:
-    """Consistency proof between two signed tree heads."""
+def consistency(conn: Connection, size1: int, size2: int, origin: str | None = None) -> dict[str, Any]:
+    """Consistency proof between two signed tree heads; with the log's `origin`, both heads too, signed, as
+    `GET /v1/log/head` serves one (`first_head`, `second_head`): the bare roots could be checked against
+    nothing the node had signed (found by review)."""
     if not 0 < size1 <= size2:
         raise InvalidInput("need 0 < first <= second")
     h1, h2 = head_at(conn, size1), head_at(conn, size2)
@@ -222,8 +236,9 @@ def consistency(conn: Connection, size1: int, size2: int) -> dict[str, Any]:
         merkle.verify_consistency(size1, size2, h1.root, h2.root, proof)
     except merkle.ProofError as e:
         raise IntegrityFailure(f"signed heads {size1} and {size2} are not consistent: {e}") from None
+    heads = {"first_head": h1.as_dict(origin), "second_head": h2.as_dict(origin)} if origin is not None else {}
     return {"first": size1, "second": size2, "first_root": _b64(h1.root), "second_root": _b64(h2.root),
-            "proof": [_b64(p) for p in proof]}
+            "proof": [_b64(p) for p in proof], **heads}
 
 
 def _b64(b: bytes) -> str:

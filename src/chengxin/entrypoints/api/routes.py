@@ -335,6 +335,20 @@ def log_head(cx: AppDep) -> dict[str, Any]:
     return {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
 
 
+@router.get("/log/heads", tags=["credit log"], responses=errors(422))
+def log_heads(cx: AppDep, before: int | None = Query(None, ge=1, le=MAX_INDEX, description=(
+                  "Page cursor: only heads of a smaller size; pass the previous page's `next_before`.")),
+              limit: int = Query(100, ge=1, le=1000, description="Most heads in one page.")) -> dict[str, Any]:
+    """Every signed tree head of the credit log, newest (largest) first, `limit` per page, each as
+    `GET /v1/log/head` serves one (`origin`, `size`, `root`, `signed_at`, `key_id`, `signature`, `note`), with
+    the public key that verifies them. An auditor who saved no head earlier picks one here, checks its
+    signature, and asks `GET /v1/log/consistency` for a proof from it to a later one."""
+    with read_connection(cx.engine) as conn:
+        found, next_before = credit_log.heads(conn, before=before, limit=limit)
+    return {"heads": [h.as_dict(cx.settings.log_origin) for h in found], "next_before": next_before,
+            "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+
+
 @router.get("/log/records/{index}", tags=["credit log"], responses=errors(404, 422))
 def log_record(cx: AppDep, viewer: ViewerDep, index: int = Path(ge=0, le=MAX_INDEX, description="Log index."),
                size: int | None = Query(None, ge=1, le=MAX_INDEX, description=(
@@ -352,11 +366,15 @@ def log_record(cx: AppDep, viewer: ViewerDep, index: int = Path(ge=0, le=MAX_IND
 @router.get("/log/consistency", tags=["credit log"], responses=errors(404, 422))
 def log_consistency(cx: AppDep, first: int = Query(ge=1, le=MAX_INDEX), second: int = Query(ge=1, le=MAX_INDEX)) -> \
         dict[str, Any]:
-    """Proof that the signed tree of size `first` is a prefix of the one of size `second`."""
+    """Proof that the signed tree of size `first` is a prefix of the one of size `second` (RFC 9162 §2.1.4),
+    with both signed heads (`first_head`, `second_head`, as `GET /v1/log/head` serves one) and the public key
+    that verifies them: check each head's signature over its `note`, then the proof from `first_head.root` to
+    `second_head.root`. The sizes are those of signed heads: `GET /v1/log/heads` lists them."""
     if first > second:
         raise InvalidInput("first must not exceed second")
     with read_connection(cx.engine) as conn:
-        return credit_log.consistency(conn, first, second)
+        proof = credit_log.consistency(conn, first, second, cx.settings.log_origin)
+    return {**proof, "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
 
 
 @router.get("/health", tags=["operations"])

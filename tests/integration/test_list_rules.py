@@ -16,7 +16,7 @@ from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
-from chengxin.services import appeals, audit, list_views, lists
+from chengxin.services import appeals, audit, list_views, lists, prepare
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import Viewer
 
@@ -97,7 +97,7 @@ def test_no_repair_while_a_regulator_keeps_the_party_on_the_black_list(sample_ap
 
 
 # --- 2. a serious-illegality listing lasts until the authority removes the party ------------------------------
-def test_an_unlifted_serious_dishonesty_listing_does_not_expire(sample_app: Chengxin) -> None:
+def test_an_unlifted_serious_dishonesty_listing_does_not_expire(sample_app: Chengxin, monkeypatch) -> None:
     """ZJPC art. 16: past its 5 years, a listing not lifted stays (it expired and the firm left the black
     list: found by review); the authority's lifting ends it."""
     cx = sample_app
@@ -107,6 +107,7 @@ def test_an_unlifted_serious_dishonesty_listing_does_not_expire(sample_app: Chen
     lists.evaluate(cx, None, datetime(2031, 4, 3, tzinfo=UTC))
     assert record_of(cx, "SD1").state == "confirmed"
     assert ("black", "black.serious_dishonesty") in on_lists(cx)
+    monkeypatch.setattr(prepare, "received_now", lambda: "2031-05-01T02:00:00.000000Z")  # the lifting arrives
     lifted = {"specversion": "1.0", "id": "ev-SD1-lift", "source": REG, "type": "cx.sanction.lifted",
               "time": "2031-05-01T09:00:00+08:00", "data": {"sanction_id": "SD1", "reason": "repaired"}}
     add(cx, lifted)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -253,7 +254,7 @@ def normalised(envelope: Mapping[str, Any], vocab: Vocabulary) -> dict[str, Any]
 
 
 def _time_fields(etype: EventType) -> tuple[str, ...]:
-    return tuple(f.name for f in etype.fields if f.kind == "time")
+    return etype.times
 
 
 def _utc_or_as_sent(value: Any) -> Any:
@@ -273,6 +274,42 @@ def differing_fields(kept: Mapping[str, Any], sent: Mapping[str, Any]) -> list[s
     elif a != b:
         paths.append("data")
     return paths
+
+
+# An event reports what has happened: one dated later than its receipt by more than a clock's skew (a year
+# typed 2062 for 2026, a clock set wrong) would take effect now with windows and disclosure periods counted
+# from its date (a sanction disclosed until then, a rating inside the 180-day window for decades), and the
+# credit log cannot forget it (found by review). The same allowance as the CLI's `--at`.
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def future_problem(e: Event, etype: EventType, received: str) -> str | None:
+    """Why an event cannot be taken at `received` (fixed-width UTC, `utc`), None when it can: its `time`, or a
+    time field of its data (`verified_at`: a registration verified later than it is reported), later than
+    `received` plus FUTURE_SKEW. Dates are not looked at: a licence, commitment or disclosure may well end,
+    or a licence begin, later."""
+    latest = _latest(received)
+    if e.at <= latest and not etype.times:  # most lines: one comparison
+        return None
+    skew = int(FUTURE_SKEW.total_seconds() // 60)
+    problems = [f"{where} {sent} is in the future (received {received[:16]}Z; at most {skew} minutes of clock "
+                f"skew): an event reports what has happened"
+                for where, sent, at in _times_of(e, etype) if at > latest]
+    return "; ".join(problems) or None
+
+
+@lru_cache(maxsize=16)
+def _latest(received: str) -> str:
+    """The latest time an event received at `received` may hold (a batch shares one `received`)."""
+    return _utc((_moment(received) + FUTURE_SKEW).isoformat())
+
+
+def _times_of(e: Event, etype: EventType) -> Iterator[tuple[str, str, str]]:
+    """(where, as sent, in UTC) of the event's time and each time field of its data that it holds."""
+    yield "time", str(e.envelope["time"]), e.at
+    for name in _time_fields(etype):
+        if isinstance(value := e.data.get(name), str):
+            yield f"data.{name}", value, utc(value)
 
 
 def _real_date(value: str) -> None:

@@ -114,6 +114,11 @@ class EventType:
         """The fields with values only some kinds of source may send (`only_from`): none for most types."""
         return tuple(f for f in self.fields if f.only_from)
 
+    @cached_property
+    def times(self) -> tuple[str, ...]:
+        """The names of its time fields (not dates): read for every line a bulk load takes."""
+        return tuple(f.name for f in self.fields if f.kind == "time")
+
 
 @dataclass(frozen=True)
 class Vocabulary:

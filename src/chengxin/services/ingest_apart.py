@@ -33,6 +33,7 @@ from typing import IO
 
 from chengxin.adapters import child
 from chengxin.bootstrap import Chengxin
+from chengxin.services import prepare as preparing
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare
 
 APART_FROM = 20_000  # lines: a smaller load is prepared here (starting the child costs ~0.5 s of a core)
@@ -113,7 +114,8 @@ class _Worker:
             if (batch := next(batches, None)) is None:
                 self._ended()
             else:
-                self.sent.append(marshal.dumps(batch[1]))
+                # with when it was received, so that the child and `_again` judge its times as this would
+                self.sent.append(marshal.dumps((preparing.received_now(), batch[1])))
                 self.outbox.put(self.sent[-1])
                 slots.append(None)
                 queued += 1
@@ -138,8 +140,9 @@ class _Worker:
 
     def _again(self, sent: bytes, places: set[tuple[str, int]]) -> list[Prepared]:
         """The lines of a sent batch at these (file, line) places, prepared here (PreparedBatch.again)."""
-        lines = [line for line in marshal.loads(sent) if (line[0], line[1]) in places]
-        return prepare(self.app, lines, self.own_source).items
+        received, lines = marshal.loads(sent)
+        return prepare(self.app, [line for line in lines if (line[0], line[1]) in places], self.own_source,
+                       received).items
 
     def _write(self, process: subprocess.Popen[bytes]) -> None:
         """On a thread of its own: the first frame is the child's start (settings and keys), then batches."""
@@ -247,12 +250,13 @@ def _serve() -> None:
     # the collector as in a bulk load in one process; a parent that stopped reading (failed, killed) gets nothing
     with _few_collections(), suppress(BrokenPipeError):
         while (frame := _get(inp)) is not None:
-            _put(out, *_answer(app, marshal.loads(frame[1]), own_source))
+            received, lines = marshal.loads(frame[1])
+            _put(out, *_answer(app, received, lines, own_source))
 
 
-def _answer(app: Chengxin, lines: list[Line], own_source: str | None) -> tuple[bytes, bytes]:
+def _answer(app: Chengxin, received: str, lines: list[Line], own_source: str | None) -> tuple[bytes, bytes]:
     try:
-        batch = prepare(app, lines, own_source)
+        batch = prepare(app, lines, own_source, received)
         return _encode(len(lines), PreparedBatch(batch.rejects, [], assemble(batch.items)))
     except Exception as e:  # handed to the parent, which raises it
         return b"e", f"{type(e).__name__}: {e}".encode()

@@ -19,7 +19,7 @@ from chengxin.adapters.db import bulk, store
 from chengxin.adapters.db.store import TableRows
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.credit import CreditRecord, LogEntry, log_entry, records_for
-from chengxin.domain.events import Event, Rejected, canonical, parse_line
+from chengxin.domain.events import Event, Rejected, canonical, future_problem, parse_line
 from chengxin.domain.lists import CHINA
 from chengxin.domain.projection import Fact, project
 from chengxin.domain.vocabulary import foreign_refusal
@@ -98,15 +98,26 @@ def read_lines(name: str, stream: Iterable[bytes]) -> Iterator[Line]:
             yield (name, number, raw.rstrip(b"\r\n"))
 
 
-def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None) -> PreparedBatch:
-    """Parse, validate, hash, project and protect a batch: CPU only, no database."""
+def received_now() -> str:
+    """When a batch is received (fixed-width UTC): the clock a test may set, as it sets the scorer's."""
+    return now_utc()
+
+
+def prepare(app: Chengxin, batch: list[Line], own_source: str | None = None,
+            received: str | None = None) -> PreparedBatch:
+    """Parse, validate, hash, project and protect a batch: CPU only, no database. `received` (fixed-width
+    UTC; default now) is when the batch came: an event dated later than that, beyond a clock's skew, is
+    rejected (`events.future_problem`)."""
     rejects: list[dict[str, Any]] = []
     items: list[Prepared] = []
     today = datetime.now(CHINA).date()  # an ID number's birth date is a day in China
+    received = received or received_now()
     for name, number, raw in batch:
         parsed = parse_line(raw, app.vocab)
         if isinstance(parsed, Event) and own_source is not None:
             parsed = _own(app, parsed, own_source)
+        if isinstance(parsed, Event) and (why := future_problem(parsed, app.vocab.types[parsed.type], received)):
+            parsed = Rejected(why)
         if isinstance(parsed, Rejected):
             rejects.append({"file": name, "line": number, "reason": parsed.reason})
         else:

@@ -279,3 +279,11 @@ def test_presets_load_and_bad_parameters_are_refused():
             make_params(None, **bad)
     with pytest.raises(InvalidInput, match="unknown preset"):
         make_params("huge")
+
+
+def test_no_day_reports_more_visitors_than_visits(market):
+    """A day of no visits reported one visitor (the floor of 1 came before the cap): a report contradicting
+    itself, which the project's own checks would flag."""
+    reports = [e["data"] for e in by_type(market[2], "cx.traffic.reported")]
+    assert reports and any(d["visits"] == 0 for d in reports)  # the case occurs in this market
+    assert all(d["unique_visitors"] <= d["visits"] for d in reports)

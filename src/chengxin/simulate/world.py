@@ -184,4 +184,4 @@ class World(Engine):
         orders = self.count(self.p.orders_per_day / self.p.platforms * share)
         conversion = CATEGORIES[plat.shop_cat[shop]][7] * (0.7 + 0.6 * self.r())
         visits = max(orders, int((orders + self.r()) / conversion * (0.8 + 0.4 * self.r())))
-        return visits, max(1, int(visits * (0.6 + 0.2 * self.r()))), orders
+        return visits, min(visits, max(1, int(visits * (0.6 + 0.2 * self.r())))), orders  # no more visitors than visits

@@ -325,6 +325,12 @@ def parties_are(*refs: tuple[str, str]) -> Check:
     return check
 
 
+def named(*names: str) -> Check:
+    def check(body: Any, env: Env, call: Call) -> None:
+        assert [p["name"] for p in body["parties"]] == list(names)
+    return check
+
+
 def each_party(inner: Check) -> Check:
     def check(body: Any, env: Env, call: Call) -> None:
         for party in body["parties"]:
@@ -637,6 +643,17 @@ MATRIX: dict[tuple[str, str], Objects] = {
             p1=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2"))),  # its own M2 in full, E-M2 as the public
             p2=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), no_complaint_filings),
             regulator=ok(parties_are((P1, "M2"), (REG_SOURCE, "E-M2")), each_party(EM2_FULL)))),
+        # by name (found by review: a credit office starts from a firm's name): businesses for everyone, natural
+        # persons for regulators only
+        "logistics firm LG by name": (get("/v1/parties?name=示例速递"), row(
+            anonymous=ok(parties_are((L1, "LG"), (P1, "LG"))), p1=ok(parties_are((L1, "LG"), (P1, "LG"))),
+            p2=ok(parties_are((L1, "LG"), (P1, "LG"))), regulator=ok(parties_are((L1, "LG"), (P1, "LG"))))),
+        "own person U1 by name": (get("/v1/parties?name=张三"), row(
+            anonymous=ok(parties_are()), p1=ok(parties_are()), p2=ok(parties_are()),
+            regulator=ok(parties_are((P1, "U1")), named("张三")))),
+        "other courier C1 by name": (get("/v1/parties?name=王五"), row(
+            anonymous=ok(parties_are()), p1=ok(parties_are()), p2=ok(parties_are()),
+            regulator=ok(parties_are((L1, "C1")), named("王五")))),
     },
     ("POST", "/v1/parties/lookup"): {
         # every lookup by a key is journaled, a miss too (naming no party): it was journaled nowhere (found

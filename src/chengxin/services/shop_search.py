@@ -7,9 +7,10 @@ Read by the portal's search page and `GET /v1/shops`; the full views are in `par
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
@@ -21,7 +22,16 @@ from chengxin.domain import identity
 from chengxin.domain import measures as M
 from chengxin.domain.projection import name_key
 from chengxin.services.credit_file import Ref
-from chengxin.services.parties import NATURAL_PERSONS, cap_grade, closed_join, linked_subjects, shop_summary, shops_of
+from chengxin.services.parties import (
+    NATURAL_PERSONS,
+    cap_grade,
+    closed_join,
+    identity_view,
+    linked_subjects,
+    shop_summary,
+    shops_of,
+)
+from chengxin.services.viewer import REGULATOR, Viewer
 
 PART = 200  # shops per statement when their operators are looked up
 
@@ -69,9 +79,40 @@ def _by_uscc(conn: Connection, q: str) -> list[Any] | None:
     return shops_of(conn, refs) if refs or check.valid else None
 
 
-def _page(shops: list[dict[str, Any]], total: int, offset: int) -> dict[str, Any]:
-    end = offset + len(shops)
-    return {"shops": shops, "total": total, "next_offset": end if shops and end < total else None}
+def _page(found: list[dict[str, Any]], total: int, offset: int, name: str = "shops") -> dict[str, Any]:
+    end = offset + len(found)
+    return {name: found, "total": total, "next_offset": end if found and end < total else None}
+
+
+def search_parties_by_name(app: Chengxin, query: str, viewer: Viewer, *, limit: int = 20,
+                           offset: int = 0) -> dict[str, Any]:
+    """Parties (every reporter's report) whose registered name holds `query`, ordered by name, then source and
+    id, a page at a time (`total`, `next_offset` as `search_page`): each `source`, `id`, `name`, `kind`, `uscc`
+    and verification mark. A credit office starts from a firm's name in a complaint or letter, and logistics
+    firms, platforms and shop-less merchants have no shop to search by (found by review). Natural persons are
+    found by regulators only (their full names); no one else finds them by name at all."""
+    typed = query.strip()
+    if not typed:
+        return _page([], 0, offset)
+    s = t.subjects
+    forms = dict.fromkeys((typed, unicodedata.normalize("NFKC", typed), typed.replace("(", "（").replace(")", "）")))
+    cond = or_(*(s.c.name.contains(f, autoescape=True) for f in forms))
+    if viewer.role != REGULATOR:
+        cond = cond & s.c.kind.not_in(sorted(NATURAL_PERSONS))
+    q = select(s).where(cond)
+    with read_connection(app.engine) as conn:
+        total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+        rows = conn.execute(q.order_by(s.c.name, s.c.source, s.c.subject_id).offset(offset).limit(limit))
+        found = [_party(r, viewer.sees_full(r.source)) for r in rows]
+    return _page(found, total, offset, "parties")
+
+
+def _party(subject: Any, full: bool) -> dict[str, Any]:
+    """As the party's own view shows it to this viewer (a USCC that is an ID number's shape stays masked)."""
+    shown = identity_view(subject, full)
+    return {"source": subject.source, "id": subject.subject_id, "name": shown["name"], "kind": subject.kind,
+            "uscc": shown.get("uscc") if subject.kind not in NATURAL_PERSONS else None,
+            "verified": shown["identity"]["verified"]}
 
 
 def _with_standing(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -149,10 +149,26 @@ def get_party(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = Sourc
 
 @router.get("/parties", tags=["parties"], responses=errors(404, 422))
 def find_by_uscc(cx: AppDep, viewer: ViewerDep,
-                 uscc: str = Query(min_length=18, max_length=18, description="Unified social credit code.")) -> \
-        dict[str, Any]:
-    """Every report of the party with this unified social credit code."""
-    return {"parties": parties.find_by_uscc(cx, uscc, viewer)}
+                 uscc: str | None = Query(None, min_length=18, max_length=18, description=(
+                     "Unified social credit code: every report of that party, in full as the viewer may see it.")),
+                 name: str | None = Query(None, min_length=2, max_length=200, description=(
+                     "Part of a registered name: the parties whose name holds it, in brief, a page at a time.")),
+                 limit: int = Query(20, ge=1, le=100, description="With `name`: most parties in one page."),
+                 offset: int = Query(0, ge=0, le=MAX_INDEX, description=(
+                     "With `name`: how many to skip, the previous page's `next_offset`."))) -> dict[str, Any]:
+    """Parties by `uscc` or by `name` (one of the two).
+
+    By `uscc`: every report of the party with this unified social credit code (`parties`, each a whole party
+    view; 404 when there is none). By `name`: the reports whose registered name holds it, ordered by name,
+    `limit` per page: `parties` [{source, id, name, kind, uscc, verified}], `total` (over every page) and
+    `next_offset` (null on the last page); an empty page when none matches. Enterprises, individual
+    businesses, platforms and logistics firms are found by anyone; natural persons (persons, couriers) by
+    regulators only."""
+    if (uscc is None) == (name is None):
+        raise InvalidInput("uscc or name: give one of the two")
+    if name is not None:
+        return shop_search.search_parties_by_name(cx, name, viewer, limit=limit, offset=offset)
+    return {"parties": parties.find_by_uscc(cx, str(uscc), viewer)}
 
 
 @router.post("/parties/lookup", tags=["parties"], responses=errors(404, 422), openapi_extra=NEEDS_KEY)

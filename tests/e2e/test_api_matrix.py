@@ -867,14 +867,15 @@ MATRIX: dict[tuple[str, str], Objects] = {
             regulator=ok(templates_listed))),
     },
     ("POST", "/v1/commitments"): {
-        # a platform publishes under its own source only; a regulator must name the source
+        # a platform publishes under its own source only (naming another is refused before any lookup, so it
+        # reveals nothing); a regulator must name the source
         "own M2": (post_json("/v1/commitments", COMMIT), row(
             anonymous=UNAUTHENTICATED, p1=ok(committed(P1, "M2")), p2=HIDDEN, regulator=Expect(422))),
         "own M2, source named": (post_json("/v1/commitments", {**COMMIT, "source": P1}), row(
-            anonymous=UNAUTHENTICATED, p1=ok(committed(P1, "M2")), p2=HIDDEN, regulator=ok(committed(P1, "M2")))),
+            anonymous=UNAUTHENTICATED, p1=ok(committed(P1, "M2")), p2=Expect(422), regulator=ok(committed(P1, "M2")))),
         "other E-M2, source named": (post_json("/v1/commitments", {**COMMIT, "subject_id": "E-M2",
                                                                    "source": REG_SOURCE}), row(
-            anonymous=UNAUTHENTICATED, p1=HIDDEN, p2=HIDDEN, regulator=ok(committed(REG_SOURCE, "E-M2")))),
+            anonymous=UNAUTHENTICATED, p1=Expect(422), p2=Expect(422), regulator=ok(committed(REG_SOURCE, "E-M2")))),
     },
     ("GET", "/v1/policies/shadow"): {
         "-": (get("/v1/policies/shadow"), row(
@@ -1105,10 +1106,13 @@ def courier_case() -> str:
 def test_records_about_a_natural_person_are_not_public_in_the_log(env: Env, index: int, kind: str) -> None:
     """The party view hides a courier's whole credit file from the public; the log must agree."""
     report = ingest_text(env.cx, courier_case())
-    # the report's size includes the consequence the events drew: #29, the courier's sanction record expired
-    assert report.accepted == 4 and report.tree_size == SAMPLE_TREE_SIZE + 5
+    # the report's size includes the consequences the events drew: #29, the courier's sanction record expired;
+    # #30, the courier on the (non-public) watch list: one upheld complaint over the one parcel it carried
+    assert report.accepted == 4 and report.tree_size == SAMPLE_TREE_SIZE + 6
     assert env.call("regulator", get("/v1/log/records/29")).json()["record"]["kind"] == "record_expired"
-    assert env.call("anonymous", get("/v1/log/records/29")).status_code == 404
+    assert env.call("regulator", get("/v1/log/records/30")).json()["record"]["kind"] == "list_entered_private"
+    for consequence in (29, 30):
+        assert env.call("anonymous", get(f"/v1/log/records/{consequence}")).status_code == 404
     regulator_view = env.call("regulator", get(f"/v1/parties/C1?source={L1}")).json()
     assert {"z-1", "z-2", "z-3", "z-4"} <= event_ids(regulator_view["credit_records"])
     assert env.call("regulator", get(f"/v1/log/records/{index}")).json()["record"]["kind"] == kind

@@ -14,7 +14,7 @@ from tests.conftest import SAMPLE, ingest_file, ingest_text
 
 from chengxin.bootstrap import Chengxin
 from chengxin.entrypoints.api.app import create_app
-from chengxin.services import audit, keys, review
+from chengxin.services import audit, keys, lifecycle, review
 from chengxin.services.detect import detect
 from chengxin.simulate import Simulator, make_params
 
@@ -78,7 +78,10 @@ def test_confirming_a_detected_shop_moves_its_points_and_grade(marketplace: Api,
     assert after["points"] == moved["after"]["points"] < before["points"]
     assert after["score"] < before["score"]
     (confirmed,) = [r for r in after["credit_records"] if r["kind"] == "confirmed"]
-    assert confirmed["payload"]["reason"] == CONFIRM["reason"] and confirmed["payload"]["basis"] == CONFIRM["basis"]
+    # the logged basis is the record's: the category's statutes and the officer's, each once
+    basis = lifecycle.review_basis(item["kind"], CONFIRM["basis"])
+    assert basis is not None and basis.startswith(CONFIRM["basis"])
+    assert confirmed["payload"]["reason"] == CONFIRM["reason"] and confirmed["payload"]["basis"] == basis
     assert confirmed["payload"]["item"] == item["id"] and confirmed["payload"]["summary"] == item["summary"]
     assert any(r["kind"] == "points_retracted" for r in after["credit_records"])
 

@@ -182,7 +182,8 @@ def test_measures_feed_and_records_show_read_by_people_unless_json(env):
     assert json.loads(run(env, "measures", "feed", "--json").stdout)["changes"]
     record = run(env, "records", "show", "1")
     assert record.stdout == "" and "record 1: price fraud / 价格欺诈, minor, repaired" in record.stderr
-    assert "repaired by urn:cx:regulator:310000" in record.stderr  # the source that lifted it, not the free text
+    # the source that lifted it decides who may act; the authority's name it gave is shown beside it
+    assert "repaired by urn:cx:regulator:310000 (杭州市西湖区市场监督管理局)" in record.stderr
     assert json.loads(run(env, "records", "show", "1", "--json").stdout)["state"] == "repaired"
 
 

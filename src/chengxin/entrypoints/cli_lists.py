@@ -191,18 +191,23 @@ def records_show(record: Annotated[int, typer.Argument(min=0, max=MAX_ID)], as_j
         _print_json(r)
         return
     s = r["subject"]
+    authority = (r.get("details") or {}).get("authority")
+
+    def who(by: str) -> str:  # a sanction's source, with the authority's name it gave (display only)
+        return f"{by} ({authority})" if authority and by == r["decided_by"] else by
+
     err.print(f"record {r['id']}: {r['category_en'] or r['category']} / {r['category_zh']}, {r['severity']}, "
               f"[bold]{r['state']}[/]; {s['kind']} {s['source']} {s['id']}", soft_wrap=True)
-    err.print(f"confirmed {(r['confirmed_at'] or '-')[:10]} by {r['decided_by']}; basis {r['basis'] or '-'}; "
+    err.print(f"confirmed {(r['confirmed_at'] or '-')[:10]} by {who(r['decided_by'])}; basis {r['basis'] or '-'}; "
               + ("public" + (f" until {r['disclose_until']}" if r.get("disclose_until") else "") if r["public"] else
                  "not public" + (f" (disclosure period to {r['disclose_until']})" if r.get("disclose_until") else ""))
               + (f"; repair from {r['repair_from']}" if r.get("repair_from") else "")
               + (f"; ended {r['ended_at'][:10]}" if r.get("ended_at") else "")
               + f"; credit record #{r['credit_record']}", markup=False, soft_wrap=True)
     for m in r["transitions"]:
-        err.print(f"  {m['at'][:10]} {m['action']}: {m['from'] or '-'} -> {m['to']} by {m['by']}: {m['reason'] or ''}"
-                  + (f" ({m['basis']})" if m.get("basis") else "") + f" [#{m['credit_record']}]", markup=False,
-                  soft_wrap=True)
+        err.print(f"  {m['at'][:10]} {m['action']}: {m['from'] or '-'} -> {m['to']} by {who(m['by'])}: "
+                  f"{m['reason'] or ''}" + (f" ({m['basis']})" if m.get("basis") else "")
+                  + f" [#{m['credit_record']}]", markup=False, soft_wrap=True)
     for a in r["applications"]:
         err.print(f"  application {a['id']}: {a['kind']} filed {a['filed_at'][:10]} by {a['filed_by']}, {a['status']}"
                   + (f", due {a['due_by']}" if a.get("due_by") else "") + f": {a['grounds']}", markup=False,

@@ -246,7 +246,12 @@ api_keys = Table(
     Column("label", T, nullable=False),
     Column("created_at", T, nullable=False),
     Column("revoked_at", T),
+    # rotation (services/keys.rotate_key): the secret replaced, still accepted until `previous_until`
+    Column("previous_hash", T),
+    Column("previous_until", T),
+    Column("rotated_at", T),
 )
+Index("ix_api_keys_previous_hash", api_keys.c.previous_hash, unique=True)
 
 # Who saw unmasked personal data, when and why (PIPL art. 51, ASVS 16.3.2).
 access_journal = Table(

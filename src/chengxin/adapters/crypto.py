@@ -48,7 +48,23 @@ class Keys:
         return hashlib.sha256(raw).hexdigest()[:16]
 
     def public_key_b64(self) -> str:
-        return base64.b64encode(self.verify_key.public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+        return base64.b64encode(public_bytes(self)).decode()
+
+    def with_signing_key(self, seed: bytes) -> Keys:
+        """These keys with another signing key (a rotation's new key): the PII and index keys do not rotate."""
+        if len(seed) != 32:
+            raise ConfigError("a signing key must be 32 bytes, base64-encoded")
+        return Keys(pii=self.pii, index=self.index, signing=Ed25519PrivateKey.from_private_bytes(seed))
+
+
+def public_bytes(keys: Keys) -> bytes:
+    """The raw 32-byte public key of the node's signing key."""
+    return keys.verify_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def signing_seed_b64(keys: Keys) -> str:
+    """The signing key as CHENGXIN_SIGNING_KEY holds it: base64 of the 32-byte seed."""
+    return base64.b64encode(keys.signing.private_bytes_raw()).decode()
 
 
 def load_keys(settings: Settings) -> Keys:
@@ -116,6 +132,26 @@ def _demo_keys(path: Path) -> dict[str, str]:
     finally:
         tmp.unlink()
     return material
+
+
+def replace_demo_signing_key(path: Path, seed_b64: str) -> bool:
+    """Write a rotated signing key into the demo key file, if that file holds the node's signing key (True when
+    written): a demo node started after a rotation then signs with the new key, as a production node whose
+    CHENGXIN_SIGNING_KEY is set to it. Written whole and renamed into place, mode 0600."""
+    if not path.exists():
+        return False
+    material = dict(json.loads(path.read_text()))
+    if "signing_key" not in material:
+        return False
+    material["signing_key"] = seed_b64
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(material, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return True
 
 
 def _decode(values: dict[str, str | None]) -> Keys:

@@ -4,7 +4,8 @@ Checks, in one streaming pass over the records:
 1. indices run 0, 1, 2, ... with no gap (a deleted record leaves one);
 2. each record's columns re-encode to its stored leaf hash (an edited or moved record does not, nor does one
    whose payload is not JSON or whose leaf hash is not 32 bytes: tampering is reported, never a traceback);
-3. every signed tree head has a valid signature and its root is the root of the leaves up to its size
+3. every signed tree head names the key in force at its size and has a valid signature with it, the key
+   chain holds from its first key (`key_chain_audit.py`), and each head's root is the root of the leaves up to its size
    (an altered record's leaf taken as stored, as recomputed or as its level-0 node: a record rewritten
    together with its leaf hash breaks all three);
 4. no record lies beyond the newest signed head (one inserted at the end), and the log size agrees;
@@ -38,11 +39,13 @@ from chengxin.adapters import crypto
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import key_chain as kc
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, leaf_bytes
 from chengxin.exc import InvalidInput
-from chengxin.services import credit_log
+from chengxin.services import credit_log, key_chain
 from chengxin.services.audit_states import RecordStates
+from chengxin.services.key_chain_audit import ChainAudit
 
 HASH = merkle.HASH_SIZE
 
@@ -94,16 +97,19 @@ def load_checkpoint(app: Chengxin, path: Path) -> Checkpoint:
 
 
 def checkpoint(app: Chengxin, doc: Any, name: str) -> Checkpoint:
-    """Check a saved head (JSON as `GET /v1/log/head` serves it) is this log's, signed by this log's key."""
+    """Check a saved head (JSON as `GET /v1/log/head` serves it) is this log's, signed by the key of this log's
+    chain in force at its size (one saved before a rotation verifies with the key of then)."""
     if isinstance(doc, dict) and doc.get("size") == 0 and type(doc["size"]) is int:
         return Checkpoint(name, 0, merkle.EMPTY_ROOT)  # the empty log's head: unsigned, and every log extends it
     origin, size, root, signed_at, signature = _saved_head(doc, name)
     if origin != app.settings.log_origin:
         raise InvalidInput(f"{name}: a head of the log {origin!r}, not of {app.settings.log_origin!r}")
     note = crypto.checkpoint_note(origin, size, root, signed_at)
-    if not crypto.verify_signature(app.keys.verify_key, signature, note):
-        raise InvalidInput(f"{name}: its signature does not verify with this log's key {app.keys.key_id} "
-                           f"(it names key {doc.get('key_id')!r})")
+    with read_connection(app.engine) as conn:
+        due = kc.in_force(key_chain.chain(conn, app.keys), size)
+    if not key_chain.verify(due.public_key, signature, note):
+        raise InvalidInput(f"{name}: its signature does not verify with this log's key {due.key_id}, in force at "
+                           f"size {size} (it names key {doc.get('key_id')!r})")
     return Checkpoint(name, size, root)
 
 
@@ -125,14 +131,17 @@ def verify(app: Chengxin, checkpoints: Sequence[Checkpoint] = ()) -> AuditReport
     report = AuditReport()
     with read_connection(app.engine) as conn:
         credit_log.require_own_key(conn, app.keys, app.settings.log_origin)  # another key: a setting, not a record
+        chain = ChainAudit(conn, app.keys, app.settings.log_origin, report)
         heads = _heads(conn, report)
-        walk = _Walk(conn, report, heads, _check_signatures(app, heads, report), checkpoints)
+        walk = _Walk(conn, report, heads, _check_signatures(app, chain, heads, report), checkpoints)
         states = RecordStates()
         for row in _stream_records(conn):
             walk.record(row)
             states.see(row)
+            chain.see(row)
         walk.finish(heads)
         states.finish(conn, report)
+        chain.finish(heads)
         _check_size(conn, heads, report)
         walk.nodes.finish(report, complete=not walk.gap)
     return report
@@ -153,14 +162,19 @@ def _sized(head: Any) -> bool:
     return type(head.size) is int and head.size > 0
 
 
-def _check_signatures(app: Chengxin, heads: list[Any], report: AuditReport) -> list[Any]:
-    """The heads whose signature verifies; only their roots may convict a record."""
+def _check_signatures(app: Chengxin, chain: ChainAudit, heads: list[Any], report: AuditReport) -> list[Any]:
+    """The heads that name the key in force at their size and whose signature verifies with it; only their
+    roots may convict a record."""
     good = []
     for h in heads:
-        if _signed(app, h):
+        key = chain.key_for(h.size, h.key_id)  # another key than the one in force: named there
+        if key is None:
+            continue
+        if _signed(app, h, key):
             good.append(h)
         else:
-            report.fail(h.size - 1, "bad_signature", f"tree head of size {h.size} is not signed by this log's key")
+            report.fail(h.size - 1, "bad_signature", f"tree head of size {h.size} is not signed by key {h.key_id}, "
+                                                     "the log's key at that size")
     _check_times(good, report)
     return good
 
@@ -176,11 +190,11 @@ def _check_times(good: list[Any], report: AuditReport) -> None:
                         f"head of size {before.size} ({before.signed_at}): heads are signed in order")
 
 
-def _signed(app: Chengxin, h: Any) -> bool:
-    if not (_is_hash(h.root) and isinstance(h.signature, bytes)):
+def _signed(app: Chengxin, h: Any, key: bytes) -> bool:
+    if not (_is_hash(h.root) and isinstance(h.signature, bytes) and isinstance(h.signed_at, str)):
         return False  # a column no append writes: no signature covers it
     note = crypto.checkpoint_note(app.settings.log_origin, h.size, h.root, h.signed_at)
-    return h.key_id == app.keys.key_id and crypto.verify_signature(app.keys.verify_key, h.signature, note)
+    return key_chain.verify(key, h.signature, note)
 
 
 def _is_hash(value: Any) -> bool:

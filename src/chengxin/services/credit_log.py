@@ -22,6 +22,7 @@ from chengxin.adapters.db.engine import require_durable
 from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord, LogEntry, join_leaf, log_entry
 from chengxin.exc import ConfigError, IntegrityFailure, InvalidInput, NotFound
+from chengxin.services import key_chain
 
 
 @dataclass(frozen=True)
@@ -48,20 +49,24 @@ def now_utc() -> str:
 
 
 def append(conn: Connection, keys: crypto.Keys, origin: str,
-           records: Sequence[tuple[CreditRecord, str]]) -> TreeHead | None:
+           records: Sequence[tuple[CreditRecord, str]], *, handing_over_from: str | None = None) -> TreeHead | None:
     """Append (record, event_hash) pairs, store the new perfect nodes, sign the new head.
 
-    Must run in a write transaction (the caller holds the log lock)."""
-    return append_entries(conn, keys, origin, [log_entry(r, h) for r, h in records])
+    Must run in a write transaction (the caller holds the log lock). `handing_over_from`: only for a key
+    rotation's own record (`key_rotation.py`), the key that signed the newest head, which `keys` takes over from."""
+    return append_entries(conn, keys, origin, [log_entry(r, h) for r, h in records],
+                          handing_over_from=handing_over_from)
 
 
-def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Sequence[LogEntry]) -> TreeHead | None:
+def append_entries(conn: Connection, keys: crypto.Keys, origin: str, entries: Sequence[LogEntry], *,
+                   handing_over_from: str | None = None) -> TreeHead | None:
     """`append` of records already turned into `log_entry`s (a bulk load's, built in its second process)."""
     if not entries:
         return None
     require_durable(conn)  # a record, once under a signed head, must never roll back
     size, frontier, signer, last_signed = _frontier(conn)
-    if signer is not None and signer != keys.key_id:
+    if signer is not None and signer != (handing_over_from or keys.key_id):
+        key_chain.refuse_retired(conn, keys)  # a key the log was handed on from: say so
         raise other_key(size, signer, keys)
     rows, leaves = [], []
     leaf_hash = merkle.leaf_hash
@@ -129,15 +134,18 @@ def other_key(size: int, signer: str, keys: crypto.Keys) -> ConfigError:
     return ConfigError(f"the credit log's newest tree head (size {size}) was signed by key {signer}, and this node's "
                        f"signing key is {keys.key_id}: heads under two keys would fail every audit, and the log's "
                        "heads would be served with a key that did not sign them. Use the log's own key "
-                       "(CHENGXIN_SIGNING_KEY, or the demo key file it was made with: CHENGXIN_KEYS_FILE). Rotating "
-                       "the signing key is not supported yet (docs/credit-log.md, 'Changing the signing key')")
+                       "(CHENGXIN_SIGNING_KEY, or the demo key file it was made with: CHENGXIN_KEYS_FILE); to change "
+                       "keys, run `chengxin log rotate-key` with the log's own key (docs/credit-log.md, 'Rotating "
+                       "the signing key')")
 
 
 def require_own_key(conn: Connection, keys: crypto.Keys, origin: str) -> None:
     """Refuse (ConfigError) a node whose signing key is not the one that signed the log's newest head: what a
     server checks before it starts, and `audit verify` before it audits, as an append does before it signs. A
     head whose `key_id` names another key but whose signature verifies with this one was edited instead: that
-    is the audit's to name, not a setting."""
+    is the audit's to name, not a setting. A key the log was handed on from by a rotation is refused as retired
+    (`key_chain.refuse_retired`), even before the new key has signed anything but the hand-over."""
+    key_chain.refuse_retired(conn, keys)
     head = latest_head(conn)
     if head is None or head.key_id == keys.key_id:
         return

@@ -15,14 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from chengxin.adapters import crypto
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import merkle
 from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import NotFound
-from chengxin.services import credit_file, credit_log
+from chengxin.services import credit_file, credit_log, key_chain
 from chengxin.services.credit_file import (
     PUBLIC_KINDS,
     SANCTION_KINDS,
@@ -46,8 +45,9 @@ HOW_TO_VERIFY = ("leaf = SHA-256(0x00 || base64-decoded record.leaf_bytes), whos
 def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None = None) -> dict[str, Any]:
     """The record, the signed tree head it is proven against, the proof, and `checks`: whether the leaf
     recomputed from the record leads to the signed root (`inclusion`) and whether the head's Ed25519
-    signature verifies with this node's public key (`signature`). The proof's `leaf_hash` is the served
-    record's; stored nodes that do not prove even the stored leaf are an integrity error.
+    signature verifies with the key it names, from the log's key chain (`signature`; `GET /v1/log/keys`: a head
+    signed before a rotation verifies with the key of then). The proof's `leaf_hash` is the served record's;
+    stored nodes that do not prove even the stored leaf are an integrity error.
 
     A viewer who does not read the record whole (`_in_full`) gets it as the public credit file shows it
     (`credit_file.public_record`): who decided as a role, personal numbers in free text masked, and then no
@@ -62,13 +62,14 @@ def record_with_proof(cx: Chengxin, index: int, viewer: Viewer, size: int | None
             raise NotFound(f"no credit record {index} visible to you")
         proof = credit_log.inclusion(conn, cx.keys, index, size)
         head = credit_log.head_at(conn, proof["tree_size"])
+        signer = key_chain.public_keys(conn, cx.keys)  # a head signed before a rotation: its own key's
     record = record_view(row, sanction)
     leaf = merkle.leaf_hash(base64.b64decode(record["leaf_bytes"]))
     included = _proves(leaf, proof, head.root)
     if not _in_full(row, viewer):
         record = public_record(record)  # as in the credit file: masked, and then without its leaf bytes
-    tree_head = {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64()}
-    signed = crypto.verify_signature(cx.keys.verify_key, head.signature, tree_head["note"].encode())
+    tree_head = key_chain.served_head(head.as_dict(cx.settings.log_origin), signer)
+    signed = key_chain.verify(signer.get(head.key_id, b""), head.signature, tree_head["note"].encode())
     return {"record": record, "proof": {**proof, "leaf_hash": base64.b64encode(leaf).decode()},
             "tree_head": tree_head, "checks": {"inclusion": included, "signature": signed},
             "how_to_verify": HOW_TO_VERIFY}

@@ -19,8 +19,7 @@ from _common import describe, machine
 from chengxin.adapters.db import duck
 from chengxin.adapters.db.engine import write_transaction
 from chengxin.bootstrap import bootstrap
-from chengxin.services import profiles as P
-from chengxin.services import scoring, standing, standing_ledger
+from chengxin.services import profile_dsr, profile_facts, profile_gather, scoring, standing, standing_ledger
 from chengxin.settings import Settings
 
 
@@ -42,12 +41,12 @@ def main() -> int:
             timed("lockstep flags", scoring.find_lockstep_orders, conn)
             timed("rater fairness", scoring.fit_fairness, conn, reader)
         with write_transaction(app.engine) as conn:
-            g = timed("parties and shops", P.Gather, conn, None, now, scoring.score_rules(), False, reader)
-            facts = P.Facts(g)
-            for step in (P._orders, P._shipments, P._returns, P._ratings, P._complaints, P._sanctions,
-                         P._commitments, P._licence_gaps):
-                timed(step.__name__.strip("_"), step, g, facts)
-            timed("dsr", P._dsr, g, facts, standing.rules())
+            g = timed("parties and shops", profile_gather.Gather, conn, None, now, scoring.score_rules(), False,
+                      reader)
+            facts = profile_gather.Facts(g)
+            for step in profile_facts.STEPS:
+                timed(step.__name__.removeprefix("add_"), step, g, facts)
+            timed("dsr", profile_dsr.add_dsr, g, facts, standing.rules())
             timed("profiles and saving", lambda: [
                 scoring.save_scores(conn, facts.profiles(i, i + scoring.REBUILD_SLICE), "rebuild", {})
                 for i in range(0, len(facts.keys), scoring.REBUILD_SLICE)])

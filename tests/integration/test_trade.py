@@ -17,7 +17,7 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import alembic_config, read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import ratings as R
-from chengxin.services import profiles, rating_sums, scoring, standing, trade
+from chengxin.services import profile_gather, profiles, rating_sums, scoring, standing, trade
 from chengxin.services import profiles as Pm
 from chengxin.simulate import Simulator, make_params
 
@@ -132,7 +132,7 @@ def test_a_dsr_window_counts_its_first_day_from_its_hour(app: Chengxin, monkeypa
         everyone = profiles.collect(conn, None, fixed, scoring.score_rules(), standing.rules())
     with write_transaction(app.engine) as conn:  # a full recompute reads the first day whole (for its row)
         rebuilt = profiles.collect(conn, None, fixed, scoring.score_rules(), standing.rules(), keep=True)
-    n = profiles.FIELD["dsr_n"]
+    n = profile_gather.FIELD["dsr_n"]
     assert alone.values[0][n] == 2 == everyone.values[everyone.keys.index(key)][n]  # O2 and O3, not O1
     assert rebuilt.values[rebuilt.keys.index(key)][n] == 2
     assert alone.profiles()[key].dsr_gap == everyone.profiles()[key].dsr_gap

@@ -30,6 +30,8 @@ from chengxin.domain import scoring as S
 from chengxin.domain.ratings import window_start
 from chengxin.services import columnar, credit_log, trade
 from chengxin.services import profiles as P
+from chengxin.services.profile_dsr import fresh_below, within
+from chengxin.services.profile_gather import Previous
 from chengxin.services.standing import rules as rating_rules
 
 Ref = tuple[str, str]
@@ -109,7 +111,7 @@ def _epochs(at: list[str]) -> NDArray[np.float64]:
 # --- scoring and history -------------------------------------------------------------------------------------
 def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: str,
                 grades: dict[str, int] | None = None, *, chunk: int = 5000,
-                previous: dict[str, P.Previous] | None = None) -> int:
+                previous: dict[str, Previous] | None = None) -> int:
     """Score the profiles; store scores; append history where score or grade changed. Returns changes;
     counts the grades into `grades` when given. Works in chunks, so memory holds one chunk's explanations
     (a full rebuild scores every party). `previous`: the stored scores, when read with the profiles."""
@@ -120,7 +122,7 @@ def save_scores(conn: Connection, profiles_by_key: dict[str, S.Profile], cause: 
 
 
 def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grades: dict[str, int] | None,
-                previous: dict[str, P.Previous] | None) -> int:
+                previous: dict[str, Previous] | None) -> int:
     rules, now, cs = score_rules(), credit_log.now_utc(), st.credit_scores
     few = previous is not None or len(profs) <= DETAILS_AT_ONCE
     old: dict[str, Any] = {k: previous[k] for k in profs if k in previous} if previous is not None else {
@@ -261,8 +263,8 @@ def check_categories(app: Chengxin, now: datetime | None = None) -> int:
     moved: dict[str, tuple[dict[str, Any], str, bool]] = {}
     with read_connection(app.engine) as conn:
         for category, average, at in conn.execute(select(c.category, c.average, c.computed_at)).all():
-            live, read_at = live_category_dsr(conn, category, since, fresh_below=P.fresh_below(step))
-            if read_at > at and not P.within(orjson.loads(average), live, rr.dsr_dimensions, step):
+            live, read_at = live_category_dsr(conn, category, since, fresh_below=fresh_below(step))
+            if read_at > at and not within(orjson.loads(average), live, rr.dsr_dimensions, step):
                 moved[category] = (live, read_at, True)
     if not moved:
         return 0

@@ -10,21 +10,27 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from tests.e2e.test_api_review import Api
 
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.entrypoints.api.app import create_app
 from chengxin.services import keys
 
 P1 = "urn:cx:platform:P1"
+SAMR = "urn:cx:regulator:330106"
 
 
 @pytest.fixture
 def api(sample_app: Chengxin) -> Iterator[Api]:
     made = {"p1": keys.create_key(sample_app, "platform", "commitments P1", P1)[1],
-            "regulator": keys.create_key(sample_app, "regulator", "commitments regulator")[1]}
+            "regulator": keys.create_key(sample_app, "regulator", "commitments regulator")[1],
+            "bound": keys.create_key(sample_app, "regulator", "commitments SAMR", SAMR)[1]}
     with TestClient(create_app(sample_app)) as client:
         yield Api(client, made)
 
@@ -41,8 +47,6 @@ def test_a_retry_is_the_same_commitment(api: Api) -> None:
     again = _publish(api, valid_until="2027-12-31")
     assert (again["ingest"]["accepted"], again["ingest"]["duplicates"], again["ingest"]["conflicts"]) == (0, 1, 0)
     assert again["commitment"] == first["commitment"]
-    # the regulator retrying it for P1 names the same commitment too
-    assert _publish(api, "regulator", valid_until="2027-12-31", source=P1)["ingest"]["duplicates"] == 1
 
 
 def test_what_is_not_kept_is_an_error_naming_the_field(api: Api) -> None:
@@ -63,3 +67,37 @@ def test_a_platform_publishes_under_its_own_source_only(api: Api) -> None:
 def test_a_validity_already_past_is_refused(api: Api) -> None:
     refused = _publish(api, status=422, valid_until="2020-01-01")
     assert refused["detail"].startswith("valid_until: 2020-01-01 is past (today is ")
+
+
+def test_a_regulator_publishes_under_its_authority_not_the_platforms(api: Api, sample_app: Chengxin) -> None:
+    """A regulator's commitment was stored as an event of P1's source, as if P1 had reported it: a regulator
+    key wrote in a platform's name (found by review). It is now the authority's event, naming P1's subject by
+    reference, beside (not instead of) what P1 published."""
+    mine = _publish(api, valid_until="2027-12-31")["commitment"]
+    made = _publish(api, "bound", valid_until="2027-12-31", source=P1)
+    assert made["ingest"]["accepted"] == 1 and made["commitment"]["source"] == SAMR
+    assert made["commitment"]["id"] != mine["id"]
+    with read_connection(sample_app.engine) as conn:
+        body = orjson.loads(conn.execute(select(t.events.c.body).where(
+            t.events.c.source == SAMR, t.events.c.event_id == f"commitment-{made['commitment']['id']}")).scalar_one())
+        assert conn.execute(select(t.events.c.event_id).where(
+            t.events.c.source == P1, t.events.c.event_id.like("commitment-%"))).scalars().all() == [
+            f"commitment-{mine['id']}"]
+    assert body["data"]["subject_id"] == {"source": P1, "id": "M1"}
+    # a retry is the same commitment, and both show on the subject
+    assert _publish(api, "bound", valid_until="2027-12-31", source=P1)["ingest"]["duplicates"] == 1
+    view = api.call("GET", f"/v1/parties/M1?source={P1}", "p1")
+    assert {(c["source"], c["id"]) for c in view["commitments"]} >= {(P1, mine["id"]), (SAMR, made["commitment"]["id"])}
+
+
+def test_a_regulator_names_the_authority_it_acts_for(api: Api) -> None:
+    unbound = _publish(api, "regulator", status=422, source=P1)
+    assert unbound["detail"].startswith("authority: a regulator key bound to no authority names")
+    forged = _publish(api, "regulator", status=422, source=P1, authority=P1)
+    assert forged["detail"] == f"authority: {P1!r} is not a regulator's source (urn:cx:regulator:…)"
+    other = _publish(api, "bound", status=422, source=P1, authority="urn:cx:regulator:310000")
+    assert other["detail"].startswith(f"authority: this key publishes for its own authority ({SAMR})")
+    named = _publish(api, "regulator", source=P1, authority=SAMR, valid_until="2027-12-31")
+    assert named["commitment"]["source"] == SAMR
+    # the bound key's commitment of the same terms is that one
+    assert _publish(api, "bound", source=P1, valid_until="2027-12-31")["ingest"]["duplicates"] == 1

@@ -1,8 +1,9 @@
 """Credit commitments (R9): the standard templates, publishing one through the API, and showing them in full.
 
 A commitment is an event (`cx.commitment.published`) like any other: a platform may send it in its feed, or
-`publish` builds it from a standard template for the party and ingests it under the platform's own source,
-so it is kept, hashed and logged exactly as if it had been sent. A breach is recorded by
+`publish` builds it from a standard template for the party and ingests it under the platform's own source (a
+regulator's: under the authority's source, naming the platform's subject by reference), so it is kept, hashed
+and logged exactly as if it had been sent. A breach is recorded by
 `services/lifecycle.py` when a confirmed record falls in a committed area.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, select
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import pair_in
 from chengxin.bootstrap import Chengxin
+from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import ingest, lifecycle
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
@@ -33,19 +35,18 @@ def templates_view() -> dict[str, Any]:
 
 
 def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, valid_until: date | None = None,
-            commitment_id: str | None = None, source: str | None = None) -> dict[str, Any]:
-    """Publish a standard commitment for a subject the caller reported (a platform: its own source; a
-    regulator names the `source`). Returns the ingestion result and the commitment as stored."""
+            commitment_id: str | None = None, source: str | None = None,
+            authority: str | None = None) -> dict[str, Any]:
+    """Publish a standard commitment for a subject: a platform for a subject it reported (its own source); a
+    regulator for a subject `source` reported, made to the regulator (`authority`: the key's own authority, or
+    for a key bound to none, the `urn:cx:regulator:` source named). Returns the ingestion result and the
+    commitment as stored."""
     if viewer.role == PUBLIC:
         raise NotAuthenticated("publishing a commitment needs a platform or regulator API key")
-    if viewer.role == PLATFORM and source is not None and source != viewer.source:
-        # as `POST /v1/events` refuses a line of another source; it was ignored without a word (found by review)
-        raise InvalidInput(f"source: a platform publishes under its own source ({viewer.source}), not {source!r}")
-    src = viewer.source if viewer.role == PLATFORM else source
-    if not src:
-        raise InvalidInput("source: a regulator names the source that reported the subject")
     if viewer.role not in (PLATFORM, REGULATOR):
         raise Forbidden("only platforms and regulators publish commitments")
+    src = _subject_source(viewer, source)
+    publisher = src if viewer.role == PLATFORM else _authority(viewer, authority)
     found = lifecycle.templates().templates.get(template)
     if found is None:
         raise InvalidInput(f"template: unknown {template!r}; see GET /v1/commitments/templates")
@@ -53,34 +54,69 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
     if valid_until is not None and valid_until < today:  # published, logged and never in force (found by review)
         raise InvalidInput(f"valid_until: {valid_until.isoformat()} is past (today is {today.isoformat()} in "
                            "China): a commitment runs to a day to come")
-    # derived from what is committed, so a retried request is the same commitment (a no-op), not a second one
-    cid = commitment_id or "K-" + hashlib.sha256(f"{src}\x00{subject_id}\x00{template}\x00{valid_until}"
-                                                 .encode()).hexdigest()[:12]
-    data: dict[str, Any] = {"commitment_id": cid, "subject_id": subject_id, "template": template,
-                            "clauses": [c.zh for c in found.clauses]}
+    # derived from what is committed, so a retried request is the same commitment (a no-op), not a second one;
+    # one made to an authority is another commitment than the same terms published by the platform
+    key = f"{src}\x00{subject_id}\x00{template}\x00{valid_until}" + ("" if publisher == src else f"\x00{publisher}")
+    cid = commitment_id or "K-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    data: dict[str, Any] = {"commitment_id": cid, "template": template, "clauses": [c.zh for c in found.clauses],
+                            "subject_id": subject_id if publisher == src else {"source": src, "id": subject_id}}
     if valid_until:
         data["valid_until"] = valid_until.isoformat()
-    with _reading(app) as conn:
-        kind = conn.execute(select(t.subjects.c.kind).where(t.subjects.c.source == src,
-                                                            t.subjects.c.subject_id == subject_id)).scalar()
-        # a retry carries the time of the event first stored: with the time of each request, every retry a
-        # second later was a "conflict" (found by review)
-        stored = conn.execute(select(t.events.c.body).where(t.events.c.source == src,
-                                                            t.events.c.event_id == f"commitment-{cid}")).scalar()
-    time = orjson.loads(stored).get("time") if stored else None
-    event = {"specversion": "1.0", "id": f"commitment-{cid}", "source": src, "type": "cx.commitment.published",
-             "time": time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
+    kind, time = _subject_kind_and_retry(app, src, subject_id, publisher, cid)
     if kind is None:
         raise NotFound(f"no subject {subject_id!r} reported by {src!r}")
     if kind not in found.parties:
         raise InvalidInput(f"template: {template} is for {', '.join(found.parties)}, not a {kind}")
+    event = {"specversion": "1.0", "id": f"commitment-{cid}", "source": publisher, "type": "cx.commitment.published",
+             "time": time or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "data": data}
     report = ingest.ingest_batch(app, [("api", 1, orjson.dumps(event))], origin=f"api:{viewer.key_id}",
-                                 actor=viewer.key_id or "?", own_source=viewer.source if viewer.role == PLATFORM
-                                 else None)
+                                 actor=viewer.key_id or "?", own_source=publisher)
     _refused(report, cid)
     with _reading(app) as conn:
         shown = of_refs(conn, [(src, subject_id)])
-    return {"ingest": report.as_dict(), "commitment": next((c for c in shown if c["id"] == cid), None)}
+    return {"ingest": report.as_dict(),
+            "commitment": next((c for c in shown if c["id"] == cid and c["source"] == publisher), None)}
+
+
+def _subject_source(viewer: Viewer, source: str | None) -> str:
+    """The source that reported the subject: a platform's own; the one a regulator names."""
+    if viewer.role == PLATFORM and source is not None and source != viewer.source:
+        # as `POST /v1/events` refuses a line of another source; it was ignored without a word (found by review)
+        raise InvalidInput(f"source: a platform publishes under its own source ({viewer.source}), not {source!r}")
+    src = viewer.source if viewer.role == PLATFORM else source
+    if not src:
+        raise InvalidInput("source: a regulator names the source that reported the subject")
+    return src
+
+
+def _authority(viewer: Viewer, authority: str | None) -> str:
+    """The authority a regulator's commitment is made to, and published under. It was published under the
+    platform's source, as if the platform had reported it: a regulator key wrote in a platform's name (found
+    by review). A bound key's own authority; an unbound key (issued before keys could be bound) names one."""
+    if viewer.source:
+        if authority is not None and authority != viewer.source:
+            raise InvalidInput(f"authority: this key publishes for its own authority ({viewer.source}), "
+                               f"not {authority!r}")
+        return viewer.source
+    if not authority:
+        raise InvalidInput("authority: a regulator key bound to no authority names the urn:cx:regulator: "
+                           "source the commitment is made to")
+    if source_kind(authority) != "regulator":
+        raise InvalidInput(f"authority: {authority!r} is not a regulator's source (urn:cx:regulator:…)")
+    return authority
+
+
+def _subject_kind_and_retry(app: Chengxin, src: str, subject_id: str, publisher: str,
+                            cid: str) -> tuple[str | None, str | None]:
+    """The subject's kind, and the time of this commitment's event if it is already stored: a retry carries
+    the time of the event first stored (with each request's own, a retry a second later was a "conflict";
+    found by review)."""
+    with _reading(app) as conn:
+        kind = conn.execute(select(t.subjects.c.kind).where(t.subjects.c.source == src,
+                                                            t.subjects.c.subject_id == subject_id)).scalar()
+        stored = conn.execute(select(t.events.c.body).where(t.events.c.source == publisher,
+                                                            t.events.c.event_id == f"commitment-{cid}")).scalar()
+    return kind, (orjson.loads(stored).get("time") if stored else None)
 
 
 def _refused(report: ingest.IngestReport, cid: str) -> None:

@@ -61,6 +61,9 @@ class CommitmentRequest(BaseModel):
     commitment_id: str | None = Field(None, max_length=100, description="Default: derived from the request.")
     source: str | None = Field(None, description="For a regulator: the source that reported the subject (a "
                                                   "platform: its own, or 422).")
+    authority: str | None = Field(None, description=(
+        "For a regulator key bound to no authority: the `urn:cx:regulator:` source the commitment is made to "
+        "and published under (a bound key: its own; another is 422). A platform leaves it out."))
 
 
 @router.get("/lists", tags=["lists"])
@@ -157,11 +160,13 @@ def get_templates() -> dict[str, Any]:
 @router.post("/commitments", tags=["commitments"], responses=errors(403, 404, 409, 422), openapi_extra=NEEDS_KEY)
 def post_commitment(body: CommitmentRequest, cx: AppDep, viewer: ViewerDep) -> Response:
     """Publish a standard commitment for a subject: stored as a `cx.commitment.published` event of the
-    caller's source, so it is kept and logged like any event. A retry is the same commitment (`duplicates:
+    caller's source (a platform's; a regulator's authority, naming the reporting `source`'s subject by
+    reference), so it is kept and logged like any event. A retry is the same commitment (`duplicates:
     1`); an event refused is 422 naming the field, another commitment under the same id 409, a platform's
     `source` other than its own 422, a `valid_until` past 422."""
     return json_response(commitments.publish(cx, viewer, body.subject_id, body.template, valid_until=body.valid_until,
-                                             commitment_id=body.commitment_id, source=body.source))
+                                             commitment_id=body.commitment_id, source=body.source,
+                                             authority=body.authority))
 
 
 @router.get("/policies/shadow", tags=["lists"], openapi_extra=NEEDS_KEY)

@@ -881,6 +881,13 @@ MATRIX: dict[tuple[str, str], Objects] = {
         "-": (get("/v1/policies/shadow"), row(
             anonymous=UNAUTHENTICATED, p1=ok(shadow_report), p2=ok(shadow_report), regulator=ok(shadow_report))),
     },
+    # credit reports are for credit agencies' keys (their cells: tests/e2e/test_api_agency_matrix.py)
+    ("POST", "/v1/reports/{entity_id}"): {
+        "own shop S2": (post_json(f"/v1/reports/S2?source={P1}", PURPOSE), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=FORBIDDEN)),
+        "other party E-M2": (post_json(f"/v1/reports/E-M2?source={REG_SOURCE}", PURPOSE), row(
+            anonymous=UNAUTHENTICATED, p1=FORBIDDEN, p2=FORBIDDEN, regulator=FORBIDDEN)),
+    },
     ("GET", "/v1/health"): {
         "-": (get("/v1/health"), row(
             anonymous=ok(healthy), p1=ok(healthy), p2=ok(healthy), regulator=ok(healthy),

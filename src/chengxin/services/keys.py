@@ -1,14 +1,19 @@
-"""API keys: issue, authenticate, revoke. Only a SHA-256 of each secret is stored (secrets are random
-256-bit tokens, so an unkeyed hash is safe here, unlike for ID numbers)."""
+"""API keys: issue, authenticate, rotate, revoke. Only a SHA-256 of each secret is stored (secrets are random
+256-bit tokens, so an unkeyed hash is safe here, unlike for ID numbers).
+
+A rotation gives a key a new secret (same id, role and source) and keeps accepting the one it replaced until
+a grace period ends, so a feed switches without a gap; one previous secret is kept, so rotating again within
+the grace ends the older one at once."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
@@ -16,10 +21,19 @@ from chengxin.adapters.resources import event_vocabulary
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.events import Event, key_character, parse_line, too_long
 from chengxin.domain.vocabulary import source_kind
-from chengxin.exc import InvalidInput, NotAuthenticated, NotFound
+from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services.credit_log import now_utc
 from chengxin.services.prepare import Line, PreparedBatch, prepare
-from chengxin.services.viewer import PLATFORM, REGULATOR, Viewer
+from chengxin.services.viewer import AGENCY, PLATFORM, REGULATOR, Viewer
+
+STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # the stored times' fixed-width UTC text (tables.py)
+DEFAULT_GRACE_HOURS = 24
+MAX_GRACE_HOURS = 24 * 30  # an old secret that works for months is a second key nobody watches
+
+
+def _now() -> datetime:
+    """The clock of key rotation (tests set it)."""
+    return datetime.now(UTC)
 
 
 def _digest(secret: str) -> str:
@@ -38,10 +52,25 @@ def source_refused(source: str) -> str | None:
     return key_character("source", source, plain=True, source=True)
 
 
+def agency_source_refused(source: str | None) -> str | None:
+    """Why an agency key may not carry this source (None: it may). The source names the agency in the access
+    journal and in its reports' `requested_by`: `urn:cx:agency:<name>`, never a reporter's kind, whose
+    events it could then be taken for."""
+    parts = (source or "").split(":")
+    if len(parts) < 4 or parts[0].lower() != "urn" or parts[1].lower() != "cx" or parts[2] != "agency" \
+            or not all(parts[3:]):
+        return "an agency key needs the `source` naming the credit agency, e.g. urn:cx:agency:ZX001"
+    return source_refused(str(source))
+
+
 def create_key(app: Chengxin, role: str, label: str, source: str | None = None) -> tuple[str, str]:
     """Issue a key; returns (key_id, secret). The secret is shown once and never stored."""
-    if role not in (PLATFORM, REGULATOR):
-        raise InvalidInput(f"role must be {PLATFORM!r} or {REGULATOR!r}")
+    if role not in (PLATFORM, REGULATOR, AGENCY):
+        raise InvalidInput(f"role must be {PLATFORM!r}, {REGULATOR!r} or {AGENCY!r}")
+    if role == AGENCY and (why := agency_source_refused(source)):
+        raise InvalidInput(why)
+    if role != AGENCY and source is not None and source.split(":")[2:3] == [AGENCY]:
+        raise InvalidInput(f"source {source!r} names a credit agency: issue an agency key (--role agency)")
     if role == PLATFORM and not source:
         raise InvalidInput("a platform key needs the `source` its events carry, e.g. urn:cx:platform:P1")
     if role == PLATFORM and source_kind(str(source)) == "regulator":  # `only_from` would be void
@@ -55,12 +84,16 @@ def create_key(app: Chengxin, role: str, label: str, source: str | None = None) 
     if role == REGULATOR and source is not None and (why := source_refused(source)):
         raise InvalidInput(why)
     key_id = secrets.token_hex(6)
-    secret = f"cx_{key_id}_{secrets.token_urlsafe(32)}"
+    secret = _secret(key_id)
     with write_transaction(app.engine) as conn:
         conn.execute(t.api_keys.insert().values(
             key_id=key_id, secret_hash=_digest(secret), role=role, source=source,
             label=label, created_at=now_utc()))
     return key_id, secret
+
+
+def _secret(key_id: str) -> str:
+    return f"cx_{key_id}_{secrets.token_urlsafe(32)}"
 
 
 def prepare_submission(app: Chengxin, viewer: Viewer, lines: list[Line]) -> PreparedBatch:
@@ -70,7 +103,9 @@ def prepare_submission(app: Chengxin, viewer: Viewer, lines: list[Line]) -> Prep
     source's events only, and name other sources' entities only where the vocabulary allows. A regulator key
     bound to no source (issued before keys could be bound) sends any authority's events (`urn:cx:regulator:`),
     each checked as its own source's: never a platform's or logistics firm's, which it could forge (a shop
-    closed "by" a platform; found by review)."""
+    closed "by" a platform; found by review). A credit agency's key submits nothing."""
+    if viewer.role == AGENCY:
+        raise Forbidden(AGENCY_SUBMITS_NOTHING)
     if viewer.role != REGULATOR or viewer.source:
         return prepare(app, lines, viewer.source)
     refused: list[dict[str, Any]] = []
@@ -89,26 +124,63 @@ def prepare_submission(app: Chengxin, viewer: Viewer, lines: list[Line]) -> Prep
     return PreparedBatch(rejects, items)
 
 
+AGENCY_SUBMITS_NOTHING = (
+    "a credit agency's key reads credit reports and never submits events: credit information is reported by "
+    "its providers (platforms, logistics firms, hotlines, authorities), and an agency queries it "
+    "(上海市社会信用条例 第三十五条; 浙江省公共信用信息管理条例 第十九条) / 信用服务机构的密钥只能查询，不能报送事件")
+
+
 # Known keys are remembered for a few seconds so a busy feed does not pay a query per request. A revocation
 # takes effect at once in the process that revoked, and within CACHE_SECONDS everywhere else.
 CACHE_SECONDS = 10.0
-_cache: dict[str, tuple[float, Viewer]] = {}
+_cache: dict[str, tuple[float, Viewer, str | None]] = {}  # digest: (expiry, viewer, an old secret's last time)
 
 
 def authenticate(app: Chengxin, secret: str) -> Viewer:
-    """The viewer a secret stands for; NotAuthenticated for unknown or revoked keys."""
+    """The viewer a secret stands for; NotAuthenticated for unknown or revoked keys, and for a secret a rotation
+    replaced once its grace has ended (checked on every request, cached or not)."""
     digest = _digest(secret)
     hit = _cache.get(digest)
-    if hit is not None and hit[0] > time.monotonic():
+    if hit is not None and hit[0] > time.monotonic() and _in_grace(hit[2]):
         return hit[1]
+    k = t.api_keys.c
     with read_connection(app.engine) as conn:
-        row = conn.execute(select(t.api_keys).where(t.api_keys.c.secret_hash == digest)).first()
-    if row is None or row.revoked_at is not None:
+        row = conn.execute(select(t.api_keys).where(or_(k.secret_hash == digest, k.previous_hash == digest))).first()
+    until = row.previous_until if row is not None and row.secret_hash != digest else None
+    if row is None or row.revoked_at is not None or not _in_grace(until, old=row.secret_hash != digest):
         _cache.pop(digest, None)
         raise NotAuthenticated("unknown or revoked API key")
     viewer = Viewer(role=row.role, source=row.source, key_id=row.key_id)
-    _cache[digest] = (time.monotonic() + CACHE_SECONDS, viewer)
+    _cache[digest] = (time.monotonic() + CACHE_SECONDS, viewer, until)
     return viewer
+
+
+def _in_grace(until: str | None, *, old: bool = False) -> bool:
+    """Whether a secret is accepted now: a current one always (`until` None), a replaced one before `until`."""
+    if until is None:
+        return not old
+    return _now().strftime(STAMP) < until
+
+
+def rotate_key(app: Chengxin, key_id: str, grace_hours: float = DEFAULT_GRACE_HOURS) -> tuple[str, str | None]:
+    """A new secret for the key (same id, role and source); returns (secret, until when the old one is still
+    accepted: None with a grace of 0, refused at once). A revoked key is not rotated (409): issue a new one."""
+    if not 0 <= grace_hours <= MAX_GRACE_HOURS:
+        raise InvalidInput(f"grace hours: from 0 (the old secret refused at once) to {MAX_GRACE_HOURS}")
+    secret, now = _secret(key_id), _now()
+    until = (now + timedelta(hours=grace_hours)).strftime(STAMP) if grace_hours else None
+    k = t.api_keys.c
+    with write_transaction(app.engine) as conn:
+        row = conn.execute(select(k.secret_hash, k.revoked_at).where(k.key_id == key_id)).first()
+        if row is None:
+            raise NotFound(f"no API key {key_id!r}")
+        if row.revoked_at is not None:
+            raise Conflict(f"API key {key_id!r} was revoked: issue a new one (`chengxin keys create`)")
+        conn.execute(update(t.api_keys).where(k.key_id == key_id).values(
+            secret_hash=_digest(secret), previous_hash=row.secret_hash if until else None, previous_until=until,
+            rotated_at=now.strftime(STAMP)))
+    _cache.clear()  # this process refuses an old secret at once when its grace is 0
+    return secret, until
 
 
 def revoke_key(app: Chengxin, key_id: str) -> None:
@@ -120,7 +192,25 @@ def revoke_key(app: Chengxin, key_id: str) -> None:
 
 
 def list_keys(app: Chengxin) -> list[dict[str, str | None]]:
+    """Every key, never a secret nor its hash: `rotated_at` (its latest rotation) and `previous_until` (until
+    when the secret it replaced is still accepted; None once that has passed, or with no grace)."""
+    now = _now().strftime(STAMP)
     with read_connection(app.engine) as conn:
         rows = conn.execute(select(t.api_keys).order_by(t.api_keys.c.created_at))
         return [{"key_id": r.key_id, "role": r.role, "source": r.source, "label": r.label,
-                 "created_at": r.created_at, "revoked_at": r.revoked_at} for r in rows]
+                 "created_at": r.created_at, "revoked_at": r.revoked_at, "rotated_at": r.rotated_at,
+                 "previous_until": r.previous_until if r.previous_until and r.previous_until > now else None}
+                for r in rows]
+
+
+def viewer_of(app: Chengxin, key_id: str, role: str) -> Viewer:
+    """The viewer an issued key of `role` stands for, by its id: what the command line acts as when it serves
+    a key's holder (`chengxin report --key`), journaled under that key as the API would be."""
+    k = t.api_keys.c
+    with read_connection(app.engine) as conn:
+        row = conn.execute(select(k.role, k.source, k.revoked_at).where(k.key_id == key_id)).first()
+    if row is None or row.revoked_at is not None:
+        raise NotFound(f"no API key {key_id!r}, or it was revoked")
+    if row.role != role:
+        raise Forbidden(f"API key {key_id!r} is a {row.role} key, not a{'n' if role[0] in 'aeiou' else ''} {role} key")
+    return Viewer(role=row.role, source=row.source, key_id=key_id)

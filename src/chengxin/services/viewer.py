@@ -2,7 +2,8 @@
 
 Roles: `public` (no key: the masked public view), `platform` (reads its own parties in full, others as the
 public does, submits only events of its own source), `regulator` (reads all; may reveal an ID number,
-which is journaled).
+which is journaled), `agency` (a credit agency, 信用服务机构: submits nothing; reads credit reports with a
+stated purpose, each journaled, through `services/agency_report.py` only; docs/security.md).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 
 from chengxin.domain.vocabulary import source_kind
 
-PUBLIC, PLATFORM, REGULATOR = "public", "platform", "regulator"
-ROLES = (PUBLIC, PLATFORM, REGULATOR)
+PUBLIC, PLATFORM, REGULATOR, AGENCY = "public", "platform", "regulator", "agency"
+ROLES = (PUBLIC, PLATFORM, REGULATOR, AGENCY)
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,12 @@ class Viewer:
     """The caller of a use case."""
 
     role: str = PUBLIC
-    source: str | None = None  # a platform's own `source`
+    source: str | None = None  # a platform's own `source`; an agency's `urn:cx:agency:` name
     key_id: str | None = None
 
     def owns(self, source: str) -> bool:
-        """Whether this viewer reported the entity (platforms see their own data in full)."""
+        """Whether this viewer reported the entity (platforms see their own data in full; an agency reports
+        nothing, so owns nothing, whatever its source)."""
         return self.role == PLATFORM and self.source == source
 
     def sees_full(self, source: str) -> bool:

@@ -39,6 +39,7 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     """Build the ASGI app around one `Chengxin`. When none is given, the environment's store, which must exist
     (`bootstrap.existing`: ConfigError otherwise, as the command line refuses it with exit 78): built plainly,
     it made a new, empty SQLite store at a path that named none, and served it (found by review)."""
+    from chengxin.entrypoints.api.agency_routes import router as agency_router
     from chengxin.entrypoints.api.lists_routes import router as lists_router
     from chengxin.entrypoints.api.routes import post_events_plain
     from chengxin.entrypoints.api.routes import router as api_router
@@ -53,6 +54,7 @@ def create_app(cx: Chengxin | None = None) -> FastAPI:
     app.add_route("/v1/events", post_events_plain, methods=["POST"], include_in_schema=False)
     app.include_router(api_router)
     app.include_router(lists_router)
+    app.include_router(agency_router)
     app.add_exception_handler(ChengxinError, _chengxin_error)
     for failure in (OperationalError, InterfaceError):  # the database down: 503, as the CLI says 69
         app.add_exception_handler(failure, _database_error)

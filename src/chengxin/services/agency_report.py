@@ -1,0 +1,233 @@
+"""Credit reports for credit agencies (信用服务机构, R11, R16): what an `agency` key reads, and the one place it
+reads parties and records (docs/security.md, "Credit agencies").
+
+- A business (enterprise, individual business, platform, logistics firm, and a shop a business runs): the
+  public view, plus the credit records that are not public but are about the business (complaint filings, a
+  sanction withdrawn from public view, a dishonesty record's moves). Never the machine's unconfirmed
+  suspicions (`suspected`) nor dismissed ones: a report carries decided facts only.
+- A natural person (and a shop a person runs): only with the person's signed authorization
+  (浙江省公共信用信息管理条例 第十九条), given as its reference (sha256 of the signed document, date signed).
+- Either way, a negative record only while its query period runs: five years from the day the act ended
+  (上海市社会信用条例 第三十五条), i.e. from its dishonesty record's `ended_at`, or from its own time when it has
+  no end; the day of the end is not counted, so the last day is the fifth anniversary. Personal data stays
+  masked: a person's name and province only, no ID number, no keyed ID hash; free text as the public reads it.
+- Every report asked for is journaled (`access_journal`, action `agency_report`; refused or unknown ones too,
+  `agency_report_refused`, `agency_report_not_found`), with the key, the purpose (and the authorization's
+  reference) and the party (浙江 第二十条: 如实记录查询情况). The journal is never pruned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from chengxin.adapters.db import tables as t
+from chengxin.adapters.db.engine import read_connection, write_transaction
+from chengxin.bootstrap import Chengxin
+from chengxin.exc import Forbidden, InvalidInput, NotFound
+from chengxin.services import credit_log, lifecycle, parties
+from chengxin.services.credit_file import public_record
+from chengxin.services.parties import JOURNAL_SEP, NATURAL_PERSONS
+from chengxin.services.record_views import records_of
+from chengxin.services.viewer import AGENCY, ANONYMOUS, REGULATOR, Viewer
+
+WINDOW_YEARS = 5  # 上海市社会信用条例 第三十五条
+SHANGHAI_35 = "上海市社会信用条例 第三十五条"
+ZHEJIANG_19 = "浙江省公共信用信息管理条例 第十九条"
+# kinds that say nothing against a party; every other kind (sanctions, confirmed findings, complaints, point
+# retractions, breaches, a dishonesty record's moves, kinds added later) counts as negative
+NEUTRAL_KINDS = frozenset({"identity", "licence", "commitment", "rating", "points_restored"})
+UNDECIDED_KINDS = frozenset({"suspected", "dismissed"})  # the machine's, or found wrong: no credit fact
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# the full view the report is cut from; never served as such
+_WHOLE = Viewer(role=REGULATOR, key_id="agency-report")
+
+
+def today() -> date:
+    """The day the query period is judged on (China Standard Time; tests set it)."""
+    return lifecycle.today()
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """The reference to a natural person's signed authorization of this query: the document's SHA-256 and the
+    day it was signed. The document stays with the agency; the journal keeps the reference."""
+
+    sha256: str
+    signed_on: date
+
+    def refused(self, on: date) -> str | None:
+        if not _SHA256.fullmatch(self.sha256):
+            return "authorization.sha256: the signed document's SHA-256, 64 lower-case hex digits"
+        if self.signed_on > on:
+            return f"authorization.signed_on: {self.signed_on} is after today ({on})"
+        return None
+
+    def __str__(self) -> str:
+        return f"sha256:{self.sha256} signed {self.signed_on.isoformat()}"
+
+
+def report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose: str,
+           authorization: Authorization | None = None) -> dict[str, Any]:
+    """The credit report of a party or shop for a credit agency's key, journaled whatever its outcome."""
+    if viewer.role != AGENCY:
+        raise Forbidden("credit reports are for credit agencies' keys (信用服务机构); regulators and platforms read "
+                        "the credit file at GET /v1/parties/{entity_id}")
+    purpose = purpose.strip()
+    if len(purpose) < 3:
+        raise InvalidInput("purpose: say why the report is asked for; it is journaled "
+                           "(浙江省公共信用信息管理条例 第二十条)")
+    why = authorization.refused(today()) if authorization else None
+    if why:
+        raise InvalidInput(why)
+    action = "agency_report"
+    try:
+        return _report(app, viewer, source, entity_id, purpose, authorization)
+    except NotFound:
+        action = "agency_report_not_found"
+        raise
+    except Forbidden:
+        action = "agency_report_refused"
+        raise
+    finally:
+        _journal(app, viewer, action, (source, entity_id), purpose, authorization)
+
+
+def _report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose: str,
+            authorization: Authorization | None) -> dict[str, Any]:
+    public = parties.show(app, source, entity_id, ANONYMOUS, limit=1)  # 404 for an unknown party or shop
+    person = _is_person(public)
+    if person and authorization is None:
+        raise Forbidden(f"a natural person's credit information needs the person's authorization: give "
+                        f"`authorization` {{sha256, signed_on}} of the signed document ({ZHEJIANG_19}: "
+                        "查询自然人公共信用信息的，应当提供被查询人的授权证明)")
+    whole, records = _whole(app, source, entity_id)
+    on = today()
+    with read_connection(app.engine) as conn:
+        ends = _ends(conn, _party_key(whole))
+    shown = [_windowed(r, ends, on) for r in records if _reportable(r, person)]
+    return {
+        "report": {"kind": "agency_credit_report", "generated_at": credit_log.now_utc(), "on": on.isoformat(),
+                   "requested_by": {"key_id": viewer.key_id, "agency": viewer.source}, "purpose": purpose,
+                   "authorization": {"sha256": authorization.sha256, "signed_on": authorization.signed_on.isoformat()}
+                   if authorization else None,
+                   "basis": [SHANGHAI_35, ZHEJIANG_19, "浙江省公共信用信息管理条例 第二十条"]},
+        "subject": {"entity": public["entity"], "source": source, "id": entity_id,
+                    "natural_person": person, "identity": _identity(public)},
+        "credit": {k: whole.get(k) if person else public.get(k) for k in ("score", "grade", "reasons")},
+        "lists": public.get("lists", []), "measures": public.get("measures", []),
+        "commitments": whole.get("commitments", []),
+        "records": [r for r in shown if r is not None],
+        "records_withheld_past_window": sum(1 for r in shown if r is None),
+        "window": {"years": WINDOW_YEARS, "basis": SHANGHAI_35,
+                   "counted_from": "the end of the act (its dishonesty record's end), else the record's time"},
+    }
+
+
+def _is_person(public: dict[str, Any]) -> bool:
+    """Whether the report is about a natural person: a person or courier, or a shop a person runs (or whose
+    operator was never reported, who may be one)."""
+    if public["entity"] == "party":
+        return public["kind"] in NATURAL_PERSONS
+    operator = public["operator"]
+    return bool(operator.get("unknown")) or operator.get("kind") in NATURAL_PERSONS
+
+
+def _identity(public: dict[str, Any]) -> dict[str, Any]:
+    """Who the report is about, as the public reads it (a person: masked name, province, verification mark),
+    never an ID number, even masked."""
+    if public["entity"] == "shop":
+        op = public["operator"]
+        return {"shop": {"name": public["name"], "url": public["url"], "closed": public["closed"]},
+                "operator": {k: op.get(k) for k in ("source", "id", "kind", "name", "uscc", "region", "identity")}}
+    return {k: public.get(k) for k in ("kind", "name", "uscc", "region", "region_name", "identity", "flags")}
+
+
+def _whole(app: Chengxin, source: str, entity_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The whole view (first page) and every credit record of the party or shop, page by page."""
+    first = page = parties.show(app, source, entity_id, _WHOLE, limit=200)
+    records = list(page["credit_records"])
+    while page["credit_records_next_before"] is not None:
+        page = parties.show(app, source, entity_id, _WHOLE, limit=200, before=page["credit_records_next_before"])
+        records += page["credit_records"]
+    return first, records
+
+
+def _party_key(whole: dict[str, Any]) -> str | None:
+    return whole.get("party_key") or (whole.get("operator") or {}).get("party_key")
+
+
+def _reportable(record: dict[str, Any], person: bool) -> bool:
+    """A decided record about the party; in a business's report none whose subject is a person's account."""
+    if record["kind"] in UNDECIDED_KINDS:
+        return False
+    return person or record["payload"].get("scheme") != "ric"
+
+
+def _ends(conn: Any, party_key: str | None) -> dict[tuple[str, Any], str | None]:
+    """When the act each credit record is about ended, by the record's log index, by the sanction it is about
+    and by dishonesty record id: the dishonesty records' `ended_at` (None while in force)."""
+    out: dict[tuple[str, Any], str | None] = {}
+    for r in records_of(conn, party_key) if party_key else []:
+        out[("record", r.id)] = r.ended_at
+        if r.credit_idx is not None:
+            out[("index", int(r.credit_idx))] = r.ended_at
+        parts = r.record_key.split(lifecycle.SEP)
+        if r.origin == "sanction" and len(parts) == 3:  # sanction<SEP>source<SEP>sanction id
+            out[("sanction", (parts[1], parts[2]))] = r.ended_at
+    return out
+
+
+def _windowed(record: dict[str, Any], ends: dict[tuple[str, Any], str | None], on: date) -> dict[str, Any] | None:
+    """The record as the report shows it (as the public reads its payload: key ids and personal numbers in free
+    text masked, no keyed ID hash), with its query period if negative; None once that period is over."""
+    shown = public_record(record)
+    payload = {k: v for k, v in shown["payload"].items() if k != "party" or not str(v).startswith("ric:")}
+    if payload != shown["payload"]:  # a person's keyed ID hash: out of the payload, and of the leaf bytes
+        shown = {**{k: v for k, v in shown.items() if k != "leaf_bytes"}, "payload": payload,
+                 "masked": sorted({*shown.get("masked", []), "party"})}
+    if record["kind"] in NEUTRAL_KINDS or _positive(record):
+        return {**shown, "negative": False}
+    subject = record["subject"]
+    keys = [("index", record["index"]), ("sanction", (subject["source"], subject["id"]))
+            if subject["kind"] == "sanction" else None, ("record", record["payload"].get("record"))]
+    ended = next((ends[k] for k in keys if k is not None and k in ends and ends[k]), None)
+    start = lifecycle.day_of(lifecycle.parse_time(ended or record["at"]))
+    last = _anniversary(start, WINDOW_YEARS)
+    if on > last:
+        return None
+    return {**shown, "negative": True, "basis": _basis(record),
+            "query_period": {"from": start.isoformat(), "until": last.isoformat(), "act_ended": ended is not None,
+                             "basis": SHANGHAI_35}}
+
+
+def _positive(record: dict[str, Any]) -> bool:
+    """A record that counts in the party's favour: joining the red list, a clean inspection, a complaint
+    rejected or withdrawn."""
+    p = record["payload"]
+    return (record["kind"] == "list_entered" and p.get("list") == "red") or \
+        (record["kind"] == "inspection" and p.get("result") == "pass") or \
+        (record["kind"] == "complaint_outcome" and p.get("outcome") in ("rejected", "withdrawn"))
+
+
+def _basis(record: dict[str, Any]) -> str | None:
+    p = record["payload"]
+    return p.get("legal_basis") or p.get("basis") or None
+
+
+def _anniversary(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February: the period ends on the 28th
+        return day.replace(year=day.year + years, day=28)
+
+
+def _journal(app: Chengxin, viewer: Viewer, action: str, party: tuple[str, str], purpose: str,
+             authorization: Authorization | None) -> None:
+    said = f"{purpose} [authorization {authorization}]" if authorization else purpose
+    with write_transaction(app.engine) as conn:
+        conn.execute(t.access_journal.insert().values(
+            at=credit_log.now_utc(), key_id=viewer.key_id or "?", action=action,
+            object=JOURNAL_SEP.join((party[0], party[1], said[:300]))))

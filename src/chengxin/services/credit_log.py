@@ -145,7 +145,8 @@ def require_own_key(conn: Connection, keys: crypto.Keys, origin: str) -> None:
     head whose `key_id` names another key but whose signature verifies with this one was edited instead: that
     is the audit's to name, not a setting. A key the log was handed on from by a rotation is refused as retired
     (`key_chain.refuse_retired`), even before the new key has signed anything but the hand-over."""
-    key_chain.refuse_retired(conn, keys)
+    if key_chain.refuse_retired(conn, keys):
+        return  # the chain's newest key: a newest head naming another is tampering, the audit's to name
     head = latest_head(conn)
     if head is None or head.key_id == keys.key_id:
         return

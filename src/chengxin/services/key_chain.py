@@ -78,20 +78,18 @@ def _b64(value: bytes | None) -> str | None:
     return base64.b64encode(value).decode() if isinstance(value, bytes) else None
 
 
-def refuse_retired(conn: Connection, keys: crypto.Keys) -> None:
-    """Refuse (ConfigError) a node configured with a key the log was handed on from, or with a key not in a
-    stored chain: the node must sign with the chain's newest key."""
+def refuse_retired(conn: Connection, keys: crypto.Keys) -> bool:
+    """Refuse (ConfigError) a node configured with a key the log was handed on from by a rotation: the node must
+    sign with the chain's newest key. True when the node's key is that newest key (so a newest head naming
+    another is tampering, for the audit to name); False when no chain is stored, or the node's key is not in it
+    (left to the caller's check of the newest head: a chain row deleted under a node running its rightful key
+    is the audit's to name too, not a setting)."""
     ring = stored(conn)
-    if not ring or ring[-1].key_id == keys.key_id:
-        return
-    newest = ring[-1]
     ids = [k.key_id for k in ring]
-    if keys.key_id in ids:
-        successor = ring[ids.index(keys.key_id) + 1]
-        raise ConfigError(f"this node's signing key {keys.key_id} was retired: the credit log was handed to key "
-                          f"{successor.key_id} at size {successor.rotation_index} ({successor.added_at}), and "
-                          f"its signing key is now {newest.key_id}. Configure that key (CHENGXIN_SIGNING_KEY, as "
-                          "`chengxin log rotate-key` printed it); a retired key signs nothing more")
-    raise ConfigError(f"this node's signing key {keys.key_id} is not in the credit log's key chain, whose "
-                      f"signing key is now {newest.key_id}: configure that key (CHENGXIN_SIGNING_KEY), or hand the "
-                      "log to a new key with `chengxin log rotate-key` run with the current one")
+    if keys.key_id not in ids[:-1]:
+        return bool(ids) and ids[-1] == keys.key_id
+    successor, newest = ring[ids.index(keys.key_id) + 1], ring[-1]
+    raise ConfigError(f"this node's signing key {keys.key_id} was retired: the credit log was handed to key "
+                      f"{successor.key_id} at size {successor.rotation_index} ({successor.added_at}), and its "
+                      f"signing key is now {newest.key_id}. Configure that key (CHENGXIN_SIGNING_KEY, as "
+                      "`chengxin log rotate-key` printed it); a retired key signs nothing more")

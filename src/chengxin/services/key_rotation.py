@@ -28,7 +28,6 @@ from chengxin.adapters.db.engine import write_transaction
 from chengxin.adapters.db.signing_key_tables import signing_keys
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import key_chain as kc
-from chengxin.domain import merkle
 from chengxin.domain.credit import CreditRecord
 from chengxin.exc import InvalidInput
 from chengxin.services import credit_log, key_chain
@@ -76,7 +75,9 @@ def rotate(app: Chengxin, seed: bytes) -> Rotated:
         if new.key_id == old.key_id or new.key_id in {k.key_id for k in ring}:
             raise InvalidInput(f"key {new.key_id} has signed this log already: a rotation needs a new key")
         head = credit_log.latest_head(conn)
-        size, root = (head.size, head.root) if head is not None else (0, merkle.EMPTY_ROOT)
+        if head is None:  # nothing signed yet, nothing for an auditor to follow: the new key is simply the first
+            raise InvalidInput("the credit log is empty: configure the new signing key directly, no rotation needed")
+        size, root = head.size, head.root
         statement = kc.Rotation(origin, size, root, old.key_id, crypto.public_bytes(old), new.key_id,
                                 crypto.public_bytes(new), credit_log.now_utc())
         text = statement.text()

@@ -295,8 +295,8 @@ from chengxin.adapters.db import graph_tables as _graph  # noqa: E402, F401
 from chengxin.adapters.db import lists_tables as _lists  # noqa: E402, F401
 from chengxin.adapters.db import review_tables as _review  # noqa: E402, F401
 
-# Likewise the tables of the rating-derived standing.
-from chengxin.adapters.db import standing_tables as _standing  # noqa: E402, F401
-
 # And the credit log's key chain (signing-key rotation).
 from chengxin.adapters.db import signing_key_tables as _signing_keys  # noqa: E402, F401
+
+# Likewise the tables of the rating-derived standing.
+from chengxin.adapters.db import standing_tables as _standing  # noqa: E402, F401

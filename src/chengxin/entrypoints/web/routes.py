@@ -172,8 +172,11 @@ def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = 
 
 
 @router.get("/records/{index}")
-def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=MAX_INDEX)) -> Response:
-    data = records.record_with_proof(cx, index, ANONYMOUS)
+def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=MAX_INDEX),
+                size: int | None = Query(None, ge=1, le=MAX_INDEX)) -> Response:
+    # `size`: proven against an earlier signed head, as `GET /v1/log/records/{index}?size=` (one signed before a
+    # key rotation comes with the public key of then: docs/credit-log.md)
+    data = records.record_with_proof(cx, index, ANONYMOUS, size)
     head, proof = data["tree_head"], data["proof"]
     # What static/verify.js checks: the record shown (with its leaf bytes), not the served leaf hash, which
     # it derives itself; the head's fields, to hold the signed note to them. A record shown masked has no

@@ -1,9 +1,9 @@
 """`chengxin` command line. Thin: each command parses arguments, calls one service, prints the result.
 
-This module builds the command tree and holds `ingest`, `settle`, `party`, `audit`, `keys` and `db`; the other
-commands live in a module per group: `cli_serve.py` (serve, demo, score), `cli_detect.py` (simulate, evaluate,
-detect, review), `cli_lists.py` (lists, measures, records, policy, commitments); `cli_common.py` holds what
-they share.
+This module builds the command tree and holds `ingest`, `settle`, `party` (`party search`: `cli_party_search.py`),
+`audit`, `keys` and `db`; the other commands live in a module per group: `cli_serve.py` (serve, demo, score),
+`cli_detect.py` (simulate, evaluate, detect, review), `cli_lists.py` (lists, measures, records, policy,
+commitments); `cli_common.py` holds what they share.
 
 Exit codes come from the exception hierarchy in `exc.py` (one mapping for CLI and HTTP).
 """
@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.lifecycle import IN_FORCE
-from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_serve
+from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_party_search, cli_serve
 from chengxin.entrypoints.cli_common import FLAG, MAX_ID, JsonOpt, _app, _print_json, err, shown
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
@@ -161,6 +161,9 @@ def party_show(
         _print_json(view)
         return
     _print_party(view)
+
+
+party_app.command("search")(cli_party_search.party_search)  # beside `show`; its own module (cli.py's size)
 
 
 def _print_party(view: dict[str, Any]) -> None:

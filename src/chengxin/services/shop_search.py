@@ -84,13 +84,37 @@ def _page(found: list[dict[str, Any]], total: int, offset: int, name: str = "sho
     return {name: found, "total": total, "next_offset": end if found and end < total else None}
 
 
+# The purpose journaled for a regulator's name search that found natural persons when none was given: the
+# search stays open to clients that send no purpose, and the journal says plainly that none was stated
+# (docs/security.md, "Name search").
+UNSTATED_PURPOSE = "未说明用途 (no purpose stated: name search)"
+
+
 def search_parties_by_name(app: Chengxin, query: str, viewer: Viewer, *, limit: int = 20,
-                           offset: int = 0) -> dict[str, Any]:
+                           offset: int = 0, purpose: str | None = None) -> dict[str, Any]:
     """Parties (every reporter's report) whose registered name holds `query`, ordered by name, then source and
     id, a page at a time (`total`, `next_offset` as `search_page`): each `source`, `id`, `name`, `kind`, `uscc`
     and verification mark. A credit office starts from a firm's name in a complaint or letter, and logistics
     firms, platforms and shop-less merchants have no shop to search by (found by review). Natural persons are
-    found by regulators only (their full names); no one else finds them by name at all."""
+    found by regulators only (their full names); no one else finds them by name at all. Each natural person a
+    regulator's page returns is journaled (`search_name`, with `purpose`, else `UNSTATED_PURPOSE`), as a
+    lookup by ID number is: the search gave a person's full name and was journaled nowhere (found by review)."""
+    found = _parties_named(app, query, viewer, limit=limit, offset=offset)
+    persons = [(p["source"], p["id"]) for p in found["parties"] if p["kind"] in NATURAL_PERSONS]
+    if persons:
+        _journal_persons(app, viewer, persons, purpose)
+    return found
+
+
+def _journal_persons(app: Chengxin, viewer: Viewer, persons: list[Ref], purpose: str | None) -> None:
+    from chengxin.adapters.db.engine import write_transaction
+    from chengxin.services.parties import _journal
+
+    with write_transaction(app.engine) as conn:
+        _journal(conn, viewer, "search_name", persons, (purpose or "").strip() or UNSTATED_PURPOSE)
+
+
+def _parties_named(app: Chengxin, query: str, viewer: Viewer, *, limit: int, offset: int) -> dict[str, Any]:
     typed = query.strip()
     if not typed:
         return _page([], 0, offset)

@@ -155,7 +155,10 @@ def find_by_uscc(cx: AppDep, viewer: ViewerDep,
                      "Part of a registered name: the parties whose name holds it, in brief, a page at a time.")),
                  limit: int = Query(20, ge=1, le=100, description="With `name`: most parties in one page."),
                  offset: int = Query(0, ge=0, le=MAX_INDEX, description=(
-                     "With `name`: how many to skip, the previous page's `next_offset`."))) -> dict[str, Any]:
+                     "With `name`: how many to skip, the previous page's `next_offset`.")),
+                 purpose: str | None = Query(None, min_length=3, max_length=200, description=(
+                     "With `name`, for regulators: why, journaled with each natural person found (optional: "
+                     "without it the journal says none was stated)."))) -> dict[str, Any]:
     """Parties by `uscc` or by `name` (one of the two).
 
     By `uscc`: every report of the party with this unified social credit code (`parties`, each a whole party
@@ -163,11 +166,11 @@ def find_by_uscc(cx: AppDep, viewer: ViewerDep,
     `limit` per page: `parties` [{source, id, name, kind, uscc, verified}], `total` (over every page) and
     `next_offset` (null on the last page); an empty page when none matches. Enterprises, individual
     businesses, platforms and logistics firms are found by anyone; natural persons (persons, couriers) by
-    regulators only."""
+    regulators only, each person a page returns journaled (`search_name`, with `purpose`)."""
     if (uscc is None) == (name is None):
         raise InvalidInput("uscc or name: give one of the two")
     if name is not None:
-        return shop_search.search_parties_by_name(cx, name, viewer, limit=limit, offset=offset)
+        return shop_search.search_parties_by_name(cx, name, viewer, limit=limit, offset=offset, purpose=purpose)
     return {"parties": parties.find_by_uscc(cx, str(uscc), viewer)}
 
 
@@ -197,8 +200,9 @@ def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, s
 def access_journal(cx: AppDep, viewer: ViewerDep,
                    before: int | None = Query(None, ge=1, le=2**62, description="An entry id: older entries only."),
                    limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
-    """Who unmasked whose ID number (`reveal_id_number`) or looked a person up by one (`lookup_id_number`), when
-    and for what purpose, newest first: regulators only. `party` is null for a lookup that found nothing."""
+    """Who unmasked whose ID number (`reveal_id_number`), looked a person up by one (`lookup_id_number`) or found
+    one by name (`search_name`), when and for what purpose, newest first: regulators only. `party` is null for a
+    lookup that found nothing."""
     if viewer.role == PUBLIC:
         raise NotAuthenticated("needs a regulator API key")
     return parties.access_journal(cx, viewer, before=before, limit=limit)

@@ -29,6 +29,7 @@ from tests.e2e.test_api_matrix import (
     Call,
     Env,
     make_env,
+    queue_two_findings,
     v1_routes,
 )
 
@@ -235,3 +236,15 @@ def test_an_agency_key_never_submits_events(env: Env) -> None:
     got = env.client.post("/v1/events", content=line, headers=env.headers["agency"])
     assert got.status_code == 403 and "never submits events" in got.json()["detail"]
     assert counts(env) == before
+
+
+def test_the_machines_suspicions_never_reach_a_report(env: Env) -> None:
+    """Publishing a finding appends a `suspected` record about S1 (not public, not decided): the regulator sees
+    it in the credit file, an agency's report does not carry it."""
+    queue_two_findings(env)
+    whole = env.client.get(f"/v1/parties/S1?source={P1}", headers=env.headers["regulator"]).json()
+    assert "suspected" in {r["kind"] for r in whole["credit_records"]}
+    body = report(env, "S1", P1).json()
+    assert "suspected" not in {r["kind"] for r in body["records"]}
+    assert {r["index"] for r in body["records"]} >= {r["index"] for r in
+                                                    env.client.get(f"/v1/parties/S1?source={P1}").json()["credit_records"]}

@@ -152,7 +152,8 @@ def _notice(conn: Connection, row: Any, today: Any) -> dict[str, Any] | None:
 
 
 def _broken(conn: Connection, act: Any, today: date) -> list[dict[str, Any]]:
-    """The commitments the act broke, as its public breach records say (the commitment, template and clause)."""
+    """The commitments the act broke, as its public breach records say (the commitment, template and clause,
+    with the clause's text in zh and en: the notices page says what was promised, not only its number)."""
     key = lifecycle.SEP.join(("breach", str(act.id), ""))
     rows = conn.execute(select(lt.dishonesty_records).where(
         _d.party_key == act.party_key, _d.origin == "breach", _d.state.in_(sorted(L.IN_FORCE)),
@@ -164,7 +165,8 @@ def _broken(conn: Connection, act: Any, today: date) -> list[dict[str, Any]]:
         breaks = orjson.loads(r.details).get("breaks", {})
         commitment = breaks.get("commitment") or [None, None]
         out.append({"record": r.id, "commitment": {"source": commitment[0], "id": commitment[1]},
-                    "template": breaks.get("template"), "clause": breaks.get("clause"), "basis": redact(r.basis)})
+                    "template": breaks.get("template"), "clause": breaks.get("clause"),
+                    "clause_zh": breaks.get("zh"), "clause_en": breaks.get("en"), "basis": redact(r.basis)})
     return out
 
 

@@ -429,6 +429,9 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "category.fake_traffic": ("虚假流量", "fake traffic"),
     "channel.platform": ("平台", "the platform"),
     "channel.portal": ("本网站", "this portal"),
+    # a risk notice's act also broke a published commitment (services/notices.py `breaches`)
+    "notices.broke": ("另违反信用承诺 {commitment} 第 {clause} 条：{text}",
+                      "Also broke commitment {commitment}, clause {clause}: {text}"),
 }
 
 _PAIRS.update(LIST_PAIRS)

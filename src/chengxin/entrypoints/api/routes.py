@@ -20,6 +20,7 @@ from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLa
 from chengxin.services import (
     credit_log,
     ingest,
+    key_chain,
     keys,
     parties,
     records,
@@ -347,12 +348,14 @@ def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description=
 
 @router.get("/log/head", tags=["credit log"])
 def log_head(cx: AppDep) -> dict[str, Any]:
-    """The latest signed tree head of the credit log, with the public key that verifies it."""
+    """The latest signed tree head of the credit log, with the public key of the key that signed it (the key
+    chain, for heads signed before a rotation: `GET /v1/log/keys`)."""
     with read_connection(cx.engine) as conn:
         head = credit_log.latest_head(conn)
+        signers = key_chain.public_keys(conn, cx.keys)
     if head is None:
         return {"size": 0, "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
-    return {**head.as_dict(cx.settings.log_origin), "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+    return {**key_chain.served_head(head.as_dict(cx.settings.log_origin), signers), "algorithm": "Ed25519"}
 
 
 @router.get("/log/heads", tags=["credit log"], responses=errors(422))
@@ -360,13 +363,14 @@ def log_heads(cx: AppDep, before: int | None = Query(None, ge=1, le=MAX_INDEX, d
                   "Page cursor: only heads of a smaller size; pass the previous page's `next_before`.")),
               limit: int = Query(100, ge=1, le=1000, description="Most heads in one page.")) -> dict[str, Any]:
     """Every signed tree head of the credit log, newest (largest) first, `limit` per page, each as
-    `GET /v1/log/head` serves one (`origin`, `size`, `root`, `signed_at`, `key_id`, `signature`, `note`), with
-    the public key that verifies them. An auditor who saved no head earlier picks one here, checks its
-    signature, and asks `GET /v1/log/consistency` for a proof from it to a later one."""
+    `GET /v1/log/head` serves one (`origin`, `size`, `root`, `signed_at`, `key_id`, `signature`, `note`,
+    `public_key` of its own key), with the node's current public key. An auditor who saved no head earlier picks
+    one here, checks its signature, and asks `GET /v1/log/consistency` for a proof from it to a later one."""
     with read_connection(cx.engine) as conn:
         found, next_before = credit_log.heads(conn, before=before, limit=limit)
-    return {"heads": [h.as_dict(cx.settings.log_origin) for h in found], "next_before": next_before,
-            "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+        signers = key_chain.public_keys(conn, cx.keys)
+    return {"heads": [key_chain.served_head(h.as_dict(cx.settings.log_origin), signers) for h in found],
+            "next_before": next_before, "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
 
 
 @router.get("/log/records/{index}", tags=["credit log"], responses=errors(404, 422))
@@ -394,7 +398,20 @@ def log_consistency(cx: AppDep, first: int = Query(ge=1, le=MAX_INDEX), second: 
         raise InvalidInput("first must not exceed second")
     with read_connection(cx.engine) as conn:
         proof = credit_log.consistency(conn, first, second, cx.settings.log_origin)
-    return {**proof, "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+        signers = key_chain.public_keys(conn, cx.keys)
+    heads = {name: key_chain.served_head(proof[name], signers) for name in ("first_head", "second_head")}
+    return {**proof, **heads, "public_key": cx.keys.public_key_b64(), "algorithm": "Ed25519"}
+
+
+@router.get("/log/keys", tags=["credit log"])
+def log_keys(cx: AppDep) -> dict[str, Any]:
+    """The credit log's key chain: every key that has signed its heads (`key_id`, `public_key`, the sizes it
+    signs: `from_size`..`until_size`, null for the current key), and for each key after the first its rotation
+    (`statement`, signed by the key before it, `endorsement`, and by itself, `acceptance`; `log_index`: the
+    statement's record in the log). A verifier elsewhere checks the chain from a first key it trusts, then each
+    head with the key in force at its size (docs/credit-log.md, "Rotating the signing key")."""
+    with read_connection(cx.engine) as conn:
+        return key_chain.chain_view(conn, cx.keys, cx.settings.log_origin)
 
 
 @router.get("/health", tags=["operations"])

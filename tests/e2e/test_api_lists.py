@@ -100,7 +100,8 @@ def test_ring_to_black_list_to_measures_to_repair(ringed: Api, app: Chengxin) ->
     assert "repair commitment not on file" in refused["detail"]  # declared, but none published
     operator = shop_view["operator"]
     api.call("POST", "/v1/commitments", "regulator", json={"subject_id": operator["id"], "source": operator["source"],
-                                                           "template": "repair-commitment-v1"})
+                                                           "template": "repair-commitment-v1",
+                                                           "authority": "urn:cx:regulator:310000"})
     granted = api.call("POST", f"/v1/applications/{app_id}/decision", "regulator",
                        json={"decision": "grant", "reason": "conditions met", "basis": "沪市监信修〔2027〕1号"})
     assert granted["record"]["state"] == "repaired"

@@ -565,15 +565,16 @@ def listed_by_hand(name: str, party: tuple[str, str]) -> Check:
     return check
 
 
-def committed(source: str, subject: str) -> Check:
-    """The commitment stored as an event of `source` (the caller's own, or the one a regulator named)."""
+def committed(source: str, subject: str, by: str | None = None) -> Check:
+    """The commitment about `source`'s `subject`, stored as an event of `by` (the platform's own source, or the
+    authority a regulator acts for), `source` by default."""
     def check(body: Any, env: Env, call: Call) -> None:
         assert (body["ingest"]["accepted"], body["ingest"]["rejected"]) == (1, 0)
-        assert (body["commitment"]["source"], body["commitment"]["id"]) == (source, COMMIT["commitment_id"])
+        assert (body["commitment"]["source"], body["commitment"]["id"]) == (by or source, COMMIT["commitment_id"])
         with read_connection(env.cx.engine) as conn:
             c = t.commitments.c
-            assert conn.execute(select(c.subject_source, c.subject_id).where(
-                c.commitment_id == COMMIT["commitment_id"])).one() == (source, subject)
+            assert conn.execute(select(c.source, c.subject_source, c.subject_id).where(
+                c.commitment_id == COMMIT["commitment_id"])).one() == (by or source, source, subject)
     return check
 
 
@@ -874,11 +875,16 @@ MATRIX: dict[tuple[str, str], Objects] = {
     },
     ("POST", "/v1/commitments"): {
         # a platform publishes under its own source only (naming another is refused before any lookup, so it
-        # reveals nothing); a regulator must name the source
+        # reveals nothing); a regulator must name the source, and the authority it acts for (its key is bound to
+        # none) unless an authority reported the subject: never under a platform's source
         "own M2": (post_json("/v1/commitments", COMMIT), row(
             anonymous=UNAUTHENTICATED, p1=ok(committed(P1, "M2")), p2=HIDDEN, regulator=Expect(422))),
         "own M2, source named": (post_json("/v1/commitments", {**COMMIT, "source": P1}), row(
-            anonymous=UNAUTHENTICATED, p1=ok(committed(P1, "M2")), p2=Expect(422), regulator=ok(committed(P1, "M2")))),
+            anonymous=UNAUTHENTICATED, p1=ok(committed(P1, "M2")), p2=Expect(422), regulator=Expect(422))),
+        "own M2, source and authority named": (post_json("/v1/commitments", {**COMMIT, "source": P1,
+                                                                             "authority": REG_SOURCE}), row(
+            anonymous=UNAUTHENTICATED, p1=Expect(422), p2=Expect(422),
+            regulator=ok(committed(P1, "M2", by=REG_SOURCE)))),
         "other E-M2, source named": (post_json("/v1/commitments", {**COMMIT, "subject_id": "E-M2",
                                                                    "source": REG_SOURCE}), row(
             anonymous=UNAUTHENTICATED, p1=Expect(422), p2=Expect(422), regulator=ok(committed(REG_SOURCE, "E-M2")))),

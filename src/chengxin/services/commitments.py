@@ -45,8 +45,8 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
         raise NotAuthenticated("publishing a commitment needs a platform or regulator API key")
     if viewer.role not in (PLATFORM, REGULATOR):
         raise Forbidden("only platforms and regulators publish commitments")
-    src = _subject_source(viewer, source)
-    publisher = src if viewer.role == PLATFORM else _authority(viewer, authority)
+    src = _subject_source(viewer, source, authority)
+    publisher = src if viewer.role == PLATFORM else _authority(viewer, authority, src)
     found = lifecycle.templates().templates.get(template)
     if found is None:
         raise InvalidInput(f"template: unknown {template!r}; see GET /v1/commitments/templates")
@@ -78,26 +78,32 @@ def publish(app: Chengxin, viewer: Viewer, subject_id: str, template: str, *, va
             "commitment": next((c for c in shown if c["id"] == cid and c["source"] == publisher), None)}
 
 
-def _subject_source(viewer: Viewer, source: str | None) -> str:
+def _subject_source(viewer: Viewer, source: str | None, authority: str | None) -> str:
     """The source that reported the subject: a platform's own; the one a regulator names."""
     if viewer.role == PLATFORM and source is not None and source != viewer.source:
         # as `POST /v1/events` refuses a line of another source; it was ignored without a word (found by review)
         raise InvalidInput(f"source: a platform publishes under its own source ({viewer.source}), not {source!r}")
+    if viewer.role == PLATFORM and authority is not None:
+        raise InvalidInput(f"authority: a platform publishes under its own source ({viewer.source}); only a "
+                           "regulator names the authority it acts for")
     src = viewer.source if viewer.role == PLATFORM else source
     if not src:
         raise InvalidInput("source: a regulator names the source that reported the subject")
     return src
 
 
-def _authority(viewer: Viewer, authority: str | None) -> str:
+def _authority(viewer: Viewer, authority: str | None, src: str) -> str:
     """The authority a regulator's commitment is made to, and published under. It was published under the
     platform's source, as if the platform had reported it: a regulator key wrote in a platform's name (found
-    by review). A bound key's own authority; an unbound key (issued before keys could be bound) names one."""
+    by review). A bound key's own authority; an unbound key (issued before keys could be bound) names one,
+    or, for a subject an authority reported, is taken to act for that authority (as it may send its events)."""
     if viewer.source:
         if authority is not None and authority != viewer.source:
             raise InvalidInput(f"authority: this key publishes for its own authority ({viewer.source}), "
                                f"not {authority!r}")
         return viewer.source
+    if not authority and source_kind(src) == "regulator":
+        return src
     if not authority:
         raise InvalidInput("authority: a regulator key bound to no authority names the urn:cx:regulator: "
                            "source the commitment is made to")

@@ -130,6 +130,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "dsr.lower": ("低于同类 {pct}%", "{pct}% below the category"),
     "dsr.same": ("与同类持平", "level with the category"),
     "dsr.category_avg": ("（同类平均 {avg}）", "(category average {avg})"),
+    "dsr.as_of": ("（同类平均计算于 {date}）", "(the category's average as of {date})"),
     "dsr.no_category": ("同类暂无数据", "no category figure"),
     "dsr.as_described": ("宝贝与描述相符", "Item as described"),
     "dsr.service": ("卖家服务态度", "Seller's service"),

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.lifecycle import IN_FORCE
-from chengxin.entrypoints import cli_common, cli_detect, cli_lists, cli_party_search, cli_serve
+from chengxin.entrypoints import cli_agency, cli_common, cli_detect, cli_lists, cli_party_search, cli_serve
 from chengxin.entrypoints.cli_common import FLAG, MAX_ID, JsonOpt, _app, _print_json, err, shown
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
@@ -33,7 +33,7 @@ app = typer.Typer(help="Chengxin (诚信): e-commerce integrity and credit platf
                   pretty_exceptions_show_locals=False)
 party_app = typer.Typer(help="Look up parties and shops.", no_args_is_help=True)
 audit_app = typer.Typer(help="Prove the credit log was not altered.", no_args_is_help=True)
-keys_app = typer.Typer(help="Issue and revoke API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Issue, rotate and revoke API keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 # The groups in the order `chengxin --help` lists them (the root's own commands, ingest and settle, first)
 app.add_typer(cli_serve.serve_app)
@@ -45,6 +45,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(cli_detect.review_app, name="review")
 app.add_typer(cli_serve.scoring_app, name="scoring")
 cli_lists.register(app)
+cli_agency.register(app, keys_app)  # `report`, `keys rotate`
 
 
 @app.callback()
@@ -337,11 +338,12 @@ def audit_verify(
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="platform or regulator")],
+    role: Annotated[str, typer.Option(help="platform, regulator or agency (a credit agency: reads reports)")],
     label: Annotated[str, typer.Option(help="Who the key is for.")],
     source: Annotated[str | None, typer.Option(help=(
         "The source its events carry: required for a platform key; for a regulator key, its authority's "
-        "urn:cx:regulator: source (without it, the key sends events of any regulator source)."))] = None,
+        "urn:cx:regulator: source (without it, the key sends events of any regulator source); for an agency "
+        "key, required: urn:cx:agency:<name>, naming the agency."))] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Issue an API key; the secret is printed once."""
@@ -364,11 +366,11 @@ def keys_list(as_json: JsonOpt = False) -> None:
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("key id", "role", "source", "label", "created", "revoked"):
+    for name in ("key id", "role", "source", "label", "created", "revoked", "rotated", "old secret until"):
         table.add_column(name)
     for k in found:
         table.add_row(k["key_id"], k["role"], k["source"] or "-", k["label"] or "-", (k["created_at"] or "")[:10],
-                      (k["revoked_at"] or "-")[:10])
+                      (k["revoked_at"] or "-")[:10], (k["rotated_at"] or "-")[:10], (k["previous_until"] or "-")[:16])
     err.print(table if found else "no API keys; `chengxin keys create` makes one")
 
 

@@ -170,14 +170,14 @@ def queue_backlog(db: Path, keys: Path, n: int) -> int:
     project's own queue writer."""
     from chengxin.adapters.db.engine import write_transaction
     from chengxin.bootstrap import bootstrap
-    from chengxin.services import standing
+    from chengxin.services import standing_queue
     from chengxin.settings import Settings
 
     cx = bootstrap(Settings(database_url=f"sqlite:///{db}", keys_file=keys, env="demo"))
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
         shops = con.execute("SELECT source, shop_id FROM shops ORDER BY random() LIMIT ?", (n,)).fetchall()
     with write_transaction(cx.engine) as conn:
-        standing.queue(conn, [("party", src, sid, "", "") for src, sid in shops])
+        standing_queue.queue(conn, [("party", src, sid, "", "") for src, sid in shops])
     cx.engine.dispose()
     return len(shops)
 

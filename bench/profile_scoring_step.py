@@ -41,7 +41,7 @@ def child(folder: Path, shops: int, warm: int, largest: bool = False, scorer: bo
     from chengxin.adapters.db import tables as t
     from chengxin.adapters.db.engine import read_connection
     from chengxin.bootstrap import bootstrap
-    from chengxin.services import ingest, standing
+    from chengxin.services import ingest, standing, standing_follow
     from chengxin.settings import Settings
 
     cx = bootstrap(Settings(database_url=f"sqlite:///{folder / 'store.db'}", keys_file=folder / "keys.json"))
@@ -63,8 +63,8 @@ def child(folder: Path, shops: int, warm: int, largest: bool = False, scorer: bo
             ingest.commit(cx, ingest.prepare(cx, [("bench", k + 1, line)]), origin="bench", actor="bench")
             c0, w0 = time.process_time(), time.perf_counter()
             if scorer:  # as `standing.follow` calls it
-                standing.drain(cx, chunk=200, rebuild_beyond=None, pause_s=standing.FOLLOW_PAUSE_S,
-                               budget_s=standing.FOLLOW_BUDGET_S)
+                standing.drain(cx, chunk=200, rebuild_beyond=None, pause_s=standing_follow.FOLLOW_PAUSE_S,
+                               budget_s=standing_follow.FOLLOW_BUDGET_S)
             else:
                 standing.drain(cx)
             if i >= warm:

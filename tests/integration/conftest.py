@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.exc import DataError
 from tests.integration.test_scoring import Feed, P
 
-from chengxin.services import standing
+from chengxin.services import trade
 from chengxin.services.ingest import ingest, read_lines
 
 
@@ -15,7 +15,7 @@ def poisoned(app, monkeypatch):
     """Order O2's figures cannot be stored (as a 2,670-character shipment id over PostgreSQL's index limit):
     every transaction that refreshes them fails."""
     tries: list[int] = []
-    real = standing.trade.refresh
+    real = trade.refresh
 
     def refresh(conn, rules, orders):
         if (P, "O2") in orders and -1 not in tries:  # -1: mended
@@ -23,7 +23,7 @@ def poisoned(app, monkeypatch):
             raise DataError("INSERT INTO trade_parts ...", {}, Exception("index row size exceeds maximum"))
         return real(conn, rules, orders)
 
-    monkeypatch.setattr(standing.trade, "refresh", refresh)
+    monkeypatch.setattr(trade, "refresh", refresh)
     assert ingest(app, read_lines("f", Feed().parties().order("O1", "2026-03-02").order("O2", "2026-04-02")
                                   .order("O3", "2026-05-02").text().encode().splitlines()), origin="f",
                   defer=True).rejected == 0

@@ -18,7 +18,7 @@ from tests.integration.test_scoring import Feed, P, points
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db.engine import read_connection
 from chengxin.entrypoints.cli_serve import Supervised
-from chengxin.services import detect_live, standing
+from chengxin.services import detect_live, standing, standing_aside, standing_follow
 from chengxin.services.ingest import ingest, read_lines
 
 
@@ -28,7 +28,7 @@ def _queue(app) -> list[tuple[str, str]]:
 
 
 def test_a_mark_that_fails_alone_is_set_aside_and_the_rest_is_settled(app, poisoned, monkeypatch, caplog):
-    monkeypatch.setattr(standing, "RETRY_FIRST_S", 0.0)  # tried again at the next drain
+    monkeypatch.setattr(standing_aside, "RETRY_FIRST_S", 0.0)  # tried again at the next drain
     done = standing.drain(app, rebuild_beyond=None)  # raised, and settled nothing, before
     assert done["pairs"] and points(app) == 3  # the pair's ratings are counted, O2's too
     assert _queue(app) == [("order", "O2")]  # O2's mark stays queued
@@ -40,7 +40,7 @@ def test_a_mark_that_fails_alone_is_set_aside_and_the_rest_is_settled(app, poiso
     assert "order mark of urn:cx:platform:P1 failed 3 times and is parked" in caplog.text
     for _ in range(3):  # parked: never tried again
         assert standing.drain(app, rebuild_beyond=None) == {"pairs": 0, "parties": 0}
-    assert len(poisoned) == 4 and not standing.set_aside(app).failures
+    assert len(poisoned) == 4 and not standing_aside.set_aside(app).failures
 
 
 def test_a_mark_that_failed_waits_before_it_is_tried_again(app, poisoned):
@@ -50,18 +50,18 @@ def test_a_mark_that_failed_waits_before_it_is_tried_again(app, poisoned):
 
 
 def test_a_mark_settled_after_all_is_forgotten(app, poisoned, monkeypatch):
-    monkeypatch.setattr(standing, "RETRY_FIRST_S", 0.0)
+    monkeypatch.setattr(standing_aside, "RETRY_FIRST_S", 0.0)
     standing.drain(app, rebuild_beyond=None)
-    assert standing.set_aside(app).failures
+    assert standing_aside.set_aside(app).failures
     poisoned.append(-1)  # the cause is mended: O2 settles now
     standing.drain(app, rebuild_beyond=None)
-    assert _queue(app) == [] and points(app) == 3 and not standing.set_aside(app).failures
+    assert _queue(app) == [] and points(app) == 3 and not standing_aside.set_aside(app).failures
 
 
 def test_the_scorer_goes_on_when_a_step_fails(app, monkeypatch, caplog):
     """A step that raises (here live detection, every time) is logged and tried again later; scores keep
     following the events (the scorer ended on its first error before)."""
-    monkeypatch.setattr(standing, "STEP_RETRY_FIRST_S", 0.01)
+    monkeypatch.setattr(standing_follow, "STEP_RETRY_FIRST_S", 0.01)
     calls: list[int] = []
 
     def broken(app):
@@ -87,8 +87,8 @@ def test_the_scorer_goes_on_when_a_step_fails(app, monkeypatch, caplog):
 
 
 def test_a_step_failing_again_waits_longer(monkeypatch):
-    steps, now = standing._Steps(), [100.0]
-    monkeypatch.setattr(standing.time, "monotonic", lambda: now[0])
+    steps, now = standing_follow._Steps(), [100.0]
+    monkeypatch.setattr(standing_follow.time, "monotonic", lambda: now[0])
     calls: list[int] = []
 
     def broken() -> None:
@@ -135,7 +135,7 @@ def test_on_postgresql_a_shipment_id_over_the_index_limit_holds_back_no_other_ma
     assert ingest(app, read_lines("p", [json.dumps(ev).encode()]), origin="p", defer=True).accepted == 1
     assert ingest_text(app, Feed().parties().order("O9", "2026-03-02").text()).accepted  # settled at once
     standing.drain(app, rebuild_beyond=None)
-    assert _queue(app) == [("order", "O1")] and standing.set_aside(app).failures
+    assert _queue(app) == [("order", "O1")] and standing_aside.set_aside(app).failures
 
 
 def test_serve_starts_its_scorer_again_when_it_exits():

@@ -17,7 +17,7 @@ from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
-from chengxin.services import appeals, review, standing
+from chengxin.services import appeals, review, standing, standing_follow
 
 
 def verdict(cx: Chengxin, order: str) -> str | None:
@@ -75,7 +75,7 @@ def _follow_until(cx: Chengxin, done: Callable[[], bool]) -> None:
 
 
 def test_the_scorer_finishes_an_interrupted_confirmation(sample_app: Chengxin, monkeypatch) -> None:
-    monkeypatch.setattr(standing, "FINISH_GRACE_S", 0.0)
+    monkeypatch.setattr(standing_follow, "FINISH_GRACE_S", 0.0)
     item = interrupted_confirmation(sample_app, monkeypatch)
     _follow_until(sample_app, lambda: verdict(sample_app, "O2") == "fake")
     assert verdict(sample_app, "O2") == "fake"
@@ -83,7 +83,7 @@ def test_the_scorer_finishes_an_interrupted_confirmation(sample_app: Chengxin, m
 
 
 def test_the_scorer_finishes_an_interrupted_overturn(sample_app: Chengxin, monkeypatch) -> None:
-    monkeypatch.setattr(standing, "FINISH_GRACE_S", 0.0)
+    monkeypatch.setattr(standing_follow, "FINISH_GRACE_S", 0.0)
     interrupted_overturn(sample_app, monkeypatch)
     _follow_until(sample_app, lambda: verdict(sample_app, "O1") == "genuine")
     assert verdict(sample_app, "O1") == "genuine"
@@ -96,9 +96,9 @@ def test_the_scorer_leaves_a_young_action_to_the_process_taking_it(sample_app: C
     calls: list[str] = []
     real = review.finish_pending
     monkeypatch.setattr(review, "finish_pending", lambda *a, **k: calls.append("pending") or real(*a, **k))
-    unfinished = standing._Unfinished()
+    unfinished = standing_follow._Unfinished()
     assert unfinished.finish(sample_app) == 0 and calls == [] and verdict(sample_app, "O2") is None
-    monkeypatch.setattr(standing, "FINISH_GRACE_S", 0.0)
+    monkeypatch.setattr(standing_follow, "FINISH_GRACE_S", 0.0)
     assert unfinished.finish(sample_app) == 1 and calls == ["pending"] and verdict(sample_app, "O2") == "fake"
 
 
@@ -106,7 +106,7 @@ def test_nothing_to_finish_costs_one_statement(app: Chengxin, monkeypatch) -> No
     calls: list[str] = []
     monkeypatch.setattr(review, "finish_pending", lambda *a, **k: calls.append("pending") or 0)
     monkeypatch.setattr(appeals, "finish_overturns", lambda *a, **k: calls.append("overturns") or 0)
-    unfinished = standing._Unfinished()
+    unfinished = standing_follow._Unfinished()
     for _ in range(3):
         assert unfinished.finish(app) == 0
     assert calls == []

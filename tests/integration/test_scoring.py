@@ -16,7 +16,16 @@ from chengxin.adapters.db import duck
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
-from chengxin.services import audit, parties, profiles, scoring, standing, standing_ledger, standing_views
+from chengxin.services import (
+    audit,
+    parties,
+    profiles,
+    scoring,
+    standing,
+    standing_drain,
+    standing_ledger,
+    standing_views,
+)
 from chengxin.services.viewer import Viewer
 from chengxin.simulate import Simulator, make_params
 
@@ -315,12 +324,12 @@ def test_a_budgeted_drain_settles_in_short_transactions_what_one_long_one_would(
     with read_connection(app.engine) as conn:
         queued = len(conn.execute(select(st.scoring_queue)).all())
     taken: list[int] = []  # marks per transaction
-    real = standing.next_chunk
-    monkeypatch.setattr(standing, "next_chunk", lambda marks, *a: taken.append(marks) or real(marks, *a))
+    real = standing_drain.next_chunk
+    monkeypatch.setattr(standing_drain, "next_chunk", lambda marks, *a: taken.append(marks) or real(marks, *a))
     done = standing.drain(app, chunk=50, rebuild_beyond=None, budget_s=1e-6)  # far too short for one mark
     # every mark queued, and the shops a category's moved DSR average queued (scoring.publish_categories)
     assert queued > 10 and done["pairs"] > 0 and sum(taken) >= queued
-    assert taken[0] == standing.FIRST_CHUNK and set(taken[1:]) <= {0, 1}  # then one mark at a time
+    assert taken[0] == standing_drain.FIRST_CHUNK and set(taken[1:]) <= {0, 1}  # then one mark at a time
     with read_connection(app.engine) as conn:
         assert conn.execute(select(st.scoring_queue)).first() is None
         scores = {r.party_key: (r.score, r.grade) for r in conn.execute(select(st.credit_scores))}

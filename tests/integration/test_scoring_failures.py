@@ -1,5 +1,5 @@
 """Scoring marks that fail alone are counted in the store (`services/scoring_failures.py`), and parked there after
-`standing.PARK_AFTER` failures: out of the queue, so neither a restart nor another `chengxin settle` tries them
+`standing_aside.PARK_AFTER` failures: out of the queue, so neither a restart nor another `chengxin settle` tries them
 again; `/v1/health`, `settle` and `chengxin scoring parked` show them, and `chengxin scoring release` puts them
 back. Counted in memory before, a one-shot `settle` never got past one failure, and nothing showed them."""
 
@@ -18,13 +18,13 @@ from tests.integration.test_scoring import P, points
 from chengxin.adapters.db import standing_tables as st
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.entrypoints.api.app import create_app
-from chengxin.services import ingest, scoring_failures, standing, standing_ledger
+from chengxin.services import ingest, scoring_failures, standing, standing_aside, standing_ledger, standing_queue
 
 O2 = ("order", P, "O2", "", "")
 
 
 def _fail_three_times(app, monkeypatch) -> None:
-    monkeypatch.setattr(standing, "RETRY_FIRST_S", 0.0)
+    monkeypatch.setattr(standing_aside, "RETRY_FIRST_S", 0.0)
     for _ in range(3):
         standing.drain(app, rebuild_beyond=None)
 
@@ -40,7 +40,7 @@ def test_a_parked_mark_leaves_the_queue_with_its_error_and_survives_a_restart(ap
     [row] = scoring_failures.parked(app)
     assert (row["kind"], row["a_source"], row["a_id"], row["b_id"], row["failures"]) == ("order", P, "O2", "", 3)
     assert "index row size exceeds maximum" in row["error"] and row["failed_at"].endswith("Z")
-    standing._ASIDE.clear()  # a new process: it used to try every such mark again
+    standing_aside._ASIDE.clear()  # a new process: it used to try every such mark again
     assert ingest.settle(app)["scoring_parked"] == 1
     assert len(poisoned) == 4
 
@@ -48,10 +48,10 @@ def test_a_parked_mark_leaves_the_queue_with_its_error_and_survives_a_restart(ap
 def test_one_shot_settles_count_their_failures_together(app, poisoned):
     """Each `chengxin settle` is a new process with the default wait: one failure each (found by review)."""
     for n in (1, 2):
-        standing._ASIDE.clear()
+        standing_aside._ASIDE.clear()
         assert ingest.settle(app)["scoring_parked"] == 0
         assert _failures(app) == [("O2", n, False)] and _queue(app) == [("order", "O2")]
-    standing._ASIDE.clear()
+    standing_aside._ASIDE.clear()
     assert ingest.settle(app)["scoring_parked"] == 1
     assert _failures(app) == [("O2", 3, True)] and _queue(app) == []
 
@@ -60,7 +60,7 @@ def test_a_mark_that_settles_after_failing_forgets_its_failures(app, poisoned):
     standing.drain(app, rebuild_beyond=None)
     assert _failures(app) == [("O2", 1, False)]
     poisoned.append(-1)  # the cause is mended
-    standing._ASIDE.clear()
+    standing_aside._ASIDE.clear()
     standing.drain(app, rebuild_beyond=None)
     assert _queue(app) == [] and _failures(app) == [] and points(app) == 3
 
@@ -78,11 +78,11 @@ def test_release_puts_it_back_and_the_next_drain_settles_it_once_mended(app, poi
 def test_queued_again_by_new_events_it_is_tried_again_and_settled_it_is_forgotten(app, poisoned, monkeypatch):
     _fail_three_times(app, monkeypatch)
     with write_transaction(app.engine) as conn:  # as ingesting another event of order O2 does
-        standing.queue(conn, [O2])
+        standing_queue.queue(conn, [O2])
     standing.drain(app, rebuild_beyond=None)  # fails again: parked again at once
     assert _failures(app) == [("O2", 4, True)] and _queue(app) == [] and len(poisoned) == 5
     with write_transaction(app.engine) as conn:
-        standing.queue(conn, [O2])
+        standing_queue.queue(conn, [O2])
     poisoned.append(-1)
     standing.drain(app, rebuild_beyond=None)
     assert _failures(app) == [] and _queue(app) == [] and scoring_failures.parked(app) == []
@@ -98,12 +98,12 @@ def test_a_full_rebuild_forgets_every_failure(app, poisoned, monkeypatch):
 def test_while_the_store_refuses_to_count_the_mark_waits_and_is_tried_again(app, poisoned, monkeypatch):
     """Parked in memory for ever before: a busy store when it was parked hid it until a restart (found by
     review)."""
-    monkeypatch.setattr(standing, "RETRY_FIRST_S", 0.0)
+    monkeypatch.setattr(standing_aside, "RETRY_FIRST_S", 0.0)
     monkeypatch.setattr(scoring_failures, "record", lambda *a: None)
     for _ in range(5):
         standing.drain(app, rebuild_beyond=None)
     assert len(poisoned) == 6 and _queue(app) == [("order", "O2")]  # tried every time, never hidden
-    times, until, _ = standing.set_aside(app).failures[O2]
+    times, until, _ = standing_aside.set_aside(app).failures[O2]
     assert times == 5 and until != float("inf")
 
 

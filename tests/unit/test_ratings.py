@@ -149,7 +149,7 @@ def test_a_bad_rules_file_is_refused_naming_the_place():
 
 
 def test_the_scorer_sizes_its_next_transaction_by_the_last_ones_pace():
-    from chengxin.services.standing import next_chunk
+    from chengxin.services.standing_drain import next_chunk
 
     assert next_chunk(10, 0.010, 0.005, 200) == 5  # 1 ms a mark: 5 fit in 5 ms
     assert next_chunk(10, 0.001, 0.005, 200) == 50

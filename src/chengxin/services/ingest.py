@@ -27,7 +27,15 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, refresh_statistics, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.events import differing_fields, normalised
-from chengxin.services import credit_log, detect_live, ingest_apart, lists, scoring_failures, standing
+from chengxin.services import (
+    credit_log,
+    detect_live,
+    ingest_apart,
+    lists,
+    scoring_failures,
+    standing,
+    standing_queue,
+)
 from chengxin.services.prepare import Line, Prepared, PreparedBatch, Rows, assemble, prepare, read_lines
 
 __all__ = ["IngestReport", "Line", "Prepared", "PreparedBatch", "Rows", "commit", "commit_many", "ingest",
@@ -372,7 +380,7 @@ def _readable(app: Chengxin, body: str) -> dict[str, Any]:
 def _store(conn: Connection, rows: Rows) -> None:
     bulk.insert_tuples(conn, "events", rows.events)
     store.write_rows(conn, rows.upserts, rows.inserts)
-    standing.queue(conn, rows.scoring)  # what the batch makes stale in ratings and scores; drained after commit
+    standing_queue.queue(conn, rows.scoring)  # what the batch makes stale in ratings and scores; drained after commit
     lists.queue_supervision(conn, *rows.supervision)  # sanctions and commitments: records and lists, likewise
     detect_live.queue(conn, *rows.live)  # delivered shipments: read for empty parcels by the live drain
 

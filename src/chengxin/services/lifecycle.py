@@ -118,9 +118,9 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
 
 
 def _rescore(conn: Connection, ref: Ref) -> None:
-    from chengxin.services import standing
+    from chengxin.services import standing_queue
 
-    standing.queue(conn, [("party", ref[0], ref[1], "", "")])
+    standing_queue.queue(conn, [("party", ref[0], ref[1], "", "")])
 
 
 def _stamp(at: datetime) -> str:

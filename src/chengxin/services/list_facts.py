@@ -23,7 +23,7 @@ from chengxin.domain import lifecycle as L
 from chengxin.domain import lists as LS
 from chengxin.services import lifecycle
 
-REGULATOR_DECIDER = "regulator:"  # how a regulator's decisions are recorded (lifecycle.who, standing.py)
+REGULATOR_DECIDER = "regulator:"  # how a regulator's decisions are recorded (lifecycle.who, standing_verdicts.py)
 
 _CHUNK = 500
 

@@ -39,7 +39,7 @@ from chengxin.domain.events import canonical
 from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services import credit_log, lifecycle, lists
 from chengxin.services import review_publish as RP
-from chengxin.services.standing import REGULATOR_DECIDER
+from chengxin.services.standing_verdicts import REGULATOR_DECIDER
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
 Ref = tuple[str, str]
@@ -334,7 +334,7 @@ def _decision_records(row: Any, status: str, parties: list[tuple[Ref, str]], ord
 
 def _not_held_genuine(conn: Connection, orders: list[Ref]) -> None:
     """Refuse, before anything is written, a confirmation that would find fake an order a regulator found
-    genuine: only a regulator changes a regulator's verdict (`standing._may_decide`). Written first and
+    genuine: only a regulator changes a regulator's verdict (`standing_verdicts._may_decide`). Written first and
     refused after, it left the item confirmed with its verdicts pending, and every later review action
     retried them and failed (found by review)."""
     v = st.order_verdicts.c

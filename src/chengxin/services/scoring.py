@@ -227,11 +227,11 @@ def rescore_in(conn: Connection, keys: list[str], cause: str = "events") -> int:
 # --- the DSR averages shops are compared with ----------------------------------------------------------------
 def publish_categories(conn: Connection, moved: dict[str, tuple[dict[str, Any], str, bool]], *,
                        queue: bool = True) -> int:
-    """Publish these categories' DSR averages (`profiles.Facts.moved`: the average over every shop, when it was
+    """Publish these categories' DSR averages (`profile_gather.Facts.moved`: the average over every shop, when it was
     read, whether one was published before) and queue the shops of each category that had one, so that their
     scores compare them with the new one; returns how many shops were queued. Not `queue`: a full recompute,
     which has scored every shop against these."""
-    from chengxin.services import standing
+    from chengxin.services import standing_queue
     from chengxin.services.standing_views import published_dsr, shops_of_category
 
     if not moved:
@@ -245,7 +245,7 @@ def publish_categories(conn: Connection, moved: dict[str, tuple[dict[str, Any], 
     if not queue:
         return 0
     shops = [shop for c, (_, _, before) in moved.items() if before for shop in shops_of_category(conn, c)]
-    standing.queue(conn, [("party", src, sid, "", "") for src, sid in shops])
+    standing_queue.queue(conn, [("party", src, sid, "", "") for src, sid in shops])
     return len(shops)
 
 

@@ -1,11 +1,11 @@
 """Scoring marks that fail, counted in the store, and parked there for an operator.
 
-A mark of `scoring_queue` that fails alone (`standing.SetAside`) has its failure counted in `scoring_failures`,
-with its last error, in a transaction of its own. At `standing.PARK_AFTER` failures the same transaction parks
+A mark of `scoring_queue` that fails alone (`standing_aside.SetAside`) has its failure counted in `scoring_failures`,
+with its last error, in a transaction of its own. At `standing_aside.PARK_AFTER` failures the same transaction parks
 it: the mark leaves the queue, so neither the scorer, a restart nor another `chengxin settle` tries it again,
 and `chengxin scoring parked`, `chengxin settle` and `/v1/health` show it. Once its cause is fixed (a new
 release, a corrected event), `chengxin scoring release` puts it back in the queue with its count cleared. A mark
-that settles loses its row (`standing._settle`); so do all of them when a full rebuild succeeds.
+that settles loses its row (`standing_drain._settle`); so do all of them when a full rebuild succeeds.
 
 Counted in memory before, a one-shot `chengxin settle` never got past one failure (the mark then waits), every
 restart started again from none, and nothing showed an operator the mark was there (found by review).

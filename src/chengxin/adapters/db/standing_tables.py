@@ -54,7 +54,7 @@ scoring_queue = Table(
 )
 
 # Marks of `scoring_queue` that failed alone, and how often (services/scoring_failures.py): counted in the store,
-# so that one-shot `chengxin settle` runs count too. After `standing.PARK_AFTER` failures a mark is parked: out
+# so that one-shot `chengxin settle` runs count too. After `standing_aside.PARK_AFTER` failures a mark is parked: out
 # of the queue (in the same transaction), waiting for an operator (`chengxin scoring parked`, `release`).
 # A mark that settles loses its row.
 scoring_failures = Table(

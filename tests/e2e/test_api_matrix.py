@@ -389,6 +389,13 @@ def consistent_with_itself(body: Any, env: Env, call: Call) -> None:
     assert body["first_root"] == body["second_root"]
 
 
+def key_chain_of_one(body: Any, env: Env, call: Call) -> None:
+    """Before any rotation the chain is the node's key alone, signing from size 1 (a public route: verifiers
+    elsewhere follow it)."""
+    assert [(k["key_id"], k["from_size"], k["until_size"], k["rotation"]) for k in body["keys"]] == \
+        [(env.cx.keys.key_id, 1, None, None)] and body["current_key_id"] == env.cx.keys.key_id
+
+
 def healthy(body: Any, env: Env, call: Call) -> None:
     assert body == {"status": "ok", "tree_size": SAMPLE_TREE_SIZE, "scoring_parked": 0}
 
@@ -776,6 +783,11 @@ MATRIX: dict[tuple[str, str], Objects] = {
         "25..25": (get(f"/v1/log/consistency?first={SAMPLE_TREE_SIZE}&second={SAMPLE_TREE_SIZE}"), row(
             anonymous=ok(consistent_with_itself), p1=ok(consistent_with_itself), p2=ok(consistent_with_itself),
             regulator=ok(consistent_with_itself), bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
+    },
+    ("GET", "/v1/log/keys"): {
+        "-": (get("/v1/log/keys"), row(
+            anonymous=ok(key_chain_of_one), p1=ok(key_chain_of_one), p2=ok(key_chain_of_one),
+            regulator=ok(key_chain_of_one), bad_key=BAD_KEY_ON_PUBLIC_ROUTE)),
     },
     ("GET", "/v1/lists"): {
         "-": (get("/v1/lists"), row(

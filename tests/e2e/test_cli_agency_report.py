@@ -75,5 +75,7 @@ def test_keys_rotate_prints_a_new_secret_for_the_same_key(sample_app: Chengxin) 
         pass
     listed = json.loads(run(env_of(sample_app), "keys", "list", "--json").stdout)
     assert listed[0]["rotated_at"] is not None and key["secret"] not in json.dumps(listed)
-    table = run({**env_of(sample_app), "COLUMNS": "200"}, "keys", "list").stderr
-    assert "rotated" in table and "old secret until" in table
+    assert "old secret works" not in run(env_of(sample_app), "keys", "list").stderr  # no grace
+    again = json.loads(run(env_of(sample_app), "keys", "rotate", key["key_id"], "--json").stdout)  # 24 hours
+    table = run(env_of(sample_app), "keys", "list").stderr
+    assert "rotated" in table and f"old secret works until {again['previous_until']}" in table

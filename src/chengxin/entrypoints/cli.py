@@ -367,12 +367,15 @@ def keys_list(as_json: JsonOpt = False) -> None:
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("key id", "role", "source", "label", "created", "revoked", "rotated", "old secret until"):
+    for name in ("key id", "role", "source", "label", "created", "revoked", "rotated"):
         table.add_column(name)
     for k in found:
         table.add_row(k["key_id"], k["role"], k["source"] or "-", k["label"] or "-", (k["created_at"] or "")[:10],
-                      (k["revoked_at"] or "-")[:10], (k["rotated_at"] or "-")[:10], (k["previous_until"] or "-")[:16])
+                      (k["revoked_at"] or "-")[:10], (k["rotated_at"] or "-")[:10])
     err.print(table if found else "no API keys; `chengxin keys create` makes one")
+    for k in found:  # a line each, not a column: the table fits a terminal of 80 columns
+        if k["previous_until"]:
+            err.print(f"key {k['key_id']}: its old secret works until {k['previous_until']}")
 
 
 @keys_app.command("revoke")

@@ -262,8 +262,7 @@ def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     over_zh = [f"发货{p.shipped:,.0f}单" if p.shipped else "", f"承运包裹{p.carried:,.0f}件" if p.carried else ""]
     if not handled and p.orders:
         over_en, over_zh = [_n(p.orders, "order")], [f"订单{p.orders:,}单"]
-    en = f"{_n(p.complaints, 'complaint')}, {p.complaints_upheld:g} upheld"
-    zh = f"被投诉{p.complaints}件，成立{p.complaints_upheld:g}件"
+    en, zh = _complaint_counts(p.complaints, p.complaints_upheld)
     if over := " and ".join(x for x in over_en if x):
         en += f" over {over}"
         zh = "，".join(x for x in over_zh if x) + "，" + zh
@@ -273,6 +272,22 @@ def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     return Dimension("complaints", w, value, en, zh, {"complaints": p.complaints, "upheld": p.complaints_upheld,
                                                       "upheld_rate": _r(rate), "orders": p.orders,
                                                       "shipped": _r(p.shipped), "carried": _r(p.carried)})
+
+
+def _complaint_counts(filed: int, upheld: float) -> tuple[str, str]:
+    """The counts of the complaints sentence (en, zh): filings against the party, and how many were upheld."""
+    return f"{_n(filed, 'complaint')}, {upheld:g} upheld", f"被投诉{filed}件，成立{upheld:g}件"
+
+
+def restate_complaints(dimension: Mapping[str, Any], filed: int) -> dict[str, Any]:
+    """The complaints dimension as computed, its sentence and `facts` counting `filed` filings instead of all:
+    what a viewer who may not see every filing is shown (services/complaint_counts.py). The score, the upheld
+    count and the rate stay as computed (they count outcomes, which are public)."""
+    facts = dimension["facts"]
+    was_en, was_zh = _complaint_counts(facts["complaints"], facts["upheld"])
+    now_en, now_zh = _complaint_counts(filed, facts["upheld"])
+    return {**dimension, "en": dimension["en"].replace(was_en, now_en, 1),
+            "zh": dimension["zh"].replace(was_zh, now_zh, 1), "facts": {**facts, "complaints": filed}}
 
 
 def counted(p: Profile) -> tuple[Sanction, ...]:

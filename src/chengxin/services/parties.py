@@ -22,7 +22,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
 from chengxin.domain.redact import redact
 from chengxin.exc import NotFound
-from chengxin.services import credit_log
+from chengxin.services import complaint_counts, credit_log
 from chengxin.services.credit_file import Ref, credit_records_view, today
 from chengxin.services.viewer import ANONYMOUS, REGULATOR, Viewer
 
@@ -86,6 +86,7 @@ def _party_view(conn: Connection, subject: Any, viewer: Viewer, page: tuple[int,
     }
     view.update(_party_standing(conn, subject, refs, [(s.source, s.shop_id) for s in shops],
                                 scored=score_shown(linked, viewer)))
+    complaint_counts.restate(conn, view, subject.party_key, viewer, full=full)  # the filings it may see
     view.update(_consequences(conn, subject.party_key, refs, viewer))
     cap_grade(view)
     refs += [(s.source, s.shop_id) for s in shops]
@@ -338,6 +339,8 @@ def _shop_view(conn: Connection, shop: Any, viewer: Viewer, page: tuple[int, int
         "ratings": rating_summary(conn, (shop.source, shop.shop_id)),
     }
     view.update(_shop_standing(conn, shop, operator, categories, op_full, scored=scored))
+    if operator is not None:
+        complaint_counts.restate(conn, view, operator.party_key, viewer, full=full)
     if operator is not None:  # another source's person: their lists and records as the public sees them (a
         # platform read a person's watch-list entry through the shop: found by review)
         view.update(_consequences(conn, operator.party_key, op_refs, viewer if op_full or not person else ANONYMOUS))

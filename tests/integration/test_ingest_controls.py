@@ -2,7 +2,7 @@
 as its own line, naming the field and the code point, while the lines around it land. Stored keys join a source
 and an id with U+001F (services/lifecycle.py, columnar.py): such an id was stored, and two entities could make one
 key. Free text keeps its line breaks and tabs, stored as sent. A "|" in a source (a URI has none) is refused the
-same way: stored keys join a source and what follows it with "|" (events.source_character)."""
+same way: stored keys join a source and what follows it with "|" (event_fields.source_character)."""
 
 from __future__ import annotations
 

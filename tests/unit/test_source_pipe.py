@@ -1,4 +1,4 @@
-""""|" in a source (events.source_character): a source is a URI, which has none (RFC 3986 writes it %7C), and the
+""""|" in a source (event_fields.source_character): a source is a URI, which has none (RFC 3986 writes it %7C), and the
 stored keys join a source and what follows it with "|" (Event.ord, `local:<source>|<id>`, the associated data of
 encrypted fields, standing order keys). A source "a|b" with id "c" and a source "a" with id "b|c" made one key.
 Refused on both validation paths, raw or escaped, in the envelope and in every reference object, naming the field

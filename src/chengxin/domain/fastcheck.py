@@ -43,7 +43,7 @@ _MAY_HAVE_CONTROL_TEXT = re.compile(r"\\(?:[bfnrt]|u(?:00[0189][0-9A-Fa-f]|007[F
 _MAY_HAVE_CONTROL_BYTES = re.compile(
     rb"\\(?:[bfnrt]|u(?:00[0189][0-9A-Fa-f]|007[Ff]|202[89]))|\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]")
 _CONTROL = re.compile(CONTROLS)
-_CLOCK = r"[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"  # as events._TIME
+_CLOCK = r"[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"  # as event_times.TIME
 TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _CLOCK + r"\Z"
 DATE_OR_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(\Z|" + _CLOCK + r"\Z)"
 Count = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # stored as 64-bit integers
@@ -171,7 +171,7 @@ def quick_check(raw: bytes | str, vocab: Vocabulary) -> Envelope | None:
     if controls and _CONTROL.search("".join(_plain(env, data, vocab))):  # one where its class refuses it
         return None
     if _may_hold_pipe(raw) and any(SOURCE_RESERVED in one for one in _sources(env, data, vocab)):
-        return None  # a source holding "|" (events.source_character): the slow path names it
+        return None  # a source holding "|" (event_fields.source_character): the slow path names it
     return env
 
 

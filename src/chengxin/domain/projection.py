@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from chengxin.domain.events import Event, Ref, as_date, canonical, utc
+from chengxin.domain.event_times import as_date, utc
+from chengxin.domain.events import Event, Ref, canonical
 
 
 @dataclass(frozen=True, slots=True)

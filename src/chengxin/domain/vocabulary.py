@@ -15,8 +15,8 @@ import yaml
 FIELD_KINDS = frozenset(
     {"str", "text", "hash", "ref", "money", "count", "int", "time", "date", "region", "enum", "strs", "items", "dims"}
 )
-# Checks of a `str` field beyond its kind (`format: gtin`), done by `events.py` on both paths: a check digit is
-# no pattern the fast path's msgspec types could hold.
+# Checks of a `str` field beyond its kind (`format: gtin`), done on both paths (`event_fields.FORMATS`, which
+# `events.py` runs on the fast path too): a check digit is no pattern the fast path's msgspec types could hold.
 FIELD_FORMATS = frozenset({"gtin"})
 # Length limits (`lengths` in the vocabulary: a class name -> at most that many characters, i.e. Unicode code
 # points, as JSON, Python and msgspec count them). Every `str`, `strs` (each element) and `text` field names its
@@ -45,13 +45,13 @@ CONTROLS = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"  # a pattern: one control characte
 # the explaining validator to look at closely, every one that may be: 10 to 19 digits and no letter, however
 # punctuated (a phone, landline, bank card or resident ID number: 138-1234-5678, 6222-0212-3456-7890), 17
 # digits and an X, an IPv4 address (alone, with a port or prefix length, or mapped into IPv6: ::ffff:
-# 192.0.2.1) or anything shaped like an IPv6 address. The explaining validator (`events.raw_shape`) refuses
+# 192.0.2.1) or anything shaped like an IPv6 address. The explaining validator (`event_hashes.raw_shape`) refuses
 # only those of a real raw shape (a mobile number, a card number passing Luhn, a resident ID with its check
 # character, a real IP address, ...), so that a raw value sent by mistake is never stored, and a hash that
 # happens to be all digits is kept. (The classes are disjoint: no backtracking blow-up.) Each shape may come
 # after a label of letters and separators (`tel:`, `p:`, `card:`, `m`, `ip:`): labelled, a raw number was
 # accepted and stored in the clear (found by review). The label is taken whole (possessive), as
-# `events.raw_shape` takes it.
+# `event_hashes.raw_shape` takes it.
 LABEL = r"[A-Za-z:_\-+/=.]*+"
 HASH = (rf"^(?!{LABEL}[^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){{10,19}}\Z)"  # phone, landline, card, ID
         rf"(?!{LABEL}[^A-Za-z0-9]*(?:[0-9][^A-Za-z0-9]*){{17}}[Xx][^A-Za-z0-9]*\Z)"  # ID ending in X

@@ -19,7 +19,8 @@ from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.resources import event_vocabulary
 from chengxin.bootstrap import Chengxin
-from chengxin.domain.events import Event, key_character, parse_line, too_long
+from chengxin.domain.event_fields import key_character, too_long
+from chengxin.domain.events import Event, parse_line
 from chengxin.domain.vocabulary import source_kind
 from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from chengxin.services.credit_log import now_utc

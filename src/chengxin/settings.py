@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Processes `chengxin detect` uses on a store of 50,000 shipments or more: 2 reads and judges the waybills
     # in a second process while the first runs the other detectors; 1 keeps everything in one process.
     detect_processes: int = Field(default=2, ge=1, le=2)
+    # `chengxin serve` runs every detector (`chengxin detect`: findings queued for review) in a process of its
+    # own whenever the last full run is this many hours old; 0: never (run `chengxin detect` from cron instead).
+    detect_every_hours: float = Field(default=0.0, ge=0.0)
     # Processes a bulk load of a file of ~20,000 lines or more uses (`chengxin ingest FILE`, `chengxin demo`):
     # 2 prepares each batch (parse, validate, project) in a second process while the first stores the one
     # before; 1 keeps everything in one process. Input from stdin always stays in one process.

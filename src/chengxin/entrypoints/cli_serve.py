@@ -26,6 +26,9 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Server processes (default CHENGXIN_WORKERS).")] = None,
     scorer: Annotated[bool, typer.Option(help="Also run the scorer process that keeps points and scores "
                                               "current as events arrive (see `chengxin score --follow`).")] = True,
+    detect_every: Annotated[float | None, typer.Option(
+        help="Also run every detector (`chengxin detect`) whenever the last full run is this many hours old, "
+             "queueing findings for review (default CHENGXIN_DETECT_EVERY_HOURS; 0: never).")] = None,
 ) -> None:
     """Serve the HTTP API (/v1, /docs) and the public portal (/)."""
     import uvicorn
@@ -35,7 +38,9 @@ def serve(
     cx = _app()
     cx.engine  # noqa: B018 - migrate before the first request, not during it
     _require_own_key(cx)
-    bind: dict[str, Any] = {"host": host or cx.settings.host, "port": port or cx.settings.port, "log_level": "info",
+    bind: dict[str, Any] = {"host": host or cx.settings.host,
+            # 0 is a port too (any free one): `port or …` served on the default 8000 instead
+            "port": cx.settings.port if port is None else port, "log_level": "info",
             "access_log": False}
     count = workers or cx.settings.workers
     # its own process: scoring costs about as much CPU as ingesting, and beside the API it would halve it;
@@ -43,6 +48,12 @@ def serve(
     follower = Supervised(_follow, name="chengxin-scorer")
     if scorer:
         follower.start()
+    hours = cx.settings.detect_every_hours if detect_every is None else detect_every
+    if hours < 0:
+        raise InvalidInput(f"--detect-every: {hours} hours; give 0 (never) or more")
+    detector = Supervised(_detect, name="chengxin-detector", args=(hours,), first_wait_s=60.0, most_wait_s=3600.0)
+    if hours:
+        detector.start()
     try:
         if count > 1:  # each process builds its own app from the same environment, and refuses a store gone
             uvicorn.run("chengxin.entrypoints.api.app:worker_app", factory=True, workers=count, **bind)
@@ -50,6 +61,7 @@ def serve(
             uvicorn.run(create_app(cx), **bind)
     finally:
         follower.stop()  # a transaction cut short rolls back; its marks stay queued
+        detector.stop()  # a run cut short stores nothing; its claim is released or goes stale
 
 
 def _require_own_key(cx: Chengxin) -> None:
@@ -73,6 +85,18 @@ def _follow() -> None:
     app = _app()
     freeze_startup_objects()
     standing.follow(app, _UntilParentExits(), chunk=50)
+
+
+def _detect(hours: float) -> None:
+    """The detector process: every detector whenever the last full run is `hours` old (detect_schedule)."""
+    from datetime import timedelta
+
+    from chengxin.bootstrap import freeze_startup_objects
+    from chengxin.services import detect_schedule
+
+    app = _app()
+    freeze_startup_objects()
+    detect_schedule.follow(app, _UntilParentExits(), timedelta(hours=hours))
 
 
 class Supervised:

@@ -15,13 +15,16 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from sys import intern
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import tables as t
+from chengxin.adapters.db import upsert
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.adapters.db.findings import insert_findings, now_utc
 from chengxin.adapters.resources import vocab_text
@@ -71,6 +74,9 @@ class DetectRun:
                 "graph": self.graph, "seconds": round(self.seconds, 3)}
 
 
+FULL_RUN_JOB = "detect.full"  # the job_runs row: when the last run of every detector finished (detect_schedule)
+
+
 def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True,
            rebuild_graph: bool = False) -> DetectRun:
     """Run the registered detectors (or `only` these), store their findings under one run id, and (unless
@@ -93,6 +99,9 @@ def detect(cx: Chengxin, only: list[str] | None = None, *, publish: bool = True,
         for d in chosen:
             insert_findings(conn, done.found[d.name], detector=d.name, run_id=run.run_id, created_at=run.created_at)
             run.findings += done.found[d.name]
+        if only is None:  # a full run, whoever ran it: the schedule counts from it (services/detect_schedule.py)
+            upsert.insert_or_update(conn, lt.job_runs, [{"job": FULL_RUN_JOB,
+                                                         "finished_at": datetime.now(UTC).isoformat()}])
         if done.typical is not None:  # services/detect_live.py
             from chengxin.services import detect_live
 

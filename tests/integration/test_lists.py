@@ -22,7 +22,17 @@ from chengxin.adapters.db.findings import insert_findings
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.quality import Finding
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated
-from chengxin.services import appeals, audit, commitments, lifecycle, list_views, lists, parties, review
+from chengxin.services import (
+    appeals,
+    audit,
+    commitments,
+    lifecycle,
+    list_measures,
+    list_views,
+    lists,
+    parties,
+    review,
+)
 from chengxin.services.lifecycle import Conflict
 from chengxin.services.viewer import ANONYMOUS, Viewer
 
@@ -566,7 +576,7 @@ def test_pending_applications_are_a_work_queue(ringed: Chengxin) -> None:
 
 
 def test_the_feed_names_only_measures_the_viewer_may_see(ringed: Chengxin) -> None:
-    catalog = lists.catalog()
+    catalog = list_measures.catalog()
     for viewer, allowed in ((PLATFORM2, {"public", "platforms"}), (REGULATOR, {"public", "platforms", "regulators"})):
         changes = list_views.changes(ringed, viewer)["changes"]
         named = {n for c in changes for n in (*c["added"], *c["removed"], *(m["measure"] for m in c["measures"]))}

@@ -16,7 +16,7 @@ from chengxin.adapters import streams
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin, bootstrap
-from chengxin.services import list_views, lists
+from chengxin.services import list_feed, list_views
 from chengxin.services.viewer import Viewer
 from chengxin.settings import Settings
 
@@ -81,7 +81,7 @@ def test_changes_are_published_once_in_order(nats_app: Chengxin) -> None:
     # named as the regulator's feed names them, so a system can act on it (neither was sent: found by review)
     assert [orjson.loads(body) for _, _, body in got] == feed
     assert last["shops"] == [{"source": "urn:cx:platform:P1", "id": "S2", "name": "示例日用小店"}]
-    assert lists.publish_feed(cx) == {"published": 0, "pending": 0, "error": None}  # nothing left, nothing twice
+    assert list_feed.publish_feed(cx) == {"published": 0, "pending": 0, "error": None}  # nothing left, nothing twice
     assert len(streams.read(s.nats_url, s.nats_stream, f"{s.nats_subject}.>")) == len(got)
 
 
@@ -90,7 +90,7 @@ def test_an_unreachable_server_keeps_the_feed_for_later(settings: Settings) -> N
     try:
         ingest_file(cx, SAMPLE)
         assert _unpublished(cx) >= 1
-        done = lists.publish_feed(cx)
+        done = list_feed.publish_feed(cx)
         assert done["published"] == 0 and done["pending"] >= 1 and "127.0.0.1:1" in done["error"]
     finally:
         cx.engine.dispose()

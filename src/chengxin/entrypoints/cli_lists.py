@@ -168,12 +168,12 @@ def measures_feed(since: Annotated[str | None, typer.Option(help="Cursor or ISO 
 def measures_publish(as_json: JsonOpt = False) -> None:
     """Publish pending measure changes to NATS JetStream (`CHENGXIN_NATS_URL`)."""
     from chengxin.exc import ConfigError
-    from chengxin.services import lists
+    from chengxin.services import list_feed
 
     cx = _app()
     if not cx.settings.nats_url:
         raise ConfigError("CHENGXIN_NATS_URL is not set: there is no stream to publish to")
-    done = lists.publish_feed(cx)
+    done = list_feed.publish_feed(cx)
     _print_json(done) if as_json else err.print(f"{done['published']} published, {done['pending']} pending"
                                                 + (f"; error: {done['error']}" if done["error"] else ""))
     if done["error"]:

@@ -31,6 +31,7 @@ from chengxin.services import (
     credit_log,
     detect_live,
     ingest_apart,
+    list_queue,
     lists,
     scoring_failures,
     standing,
@@ -381,7 +382,7 @@ def _store(conn: Connection, rows: Rows) -> None:
     bulk.insert_tuples(conn, "events", rows.events)
     store.write_rows(conn, rows.upserts, rows.inserts)
     standing_queue.queue(conn, rows.scoring)  # what the batch makes stale in ratings and scores; drained after commit
-    lists.queue_supervision(conn, *rows.supervision)  # sanctions and commitments: records and lists, likewise
+    list_queue.queue_supervision(conn, *rows.supervision)  # sanctions and commitments: records and lists, likewise
     detect_live.queue(conn, *rows.live)  # delivered shipments: read for empty parcels by the live drain
 
 

@@ -108,9 +108,9 @@ def open_record(conn: Connection, app: Chengxin, *, key: str, origin: str, party
     conn.execute(lt.record_transitions.insert().values(
         record_id=record_id, action="confirm", from_state=L.SUSPECTED, to_state=L.CONFIRMED, at=_stamp(at), by=by,
         reason=str(details.get("reason") or "confirmed"), basis=basis, credit_idx=credit_idx))
-    from chengxin.services import lists
+    from chengxin.services import list_queue
 
-    lists.mark(conn, [party_key])
+    list_queue.mark(conn, [party_key])
     if origin != "breach" and act is not NO_ACT:
         _breaches(conn, app, record_id, party_key, subject, category, severity, at, by, act or (at, at))
     _rescore(conn, subject[1])  # a record in force, or a broken commitment, counts in the score
@@ -323,9 +323,9 @@ def sync(app: Chengxin, now: datetime | None = None) -> dict[str, int]:
     at, _ = now_and_stamp(now)
     done = {"opened": 0, "lifted": 0, "expired": 0}
     with write_transaction(app.engine) as conn:
-        from chengxin.services import lists
+        from chengxin.services import list_queue
 
-        conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key == lists.SYNC))  # under the lock:
+        conn.execute(delete(lt.list_queue).where(lt.list_queue.c.party_key == list_queue.SYNC))  # under the lock:
         done["opened"] = _open_sanctions(conn, app)  # a sync asked after this commit runs again
         done["lifted"] = _apply_lifts(conn, app)
         done["expired"] = expire_due(conn, app, at)
@@ -414,9 +414,9 @@ def move(conn: Connection, app: Chengxin, row: Any, action: str, by: str, reason
     conn.execute(lt.record_transitions.insert().values(
         record_id=row.id, action=action, from_state=before, to_state=after, at=_stamp(at), by=by, reason=reason,
         basis=basis, credit_idx=idx))
-    from chengxin.services import lists
+    from chengxin.services import list_queue
 
-    lists.mark(conn, [row.party_key])
+    list_queue.mark(conn, [row.party_key])
     _rescore(conn, (row.subject_source, row.subject_id))  # a record's weight in the score moves with it
     if after in L.ENDED:
         _end_dependants(conn, app, row, action, after, by, at)

@@ -23,7 +23,7 @@ from chengxin.domain import lifecycle as L
 from chengxin.domain import measures as M
 from chengxin.domain.redact import redact_tree
 from chengxin.exc import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from chengxin.services import lifecycle, list_overrides, lists
+from chengxin.services import lifecycle, list_measures, list_overrides, lists
 from chengxin.services.parties import NATURAL_PERSONS, identity_view
 from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
 
@@ -49,7 +49,7 @@ def catalog_view() -> dict[str, Any]:
                        "policies": [p.as_dict() for p in ps.policies if p.list == d.name]}
                       for d in ps.lists.values()],
             "measures": [{"measure": m.name, "zh": m.zh, "en": m.en, "kind": m.kind, "audience": m.audience,
-                          "applies_to": m.applies_to, "basis": m.basis} for m in lists.catalog().values()]}
+                          "applies_to": m.applies_to, "basis": m.basis} for m in list_measures.catalog().values()]}
 
 
 def members(app: Chengxin, name: str, viewer: Viewer, *, limit: int = 100, after: int | None = None,
@@ -174,11 +174,11 @@ def party_lists(conn: Connection, key: str, viewer: Viewer, subject: Any = None)
                              .order_by(m.id)))
     shown = [r for r in held if _may_see_list(r.list, viewer)]
     natural = subject is not None and subject.kind in NATURAL_PERSONS
-    measures = M.visible(lists.person_measures(conn, key, held) if natural else lists.in_force(held),
+    measures = M.visible(list_measures.person_measures(conn, key, held) if natural else list_measures.in_force(held),
                          AUDIENCES[viewer.role])
     if "restrict_persons" in measures:  # whom the platform must apply it to (persons of record)
         measures["restrict_persons"] = {**measures["restrict_persons"], "persons": [
-            {"source": s, "id": i} for s, i in lists.representatives(conn, key)]}
+            {"source": s, "id": i} for s, i in list_measures.representatives(conn, key)]}
     full = viewer.role == REGULATOR
     return {"lists": [{"list": r.list, "zh": lists.policies().lists[r.list].zh, "policy": r.policy,
                        "reason": _said(orjson.loads(r.reason), full), "basis": _said(r.basis, full),
@@ -227,7 +227,7 @@ def change_view(r: Any, viewer: Viewer | None, who: dict[str, Any] | None = None
     if viewer is not None:
         allowed = set(AUDIENCES[viewer.role])
         measures = M.visible(measures, allowed)
-        catalog = lists.catalog()
+        catalog = list_measures.catalog()
         added = [n for n in added if n in catalog and catalog[n].audience in allowed]
         removed = [n for n in removed if n in catalog and catalog[n].audience in allowed]
     return {"seq": r.seq, "party": {"source": r.subject_source, "id": r.subject_id}, "at": r.at,

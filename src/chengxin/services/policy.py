@@ -22,7 +22,7 @@ from chengxin.adapters.db.engine import read_connection
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import lists as LS
 from chengxin.exc import Busy, NotAuthenticated
-from chengxin.services import lifecycle, lists
+from chengxin.services import lifecycle, list_measures, lists
 from chengxin.services.viewer import PUBLIC, REGULATOR, Viewer
 
 SHOWN = 200  # parties named per list and direction in a report (counts are always complete)
@@ -48,7 +48,7 @@ def shadow_report(app: Chengxin, viewer: Viewer, text: str | None = None, source
         with read_connection(app.engine) as conn:
             keys = None if viewer.role == REGULATOR else _reported_by(conn, viewer.source or "")
             facts, first = lists.gather(conn, keys, at)
-            held = lists._open_memberships(conn, keys)
+            held = list_measures.open_memberships(conn, keys)
             overrides = lists._active_overrides(conn, keys, at)
     finally:
         _ONE_AT_A_TIME.release()

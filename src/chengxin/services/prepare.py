@@ -23,7 +23,7 @@ from chengxin.domain.events import Event, Rejected, canonical, future_problem, p
 from chengxin.domain.lists import CHINA
 from chengxin.domain.projection import Fact, project
 from chengxin.domain.vocabulary import foreign_refusal
-from chengxin.services import detect_live, lists, standing_queue
+from chengxin.services import detect_live, list_queue, standing_queue
 from chengxin.services.credit_log import now_utc
 from chengxin.services.identity import body_needs_protection, protect_body, protect_subject
 
@@ -53,7 +53,7 @@ class Rows:
     inserts: TableRows  # tables of one row per event
     scoring: list[tuple[str, str, str, str, str]]  # `scoring_queue` marks (standing_queue.marks_of)
     live: detect_live.Marks  # `live_queue` and `live_price_queue` marks
-    supervision: lists.Supervision  # a sanctions sync is due; subjects whose commitments arrived
+    supervision: list_queue.Supervision  # a sanctions sync is due; subjects whose commitments arrived
     log: list[LogEntry]  # credit records, to append in this order
 
     def identities(self) -> list[tuple[tuple[str, str], str, tuple[str, int]]]:
@@ -80,7 +80,7 @@ def assemble(items: list[Prepared], batch_id: str | None = None) -> Rows:
     facts = [f for item in items for f in item.facts]
     return Rows(batch_id, [item.event_row + tail for item in items], [item.where for item in items],
                 *store.fact_rows(facts), standing_queue.marks_of(facts), detect_live.marks_of(facts, now_utc()),
-                lists.supervision_of(facts),
+                list_queue.supervision_of(facts),
                 [log_entry(r, item.content_hash) for item in items for r in item.records])
 
 

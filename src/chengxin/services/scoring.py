@@ -152,9 +152,10 @@ def _save_chunk(conn: Connection, profs: dict[str, S.Profile], cause: str, grade
     upsert.insert_or_update(conn, cs, rows)
     if history:
         _save_history(conn, history)
-        from chengxin.services import lists  # a new grade may enter or leave a list (red: A; watch: D)
+        from chengxin.services import list_queue  # a new grade may enter or leave a list (red: A; watch: D)
 
-        lists.mark(conn, [key for key, before, result, _ in moved if before is None or before.grade != result.grade])
+        list_queue.mark(conn, [key for key, before, result, _ in moved
+                               if before is None or before.grade != result.grade])
     return len(history)
 
 

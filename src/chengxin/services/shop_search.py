@@ -173,6 +173,7 @@ def _business_operators(conn: Connection, refs: list[Ref]) -> dict[Ref, str]:
 def _standing(conn: Connection, party_key: str) -> dict[str, Any]:
     """One business's public lists and its grade as the public sees it."""
     from chengxin.services import lists, scoring
+    from chengxin.services.list_measures import in_force
     from chengxin.services.list_views import AUDIENCES
     from chengxin.services.viewer import PUBLIC
 
@@ -181,7 +182,7 @@ def _standing(conn: Connection, party_key: str) -> dict[str, Any]:
     public = sorted({r.list for r in held if lists.policies().lists[r.list].public})
     grade = conn.execute(select(st.credit_scores.c.grade).where(st.credit_scores.c.party_key == party_key)).scalar()
     view: dict[str, Any] = {"grade": grade,
-                            "measures": list(M.visible(lists.in_force(held), AUDIENCES[PUBLIC]).values())}
+                            "measures": list(M.visible(in_force(held), AUDIENCES[PUBLIC]).values())}
     cap_grade(view)
     words = {g: (zh, en) for g, _, zh, en in scoring.score_rules().grades}
     shown: str | None = view["grade"]

@@ -5,7 +5,7 @@ A record opens when a person confirms a review item (`open_from_review`, called 
 the decision's transaction), when an authority's sanction arrives (`sync`), or when a confirmed record breaks a
 commitment the party published (a breach record, opened beside it). Each move is a `record_transitions` row
 and a credit-log record (`record_<action>`), with who, when, why and the legal basis; the record's state is
-the last move. After any change the party is queued for list re-evaluation (`services/lists.py`).
+the last move. After any change the party is queued for list re-evaluation (`services/list_queue.py`).
 """
 
 from __future__ import annotations

@@ -124,9 +124,9 @@ def settle_cmd(as_json: JsonOpt = False) -> None:
     """Draw what stored events imply and is still queued (after `ingest --defer`): ratings, scores, records
     for sanctions, lists and measures, live detection. Safe to run at any time; nothing queued: no-op."""
     cx = _app()
-    from chengxin.services import standing
+    from chengxin.services import standing_follow
 
-    standing.finish_interrupted(cx)  # review actions a crash left half done (found by review)
+    standing_follow.finish_interrupted(cx)  # review actions a crash left half done (found by review)
     done = ingest.settle(cx)
     if as_json:
         _print_json(done)

@@ -37,13 +37,12 @@ from functools import cache
 from chengxin.adapters.resources import vocab_text
 from chengxin.domain import ratings as R
 from chengxin.services.standing_drain import drain
-from chengxin.services.standing_follow import finish_interrupted, follow
+from chengxin.services.standing_follow import follow
 from chengxin.services.standing_queue import Pair, Ref
 from chengxin.services.standing_verdicts import set_order_verdict
 
 # the names callers find here (many do); `standing_ledger` imports `Pair`, `Ref` and `rules`
-# (`finish_interrupted` until `chengxin settle`, in the shared entrypoints/cli.py, imports it from standing_follow)
-__all__ = ["Pair", "Ref", "drain", "finish_interrupted", "follow", "rules", "set_order_verdict"]
+__all__ = ["Pair", "Ref", "drain", "follow", "rules", "set_order_verdict"]
 
 
 @cache

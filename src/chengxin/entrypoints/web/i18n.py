@@ -12,6 +12,7 @@ from string import Formatter
 from typing import Any
 
 from chengxin.entrypoints.web.i18n_lists import PAIRS as LIST_PAIRS
+from chengxin.entrypoints.web.i18n_search import PAIRS as SEARCH_PAIRS
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -29,19 +30,6 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "footer.head": ("信用日志签名树头", "Signed head of the credit log"),
     "footer.privacy": ("个人信息依法保护：自然人姓名脱敏显示，身份证号不公开。",
                        "Personal information is protected: natural persons' names are masked, ID numbers never shown."),
-    "search.label": ("查询网店", "Search shops"),
-    "search.placeholder": ("店铺名称、店铺网址或统一社会信用代码", "Shop name, shop URL or unified social credit code"),
-    "search.button": ("查询", "Search"),
-    "search.hint": ("输入时自动显示结果。", "Results appear as you type."),
-    "search.none": ("没有找到与“{q}”相符的网店。", "No shop matches “{q}”."),
-    "search.count": ("找到 {n} 家网店", "{n} shop(s) found"),
-    "search.platform": ("所在平台：{name}", "on {name}"),
-    "search.more": ("只显示前 {n} 家；还有更多相符的网店，请输入更完整的名称、网址或统一社会信用代码。",
-                    "Only the first {n} are shown and more shops match: type more of the name, the URL or the USCC."),
-    "search.grade": ("信用等级 {grade} {words}", "Credit grade {grade} {words}"),
-    "search.ungraded": ("尚未评级", "not yet graded"),
-    "search.parties": ("持有该统一社会信用代码的经营主体", "Parties with this unified social credit code"),
-    "search.results_for": ("“{q}”的查询结果", "Results for “{q}”"),
     "shop.open": ("营业中", "Open"),
     "shop.closed": ("已关闭", "Closed"),
     # a close_shop or hide_shop measure in force: "open" beside it contradicted it (found by review)
@@ -436,6 +424,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
 }
 
 _PAIRS.update(LIST_PAIRS)
+_PAIRS.update(SEARCH_PAIRS)
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh": {k: v[0] for k, v in _PAIRS.items()},

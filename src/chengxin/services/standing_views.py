@@ -125,7 +125,7 @@ _PUBLISHED = select(st.category_dsr.c.category, st.category_dsr.c.average, st.ca
 def category_average(conn: Connection, category: str, since: str) -> dict[str, Any]:
     """The DSR average of a category as shop pages show it and scores compare shops with: the published one
     (`as_of`: when it was read from the ratings), which follows the average over every shop of the category
-    within a step (`services/profiles.py`, docs/scoring.md); before its first publication, that average, `as_of`
+    within a step (`services/profile_dsr.py`, docs/scoring.md); before its first publication, that average, `as_of`
     when it was read (the shop page says the date: a reader could not tell how old the average was)."""
     found = published_dsr(conn, [category]).get(category) or live_category_dsr(conn, category, since)
     return {**found[0], "as_of": found[1]}

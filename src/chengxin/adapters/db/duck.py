@@ -86,7 +86,7 @@ class Reader:
 @cache
 def _compiled(stmt: Any) -> tuple[Any, Any]:
     """A statement compiled for PostgreSQL, whose SQL DuckDB speaks, and a named tuple of its columns.
-    Statements are built once and reused (services/profiles.py), so each compiles once."""
+    Statements are built once and reused (`profile_gather.statement`), so each compiles once."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     shape = namedtuple("Row", list(stmt.selected_columns.keys()), rename=True)  # type: ignore[misc]
     return stmt.compile(dialect=dialect), shape

@@ -171,7 +171,7 @@ def test_missing_things_get_the_friendly_404_page(portal_client: TestClient, url
 
 
 def test_bad_parameters_get_a_friendly_page(portal_client: TestClient) -> None:
-    for url in ("/shops/S1", "/records/abc", "/records/-1"):
+    for url in ("/records/abc", "/records/-1"):  # a shop link without its source: test_portal_entity_pages
         r = portal_client.get(url)
         assert r.status_code == 422 and 'data-testid="error-page"' in r.text, url
 

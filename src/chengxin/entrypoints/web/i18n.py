@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from string import Formatter
 from typing import Any
 
+from chengxin.entrypoints.web.i18n_entities import PAIRS as ENTITY_PAIRS
 from chengxin.entrypoints.web.i18n_lists import PAIRS as LIST_PAIRS
 from chengxin.entrypoints.web.i18n_search import PAIRS as SEARCH_PAIRS
 
@@ -424,6 +425,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
 }
 
 _PAIRS.update(LIST_PAIRS)
+_PAIRS.update(ENTITY_PAIRS)
 _PAIRS.update(SEARCH_PAIRS)
 
 MESSAGES: dict[str, dict[str, str]] = {

@@ -10,7 +10,7 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
-from chengxin.entrypoints.web import i18n, present
+from chengxin.entrypoints.web import i18n, present, present_entities
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 # Subresource integrity of the vendored static/htmx.min.js (htmx.org 2.0.11, 0BSD); a test checks it.
@@ -37,7 +37,9 @@ def _environment() -> jinja2.Environment:
         category_label=present.category_label, licence_label=present.licence_label, HTMX_SRI=HTMX_SRI,
         localised=present.localised, level_badge=present.level_badge, percent=present.percent,
         dsr_rows=present.dsr_rows, credit_history=present.credit_history, basis_text=present.basis_text,
-        reporter_label=present.reporter_label,
+        reporter_label=present.reporter_label, zh=present_entities.zh,
+        entity_verification=present_entities.entity_verification, plain_fields=present_entities.plain_fields,
+        subject_line=present_entities.subject_line, reporter_name=present_entities.reporter_name,
     )
     env.filters.update(cn_date=present.cn_date, cn_datetime=present.cn_datetime)
     return env

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from chengxin.entrypoints.api.app import http_error
 from chengxin.entrypoints.api.deps import AppDep
 from chengxin.entrypoints.api.routes import shop_query
-from chengxin.entrypoints.web import i18n
+from chengxin.entrypoints.web import entity_pages, i18n
 from chengxin.entrypoints.web.present import party_href, public, shop_href
 from chengxin.entrypoints.web.render import render, request_translator, translator
 from chengxin.exc import ChengxinError, InvalidInput
@@ -149,6 +149,8 @@ def _parties_by_uscc(cx: Any, q: str) -> list[dict[str, Any]]:
 def shop_page(request: Request, cx: AppDep, t: T, shop_id: str, source: str = Query(""),
               before: Before = None) -> Response:
     """A shop's public credit file; `before` pages back through its credit records."""
+    if not source:  # a link without its reporter: the one shop of that id, or the ones to choose from
+        return entity_pages.pick_source(request, cx, t, shop_id)
     view = _show(cx, t, source, shop_id, before)
     if view["entity"] != "shop":
         return _redirect(request, party_href(source, shop_id))
@@ -161,6 +163,8 @@ def shop_page(request: Request, cx: AppDep, t: T, shop_id: str, source: str = Qu
 def party_page(request: Request, cx: AppDep, t: T, party_id: str, source: str = Query(""),
                before: Before = None) -> Response:
     """A party's public credit file (a natural person: masked name and mark only)."""
+    if not source:
+        return entity_pages.pick_source(request, cx, t, party_id)
     view = _show(cx, t, source, party_id, before)
     if view["entity"] == "shop":
         return _redirect(request, shop_href(source, party_id))
@@ -186,8 +190,8 @@ def record_page(request: Request, cx: AppDep, t: T, index: int = Path(ge=0, le=M
              "leaf_hash": proof["leaf_hash"],
              "origin": head["origin"], "signed_at": head["signed_at"], "note": head["note"],
              "signature": head["signature"], "public_key": head["public_key"], "key_id": head["key_id"]}
-    return render(request, t, "record.html", {"data": data, "check": check,
-                                              "decider_names": decider_names(cx, [data["record"]])})
+    return render(request, t, "record.html", {"data": data, "check": check, "decider_names": decider_names(
+        cx, [data["record"]]), **entity_pages.record_context(cx, data["record"])})
 
 
 def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str, before: int | None) -> dict[str, Any]:
@@ -198,6 +202,7 @@ def _show(cx: Any, t: i18n.Translator, source: str, entity_id: str, before: int 
     # who reported each record, by name where the source registered one (the page showed URNs: found by review)
     view["reporter_names"] = records.source_names(cx, {r["event"]["source"] for r in view.get("credit_records") or []
                                                       if isinstance(r.get("event"), dict)})
+    entity_pages.enrich(cx, view)  # who reported the business and who verified it (found by review)
     return view
 
 

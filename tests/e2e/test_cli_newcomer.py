@@ -242,13 +242,19 @@ def test_the_demo_issues_a_key_for_each_platform_that_holds_its_data(app, tmp_pa
 
     done = load_demo(app, params=demo_params(days=5, shops=20, buyers=100, orders_per_day=40))
     platforms = ["urn:cx:platform:P1", "urn:cx:platform:M1", "urn:cx:platform:M2"]
-    assert list(done["keys"]) == [f"platform ({p})" for p in platforms] + ["regulator"]
+    assert list(done["keys"]) == [f"platform ({p})" for p in platforms] + ["regulator", "credit agency"]
     assert done["simulated"]["platforms"] == platforms[1:]
     seen = {}
     with TestClient(create_app(app)) as api:
+        agency = {"Authorization": f"Bearer {done['keys'].pop('credit agency')}"}
         for label, secret in done["keys"].items():
             items = api.get("/v1/review", params={"limit": 500}, headers={"Authorization": f"Bearer {secret}"})
             seen[label] = {p["source"] for i in items.json()["items"] for p in i["parties"]}
+        # the agency's key reads credit reports (and no review queue)
+        assert api.get("/v1/review", headers=agency).status_code == 403
+        report = api.post(f"/v1/reports/S1?source={platforms[0]}", headers=agency,
+                          json={"purpose": "credit check before a supply contract"})
+        assert report.status_code == 200, report.text
     p1, m1, m2 = (f"platform ({p})" for p in platforms)
     assert seen[p1] == set()  # the showcase has nothing to review
     assert seen[m1] == {platforms[1]} and seen[m2] <= {platforms[2]}  # each its own items

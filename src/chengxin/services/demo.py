@@ -56,10 +56,15 @@ def load_demo(cx: Chengxin, *, params: Params | None = None) -> dict[str, Any]:
     issued = {f"platform ({source})": keys.create_key(cx, "platform", f"demo platform {source.rsplit(':', 1)[1]}",
                                                      source)[1] for source in platforms}
     issued["regulator"] = keys.create_key(cx, "regulator", "demo regulator")[1]
+    # a credit agency reads credit reports (POST /v1/reports/...), journaled with their purpose (docs/security.md)
+    issued["credit agency"] = keys.create_key(cx, "agency", "demo credit agency", DEMO_AGENCY)[1]
     return {**report.as_dict(), "simulated": {"events": simulated["events"], "truth": str(truth),
                                               "platforms": platforms[1:]},
             "detected": {"findings": len(found.findings), "queued_for_review": found.review.get("published", 0)},
             "decided": decided, "keys": issued}
+
+
+DEMO_AGENCY = "urn:cx:agency:demo"
 
 
 def simulated_platforms(params: Params) -> list[str]:

@@ -447,7 +447,7 @@ def test_the_licence_gap_banner_names_what_is_missing(portal_client: TestClient)
     """It said only "lacks 3 required licence(s)", the licences three screens further down (found by review)."""
     html = portal_client.get(S2 + "&lang=en").text
     banner = html[html.index('data-testid="gap-banner"'):].split("</p>")[0]
-    assert 'href="#requirements"' in banner and "business licence" in banner and 'id="requirements"' in html
+    assert 'href="#requirements"' in banner and "Business licence" in banner and 'id="requirements"' in html
 
 
 def test_records_name_their_reporter_and_their_verify_links(portal_client: TestClient) -> None:
@@ -462,7 +462,7 @@ def test_records_name_their_reporter_and_their_verify_links(portal_client: TestC
     assert "按记入信用日志的先后排列" in zh and 'aria-label="验证第 ' in table
     assert ">urn:cx:" not in table
     en = Translator("en")
-    assert reporter_label(en, "urn:cx:regulator:310000", {}) == "regulator (310000)"
+    assert reporter_label(en, "urn:cx:regulator:310000", {}) == "market regulator of 上海市"
     assert reporter_label(en, "urn:cx:hotline:12315", {}) == "hotline 12315"
     assert reporter_label(en, "urn:cx:chengxin:lists", {}) == "Chengxin"
 

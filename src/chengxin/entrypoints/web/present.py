@@ -18,6 +18,7 @@ from chengxin.domain.identity import reason_zh
 from chengxin.domain.redact import redact_tree
 from chengxin.domain.vocabulary import source_kind
 from chengxin.entrypoints.web.i18n import Translator
+from chengxin.entrypoints.web.present_entities import plain_licence, reporter_name
 from chengxin.services import parties, standing
 
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -98,10 +99,12 @@ def category_label(t: Translator, key: str) -> str:
 
 
 def licence_label(t: Translator, licence_type: str) -> str:
+    """A licence type's plain name: the English names in the vocabulary carry notes for developers ("(number JY
+    + 14 digits)"), which the pages showed, in record sentences too (found by review)."""
     label = parties.key_categories().licence_types.get(licence_type)
     if label is None:
         return licence_type
-    return label.zh if t.lang == "zh" else label.en
+    return label.zh if t.lang == "zh" else plain_licence(t, label.en)
 
 
 def identity_reason(t: Translator, identity: dict[str, Any]) -> str | None:
@@ -360,14 +363,8 @@ def localised(t: Translator, item: dict[str, Any] | None, zh: str = "zh", en: st
 
 
 def reporter_label(t: Translator, source: str, names: dict[str, str] | None) -> str:
-    """Who reported a record, as a reader names it: the name the source registered for itself, else what
-    kind of reporter it is (a regulator, a hotline, Chengxin itself), else the source as sent."""
-    if names and source in names:
-        return names[source]
-    kind, code = source_kind(source), source.rsplit(":", 1)[-1]
-    if kind in ("regulator", "hotline", "payment"):
-        return t(f"reporter.{kind}", code=code)
-    return t("reporter.chengxin") if source.startswith("urn:cx:chengxin:") else source
+    """Who reported a record, as a reader names it (`present_entities.reporter_name`: never a URN)."""
+    return reporter_name(t, source, names)
 
 
 @cache

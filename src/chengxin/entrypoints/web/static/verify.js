@@ -12,7 +12,8 @@
  *
  * A record shown with masked fields (record.masked: who decided, personal numbers in its free text) comes
  * without its leaf bytes, which hold what it masks (docs/security.md). Then the browser can only fold the leaf
- * hash the server derived from the logged record: the result says "partial", never "verified".
+ * hash the server derived from the logged record: the result says "partial", never "verified", in words and
+ * a style of its own (class "partial", no green tick): inclusion checked here, content checked by the server.
  */
 (function () {
   "use strict";
@@ -120,7 +121,9 @@
   /* Every word the script writes comes from the page, in the page's language: the result (`data-ok`,
    * `data-fail`, `data-partial`, `data-unsupported`) and what went wrong (`data-msg-<code>`, with {field} or
    * {root} filled in). `data-detail` keeps the code (and a browser's own error text) for tools and tests. */
-  const STATES = { verified: ["ok", "ok"], failed: ["fail", "bad"], partial: ["partial", "ok"],
+  // "partial" has a class of its own: a leaf hash folded to the root is not a check of the content shown, and
+  // it wore the green of one (found by review)
+  const STATES = { verified: ["ok", "ok"], failed: ["fail", "bad"], partial: ["partial", "partial"],
     unsupported: ["unsupported", "pending"] };
 
   function message(el, code, values) {

@@ -1,4 +1,5 @@
-"""The public credit query: shops by name, shop URL or the operator's USCC, each result with what a buyer
+"""The public credit query: shops by name, shop URL (a pasted item link too: its shop's address), the operator's
+registered name (a business's, never a natural person's) or the operator's USCC, each result with what a buyer
 looks at first — the public lists its operator is on and its credit grade, as the shop's own page shows them.
 
 Read by the portal's search page and `GET /v1/shops`; the full views are in `parties.py`.
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, exists, func, or_, select
 
 from chengxin.adapters.db import lists_tables as lt
 from chengxin.adapters.db import standing_tables as st
@@ -31,9 +33,12 @@ from chengxin.services.parties import (
     shop_summary,
     shops_of,
 )
-from chengxin.services.viewer import REGULATOR, Viewer
+from chengxin.services.viewer import ANONYMOUS, REGULATOR, Viewer
 
 PART = 200  # shops per statement when their operators are looked up
+MAX_QUERY = 200  # characters a search takes, once a pasted link is cut to its shop's address (`searchable`)
+MIN_NAME = 2  # an operator's registered name is searched from this many characters, as `GET /v1/parties?name=`
+URL_DEPTH = 6  # path segments of a pasted link tried as a shop's address (`url_forms`)
 
 
 def search_shops(app: Chengxin, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -56,12 +61,33 @@ def search_page(app: Chengxin, query: str, *, limit: int = 20, offset: int = 0) 
             return _page(_with_standing(conn, [shop_summary(s) for s in found[offset:offset + limit]]),
                          len(found), offset)
         cond = t.shops.c.url.in_(url_forms(q)) | t.shops.c.name_key.contains(name_key(q), autoescape=True)
+        if len(q) >= MIN_NAME:
+            cond = cond | _operated_by_named(q)
         q_shops = select(t.shops, t.shop_closures.c.closed_at).outerjoin(t.shop_closures, closed_join(conn)).where(
             cond)
         total = conn.execute(select(func.count()).select_from(q_shops.subquery())).scalar_one()
         rows = conn.execute(q_shops.order_by(t.shops.c.name, t.shops.c.source, t.shops.c.shop_id)
                             .offset(offset).limit(limit))
         return _page(_with_standing(conn, [shop_summary(s) for s in rows]), total, offset)
+
+
+def _operated_by_named(typed: str) -> Any:
+    """Shops whose operator is a business (not a natural person) one of whose reports has a registered name
+    holding `typed`: the name on its licence, invoices and the black list. A black-listed company searched by
+    that name read "no shop found", as if it had no record (found by review). The reports are linked by party
+    key, so a name only a regulator reported still finds the shops a platform reported."""
+    named, operator = t.subjects.alias("named"), t.subjects.alias("operator")
+    persons = sorted(NATURAL_PERSONS)
+    keys = select(named.c.party_key).where(_name_cond(named, typed), named.c.kind.not_in(persons))
+    return exists().where(operator.c.source == t.shops.c.operator_source,
+                          operator.c.subject_id == t.shops.c.operator_id,
+                          operator.c.kind.not_in(persons), operator.c.party_key.in_(keys))
+
+
+def _name_cond(s: Any, typed: str) -> Any:
+    """A registered name holding `typed` as written, in NFKC, or with full-width brackets (as names are)."""
+    forms = dict.fromkeys((typed, unicodedata.normalize("NFKC", typed), typed.replace("(", "（").replace(")", "）")))
+    return or_(*(s.c.name.contains(f, autoescape=True) for f in forms))
 
 
 def _by_uscc(conn: Connection, q: str) -> list[Any] | None:
@@ -114,20 +140,26 @@ def _journal_persons(app: Chengxin, viewer: Viewer, persons: list[Ref], purpose:
         _journal(conn, viewer, "search_name", persons, (purpose or "").strip() or UNSTATED_PURPOSE)
 
 
-def _parties_named(app: Chengxin, query: str, viewer: Viewer, *, limit: int, offset: int) -> dict[str, Any]:
+def businesses_named(app: Chengxin, query: str, *, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+    """The public's name search (the portal's): `search_parties_by_name` as the anonymous public runs it, so
+    never a natural person (nothing to journal), each party with its identity mark (`_party_marked`)."""
+    return _parties_named(app, query, ANONYMOUS, limit=limit, offset=offset, shape=_party_marked)
+
+
+def _parties_named(app: Chengxin, query: str, viewer: Viewer, *, limit: int, offset: int,
+                   shape: Callable[[Any, bool], dict[str, Any]] | None = None) -> dict[str, Any]:
     typed = query.strip()
     if not typed:
         return _page([], 0, offset)
     s = t.subjects
-    forms = dict.fromkeys((typed, unicodedata.normalize("NFKC", typed), typed.replace("(", "（").replace(")", "）")))
-    cond = or_(*(s.c.name.contains(f, autoescape=True) for f in forms))
+    cond = _name_cond(s, typed)
     if viewer.role != REGULATOR:
         cond = cond & s.c.kind.not_in(sorted(NATURAL_PERSONS))
     q = select(s).where(cond)
     with read_connection(app.engine) as conn:
         total = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
         rows = conn.execute(q.order_by(s.c.name, s.c.source, s.c.subject_id).offset(offset).limit(limit))
-        found = [_party(r, viewer.sees_full(r.source)) for r in rows]
+        found = [(shape or _party)(r, viewer.sees_full(r.source)) for r in rows]
     return _page(found, total, offset, "parties")
 
 
@@ -137,6 +169,14 @@ def _party(subject: Any, full: bool) -> dict[str, Any]:
     return {"source": subject.source, "id": subject.subject_id, "name": shown["name"], "kind": subject.kind,
             "uscc": shown.get("uscc") if subject.kind not in NATURAL_PERSONS else None,
             "verified": shown["identity"]["verified"]}
+
+
+def _party_marked(subject: Any, full: bool) -> dict[str, Any]:
+    """`_party` with the mark's validity and reason, as `parties.search_parties` gives them: a portal card says
+    why a mark is not ✓ (an invalid code is not merely unverified)."""
+    shown = identity_view(subject, full)["identity"]
+    return {**_party(subject, full), "identity": {k: shown.get(k) for k in ("valid", "verified", "reason",
+                                                                            "reason_zh")}}
 
 
 def _with_standing(conn: Connection, shops: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -190,18 +230,50 @@ def _standing(conn: Connection, party_key: str) -> dict[str, Any]:
             "grade_en": words[shown][1] if shown else None, "grade_computed": view.get("grade_computed")}
 
 
-def url_forms(query: str) -> list[str]:
-    """The ways a shop's URL may be stored that a visitor's pasted or typed one may mean: with or without the
-    scheme (https, http), `www.` and a trailing slash, the host in any case (`S1.shop.example/` found nothing
-    where `https://s1.shop.example` is stored)."""
-    rest = query.strip()
-    scheme = re.match(r"(?i)^(https?)://", rest)
+def searchable(query: str) -> str:
+    """The query a search runs: as typed, but a pasted link longer than `MAX_QUERY` cut to its host and path
+    (then to its host alone): a marketplace's item link with its tracking parameters runs to hundreds of
+    characters, and was refused with a bare "422" (found by review). What is not a link is left as typed, for
+    the caller to refuse if it is too long."""
+    typed = query.strip()
+    parts = url_parts(typed)
+    if len(typed) <= MAX_QUERY or parts is None:
+        return typed
+    host, segments = parts
+    path = "/".join((host, *segments))
+    return path if len(path) <= MAX_QUERY else host
+
+
+def url_parts(query: str) -> tuple[str, list[str]] | None:
+    """A link's host (lower case, without `www.`, a port, user or trailing dot) and its path's segments; the
+    query string and fragment dropped. None when `query` is not a link: one with an http(s) scheme or `//`, or
+    that starts with a host name holding a dot (`s1.shop.example/item/1`)."""
+    rest = unicodedata.normalize("NFKC", query.strip())
+    scheme = re.match(r"(?i)^(?:https?:)?//", rest)
     rest = rest[scheme.end():] if scheme else rest
-    host, slash, path = rest.partition("/")
-    host = host.lower().removeprefix("www.")
-    path = (slash + path).rstrip("/")
+    authority, sep, tail = re.fullmatch(r"([^/?#]*)([/?#]?)(.*)", rest, re.S).groups()  # type: ignore[union-attr]
+    host = re.sub(r":\d*$", "", authority.rpartition("@")[2]).lower().rstrip(".").removeprefix("www.")
+    # without a scheme only an ASCII host name ending in a top-level domain is taken for a link, not a shop name
+    if not re.fullmatch(r"[\w-]+(\.[\w-]+)*" if scheme else r"[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}", host):
+        return None
+    path = re.split(r"[?#]", tail, maxsplit=1)[0] if sep == "/" else ""
+    return host, [p for p in path.split("/") if p]
+
+
+def url_forms(query: str) -> list[str]:
+    """The ways a shop's URL may be stored that a visitor's pasted or typed one may mean: the host (in any case,
+    without port, user or `www.`) alone and followed by each leading part of the path (up to `URL_DEPTH`
+    segments), each with or without the scheme (https, http), `www.` and a trailing slash. `S1.shop.example/`
+    found nothing where `https://s1.shop.example` is stored, and neither did a pasted item link
+    (`https://s1.shop.example/item/123?spm=a1`, found by review): a shop's address is a prefix of its pages'."""
     forms = [query.strip()]
-    for s in ("https://", "http://"):
-        for www in ("", "www."):
-            forms += [f"{s}{www}{host}{path}", f"{s}{www}{host}{path}/"]
+    parts = url_parts(query)
+    if parts is None:
+        return forms
+    host, segments = parts
+    for n in range(min(len(segments), URL_DEPTH) + 1):
+        path = "".join("/" + p for p in segments[:n])
+        for s in ("https://", "http://"):
+            for www in ("", "www."):
+                forms += [f"{s}{www}{host}{path}", f"{s}{www}{host}{path}/"]
     return list(dict.fromkeys(forms))

@@ -22,12 +22,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chengxin.entrypoints.api.app import http_error
 from chengxin.entrypoints.api.deps import AppDep
-from chengxin.entrypoints.api.routes import shop_query
-from chengxin.entrypoints.web import entity_pages, i18n
+from chengxin.entrypoints.web import entity_pages, i18n, search_results
 from chengxin.entrypoints.web.present import party_href, public, shop_href
 from chengxin.entrypoints.web.render import render, request_translator, translator
 from chengxin.exc import ChengxinError, InvalidInput
-from chengxin.services import lists, parties, records, shop_search
+from chengxin.services import parties, records
 from chengxin.services.viewer import ANONYMOUS
 
 log = logging.getLogger("chengxin.portal")
@@ -117,32 +116,21 @@ def home(request: Request, t: T) -> Response:
     return render(request, t, "home.html", {"q": "", "shops": [], "found_parties": []})
 
 
-SHOWN = 20  # search results on a page: a longer list says so and asks for more of the name
-
-
 @router.get("/search")
-def search(request: Request, cx: AppDep, t: T, q: str = Query("", max_length=200)) -> Response:
-    """Shops by name, URL or USCC; an htmx request gets the results fragment, a browser the whole page."""
-    q = q.strip()
-    query = shop_query(q)  # a USCC written in groups as its 18 characters; the page shows `q` as typed
-    shops = shop_search.search_shops(cx, query, limit=SHOWN + 1) if q else []  # one more: are there more than shown?
-    context = {"q": q, "shops": public(shops[:SHOWN]), "more": len(shops) > SHOWN, "shown": SHOWN,
-               "found_parties": public(_parties_by_uscc(cx, query)),
-               # which platform each shop is on: two shops of one name were told apart by nothing (found by review)
-               "platforms": records.source_names(cx, {s["source"] for s in shops[:SHOWN]}),
-               "list_names": {n: (d.zh, d.en) for n, d in lists.policies().lists.items()}}
+def search(request: Request, cx: AppDep, t: T, q: str = Query(""),
+           offset: int = Query(0, ge=0, le=MAX_INDEX)) -> Response:
+    """Shops by name, URL (a pasted item link too), operator's name or USCC, `offset` into them (the "next page"
+    link), and businesses by name or USCC; an htmx request gets the results fragment, a browser the whole page.
+    `q` has no length limit here: a long pasted link is cut to its shop's address, and a query still too long
+    is answered with the reason (a bare 422 before; found by review)."""
+    context = search_results.search_context(cx, t, q, offset)
     fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-history-restore-request")
-    response = render(request, t, "_results.html" if fragment else "home.html", {**context, "fragment": fragment})
+    # the whole page of a refused query is a 422; the live results' is a 200, as htmx swaps only a 2xx into place
+    status = 422 if context["problem"] and not fragment else 200
+    response = render(request, t, "_results.html" if fragment else "home.html", {**context, "fragment": fragment},
+                      status=status)
     response.headers["Vary"] = "HX-Request"
     return response
-
-
-def _parties_by_uscc(cx: Any, q: str) -> list[dict[str, Any]]:
-    """Parties other than shops (a logistics firm, a platform) with this USCC, so the query finds them too:
-    light summaries (name, kind, mark, USCC), not whole credit files."""
-    if len(q) != 18:
-        return []
-    return parties.search_parties(cx, q, ANONYMOUS)
 
 
 @router.get("/shops/{shop_id:path}")

@@ -181,3 +181,15 @@ def test_the_count_and_pages_in_english(client: TestClient) -> None:
 def test_a_short_list_says_its_count_without_paging(client: TestClient) -> None:
     html = _get(client, "批量店07")
     assert "找到 1 家网店" in html and 'data-testid="search-pager"' not in html
+
+
+# --- the API's shop search is the same service ------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["上海示例食品有限公司", "https://s1.shop.example/item/123?spm=a1"])
+def test_the_apis_shop_search_finds_the_same(client: TestClient, query: str) -> None:
+    found = client.get("/v1/shops", params={"q": query}).json()
+    assert [s["name"] for s in found["shops"]] == [S1_NAME] and found["total"] == 1
+
+
+def test_the_apis_shop_search_never_finds_a_person_by_name(client: TestClient) -> None:
+    assert client.get("/v1/shops", params={"q": "张三"}).json()["total"] == 0

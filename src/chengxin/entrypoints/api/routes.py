@@ -336,12 +336,15 @@ class ShopPage(BaseModel):
 
 
 @router.get("/shops", tags=["parties"], response_model=ShopPage, responses=errors(422))
-def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description="Name, URL or USCC."),
+def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description=(
+               "Shop name, shop URL (an item link too), or the operator's registered name or USCC.")),
            limit: int = Query(20, ge=1, le=100, description="Most shops in one page."),
            offset: int = Query(0, ge=0, le=MAX_INDEX, description=(
                "How many shops to skip: the previous page's `next_offset`."))) -> Response:
-    """Public credit query: shops by name, shop URL or the operator's USCC (also written in groups with spaces
-    or hyphens), ordered by name, `limit` per page. `total` counts every shop found; `next_offset` is the
+    """Public credit query: shops by name, shop URL (a link to a page of the shop finds it: host and leading path
+    match, whatever the query string, fragment, case or port), the operator's registered name (a business's,
+    never a natural person's) or the operator's USCC (also written in groups with spaces or hyphens), ordered by
+    name, `limit` per page. `total` counts every shop found; `next_offset` is the
     `offset` of the next page (null on the last)."""
     return json_response(shop_search.search_page(cx, shop_query(q), limit=limit, offset=offset))
 

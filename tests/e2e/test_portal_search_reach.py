@@ -193,3 +193,9 @@ def test_the_apis_shop_search_finds_the_same(client: TestClient, query: str) -> 
 
 def test_the_apis_shop_search_never_finds_a_person_by_name(client: TestClient) -> None:
     assert client.get("/v1/shops", params={"q": "张三"}).json()["total"] == 0
+
+
+def test_a_page_past_the_end_leads_back_to_the_last_page(client: TestClient) -> None:
+    html = _get(client, "批量店", offset="400")
+    assert _shops(html) == [] and "找到 45 家网店" in html and "第 401" not in html
+    assert 'href="/search?q=%E6%89%B9%E9%87%8F%E5%BA%97&offset=40" rel="prev"' in html

@@ -37,7 +37,7 @@ def search_context(cx: Chengxin, t: i18n.Translator, typed: str, offset: int) ->
     shown = page["shops"]
     return {**base, "shops": public(shown), "total": page["total"],
             "next_href": _href(q, page["next_offset"]),
-            "prev_href": _href(q, max(offset - SHOWN, 0)) if offset else None,
+            "prev_href": _href(q, _previous(offset, page["total"])) if offset else None,
             "found_parties": public(found), "parties_named": named, "parties_total": found_total,
             # which platform each shop is on (two shops of one name were told apart by nothing), and who
             # reported each business, by name where the source registered one
@@ -57,6 +57,11 @@ def _parties(cx: Chengxin, query: str) -> tuple[list[dict[str, Any]], bool, int]
         return [], False, 0
     page = shop_search.businesses_named(cx, query, limit=PARTIES_SHOWN)
     return page["parties"], True, page["total"]
+
+
+def _previous(offset: int, total: int) -> int:
+    """The page before the one at `offset`; from past the end (an old or edited link), the last page."""
+    return max(offset - SHOWN, 0) if offset < total else max((total - 1) // SHOWN * SHOWN, 0)
 
 
 def _href(q: str, offset: int | None) -> str | None:

@@ -123,7 +123,7 @@ def test_english_is_chosen_by_query_and_kept_by_cookie(portal_app: object) -> No
     with TestClient(portal_app) as client:  # type: ignore[arg-type]
         first = client.get(S1 + "&lang=en")
         assert '<html lang="en">' in first.text and "Business licence and permits" in first.text
-        assert "food business permit" in first.text and "Identity verified" in first.text
+        assert "Food business permit" in first.text and "Identity verified" in first.text
         assert first.cookies.get(i18n.COOKIE) == "en"
         later = client.get("/")
         assert '<html lang="en">' in later.text and "Search shops" in later.text

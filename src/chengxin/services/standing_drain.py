@@ -25,10 +25,8 @@ from chengxin.services.standing_touched import orders_of, orders_read, pairs_of,
 
 # `scoring` and `standing_ledger` import `services/standing.py`, which imports this module: they are imported
 # inside the functions that use them (at the top, each import would wait on the other)
+
 log = logging.getLogger("chengxin.scorer")
-
-
-# --- settling the queue (the recount itself: services/standing_ledger.py) ---------------------------------
 REBUILD_BEYOND = 2_000  # a backlog this long (a bulk load) is settled faster by recounting everything
 FIRST_CHUNK = 8  # marks in a budgeted drain's first transaction; later ones follow the time each mark took
 

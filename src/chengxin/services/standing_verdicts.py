@@ -24,6 +24,7 @@ from chengxin.services.standing_touched import orders_read, pairs_of, touched
 
 # `scoring` and `standing_ledger` import `services/standing.py`, which imports this module: they are imported
 # inside the functions that use them (at the top, each import would wait on the other)
+
 REGULATOR_DECIDER = "regulator:"  # how a regulator's decisions are recorded (`review.decided_by`)
 
 

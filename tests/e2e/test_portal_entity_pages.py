@@ -243,3 +243,20 @@ def test_a_masked_records_check_is_labelled_partial_not_verified(phone: Page, st
     expect(full).to_have_class("ok")
     expect(full).to_contain_text("✓")
     expect(phone.get_by_test_id("partial-why")).to_have_count(0)
+
+
+def test_english_list_and_notice_pages_mark_chinese_names_as_chinese(tmp_path: Path) -> None:
+    """/lists/black?lang=en had no lang attribute but the page's: an English screen reader read every listed
+    name as English (found by review)."""
+    from tests.e2e.test_portal_lists import make_listed_cx
+
+    cx = make_listed_cx(tmp_path)
+    with TestClient(create_app(cx)) as c:
+        black = c.get("/lists/black?lang=en").text
+        names = re.findall(r'data-testid="member-name">(.*?)</', black)
+        assert names and all(n.startswith('<span lang="zh-CN">') for n in names), names
+        notices = c.get("/notices?lang=en").text
+        shops = re.findall(r'data-testid="notice-(?:shop|party)">(.*?)</', notices)
+        assert shops and all(s.startswith('<span lang="zh-CN">') for s in shops), shops
+        assert 'lang="zh-CN"' not in c.get("/lists/black?lang=zh").text.split("<body>")[1].split('id="lang-switch"')[1]
+    cx.engine.dispose()

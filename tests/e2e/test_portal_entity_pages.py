@@ -140,6 +140,7 @@ def test_a_record_page_names_its_shop_and_says_its_fields_in_words(client: TestC
     assert "urn:cx:" not in text_of(link)
     plain = text_of(part(html, "plain-fields", "</dl>"))
     assert "失信行为类型 空包裹代发" in plain and "认定方 监管部门" in plain
+    assert "自动检测评分（0–1） 0.96" in plain  # the detector's score, not a buyer's rating
     outside = text_of(re.sub(r"<details.*?</details>", "", html, flags=re.S))
     for code in ("finding_kind", "run_id", "decided_by", "urn:cx:", "empty_parcel"):
         assert code not in outside, code

@@ -135,6 +135,7 @@ PLAIN_FIELDS = ("finding_kind", "category", "sanction_kind", "authority", "decis
                 "issuer", "valid_from", "valid_until", "channel", "outcome", "compensation", "result", "list",
                 "orders", "score", "points", "clauses", "reason", "basis", "legal_basis", "decided_by",
                 "disclose_until", "review_at")
+_REVIEW_KINDS = ("suspected", "confirmed", "dismissed")  # their score is the detector's, not a buyer's rating
 _CODED = {"finding_kind": "finding", "category": "category", "sanction_kind": "sanction_kind",
           "channel": "channel", "outcome": "outcome", "result": "result"}
 
@@ -155,7 +156,8 @@ def plain_fields(t: Translator, record: dict[str, Any], names: dict[str, str] | 
             value = present.localised(t, value) or None
             if value is None:
                 continue
-        rows.append({"key": key, "label": t(f"field.{key}"), "value": _field_value(t, key, value, payload, names)})
+        label = "field.machine_score" if key == "score" and record.get("kind") in _REVIEW_KINDS else f"field.{key}"
+        rows.append({"key": key, "label": t(label), "value": _field_value(t, key, value, payload, names)})
     return rows
 
 

@@ -199,7 +199,8 @@ def test_the_ingestion_docs_give_every_limit():
 BTREE_MAX = 2704  # bytes: PostgreSQL's largest btree index entry ("exceeds btree version 4 maximum 2704")
 SHORT = 64  # bytes: a value the project makes itself (a kind, a status, a time, a sha256 in hex, a uuid)
 # Indexed string columns holding only values the project makes (short and ASCII)
-OWN = {("api_keys", "key_id"), ("api_keys", "secret_hash"), ("credit_scores", "computed_at"),
+OWN = {("api_keys", "key_id"), ("api_keys", "secret_hash"), ("api_keys", "previous_hash"),
+       ("credit_scores", "computed_at"),
        ("detector_state", "detector"), ("dishonesty_records", "state"), ("dsr_days", "day"),
        ("findings", "kind"), ("findings", "run_id"), ("findings", "detector"), ("findings", "created_at"),
        ("ingest_batches", "batch_id"), ("ingest_problems", "batch_id"), ("job_runs", "job"),

@@ -1,8 +1,9 @@
 """The rating ledger and the standings: what each rating counts and why (`domain/ratings.py`, by
 `standing.rules`), and each rated entity's points and number of ratings summed from it. `recount` rewrites
-the ledger of some buyer-seller pairs (a drain of the queue, or a verdict: `services/standing.py`), `rebuild`
-all of it (`chengxin score`). Points a verdict takes back or gives back become credit records
-(`services/standing_retractions.py`); `services/standing_views.py` reads the ledger and the standings."""
+the ledger of some buyer-seller pairs (a drain of the queue, `services/standing_drain.py`, or a verdict,
+`services/standing_verdicts.py`), `rebuild` all of it (`chengxin score`). Points a verdict takes back or
+gives back become credit records (`services/standing_retractions.py`); `services/standing_views.py` reads
+the ledger and the standings."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ def recount(conn: Connection, app: Chengxin, pairs: Iterable[Pair]) -> None:
     _update_standings(conn, list(targets), before, ledger)
     _keep_sums(conn, before, ledger)
     # what each rating's records took back, brought to what is due now (no statement unless a rating is taken
-    # back now or was before); a drain that appends them is redone durable (`standing._settle_marks`)
+    # back now or was before); a drain that appends them is redone durable (`standing_drain._settle_marks`)
     records = standing_retractions.recount_changes(conn, counted, [(b[2], (b[0], b[1]), b[4]) for b in before])
     if records:
         credit_log.append(conn, app.keys, app.settings.log_origin, records)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import typer
 from tests.e2e.cli import run
-from typer.core import TyperGroup, TyperOption
+from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from chengxin.entrypoints.cli import app
 
@@ -124,7 +124,7 @@ def test_the_docs_have_examples_of_every_kind():
 @pytest.mark.parametrize("ex", EXAMPLES, ids=str)
 def test_each_example_names_a_command_and_its_options(ex: Example):
     """A command and subcommand that exist, only options they take, and (a whole command line) every
-    required option."""
+    required option and argument."""
     for cmd, rest in _resolve(ex):
         known = _options(cmd)
         given = {alt.split("=", 1)[0] for t in rest for alt in t.strip("[]()").split("|") if re.match(r"--?[a-z]", alt)}
@@ -133,6 +133,27 @@ def test_each_example_names_a_command_and_its_options(ex: Example):
             required = [p.opts[0] for p in cmd.params if isinstance(p, TyperOption) and p.required]
             missing = [o for o in required if not set(next(p for p in cmd.params if o in p.opts).opts) & given]
             assert not missing, f"{ex}: required {missing} left out"
+            arguments = [p.name for p in cmd.params if isinstance(p, TyperArgument) and p.required]
+            assert len(_positionals(cmd, rest)) >= len(arguments), f"{ex}: needs arguments {arguments}"
+
+
+def _positionals(cmd: typer.core.TyperCommand | TyperGroup, rest: list[str]) -> list[str]:
+    """The words of an example that are arguments: not an option nor an option's value, nor inside `[...]`."""
+    takes_value = {o: not p.is_flag for p in cmd.params if isinstance(p, TyperOption)
+                   for o in (*p.opts, *p.secondary_opts)}
+    found: list[str] = []
+    depth, value_next = 0, False
+    for token in rest:
+        bare = token.strip("[]()")
+        if value_next:
+            value_next = False
+        elif re.match(r"--?[a-z]", bare):  # an option, or alternatives `--all|--kind K`: the last one's value next
+            last = bare.split("|")[-1]
+            value_next = "=" not in last and takes_value.get(last, False)
+        elif depth == 0 and not token.startswith("["):
+            found.append(bare)
+        depth += token.count("[") - token.count("]")
+    return found
 
 
 # --- the examples that run as written on a store of the events-v1 sample -------------------------------------

@@ -15,7 +15,8 @@ def test_party_show_prints_standing_and_grade(env: dict[str, str], tmp_path: Pat
     shop = run(env, "party", "show", "S1", "--source", P1).stderr
     assert "credit points: 5 (level: 1 heart, next level at 11)" in shop
     assert "positive rate: 100.00% over 180 days" in shop
-    assert "credit grade: " in shop and "/1000" in shop and "reason NEW_PARTY: known for less than 90 days" in shop
+    assert "credit grade: " in shop and "/1000" in shop and "reason NEW_PARTY" not in shop  # licensed 2020
+    assert "in business for" in shop and "since its business licence" in shop
     assert "trade: " in shop and "tenure: " in shop
     person = run(env, "party", "show", "U2", "--source", P1, "--public").stderr
     assert "credit points" not in person and "credit grade" not in person

@@ -72,12 +72,13 @@ def test_shop_page_shows_the_operators_grade_with_reasons_dimensions_and_history
     credit = section(html, "credit")
     assert "网店的信用评分即其经营者（示例好评贸易有限公司）的评分。" in credit
     assert re.search(r"信用评分 \d{3,4} / 1000", credit)
-    assert re.search(r'data-testid="credit-reasons">\s*<li data-code="NEW_PARTY">经营/注册不足90天</li>', html)
+    # licensed 2020-05-01, first seen 60 days ago: in business since the licence, not new (public review 3)
+    assert 'data-code="NEW_PARTY"' not in html and "不足90天" not in html
     dims = re.findall(r'<tr data-dimension="(identity|trade|complaints|dishonesty|commitments|tenure)">', html)
     assert dims == ["identity", "trade", "complaints", "dishonesty", "commitments", "tenure"]
-    # registered at 09:00 (China time) 60 days ago: 60 or 61 days by the time of day the test runs
-    registered = datetime.fromisoformat(at(60, 9))
-    days = f"经营/注册{(datetime.now(UTC) - registered).total_seconds() / 86400:.0f}天"
+    # its business licence runs from 2020-05-01 (the feed), further back than the 60 days Chengxin has known it
+    licensed = datetime(2020, 5, 1, tzinfo=UTC)
+    days = f"自营业执照起始日经营{(datetime.now(UTC) - licensed).total_seconds() / 86400:.0f}天"
     for text in ("身份与资质", "150 / 150 分 实名核验通过", "交易履约", "5条评价，加权均分4.80", "经营时长",
                  days, "等级变化", f"首次评分：{grade[1]}", "新报送的信用信息"):
         assert text in credit, text
@@ -90,11 +91,11 @@ def test_shop_page_in_english(client: TestClient) -> None:
                  "5 positive · 0 neutral · 0 negative", "Detailed seller ratings",
                  "4.80 ↑ 12.0% above the category (category average 4.29)", "Item as described"):
         assert text in standing, text
-    for text in ("A shop's score is its operator's (示例好评贸易有限公司).", "known for less than 90 days",
+    for text in ("A shop's score is its operator's (示例好评贸易有限公司).", "since its business licence",
                  "Identity and licences", "150 of 150 real name checked and verified", "Trade performance",
                  "How the grade moved", "First scored:"):
         assert text in credit, text
-    assert "红心" not in html and "高于同类" not in html and "经营/注册不足90天" not in html
+    assert "红心" not in html and "高于同类" not in html and "在本系统记录不足90天" not in html
 
 
 def test_a_shop_without_a_level_and_below_its_category(client: TestClient) -> None:
@@ -103,24 +104,28 @@ def test_a_shop_without_a_level_and_below_its_category(client: TestClient) -> No
     standing = section(zh, "standing")
     assert "暂无等级" in standing and "积满 4 分为 1红心" in standing and "信用积分 0" in standing
     assert "0.00%" in standing and "好评 0 · 中评 2 · 差评 0" in standing
-    assert standing.count("3.00 ↓ 低于同类 30.0% （同类平均 4.29）") == 3
+    # two DSR ratings, fewer than trade.dsr_min_ratings (5): said, not compared (public review finding 8)
+    assert standing.count("评分仅2条，少于5条，不与同类比较（仅供参考）") == 3 and "低于同类" not in standing
+    assert zh.count('data-direction="few"') == 3
     # no business licence published: shown as the shop's licence gap, but not a key category's licence in its
     # score (the registration of a business with a USCC; found by review)
     assert "未持有有效的营业执照" in zh and 'data-code="LICENCE_MISSING"' not in zh
     en = section(page(client, S2, "en"), "standing")
-    assert "No level yet" in en and "4 points make 1 heart" in en and "30.0% below the category" in en
+    assert "No level yet" in en and "4 points make 1 heart" in en and "below the category" not in en
+    assert "only 2 rating(s), fewer than 5: not compared with the category" in en
 
 
 def test_a_business_party_page_shows_grade_score_reasons_and_points(client: TestClient) -> None:
     html = page(client, party_href(P1, "M1"), "zh")
     assert re.search(r'data-testid="grade" data-grade="[ABCD]"', html)
     credit = section(html, "credit")
-    assert "经营/注册不足90天" in credit and "各维度得分" in credit and "经营者" not in credit
+    assert "自营业执照起始日经营" in credit and "各维度得分" in credit and "经营者" not in credit
+    assert 'data-code="NEW_PARTY"' not in credit
     standing = section(html, "standing")
     assert "信用积分与等级" in standing and "1红心" in standing and "信用积分 5" in standing
     assert "其经营网店的信用积分合计。" in standing
     en = page(client, party_href(P1, "M1"), "en")
-    assert "Credit score and grade" in en and "1 heart" in en and "known for less than 90 days" in en
+    assert "Credit score and grade" in en and "1 heart" in en and "since its business licence" in en
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -105,8 +105,8 @@ def test_a_new_party_is_not_called_excellent_whatever_its_score():
                                "delivered": 40.0, "shipped": 40.0, "shipped_on_time": 40.0}), RULES)
     assert new is not None and new.score >= 850 and new.scored_grade == "A" and new.grade == "B"
     held = next(r for r in new.reasons if r["code"] == "GRADE_HELD")
-    assert held["en"] == "grade held at B while: known for less than 90 days"
-    assert held["zh"] == "信用等级最高为B，因：经营/注册不足90天"
+    assert held["en"] == "grade held at B while: known to this registry for less than 90 days"
+    assert held["zh"] == "信用等级最高为B，因：在本系统记录不足90天"
     proven = S.score(S.Profile(**{**MERCHANT, "days_known": 90.0}), RULES)
     assert proven is not None and proven.grade == "A" and "GRADE_HELD" not in codes(proven)
 

@@ -141,6 +141,7 @@ class Facts:
         self.identity_valid = np.ones(n, dtype=bool)
         self.verified = np.zeros(n, dtype=bool)
         self.first: list[str | None] = [None] * n
+        self.licensed: list[str | None] = [None] * n  # the earliest start of its business licences (tenure)
         self.sanctions: dict[int, list[S.Sanction]] = {}
         self.previous: dict[str, Previous] | None = None  # the stored scores, when read with the facts (`collect_few`)
         # category -> (its DSR average over every shop, when read, whether one was published before): the
@@ -175,10 +176,12 @@ class Facts:
         n_rated = int(ratings)
         return S.Profile(
             kind=self.kind[i], identity_valid=bool(self.identity_valid[i]), verified=bool(self.verified[i]),
-            licence_gaps=int(licence_gaps), days_known=days_between(self.first[i], self.now), orders=int(orders),
+            licence_gaps=int(licence_gaps), days_known=days_between(self.first[i], self.now),
+            days_licensed=days_between(self.licensed[i], self.now) if self.licensed[i] else None, orders=int(orders),
             ratings=n_rated, ratings_weight=wtotal, rating_mean=wsum / wtotal if wtotal else None,
             rating_mean_raw=total / n_rated if n_rated else None,
-            dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, returns=returns, delivered=delivered, shipped=shipped,
+            dsr_gap=dsr_gap_sum / dsr_n if dsr_n else None, dsr_ratings=int(dsr_n) if dsr_n else None,
+            returns=returns, delivered=delivered, shipped=shipped,
             shipped_on_time=on_time, carried=carried, complaints=int(complaints), complaints_upheld=upheld,
             sanctions=tuple(self.sanctions.get(i, ())), retracted=int(retracted), commitments=int(commitments),
             commitments_broken=int(broken), records=(int(minor), int(serious), int(grave)))

@@ -411,7 +411,9 @@ def dsr_rows(t: Translator, dsr: dict[str, Any] | None) -> list[dict[str, Any]]:
                                "value": "–" if value is None else f"{value:.2f}",
                                "avg": None if avg is None else f"{avg:.2f}", "direction": "none", "arrow": "",
                                "compare": t("dsr.no_category")}
-        if value is not None and avg:
+        if dsr.get("compared") is False:  # too few ratings to compare (`standing_views.dsr_comparison`)
+            row.update(direction="few", compare=(dsr.get("note") or {}).get(t.lang, ""))
+        elif value is not None and avg:
             pct = (value - avg) / avg * 100
             if round(pct, 1) > 0:
                 row.update(direction="up", arrow="↑", compare=t("dsr.higher", pct=f"{pct:.1f}"))

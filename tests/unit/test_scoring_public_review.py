@@ -1,0 +1,71 @@
+"""The score's wording and rules found wanting by a public review of the portal: time in business counted from
+the business licence (finding 3), DSR compared with the category only from enough ratings (finding 8), the
+trade and identity sentences of a party with no deliveries or no licence to check (finding 9), and the
+dishonesty sentence beside a sanction (finding 5)."""
+
+from __future__ import annotations
+
+from chengxin.adapters.resources import vocab_text
+from chengxin.domain import scoring as S
+
+RULES = S.load_score_rules(vocab_text("credit_score.yaml"), "credit_score.yaml")
+MERCHANT = dict(kind="enterprise", verified=True, days_known=76.0, orders=500, ratings=400, ratings_weight=400.0,
+                rating_mean=4.9, rating_mean_raw=4.9, dsr_gap=0.0, delivered=500.0, shipped=500.0,
+                shipped_on_time=500.0, commitments=1)
+
+
+def _dim(result: S.Score | None, name: str) -> S.Dimension:
+    assert result is not None
+    return next(d for d in result.dimensions if d.name == name)
+
+
+def _codes(result: S.Score | None) -> set[str]:
+    assert result is not None
+    return {r["code"] for r in result.reasons}
+
+
+def test_a_business_licensed_years_ago_is_not_new_though_first_seen_76_days_ago():
+    """S135: first seen 76 days ago, licensed 2010-01-03. It was "经营/注册76天", NEW_PARTY and held at B."""
+    licensed = S.score(S.Profile(**{**MERCHANT, "days_licensed": 16 * 365.0}), RULES)
+    assert licensed is not None and "NEW_PARTY" not in _codes(licensed) and licensed.grade == "A"
+    tenure = _dim(licensed, "tenure")
+    assert tenure.value == 1.0 and tenure.facts["basis"] == "licence" and tenure.facts["days_known"] == 76
+    assert tenure.zh == f"自营业执照起始日经营{16 * 365}天" and "since its business licence" in tenure.en
+
+
+def test_without_a_licence_the_reason_says_what_was_measured():
+    """Only first sight known: the reason and sentence say "known to this registry", not "registered"."""
+    seen = S.score(S.Profile(**MERCHANT), RULES)
+    assert seen is not None and seen.grade == "B" and seen.scored_grade == "A"
+    new = next(r for r in seen.reasons if r["code"] == "NEW_PARTY")
+    assert new["zh"] == "在本系统记录不足90天" and new["en"] == "known to this registry for less than 90 days"
+    assert _dim(seen, "tenure").zh == "在本系统记录76天" and _dim(seen, "tenure").facts["basis"] == "known"
+    assert "经营/注册" not in str(seen.as_dict(RULES))
+
+
+def test_a_licence_younger_than_first_sight_does_not_shorten_the_record():
+    """A licence re-issued after Chengxin first saw the party: first sight is the longer evidence."""
+    renewed = S.score(S.Profile(**{**MERCHANT, "days_known": 400.0, "days_licensed": 30.0}), RULES)
+    assert _dim(renewed, "tenure").facts == {"days": 400, "basis": "known", "days_known": 400}
+    assert "NEW_PARTY" not in _codes(renewed)
+
+
+def test_a_new_business_licence_is_named_as_the_reason():
+    young = S.score(S.Profile(**{**MERCHANT, "days_known": 10.0, "days_licensed": 40.0}), RULES)
+    new = next(r for r in (young.reasons if young else []) if r["code"] == "NEW_PARTY")
+    assert new["zh"] == "营业执照起始不足90天" and young is not None and young.grade == "B"
+
+
+def test_a_dsr_gap_of_too_few_ratings_is_not_compared():
+    """One rating 22% "above" or far below the category: below trade.dsr_min_ratings the gap neither scores nor
+    is stated as a comparison; from the minimum it counts."""
+    least = int(RULES.params["trade"]["dsr_min_ratings"])
+    assert least == 5 and S.dsr_comparable(least, RULES.params["trade"]) and not S.dsr_comparable(
+        least - 1, RULES.params["trade"])
+    few = S.score(S.Profile(**{**MERCHANT, "days_known": 800.0, "dsr_gap": -0.5, "dsr_ratings": 1}), RULES)
+    enough = S.score(S.Profile(**{**MERCHANT, "days_known": 800.0, "dsr_gap": -0.5, "dsr_ratings": least}), RULES)
+    base = S.score(S.Profile(**{**MERCHANT, "days_known": 800.0, "dsr_gap": None}), RULES)
+    assert few is not None and enough is not None and base is not None
+    assert _dim(few, "trade").points == _dim(base, "trade").points > _dim(enough, "trade").points
+    assert "较同类" not in _dim(few, "trade").zh and "店铺动态评分仅1条，过少，不与同类比较" in _dim(few, "trade").zh
+    assert "too few to compare" in _dim(few, "trade").en and "较同类-0.50" in _dim(enough, "trade").zh

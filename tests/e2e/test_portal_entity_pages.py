@@ -162,6 +162,7 @@ def test_a_records_reporter_is_named(client: TestClient, store: Chengxin) -> Non
 def test_english_licence_names_carry_no_notes_for_developers(client: TestClient) -> None:
     html = client.get(shop_href(P1, "S1") + "&lang=en").text
     assert ">Food business permit<" in html and ">Business licence<" in html
+    assert "Published food business permit, number JY13101040000001" in text_of(html)  # in a sentence too
     for gloss in ("(number JY", "its number is the USCC", "14 digits"):
         assert gloss not in html, gloss
 

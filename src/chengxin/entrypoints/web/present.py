@@ -200,7 +200,9 @@ def _identity(t: Translator, p: dict[str, Any]) -> str:
 
 
 def _licence(t: Translator, p: dict[str, Any]) -> str:
-    return t("desc.licence", label=licence_label(t, p.get("licence_type", "–")), number=p.get("number"),
+    label = licence_label(t, p.get("licence_type", "–"))  # inside a sentence: "Published food business permit"
+    label = label[:1].lower() + label[1:] if t.lang == "en" and label[1:2].islower() else label
+    return t("desc.licence", label=label, number=p.get("number"),
              valid_from=p.get("valid_from"), valid_until=p.get("valid_until") or t("lic.open_ended"))
 
 

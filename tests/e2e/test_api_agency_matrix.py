@@ -139,9 +139,11 @@ def indexes(body: Any) -> list[int]:
 
 
 # S2 is run by M2, which the regulator reports as E-M2: the public file is #20 #19 #17 #15 #2 (and the public
-# parts of M2); a report adds the complaint filings #16 #18, the sanction #21 lifted as repaired, its lifting #22
-# and the dishonesty record's move #23, all about the business. Nothing is about a person.
-S2_REPORT = [23, 22, 21, 20, 19, 18, 17, 16, 15, 2]
+# parts of M2); a report adds the complaint filings #16 #18, about the business. Nothing is about a person. The
+# sanction #21 was repaired: it, its lifting #22 and the dishonesty record's move #23 are deleted from what may
+# be provided (上海市社会信用条例 第三十八条; they were reported, found by review).
+S2_REPORT = [20, 19, 18, 17, 16, 15, 2]
+REPAIRED_SANCTION = [21, 22, 23]
 
 
 def test_a_business_report_adds_its_non_public_records_and_is_journaled(env: Env) -> None:
@@ -151,10 +153,11 @@ def test_a_business_report_adds_its_non_public_records_and_is_journaled(env: Env
     assert indexes(body) == S2_REPORT
     public = env.client.get(f"/v1/parties/S2?source={P1}").json()
     assert {r["index"] for r in public["credit_records"]} < set(S2_REPORT)  # more than the public sees
-    sanction = next(r for r in body["records"] if r["index"] == 21)
-    assert sanction["negative"] and sanction["basis"] == "《中华人民共和国价格法》第十四条"
-    assert sanction["query_period"] == {"from": "2026-09-10", "until": "2031-09-10", "act_ended": True,
-                                        "basis": "上海市社会信用条例 第三十五条"}
+    assert body["records_withdrawn"]["count"] == len(REPAIRED_SANCTION)
+    inspection = next(r for r in body["records"] if r["index"] == 20)
+    assert inspection["negative"] and inspection["query_period"] == {
+        "from": "2026-03-05", "until": "2031-03-05", "act_ended": False, "in_force": False,
+        "basis": "上海市社会信用条例 第三十五条"}
     assert body["credit"]["grade"] == public["grade"] and body["credit"]["reasons"] == public["reasons"]
     assert body["subject"]["identity"]["operator"]["name"] == "杭州西湖区示例日用品店"
     assert body["report"]["requested_by"] == {"key_id": env.key_ids["agency"], "agency": AGENCY_SOURCE}
@@ -165,26 +168,49 @@ def test_a_business_report_adds_its_non_public_records_and_is_journaled(env: Env
 
 def test_the_regulators_report_of_the_same_business_reads_alike(env: Env) -> None:
     body = report(env, "E-M2", REG_SOURCE).json()
-    assert {21, 22, 23, 16, 18} <= set(indexes(body))
+    assert {16, 18} <= set(indexes(body)) and not set(REPAIRED_SANCTION) & set(indexes(body))
     assert body["subject"]["natural_person"] is False
 
 
 @pytest.mark.parametrize(("today", "shown"), [
-    (date(2031, 3, 11), True),   # five years after the sanction's time, but not after the act's end
-    (date(2031, 9, 10), True),   # the fifth anniversary of the end: the period's last day
-    (date(2031, 9, 11), False),  # the day after: no longer provided (第三十五条: 不得提供查询)
+    (date(2031, 3, 5), True),    # the fifth anniversary of the inspection (no dishonesty record: its own day)
+    (date(2031, 3, 6), False),   # the day after: no longer provided (第三十五条: 不得提供查询)
 ])
-def test_negative_records_are_provided_five_years_from_the_acts_end(
+def test_negative_records_are_provided_five_years(
         env: Env, monkeypatch: pytest.MonkeyPatch, today: date, shown: bool) -> None:
     monkeypatch.setattr(agency_report, "today", lambda: today)
     body = report(env, "S2", P1).json()
-    assert ({21, 22, 23} <= set(indexes(body))) is shown
-    assert not {21, 22, 23} & set(indexes(body)) or shown
-    # the complaint filings (no end: from their time, 2026-02-18 and -25) are past it on each of these days
-    assert not {16, 18} & set(indexes(body))
+    assert (20 in indexes(body)) is shown
+    # the complaint filings (2026-02-18 and -25) and the upheld complaint are past it on each of these days
+    assert not {16, 17, 18} & set(indexes(body))
     assert {19, 15, 2} <= set(indexes(body))  # identity and ratings are not negative: no period
-    # withheld on each day: the filings #16 #18, the upheld complaint #17, the inspection #20 (2026-03-05)
-    assert body["records_withheld_past_window"] == (4 if shown else 7)
+    assert body["records_withheld_past_window"] == (3 if shown else 4)
+    assert body["records_withdrawn"]["count"] == 3  # the repaired sanction, whatever the day
+
+
+def _sanction_record(env: Env) -> dict[str, Any]:
+    whole = env.client.get(f"/v1/parties/S2?source={P1}", headers=env.headers["regulator"]).json()
+    return next(r for r in whole["credit_records"] if r["index"] == 21)
+
+
+def test_the_period_runs_from_the_acts_end_and_not_while_in_force(env: Env) -> None:
+    """An expired record's act ended with its period: a 2018 penalty whose period ended 2021-03-01, expired by
+    the node only today, was offered until 2031 (counted from the node's bookkeeping; found by review). One still
+    in force runs no period and is provided (a 2019 listing never lifted was withheld as past the window). A
+    revoked one is never provided (第三十七条)."""
+    record = _sanction_record(env)
+    key = ("index", 21)
+    expired = agency_report._Act("expired", "2026-11-28T19:14:37Z", "2021-03-01")
+    shown = agency_report._windowed(record, {key: expired}, date(2026, 3, 1))
+    assert isinstance(shown, dict) and shown["query_period"]["from"] == "2021-03-01"
+    assert shown["query_period"]["until"] == "2026-03-01"
+    assert agency_report._windowed(record, {key: expired}, date(2026, 3, 2)) == "past_window"
+    in_force = agency_report._Act("confirmed", None, None)
+    kept = agency_report._windowed(record, {key: in_force}, date(2040, 1, 1))
+    assert isinstance(kept, dict) and kept["query_period"]["in_force"] is True
+    for state in ("overturned", "repaired"):
+        assert agency_report._windowed(record, {key: agency_report._Act(state, "2026-05-01T00:00:00Z", None)},
+                                       date(2026, 6, 1)) == "withdrawn"
 
 
 @pytest.mark.parametrize(("entity", "source"), [("U1", P1), ("C1", L1)])

@@ -40,9 +40,9 @@ def test_the_cli_report_is_the_apis_and_is_journaled(sample_app: Chengxin) -> No
                           headers={"Authorization": f"Bearer {key['secret']}"}).json()
     for body in (cli, api):
         body["report"].pop("generated_at")
-    assert cli == api and [r["index"] for r in cli["records"]] == [23, 22, 21, 20, 19, 18, 17, 16, 15, 2]
+    assert cli == api and [r["index"] for r in cli["records"]] == [20, 19, 18, 17, 16, 15, 2]
     human = run(env_of(sample_app), "report", "S2", "--source", P1, "--key", key["key_id"], "--purpose", PURPOSE)
-    assert "#21 sanction 2026-03-10 (negative, shown until 2031-09-10)" in human.stderr
+    assert "#20 inspection 2026-03-05 (negative, shown until 2031-03-05)" in human.stderr
     entries = parties.access_journal(sample_app, Viewer("regulator", key_id="k-officer"))["entries"]
     said = [(e["action"], e["key_id"], e["purpose"]) for e in entries]
     assert said == [("agency_report", key["key_id"], PURPOSE)] * 3

@@ -8,8 +8,10 @@ reads parties and records (docs/security.md, "Credit agencies").
 - A natural person (and a shop a person runs): only with the person's signed authorization
   (浙江省公共信用信息管理条例 第十九条), given as its reference (sha256 of the signed document, date signed).
 - Either way, a negative record only while its query period runs: five years from the day the act ended
-  (上海市社会信用条例 第三十五条), i.e. from its dishonesty record's `ended_at`, or from its own time when it has
-  no end; the day of the end is not counted, so the last day is the fifth anniversary. Personal data stays
+  (上海市社会信用条例 第三十五条): its dishonesty record's end (an expired one: its period's last day); one still
+  in force runs no period and is provided; a record with no dishonesty record counts from its own time. The
+  day of the end is not counted, so the last day is the fifth anniversary. Never a revoked or repaired record
+  (第三十七条、第三十八条: deleted), nor its lifting or moves. Personal data stays
   masked: a person's name and province only, no ID number, no keyed ID hash; free text as the public reads it.
 - Every report asked for is journaled (`access_journal`, action `agency_report`; refused or unknown ones too,
   `agency_report_refused`, `agency_report_not_found`), with the key, the purpose (and the authorization's
@@ -21,11 +23,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
+from chengxin.domain import lifecycle as L
 from chengxin.exc import Forbidden, InvalidInput, NotFound
 from chengxin.services import credit_log, lifecycle, parties
 from chengxin.services.credit_file import public_record
@@ -119,10 +122,14 @@ def _report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose:
         "credit": {k: whole.get(k) if person else public.get(k) for k in ("score", "grade", "reasons")},
         "lists": public.get("lists", []), "measures": public.get("measures", []),
         "commitments": whole.get("commitments", []),
-        "records": [r for r in shown if r is not None],
-        "records_withheld_past_window": sum(1 for r in shown if r is None),
+        "records": [r for r in shown if isinstance(r, dict)],
+        "records_withheld_past_window": shown.count("past_window"),
+        "records_withdrawn": {"count": shown.count("withdrawn"), "basis": SHANGHAI_37_38,
+                              "why": "revoked or repaired: deleted from what may be provided"},
         "window": {"years": WINDOW_YEARS, "basis": SHANGHAI_35,
-                   "counted_from": "the end of the act (its dishonesty record's end), else the record's time"},
+                   "counted_from": "the day the act ended (an expired record: its period's last day); a record "
+                                   "still in force has no period running and is provided; a record with no "
+                                   "dishonesty record: its own time"},
     }
 
 
@@ -166,23 +173,60 @@ def _reportable(record: dict[str, Any], person: bool) -> bool:
     return person or record["payload"].get("scheme") != "ric"
 
 
-def _ends(conn: Any, party_key: str | None) -> dict[tuple[str, Any], str | None]:
-    """When the act each credit record is about ended, by the record's log index, by the sanction it is about
-    and by dishonesty record id: the dishonesty records' `ended_at` (None while in force)."""
-    out: dict[tuple[str, Any], str | None] = {}
+class _Act(NamedTuple):
+    """What the report needs of a dishonesty record: its state, when it left force, its last public day."""
+
+    state: str
+    ended_at: str | None
+    disclose_until: str | None
+
+
+def _ends(conn: Any, party_key: str | None) -> dict[tuple[str, Any], _Act]:
+    """The dishonesty record each credit record is about, by the record's log index, by the sanction it is
+    about and by dishonesty record id."""
+    out: dict[tuple[str, Any], _Act] = {}
     for r in records_of(conn, party_key) if party_key else []:
-        out[("record", r.id)] = r.ended_at
+        act = _Act(r.state, r.ended_at, r.disclose_until)
+        out[("record", r.id)] = act
         if r.credit_idx is not None:
-            out[("index", int(r.credit_idx))] = r.ended_at
+            out[("index", int(r.credit_idx))] = act
         parts = r.record_key.split(lifecycle.SEP)
         if r.origin == "sanction" and len(parts) == 3:  # sanction<SEP>source<SEP>sanction id
-            out[("sanction", (parts[1], parts[2]))] = r.ended_at
+            out[("sanction", (parts[1], parts[2]))] = act
     return out
 
 
-def _windowed(record: dict[str, Any], ends: dict[tuple[str, Any], str | None], on: date) -> dict[str, Any] | None:
+# revoked (上海 第三十七条: 撤销的，删除该信息) or repaired (第三十八条: 修复的，删除该失信信息): never provided
+WITHDRAWN = frozenset({L.OVERTURNED, L.REPAIRED})
+SHANGHAI_37_38 = "上海市社会信用条例 第三十七条、第三十八条"
+
+
+def _act_of(record: dict[str, Any], ends: dict[tuple[str, Any], _Act]) -> _Act | None:
+    subject = record["subject"]
+    keys = [("index", record["index"]), ("sanction", (subject["source"], subject["id"]))
+            if subject["kind"] == "sanction" else None, ("record", record["payload"].get("record"))]
+    return next((ends[k] for k in keys if k is not None and k in ends), None)
+
+
+def _act_ended(act: _Act) -> date | None:
+    """The day the act ended (上海 第三十五条: 自失信行为或者事件终止之日起计算), None while it is in force. An
+    expired record's act ended with its period (`disclose_until`), not when the node got round to expiring
+    it: a 2018 penalty whose period ended in 2021, loaded today, was offered until 2031 (found by review)."""
+    if act.ended_at is None:
+        return None
+    ended = lifecycle.day_of(lifecycle.parse_time(act.ended_at))
+    if act.state == L.EXPIRED and act.disclose_until:
+        return min(ended, lifecycle.day_of(lifecycle.parse_time(act.disclose_until)))
+    return ended
+
+
+def _windowed(record: dict[str, Any], ends: dict[tuple[str, Any], _Act], on: date) -> dict[str, Any] | str:
     """The record as the report shows it (as the public reads its payload: key ids and personal numbers in free
-    text masked, no keyed ID hash), with its query period if negative; None once that period is over."""
+    text masked, no keyed ID hash), with its query period if negative; else why it is not provided:
+    `withdrawn` (revoked or repaired) or `past_window` (its period is over)."""
+    act = _act_of(record, ends)
+    if act is not None and act.state in WITHDRAWN:  # the penalty, its lifting, the record's moves: all of it
+        return "withdrawn"
     shown = public_record(record)
     payload = {k: v for k, v in shown["payload"].items() if k != "party" or not str(v).startswith("ric:")}
     if payload != shown["payload"]:  # a person's keyed ID hash: out of the payload, and of the leaf bytes
@@ -190,17 +234,17 @@ def _windowed(record: dict[str, Any], ends: dict[tuple[str, Any], str | None], o
                  "masked": sorted({*shown.get("masked", []), "party"})}
     if record["kind"] in NEUTRAL_KINDS or _positive(record):
         return {**shown, "negative": False}
-    subject = record["subject"]
-    keys = [("index", record["index"]), ("sanction", (subject["source"], subject["id"]))
-            if subject["kind"] == "sanction" else None, ("record", record["payload"].get("record"))]
-    ended = next((ends[k] for k in keys if k is not None and k in ends and ends[k]), None)
-    start = lifecycle.day_of(lifecycle.parse_time(ended or record["at"]))
+    if act is not None and act.ended_at is None:  # in force: no period runs yet, and it is provided
+        return {**shown, "negative": True, "basis": _basis(record),
+                "query_period": {"from": None, "until": None, "in_force": True, "basis": SHANGHAI_35}}
+    ended = _act_ended(act) if act is not None else None
+    start = ended or lifecycle.day_of(lifecycle.parse_time(record["at"]))  # no dishonesty record: its own time
     last = _anniversary(start, WINDOW_YEARS)
     if on > last:
-        return None
+        return "past_window"
     return {**shown, "negative": True, "basis": _basis(record),
             "query_period": {"from": start.isoformat(), "until": last.isoformat(), "act_ended": ended is not None,
-                             "basis": SHANGHAI_35}}
+                             "in_force": False, "basis": SHANGHAI_35}}
 
 
 def _positive(record: dict[str, Any]) -> bool:

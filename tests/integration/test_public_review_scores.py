@@ -76,3 +76,22 @@ def test_a_dsr_of_few_ratings_is_not_compared_with_its_category(app):
     with read_connection(app.engine) as conn:
         five = standing_views.standing_view(conn, (P, "S1"), category="daily_goods", as_of=now)["dsr"]
     assert five["count"] == 5 and five["compared"] is True and "note" not in five
+
+
+def test_a_logistics_firms_identity_and_trade_say_what_they_rest_on(app):
+    """Public review finding 9: a logistics firm (no shop) read "身份与资质 150/150" beside "未公示任何证照" and
+    "已送达0单中质量退货0单（估计退货率6.0%）"; the merchant running a shop is said to hold its licences."""
+    feed = Feed().parties()
+    feed.ev("cx.subject.registered", "2026-01-04T09:00:00+08:00", {
+        "subject_id": "LG", "kind": "logistics", "name": "示例速递有限公司", "uscc": "91310000MA1LG0010M",
+        "region": "310104", "verified_at": "2026-01-04T10:00:00+08:00"})
+    assert ingest_text(app, feed.order("O1", "2026-03-02").text()).rejected == 0
+    for path in ("events", "rebuild"):
+        if path == "rebuild":
+            scoring.rebuild(app)
+        carrier = {d["dimension"]: d for d in parties.show(app, P, "LG", REGULATOR)["credit"]["dimensions"]}
+        assert carrier["identity"]["zh"] == "实名核验通过；未经营网店，本系统不核查其行业许可证", path
+        assert carrier["identity"]["facts"]["licences_checked"] is False
+        assert "已送达0单" not in carrier["trade"]["zh"] and "退货率按典型值6.0%计" in carrier["trade"]["zh"]
+        merchant = {d["dimension"]: d for d in parties.show(app, P, "M1", REGULATOR)["credit"]["dimensions"]}
+        assert merchant["identity"]["facts"]["licences_checked"] is True, path  # it runs S1

@@ -69,3 +69,28 @@ def test_a_dsr_gap_of_too_few_ratings_is_not_compared():
     assert _dim(few, "trade").points == _dim(base, "trade").points > _dim(enough, "trade").points
     assert "较同类" not in _dim(few, "trade").zh and "店铺动态评分仅1条，过少，不与同类比较" in _dim(few, "trade").zh
     assert "too few to compare" in _dim(few, "trade").en and "较同类-0.50" in _dim(enough, "trade").zh
+
+
+CARRIER = dict(kind="logistics", verified=True, days_known=800.0, carried=5000.0, ratings=50, ratings_weight=50.0,
+               rating_mean=4.8, rating_mean_raw=4.8)
+
+
+def test_no_return_rate_estimate_is_stated_as_if_measured_from_zero_deliveries():
+    """A logistics firm's page read "已送达0单中质量退货0单（估计退货率6.0%）": now the prior is named as such."""
+    trade = _dim(S.score(S.Profile(**CARRIER), RULES), "trade")
+    assert "已送达0单" not in trade.zh and "尚无本身的送达订单，退货率按典型值6.0%计" in trade.zh
+    assert "no deliveries of its own yet: returns taken at the typical 6.0%" in trade.en
+    shop = _dim(S.score(S.Profile(**{**MERCHANT, "returns": 5.0}), RULES), "trade")
+    assert "已送达500单中质量退货5单" in shop.zh
+
+
+def test_the_identity_sentence_says_what_earned_the_points():
+    """"身份与资质 150/150" beside "未公示任何证照": the sentence says the points are the real-name check's, and
+    whether licences were checked at all (only a shop's key categories are)."""
+    carrier = _dim(S.score(S.Profile(**CARRIER), RULES), "identity")
+    assert carrier.value == 1.0 and carrier.zh == "实名核验通过；未经营网店，本系统不核查其行业许可证"
+    assert carrier.facts["licences_checked"] is False and "not checked here" in carrier.en
+    seller = _dim(S.score(S.Profile(**{**MERCHANT, "sells": True}), RULES), "identity")
+    assert seller.zh == "实名核验通过；所售重点品类所需许可证齐全" and seller.facts["licences_checked"] is True
+    person = _dim(S.score(S.Profile(kind="person", verified=True, days_known=800.0), RULES), "identity")
+    assert person.zh == "实名核验通过"

@@ -37,6 +37,7 @@ class Profile:
     identity_valid: bool = True
     verified: bool = False
     licence_gaps: int = 0
+    sells: bool = False                    # runs a shop: its key categories' licences are checked (licence_gaps)
     days_known: float = 0.0                # since Chengxin first saw the party (its first report or shop)
     # since the start of its business licence (its market-entity registration), when one was published: the
     # better evidence of time in business; "registered 76 days ago" was said of a company licensed in 2010
@@ -206,7 +207,7 @@ def _clip(x: float) -> float:
 def _identity(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     if not p.identity_valid:
         return Dimension("identity", w, 0.0, "the legal identifier failed its checks",
-                         "证照号码未通过校验", {"valid": False})
+                         "证照号码未通过校验", {"valid": False, "licences_checked": p.sells})
     value = 1.0 if p.verified else c["unverified"]
     value = _clip(value - c["per_licence_gap"] * p.licence_gaps)
     en = "real name checked and verified" if p.verified else "valid identifier, real name not verified"
@@ -214,7 +215,17 @@ def _identity(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     if p.licence_gaps:
         en += f"; {_n(p.licence_gaps, 'required licence')} missing or expired"
         zh += f"；缺少{p.licence_gaps}项必需的有效许可证"
-    return Dimension("identity", w, value, en, zh, {"verified": p.verified, "licence_gaps": p.licence_gaps})
+    elif p.sells:
+        en += "; holds the licences its shops' key categories need"
+        zh += "；所售重点品类所需许可证齐全"
+    elif p.kind not in _PERSONS:  # say what earned the points: "150/150" beside "no licence published" read as
+        en += "; runs no shop: licences of its own trade are not checked here"  # full marks for licences
+        zh += "；未经营网店，本系统不核查其行业许可证"                             # (public review finding 9)
+    return Dimension("identity", w, value, en, zh, {"verified": p.verified, "licence_gaps": p.licence_gaps,
+                                                    "licences_checked": p.sells})
+
+
+_PERSONS = frozenset({"person", "courier"})  # natural persons: no trade licence of their own to speak of
 
 
 def _shrunk_rate(bad: float, n: float, pseudo: float, prior: float = 0.0) -> float:
@@ -237,12 +248,13 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     facts = {"orders": p.orders, "ratings": p.ratings, "rating_mean_weighted": _r(p.rating_mean),
              "rating_mean_raw": _r(p.rating_mean_raw), "return_rate": _r(return_rate),
              "on_time_rate": _r(p.shipped_on_time / p.shipped) if p.shipped else None, "dsr_gap": _r(p.dsr_gap)}
+    returns_en, returns_zh = _returns_sentence(p, return_rate)
     en = (f"{_n(p.ratings, 'rating')}, weighted mean {_fmt(p.rating_mean)} (raw {_fmt(p.rating_mean_raw)}); "
-          f"{p.returns:.0f} quality returns of {p.delivered:.0f} delivered (estimated rate {return_rate:.1%}); "
+          f"{returns_en}; "
           + (f"{_pct(p.shipped_on_time, p.shipped)} shipped on time" if p.shipped else
              f"{_parcels(p.carried)} carried" if p.carried else "nothing shipped yet"))
     zh = (f"{p.ratings}条评价，加权均分{_fmt(p.rating_mean)}（原始{_fmt(p.rating_mean_raw)}）；"
-          f"已送达{p.delivered:.0f}单中质量退货{p.returns:.0f}单（估计退货率{return_rate:.1%}）；"
+          f"{returns_zh}；"
           + (f"按时发货{_pct(p.shipped_on_time, p.shipped)}" if p.shipped else
              f"承运包裹{p.carried:,.0f}件" if p.carried else "尚无发货"))
     if gap is not None:
@@ -252,6 +264,16 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
         en += f"; DSR of {_n(p.dsr_ratings or 0, 'rating')}: too few to compare with the category"
         zh += f"；店铺动态评分仅{p.dsr_ratings}条，过少，不与同类比较"
     return Dimension("trade", w, _clip(value), en, zh, facts)
+
+
+def _returns_sentence(p: Profile, rate: float) -> tuple[str, str]:
+    """The returns part of the trade sentence (en, zh). With nothing delivered the rate is the prior alone, and
+    says so: "已送达0单中质量退货0单（估计退货率6.0%）" was shown of a logistics firm (public review finding 9)."""
+    if p.delivered or p.returns:
+        return (f"{p.returns:.0f} quality returns of {p.delivered:.0f} delivered (estimated rate {rate:.1%})",
+                f"已送达{p.delivered:.0f}单中质量退货{p.returns:.0f}单（估计退货率{rate:.1%}）")
+    return (f"no deliveries of its own yet: returns taken at the typical {rate:.1%}",
+            f"尚无本身的送达订单，退货率按典型值{rate:.1%}计")
 
 
 def dsr_comparable(ratings: int | None, c: Mapping[str, Any]) -> bool:

@@ -124,9 +124,11 @@ def _party_standing(conn: Connection, subject: Any, reports: list[Ref], shops: l
     buyer_level = level_for(buyer, rules)
     # its positive rate and DSR as its points are (its shops', or as a buyer or carrier rated): `party show` of
     # a party gave neither, only a shop's did (found by review); DSR against a category its shops all share
-    return {"points": points, "level": level.as_dict() if level else None,
+    credit = {"points": points, "level": level.as_dict() if level else None,
+              "buyer_credit": {"points": buyer, "level": buyer_level.as_dict() if buyer_level else None}}
+    # no hearts for a carrier, platform or agency without shops: seller levels are for sellers (public review 9)
+    return {**(credit if standing_views.earns_points(subject.kind, shops) else {}),
             **standing_views.rates_of(conn, shops or reports, category=_one_category(conn, shops)),
-            "buyer_credit": {"points": buyer, "level": buyer_level.as_dict() if buyer_level else None},
             **(scoring.credit_view(conn, subject.party_key) if scored else _withheld())}
 
 

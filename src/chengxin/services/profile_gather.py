@@ -136,6 +136,7 @@ class Facts:
     def __init__(self, g: Gather) -> None:
         n = len(g.keys)
         self.keys, self.now = g.keys, g.now
+        self.sellers = g.sellers  # parties with a shop: their key categories' licences are checked
         self.values = np.zeros((n, len(FIELDS)))
         self.kind: list[str] = [""] * n
         self.identity_valid = np.ones(n, dtype=bool)
@@ -176,6 +177,7 @@ class Facts:
         n_rated = int(ratings)
         return S.Profile(
             kind=self.kind[i], identity_valid=bool(self.identity_valid[i]), verified=bool(self.verified[i]),
+            sells=i in self.sellers,
             licence_gaps=int(licence_gaps), days_known=days_between(self.first[i], self.now),
             days_licensed=days_between(self.licensed[i], self.now) if self.licensed[i] else None, orders=int(orders),
             ratings=n_rated, ratings_weight=wtotal, rating_mean=wsum / wtotal if wtotal else None,

@@ -32,6 +32,17 @@ def points_of(conn: Connection, targets: list[Ref]) -> int:
     return int(total)
 
 
+# Kinds that mutual ratings give no credit points (hearts, diamonds) unless they run a shop: points pass between
+# buyer and seller only (vocab/rating_rules.yaml); a carrier's ratings count in its score but earn no level.
+# A logistics firm's page showed "暂无等级 积满 4 分为 1红心" (public review finding 9).
+NO_POINTS_KINDS = frozenset({"logistics", "courier", "platform", "service_agency"})
+
+
+def earns_points(kind: str, shops: list[Ref]) -> bool:
+    """Whether a party has credit points and a level to show: a seller (it runs shops) or a buyer's kind."""
+    return bool(shops) or kind not in NO_POINTS_KINDS
+
+
 def standing_view(conn: Connection, target: Ref, *, category: str | None = None,
                   as_of: datetime | None = None) -> dict[str, Any]:
     """Points, level, positive rate and DSR (with the category's average) of a rated shop or subject."""

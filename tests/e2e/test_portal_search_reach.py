@@ -199,3 +199,16 @@ def test_a_page_past_the_end_leads_back_to_the_last_page(client: TestClient) -> 
     html = _get(client, "批量店", offset="400")
     assert _shops(html) == [] and "找到 45 家网店" in html and "第 401" not in html
     assert 'href="/search?q=%E6%89%B9%E9%87%8F%E5%BA%97&offset=40" rel="prev"' in html
+
+
+def test_one_business_is_one_result_with_its_reporters_named(client: TestClient) -> None:
+    """A USCC's reports were a card each, with opposite marks and the reporter as a URN
+    ("报送来源 urn:cx:regulator:310000"; public review, finding 2): one card, one mark, every reporter named and
+    linked to its report."""
+    html = _get(client, "92330106MA2B7C4D1W")
+    assert len(re.findall(r'data-testid="party-result"', html)) == 1
+    assert len(re.findall(r'data-testid="verify-mark"', html)) == 1
+    reporters = re.search(r'data-testid="party-reporters">(.*?)</span>', html, re.S)
+    assert reporters and "urn:cx:" not in reporters.group(1)
+    assert "上海市市场监管部门" in reporters.group(1)
+    assert party_href(P1, "M2") in reporters.group(1) and party_href(REG, "E-M2") in reporters.group(1)

@@ -40,6 +40,7 @@ def _environment() -> jinja2.Environment:
         reporter_label=present.reporter_label, zh=present_entities.zh,
         entity_verification=present_entities.entity_verification, plain_fields=present_entities.plain_fields,
         subject_line=present_entities.subject_line, reporter_name=present_entities.reporter_name,
+        group_entities=present_entities.group_entities,
     )
     env.filters.update(cn_date=present.cn_date, cn_datetime=present.cn_datetime)
     return env

@@ -3,7 +3,9 @@
 
 A rotation gives a key a new secret (same id, role and source) and keeps accepting the one it replaced until
 a grace period ends, so a feed switches without a gap; one previous secret is kept, so rotating again within
-the grace ends the older one at once."""
+the grace ends the older one at once. While the old secret is in its grace the API's answers to it say so in
+their headers (`rotated_headers`); once refused, it is told it was replaced (the older one of two rotations in
+a row, whose hash is no longer kept, is refused as an unknown key)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import hashlib
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from email.utils import format_datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select, update
 
@@ -134,33 +137,71 @@ AGENCY_SUBMITS_NOTHING = (
 # Known keys are remembered for a few seconds so a busy feed does not pay a query per request. A revocation
 # takes effect at once in the process that revoked, and within CACHE_SECONDS everywhere else.
 CACHE_SECONDS = 10.0
-_cache: dict[str, tuple[float, Viewer, str | None]] = {}  # digest: (expiry, viewer, an old secret's last time)
+_cache: dict[str, tuple[float, Viewer, Replaced | None]] = {}  # digest: (expiry, viewer, an old secret's rotation)
+
+
+class Replaced(NamedTuple):
+    """A secret a rotation replaced, still accepted: when it was replaced and until when it is accepted."""
+
+    rotated_at: str
+    until: str
 
 
 def authenticate(app: Chengxin, secret: str) -> Viewer:
-    """The viewer a secret stands for; NotAuthenticated for unknown or revoked keys, and for a secret a rotation
-    replaced once its grace has ended (checked on every request, cached or not)."""
+    """The viewer a secret stands for (`authenticate_key`, without whether the secret was replaced)."""
+    return authenticate_key(app, secret)[0]
+
+
+def authenticate_key(app: Chengxin, secret: str) -> tuple[Viewer, Replaced | None]:
+    """The viewer a secret stands for, and, for a secret a rotation replaced that is still in its grace, when
+    (the API tells the client in its answer's headers, so it switches before the grace ends: found by review).
+    NotAuthenticated for unknown or revoked keys, and for a replaced secret once its grace has ended (checked on
+    every request, cached or not): that one says so, since only a caller who held the old secret can present
+    it, where an unknown secret learns nothing."""
     digest = _digest(secret)
     hit = _cache.get(digest)
     if hit is not None and hit[0] > time.monotonic() and _in_grace(hit[2]):
-        return hit[1]
+        return hit[1], hit[2]
     k = t.api_keys.c
     with read_connection(app.engine) as conn:
         row = conn.execute(select(t.api_keys).where(or_(k.secret_hash == digest, k.previous_hash == digest))).first()
-    until = row.previous_until if row is not None and row.secret_hash != digest else None
-    if row is None or row.revoked_at is not None or not _in_grace(until, old=row.secret_hash != digest):
+    old = row is not None and row.secret_hash != digest
+    replaced = Replaced(row.rotated_at, row.previous_until) if row is not None and old and row.previous_until \
+        else None
+    if row is None or row.revoked_at is not None or (old and not _in_grace(replaced)):
         _cache.pop(digest, None)
-        raise NotAuthenticated("unknown or revoked API key")
+        raise NotAuthenticated(_refusal(replaced) if row is not None and row.revoked_at is None else UNKNOWN_KEY)
     viewer = Viewer(role=row.role, source=row.source, key_id=row.key_id)
-    _cache[digest] = (time.monotonic() + CACHE_SECONDS, viewer, until)
-    return viewer
+    _cache[digest] = (time.monotonic() + CACHE_SECONDS, viewer, replaced)
+    return viewer, replaced
 
 
-def _in_grace(until: str | None, *, old: bool = False) -> bool:
-    """Whether a secret is accepted now: a current one always (`until` None), a replaced one before `until`."""
-    if until is None:
-        return not old
-    return _now().strftime(STAMP) < until
+UNKNOWN_KEY = "unknown or revoked API key"
+
+
+def _refusal(replaced: Replaced | None) -> str:
+    """Why a replaced secret is refused: said only to a caller presenting it, who held it."""
+    if replaced is None:  # a rotation before rotations kept a refused secret's hash
+        return UNKNOWN_KEY
+    return (f"this secret was replaced by a rotation of its API key at {replaced.rotated_at} and was accepted "
+            f"until {replaced.until}: use the key's new secret / 此密钥已轮换，旧密钥的宽限期已于 {replaced.until} "
+            "结束，请使用新密钥")
+
+
+def _in_grace(replaced: Replaced | None) -> bool:
+    """Whether a secret is accepted now: a current one always (None), a replaced one before its grace ends."""
+    return replaced is None or _now().strftime(STAMP) < replaced.until
+
+
+def rotated_headers(replaced: Replaced) -> dict[str, str]:
+    """What an answer to a replaced secret in its grace says, so the client knows to switch: `Deprecation`
+    (RFC 9745: since when, `@` epoch seconds), `Sunset` (RFC 8594: when it stops working, an HTTP date),
+    `X-Chengxin-Key-Rotated` (the grace's end, as the API writes times) and a `Warning` people read."""
+    since, until = (datetime.strptime(s, STAMP).replace(tzinfo=UTC) for s in replaced)
+    return {"Deprecation": f"@{int(since.timestamp())}", "Sunset": format_datetime(until, usegmt=True),
+            "X-Chengxin-Key-Rotated": replaced.until,
+            "Warning": f'299 - "API key secret replaced by a rotation; accepted until {replaced.until}: '
+                       'switch to the new secret"'}
 
 
 def rotate_key(app: Chengxin, key_id: str, grace_hours: float = DEFAULT_GRACE_HOURS) -> tuple[str, str | None]:
@@ -170,6 +211,7 @@ def rotate_key(app: Chengxin, key_id: str, grace_hours: float = DEFAULT_GRACE_HO
         raise InvalidInput(f"grace hours: from 0 (the old secret refused at once) to {MAX_GRACE_HOURS}")
     secret, now = _secret(key_id), _now()
     until = (now + timedelta(hours=grace_hours)).strftime(STAMP) if grace_hours else None
+    # the old secret's hash is kept with a grace of 0 too (ended at once), so presenting it is told it was replaced
     k = t.api_keys.c
     with write_transaction(app.engine) as conn:
         row = conn.execute(select(k.secret_hash, k.revoked_at).where(k.key_id == key_id)).first()
@@ -178,7 +220,7 @@ def rotate_key(app: Chengxin, key_id: str, grace_hours: float = DEFAULT_GRACE_HO
         if row.revoked_at is not None:
             raise Conflict(f"API key {key_id!r} was revoked: issue a new one (`chengxin keys create`)")
         conn.execute(update(t.api_keys).where(k.key_id == key_id).values(
-            secret_hash=_digest(secret), previous_hash=row.secret_hash if until else None, previous_until=until,
+            secret_hash=_digest(secret), previous_hash=row.secret_hash, previous_until=until or now.strftime(STAMP),
             rotated_at=now.strftime(STAMP)))
     _cache.clear()  # this process refuses an old secret at once when its grace is 0
     return secret, until

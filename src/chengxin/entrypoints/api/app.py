@@ -136,6 +136,7 @@ class NoStore:
                 headers = MutableHeaders(scope=message)
                 if api:
                     headers["Cache-Control"] = "no-store"
+                    headers.update(scope.get("state", {}).get("key_rotated", {}))  # deps.get_viewer: switch keys
                 else:  # what the portal's pages set, on the rest too (/docs, where keys are typed, /static)
                     for name, value in _BASELINE:
                         headers.setdefault(name, value)

@@ -46,7 +46,9 @@ async def get_viewer(request: Request, cx: Annotated[Chengxin, Depends(get_app)]
     if bearer and header_key and bearer != header_key.strip():
         raise NotAuthenticated("Authorization and X-API-Key name different keys")
     secret = bearer or (header_key.strip() if header_key else None)
-    viewer = keys.authenticate(cx, secret) if secret else ANONYMOUS
+    viewer, replaced = keys.authenticate_key(cx, secret) if secret else (ANONYMOUS, None)
+    if replaced is not None:  # an old secret in its grace: the answer says so (`app.NoStore` adds the headers)
+        request.state.key_rotated = keys.rotated_headers(replaced)
     if viewer.role == AGENCY:
         agency_may_call(request)
     return viewer

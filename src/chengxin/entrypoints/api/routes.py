@@ -221,7 +221,9 @@ def get_ratings(entity_id: str, cx: AppDep, viewer: ViewerDep, source: str = Sou
     `direction_without_points`. A merchant's ratings are its shops': ask for the shop. The ratings a natural
     person received are personal data: only the platform that reported the person and regulators see them."""
     view = parties.show(cx, source, entity_id, viewer, limit=1)  # 404 when unknown; who may see what
-    if "points" not in view:  # a natural person's standing, hidden from this viewer
+    # a natural person's file, hidden from this viewer (the minimal view has no reports); "no points" was the
+    # test, and a courier or logistics firm, which earns no points, was refused to regulators too
+    if view["entity"] == "party" and "reports" not in view:
         _forbid_unless_key(viewer, "the ratings of a natural person need the reporting platform's or a regulator's key")
         raise Forbidden("the ratings of a natural person are seen only by the platform that reported the person "
                         "and by regulators")

@@ -27,6 +27,9 @@ def test_a_notice_shows_the_commitment_its_act_broke(sample_app: Chengxin) -> No
         zh = client.get("/notices", params={"lang": "zh"})
         en = client.get("/notices", params={"lang": "en"})
     assert zh.status_code == en.status_code == 200
-    assert f"另违反信用承诺 {commitment} 第 1 条：{CLAUSE_ZH}" in zh.text
-    assert f"Also broke commitment {commitment}, clause 1: {CLAUSE_EN}" in en.text
+    # by the commitment's title, not its id; M1's own text does not carry the clause: the standard text's number
+    assert f"另违反信用承诺《电子商务经营者信用承诺书》标准文本第 1 条：{CLAUSE_ZH}" in zh.text
+    assert commitment not in zh.text
+    assert ("Also broke the credit commitment “e-commerce merchant credit commitment”, clause 1 of its standard "
+            f"text: {CLAUSE_EN}") in en.text
     assert zh.text.count('data-testid="notice-breach"') == en.text.count('data-testid="notice-breach"') == 1

@@ -356,7 +356,7 @@ def test_list_and_breach_records_read_as_sentences_in_both_languages(client: Tes
     en = text_of(get(client, shop_href(P1, "S1") + "&limit=200", "en"))
     assert "list_entered" not in zh and "commitment_breach" not in zh and '{"' not in zh
     assert "列入严重失信名单（黑名单）" in zh and "Entered the black list (serious dishonesty)" in en
-    assert "违反信用承诺第" in zh and "Broke clause" in en
+    assert "违反信用承诺《电子商务经营者信用承诺书》标准文本第" in zh and "Broke clause" in en
 
 
 def test_the_operators_own_page_shows_its_lists_measures_and_commitments(client: TestClient) -> None:

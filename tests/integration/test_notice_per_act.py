@@ -28,6 +28,7 @@ def test_a_breach_is_part_of_its_acts_notice(sample_app: Chengxin) -> None:
     assert notices.page(cx, before=broken["record"])["notices"] is not None
     feed = atom_feed(i18n.Translator("en"), shown, "https://cx.example").decode()
     assert feed.count("urn:cx:chengxin:dishonesty-record:") == len(shown)
-    assert f"Also broke commitment {broken['commitment']['id']}, clause 1." in feed
-    assert f"另违反信用承诺 {broken['commitment']['id']} 第1条。" in atom_feed(i18n.Translator("zh"), shown,
-                                                                      "https://cx.example").decode()
+    assert "Also broke the credit commitment “e-commerce merchant credit commitment”, clause 1 of its standard text." \
+        in feed
+    assert "另违反信用承诺《电子商务经营者信用承诺书》标准文本第1条。" in atom_feed(i18n.Translator("zh"), shown,
+                                                                "https://cx.example").decode()

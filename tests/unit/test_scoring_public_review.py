@@ -94,3 +94,24 @@ def test_the_identity_sentence_says_what_earned_the_points():
     assert seller.zh == "实名核验通过；所售重点品类所需许可证齐全" and seller.facts["licences_checked"] is True
     person = _dim(S.score(S.Profile(kind="person", verified=True, days_known=800.0), RULES), "identity")
     assert person.zh == "实名核验通过"
+
+
+def test_beside_a_sanction_the_records_counted_are_those_besides_it():
+    """A black-listed shop read "受处罚1次（1项有效），有效的失信认定记录0条" beside its confirmed counterfeit
+    listing: the sanction's act counts as the sanction, and the sentence says the records are the others."""
+    listed = S.score(S.Profile(**{**MERCHANT, "sanctions": (S.Sanction("serious_dishonesty", 27.0),)}), RULES)
+    dim = _dim(listed, "dishonesty")
+    assert dim.zh == "受处罚1次（1项有效），处罚以外有效的失信认定记录0条，0条评价因虚假交易撤回"
+    assert "0 confirmed dishonesty records in force besides sanctions" in dim.en
+    alone = _dim(S.score(S.Profile(**{**MERCHANT, "records": (0, 1, 0)}), RULES), "dishonesty")
+    assert "处罚以外" not in alone.zh and "有效的失信认定记录1条" in alone.zh
+
+
+def test_a_breached_clause_is_found_in_the_merchants_own_text_or_not_at_all():
+    """Finding 5: "第 2 条" by the template's numbering named the merchant's own 7-day-return clause."""
+    from chengxin.domain.commitments import Clause, own_number
+
+    goods = Clause(("counterfeit",), "black_list", "所售商品真实合法，不销售假冒伪劣商品，如实描述商品信息。", "x")
+    own = ["依法经营，信息真实", "七天无理由退货", "不刷单炒信，不恶意评价", "违法失信自愿接受约束和惩戒"]
+    assert own_number(goods, own) is None
+    assert own_number(goods, ["依法经营", "所售商品真实合法, 不销售假冒伪劣商品, 如实描述商品信息"]) == 2

@@ -144,6 +144,19 @@ def breaches(templates: Templates, commitments: Iterable[Commitment], category: 
     return _one_per_commitment(out)
 
 
+def own_number(clause: Clause, own: Iterable[str]) -> int | None:
+    """The number (from 1) of the template clause `clause` in the commitment's own published text, when that text
+    carries it word for word (spaces and punctuation aside); None when it does not. A breach was cited as "第 2 条"
+    by the template's numbering while the merchant's own clause 2 was its 7-day-return promise (public review
+    finding 5): a citation names the merchant's number when there is one, else says it is the template's."""
+    want = _bare(clause.zh)
+    return next((i for i, text in enumerate(own, 1) if _bare(str(text)) == want), None)
+
+
+def _bare(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
 def _one_per_commitment(found: list[tuple[Commitment, int, Clause]]) -> list[tuple[Commitment, int, Clause]]:
     """One breach per commitment: the first clause it breaks."""
     seen: set[tuple[str, str]] = set()

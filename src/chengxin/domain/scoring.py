@@ -343,11 +343,14 @@ def _dishonesty(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     burden += c["per_retracted_rating"] * p.retracted
     burden += sum(c["per_record"][sev] * n for sev, n in zip(SEVERITIES, p.records, strict=True))
     active, records = sum(1 for s in kept if s.lifted is None), sum(p.records)
+    # a sanction's own act is counted as the sanction, not again as a record: beside one the records are those
+    # "besides sanctions" ("有效的失信认定记录0条" beside a confirmed counterfeit listing, public review finding 5)
+    besides_en, besides_zh = (" besides sanctions", "处罚以外") if kept else ("", "")
     en = (f"{_n(len(kept), 'sanction')} ({active} in force), {_n(records, 'confirmed dishonesty record')} in "
-          f"force, {_n(p.retracted, 'rating')} taken back" if kept or p.retracted or records
+          f"force{besides_en}, {_n(p.retracted, 'rating')} taken back" if kept or p.retracted or records
           else "no sanctions or confirmed dishonesty")
-    zh = (f"受处罚{len(kept)}次（{active}项有效），有效的失信认定记录{records}条，{p.retracted}条评价因虚假交易撤回"
-          if kept or p.retracted or records else "无处罚或已认定的失信记录")
+    zh = (f"受处罚{len(kept)}次（{active}项有效），{besides_zh}有效的失信认定记录{records}条，"
+          f"{p.retracted}条评价因虚假交易撤回" if kept or p.retracted or records else "无处罚或已认定的失信记录")
     return Dimension("dishonesty", w, _clip(1 - burden), en, zh,
                      {"sanctions": len(kept), "in_force": active, "records": dict(zip(SEVERITIES, p.records,
                                                                                      strict=True)),

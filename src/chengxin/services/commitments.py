@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.query import pair_in
@@ -147,9 +147,39 @@ def of_refs(conn: Connection, refs: Sequence[Ref]) -> list[dict[str, Any]]:
         return []
     c = t.commitments.c
     rows = conn.execute(select(t.commitments).where(pair_in(c.subject_source, c.subject_id, list(refs)))
-                        .order_by(c.published_at.desc()))
+                        .order_by(c.published_at.desc())).all()
     today = lifecycle.today().isoformat()  # a commitment's last day is a day in China
-    return [_view(r, today) for r in rows]
+    broken = breaches_of(conn, [(r.source, r.commitment_id) for r in rows])
+    return [{**_view(r, today), **_broken_view(broken.get((r.source, r.commitment_id), []))} for r in rows]
+
+
+def _broken_view(breaches: list[dict[str, Any]]) -> dict[str, Any]:
+    """`broken` and the breach records in force that say so: a commitment read "有效" beside the record of its
+    breach (public review finding 5)."""
+    return {"broken": bool(breaches), "breaches": breaches}
+
+
+def breaches_of(conn: Connection, keys: list[Ref]) -> dict[Ref, list[dict[str, Any]]]:
+    """The public breach records in force of these commitments (source, id): each record's id, the act's
+    category and the clause (the template's number, and the merchant's own when its text carries it)."""
+    from chengxin.adapters.db import lists_tables as lt
+    from chengxin.domain import lifecycle as L
+    from chengxin.services import record_views
+
+    if not keys:
+        return {}
+    d, wanted, today = lt.dishonesty_records.c, set(keys), lifecycle.today()
+    found: dict[Ref, list[dict[str, Any]]] = {}
+    ends = or_(*(d.record_key.endswith(lifecycle.SEP.join(("", *k)), autoescape=True) for k in wanted))
+    for r in conn.execute(select(lt.dishonesty_records).where(  # keyed breach / act / commitment's source / id
+            d.origin == "breach", d.state.in_(sorted(L.IN_FORCE)), ends).order_by(d.id)):
+        breaks = orjson.loads(r.details).get("breaks", {})
+        key = tuple(breaks.get("commitment") or ())
+        if key in wanted and record_views.record_view(r, today, public=True)["public"]:
+            found.setdefault((key[0], key[1]), []).append(
+                {"record": r.id, "category": r.category, "clause": breaks.get("clause"),
+                 "own_clause": breaks.get("own_clause")})
+    return found
 
 
 def _view(r: Any, today: str) -> dict[str, Any]:

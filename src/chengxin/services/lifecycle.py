@@ -262,11 +262,13 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
     platform's warning put a merchant on the black list through its commitment's black_list penalty, found
     by review; a black list rests on serious acts)."""
     c, s = t.commitments.c, t.subjects.c
-    rows = conn.execute(select(c.source, c.commitment_id, c.template, c.published_at, c.valid_until).select_from(
+    rows = conn.execute(select(c.source, c.commitment_id, c.template, c.published_at, c.valid_until,
+                               c.clauses).select_from(
         t.commitments.join(t.subjects, and_(s.source == c.subject_source, s.subject_id == c.subject_id))).where(
-        s.party_key == party_key))
+        s.party_key == party_key)).all()
     held = [C.Commitment((r.source, r.commitment_id), r.template, parse_time(r.published_at),
                          end_of_day(r.valid_until)) for r in rows]
+    own = {(r.source, r.commitment_id): orjson.loads(r.clauses) for r in rows}  # the text as published
     tpl = templates()
     found = C.breaches(tpl, held, category, *act)
     order = {s: i for i, s in enumerate(L.SEVERITIES)}
@@ -275,8 +277,13 @@ def _breaches(conn: Connection, app: Chengxin, record_id: int, party_key: str, s
     for commitment, number, clause in sorted(found, key=lambda f: -order[tpl.penalties[f[2].penalty].severity])[:1]:
         penalty = tpl.penalties[clause.penalty]
         weight = min(penalty.severity, severity, key=order.__getitem__)
+        title = tpl.templates[commitment.template]
+        # `clause` numbers the template's terms; `own_clause` the same words in the text as published (None: not
+        # there word for word), so a citation is by the merchant's own number or says it is the template's
         details = {"breaks": {"commitment": list(commitment.key), "template": commitment.template,
-                              "clause": number + 1, "zh": clause.zh, "en": clause.en},
+                              "title": {"zh": title.zh, "en": title.en}, "clause": number + 1,
+                              "own_clause": C.own_number(clause, own.get(commitment.key) or []),
+                              "zh": clause.zh, "en": clause.en},
                    "penalty": {"name": penalty.name, "zh": penalty.zh, "en": penalty.en},
                    "record": record_id, "reason": f"record {record_id} ({category}) breaks clause {number + 1}"
                    + (f"; {weight} as the act is, not {penalty.severity}" if weight != penalty.severity else "")}

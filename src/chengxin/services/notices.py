@@ -164,10 +164,20 @@ def _broken(conn: Connection, act: Any, today: date) -> list[dict[str, Any]]:
             continue
         breaks = orjson.loads(r.details).get("breaks", {})
         commitment = breaks.get("commitment") or [None, None]
-        out.append({"record": r.id, "commitment": {"source": commitment[0], "id": commitment[1]},
+        # the commitment by its title, not only its id ("K19" was its only name); the clause by the merchant's own
+        # number when its text carries the clause (`own_clause`), else by the template's, said so (public review 5)
+        out.append({"record": r.id, "commitment": {"source": commitment[0], "id": commitment[1],
+                                                   "title": breaks.get("title") or _title(breaks.get("template"))},
                     "template": breaks.get("template"), "clause": breaks.get("clause"),
+                    "own_clause": breaks.get("own_clause"),
                     "clause_zh": breaks.get("zh"), "clause_en": breaks.get("en"), "basis": redact(r.basis)})
     return out
+
+
+def _title(template: str | None) -> dict[str, str] | None:
+    """A template's title (zh, en), for breach records written before they carried it."""
+    found = lifecycle.templates().templates.get(template or "")
+    return {"zh": found.zh, "en": found.en} if found else None
 
 
 def _subject(conn: Connection, source: str, subject_id: str) -> Any:

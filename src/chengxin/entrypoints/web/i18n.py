@@ -334,10 +334,16 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "desc.list_entered": ("列入{list}：{reason}（依据：{basis}），复核日期 {review_at}",
                           "Entered the {list}: {reason} (basis: {basis}), to be reviewed by {review_at}"),
     "desc.list_left": ("移出{list}：{reason}", "Left the {list}: {reason}"),
-    "desc.commitment_breach": ("违反信用承诺第 {clause} 条（{clause_text}）：{penalty}",
-                               "Broke clause {clause} of a credit commitment ({clause_text}): {penalty}"),
-    "desc.commitment": ("作出信用承诺（{template}，共 {clauses} 条），有效期至 {valid_until}",
-                        "Published a credit commitment ({template}, {clauses} clauses), valid until {valid_until}"),
+    # a breach by the template's clause number unless the merchant's own text carries the clause (public review 5)
+    "desc.commitment_breach": ("违反信用承诺《{title}》标准文本第 {clause} 条（{clause_text}）：{penalty}",
+                               "Broke clause {clause} of the standard text of the credit commitment "
+                               "“{title}” ({clause_text}): {penalty}"),
+    "desc.commitment_breach_own": ("违反信用承诺《{title}》第 {clause} 条（{clause_text}）：{penalty}",
+                                   "Broke clause {clause} of the credit commitment “{title}” ({clause_text}): "
+                                   "{penalty}"),
+    "desc.commitment": ("作出信用承诺（{template}，原文共 {clauses} 条），有效期至 {valid_until}",
+                        "Published a credit commitment ({template}, {clauses} clauses as published), valid until "
+                        "{valid_until}"),
     "desc.sanction": ("{authority}作出{sanction_kind}（{category}），决定书 {decision_no}，"
                       "依据{legal_basis}，公示至 {disclose_until}",
                       "{authority} imposed a {sanction_kind} ({category}), decision {decision_no}, under "
@@ -420,8 +426,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "channel.platform": ("平台", "the platform"),
     "channel.portal": ("本网站", "this portal"),
     # a risk notice's act also broke a published commitment (services/notices.py `breaches`)
-    "notices.broke": ("另违反信用承诺 {commitment} 第 {clause} 条：{text}",
-                      "Also broke commitment {commitment}, clause {clause}: {text}"),
+    "notices.broke": ("另违反信用承诺《{commitment}》标准文本第 {clause} 条：{text}",
+                      "Also broke the credit commitment “{commitment}”, clause {clause} of its standard text: "
+                      "{text}"),
+    "notices.broke_own": ("另违反信用承诺《{commitment}》第 {clause} 条：{text}",
+                          "Also broke the credit commitment “{commitment}”, clause {clause}: {text}"),
 }
 
 _PAIRS.update(LIST_PAIRS)

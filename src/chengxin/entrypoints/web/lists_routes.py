@@ -135,11 +135,20 @@ def notice_href(n: dict[str, Any]) -> str:
     return party_href(n["party"]["source"], n["party"]["id"])
 
 
+def _broken_one(t: i18n.Translator, b: dict[str, Any]) -> str:
+    """One broken commitment by its title (its id alone, "K19", named it before) and the clause by the merchant's
+    own number when its text carries the clause, else by the standard text's, said so (public review finding 5)."""
+    title = (b["commitment"].get("title") or {}).get(t.lang) or b.get("template") or b["commitment"]["id"]
+    own = b.get("own_clause")
+    if t.lang == "zh":
+        return f"信用承诺《{title}》{'' if own else '标准文本'}第{own or b['clause']}条"
+    return f"the credit commitment “{title}”, clause {own or b['clause']}{'' if own else ' of its standard text'}"
+
+
 def broken_text(t: i18n.Translator, n: dict[str, Any]) -> str:
     """The commitments a notice's act broke, said as part of its notice (a breach is no notice of its own).
     Worded here until the portal's catalogue (`i18n_lists.py`) carries it."""
-    said = [(f"信用承诺 {b['commitment']['id']} 第{b['clause']}条" if t.lang == "zh" else
-             f"commitment {b['commitment']['id']}, clause {b['clause']}") for b in n.get("breaches") or []]
+    said = [_broken_one(t, b) for b in n.get("breaches") or []]
     if not said:
         return ""
     return f"另违反{'、'.join(said)}。" if t.lang == "zh" else f" Also broke {'; '.join(said)}."

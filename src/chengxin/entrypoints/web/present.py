@@ -339,8 +339,12 @@ def _list_left(t: Translator, p: dict[str, Any]) -> str:
 
 def _commitment_breach(t: Translator, p: dict[str, Any]) -> str:
     breaks = p.get("breaks") or {}
-    return t("desc.commitment_breach", clause=breaks.get("clause", "–"), clause_text=_in_lang(t, breaks),
-             penalty=_in_lang(t, p.get("penalty")))
+    # by the merchant's own clause number when its published text carries the clause, else by the template's,
+    # said so: "第 2 条" named the merchant's 7-day-return promise (public review finding 5)
+    own = breaks.get("own_clause")
+    return t("desc.commitment_breach_own" if own else "desc.commitment_breach", clause=own or breaks.get(
+        "clause", "–"), clause_text=_in_lang(t, breaks), penalty=_in_lang(t, p.get("penalty")),
+        title=commitment_title(t, breaks.get("template")))
 
 
 _DESCRIBERS = {

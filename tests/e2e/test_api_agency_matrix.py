@@ -43,6 +43,7 @@ from chengxin.settings import Settings
 
 AGENCY_SOURCE = "urn:cx:agency:ZX001"
 REPORTS = ("POST", "/v1/reports/{entity_id}")
+SEARCHES = {("GET", "/v1/shops"), ("GET", "/v1/parties")}  # as the public's, journaled (services/agency_search.py)
 PURPOSE = "loan application 2026-88: credit check of the borrower"
 AUTH = {"sha256": "5f" * 32, "signed_on": "2026-11-01"}
 
@@ -94,13 +95,22 @@ def counts(env: Env) -> list[int]:
 def test_agency_on_every_route_and_object(agency_env: Env, method: str, path: str, call: Call) -> None:
     """Own (P1's) and others' objects alike: an agency owns nothing. Allowed routes answer as to the public;
     every other route is 403 before any lookup, saying where to go; nothing is stored or journaled."""
-    if call.prepare is not None and (method, path) in AGENCY_ROUTES:
+    if call.prepare is not None and (method, path) in AGENCY_ROUTES - SEARCHES:  # a search's prepares nothing
         pytest.fail("a route that needs a prepared node is not expected among the agency's routes")
     before = counts(agency_env)
     got = agency_env.call("agency", call)
+    searched = (method, path) in SEARCHES
     if (method, path) in AGENCY_ROUTES:
         assert got.status_code == 200, got.text
         assert got.json() == agency_env.call("anonymous", call).json() or path == "/v1/health"
+        if searched:  # journaled (one entry per party or shop found), never the query's text
+            assert counts(agency_env)[:2] == before[:2] and counts(agency_env)[2] > before[2]
+            entries = journal(agency_env)[:counts(agency_env)[2] - before[2]]
+            assert {e["action"] for e in entries} == {"agency_search"}
+            assert all(e["key_id"] == agency_env.key_ids["agency"] and e["purpose"].startswith("search: ")
+                       for e in entries)
+            assert all(call.url.split("=")[-1] not in e["purpose"] for e in entries)
+            return
     else:
         assert got.status_code == 403, got.text
         detail = got.json()["detail"]

@@ -40,12 +40,21 @@ def test_the_cli_report_is_the_apis_and_is_journaled(sample_app: Chengxin) -> No
                           headers={"Authorization": f"Bearer {key['secret']}"}).json()
     for body in (cli, api):
         body["report"].pop("generated_at")
+        body["credit"]["dsr"]["category_average"].pop("as_of")  # the category's average, as of each request
     assert cli == api and [r["index"] for r in cli["records"]] == [20, 19, 18, 17, 16, 15, 2]
     human = run(env_of(sample_app), "report", "S2", "--source", P1, "--key", key["key_id"], "--purpose", PURPOSE)
     assert "#20 inspection 2026-03-05 (negative, shown until 2031-03-05)" in human.stderr
+    assert "#18 complaint 2026-02-25 (alleged, shown until 2031-02-25)" in human.stderr  # a filing, no outcome
+    assert "reason: 成立的投诉较多 / many complaints upheld" in human.stderr
+    assert "complaints 0/150: 发货1单，被投诉1件" in human.stderr  # each dimension, with its sentence
+    size = cli["log"]["tree_size"]
+    assert f"log tree size {size} (give --since-size {size}" in human.stderr
+    since = json.loads(run(env_of(sample_app), "report", "S2", "--source", P1, "--key", key["key_id"],
+                           "--purpose", PURPOSE, "--since-size", str(size), "--json").stdout)
+    assert since["records"] == [] and since["records_withdrawn"]["since"] == {"count": 0, "indexes": []}
     entries = parties.access_journal(sample_app, Viewer("regulator", key_id="k-officer"))["entries"]
     said = [(e["action"], e["key_id"], e["purpose"]) for e in entries]
-    assert said == [("agency_report", key["key_id"], PURPOSE)] * 3
+    assert said == [("agency_report", key["key_id"], PURPOSE)] * 4
 
 
 def test_the_cli_refuses_a_person_without_authorization_and_a_key_of_another_role(sample_app: Chengxin) -> None:

@@ -20,19 +20,21 @@ reads parties and records (docs/security.md, "Credit agencies").
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
+
+from sqlalchemy import func, select
 
 from chengxin.adapters.db import tables as t
 from chengxin.adapters.db.engine import read_connection, write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.exc import Forbidden, InvalidInput, NotFound
-from chengxin.services import credit_log, lifecycle, parties
+from chengxin.services import agency_authorization, credit_log, lifecycle, parties
+from chengxin.services.agency_authorization import JOURNAL_SEP
+from chengxin.services.agency_authorization import Authorization as Authorization  # the routes and CLI build it
 from chengxin.services.credit_file import public_record
-from chengxin.services.parties import JOURNAL_SEP, NATURAL_PERSONS
+from chengxin.services.parties import NATURAL_PERSONS
 from chengxin.services.record_views import records_of
 from chengxin.services.viewer import AGENCY, ANONYMOUS, REGULATOR, Viewer
 
@@ -43,7 +45,16 @@ ZHEJIANG_19 = "浙江省公共信用信息管理条例 第十九条"
 # retractions, breaches, a dishonesty record's moves, kinds added later) counts as negative
 NEUTRAL_KINDS = frozenset({"identity", "licence", "commitment", "rating", "points_restored"})
 UNDECIDED_KINDS = frozenset({"suspected", "dismissed"})  # the machine's, or found wrong: no credit fact
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+# The watch list (重点关注名单) is a supervision list, `public: false` in vocab/list_policies.yaml: "regulators and
+# platforms only". A business's report is the public view plus records about the business's own conduct
+# (docs/security.md); the watch list is the authority's own attention, resting on records the report already
+# carries (or on suspicions it never carries), so its entries are left out as `lists` leaves the list out: the
+# report carried them in `records` while `lists` said none (found by review).
+NOT_DISCLOSED_KINDS = frozenset({"list_entered_private", "list_left_private"})
+# said by or for the subject, or alleged, not decided against it: an objection (异议, 上海 第三十六条) and a complaint
+# filing with no outcome (its outcome is a record of its own, `complaint_outcome`); both were marked negative
+ALLEGED_KINDS = frozenset({"complaint"})
+OBJECTION_KINDS = frozenset({"record_appealed"})
 # the full view the report is cut from; never served as such
 _WHOLE = Viewer(role=REGULATOR, key_id="agency-report")
 
@@ -53,28 +64,10 @@ def today() -> date:
     return lifecycle.today()
 
 
-@dataclass(frozen=True)
-class Authorization:
-    """The reference to a natural person's signed authorization of this query: the document's SHA-256 and the
-    day it was signed. The document stays with the agency; the journal keeps the reference."""
-
-    sha256: str
-    signed_on: date
-
-    def refused(self, on: date) -> str | None:
-        if not _SHA256.fullmatch(self.sha256):
-            return "authorization.sha256: the signed document's SHA-256, 64 lower-case hex digits"
-        if self.signed_on > on:
-            return f"authorization.signed_on: {self.signed_on} is after today ({on})"
-        return None
-
-    def __str__(self) -> str:
-        return f"sha256:{self.sha256} signed {self.signed_on.isoformat()}"
-
-
 def report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose: str,
-           authorization: Authorization | None = None) -> dict[str, Any]:
-    """The credit report of a party or shop for a credit agency's key, journaled whatever its outcome."""
+           authorization: Authorization | None = None, since_size: int | None = None) -> dict[str, Any]:
+    """The credit report of a party or shop for a credit agency's key, journaled whatever its outcome. With
+    `since_size` (the `log.tree_size` of an earlier report): only what changed since (`_since`)."""
     if viewer.role != AGENCY:
         raise Forbidden("credit reports are for credit agencies' keys (信用服务机构); regulators and platforms read "
                         "the credit file at GET /v1/parties/{entity_id}")
@@ -82,35 +75,45 @@ def report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose: 
     if len(purpose) < 3:
         raise InvalidInput("purpose: say why the report is asked for; it is journaled "
                            "(浙江省公共信用信息管理条例 第二十条)")
-    why = authorization.refused(today()) if authorization else None
-    if why:
-        raise InvalidInput(why)
     action = "agency_report"
     try:
-        return _report(app, viewer, source, entity_id, purpose, authorization)
+        return _report(app, viewer, (source, entity_id), purpose, authorization, since_size)
     except NotFound:
         action = "agency_report_not_found"
         raise
-    except Forbidden:
+    except (Forbidden, InvalidInput):  # no authorization, or one that cannot be the person's (found by review)
         action = "agency_report_refused"
         raise
     finally:
         _journal(app, viewer, action, (source, entity_id), purpose, authorization)
 
 
-def _report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose: str,
-            authorization: Authorization | None) -> dict[str, Any]:
+def _report(app: Chengxin, viewer: Viewer, party: tuple[str, str], purpose: str,
+            authorization: Authorization | None, since_size: int | None) -> dict[str, Any]:
+    source, entity_id = party
+    on = today()
+    if authorization is not None and (why := authorization.refused(on)):
+        raise InvalidInput(why)
     public = parties.show(app, source, entity_id, ANONYMOUS, limit=1)  # 404 for an unknown party or shop
     person = _is_person(public)
     if person and authorization is None:
         raise Forbidden(f"a natural person's credit information needs the person's authorization: give "
                         f"`authorization` {{sha256, signed_on}} of the signed document ({ZHEJIANG_19}: "
                         "查询自然人公共信用信息的，应当提供被查询人的授权证明)")
+    with read_connection(app.engine) as conn:  # before the records: one appended meanwhile comes again next time
+        size = _log_size(conn)
+    if since_size is not None and since_size > size:
+        raise InvalidInput(f"since_size: {since_size} is beyond the log's size ({size}); give an earlier "
+                           "report's log.tree_size")
     whole, records = _whole(app, source, entity_id)
-    on = today()
+    if person and authorization is not None:
+        agency_authorization.check(app, authorization, _party_key(whole), on)
     with read_connection(app.engine) as conn:
         ends = _ends(conn, _party_key(whole))
-    shown = [_windowed(r, ends, on) for r in records if _reportable(r, person)]
+    shown = [(r, _windowed(r, ends, on)) for r in records if _reportable(r, person)]
+    kept = [v for _, v in shown if isinstance(v, dict)]
+    outcomes = [v for _, v in shown if isinstance(v, str)]
+    view = whole if person else public
     return {
         "report": {"kind": "agency_credit_report", "generated_at": credit_log.now_utc(), "on": on.isoformat(),
                    "requested_by": {"key_id": viewer.key_id, "agency": viewer.source}, "purpose": purpose,
@@ -119,18 +122,54 @@ def _report(app: Chengxin, viewer: Viewer, source: str, entity_id: str, purpose:
                    "basis": [SHANGHAI_35, ZHEJIANG_19, "浙江省公共信用信息管理条例 第二十条"]},
         "subject": {"entity": public["entity"], "source": source, "id": entity_id,
                     "natural_person": person, "identity": _identity(public)},
-        "credit": {k: whole.get(k) if person else public.get(k) for k in ("score", "grade", "reasons")},
+        "credit": _credit(view),
+        **({} if person else {"shops": public.get("shops", []), "licences": public.get("licences", [])}),
         "lists": public.get("lists", []), "measures": public.get("measures", []),
         "commitments": whole.get("commitments", []),
-        "records": [r for r in shown if isinstance(r, dict)],
-        "records_withheld_past_window": shown.count("past_window"),
-        "records_withdrawn": {"count": shown.count("withdrawn"), "basis": SHANGHAI_37_38,
-                              "why": "revoked or repaired: deleted from what may be provided"},
+        "log": {"tree_size": size, "since_size": since_size},
+        "records": kept if since_size is None else [r for r in kept if r["index"] >= since_size],
+        "records_withheld_past_window": outcomes.count("past_window"),
+        "records_withdrawn": {"count": outcomes.count("withdrawn"), "basis": SHANGHAI_37_38,
+                              "why": "revoked or repaired: deleted from what may be provided",
+                              **({} if since_size is None else {"since": _withdrawn_since(shown, ends, since_size)})},
         "window": {"years": WINDOW_YEARS, "basis": SHANGHAI_35,
                    "counted_from": "the day the act ended (an expired record: its period's last day); a record "
                                    "still in force has no period running and is provided; a record with no "
                                    "dishonesty record: its own time"},
     }
+
+
+# what the public view (a person's: the whole view) says of the score, as it says it: the grade before a list
+# capped it and why, the dimensions each with its points, facts and sentence, credit points, positive rate and
+# DSR; the report gave score, grade and reasons only (found by review)
+CREDIT_KEYS = ("score", "grade", "reasons", "grade_computed", "grade_capped_by", "points", "level", "buyer_credit",
+               "positive_rate", "dsr")
+SCORE_KEYS = ("score_kind", "dimensions", "rules_version", "computed_at")
+
+
+def _credit(view: dict[str, Any]) -> dict[str, Any]:
+    score = view.get("credit") or {}
+    return {"grade_computed": None, "grade_capped_by": None,  # set only when a list capped the grade
+            **{k: view.get(k) for k in CREDIT_KEYS if k in view}, **{k: score.get(k) for k in SCORE_KEYS}}
+
+
+def _log_size(conn: Any) -> int:
+    """The credit log's size now: its highest index plus one (records not yet under a signed head included)."""
+    top = conn.execute(select(func.max(t.credit_records.c.idx))).scalar()
+    return 0 if top is None else int(top) + 1
+
+
+def _withdrawn_since(shown: list[tuple[dict[str, Any], dict[str, Any] | str]], ends: dict[tuple[str, Any], _Act],
+                     since: int) -> dict[str, Any]:
+    """The records an earlier report (cut at `since`) may have carried that are withdrawn now, by a lifting or
+    move appended since: the agency deletes them downstream (上海 第三十七条、第三十八条)."""
+    by_act: dict[int, list[int]] = {}
+    for record, outcome in shown:
+        act = _act_of(record, ends)
+        if outcome == "withdrawn" and act is not None:
+            by_act.setdefault(act.id, []).append(int(record["index"]))
+    gone = sorted(i for idx in by_act.values() if max(idx) >= since for i in idx if i < since)
+    return {"count": len(gone), "indexes": gone}
 
 
 def _is_person(public: dict[str, Any]) -> bool:
@@ -168,7 +207,7 @@ def _party_key(whole: dict[str, Any]) -> str | None:
 
 def _reportable(record: dict[str, Any], person: bool) -> bool:
     """A decided record about the party; in a business's report none whose subject is a person's account."""
-    if record["kind"] in UNDECIDED_KINDS:
+    if record["kind"] in UNDECIDED_KINDS or record["kind"] in NOT_DISCLOSED_KINDS:
         return False
     return person or record["payload"].get("scheme") != "ric"
 
@@ -179,6 +218,7 @@ class _Act(NamedTuple):
     state: str
     ended_at: str | None
     disclose_until: str | None
+    id: int = 0
 
 
 def _ends(conn: Any, party_key: str | None) -> dict[tuple[str, Any], _Act]:
@@ -186,7 +226,7 @@ def _ends(conn: Any, party_key: str | None) -> dict[tuple[str, Any], _Act]:
     about and by dishonesty record id."""
     out: dict[tuple[str, Any], _Act] = {}
     for r in records_of(conn, party_key) if party_key else []:
-        act = _Act(r.state, r.ended_at, r.disclose_until)
+        act = _Act(r.state, r.ended_at, r.disclose_until, r.id)
         out[("record", r.id)] = act
         if r.credit_idx is not None:
             out[("index", int(r.credit_idx))] = act
@@ -222,29 +262,38 @@ def _act_ended(act: _Act) -> date | None:
 
 def _windowed(record: dict[str, Any], ends: dict[tuple[str, Any], _Act], on: date) -> dict[str, Any] | str:
     """The record as the report shows it (as the public reads its payload: key ids and personal numbers in free
-    text masked, no keyed ID hash), with its query period if negative; else why it is not provided:
-    `withdrawn` (revoked or repaired) or `past_window` (its period is over)."""
+    text masked, no keyed ID hash), with the state of the dishonesty record it is about (`disputed` while under
+    objection, 上海 第三十六条: 作出异议标注), with its query period if negative or alleged; else why it is not
+    provided: `withdrawn` (revoked or repaired) or `past_window` (its period is over)."""
     act = _act_of(record, ends)
     if act is not None and act.state in WITHDRAWN:  # the penalty, its lifting, the record's moves: all of it
         return "withdrawn"
-    shown = public_record(record)
-    payload = {k: v for k, v in shown["payload"].items() if k != "party" or not str(v).startswith("ric:")}
-    if payload != shown["payload"]:  # a person's keyed ID hash: out of the payload, and of the leaf bytes
-        shown = {**{k: v for k, v in shown.items() if k != "leaf_bytes"}, "payload": payload,
-                 "masked": sorted({*shown.get("masked", []), "party"})}
-    if record["kind"] in NEUTRAL_KINDS or _positive(record):
+    shown = {**_unhashed(public_record(record)), "state": act.state if act else None,
+             "disputed": act is not None and act.state == L.APPEALED}
+    kind = record["kind"]
+    if kind in NEUTRAL_KINDS or kind in OBJECTION_KINDS or _positive(record):
         return {**shown, "negative": False}
+    alleged = kind in ALLEGED_KINDS  # not negative, but still credit information: the same period applies
     if act is not None and act.ended_at is None:  # in force: no period runs yet, and it is provided
-        return {**shown, "negative": True, "basis": _basis(record),
+        return {**shown, "negative": not alleged, "alleged": alleged, "basis": _basis(record),
                 "query_period": {"from": None, "until": None, "in_force": True, "basis": SHANGHAI_35}}
     ended = _act_ended(act) if act is not None else None
     start = ended or lifecycle.day_of(lifecycle.parse_time(record["at"]))  # no dishonesty record: its own time
     last = _anniversary(start, WINDOW_YEARS)
     if on > last:
         return "past_window"
-    return {**shown, "negative": True, "basis": _basis(record),
+    return {**shown, "negative": not alleged, "alleged": alleged, "basis": _basis(record),
             "query_period": {"from": start.isoformat(), "until": last.isoformat(), "act_ended": ended is not None,
                              "in_force": False, "basis": SHANGHAI_35}}
+
+
+def _unhashed(shown: dict[str, Any]) -> dict[str, Any]:
+    """A person's keyed ID hash out of the payload, and so out of the leaf bytes."""
+    payload = {k: v for k, v in shown["payload"].items() if k != "party" or not str(v).startswith("ric:")}
+    if payload == shown["payload"]:
+        return shown
+    return {**{k: v for k, v in shown.items() if k != "leaf_bytes"}, "payload": payload,
+            "masked": sorted({*shown.get("masked", []), "party"})}
 
 
 def _positive(record: dict[str, Any]) -> bool:

@@ -23,7 +23,8 @@ class AuthorizationRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sha256: str = Field(pattern="^[0-9a-f]{64}$", description=(
         "SHA-256 (lower-case hex) of the person's signed authorization, which the agency keeps."))
-    signed_on: date = Field(description="The day the person signed it (not after today).")
+    signed_on: date = Field(description=(
+        "The day the person signed it: not after today, nor more than a year ago (vocab/agency_authorization.yaml)."))
 
 
 class ReportRequest(BaseModel):
@@ -33,6 +34,9 @@ class ReportRequest(BaseModel):
     authorization: AuthorizationRef | None = Field(None, description=(
         "The natural person's authorization of the query (浙江省公共信用信息管理条例 第十九条): required for a "
         "person, a courier, or a shop a person runs; ignored otherwise but journaled."))
+    since_size: int | None = Field(None, ge=0, le=2**62, description=(
+        "An earlier report's `log.tree_size`: only the records appended since, and in "
+        "`records_withdrawn.since` those it may have carried that are withdrawn now (to delete downstream)."))
 
 
 @router.post("/reports/{entity_id}", tags=["agencies"], responses=errors(403, 404, 422), openapi_extra=NEEDS_KEY)
@@ -42,9 +46,13 @@ async def post_report(entity_id: str, body: ReportRequest, cx: AppDep, viewer: V
     journaled with the key, the purpose and the party, whatever its outcome.
 
     `report` (who asked, why, when, the law it follows), `subject` (identity, masked: a person's name and
-    province only, never an ID number), `credit` (score, grade, reasons), `lists` and `measures` in force (as
-    the public sees them), `commitments`, `records`: the credit records about the party, public or not (never
-    the machine's suspicions), each `negative` or not; a negative one with its `basis` and `query_period`
+    province only, never an ID number), `credit` (score, grade, reasons, the score's dimensions with their
+    facts, what capped the grade), a business's `shops` and `licences`, `lists` and `measures` in force (as
+    the public sees them), `commitments`, `log.tree_size` (the log's size the report was cut at: give it as
+    `since_size` next time for what changed since), `records`: the credit records about the party, public or
+    not (never the machine's suspicions, nor the non-public watch list), each with the `state` of its
+    dishonesty record (`disputed` while under objection), `negative` or not (a complaint filing with no
+    outcome is `alleged`, not negative); a negative one with its `basis` and `query_period`
     {from, until}: five years from the end of the act (上海市社会信用条例 第三十五条), after which it is left out
     (`records_withheld_past_window` counts them). A natural person (or a shop a person runs) needs
     `authorization`: 403 without it. The purpose and authorization go in the body, never the URL."""
@@ -53,4 +61,4 @@ async def post_report(entity_id: str, body: ReportRequest, cx: AppDep, viewer: V
     auth = agency_report.Authorization(body.authorization.sha256, body.authorization.signed_on) \
         if body.authorization else None
     return json_response(await run_in_threadpool(
-        agency_report.report, cx, viewer, source, entity_id, body.purpose, auth))
+        agency_report.report, cx, viewer, source, entity_id, body.purpose, auth, body.since_size))

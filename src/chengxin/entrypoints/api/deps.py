@@ -54,14 +54,17 @@ async def get_viewer(request: Request, cx: Annotated[Chengxin, Depends(get_app)]
     return viewer
 
 
-# What a credit agency's key may call: its credit reports (each journaled with its purpose), and the routes that
-# read no party's or record's credit file (the public shop search, the log's heads and proofs, the lists'
+# What a credit agency's key may call: its credit reports (each journaled with its purpose), the public searches
+# (shops; businesses by USCC or registered name, never a person by name), as the public gets them and journaled
+# (`services/agency_search.py`: the key found no party, so agencies searched without it, unjournaled; found by
+# review), and the routes that read no party's or record's credit file (the log's heads and proofs, the lists'
 # catalogue, the commitment templates, health). Deny by default: a route added later is refused to agencies
 # until it is listed here, so no read of a party or record escapes the journal (浙江省公共信用信息管理条例
 # 第二十条), and no service meets a role it was not written for.
 AGENCY_ROUTES = frozenset({
     ("POST", "/v1/reports/{entity_id}"),
-    ("GET", "/v1/shops"), ("GET", "/v1/log/head"), ("GET", "/v1/log/heads"), ("GET", "/v1/log/consistency"),
+    ("GET", "/v1/shops"), ("GET", "/v1/parties"),
+    ("GET", "/v1/log/head"), ("GET", "/v1/log/heads"), ("GET", "/v1/log/consistency"),
     ("GET", "/v1/lists"), ("GET", "/v1/commitments/templates"), ("GET", "/v1/health"),
 })
 

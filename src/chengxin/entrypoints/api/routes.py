@@ -18,6 +18,7 @@ from chengxin.entrypoints.api.deps import AppDep, ViewerDep, get_app, get_sequen
 from chengxin.entrypoints.api.openapi import NEEDS_KEY, errors
 from chengxin.exc import Forbidden, InvalidInput, NotAuthenticated, PayloadTooLarge
 from chengxin.services import (
+    agency_search,
     credit_log,
     ingest,
     key_chain,
@@ -30,7 +31,7 @@ from chengxin.services import (
     standing,
     standing_views,
 )
-from chengxin.services.viewer import PLATFORM, PUBLIC, REGULATOR, Viewer
+from chengxin.services.viewer import AGENCY, PLATFORM, PUBLIC, REGULATOR, Viewer
 
 # Every /v1 route resolves the viewer, so a bad key is refused even on public routes (401), and a key is
 # looked up in the database (503 when it cannot be reached).
@@ -170,6 +171,9 @@ def find_by_uscc(cx: AppDep, viewer: ViewerDep,
     regulators only, each person a page returns journaled (`search_name`, with `purpose`)."""
     if (uscc is None) == (name is None):
         raise InvalidInput("uscc or name: give one of the two")
+    if viewer.role == AGENCY:  # as the public gets it, journaled (services/agency_search.py)
+        return agency_search.parties_by_name(cx, viewer, name, limit=limit, offset=offset) if name is not None \
+            else {"parties": agency_search.parties_by_uscc(cx, viewer, str(uscc))}
     if name is not None:
         return shop_search.search_parties_by_name(cx, name, viewer, limit=limit, offset=offset, purpose=purpose)
     return {"parties": parties.find_by_uscc(cx, str(uscc), viewer)}
@@ -338,7 +342,7 @@ class ShopPage(BaseModel):
 
 
 @router.get("/shops", tags=["parties"], response_model=ShopPage, responses=errors(422))
-def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description=(
+def search(cx: AppDep, viewer: ViewerDep, q: str = Query(min_length=1, max_length=200, description=(
                "Shop name, shop URL (an item link too), or the operator's registered name or USCC.")),
            limit: int = Query(20, ge=1, le=100, description="Most shops in one page."),
            offset: int = Query(0, ge=0, le=MAX_INDEX, description=(
@@ -348,6 +352,8 @@ def search(cx: AppDep, q: str = Query(min_length=1, max_length=200, description=
     never a natural person's) or the operator's USCC (also written in groups with spaces or hyphens), ordered by
     name, `limit` per page. `total` counts every shop found; `next_offset` is the
     `offset` of the next page (null on the last)."""
+    if viewer.role == AGENCY:  # as the public gets it, journaled (services/agency_search.py)
+        return json_response(agency_search.shops(cx, viewer, shop_query(q), limit=limit, offset=offset))
     return json_response(shop_search.search_page(cx, shop_query(q), limit=limit, offset=offset))
 
 

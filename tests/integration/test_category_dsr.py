@@ -90,16 +90,16 @@ def _live(app: Chengxin) -> float:
 
 def test_a_shops_gap_follows_its_categorys_average_when_other_shops_move_it(app: Chengxin) -> None:
     f = _two_shops()
-    for shop in ("S1", "S2"):
-        for buyer in (1, 2):
-            _rated(f, shop, buyer, 3, 30)
+    for shop in ("S1", "S2"):  # five ratings each: a DSR is compared from trade.dsr_min_ratings (5)
+        for buyer, ago in ((1, 30), (2, 30), (3, 30), (1, 60), (2, 60)):
+            _rated(f, shop, buyer, 3, ago)
     assert ingest_text(app, f.text()).rejected == 0
     before = _s1(app)
     assert before["dsr"] == 3.0 and before["average"]["as_described"] == 3.0 and before["gap"] == 0.0
-    # four five-star ratings of S2 alone: the category's average goes from 3 to 4, S1 has no event
+    # ten five-star ratings of S2 alone: the category's average goes from 3 to 4, S1 has no event
     g = _feed(1000)
-    for buyer in (3, 4, 5, 6):
-        _rated(g, "S2", buyer, 5, 10)
+    for buyer, ago in [(b, 10) for b in range(3, 9)] + [(b, 40) for b in range(3, 7)]:
+        _rated(g, "S2", buyer, 5, ago)
     assert ingest_text(app, g.text()).rejected == 0
     after = _s1(app)
     assert _live(app) == 4.0

@@ -3,7 +3,8 @@
 This module builds the command tree and holds `ingest`, `settle`, `party` (`party search`: `cli_party_search.py`),
 `audit`, `keys` and `db`; the other commands live in a module per group: `cli_serve.py` (serve, demo, score),
 `cli_detect.py` (simulate, evaluate, detect, review), `cli_lists.py` (lists, measures, records, policy,
-commitments), `cli_log.py` (log: the credit log's signing key); `cli_common.py` holds what they share.
+commitments), `cli_log.py` (log: the credit log's signing key), `cli_journal.py` (journal); `cli_common.py`
+holds what they share.
 
 Exit codes come from the exception hierarchy in `exc.py` (one mapping for CLI and HTTP).
 """
@@ -22,7 +23,16 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from chengxin.bootstrap import Chengxin
 from chengxin.domain.lifecycle import IN_FORCE
-from chengxin.entrypoints import cli_agency, cli_common, cli_detect, cli_lists, cli_log, cli_party_search, cli_serve
+from chengxin.entrypoints import (
+    cli_agency,
+    cli_common,
+    cli_detect,
+    cli_journal,
+    cli_lists,
+    cli_log,
+    cli_party_search,
+    cli_serve,
+)
 from chengxin.entrypoints.cli_common import FLAG, MAX_ID, JsonOpt, _app, _print_json, err, shown
 from chengxin.exc import ChengxinError, InvalidInput, from_foreign
 from chengxin.services import audit, ingest, keys, parties
@@ -47,6 +57,7 @@ app.add_typer(cli_detect.review_app, name="review")
 app.add_typer(cli_serve.scoring_app, name="scoring")
 cli_lists.register(app)
 cli_agency.register(app, keys_app)  # `report`, `keys rotate`
+cli_journal.register(app)  # `journal`: the access journal
 
 
 @app.callback()

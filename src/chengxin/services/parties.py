@@ -22,7 +22,9 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import identity, licensing
 from chengxin.domain.redact import redact
 from chengxin.exc import NotFound
+from chengxin.services import access_journal as journal
 from chengxin.services import complaint_counts, credit_log
+from chengxin.services.access_journal import JOURNAL_SEP
 from chengxin.services.credit_file import Ref, credit_records_view, today
 from chengxin.services.viewer import ANONYMOUS, REGULATOR, Viewer
 
@@ -416,35 +418,14 @@ def _journal(conn: Any, viewer: Viewer, action: str, parties: list[tuple[str, st
         for source, subject_id in parties or [("", "")]])
 
 
-def access_journal(app: Chengxin, viewer: Viewer, *, before: int | None = None, limit: int = 100) -> dict[str, Any]:
-    """Who unmasked whose ID number (`reveal_id_number`) or looked a person up by one (`lookup_id_number`), when
-    and why, newest first, for the regulators' audit of their own officers (PIPL art. 51, 54): the journal was
-    written on every reveal and readable by no one (found by review). `before`: the cursor of the next page (an
-    entry id)."""
-    from chengxin.exc import Forbidden
-
-    if viewer.role != REGULATOR:
-        raise Forbidden("the access journal is for regulators")
-    j = t.access_journal.c
-    q = select(t.access_journal).order_by(j.id.desc()).limit(limit + 1)
-    with read_connection(app.engine) as conn:
-        rows = list(conn.execute(q.where(j.id < before) if before is not None else q))
-    return {"entries": [_journal_entry(r) for r in rows[:limit]],
-            "next_before": rows[limit - 1].id if len(rows) > limit else None}
-
-
-# The access journal's object: source, subject id and purpose joined by U+001F, which ingestion refuses in
-# sources and ids. They were joined by "|", which both may hold: a reveal of `U|1` reported by `P` was read
-# back as subject `U` and purpose `1|...` (found by review); entries written so are still read that way.
-JOURNAL_SEP = "\x1f"
-
-
-def _journal_entry(r: Any) -> dict[str, Any]:
-    sep = JOURNAL_SEP if JOURNAL_SEP in r.object else "|"
-    source, _, rest = r.object.partition(sep)  # as `reveal_id_number` writes it
-    subject, _, purpose = rest.partition(sep)
-    return {"id": r.id, "at": r.at, "key_id": r.key_id, "action": r.action,
-            "party": {"source": source, "id": subject} if source or subject else None, "purpose": purpose}
+def access_journal(app: Chengxin, viewer: Viewer, *, party: Ref | None = None, linked: bool = True,
+                   key: str | None = None, action: str | None = None, before: int | None = None,
+                   limit: int = 100) -> dict[str, Any]:
+    """Who read whose personal data or credit report, when and why, newest first, filtered by party (with its
+    linked reports), key and action: every entry for a regulator (the audit of its officers, PIPL art. 51, 54),
+    the agencies' queries about its own parties for a platform (`services/access_journal.py`)."""
+    return journal.read(app, viewer, party=party, linked=linked, key=key, action=action, before=before,
+                        limit=limit)
 
 
 def search_parties(app: Chengxin, uscc: str, viewer: Viewer) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -201,16 +201,38 @@ def reveal(entity_id: str, body: RevealRequest, cx: AppDep, viewer: ViewerDep, s
     return {"id_number": parties.reveal_id_number(cx, source, entity_id, viewer, body.purpose)}
 
 
+class JournalQuery(BaseModel):
+    """The access journal's filters; any other query parameter is 422 (a `party` filter was silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(None, min_length=1, max_length=500, description=(
+        "With `party`: the party's reporting source, e.g. `urn:cx:platform:P1` (a platform: its own)."))
+    party: str | None = Field(None, min_length=1, max_length=500, description=(
+        "Entries about this party or shop (with `source`)."))
+    linked: bool = Field(True, description=(
+        "With `party`: its linked reports too (same `party_key`; a shop: its operator's) and the shops they run."))
+    key: str | None = Field(None, min_length=1, max_length=64, description=(
+        "Entries made with this key id (a platform: one of its own keys)."))
+    action: str | None = Field(None, min_length=1, max_length=64, description=(
+        "e.g. `agency_report`, `reveal_id_number`, `lookup_id_number`, `search_name`."))
+    before: int | None = Field(None, ge=1, le=2**62, description="An entry id: older entries only.")
+    limit: int = Field(100, ge=1, le=500)
+
+
 @router.get("/access-journal", tags=["parties"], responses=errors(403, 422), openapi_extra=NEEDS_KEY)
-def access_journal(cx: AppDep, viewer: ViewerDep,
-                   before: int | None = Query(None, ge=1, le=2**62, description="An entry id: older entries only."),
-                   limit: int = Query(100, ge=1, le=500)) -> dict[str, Any]:
-    """Who unmasked whose ID number (`reveal_id_number`), looked a person up by one (`lookup_id_number`) or found
-    one by name (`search_name`), when and for what purpose, newest first: regulators only. `party` is null for a
-    lookup that found nothing."""
+def access_journal(cx: AppDep, viewer: ViewerDep, q: Annotated[JournalQuery, Query()]) -> dict[str, Any]:
+    """Who read whose personal data or credit report (`reveal_id_number`, `lookup_id_number`, `search_name`,
+    `agency_report`, ...), when, with which key (`by`: its holder's role and source) and for what purpose, newest
+    first. A regulator reads every entry; a platform the credit agencies' queries about the parties it reports,
+    and its own keys' entries, so it can answer its user (个人信息保护法 第四十四条、第四十五条; 上海市社会信用条例
+    第三十四条), never another key's id nor a regulator's reads (docs/security.md). `party` is null for a lookup
+    that found nothing."""
     if viewer.role == PUBLIC:
-        raise NotAuthenticated("needs a regulator API key")
-    return parties.access_journal(cx, viewer, before=before, limit=limit)
+        raise NotAuthenticated("needs a regulator's or platform's API key")
+    if (q.party is None) != (q.source is None):
+        raise InvalidInput("party and source: give both (a party is named by its source and id) or neither")
+    return parties.access_journal(cx, viewer, party=(q.source, q.party) if q.source and q.party else None,
+                                  linked=q.linked, key=q.key, action=q.action, before=q.before, limit=q.limit)
 
 
 @router.get("/parties/{entity_id}/ratings", tags=["standing"], responses=errors(403, 404, 422))

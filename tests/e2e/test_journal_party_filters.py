@@ -68,6 +68,9 @@ def test_a_regulator_filters_by_party_with_its_linked_reports_key_and_action(nod
         assert purposes(get(client, node, "regulator", f"key={node.key['p1']}")) == ["p1 support"]
         assert purposes(get(client, node, "regulator", "action=reveal_id_number")) == ["case 7"]
         assert purposes(get(client, node, "regulator", f"action=agency_report&party=LG&source={L1}")) == ["loan LG"]
+        first = get(client, node, "regulator", f"party=M2&source={P1}&limit=2").json()
+        assert get(client, node, "regulator", f"party=M2&source={P1}&before={first['next_before']}").json()[
+            "entries"][0]["purpose"] == "loan S2"  # the next page, still filtered
         whole = get(client, node, "regulator", "limit=1").json()["entries"][0]
         assert (whole["key_id"], whole["by"]) == (node.key["agency"], {"role": "agency", "source": ZX})
         for query in (f"subject=U1&source={P1}", "party=U1", f"source={P1}"):  # ignored before: now refused

@@ -16,6 +16,9 @@ from typing import Any
 import yaml
 
 from chengxin.domain.disclosure import WITHDRAWING_LIFTS
+from chengxin.domain.score_evidence import NEW_BY_LICENCE, NEW_DAYS, returns_sentence
+from chengxin.domain.score_evidence import dsr_comparable as dsr_comparable  # re-exported: views ask it too
+from chengxin.domain.score_evidence import tenure_days as tenure_days
 from chengxin.domain.vocabulary import VocabularyError
 
 DIMENSIONS = ("identity", "trade", "complaints", "dishonesty", "commitments", "tenure")
@@ -248,7 +251,7 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     facts = {"orders": p.orders, "ratings": p.ratings, "rating_mean_weighted": _r(p.rating_mean),
              "rating_mean_raw": _r(p.rating_mean_raw), "return_rate": _r(return_rate),
              "on_time_rate": _r(p.shipped_on_time / p.shipped) if p.shipped else None, "dsr_gap": _r(p.dsr_gap)}
-    returns_en, returns_zh = _returns_sentence(p, return_rate)
+    returns_en, returns_zh = returns_sentence(p, return_rate)
     en = (f"{_n(p.ratings, 'rating')}, weighted mean {_fmt(p.rating_mean)} (raw {_fmt(p.rating_mean_raw)}); "
           f"{returns_en}; "
           + (f"{_pct(p.shipped_on_time, p.shipped)} shipped on time" if p.shipped else
@@ -264,23 +267,6 @@ def _trade(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
         en += f"; DSR of {_n(p.dsr_ratings or 0, 'rating')}: too few to compare with the category"
         zh += f"；店铺动态评分仅{p.dsr_ratings}条，过少，不与同类比较"
     return Dimension("trade", w, _clip(value), en, zh, facts)
-
-
-def _returns_sentence(p: Profile, rate: float) -> tuple[str, str]:
-    """The returns part of the trade sentence (en, zh). With nothing delivered the rate is the prior alone, and
-    says so: "已送达0单中质量退货0单（估计退货率6.0%）" was shown of a logistics firm (public review finding 9)."""
-    if p.delivered or p.returns:
-        return (f"{p.returns:.0f} quality returns of {p.delivered:.0f} delivered (estimated rate {rate:.1%})",
-                f"已送达{p.delivered:.0f}单中质量退货{p.returns:.0f}单（估计退货率{rate:.1%}）")
-    return (f"no deliveries of its own yet: returns taken at the typical {rate:.1%}",
-            f"尚无本身的送达订单，退货率按典型值{rate:.1%}计")
-
-
-def dsr_comparable(ratings: int | None, c: Mapping[str, Any]) -> bool:
-    """Whether a DSR of so many ratings is compared with its category (`trade.dsr_min_ratings`): below it one
-    buyer moves the mean by a full star or more, and "22.0% above the category" on one rating read as a strong
-    signal (found by a public review). The score, the API, the portal and the CLI all ask this."""
-    return ratings is None or ratings >= int(c["dsr_min_ratings"])
 
 
 def _complaints(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
@@ -365,16 +351,6 @@ def _commitments(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
                      {"published": p.commitments, "broken": p.commitments_broken})
 
 
-def tenure_days(p: Profile) -> tuple[float, str]:
-    """How long the party has been in business, by the best evidence: since its business licence's start
-    (`licence`) when one was published and it reaches further back than Chengxin's first sight of the party;
-    else since that first sight (`known`). Counted from first sight alone, a company licensed in 2010 was
-    shown "registered 76 days" and held at B as new (found by a public review)."""
-    if p.days_licensed is not None and p.days_licensed >= p.days_known:
-        return p.days_licensed, "licence"
-    return p.days_known, "known"
-
-
 def _tenure(p: Profile, c: Mapping[str, Any], w: int) -> Dimension:
     days, basis = tenure_days(p)
     value = _clip(days / c["full_days"])
@@ -438,17 +414,13 @@ _ADVERSE = frozenset({"IDENTITY_INVALID", "SERIOUS_DISHONESTY", "PENALTY_IN_FORC
                       "RATINGS_RETRACTED", "LICENCE_MISSING", "COMPLAINTS_UPHELD", "RATINGS_POOR", "TRADE_POOR"})
 
 
-# a party known for less than this many days is new (NEW_PARTY): its record is mostly the priors
-NEW_DAYS = 90
-# NEW_PARTY says what was measured: the business licence's age when that is the evidence, else first sight
-_NEW_BY_LICENCE = {"en": "business licence less than 90 days old", "zh": "营业执照起始不足90天"}
 
 
 def _reasons(p: Profile, dims: list[Dimension]) -> list[dict[str, str]]:
     values = {d.name: d.value for d in dims}
     found = [{"code": code, "en": en, "zh": zh} for code, test, en, zh in _REASONS if test(p, values)]
     if tenure_days(p)[1] == "licence":
-        found = [{**r, **_NEW_BY_LICENCE} if r["code"] == "NEW_PARTY" else r for r in found]
+        found = [{**r, **NEW_BY_LICENCE} if r["code"] == "NEW_PARTY" else r for r in found]
     if any(r["code"] in _ADVERSE for r in found):
         found = [r for r in found if r["code"] != "GOOD_STANDING"]
     return found

@@ -28,10 +28,10 @@ from chengxin.adapters.db.engine import read_connection
 from chengxin.adapters.resources import vocab_text
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import Forbidden, InvalidInput
+from chengxin.services.access_journal import JOURNAL_SEP
 from chengxin.services.identity import reveal_id_number
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-JOURNAL_SEP = "\x1f"  # as services/parties.py writes the journal's object: source, id, purpose
 
 
 @dataclass(frozen=True)

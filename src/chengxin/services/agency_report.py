@@ -31,7 +31,7 @@ from chengxin.bootstrap import Chengxin
 from chengxin.domain import lifecycle as L
 from chengxin.exc import Forbidden, InvalidInput, NotFound
 from chengxin.services import agency_authorization, credit_log, lifecycle, parties
-from chengxin.services.agency_authorization import JOURNAL_SEP
+from chengxin.services.access_journal import JOURNAL_SEP
 from chengxin.services.agency_authorization import Authorization as Authorization  # the routes and CLI build it
 from chengxin.services.credit_file import public_record
 from chengxin.services.parties import NATURAL_PERSONS

@@ -19,7 +19,7 @@ from chengxin.adapters.db.engine import write_transaction
 from chengxin.bootstrap import Chengxin
 from chengxin.exc import Forbidden, NotFound
 from chengxin.services import credit_log, parties, shop_search
-from chengxin.services.agency_authorization import JOURNAL_SEP
+from chengxin.services.access_journal import JOURNAL_SEP
 from chengxin.services.viewer import AGENCY, ANONYMOUS, Viewer
 
 ACTION = "agency_search"
